@@ -1,0 +1,196 @@
+# jwtd - build, test, fuzz, bench.
+#
+# Sources are discovered by directory, so adding a file to src/<subsystem>/ or a test to
+# tests/unit/ needs no edit here. Targets:
+#
+#   make            build/jwtd, build/libjwtv.a, build/libjwtv.so
+#   make run        bootstrap (apt when root), build, start jwtd on the embedded defaults
+#   make test       bootstrap, then every test: unit, unit+integration under ASan+UBSan,
+#                   fuzz-corpus replay, standalone jwtv link check
+#   make asan       the same binaries with ASan+UBSan into build/asan/
+#   make tsan       the threaded tests under ThreadSanitizer (build/tsan/)
+#   make fuzz       libFuzzer targets (clang) into build/fuzz/, each run FUZZ_SECONDS
+#   make format / check-format / lint
+#   make bench      the benchmark runner (bench/run), results into BENCH.md
+
+CC        ?= gcc
+BUILD     ?= build
+SAN       ?=
+PYTHON    := /usr/bin/python3
+LLHTTP_DIR := /usr/share/llhttp
+LLHTTP_INC := /usr/share/include/llhttp
+
+PKGS_JWTV := openssl jansson
+PKGS_ALL  := $(PKGS_JWTV) libuv hiredis sqlite3 libpq libargon2
+
+OPT       ?= -O2
+WARN      := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes \
+             -Wmissing-prototypes -Wformat=2 -Wvla
+CPPFLAGS  += -D_GNU_SOURCE -Iinclude -Isrc -I$(LLHTTP_INC)
+CFLAGS    += -std=c11 $(OPT) -g -fPIC -fno-strict-aliasing $(WARN) -MMD -MP \
+             $(shell pkg-config --cflags $(PKGS_ALL) 2>/dev/null)
+LDLIBS_JWTV := $(shell pkg-config --libs $(PKGS_JWTV) 2>/dev/null)
+LDLIBS_ALL  := $(shell pkg-config --libs $(PKGS_ALL) 2>/dev/null) -lcrypt -lpthread -lm
+
+ifeq ($(SAN),asan)
+  OPT      := -O1
+  CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  LDFLAGS  += -fsanitize=address,undefined
+endif
+ifeq ($(SAN),tsan)
+  OPT      := -O1
+  CFLAGS   += -fsanitize=thread -fno-omit-frame-pointer
+  LDFLAGS  += -fsanitize=thread
+endif
+ifeq ($(SAN),fuzz)
+  OPT      := -O1
+  CFLAGS   += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=undefined -DJWTD_FUZZING
+  LDFLAGS  += -fsanitize=address,undefined
+endif
+
+# --- sources --------------------------------------------------------------------------------
+JWTV_SRC   := $(wildcard src/common/*.c src/jose/*.c src/lib/*.c)
+SERVER_SRC := $(wildcard src/http/*.c src/config/*.c src/store/*.c src/db/*.c src/auth/*.c \
+                         src/api/*.c src/cli/*.c)
+MAIN_SRC   := src/main.c
+UNIT_SRC   := $(shell find tests/unit -name '*.c' 2>/dev/null | sort)
+FUZZ_SRC   := $(filter-out fuzz/replay_main.c,$(wildcard fuzz/*.c))
+FUZZ_NAMES := $(basename $(notdir $(FUZZ_SRC)))
+LLHTTP_SRC := $(LLHTTP_DIR)/api.c $(LLHTTP_DIR)/http.c $(LLHTTP_DIR)/llhttp.c
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+JWTV_OBJ   := $(call obj,$(JWTV_SRC))
+SERVER_OBJ := $(call obj,$(SERVER_SRC))
+MAIN_OBJ   := $(call obj,$(MAIN_SRC))
+UNIT_OBJ   := $(call obj,$(UNIT_SRC))
+LLHTTP_OBJ := $(patsubst $(LLHTTP_DIR)/%.c,$(BUILD)/obj/llhttp/%.o,$(LLHTTP_SRC))
+
+.PHONY: all clean run test unit asan tsan fuzz fuzz-build fuzz-replay integration \
+        jwtv-check format check-format lint bootstrap bench
+.DEFAULT_GOAL := all
+
+all: $(BUILD)/jwtd $(BUILD)/libjwtv.a $(BUILD)/libjwtv.so $(BUILD)/unit_tests
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# llhttp is compiled from Debian's node-llhttp sources, never copied into the repo. It is
+# third-party code: our warning set does not apply to it.
+$(BUILD)/obj/llhttp/%.o: $(LLHTTP_DIR)/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -I$(LLHTTP_INC) $(filter-out $(WARN) -MMD -MP,$(CFLAGS)) -w -c -o $@ $<
+
+$(BUILD)/libjwtv.a: $(JWTV_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libjwtv.so: $(JWTV_OBJ)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS_JWTV)
+
+$(BUILD)/jwtd: $(MAIN_OBJ) $(SERVER_OBJ) $(LLHTTP_OBJ) $(BUILD)/libjwtv.a
+	$(CC) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(SERVER_OBJ) $(LLHTTP_OBJ) $(BUILD)/libjwtv.a $(LDLIBS_ALL)
+
+$(BUILD)/unit_tests: $(UNIT_OBJ) $(SERVER_OBJ) $(LLHTTP_OBJ) $(BUILD)/libjwtv.a
+	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(SERVER_OBJ) $(LLHTTP_OBJ) $(BUILD)/libjwtv.a $(LDLIBS_ALL)
+
+$(BUILD)/obj/tests/unit/%.o: CPPFLAGS += -Itests/unit
+
+# --- jwtv standalone: proves the library links with OpenSSL and jansson only ---------------
+$(BUILD)/jwtv_standalone: tests/jwtv/standalone.c $(BUILD)/libjwtv.a
+	$(CC) $(CPPFLAGS) -Iinclude $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $< \
+	    $(BUILD)/libjwtv.a $(LDLIBS_JWTV)
+
+jwtv-check: $(BUILD)/jwtv_standalone
+	@if [ -f tests/jwtv/standalone.c ]; then ./$(BUILD)/jwtv_standalone tests/vectors; fi
+
+# --- fuzzing --------------------------------------------------------------------------------
+# Replay binaries: each target linked with fuzz/replay_main.c (gcc, any SAN), run over its
+# corpus by `make test`. libFuzzer binaries: clang, built by `make fuzz`.
+$(BUILD)/fuzz-replay/%: fuzz/%.c fuzz/replay_main.c $(SERVER_OBJ) $(LLHTTP_OBJ) $(BUILD)/libjwtv.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $< fuzz/replay_main.c \
+	    $(SERVER_OBJ) $(LLHTTP_OBJ) $(BUILD)/libjwtv.a $(LDLIBS_ALL)
+
+$(BUILD)/fuzz-bin/%: fuzz/%.c $(SERVER_OBJ) $(LLHTTP_OBJ) $(BUILD)/libjwtv.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(filter-out -MMD -MP,$(CFLAGS)) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< \
+	    $(SERVER_OBJ) $(LLHTTP_OBJ) $(BUILD)/libjwtv.a $(LDLIBS_ALL)
+
+fuzz-replay: $(addprefix $(BUILD)/fuzz-replay/,$(FUZZ_NAMES))
+	@set -e; for t in $(FUZZ_NAMES); do \
+	    ./$(BUILD)/fuzz-replay/$$t fuzz/corpus/$$t; \
+	done
+
+FUZZ_SECONDS ?= 60
+fuzz-build:
+	$(MAKE) BUILD=build/fuzz CC=clang SAN=fuzz $(addprefix build/fuzz/fuzz-bin/,$(FUZZ_NAMES))
+
+fuzz: fuzz-build
+	@set -e; mkdir -p fuzz/artifacts; for t in $(FUZZ_NAMES); do \
+	    echo "== fuzz $$t ($(FUZZ_SECONDS)s)"; \
+	    mkdir -p build/fuzz/corpus/$$t; \
+	    dict=""; [ -f fuzz/$$t.dict ] && dict="-dict=fuzz/$$t.dict"; \
+	    ./build/fuzz/fuzz-bin/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	        -artifact_prefix=fuzz/artifacts/$$t- $$dict build/fuzz/corpus/$$t fuzz/corpus/$$t; \
+	done
+
+# --- tests ----------------------------------------------------------------------------------
+bootstrap:
+	@scripts/bootstrap $(BOOTSTRAP_PROFILE)
+
+unit: $(BUILD)/unit_tests
+	JWTD_SRC_ROOT=$(CURDIR) ./$(BUILD)/unit_tests
+
+asan:
+	$(MAKE) BUILD=build/asan SAN=asan all
+
+tsan:
+	$(MAKE) BUILD=build/tsan SAN=tsan all
+	TSAN_OPTIONS=halt_on_error=1 JWTD_SRC_ROOT=$(CURDIR) ./build/tsan/unit_tests thread
+
+PYTEST_ARGS ?=
+integration:
+	JWTD_BIN=$(CURDIR)/$(JWTD_BIN_DIR)/jwtd $(PYTHON) -m pytest -q -p no:cacheprovider \
+	    tests/integration $(PYTEST_ARGS)
+JWTD_BIN_DIR ?= build/asan
+
+export ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=0:strict_string_checks=1
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
+
+test: BOOTSTRAP_PROFILE = test
+test: bootstrap
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) asan
+	$(MAKE) BUILD=build/asan SAN=asan unit
+	$(MAKE) BUILD=build/asan SAN=asan fuzz-replay
+	$(MAKE) jwtv-check
+	$(MAKE) integration JWTD_BIN_DIR=build/asan
+
+run: BOOTSTRAP_PROFILE = build
+run: bootstrap
+	$(MAKE) all
+	scripts/run-dev
+
+bench: all
+	bench/run
+
+# --- style ----------------------------------------------------------------------------------
+FORMAT_FILES = $(shell find src include tests fuzz bench examples -name '*.[ch]' 2>/dev/null)
+format:
+	clang-format -i $(FORMAT_FILES)
+
+check-format:
+	clang-format --dry-run -Werror $(FORMAT_FILES)
+
+lint:
+	scripts/lint-banned
+	clang-tidy --quiet $(JWTV_SRC) $(SERVER_SRC) $(MAIN_SRC) -- $(CPPFLAGS) -std=c11 \
+	    $(shell pkg-config --cflags $(PKGS_ALL) 2>/dev/null)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
