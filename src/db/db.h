@@ -1,0 +1,344 @@
+/*
+ * db.h - the user and token-lifecycle store of jwtd: one interface, backend chosen by URL.
+ *
+ * This is the only database header other subsystems include. It speaks in domain terms
+ * (users, sessions, refresh tokens, access-token revocations); no SQL and no driver type
+ * crosses it. Backends: `sqlite:PATH` / `sqlite:///abs/path` (db_sqlite.c) now,
+ * `postgresql://...` later (db_pg.c; until then db_open() fails with a clear message).
+ *
+ * Every function is blocking: call it from the blocking pool (libuv threadpool), never from
+ * an event loop. All functions return 0 or a negative ERR_* code (src/common/err.h) and
+ * write results through out-parameters:
+ *   ERR_NOT_FOUND     no such row (user, session, token)
+ *   ERR_CONFLICT      a unique constraint (username, email, sid, jti) was violated
+ *   ERR_INVALID       an argument is out of range (empty username, jti too long, bad role)
+ *   ERR_UNAVAILABLE   the database cannot be reached or stayed locked past the busy timeout
+ *   ERR_INTERNAL      anything else (details are logged, never returned)
+ *
+ * Time is Unix seconds (int64_t) passed in by the caller (`now`), so tests can pin it. A
+ * nullable timestamp is 0 when NULL (last_login, used_at, revoked_at).
+ *
+ * Result structs are caller-provided storage filled by the call; those holding heap strings
+ * are released with their `_dispose` (safe on a zeroed or already-disposed struct). Input
+ * structs are borrowed for the duration of the call.
+ *
+ * DESIGN (threads): a db_t is a shared handle (configuration + a connection pool) and is
+ * thread-safe. Each call checks a connection out of the pool, uses it on the calling thread
+ * only, and checks it back in, so any number of pool threads may call concurrently; the
+ * pool opens connections lazily up to max_connections and makes callers wait beyond that.
+ * Each connection caches its prepared statements. Every multi-statement operation (rotation,
+ * password change, logout-all, session creation) is ONE transaction inside one call; callers
+ * never hold a transaction open across calls. See docs/internals.md "db".
+ */
+#ifndef JWTD_DB_H
+#define JWTD_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct db db_t;
+
+/* Longest jti / sid stored (API.md: 32 lowercase hex; longer ids are ERR_INVALID). */
+#define DB_ID_MAX 64
+
+/* ==== opening ============================================================================ */
+
+enum db_role { DB_ROLE_USER = 0, DB_ROLE_INSTRUCTOR = 1, DB_ROLE_ADMIN = 2 };
+
+/* SQLite's PRAGMA synchronous in WAL mode; PostgreSQL maps it to synchronous_commit. */
+enum db_sync {
+    DB_SYNC_DEFAULT = 0, /* NORMAL: survives a process crash, may lose the last commits on
+                            power loss (no fsync per commit). */
+    DB_SYNC_OFF = 1,     /* no fsync at all: tests and benchmarks only */
+    DB_SYNC_NORMAL = 2,
+    DB_SYNC_FULL = 3 /* fsync per commit: survives power loss, ~1 commit per disk flush */
+};
+
+typedef struct {
+    uint32_t max_connections; /* pool size; 0 = 8 */
+    uint32_t busy_timeout_ms; /* wait for a lock held by another process; 0 = 5000 */
+    enum db_sync synchronous; /* overridden by a `?synchronous=off|normal|full` URL query */
+} db_options_t;
+
+/*
+ * Opens the database named by url ("sqlite:var/jwtd.db", "sqlite:///abs/path.db",
+ * optionally followed by "?synchronous=normal&busy_timeout_ms=5000&pool=8"). The file is
+ * created if missing; the schema is NOT migrated (call db_migrate). opts may be NULL for
+ * the defaults. On failure returns ERR_CONFIG (bad URL, unsupported scheme such as
+ * postgresql:// for now) or ERR_UNAVAILABLE (cannot open) and writes a one-line reason
+ * into err (cap bytes; err may be NULL). OUT: *out, freed with db_close().
+ */
+int db_open(const char *url, const db_options_t *opts, db_t **out, char *err, size_t cap);
+/* Closes every pooled connection and frees db. No call may be running. NULL is a no-op. */
+void db_close(db_t *db);
+/* Backend name: "sqlite" or "postgresql". */
+const char *db_backend_name(const db_t *db);
+
+/*
+ * Applies the migrations the database lacks, each in its own transaction, in order; safe
+ * to run on every start and concurrently from several processes. OUT: *applied (may be
+ * NULL) = how many ran. Fails with ERR_CONFIG if the database is newer than this binary.
+ */
+int db_migrate(db_t *db, int *applied);
+/* OUT: *version = highest applied migration (0 for an empty database). */
+int db_schema_version(db_t *db, int *version);
+/* Highest migration this binary knows. */
+int db_schema_latest(void);
+/* A cheap round trip ("SELECT 1"), for /readyz. */
+int db_ping(db_t *db);
+
+/* ==== users =============================================================================== */
+
+/* "user", "instructor", "admin". */
+const char *db_role_name(enum db_role role);
+/* Parses a role name (exact, lowercase). Returns 0 or ERR_INVALID. */
+int db_role_parse(const char *name, size_t len, enum db_role *out);
+
+/*
+ * One row of `users`. As a result every string is heap-owned (never NULL; "" when empty)
+ * and released by db_user_dispose(); as an input (db_user_create) strings are borrowed
+ * and NULL means "".
+ */
+typedef struct {
+    int64_t id;
+    char *username; /* unique, case-sensitive (Django's rule); 1..150 bytes */
+    char *email;    /* unique when non-empty, compared case-insensitively (ASCII) */
+    char *first_name;
+    char *last_name;
+    enum db_role role;
+    bool premium;
+    bool is_active;
+    char *password_hash; /* PHC / Django-format string; "" = unusable password */
+    int64_t created_at;
+    int64_t last_login;    /* 0 = never */
+    int64_t revoke_before; /* watermark: tokens with iat < this are revoked; 0 = none */
+    int64_t updated_at;
+} db_user_t;
+
+/* Frees the strings of u (the password hash is wiped first) and zeroes it. */
+void db_user_dispose(db_user_t *u);
+
+/*
+ * Inserts a user from u (id, created_at, updated_at, last_login and revoke_before are
+ * ignored; created_at = updated_at = now). ERR_CONFLICT when the username or the email is
+ * taken, ERR_INVALID for an empty or over-long username. OUT: *id (may be NULL).
+ */
+int db_user_create(db_t *db, const db_user_t *u, int64_t now, int64_t *id);
+/* OUT: *u (dispose it). ERR_NOT_FOUND when absent. */
+int db_user_find_by_id(db_t *db, int64_t id, db_user_t *u);
+/* Exact, case-sensitive lookup. OUT: *u (dispose it). ERR_NOT_FOUND when absent. */
+int db_user_find_by_username(db_t *db, const char *username, db_user_t *u);
+
+typedef struct {
+    db_user_t *items;
+    size_t count;
+} db_user_list_t;
+
+/* Frees every user and the array. */
+void db_user_list_dispose(db_user_list_t *list);
+/*
+ * Keyset pagination by id: up to limit (1..1000) users with id > after_id, ascending.
+ * Start with after_id = 0 and pass the last id seen to get the next page. OUT: *list.
+ */
+int db_user_list(db_t *db, int64_t after_id, uint32_t limit, db_user_list_t *list);
+
+/*
+ * Updates email, first_name, last_name, role and premium of user id from u (other fields
+ * ignored). ERR_NOT_FOUND, ERR_CONFLICT (email taken).
+ */
+int db_user_update_profile(db_t *db, int64_t id, const db_user_t *u, int64_t now);
+/*
+ * Stores a new password hash. With revoke_sessions (a password change, not a login-time
+ * rehash) the same transaction also raises revoke_before to now and revokes every open
+ * session of the user. ERR_NOT_FOUND.
+ */
+int db_user_set_password(db_t *db, int64_t id, const char *hash, bool revoke_sessions, int64_t now);
+/*
+ * Activates or deactivates a user. Deactivation also raises revoke_before to now and
+ * revokes every open session, in the same transaction. ERR_NOT_FOUND.
+ */
+int db_user_set_active(db_t *db, int64_t id, bool is_active, int64_t now);
+/* ERR_NOT_FOUND. */
+int db_user_set_role(db_t *db, int64_t id, enum db_role role, int64_t now);
+/* Records a successful login time. ERR_NOT_FOUND. */
+int db_user_set_last_login(db_t *db, int64_t id, int64_t now);
+/*
+ * Logout-all: in one transaction raises revoke_before to max(revoke_before, now) and
+ * revokes every open session of the user. OUT: *sessions_revoked (may be NULL).
+ * ERR_NOT_FOUND.
+ */
+int db_user_revoke_all(db_t *db, int64_t id, int64_t now, uint32_t *sessions_revoked);
+
+typedef struct {
+    int64_t user_id;
+    int64_t revoke_before;
+} db_watermark_t;
+
+typedef struct {
+    db_watermark_t *items;
+    size_t count;
+} db_watermark_list_t;
+
+void db_watermark_list_dispose(db_watermark_list_t *list);
+/*
+ * Every user with revoke_before >= since (pass now - access lifetime - leeway: older
+ * watermarks cannot reject a live access token), for loading the revocation index.
+ */
+int db_watermark_list(db_t *db, int64_t since, db_watermark_list_t *list);
+
+/* ==== sessions (one per login; id = the `sid` claim) ===================================== */
+
+typedef struct {
+    char sid[DB_ID_MAX + 1];
+    int64_t user_id;
+    int64_t created_at;
+    int64_t last_used_at;
+    int64_t revoked_at; /* 0 = active */
+    char *client_ip;    /* heap-owned in results ("" when unknown); borrowed as input */
+    char *user_agent;   /* idem, truncated to 512 bytes on insert */
+} db_session_t;
+
+void db_session_dispose(db_session_t *s);
+
+/* One refresh token of a session's family. */
+typedef struct {
+    char jti[DB_ID_MAX + 1];
+    char sid[DB_ID_MAX + 1];
+    char parent_jti[DB_ID_MAX + 1]; /* "" for the first token of the session */
+    int64_t issued_at;
+    int64_t expires_at;
+    int64_t used_at;                 /* 0 = not yet rotated */
+    char replaced_by[DB_ID_MAX + 1]; /* successor jti, "" when unused */
+} db_refresh_t;
+
+/*
+ * Login: in one transaction inserts session s (created_at = last_used_at = now, not
+ * revoked), its first refresh token rt (may be NULL when refresh tokens are not stored;
+ * rt->sid must equal s->sid, issued_at = now, parent/used fields ignored) and sets the
+ * user's last_login to now. ERR_CONFLICT on a duplicate sid/jti, ERR_NOT_FOUND when the
+ * user does not exist.
+ */
+int db_session_create(db_t *db, const db_session_t *s, const db_refresh_t *rt, int64_t now);
+/* OUT: *s (dispose it). ERR_NOT_FOUND. */
+int db_session_get(db_t *db, const char *sid, db_session_t *s);
+/*
+ * Sets last_used_at = now unless it was set less than min_interval_s ago (throttles
+ * writes; a no-op is success). ERR_NOT_FOUND only if the session does not exist.
+ */
+int db_session_touch(db_t *db, const char *sid, int64_t now, int64_t min_interval_s);
+/*
+ * Revokes one session (revoked_at = now) unless already revoked. OUT: *was_active (may be
+ * NULL): whether this call revoked it. ERR_NOT_FOUND.
+ */
+int db_session_revoke(db_t *db, const char *sid, int64_t now, bool *was_active);
+/* Revokes every open session of the user (not the watermark). OUT: *count (may be NULL). */
+int db_session_revoke_all_for_user(db_t *db, int64_t user_id, int64_t now, uint32_t *count);
+
+typedef struct {
+    db_session_t *items;
+    size_t count;
+} db_session_list_t;
+
+void db_session_list_dispose(db_session_list_t *list);
+/*
+ * Sessions of a user that are not revoked and still hold an unexpired refresh token
+ * (i.e. can still refresh), newest first, at most 1000.
+ */
+int db_session_list_active(db_t *db, int64_t user_id, int64_t now, db_session_list_t *list);
+/*
+ * Sessions revoked at or after `since` (pass now - access lifetime - leeway: an access
+ * token of a session revoked earlier has expired), for loading the revocation index at
+ * start. An entry can leave the index at max(revoked_at, last_used_at) + access lifetime.
+ */
+int db_session_list_revoked(db_t *db, int64_t since, db_session_list_t *list);
+
+/* ==== refresh tokens ====================================================================== */
+
+/* Inserts rt as given (used_at / replaced_by honoured). ERR_CONFLICT, ERR_NOT_FOUND (sid). */
+int db_refresh_insert(db_t *db, const db_refresh_t *rt);
+/* OUT: *rt. ERR_NOT_FOUND. */
+int db_refresh_get(db_t *db, const char *jti, db_refresh_t *rt);
+
+enum db_rotate_status {
+    DB_ROTATE_ROTATED = 0,             /* old marked used, successor new_jti inserted */
+    DB_ROTATE_REUSED_WITHIN_GRACE = 1, /* already rotated within grace: same successor */
+    DB_ROTATE_REUSE_DETECTED = 2,      /* used after the grace: session revoked (in the txn) */
+    DB_ROTATE_NOT_VALID = 3            /* unknown, expired, session revoked, user inactive or
+                                          token older than the user's watermark */
+};
+
+typedef struct {
+    enum db_rotate_status status;
+    const char *reason; /* static text for logs: "rotated", "grace", "reuse", "unknown",
+                           "expired", "session_revoked", "user_inactive", "watermark" */
+    int64_t user_id;    /* set unless "unknown" */
+    char sid[DB_ID_MAX + 1];
+    /* ROTATED: new_jti; REUSED_WITHIN_GRACE: the existing successor (re-issue it) */
+    char successor_jti[DB_ID_MAX + 1];
+    int64_t successor_issued_at;
+    int64_t successor_expires_at;
+    /* ROTATED and REUSED_WITHIN_GRACE: the user row (for the new access token's claims),
+       read in the same transaction. Otherwise zeroed. Dispose with db_rotate_result_dispose. */
+    db_user_t user;
+} db_rotate_result_t;
+
+void db_rotate_result_dispose(db_rotate_result_t *r);
+
+/*
+ * Atomic refresh rotation, ONE transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: row
+ * lock): loads old_jti with its session and user, then
+ *   - not valid (see DB_ROTATE_NOT_VALID)           -> NOT_VALID, nothing written;
+ *   - unused  -> used_at = now, replaced_by = new_jti, successor inserted (parent old_jti,
+ *     issued_at now, expires_at new_exp), session last_used_at = now    -> ROTATED;
+ *   - used and now - used_at <= grace_s             -> REUSED_WITHIN_GRACE + successor;
+ *   - used and now - used_at >  grace_s             -> session revoked_at = now,
+ *                                                      REUSE_DETECTED.
+ * N threads rotating the same jti concurrently produce exactly one successor; the others
+ * get REUSED_WITHIN_GRACE with it. The status is in out->status; the return value is 0
+ * for every status and an ERR_* only for a database failure. OUT: *out (dispose it).
+ */
+int db_refresh_rotate(db_t *db, const char *old_jti, const char *new_jti, int64_t new_exp,
+                      int64_t now, int64_t grace_s, db_rotate_result_t *out);
+
+/* ==== access-token revocations ============================================================ */
+
+typedef struct {
+    char jti[DB_ID_MAX + 1];
+    int64_t expires_at;
+} db_revoked_t;
+
+typedef struct {
+    db_revoked_t *items;
+    size_t count;
+} db_revoked_list_t;
+
+void db_revoked_list_dispose(db_revoked_list_t *list);
+/*
+ * Records that access token jti (expiring at expires_at) is revoked; reason is a short
+ * static word for audits ("logout", "admin"). Revoking twice is success (no-op).
+ */
+int db_revoked_insert(db_t *db, const char *jti, int64_t expires_at, int64_t now,
+                      const char *reason);
+/* Every revocation with expires_at > now, for loading the revocation index at start. */
+int db_revoked_list(db_t *db, int64_t now, db_revoked_list_t *list);
+
+/* ==== housekeeping ======================================================================== */
+
+typedef struct {
+    uint32_t refresh_tokens; /* rows deleted per table */
+    uint32_t revoked_tokens;
+    uint32_t sessions;
+} db_flush_stats_t;
+
+/*
+ * Deletes what can no longer matter, in one transaction: refresh tokens with
+ * expires_at <= now; access-token revocations with expires_at <= now; sessions that have
+ * no refresh token left and were last used / revoked before now - retain_s (pass the
+ * access-token lifetime + leeway, so a revoked session's row outlives every access token
+ * it issued and the revocation index still finds it after a restart). OUT: *stats (may be
+ * NULL).
+ */
+int db_flush_expired(db_t *db, int64_t now, int64_t retain_s, db_flush_stats_t *stats);
+
+#endif
