@@ -1,0 +1,576 @@
+/*
+ * db_sqlite.c - the SQLite backend of src/db/: connections, SQL text, error mapping and
+ * migrations for `sqlite:PATH` URLs. It implements the driver table of db_internal.h and
+ * nothing else; what to read and in which transaction lives in db.c.
+ *
+ * DESIGN: every connection opens the same file in WAL mode (readers never block the writer
+ * or each other) with foreign_keys=ON, a busy_timeout for locks held by other processes
+ * (the CLI) and `synchronous` chosen by the options (NORMAL by default: in WAL mode a
+ * commit only appends to the WAL without fsync, so a process crash loses nothing and a
+ * power loss may lose the last commits; FULL fsyncs the WAL on every commit). Statements
+ * are prepared once per connection and cached by id; nothing is ever built from input.
+ *
+ * SQLite allows one writer at a time. Instead of letting writers of this process collide
+ * on the file lock (SQLite's busy handler then sleeps in 1..100 ms steps, which wrecks
+ * throughput), write transactions first take an in-process mutex shared by all
+ * connections of the db_t, then BEGIN IMMEDIATE (which still waits, bounded by
+ * busy_timeout, for writers in other processes). Reads run in autocommit or BEGIN DEFERRED
+ * and never take the mutex.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#include "common/alloc.h"
+#include "common/err.h"
+#include "db/db_internal.h"
+
+#define LOG_MODULE "db"
+#include "common/log.h"
+
+/* ==== SQL ================================================================================= */
+
+#define SESSION_COLS "id, user_id, created_at, last_used_at, revoked_at, client_ip, user_agent"
+
+static const char *const sql_text[DB_STMT__COUNT] = {
+    [DB_STMT_PING] = "SELECT 1",
+    [DB_STMT_SCHEMA_LOCK] = "SELECT 1",
+    [DB_STMT_SCHEMA_VERSION] = "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+    [DB_STMT_SCHEMA_INSERT] = "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)",
+    [DB_STMT_USER_INSERT] =
+        "INSERT INTO users (username, email, first_name, last_name, role, premium, is_active, "
+        "password, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) "
+        "RETURNING id",
+    [DB_STMT_USER_BY_ID] = "SELECT " DB_USER_COLS " FROM users WHERE id = ?1",
+    [DB_STMT_USER_BY_USERNAME] = "SELECT " DB_USER_COLS " FROM users WHERE username = ?1",
+    [DB_STMT_USER_LIST] = "SELECT " DB_USER_COLS " FROM users WHERE id > ?1 ORDER BY id LIMIT ?2",
+    [DB_STMT_USER_UPDATE_PROFILE] =
+        "UPDATE users SET email = ?1, first_name = ?2, last_name = ?3, role = ?4, premium = ?5, "
+        "updated_at = ?6 WHERE id = ?7",
+    [DB_STMT_USER_SET_PASSWORD] = "UPDATE users SET password = ?1, updated_at = ?2 WHERE id = ?3",
+    [DB_STMT_USER_SET_ACTIVE] = "UPDATE users SET is_active = ?1, updated_at = ?2 WHERE id = ?3",
+    [DB_STMT_USER_SET_ROLE] = "UPDATE users SET role = ?1, updated_at = ?2 WHERE id = ?3",
+    [DB_STMT_USER_SET_LAST_LOGIN] = "UPDATE users SET last_login = ?1 WHERE id = ?2",
+    [DB_STMT_USER_BUMP_WATERMARK] =
+        "UPDATE users SET revoke_before = CASE WHEN revoke_before < ?1 THEN ?1 "
+        "ELSE revoke_before END, updated_at = ?1 WHERE id = ?2",
+    [DB_STMT_WATERMARK_LIST] =
+        "SELECT id, revoke_before FROM users WHERE revoke_before > 0 AND revoke_before >= ?1",
+    [DB_STMT_SESSION_INSERT] =
+        "INSERT INTO sessions (id, user_id, created_at, last_used_at, client_ip, user_agent) "
+        "VALUES (?1, ?2, ?3, ?3, ?4, ?5)",
+    [DB_STMT_SESSION_GET] = "SELECT " SESSION_COLS " FROM sessions WHERE id = ?1",
+    [DB_STMT_SESSION_TOUCH] =
+        "UPDATE sessions SET last_used_at = ?1 WHERE id = ?2 AND last_used_at < ?3",
+    [DB_STMT_SESSION_REVOKE] =
+        "UPDATE sessions SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+    [DB_STMT_SESSION_REVOKE_USER] =
+        "UPDATE sessions SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL",
+    [DB_STMT_SESSION_LIST_ACTIVE] =
+        "SELECT " SESSION_COLS " FROM sessions s WHERE s.user_id = ?1 AND s.revoked_at IS NULL "
+        "AND EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.sid = s.id AND r.used_at IS NULL "
+        "AND r.expires_at > ?2) ORDER BY s.last_used_at DESC, s.id LIMIT 1000",
+    [DB_STMT_SESSION_LIST_REVOKED] =
+        "SELECT " SESSION_COLS " FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at >= ?1",
+    [DB_STMT_REFRESH_INSERT] =
+        "INSERT INTO refresh_tokens (jti, sid, parent_jti, issued_at, expires_at, used_at, "
+        "replaced_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [DB_STMT_REFRESH_GET] = "SELECT jti, sid, parent_jti, issued_at, expires_at, used_at, "
+                            "replaced_by FROM refresh_tokens WHERE jti = ?1",
+    [DB_STMT_ROTATE_LOAD] =
+        "SELECT r.sid, r.issued_at, r.expires_at, r.used_at, r.replaced_by, s.user_id, "
+        "s.revoked_at, u.is_active, u.revoke_before FROM refresh_tokens r "
+        "JOIN sessions s ON s.id = r.sid JOIN users u ON u.id = s.user_id WHERE r.jti = ?1",
+    [DB_STMT_ROTATE_MARK] = "UPDATE refresh_tokens SET used_at = ?1, replaced_by = ?2 "
+                            "WHERE jti = ?3 AND used_at IS NULL",
+    [DB_STMT_SESSION_SET_USED] = "UPDATE sessions SET last_used_at = ?1 WHERE id = ?2",
+    [DB_STMT_REVOKED_INSERT] = "INSERT INTO revoked_tokens (jti, expires_at, revoked_at, reason) "
+                               "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (jti) DO NOTHING",
+    [DB_STMT_REVOKED_LIST] = "SELECT jti, expires_at FROM revoked_tokens WHERE expires_at > ?1",
+    [DB_STMT_FLUSH_REFRESH] = "DELETE FROM refresh_tokens WHERE expires_at <= ?1",
+    [DB_STMT_FLUSH_REVOKED] = "DELETE FROM revoked_tokens WHERE expires_at <= ?1",
+    [DB_STMT_FLUSH_SESSIONS] =
+        "DELETE FROM sessions WHERE NOT EXISTS (SELECT 1 FROM refresh_tokens r "
+        "WHERE r.sid = sessions.id) AND (CASE WHEN revoked_at IS NOT NULL AND revoked_at > "
+        "last_used_at THEN revoked_at ELSE last_used_at END) <= ?1",
+};
+
+/*
+ * Migrations: append only, never edit a released one. Version 1 is the initial schema.
+ * Users keep AUTOINCREMENT ids so a deleted user's id (the `user_id` claim of tokens that
+ * may still be live) is never given to someone else.
+ */
+static const char *const migrations[] = {
+    /* 1: users, sessions, refresh tokens, access-token revocations */
+    "CREATE TABLE users ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  username TEXT NOT NULL UNIQUE CHECK (length(username) BETWEEN 1 AND 150),"
+    "  email TEXT NOT NULL DEFAULT '',"
+    "  first_name TEXT NOT NULL DEFAULT '',"
+    "  last_name TEXT NOT NULL DEFAULT '',"
+    "  role TEXT NOT NULL DEFAULT 'user' CHECK (role IN ('user', 'instructor', 'admin')),"
+    "  premium INTEGER NOT NULL DEFAULT 0 CHECK (premium IN (0, 1)),"
+    "  is_active INTEGER NOT NULL DEFAULT 1 CHECK (is_active IN (0, 1)),"
+    "  password TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL,"
+    "  last_login INTEGER,"
+    "  revoke_before INTEGER NOT NULL DEFAULT 0,"
+    "  updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE UNIQUE INDEX users_email_key ON users (lower(email)) WHERE email <> '';"
+    "CREATE INDEX users_revoke_before_idx ON users (revoke_before) WHERE revoke_before > 0;"
+    "CREATE TABLE sessions ("
+    "  id TEXT PRIMARY KEY,"
+    "  user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+    "  created_at INTEGER NOT NULL,"
+    "  last_used_at INTEGER NOT NULL,"
+    "  client_ip TEXT NOT NULL DEFAULT '',"
+    "  user_agent TEXT NOT NULL DEFAULT '',"
+    "  revoked_at INTEGER"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX sessions_user_idx ON sessions (user_id);"
+    "CREATE INDEX sessions_revoked_idx ON sessions (revoked_at) WHERE revoked_at IS NOT NULL;"
+    "CREATE TABLE refresh_tokens ("
+    "  jti TEXT PRIMARY KEY,"
+    "  sid TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,"
+    "  parent_jti TEXT,"
+    "  issued_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  used_at INTEGER,"
+    "  replaced_by TEXT"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX refresh_tokens_sid_idx ON refresh_tokens (sid);"
+    "CREATE INDEX refresh_tokens_expires_idx ON refresh_tokens (expires_at);"
+    "CREATE TABLE revoked_tokens ("
+    "  jti TEXT PRIMARY KEY,"
+    "  expires_at INTEGER NOT NULL,"
+    "  revoked_at INTEGER NOT NULL,"
+    "  reason TEXT NOT NULL DEFAULT ''"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX revoked_tokens_expires_idx ON revoked_tokens (expires_at);",
+};
+
+/* ==== state and connections ============================================================== */
+
+struct sqlite_state {
+    char *path;
+    uint32_t busy_timeout_ms;
+    enum db_sync synchronous;
+    pthread_mutex_t write_lock; /* one writer of this process at a time, see DESIGN */
+};
+
+struct db_conn {
+    struct sqlite_state *st;
+    sqlite3 *h;
+    sqlite3_stmt *cache[DB_STMT__COUNT];
+    sqlite3_stmt *active; /* statement of the last query(), until reset */
+    bool holds_write_lock;
+    bool in_tx;
+    bool broken;
+};
+
+static int map_rc(struct db_conn *c, int rc, const char *what)
+{
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_ROW:
+    case SQLITE_DONE:
+        return 0;
+    case SQLITE_CONSTRAINT:
+        if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+            return ERR_CONFLICT;
+        if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+            return ERR_NOT_FOUND;
+        return ERR_INVALID;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        log_warn("msg=\"database locked\" op=%s", what);
+        return ERR_UNAVAILABLE;
+    case SQLITE_NOMEM:
+        return ERR_NOMEM;
+    case SQLITE_IOERR:
+    case SQLITE_CORRUPT:
+    case SQLITE_CANTOPEN:
+    case SQLITE_FULL:
+    case SQLITE_NOTADB:
+        c->broken = true;
+        log_error("msg=\"database error\" op=%s rc=%d err=\"%s\"", what, rc,
+                  c->h ? sqlite3_errmsg(c->h) : sqlite3_errstr(rc));
+        return ERR_UNAVAILABLE;
+    default:
+        log_error("msg=\"database error\" op=%s rc=%d err=\"%s\"", what, rc,
+                  c->h ? sqlite3_errmsg(c->h) : sqlite3_errstr(rc));
+        return ERR_INTERNAL;
+    }
+}
+
+static const char *sync_pragma(enum db_sync s)
+{
+    switch (s) {
+    case DB_SYNC_OFF:
+        return "PRAGMA synchronous=OFF";
+    case DB_SYNC_FULL:
+        return "PRAGMA synchronous=FULL";
+    default:
+        return "PRAGMA synchronous=NORMAL";
+    }
+}
+
+static int sq_conn_open(void *state, db_conn_t **out)
+{
+    struct sqlite_state *st = state;
+    struct db_conn *c = xcalloc(1, sizeof *c);
+    c->st = st;
+    int rc = sqlite3_open_v2(
+        st->path, &c->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        log_error("msg=\"cannot open database\" err=\"%s\"",
+                  c->h ? sqlite3_errmsg(c->h) : sqlite3_errstr(rc));
+        sqlite3_close(c->h);
+        free(c);
+        return ERR_UNAVAILABLE;
+    }
+    sqlite3_extended_result_codes(c->h, 1);
+    sqlite3_busy_timeout(c->h, (int)st->busy_timeout_ms);
+    /* journal_mode=WAL is persistent in the file; the others are per connection. */
+    const char *pragmas[] = {"PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON",
+                             sync_pragma(st->synchronous), "PRAGMA temp_store=MEMORY"};
+    for (size_t i = 0; i < sizeof pragmas / sizeof pragmas[0]; i++) {
+        rc = sqlite3_exec(c->h, pragmas[i], NULL, NULL, NULL);
+        if (rc != SQLITE_OK) {
+            int err = map_rc(c, rc, pragmas[i]);
+            sqlite3_close(c->h);
+            free(c);
+            return err ? err : ERR_INTERNAL;
+        }
+    }
+    *out = c;
+    return 0;
+}
+
+static void sq_conn_close(db_conn_t *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < DB_STMT__COUNT; i++)
+        sqlite3_finalize(c->cache[i]);
+    if (c->holds_write_lock)
+        pthread_mutex_unlock(&c->st->write_lock);
+    sqlite3_close(c->h);
+    free(c);
+}
+
+static bool sq_conn_is_broken(db_conn_t *c)
+{
+    return c->broken;
+}
+
+static void sq_reset(db_conn_t *c)
+{
+    if (c->active) {
+        sqlite3_reset(c->active);
+        sqlite3_clear_bindings(c->active);
+        c->active = NULL;
+    }
+}
+
+static void release_write_lock(struct db_conn *c)
+{
+    if (c->holds_write_lock) {
+        c->holds_write_lock = false;
+        pthread_mutex_unlock(&c->st->write_lock);
+    }
+}
+
+static int sq_begin(db_conn_t *c, bool write)
+{
+    sq_reset(c);
+    if (write) {
+        pthread_mutex_lock(&c->st->write_lock);
+        c->holds_write_lock = true;
+    }
+    int rc = sqlite3_exec(c->h, write ? "BEGIN IMMEDIATE" : "BEGIN", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        release_write_lock(c);
+        return map_rc(c, rc, "begin");
+    }
+    c->in_tx = true;
+    return 0;
+}
+
+static int sq_commit(db_conn_t *c)
+{
+    sq_reset(c);
+    int rc = sqlite3_exec(c->h, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        int err = map_rc(c, rc, "commit");
+        if (!sqlite3_get_autocommit(c->h))
+            sqlite3_exec(c->h, "ROLLBACK", NULL, NULL, NULL);
+        c->in_tx = false;
+        release_write_lock(c);
+        return err;
+    }
+    c->in_tx = false;
+    release_write_lock(c);
+    return 0;
+}
+
+static void sq_rollback(db_conn_t *c)
+{
+    sq_reset(c);
+    if (!sqlite3_get_autocommit(c->h))
+        sqlite3_exec(c->h, "ROLLBACK", NULL, NULL, NULL);
+    c->in_tx = false;
+    release_write_lock(c);
+}
+
+static int sq_exec_script(db_conn_t *c, const char *sql)
+{
+    sq_reset(c);
+    char *msg = NULL;
+    int rc = sqlite3_exec(c->h, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        log_error("msg=\"migration failed\" err=\"%s\"", msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        return ERR_INTERNAL;
+    }
+    return 0;
+}
+
+static int sq_query(db_conn_t *c, enum db_stmt id, const db_param_t *params, size_t n)
+{
+    sq_reset(c);
+    sqlite3_stmt *s = c->cache[id];
+    if (!s) {
+        int rc = sqlite3_prepare_v3(c->h, sql_text[id], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
+        if (rc != SQLITE_OK)
+            return map_rc(c, rc, "prepare");
+        c->cache[id] = s;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int rc, idx = (int)i + 1;
+        switch (params[i].type) {
+        case DB_P_NULL:
+            rc = sqlite3_bind_null(s, idx);
+            break;
+        case DB_P_INT:
+        case DB_P_BOOL:
+            rc = sqlite3_bind_int64(s, idx, params[i].i);
+            break;
+        case DB_P_TEXT:
+        default:
+            rc = sqlite3_bind_text(s, idx, params[i].s ? params[i].s : "", (int)params[i].len,
+                                   SQLITE_STATIC);
+            break;
+        }
+        if (rc != SQLITE_OK) {
+            sqlite3_reset(s);
+            sqlite3_clear_bindings(s);
+            return map_rc(c, rc, "bind");
+        }
+    }
+    c->active = s;
+    return 0;
+}
+
+static int sq_next(db_conn_t *c)
+{
+    if (!c->active)
+        return 0;
+    int rc = sqlite3_step(c->active);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    int err = map_rc(c, rc, "step");
+    sq_reset(c);
+    return err ? err : ERR_INTERNAL;
+}
+
+static int64_t sq_col_int(db_conn_t *c, int col)
+{
+    return sqlite3_column_int64(c->active, col);
+}
+
+static bool sq_col_is_null(db_conn_t *c, int col)
+{
+    return sqlite3_column_type(c->active, col) == SQLITE_NULL;
+}
+
+static const char *sq_col_text(db_conn_t *c, int col, size_t *len)
+{
+    const unsigned char *t = sqlite3_column_text(c->active, col);
+    *len = t ? (size_t)sqlite3_column_bytes(c->active, col) : 0;
+    return (const char *)t;
+}
+
+static int64_t sq_changes(db_conn_t *c)
+{
+    return sqlite3_changes64(c->h);
+}
+
+/* ==== URL and state ======================================================================= */
+
+static int parse_u32(const char *v, size_t len, uint32_t max, uint32_t *out)
+{
+    uint64_t x = 0;
+    if (len == 0 || len > 10)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return -1;
+        x = x * 10 + (uint64_t)(v[i] - '0');
+    }
+    if (x > max)
+        return -1;
+    *out = (uint32_t)x;
+    return 0;
+}
+
+/* Applies "k=v&k=v" options of the URL to st / *max_conn. */
+static int parse_query(const char *q, struct sqlite_state *st, char *err, size_t cap)
+{
+    while (*q) {
+        const char *amp = strchr(q, '&');
+        size_t n = amp ? (size_t)(amp - q) : strlen(q);
+        const char *eq = memchr(q, '=', n);
+        if (!eq) {
+            snprintf(err, cap, "database URL option without a value: %.*s", (int)n, q);
+            return ERR_CONFIG;
+        }
+        size_t kl = (size_t)(eq - q), vl = n - kl - 1;
+        const char *v = eq + 1;
+        uint32_t u;
+        if (kl == 11 && memcmp(q, "synchronous", 11) == 0) {
+            if (vl == 3 && strncasecmp(v, "off", 3) == 0)
+                st->synchronous = DB_SYNC_OFF;
+            else if (vl == 6 && strncasecmp(v, "normal", 6) == 0)
+                st->synchronous = DB_SYNC_NORMAL;
+            else if (vl == 4 && strncasecmp(v, "full", 4) == 0)
+                st->synchronous = DB_SYNC_FULL;
+            else {
+                snprintf(err, cap, "database URL: synchronous must be off, normal or full");
+                return ERR_CONFIG;
+            }
+        } else if (kl == 15 && memcmp(q, "busy_timeout_ms", 15) == 0) {
+            if (parse_u32(v, vl, 600000, &u) != 0) {
+                snprintf(err, cap, "database URL: busy_timeout_ms must be 0..600000");
+                return ERR_CONFIG;
+            }
+            st->busy_timeout_ms = u;
+        } else if (kl == 4 && memcmp(q, "pool", 4) == 0) {
+            /* handled by db.c (generic); accepted here */
+        } else {
+            snprintf(err, cap, "database URL: unknown option %.*s", (int)kl, q);
+            return ERR_CONFIG;
+        }
+        q += n + (amp ? 1 : 0);
+    }
+    return 0;
+}
+
+/* Creates the parent directory of path if it is missing (one level, like `var/`). */
+static void make_parent_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path)
+        return;
+    char *dir = xstrndup(path, (size_t)(slash - path));
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+        log_debug("msg=\"cannot create database directory\" errno=%d", errno);
+    free(dir);
+}
+
+/*
+ * target is what follows "sqlite:": "PATH[?opts]" or "///abs/path[?opts]". In-memory
+ * databases are refused: each pooled connection would see its own empty database.
+ */
+static int sq_open(const char *target, const db_options_t *opts, void **state, char *err,
+                   size_t cap)
+{
+    const char *p = target;
+    if (strncmp(p, "//", 2) == 0) {
+        p += 2;
+        if (*p != '/') {
+            snprintf(err, cap, "sqlite URL must be sqlite:PATH or sqlite:///abs/path");
+            return ERR_CONFIG;
+        }
+    }
+    const char *qm = strchr(p, '?');
+    size_t plen = qm ? (size_t)(qm - p) : strlen(p);
+    if (plen == 0) {
+        snprintf(err, cap, "sqlite URL has an empty path");
+        return ERR_CONFIG;
+    }
+    if ((plen == 8 && memcmp(p, ":memory:", 8) == 0) || memchr(p, '\0', plen)) {
+        snprintf(err, cap, "in-memory SQLite databases are not supported; give a file path");
+        return ERR_CONFIG;
+    }
+    struct sqlite_state *st = xcalloc(1, sizeof *st);
+    st->path = xstrndup(p, plen);
+    st->busy_timeout_ms = opts && opts->busy_timeout_ms ? opts->busy_timeout_ms : 5000;
+    st->synchronous = opts ? opts->synchronous : DB_SYNC_DEFAULT;
+    if (qm) {
+        int rc = parse_query(qm + 1, st, err, cap);
+        if (rc != 0) {
+            free(st->path);
+            free(st);
+            return rc;
+        }
+    }
+    pthread_mutex_init(&st->write_lock, NULL);
+    make_parent_dir(st->path);
+    /* Open once now so that a bad path is reported at start, not at the first request. */
+    db_conn_t *c = NULL;
+    int rc = sq_conn_open(st, &c);
+    if (rc != 0) {
+        snprintf(err, cap, "cannot open SQLite database %s", st->path);
+        pthread_mutex_destroy(&st->write_lock);
+        free(st->path);
+        free(st);
+        return rc;
+    }
+    sq_conn_close(c);
+    *state = st;
+    return 0;
+}
+
+static void sq_close(void *state)
+{
+    struct sqlite_state *st = state;
+    if (!st)
+        return;
+    pthread_mutex_destroy(&st->write_lock);
+    free(st->path);
+    free(st);
+}
+
+/* The SQLite driver table (see db_internal.h). */
+const struct db_driver db__sqlite_driver = {
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .conn_open = sq_conn_open,
+    .conn_close = sq_conn_close,
+    .conn_is_broken = sq_conn_is_broken,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .exec_script = sq_exec_script,
+    .query = sq_query,
+    .next = sq_next,
+    .col_int = sq_col_int,
+    .col_is_null = sq_col_is_null,
+    .col_text = sq_col_text,
+    .reset = sq_reset,
+    .changes = sq_changes,
+    .migrations = migrations,
+    .n_migrations = sizeof migrations / sizeof migrations[0],
+    .schema_version_ddl = "CREATE TABLE IF NOT EXISTS schema_version ("
+                          "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+};
