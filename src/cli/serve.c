@@ -1,0 +1,122 @@
+/*
+ * serve.c - `jwtd serve`: loads the configuration, builds the router from every route
+ * family of src/api/, and runs the HTTP server until SIGTERM/SIGINT.
+ *
+ * This is wiring code: the only place that copies struct cfg values into the HTTP layer's
+ * plain options (src/http/ never sees struct cfg).
+ */
+#define LOG_MODULE "serve"
+#include "cli/cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "api/api.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "config/config.h"
+#include "http/http.h"
+
+/* See cli.h. */
+void cli_serve_help(FILE *out)
+{
+    fprintf(out, "usage: jwtd serve [--config FILE]\n\n"
+                 "Runs the HTTP server on JWTD_LISTEN with JWTD_WORKERS event loops and prints\n"
+                 "\"jwtd listening on http://HOST:PORT\" once it accepts connections. SIGTERM or\n"
+                 "SIGINT stop it gracefully (in-flight requests finish, bounded by the shutdown\n"
+                 "timeout). Configuration: defaults, then FILE, then the environment.\n\n");
+    fprintf(out, "options:\n"
+                 "  --config FILE            read KEY=VALUE settings from FILE\n"
+                 "  -h, --help               show this help\n");
+}
+
+/* Splits "host:port", "[v6]:port" or ":port" into host (into hbuf) and port. */
+static int split_listen(const char *listen, char *hbuf, size_t cap, uint16_t *port)
+{
+    const char *colon = strrchr(listen, ':');
+    if (!colon)
+        return ERR_CONFIG;
+    const char *h = listen;
+    size_t hl = (size_t)(colon - listen);
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    if (hl == 0) {
+        h = "0.0.0.0";
+        hl = 7;
+    }
+    if (hl >= cap)
+        return ERR_CONFIG;
+    memcpy(hbuf, h, hl);
+    hbuf[hl] = '\0';
+    char *end = NULL;
+    long p = strtol(colon + 1, &end, 10);
+    if (!colon[1] || *end || p < 0 || p > 65535)
+        return ERR_CONFIG;
+    *port = (uint16_t)p;
+    return 0;
+}
+
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            log_warn("msg=\"cannot raise RLIMIT_NOFILE\"");
+    }
+}
+
+/* See cli.h. */
+int cli_serve(int argc, char **argv)
+{
+    const struct cli_opt opts[] = {{NULL, 0, CLI_OPT_FLAG, NULL, NULL, NULL}};
+    struct cli_args args;
+    int rc = cli_parse_opts(argc, argv, opts, &args);
+    if (rc != 0)
+        return rc;
+    if (args.count) {
+        fprintf(stderr, "jwtd serve: unexpected argument %s\n", args.v[0]);
+        return CLI_EXIT_USAGE;
+    }
+    struct cfg cfg;
+    rc = cli_load_config(argc, argv, &cfg);
+    if (rc != 0)
+        return rc;
+    raise_nofile();
+
+    struct http_options ho;
+    http_options_defaults(&ho);
+    char host[256];
+    if (split_listen(cfg.listen ? cfg.listen : "127.0.0.1:8000", host, sizeof host, &ho.port) !=
+        0) {
+        fprintf(stderr, "jwtd: configuration error: JWTD_LISTEN: expected HOST:PORT, got %s\n",
+                cfg.listen ? cfg.listen : "");
+        cfg_dispose(&cfg);
+        return CLI_EXIT_FAILURE;
+    }
+    ho.host = host;
+    ho.workers = cfg.workers > 0 ? (uint32_t)cfg.workers : 0;
+    ho.max_header_bytes = cfg.max_header_bytes;
+    ho.max_headers = cfg.max_headers;
+    ho.max_url_bytes = cfg.max_url_bytes;
+    ho.max_body_bytes = cfg.max_body_bytes;
+    ho.json_max_depth = cfg.json_max_depth;
+    ho.header_timeout_ms = (uint64_t)cfg.header_timeout_ms;
+    ho.body_timeout_ms = (uint64_t)cfg.body_timeout_ms;
+    ho.idle_timeout_ms = (uint64_t)cfg.idle_timeout_ms;
+    ho.shutdown_timeout_ms = (uint64_t)cfg.shutdown_timeout_ms;
+    ho.max_connections = cfg.max_connections;
+    ho.pool_threads = cfg.pool_threads;
+    ho.pool_queue_max = cfg.pool_queue_max;
+
+    http_router_t *router = http_router_new();
+    rc = api_platform_register(router);
+    if (rc == 0)
+        rc = http_server_run(&ho, router);
+    http_router_free(router);
+    cfg_dispose(&cfg);
+    return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
+}

@@ -1,0 +1,1009 @@
+/*
+ * conn.c - one HTTP/1.1 connection as a socket-free state machine: llhttp glue, limits,
+ * request buffering, dispatch to the router, and response serialisation.
+ *
+ * It is fed bytes (http__conn_feed) and emits responses through the worker's io hooks,
+ * so the same code serves sockets (server.c) and the fuzz target (fuzz/http_request.c).
+ * Not for: sockets, timers, threads (server.c), routing tables (router.c).
+ *
+ * DESIGN: see http_internal.h for the buffering scheme. Requests are answered strictly in
+ * order: when a handler does not answer before returning, llhttp is paused right after
+ * that request (HPE_PAUSED from on_message_complete), the transport stops reading, and
+ * the unparsed rest of the input waits in ibuf until the handler responds. Responses of
+ * one read (pipelining) are appended to the worker's shared output buffer and written
+ * with one write when the read has been processed.
+ */
+#define LOG_MODULE "http"
+#include "http/http_internal.h"
+
+#include <arpa/inet.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "common/alloc.h"
+#include "common/err.h"
+#include "common/log.h"
+
+static llhttp_settings_t parser_settings;
+static atomic_uint_fast64_t next_request_id = 1;
+
+/* ---- arena ------------------------------------------------------------------------------ */
+
+static struct http_arena_chunk *chunk_get(http_worker_t *w)
+{
+    struct http_arena_chunk *ch = w->free_chunks;
+    if (ch) {
+        w->free_chunks = ch->next;
+        w->free_chunk_count--;
+        return ch;
+    }
+    ch = xmalloc(sizeof *ch + HTTP_ARENA_CHUNK);
+    ch->cap = HTTP_ARENA_CHUNK;
+    return ch;
+}
+
+static void chunk_put(http_worker_t *w, struct http_arena_chunk *ch)
+{
+    if (w->free_chunk_count >= HTTP_CHUNK_CACHE_MAX) {
+        free(ch);
+        return;
+    }
+    ch->next = w->free_chunks;
+    w->free_chunks = ch;
+    w->free_chunk_count++;
+}
+
+/* See http.h. */
+void *http_req_alloc(http_req_t *req, size_t n)
+{
+    n = (n + 7) & ~(size_t)7;
+    if (n == 0)
+        n = 8;
+    if (n > HTTP_ARENA_CHUNK / 2) {
+        struct http_arena_big *b = xmalloc(sizeof *b + n);
+        b->next = req->_arena_big;
+        req->_arena_big = b;
+        return b->data;
+    }
+    if (!req->_arena || req->_arena_used + n > req->_arena->cap) {
+        struct http_arena_chunk *ch = chunk_get(req->worker);
+        ch->next = req->_arena;
+        req->_arena = ch;
+        req->_arena_used = 0;
+    }
+    void *p = req->_arena->data + req->_arena_used;
+    req->_arena_used += n;
+    return p;
+}
+
+/* See http.h. */
+char *http_req_strndup(http_req_t *req, str_t s)
+{
+    char *p = http_req_alloc(req, s.len + 1);
+    if (s.len)
+        memcpy(p, s.ptr, s.len);
+    p[s.len] = '\0';
+    return p;
+}
+
+/* Returns every chunk to the worker cache and frees the large blocks. */
+void http__arena_reset(http_req_t *req)
+{
+    while (req->_arena) {
+        struct http_arena_chunk *ch = req->_arena;
+        req->_arena = ch->next;
+        chunk_put(req->worker, ch);
+    }
+    while (req->_arena_big) {
+        struct http_arena_big *b = req->_arena_big;
+        req->_arena_big = b->next;
+        free(b);
+    }
+    req->_arena_used = 0;
+}
+
+/* ---- worker common state ---------------------------------------------------------------- */
+
+static int on_message_begin(llhttp_t *p);
+static int on_url(llhttp_t *p, const char *at, size_t len);
+static int on_header_field(llhttp_t *p, const char *at, size_t len);
+static int on_header_value(llhttp_t *p, const char *at, size_t len);
+static int on_headers_complete(llhttp_t *p);
+static int on_body(llhttp_t *p, const char *at, size_t len);
+static int on_message_complete(llhttp_t *p);
+
+/* Sets up what conn.c needs in a worker (shared buffers, date). */
+void http__worker_init_common(http_worker_t *w, const http_router_t *router,
+                              const struct http_options *opts, const struct http_io *io)
+{
+    if (!parser_settings.on_message_complete) {
+        llhttp_settings_t s;
+        llhttp_settings_init(&s);
+        s.on_message_begin = on_message_begin;
+        s.on_url = on_url;
+        s.on_header_field = on_header_field;
+        s.on_header_value = on_header_value;
+        s.on_headers_complete = on_headers_complete;
+        s.on_body = on_body;
+        s.on_message_complete = on_message_complete;
+        parser_settings = s; /* idempotent: every worker writes the same bytes */
+    }
+    w->router = router;
+    w->opts = opts;
+    w->io = io;
+    w->rbuf = xmalloc(HTTP_READ_BUF);
+    buf_init(&w->out, (size_t)1 << 30);
+    w->date_sec = -1;
+    http__worker_update_date(w, (int64_t)time(NULL));
+}
+
+/* Frees what http__worker_init_common allocated. */
+void http__worker_dispose_common(http_worker_t *w)
+{
+    free(w->rbuf);
+    w->rbuf = NULL;
+    buf_dispose(&w->out);
+    while (w->free_chunks) {
+        struct http_arena_chunk *ch = w->free_chunks;
+        w->free_chunks = ch->next;
+        free(ch);
+    }
+    w->free_chunk_count = 0;
+}
+
+/* Regenerates the cached "Date: ...\r\n" line when the second changed. */
+void http__worker_update_date(http_worker_t *w, int64_t now_s)
+{
+    if (now_s == w->date_sec)
+        return;
+    time_t t = (time_t)now_s;
+    struct tm tm;
+    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    gmtime_r(&t, &tm);
+    int n = snprintf(w->date_line, sizeof w->date_line,
+                     "Date: %s, %02d %s %04d %02d:%02d:%02d GMT\r\n", days[tm.tm_wday & 7],
+                     tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour,
+                     tm.tm_min, tm.tm_sec);
+    w->date_len = n > 0 && (size_t)n < sizeof w->date_line ? (size_t)n : 0;
+    w->date_sec = now_s;
+}
+
+/* ---- connection lifecycle --------------------------------------------------------------- */
+
+/* Initialises c (zeroed by the caller) for worker w. */
+void http__conn_init(http_conn_t *c, http_worker_t *w)
+{
+    c->worker = w;
+    llhttp_init(&c->parser, HTTP_REQUEST, &parser_settings);
+    c->parser.data = c;
+    c->req._conn = c;
+    c->req.worker = w;
+    buf_init(&c->body, w->opts->max_body_bytes);
+    c->state = CONN_IDLE;
+}
+
+/* Frees what the connection holds (not the struct). */
+void http__conn_dispose(http_conn_t *c)
+{
+    http__arena_reset(&c->req);
+    buf_dispose(&c->body);
+    free(c->ibuf);
+    c->ibuf = NULL;
+    c->ilen = c->icap = 0;
+    free(c->peer_str);
+    c->peer_str = NULL;
+}
+
+/* Resets the per-request state (keeps the arena chunks released already). */
+static void req_clear(http_conn_t *c)
+{
+    http_req_t *req = &c->req;
+    http__arena_reset(req);
+    http_worker_t *w = req->worker;
+    memset(req, 0, sizeof *req);
+    req->_conn = c;
+    req->worker = w;
+    if (c->body.cap > 65536)
+        buf_dispose(&c->body);
+    else
+        buf_reset(&c->body);
+    c->body_total = 0;
+    c->span_end = NULL;
+    c->hdr_end = NULL;
+    c->last_cb = 0;
+}
+
+static inline uint64_t now_ms(const http_worker_t *w)
+{
+    return w->loop ? uv_now(w->loop) : 0;
+}
+
+/* ---- slices and buffers ----------------------------------------------------------------- */
+
+static inline void rebase_one(const char **p, const char *lo, const char *hi, ptrdiff_t delta)
+{
+    if (*p && (uintptr_t)*p >= (uintptr_t)lo && (uintptr_t)*p <= (uintptr_t)hi)
+        *p = (const char *)((uintptr_t)*p + (uintptr_t)delta);
+}
+
+/* Moves every slice of the current request that points into [lo, hi] by delta bytes. */
+static void rebase(http_conn_t *c, const char *lo, const char *hi, ptrdiff_t delta)
+{
+    http_req_t *req = &c->req;
+    rebase_one(&req->target.ptr, lo, hi, delta);
+    for (uint32_t i = 0; i < req->header_count; i++) {
+        rebase_one(&req->headers[i].name.ptr, lo, hi, delta);
+        rebase_one(&req->headers[i].value.ptr, lo, hi, delta);
+    }
+    if (!req->_body_owned)
+        rebase_one(&req->body.ptr, lo, hi, delta);
+    rebase_one(&c->span_end, lo, hi, delta);
+    rebase_one(&c->hdr_end, lo, hi, delta);
+}
+
+/* Ensures ibuf can hold need bytes, rebasing slices into it when it moves. */
+static void ibuf_reserve(http_conn_t *c, size_t need)
+{
+    if (need <= c->icap)
+        return;
+    size_t cap = c->icap ? c->icap : 1024;
+    while (cap < need)
+        cap *= 2;
+    char *old = c->ibuf;
+    char *nb = xmalloc(cap);
+    if (old) {
+        memcpy(nb, old, c->ilen);
+        rebase(c, old, old + c->ilen, nb - old);
+        free(old);
+    }
+    c->ibuf = nb;
+    c->icap = cap;
+}
+
+static void ibuf_release(http_conn_t *c)
+{
+    free(c->ibuf);
+    c->ibuf = NULL;
+    c->ilen = c->icap = 0;
+}
+
+/* Puts [from, to) at the front of ibuf (it may already be inside ibuf) and rebases. */
+static void ibuf_keep(http_conn_t *c, const char *from, const char *to)
+{
+    size_t n = (size_t)(to - from);
+    if (n == 0) {
+        ibuf_release(c);
+        return;
+    }
+    bool inside = c->ibuf && from >= c->ibuf && from <= c->ibuf + c->ilen;
+    if (inside) {
+        if (from != c->ibuf) {
+            memmove(c->ibuf, from, n);
+            rebase(c, from, to, c->ibuf - from);
+        }
+        c->ilen = n;
+        return;
+    }
+    c->ilen = 0;
+    ibuf_reserve(c, n);
+    memcpy(c->ibuf, from, n);
+    rebase(c, from, to, c->ibuf - from);
+    c->ilen = n;
+}
+
+/* Appends new input to ibuf. */
+static void ibuf_append(http_conn_t *c, const char *data, size_t len)
+{
+    ibuf_reserve(c, c->ilen + len);
+    memcpy(c->ibuf + c->ilen, data, len);
+    c->ilen += len;
+}
+
+/* ---- llhttp callbacks ------------------------------------------------------------------- */
+
+static inline void note_end(http_conn_t *c, const char *end)
+{
+    if (!c->span_end || (uintptr_t)end > (uintptr_t)c->span_end)
+        c->span_end = end;
+}
+
+static int fail(http_conn_t *c, int err)
+{
+    c->err = err;
+    return HPE_USER;
+}
+
+static bool header_section_too_big(const http_conn_t *c, const char *end)
+{
+    const char *start = c->req.target.ptr;
+    return start && (size_t)(end - start) > c->worker->opts->max_header_bytes;
+}
+
+static int on_message_begin(llhttp_t *p)
+{
+    http_conn_t *c = p->data;
+    req_clear(c);
+    c->state = CONN_HEADERS;
+    c->msg_start_ms = now_ms(c->worker);
+    return 0;
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t len)
+{
+    http_conn_t *c = p->data;
+    str_t *t = &c->req.target;
+    if (!t->ptr)
+        *t = str_make(at, len);
+    else if (t->ptr + t->len == at)
+        t->len += len;
+    else
+        return fail(c, ERR_INVALID);
+    note_end(c, at + len);
+    if (t->len > c->worker->opts->max_url_bytes)
+        return fail(c, ERR_URI_TOO_LONG);
+    return 0;
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t len)
+{
+    http_conn_t *c = p->data;
+    http_req_t *req = &c->req;
+    if (header_section_too_big(c, at + len))
+        return fail(c, ERR_HEADERS_TOO_LARGE);
+    if (c->last_cb == 1 && req->header_count) {
+        str_t *n = &req->headers[req->header_count - 1].name;
+        if (n->ptr + n->len != at)
+            return fail(c, ERR_INVALID);
+        n->len += len;
+    } else {
+        if (req->header_count >= c->worker->opts->max_headers)
+            return fail(c, ERR_HEADERS_TOO_LARGE);
+        if (req->header_count == req->_header_cap) {
+            uint32_t cap = req->_header_cap ? req->_header_cap * 2 : 16;
+            http_header_t *h = http_req_alloc(req, cap * sizeof *h);
+            if (req->header_count)
+                memcpy(h, req->headers, req->header_count * sizeof *h);
+            req->headers = h;
+            req->_header_cap = cap;
+        }
+        req->headers[req->header_count++] = (http_header_t){str_make(at, len), STR_LIT("")};
+        c->last_cb = 1;
+    }
+    note_end(c, at + len);
+    return 0;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t len)
+{
+    http_conn_t *c = p->data;
+    http_req_t *req = &c->req;
+    if (header_section_too_big(c, at + len))
+        return fail(c, ERR_HEADERS_TOO_LARGE);
+    if (!req->header_count)
+        return fail(c, ERR_INVALID);
+    str_t *v = &req->headers[req->header_count - 1].value;
+    if (c->last_cb == 2) {
+        if (v->ptr + v->len != at)
+            return fail(c, ERR_INVALID);
+        v->len += len;
+    } else {
+        *v = str_make(at, len);
+        c->last_cb = 2;
+    }
+    note_end(c, at + len);
+    return 0;
+}
+
+static void out_append(http_worker_t *w, http_conn_t *c, const char *s, size_t n);
+
+static int on_headers_complete(llhttp_t *p)
+{
+    http_conn_t *c = p->data;
+    http_req_t *req = &c->req;
+    const struct http_options *o = c->worker->opts;
+    c->state = CONN_BODY;
+    c->headers_done_ms = now_ms(c->worker);
+    c->hdr_end = c->span_end;
+    req->http_major = p->http_major;
+    req->http_minor = p->http_minor;
+    req->_keep_alive = llhttp_should_keep_alive(p) && !p->upgrade;
+    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > o->max_body_bytes) {
+        c->err = ERR_TOO_LARGE;
+        return -1;
+    }
+    bool has_body = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENT_LENGTH) && p->content_length);
+    if (has_body && p->http_major == 1 && p->http_minor >= 1) {
+        str_t e = http_req_header(req, "expect");
+        if (e.ptr && str_eq_nocase(str_trim(e), STR_LIT("100-continue"))) {
+            static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+            out_append(c->worker, c, cont, sizeof cont - 1);
+        }
+    }
+    return 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t len)
+{
+    http_conn_t *c = p->data;
+    http_req_t *req = &c->req;
+    c->body_total += len;
+    if (c->body_total > c->worker->opts->max_body_bytes)
+        return fail(c, ERR_TOO_LARGE);
+    if (!req->_body_owned) {
+        if (!req->body.ptr) {
+            req->body = str_make(at, len);
+            note_end(c, at + len);
+            return 0;
+        }
+        if (req->body.ptr + req->body.len == at) {
+            req->body.len += len;
+            note_end(c, at + len);
+            return 0;
+        }
+        req->_body_owned = true;
+        if (buf_append_str(&c->body, req->body) != 0)
+            return fail(c, ERR_TOO_LARGE);
+    }
+    if (buf_append(&c->body, at, len) != 0)
+        return fail(c, ERR_TOO_LARGE);
+    return 0;
+}
+
+static void dispatch(http_conn_t *c);
+
+static int on_message_complete(llhttp_t *p)
+{
+    http_conn_t *c = p->data;
+    http_req_t *req = &c->req;
+    /* Copy the request's bytes into its arena so slices outlive this read. */
+    const char *from = req->target.ptr, *to = c->span_end;
+    if (from && to && to > from) {
+        size_t n = (size_t)(to - from);
+        char *dst = http_req_alloc(req, n);
+        memcpy(dst, from, n);
+        rebase(c, from, to, dst - from);
+    }
+    if (req->_body_owned)
+        req->body = buf_str(&c->body);
+    c->state = CONN_HANDLER;
+    dispatch(c);
+    /* Answered synchronously and keeping the connection: parse on. */
+    return c->state == CONN_IDLE ? 0 : HPE_PAUSED;
+}
+
+/* ---- output ---------------------------------------------------------------------------- */
+
+static void out_append(http_worker_t *w, http_conn_t *c, const char *s, size_t n)
+{
+    if (w->out_conn && w->out_conn != c)
+        http__conn_flush(w->out_conn);
+    w->out_conn = c;
+    if (buf_append(&w->out, s, n) != 0)
+        log_error("msg=\"response dropped: output buffer\" bytes=%zu", n);
+}
+
+/* See http_internal.h. */
+void http__conn_flush(http_conn_t *c)
+{
+    http_worker_t *w = c->worker;
+    if (w->out_conn == c && w->out.len) {
+        if (!c->closed)
+            w->io->write(c, w->out.data, w->out.len);
+        buf_reset(&w->out);
+    }
+    if (w->out_conn == c)
+        w->out_conn = NULL;
+    if (c->state == CONN_CLOSING && !c->closed)
+        w->io->close(c);
+}
+
+static const char *status_line(int status)
+{
+    switch (status) {
+    case 100:
+        return "HTTP/1.1 100 Continue\r\n";
+    case 200:
+        return "HTTP/1.1 200 OK\r\n";
+    case 201:
+        return "HTTP/1.1 201 Created\r\n";
+    case 202:
+        return "HTTP/1.1 202 Accepted\r\n";
+    case 204:
+        return "HTTP/1.1 204 No Content\r\n";
+    case 301:
+        return "HTTP/1.1 301 Moved Permanently\r\n";
+    case 302:
+        return "HTTP/1.1 302 Found\r\n";
+    case 303:
+        return "HTTP/1.1 303 See Other\r\n";
+    case 304:
+        return "HTTP/1.1 304 Not Modified\r\n";
+    case 307:
+        return "HTTP/1.1 307 Temporary Redirect\r\n";
+    case 400:
+        return "HTTP/1.1 400 Bad Request\r\n";
+    case 401:
+        return "HTTP/1.1 401 Unauthorized\r\n";
+    case 403:
+        return "HTTP/1.1 403 Forbidden\r\n";
+    case 404:
+        return "HTTP/1.1 404 Not Found\r\n";
+    case 405:
+        return "HTTP/1.1 405 Method Not Allowed\r\n";
+    case 408:
+        return "HTTP/1.1 408 Request Timeout\r\n";
+    case 409:
+        return "HTTP/1.1 409 Conflict\r\n";
+    case 410:
+        return "HTTP/1.1 410 Gone\r\n";
+    case 413:
+        return "HTTP/1.1 413 Payload Too Large\r\n";
+    case 414:
+        return "HTTP/1.1 414 URI Too Long\r\n";
+    case 415:
+        return "HTTP/1.1 415 Unsupported Media Type\r\n";
+    case 422:
+        return "HTTP/1.1 422 Unprocessable Entity\r\n";
+    case 429:
+        return "HTTP/1.1 429 Too Many Requests\r\n";
+    case 431:
+        return "HTTP/1.1 431 Request Header Fields Too Large\r\n";
+    case 500:
+        return "HTTP/1.1 500 Internal Server Error\r\n";
+    case 502:
+        return "HTTP/1.1 502 Bad Gateway\r\n";
+    case 503:
+        return "HTTP/1.1 503 Service Unavailable\r\n";
+    case 504:
+        return "HTTP/1.1 504 Gateway Timeout\r\n";
+    default:
+        return NULL;
+    }
+}
+
+/* Writes a decimal number; returns its length. */
+static size_t fmt_u64(char *out, uint64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+static void resume(http_conn_t *c);
+
+/* Ends the current request after its response was serialised (or dropped). */
+static void request_finish(http_conn_t *c, bool close)
+{
+    http_req_t *req = &c->req;
+    http__arena_reset(req);
+    req->headers = NULL;
+    req->header_count = 0;
+    req->_header_cap = 0;
+    req->_resp_headers = NULL;
+    if (c->closed) {
+        c->state = CONN_CLOSING;
+        http__conn_release(c);
+        return;
+    }
+    c->state = close ? CONN_CLOSING : CONN_IDLE;
+    if (!c->in_parse) {
+        /* Answered asynchronously: send it now and go on with buffered input. */
+        http__conn_flush(c);
+        if (c->state == CONN_IDLE)
+            resume(c);
+    }
+}
+
+/* See http.h. */
+void http_respond(http_req_t *req, int status, const char *content_type, str_t body)
+{
+    http_conn_t *c = req->_conn;
+    http_worker_t *w = req->worker;
+    if (req->_responded) {
+        log_error("msg=\"handler responded twice\" status=%d", status);
+        return;
+    }
+    req->_responded = true;
+    bool close = !req->_keep_alive || w->shutting_down || c->err;
+    if (!c->closed) {
+        if (w->loop) {
+            int64_t sec = (int64_t)(uv_now(w->loop) / 1000);
+            if (sec != w->date_tick) {
+                w->date_tick = sec;
+                http__worker_update_date(w, (int64_t)time(NULL));
+            }
+        }
+        char head[256];
+        size_t n = 0;
+        const char *sl = status_line(status);
+        if (sl) {
+            size_t l = strlen(sl);
+            memcpy(head, sl, l);
+            n = l;
+        } else {
+            if (status < 100 || status > 999)
+                status = 500;
+            n = (size_t)snprintf(head, sizeof head, "HTTP/1.1 %d Status\r\n", status);
+        }
+        memcpy(head + n, w->date_line, w->date_len);
+        n += w->date_len;
+        out_append(w, c, head, n);
+        if (content_type) {
+            out_append(w, c, "Content-Type: ", 14);
+            out_append(w, c, content_type, strlen(content_type));
+            out_append(w, c, "\r\n", 2);
+        }
+        for (struct http_resp_header *h = req->_resp_headers; h; h = h->next) {
+            out_append(w, c, h->name.ptr, h->name.len);
+            out_append(w, c, ": ", 2);
+            out_append(w, c, h->value.ptr, h->value.len);
+            out_append(w, c, "\r\n", 2);
+        }
+        n = 0;
+        if (status >= 200 && status != 204 && status != 304) {
+            memcpy(head, "Content-Length: ", 16);
+            n = 16 + fmt_u64(head + 16, body.len);
+            head[n++] = '\r';
+            head[n++] = '\n';
+        }
+        if (close) {
+            memcpy(head + n, "Connection: close\r\n", 19);
+            n += 19;
+        } else if (req->http_minor == 0) {
+            memcpy(head + n, "Connection: keep-alive\r\n", 24);
+            n += 24;
+        }
+        head[n++] = '\r';
+        head[n++] = '\n';
+        out_append(w, c, head, n);
+        if (body.len && !req->is_head && status != 204 && status != 304)
+            out_append(w, c, body.ptr, body.len);
+    }
+    request_finish(c, close);
+}
+
+/* See http.h. */
+void http_resp_header_add(http_req_t *req, const char *name, const char *value)
+{
+    struct http_resp_header *h = http_req_alloc(req, sizeof *h);
+    size_t nl = strlen(name), vl = strlen(value);
+    /* Header injection guard: names and values never carry CR or LF. */
+    char *n = http_req_strndup(req, str_make(name, nl));
+    char *v = http_req_strndup(req, str_make(value, vl));
+    for (char *s = n; *s; s++)
+        if (*s == '\r' || *s == '\n' || *s == ':')
+            *s = '-';
+    for (char *s = v; *s; s++)
+        if (*s == '\r' || *s == '\n')
+            *s = ' ';
+    h->name = str_make(n, nl);
+    h->value = str_make(v, vl);
+    h->next = NULL;
+    struct http_resp_header **tail = &req->_resp_headers;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = h;
+}
+
+/* See http.h. */
+void http_respond_json(http_req_t *req, int status, const struct json_t *value)
+{
+    char *s = json_dumps((const json_t *)value, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (!s) {
+        http_respond_error(req, ERR_INTERNAL, NULL);
+        return;
+    }
+    http_respond(req, status, "application/json", str_cstr(s));
+    free(s);
+}
+
+/* Appends detail as a JSON string body (without quotes). */
+static size_t json_escape(char *out, size_t cap, const char *in)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+    for (const unsigned char *s = (const unsigned char *)in; *s && n + 7 < cap; s++) {
+        if (*s == '"' || *s == '\\') {
+            out[n++] = '\\';
+            out[n++] = (char)*s;
+        } else if (*s < 0x20) {
+            out[n++] = '\\';
+            out[n++] = 'u';
+            out[n++] = '0';
+            out[n++] = '0';
+            out[n++] = hex[*s >> 4];
+            out[n++] = hex[*s & 15];
+        } else {
+            out[n++] = (char)*s;
+        }
+    }
+    return n;
+}
+
+/* See http.h. */
+void http_respond_error(http_req_t *req, int err, const char *detail)
+{
+    char body[1024];
+    size_t n = 0;
+    if (err == 0)
+        err = ERR_INTERNAL;
+    memcpy(body, "{\"detail\":\"", 11);
+    n = 11;
+    n += json_escape(body + n, sizeof body - n - 64, detail ? detail : err_message(err));
+    n += (size_t)snprintf(body + n, sizeof body - n, "\",\"code\":\"%s\"}", err_name(err));
+    if (n >= sizeof body)
+        n = sizeof body - 1;
+    http_respond(req, err_http_status(err), "application/json; charset=utf-8",
+                 str_make(body, n));
+}
+
+/* ---- dispatch -------------------------------------------------------------------------- */
+
+static void dispatch(http_conn_t *c)
+{
+    http_req_t *req = &c->req;
+    http_worker_t *w = c->worker;
+    const char *q = memchr(req->target.ptr, '?', req->target.len);
+    if (q) {
+        req->path = str_make(req->target.ptr, (size_t)(q - req->target.ptr));
+        req->query = str_make(q + 1, req->target.len - req->path.len - 1);
+    } else {
+        req->path = req->target;
+        req->query = str_make(req->target.ptr + req->target.len, 0);
+    }
+    req->method = http__method_from_llhttp(c->parser.method);
+    req->method_name = str_cstr(llhttp_method_name((llhttp_method_t)c->parser.method));
+    if (c->err) {
+        http_respond_error(req, c->err, NULL);
+        return;
+    }
+    http_hook_fn before = http__router_before(w->router);
+    if (before && before(req) != ERR_DECLINED)
+        return;
+    http_handler_fn fn;
+    void *data;
+    char allow[96];
+    int rc = http_router_match(w->router, req->method, req->path, &fn, &data, req, allow,
+                               sizeof allow);
+    if (rc == 0) {
+        req->route_data = data;
+        req->is_head = req->method == HTTP_M_HEAD;
+        fn(req);
+        return;
+    }
+    if (rc == ERR_METHOD) {
+        if (req->method == HTTP_M_OPTIONS) {
+            http_options_fn ofn = http__router_options(w->router);
+            if (ofn) {
+                ofn(req, allow);
+                return;
+            }
+            http_resp_header_add(req, "Allow", allow);
+            http_respond(req, 204, NULL, STR_NULL);
+            return;
+        }
+        http_resp_header_add(req, "Allow", allow);
+        char detail[128];
+        snprintf(detail, sizeof detail, "Method \"%.*s\" not allowed.", STR_FMT(req->method_name));
+        http_respond_error(req, ERR_METHOD, detail);
+        return;
+    }
+    http_respond_error(req, ERR_NOT_FOUND, NULL);
+}
+
+/* ---- feeding --------------------------------------------------------------------------- */
+
+/* Answers a framing/limit error on the current request and closes. */
+static void parse_failed(http_conn_t *c, llhttp_errno_t e)
+{
+    http_req_t *req = &c->req;
+    int err = c->err ? c->err : ERR_INVALID;
+    c->err = err;
+    char detail[160];
+    const char *d = NULL;
+    if (err == ERR_INVALID) {
+        const char *reason = llhttp_get_error_reason(&c->parser);
+        snprintf(detail, sizeof detail, "Malformed HTTP request: %s.",
+                 reason && *reason ? reason : llhttp_errno_name(e));
+        d = detail;
+    }
+    req->_keep_alive = false;
+    req->is_head = false;
+    req->_responded = false;
+    if (req->http_major == 0) {
+        req->http_major = 1;
+        req->http_minor = 1;
+    }
+    c->state = CONN_HANDLER;
+    http_respond_error(req, err, d);
+    c->state = CONN_CLOSING;
+}
+
+/* Runs the parser over [data, data+len); data is ibuf when in_ibuf. */
+static void parse(http_conn_t *c, const char *data, size_t len, bool in_ibuf)
+{
+    c->in_ibuf = in_ibuf;
+    c->in_parse = true;
+    llhttp_errno_t e = llhttp_execute(&c->parser, data, len);
+    c->in_parse = false;
+    const char *end = data + len;
+    if (e == HPE_OK) {
+        http_req_t *req = &c->req;
+        if (c->state == CONN_HEADERS && req->target.ptr) {
+            if (header_section_too_big(c, end)) {
+                c->err = ERR_HEADERS_TOO_LARGE;
+                parse_failed(c, HPE_USER);
+                ibuf_release(c);
+                return;
+            }
+            ibuf_keep(c, req->target.ptr, end);
+        } else if (c->state == CONN_BODY && req->target.ptr) {
+            /* Keep the header section only; the body goes to the body buffer. */
+            if (!req->_body_owned) {
+                req->_body_owned = true;
+                if (req->body.len)
+                    buf_append_str(&c->body, req->body);
+                req->body = STR_NULL;
+                c->span_end = c->hdr_end;
+            }
+            ibuf_keep(c, req->target.ptr, c->hdr_end ? c->hdr_end : req->target.ptr);
+        } else {
+            ibuf_release(c);
+        }
+        return;
+    }
+    if (e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE) {
+        if (c->state == CONN_HANDLER) {
+            const char *pos = llhttp_get_error_pos(&c->parser);
+            if (!pos || pos < data || pos > end)
+                pos = end;
+            if (pos == end) {
+                ibuf_release(c);
+            } else if (in_ibuf) {
+                memmove(c->ibuf, pos, (size_t)(end - pos));
+                c->ilen = (size_t)(end - pos);
+            } else {
+                c->ilen = 0;
+                ibuf_append(c, pos, (size_t)(end - pos));
+            }
+            if (!c->closed)
+                c->worker->io->pause(c, true);
+        } else {
+            ibuf_release(c);
+        }
+        return;
+    }
+    ibuf_release(c);
+    parse_failed(c, e);
+}
+
+/* After a handler answered asynchronously: parse what arrived meanwhile, read again. */
+static void resume(http_conn_t *c)
+{
+    llhttp_resume(&c->parser);
+    if (!c->closed)
+        c->worker->io->pause(c, false);
+    if (c->ilen) {
+        size_t n = c->ilen;
+        parse(c, c->ibuf, n, true);
+        http__conn_flush(c);
+    }
+    http__conn_update_deadline(c);
+}
+
+/* See http_internal.h. */
+void http__conn_feed(http_conn_t *c, const char *data, size_t len)
+{
+    if (c->state == CONN_CLOSING || c->closed || len == 0)
+        return;
+    if (c->state == CONN_HANDLER) {
+        ibuf_append(c, data, len); /* parsed after the handler answers */
+        return;
+    }
+    if (c->state == CONN_HEADERS && c->ilen) {
+        size_t old = c->ilen;
+        ibuf_append(c, data, len);
+        parse(c, c->ibuf + old, len, true);
+    } else {
+        parse(c, data, len, false);
+    }
+    http__conn_flush(c);
+    http__conn_update_deadline(c);
+}
+
+/* See http_internal.h. */
+void http__conn_eof(http_conn_t *c)
+{
+    if (c->state == CONN_HANDLER) {
+        c->req._keep_alive = false; /* answer, then close */
+        return;
+    }
+    c->state = CONN_CLOSING;
+    http__conn_flush(c);
+}
+
+/* See http_internal.h. */
+void http__conn_abort(http_conn_t *c, int err)
+{
+    if (c->state == CONN_HANDLER || c->state == CONN_CLOSING) {
+        if (c->state == CONN_CLOSING && !c->closed)
+            c->worker->io->close(c);
+        return;
+    }
+    if (err && c->state != CONN_IDLE) {
+        c->err = err;
+        parse_failed(c, HPE_USER);
+    }
+    c->state = CONN_CLOSING;
+    http__conn_flush(c);
+}
+
+/* ---- request accessors ----------------------------------------------------------------- */
+
+/* See http.h. */
+str_t http_req_header(const http_req_t *req, const char *name)
+{
+    str_t n = str_cstr(name);
+    for (uint32_t i = 0; i < req->header_count; i++)
+        if (str_eq_nocase(req->headers[i].name, n))
+            return req->headers[i].value;
+    return STR_NULL;
+}
+
+/* See http.h. */
+str_t http_req_param(const http_req_t *req, const char *name)
+{
+    for (uint32_t i = 0; i < req->param_count; i++)
+        if (str_eq_cstr(req->param_names[i], name))
+            return req->param_values[i];
+    return STR_NULL;
+}
+
+/* See http.h. */
+uint64_t http_req_id(http_req_t *req)
+{
+    if (!req->_id)
+        req->_id = atomic_fetch_add(&next_request_id, 1);
+    return req->_id;
+}
+
+/* See http.h. */
+const uint8_t *http_req_peer_addr(const http_req_t *req)
+{
+    return req->_conn->peer;
+}
+
+/* See http.h. */
+const char *http_req_peer_str(http_req_t *req)
+{
+    http_conn_t *c = req->_conn;
+    if (!c->peer_str) {
+        char s[INET6_ADDRSTRLEN];
+        static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (memcmp(c->peer, v4mapped, 12) == 0)
+            inet_ntop(AF_INET, c->peer + 12, s, sizeof s);
+        else
+            inet_ntop(AF_INET6, c->peer, s, sizeof s);
+        c->peer_str = xstrdup(s);
+    }
+    return c->peer_str;
+}
+
+/* See http.h. */
+void *http_req_worker_data(const http_req_t *req)
+{
+    return req->worker->data;
+}

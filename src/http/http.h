@@ -1,0 +1,269 @@
+/*
+ * http.h - jwtd's HTTP/1.1 server: listener, router, request and response API, the
+ * blocking-work pool, and the body parsers (query string, form, JSON) handlers use.
+ *
+ * The layer knows nothing about auth, stores or databases: route modules in src/api/
+ * register handlers on an http_router_t and the server calls them with an http_req_t.
+ *
+ * Handler contract: a handler is called on its worker's loop thread once the request is
+ * complete (headers and whole body). It calls exactly one respond function
+ * (http_respond, http_respond_json, http_respond_error), either before returning or later on
+ * the same loop (typically from an http_pool_submit done callback). Until it responds, the
+ * request and every slice in it stay valid; after it responds, none of them do.
+ *
+ * Threads: one http_worker_t per thread, each with its own libuv loop. Everything reached
+ * from an http_req_t belongs to that worker's thread. The router is built before
+ * http_server_run and read-only afterwards.
+ */
+#ifndef JWTD_HTTP_H
+#define JWTD_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/str.h"
+
+struct json_t;
+struct uv_loop_s;
+
+typedef struct http_router http_router_t;
+typedef struct http_server http_server_t;
+typedef struct http_worker http_worker_t;
+typedef struct http_req http_req_t;
+typedef struct http_conn http_conn_t;
+
+/* ---- methods --------------------------------------------------------------------------- */
+
+enum http_method {
+    HTTP_M_OTHER = 0,
+    HTTP_M_GET,
+    HTTP_M_HEAD,
+    HTTP_M_POST,
+    HTTP_M_PUT,
+    HTTP_M_DELETE,
+    HTTP_M_PATCH,
+    HTTP_M_OPTIONS,
+    HTTP_M__COUNT
+};
+
+/* "GET", "POST", ... ; "OTHER" for HTTP_M_OTHER. */
+const char *http_method_name(enum http_method m);
+
+/* ---- request ------------------------------------------------------------------------------ */
+
+typedef struct {
+    str_t name;
+    str_t value;
+} http_header_t;
+
+#define HTTP_MAX_PARAMS 4
+
+/*
+ * One request. Fields are read-only for handlers; slices point into connection buffers or
+ * the request arena and are valid until the handler responds. Fields starting with _ are
+ * private to src/http/.
+ */
+struct http_req {
+    enum http_method method;
+    str_t method_name; /* as sent, e.g. "GET" */
+    str_t target;      /* raw request target, e.g. "/posts/1?x=2" */
+    str_t path;        /* target up to '?', not percent-decoded */
+    str_t query;       /* after '?', raw; empty when absent */
+    str_t body;        /* complete body (dechunked); empty when none */
+    uint8_t http_major, http_minor;
+    bool is_head;              /* HEAD served by a GET route: the body is not sent */
+    http_header_t *headers;    /* in arrival order */
+    uint32_t header_count;
+    str_t param_names[HTTP_MAX_PARAMS];
+    str_t param_values[HTTP_MAX_PARAMS];
+    uint32_t param_count;
+    void *route_data;          /* the data pointer given at registration */
+    http_worker_t *worker;     /* the worker (loop thread) serving the request */
+    /* --- private --- */
+    http_conn_t *_conn;
+    struct http_arena_chunk *_arena;      /* current chunk */
+    struct http_arena_big *_arena_big;    /* large allocations, freed at request end */
+    size_t _arena_used;
+    struct http_resp_header *_resp_headers; /* added with http_resp_header_add */
+    uint64_t _id;
+    uint32_t _header_cap;
+    bool _responded;
+    bool _keep_alive;
+    bool _expect_continue;
+    bool _body_owned; /* body lives in the connection's body buffer, not the input */
+};
+
+/* Case-insensitive lookup of the first header named name; STR_NULL (ptr NULL) if absent. */
+str_t http_req_header(const http_req_t *req, const char *name);
+/* The value of path parameter {name}; STR_NULL if the route has none by that name. */
+str_t http_req_param(const http_req_t *req, const char *name);
+/* A process-wide unique, increasing request id (assigned on first call). */
+uint64_t http_req_id(http_req_t *req);
+/* The peer's address as 16 bytes (IPv4 as ::ffff:a.b.c.d). */
+const uint8_t *http_req_peer_addr(const http_req_t *req);
+/* The peer's address as text ("127.0.0.1", "::1"); lives as long as the connection. */
+const char *http_req_peer_str(http_req_t *req);
+/* The pointer set with http_worker_set_data() for the serving worker (NULL if none). */
+void *http_req_worker_data(const http_req_t *req);
+
+/*
+ * Request arena: n bytes (8-byte aligned), valid until the handler responds. Never NULL
+ * (aborts on OOM like xmalloc).
+ */
+void *http_req_alloc(http_req_t *req, size_t n);
+/* Copies s into the arena and NUL-terminates it. */
+char *http_req_strndup(http_req_t *req, str_t s);
+
+/*
+ * Query parameter name from the request's query string, percent-decoded ('+' is a space)
+ * into the arena. Returns 0 and sets *out, ERR_DECLINED when absent, ERR_INVALID on a bad
+ * escape.
+ */
+int http_req_query(http_req_t *req, const char *name, str_t *out);
+
+/*
+ * Parses the request body into *out (owned by the caller: json_decref it). Accepted
+ * content types: application/json (or none), and application/x-www-form-urlencoded (turned
+ * into an object of strings). An empty body gives an empty object. JSON is parsed with
+ * duplicate keys rejected and nesting bounded by the server's json_max_depth.
+ * On failure this function has ALREADY RESPONDED (400 invalid_request with a detail like
+ * "JSON parse error - ...", or 415) and returns that error; the handler just returns.
+ */
+int http_req_json(http_req_t *req, struct json_t **out);
+
+/* ---- response ----------------------------------------------------------------------------- */
+
+/*
+ * Adds a response header to send with the response (copied; may repeat, e.g. Set-Cookie).
+ * Call before responding. Content-Length, Date and Connection are written by the server.
+ */
+void http_resp_header_add(http_req_t *req, const char *name, const char *value);
+/* Sends status, content type (NULL: none) and body. Ends the request. */
+void http_respond(http_req_t *req, int status, const char *content_type, str_t body);
+/* Serialises value (compact, keys in insertion order) as application/json. */
+void http_respond_json(http_req_t *req, int status, const struct json_t *value);
+/*
+ * Sends the API.md section 2 error body {"detail": ..., "code": err_name(err)} with status
+ * err_http_status(err). detail NULL uses err_message(err).
+ */
+void http_respond_error(http_req_t *req, int err, const char *detail);
+
+/* ---- router ------------------------------------------------------------------------------- */
+
+typedef void (*http_handler_fn)(http_req_t *req);
+/*
+ * A hook run before routing for every request (CORS, rate limits). It returns ERR_DECLINED
+ * to let routing continue, or 0 after it has responded (or gone async to respond later).
+ */
+typedef int (*http_hook_fn)(http_req_t *req);
+/* OPTIONS handler: allow is the "GET, HEAD, POST" list of the matched path. */
+typedef void (*http_options_fn)(http_req_t *req, const char *allow);
+
+http_router_t *http_router_new(void);
+void http_router_free(http_router_t *r);
+/*
+ * Registers method + pattern. Pattern segments are literal or {name} (one non-empty path
+ * segment, at most HTTP_MAX_PARAMS per route); matching is exact (a trailing slash
+ * matters). A GET route also answers HEAD. Returns 0 or ERR_INVALID for a bad pattern.
+ */
+int http_router_add(http_router_t *r, enum http_method method, const char *pattern,
+                    http_handler_fn fn, void *data);
+void http_router_set_before(http_router_t *r, http_hook_fn fn);
+/* Replaces the default OPTIONS answer (204 with Allow) for paths that exist. */
+void http_router_set_options(http_router_t *r, http_options_fn fn);
+
+/*
+ * Matching result for method + path. Returns 0 with fn, data and params filled,
+ * ERR_NOT_FOUND when no pattern matches the path, ERR_METHOD when some do but not for this
+ * method (allow then holds "GET, HEAD, POST"-style text, NUL-terminated, if allow_cap > 0).
+ */
+int http_router_match(const http_router_t *r, enum http_method method, str_t path,
+                      http_handler_fn *fn, void **data, http_req_t *params_out, char *allow,
+                      size_t allow_cap);
+
+/* ---- server ------------------------------------------------------------------------------- */
+
+typedef void (*http_worker_hook_fn)(http_worker_t *w, struct uv_loop_s *loop, void *arg);
+
+struct http_options {
+    const char *host;   /* "127.0.0.1", "::", "0.0.0.0" */
+    uint16_t port;      /* 0 = ephemeral */
+    uint32_t workers;   /* 0 = number of cores */
+    size_t max_header_bytes;
+    uint32_t max_headers;
+    size_t max_url_bytes;
+    size_t max_body_bytes;
+    uint32_t json_max_depth;
+    uint64_t header_timeout_ms;
+    uint64_t body_timeout_ms;
+    uint64_t idle_timeout_ms;
+    uint64_t shutdown_timeout_ms;
+    uint32_t max_connections; /* per process; 0 = unlimited */
+    uint32_t pool_threads;    /* 0 = cores */
+    uint32_t pool_queue_max;
+    http_worker_hook_fn on_worker_start; /* on the worker thread, before serving */
+    http_worker_hook_fn on_worker_stop;  /* on the worker thread, after its loop ended */
+    void *hook_arg;
+};
+
+/* Fills the documented defaults (16 KiB headers, 100 headers, 8 KiB URL, 1 MiB body...). */
+void http_options_defaults(struct http_options *o);
+
+/*
+ * Binds the listeners (one SO_REUSEPORT socket per worker), prints
+ * "jwtd listening on http://HOST:PORT" on stdout, serves until SIGTERM/SIGINT, then shuts
+ * down gracefully (stop accepting, finish in-flight requests within shutdown_timeout_ms).
+ * The router is borrowed. Returns 0 after a clean shutdown, or an ERR_* when it could not
+ * start (the reason is logged).
+ */
+int http_server_run(const struct http_options *opts, const http_router_t *router);
+
+/* Worker-private pointer (set in on_worker_start, e.g. per-loop Redis/DB state). */
+void http_worker_set_data(http_worker_t *w, void *data);
+void *http_worker_data(const http_worker_t *w);
+/* 0-based index of the worker. */
+uint32_t http_worker_index(const http_worker_t *w);
+
+/* ---- blocking-work pool ------------------------------------------------------------------- */
+
+/* Runs on a pool thread: must not touch req, the loop or anything owned by the worker. */
+typedef void (*http_work_fn)(void *arg);
+/*
+ * Runs on req's loop after work finished. status is 0, or ERR_UNAVAILABLE when the job was
+ * cancelled at shutdown before it ran. Always called exactly once, even if the client went
+ * away (then responding is a safe no-op): free arg here.
+ */
+typedef void (*http_done_fn)(http_req_t *req, void *arg, int status);
+
+/*
+ * Queues work(arg) on the bounded pool, then done(req, arg, status) on req's loop. Returns
+ * 0, or ERR_UNAVAILABLE when pool_queue_max jobs are already queued or running (the caller
+ * answers 503; done is not called).
+ */
+int http_pool_submit(http_req_t *req, http_work_fn work, http_done_fn done, void *arg);
+/* Jobs queued or running, process-wide (for metrics). */
+uint32_t http_pool_depth(void);
+
+/* ---- parsers (also used by tests and fuzz targets) ---------------------------------------- */
+
+/*
+ * Percent-decodes in into out (capacity >= in.len); plus_is_space turns '+' into ' '
+ * (form and query encoding). Returns the decoded length, or -1 on a bad %XX escape.
+ */
+long http_pct_decode(str_t in, char *out, bool plus_is_space);
+/*
+ * Iterates "a=1&b=2" pairs: *cursor is advanced; key and value are raw (not decoded); a
+ * pair without '=' has an empty value; empty pairs are skipped. Returns false at the end.
+ */
+bool http_form_next(str_t *cursor, str_t *key, str_t *value);
+/*
+ * Decodes an application/x-www-form-urlencoded body into a JSON object of strings (the
+ * last value wins for a repeated key). Returns 0, or ERR_INVALID (bad escape, or a key
+ * or value that is not valid UTF-8 after decoding).
+ */
+int http_form_to_json(str_t body, struct json_t **out);
+/* 0 if the JSON text nests at most max_depth arrays/objects, else ERR_INVALID. */
+int http_json_check_depth(str_t text, uint32_t max_depth);
+
+#endif

@@ -1,0 +1,83 @@
+/*
+ * pool.c - the bounded blocking-work pool (password hashing, SQLite, file I/O).
+ *
+ * A thin layer over libuv's threadpool (uv_queue_work): the pool size comes from
+ * UV_THREADPOOL_SIZE, set here from the configuration before the first job, and a
+ * process-wide counter caps the jobs queued or running so that overload turns into fast
+ * 503s instead of an unbounded queue. Completion runs on the loop that submitted the job.
+ *
+ * Not for: anything that can be done without blocking (that stays on the loop).
+ */
+#include "http/http_internal.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/err.h"
+
+struct job {
+    uv_work_t work_req;
+    http_req_t *req;
+    http_work_fn work;
+    http_done_fn done;
+    void *arg;
+};
+
+static atomic_uint pool_depth;
+static uint32_t pool_queue_max = 1024;
+
+/* Sets the pool size (0 = cores) and the queue cap. Call before any worker starts. */
+void http__pool_configure(uint32_t threads, uint32_t queue_max)
+{
+    if (threads == 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = cores > 0 ? (uint32_t)cores : 4;
+    }
+    char n[16];
+    snprintf(n, sizeof n, "%u", threads);
+    setenv("UV_THREADPOOL_SIZE", n, 1);
+    pool_queue_max = queue_max ? queue_max : 1;
+}
+
+static void on_work(uv_work_t *w)
+{
+    struct job *j = w->data;
+    j->work(j->arg);
+}
+
+static void on_done(uv_work_t *w, int status)
+{
+    struct job *j = w->data;
+    atomic_fetch_sub(&pool_depth, 1);
+    j->done(j->req, j->arg, status == UV_ECANCELED ? ERR_UNAVAILABLE : 0);
+    free(j);
+}
+
+/* See http.h. Call from a handler that has not responded yet. */
+int http_pool_submit(http_req_t *req, http_work_fn work, http_done_fn done, void *arg)
+{
+    if (!req->worker->loop)
+        return ERR_UNAVAILABLE;
+    if (atomic_fetch_add(&pool_depth, 1) >= pool_queue_max) {
+        atomic_fetch_sub(&pool_depth, 1);
+        return ERR_UNAVAILABLE;
+    }
+    struct job *j = xmalloc(sizeof *j);
+    *j = (struct job){.req = req, .work = work, .done = done, .arg = arg};
+    j->work_req.data = j;
+    if (uv_queue_work(req->worker->loop, &j->work_req, on_work, on_done) != 0) {
+        atomic_fetch_sub(&pool_depth, 1);
+        free(j);
+        return ERR_UNAVAILABLE;
+    }
+    return 0;
+}
+
+/* See http.h. */
+uint32_t http_pool_depth(void)
+{
+    return atomic_load(&pool_depth);
+}

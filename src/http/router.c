@@ -1,0 +1,236 @@
+/*
+ * router.c - method + path routing with {name} path parameters (see http.h).
+ *
+ * Routes live in one array, matched in registration order by walking the pattern and the
+ * path together: no allocation, no regex. A path that matches some pattern but none for
+ * the method yields 405 with the list of methods (the Allow header). The route count is
+ * small (tens), so a linear scan beats anything cleverer; register hot routes first.
+ */
+#include "http/http_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/err.h"
+
+struct route {
+    enum http_method method;
+    char *pattern;
+    http_handler_fn fn;
+    void *data;
+};
+
+struct http_router {
+    struct route *routes;
+    size_t count, cap;
+    http_hook_fn before;
+    http_options_fn options;
+};
+
+static const char *const method_names[HTTP_M__COUNT] = {
+    "OTHER", "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS",
+};
+
+/* See http.h. */
+const char *http_method_name(enum http_method m)
+{
+    return (unsigned)m < HTTP_M__COUNT ? method_names[m] : "OTHER";
+}
+
+/* Maps llhttp's method numbers (llhttp_method_t) to ours. */
+enum http_method http__method_from_llhttp(uint8_t m)
+{
+    switch (m) {
+    case HTTP_GET:
+        return HTTP_M_GET;
+    case HTTP_HEAD:
+        return HTTP_M_HEAD;
+    case HTTP_POST:
+        return HTTP_M_POST;
+    case HTTP_PUT:
+        return HTTP_M_PUT;
+    case HTTP_DELETE:
+        return HTTP_M_DELETE;
+    case HTTP_PATCH:
+        return HTTP_M_PATCH;
+    case HTTP_OPTIONS:
+        return HTTP_M_OPTIONS;
+    default:
+        return HTTP_M_OTHER;
+    }
+}
+
+/* See http.h. */
+http_router_t *http_router_new(void)
+{
+    return xcalloc(1, sizeof(http_router_t));
+}
+
+/* See http.h. */
+void http_router_free(http_router_t *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->count; i++)
+        free(r->routes[i].pattern);
+    free(r->routes);
+    free(r);
+}
+
+static int pattern_valid(const char *p)
+{
+    if (p[0] != '/')
+        return 0;
+    int params = 0;
+    for (const char *s = p; *s; s++) {
+        if (*s == '{') {
+            if (s[-1] != '/')
+                return 0;
+            const char *e = strchr(s, '}');
+            if (!e || e == s + 1 || (e[1] != '/' && e[1] != '\0'))
+                return 0;
+            for (const char *q = s + 1; q < e; q++)
+                if (*q == '/' || *q == '{')
+                    return 0;
+            if (++params > HTTP_MAX_PARAMS)
+                return 0;
+            s = e;
+        } else if (*s == '}') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* See http.h. */
+int http_router_add(http_router_t *r, enum http_method method, const char *pattern,
+                    http_handler_fn fn, void *data)
+{
+    if (!pattern || !fn || method == HTTP_M_OTHER || !pattern_valid(pattern))
+        return ERR_INVALID;
+    if (r->count == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 16;
+        r->routes = xrealloc(r->routes, r->cap * sizeof *r->routes);
+    }
+    r->routes[r->count++] = (struct route){method, xstrdup(pattern), fn, data};
+    return 0;
+}
+
+/* See http.h. */
+void http_router_set_before(http_router_t *r, http_hook_fn fn)
+{
+    r->before = fn;
+}
+
+/* See http.h. */
+void http_router_set_options(http_router_t *r, http_options_fn fn)
+{
+    r->options = fn;
+}
+
+/* Walks pattern against path; fills params (may be NULL). */
+static bool match_path(const char *pat, str_t path, http_req_t *params)
+{
+    const char *p = path.ptr, *end = path.ptr + path.len;
+    uint32_t n = 0;
+    while (*pat) {
+        if (*pat == '{') {
+            const char *close = strchr(pat, '}');
+            const char *seg = p;
+            while (p < end && *p != '/')
+                p++;
+            if (p == seg)
+                return false;
+            if (params) {
+                params->param_names[n] = str_make(pat + 1, (size_t)(close - pat - 1));
+                params->param_values[n] = str_make(seg, (size_t)(p - seg));
+            }
+            n++;
+            pat = close + 1;
+            continue;
+        }
+        if (p == end || *p != *pat)
+            return false;
+        p++;
+        pat++;
+    }
+    if (p != end)
+        return false;
+    if (params)
+        params->param_count = n;
+    return true;
+}
+
+static void allow_add(char *allow, size_t cap, size_t *len, unsigned *seen, enum http_method m)
+{
+    if (*seen & (1u << m))
+        return;
+    *seen |= 1u << m;
+    if (cap == 0)
+        return;
+    int n = snprintf(allow + *len, cap - *len, "%s%s", *len ? ", " : "", method_names[m]);
+    if (n > 0 && *len + (size_t)n < cap)
+        *len += (size_t)n;
+}
+
+/* See http.h. */
+int http_router_match(const http_router_t *r, enum http_method method, str_t path,
+                      http_handler_fn *fn, void **data, http_req_t *params_out, char *allow,
+                      size_t allow_cap)
+{
+    enum http_method want = method == HTTP_M_HEAD ? HTTP_M_GET : method;
+    bool path_found = false;
+    const struct route *head_route = NULL;
+    for (size_t i = 0; i < r->count; i++) {
+        const struct route *rt = &r->routes[i];
+        if (rt->method != want && !(method == HTTP_M_HEAD && rt->method == HTTP_M_HEAD)) {
+            if (!path_found && match_path(rt->pattern, path, NULL))
+                path_found = true;
+            continue;
+        }
+        if (!match_path(rt->pattern, path, params_out))
+            continue;
+        if (rt->method == HTTP_M_HEAD || method != HTTP_M_HEAD) {
+            *fn = rt->fn;
+            *data = rt->data;
+            return 0;
+        }
+        if (!head_route)
+            head_route = rt; /* GET route answering HEAD, unless an explicit HEAD exists */
+    }
+    if (head_route) {
+        match_path(head_route->pattern, path, params_out);
+        *fn = head_route->fn;
+        *data = head_route->data;
+        return 0;
+    }
+    if (!path_found)
+        return ERR_NOT_FOUND;
+    size_t len = 0;
+    unsigned seen = 0;
+    if (allow_cap)
+        allow[0] = '\0';
+    for (size_t i = 0; i < r->count; i++) {
+        const struct route *rt = &r->routes[i];
+        if (!match_path(rt->pattern, path, NULL))
+            continue;
+        allow_add(allow, allow_cap, &len, &seen, rt->method);
+        if (rt->method == HTTP_M_GET)
+            allow_add(allow, allow_cap, &len, &seen, HTTP_M_HEAD);
+    }
+    allow_add(allow, allow_cap, &len, &seen, HTTP_M_OPTIONS);
+    return ERR_METHOD;
+}
+
+/* Internal accessors for conn.c. */
+http_hook_fn http__router_before(const http_router_t *r)
+{
+    return r->before;
+}
+
+http_options_fn http__router_options(const http_router_t *r)
+{
+    return r->options;
+}

@@ -1,0 +1,645 @@
+/*
+ * server.c - the libuv side of the HTTP layer: listeners, worker threads, reads and
+ * writes, per-connection deadlines, graceful shutdown.
+ *
+ * Not for: parsing or responses (conn.c), routing (router.c).
+ *
+ * DESIGN: N worker threads, each with its own uv_loop_t and its own listening socket
+ * bound with SO_REUSEPORT to the same address, so the kernel spreads connections and no
+ * state is shared between loops. The main thread binds every socket (the first one decides
+ * an ephemeral port), prints the "listening" line, then only waits for SIGTERM/SIGINT and
+ * tells each worker to stop through a uv_async_t.
+ *
+ * Each connection has one uv_timer_t driven lazily: the connection stores its current
+ * deadline (header, body or idle, from conn.c's state) and the timer is only re-armed when
+ * the deadline moves earlier; when it fires early it re-arms for the remainder. On the
+ * keep-alive fast path that costs one store per request instead of timer heap operations.
+ *
+ * Writes: uv_try_write first; what the kernel does not take is copied and handed to
+ * uv_write; output produced meanwhile queues in wq. Closing after an error response is
+ * "lingering" (nginx): shut down our side, then discard input until EOF or 2 s, so the
+ * client reads the response instead of a reset.
+ *
+ * Shutdown: stop accepting, close idle connections, let requests in progress finish;
+ * after shutdown_timeout_ms every connection is closed (a handler still running is
+ * answered into the void). The loop ends when its last handle and pool job are done.
+ */
+#define LOG_MODULE "http"
+#include "http/http_internal.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/err.h"
+#include "common/log.h"
+
+#define LINGER_MS       2000
+#define WQ_PAUSE_BYTES  (1u << 20)
+#define LISTEN_BACKLOG  4096
+
+struct http_server {
+    const struct http_options *opts;
+    const http_router_t *router;
+    http_worker_t *workers;
+    uint32_t nworkers;
+    uv_loop_t main_loop;
+    uv_signal_t sigterm, sigint;
+    bool stopping;
+};
+
+static void on_conn_timer(uv_timer_t *t);
+static void close_now(http_conn_t *c);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+static void maybe_finish_shutdown(http_worker_t *w);
+
+/* ---- options --------------------------------------------------------------------------- */
+
+/* See http.h. */
+void http_options_defaults(struct http_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->host = "127.0.0.1";
+    o->port = 8000;
+    o->max_header_bytes = 16 * 1024;
+    o->max_headers = 100;
+    o->max_url_bytes = 8 * 1024;
+    o->max_body_bytes = 1024 * 1024;
+    o->json_max_depth = 32;
+    o->header_timeout_ms = 10000;
+    o->body_timeout_ms = 30000;
+    o->idle_timeout_ms = 60000;
+    o->shutdown_timeout_ms = 10000;
+    o->pool_queue_max = 1024;
+}
+
+/* See http.h. */
+void http_worker_set_data(http_worker_t *w, void *data)
+{
+    w->data = data;
+}
+
+/* See http.h. */
+void *http_worker_data(const http_worker_t *w)
+{
+    return w->data;
+}
+
+/* See http.h. */
+uint32_t http_worker_index(const http_worker_t *w)
+{
+    return w->index;
+}
+
+/* ---- deadlines ------------------------------------------------------------------------- */
+
+static void set_deadline(http_conn_t *c, uint64_t when)
+{
+    c->deadline_ms = when;
+    if (when == 0 || c->closed)
+        return;
+    if (!uv_is_active((uv_handle_t *)&c->timer) || when < c->timer_due_ms) {
+        uint64_t now = uv_now(c->worker->loop);
+        uv_timer_start(&c->timer, on_conn_timer, when > now ? when - now : 1, 0);
+        c->timer_due_ms = when;
+    }
+}
+
+/* Sets the deadline that matches the connection's state (see conn.c). */
+void http__conn_update_deadline(http_conn_t *c)
+{
+    http_worker_t *w = c->worker;
+    if (!w->loop || c->closed || c->lingering)
+        return;
+    const struct http_options *o = w->opts;
+    switch (c->state) {
+    case CONN_IDLE:
+        set_deadline(c, uv_now(w->loop) + o->idle_timeout_ms);
+        break;
+    case CONN_HEADERS:
+        set_deadline(c, c->msg_start_ms + o->header_timeout_ms);
+        break;
+    case CONN_BODY:
+        set_deadline(c, c->headers_done_ms + o->body_timeout_ms);
+        break;
+    case CONN_HANDLER:
+        c->deadline_ms = 0; /* the handler's own work is not bounded here */
+        break;
+    case CONN_CLOSING:
+        set_deadline(c, uv_now(w->loop) + o->idle_timeout_ms);
+        break;
+    }
+}
+
+static void on_conn_timer(uv_timer_t *t)
+{
+    http_conn_t *c = t->data;
+    uint64_t now = uv_now(c->worker->loop);
+    if (c->deadline_ms == 0)
+        return;
+    if (now + 1 < c->deadline_ms) {
+        uv_timer_start(&c->timer, on_conn_timer, c->deadline_ms - now, 0);
+        c->timer_due_ms = c->deadline_ms;
+        return;
+    }
+    if (c->lingering || c->writing || c->state == CONN_CLOSING) {
+        close_now(c);
+        return;
+    }
+    if (c->state == CONN_HEADERS || c->state == CONN_BODY)
+        log_debug("msg=\"request deadline\" state=%s",
+                  c->state == CONN_HEADERS ? "headers" : "body");
+    http__conn_abort(c, c->state == CONN_IDLE ? 0 : ERR_TIMEOUT);
+}
+
+/* ---- connection teardown --------------------------------------------------------------- */
+
+static void conn_free(http_conn_t *c)
+{
+    http_worker_t *w = c->worker;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    w->conn_count--;
+    if (w->out_conn == c) {
+        buf_reset(&w->out);
+        w->out_conn = NULL;
+    }
+    http__conn_dispose(c);
+    buf_dispose(&c->wq);
+    free(c->wbuf);
+    free(c);
+    maybe_finish_shutdown(w);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    http_conn_t *c = h->data;
+    if (--c->handles_open)
+        return;
+    c->freed_handles = true;
+    if (c->state == CONN_HANDLER && !c->req._responded)
+        return; /* http__conn_release frees it when the handler answers */
+    conn_free(c);
+}
+
+/* Called by conn.c when a request finished on a connection already gone. */
+void http__conn_release(http_conn_t *c)
+{
+    if (c->freed_handles)
+        conn_free(c);
+}
+
+static void close_now(http_conn_t *c)
+{
+    if (c->closed)
+        return;
+    c->closed = true;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    http_conn_t *c = req->data;
+    if (c->closed)
+        return;
+    if (status < 0) {
+        close_now(c);
+        return;
+    }
+    c->lingering = true;
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read); /* discard until EOF */
+    uint64_t now = uv_now(c->worker->loop);
+    c->deadline_ms = now + LINGER_MS;
+    uv_timer_start(&c->timer, on_conn_timer, LINGER_MS, 0);
+    c->timer_due_ms = c->deadline_ms;
+}
+
+static void begin_close(http_conn_t *c)
+{
+    if (c->closed || c->lingering || c->sreq.data)
+        return;
+    c->sreq.data = c;
+    if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) != 0)
+        close_now(c);
+}
+
+/* ---- io hooks for conn.c ---------------------------------------------------------------- */
+
+static void on_write(uv_write_t *req, int status)
+{
+    http_conn_t *c = req->data;
+    free(c->wbuf);
+    c->wbuf = NULL;
+    c->writing = false;
+    if (c->closed)
+        return;
+    if (status < 0) {
+        close_now(c);
+        return;
+    }
+    if (c->wq.len) {
+        c->wbuf = c->wq.data;
+        size_t n = c->wq.len;
+        buf_init(&c->wq, c->wq.max_len);
+        uv_buf_t b = uv_buf_init(c->wbuf, (unsigned)n);
+        c->wreq.data = c;
+        c->writing = true;
+        if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
+            c->writing = false;
+            close_now(c);
+        }
+        return;
+    }
+    if (c->close_after_write) {
+        begin_close(c);
+        return;
+    }
+    if (c->state != CONN_HANDLER && !c->lingering)
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read); /* after WQ_PAUSE_BYTES */
+}
+
+static void io_write(http_conn_t *c, const char *data, size_t len)
+{
+    if (c->closed)
+        return;
+    if (c->writing) {
+        if (buf_append(&c->wq, data, len) != 0) {
+            close_now(c);
+            return;
+        }
+        if (c->wq.len > WQ_PAUSE_BYTES)
+            uv_read_stop((uv_stream_t *)&c->tcp); /* the client does not read: stop too */
+        return;
+    }
+    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+    int r = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    if (r == (int)len)
+        return;
+    if (r < 0 && r != UV_EAGAIN) {
+        close_now(c);
+        return;
+    }
+    if (r < 0)
+        r = 0;
+    size_t rest = len - (size_t)r;
+    c->wbuf = xmalloc(rest);
+    memcpy(c->wbuf, data + r, rest);
+    b = uv_buf_init(c->wbuf, (unsigned)rest);
+    c->wreq.data = c;
+    c->writing = true;
+    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
+        c->writing = false;
+        close_now(c);
+    }
+}
+
+static void io_close(http_conn_t *c)
+{
+    if (c->closed || c->close_after_write)
+        return;
+    c->close_after_write = true;
+    if (!c->writing)
+        begin_close(c);
+}
+
+static void io_pause(http_conn_t *c, bool paused)
+{
+    if (c->closed || c->lingering)
+        return;
+    if (paused)
+        uv_read_stop((uv_stream_t *)&c->tcp);
+    else
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+static const struct http_io uv_io = {io_write, io_close, io_pause};
+
+/* ---- reads and accepts ------------------------------------------------------------------ */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    http_conn_t *c = h->data;
+    *buf = uv_buf_init(c->worker->rbuf, HTTP_READ_BUF);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    http_conn_t *c = s->data;
+    if (nread > 0) {
+        if (!c->lingering && !c->close_after_write)
+            http__conn_feed(c, buf->base, (size_t)nread);
+        return;
+    }
+    if (nread == 0)
+        return;
+    if (nread == UV_EOF && !c->lingering && !c->close_after_write) {
+        http__conn_eof(c);
+        if (c->state == CONN_HANDLER)
+            uv_read_stop(s);
+        return;
+    }
+    close_now(c);
+}
+
+static void fill_peer(http_conn_t *c)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    memset(c->peer, 0, sizeof c->peer);
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+        c->peer[10] = c->peer[11] = 0xff;
+        memcpy(c->peer + 12, &a->sin_addr, 4);
+    } else if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+        memcpy(c->peer, &a->sin6_addr, 16);
+    }
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    http_worker_t *w = server->data;
+    if (status < 0) {
+        log_warn("msg=\"accept failed\" err=%s", uv_strerror(status));
+        return;
+    }
+    http_conn_t *c = xcalloc(1, sizeof *c);
+    http__conn_init(c, w);
+    buf_init(&c->wq, (size_t)64 << 20);
+    uv_tcp_init(w->loop, &c->tcp);
+    uv_timer_init(w->loop, &c->timer);
+    c->tcp.data = c;
+    c->timer.data = c;
+    c->handles_open = 2;
+    c->next = w->conns;
+    if (w->conns)
+        w->conns->prev = c;
+    w->conns = c;
+    w->conn_count++;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        close_now(c);
+        return;
+    }
+    uint32_t maxc = w->opts->max_connections;
+    if (maxc && (uint64_t)w->conn_count * w->server->nworkers > maxc) {
+        log_warn("msg=\"connection limit reached\" max_connections=%u", maxc);
+        close_now(c);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    fill_peer(c);
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    /* The first request must arrive within the header deadline. */
+    set_deadline(c, uv_now(w->loop) + w->opts->header_timeout_ms);
+}
+
+/* ---- shutdown -------------------------------------------------------------------------- */
+
+static void on_closed_noop(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void maybe_finish_shutdown(http_worker_t *w)
+{
+    if (!w->shutting_down || w->conn_count || !w->stop_async.data)
+        return;
+    w->stop_async.data = NULL; /* once */
+    uv_close((uv_handle_t *)&w->shutdown_timer, on_closed_noop);
+    uv_close((uv_handle_t *)&w->stop_async, on_closed_noop);
+    if (w->opts->on_worker_stop)
+        w->opts->on_worker_stop(w, w->loop, w->opts->hook_arg);
+}
+
+static void on_shutdown_timeout(uv_timer_t *t)
+{
+    http_worker_t *w = t->data;
+    log_warn("msg=\"shutdown timeout: closing connections\" open=%u", w->conn_count);
+    for (http_conn_t *c = w->conns, *next; c; c = next) {
+        next = c->next;
+        close_now(c);
+    }
+}
+
+static void on_stop(uv_async_t *a)
+{
+    http_worker_t *w = a->data;
+    if (w->shutting_down)
+        return;
+    w->shutting_down = true;
+    uv_close((uv_handle_t *)&w->listener, on_closed_noop);
+    for (http_conn_t *c = w->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->state == CONN_IDLE && !c->writing)
+            close_now(c);
+    }
+    uv_timer_start(&w->shutdown_timer, on_shutdown_timeout, w->opts->shutdown_timeout_ms, 0);
+    maybe_finish_shutdown(w);
+}
+
+static void on_walk_close(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void worker_main(void *arg)
+{
+    http_worker_t *w = arg;
+    uv_loop_t *loop = w->loop;
+    int rc = uv_tcp_open(&w->listener, w->listen_fd);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&w->listener, LISTEN_BACKLOG, on_connection);
+    if (rc != 0)
+        log_error("msg=\"listen failed\" worker=%u err=%s", w->index, uv_strerror(rc));
+    if (w->opts->on_worker_start)
+        w->opts->on_worker_start(w, loop, w->opts->hook_arg);
+    uv_run(loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(loop) == UV_EBUSY) {
+        uv_walk(loop, on_walk_close, NULL);
+        uv_run(loop, UV_RUN_DEFAULT);
+        uv_loop_close(loop);
+    }
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    http_server_t *srv = s->data;
+    if (srv->stopping) {
+        log_warn("msg=\"second signal: exiting now\" signal=%d", signum);
+        _exit(1);
+    }
+    srv->stopping = true;
+    log_info("msg=\"shutting down\" signal=%d", signum);
+    for (uint32_t i = 0; i < srv->nworkers; i++)
+        uv_async_send(&srv->workers[i].stop_async);
+    uv_signal_stop(&srv->sigterm);
+    uv_signal_stop(&srv->sigint);
+    uv_close((uv_handle_t *)&srv->sigterm, NULL);
+    uv_close((uv_handle_t *)&srv->sigint, NULL);
+}
+
+/* ---- listening sockets ----------------------------------------------------------------- */
+
+static int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof *ss);
+    if (uv_ip4_addr(host, port, (struct sockaddr_in *)ss) == 0)
+        return 0;
+    if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss) == 0)
+        return 0;
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
+        return ERR_CONFIG;
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    if (ss->ss_family == AF_INET)
+        ((struct sockaddr_in *)ss)->sin_port = htons(port);
+    else
+        ((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+    freeaddrinfo(res);
+    return 0;
+}
+
+static int open_listener(const struct sockaddr_storage *ss, int *out_fd)
+{
+    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+        goto fail;
+    socklen_t len = ss->ss_family == AF_INET ? sizeof(struct sockaddr_in)
+                                              : sizeof(struct sockaddr_in6);
+    if (bind(fd, (const struct sockaddr *)ss, len) != 0)
+        goto fail;
+    if (listen(fd, LISTEN_BACKLOG) != 0)
+        goto fail;
+    *out_fd = fd;
+    return 0;
+fail:;
+    int e = -errno;
+    close(fd);
+    return e;
+}
+
+static uint16_t bound_port(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return 0;
+    if (ss.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+/* See http.h. */
+int http_server_run(const struct http_options *opts, const http_router_t *router)
+{
+    http_server_t srv = {0};
+    srv.opts = opts;
+    srv.router = router;
+    uint32_t n = opts->workers;
+    if (n == 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cores > 0 ? (uint32_t)cores : 1;
+    }
+    srv.nworkers = n;
+    signal(SIGPIPE, SIG_IGN);
+    http__pool_configure(opts->pool_threads, opts->pool_queue_max);
+
+    struct sockaddr_storage ss;
+    if (resolve(opts->host, opts->port, &ss) != 0) {
+        log_error("msg=\"cannot resolve listen address\" host=%s", opts->host);
+        return ERR_CONFIG;
+    }
+    srv.workers = xcalloc(n, sizeof *srv.workers);
+    uint32_t opened = 0;
+    int rc = 0;
+    uint16_t port = opts->port;
+    for (; opened < n; opened++) {
+        http_worker_t *w = &srv.workers[opened];
+        if (ss.ss_family == AF_INET)
+            ((struct sockaddr_in *)&ss)->sin_port = htons(port);
+        else
+            ((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
+        rc = open_listener(&ss, &w->listen_fd);
+        if (rc != 0) {
+            log_error("msg=\"cannot listen\" host=%s port=%u err=\"%s\"", opts->host, port,
+                      strerror(-rc));
+            rc = ERR_CONFIG;
+            break;
+        }
+        if (opened == 0)
+            port = bound_port(w->listen_fd);
+    }
+    if (rc != 0) {
+        for (uint32_t i = 0; i < opened; i++)
+            close(srv.workers[i].listen_fd);
+        free(srv.workers);
+        return rc;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        http_worker_t *w = &srv.workers[i];
+        w->index = i;
+        w->server = &srv;
+        http__worker_init_common(w, router, opts, &uv_io);
+        /* Loop and handles are set up here, before the thread runs, so that a signal
+         * arriving at once can already be forwarded to every worker. */
+        w->loop = &w->loop_storage;
+        uv_loop_init(w->loop);
+        w->date_tick = -1;
+        uv_tcp_init(w->loop, &w->listener);
+        w->listener.data = w;
+        uv_async_init(w->loop, &w->stop_async, on_stop);
+        w->stop_async.data = w;
+        uv_timer_init(w->loop, &w->shutdown_timer);
+        w->shutdown_timer.data = w;
+    }
+    uv_loop_init(&srv.main_loop);
+    uv_signal_init(&srv.main_loop, &srv.sigterm);
+    uv_signal_init(&srv.main_loop, &srv.sigint);
+    srv.sigterm.data = srv.sigint.data = &srv;
+    uv_signal_start(&srv.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&srv.sigint, on_signal, SIGINT);
+
+    bool v6 = ss.ss_family == AF_INET6;
+    printf("jwtd listening on http://%s%s%s:%u\n", v6 ? "[" : "", opts->host, v6 ? "]" : "",
+           port);
+    fflush(stdout);
+    log_info("msg=\"listening\" host=%s port=%u workers=%u", opts->host, port, n);
+
+    /* Workers are started after the signal handlers so that they inherit nothing odd. */
+    for (uint32_t i = 0; i < n; i++)
+        uv_thread_create(&srv.workers[i].thread, worker_main, &srv.workers[i]);
+    uv_run(&srv.main_loop, UV_RUN_DEFAULT);
+    for (uint32_t i = 0; i < n; i++)
+        uv_thread_join(&srv.workers[i].thread);
+    uv_loop_close(&srv.main_loop);
+    for (uint32_t i = 0; i < n; i++)
+        http__worker_dispose_common(&srv.workers[i]);
+    free(srv.workers);
+    log_info("msg=\"stopped\"");
+    return 0;
+}
