@@ -1,25 +1,133 @@
 /*
- * cli.h - the jwtd command dispatcher and the subcommands it knows.
+ * cli.h - the jwtd command dispatcher, the helpers every subcommand shares, and the entry
+ * points of the subcommands.
  *
  * `jwtd <command> [args]`: each command is one row of the table in cli.c (name, one-line
- * summary, entry point, help printer). A command returns the process exit status.
+ * summary, entry point, help printer). Adding a command = write `int cli_NAME(int argc,
+ * char **argv)` and `void cli_NAME_help(FILE *out)` in src/cli/NAME.c, declare both below,
+ * add one row to the table in cli.c.
+ *
+ * The dispatcher handles `jwtd --help`, `jwtd help CMD`, `jwtd CMD --help` / `-h` (any
+ * argument before `--`) and unknown commands, so a command's run function never sees
+ * --help. A command returns the process exit status: CLI_EXIT_OK, CLI_EXIT_FAILURE (the
+ * operation failed: bad config, token invalid, ...) or CLI_EXIT_USAGE (bad arguments).
+ *
+ * A typical command:
+ *
+ *     int cli_keygen(int argc, char **argv)
+ *     {
+ *         const char *alg = "ES256", *out = NULL;
+ *         bool force = false;
+ *         const struct cli_opt opts[] = {
+ *             {"alg", 'a', CLI_OPT_STRING, &alg, "ALG", "signing algorithm"},
+ *             {"out", 'o', CLI_OPT_STRING, &out, "FILE", "where to write the key"},
+ *             {"force", 0, CLI_OPT_FLAG, &force, NULL, "overwrite FILE"},
+ *             {NULL},
+ *         };
+ *         struct cli_args args;
+ *         int rc = cli_parse_opts(argc, argv, opts, &args);
+ *         if (rc != 0)
+ *             return rc;                  // message already printed; CLI_EXIT_USAGE
+ *         struct cfg cfg;
+ *         if ((rc = cli_load_config(argc, argv, &cfg)) != 0)
+ *             return rc;                  // message already printed
+ *         ...
+ *         cfg_dispose(&cfg);
+ *         return CLI_EXIT_OK;
+ *     }
+ *
+ * Every command accepts `--config FILE` (cli_parse_opts skips it unless the command's
+ * table names "config" itself; cli_load_config reads it).
  */
 #ifndef JWTD_CLI_H
 #define JWTD_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
+
+struct cfg;
+
+#define JWTD_VERSION "0.1.0"
+
+/* Exit statuses of commands. */
+#define CLI_EXIT_OK      0
+#define CLI_EXIT_FAILURE 1
+#define CLI_EXIT_USAGE   2
 
 /* Entry point of a subcommand: argv[0] is the command name. Returns the exit status. */
 typedef int (*cli_cmd_fn)(int argc, char **argv);
 
 struct cli_command {
     const char *name;
-    const char *summary;
-    cli_cmd_fn run;
-    void (*help)(FILE *out);
+    const char *summary;     /* one line, shown by `jwtd --help` */
+    cli_cmd_fn run;          /* never called with --help/-h (the dispatcher answers it) */
+    void (*help)(FILE *out); /* full help; NULL = "usage: jwtd NAME" + summary */
 };
 
 /* Runs the command named by argv[1]; prints usage on --help, no command or an unknown one. */
 int cli_main(int argc, char **argv);
+
+/* --- option parsing ---------------------------------------------------------------------- */
+
+enum cli_opt_type {
+    CLI_OPT_FLAG,   /* out: bool *, set to true; takes no value */
+    CLI_OPT_STRING, /* out: const char **, points into argv */
+    CLI_OPT_INT,    /* out: long *, a decimal integer (sign allowed), whole value checked */
+};
+
+/* One option of a command; a table of them ends with an entry whose name is NULL. */
+struct cli_opt {
+    const char *name;       /* long name without dashes: "alg" for --alg */
+    char short_name;        /* 'a' for -a; 0 = none */
+    enum cli_opt_type type; /* see enum */
+    void *out;              /* where the value goes (type above) */
+    const char *metavar;    /* value name in help ("FILE"); NULL for flags */
+    const char *help;       /* one line */
+};
+
+#define CLI_MAX_ARGS 32
+
+/* The positional (non-option) arguments, in order; pointers into argv. */
+struct cli_args {
+    int count;
+    char *v[CLI_MAX_ARGS];
+};
+
+/*
+ * Parses argv[1..argc-1] (argv[0] is the command name) against opts, a table ended by an
+ * entry with a NULL name. Accepts `--name value`, `--name=value`, `-x value`, `-xVALUE`
+ * and `--` (everything after it is positional); options and positionals may be mixed.
+ * `--config FILE` is accepted and skipped unless opts has its own "config" entry.
+ * Positionals go to *args (OUT). Outputs of options not given are left untouched, so
+ * initialise them with their defaults.
+ * Returns 0, or CLI_EXIT_USAGE after printing "jwtd CMD: <problem>" and a --help hint to
+ * stderr (unknown option, missing value, bad integer, more than CLI_MAX_ARGS positionals).
+ */
+int cli_parse_opts(int argc, char **argv, const struct cli_opt *opts, struct cli_args *args);
+
+/* Prints an "options:" block for opts (plus --config and --help) to out, for help printers. */
+void cli_print_opts(FILE *out, const struct cli_opt *opts);
+
+/*
+ * Loads the configuration the uniform way: defaults, then the file of `--config FILE` /
+ * `--config=FILE` if argv has one (before any `--`), then the environment; then sets the log
+ * level from JWTD_LOG_LEVEL. On success *cfg (OUT) is filled and the caller releases it with
+ * cfg_dispose(). On failure prints "jwtd: configuration error: <message>" to stderr, leaves
+ * *cfg disposed, and returns CLI_EXIT_FAILURE (CLI_EXIT_USAGE when --config has no value).
+ */
+int cli_load_config(int argc, char **argv, struct cfg *cfg);
+
+/* The value of `--config` in argv (before any `--`), or NULL. *missing is set when the option
+ * is present without a value. */
+const char *cli_config_path(int argc, char **argv, bool *missing);
+
+/* --- the commands ---------------------------------------------------------------------- */
+
+int cli_config(int argc, char **argv); /* config_cmd.c */
+void cli_config_help(FILE *out);
+int cli_version(int argc, char **argv); /* cli.c */
+void cli_version_help(FILE *out);
+int cli_serve(int argc, char **argv); /* serve.c */
+void cli_serve_help(FILE *out);
 
 #endif

@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/str.h"
+
 enum cfg_environment { CFG_ENV_DEVELOPMENT = 0, CFG_ENV_STAGING = 1, CFG_ENV_PRODUCTION = 2 };
 
 /* A rate such as "5/minute": count requests per period_s seconds. count 0 = unlimited. */
@@ -44,6 +46,12 @@ typedef struct {
     char **items;
     size_t count;
 } cfg_strlist_t;
+
+/* Upper bound on the number of table rows (checked at compile time in table.c). */
+#define CFG_MAX_ROWS 96
+
+/* Where a variable's effective value came from. */
+enum cfg_source { CFG_SRC_DEFAULT = 0, CFG_SRC_FILE = 1, CFG_SRC_ENV = 2, CFG_SRC_CLI = 3 };
 
 struct cfg {
     /* --- server ---------------------------------------------------------------------- */
@@ -93,6 +101,8 @@ struct cfg {
     uint32_t max_connections;    /* per process */
     uint32_t pool_threads;       /* blocking-work pool size, 0 = cores */
     uint32_t pool_queue_max;     /* queued blocking jobs before 503 */
+    /* --- private to src/config/ ------------------------------------------------------- */
+    unsigned char _source[CFG_MAX_ROWS]; /* enum cfg_source of each table row */
 };
 
 /*
@@ -108,5 +118,61 @@ void cfg_dispose(struct cfg *cfg);
 void cfg_dump(const struct cfg *cfg, int fd);
 /* Whether the address (16-byte v4-mapped/v6 form) is inside one of the networks. */
 bool cfg_cidr_list_contains(const cfg_cidr_list_t *list, const uint8_t addr[16]);
+
+/* --- the steps of cfg_load, for callers that need them separately (tests, fuzzing) ------ */
+
+/* Zeroes *cfg and applies every row's default. Returns 0 or ERR_CONFIG (a bad default). */
+int cfg_init_defaults(struct cfg *cfg, char *err, size_t cap);
+/*
+ * Applies KEY=VALUE lines from a buffer (the config-file syntax; see docs/config.md).
+ * origin names the buffer in messages ("jwtd.conf"). Errors carry "origin:LINE: ". On
+ * error, settings from earlier lines stay applied; the caller disposes *cfg.
+ */
+int cfg_apply_buffer(struct cfg *cfg, const char *origin, const char *data, size_t len, char *err,
+                     size_t cap);
+/* Reads path (at most 1 MiB) and applies it with cfg_apply_buffer. */
+int cfg_apply_file(struct cfg *cfg, const char *path, char *err, size_t cap);
+/* Applies every JWTD_* entry of envp (NULL-terminated "NAME=value" strings, like environ). */
+int cfg_apply_env(struct cfg *cfg, char *const *envp, char *err, size_t cap);
+/*
+ * Sets one variable by name (with or without the JWTD_ prefix, case-insensitive) from its
+ * textual value, recording src. Returns 0, ERR_NOT_FOUND for an unknown name (err set), or
+ * ERR_CONFIG for a bad value.
+ */
+int cfg_set(struct cfg *cfg, const char *name, str_t value, enum cfg_source src, char *err,
+            size_t cap);
+/* Environment-dependent defaults and cross-variable checks; the last step of cfg_load. */
+int cfg_finish(struct cfg *cfg, char *err, size_t cap);
+/* Where the effective value of variable name came from; -1 for an unknown name. */
+int cfg_source_of(const struct cfg *cfg, const char *name);
+/* Writes the table as a Markdown reference (docs/config.md is this output). */
+void cfg_markdown(int fd);
+
+/* --- value parsers (the same ones the loader uses; each returns 0 or ERR_CONFIG) ------- */
+
+/* true/false, 1/0, yes/no, on/off, case-insensitive. */
+int cfg_parse_bool(str_t s, bool *out);
+/* "900" (seconds), "500ms", "10s", "15m", "2h", "7d", "1w". OUT: milliseconds. */
+int cfg_parse_duration_ms(str_t s, int64_t *out_ms);
+/* "1048576", "16k", "1m", "1g" (1024-based; "kb", "kib", "mb", ... also accepted). */
+int cfg_parse_size(str_t s, uint64_t *out);
+/* "5/minute", "100/hour", "10/second", "1000/day", "5/15m"; "0" = unlimited. */
+int cfg_parse_rate(str_t s, cfg_rate_t *out);
+/* "10.0.0.0/8", "::1/128", "127.0.0.1" (bare address = /32 or /128). Host bits are cleared. */
+int cfg_parse_cidr(str_t s, cfg_cidr_t *out);
+/*
+ * Comma-separated CIDRs; an empty string is an empty list. On success *out owns a new
+ * array (release with cfg_cidr_list_dispose). On error *bad is the offending item.
+ */
+int cfg_parse_cidr_list(str_t s, cfg_cidr_list_t *out, str_t *bad);
+void cfg_cidr_list_dispose(cfg_cidr_list_t *list);
+/* Comma-separated strings, trimmed, empty items dropped. Release with cfg_strlist_dispose. */
+int cfg_parse_strlist(str_t s, cfg_strlist_t *out);
+void cfg_strlist_dispose(cfg_strlist_t *list);
+/* Converts an IPv4 (AF_INET) or IPv6 sockaddr to the 16-byte form; returns 0 or ERR_INVALID. */
+struct sockaddr;
+int cfg_addr_from_sockaddr(const struct sockaddr *sa, uint8_t out[16]);
+/* "development", "staging" or "production". */
+const char *cfg_environment_name(enum cfg_environment env);
 
 #endif

@@ -1,0 +1,56 @@
+/*
+ * config_cmd.c - `jwtd config`: prints the effective configuration (every variable of the
+ * table as JWTD_X=value, secrets redacted), or with --markdown the configuration reference
+ * that docs/config.md is generated from.
+ */
+#include "cli/cli.h"
+
+#include <string.h>
+
+#include "config/config.h"
+
+/* See cli.h. */
+void cli_config_help(FILE *out)
+{
+    fprintf(out, "usage: jwtd config [--config FILE] [--markdown]\n\n"
+                 "Prints the effective configuration, one JWTD_NAME=value line per variable,\n"
+                 "after applying the defaults, then FILE, then the environment (the environment\n"
+                 "wins). Secrets print as <redacted> or <unset>, URL passwords as <redacted>.\n"
+                 "Exits 1 with a message naming the variable when a value is invalid.\n\n");
+    fprintf(out, "options:\n"
+                 "  --config FILE            read KEY=VALUE settings from FILE\n"
+                 "  --markdown               print the reference table (docs/config.md) instead\n"
+                 "  -h, --help               show this help\n");
+}
+
+/* See cli.h. */
+int cli_config(int argc, char **argv)
+{
+    bool markdown = false;
+    const char *config_path = NULL;
+    const struct cli_opt opts[] = {
+        {"markdown", 0, CLI_OPT_FLAG, &markdown, NULL, "print the reference table instead"},
+        {"config", 0, CLI_OPT_STRING, &config_path, "FILE", "read KEY=VALUE settings from FILE"},
+        {NULL, 0, CLI_OPT_FLAG, NULL, NULL, NULL},
+    };
+    struct cli_args args;
+    int rc = cli_parse_opts(argc, argv, opts, &args);
+    if (rc != 0)
+        return rc;
+    if (args.count) {
+        fprintf(stderr, "jwtd config: unexpected argument %s\n", args.v[0]);
+        return CLI_EXIT_USAGE;
+    }
+    fflush(stdout);
+    if (markdown) {
+        cfg_markdown(1);
+        return CLI_EXIT_OK;
+    }
+    struct cfg cfg;
+    rc = cli_load_config(argc, argv, &cfg);
+    if (rc != 0)
+        return rc;
+    cfg_dump(&cfg, 1);
+    cfg_dispose(&cfg);
+    return CLI_EXIT_OK;
+}

@@ -1,0 +1,368 @@
+/*
+ * parse.c - the value syntaxes of jwtd's configuration: booleans, durations, sizes, rates,
+ * CIDR lists and string lists (see config.h for each grammar).
+ *
+ * Every parser takes a str_t (not NUL-terminated), accepts surrounding blanks, rejects
+ * anything it does not fully consume, and checks overflow before it happens. None of them
+ * knows variable names or prints anything: the loader (load.c) turns a failure into a
+ * message naming the variable.
+ */
+#include "config/config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "common/alloc.h"
+#include "common/err.h"
+
+/* --- helpers --------------------------------------------------------------------------- */
+
+static char lower(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+}
+
+static bool eq_nocase(str_t s, const char *word)
+{
+    return str_eq_nocase(s, str_cstr(word));
+}
+
+/*
+ * Reads the leading decimal digits of *s into *out, advancing *s. Returns 0, or
+ * ERR_CONFIG when there are no digits or the number exceeds limit.
+ */
+static int take_uint(str_t *s, uint64_t limit, uint64_t *out)
+{
+    uint64_t v = 0;
+    size_t i = 0;
+    while (i < s->len && s->ptr[i] >= '0' && s->ptr[i] <= '9') {
+        uint64_t d = (uint64_t)(s->ptr[i] - '0');
+        if (v > (limit - d) / 10)
+            return ERR_CONFIG;
+        v = v * 10 + d;
+        i++;
+    }
+    if (i == 0)
+        return ERR_CONFIG;
+    s->ptr += i;
+    s->len -= i;
+    *out = v;
+    return 0;
+}
+
+/* --- booleans -------------------------------------------------------------------------- */
+
+/* See config.h. */
+int cfg_parse_bool(str_t s, bool *out)
+{
+    static const char *const yes[] = {"true", "1", "yes", "on"};
+    static const char *const no[] = {"false", "0", "no", "off"};
+    s = str_trim(s);
+    for (size_t i = 0; i < 4; i++) {
+        if (eq_nocase(s, yes[i])) {
+            *out = true;
+            return 0;
+        }
+        if (eq_nocase(s, no[i])) {
+            *out = false;
+            return 0;
+        }
+    }
+    return ERR_CONFIG;
+}
+
+/* --- durations ------------------------------------------------------------------------- */
+
+struct unit {
+    const char *name;
+    uint64_t mult;
+};
+
+static const struct unit duration_units[] = {
+    {"ms", 1},         {"s", 1000},         {"sec", 1000},          {"m", 60000},
+    {"min", 60000},    {"h", 3600000},      {"hour", 3600000},      {"d", 86400000},
+    {"day", 86400000}, {"w", 604800000ULL}, {"week", 604800000ULL},
+};
+
+/* Multiplier of a duration unit ("" = seconds), or 0 for an unknown unit. */
+static uint64_t duration_unit(str_t u)
+{
+    if (u.len == 0)
+        return 1000;
+    for (size_t i = 0; i < sizeof duration_units / sizeof duration_units[0]; i++)
+        if (eq_nocase(u, duration_units[i].name))
+            return duration_units[i].mult;
+    /* plurals: "days", "hours", "mins", "secs", "weeks" */
+    if (u.len > 2 && lower(u.ptr[u.len - 1]) == 's') {
+        str_t singular = str_make(u.ptr, u.len - 1);
+        for (size_t i = 0; i < sizeof duration_units / sizeof duration_units[0]; i++)
+            if (strlen(duration_units[i].name) > 1 && eq_nocase(singular, duration_units[i].name))
+                return duration_units[i].mult;
+    }
+    return 0;
+}
+
+/* See config.h. */
+int cfg_parse_duration_ms(str_t s, int64_t *out_ms)
+{
+    uint64_t n;
+    s = str_trim(s);
+    if (take_uint(&s, (uint64_t)INT64_MAX, &n) != 0)
+        return ERR_CONFIG;
+    uint64_t mult = duration_unit(str_trim(s));
+    if (mult == 0 || (n != 0 && n > (uint64_t)INT64_MAX / mult))
+        return ERR_CONFIG;
+    *out_ms = (int64_t)(n * mult);
+    return 0;
+}
+
+/* --- sizes ----------------------------------------------------------------------------- */
+
+/* See config.h. */
+int cfg_parse_size(str_t s, uint64_t *out)
+{
+    uint64_t n, mult = 0;
+    s = str_trim(s);
+    if (take_uint(&s, UINT64_MAX, &n) != 0)
+        return ERR_CONFIG;
+    str_t u = str_trim(s);
+    if (u.len == 0 || eq_nocase(u, "b")) {
+        mult = 1;
+    } else {
+        /* k, kb, kib (and m, g, t likewise): all 1024-based */
+        static const char letters[] = "kmgt";
+        const char *p = u.len ? strchr(letters, lower(u.ptr[0])) : NULL;
+        if (p && *p) {
+            str_t rest = str_make(u.ptr + 1, u.len - 1);
+            if (rest.len == 0 || eq_nocase(rest, "b") || eq_nocase(rest, "ib")) {
+                mult = 1024;
+                for (const char *q = letters; q < p; q++)
+                    mult *= 1024;
+            }
+        }
+    }
+    if (mult == 0 || (n != 0 && n > UINT64_MAX / mult))
+        return ERR_CONFIG;
+    *out = n * mult;
+    return 0;
+}
+
+/* --- rates ----------------------------------------------------------------------------- */
+
+/* See config.h. */
+int cfg_parse_rate(str_t s, cfg_rate_t *out)
+{
+    uint64_t count;
+    s = str_trim(s);
+    if (take_uint(&s, UINT32_MAX, &count) != 0)
+        return ERR_CONFIG;
+    s = str_trim(s);
+    if (s.len == 0) {
+        /* a bare number is only meaningful as 0 = unlimited */
+        if (count != 0)
+            return ERR_CONFIG;
+        out->count = 0;
+        out->period_s = 0;
+        return 0;
+    }
+    if (s.ptr[0] != '/')
+        return ERR_CONFIG;
+    str_t per = str_trim(str_make(s.ptr + 1, s.len - 1));
+    static const struct unit periods[] = {
+        {"second", 1}, {"sec", 1},     {"s", 1},    {"minute", 60}, {"min", 60},
+        {"m", 60},     {"hour", 3600}, {"h", 3600}, {"day", 86400}, {"d", 86400},
+    };
+    uint64_t period = 0;
+    for (size_t i = 0; i < sizeof periods / sizeof periods[0]; i++)
+        if (eq_nocase(per, periods[i].name))
+            period = periods[i].mult;
+    if (period == 0) {
+        /* "5/15m": any whole-second duration */
+        int64_t ms;
+        if (per.len == 0 || per.ptr[0] < '0' || per.ptr[0] > '9' ||
+            cfg_parse_duration_ms(per, &ms) != 0 || ms <= 0 || ms % 1000 != 0 ||
+            ms / 1000 > (int64_t)UINT32_MAX)
+            return ERR_CONFIG;
+        period = (uint64_t)(ms / 1000);
+    }
+    out->count = (uint32_t)count;
+    out->period_s = count ? (uint32_t)period : 0;
+    return 0;
+}
+
+/* --- CIDR ------------------------------------------------------------------------------ */
+
+/* See config.h. */
+int cfg_parse_cidr(str_t s, cfg_cidr_t *out)
+{
+    char text[INET6_ADDRSTRLEN + 8];
+    s = str_trim(s);
+    if (s.len == 0 || s.len >= sizeof text)
+        return ERR_CONFIG;
+    memcpy(text, s.ptr, s.len);
+    text[s.len] = '\0';
+    char *slash = strchr(text, '/');
+    int prefix = -1;
+    if (slash) {
+        *slash = '\0';
+        str_t p = str_cstr(slash + 1);
+        uint64_t v;
+        if (take_uint(&p, 1000, &v) != 0 || p.len != 0 || (slash[1] == '0' && slash[2] != '\0'))
+            return ERR_CONFIG;
+        prefix = (int)v;
+    }
+    cfg_cidr_t c;
+    memset(&c, 0, sizeof c);
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, text, &a4) == 1) {
+        if (prefix > 32)
+            return ERR_CONFIG;
+        c.addr[10] = 0xff;
+        c.addr[11] = 0xff;
+        memcpy(c.addr + 12, &a4, 4);
+        c.prefix_len = (uint8_t)(96 + (prefix < 0 ? 32 : prefix));
+    } else if (inet_pton(AF_INET6, text, &a6) == 1) {
+        if (prefix > 128)
+            return ERR_CONFIG;
+        memcpy(c.addr, &a6, 16);
+        c.prefix_len = (uint8_t)(prefix < 0 ? 128 : prefix);
+    } else {
+        return ERR_CONFIG;
+    }
+    /* clear host bits so that 10.0.0.1/8 means 10.0.0.0/8 */
+    for (int bit = c.prefix_len; bit < 128; bit++)
+        c.addr[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
+    *out = c;
+    return 0;
+}
+
+/* Whether addr is inside network c. */
+static bool cidr_contains(const cfg_cidr_t *c, const uint8_t addr[16])
+{
+    unsigned full = c->prefix_len / 8u, rest = c->prefix_len % 8u;
+    if (memcmp(c->addr, addr, full) != 0)
+        return false;
+    if (rest == 0)
+        return true;
+    uint8_t mask = (uint8_t)(0xffu << (8 - rest));
+    return (c->addr[full] & mask) == (addr[full] & mask);
+}
+
+/* See config.h. */
+bool cfg_cidr_list_contains(const cfg_cidr_list_t *list, const uint8_t addr[16])
+{
+    for (size_t i = 0; i < list->count; i++)
+        if (cidr_contains(&list->items[i], addr))
+            return true;
+    return false;
+}
+
+/* Upper bound on the number of comma-separated items in s. */
+static size_t count_items(str_t s)
+{
+    size_t n = 1;
+    for (size_t i = 0; i < s.len; i++)
+        n += s.ptr[i] == ',';
+    return n;
+}
+
+/* Splits off the next comma-separated item of *rest (trimmed); false when none is left. */
+static bool next_item(str_t *rest, str_t *item)
+{
+    while (rest->len) {
+        const char *comma = memchr(rest->ptr, ',', rest->len);
+        size_t n = comma ? (size_t)(comma - rest->ptr) : rest->len;
+        *item = str_trim(str_make(rest->ptr, n));
+        rest->ptr += comma ? n + 1 : n;
+        rest->len -= comma ? n + 1 : n;
+        if (item->len)
+            return true;
+    }
+    return false;
+}
+
+/* See config.h. */
+int cfg_parse_cidr_list(str_t s, cfg_cidr_list_t *out, str_t *bad)
+{
+    cfg_cidr_list_t list = {NULL, 0};
+    str_t item;
+    list.items = xcalloc(count_items(s), sizeof list.items[0]);
+    while (next_item(&s, &item)) {
+        if (cfg_parse_cidr(item, &list.items[list.count]) != 0) {
+            if (bad)
+                *bad = item;
+            free(list.items);
+            return ERR_CONFIG;
+        }
+        list.count++;
+    }
+    *out = list;
+    return 0;
+}
+
+/* See config.h. */
+void cfg_cidr_list_dispose(cfg_cidr_list_t *list)
+{
+    free(list->items);
+    list->items = NULL;
+    list->count = 0;
+}
+
+/* See config.h. */
+int cfg_addr_from_sockaddr(const struct sockaddr *sa, uint8_t out[16])
+{
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        memset(out, 0, 10);
+        out[10] = out[11] = 0xff;
+        memcpy(out + 12, &in->sin_addr, 4);
+        return 0;
+    }
+    if (sa->sa_family == AF_INET6) {
+        memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+        return 0;
+    }
+    return ERR_INVALID;
+}
+
+/* --- string lists ---------------------------------------------------------------------- */
+
+/* See config.h. */
+int cfg_parse_strlist(str_t s, cfg_strlist_t *out)
+{
+    cfg_strlist_t list = {NULL, 0};
+    str_t item;
+    list.items = xcalloc(count_items(s), sizeof list.items[0]);
+    while (next_item(&s, &item))
+        list.items[list.count++] = xstrndup(item.ptr, item.len);
+    *out = list;
+    return 0;
+}
+
+/* See config.h. */
+void cfg_strlist_dispose(cfg_strlist_t *list)
+{
+    for (size_t i = 0; i < list->count; i++)
+        free(list->items[i]);
+    free(list->items);
+    list->items = NULL;
+    list->count = 0;
+}
+
+/* See config.h. */
+const char *cfg_environment_name(enum cfg_environment env)
+{
+    switch (env) {
+    case CFG_ENV_DEVELOPMENT:
+        return "development";
+    case CFG_ENV_STAGING:
+        return "staging";
+    case CFG_ENV_PRODUCTION:
+        return "production";
+    }
+    return "unknown";
+}

@@ -1,0 +1,196 @@
+/*
+ * table.c - THE configuration table: one row per variable of struct cfg (API.md section 9
+ * plus the limits of every input path).
+ *
+ * Adding an option is a field in config.h and a row here; defaults, parsing from file and
+ * environment, `jwtd config`, and docs/config.md (`jwtd config --markdown`) all follow from
+ * the row. Defaults are strings parsed by the same code as user input, so a default can
+ * never bypass a bound. Defaults that depend on JWTD_ENVIRONMENT are applied by
+ * cfg_finish() in load.c and documented here through def_doc.
+ *
+ * This file holds data and the few validators that a type cannot express; it does no I/O.
+ */
+#include "config/table.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* --- validators ------------------------------------------------------------------------ */
+
+/* "host:port", "[v6]:port" or ":port" (all interfaces); port 0..65535 (0 = any free port). */
+static int validate_listen(const char *v, char *why, size_t cap)
+{
+    const char *colon = strrchr(v, ':');
+    if (!colon) {
+        snprintf(why, cap, "expected host:port, e.g. 127.0.0.1:8000 or [::1]:8000");
+        return -1;
+    }
+    if (v[0] == '[' && colon[-1] != ']') {
+        snprintf(why, cap, "expected [v6-address]:port");
+        return -1;
+    }
+    const char *p = colon + 1;
+    unsigned port = 0;
+    if (!*p || strlen(p) > 5) {
+        snprintf(why, cap, "port must be a number 0..65535");
+        return -1;
+    }
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9') {
+            snprintf(why, cap, "port must be a number 0..65535");
+            return -1;
+        }
+        port = port * 10 + (unsigned)(*p - '0');
+    }
+    if (port > 65535) {
+        snprintf(why, cap, "port must be a number 0..65535");
+        return -1;
+    }
+    return 0;
+}
+
+static int has_prefix(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static int validate_database_url(const char *v, char *why, size_t cap)
+{
+    if ((has_prefix(v, "sqlite:") && v[7]) || (has_prefix(v, "postgresql://") && v[13]) ||
+        (has_prefix(v, "postgres://") && v[11]))
+        return 0;
+    snprintf(why, cap, "expected sqlite:PATH or postgresql://user:pass@host/db");
+    return -1;
+}
+
+static int validate_redis_url(const char *v, char *why, size_t cap)
+{
+    if ((has_prefix(v, "redis://") && v[8]) || (has_prefix(v, "rediss://") && v[9]) ||
+        (has_prefix(v, "unix://") && v[7]))
+        return 0;
+    snprintf(why, cap, "expected redis://host:port/db, rediss://... or unix:///path");
+    return -1;
+}
+
+/* --- choices --------------------------------------------------------------------------- */
+
+static const char *const environments[] = {"development", "staging", "production", NULL};
+static const char *const log_levels[] = {"debug", "info", "warn", "error", "off", NULL};
+static const char *const algorithms[] = {"HS256", "HS384", "HS512", "RS256", "RS384",
+                                         "RS512", "PS256", "PS384", "PS512", "ES256",
+                                         "ES384", "EdDSA", NULL};
+
+/* --- the table ------------------------------------------------------------------------- */
+
+#define OFF(field) offsetof(struct cfg, field)
+#define DAY_S      86400LL
+#define KIB        1024LL
+#define MIB        (1024LL * 1024)
+
+const struct cfg_row cfg_rows[] = {
+    /* server */
+    {"JWTD_LISTEN", CFG_T_STRING, OFF(listen), "127.0.0.1:8000", 0, 0, 0, NULL, validate_listen,
+     "address:port to listen on ([v6]:port for IPv6, :port for all interfaces; port 0 picks a "
+     "free port)",
+     NULL},
+    {"JWTD_WORKERS", CFG_T_INT, OFF(workers), "0", 0, 1024, 0, NULL, NULL,
+     "event-loop threads; 0 = number of cores", NULL},
+    {"JWTD_ENVIRONMENT", CFG_T_ENUM, OFF(environment), "development", 0, 0, 0, environments, NULL,
+     "cookie Secure, CORS defaults, HSTS; production refuses to start with a missing or weak "
+     "key",
+     NULL},
+    {"JWTD_DATA_DIR", CFG_T_PATH, OFF(data_dir), "var", 0, 0, 0, NULL, NULL,
+     "directory for generated keys and the default SQLite database", NULL},
+    {"JWTD_LOG_LEVEL", CFG_T_STRING, OFF(log_level), "info", 0, 0, 0, log_levels, NULL,
+     "minimum level of log lines written", NULL},
+    {"JWTD_LOG_DIR", CFG_T_PATH, OFF(log_dir), NULL, 0, 0, CFG_F_OPTIONAL, NULL, NULL,
+     "directory for auth.log, api.log, error.log, performance.log; unset = stderr", NULL},
+    /* backends */
+    {"JWTD_DATABASE_URL", CFG_T_STRING, OFF(database_url), "sqlite:var/jwtd.db", 0, 0, CFG_F_URL,
+     NULL, validate_database_url, "user database: sqlite:PATH or postgresql://user:pass@host/db",
+     NULL},
+    {"JWTD_REDIS_URL", CFG_T_STRING, OFF(redis_url), NULL, 0, 0, CFG_F_URL | CFG_F_OPTIONAL, NULL,
+     validate_redis_url,
+     "redis://host:port/db: shared state for several instances; unset = embedded store", NULL},
+    /* keys and tokens */
+    {"JWTD_ALGORITHM", CFG_T_STRING, OFF(algorithm), "HS256", 0, 0, 0, algorithms, NULL,
+     "signing algorithm of issued tokens", NULL},
+    {"JWTD_SECRET_KEY", CFG_T_SECRET, OFF(secret_key), NULL, 32, 0, CFG_F_SECRET | CFG_F_OPTIONAL,
+     NULL, NULL, "HMAC key, at least 32 bytes",
+     "unset (development: generated into `JWTD_DATA_DIR`)"},
+    {"JWTD_SECRET_KEY_FILE", CFG_T_PATH, OFF(secret_key_file), NULL, 0, 0, CFG_F_OPTIONAL, NULL,
+     NULL, "file holding the HMAC key (instead of JWTD_SECRET_KEY)", NULL},
+    {"JWTD_SIGNING_KEY_FILE", CFG_T_PATH, OFF(signing_key_file), NULL, 0, 0, CFG_F_OPTIONAL, NULL,
+     NULL, "PEM private key for RS/PS/ES/EdDSA", NULL},
+    {"JWTD_TRUSTED_JWKS_FILE", CFG_T_PATH, OFF(trusted_jwks_file), NULL, 0, 0, CFG_F_OPTIONAL, NULL,
+     NULL, "extra public keys whose tokens are accepted (e.g. a Django issuer)", NULL},
+    {"JWTD_ACCESS_TOKEN_LIFETIME", CFG_T_DURATION_S, OFF(access_token_lifetime_s), "15m", 1,
+     30 * DAY_S, 0, NULL, NULL, "lifetime of access tokens", NULL},
+    {"JWTD_REFRESH_TOKEN_LIFETIME", CFG_T_DURATION_S, OFF(refresh_token_lifetime_s), "7d", 1,
+     3650 * DAY_S, 0, NULL, NULL, "lifetime of refresh tokens", NULL},
+    {"JWTD_ROTATE_REFRESH_TOKENS", CFG_T_BOOL, OFF(rotate_refresh_tokens), "true", 0, 0, 0, NULL,
+     NULL, "issue a new refresh token on every refresh and retire the old one", NULL},
+    {"JWTD_REFRESH_REUSE_GRACE", CFG_T_DURATION_S, OFF(refresh_reuse_grace_s), "10s", 0, 3600, 0,
+     NULL, NULL,
+     "a rotated refresh token presented again within this window yields the same successor", NULL},
+    {"JWTD_LEEWAY", CFG_T_DURATION_S, OFF(leeway_s), "0", 0, 3600, 0, NULL, NULL,
+     "clock skew tolerated on exp/nbf/iat", NULL},
+    {"JWTD_ISSUER", CFG_T_STRING, OFF(issuer), NULL, 0, 0, CFG_F_OPTIONAL, NULL, NULL,
+     "iss claim of issued tokens, required on verified ones; unset = none", NULL},
+    {"JWTD_AUDIENCE", CFG_T_STRING, OFF(audience), NULL, 0, 0, CFG_F_OPTIONAL, NULL, NULL,
+     "aud claim of issued tokens, required on verified ones; unset = none", NULL},
+    {"JWTD_AUTO_REFRESH_WINDOW", CFG_T_DURATION_S, OFF(auto_refresh_window_s), "5m", 0, 30 * DAY_S,
+     0, NULL, NULL, "X-New-Access-Token threshold; 0 disables", NULL},
+    /* browser and abuse */
+    {"JWTD_CORS_ALLOWED_ORIGINS", CFG_T_STRLIST, OFF(cors_allowed_origins), "", 0, 0, 0, NULL, NULL,
+     "comma-separated origins allowed by CORS",
+     "`http://localhost:3000,http://127.0.0.1:3000` in development, empty otherwise"},
+    {"JWTD_RATE_LIMIT_LOGIN", CFG_T_RATE, OFF(rate_limit_login), "5/minute", 0, 0, 0, NULL, NULL,
+     "login attempts per client IP; 0 = unlimited", NULL},
+    {"JWTD_RATE_LIMIT_ANON", CFG_T_RATE, OFF(rate_limit_anon), "100/hour", 0, 0, 0, NULL, NULL,
+     "anonymous requests per client IP; 0 = unlimited", NULL},
+    {"JWTD_RATE_LIMIT_USER", CFG_T_RATE, OFF(rate_limit_user), "1000/hour", 0, 0, 0, NULL, NULL,
+     "authenticated requests per user; 0 = unlimited", NULL},
+    {"JWTD_TRUSTED_PROXIES", CFG_T_CIDR_LIST, OFF(trusted_proxies), "", 0, 0, 0, NULL, NULL,
+     "CIDRs whose X-Forwarded-For is believed (e.g. 10.0.0.0/8, ::1)", "none"},
+    /* passwords */
+    {"JWTD_ARGON2_MEMORY_KIB", CFG_T_UINT, OFF(argon2_memory_kib), "19456", 8, 4 * MIB, 0, NULL,
+     NULL, "argon2id memory cost in KiB (OWASP: 19456)", NULL},
+    {"JWTD_ARGON2_ITERATIONS", CFG_T_UINT, OFF(argon2_iterations), "2", 1, 100, 0, NULL, NULL,
+     "argon2id time cost", NULL},
+    {"JWTD_ARGON2_PARALLELISM", CFG_T_UINT, OFF(argon2_parallelism), "1", 1, 64, 0, NULL, NULL,
+     "argon2id lanes", NULL},
+    /* HTTP limits and deadlines */
+    {"JWTD_MAX_BODY_BYTES", CFG_T_SIZE, OFF(max_body_bytes), "1048576", 1, 1024 * MIB, 0, NULL,
+     NULL, "largest request body; larger gets 413 before it is read", NULL},
+    {"JWTD_MAX_HEADER_BYTES", CFG_T_SIZE, OFF(max_header_bytes), "16384", 1 * KIB, 1 * MIB, 0, NULL,
+     NULL, "request line plus all headers; larger gets 431", NULL},
+    {"JWTD_MAX_HEADERS", CFG_T_UINT, OFF(max_headers), "100", 1, 10000, 0, NULL, NULL,
+     "number of request headers; more gets 431", NULL},
+    {"JWTD_MAX_URL_BYTES", CFG_T_SIZE, OFF(max_url_bytes), "8192", 256, 1 * MIB, 0, NULL, NULL,
+     "request target length; longer gets 414", NULL},
+    {"JWTD_JSON_MAX_DEPTH", CFG_T_UINT, OFF(json_max_depth), "32", 1, 1024, 0, NULL, NULL,
+     "nesting depth of JSON request bodies", NULL},
+    {"JWTD_HEADER_TIMEOUT", CFG_T_DURATION_MS, OFF(header_timeout_ms), "10s", 10, 3600 * 1000LL, 0,
+     NULL, NULL, "the whole header section must arrive within this (slowloris bound)", NULL},
+    {"JWTD_BODY_TIMEOUT", CFG_T_DURATION_MS, OFF(body_timeout_ms), "30s", 10, 3600 * 1000LL, 0,
+     NULL, NULL, "the whole body must arrive within this", NULL},
+    {"JWTD_IDLE_TIMEOUT", CFG_T_DURATION_MS, OFF(idle_timeout_ms), "60s", 10, 3600 * 1000LL, 0,
+     NULL, NULL, "keep-alive connections idle this long are closed", NULL},
+    {"JWTD_SHUTDOWN_TIMEOUT", CFG_T_DURATION_MS, OFF(shutdown_timeout_ms), "10s", 0, 3600 * 1000LL,
+     0, NULL, NULL, "graceful shutdown waits at most this for in-flight requests", NULL},
+    {"JWTD_MAX_CONNECTIONS", CFG_T_UINT, OFF(max_connections), "65536", 1, 10000000, 0, NULL, NULL,
+     "open client connections per process", NULL},
+    {"JWTD_POOL_THREADS", CFG_T_UINT, OFF(pool_threads), "0", 0, 1024, 0, NULL, NULL,
+     "blocking-work pool threads (hashing, SQLite, files); 0 = number of cores", NULL},
+    {"JWTD_POOL_QUEUE_MAX", CFG_T_UINT, OFF(pool_queue_max), "1024", 1, 1000000, 0, NULL, NULL,
+     "queued blocking jobs before requests get 503", NULL},
+};
+
+const size_t cfg_rows_count = sizeof cfg_rows / sizeof cfg_rows[0];
+
+_Static_assert(sizeof cfg_rows / sizeof cfg_rows[0] <= CFG_MAX_ROWS,
+               "raise CFG_MAX_ROWS in config.h");
+
+/* Variables our own test and run scripts set, which are not configuration. */
+const char *const cfg_env_ignored[] = {"JWTD_SRC_ROOT", "JWTD_BIN", "JWTD_BIN_DIR", NULL};

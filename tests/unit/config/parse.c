@@ -1,0 +1,262 @@
+/*
+ * parse.c - unit tests for the configuration value parsers (src/config/parse.c): booleans,
+ * durations, sizes, rates, CIDRs and CIDR membership, string lists.
+ */
+#include "test.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+
+#include "common/err.h"
+#include "config/config.h"
+
+#define S(lit) str_cstr(lit)
+
+TEST(cfg_parse_bool_accepts_all_spellings)
+{
+    static const char *const yes[] = {"true", "TRUE", "1", "yes", "Yes", "on", " on "};
+    static const char *const no[] = {"false", "False", "0", "no", "NO", "off", "\toff"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        bool b = false;
+        CHECK_EQ_INT(cfg_parse_bool(S(yes[i]), &b), 0);
+        CHECK_TRUE(b);
+    }
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
+        bool b = true;
+        CHECK_EQ_INT(cfg_parse_bool(S(no[i]), &b), 0);
+        CHECK_TRUE(!b);
+    }
+}
+
+TEST(cfg_parse_bool_rejects_junk)
+{
+    static const char *const bad[] = {"", "2", "tru", "yess", "enabled", "o n", "-1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        bool b;
+        CHECK_EQ_INT(cfg_parse_bool(S(bad[i]), &b), ERR_CONFIG);
+    }
+}
+
+TEST(cfg_parse_duration_units)
+{
+    static const struct {
+        const char *in;
+        int64_t ms;
+    } ok[] = {
+        {"900", 900000},  {"0", 0},         {"15m", 900000},      {"7d", 604800000},
+        {"10s", 10000},   {"500ms", 500},   {"2h", 7200000},      {"1w", 604800000},
+        {" 5m ", 300000}, {"5 m", 300000},  {"3days", 259200000}, {"1hour", 3600000},
+        {"10sec", 10000}, {"2MIN", 120000}, {"007s", 7000},       {"1D", 86400000},
+        {"0ms", 0},       {"90s", 90000},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        int64_t ms = -1;
+        if (!CHECK_EQ_INT(cfg_parse_duration_ms(S(ok[i].in), &ms), 0))
+            fprintf(stderr, "    input \"%s\"\n", ok[i].in);
+        CHECK_EQ_INT(ms, ok[i].ms);
+    }
+}
+
+TEST(cfg_parse_duration_rejects_junk_and_overflow)
+{
+    static const char *const bad[] = {"",
+                                      "15x",
+                                      "m",
+                                      "-5s",
+                                      "1.5s",
+                                      "5 minutes ago",
+                                      "1e3",
+                                      "s5",
+                                      "+5",
+                                      "99999999999999999999",
+                                      "9223372036854775807d",
+                                      "10 s s",
+                                      "0x10"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t ms;
+        if (!CHECK_EQ_INT(cfg_parse_duration_ms(S(bad[i]), &ms), ERR_CONFIG))
+            fprintf(stderr, "    input \"%s\"\n", bad[i]);
+    }
+}
+
+TEST(cfg_parse_size_units)
+{
+    static const struct {
+        const char *in;
+        uint64_t v;
+    } ok[] = {{"1048576", 1048576}, {"1m", 1048576},  {"16k", 16384},           {"16K", 16384},
+              {"16kb", 16384},      {"16KiB", 16384}, {"2g", 2147483648ULL},    {"0", 0},
+              {"512b", 512},        {" 8 k ", 8192},  {"1t", 1099511627776ULL}, {"3MB", 3145728}};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        uint64_t v = 1;
+        if (!CHECK_EQ_INT(cfg_parse_size(S(ok[i].in), &v), 0))
+            fprintf(stderr, "    input \"%s\"\n", ok[i].in);
+        CHECK_EQ_INT(v, ok[i].v);
+    }
+    static const char *const bad[] = {
+        "", "k", "1x", "1kk", "-1", "1.5m", "99999999999999999g", "18446744073709551616", "1 mega"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint64_t v;
+        if (!CHECK_EQ_INT(cfg_parse_size(S(bad[i]), &v), ERR_CONFIG))
+            fprintf(stderr, "    input \"%s\"\n", bad[i]);
+    }
+}
+
+TEST(cfg_parse_rate_forms)
+{
+    static const struct {
+        const char *in;
+        uint32_t count, period_s;
+    } ok[] = {{"5/minute", 5, 60},  {"100/hour", 100, 3600},
+              {"10/second", 10, 1}, {"1000/day", 1000, 86400},
+              {"5/m", 5, 60},       {"3 / h", 3, 3600},
+              {"5/15m", 5, 900},    {"0", 0, 0},
+              {"0/minute", 0, 0},   {"7/MINUTE", 7, 60},
+              {"2/30s", 2, 30},     {"1/2d", 1, 172800}};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        cfg_rate_t r = {9, 9};
+        if (!CHECK_EQ_INT(cfg_parse_rate(S(ok[i].in), &r), 0))
+            fprintf(stderr, "    input \"%s\"\n", ok[i].in);
+        CHECK_EQ_INT(r.count, ok[i].count);
+        CHECK_EQ_INT(r.period_s, ok[i].period_s);
+    }
+    static const char *const bad[] = {
+        "",     "5",       "5/",         "/minute",           "5/fortnight",  "5/500ms",
+        "5/0s", "-1/hour", "5/minute/2", "4294967296/second", "5 per minute", "5/m1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cfg_rate_t r;
+        if (!CHECK_EQ_INT(cfg_parse_rate(S(bad[i]), &r), ERR_CONFIG))
+            fprintf(stderr, "    input \"%s\"\n", bad[i]);
+    }
+}
+
+/* The 16-byte form of a textual v4 or v6 address. */
+static void addr16(const char *text, uint8_t out[16])
+{
+    struct in_addr a4;
+    memset(out, 0, 16);
+    if (inet_pton(AF_INET, text, &a4) == 1) {
+        out[10] = out[11] = 0xff;
+        memcpy(out + 12, &a4, 4);
+    } else if (inet_pton(AF_INET6, text, out) != 1) {
+        test__fail(__FILE__, __LINE__, "bad test address %s", text);
+    }
+}
+
+static bool list_has(const char *list, const char *addr)
+{
+    cfg_cidr_list_t l;
+    uint8_t a[16];
+    if (cfg_parse_cidr_list(S(list), &l, NULL) != 0) {
+        test__fail(__FILE__, __LINE__, "list did not parse: %s", list);
+        return false;
+    }
+    addr16(addr, a);
+    bool r = cfg_cidr_list_contains(&l, a);
+    cfg_cidr_list_dispose(&l);
+    return r;
+}
+
+TEST(cfg_cidr_parse_forms)
+{
+    cfg_cidr_t c;
+    ASSERT_EQ_INT(cfg_parse_cidr(S("10.0.0.0/8"), &c), 0);
+    CHECK_EQ_INT(c.prefix_len, 104);
+    CHECK_EQ_INT(c.addr[10], 0xff);
+    CHECK_EQ_INT(c.addr[12], 10);
+    ASSERT_EQ_INT(cfg_parse_cidr(S("127.0.0.1"), &c), 0);
+    CHECK_EQ_INT(c.prefix_len, 128);
+    ASSERT_EQ_INT(cfg_parse_cidr(S("::1"), &c), 0);
+    CHECK_EQ_INT(c.prefix_len, 128);
+    CHECK_EQ_INT(c.addr[15], 1);
+    ASSERT_EQ_INT(cfg_parse_cidr(S("10.1.2.3/8"), &c), 0); /* host bits cleared */
+    CHECK_EQ_INT(c.addr[13], 0);
+    CHECK_EQ_INT(c.addr[15], 0);
+    ASSERT_EQ_INT(cfg_parse_cidr(S("0.0.0.0/0"), &c), 0);
+    CHECK_EQ_INT(c.prefix_len, 96);
+    static const char *const bad[] = {"",           "10.0.0.0/33", "::1/129",      "10.0.0/8",
+                                      "10.0.0.0/",  "10.0.0.0/-1", "fe80::1%eth0", "host.example",
+                                      "1.2.3.4/08", "1.2.3.4/8/8", "::1/12a",      "/8"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (!CHECK_EQ_INT(cfg_parse_cidr(S(bad[i]), &c), ERR_CONFIG))
+            fprintf(stderr, "    input \"%s\"\n", bad[i]);
+}
+
+TEST(cfg_cidr_list_contains_v4_v6_mapped)
+{
+    /* v4 */
+    CHECK_TRUE(list_has("10.0.0.0/8", "10.255.1.2"));
+    CHECK_TRUE(!list_has("10.0.0.0/8", "11.0.0.1"));
+    CHECK_TRUE(list_has("192.168.1.0/25", "192.168.1.127"));
+    CHECK_TRUE(!list_has("192.168.1.0/25", "192.168.1.128"));
+    /* /32 and bare addresses */
+    CHECK_TRUE(list_has("127.0.0.1/32", "127.0.0.1"));
+    CHECK_TRUE(!list_has("127.0.0.1", "127.0.0.2"));
+    /* v4 /0 matches every IPv4 address, but no native IPv6 one */
+    CHECK_TRUE(list_has("0.0.0.0/0", "8.8.8.8"));
+    CHECK_TRUE(!list_has("0.0.0.0/0", "2001:db8::1"));
+    /* v6 */
+    CHECK_TRUE(list_has("2001:db8::/32", "2001:db8:ffff::1"));
+    CHECK_TRUE(!list_has("2001:db8::/32", "2001:db9::1"));
+    CHECK_TRUE(list_has("::1/128", "::1"));
+    CHECK_TRUE(list_has("::1", "::1"));
+    CHECK_TRUE(!list_has("::1/128", "::2"));
+    CHECK_TRUE(list_has("::/0", "2001:db8::1"));
+    CHECK_TRUE(list_has("::/0", "10.0.0.1")); /* ::/0 includes v4-mapped space */
+    /* v4-mapped spellings meet plain v4 */
+    CHECK_TRUE(list_has("10.0.0.0/8", "::ffff:10.1.1.1"));
+    CHECK_TRUE(list_has("::ffff:10.0.0.0/104", "10.9.9.9"));
+    CHECK_TRUE(!list_has("::ffff:10.0.0.0/104", "11.0.0.1"));
+    /* lists */
+    CHECK_TRUE(list_has("10.0.0.0/8, ::1/128, 127.0.0.1", "127.0.0.1"));
+    CHECK_TRUE(list_has("10.0.0.0/8, ::1/128, 127.0.0.1", "::1"));
+    CHECK_TRUE(!list_has("10.0.0.0/8, ::1/128, 127.0.0.1", "172.16.0.1"));
+    CHECK_TRUE(!list_has("", "127.0.0.1"));
+}
+
+TEST(cfg_cidr_list_reports_bad_item)
+{
+    cfg_cidr_list_t l;
+    str_t bad = STR_NULL;
+    ASSERT_EQ_INT(cfg_parse_cidr_list(S("10.0.0.0/8, nope ,::1"), &l, &bad), ERR_CONFIG);
+    CHECK_TRUE(str_eq_cstr(bad, "nope"));
+    ASSERT_EQ_INT(cfg_parse_cidr_list(S(" , ,"), &l, &bad), 0);
+    CHECK_EQ_INT(l.count, 0);
+    cfg_cidr_list_dispose(&l);
+}
+
+TEST(cfg_addr_from_sockaddr_forms)
+{
+    struct sockaddr_in in4;
+    struct sockaddr_in6 in6;
+    uint8_t a[16], want[16];
+    memset(&in4, 0, sizeof in4);
+    in4.sin_family = AF_INET;
+    inet_pton(AF_INET, "192.0.2.7", &in4.sin_addr);
+    ASSERT_EQ_INT(cfg_addr_from_sockaddr((struct sockaddr *)&in4, a), 0);
+    addr16("192.0.2.7", want);
+    CHECK_MEM_EQ(a, want, 16);
+    memset(&in6, 0, sizeof in6);
+    in6.sin6_family = AF_INET6;
+    inet_pton(AF_INET6, "2001:db8::7", &in6.sin6_addr);
+    ASSERT_EQ_INT(cfg_addr_from_sockaddr((struct sockaddr *)&in6, a), 0);
+    addr16("2001:db8::7", want);
+    CHECK_MEM_EQ(a, want, 16);
+    struct sockaddr other = {.sa_family = AF_UNIX};
+    CHECK_EQ_INT(cfg_addr_from_sockaddr(&other, a), ERR_INVALID);
+}
+
+TEST(cfg_parse_strlist_trims_and_drops_empty)
+{
+    cfg_strlist_t l;
+    ASSERT_EQ_INT(cfg_parse_strlist(S(" http://a:1 ,http://b ,, ,c"), &l), 0);
+    ASSERT_EQ_INT(l.count, 3);
+    CHECK_STR_EQ(l.items[0], "http://a:1");
+    CHECK_STR_EQ(l.items[1], "http://b");
+    CHECK_STR_EQ(l.items[2], "c");
+    cfg_strlist_dispose(&l);
+    ASSERT_EQ_INT(cfg_parse_strlist(S(""), &l), 0);
+    CHECK_EQ_INT(l.count, 0);
+    cfg_strlist_dispose(&l);
+}
