@@ -12,12 +12,20 @@
  * Never pass a token, password, cookie, key or Authorization header to these functions:
  * log jti, kid, user id or a short hash prefix instead (log_value_escape helps with
  * user-controlled text).
+ *
+ * Request-scoped lines carry request_id=<rid> after the module: the HTTP layer makes one id
+ * per request with log_rid_new(), logs through log_req_*(rid, ...) while handling it, and
+ * ends with log_request() (the access line: method, path without its query string, status,
+ * bytes, duration). The level comes from JWTD_LOG_LEVEL: cli_load_config() applies it.
  */
 #ifndef JWTD_COMMON_LOG_H
 #define JWTD_COMMON_LOG_H
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "common/str.h"
 
 enum log_level { LOG_DEBUG = 0, LOG_INFO = 1, LOG_WARN = 2, LOG_ERROR = 3, LOG_OFF = 4 };
 
@@ -38,9 +46,21 @@ extern int log__level;
 #define log_warn(...)  log_at(LOG_WARN, NULL, __VA_ARGS__)
 #define log_error(...) log_at(LOG_ERROR, NULL, __VA_ARGS__)
 
+/* The same, for lines about one request: rid is its id (from log_rid_new), may be NULL. */
+#define log_req_debug(rid, ...) log_at(LOG_DEBUG, (rid), __VA_ARGS__)
+#define log_req_info(rid, ...)  log_at(LOG_INFO, (rid), __VA_ARGS__)
+#define log_req_warn(rid, ...)  log_at(LOG_WARN, (rid), __VA_ARGS__)
+#define log_req_error(rid, ...) log_at(LOG_ERROR, (rid), __VA_ARGS__)
+
+/* Whether lines of this level are written (to skip preparing an expensive line). */
+#define log_enabled(lvl) ((int)(lvl) >= log__level)
+
+/* Size of a request id: 16 hex digits and a NUL. */
+#define LOG_RID_SIZE 17
+
 /* Sets the minimum level written. Call before threads start. */
 void log_set_level(enum log_level level);
-/* Parses "debug|info|warn|error|off". Returns 0 or -1 for an unknown name. */
+/* Parses "debug|info|warn|error|off" (any case; "warning" = warn). Returns 0 or -1. */
 int log_level_parse(const char *name, enum log_level *out);
 /* Sends lines to fd instead of stderr (2). Call before threads start. */
 void log_set_fd(int fd);
@@ -53,5 +73,21 @@ void log_write(enum log_level level, const char *module, const char *rid, const 
  * Returns out.
  */
 char *log_value_escape(char *out, size_t cap, const char *in, size_t in_len);
+/* "debug", "info", "warn", "error" or "off". */
+const char *log_level_name(enum log_level level);
+/*
+ * Writes a new request id into out: 16 lowercase hex digits, unique within the process
+ * (a random per-process prefix and a counter; not a secret). Thread-safe.
+ */
+void log_rid_new(char out[LOG_RID_SIZE]);
+/*
+ * Writes the access line of a finished request at level, if enabled:
+ *     ... module=http request_id=<rid> msg="request" method=GET path="/healthz" status=200
+ *         bytes=15 duration_us=84
+ * target is the request target as received: its query string is dropped (it may carry a
+ * token) and the path is escaped and cut at 256 bytes. Thread-safe.
+ */
+void log_request(enum log_level level, const char *module, const char *rid, str_t method,
+                 str_t target, int status, uint64_t bytes, uint64_t duration_us);
 
 #endif
