@@ -13,5 +13,11 @@
  * the error of http_router_add.
  */
 int api_platform_register(http_router_t *router);
+/*
+ * Routes that exist only for the integration tests of the HTTP layer (/_test/...): echo,
+ * path parameters, slow pool work. serve registers them only with JWTD_TEST_ROUTES=1
+ * outside production.
+ */
+int api_test_routes_register(http_router_t *router);
 
 #endif

@@ -114,6 +114,13 @@ int cli_serve(int argc, char **argv)
 
     http_router_t *router = http_router_new();
     rc = api_platform_register(router);
+    const char *test_routes = getenv("JWTD_TEST_ROUTES");
+    if (rc == 0 && test_routes && strcmp(test_routes, "1") == 0) {
+        if (cfg.environment == CFG_ENV_PRODUCTION)
+            log_warn("msg=\"JWTD_TEST_ROUTES ignored in production\"");
+        else
+            rc = api_test_routes_register(router);
+    }
     if (rc == 0)
         rc = http_server_run(&ho, router);
     http_router_free(router);

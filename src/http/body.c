@@ -118,12 +118,14 @@ int http_form_to_json(str_t body, json_t **out)
         long vl = http_pct_decode(v, vb, true);
         if (kl < 0 || vl < 0)
             goto out;
+        if (memchr(kb, '\0', (size_t)kl) != NULL)
+            goto out;
+        kb[kl] = '\0';
         json_t *s = json_stringn(vb, (size_t)vl);
         if (!s)
             goto out; /* not UTF-8 */
-        kb[kl] = '\0';
-        if (memchr(kb, '\0', (size_t)kl) != NULL || json_object_setn_new(obj, kb, (size_t)kl, s) != 0)
-            goto out;
+        if (json_object_setn_new(obj, kb, (size_t)kl, s) != 0)
+            goto out; /* the key is not UTF-8; setn_new released s */
     }
     rc = 0;
 out:

@@ -167,10 +167,10 @@ void http__worker_update_date(http_worker_t *w, int64_t now_s)
     static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     gmtime_r(&t, &tm);
-    int n = snprintf(w->date_line, sizeof w->date_line,
-                     "Date: %s, %02d %s %04d %02d:%02d:%02d GMT\r\n", days[tm.tm_wday & 7],
-                     tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour,
-                     tm.tm_min, tm.tm_sec);
+    int n =
+        snprintf(w->date_line, sizeof w->date_line, "Date: %s, %02d %s %04d %02d:%02d:%02d GMT\r\n",
+                 days[tm.tm_wday & 7], tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900,
+                 tm.tm_hour, tm.tm_min, tm.tm_sec);
     w->date_len = n > 0 && (size_t)n < sizeof w->date_line ? (size_t)n : 0;
     w->date_sec = now_s;
 }
@@ -746,8 +746,7 @@ void http_respond_error(http_req_t *req, int err, const char *detail)
     n += (size_t)snprintf(body + n, sizeof body - n, "\",\"code\":\"%s\"}", err_name(err));
     if (n >= sizeof body)
         n = sizeof body - 1;
-    http_respond(req, err_http_status(err), "application/json; charset=utf-8",
-                 str_make(body, n));
+    http_respond(req, err_http_status(err), "application/json; charset=utf-8", str_make(body, n));
 }
 
 /* ---- dispatch -------------------------------------------------------------------------- */
@@ -776,8 +775,8 @@ static void dispatch(http_conn_t *c)
     http_handler_fn fn;
     void *data;
     char allow[96];
-    int rc = http_router_match(w->router, req->method, req->path, &fn, &data, req, allow,
-                               sizeof allow);
+    int rc =
+        http_router_match(w->router, req->method, req->path, &fn, &data, req, allow, sizeof allow);
     if (rc == 0) {
         req->route_data = data;
         req->is_head = req->method == HTTP_M_HEAD;

@@ -72,18 +72,18 @@ struct http_req {
     str_t query;       /* after '?', raw; empty when absent */
     str_t body;        /* complete body (dechunked); empty when none */
     uint8_t http_major, http_minor;
-    bool is_head;              /* HEAD served by a GET route: the body is not sent */
-    http_header_t *headers;    /* in arrival order */
+    bool is_head;           /* HEAD served by a GET route: the body is not sent */
+    http_header_t *headers; /* in arrival order */
     uint32_t header_count;
     str_t param_names[HTTP_MAX_PARAMS];
     str_t param_values[HTTP_MAX_PARAMS];
     uint32_t param_count;
-    void *route_data;          /* the data pointer given at registration */
-    http_worker_t *worker;     /* the worker (loop thread) serving the request */
+    void *route_data;      /* the data pointer given at registration */
+    http_worker_t *worker; /* the worker (loop thread) serving the request */
     /* --- private --- */
     http_conn_t *_conn;
-    struct http_arena_chunk *_arena;      /* current chunk */
-    struct http_arena_big *_arena_big;    /* large allocations, freed at request end */
+    struct http_arena_chunk *_arena;   /* current chunk */
+    struct http_arena_big *_arena_big; /* large allocations, freed at request end */
     size_t _arena_used;
     struct http_resp_header *_resp_headers; /* added with http_resp_header_add */
     uint64_t _id;
@@ -187,9 +187,9 @@ int http_router_match(const http_router_t *r, enum http_method method, str_t pat
 typedef void (*http_worker_hook_fn)(http_worker_t *w, struct uv_loop_s *loop, void *arg);
 
 struct http_options {
-    const char *host;   /* "127.0.0.1", "::", "0.0.0.0" */
-    uint16_t port;      /* 0 = ephemeral */
-    uint32_t workers;   /* 0 = number of cores */
+    const char *host; /* "127.0.0.1", "::", "0.0.0.0" */
+    uint16_t port;    /* 0 = ephemeral */
+    uint32_t workers; /* 0 = number of cores */
     size_t max_header_bytes;
     uint32_t max_headers;
     size_t max_url_bytes;

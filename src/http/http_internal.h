@@ -61,17 +61,17 @@ struct http_worker {
     const http_router_t *router;
     const struct http_options *opts;
     const struct http_io *io;
-    void *data;                        /* http_worker_set_data */
-    char *rbuf;                        /* shared read buffer, HTTP_READ_BUF bytes */
-    bool rbuf_busy;                    /* handed to libuv and not returned yet */
-    buf_t out;                         /* responses of the current batch */
-    http_conn_t *out_conn;             /* connection owning out's bytes */
+    void *data;                           /* http_worker_set_data */
+    char *rbuf;                           /* shared read buffer, HTTP_READ_BUF bytes */
+    bool rbuf_busy;                       /* handed to libuv and not returned yet */
+    buf_t out;                            /* responses of the current batch */
+    http_conn_t *out_conn;                /* connection owning out's bytes */
     struct http_arena_chunk *free_chunks; /* cache of arena chunks */
     uint32_t free_chunk_count;
-    char date_line[64];                /* "Date: ...\r\n" */
+    char date_line[64]; /* "Date: ...\r\n" */
     size_t date_len;
     int64_t date_sec;
-    int64_t date_tick;                 /* uv_now() second of the last check */
+    int64_t date_tick; /* uv_now() second of the last check */
     bool shutting_down;
     /* server.c state */
     uv_tcp_t listener;
@@ -86,11 +86,11 @@ struct http_worker {
 };
 
 enum http_conn_state {
-    CONN_IDLE = 0,  /* between requests */
-    CONN_HEADERS,   /* request started, headers incomplete */
-    CONN_BODY,      /* headers done, body incomplete */
-    CONN_HANDLER,   /* handler running asynchronously; parsing paused */
-    CONN_CLOSING,   /* no more requests: flushing then closing */
+    CONN_IDLE = 0, /* between requests */
+    CONN_HEADERS,  /* request started, headers incomplete */
+    CONN_BODY,     /* headers done, body incomplete */
+    CONN_HANDLER,  /* handler running asynchronously; parsing paused */
+    CONN_CLOSING,  /* no more requests: flushing then closing */
 };
 
 struct http_conn {
@@ -99,17 +99,17 @@ struct http_conn {
     http_req_t req;
     enum http_conn_state state;
     /* input */
-    char *ibuf;          /* own input buffer (NULL when all input was in the shared one) */
-    size_t ilen, icap;   /* bytes held / allocated */
-    size_t iparsed;      /* bytes of ibuf already given to the parser */
-    bool in_ibuf;        /* the parse in progress reads from ibuf */
-    bool in_parse;       /* inside llhttp_execute */
+    char *ibuf;           /* own input buffer (NULL when all input was in the shared one) */
+    size_t ilen, icap;    /* bytes held / allocated */
+    size_t iparsed;       /* bytes of ibuf already given to the parser */
+    bool in_ibuf;         /* the parse in progress reads from ibuf */
+    bool in_parse;        /* inside llhttp_execute */
     const char *span_end; /* end of the furthest slice of the current request */
     const char *hdr_end;  /* span_end when the headers completed */
-    uint8_t last_cb;     /* 1 field, 2 value: extends split header names/values */
-    buf_t body;          /* dechunked body when it is not one contiguous slice */
+    uint8_t last_cb;      /* 1 field, 2 value: extends split header names/values */
+    buf_t body;           /* dechunked body when it is not one contiguous slice */
     size_t body_total;
-    int err;             /* ERR_* that stopped parsing */
+    int err; /* ERR_* that stopped parsing */
     uint64_t msg_start_ms;
     uint64_t headers_done_ms;
     /* transport (server.c) */
@@ -119,9 +119,9 @@ struct http_conn {
     uv_shutdown_t sreq;
     uint64_t deadline_ms; /* 0 = none */
     uint64_t timer_due_ms;
-    char *wbuf;           /* bytes being written by uv_write */
-    buf_t wq;             /* bytes waiting for the write in flight */
-    bool writing, close_after_write, closed, lingering, freed_handles;
+    char *wbuf; /* bytes being written by uv_write */
+    buf_t wq;   /* bytes waiting for the write in flight */
+    bool writing, close_after_write, closed, lingering, freed_handles, no_linger;
     uint8_t handles_open;
     uint8_t peer[16];
     char *peer_str;

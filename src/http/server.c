@@ -42,9 +42,9 @@
 #include "common/err.h"
 #include "common/log.h"
 
-#define LINGER_MS       2000
-#define WQ_PAUSE_BYTES  (1u << 20)
-#define LISTEN_BACKLOG  4096
+#define LINGER_MS      2000
+#define WQ_PAUSE_BYTES (1u << 20)
+#define LISTEN_BACKLOG 4096
 
 struct http_server {
     const struct http_options *opts;
@@ -158,6 +158,8 @@ static void on_conn_timer(uv_timer_t *t)
     if (c->state == CONN_HEADERS || c->state == CONN_BODY)
         log_debug("msg=\"request deadline\" state=%s",
                   c->state == CONN_HEADERS ? "headers" : "body");
+    /* A client that missed a deadline gets no lingering close: it may be trickling. */
+    c->no_linger = true;
     http__conn_abort(c, c->state == CONN_IDLE ? 0 : ERR_TIMEOUT);
 }
 
@@ -233,6 +235,10 @@ static void begin_close(http_conn_t *c)
 {
     if (c->closed || c->lingering || c->sreq.data)
         return;
+    if (c->no_linger) {
+        close_now(c);
+        return;
+    }
     c->sreq.data = c;
     if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) != 0)
         close_now(c);
@@ -529,8 +535,8 @@ static int open_listener(const struct sockaddr_storage *ss, int *out_fd)
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
         goto fail;
-    socklen_t len = ss->ss_family == AF_INET ? sizeof(struct sockaddr_in)
-                                              : sizeof(struct sockaddr_in6);
+    socklen_t len =
+        ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
     if (bind(fd, (const struct sockaddr *)ss, len) != 0)
         goto fail;
     if (listen(fd, LISTEN_BACKLOG) != 0)
@@ -625,8 +631,7 @@ int http_server_run(const struct http_options *opts, const http_router_t *router
     uv_signal_start(&srv.sigint, on_signal, SIGINT);
 
     bool v6 = ss.ss_family == AF_INET6;
-    printf("jwtd listening on http://%s%s%s:%u\n", v6 ? "[" : "", opts->host, v6 ? "]" : "",
-           port);
+    printf("jwtd listening on http://%s%s%s:%u\n", v6 ? "[" : "", opts->host, v6 ? "]" : "", port);
     fflush(stdout);
     log_info("msg=\"listening\" host=%s port=%u workers=%u", opts->host, port, n);
 
