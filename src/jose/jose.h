@@ -205,6 +205,14 @@ int jose_jwt_verify(const jose_keyring_t *ring, const jwtv_options *opt, str_t t
                     jwtv_claims *out) __attribute__((warn_unused_result));
 
 /*
+ * Verifies a compact JWS (any payload, not necessarily JWT claims): every header and key
+ * rule of jose_jwt_verify() and the signature, restricted to the JWTV_ALG_* bits in
+ * algorithms. Appends the decoded payload to payload. Returns 0 or a JWTV_E* code.
+ */
+int jose_jws_verify(const jose_keyring_t *ring, unsigned algorithms, str_t token, buf_t *payload)
+    __attribute__((warn_unused_result));
+
+/*
  * Decodes header and payload WITHOUT verifying anything but the compact syntax (three
  * base64url segments, JSON objects): for `jwtd token inspect` only. Appends the decoded
  * JSON texts to header and payload. Returns 0 or JWTV_EMALFORMED / JWTV_ETOOLARGE.
