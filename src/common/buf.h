@@ -41,7 +41,7 @@ int buf_append_cstr(buf_t *b, const char *s);
 int buf_append_char(buf_t *b, char c);
 /* Appends printf-formatted text. Same returns as buf_append. */
 int buf_printf(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int buf_vprintf(buf_t *b, const char *fmt, va_list ap);
+int buf_vprintf(buf_t *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Drops the first n bytes (n <= len), moving the rest to the front. */
 void buf_consume(buf_t *b, size_t n);
 /* A slice over the current contents; valid until the next modification. */
