@@ -31,6 +31,10 @@ static const struct cli_command commands[] = {
     {"serve", "run the HTTP server", cli_serve, cli_serve_help},
     {"config", "print the effective configuration (secrets redacted)", cli_config, cli_config_help},
     {"version", "print the version of jwtd and of its libraries", cli_version, cli_version_help},
+    {"user", "manage users: create, list, passwd, disable, enable", cli_user, cli_user_help},
+    {"migrate", "apply the database migrations", cli_migrate, cli_migrate_help},
+    {"flush-expired", "delete expired tokens and dead sessions from the database",
+     cli_flush_expired, cli_flush_expired_help},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -129,5 +129,19 @@ int cli_version(int argc, char **argv); /* cli.c */
 void cli_version_help(FILE *out);
 int cli_serve(int argc, char **argv); /* serve.c */
 void cli_serve_help(FILE *out);
+int cli_user(int argc, char **argv); /* user.c */
+void cli_user_help(FILE *out);
+int cli_migrate(int argc, char **argv); /* migrate.c */
+void cli_migrate_help(FILE *out);
+int cli_flush_expired(int argc, char **argv); /* migrate.c */
+void cli_flush_expired_help(FILE *out);
+
+struct db;
+/*
+ * Opens JWTD_DATABASE_URL for an admin command (and migrates it when migrate is set).
+ * OUT: *db, closed with db_close(). Returns CLI_EXIT_OK or CLI_EXIT_FAILURE after printing
+ * why. (migrate.c)
+ */
+int cli_db_open(const struct cfg *cfg, bool migrate, struct db **db);
 
 #endif

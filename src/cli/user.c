@@ -1,0 +1,454 @@
+/*
+ * user.c - `jwtd user create|list|passwd|disable|enable`: user administration straight on
+ * the database (no server needed).
+ *
+ * Passwords come from --password-stdin (one line) or, on a terminal, from two prompts with
+ * echo off; they go through the same policy (policy.h) and argon2id parameters (from the
+ * configuration) as the HTTP API, and are wiped after use. `passwd` and `disable` revoke
+ * every session of the user in the same transaction (watermark + sessions). A running
+ * server sees those revocations through the database: tokens can no longer be refreshed at
+ * once, and its in-memory revocation index picks them up as the token service reloads it
+ * (see docs/internals.md "db").
+ */
+#define LOG_MODULE "cli"
+#include "cli/cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "auth/password.h"
+#include "auth/policy.h"
+#include "common/alloc.h"
+#include "common/clock.h"
+#include "common/err.h"
+#include "config/config.h"
+#include "db/db.h"
+
+/* Longest password line accepted: AUTH_PASSWORD_MAX_CHARS of up to 4 bytes, + slack. */
+#define PW_BUF_BYTES (AUTH_PASSWORD_MAX_CHARS * 4 + 8)
+
+/* ==== password input ====================================================================== */
+
+/*
+ * Reads one line from f into buf (without the line end). Returns its length, or -1 at EOF
+ * before any byte, or -2 if the line does not fit.
+ */
+static long read_line(FILE *f, char *buf, size_t cap)
+{
+    size_t n = 0;
+    int ch;
+    bool any = false;
+    while ((ch = fgetc(f)) != EOF) {
+        any = true;
+        if (ch == '\n')
+            break;
+        if (n + 1 >= cap) {
+            while ((ch = fgetc(f)) != EOF && ch != '\n')
+                ;
+            return -2;
+        }
+        buf[n++] = (char)ch;
+    }
+    if (!any)
+        return -1;
+    if (n && buf[n - 1] == '\r')
+        n--;
+    buf[n] = '\0';
+    return (long)n;
+}
+
+/* Prompts on the terminal with echo off. Returns the length or a negative read_line code. */
+static long prompt_tty(FILE *tty, const char *prompt, char *buf, size_t cap)
+{
+    struct termios old, quiet;
+    int fd = fileno(tty);
+    bool restore = tcgetattr(fd, &old) == 0;
+    if (restore) {
+        quiet = old;
+        quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
+        quiet.c_lflag |= ICANON;
+        tcsetattr(fd, TCSAFLUSH, &quiet);
+    }
+    fputs(prompt, stderr);
+    fflush(stderr);
+    long n = read_line(tty, buf, cap);
+    if (restore)
+        tcsetattr(fd, TCSAFLUSH, &old);
+    fputc('\n', stderr);
+    return n;
+}
+
+/*
+ * Gets a new password into buf: from stdin with from_stdin, else from two prompts on the
+ * controlling terminal. Returns its length, or -1 after printing why.
+ */
+static long get_new_password(const char *cmd, bool from_stdin, char *buf, size_t cap)
+{
+    long n;
+    if (from_stdin) {
+        n = read_line(stdin, buf, cap);
+        if (n == -1)
+            fprintf(stderr, "jwtd %s: no password on standard input\n", cmd);
+        else if (n == -2)
+            fprintf(stderr, "jwtd %s: password too long\n", cmd);
+        return n < 0 ? -1 : n;
+    }
+    if (!isatty(STDIN_FILENO)) {
+        fprintf(stderr, "jwtd %s: standard input is not a terminal; use --password-stdin\n", cmd);
+        return -1;
+    }
+    FILE *tty = fopen("/dev/tty", "r+");
+    if (!tty) {
+        fprintf(stderr, "jwtd %s: cannot open the terminal; use --password-stdin\n", cmd);
+        return -1;
+    }
+    char *again = xcalloc(1, cap);
+    n = prompt_tty(tty, "Password: ", buf, cap);
+    long m = n >= 0 ? prompt_tty(tty, "Password (again): ", again, cap) : -1;
+    fclose(tty);
+    if (n < 0 || m < 0) {
+        fprintf(stderr, "jwtd %s: %s\n", cmd,
+                n == -2 || m == -2 ? "password too long" : "no password entered");
+        n = -1;
+    } else if (n != m || CRYPTO_memcmp(buf, again, (size_t)n) != 0) {
+        fprintf(stderr, "jwtd %s: the two passwords do not match\n", cmd);
+        n = -1;
+    }
+    free_secret(again, cap);
+    return n;
+}
+
+/*
+ * Checks the policy and hashes pw with the configured argon2id parameters into hash.
+ * Returns CLI_EXIT_OK or CLI_EXIT_FAILURE after printing the reasons.
+ */
+static int check_and_hash(const char *cmd, const struct cfg *cfg, const char *pw, size_t len,
+                          const char *username, const char *email, char *hash, size_t cap)
+{
+    auth_policy_result_t pol;
+    if (auth_password_policy_check(pw, len, username, email, &pol) != 0) {
+        for (size_t i = 0; i < pol.count; i++)
+            fprintf(stderr, "jwtd %s: %s\n", cmd, pol.messages[i]);
+        return CLI_EXIT_FAILURE;
+    }
+    auth_argon2_params_t params = {cfg->argon2_memory_kib, cfg->argon2_iterations,
+                                   cfg->argon2_parallelism};
+    int rc = auth_password_hash(&params, pw, len, hash, cap);
+    if (rc != 0) {
+        fprintf(stderr, "jwtd %s: hashing failed (%s)\n", cmd, err_name(rc));
+        return CLI_EXIT_FAILURE;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* ==== validation ========================================================================== */
+
+/*
+ * Django's username rule (UnicodeUsernameValidator): letters, digits and @ . + - _, at most
+ * 150 characters. Non-ASCII UTF-8 is accepted as letters.
+ */
+static bool valid_username(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 150)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '@' || c == '.' || c == '+' || c == '-' || c == '_' || c >= 0x80))
+            return false;
+    }
+    return true;
+}
+
+/* A plausible address: one @, something on both sides, a dot in the domain, no spaces. */
+static bool valid_email(const char *s)
+{
+    const char *at = strchr(s, '@');
+    size_t n = strlen(s);
+    if (!at || at == s || strchr(at + 1, '@') || n > 254 || !strchr(at + 1, '.') ||
+        s[n - 1] == '.' || at[1] == '.')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
+            return false;
+    return true;
+}
+
+/* ==== commands ============================================================================ */
+
+static int user_create(int argc, char **argv, struct cfg *cfg)
+{
+    const char *email = "", *role = "user", *first = "", *last = "";
+    bool premium = false, from_stdin = false;
+    const struct cli_opt opts[] = {
+        {"email", 'e', CLI_OPT_STRING, &email, "EMAIL", "email address (unique)"},
+        {"role", 'r', CLI_OPT_STRING, &role, "ROLE", "user (default), instructor or admin"},
+        {"first-name", 0, CLI_OPT_STRING, &first, "NAME", "first name"},
+        {"last-name", 0, CLI_OPT_STRING, &last, "NAME", "last name"},
+        {"premium", 0, CLI_OPT_FLAG, &premium, NULL, "mark the user premium"},
+        {"password-stdin", 0, CLI_OPT_FLAG, &from_stdin, NULL, "read the password from stdin"},
+        {NULL},
+    };
+    struct cli_args args;
+    int rc = cli_parse_opts(argc, argv, opts, &args);
+    if (rc != 0)
+        return rc;
+    if (args.count != 1) {
+        fprintf(stderr, "usage: jwtd user create NAME [options]\n");
+        return CLI_EXIT_USAGE;
+    }
+    const char *name = args.v[0];
+    db_user_t u = {0};
+    if (!valid_username(name)) {
+        fprintf(stderr, "jwtd user create: Enter a valid username. This value may contain only "
+                        "letters, numbers, and @/./+/-/_ characters (at most 150).\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (*email && !valid_email(email)) {
+        fprintf(stderr, "jwtd user create: Enter a valid email address.\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (db_role_parse(role, strlen(role), &u.role) != 0) {
+        fprintf(stderr, "jwtd user create: --role must be user, instructor or admin\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (strlen(first) > 150 || strlen(last) > 150) {
+        fprintf(stderr, "jwtd user create: names are limited to 150 characters\n");
+        return CLI_EXIT_USAGE;
+    }
+    char *pw = xcalloc(1, PW_BUF_BYTES);
+    char hash[AUTH_PASSWORD_HASH_MAX];
+    db_t *db = NULL;
+    long len = get_new_password("user create", from_stdin, pw, PW_BUF_BYTES);
+    if (len < 0) {
+        rc = CLI_EXIT_FAILURE;
+        goto out;
+    }
+    rc = check_and_hash("user create", cfg, pw, (size_t)len, name, email, hash, sizeof hash);
+    if (rc != 0)
+        goto out;
+    if ((rc = cli_db_open(cfg, true, &db)) != 0)
+        goto out;
+    u.username = (char *)name;
+    u.email = (char *)email;
+    u.first_name = (char *)first;
+    u.last_name = (char *)last;
+    u.premium = premium;
+    u.is_active = true;
+    u.password_hash = hash;
+    int64_t id = 0;
+    int err = db_user_create(db, &u, clock_now_s(), &id);
+    if (err == ERR_CONFLICT) {
+        fprintf(stderr, "jwtd user create: a user with that username or email already exists\n");
+        rc = CLI_EXIT_FAILURE;
+    } else if (err != 0) {
+        fprintf(stderr, "jwtd user create: failed (%s)\n", err_name(err));
+        rc = CLI_EXIT_FAILURE;
+    } else {
+        printf("created user %s (id %lld, role %s)\n", name, (long long)id, role);
+    }
+out:
+    db_close(db);
+    free_secret(pw, PW_BUF_BYTES);
+    OPENSSL_cleanse(hash, sizeof hash);
+    return rc;
+}
+
+static void format_time(int64_t t, char *out, size_t cap)
+{
+    if (t == 0) {
+        snprintf(out, cap, "-");
+        return;
+    }
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int user_list(int argc, char **argv, struct cfg *cfg)
+{
+    struct cli_args args;
+    int rc = cli_parse_opts(argc, argv, (const struct cli_opt[]){{NULL}}, &args);
+    if (rc != 0)
+        return rc;
+    if (args.count) {
+        fprintf(stderr, "usage: jwtd user list\n");
+        return CLI_EXIT_USAGE;
+    }
+    db_t *db = NULL;
+    if ((rc = cli_db_open(cfg, true, &db)) != 0)
+        return rc;
+    printf("%-6s %-24s %-32s %-10s %-7s %-6s %s\n", "ID", "USERNAME", "EMAIL", "ROLE", "PREMIUM",
+           "ACTIVE", "LAST_LOGIN");
+    int64_t after = 0;
+    for (;;) {
+        db_user_list_t page;
+        int err = db_user_list(db, after, 500, &page);
+        if (err != 0) {
+            fprintf(stderr, "jwtd user list: failed (%s)\n", err_name(err));
+            rc = CLI_EXIT_FAILURE;
+            break;
+        }
+        if (page.count == 0)
+            break;
+        for (size_t i = 0; i < page.count; i++) {
+            const db_user_t *u = &page.items[i];
+            char when[32];
+            format_time(u->last_login, when, sizeof when);
+            printf("%-6lld %-24s %-32s %-10s %-7s %-6s %s\n", (long long)u->id, u->username,
+                   u->email[0] ? u->email : "-", db_role_name(u->role), u->premium ? "yes" : "no",
+                   u->is_active ? "yes" : "no", when);
+        }
+        after = page.items[page.count - 1].id;
+        db_user_list_dispose(&page);
+    }
+    db_close(db);
+    return rc;
+}
+
+static int user_passwd(int argc, char **argv, struct cfg *cfg)
+{
+    bool from_stdin = false;
+    const struct cli_opt opts[] = {
+        {"password-stdin", 0, CLI_OPT_FLAG, &from_stdin, NULL, "read the password from stdin"},
+        {NULL},
+    };
+    struct cli_args args;
+    int rc = cli_parse_opts(argc, argv, opts, &args);
+    if (rc != 0)
+        return rc;
+    if (args.count != 1) {
+        fprintf(stderr, "usage: jwtd user passwd NAME [--password-stdin]\n");
+        return CLI_EXIT_USAGE;
+    }
+    char *pw = xcalloc(1, PW_BUF_BYTES);
+    char hash[AUTH_PASSWORD_HASH_MAX];
+    db_t *db = NULL;
+    db_user_t u = {0};
+    if ((rc = cli_db_open(cfg, true, &db)) != 0)
+        goto out;
+    int err = db_user_find_by_username(db, args.v[0], &u);
+    if (err != 0) {
+        fprintf(stderr, "jwtd user passwd: %s\n",
+                err == ERR_NOT_FOUND ? "no such user" : err_name(err));
+        rc = CLI_EXIT_FAILURE;
+        goto out;
+    }
+    long len = get_new_password("user passwd", from_stdin, pw, PW_BUF_BYTES);
+    if (len < 0) {
+        rc = CLI_EXIT_FAILURE;
+        goto out;
+    }
+    rc =
+        check_and_hash("user passwd", cfg, pw, (size_t)len, u.username, u.email, hash, sizeof hash);
+    if (rc != 0)
+        goto out;
+    err = db_user_set_password(db, u.id, hash, true, clock_now_s());
+    if (err != 0) {
+        fprintf(stderr, "jwtd user passwd: failed (%s)\n", err_name(err));
+        rc = CLI_EXIT_FAILURE;
+        goto out;
+    }
+    printf("password changed for %s; every session of the user is revoked\n", u.username);
+out:
+    db_user_dispose(&u);
+    db_close(db);
+    free_secret(pw, PW_BUF_BYTES);
+    OPENSSL_cleanse(hash, sizeof hash);
+    return rc;
+}
+
+static int user_set_active(int argc, char **argv, struct cfg *cfg, bool active)
+{
+    const char *cmd = active ? "user enable" : "user disable";
+    struct cli_args args;
+    int rc = cli_parse_opts(argc, argv, (const struct cli_opt[]){{NULL}}, &args);
+    if (rc != 0)
+        return rc;
+    if (args.count != 1) {
+        fprintf(stderr, "usage: jwtd %s NAME\n", cmd);
+        return CLI_EXIT_USAGE;
+    }
+    db_t *db = NULL;
+    db_user_t u = {0};
+    if ((rc = cli_db_open(cfg, true, &db)) != 0)
+        return rc;
+    int err = db_user_find_by_username(db, args.v[0], &u);
+    if (err == 0)
+        err = db_user_set_active(db, u.id, active, clock_now_s());
+    if (err != 0) {
+        fprintf(stderr, "jwtd %s: %s\n", cmd,
+                err == ERR_NOT_FOUND ? "no such user" : err_name(err));
+        rc = CLI_EXIT_FAILURE;
+    } else if (active) {
+        printf("enabled user %s\n", u.username);
+    } else {
+        printf("disabled user %s; every session of the user is revoked\n", u.username);
+    }
+    db_user_dispose(&u);
+    db_close(db);
+    return rc;
+}
+
+/* See cli.h. */
+void cli_user_help(FILE *out)
+{
+    fprintf(out, "usage: jwtd user <subcommand> [options]\n\n"
+                 "  create NAME [--email E] [--role user|instructor|admin] [--first-name F]\n"
+                 "              [--last-name L] [--premium] [--password-stdin]\n"
+                 "                     add a user; the password is prompted twice (echo off) on\n"
+                 "                     a terminal, or read as one line from stdin\n"
+                 "  list               every user: id, username, email, role, premium, active,\n"
+                 "                     last login\n"
+                 "  passwd NAME [--password-stdin]\n"
+                 "                     set a new password and revoke every session of the user\n"
+                 "  disable NAME       deactivate the user and revoke every session\n"
+                 "  enable NAME        reactivate the user (old sessions stay revoked)\n\n"
+                 "Passwords must have at least 8 characters, not be entirely numeric and not\n"
+                 "equal the username or email; they are hashed with argon2id using the\n"
+                 "JWTD_ARGON2_* settings. The database (JWTD_DATABASE_URL) is migrated first.\n"
+                 "A running server needs no restart: revocations are written to the database.\n\n");
+    cli_print_opts(out, (const struct cli_opt[]){{NULL}});
+}
+
+/* See cli.h. */
+int cli_user(int argc, char **argv)
+{
+    if (argc < 2) {
+        cli_user_help(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *sub = argv[1];
+    int (*fn)(int, char **, struct cfg *) = NULL;
+    if (strcmp(sub, "create") == 0)
+        fn = user_create;
+    else if (strcmp(sub, "list") == 0)
+        fn = user_list;
+    else if (strcmp(sub, "passwd") == 0)
+        fn = user_passwd;
+    else if (strcmp(sub, "disable") != 0 && strcmp(sub, "enable") != 0) {
+        fprintf(stderr,
+                "jwtd user: unknown subcommand %s (create, list, passwd, disable, "
+                "enable)\n",
+                sub);
+        return CLI_EXIT_USAGE;
+    }
+    struct cfg cfg;
+    int rc = cli_load_config(argc, argv, &cfg);
+    if (rc != 0)
+        return rc;
+    /* argv[1] (the subcommand) becomes the command name the option parser reports. */
+    if (fn)
+        rc = fn(argc - 1, argv + 1, &cfg);
+    else
+        rc = user_set_active(argc - 1, argv + 1, &cfg, strcmp(sub, "enable") == 0);
+    cfg_dispose(&cfg);
+    return rc;
+}
