@@ -22,7 +22,7 @@
  *             {"alg", 'a', CLI_OPT_STRING, &alg, "ALG", "signing algorithm"},
  *             {"out", 'o', CLI_OPT_STRING, &out, "FILE", "where to write the key"},
  *             {"force", 0, CLI_OPT_FLAG, &force, NULL, "overwrite FILE"},
- *             {NULL},
+ *             CLI_OPT_END,
  *         };
  *         struct cli_args args;
  *         int rc = cli_parse_opts(argc, argv, opts, &args);
@@ -84,6 +84,12 @@ struct cli_opt {
     const char *metavar;    /* value name in help ("FILE"); NULL for flags */
     const char *help;       /* one line */
 };
+
+/* The entry that ends a table of options. */
+#define CLI_OPT_END                                                                                \
+    {                                                                                              \
+        NULL, 0, CLI_OPT_FLAG, NULL, NULL, NULL                                                    \
+    }
 
 #define CLI_MAX_ARGS 32
 

@@ -31,7 +31,7 @@ int cli_config(int argc, char **argv)
     const struct cli_opt opts[] = {
         {"markdown", 0, CLI_OPT_FLAG, &markdown, NULL, "print the reference table instead"},
         {"config", 0, CLI_OPT_STRING, &config_path, "FILE", "read KEY=VALUE settings from FILE"},
-        {NULL, 0, CLI_OPT_FLAG, NULL, NULL, NULL},
+        CLI_OPT_END,
     };
     struct cli_args args;
     int rc = cli_parse_opts(argc, argv, opts, &args);
