@@ -57,6 +57,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort(); /* a dump that does not load back */
     if (cfg__format(&b, &d2, true) != 0 || d1.len != d2.len || memcmp(d1.data, d2.data, d1.len))
         abort(); /* a dump that does not load back to itself */
+    buf_reset(&d1);
+    if (cfg__format(&a, &d1, false) != 0) /* the redacting path of `jwtd config` */
+        abort();
     buf_dispose(&d1);
     buf_dispose(&d2);
     cfg_dispose(&a);

@@ -100,56 +100,65 @@ static void release_field(struct cfg *cfg, const struct cfg_row *row)
     }
 }
 
+/* Whether a query parameter name is one whose value must not be shown ("password", ...). */
+static bool is_secret_param(str_t name)
+{
+    static const char suffix[] = "password";
+    return name.len >= sizeof suffix - 1 &&
+           str_eq_nocase(str_make(name.ptr + name.len - (sizeof suffix - 1), sizeof suffix - 1),
+                         str_cstr(suffix));
+}
+
 /*
- * Appends url with the password of its userinfo ("user:PASS@") and any password=... query
- * parameter replaced by <redacted>.
+ * Appends url with its userinfo password ("user:PASS@") and the values of query parameters
+ * named *password replaced by <redacted>. Errs on the side of hiding: the userinfo ends at
+ * the last '@' before the query string, even when the password holds a raw '/'.
  */
 static int append_redacted_url(buf_t *out, str_t url)
 {
+    int rc = 0;
+    size_t pos = 0;
+    const char *query = memchr(url.ptr, '?', url.len);
+    size_t head = query ? (size_t)(query - url.ptr) : url.len;
     const char *sep = NULL;
-    for (size_t i = 0; i + 2 < url.len; i++)
+    for (size_t i = 0; i + 3 <= head; i++)
         if (memcmp(url.ptr + i, "://", 3) == 0) {
             sep = url.ptr + i + 3;
             break;
         }
-    size_t pos = 0;
-    int rc = 0;
     if (sep) {
-        size_t start = (size_t)(sep - url.ptr);
-        size_t end = start;
-        while (end < url.len && url.ptr[end] != '/' && url.ptr[end] != '?')
-            end++;
-        const char *at = NULL;
-        for (size_t i = start; i < end; i++)
-            if (url.ptr[i] == '@')
-                at = url.ptr + i; /* the last '@' ends the userinfo */
-        const char *colon =
-            at ? memchr(url.ptr + start, ':', (size_t)(at - url.ptr) - start) : NULL;
+        const char *at = NULL, *colon = NULL;
+        for (const char *p = sep; p < url.ptr + head; p++)
+            if (*p == '@')
+                at = p;
+        if (at)
+            colon = memchr(sep, ':', (size_t)(at - sep));
         if (colon) {
             rc |= buf_append(out, url.ptr, (size_t)(colon - url.ptr) + 1);
             rc |= buf_append_cstr(out, "<redacted>");
             pos = (size_t)(at - url.ptr);
         }
     }
-    /* password=... in the query string */
-    while (pos < url.len) {
-        const char *q = NULL;
-        for (size_t i = pos; i + 9 <= url.len; i++)
-            if ((i == 0 || url.ptr[i - 1] == '?' || url.ptr[i - 1] == '&') &&
-                str_eq_nocase(str_make(url.ptr + i, 9), STR_LIT("password=")))
-                if (memchr(url.ptr, '?', i)) {
-                    q = url.ptr + i + 9;
-                    break;
-                }
-        if (!q) {
-            rc |= buf_append(out, url.ptr + pos, url.len - pos);
-            break;
+    if (!query) {
+        rc |= buf_append(out, url.ptr + pos, url.len - pos);
+        return rc ? ERR_TOO_LARGE : 0;
+    }
+    rc |= buf_append(out, url.ptr + pos, head + 1 - pos); /* up to and including '?' */
+    str_t rest = str_make(query + 1, url.len - head - 1);
+    while (rest.len) {
+        const char *amp = memchr(rest.ptr, '&', rest.len);
+        str_t param = str_make(rest.ptr, amp ? (size_t)(amp - rest.ptr) : rest.len);
+        const char *eq = memchr(param.ptr, '=', param.len);
+        if (eq && is_secret_param(str_make(param.ptr, (size_t)(eq - param.ptr)))) {
+            rc |= buf_append(out, param.ptr, (size_t)(eq - param.ptr) + 1);
+            rc |= buf_append_cstr(out, "<redacted>");
+        } else {
+            rc |= buf_append_str(out, param);
         }
-        rc |= buf_append(out, url.ptr + pos, (size_t)(q - url.ptr) - pos);
-        rc |= buf_append_cstr(out, "<redacted>");
-        pos = (size_t)(q - url.ptr);
-        while (pos < url.len && url.ptr[pos] != '&')
-            pos++;
+        if (amp)
+            rc |= buf_append_char(out, '&');
+        rest.ptr += param.len + (amp ? 1 : 0);
+        rest.len -= param.len + (amp ? 1 : 0);
     }
     return rc ? ERR_TOO_LARGE : 0;
 }

@@ -398,6 +398,22 @@ TEST(cfg_dump_redacts_secrets_and_url_passwords)
     CHECK_TRUE(strstr(out, "JWTD_DATABASE_URL=postgresql://jwtd:<redacted>@db:5432/"
                            "jwtd?sslmode=require&password=<redacted>\n") != NULL);
     CHECK_TRUE(strstr(out, "JWTD_REDIS_URL=redis://:<redacted>@cache:6379/0\n") != NULL);
+    free(out);
+    cfg_dispose(&c);
+
+    /* a raw '/' or '@' in the password, and sslpassword in the query, stay hidden */
+    ASSERT_EQ_INT(load_text(&c,
+                            "DATABASE_URL=postgres://u:pw/with@at-hunter2@db/x?"
+                            "sslpassword=ssl-hunter2&a=b&password\n",
+                            err, sizeof err),
+                  0);
+    fd = tmp_fd();
+    cfg_dump(&c, fd);
+    out = slurp_fd(fd);
+    close(fd);
+    CHECK_TRUE(strstr(out, "hunter2") == NULL);
+    CHECK_TRUE(strstr(out, "JWTD_DATABASE_URL=postgres://u:<redacted>@db/"
+                           "x?sslpassword=<redacted>&a=b&password\n") != NULL);
     CHECK_TRUE(strstr(out, "JWTD_LISTEN=127.0.0.1:8000\n") != NULL);
     CHECK_TRUE(strstr(out, "JWTD_ACCESS_TOKEN_LIFETIME=15m\n") != NULL);
     CHECK_TRUE(strstr(out, "JWTD_RATE_LIMIT_LOGIN=5/minute\n") != NULL);
