@@ -332,6 +332,8 @@ static int on_message_begin(llhttp_t *p)
     req_clear(c);
     c->state = CONN_HEADERS;
     c->msg_start_ms = now_ms(c->worker);
+    if (log_enabled(LOG_INFO))
+        c->req._start_ns = uv_hrtime();
     return 0;
 }
 
@@ -351,12 +353,33 @@ static int on_url(llhttp_t *p, const char *at, size_t len)
     return 0;
 }
 
+/* RFC 9110 tchar: what a header name may contain. */
+static const char tchar[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
+    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1,  ['~'] = 1, ['0'] = 1,
+    ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,  ['7'] = 1, ['8'] = 1,
+    ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1,  ['F'] = 1, ['G'] = 1,
+    ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1,  ['N'] = 1, ['O'] = 1,
+    ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,  ['V'] = 1, ['W'] = 1,
+    ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,  ['d'] = 1, ['e'] = 1,
+    ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1,  ['l'] = 1, ['m'] = 1,
+    ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1,  ['t'] = 1, ['u'] = 1,
+    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
+
 static int on_header_field(llhttp_t *p, const char *at, size_t len)
 {
     http_conn_t *c = p->data;
     http_req_t *req = &c->req;
     if (header_section_too_big(c, at + len))
         return fail(c, ERR_HEADERS_TOO_LARGE);
+    /* llhttp (non-strict build) tolerates spaces in names ("Content-Length : 5"), which
+     * front proxies may read differently: refuse anything but tchar (smuggling guard). */
+    for (size_t i = 0; i < len; i++)
+        if (!tchar[(unsigned char)at[i]]) {
+            llhttp_set_error_reason(p, "Invalid character in header name");
+            return fail(c, ERR_INVALID);
+        }
     if (c->last_cb == 1 && req->header_count) {
         str_t *n = &req->headers[req->header_count - 1].name;
         if (n->ptr + n->len != at)
@@ -672,6 +695,12 @@ void http_respond(http_req_t *req, int status, const char *content_type, str_t b
         if (body.len && !req->is_head && status != 204 && status != 304)
             out_append(w, c, body.ptr, body.len);
     }
+    if (log_enabled(LOG_INFO)) {
+        uint64_t us = req->_start_ns ? (uv_hrtime() - req->_start_ns) / 1000 : 0;
+        log_request(LOG_INFO, LOG_MODULE, http_req_rid(req),
+                    req->method_name.len ? req->method_name : STR_LIT("-"),
+                    req->target.ptr ? req->target : STR_LIT("-"), status, body.len, us);
+    }
     request_finish(c, close);
 }
 
@@ -977,6 +1006,14 @@ uint64_t http_req_id(http_req_t *req)
     if (!req->_id)
         req->_id = atomic_fetch_add(&next_request_id, 1);
     return req->_id;
+}
+
+/* See http.h. */
+const char *http_req_rid(http_req_t *req)
+{
+    if (!req->_rid[0])
+        log_rid_new(req->_rid);
+    return req->_rid;
 }
 
 /* See http.h. */

@@ -87,6 +87,8 @@ struct http_req {
     size_t _arena_used;
     struct http_resp_header *_resp_headers; /* added with http_resp_header_add */
     uint64_t _id;
+    uint64_t _start_ns; /* uv_hrtime() at the first byte, when access logging is on */
+    char _rid[17];      /* log request id (LOG_RID_SIZE), assigned on first use */
     uint32_t _header_cap;
     bool _responded;
     bool _keep_alive;
@@ -100,6 +102,8 @@ str_t http_req_header(const http_req_t *req, const char *name);
 str_t http_req_param(const http_req_t *req, const char *name);
 /* A process-wide unique, increasing request id (assigned on first call). */
 uint64_t http_req_id(http_req_t *req);
+/* The request id of log lines (log_req_*(http_req_rid(req), ...)); assigned on first call. */
+const char *http_req_rid(http_req_t *req);
 /* The peer's address as 16 bytes (IPv4 as ::ffff:a.b.c.d). */
 const uint8_t *http_req_peer_addr(const http_req_t *req);
 /* The peer's address as text ("127.0.0.1", "::1"); lives as long as the connection. */

@@ -1,0 +1,279 @@
+/* Unit tests for src/http/conn.c without sockets: bytes in, response bytes out. Covers
+ * pipelining order (also with an asynchronous handler), split input, limits and framing
+ * errors, HEAD, 100-continue, keep-alive decisions. */
+#include "test.h"
+
+#include <stdlib.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "http/http_internal.h"
+
+static buf_t out;
+static bool closed;
+static http_req_t *pending;
+static struct http_options opts;
+static http_router_t *router;
+static http_worker_t worker;
+
+static void t_write(http_conn_t *c, const char *d, size_t n)
+{
+    (void)c;
+    buf_append(&out, d, n);
+}
+
+static void t_close(http_conn_t *c)
+{
+    c->closed = true;
+    closed = true;
+}
+
+static void t_pause(http_conn_t *c, bool p)
+{
+    (void)c;
+    (void)p;
+}
+
+static const struct http_io t_io = {t_write, t_close, t_pause};
+
+static void h_ok(http_req_t *req)
+{
+    http_respond(req, 200, "text/plain", STR_LIT("ok"));
+}
+
+static void h_echo(http_req_t *req)
+{
+    http_respond(req, 200, "text/plain", req->body);
+}
+
+static void h_param(http_req_t *req)
+{
+    http_respond(req, 200, "text/plain", http_req_param(req, "id"));
+}
+
+static void h_async(http_req_t *req)
+{
+    pending = req;
+}
+
+static http_conn_t *setup(void)
+{
+    http_options_defaults(&opts);
+    opts.max_header_bytes = 1024;
+    opts.max_headers = 10;
+    opts.max_url_bytes = 300;
+    opts.max_body_bytes = 100;
+    if (!router) {
+        router = http_router_new();
+        http_router_add(router, HTTP_M_GET, "/ok", h_ok, NULL);
+        http_router_add(router, HTTP_M_POST, "/echo", h_echo, NULL);
+        http_router_add(router, HTTP_M_GET, "/p/{id}", h_param, NULL);
+        http_router_add(router, HTTP_M_GET, "/async", h_async, NULL);
+    }
+    if (!worker.rbuf)
+        http__worker_init_common(&worker, router, &opts, &t_io);
+    buf_init(&out, 1 << 20);
+    closed = false;
+    pending = NULL;
+    http_conn_t *c = calloc(1, sizeof *c);
+    http__conn_init(c, &worker);
+    return c;
+}
+
+static void teardown(http_conn_t *c)
+{
+    http__conn_dispose(c);
+    free(c);
+    buf_dispose(&out);
+}
+
+/* Feeds s, copying it into a temporary buffer that is wiped afterwards. */
+static void feed(http_conn_t *c, const char *s, size_t n)
+{
+    char *tmp = malloc(n ? n : 1);
+    memcpy(tmp, s, n);
+    http__conn_feed(c, tmp, n);
+    memset(tmp, 'Z', n);
+    free(tmp);
+}
+
+static void feed_cstr(http_conn_t *c, const char *s)
+{
+    feed(c, s, strlen(s));
+}
+
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+        n++;
+    return n;
+}
+
+TEST(conn_pipelined_answers_in_order)
+{
+    http_conn_t *c = setup();
+    feed_cstr(c, "GET /p/1 HTTP/1.1\r\n\r\nGET /nope HTTP/1.1\r\n\r\nGET /p/3 HTTP/1.1\r\n\r\n");
+    const char *s = out.data;
+    ASSERT_TRUE(s != NULL);
+    const char *a = strstr(s, "\r\n\r\n1"), *b = strstr(s, "404 Not Found"),
+               *d = strstr(s, "\r\n\r\n3");
+    CHECK_TRUE(a && b && d && a < b && b < d);
+    CHECK_TRUE(!closed);
+    teardown(c);
+}
+
+TEST(conn_byte_by_byte_input)
+{
+    http_conn_t *c = setup();
+    const char *req = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET /p/"
+                      "77 HTTP/1.1\r\n\r\n";
+    for (size_t i = 0; i < strlen(req); i++)
+        feed(c, req + i, 1);
+    CHECK_EQ_INT(count(out.data, "HTTP/1.1 200 OK"), 2);
+    CHECK_TRUE(strstr(out.data, "\r\n\r\nhello") != NULL);
+    CHECK_TRUE(strstr(out.data, "\r\n\r\n77") != NULL);
+    teardown(c);
+}
+
+TEST(conn_chunked_body_split)
+{
+    http_conn_t *c = setup();
+    const char *req = "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\n"
+                      "de\r\n0\r\n\r\n";
+    size_t n = strlen(req);
+    feed(c, req, 40);
+    feed(c, req + 40, n - 40);
+    CHECK_TRUE(strstr(out.data, "Content-Length: 5\r\n") != NULL);
+    CHECK_TRUE(strstr(out.data, "\r\n\r\nabcde") != NULL);
+    teardown(c);
+}
+
+TEST(conn_async_handler_holds_pipeline)
+{
+    http_conn_t *c = setup();
+    feed_cstr(c, "GET /async HTTP/1.1\r\n\r\nGET /p/2 HTTP/1.1\r\n\r\n");
+    CHECK_EQ_INT(out.len, 0); /* the second waits for the first */
+    ASSERT_TRUE(pending != NULL);
+    CHECK_EQ_INT(c->state, CONN_HANDLER);
+    feed_cstr(c, "GET /p/3 HTTP/1.1\r\n\r\n"); /* arrives meanwhile: buffered */
+    CHECK_EQ_INT(out.len, 0);
+    http_req_t *r = pending;
+    pending = NULL;
+    CHECK_TRUE(str_eq_cstr(r->path, "/async"));
+    http_respond(r, 202, NULL, STR_LIT("late"));
+    const char *a = strstr(out.data, "late"), *b = strstr(out.data, "\r\n\r\n2"),
+               *d = strstr(out.data, "\r\n\r\n3");
+    CHECK_TRUE(a && b && d && a < b && b < d);
+    teardown(c);
+}
+
+TEST(conn_header_too_large_is_431_and_closes)
+{
+    http_conn_t *c = setup();
+    feed_cstr(c, "GET /ok HTTP/1.1\r\nX-Big: ");
+    char big[600];
+    memset(big, 'a', sizeof big);
+    feed(c, big, sizeof big);
+    feed(c, big, sizeof big);
+    CHECK_TRUE(out.data && strstr(out.data, "HTTP/1.1 431 ") == out.data);
+    CHECK_TRUE(strstr(out.data, "\"code\":\"request_header_fields_too_large\"") != NULL);
+    CHECK_TRUE(strstr(out.data, "Connection: close\r\n") != NULL);
+    CHECK_TRUE(closed);
+    teardown(c);
+}
+
+TEST(conn_too_many_headers_is_431)
+{
+    http_conn_t *c = setup();
+    feed_cstr(c, "GET /ok HTTP/1.1\r\nA: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\nE: 1\r\nF: 1\r\nG: 1\r\nH: "
+                 "1\r\nI: 1\r\nJ: 1\r\nK: 1\r\n\r\n");
+    CHECK_TRUE(out.data && strstr(out.data, "HTTP/1.1 431 ") == out.data);
+    teardown(c);
+}
+
+TEST(conn_body_too_large_is_413_from_headers_alone)
+{
+    http_conn_t *c = setup();
+    feed_cstr(c, "POST /echo HTTP/1.1\r\nContent-Length: 101\r\n\r\n");
+    CHECK_TRUE(out.data && strstr(out.data, "HTTP/1.1 413 ") == out.data);
+    CHECK_TRUE(closed);
+    teardown(c);
+}
+
+TEST(conn_chunked_too_large_is_413)
+{
+    http_conn_t *c = setup();
+    feed_cstr(c, "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+    char chunk[64];
+    memset(chunk, 'x', sizeof chunk);
+    feed_cstr(c, "40\r\n");
+    feed(c, chunk, 64);
+    feed_cstr(c, "\r\n40\r\n");
+    CHECK_EQ_INT(out.len, 0);
+    feed(c, chunk, 64);
+    CHECK_TRUE(out.data && strstr(out.data, "HTTP/1.1 413 ") == out.data);
+    teardown(c);
+}
+
+TEST(conn_url_too_long_is_414)
+{
+    http_conn_t *c = setup();
+    char req[512];
+    snprintf(req, sizeof req, "GET /%0350d HTTP/1.1\r\n\r\n", 0);
+    feed_cstr(c, req);
+    CHECK_TRUE(out.data && strstr(out.data, "HTTP/1.1 414 ") == out.data);
+    teardown(c);
+}
+
+TEST(conn_ambiguous_framing_is_400)
+{
+    const char *bad[] = {
+        "POST /echo HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
+        "POST /echo HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n",
+        "GET /ok HTTP/1.1\r\nBad Header: 1\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        http_conn_t *c = setup();
+        feed_cstr(c, bad[i]);
+        if (!CHECK_TRUE(out.data && strstr(out.data, "HTTP/1.1 400 ") == out.data))
+            fprintf(stderr, "  case %zu: %s\n", i, out.data ? out.data : "(nothing)");
+        CHECK_TRUE(closed);
+        teardown(c);
+    }
+}
+
+TEST(conn_head_has_no_body_and_100_continue)
+{
+    http_conn_t *c = setup();
+    feed_cstr(c, "HEAD /ok HTTP/1.1\r\n\r\n");
+    CHECK_TRUE(strstr(out.data, "Content-Length: 2\r\n\r\n") != NULL);
+    CHECK_TRUE(strstr(out.data, "ok") == NULL);
+    buf_reset(&out);
+    feed_cstr(c, "POST /echo HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
+    CHECK_TRUE(out.data && strcmp(out.data, "HTTP/1.1 100 Continue\r\n\r\n") == 0);
+    feed_cstr(c, "hi");
+    CHECK_TRUE(strstr(out.data, "\r\n\r\nhi") != NULL);
+    teardown(c);
+}
+
+TEST(conn_keep_alive_rules)
+{
+    http_conn_t *c = setup();
+    feed_cstr(c, "GET /ok HTTP/1.0\r\n\r\n");
+    CHECK_TRUE(strstr(out.data, "Connection: close\r\n") != NULL);
+    CHECK_TRUE(closed);
+    teardown(c);
+    c = setup();
+    feed_cstr(c, "GET /ok HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    CHECK_TRUE(strstr(out.data, "Connection: keep-alive\r\n") != NULL);
+    CHECK_TRUE(!closed);
+    teardown(c);
+    c = setup();
+    feed_cstr(c, "GET /ok HTTP/1.1\r\nConnection: close\r\n\r\nGET /ok HTTP/1.1\r\n\r\n");
+    CHECK_EQ_INT(count(out.data, "HTTP/1.1 200"), 1); /* nothing after close is served */
+    CHECK_TRUE(closed);
+    teardown(c);
+}
