@@ -8,6 +8,8 @@
 
 #include "http/http.h"
 
+typedef struct auth auth_t;
+
 /*
  * Platform routes (API.md section 7) that need no backend: GET /healthz. Returns 0 or
  * the error of http_router_add.
@@ -19,5 +21,15 @@ int api_platform_register(http_router_t *router);
  * outside production.
  */
 int api_test_routes_register(http_router_t *router);
+/*
+ * The SimpleJWT family (API.md section 3, simplejwt.c): /api/token/, /api/token/refresh/,
+ * /api/token/verify/, /api/token/blacklist/, /api/users/me/. auth is borrowed and must
+ * outlive the server. Returns 0 or ERR_INVALID.
+ */
+int api_simplejwt_register(http_router_t *router, auth_t *auth);
+/*
+ * GET /.well-known/jwks.json and /.well-known/openid-configuration (wellknown.c).
+ */
+int api_wellknown_register(http_router_t *router, auth_t *auth);
 
 #endif

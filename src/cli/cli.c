@@ -35,6 +35,10 @@ static const struct cli_command commands[] = {
     {"migrate", "apply the database migrations", cli_migrate, cli_migrate_help},
     {"flush-expired", "delete expired tokens and dead sessions from the database",
      cli_flush_expired, cli_flush_expired_help},
+    {"token", "issue a token pair for a user (token issue --user NAME)", cli_token,
+     cli_token_help},
+    {"revoke", "revoke every session of a user (revoke --user NAME)", cli_revoke,
+     cli_revoke_help},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -150,4 +150,26 @@ struct db;
  */
 int cli_db_open(const struct cfg *cfg, bool migrate, struct db **db);
 
+struct auth;
+struct jose_keyring;
+/* What `serve`, `token issue` and `revoke` need: the database, the key ring, the service. */
+struct cli_auth {
+    struct db *db;
+    struct jose_keyring *ring;
+    struct auth *auth;
+};
+/*
+ * Opens the database (migrated), loads the keys (auth_keys_load: production refuses a
+ * missing or weak key) and builds the token service from cfg. With serving, the dummy
+ * password hash is computed and the revocation index loaded and kept current (auth_start).
+ * OUT: *out, released with cli_auth_close(). Returns CLI_EXIT_OK or CLI_EXIT_FAILURE after
+ * printing why. (token.c)
+ */
+int cli_auth_open(const struct cfg *cfg, bool serving, struct cli_auth *out);
+void cli_auth_close(struct cli_auth *ca);
+int cli_token(int argc, char **argv); /* token.c: `token issue` (+ inspect/verify, keys.c) */
+void cli_token_help(FILE *out);
+int cli_revoke(int argc, char **argv); /* token.c */
+void cli_revoke_help(FILE *out);
+
 #endif

@@ -112,8 +112,18 @@ int cli_serve(int argc, char **argv)
     ho.pool_threads = cfg.pool_threads;
     ho.pool_queue_max = cfg.pool_queue_max;
 
+    struct cli_auth ca; /* database (migrated), key ring, token service with its index */
+    rc = cli_auth_open(&cfg, true, &ca);
+    if (rc != CLI_EXIT_OK) {
+        cfg_dispose(&cfg);
+        return rc;
+    }
     http_router_t *router = http_router_new();
     rc = api_platform_register(router);
+    if (rc == 0)
+        rc = api_simplejwt_register(router, ca.auth);
+    if (rc == 0)
+        rc = api_wellknown_register(router, ca.auth);
     const char *test_routes = getenv("JWTD_TEST_ROUTES");
     if (rc == 0 && test_routes && strcmp(test_routes, "1") == 0) {
         if (cfg.environment == CFG_ENV_PRODUCTION)
@@ -124,6 +134,7 @@ int cli_serve(int argc, char **argv)
     if (rc == 0)
         rc = http_server_run(&ho, router);
     http_router_free(router);
+    cli_auth_close(&ca);
     cfg_dispose(&cfg);
     return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 }

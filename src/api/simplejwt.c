@@ -1,0 +1,571 @@
+/*
+ * simplejwt.c - the SimpleJWT-compatible routes of API.md section 3: POST /api/token/,
+ * /api/token/refresh/, /api/token/verify/, /api/token/blacklist/ and GET /api/users/me/.
+ *
+ * Thin adapters: parse the body (JSON or form, DRF field rules), call src/auth/, and write
+ * SimpleJWT's shapes (status, detail, code, messages[], WWW-Authenticate) with the API.md
+ * differences (every error has a code; revoked access tokens are rejected; a revoked token
+ * at /api/token/verify/ is 401 token_not_valid "Token is blacklisted").
+ *
+ * Threads: handlers run on their worker's loop. Token checks happen right there (jose +
+ * the revocation index, no I/O); login, refresh, blacklist, the database check of a
+ * refresh token at verify, and a user-cache miss at /me go through http_pool_submit and
+ * answer from its done callback (503 when the pool is saturated or the database is down).
+ */
+#define LOG_MODULE "api"
+#include "api/api.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include "auth/auth.h"
+#include "common/alloc.h"
+#include "common/buf.h"
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/log.h"
+
+#define JSON_CT      "application/json; charset=utf-8"
+#define WWW_PLAIN    "Bearer realm=\"api\""
+#define WWW_INVALID  "Bearer realm=\"api\", error=\"invalid_token\""
+#define WWW_BADREQ   "Bearer realm=\"api\", error=\"invalid_request\""
+#define MAX_UA_BYTES 512
+
+/* ==== responses ============================================================================ */
+
+/* Appends s as a JSON string (quotes included). */
+static void buf_json_str(buf_t *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    buf_append_char(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            buf_append_char(b, '\\');
+            buf_append_char(b, (char)c);
+        } else if (c < 0x20) {
+            char e[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
+            buf_append(b, e, 6);
+        } else {
+            buf_append_char(b, (char)c);
+        }
+    }
+    buf_append_char(b, '"');
+}
+
+/* {"detail": detail, "code": code} with status; www (may be NULL) as WWW-Authenticate. */
+static void respond_err(http_req_t *req, int status, const char *code, const char *detail,
+                        const char *www)
+{
+    buf_t b;
+    buf_init(&b, 4096);
+    buf_append_cstr(&b, "{\"detail\":");
+    buf_json_str(&b, detail, strlen(detail));
+    buf_append_cstr(&b, ",\"code\":");
+    buf_json_str(&b, code, strlen(code));
+    buf_append_char(&b, '}');
+    if (www)
+        http_resp_header_add(req, "WWW-Authenticate", www);
+    http_respond(req, status, JSON_CT, buf_str(&b));
+    buf_dispose(&b);
+}
+
+/* 401 token_not_valid for a token given in a body field (refresh, verify, blacklist). */
+static void respond_token_invalid(http_req_t *req, enum auth_verdict v)
+{
+    respond_err(req, 401, "token_not_valid", auth_verdict_message(v), WWW_INVALID);
+}
+
+/* 401 for a Bearer token refused on a protected route, with SimpleJWT's messages[]. */
+static void respond_bearer_invalid(http_req_t *req, enum auth_verdict v)
+{
+    char body[320];
+    int n = snprintf(body, sizeof body,
+                     "{\"detail\":\"Given token not valid for any token type\",\"code\":"
+                     "\"token_not_valid\",\"messages\":[{\"token_class\":\"AccessToken\","
+                     "\"token_type\":\"access\",\"message\":\"%s\"}]}",
+                     auth_verdict_message(v));
+    http_resp_header_add(req, "WWW-Authenticate", WWW_INVALID);
+    http_respond(req, 401, JSON_CT, str_make(body, (size_t)n));
+}
+
+static void respond_unavailable(http_req_t *req)
+{
+    respond_err(req, 503, "unavailable", err_message(ERR_UNAVAILABLE), NULL);
+}
+
+static void respond_internal(http_req_t *req)
+{
+    respond_err(req, 500, "internal_error", err_message(ERR_INTERNAL), NULL);
+}
+
+/* Maps an error of the blocking side to its answer (503 for the database, else 500). */
+static void respond_failure(http_req_t *req, int rc)
+{
+    if (rc == ERR_UNAVAILABLE)
+        respond_unavailable(req);
+    else
+        respond_internal(req);
+}
+
+static void respond_json_nostore(http_req_t *req, int status, str_t body)
+{
+    http_resp_header_add(req, "Cache-Control", "no-store");
+    http_respond(req, status, JSON_CT, body);
+}
+
+/* ==== request bodies (DRF CharField rules) ================================================= */
+
+#define MAX_FIELDS 2
+
+struct field {
+    const char *name;
+    bool trim;         /* DRF trim_whitespace (true except for passwords) */
+    str_t value;       /* OUT: the value (arena or jansson storage) */
+    const char *error; /* OUT: DRF message, NULL when valid */
+};
+
+static bool is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/*
+ * Reads the body into fields. Returns 0 when every field is valid; otherwise it has
+ * responded (400 with DRF-style field errors, or the body parser's error) and returns -1.
+ * *body must be json_decref'd by the caller when 0 is returned (values point into it).
+ */
+static int read_fields(http_req_t *req, struct field *f, size_t n, json_t **body)
+{
+    if (http_req_json(req, body) != 0)
+        return -1;
+    if (!json_is_object(*body)) {
+        const char *kind = json_is_array(*body)     ? "list"
+                           : json_is_string(*body)  ? "str"
+                           : json_is_integer(*body) ? "int"
+                           : json_is_real(*body)    ? "float"
+                           : json_is_boolean(*body) ? "bool"
+                                                    : "NoneType";
+        char msg[96];
+        snprintf(msg, sizeof msg, "Invalid data. Expected a dictionary, but got %s.", kind);
+        buf_t b;
+        buf_init(&b, 1024);
+        buf_append_cstr(&b, "{\"detail\":");
+        buf_json_str(&b, msg, strlen(msg));
+        buf_append_cstr(&b, ",\"code\":\"invalid_request\",\"non_field_errors\":[");
+        buf_json_str(&b, msg, strlen(msg));
+        buf_append_cstr(&b, "]}");
+        http_respond(req, 400, JSON_CT, buf_str(&b));
+        buf_dispose(&b);
+        json_decref(*body);
+        *body = NULL;
+        return -1;
+    }
+    bool bad = false;
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_object_get(*body, f[i].name);
+        f[i].error = NULL;
+        f[i].value = STR_NULL;
+        if (!v) {
+            f[i].error = "This field is required.";
+        } else if (json_is_null(v)) {
+            f[i].error = "This field may not be null.";
+        } else if (json_is_string(v)) {
+            f[i].value = str_make(json_string_value(v), json_string_length(v));
+        } else if (json_is_integer(v) || json_is_real(v)) {
+            char num[64];
+            if (json_is_integer(v))
+                snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+            else
+                snprintf(num, sizeof num, "%.17g", json_real_value(v));
+            f[i].value = str_cstr(http_req_strndup(req, str_cstr(num)));
+        } else {
+            f[i].error = "Not a valid string.";
+        }
+        if (!f[i].error) {
+            str_t s = f[i].value;
+            if (f[i].trim) {
+                while (s.len && is_ws(s.ptr[0])) {
+                    s.ptr++;
+                    s.len--;
+                }
+                while (s.len && is_ws(s.ptr[s.len - 1]))
+                    s.len--;
+                f[i].value = s;
+            }
+            if (s.len == 0)
+                f[i].error = "This field may not be blank.";
+            else if (memchr(s.ptr, '\0', s.len))
+                f[i].error = "Null characters are not allowed.";
+        }
+        bad |= f[i].error != NULL;
+    }
+    if (!bad)
+        return 0;
+    buf_t b;
+    buf_init(&b, 4096);
+    buf_append_cstr(&b, "{\"detail\":\"Invalid input.\",\"code\":\"invalid_request\"");
+    for (size_t i = 0; i < n; i++) {
+        if (!f[i].error)
+            continue;
+        buf_append_char(&b, ',');
+        buf_json_str(&b, f[i].name, strlen(f[i].name));
+        buf_append_cstr(&b, ":[");
+        buf_json_str(&b, f[i].error, strlen(f[i].error));
+        buf_append_char(&b, ']');
+    }
+    buf_append_char(&b, '}');
+    http_respond(req, 400, JSON_CT, buf_str(&b));
+    buf_dispose(&b);
+    json_decref(*body);
+    *body = NULL;
+    return -1;
+}
+
+/* ==== POST /api/token/ ====================================================================== */
+
+struct login_job {
+    auth_t *auth;
+    char *username;
+    char *password;
+    size_t password_len;
+    char *ip;
+    char *ua;
+    int rc;
+    auth_pair_t pair;
+};
+
+static void login_job_free(struct login_job *j)
+{
+    free(j->username);
+    free_secret(j->password, j->password_len + 1);
+    free(j->ip);
+    free(j->ua);
+    auth_pair_dispose(&j->pair);
+    free(j);
+}
+
+static void login_work(void *arg)
+{
+    struct login_job *j = arg;
+    auth_client_t client = {j->ip, j->ua};
+    j->rc = auth_login(j->auth, j->username, j->password, j->password_len, &client, clock_now_s(),
+                       &j->pair);
+}
+
+static void login_done(http_req_t *req, void *arg, int status)
+{
+    struct login_job *j = arg;
+    int rc = status != 0 ? status : j->rc;
+    if (rc == 0) {
+        buf_t b;
+        buf_init(&b, 4 * AUTH_TOKEN_MAX);
+        buf_append_cstr(&b, "{\"refresh\":\"");
+        buf_append(&b, j->pair.refresh, j->pair.refresh_len);
+        buf_append_cstr(&b, "\",\"access\":\"");
+        buf_append(&b, j->pair.access, j->pair.access_len);
+        buf_append_cstr(&b, "\",\"user\":");
+        buf_append(&b, j->pair.user_json, j->pair.user_json_len);
+        buf_append_char(&b, '}');
+        respond_json_nostore(req, 200, buf_str(&b));
+        buf_dispose_secret(&b);
+    } else if (rc == ERR_NO_ACTIVE_ACCOUNT) {
+        respond_err(req, 401, "no_active_account", err_message(ERR_NO_ACTIVE_ACCOUNT), WWW_PLAIN);
+    } else {
+        respond_failure(req, rc);
+    }
+    login_job_free(j);
+}
+
+static char *client_ua(http_req_t *req)
+{
+    str_t ua = http_req_header(req, "user-agent");
+    if (!ua.ptr)
+        return NULL;
+    return xstrndup(ua.ptr, ua.len > MAX_UA_BYTES ? MAX_UA_BYTES : ua.len);
+}
+
+static void on_token_obtain(http_req_t *req)
+{
+    struct field f[2] = {{"username", true, STR_NULL, NULL}, {"password", false, STR_NULL, NULL}};
+    json_t *body;
+    if (read_fields(req, f, 2, &body) != 0)
+        return;
+    struct login_job *j = xcalloc(1, sizeof *j);
+    j->auth = req->route_data;
+    j->username = xstrndup(f[0].value.ptr, f[0].value.len);
+    j->password = xstrndup(f[1].value.ptr, f[1].value.len);
+    j->password_len = f[1].value.len;
+    j->ip = xstrdup(http_req_peer_str(req));
+    j->ua = client_ua(req);
+    json_decref(body);
+    int rc = http_pool_submit(req, login_work, login_done, j);
+    if (rc != 0) {
+        login_job_free(j);
+        respond_unavailable(req);
+    }
+}
+
+/* ==== refresh, verify, blacklist: a token in a body field =================================== */
+
+enum token_job_kind { JOB_REFRESH, JOB_VERIFY_REFRESH, JOB_BLACKLIST };
+
+struct token_job {
+    auth_t *auth;
+    enum token_job_kind kind;
+    auth_token_ref_t ref;
+    int rc;
+    enum auth_verdict verdict;
+    auth_pair_t pair;
+};
+
+static void token_job_free(struct token_job *j)
+{
+    auth_pair_dispose(&j->pair);
+    free(j);
+}
+
+static void token_work(void *arg)
+{
+    struct token_job *j = arg;
+    int64_t now = clock_now_s();
+    switch (j->kind) {
+    case JOB_REFRESH:
+        j->rc = auth_refresh(j->auth, &j->ref, now, &j->pair, &j->verdict);
+        break;
+    case JOB_VERIFY_REFRESH:
+        j->rc = auth_refresh_check(j->auth, &j->ref, now, &j->verdict);
+        break;
+    case JOB_BLACKLIST:
+        j->rc = auth_logout(j->auth, &j->ref, now, &j->verdict);
+        break;
+    }
+}
+
+static void token_done(http_req_t *req, void *arg, int status)
+{
+    struct token_job *j = arg;
+    int rc = status != 0 ? status : j->rc;
+    if (rc != 0) {
+        respond_failure(req, rc);
+    } else if (j->verdict != AUTH_OK) {
+        respond_token_invalid(req, j->verdict);
+    } else if (j->kind == JOB_REFRESH) {
+        buf_t b;
+        buf_init(&b, 3 * AUTH_TOKEN_MAX);
+        buf_append_cstr(&b, "{\"access\":\"");
+        buf_append(&b, j->pair.access, j->pair.access_len);
+        if (j->pair.refresh_len) {
+            buf_append_cstr(&b, "\",\"refresh\":\"");
+            buf_append(&b, j->pair.refresh, j->pair.refresh_len);
+        }
+        buf_append_cstr(&b, "\"}");
+        respond_json_nostore(req, 200, buf_str(&b));
+        buf_dispose_secret(&b);
+    } else {
+        respond_json_nostore(req, 200, STR_LIT("{}"));
+    }
+    token_job_free(j);
+}
+
+/*
+ * Shared front half: reads field `name`, verifies the token on the loop with the check for
+ * kind, and either answers (bad input, refused token, or /verify of an access token) or
+ * submits the blocking half.
+ */
+static void token_route(http_req_t *req, const char *name, enum token_job_kind kind)
+{
+    auth_t *a = req->route_data;
+    struct field f[1] = {{name, true, STR_NULL, NULL}};
+    json_t *body;
+    if (read_fields(req, f, 1, &body) != 0)
+        return;
+    jwtv_claims c;
+    enum auth_verdict v = kind == JOB_VERIFY_REFRESH ? auth_verify_any(a, f[0].value, 0, &c)
+                                                     : auth_verify_refresh(a, f[0].value, 0, &c);
+    json_decref(body);
+    if (v != AUTH_OK) {
+        respond_token_invalid(req, v);
+        return;
+    }
+    auth_token_ref_t ref;
+    if (auth_token_ref_from_claims(&c, &ref) != 0) {
+        respond_token_invalid(req, AUTH_INVALID);
+        return;
+    }
+    if (kind == JOB_VERIFY_REFRESH && !ref.is_refresh) {
+        /* an access (or other) token: signature, claims and the index were all it takes */
+        respond_json_nostore(req, 200, STR_LIT("{}"));
+        return;
+    }
+    struct token_job *j = xcalloc(1, sizeof *j);
+    j->auth = a;
+    j->kind = kind;
+    j->ref = ref;
+    if (http_pool_submit(req, token_work, token_done, j) != 0) {
+        token_job_free(j);
+        respond_unavailable(req);
+    }
+}
+
+static void on_token_refresh(http_req_t *req)
+{
+    token_route(req, "refresh", JOB_REFRESH);
+}
+
+static void on_token_verify(http_req_t *req)
+{
+    token_route(req, "token", JOB_VERIFY_REFRESH);
+}
+
+static void on_token_blacklist(http_req_t *req)
+{
+    token_route(req, "refresh", JOB_BLACKLIST);
+}
+
+/* ==== GET /api/users/me/ ===================================================================== */
+
+/*
+ * SimpleJWT's JWTAuthentication header parsing: the Authorization value split on ASCII
+ * whitespace; no parts, or a first part other than the exact "Bearer", means no
+ * credentials (ERR_NOT_AUTHENTICATED); "Bearer" with other than exactly one more part is
+ * ERR_BAD_AUTH_HEADER. OUT: *token.
+ */
+static int bearer_token(const http_req_t *req, str_t *token)
+{
+    str_t h = http_req_header(req, "authorization");
+    if (!h.ptr)
+        return ERR_NOT_AUTHENTICATED;
+    str_t parts[3];
+    size_t n = 0, i = 0;
+    while (i < h.len && n < 3) {
+        while (i < h.len && is_ws(h.ptr[i]))
+            i++;
+        if (i >= h.len)
+            break;
+        size_t start = i;
+        while (i < h.len && !is_ws(h.ptr[i]))
+            i++;
+        parts[n++] = str_make(h.ptr + start, i - start);
+    }
+    if (n == 0 || !str_eq_cstr(parts[0], "Bearer"))
+        return ERR_NOT_AUTHENTICATED;
+    if (n != 2)
+        return ERR_BAD_AUTH_HEADER;
+    *token = parts[1];
+    return 0;
+}
+
+/*
+ * Authenticates the request's Bearer access token (jose + revocation index, on the loop).
+ * On failure it has responded and returns -1. OUT: *user_id.
+ */
+static int authenticate(http_req_t *req, auth_t *a, int64_t *user_id)
+{
+    str_t token;
+    int rc = bearer_token(req, &token);
+    if (rc == ERR_NOT_AUTHENTICATED) {
+        respond_err(req, 401, "not_authenticated", err_message(ERR_NOT_AUTHENTICATED), WWW_PLAIN);
+        return -1;
+    }
+    if (rc == ERR_BAD_AUTH_HEADER) {
+        respond_err(req, 401, "bad_authorization_header", err_message(ERR_BAD_AUTH_HEADER),
+                    WWW_BADREQ);
+        return -1;
+    }
+    jwtv_claims c;
+    enum auth_verdict v = auth_verify_access(a, token, 0, &c);
+    if (v != AUTH_OK) {
+        respond_bearer_invalid(req, v);
+        return -1;
+    }
+    if (auth_parse_user_id(c.user_id, user_id) != 0) {
+        respond_err(req, 401, "token_not_valid",
+                    "Token contained no recognizable user identification", WWW_INVALID);
+        return -1;
+    }
+    return 0;
+}
+
+/* Answers /me from the cache. Returns false on a miss (nothing sent). */
+static bool me_from_cache(http_req_t *req, auth_t *a, int64_t user_id)
+{
+    char stackbuf[2048];
+    char *out = stackbuf;
+    size_t len = 0;
+    bool active = false;
+    int64_t now = clock_now_s();
+    int rc = auth_user_cached(a, user_id, now, out, sizeof stackbuf, &len, &active);
+    if (rc == ERR_TOO_LARGE) {
+        out = http_req_alloc(req, len);
+        rc = auth_user_cached(a, user_id, now, out, len, &len, &active);
+    }
+    if (rc != 0)
+        return false;
+    if (!active)
+        respond_err(req, 401, "user_inactive", "User is inactive", WWW_INVALID);
+    else
+        respond_json_nostore(req, 200, str_make(out, len));
+    return true;
+}
+
+struct me_job {
+    auth_t *auth;
+    int64_t user_id;
+    int rc;
+};
+
+static void me_work(void *arg)
+{
+    struct me_job *j = arg;
+    j->rc = auth_user_load(j->auth, j->user_id, clock_now_s());
+}
+
+static void me_done(http_req_t *req, void *arg, int status)
+{
+    struct me_job *j = arg;
+    int rc = status != 0 ? status : j->rc;
+    if (rc == ERR_NOT_FOUND)
+        respond_err(req, 401, "user_not_found", "User not found", WWW_INVALID);
+    else if (rc != 0)
+        respond_failure(req, rc);
+    else if (!me_from_cache(req, j->auth, j->user_id))
+        respond_unavailable(req); /* evicted in between: rare; the client retries */
+    free(j);
+}
+
+static void on_users_me(http_req_t *req)
+{
+    auth_t *a = req->route_data;
+    int64_t user_id;
+    if (authenticate(req, a, &user_id) != 0)
+        return;
+    if (me_from_cache(req, a, user_id))
+        return;
+    struct me_job *j = xcalloc(1, sizeof *j);
+    j->auth = a;
+    j->user_id = user_id;
+    if (http_pool_submit(req, me_work, me_done, j) != 0) {
+        free(j);
+        respond_unavailable(req);
+    }
+}
+
+/* ==== registration ============================================================================ */
+
+/* See api.h. */
+int api_simplejwt_register(http_router_t *router, auth_t *auth)
+{
+    int rc = 0;
+    rc |= http_router_add(router, HTTP_M_POST, "/api/token/", on_token_obtain, auth);
+    rc |= http_router_add(router, HTTP_M_POST, "/api/token/refresh/", on_token_refresh, auth);
+    rc |= http_router_add(router, HTTP_M_POST, "/api/token/verify/", on_token_verify, auth);
+    rc |= http_router_add(router, HTTP_M_POST, "/api/token/blacklist/", on_token_blacklist, auth);
+    rc |= http_router_add(router, HTTP_M_GET, "/api/users/me/", on_users_me, auth);
+    return rc ? ERR_INVALID : 0;
+}
