@@ -355,7 +355,8 @@ TEST(cfg_unknown_variables_warn_with_suggestion)
 {
     struct cfg c;
     char err[256] = "";
-    char *envp[] = {"JWTD_LISTN=1.2.3.4:5", "JWTD_TOTALLY_UNRELATED_THING=1", "JWTD_BIN=/x", NULL};
+    char *envp[] = {"JWTD_LISTN=1.2.3.4:5", "JWTD_TOTALLY_UNRELATED_THING=1", "JWTD_BIN=/x",
+                    "JWTD_TEST_ANYTHING=1", NULL};
     ASSERT_EQ_INT(cfg_init_defaults(&c, err, sizeof err), 0);
     capture_logs_begin();
     int rc1 = cfg_apply_env(&c, envp, err, sizeof err);
@@ -373,6 +374,7 @@ TEST(cfg_unknown_variables_warn_with_suggestion)
     CHECK_TRUE(strstr(logs, "name=\"ACCESS_TOKEN_LIFETIM\" source=\"my.conf:2\" "
                             "did_you_mean=JWTD_ACCESS_TOKEN_LIFETIME") != NULL);
     CHECK_TRUE(strstr(logs, "JWTD_BIN") == NULL); /* harness variables are not warned about */
+    CHECK_TRUE(strstr(logs, "JWTD_TEST_") == NULL);
     free(logs);
     cfg_dispose(&c);
 }
