@@ -37,6 +37,8 @@ static const struct cli_command commands[] = {
      cli_flush_expired, cli_flush_expired_help},
     {"token", "issue a token pair for a user (token issue --user NAME)", cli_token,
      cli_token_help},
+    {"keygen", "generate a signing key (keygen --alg ALG --out FILE)", cli_keygen, cli_keygen_help},
+    {"jwks", "print the public JWK Set of the configured keys", cli_jwks, cli_jwks_help},
     {"revoke", "revoke every session of a user (revoke --user NAME)", cli_revoke,
      cli_revoke_help},
 };

@@ -169,6 +169,13 @@ int cli_auth_open(const struct cfg *cfg, bool serving, struct cli_auth *out);
 void cli_auth_close(struct cli_auth *ca);
 int cli_token(int argc, char **argv); /* token.c: `token issue` (+ inspect/verify, keys.c) */
 void cli_token_help(FILE *out);
+/* keys.c: `token inspect|verify|sign`, called by cli_token() with argv[0] = "token" */
+int cli_token_keys(int argc, char **argv);
+void cli_token_keys_help(FILE *out);
+int cli_keygen(int argc, char **argv); /* keys.c */
+void cli_keygen_help(FILE *out);
+int cli_jwks(int argc, char **argv); /* keys.c */
+void cli_jwks_help(FILE *out);
 int cli_revoke(int argc, char **argv); /* token.c */
 void cli_revoke_help(FILE *out);
 

@@ -101,6 +101,8 @@ void cli_token_help(FILE *out)
                             {"user", 'u', CLI_OPT_STRING, NULL, "NAME", "the user (username)"},
                             CLI_OPT_END,
                         });
+    fputc('\n', out);
+    cli_token_keys_help(out);
 }
 
 static int token_issue(int argc, char **argv, const struct cfg *cfg)
@@ -147,8 +149,12 @@ int cli_token(int argc, char **argv)
         cli_token_help(stderr);
         return CLI_EXIT_USAGE;
     }
+    if (strcmp(argv[1], "inspect") == 0 || strcmp(argv[1], "verify") == 0 ||
+        strcmp(argv[1], "sign") == 0)
+        return cli_token_keys(argc, argv); /* keys.c */
     if (strcmp(argv[1], "issue") != 0) {
-        fprintf(stderr, "jwtd token: unknown subcommand %s (issue)\n", argv[1]);
+        fprintf(stderr, "jwtd token: unknown subcommand %s (issue, inspect, verify, sign)\n",
+                argv[1]);
         return CLI_EXIT_USAGE;
     }
     struct cfg cfg;
