@@ -103,6 +103,7 @@ struct cfg {
     uint32_t pool_queue_max;     /* queued blocking jobs before 503 */
     /* --- private to src/config/ ------------------------------------------------------- */
     unsigned char _source[CFG_MAX_ROWS]; /* enum cfg_source of each table row */
+    void *_warnings; /* pending warning lines (buf_t *), logged by cfg_finish() */
 };
 
 /*
@@ -141,7 +142,11 @@ int cfg_apply_env(struct cfg *cfg, char *const *envp, char *err, size_t cap);
  */
 int cfg_set(struct cfg *cfg, const char *name, str_t value, enum cfg_source src, char *err,
             size_t cap);
-/* Environment-dependent defaults and cross-variable checks; the last step of cfg_load. */
+/*
+ * Environment-dependent defaults and cross-variable checks; the last step of cfg_load.
+ * Also logs the warnings gathered while loading (unknown or deprecated variables) unless
+ * JWTD_LOG_LEVEL is above warn: they wait until the level is known.
+ */
 int cfg_finish(struct cfg *cfg, char *err, size_t cap);
 /* Where the effective value of variable name came from; -1 for an unknown name. */
 int cfg_source_of(const struct cfg *cfg, const char *name);

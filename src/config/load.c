@@ -6,7 +6,8 @@
  * environment-dependent defaults and cross-variable checks of cfg_finish(). Messages name
  * the variable and quote the bad value, except for SECRET rows (value never printed) and
  * URL rows (password redacted). Unknown JWTD_* names are warnings, never errors, so that
- * an old config keeps working with a newer binary.
+ * an old config keeps working with a newer binary; they are queued and logged by
+ * cfg_finish() once JWTD_LOG_LEVEL is known.
  *
  * Config-file syntax (a dotenv subset): one KEY=VALUE per line; blank lines and lines whose
  * first non-blank character is '#' are ignored; KEY may carry the JWTD_ prefix or not, in
@@ -242,13 +243,57 @@ static const char *suggest(str_t name)
     return best;
 }
 
-static void warn_unknown(str_t name, const char *where)
+/* Queues a warning line (key=value text after level and module) until cfg_finish(). */
+__attribute__((format(printf, 2, 3))) static void warn_later(struct cfg *cfg, const char *fmt, ...)
+{
+    va_list ap;
+    if (!cfg->_warnings) {
+        cfg->_warnings = xmalloc(sizeof(buf_t));
+        buf_init(cfg->_warnings, 64 * 1024); /* beyond that, warnings are dropped */
+    }
+    va_start(ap, fmt);
+    if (buf_vprintf(cfg->_warnings, fmt, ap) == 0)
+        buf_append_char(cfg->_warnings, '\n');
+    va_end(ap);
+}
+
+static void warn_unknown(struct cfg *cfg, str_t name, const char *where)
 {
     char esc[160];
     const char *hint = suggest(name);
     log_value_escape(esc, sizeof esc, name.ptr, name.len > 100 ? 100 : name.len);
-    log_warn("msg=\"unknown configuration variable, ignored\" name=\"%s\" source=\"%s\"%s%s", esc,
-             where, hint ? " did_you_mean=" : "", hint ? hint : "");
+    warn_later(cfg, "msg=\"unknown configuration variable, ignored\" name=\"%s\" source=\"%s\"%s%s",
+               esc, where, hint ? " did_you_mean=" : "", hint ? hint : "");
+}
+
+/* Drops the queued warnings. */
+static void warnings_dispose(struct cfg *cfg)
+{
+    if (cfg->_warnings) {
+        buf_dispose(cfg->_warnings);
+        free(cfg->_warnings);
+        cfg->_warnings = NULL;
+    }
+}
+
+/* Logs the queued warnings one line each, if JWTD_LOG_LEVEL lets warnings through. */
+static void warnings_flush(struct cfg *cfg)
+{
+    enum log_level level = LOG_INFO;
+    buf_t *w = cfg->_warnings;
+    if (cfg->log_level)
+        log_level_parse(cfg->log_level, &level);
+    if (w && w->len && level <= LOG_WARN) {
+        str_t rest = buf_str(w);
+        while (rest.len) {
+            const char *nl = memchr(rest.ptr, '\n', rest.len);
+            size_t n = nl ? (size_t)(nl - rest.ptr) : rest.len;
+            log_warn("%.*s", (int)n, rest.ptr);
+            rest.ptr += n + (nl ? 1 : 0);
+            rest.len -= n + (nl ? 1 : 0);
+        }
+    }
+    warnings_dispose(cfg);
 }
 
 /* --- lookup ---------------------------------------------------------------------------- */
@@ -516,7 +561,7 @@ static int set_row(struct cfg *cfg, size_t i, str_t value, enum cfg_source src, 
     }
     cfg->_source[i] = (unsigned char)src;
     if ((row->flags & CFG_F_DEPRECATED) && src != CFG_SRC_DEFAULT)
-        log_warn("msg=\"deprecated configuration variable\" name=%s", row->name);
+        warn_later(cfg, "msg=\"deprecated configuration variable\" name=%s", row->name);
     return 0;
 
 syntax : {
@@ -631,7 +676,7 @@ int cfg_apply_buffer(struct cfg *cfg, const char *origin, const char *data, size
         }
         if (i < 0) {
             where[strlen(where) - 2] = '\0'; /* "file:12" */
-            warn_unknown(key, where);
+            warn_unknown(cfg, key, where);
             continue;
         }
         int rc = set_row(cfg, (size_t)i, value, CFG_SRC_FILE, where, err, cap);
@@ -708,7 +753,7 @@ int cfg_apply_env(struct cfg *cfg, char *const *envp, char *err, size_t cap)
             if (str_eq_cstr(name, cfg_rows[k].name))
                 i = (int)k; /* environment names are exact */
         if (i < 0) {
-            warn_unknown(name, "environment");
+            warn_unknown(cfg, name, "environment");
             continue;
         }
         int rc = set_row(cfg, (size_t)i, str_cstr(eq + 1), CFG_SRC_ENV, "", err, cap);
@@ -742,6 +787,7 @@ int cfg_finish(struct cfg *cfg, char *err, size_t cap)
              "JWTD_SECRET_KEY and JWTD_SECRET_KEY_FILE are both set; set only one");
         return ERR_CONFIG;
     }
+    warnings_flush(cfg);
     return 0;
 }
 
@@ -765,6 +811,7 @@ void cfg_dispose(struct cfg *cfg)
 {
     for (size_t i = 0; i < cfg_rows_count; i++)
         release_field(cfg, &cfg_rows[i]);
+    warnings_dispose(cfg);
     memset(cfg, 0, sizeof *cfg);
 }
 

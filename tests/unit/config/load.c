@@ -362,6 +362,11 @@ TEST(cfg_unknown_variables_warn_with_suggestion)
     int rc1 = cfg_apply_env(&c, envp, err, sizeof err);
     const char *file = "# x\nACCESS_TOKEN_LIFETIM=5m\n";
     int rc2 = cfg_apply_buffer(&c, "my.conf", file, strlen(file), err, sizeof err);
+    char *early = capture_logs_end();
+    CHECK_STR_EQ(early, ""); /* queued until the log level is known */
+    free(early);
+    capture_logs_begin();
+    CHECK_EQ_INT(cfg_finish(&c, err, sizeof err), 0);
     char *logs = capture_logs_end();
     CHECK_EQ_INT(rc1, 0);
     CHECK_EQ_INT(rc2, 0);
@@ -377,6 +382,20 @@ TEST(cfg_unknown_variables_warn_with_suggestion)
     CHECK_TRUE(strstr(logs, "JWTD_TEST_") == NULL);
     free(logs);
     cfg_dispose(&c);
+
+    /* JWTD_LOG_LEVEL=error (set after the unknown name) silences them; dispose frees them */
+    char *quiet[] = {"JWTD_LISTN=1", "JWTD_LOG_LEVEL=error", NULL};
+    ASSERT_EQ_INT(cfg_init_defaults(&c, err, sizeof err), 0);
+    capture_logs_begin();
+    CHECK_EQ_INT(cfg_apply_env(&c, quiet, err, sizeof err), 0);
+    CHECK_EQ_INT(cfg_finish(&c, err, sizeof err), 0);
+    logs = capture_logs_end();
+    CHECK_STR_EQ(logs, "");
+    free(logs);
+    cfg_dispose(&c);
+    ASSERT_EQ_INT(cfg_init_defaults(&c, err, sizeof err), 0);
+    CHECK_EQ_INT(cfg_apply_env(&c, quiet, err, sizeof err), 0);
+    cfg_dispose(&c); /* without cfg_finish: the queue must not leak (ASan run) */
 }
 
 TEST(cfg_dump_redacts_secrets_and_url_passwords)
