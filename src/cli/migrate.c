@@ -45,7 +45,7 @@ void cli_migrate_help(FILE *out)
                  "Applies the database migrations JWTD_DATABASE_URL lacks (each in its own\n"
                  "transaction) and prints the schema version. Safe to run repeatedly and while\n"
                  "a server runs; `jwtd serve` and the user commands also migrate at start.\n\n");
-    cli_print_opts(out, (const struct cli_opt[]){{NULL}});
+    cli_print_opts(out, (const struct cli_opt[]){CLI_OPT_END});
 }
 
 /* See cli.h. */
@@ -55,7 +55,7 @@ int cli_migrate(int argc, char **argv)
     struct cfg cfg;
     db_t *db = NULL;
     int applied = 0, version = 0;
-    int rc = cli_parse_opts(argc, argv, (const struct cli_opt[]){{NULL}}, &args);
+    int rc = cli_parse_opts(argc, argv, (const struct cli_opt[]){CLI_OPT_END}, &args);
     if (rc != 0)
         return rc;
     if (args.count) {
@@ -91,7 +91,7 @@ void cli_flush_expired_help(FILE *out)
                  "revocation is older than the access-token lifetime + leeway (a revoked session\n"
                  "must outlive every access token it issued). A running server prunes its\n"
                  "in-memory index by itself; this keeps the tables small. Safe while it runs.\n\n");
-    cli_print_opts(out, (const struct cli_opt[]){{NULL}});
+    cli_print_opts(out, (const struct cli_opt[]){CLI_OPT_END});
 }
 
 /* See cli.h. */
@@ -101,7 +101,7 @@ int cli_flush_expired(int argc, char **argv)
     struct cfg cfg;
     db_t *db = NULL;
     db_flush_stats_t st;
-    int rc = cli_parse_opts(argc, argv, (const struct cli_opt[]){{NULL}}, &args);
+    int rc = cli_parse_opts(argc, argv, (const struct cli_opt[]){CLI_OPT_END}, &args);
     if (rc != 0)
         return rc;
     if (args.count) {

@@ -193,7 +193,7 @@ static int user_create(int argc, char **argv, struct cfg *cfg)
         {"last-name", 0, CLI_OPT_STRING, &last, "NAME", "last name"},
         {"premium", 0, CLI_OPT_FLAG, &premium, NULL, "mark the user premium"},
         {"password-stdin", 0, CLI_OPT_FLAG, &from_stdin, NULL, "read the password from stdin"},
-        {NULL},
+        CLI_OPT_END,
     };
     struct cli_args args;
     int rc = cli_parse_opts(argc, argv, opts, &args);
@@ -275,7 +275,7 @@ static void format_time(int64_t t, char *out, size_t cap)
 static int user_list(int argc, char **argv, struct cfg *cfg)
 {
     struct cli_args args;
-    int rc = cli_parse_opts(argc, argv, (const struct cli_opt[]){{NULL}}, &args);
+    int rc = cli_parse_opts(argc, argv, (const struct cli_opt[]){CLI_OPT_END}, &args);
     if (rc != 0)
         return rc;
     if (args.count) {
@@ -318,7 +318,7 @@ static int user_passwd(int argc, char **argv, struct cfg *cfg)
     bool from_stdin = false;
     const struct cli_opt opts[] = {
         {"password-stdin", 0, CLI_OPT_FLAG, &from_stdin, NULL, "read the password from stdin"},
-        {NULL},
+        CLI_OPT_END,
     };
     struct cli_args args;
     int rc = cli_parse_opts(argc, argv, opts, &args);
@@ -369,7 +369,7 @@ static int user_set_active(int argc, char **argv, struct cfg *cfg, bool active)
 {
     const char *cmd = active ? "user enable" : "user disable";
     struct cli_args args;
-    int rc = cli_parse_opts(argc, argv, (const struct cli_opt[]){{NULL}}, &args);
+    int rc = cli_parse_opts(argc, argv, (const struct cli_opt[]){CLI_OPT_END}, &args);
     if (rc != 0)
         return rc;
     if (args.count != 1) {
@@ -415,7 +415,7 @@ void cli_user_help(FILE *out)
                  "equal the username or email; they are hashed with argon2id using the\n"
                  "JWTD_ARGON2_* settings. The database (JWTD_DATABASE_URL) is migrated first.\n"
                  "A running server needs no restart: revocations are written to the database.\n\n");
-    cli_print_opts(out, (const struct cli_opt[]){{NULL}});
+    cli_print_opts(out, (const struct cli_opt[]){CLI_OPT_END});
 }
 
 /* See cli.h. */
