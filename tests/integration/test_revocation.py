@@ -1,0 +1,184 @@
+"""Revocation (API.md section 8; issue 4 items 3-4): a revoked token is rejected by every
+request - at once after a logout, on every worker; the whole session dies on refresh-token
+reuse after the grace; revocations survive a restart; `jwtd revoke --user`, `jwtd user
+passwd` and `jwtd user disable` run while the server runs reach it within a bounded delay
+(the server polls the database about every second)."""
+
+import os
+import time
+
+import requests
+
+from peers import (NOT_VALID_ANY, SHARED_SECRET, TEST_PASSWORD, claims, resign,
+                   tokens)  # noqa: F401 (fixtures)
+
+BLACKLISTED = {"detail": "Token is blacklisted", "code": "token_not_valid"}
+POLL_BOUND_S = 5.0  # generous for ASan and a busy machine; typical is about 1 s
+
+
+def fresh_me(url, token):
+    """/api/users/me/ on a NEW connection (SO_REUSEPORT spreads them over the workers)."""
+    return requests.get(url + "/api/users/me/", headers={
+        "Authorization": "Bearer " + token, "Connection": "close"}, timeout=30)
+
+
+def wait_rejected(j, token, bound=POLL_BOUND_S):
+    """Polls until the token is rejected on /api/users/me/; returns the delay in seconds."""
+    t0 = time.monotonic()
+    while True:
+        r = fresh_me(j.url, token)
+        if r.status_code == 401:
+            return time.monotonic() - t0, r
+        assert r.status_code == 200, r.text
+        if time.monotonic() - t0 > bound:
+            raise AssertionError("token still accepted %.1f s after the revocation" % bound)
+        time.sleep(0.05)
+
+
+def assert_dead(j, access=(), refresh=()):
+    for a in access:
+        r = fresh_me(j.url, a)
+        assert r.status_code == 401, "access token accepted: %s" % r.text
+        assert r.json()["code"] == "token_not_valid" and r.json()["detail"] == NOT_VALID_ANY
+        v = j.verify(a)
+        assert v.status_code == 401 and v.json()["code"] == "token_not_valid", v.text
+    for t in refresh:
+        r = j.refresh(t)
+        assert r.status_code == 401 and r.json()["code"] == "token_not_valid", r.text
+
+
+def assert_alive(j, access=(), refresh=()):
+    for a in access:
+        assert fresh_me(j.url, a).status_code == 200
+    for t in refresh:
+        r = j.refresh(t)
+        assert r.status_code == 200, r.text
+
+
+def test_logout_rejects_access_at_once_on_every_worker(tokens):
+    j = tokens(workers=2)
+    pair = j.login()
+    for _ in range(6):
+        assert fresh_me(j.url, pair["access"]).status_code == 200
+    r = j.blacklist(pair["refresh"])
+    assert r.status_code == 200, r.text
+    # no sleep: 20 new connections, so both workers answer some of them
+    for _ in range(20):
+        r = fresh_me(j.url, pair["access"])
+        assert r.status_code == 401, "revoked access token accepted: %s" % r.text
+        assert r.json()["messages"][0]["message"] == "Token is blacklisted", r.text
+    v = j.verify(pair["access"])
+    assert v.status_code == 401 and v.json() == BLACKLISTED, v.text
+
+
+def test_reuse_after_grace_kills_the_session(tokens):
+    j = tokens(JWTD_REFRESH_REUSE_GRACE="1s")
+    s0 = j.login()
+    other = j.login()  # another session of the same user
+    r1 = j.refresh(s0["refresh"])
+    assert r1.status_code == 200, r1.text
+    s1 = r1.json()
+    assert j.me(s1["access"]).status_code == 200
+    time.sleep(2.2)  # past the 1 s grace
+    reuse = j.refresh(s0["refresh"])
+    assert reuse.status_code == 401, "reuse after the grace accepted: %s" % reuse.text
+    assert reuse.json() == BLACKLISTED, reuse.text
+    assert reuse.headers["WWW-Authenticate"].startswith('Bearer realm="api"')
+    # the whole session is dead: the successor and every access token of the session
+    assert_dead(j, access=[s0["access"], s1["access"]], refresh=[s1["refresh"]])
+    assert j.refresh(s0["refresh"]).status_code == 401  # and stays dead
+    # other sessions are not touched
+    assert_alive(j, access=[other["access"]], refresh=[other["refresh"]])
+
+
+def test_reuse_with_zero_grace(tokens):
+    """JWTD_REFRESH_REUSE_GRACE=0: any second presentation is reuse (golden 11 status and
+    body), and it also kills the session (Django does not)."""
+    j = tokens(JWTD_REFRESH_REUSE_GRACE="0")
+    s0 = j.login()
+    s1 = j.refresh(s0["refresh"]).json()
+    reuse = j.refresh(s0["refresh"])
+    assert reuse.status_code == 401 and reuse.json() == BLACKLISTED, reuse.text
+    assert_dead(j, access=[s1["access"]], refresh=[s1["refresh"]])
+
+
+def test_revocations_survive_restart(tokens, tmp_path):
+    db = "sqlite:%s" % os.path.join(str(tmp_path), "jwtd.db")
+    j1 = tokens(users=("testuser", "alice"), JWTD_DATABASE_URL=db)
+    logged_out, kept = j1.login(), j1.login()
+    rotated = j1.refresh(kept["refresh"]).json()
+    alice = j1.login("alice")
+    assert j1.blacklist(logged_out["refresh"]).status_code == 200
+    j1.cli("revoke", "--user", "alice")
+    wait_rejected(j1, alice["access"])
+    j1.srv.stop()
+
+    j2 = tokens(users=(), JWTD_DATABASE_URL=db)
+    assert_dead(j2, access=[logged_out["access"], alice["access"]],
+                refresh=[logged_out["refresh"], alice["refresh"]])
+    # the session that was not logged out survives the restart
+    assert_alive(j2, access=[kept["access"], rotated["access"]], refresh=[rotated["refresh"]])
+    time.sleep(1.1)  # the watermark has second resolution: log in after it
+    assert_alive(j2, access=[j2.login("alice")["access"]])
+
+
+def test_cli_revoke_reaches_running_server(tokens):
+    j = tokens(users=("testuser", "alice"))
+    a, b = j.login(), j.login()
+    alice = j.login("alice")
+    t0 = time.monotonic()
+    p = j.cli("revoke", "--user", "testuser")
+    cli_s = time.monotonic() - t0
+    delay, r = wait_rejected(j, a["access"])
+    print("jwtd revoke --user: CLI %.2f s, then rejected by the server after %.2f s"
+          % (cli_s, delay))
+    assert r.json()["code"] == "token_not_valid"
+    assert_dead(j, access=[a["access"], b["access"]], refresh=[a["refresh"], b["refresh"]])
+    assert_alive(j, access=[alice["access"]], refresh=[alice["refresh"]])
+    time.sleep(1.1)
+    fresh = j.login()
+    assert_alive(j, access=[fresh["access"]], refresh=[fresh["refresh"]])
+    assert p.returncode == 0
+
+
+def test_cli_revoke_unknown_user_fails(tokens):
+    j = tokens()
+    p = j.cli("revoke", "--user", "nobody", check=False)
+    assert p.returncode != 0
+    assert "nobody" in (p.stderr + p.stdout)
+
+
+def test_password_change_revokes_all_sessions(tokens):
+    j = tokens()
+    a, b = j.login(), j.login()
+    new_password = "a-new-passphrase-42"
+    j.cli("user", "passwd", "testuser", "--password-stdin", stdin=new_password)
+    wait_rejected(j, a["access"])
+    assert_dead(j, access=[b["access"]], refresh=[a["refresh"], b["refresh"]])
+    r = j.post("/api/token/", {"username": "testuser", "password": TEST_PASSWORD})
+    assert r.status_code == 401 and r.json()["code"] == "no_active_account", r.text
+    time.sleep(1.1)
+    fresh = j.login("testuser", new_password)
+    assert_alive(j, access=[fresh["access"]])
+
+
+def test_disable_revokes_and_blocks_login(tokens):
+    j = tokens(users=("testuser", "bob"))
+    bob = j.login("bob")
+    j.cli("user", "disable", "bob")
+    wait_rejected(j, bob["access"])
+    assert_dead(j, refresh=[bob["refresh"]])
+    r = j.post("/api/token/", {"username": "bob", "password": TEST_PASSWORD})
+    assert r.status_code == 401 and r.json()["code"] == "no_active_account", r.text
+
+
+def test_revoked_token_stays_rejected_after_forged_extension(tokens):
+    """Re-signing a revoked session's access token with a later exp (as if the key had
+    leaked) does not escape the session revocation: the sid is revoked, not the string."""
+    j = tokens()
+    pair = j.login()
+    assert j.blacklist(pair["refresh"]).status_code == 200
+    c = claims(pair["access"])
+    forged = resign(pair["access"], SHARED_SECRET, jti="f" * 32, exp=c["exp"] + 600)
+    r = fresh_me(j.url, forged)
+    assert r.status_code == 401, r.text
