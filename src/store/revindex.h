@@ -14,7 +14,7 @@
  * One reader-writer lock guards three open-addressing tables (linear probing, backward-shift
  * deletion, no tombstones). Readers are the event-loop threads; writers are rare (logout,
  * rotation reuse, admin revocation, prune). An atomic entry count lets the common case -
- * nothing revoked that could match - skip the tables entirely. Keys are random (we mint
+ * nothing revoked that could match - skip the tables entirely. Keys are unpredictable (we mint
  * them) and only signature-checked tokens are looked up, so a cheap seeded mix is enough
  * for hashing.
  *
