@@ -22,6 +22,15 @@ struct scan {
     unsigned max_depth;
 };
 
+/* 1 for bytes that may appear unescaped in a string and need no further check:
+ * printable ASCII except '"' and '\\'. */
+static const uint8_t plain_char[256] = {
+    ['\x20'] = 1,
+    [0x21] = 1,
+    [0x23 ... 0x5b] = 1,
+    [0x5d ... 0x7f] = 1,
+};
+
 static inline void skip_ws(struct scan *sc)
 {
     while (sc->pos < sc->len) {
@@ -95,7 +104,7 @@ static int scan_string(struct scan *sc, json_tok_t *t)
     t->start = (uint32_t)i;
     for (;;) {
         /* fast path: plain printable ASCII */
-        while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\')
+        while (i < n && plain_char[s[i]])
             i++;
         if (i >= n)
             return JSON_E_SYNTAX;

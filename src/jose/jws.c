@@ -7,11 +7,13 @@
  * verification. So each thread keeps a small direct-mapped cache of contexts initialised
  * once per (key, operation): an EVP_MAC_CTX holding the HMAC key, which EVP_MAC_init(NULL
  * key) rewinds; an EVP_PKEY_CTX set up for sign/verify with padding and digest, fed a digest
- * computed with a reused EVP_MD_CTX; for Ed25519 a reused EVP_MD_CTX re-initialised per
- * call (one-shot EdDSA has no reusable state). Slots are tagged with the key's
- * process-unique serial, so a freed key's slot can never be mistaken for a new key's; the
- * contexts hold their own references to the EVP_PKEY. The cache is freed at thread exit
- * (pthread key destructor) or by jose_thread_cleanup().
+ * computed with a reused EVP_MD_CTX; for Ed25519 an EVP_MD_CTX initialised once and reused
+ * for every one-shot EVP_DigestVerify/EVP_DigestSign, as `openssl speed` does (a probe at
+ * first use checks that this OpenSSL allows it, including after a failed verification;
+ * otherwise the context is re-initialised per call, which costs a few microseconds). Slots are
+ * tagged with the key's process-unique serial, so a freed key's slot can never be mistaken for a
+ * new key's; the contexts hold their own references to the EVP_PKEY. The cache is freed at thread
+ * exit (pthread key destructor) or by jose_thread_cleanup().
  *
  * DESIGN (parsing): the verify path allocates nothing. The header is decoded into a stack
  * buffer and tokenized with json_scan (strict JSON, duplicate members rejected); the
@@ -58,6 +60,31 @@ static __thread struct tcache *tcache;
 static pthread_key_t tcache_key;
 static pthread_once_t tcache_once = PTHREAD_ONCE_INIT;
 static EVP_MAC *hmac_impl;
+static bool eddsa_reuse; /* a one-shot EdDSA EVP_MD_CTX may be reused (probed once) */
+
+/* Checks that an initialised Ed25519 EVP_MD_CTX can sign and verify several times. */
+static bool probe_eddsa_reuse(void)
+{
+    static const unsigned char msg[] = "probe";
+    unsigned char sig[64], bad[64];
+    size_t n = sizeof sig, m = sizeof bad;
+    bool ok = false;
+    EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    EVP_MD_CTX *sc = EVP_MD_CTX_new(), *vc = EVP_MD_CTX_new();
+    if (!pk || !sc || !vc || EVP_DigestSignInit_ex(sc, NULL, NULL, NULL, NULL, pk, NULL) != 1 ||
+        EVP_DigestVerifyInit_ex(vc, NULL, NULL, NULL, NULL, pk, NULL) != 1)
+        goto out;
+    if (EVP_DigestSign(sc, bad, &m, msg, 4) != 1 || EVP_DigestSign(sc, sig, &n, msg, 5) != 1)
+        goto out;
+    ok = EVP_DigestVerify(vc, sig, n, msg, 5) == 1 && EVP_DigestVerify(vc, bad, m, msg, 5) != 1 &&
+         EVP_DigestVerify(vc, sig, n, msg, 5) == 1;
+out:
+    EVP_MD_CTX_free(sc);
+    EVP_MD_CTX_free(vc);
+    EVP_PKEY_free(pk);
+    ERR_clear_error();
+    return ok;
+}
 
 static void slot_clear(struct slot *s)
 {
@@ -81,6 +108,7 @@ static void tcache_init_once(void)
 {
     pthread_key_create(&tcache_key, tcache_destroy);
     hmac_impl = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    eddsa_reuse = probe_eddsa_reuse();
 }
 
 /* See jose.h. */
@@ -97,6 +125,14 @@ void jose_thread_cleanup(void)
 void jwtv_thread_cleanup(void)
 {
     jose_thread_cleanup();
+}
+
+static int eddsa_init(struct slot *s, const jose_key_t *key, int op)
+{
+    int ok = op == OP_SIGN
+                 ? EVP_DigestSignInit_ex(s->md, NULL, NULL, NULL, NULL, key->pkey, NULL)
+                 : EVP_DigestVerifyInit_ex(s->md, NULL, NULL, NULL, NULL, key->pkey, NULL);
+    return ok == 1 ? 0 : JWTV_ECRYPTO;
 }
 
 static int slot_setup(struct slot *s, const jose_key_t *key, int op)
@@ -135,7 +171,7 @@ static int slot_setup(struct slot *s, const jose_key_t *key, int op)
     case JOSE_FAMILY_EDDSA:
         if (!(s->md = EVP_MD_CTX_new()))
             return JWTV_ENOMEM;
-        return 0;
+        return eddsa_init(s, key, op);
     }
     return JWTV_ECRYPTO;
 }
@@ -296,8 +332,11 @@ int jose__verify_sig(const jose_key_t *key, const unsigned char *msg, size_t len
         break;
     }
     case JOSE_FAMILY_EDDSA:
-        ok = EVP_DigestVerifyInit_ex(s->md, NULL, NULL, NULL, NULL, key->pkey, NULL) == 1 &&
-             EVP_DigestVerify(s->md, sig, siglen, msg, len) == 1;
+        if (!eddsa_reuse && eddsa_init(s, key, OP_VERIFY) != 0) {
+            rc = JWTV_ECRYPTO;
+            break;
+        }
+        ok = EVP_DigestVerify(s->md, sig, siglen, msg, len) == 1;
         if (ok)
             rc = 0;
         break;
@@ -344,7 +383,7 @@ int jose__sign_sig(const jose_key_t *key, const unsigned char *msg, size_t len, 
         break;
     case JOSE_FAMILY_EDDSA:
         n = 64;
-        if (EVP_DigestSignInit_ex(s->md, NULL, NULL, NULL, NULL, key->pkey, NULL) == 1 &&
+        if ((eddsa_reuse || eddsa_init(s, key, OP_SIGN) == 0) &&
             EVP_DigestSign(s->md, sig, &n, msg, len) == 1 && n == 64) {
             *siglen = n;
             rc = 0;
