@@ -255,3 +255,9 @@ def test_server_survives_abrupt_disconnects(server):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
         s.close()
     assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
+
+
+def test_space_in_header_name_is_400(server):
+    # "Content-Length : 5" is read differently by some proxies: refuse it (smuggling guard)
+    _expect_400_and_close(server, "POST /_test/echo HTTP/1.1\r\nHost: t\r\n"
+                                  "Content-Length : 5\r\n\r\nhello")

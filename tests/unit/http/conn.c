@@ -277,3 +277,35 @@ TEST(conn_keep_alive_rules)
     CHECK_TRUE(closed);
     teardown(c);
 }
+
+static int before_hook(http_req_t *req)
+{
+    if (str_eq_cstr(req->path, "/blocked")) {
+        http_respond_error(req, ERR_THROTTLED, NULL);
+        return 0;
+    }
+    return ERR_DECLINED;
+}
+
+static void options_hook(http_req_t *req, const char *allow)
+{
+    http_resp_header_add(req, "X-Allow-Seen", allow);
+    http_respond(req, 200, NULL, STR_LIT(""));
+}
+
+TEST(conn_before_and_options_hooks)
+{
+    http_conn_t *c = setup();
+    http_router_set_before(router, before_hook);
+    http_router_set_options(router, options_hook);
+    feed_cstr(c,
+              "GET /blocked HTTP/1.1\r\n\r\nOPTIONS /p/1 HTTP/1.1\r\n\r\nGET /ok HTTP/1.1\r\n\r\n");
+    http_router_set_before(router, NULL);
+    http_router_set_options(router, NULL);
+    ASSERT_TRUE(out.data != NULL);
+    CHECK_TRUE(strstr(out.data, "HTTP/1.1 429 ") == out.data);
+    CHECK_TRUE(strstr(out.data, "\"code\":\"throttled\"") != NULL);
+    CHECK_TRUE(strstr(out.data, "X-Allow-Seen: GET, HEAD, OPTIONS\r\n") != NULL);
+    CHECK_TRUE(strstr(out.data, "\r\n\r\nok") != NULL);
+    teardown(c);
+}
