@@ -801,6 +801,13 @@ static void dispatch(http_conn_t *c)
     http_hook_fn before = http__router_before(w->router);
     if (before && before(req) != ERR_DECLINED)
         return;
+    http_req_route(req);
+}
+
+/* See http.h. */
+void http_req_route(http_req_t *req)
+{
+    http_worker_t *w = req->worker;
     http_handler_fn fn;
     void *data;
     char allow[96];

@@ -161,6 +161,12 @@ typedef void (*http_handler_fn)(http_req_t *req);
  * to let routing continue, or 0 after it has responded (or gone async to respond later).
  */
 typedef int (*http_hook_fn)(http_req_t *req);
+/*
+ * Routes req as if the before-hook had declined it: handler, or 404, 405 + Allow, OPTIONS.
+ * For a before-hook that went asynchronous (returned 0 without responding) and now lets
+ * the request through, on the request's loop.
+ */
+void http_req_route(http_req_t *req);
 /* OPTIONS handler: allow is the "GET, HEAD, POST" list of the matched path. */
 typedef void (*http_options_fn)(http_req_t *req, const char *allow);
 

@@ -309,3 +309,30 @@ TEST(conn_before_and_options_hooks)
     CHECK_TRUE(strstr(out.data, "\r\n\r\nok") != NULL);
     teardown(c);
 }
+
+static int deferring_hook(http_req_t *req)
+{
+    pending = req; /* e.g. a rate-limit lookup on the pool */
+    return 0;
+}
+
+TEST(conn_async_before_hook_then_route)
+{
+    http_conn_t *c = setup();
+    http_router_set_before(router, deferring_hook);
+    feed_cstr(c, "GET /p/5 HTTP/1.1\r\n\r\nGET /nope HTTP/1.1\r\n\r\n");
+    CHECK_EQ_INT(out.len, 0);
+    ASSERT_TRUE(pending != NULL);
+    http_req_t *r = pending;
+    pending = NULL;
+    http_req_route(r); /* the hook lets it through: /p/5 answers, then /nope is parsed */
+    ASSERT_TRUE(pending != NULL);
+    r = pending;
+    pending = NULL;
+    http_router_set_before(router, NULL);
+    http_req_route(r);
+    ASSERT_TRUE(out.data != NULL);
+    const char *a = strstr(out.data, "\r\n\r\n5"), *b = strstr(out.data, "404 Not Found");
+    CHECK_TRUE(a && b && a < b);
+    teardown(c);
+}
