@@ -210,10 +210,7 @@ static void req_clear(http_conn_t *c)
     memset(req, 0, sizeof *req);
     req->_conn = c;
     req->worker = w;
-    if (c->body.cap > 65536)
-        buf_dispose(&c->body);
-    else
-        buf_reset(&c->body);
+    buf_reset(&c->body);
     c->body_total = 0;
     c->span_end = NULL;
     c->hdr_end = NULL;
@@ -616,6 +613,8 @@ static void request_finish(http_conn_t *c, bool close)
     req->header_count = 0;
     req->_header_cap = 0;
     req->_resp_headers = NULL;
+    if (c->body.data)
+        buf_dispose(&c->body); /* idle connections hold no buffers */
     if (c->closed) {
         c->state = CONN_CLOSING;
         http__conn_release(c);
