@@ -266,6 +266,18 @@ static bool str_tok_eq(const unsigned char *s, const json_tok_t *a, const json_t
 
 static int scan_value(struct scan *sc, unsigned depth);
 
+#define KEY_ESCAPED 0xffffffffu
+
+/* See scan_object: a signature of an object key's raw text, for the duplicate check. */
+static inline uint32_t key_signature(const unsigned char *s, const json_tok_t *k)
+{
+    if (k->has_escape)
+        return KEY_ESCAPED;
+    if (k->len == 0)
+        return 0;
+    return (k->len & 0xffff) << 16 | (uint32_t)s[k->start] << 8 | s[k->start + k->len - 1];
+}
+
 static json_tok_t *new_tok(struct scan *sc, uint32_t *idx)
 {
     if (sc->n >= sc->max_toks)
@@ -276,9 +288,11 @@ static json_tok_t *new_tok(struct scan *sc, uint32_t *idx)
     return t;
 }
 
+#define FAST_KEYS 24
+
 static int scan_object(struct scan *sc, uint32_t self, unsigned depth)
 {
-    uint32_t count = 0;
+    uint32_t count = 0, sigs[FAST_KEYS], idxs[FAST_KEYS];
     sc->pos++; /* '{' */
     skip_ws(sc);
     if (sc->pos < sc->len && sc->s[sc->pos] == '}') {
@@ -296,10 +310,29 @@ static int scan_object(struct scan *sc, uint32_t self, unsigned depth)
         if ((rc = scan_string(sc, k)) != 0)
             return rc;
         k->next = kidx + 1;
-        /* duplicate check against the earlier keys of this object */
-        for (uint32_t p = self + 1; p < kidx; p = sc->toks[p + 1].next)
-            if (str_tok_eq(sc->s, &sc->toks[p], k))
-                return JSON_E_DUPKEY;
+        /*
+         * Duplicate check against the earlier keys of this object. A key token's `size`
+         * holds a cheap signature of its raw bytes (length, first and last byte), or
+         * KEY_ESCAPED when it has escapes: equal unescaped keys have equal signatures unless
+         * one is escaped, so most pairs are settled without touching the text.
+         */
+        k->size = key_signature(sc->s, k);
+        if (count < FAST_KEYS) {
+            /* the first FAST_KEYS keys: signatures in a local array, no pointer chasing */
+            for (uint32_t j = 0; j < count; j++)
+                if ((sigs[j] == k->size || sigs[j] == KEY_ESCAPED || k->size == KEY_ESCAPED) &&
+                    str_tok_eq(sc->s, &sc->toks[idxs[j]], k))
+                    return JSON_E_DUPKEY;
+            sigs[count] = k->size;
+            idxs[count] = kidx;
+        } else {
+            for (uint32_t p = self + 1; p < kidx; p = sc->toks[p + 1].next) {
+                uint32_t sp = sc->toks[p].size;
+                if ((sp == k->size || sp == KEY_ESCAPED || k->size == KEY_ESCAPED) &&
+                    str_tok_eq(sc->s, &sc->toks[p], k))
+                    return JSON_E_DUPKEY;
+            }
+        }
         skip_ws(sc);
         if (sc->pos >= sc->len || sc->s[sc->pos] != ':')
             return JSON_E_SYNTAX;

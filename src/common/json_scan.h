@@ -47,7 +47,7 @@ typedef struct {
     uint32_t start; /* offset of the value's text; strings: just after the opening quote */
     uint32_t len;   /* text length; strings: raw length between the quotes */
     uint32_t next;  /* index of the first token after this value's subtree */
-    uint32_t size;  /* objects: member count; arrays: element count */
+    uint32_t size;  /* objects: member count; arrays: element count; keys: internal */
 } json_tok_t;
 
 /*

@@ -32,10 +32,11 @@ struct jose_keyring {
     const jose_key_t *active;
 };
 
+/* FNV-1a over the length and the first 16 bytes: kids are thumbprints or short names. */
 static uint32_t fnv1a(const char *p, size_t n)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) {
+    uint32_t h = 2166136261u ^ (uint32_t)n;
+    for (size_t i = 0; i < n && i < 16; i++) {
         h ^= (unsigned char)p[i];
         h *= 16777619u;
     }
