@@ -6,6 +6,10 @@
 #ifndef JWTD_API_H
 #define JWTD_API_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #include "http/http.h"
 
 typedef struct auth auth_t;
@@ -31,5 +35,64 @@ int api_simplejwt_register(http_router_t *router, auth_t *auth);
  * GET /.well-known/jwks.json and /.well-known/openid-configuration (wellknown.c).
  */
 int api_wellknown_register(http_router_t *router, auth_t *auth);
+
+/* ==== browser flow (issue 7): middleware chain, cookie routes, CORS/CSRF, UI, sessions ==== */
+
+/*
+ * The middleware chain (middleware.c). The HTTP layer has ONE before-hook; the chain runs
+ * an ordered list of links there. Order (serve.c): "cors" (CORS answers, preflight,
+ * security headers), "csrf" (origin check of cookie-authenticated state changes),
+ * "auto-refresh" (X-New-Access-Token); later issues append rate limits and IP rules as
+ * further links. A link returns ERR_DECLINED to pass the request on, or 0 when it has
+ * responded or gone asynchronous; an asynchronous link resumes the chain from its done
+ * callback with api_middleware_continue(req, self) (self = the index it was called with).
+ * Links are added before http_server_run; api_middleware_install sets the hook.
+ */
+typedef int (*api_mw_fn)(http_req_t *req, void *data, uint32_t self);
+/* Appends a link (name for logs). Returns 0 or ERR_INVALID (chain full). */
+int api_middleware_add(const char *name, api_mw_fn fn, void *data);
+/* Installs the chain as router's before-hook (no hook when the chain is empty). */
+void api_middleware_install(http_router_t *router);
+/* Runs the links after self, then routes the request (404/405/OPTIONS as the HTTP layer). */
+void api_middleware_continue(http_req_t *req, uint32_t self);
+/* Empties the chain (tests). */
+void api_middleware_reset(void);
+
+/* Browser settings, plain values copied from struct cfg by serve.c (web.c copies them). */
+typedef struct {
+    bool secure_cookie;            /* Secure attribute on the refresh cookie (not development) */
+    bool hsts;                     /* production: Strict-Transport-Security on every answer */
+    const char *cookie_domain;     /* Domain attribute, NULL = host-only */
+    int64_t refresh_lifetime_s;    /* cookie Max-Age */
+    int64_t auto_refresh_window_s; /* 0 disables X-New-Access-Token */
+    bool sliding_session;          /* auto-refresh also rotates the refresh cookie */
+    char *const *cors_origins;     /* JWTD_CORS_ALLOWED_ORIGINS; "*" = any origin, no credentials */
+    size_t cors_origin_count;
+} api_web_options_t;
+
+/* Copies o (strings too) as the process-wide browser settings. Call once before serving. */
+void api_web_configure(const api_web_options_t *o);
+/* Adds the "cors" and "csrf" links (cors.c) to the middleware chain. */
+int api_cors_register(void);
+/*
+ * The cookie flow of API.md section 4 under /api/auth/ (cookie.c): login, refresh, logout,
+ * verify, check, mobile/login; and the "auto-refresh" link. auth is borrowed.
+ */
+int api_cookie_register(http_router_t *router, auth_t *auth);
+/*
+ * GET /auth/sessions, DELETE /auth/sessions/{sid} and DELETE /auth/sessions (all of the
+ * user's sessions) (sessions.c). db and auth are borrowed.
+ */
+struct db;
+int api_sessions_register(http_router_t *router, auth_t *auth, struct db *db);
+/*
+ * The static web UI under /app/ (static.c): every regular file below dir is loaded at
+ * start (bounded) and registered as its own GET route, so no request path ever reaches the
+ * file system. Returns 0 (also when dir does not exist: no UI, logged), ERR_TOO_LARGE or
+ * ERR_IO.
+ */
+int api_static_register(http_router_t *router, const char *dir);
+/* Frees what api_static_register loaded (after the server stopped). */
+void api_static_free(void);
 
 #endif

@@ -644,6 +644,27 @@ int auth_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now, auth_pair_
     return rc;
 }
 
+/* See auth.h. */
+int auth_access_for_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now, auth_pair_t *out,
+                            enum auth_verdict *verdict)
+{
+    memset(out, 0, sizeof *out);
+    db_user_t u;
+    memset(&u, 0, sizeof u);
+    char sid[DB_ID_MAX + 1];
+    int rc = refresh_lookup(a, ref, now, verdict, &u, sid);
+    if (rc != 0 || *verdict != AUTH_OK)
+        return rc;
+    strcpy(out->sid, sid);
+    rc = sign_access(a, &u, sid, now, out->access, &out->access_len);
+    if (rc == 0)
+        pair_set_user(a, &u, now, out);
+    else
+        *verdict = AUTH_INVALID;
+    db_user_dispose(&u);
+    return rc;
+}
+
 /* ==== revocation ============================================================================ */
 
 /* See auth.h. */

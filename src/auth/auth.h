@@ -189,6 +189,16 @@ int auth_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now, auth_pair_
                  enum auth_verdict *verdict);
 
 /*
+ * Auto-refresh (API.md section 4, X-New-Access-Token): a new access token for the session
+ * of a refresh token that the database still accepts (as auth_refresh_check), WITHOUT
+ * rotating or using the refresh token. *verdict as auth_refresh_check; on AUTH_OK
+ * out->access, sid, user_id and user_json are set (refresh_len = 0). Returns 0,
+ * ERR_UNAVAILABLE or ERR_INTERNAL. (Added by the browser-flow work, issue 7.)
+ */
+int auth_access_for_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now, auth_pair_t *out,
+                            enum auth_verdict *verdict);
+
+/*
  * Whether a verified refresh token is still usable according to the database: AUTH_OK,
  * AUTH_REVOKED (used, session revoked, user inactive or watermark), AUTH_INVALID (unknown,
  * expired). Returns 0 or ERR_UNAVAILABLE.

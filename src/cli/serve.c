@@ -124,6 +124,28 @@ int cli_serve(int argc, char **argv)
         rc = api_simplejwt_register(router, ca.auth);
     if (rc == 0)
         rc = api_wellknown_register(router, ca.auth);
+    if (rc == 0) { /* the browser flow (issue 7): chain links in order, then routes */
+        api_web_options_t wo = {
+            .secure_cookie = cfg.environment != CFG_ENV_DEVELOPMENT,
+            .hsts = cfg.environment == CFG_ENV_PRODUCTION,
+            .cookie_domain = cfg.cookie_domain,
+            .refresh_lifetime_s = cfg.refresh_token_lifetime_s,
+            .auto_refresh_window_s = cfg.auto_refresh_window_s,
+            .sliding_session = cfg.sliding_session,
+            .cors_origins = cfg.cors_allowed_origins.items,
+            .cors_origin_count = cfg.cors_allowed_origins.count,
+        };
+        api_web_configure(&wo);
+        rc = api_cors_register();
+    }
+    if (rc == 0)
+        rc = api_cookie_register(router, ca.auth);
+    if (rc == 0)
+        rc = api_sessions_register(router, ca.auth, ca.db);
+    if (rc == 0)
+        rc = api_static_register(router, cfg.web_dir);
+    if (rc == 0)
+        api_middleware_install(router);
     const char *test_routes = getenv("JWTD_TEST_ROUTES");
     if (rc == 0 && test_routes && strcmp(test_routes, "1") == 0) {
         if (cfg.environment == CFG_ENV_PRODUCTION)
@@ -134,6 +156,7 @@ int cli_serve(int argc, char **argv)
     if (rc == 0)
         rc = http_server_run(&ho, router);
     http_router_free(router);
+    api_static_free();
     cli_auth_close(&ca);
     cfg_dispose(&cfg);
     return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;

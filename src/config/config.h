@@ -80,6 +80,9 @@ struct cfg {
     int64_t auto_refresh_window_s; /* 0 disables */
     /* --- browser and abuse ----------------------------------------------------------- */
     cfg_strlist_t cors_allowed_origins;
+    char *cookie_domain;  /* JWTD_COOKIE_DOMAIN, NULL = host-only cookie */
+    bool sliding_session; /* JWTD_SLIDING_SESSION */
+    char *web_dir;        /* JWTD_WEB_DIR, NULL = no web UI */
     cfg_rate_t rate_limit_login;
     cfg_rate_t rate_limit_anon;
     cfg_rate_t rate_limit_user;
