@@ -783,6 +783,8 @@ static void dispatch(http_conn_t *c)
 {
     http_req_t *req = &c->req;
     http_worker_t *w = c->worker;
+    if (!req->target.ptr)
+        req->target = STR_LIT(""); /* llhttp never completes a request without one */
     const char *q = memchr(req->target.ptr, '?', req->target.len);
     if (q) {
         req->path = str_make(req->target.ptr, (size_t)(q - req->target.ptr));
