@@ -601,8 +601,11 @@ int auth_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now, auth_pair_
         return ERR_INTERNAL;
     db_rotate_result_t r;
     memset(&r, 0, sizeof r);
-    rc = db_refresh_rotate(a->db, ref->jti, new_jti, now + a->opts.refresh_lifetime_s, now,
-                           a->opts.reuse_grace_s, &r);
+    /* grace 0 means none: the database treats now - used_at <= grace as within it, so a
+       second presentation in the same second would still count; -1 makes any reuse */
+    int64_t grace = a->opts.reuse_grace_s > 0 ? a->opts.reuse_grace_s : -1;
+    rc = db_refresh_rotate(a->db, ref->jti, new_jti, now + a->opts.refresh_lifetime_s, now, grace,
+                           &r);
     if (rc != 0) {
         db_rotate_result_dispose(&r);
         return ERR_UNAVAILABLE;

@@ -609,3 +609,26 @@ TEST(auth_parse_user_id)
     CHECK_EQ_INT(auth_parse_user_id("99999999999999999999", &v), ERR_INVALID);
     CHECK_EQ_INT(auth_parse_user_id(NULL, &v), ERR_INVALID);
 }
+
+TEST(auth_refresh_zero_grace_makes_any_reuse_fatal)
+{
+    struct fx f;
+    auth_options_t o;
+    fx_options(&o);
+    o.reuse_grace_s = 0;
+    ASSERT_EQ_INT(fx_open(&f, &o), 0);
+    int64_t now = clock_now_s();
+    auth_pair_t p = {0}, r = {0};
+    ASSERT_EQ_INT(login(&f, now, &p), 0);
+    auth_token_ref_t ref;
+    ASSERT_EQ_INT(verify_refresh(&f, p.refresh, p.refresh_len, now, &ref), AUTH_OK);
+    enum auth_verdict v;
+    ASSERT_EQ_INT(auth_refresh(f.auth, &ref, now, &r, &v), 0);
+    CHECK_EQ_INT(v, AUTH_OK);
+    auth_pair_dispose(&r);
+    ASSERT_EQ_INT(auth_refresh(f.auth, &ref, now, &r, &v), 0); /* same second */
+    CHECK_EQ_INT(v, AUTH_REVOKED);
+    CHECK_EQ_INT(verify_access(&f, p.access, p.access_len, now), AUTH_REVOKED);
+    auth_pair_dispose(&p);
+    fx_close(&f);
+}
