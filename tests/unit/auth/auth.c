@@ -454,6 +454,7 @@ TEST(auth_user_wide_revocations)
     ASSERT_EQ_INT(login(&f, now - 5, &p), 0);
     ASSERT_EQ_INT(auth_user_revoke_all(f.auth, f.uid, now), 0);
     CHECK_EQ_INT(verify_access(&f, p.access, p.access_len, now), AUTH_REVOKED);
+    auth_pair_dispose(&p);
     /* a login right after (same second) is valid: watermark is iat < revoke_before */
     ASSERT_EQ_INT(login(&f, now, &q), 0);
     CHECK_EQ_INT(verify_access(&f, q.access, q.access_len, now), AUTH_OK);
