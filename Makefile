@@ -67,7 +67,7 @@ UNIT_OBJ   := $(call obj,$(UNIT_SRC))
 LLHTTP_OBJ := $(patsubst $(LLHTTP_DIR)/%.c,$(BUILD)/obj/llhttp/%.o,$(LLHTTP_SRC))
 
 .PHONY: all clean run test unit asan tsan fuzz fuzz-build fuzz-replay integration \
-        jwtv-check format check-format lint bootstrap bench
+        jwtv-check format check-format lint bootstrap bench e2e
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/jwtd $(BUILD)/libjwtv.a $(BUILD)/libjwtv.so $(BUILD)/unit_tests
@@ -156,6 +156,12 @@ integration:
 	    tests/integration $(PYTEST_ARGS)
 JWTD_BIN_DIR ?= build/asan
 
+# Browser flow: the JS client's unit tests (node's test runner, against a real jwtd) and the
+# end-to-end tests in Debian's Chromium (tests/e2e: playwright-core, installed by bootstrap).
+e2e:
+	cd clients/js && JWTD_BIN=$(CURDIR)/$(JWTD_BIN_DIR)/jwtd node --test test/client.test.js
+	cd tests/e2e && JWTD_BIN=$(CURDIR)/$(JWTD_BIN_DIR)/jwtd node --test e2e.test.js
+
 export ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=0:strict_string_checks=1
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 
@@ -168,6 +174,7 @@ test: bootstrap
 	$(MAKE) BUILD=build/asan SAN=asan fuzz-replay
 	$(MAKE) jwtv-check
 	$(MAKE) integration JWTD_BIN_DIR=build/asan
+	$(MAKE) e2e JWTD_BIN_DIR=build/asan
 
 run: BOOTSTRAP_PROFILE = build
 run: bootstrap
