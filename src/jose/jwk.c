@@ -253,6 +253,15 @@ static int check_pkey_fits(const jose_alg_t *alg, EVP_PKEY *pkey, char *err, siz
         if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS)
             return jose__err(err, cap, JWTV_EKEY, "RSA key of %d bits: must be %d..%d", bits,
                              RSA_MIN_BITS, RSA_MAX_BITS);
+        /* e = 1 (or any even e) would make the public operation trivial or broken */
+        BIGNUM *e = NULL, *n = NULL;
+        bool ok = EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) &&
+                  EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) && BN_is_odd(e) &&
+                  BN_is_odd(n) && BN_num_bits(e) >= 2 && BN_num_bits(e) <= 256;
+        BN_free(e);
+        BN_free(n);
+        if (!ok)
+            return jose__err(err, cap, JWTV_EKEY, "RSA key with an invalid modulus or exponent");
         return 0;
     }
     case JOSE_FAMILY_EC: {

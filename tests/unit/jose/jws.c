@@ -234,6 +234,13 @@ TEST(jose_jwk_rejects)
         {"{\"kty\":\"EC\",\"crv\":\"P-521\",\"x\":\"AAAA\",\"y\":\"AAAA\"}", JWTV_EUNSUPPORTED_ALG},
         {"{\"kty\":\"OKP\",\"crv\":\"X25519\",\"x\":\"AAAA\"}", JWTV_EUNSUPPORTED_ALG},
         {"{\"kty\":\"RSA\",\"e\":\"AQAB\",\"n\":\"AQAB\"}", JWTV_EKEY}, /* tiny modulus */
+        {"{\"kty\":\"RSA\",\"e\":\"AQ\",\"n\":\"n4EPtAOCc9AlkeQHPzHStgAbgs7bTZLwUBZdR8_"
+         "KuKPEHLd4rHVTeT"
+         "-O-XV2jRojdNhxJWTDvNd7nqQ0VEiZQHz_AJmSCpMaJMRBSFKrKb2wqVwGU_NsYOYL-QtiWN2lbzcEe6XC0dApr5"
+         "ydQLrHqkHHig3RBordaZ6Aj-oBHqFEHYpPe7Tpe-OfVfHd1E6cS6M1FZcD1NNLYD5lFHpPI9bTwJlsde3uhGqC0Z"
+         "CuEHg8lhzwOHrtIQbS0FVbb9k3-tVTU4fg_3L_vniUFAKwuCLqKnS2BYwdq_mzSnbLY7h_qixoR7jig3__kRhuax"
+         "wUkRz5iaiQkqgc5gHdrNP5zw\"}",
+         JWTV_EKEY}, /* e = 1 */
         {"{\"kty\":\"RSA\",\"use\":\"enc\",\"e\":\"AQAB\",\"n\":\"AQAB\"}", JWTV_EUNSUPPORTED_ALG},
         {"{\"kty\":\"XYZ\"}", JWTV_EUNSUPPORTED_ALG},
         {"{\"kty\":1}", JWTV_EKEY},
