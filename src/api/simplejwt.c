@@ -28,6 +28,7 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/json_scan.h"
 #include "common/log.h"
 
 #define JSON_CT      "application/json; charset=utf-8"
@@ -227,6 +228,39 @@ static int read_fields(http_req_t *req, struct field *f, size_t n, json_t **body
     return -1;
 }
 
+/*
+ * Fast path for the one-field token routes: when the body is a small JSON object whose
+ * member `name` is a plain string (no escapes, no surrounding whitespace, not empty), the
+ * value is a slice of the body, found by the zero-allocation scanner. Anything else
+ * (form bodies, escapes, errors, other types) returns false and the caller takes the
+ * jansson path above, which produces the exact DRF answers.
+ */
+static bool fast_field(const http_req_t *req, const char *name, str_t *out)
+{
+    if (req->body.len == 0 || req->body.len > 16384)
+        return false;
+    str_t ct = http_req_header(req, "content-type");
+    if (ct.ptr) {
+        str_t json = STR_LIT("application/json");
+        if (ct.len < json.len || !str_eq_nocase(str_make(ct.ptr, json.len), json) ||
+            (ct.len > json.len && ct.ptr[json.len] != ';' && ct.ptr[json.len] != ' '))
+            return false;
+    }
+    json_tok_t toks[16];
+    size_t n = 0;
+    if (json_scan(req->body.ptr, req->body.len, toks, 16, 2, &n) != 0 || n == 0 ||
+        toks[0].type != JSON_T_OBJECT)
+        return false;
+    long i = json_obj_get(req->body.ptr, toks, 0, name);
+    if (i < 0 || toks[i].type != JSON_T_STRING || toks[i].has_escape || toks[i].len == 0)
+        return false;
+    str_t v = str_make(req->body.ptr + toks[i].start, toks[i].len);
+    if (is_ws(v.ptr[0]) || is_ws(v.ptr[v.len - 1]))
+        return false;
+    *out = v;
+    return true;
+}
+
 /* ==== POST /api/token/ ====================================================================== */
 
 struct login_job {
@@ -382,8 +416,8 @@ static void token_route(http_req_t *req, const char *name, enum token_job_kind k
 {
     auth_t *a = req->route_data;
     struct field f[1] = {{name, true, STR_NULL, NULL}};
-    json_t *body;
-    if (read_fields(req, f, 1, &body) != 0)
+    json_t *body = NULL;
+    if (!fast_field(req, name, &f[0].value) && read_fields(req, f, 1, &body) != 0)
         return;
     jwtv_claims c;
     enum auth_verdict v = kind == JOB_VERIFY_REFRESH ? auth_verify_any(a, f[0].value, 0, &c)
