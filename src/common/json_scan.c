@@ -103,7 +103,17 @@ static int scan_string(struct scan *sc, json_tok_t *t)
     t->type = JSON_T_STRING;
     t->start = (uint32_t)i;
     for (;;) {
-        /* fast path: plain printable ASCII */
+        /* fast path: 8 bytes at a time while none is '"', '\\', a control byte or >= 0x80 */
+        while (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+            uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+            uint64_t special = ((w - ones * 0x20) | (q - ones) | (b - ones) | w) & highs;
+            if (special)
+                break;
+            i += 8;
+        }
         while (i < n && plain_char[s[i]])
             i++;
         if (i >= n)

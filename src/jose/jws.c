@@ -516,10 +516,15 @@ static int parse_header(str_t b64, struct header *h)
     for (uint32_t k = 1; k < toks[0].next; k = toks[k + 1].next) {
         const json_tok_t *key = &toks[k], *val = &toks[k + 1];
         char name[8];
-        size_t nl = key->len <= 48 ? json_str_unescape(buf, key, name, sizeof name) : (size_t)-1;
-        if (nl == (size_t)-1)
-            continue; /* longer than any name we act on */
-        str_t n = str_make(name, nl);
+        str_t n = str_make(buf + key->start, key->len);
+        if (key->has_escape) {
+            size_t nl = json_str_unescape(buf, key, name, sizeof name);
+            if (nl == (size_t)-1)
+                continue; /* longer than any name we act on */
+            n = str_make(name, nl);
+        }
+        if (n.len != 3 && n.len != 4)
+            continue;
         if (str_eq_cstr(n, "alg")) {
             if (val->type != JSON_T_STRING)
                 return JWTV_EHEADER;

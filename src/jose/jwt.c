@@ -45,7 +45,9 @@ static int store_tok(jwtv_claims *out, const char *text, const json_tok_t *t, co
     size_t n = json_str_unescape(text, t, d, room - 1);
     if (n == (size_t)-1)
         return JWTV_ETOOLARGE;
-    if (memchr(d, '\0', n))
+    /* raw JSON text cannot hold a NUL byte (control characters are rejected): only an
+     * escape can produce one */
+    if (t->has_escape && memchr(d, '\0', n))
         return JWTV_ECLAIM;
     d[n] = '\0';
     out->_used += n + 1;
@@ -139,13 +141,18 @@ int jose__claims_check(const jwtv_options *opt, const char *pl_b64, size_t pl_le
 
     for (uint32_t k = 1; k < toks[0].next; k = toks[k + 1].next) {
         const json_tok_t *key = &toks[k], *v = &toks[k + 1];
-        char name[12];
-        size_t nl = json_str_unescape(text, key, name, sizeof name);
-        if (nl == (size_t)-1 || nl < 3)
+        char buf[12];
+        str_t n = str_make(text + key->start, key->len);
+        if (key->has_escape) {
+            size_t nl = json_str_unescape(text, key, buf, sizeof buf);
+            if (nl == (size_t)-1)
+                continue;
+            n = str_make(buf, nl);
+        }
+        if (n.len < 3 || n.len > 10)
             continue;
-        str_t n = str_make(name, nl);
         rc = 0;
-        switch (name[0]) {
+        switch (n.ptr[0]) {
         case 'a':
             if (str_eq_cstr(n, "aud"))
                 aud = (long)k + 1;
