@@ -23,6 +23,7 @@
 
 #include <inttypes.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -179,6 +180,12 @@ static int map_db(int rc)
 
 /* ==== ids ================================================================================= */
 
+/* Copies an id (jti, sid: at most DB_ID_MAX bytes, checked by the callers) with a bound. */
+static void id_copy(char dst[DB_ID_MAX + 1], const char *src)
+{
+    snprintf(dst, DB_ID_MAX + 1, "%s", src);
+}
+
 /* Writes 32 random lowercase hex characters and a NUL. Returns 0 or ERR_INTERNAL. */
 static int random_id(char out[33])
 {
@@ -217,9 +224,9 @@ int auth_token_ref_from_claims(const jwtv_claims *c, auth_token_ref_t *out)
     memset(out, 0, sizeof *out);
     if (!c->jti || strlen(c->jti) > DB_ID_MAX || (c->sid && strlen(c->sid) > DB_ID_MAX))
         return ERR_INVALID;
-    strcpy(out->jti, c->jti);
+    id_copy(out->jti, c->jti);
     if (c->sid)
-        strcpy(out->sid, c->sid);
+        id_copy(out->sid, c->sid);
     if (auth_parse_user_id(c->user_id ? c->user_id : c->sub, &out->user_id) != 0)
         out->user_id = INT64_MIN;
     out->iat = c->has_iat ? c->iat : 0;
@@ -418,7 +425,7 @@ static int issue_session(auth_t *a, const db_user_t *u, const auth_client_t *cli
     s.user_id = u->id;
     s.client_ip = client ? (char *)client->ip : NULL;
     s.user_agent = client ? (char *)client->user_agent : NULL;
-    strcpy(rt.sid, s.sid);
+    id_copy(rt.sid, s.sid);
     rt.issued_at = now;
     rt.expires_at = now + a->opts.refresh_lifetime_s;
     int rc = db_session_create(a->db, &s, &rt, now);
@@ -426,7 +433,7 @@ static int issue_session(auth_t *a, const db_user_t *u, const auth_client_t *cli
         log_warn("msg=\"cannot create session\" user_id=%" PRId64 " err=%s", u->id, err_name(rc));
         return map_db(rc) == ERR_NOT_FOUND ? ERR_NO_ACTIVE_ACCOUNT : ERR_UNAVAILABLE;
     }
-    strcpy(out->sid, s.sid);
+    id_copy(out->sid, s.sid);
     if ((rc = sign_refresh(a, rt.jti, s.sid, u->id, now, rt.expires_at, out->refresh,
                            &out->refresh_len)) != 0 ||
         (rc = sign_access(a, u, s.sid, now, out->access, &out->access_len)) != 0)
@@ -549,7 +556,7 @@ static int refresh_lookup(auth_t *a, const auth_token_ref_t *ref, int64_t now,
     }
     *verdict = AUTH_OK;
     if (sid)
-        strcpy(sid, rt.sid);
+        id_copy(sid, rt.sid);
     if (user)
         *user = u;
     else
@@ -584,7 +591,7 @@ int auth_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now, auth_pair_
         memset(&u, 0, sizeof u);
         if ((rc = refresh_lookup(a, ref, now, verdict, &u, NULL)) != 0 || *verdict != AUTH_OK)
             return rc;
-        strcpy(out->sid, ref->sid);
+        id_copy(out->sid, ref->sid);
         rc = sign_access(a, &u, ref->sid, now, out->access, &out->access_len);
         if (rc == 0) {
             pair_set_user(a, &u, now, out);
@@ -613,7 +620,7 @@ int auth_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now, auth_pair_
     switch (r.status) {
     case DB_ROTATE_ROTATED:
     case DB_ROTATE_REUSED_WITHIN_GRACE:
-        strcpy(out->sid, r.sid);
+        id_copy(out->sid, r.sid);
         rc = sign_refresh(a, r.successor_jti, r.sid, r.user_id, r.successor_issued_at,
                           r.successor_expires_at, out->refresh, &out->refresh_len);
         if (rc == 0)
@@ -658,7 +665,7 @@ int auth_access_for_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now,
     int rc = refresh_lookup(a, ref, now, verdict, &u, sid);
     if (rc != 0 || *verdict != AUTH_OK)
         return rc;
-    strcpy(out->sid, sid);
+    id_copy(out->sid, sid);
     rc = sign_access(a, &u, sid, now, out->access, &out->access_len);
     if (rc == 0)
         pair_set_user(a, &u, now, out);
