@@ -371,7 +371,7 @@ static void on_logout(http_req_t *req)
     j->auth = a;
     j->kind = JOB_LOGOUT;
     if (v == AUTH_OK && c.sid && strlen(c.sid) <= DB_ID_MAX)
-        strcpy(j->access_sid, c.sid);
+        snprintf(j->access_sid, sizeof j->access_sid, "%s", c.sid);
     str_t token;
     bool from_body;
     rc = find_refresh(req, &token, &from_body);
@@ -543,7 +543,7 @@ static int on_auto_refresh(http_req_t *req, void *data, uint32_t self)
     char access_sid[DB_ID_MAX + 1];
     if (strlen(c->sid) > DB_ID_MAX)
         return ERR_DECLINED;
-    strcpy(access_sid, c->sid);
+    snprintf(access_sid, sizeof access_sid, "%s", c->sid);
     auth_token_ref_t ref;
     if (auth_verify_refresh(a, cookie, now, c) != AUTH_OK ||
         auth_token_ref_from_claims(c, &ref) != 0 || strcmp(ref.sid, access_sid) != 0)

@@ -15,6 +15,7 @@
 #include "api/web.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,7 +144,7 @@ static void start(http_req_t *req, enum kind kind)
     j->kind = kind;
     j->user_id = uid;
     if (c->sid && strlen(c->sid) <= DB_ID_MAX)
-        strcpy(j->current_sid, c->sid);
+        snprintf(j->current_sid, sizeof j->current_sid, "%s", c->sid);
     if (kind == REVOKE_ONE) {
         str_t sid = http_req_param(req, "sid");
         if (sid.len == 0 || sid.len > DB_ID_MAX) {

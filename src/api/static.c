@@ -193,7 +193,9 @@ static int load_dir(http_router_t *router, const char *dir, const char *prefix, 
         if (S_ISDIR(st.st_mode)) {
             if (depth >= MAX_DEPTH)
                 continue;
-            strcat(route, "/");
+            size_t rl = strlen(route);
+            route[rl] = '/';
+            route[rl + 1] = '\0';
             rc = load_dir(router, path, route, depth + 1, files);
             continue;
         }
