@@ -345,7 +345,7 @@ static void *race_main(void *arg)
     return NULL;
 }
 
-TEST(auth_refresh_concurrent_presentations_get_one_successor)
+TEST(auth_refresh_threads_presenting_one_token_get_one_successor)
 {
     struct fx f;
     ASSERT_EQ_INT(fx_open(&f, NULL), 0);

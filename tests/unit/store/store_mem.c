@@ -76,7 +76,7 @@ TEST(store_mem_revoke_and_check)
     store_close(st);
 }
 
-TEST(store_mem_start_pulls_everything_then_polls_with_overlap)
+TEST(store_mem_feed_thread_pulls_everything_then_polls_with_overlap)
 {
     struct feed f = {0};
     f.revoke_user = 42;
