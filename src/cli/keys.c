@@ -31,6 +31,7 @@
 
 #include "auth/keys.h"
 #include "common/b64url.h"
+#include "common/json_scan.h"
 #include "config/config.h"
 #include "jose/jose.h"
 
@@ -355,10 +356,20 @@ int cli_token_keys(int argc, char **argv)
     } else {
         const jose_key_t *key = jose_keyring_active(ring);
         char out[JWTV_MAX_TOKEN_BYTES + 1];
-        size_t n = 0;
-        rc = jose_jws_sign(key, STR_NULL, str_cstr(claims), out, sizeof out, &n);
+        size_t n = 0, nt = 0;
+        json_tok_t *toks = malloc(JWTV_MAX_JSON_TOKENS * sizeof *toks);
+        /* only a JSON object is a claims set: refuse to sign anything else */
+        rc = !toks ? JWTV_ENOMEM
+             : json_scan(claims, strlen(claims), toks, JWTV_MAX_JSON_TOKENS, JWTV_MAX_JSON_DEPTH,
+                         &nt) != 0 ||
+                     toks[0].type != JSON_T_OBJECT
+                 ? JWTV_EMALFORMED
+                 : jose_jws_sign(key, STR_NULL, str_cstr(claims), out, sizeof out, &n);
+        free(toks);
         if (rc == 0)
             printf("%s\n", out);
+        else if (rc == JWTV_EMALFORMED)
+            fprintf(stderr, "jwtd token sign: --claims must be a JSON object\n");
         else
             fprintf(stderr, "jwtd token sign: %s\n", jwtv_strerror(rc));
     }

@@ -412,6 +412,10 @@ def neg_vectors():
         h2 + "." + bad_pl + "." + b64(sign("HS256", secret, bad_si)), "JWTV_EMALFORMED")
     vec("b64-length-1-mod-4", "a segment of length 1 mod 4 cannot be base64url",
         h + "." + p + "." + s + "AAAAA"[: (1 - len(s)) % 4 or 4], "JWTV_EMALFORMED")
+    vec("header-too-large", "header over 1024 bytes once decoded",
+        hs(hdr("HS256", "hs", pad="x" * 1100)), "JWTV_ETOOLARGE")
+    vec("header-too-deep", "header nested deeper than 4",
+        hs(hdr("HS256", "hs", x=[[[[1]]]])), "JWTV_ETOOLARGE")
     vec("token-too-large", "token over 8192 bytes",
         hs(H, dict(good, pad="x" * 8200)), "JWTV_ETOOLARGE")
     # ECDSA signature shape
@@ -513,6 +517,8 @@ def neg_vectors():
       raw=b'{"exp":4102444800,"x":{"a":1,"a":2}}')
     c("payload-deep", "nesting deeper than 16", None, "JWTV_ETOOLARGE",
       raw=b'{"exp":4102444800,"x":' + b"[" * 20 + b"]" * 20 + b"}")
+    c("payload-too-many-values", "more than 512 JSON values in the payload", None, "JWTV_ETOOLARGE",
+      raw=b'{"exp":4102444800,"x":[' + b",".join([b"1"] * 600) + b"]}")
     c("payload-invalid-utf8", "invalid UTF-8 in a string", None, "JWTV_EMALFORMED",
       raw=b'{"exp":4102444800,"name":"\xc3\x28"}')
     c("payload-lone-surrogate", "lone surrogate escape", None, "JWTV_EMALFORMED",
