@@ -6,10 +6,11 @@
  * measured ~3.5 us for EVP_DigestVerifyInit on RSA), as much as the rest of an HS256
  * verification. So each thread keeps a small direct-mapped cache of contexts initialised
  * once per (key, operation): an EVP_MAC_CTX holding the HMAC key, which EVP_MAC_init(NULL
- * key) rewinds; an EVP_PKEY_CTX set up for sign/verify with padding and digest, fed a digest
- * computed with a reused EVP_MD_CTX; for Ed25519 an EVP_MD_CTX initialised once and reused
- * for every one-shot EVP_DigestVerify/EVP_DigestSign, as `openssl speed` does (a probe at
- * first use checks that this OpenSSL allows it, including after a failed verification;
+ * key) rewinds (measured: 443 ns per HMAC-SHA256 of 470 bytes, against 686 ns for an
+ * EVP_MAC_CTX_dup of a template per call); an EVP_PKEY_CTX set up for sign/verify with padding and
+ * digest, fed a digest computed with a reused EVP_MD_CTX; for Ed25519 an EVP_MD_CTX initialised
+ * once and reused for every one-shot EVP_DigestVerify/EVP_DigestSign, as `openssl speed` does (a
+ * probe at first use checks that this OpenSSL allows it, including after a failed verification;
  * otherwise the context is re-initialised per call, which costs a few microseconds). Slots are
  * tagged with the key's process-unique serial, so a freed key's slot can never be mistaken for a
  * new key's; the contexts hold their own references to the EVP_PKEY. The cache is freed at thread
