@@ -27,6 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
@@ -442,6 +446,22 @@ static int issue_session(auth_t *a, const db_user_t *u, const auth_client_t *cli
     return 0;
 }
 
+/*
+ * Password hashing saturates the pool threads by design (login throughput = cores / hash
+ * time); the event loops must still win the CPU so that verification latency holds. The
+ * first hash on a thread lowers that thread's scheduling priority (nice +10, Linux
+ * per-thread) for good; loops keep the default priority.
+ */
+static void yield_to_loops(void)
+{
+    static __thread bool lowered;
+    if (lowered)
+        return;
+    lowered = true;
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) != 0)
+        log_debug("msg=\"cannot lower the hashing thread's priority\"");
+}
+
 /* See auth.h. */
 int auth_login(auth_t *a, const char *username, const char *password, size_t password_len,
                const auth_client_t *client, int64_t now, auth_pair_t *out)
@@ -449,6 +469,7 @@ int auth_login(auth_t *a, const char *username, const char *password, size_t pas
     db_user_t u;
     memset(&u, 0, sizeof u);
     memset(out, 0, sizeof *out);
+    yield_to_loops();
     int rc = db_user_find_by_username(a->db, username, &u);
     if (rc == ERR_NOT_FOUND || rc == ERR_INVALID) {
         auth_password_verify_dummy(password, password_len);
@@ -766,6 +787,7 @@ int auth_user_set_password(auth_t *a, int64_t user_id, const char *password, siz
     if (rc != 0)
         return ERR_INVALID;
     char h[AUTH_PASSWORD_HASH_MAX];
+    yield_to_loops();
     rc = auth_password_hash(&a->opts.argon2, password, len, h, sizeof h);
     if (rc == 0)
         rc = map_db(db_user_set_password(a->db, user_id, h, true, now));
