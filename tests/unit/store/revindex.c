@@ -2,6 +2,7 @@
 #include "test.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "store/revindex.h"
@@ -119,7 +120,7 @@ TEST(revindex_matches_reference_model_under_random_churn)
 
 struct reader_arg {
     store_revindex_t *ix;
-    volatile int *stop;
+    atomic_int *stop;
     long checks;
     int wrong;
 };
@@ -128,7 +129,7 @@ static void *reader(void *p)
 {
     struct reader_arg *a = p;
     store_id_t always = id_from(999999);
-    while (!*a->stop) {
+    while (!atomic_load(a->stop)) {
         store_token_ref_t t = {&always, NULL, INT64_MIN, 0};
         if (store_revindex_check(a->ix, &t) != STORE_REVOKED_JTI)
             a->wrong++;
@@ -142,7 +143,7 @@ TEST(revindex_thread_readers_see_stable_entries_during_writes)
     store_revindex_t *ix = store_revindex_new();
     store_id_t always = id_from(999999);
     store_revindex_add_jti(ix, &always, 1000000);
-    volatile int stop = 0;
+    atomic_int stop = 0;
     struct reader_arg args[2] = {{ix, &stop, 0, 0}, {ix, &stop, 0, 0}};
     pthread_t th[2];
     for (int i = 0; i < 2; i++)
@@ -153,7 +154,7 @@ TEST(revindex_thread_readers_see_stable_entries_during_writes)
         if (k % 1000 == 999)
             store_revindex_prune(ix, 100);
     }
-    __atomic_store_n(&stop, 1, __ATOMIC_SEQ_CST);
+    atomic_store(&stop, 1);
     for (int i = 0; i < 2; i++)
         pthread_join(th[i], NULL);
     CHECK_EQ_INT(args[0].wrong + args[1].wrong, 0);
