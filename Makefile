@@ -86,8 +86,8 @@ $(BUILD)/libjwtv.a: $(JWTV_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/libjwtv.so: $(JWTV_OBJ)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS_JWTV)
+$(BUILD)/libjwtv.so: $(JWTV_OBJ) src/lib/jwtv.map
+	$(CC) -shared $(LDFLAGS) -Wl,--version-script=src/lib/jwtv.map -o $@ $(JWTV_OBJ) $(LDLIBS_JWTV)
 
 $(BUILD)/jwtd: $(MAIN_OBJ) $(SERVER_OBJ) $(LLHTTP_OBJ) $(BUILD)/libjwtv.a
 	$(CC) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(SERVER_OBJ) $(LLHTTP_OBJ) $(BUILD)/libjwtv.a $(LDLIBS_ALL)
