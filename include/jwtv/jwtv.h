@@ -14,7 +14,7 @@
  *     jwtv_verifier *v;
  *     int rc = jwtv_verifier_new_jwks_file("/etc/app/jwks.json", &opt, &v);
  *     ...
- *     jwtv_claims c;                          // about 12 KiB: fine on a thread's stack
+ *     jwtv_claims c;                          // about 13 KiB: fine on a thread's stack
  *     rc = jwtv_verify(v, token, strlen(token), &c);
  *     if (rc != JWTV_OK) { log("%s", jwtv_strerror(rc)); return 401; }
  *     use(c.user_id, c.role, c.exp);
@@ -34,8 +34,10 @@
  * at once. Each thread keeps a small cache of pre-initialised OpenSSL contexts per key
  * (created on first use, freed at thread exit or by jwtv_thread_cleanup()).
  *
- * Memory: jwtv's own objects are allocated with the functions given to
- * jwtv_set_allocator() (malloc/free by default). OpenSSL and jansson use their own.
+ * Memory: jwtv's own long-lived objects (verifiers, keys, per-thread context caches) are
+ * allocated with the functions given to jwtv_set_allocator() (malloc/free by default);
+ * short-lived scratch buffers while loading keys use malloc. OpenSSL and jansson use their
+ * own allocators. The verify path allocates nothing after a thread's first use of a key.
  *
  * Link with: libjwtv.a (or -ljwtv) plus `pkg-config --libs openssl jansson`.
  */
