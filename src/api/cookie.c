@@ -388,6 +388,46 @@ static void on_logout(http_req_t *req)
     }
 }
 
+/* ==== the access-token check of this request, done once =============================== */
+
+/*
+ * The auto-refresh link verifies the Bearer token of requests that carry the refresh cookie
+ * (in practice GET /api/auth/verify/ from a browser); the route then reuses that result
+ * instead of verifying the signature a second time, so such requests cost no more than
+ * without the link. Keyed by the request id on the loop thread; the claims live in the
+ * request arena until the answer.
+ */
+static _Thread_local struct {
+    uint64_t req_id;
+    const char *token;
+    size_t token_len;
+    enum auth_verdict verdict;
+    jwtv_claims *claims;
+} tl_access;
+
+static void remember_access(http_req_t *req, str_t token, enum auth_verdict v, jwtv_claims *c)
+{
+    tl_access.req_id = http_req_id(req);
+    tl_access.token = token.ptr;
+    tl_access.token_len = token.len;
+    tl_access.verdict = v;
+    tl_access.claims = c;
+}
+
+/* auth_verify_access, or the result the link already got for this very token. */
+static enum auth_verdict verify_access_once(http_req_t *req, auth_t *a, str_t token,
+                                            jwtv_claims **out)
+{
+    if (tl_access.claims && tl_access.req_id == http_req_id(req) && tl_access.token == token.ptr &&
+        tl_access.token_len == token.len) {
+        *out = tl_access.claims;
+        tl_access.claims = NULL;
+        return tl_access.verdict;
+    }
+    *out = http_req_alloc(req, sizeof **out);
+    return auth_verify_access(a, token, 0, *out);
+}
+
 /* ==== verify and check =========================================================================
  */
 
@@ -442,14 +482,14 @@ static void on_verify(http_req_t *req)
         api__bearer_error(req, rc, AUTH_INVALID);
         return;
     }
-    jwtv_claims c;
-    enum auth_verdict v = auth_verify_access(a, bearer, 0, &c);
+    jwtv_claims *c;
+    enum auth_verdict v = verify_access_once(req, a, bearer, &c);
     if (v != AUTH_OK) {
         api__bearer_error(req, 0, v);
         return;
     }
     int64_t uid;
-    if (auth_parse_user_id(c.user_id, &uid) != 0) {
+    if (auth_parse_user_id(c->user_id, &uid) != 0) {
         api__bearer_error(req, 0, AUTH_INVALID);
         return;
     }
@@ -537,17 +577,17 @@ static int on_auto_refresh(http_req_t *req, void *data, uint32_t self)
         return ERR_DECLINED;
     int64_t now = clock_now_s();
     jwtv_claims *c = http_req_alloc(req, sizeof *c);
-    if (auth_verify_access(a, bearer, now, c) != AUTH_OK || !c->has_exp ||
-        c->exp - now >= w->auto_refresh_window_s || !c->sid)
+    enum auth_verdict v = auth_verify_access(a, bearer, now, c);
+    remember_access(req, bearer, v, c);
+    if (v != AUTH_OK || !c->has_exp || c->exp - now >= w->auto_refresh_window_s || !c->sid ||
+        strlen(c->sid) > DB_ID_MAX)
         return ERR_DECLINED;
-    char access_sid[DB_ID_MAX + 1];
-    if (strlen(c->sid) > DB_ID_MAX)
-        return ERR_DECLINED;
-    snprintf(access_sid, sizeof access_sid, "%s", c->sid);
+    jwtv_claims *rc = http_req_alloc(req, sizeof *rc);
     auth_token_ref_t ref;
-    if (auth_verify_refresh(a, cookie, now, c) != AUTH_OK ||
-        auth_token_ref_from_claims(c, &ref) != 0 || strcmp(ref.sid, access_sid) != 0)
+    if (auth_verify_refresh(a, cookie, now, rc) != AUTH_OK ||
+        auth_token_ref_from_claims(rc, &ref) != 0 || strcmp(ref.sid, c->sid) != 0)
         return ERR_DECLINED;
+    tl_access.claims = NULL; /* after the pool wait the route verifies afresh */
     struct token_job *j = xcalloc(1, sizeof *j);
     j->auth = a;
     j->kind = JOB_AUTO;

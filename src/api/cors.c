@@ -139,6 +139,13 @@ static int on_csrf(http_req_t *req, void *data, uint32_t self)
 /* See api.h. */
 int api_cors_register(void)
 {
+    const api_web_options_t *w = api__web();
+    for (size_t i = 0; w->hsts && i < w->cors_origin_count; i++) {
+        /* production: credentials over plain HTTP, or any origin, are most likely mistakes */
+        if (strcmp(w->cors_origins[i], "*") == 0 || strncmp(w->cors_origins[i], "http://", 7) == 0)
+            log_warn("msg=\"JWTD_CORS_ALLOWED_ORIGINS entry unusual in production\" origin=%s",
+                     w->cors_origins[i]);
+    }
     int rc = api_middleware_add("cors", on_cors, NULL);
     if (rc == 0)
         rc = api_middleware_add("csrf", on_csrf, NULL);
