@@ -95,4 +95,50 @@ int api_static_register(http_router_t *router, const char *dir);
 /* Frees what api_static_register loaded (after the server stopped). */
 void api_static_free(void);
 
+/* ==== service and resource side (issue 8) ================================================== */
+
+struct jwtv_claims;
+
+/*
+ * Bearer authentication of a protected route (authn.c): SimpleJWT's header parsing, then
+ * auth_verify_access on the loop (no I/O). Returns 0 with *claims (caller storage, about
+ * 13 KiB: use http_req_alloc) and *user_id filled; otherwise it has RESPONDED (401 with the
+ * API.md section 2 body and WWW-Authenticate) and returns -1.
+ */
+int api_authenticate(http_req_t *req, auth_t *auth, struct jwtv_claims *claims,
+                     int64_t *user_id);
+/* The same, then 403 permission_denied unless the token's `role` claim equals role. */
+int api_authenticate_role(http_req_t *req, auth_t *auth, const char *role,
+                          struct jwtv_claims *claims, int64_t *user_id);
+
+/* Plain values for the service/resource routes, copied from struct cfg by serve.c. */
+typedef struct {
+    int64_t access_lifetime_s; /* expires_in of /auth/login and /auth/refresh */
+    const char *upload_dir;    /* JWTD_UPLOAD_DIR (created if missing) */
+    uint64_t max_upload_bytes; /* JWTD_MAX_UPLOAD_BYTES: larger files get 413 */
+    uint32_t posts_cache_ttl_ms; /* lifetime of a cached /posts page; 0 = no cache */
+} api_service_options_t;
+
+/*
+ * /auth/register, /auth/login, /auth/refresh, /auth/logout, /auth/logout-all, /auth/me
+ * (service.c, API.md section 5). auth and db are borrowed; o is copied.
+ */
+int api_service_register(http_router_t *router, auth_t *auth, struct db *db,
+                         const api_service_options_t *o);
+/* GET|POST /posts, GET|PUT|DELETE /posts/{id} (posts.c). */
+int api_posts_register(http_router_t *router, auth_t *auth, struct db *db);
+/* GET /users (admin), GET /users/{id} (self or admin) (users.c). */
+int api_users_register(http_router_t *router, auth_t *auth, struct db *db);
+/*
+ * GET /, GET /protected, GET /admin/dashboard, POST /upload, GET /upload/{id}
+ * (resource.c, API.md section 6). Returns 0, ERR_INVALID or ERR_IO (upload dir).
+ */
+int api_resource_register(http_router_t *router, auth_t *auth, const api_service_options_t *o);
+/* GET /auth/introspect (introspect.c, API.md section 7): nginx auth_request. */
+int api_introspect_register(http_router_t *router, auth_t *auth);
+/*
+ * GET /openapi.json (openapi.c): the embedded OpenAPI 3 document of every route.
+ */
+int api_openapi_register(http_router_t *router);
+
 #endif

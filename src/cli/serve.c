@@ -142,6 +142,20 @@ int cli_serve(int argc, char **argv)
         rc = api_cookie_register(router, ca.auth);
     if (rc == 0)
         rc = api_sessions_register(router, ca.auth, ca.db);
+    char upload_dir[4096]; /* the service/resource routes (issue 8) */
+    snprintf(upload_dir, sizeof upload_dir, "%s/uploads", cfg.data_dir ? cfg.data_dir : "var");
+    api_service_options_t so = {
+        .access_lifetime_s = cfg.access_token_lifetime_s,
+        .upload_dir = cfg.upload_dir && *cfg.upload_dir ? cfg.upload_dir : upload_dir,
+        .max_upload_bytes = cfg.max_upload_bytes,
+        .posts_cache_ttl_ms = 30000,
+    };
+    if (rc == 0)
+        rc = api_service_register(router, ca.auth, ca.db, &so);
+    if (rc == 0)
+        rc = api_resource_register(router, ca.auth, &so);
+    if (rc == 0)
+        rc = api_introspect_register(router, ca.auth);
     if (rc == 0)
         rc = api_static_register(router, cfg.web_dir);
     if (rc == 0)

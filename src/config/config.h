@@ -83,6 +83,8 @@ struct cfg {
     char *cookie_domain;  /* JWTD_COOKIE_DOMAIN, NULL = host-only cookie */
     bool sliding_session; /* JWTD_SLIDING_SESSION */
     char *web_dir;        /* JWTD_WEB_DIR, NULL = no web UI */
+    char *upload_dir;        /* JWTD_UPLOAD_DIR, NULL = <data_dir>/uploads */
+    size_t max_upload_bytes; /* JWTD_MAX_UPLOAD_BYTES */
     cfg_rate_t rate_limit_login;
     cfg_rate_t rate_limit_anon;
     cfg_rate_t rate_limit_user;

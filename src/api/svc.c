@@ -1,0 +1,209 @@
+/*
+ * svc.c - the shared helpers of svc.h: DRF-style body fields with UTF-8 and length rules,
+ * field-error answers and pagination parameters for service.c, posts.c, users.c and
+ * resource.c. Stateless.
+ */
+#define LOG_MODULE "api"
+#include "api/svc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "api/web.h"
+#include "common/err.h"
+
+/* See svc.h. */
+bool api__utf8_valid(str_t s)
+{
+    const unsigned char *p = (const unsigned char *)s.ptr;
+    size_t i = 0, n = s.len;
+    while (i < n) {
+        unsigned c = p[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k;
+        unsigned cp, min;
+        if ((c & 0xe0) == 0xc0) {
+            k = 1, cp = c & 0x1f, min = 0x80;
+        } else if ((c & 0xf0) == 0xe0) {
+            k = 2, cp = c & 0x0f, min = 0x800;
+        } else if ((c & 0xf8) == 0xf0) {
+            k = 3, cp = c & 0x07, min = 0x10000;
+        } else {
+            return false;
+        }
+        if (n - i < k + 1)
+            return false;
+        for (size_t j = 1; j <= k; j++) {
+            if ((p[i + j] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p[i + j] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += k + 1;
+    }
+    return true;
+}
+
+/* See svc.h. */
+size_t api__utf8_chars(str_t s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s.len; i++)
+        n += ((unsigned char)s.ptr[i] & 0xc0) != 0x80;
+    return n;
+}
+
+static bool is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* See svc.h. */
+bool api__respond_field_errors(http_req_t *req, const api_field_t *f, size_t n)
+{
+    bool any = false;
+    for (size_t i = 0; i < n; i++)
+        any |= f[i].error != NULL;
+    if (!any)
+        return false;
+    buf_t b;
+    buf_init(&b, 8192);
+    buf_append_cstr(&b, "{\"detail\":\"Invalid input.\",\"code\":\"invalid_request\"");
+    for (size_t i = 0; i < n; i++) {
+        if (!f[i].error)
+            continue;
+        buf_append_char(&b, ',');
+        api__json_str(&b, f[i].name, strlen(f[i].name));
+        buf_append_cstr(&b, ":[");
+        api__json_str(&b, f[i].error, strlen(f[i].error));
+        buf_append_char(&b, ']');
+    }
+    buf_append_char(&b, '}');
+    http_respond(req, 400, API_JSON_CT, buf_str(&b));
+    buf_dispose(&b);
+    return true;
+}
+
+/* See svc.h. */
+void api__bad_request(http_req_t *req, const char *field, const char *detail)
+{
+    buf_t b;
+    buf_init(&b, 4096);
+    buf_append_cstr(&b, "{\"detail\":");
+    api__json_str(&b, detail, strlen(detail));
+    buf_append_cstr(&b, ",\"code\":\"invalid_request\"");
+    if (field) {
+        buf_append_char(&b, ',');
+        api__json_str(&b, field, strlen(field));
+        buf_append_cstr(&b, ":[");
+        api__json_str(&b, detail, strlen(detail));
+        buf_append_char(&b, ']');
+    }
+    buf_append_char(&b, '}');
+    http_respond(req, 400, API_JSON_CT, buf_str(&b));
+    buf_dispose(&b);
+}
+
+/* See svc.h. */
+int api__read_fields(http_req_t *req, api_field_t *f, size_t n, json_t **body)
+{
+    if (http_req_json(req, body) != 0)
+        return -1;
+    if (!json_is_object(*body)) {
+        json_decref(*body);
+        *body = NULL;
+        api__bad_request(req, "non_field_errors", "Invalid data. Expected a dictionary.");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_object_get(*body, f[i].name);
+        f[i].value = STR_NULL;
+        f[i].error = NULL;
+        if (!v || json_is_null(v)) {
+            if (f[i].required)
+                f[i].error = v ? "This field may not be null." : "This field is required.";
+            continue;
+        }
+        if (!json_is_string(v)) {
+            f[i].error = "Not a valid string.";
+            continue;
+        }
+        str_t s = str_make(json_string_value(v), json_string_length(v));
+        if (f[i].trim) {
+            while (s.len && is_ws(s.ptr[0])) {
+                s.ptr++;
+                s.len--;
+            }
+            while (s.len && is_ws(s.ptr[s.len - 1]))
+                s.len--;
+        }
+        if (memchr(s.ptr, '\0', s.len)) {
+            f[i].error = "Null characters are not allowed.";
+        } else if (!api__utf8_valid(s)) {
+            f[i].error = "Not valid UTF-8.";
+        } else if (s.len == 0 && !f[i].allow_blank) {
+            f[i].error = "This field may not be blank.";
+        } else if (f[i].max_chars && api__utf8_chars(s) > f[i].max_chars) {
+            char *m = http_req_alloc(req, 96);
+            snprintf(m, 96, "Ensure this field has no more than %zu characters.", f[i].max_chars);
+            f[i].error = m;
+        }
+        f[i].value = s;
+    }
+    if (api__respond_field_errors(req, f, n)) {
+        json_decref(*body);
+        *body = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* Parses a decimal in [lo, hi]. */
+static bool parse_u32(str_t s, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+    if (s.len == 0 || s.len > 9)
+        return false;
+    uint32_t v = 0;
+    for (size_t i = 0; i < s.len; i++) {
+        if (s.ptr[i] < '0' || s.ptr[i] > '9')
+            return false;
+        v = v * 10 + (uint32_t)(s.ptr[i] - '0');
+    }
+    if (v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* See svc.h. */
+int api__pagination(http_req_t *req, uint32_t def, uint32_t max, uint32_t *page,
+                    uint32_t *page_size)
+{
+    *page = 1;
+    *page_size = def;
+    str_t v;
+    int rc = http_req_query(req, "page", &v);
+    if (rc == 0 && !parse_u32(v, 1, 1000000, page)) {
+        api__bad_request(req, "page", "A valid page number (1 or more) is required.");
+        return -1;
+    }
+    if (rc == ERR_INVALID) {
+        api__bad_request(req, "page", "A valid page number (1 or more) is required.");
+        return -1;
+    }
+    rc = http_req_query(req, "page_size", &v);
+    if ((rc == 0 && !parse_u32(v, 1, max, page_size)) || rc == ERR_INVALID) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "page_size must be an integer between 1 and %u.", max);
+        api__bad_request(req, "page_size", msg);
+        return -1;
+    }
+    return 0;
+}
