@@ -97,6 +97,9 @@ $(BUILD)/unit_tests: $(UNIT_OBJ) $(SERVER_OBJ) $(LLHTTP_OBJ) $(BUILD)/libjwtv.a
 
 $(BUILD)/obj/tests/unit/%.o: CPPFLAGS += -Itests/unit
 
+# openapi.c embeds docs/openapi.json with .incbin (invisible to -MMD).
+$(BUILD)/obj/src/api/openapi.o: docs/openapi.json
+
 # --- jwtv standalone: proves the library links with OpenSSL and jansson only ---------------
 $(BUILD)/jwtv_standalone: tests/jwtv/standalone.c $(BUILD)/libjwtv.a
 	$(CC) $(CPPFLAGS) -Iinclude $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $< \

@@ -34,7 +34,6 @@
 #define JSON_CT      "application/json; charset=utf-8"
 #define WWW_PLAIN    "Bearer realm=\"api\""
 #define WWW_INVALID  "Bearer realm=\"api\", error=\"invalid_token\""
-#define WWW_BADREQ   "Bearer realm=\"api\", error=\"invalid_request\""
 #define MAX_UA_BYTES 512
 
 /* ==== responses ============================================================================ */
@@ -80,19 +79,6 @@ static void respond_err(http_req_t *req, int status, const char *code, const cha
 static void respond_token_invalid(http_req_t *req, enum auth_verdict v)
 {
     respond_err(req, 401, "token_not_valid", auth_verdict_message(v), WWW_INVALID);
-}
-
-/* 401 for a Bearer token refused on a protected route, with SimpleJWT's messages[]. */
-static void respond_bearer_invalid(http_req_t *req, enum auth_verdict v)
-{
-    char body[320];
-    int n = snprintf(body, sizeof body,
-                     "{\"detail\":\"Given token not valid for any token type\",\"code\":"
-                     "\"token_not_valid\",\"messages\":[{\"token_class\":\"AccessToken\","
-                     "\"token_type\":\"access\",\"message\":\"%s\"}]}",
-                     auth_verdict_message(v));
-    http_resp_header_add(req, "WWW-Authenticate", WWW_INVALID);
-    http_respond(req, 401, JSON_CT, str_make(body, (size_t)n));
 }
 
 static void respond_unavailable(http_req_t *req)
@@ -464,68 +450,6 @@ static void on_token_blacklist(http_req_t *req)
 
 /* ==== GET /api/users/me/ ===================================================================== */
 
-/*
- * SimpleJWT's JWTAuthentication header parsing: the Authorization value split on ASCII
- * whitespace; no parts, or a first part other than the exact "Bearer", means no
- * credentials (ERR_NOT_AUTHENTICATED); "Bearer" with other than exactly one more part is
- * ERR_BAD_AUTH_HEADER. OUT: *token.
- */
-static int bearer_token(const http_req_t *req, str_t *token)
-{
-    str_t h = http_req_header(req, "authorization");
-    if (!h.ptr)
-        return ERR_NOT_AUTHENTICATED;
-    str_t parts[3];
-    size_t n = 0, i = 0;
-    while (i < h.len && n < 3) {
-        while (i < h.len && is_ws(h.ptr[i]))
-            i++;
-        if (i >= h.len)
-            break;
-        size_t start = i;
-        while (i < h.len && !is_ws(h.ptr[i]))
-            i++;
-        parts[n++] = str_make(h.ptr + start, i - start);
-    }
-    if (n == 0 || !str_eq_cstr(parts[0], "Bearer"))
-        return ERR_NOT_AUTHENTICATED;
-    if (n != 2)
-        return ERR_BAD_AUTH_HEADER;
-    *token = parts[1];
-    return 0;
-}
-
-/*
- * Authenticates the request's Bearer access token (jose + revocation index, on the loop).
- * On failure it has responded and returns -1. OUT: *user_id.
- */
-static int authenticate(http_req_t *req, auth_t *a, int64_t *user_id)
-{
-    str_t token;
-    int rc = bearer_token(req, &token);
-    if (rc == ERR_NOT_AUTHENTICATED) {
-        respond_err(req, 401, "not_authenticated", err_message(ERR_NOT_AUTHENTICATED), WWW_PLAIN);
-        return -1;
-    }
-    if (rc == ERR_BAD_AUTH_HEADER) {
-        respond_err(req, 401, "bad_authorization_header", err_message(ERR_BAD_AUTH_HEADER),
-                    WWW_BADREQ);
-        return -1;
-    }
-    jwtv_claims c;
-    enum auth_verdict v = auth_verify_access(a, token, 0, &c);
-    if (v != AUTH_OK) {
-        respond_bearer_invalid(req, v);
-        return -1;
-    }
-    if (auth_parse_user_id(c.user_id, user_id) != 0) {
-        respond_err(req, 401, "token_not_valid",
-                    "Token contained no recognizable user identification", WWW_INVALID);
-        return -1;
-    }
-    return 0;
-}
-
 /* Answers /me from the cache. Returns false on a miss (nothing sent). */
 static bool me_from_cache(http_req_t *req, auth_t *a, int64_t user_id)
 {
@@ -577,7 +501,8 @@ static void on_users_me(http_req_t *req)
 {
     auth_t *a = req->route_data;
     int64_t user_id;
-    if (authenticate(req, a, &user_id) != 0)
+    jwtv_claims *c = http_req_alloc(req, sizeof *c);
+    if (api_authenticate(req, a, c, &user_id) != 0) /* authn.c: shared with every route */
         return;
     if (me_from_cache(req, a, user_id))
         return;

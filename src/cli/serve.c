@@ -13,10 +13,12 @@
 #include <sys/resource.h>
 
 #include "api/api.h"
+#include "auth/auth.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "config/config.h"
 #include "http/http.h"
+#include "store/store.h"
 
 /* See cli.h. */
 void cli_serve_help(FILE *out)
@@ -69,6 +71,20 @@ static void raise_nofile(void)
     }
 }
 
+/* Each event loop gets its own Redis connection (issue 5; no-op on the embedded store). */
+static void on_worker_start(http_worker_t *w, struct uv_loop_s *loop, void *arg)
+{
+    (void)w;
+    store_loop_attach(arg, loop);
+}
+
+static void on_worker_stop(http_worker_t *w, struct uv_loop_s *loop, void *arg)
+{
+    (void)w;
+    (void)loop;
+    store_loop_detach(arg);
+}
+
 /* See cli.h. */
 int cli_serve(int argc, char **argv)
 {
@@ -118,6 +134,23 @@ int cli_serve(int argc, char **argv)
         cfg_dispose(&cfg);
         return rc;
     }
+    if (cfg.redis_url) { /* shared state for several instances (issue 5) */
+        char err[256] = "";
+        store_redis_options_t ro = {
+            .url = cfg.redis_url,
+            .prefix = cfg.redis_prefix,
+            .timeout_ms = (uint32_t)cfg.redis_timeout_ms,
+        };
+        if (store_redis_start(auth_store(ca.auth), &ro, err, sizeof err) != 0) {
+            fprintf(stderr, "jwtd: configuration error: %s\n", err[0] ? err : "JWTD_REDIS_URL");
+            cli_auth_close(&ca);
+            cfg_dispose(&cfg);
+            return CLI_EXIT_FAILURE;
+        }
+    }
+    ho.on_worker_start = on_worker_start;
+    ho.on_worker_stop = on_worker_stop;
+    ho.hook_arg = auth_store(ca.auth);
     http_router_t *router = http_router_new();
     rc = api_platform_register(router);
     if (rc == 0)
@@ -138,6 +171,12 @@ int cli_serve(int argc, char **argv)
         api_web_configure(&wo);
         rc = api_cors_register();
     }
+    if (rc == 0) /* rate limits right after CORS, so a 429 carries the CORS headers */
+        rc = api_ratelimit_register(ca.auth, &cfg);
+    if (rc == 0)
+        rc = api_orders_register(router, ca.auth);
+    if (rc == 0)
+        rc = api_readyz_register(router, ca.auth, ca.db, cfg.redis_required);
     if (rc == 0)
         rc = api_cookie_register(router, ca.auth);
     if (rc == 0)
@@ -158,6 +197,8 @@ int cli_serve(int argc, char **argv)
         rc = api_introspect_register(router, ca.auth);
     if (rc == 0)
         rc = api_static_register(router, cfg.web_dir);
+    if (rc == 0) /* last: it checks every route registered above against the document */
+        rc = api_openapi_register(router);
     if (rc == 0)
         api_middleware_install(router);
     const char *test_routes = getenv("JWTD_TEST_ROUTES");

@@ -180,6 +180,13 @@ void http_router_free(http_router_t *r);
 int http_router_add(http_router_t *r, enum http_method method, const char *pattern,
                     http_handler_fn fn, void *data);
 void http_router_set_before(http_router_t *r, http_hook_fn fn);
+/*
+ * Route i (0 <= i < http_router_count(r)) in registration order: OUT: *method, *pattern
+ * (owned by the router). For documentation checks (openapi.c). Returns 0 or ERR_NOT_FOUND.
+ */
+size_t http_router_count(const http_router_t *r);
+int http_router_route(const http_router_t *r, size_t i, enum http_method *method,
+                      const char **pattern);
 /* Replaces the default OPTIONS answer (204 with Allow) for paths that exist. */
 void http_router_set_options(http_router_t *r, http_options_fn fn);
 

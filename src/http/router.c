@@ -119,6 +119,23 @@ int http_router_add(http_router_t *r, enum http_method method, const char *patte
 }
 
 /* See http.h. */
+size_t http_router_count(const http_router_t *r)
+{
+    return r->count;
+}
+
+/* See http.h. */
+int http_router_route(const http_router_t *r, size_t i, enum http_method *method,
+                      const char **pattern)
+{
+    if (i >= r->count)
+        return ERR_NOT_FOUND;
+    *method = r->routes[i].method;
+    *pattern = r->routes[i].pattern;
+    return 0;
+}
+
+/* See http.h. */
 void http_router_set_before(http_router_t *r, http_hook_fn fn)
 {
     r->before = fn;

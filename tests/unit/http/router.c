@@ -120,3 +120,18 @@ TEST(router_rejects_bad_patterns)
     CHECK_EQ_INT(http_router_add(r, HTTP_M_GET, "/{a}/{b}/{c}/{d}", h_a, NULL), 0);
     http_router_free(r);
 }
+
+TEST(router_iteration_lists_routes_in_order)
+{
+    http_router_t *r = make();
+    CHECK_EQ_INT((int)http_router_count(r), 6);
+    enum http_method m;
+    const char *pat = NULL;
+    CHECK_EQ_INT(http_router_route(r, 2, &m, &pat), 0);
+    CHECK_TRUE(m == HTTP_M_GET);
+    CHECK_STR_EQ(pat, "/posts/{id}");
+    CHECK_EQ_INT(http_router_route(r, 5, &m, &pat), 0);
+    CHECK_STR_EQ(pat, "/auth/login");
+    CHECK_EQ_INT(http_router_route(r, 6, &m, &pat), ERR_NOT_FOUND);
+    http_router_free(r);
+}

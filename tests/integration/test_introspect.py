@@ -1,0 +1,62 @@
+"""GET /auth/introspect (API.md section 7), nginx's auth_request target: 204 + X-User-Id,
+X-Username, X-User-Role for a valid access token; 401 for anything else (no token, bad
+scheme, refresh token, tampered, expired, revoked - at once after logout); never a body
+that leaks details; and the 401 carries WWW-Authenticate."""
+
+import time
+
+from peers import SHARED_SECRET, resign, tamper_payload
+from svc_helpers import check_error, svc  # noqa: F401 (fixtures)
+
+
+def intro(svc, token=None, auth=None):
+    h = {}
+    if token:
+        h["Authorization"] = "Bearer " + token
+    if auth:
+        h["Authorization"] = auth
+    return svc.http.get(svc.url + "/auth/introspect", headers=h, timeout=10)
+
+
+def test_valid_token_204_with_user_headers(svc):
+    for role in ("user", "instructor", "admin"):
+        t = svc.auth_login("u_" + role)
+        r = intro(svc, t["access_token"])
+        assert r.status_code == 204 and r.content == b""
+        assert r.headers["X-User-Id"] == str(t["user"]["id"])
+        assert r.headers["X-Username"] == "u_" + role
+        assert r.headers["X-User-Role"] == role
+
+
+def test_invalid_tokens_401(svc):
+    t = svc.auth_login("u_user")
+    now = int(time.time())
+    check_error(intro(svc), 401, "not_authenticated")
+    check_error(intro(svc, auth="Basic dXNlcjpwYXNz"), 401, "not_authenticated")
+    check_error(intro(svc, auth="Bearer a b"), 401, "bad_authorization_header")
+    for bad in ("garbage", t["refresh_token"], tamper_payload(t["access_token"], role="admin"),
+                resign(t["access_token"], SHARED_SECRET, exp=now - 60, iat=now - 1000),
+                resign(t["access_token"], "another-secret-of-at-least-32-bytes!!")):
+        r = intro(svc, bad)
+        check_error(r, 401, "token_not_valid")
+        assert "X-User-Id" not in r.headers
+
+
+def test_revoked_rejected_immediately(svc):
+    t = svc.auth_login("u_user")
+    assert intro(svc, t["access_token"]).status_code == 204
+    assert svc.req("POST", "/auth/logout", t["access_token"]).status_code == 204
+    check_error(intro(svc, t["access_token"]), 401, "token_not_valid")
+
+
+def test_control_characters_in_claims_never_reach_headers(svc):
+    t = svc.auth_login("u_user")
+    evil = resign(t["access_token"], SHARED_SECRET, username="x\r\nX-User-Role: admin")
+    r = intro(svc, evil)
+    assert r.status_code == 401
+    assert "X-User-Role" not in r.headers
+
+
+def test_only_get(svc):
+    r = svc.http.post(svc.url + "/auth/introspect", timeout=10)
+    assert r.status_code == 405
