@@ -243,10 +243,11 @@ int db_open(const char *url, const db_options_t *opts, db_t **out, char *err, si
         drv = &db__sqlite_driver;
         target = url + 7;
     } else if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0) {
-        snprintf(err, cap, "the PostgreSQL backend is not supported yet; use sqlite:PATH");
-        return ERR_CONFIG;
+        drv = &db__pg_driver;
+        target = url; /* libpq parses the whole URL */
     } else {
-        snprintf(err, cap, "unsupported database URL scheme (expected sqlite:PATH)");
+        snprintf(err, cap,
+                 "unsupported database URL scheme (expected sqlite:PATH or postgresql://...)");
         return ERR_CONFIG;
     }
     void *state = NULL;

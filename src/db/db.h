@@ -3,8 +3,8 @@
  *
  * This is the only database header other subsystems include. It speaks in domain terms
  * (users, sessions, refresh tokens, access-token revocations); no SQL and no driver type
- * crosses it. Backends: `sqlite:PATH` / `sqlite:///abs/path` (db_sqlite.c) now,
- * `postgresql://...` later (db_pg.c; until then db_open() fails with a clear message).
+ * crosses it. Backends: `sqlite:PATH` / `sqlite:///abs/path` (db_sqlite.c) and
+ * `postgresql://user:pass@host:port/db` (db_pg.c, libpq; `postgres://` too).
  *
  * Every function is blocking: call it from the blocking pool (libuv threadpool), never from
  * an event loop. All functions return 0 or a negative ERR_* code (src/common/err.h) and
@@ -65,8 +65,8 @@ typedef struct {
  * Opens the database named by url ("sqlite:var/jwtd.db", "sqlite:///abs/path.db",
  * optionally followed by "?synchronous=normal&busy_timeout_ms=5000&pool=8"). The file is
  * created if missing; the schema is NOT migrated (call db_migrate). opts may be NULL for
- * the defaults. On failure returns ERR_CONFIG (bad URL, unsupported scheme such as
- * postgresql:// for now) or ERR_UNAVAILABLE (cannot open) and writes a one-line reason
+ * the defaults. On failure returns ERR_CONFIG (bad URL, unsupported scheme) or
+ * ERR_UNAVAILABLE (cannot open / connect) and writes a one-line reason
  * into err (cap bytes; err may be NULL). OUT: *out, freed with db_close().
  */
 int db_open(const char *url, const db_options_t *opts, db_t **out, char *err, size_t cap);

@@ -126,5 +126,6 @@ struct db_driver {
 };
 
 extern const struct db_driver db__sqlite_driver;
+extern const struct db_driver db__pg_driver; /* db_pg.c */
 
 #endif

@@ -1,0 +1,729 @@
+/*
+ * db_pg.c - the PostgreSQL backend of src/db/ (libpq): connections, SQL text, error mapping
+ * and migrations for `postgresql://user:pass@host:port/dbname[?options]` URLs. It
+ * implements the driver table of db_internal.h and nothing else; what to read and in which
+ * transaction lives in db.c, so both backends run the same domain logic.
+ *
+ * DESIGN (blocking connections on the blocking pool): every db.h call already runs on a
+ * libuv threadpool thread, and the pool of db.c settles at one connection per pool thread
+ * that touches the database. A blocking libpq connection per checkout is therefore the
+ * natural fit: one round trip per statement with no event-loop hand-off, and the event
+ * loops never see the database. (libpq's non-blocking API on the loop would save the pool
+ * thread, but the login path must leave the loop for argon2 anyway, and a rotation is 5
+ * dependent statements in a transaction - a state machine per request for no gain. The
+ * measured cost is in BENCH.md "pg".)
+ *
+ * Statements are prepared once per connection (PQprepare on first use, named "jN" after
+ * their id) and executed with bound text parameters (PQexecPrepared); nothing is ever
+ * built from input. Results are fetched whole (every statement returns at most 1000 rows).
+ *
+ * Isolation: READ COMMITTED. Atomic rotation takes a row lock on the refresh token
+ * (`SELECT ... FOR UPDATE OF r` in ROTATE_LOAD): concurrent rotations of one jti queue on
+ * that lock, and each statement after the lock sees the winner's committed successor (READ
+ * COMMITTED takes a fresh snapshot per statement), so N concurrent presentations produce one
+ * successor and N-1 "grace" answers, as on SQLite. Other write transactions touch rows by
+ * key (UPDATE takes the row lock itself). Lock waits are bounded by lock_timeout
+ * (busy_timeout_ms); a timeout is ERR_UNAVAILABLE.
+ *
+ * Health and reconnect: before the first statement of a checkout (BEGIN or an autocommit
+ * statement) the driver polls the idle socket without blocking: a server that restarted or
+ * terminated the backend has sent an error and closed the socket, which shows as readable;
+ * PQconsumeInput then reports the connection bad and the driver reconnects (PQreset) before
+ * sending anything. A connection that breaks mid-statement answers ERR_UNAVAILABLE (503)
+ * for that call and is marked broken; the pool closes it at checkin and the next checkout
+ * opens a fresh one. While the server is down every call answers ERR_UNAVAILABLE quickly
+ * (connection refused) and the first call after it is back succeeds.
+ *
+ * Durability: `synchronous` maps to synchronous_commit for this session: off/normal ->
+ * off (a commit returns before its WAL is flushed; a crash of the server or the machine may
+ * lose the last ~3 x wal_writer_delay of commits, never corrupts: the same bound class as
+ * SQLite NORMAL's checkpoint interval), full -> on; the default leaves the server's own
+ * setting (on unless the DBA changed it).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libpq-fe.h>
+
+#include "common/alloc.h"
+#include "common/err.h"
+#include "db/db_internal.h"
+
+#define LOG_MODULE "db"
+#include "common/log.h"
+
+/* ==== SQL ================================================================================= */
+
+#define SESSION_COLS "id, user_id, created_at, last_used_at, revoked_at, client_ip, user_agent"
+#define MAX_PARAMS   16
+
+/* Key of the advisory lock that serialises migrators (any constant unique to jwtd). */
+#define MIGRATE_LOCK "7305079216"
+
+static const char *const sql_text[DB_STMT__COUNT] = {
+    [DB_STMT_PING] = "SELECT 1",
+    [DB_STMT_SCHEMA_LOCK] = "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK ")",
+    [DB_STMT_SCHEMA_VERSION] = "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+    [DB_STMT_SCHEMA_INSERT] = "INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)",
+    [DB_STMT_USER_INSERT] =
+        "INSERT INTO users (username, email, first_name, last_name, role, premium, is_active, "
+        "password, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) "
+        "RETURNING id",
+    [DB_STMT_USER_BY_ID] = "SELECT " DB_USER_COLS " FROM users WHERE id = $1",
+    [DB_STMT_USER_BY_USERNAME] = "SELECT " DB_USER_COLS " FROM users WHERE username = $1",
+    [DB_STMT_USER_LIST] = "SELECT " DB_USER_COLS " FROM users WHERE id > $1 ORDER BY id LIMIT $2",
+    [DB_STMT_USER_UPDATE_PROFILE] =
+        "UPDATE users SET email = $1, first_name = $2, last_name = $3, role = $4, premium = $5, "
+        "updated_at = $6 WHERE id = $7",
+    [DB_STMT_USER_SET_PASSWORD] = "UPDATE users SET password = $1, updated_at = $2 WHERE id = $3",
+    [DB_STMT_USER_SET_ACTIVE] = "UPDATE users SET is_active = $1, updated_at = $2 WHERE id = $3",
+    [DB_STMT_USER_SET_ROLE] = "UPDATE users SET role = $1, updated_at = $2 WHERE id = $3",
+    [DB_STMT_USER_SET_LAST_LOGIN] = "UPDATE users SET last_login = $1 WHERE id = $2",
+    [DB_STMT_USER_BUMP_WATERMARK] =
+        "UPDATE users SET revoke_before = GREATEST(revoke_before, $1::bigint), "
+        "updated_at = $1::bigint WHERE id = $2",
+    [DB_STMT_WATERMARK_LIST] =
+        "SELECT id, revoke_before FROM users WHERE revoke_before > 0 AND revoke_before >= $1",
+    [DB_STMT_SESSION_INSERT] =
+        "INSERT INTO sessions (id, user_id, created_at, last_used_at, client_ip, user_agent) "
+        "VALUES ($1, $2, $3, $3, $4, $5)",
+    [DB_STMT_SESSION_GET] = "SELECT " SESSION_COLS " FROM sessions WHERE id = $1",
+    [DB_STMT_SESSION_TOUCH] =
+        "UPDATE sessions SET last_used_at = $1 WHERE id = $2 AND last_used_at < $3",
+    [DB_STMT_SESSION_REVOKE] =
+        "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+    [DB_STMT_SESSION_REVOKE_USER] =
+        "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+    [DB_STMT_SESSION_LIST_ACTIVE] =
+        "SELECT " SESSION_COLS " FROM sessions s WHERE s.user_id = $1 AND s.revoked_at IS NULL "
+        "AND EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.sid = s.id AND r.used_at IS NULL "
+        "AND r.expires_at > $2) ORDER BY s.last_used_at DESC, s.id LIMIT 1000",
+    [DB_STMT_SESSION_LIST_REVOKED] =
+        "SELECT " SESSION_COLS " FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at >= $1",
+    [DB_STMT_REFRESH_INSERT] =
+        "INSERT INTO refresh_tokens (jti, sid, parent_jti, issued_at, expires_at, used_at, "
+        "replaced_by) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    [DB_STMT_REFRESH_GET] = "SELECT jti, sid, parent_jti, issued_at, expires_at, used_at, "
+                            "replaced_by FROM refresh_tokens WHERE jti = $1",
+    [DB_STMT_ROTATE_LOAD] =
+        "SELECT r.sid, r.issued_at, r.expires_at, r.used_at, r.replaced_by, s.user_id, "
+        "s.revoked_at, u.is_active, u.revoke_before FROM refresh_tokens r "
+        "JOIN sessions s ON s.id = r.sid JOIN users u ON u.id = s.user_id WHERE r.jti = $1 "
+        "FOR UPDATE OF r",
+    [DB_STMT_ROTATE_MARK] = "UPDATE refresh_tokens SET used_at = $1, replaced_by = $2 "
+                            "WHERE jti = $3 AND used_at IS NULL",
+    [DB_STMT_SESSION_SET_USED] = "UPDATE sessions SET last_used_at = $1 WHERE id = $2",
+    [DB_STMT_REVOKED_INSERT] = "INSERT INTO revoked_tokens (jti, expires_at, revoked_at, reason) "
+                               "VALUES ($1, $2, $3, $4) ON CONFLICT (jti) DO NOTHING",
+    [DB_STMT_REVOKED_LIST] = "SELECT jti, expires_at FROM revoked_tokens WHERE expires_at > $1",
+    [DB_STMT_FLUSH_REFRESH] = "DELETE FROM refresh_tokens WHERE expires_at <= $1",
+    [DB_STMT_FLUSH_REVOKED] = "DELETE FROM revoked_tokens WHERE expires_at <= $1",
+    [DB_STMT_FLUSH_SESSIONS] =
+        "DELETE FROM sessions WHERE NOT EXISTS (SELECT 1 FROM refresh_tokens r "
+        "WHERE r.sid = sessions.id) AND (CASE WHEN revoked_at IS NOT NULL AND revoked_at > "
+        "last_used_at THEN revoked_at ELSE last_used_at END) <= $1",
+};
+
+/*
+ * Migrations: the same schema as db_sqlite.c's, version for version, in PostgreSQL's
+ * dialect (BIGINT identity ids that are never reused, BOOLEAN flags, partial indexes).
+ * Emails are unique case-insensitively in ASCII, as on SQLite: lower() under the "C"
+ * collation folds only A-Z whatever the database's locale. Append only.
+ */
+static const char *const migrations[] = {
+    /* 1: users, sessions, refresh tokens, access-token revocations */
+    "CREATE TABLE users ("
+    "  id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+    "  username TEXT NOT NULL UNIQUE CHECK (char_length(username) BETWEEN 1 AND 150),"
+    "  email TEXT NOT NULL DEFAULT '',"
+    "  first_name TEXT NOT NULL DEFAULT '',"
+    "  last_name TEXT NOT NULL DEFAULT '',"
+    "  role TEXT NOT NULL DEFAULT 'user' CHECK (role IN ('user', 'instructor', 'admin')),"
+    "  premium BOOLEAN NOT NULL DEFAULT false,"
+    "  is_active BOOLEAN NOT NULL DEFAULT true,"
+    "  password TEXT NOT NULL DEFAULT '',"
+    "  created_at BIGINT NOT NULL,"
+    "  last_login BIGINT,"
+    "  revoke_before BIGINT NOT NULL DEFAULT 0,"
+    "  updated_at BIGINT NOT NULL"
+    ");"
+    "CREATE UNIQUE INDEX users_email_key ON users (lower(email COLLATE \"C\")) WHERE email <> '';"
+    "CREATE INDEX users_revoke_before_idx ON users (revoke_before) WHERE revoke_before > 0;"
+    "CREATE TABLE sessions ("
+    "  id TEXT PRIMARY KEY,"
+    "  user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+    "  created_at BIGINT NOT NULL,"
+    "  last_used_at BIGINT NOT NULL,"
+    "  client_ip TEXT NOT NULL DEFAULT '',"
+    "  user_agent TEXT NOT NULL DEFAULT '',"
+    "  revoked_at BIGINT"
+    ");"
+    "CREATE INDEX sessions_user_idx ON sessions (user_id);"
+    "CREATE INDEX sessions_revoked_idx ON sessions (revoked_at) WHERE revoked_at IS NOT NULL;"
+    "CREATE TABLE refresh_tokens ("
+    "  jti TEXT PRIMARY KEY,"
+    "  sid TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,"
+    "  parent_jti TEXT,"
+    "  issued_at BIGINT NOT NULL,"
+    "  expires_at BIGINT NOT NULL,"
+    "  used_at BIGINT,"
+    "  replaced_by TEXT"
+    ");"
+    "CREATE INDEX refresh_tokens_sid_idx ON refresh_tokens (sid);"
+    "CREATE INDEX refresh_tokens_expires_idx ON refresh_tokens (expires_at);"
+    "CREATE TABLE revoked_tokens ("
+    "  jti TEXT PRIMARY KEY,"
+    "  expires_at BIGINT NOT NULL,"
+    "  revoked_at BIGINT NOT NULL,"
+    "  reason TEXT NOT NULL DEFAULT ''"
+    ");"
+    "CREATE INDEX revoked_tokens_expires_idx ON revoked_tokens (expires_at);",
+};
+
+/* ==== state and connections ============================================================== */
+
+struct pg_state {
+    char *url;             /* the URL handed to libpq (jwtd's own options removed) */
+    char *where;           /* host:port/db for messages (never the password) */
+    uint32_t lock_timeout; /* ms */
+    enum db_sync synchronous;
+};
+
+struct db_conn {
+    struct pg_state *st;
+    PGconn *pg;
+    bool prepared[DB_STMT__COUNT];
+    PGresult *res; /* result of the last query(), until reset */
+    int row;       /* current row of res (-1 before the first next()) */
+    int64_t changes;
+    bool in_tx;
+    bool broken;
+};
+
+/* First line of libpq's message (they end in '\n' and may span lines). */
+static void log_pg_error(const char *what, const char *msg, const char *sqlstate)
+{
+    size_t n = strcspn(msg ? msg : "", "\n");
+    log_error("msg=\"database error\" op=%s sqlstate=%s err=\"%.*s\"", what,
+              sqlstate ? sqlstate : "-", (int)n, msg ? msg : "");
+}
+
+/*
+ * Maps a failed result (or NULL: out of memory / lost connection) to ERR_* per
+ * db_internal.h and marks the connection broken when it cannot be reused.
+ */
+static int map_result(struct db_conn *c, const PGresult *r, const char *what)
+{
+    if (PQstatus(c->pg) != CONNECTION_OK) {
+        c->broken = true;
+        log_warn("msg=\"database connection lost\" op=%s err=\"%.*s\"", what,
+                 (int)strcspn(PQerrorMessage(c->pg), "\n"), PQerrorMessage(c->pg));
+        return ERR_UNAVAILABLE;
+    }
+    if (!r) {
+        log_pg_error(what, PQerrorMessage(c->pg), NULL);
+        return ERR_NOMEM;
+    }
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    if (!state)
+        state = "";
+    if (strcmp(state, "23505") == 0)
+        return ERR_CONFLICT; /* unique_violation */
+    if (strcmp(state, "23503") == 0)
+        return ERR_NOT_FOUND; /* foreign_key_violation */
+    if (strncmp(state, "23", 2) == 0 || strncmp(state, "22", 2) == 0)
+        return ERR_INVALID; /* check / not null / bad data (invalid UTF-8) */
+    if (strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0 ||
+        strncmp(state, "40", 2) == 0 || strncmp(state, "53", 2) == 0) {
+        /* lock timeout, statement timeout, serialization/deadlock, out of resources */
+        log_warn("msg=\"database busy\" op=%s sqlstate=%s", what, state);
+        return ERR_UNAVAILABLE;
+    }
+    if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0) {
+        /* connection exception, admin shutdown, crash shutdown, cannot connect now */
+        c->broken = true;
+        log_warn("msg=\"database unavailable\" op=%s sqlstate=%s", what, state);
+        return ERR_UNAVAILABLE;
+    }
+    log_pg_error(what, PQresultErrorMessage(r), state);
+    return ERR_INTERNAL;
+}
+
+/* Runs a parameterless command on the connection (session settings, BEGIN/COMMIT). */
+static int simple_exec(struct db_conn *c, const char *sql, const char *what)
+{
+    PGresult *r = PQexec(c->pg, sql);
+    ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    int rc = 0;
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
+        rc = map_result(c, r, what);
+    PQclear(r);
+    return rc;
+}
+
+static const char *sync_setting(enum db_sync s)
+{
+    switch (s) {
+    case DB_SYNC_OFF:
+    case DB_SYNC_NORMAL:
+        return "off";
+    case DB_SYNC_FULL:
+        return "on";
+    default:
+        return NULL; /* the server's setting */
+    }
+}
+
+/* Per-connection settings, after (re)connecting. */
+static int session_setup(struct db_conn *c)
+{
+    char sql[200];
+    const char *sync = sync_setting(c->st->synchronous);
+    snprintf(sql, sizeof sql, "SET client_min_messages = warning; SET lock_timeout = %u%s%s",
+             c->st->lock_timeout, sync ? "; SET synchronous_commit = " : "", sync ? sync : "");
+    memset(c->prepared, 0, sizeof c->prepared);
+    return simple_exec(c, sql, "setup");
+}
+
+/* Server notices and asynchronous errors go to the log, not to stderr. */
+static void on_notice(void *arg, const char *message)
+{
+    (void)arg;
+    log_info("msg=\"database notice\" text=\"%.*s\"", (int)strcspn(message, "\n"), message);
+}
+
+static PGconn *connect_url(const char *url)
+{
+    /* Defaults first: the URL's own parameters override them (expand_dbname rule). */
+    const char *const keys[] = {"connect_timeout",
+                                "application_name",
+                                "keepalives",
+                                "keepalives_idle",
+                                "keepalives_interval",
+                                "keepalives_count",
+                                "client_encoding",
+                                "dbname",
+                                NULL};
+    const char *const vals[] = {"5", "jwtd", "1", "30", "10", "3", "UTF8", url, NULL};
+    return PQconnectdbParams(keys, vals, 1);
+}
+
+static int pg_conn_open(void *state, db_conn_t **out)
+{
+    struct pg_state *st = state;
+    struct db_conn *c = xcalloc(1, sizeof *c);
+    c->st = st;
+    c->row = -1;
+    c->pg = connect_url(st->url);
+    if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) {
+        const char *m = c->pg ? PQerrorMessage(c->pg) : "out of memory";
+        log_warn("msg=\"cannot connect to the database\" db=%s err=\"%.*s\"", st->where,
+                 (int)strcspn(m, "\n"), m);
+        PQfinish(c->pg);
+        free(c);
+        return ERR_UNAVAILABLE;
+    }
+    PQsetNoticeProcessor(c->pg, on_notice, NULL);
+    int rc = session_setup(c);
+    if (rc != 0) {
+        PQfinish(c->pg);
+        free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+static void pg_reset(db_conn_t *c)
+{
+    PQclear(c->res);
+    c->res = NULL;
+    c->row = -1;
+}
+
+static void pg_conn_close(db_conn_t *c)
+{
+    if (!c)
+        return;
+    pg_reset(c);
+    PQfinish(c->pg);
+    free(c);
+}
+
+static bool pg_conn_is_broken(db_conn_t *c)
+{
+    return c->broken || PQstatus(c->pg) != CONNECTION_OK || c->in_tx;
+}
+
+/*
+ * The health check before the first statement of a checkout (see DESIGN): an idle
+ * connection has nothing to read unless the server spoke (usually to say goodbye).
+ */
+static int ensure_alive(struct db_conn *c)
+{
+    bool bad = PQstatus(c->pg) != CONNECTION_OK;
+    if (!bad) {
+        struct pollfd p = {.fd = PQsocket(c->pg), .events = POLLIN};
+        if (p.fd < 0)
+            bad = true;
+        /* A goodbye is an ErrorResponse (57P01) then EOF, possibly seen in two reads. */
+        for (int i = 0; !bad && i < 4 && poll(&p, 1, 0) > 0; i++)
+            bad = !PQconsumeInput(c->pg) || PQstatus(c->pg) != CONNECTION_OK;
+        if (!bad) {
+            PGnotify *n;
+            while ((n = PQnotifies(c->pg)) != NULL)
+                PQfreemem(n);
+        }
+    }
+    if (!bad)
+        return 0;
+    log_info("msg=\"database connection lost while idle, reconnecting\" db=%s", c->st->where);
+    PQreset(c->pg);
+    if (PQstatus(c->pg) != CONNECTION_OK) {
+        c->broken = true;
+        log_warn("msg=\"cannot reconnect to the database\" db=%s err=\"%.*s\"", c->st->where,
+                 (int)strcspn(PQerrorMessage(c->pg), "\n"), PQerrorMessage(c->pg));
+        return ERR_UNAVAILABLE;
+    }
+    c->broken = false;
+    return session_setup(c);
+}
+
+static int pg_begin(db_conn_t *c, bool write)
+{
+    (void)write; /* row locks are taken by the statements (FOR UPDATE, UPDATE) */
+    pg_reset(c);
+    int rc = ensure_alive(c);
+    if (rc == 0)
+        rc = simple_exec(c, "BEGIN", "begin");
+    if (rc == 0)
+        c->in_tx = true;
+    return rc;
+}
+
+static int pg_commit(db_conn_t *c)
+{
+    pg_reset(c);
+    PGresult *r = PQexec(c->pg, "COMMIT");
+    int rc = 0;
+    if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
+        rc = map_result(c, r, "commit");
+    else if (strcmp(PQcmdStatus(r), "ROLLBACK") == 0)
+        rc = ERR_UNAVAILABLE; /* the transaction had failed: nothing was committed */
+    PQclear(r);
+    c->in_tx = false;
+    return rc;
+}
+
+static void pg_rollback(db_conn_t *c)
+{
+    pg_reset(c);
+    if (PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+        simple_exec(c, "ROLLBACK", "rollback");
+    c->in_tx = false;
+}
+
+static int pg_exec_script(db_conn_t *c, const char *sql)
+{
+    pg_reset(c);
+    int rc = c->in_tx ? 0 : ensure_alive(c);
+    if (rc != 0)
+        return rc;
+    PGresult *r = PQexec(c->pg, sql);
+    ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
+        rc = map_result(c, r, "script");
+    PQclear(r);
+    return rc;
+}
+
+static int prepare(struct db_conn *c, enum db_stmt id)
+{
+    if (!sql_text[id]) {
+        log_error("msg=\"statement has no PostgreSQL text\" stmt=%d", (int)id);
+        return ERR_INTERNAL;
+    }
+    char name[16];
+    snprintf(name, sizeof name, "j%d", (int)id);
+    PGresult *r = PQprepare(c->pg, name, sql_text[id], 0, NULL);
+    int rc = 0;
+    if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
+        rc = map_result(c, r, "prepare");
+    PQclear(r);
+    if (rc == 0)
+        c->prepared[id] = true;
+    return rc;
+}
+
+static int pg_query(db_conn_t *c, enum db_stmt id, const db_param_t *params, size_t n)
+{
+    pg_reset(c);
+    c->changes = 0;
+    if (n > MAX_PARAMS)
+        return ERR_INTERNAL;
+    int rc = c->in_tx ? 0 : ensure_alive(c);
+    if (rc == 0 && !c->prepared[id])
+        rc = prepare(c, id);
+    if (rc != 0)
+        return rc;
+    char nums[MAX_PARAMS][24];
+    const char *values[MAX_PARAMS];
+    int lengths[MAX_PARAMS];
+    for (size_t i = 0; i < n; i++) {
+        lengths[i] = 0;
+        switch (params[i].type) {
+        case DB_P_NULL:
+            values[i] = NULL;
+            break;
+        case DB_P_BOOL:
+            values[i] = params[i].i ? "t" : "f";
+            break;
+        case DB_P_INT:
+            snprintf(nums[i], sizeof nums[i], "%lld", (long long)params[i].i);
+            values[i] = nums[i];
+            break;
+        case DB_P_TEXT:
+        default:
+            values[i] = params[i].s ? params[i].s : "";
+            break;
+        }
+    }
+    char name[16];
+    snprintf(name, sizeof name, "j%d", (int)id);
+    PGresult *r = PQexecPrepared(c->pg, name, (int)n, values, lengths, NULL, 0);
+    ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+        rc = map_result(c, r, "query");
+        PQclear(r);
+        return rc;
+    }
+    const char *t = PQcmdTuples(r);
+    c->changes = t && *t ? strtoll(t, NULL, 10) : 0;
+    c->res = r;
+    c->row = -1;
+    return 0;
+}
+
+static int pg_next(db_conn_t *c)
+{
+    if (!c->res)
+        return 0;
+    if (c->row + 1 < PQntuples(c->res)) {
+        c->row++;
+        return 1;
+    }
+    return 0;
+}
+
+static int64_t pg_col_int(db_conn_t *c, int col)
+{
+    if (!c->res || c->row < 0 || PQgetisnull(c->res, c->row, col))
+        return 0;
+    const char *v = PQgetvalue(c->res, c->row, col);
+    if (v[0] == 't') /* BOOLEAN */
+        return 1;
+    if (v[0] == 'f')
+        return 0;
+    return strtoll(v, NULL, 10);
+}
+
+static bool pg_col_is_null(db_conn_t *c, int col)
+{
+    return !c->res || c->row < 0 || PQgetisnull(c->res, c->row, col);
+}
+
+static const char *pg_col_text(db_conn_t *c, int col, size_t *len)
+{
+    if (pg_col_is_null(c, col)) {
+        *len = 0;
+        return NULL;
+    }
+    *len = (size_t)PQgetlength(c->res, c->row, col);
+    return PQgetvalue(c->res, c->row, col);
+}
+
+static int64_t pg_changes(db_conn_t *c)
+{
+    return c->changes;
+}
+
+/* ==== URL and state ======================================================================= */
+
+static int parse_u32(const char *v, size_t len, uint32_t max, uint32_t *out)
+{
+    uint64_t x = 0;
+    if (len == 0 || len > 10)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return -1;
+        x = x * 10 + (uint64_t)(v[i] - '0');
+    }
+    if (x > max)
+        return -1;
+    *out = (uint32_t)x;
+    return 0;
+}
+
+/*
+ * Takes jwtd's own options (synchronous, busy_timeout_ms, pool) out of the URL's query
+ * string into st and leaves libpq's (sslmode, connect_timeout, ...) in *kept.
+ */
+static int parse_query(const char *q, struct pg_state *st, char **kept, char *err, size_t cap)
+{
+    size_t qlen = strlen(q);
+    char *out = xmalloc(qlen + 1);
+    size_t o = 0;
+    while (*q) {
+        const char *amp = strchr(q, '&');
+        size_t n = amp ? (size_t)(amp - q) : strlen(q);
+        const char *eq = memchr(q, '=', n);
+        size_t kl = eq ? (size_t)(eq - q) : n, vl = eq ? n - kl - 1 : 0;
+        const char *v = eq ? eq + 1 : "";
+        uint32_t u;
+        if (kl == 11 && memcmp(q, "synchronous", 11) == 0) {
+            if (vl == 3 && strncasecmp(v, "off", 3) == 0)
+                st->synchronous = DB_SYNC_OFF;
+            else if (vl == 6 && strncasecmp(v, "normal", 6) == 0)
+                st->synchronous = DB_SYNC_NORMAL;
+            else if (vl == 4 && strncasecmp(v, "full", 4) == 0)
+                st->synchronous = DB_SYNC_FULL;
+            else {
+                snprintf(err, cap, "database URL: synchronous must be off, normal or full");
+                goto fail;
+            }
+        } else if (kl == 15 && memcmp(q, "busy_timeout_ms", 15) == 0) {
+            if (parse_u32(v, vl, 600000, &u) != 0) {
+                snprintf(err, cap, "database URL: busy_timeout_ms must be 0..600000");
+                goto fail;
+            }
+            st->lock_timeout = u;
+        } else if (kl == 4 && memcmp(q, "pool", 4) == 0) {
+            /* handled by db.c (generic) */
+        } else {
+            if (o)
+                out[o++] = '&';
+            memcpy(out + o, q, n);
+            o += n;
+        }
+        q += n + (amp ? 1 : 0);
+    }
+    out[o] = '\0';
+    *kept = out;
+    return 0;
+fail:
+    free(out);
+    return ERR_CONFIG;
+}
+
+/* "host:port/db" of a postgresql:// URL for messages, without user and password. */
+static char *describe(const char *url)
+{
+    const char *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    const char *end = p + strcspn(p, "?");
+    const char *at = memchr(p, '@', (size_t)(end - p));
+    if (at)
+        p = at + 1;
+    return xstrndup(p, (size_t)(end - p));
+}
+
+/*
+ * target is what follows "postgresql://" (db.c passes the whole URL: libpq parses it).
+ * Connects once so that a wrong URL or an unreachable server is reported at start.
+ */
+static int pg_open(const char *target, const db_options_t *opts, void **state, char *err,
+                   size_t cap)
+{
+    struct pg_state *st = xcalloc(1, sizeof *st);
+    st->lock_timeout = opts && opts->busy_timeout_ms ? opts->busy_timeout_ms : 5000;
+    st->synchronous = opts ? opts->synchronous : DB_SYNC_DEFAULT;
+    const char *qm = strchr(target, '?');
+    size_t blen = qm ? (size_t)(qm - target) : strlen(target);
+    char *kept = NULL;
+    if (qm && parse_query(qm + 1, st, &kept, err, cap) != 0) {
+        free(st);
+        return ERR_CONFIG;
+    }
+    size_t klen = kept ? strlen(kept) : 0;
+    st->url = xmalloc(blen + klen + 2);
+    memcpy(st->url, target, blen);
+    if (klen) {
+        st->url[blen] = '?';
+        memcpy(st->url + blen + 1, kept, klen + 1);
+    } else {
+        st->url[blen] = '\0';
+    }
+    free(kept);
+    st->where = describe(st->url);
+
+    char *perr = NULL;
+    PQconninfoOption *ci = PQconninfoParse(st->url, &perr);
+    if (!ci) {
+        snprintf(err, cap, "invalid PostgreSQL URL: %.*s", (int)strcspn(perr ? perr : "", "\n"),
+                 perr ? perr : "out of memory");
+        PQfreemem(perr);
+        goto fail_config;
+    }
+    PQconninfoFree(ci);
+
+    db_conn_t *c = NULL;
+    int rc = pg_conn_open(st, &c);
+    if (rc != 0) {
+        snprintf(err, cap, "cannot connect to PostgreSQL at %s", st->where);
+        free(st->url);
+        free(st->where);
+        free(st);
+        return rc;
+    }
+    pg_conn_close(c);
+    *state = st;
+    return 0;
+fail_config:
+    free(st->url);
+    free(st->where);
+    free(st);
+    return ERR_CONFIG;
+}
+
+static void pg_close(void *state)
+{
+    struct pg_state *st = state;
+    if (!st)
+        return;
+    free(st->url);
+    free(st->where);
+    free(st);
+}
+
+/* The PostgreSQL driver table (see db_internal.h). */
+const struct db_driver db__pg_driver = {
+    .name = "postgresql",
+    .open = pg_open,
+    .close = pg_close,
+    .conn_open = pg_conn_open,
+    .conn_close = pg_conn_close,
+    .conn_is_broken = pg_conn_is_broken,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .exec_script = pg_exec_script,
+    .query = pg_query,
+    .next = pg_next,
+    .col_int = pg_col_int,
+    .col_is_null = pg_col_is_null,
+    .col_text = pg_col_text,
+    .reset = pg_reset,
+    .changes = pg_changes,
+    .migrations = migrations,
+    .n_migrations = sizeof migrations / sizeof migrations[0],
+    /* Concurrent CREATE TABLE IF NOT EXISTS can collide in the catalog: serialise it (the
+       two statements run as one implicit transaction, which holds the xact lock). */
+    .schema_version_ddl = "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK ");"
+                          "CREATE TABLE IF NOT EXISTS schema_version ("
+                          "version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
+};
