@@ -156,7 +156,7 @@ tsan:
 PYTEST_ARGS ?=
 integration:
 	JWTD_BIN=$(CURDIR)/$(JWTD_BIN_DIR)/jwtd $(PYTHON) -m pytest -q -p no:cacheprovider \
-	    tests/integration $(PYTEST_ARGS)
+	    tests/integration tests/security $(PYTEST_ARGS)
 JWTD_BIN_DIR ?= build/asan
 
 # Browser flow: the JS client's unit tests (node's test runner, against a real jwtd) and the

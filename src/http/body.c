@@ -207,7 +207,15 @@ int http_req_json(http_req_t *req, json_t **out)
     json_error_t jerr;
     json_t *root = json_loadb(req->body.ptr, req->body.len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        snprintf(detail, sizeof detail, "JSON parse error - %s", jerr.text);
+        /* jansson's text may quote the input ("... near '<password>'") and name its own
+         * flags: keep the reason only, then the position, as DRF words it. */
+        char *cut = strstr(jerr.text, " near ");
+        if (cut)
+            *cut = '\0';
+        if ((cut = strstr(jerr.text, " without JSON_")))
+            *cut = '\0';
+        snprintf(detail, sizeof detail, "JSON parse error - %s: line %d column %d (char %d)",
+                 jerr.text, jerr.line, jerr.column, jerr.position);
         for (char *s = detail; *s; s++)
             if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
                 *s = '?';
