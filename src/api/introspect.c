@@ -1,7 +1,8 @@
 /*
  * introspect.c - GET /auth/introspect (API.md section 7), the subrequest target of nginx's
  * auth_request: 204 with X-User-Id, X-Username and X-User-Role for a valid access token,
- * 401 otherwise, 503 when jwtd cannot decide.
+ * 401 otherwise, 503 when jwtd cannot decide. An optional `?role=admin[,instructor]`
+ * makes it also require one of those roles (403 otherwise) for role-restricted locations.
  *
  * This is the per-request cost every proxied request pays, so it is the hot path of
  * jwtd: the Bearer token is verified on the worker's loop (jose + the in-memory revocation
@@ -54,6 +55,32 @@ static bool feed_is_stale(auth_t *a, int64_t now)
     return st.pulls_failed > 0 && st.last_pull_at > 0 && now - st.last_pull_at > STALE_AFTER_S;
 }
 
+/*
+ * ?role=admin or ?role=instructor,admin: the token's role must be one of them (403
+ * otherwise), so an nginx location can require a role with its own auth_request URI. No
+ * `role` parameter: any role.
+ */
+static bool role_allowed(http_req_t *req, const char *role)
+{
+    str_t want;
+    if (http_req_query(req, "role", &want) != 0)
+        return true;
+    if (!role)
+        return false;
+    size_t rl = strlen(role);
+    size_t i = 0;
+    while (i <= want.len) {
+        size_t s = i;
+        while (i < want.len && want.ptr[i] != ',')
+            i++;
+        str_t one = str_trim(str_make(want.ptr + s, i - s));
+        if (one.len == rl && memcmp(one.ptr, role, rl) == 0)
+            return true;
+        i++;
+    }
+    return false;
+}
+
 static void on_introspect(http_req_t *req)
 {
     auth_t *a = req->route_data;
@@ -70,6 +97,10 @@ static void on_introspect(http_req_t *req)
         v = AUTH_INVALID;
     if (v != AUTH_OK) {
         api__bearer_error(req, 0, v);
+        return;
+    }
+    if (req->query.len && !role_allowed(req, c->role)) {
+        http_respond_error(req, ERR_PERMISSION, NULL);
         return;
     }
     if (feed_is_stale(a, clock_now_s())) {
