@@ -293,10 +293,14 @@ def test_config_file_and_bad_urls(env, tmp_path):
     r = run(e, "user", "create", "alice", "--config", str(cfg), "--password-stdin", stdin="testpass123\n")
     assert r.returncode == 0, r.stderr
     assert sqlite3.connect(str(other)).execute("SELECT username FROM users").fetchone()[0] == "alice"
-    e["JWTD_DATABASE_URL"] = "postgresql://u:p@127.0.0.1:1/x"
+    e["JWTD_DATABASE_URL"] = "postgresql://u:p@127.0.0.1:1/x"  # nothing listens on port 1
     r = run(e, "migrate")
     assert r.returncode == 1
-    assert "PostgreSQL backend is not supported yet" in r.stderr
+    assert "cannot open the database" in r.stderr
+    assert "u:p@" not in r.stderr  # the password never reaches the output
+    e["JWTD_DATABASE_URL"] = "mysql://x"
+    r = run(e, "migrate")
+    assert r.returncode == 1 and "JWTD_DATABASE_URL" in r.stderr
     e["JWTD_DATABASE_URL"] = "sqlite:%s/missing-dir/a/b.db" % tmp_path
     r = run(e, "user", "list")
     assert r.returncode == 1 and "cannot open the database" in r.stderr
