@@ -95,6 +95,30 @@ int api_static_register(http_router_t *router, const char *dir);
 /* Frees what api_static_register loaded (after the server stopped). */
 void api_static_free(void);
 
+/* ==== shared state (issue 5): rate limits, orders cache, readiness ========================== */
+
+struct cfg;
+/*
+ * Adds the "ratelimit" link (ratelimit.c) with cfg's JWTD_RATE_LIMIT_*, JWTD_INVALID_TOKEN_*
+ * and JWTD_TRUSTED_PROXIES (cfg is borrowed: it must outlive the server), and sets auth's
+ * login-failed hook (per-username counts). Returns 0 or ERR_INVALID (chain full).
+ */
+int api_ratelimit_register(auth_t *auth, const struct cfg *cfg);
+/*
+ * The client address of req as text (out, cap >= 64): the peer, or when the peer is in
+ * JWTD_TRUSTED_PROXIES (as given to api_ratelimit_register) the right-most
+ * X-Forwarded-For address that is not a trusted proxy.
+ */
+void api_client_ip(http_req_t *req, char *out, size_t cap);
+/* GET /api/orders/ (orders.c): seed 000's per-user, per-token cache. */
+int api_orders_register(http_router_t *router, auth_t *auth);
+/*
+ * GET /readyz (readyz.c): 200 {"status":"ready","database":"ok","redis":...} when the
+ * database answers and (when JWTD_REDIS_REQUIRED) Redis is up; 503 otherwise.
+ */
+struct db;
+int api_readyz_register(http_router_t *router, auth_t *auth, struct db *db, bool redis_required);
+
 /* ==== service and resource side (issue 8) ================================================== */
 
 struct jwtv_claims;

@@ -50,6 +50,8 @@ struct auth {
     jwtv_options v_access, v_refresh, v_any;
     store_t *store;
     auth_ucache_t *users;
+    auth_login_failed_fn login_failed; /* issue 5: the rate limiter's per-username count */
+    void *login_failed_arg;
 };
 
 /* ==== options and lifecycle ================================================================ */
@@ -76,6 +78,13 @@ static char *dup_or_null(const char *s)
 }
 
 static int pull(void *arg, store_t *st, int64_t since, int64_t now);
+
+/* store_user_fn: another instance changed user_id (watermark, profile): drop our copy. */
+static void on_user_changed(void *arg, int64_t user_id)
+{
+    auth_t *a = arg;
+    auth__ucache_drop(a->users, user_id);
+}
 
 /* See auth.h. */
 int auth_new(const auth_options_t *opts, db_t *db, jose_keyring_t *ring, const jwtv_options *vopt,
@@ -127,6 +136,7 @@ int auth_new(const auth_options_t *opts, db_t *db, jose_keyring_t *ring, const j
         auth_free(a);
         return rc;
     }
+    store_set_user_hook(a->store, on_user_changed, a);
     *out = a;
     return 0;
 }
@@ -474,6 +484,8 @@ int auth_login(auth_t *a, const char *username, const char *password, size_t pas
     if (rc == ERR_NOT_FOUND || rc == ERR_INVALID) {
         auth_password_verify_dummy(password, password_len);
         log_info("event=login_failed reason=no_such_user");
+        if (a->login_failed)
+            a->login_failed(a->login_failed_arg, username);
         return ERR_NO_ACTIVE_ACCOUNT;
     }
     if (rc != 0)
@@ -483,6 +495,8 @@ int auth_login(auth_t *a, const char *username, const char *password, size_t pas
         log_info("event=login_failed user_id=%" PRId64 " reason=%s", u.id,
                  ok ? "inactive" : "bad_password");
         db_user_dispose(&u);
+        if (a->login_failed)
+            a->login_failed(a->login_failed_arg, username);
         return ERR_NO_ACTIVE_ACCOUNT;
     }
     if (auth_password_needs_rehash(u.password_hash, &a->opts.argon2)) {
@@ -649,6 +663,9 @@ int auth_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now, auth_pair_
         if (rc == 0) {
             pair_set_user(a, &r.user, now, out);
             *verdict = AUTH_OK;
+            char group[AUTH_USER_GROUP_MAX]; /* seed 000: a refresh drops the user's cache */
+            auth_user_cache_group(r.user_id, group);
+            store_cache_drop_group(a->store, group);
             if (r.status == DB_ROTATE_REUSED_WITHIN_GRACE)
                 log_info("event=refresh_grace user_id=%" PRId64 " sid=%s jti=%s", r.user_id, r.sid,
                          ref->jti);
@@ -809,6 +826,7 @@ int auth_user_set_active(auth_t *a, int64_t user_id, bool is_active, int64_t now
         index_revoke_user(a, user_id, now);
     else
         auth__ucache_drop(a->users, user_id);
+    store_user_changed(a->store, user_id);
     log_info("event=%s user_id=%" PRId64, is_active ? "user_activated" : "user_deactivated",
              user_id);
     return 0;
@@ -891,4 +909,18 @@ int auth_user_load(auth_t *a, int64_t user_id, int64_t now)
 void auth_user_invalidate(auth_t *a, int64_t user_id)
 {
     auth__ucache_drop(a->users, user_id);
+    store_user_changed(a->store, user_id); /* the other instances' caches too */
+}
+
+/* See auth.h. */
+void auth_set_login_failed_hook(auth_t *a, auth_login_failed_fn fn, void *arg)
+{
+    a->login_failed = fn;
+    a->login_failed_arg = arg;
+}
+
+/* See auth.h. */
+void auth_user_cache_group(int64_t user_id, char out[AUTH_USER_GROUP_MAX])
+{
+    snprintf(out, AUTH_USER_GROUP_MAX, "user:%" PRId64, user_id);
 }

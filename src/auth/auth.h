@@ -251,6 +251,25 @@ int auth_user_load(auth_t *a, int64_t user_id, int64_t now);
 /* Drops user_id from the cache (after a change made outside auth). Thread-safe. */
 void auth_user_invalidate(auth_t *a, int64_t user_id);
 
+/* ---- shared-state hooks (issue 5) ---------------------------------------------------------- */
+
+/*
+ * Called on the login's thread (the pool) after a failed login for username (wrong
+ * password, unknown or inactive user): the rate limiter counts it against the username.
+ * Set before serving.
+ */
+typedef void (*auth_login_failed_fn)(void *arg, const char *username);
+void auth_set_login_failed_hook(auth_t *a, auth_login_failed_fn fn, void *arg);
+
+/*
+ * Cache group of the per-user, per-token cache entries (seed 000's orders cache): every
+ * successful refresh of one of the user's sessions drops the whole group
+ * (store_cache_drop_group), on every instance when the store is shared. Writes
+ * "user:<id>" into out (AUTH_USER_GROUP_MAX bytes).
+ */
+#define AUTH_USER_GROUP_MAX 32
+void auth_user_cache_group(int64_t user_id, char out[AUTH_USER_GROUP_MAX]);
+
 /*
  * Writes the API user object of u ({"id":..,"username":..,"email":..,"first_name":..,
  * "last_name":..,"role":..,"premium":..}) into a heap string. OUT: *len. Never NULL.

@@ -64,6 +64,9 @@ struct cfg {
     /* --- backends -------------------------------------------------------------------- */
     char *database_url; /* JWTD_DATABASE_URL */
     char *redis_url;    /* JWTD_REDIS_URL, NULL = embedded store */
+    bool redis_required;      /* JWTD_REDIS_REQUIRED: /readyz fails while Redis is down */
+    int64_t redis_timeout_ms; /* JWTD_REDIS_TIMEOUT: connect and command timeout */
+    char *redis_prefix;       /* JWTD_REDIS_PREFIX: prefix of every key and channel */
     /* --- keys and tokens --------------------------------------------------------------- */
     char *algorithm;         /* JWTD_ALGORITHM */
     char *secret_key;        /* JWTD_SECRET_KEY (SECRET) */
@@ -89,6 +92,8 @@ struct cfg {
     cfg_rate_t rate_limit_anon;
     cfg_rate_t rate_limit_user;
     cfg_cidr_list_t trusted_proxies;
+    cfg_rate_t invalid_token_limit; /* JWTD_INVALID_TOKEN_LIMIT: beyond it = suspicious */
+    int64_t invalid_token_block_s;  /* JWTD_INVALID_TOKEN_BLOCK: 0 = log only */
     /* --- passwords (argon2id) ------------------------------------------------------------ */
     uint32_t argon2_memory_kib;
     uint32_t argon2_iterations;

@@ -19,6 +19,21 @@
  *
  * Threads: store_check() and store_revoke_*() may be called from any thread (event loops,
  * the blocking pool). store_start() / store_close() from the owning (main) thread only.
+ *
+ * Shared state for several instances (issue 5): with store_redis_start() the store also
+ *   - PUBLISHes every revocation made by this process on the channel <prefix>revocations
+ *     and applies what other instances publish (a subscriber connection on the store's own
+ *     thread), so a revocation reaches every instance in about a millisecond; on every
+ *     (re)connect it runs a pull, so nothing published while it was away is missed; the
+ *     database poll keeps running as the safety net (a lost message costs at most one
+ *     poll interval);
+ *   - keeps the rate-limit buckets (GCRA, one Lua script per check) and the cache entries
+ *     in Redis, through one connection per event loop (store_loop_attach()).
+ * Without Redis the same calls work on in-process tables (store_local.c). With Redis
+ * configured but unreachable: revocations still apply locally (and reach the other
+ * instances through the database poll), rate limits fall back to the local tables
+ * (logged once per outage), cache reads miss and writes are dropped (never a stale hit).
+ * The verify hot path (store_check) never touches Redis.
  */
 #ifndef JWTD_STORE_STORE_H
 #define JWTD_STORE_STORE_H
@@ -26,9 +41,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/str.h"
 #include "store/revindex.h"
 
 typedef struct store store_t;
+struct uv_loop_s;
 
 /*
  * Pulls revocations recorded since `since` (Unix seconds; 0 on the first pull: load
@@ -91,5 +108,108 @@ typedef struct {
     int64_t last_pull_at;  /* Unix seconds of the last successful pull's start; 0 = never */
 } store_stats_t;
 void store_stats(store_t *st, store_stats_t *out);
+
+/*
+ * Called (any thread) when another instance says user_id changed (watermark raised, user
+ * cache entry stale), so the owner can drop its own caches of that user. Set before
+ * store_redis_start().
+ */
+typedef void (*store_user_fn)(void *arg, int64_t user_id);
+void store_set_user_hook(store_t *st, store_user_fn fn, void *arg);
+/* Tells the other instances that user_id changed (their user hook runs). Any thread. */
+void store_user_changed(store_t *st, int64_t user_id);
+/* Asks the feed thread for a pull as soon as possible (any thread, does not wait). */
+void store_request_pull(store_t *st);
+
+/* ---- Redis backend (store_redis.c) ------------------------------------------------------ */
+
+typedef struct {
+    const char *url;     /* redis://[:password@]host[:port][/db] or unix:///path[?db=N] */
+    const char *prefix;  /* prefix of every key and channel; NULL = "jwtd:" */
+    uint32_t timeout_ms; /* connect and command timeout; 0 = 500 */
+} store_redis_options_t;
+
+/*
+ * Connects the store to Redis: parses the URL (ERR_CONFIG with a message in err on a bad
+ * one), starts the store thread (subscriber + command connection). Never fails because
+ * Redis is down: it keeps reconnecting with backoff. Call after store_start(), once.
+ */
+int store_redis_start(store_t *st, const store_redis_options_t *o, char *err, size_t cap);
+/* Whether Redis is configured / currently reachable (subscribed and answering). */
+bool store_redis_configured(const store_t *st);
+bool store_redis_up(const store_t *st);
+
+/*
+ * On an event-loop thread (the HTTP on-worker-start hook): opens that loop's Redis
+ * connection; cache and rate operations made on this thread use it. No-op without Redis.
+ * store_loop_detach() on the same thread when the loop has ended (on-worker-stop).
+ */
+void store_loop_attach(store_t *st, struct uv_loop_s *loop);
+void store_loop_detach(store_t *st);
+
+/* ---- cache (any backend) --------------------------------------------------------------- */
+/*
+ * A string-keyed cache with TTLs and invalidation groups (all entries of one user, "the
+ * post list"). Keys and groups are short printable strings chosen by the caller (e.g.
+ * "orders:42:<jti>", group "orders:42"); in Redis they become <prefix>cache:<key> and
+ * <prefix>cache-group:<group> (a SET of its keys, with the longest TTL of its entries).
+ */
+
+/* status 0 + value (valid during the call only), or ERR_NOT_FOUND (miss, Redis down). */
+typedef void (*store_cache_cb)(void *arg, int status, str_t value);
+/*
+ * Looks key up. With Redis: ONLY on a thread with store_loop_attach() (asynchronous, cb runs
+ * later on that loop, at most timeout_ms later); otherwise (embedded, or Redis unreachable)
+ * cb runs before store_cache_get returns.
+ */
+void store_cache_get(store_t *st, const char *key, store_cache_cb cb, void *arg);
+/*
+ * Blocking lookup for pool threads: copies at most cap bytes of the value into out.
+ * Returns 0 (*len = value length, may exceed cap: then nothing useful is copied),
+ * ERR_NOT_FOUND (miss or Redis unreachable). Never call on an event loop.
+ */
+int store_cache_get_sync(store_t *st, const char *key, char *out, size_t cap, size_t *len);
+/* Stores value under key for ttl_s seconds, adding key to group (NULL = none). Any thread. */
+void store_cache_set(store_t *st, const char *key, str_t value, uint32_t ttl_s, const char *group);
+/* Drops one key. Any thread. */
+void store_cache_del(store_t *st, const char *key);
+/* Drops every key of group and the group. Any thread; with Redis, one atomic script. */
+void store_cache_drop_group(store_t *st, const char *group);
+
+/* ---- rate limits (any backend): GCRA ------------------------------------------------------- */
+/*
+ * Generic cell rate algorithm: a bucket "count per period_s" stores one value, the
+ * theoretical arrival time (TAT). Emission interval T = period/count; a request at now is
+ * allowed when TAT - now <= period - T (so `count` requests may come at once, then one per
+ * T); allowing it moves TAT to max(TAT, now) + T. Retry-After = TAT - (period - T) - now.
+ * Keys become <prefix>rate_limit:<key> in Redis with a TTL of TAT - now (nothing outlives
+ * its window). Time comes from the Redis server (TIME), so instances' clocks do not matter.
+ */
+enum store_rate_mode {
+    STORE_RATE_CONSUME = 0, /* check, and count the request when every bucket allows it */
+    STORE_RATE_PEEK = 1,    /* check only (e.g. failed logins of a username) */
+    STORE_RATE_BLOCK = 2,   /* deny while key is blocked (store_rate_block) */
+};
+typedef struct {
+    const char *key;
+    uint32_t count, period_s; /* count 0 = unlimited (always allowed) */
+    enum store_rate_mode mode;
+} store_rate_t;
+typedef struct {
+    bool allowed;
+    uint32_t retry_after_s; /* when denied: seconds until the request would be allowed (>= 1) */
+    int denied_by;          /* index of the first denying bucket, -1 when allowed */
+    bool local;             /* decided by local counters (no Redis, or Redis unreachable) */
+} store_rate_result_t;
+typedef void (*store_rate_cb)(void *arg, const store_rate_result_t *r);
+/*
+ * Checks n (<= 4) buckets atomically: allowed only when all allow; CONSUME buckets count the
+ * request only then. Same threading as store_cache_get (async on an attached loop).
+ */
+void store_rate_check(store_t *st, const store_rate_t *r, size_t n, store_rate_cb cb, void *arg);
+/* Counts one event in a bucket without a decision (a failed login). Any thread, async. */
+void store_rate_consume(store_t *st, const char *key, uint32_t count, uint32_t period_s);
+/* Blocks key for seconds (a STORE_RATE_BLOCK bucket denies until then). Any thread. */
+void store_rate_block(store_t *st, const char *key, uint32_t seconds);
 
 #endif

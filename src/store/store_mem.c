@@ -18,7 +18,9 @@
 #define LOG_MODULE "store"
 #include "store/store.h"
 
+#include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -26,20 +28,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
-
-struct store {
-    store_revindex_t *ix;
-    store_options_t opts;
-    pthread_mutex_t pull_lock; /* serialises pulls; guards the pull bookkeeping below */
-    int64_t last_good_start;   /* start (Unix s) of the last successful pull; 0 = never */
-    uint64_t pulls_ok, pulls_failed;
-    /* feed thread */
-    pthread_mutex_t mu; /* guards stopping */
-    pthread_cond_t cv;
-    bool stopping;
-    bool started;
-    pthread_t thread;
-};
+#include "store/store_internal.h"
 
 /* See store.h. */
 int store_mem_open(const store_options_t *opts, store_t **out)
@@ -56,6 +45,7 @@ int store_mem_open(const store_options_t *opts, store_t **out)
     if (st->opts.overlap_s <= 0)
         st->opts.overlap_s = 10;
     st->ix = store_revindex_new();
+    st->local = store__local_new(0);
     pthread_mutex_init(&st->pull_lock, NULL);
     pthread_mutex_init(&st->mu, NULL);
     pthread_condattr_t ca;
@@ -67,12 +57,21 @@ int store_mem_open(const store_options_t *opts, store_t **out)
     return 0;
 }
 
+static __thread bool tls_in_pull;
+
+/* See store_internal.h. */
+bool store__in_pull(void)
+{
+    return tls_in_pull;
+}
+
 /* One pull with the bookkeeping. Returns the pull's result. */
 static int pull_once(store_t *st)
 {
     if (!st->opts.pull)
         return 0;
     pthread_mutex_lock(&st->pull_lock);
+    tls_in_pull = true;
     int64_t now = clock_now_s();
     int64_t since = st->last_good_start ? st->last_good_start - st->opts.overlap_s : 0;
     if (since < 0)
@@ -84,6 +83,7 @@ static int pull_once(store_t *st)
     } else {
         st->pulls_failed++;
     }
+    tls_in_pull = false;
     pthread_mutex_unlock(&st->pull_lock);
     return rc;
 }
@@ -100,9 +100,11 @@ static void *feed_main(void *arg)
         uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)st->opts.poll_interval_ms * 1000000u;
         ts.tv_sec += (time_t)(ns / 1000000000u);
         ts.tv_nsec = (long)(ns % 1000000000u);
-        pthread_cond_timedwait(&st->cv, &st->mu, &ts);
+        if (!st->pull_requested)
+            pthread_cond_timedwait(&st->cv, &st->mu, &ts);
         if (st->stopping)
             break;
+        st->pull_requested = false;
         pthread_mutex_unlock(&st->mu);
 
         int rc = pull_once(st);
@@ -115,6 +117,7 @@ static void *feed_main(void *arg)
             size_t n = store_revindex_prune(st->ix, clock_now_s());
             if (n)
                 log_debug("msg=\"pruned revocation index\" removed=%zu", n);
+            store__local_prune(st->local, (int64_t)clock_now_s() * 1000000);
             next_prune = clock_mono_ns() + (uint64_t)st->opts.prune_interval_ms * 1000000u;
         }
         pthread_mutex_lock(&st->mu);
@@ -154,10 +157,13 @@ void store_close(store_t *st)
         pthread_mutex_unlock(&st->mu);
         pthread_join(st->thread, NULL);
     }
+    store__redis_close(st->rd); /* after the feed: a pull may still publish */
+    st->rd = NULL;
     pthread_cond_destroy(&st->cv);
     pthread_mutex_destroy(&st->mu);
     pthread_mutex_destroy(&st->pull_lock);
     store_revindex_free(st->ix);
+    store__local_free(st->local);
     free(st);
 }
 
@@ -165,18 +171,62 @@ void store_close(store_t *st)
 void store_revoke_jti(store_t *st, const store_id_t *jti, int64_t exp)
 {
     store_revindex_add_jti(st->ix, jti, exp);
+    if (st->rd && !tls_in_pull) {
+        char msg[80], hex[33];
+        store_id_format(jti, hex);
+        snprintf(msg, sizeof msg, "j %s %" PRId64, hex, exp);
+        store__redis_publish(st->rd, msg);
+    }
 }
 
 /* See store.h. */
 void store_revoke_sid(store_t *st, const store_id_t *sid, int64_t exp)
 {
     store_revindex_add_sid(st->ix, sid, exp);
+    if (st->rd && !tls_in_pull) {
+        char msg[80], hex[33];
+        store_id_format(sid, hex);
+        snprintf(msg, sizeof msg, "s %s %" PRId64, hex, exp);
+        store__redis_publish(st->rd, msg);
+    }
 }
 
 /* See store.h. */
 void store_revoke_user(store_t *st, int64_t user_id, int64_t revoke_before, int64_t keep_until)
 {
     store_revindex_set_watermark(st->ix, user_id, revoke_before, keep_until);
+    if (st->rd && !tls_in_pull) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "w %" PRId64 " %" PRId64 " %" PRId64, user_id, revoke_before,
+                 keep_until);
+        store__redis_publish(st->rd, msg);
+    }
+}
+
+/* See store.h. */
+void store_set_user_hook(store_t *st, store_user_fn fn, void *arg)
+{
+    st->user_fn = fn;
+    st->user_arg = arg;
+}
+
+/* See store.h. */
+void store_user_changed(store_t *st, int64_t user_id)
+{
+    if (st->rd) {
+        char msg[40];
+        snprintf(msg, sizeof msg, "u %" PRId64, user_id);
+        store__redis_publish(st->rd, msg);
+    }
+}
+
+/* See store.h. */
+void store_request_pull(store_t *st)
+{
+    pthread_mutex_lock(&st->mu);
+    st->pull_requested = true;
+    pthread_cond_signal(&st->cv);
+    pthread_mutex_unlock(&st->mu);
 }
 
 /* See store.h. */

@@ -55,6 +55,12 @@ class JwtdServer:
             "JWTD_DATABASE_URL": "sqlite:%s/jwtd.db" % self.data_dir,
             "JWTD_LOG_LEVEL": "warn",
             "JWTD_TEST_ROUTES": "1",
+            # issue 5: rate limits off unless a test sets them (the defaults, e.g. 5 logins
+            # a minute, would throttle tests that log in many times from 127.0.0.1);
+            # tests/integration/test_ratelimit*.py set strict ones
+            "JWTD_RATE_LIMIT_LOGIN": "0",
+            "JWTD_RATE_LIMIT_ANON": "0",
+            "JWTD_RATE_LIMIT_USER": "0",
         })
         base.update(env or {})
         self.env = base

@@ -1,0 +1,1167 @@
+/*
+ * store_redis.c - the Redis backend of the store: revocations pushed between instances by
+ * pub/sub, and the cache and rate-limit operations of store.h shared through Redis. Also
+ * the dispatch of those operations to the in-process tables when no Redis is configured.
+ *
+ * DESIGN
+ * hiredis 0.14 async with its libuv adapter. A `rconn` is one connection bound to one
+ * loop, with what hiredis 0.14 lacks: a connect timeout, a command timeout (Redis answers
+ * in order, so only the oldest outstanding command is checked) and reconnect with
+ * exponential backoff (50 ms .. 2 s), all driven by one uv timer per connection. On
+ * (re)connect it pipelines AUTH / SELECT / SCRIPT LOAD before anything else, so commands
+ * sent after it see the right database and the Lua scripts (EVALSHA) loaded.
+ *
+ * Connections:
+ *   - one per event loop (store_loop_attach, thread-local): cache reads and rate checks of
+ *     requests served on that loop, answered on that loop; nothing blocks;
+ *   - on the store's own thread ("store-redis", its own loop): the subscriber (SUBSCRIBE
+ *     <prefix>revocations) and a command connection for what other threads send (PUBLISH
+ *     of revocations made on pool threads, invalidations, failed-login counts), fed through
+ *     a mutex-protected queue and a uv_async.
+ * Every (re)subscription asks the feed for a pull: what was published while this instance
+ * was not listening is in the database, so it is never missed. When a connection is down
+ * or a command times out, its callbacks still run exactly once (with a NULL reply): rate
+ * checks then decide on the local tables (logged once per outage), cache reads miss.
+ *
+ * Messages on the channel (text): "j <jti> <exp>", "s <sid> <exp>",
+ * "w <user_id> <revoke_before> <keep_until>", "u <user_id>".
+ */
+#define LOG_MODULE "store"
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wcast-function-type"
+#include <hiredis/adapters/libuv.h>
+#pragma GCC diagnostic pop
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "common/alloc.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "store/store_internal.h"
+
+/* ---- Lua scripts ---------------------------------------------------------------------- */
+
+/*
+ * GCRA over KEYS[1..n]; ARGV = count, period_s, mode per key (mode c = consume, p = peek,
+ * b = blocked-key check, f = count whatever the bucket says). Returns {allowed, retry_s,
+ * denied_index}. Same arithmetic as store__gcra(); time from the server.
+ */
+static const char LUA_RATE[] =
+    "local t=redis.call('TIME') local now=tonumber(t[1])*1000000+tonumber(t[2])\n"
+    "local deny=-1 local retry=0 local tats={}\n"
+    "for i=1,#KEYS do\n"
+    " local count=tonumber(ARGV[3*i-2]) local period=tonumber(ARGV[3*i-1])*1000000\n"
+    " local mode=ARGV[3*i]\n"
+    " if mode=='b' then\n"
+    "  local ttl=redis.call('PTTL',KEYS[i])\n"
+    "  if ttl>0 then if deny<0 then deny=i-1 end if ttl*1000>retry then retry=ttl*1000 end end\n"
+    " elseif count>0 then\n"
+    "  local T=math.max(1,math.floor(period/count))\n"
+    "  local tat=tonumber(redis.call('GET',KEYS[i]) or '0') or 0\n"
+    "  if tat<now then tat=now end\n"
+    "  if mode=='f' then tats[i]=math.min(tat+T,now+period)\n"
+    "  else\n"
+    "   local over=tat-now-(period-T)\n"
+    "   if over>0 then if deny<0 then deny=i-1 end if over>retry then retry=over end\n"
+    "   elseif mode=='c' then tats[i]=tat+T end\n"
+    "  end\n"
+    " end\n"
+    "end\n"
+    "if deny>=0 then return {0,math.ceil(retry/1000000),deny} end\n"
+    "for i=1,#KEYS do if tats[i] then\n"
+    " redis.call('SET',KEYS[i],string.format('%.0f',tats[i]),'PX',math.ceil((tats[i]-now)/"
+    "1000)+1)\n"
+    "end end\n"
+    "return {1,0,-1}\n";
+
+/* SET KEYS[1]=ARGV[1] EX ARGV[2]; with KEYS[2], add the key to that group SET. */
+static const char LUA_SET[] = "redis.call('SET',KEYS[1],ARGV[1],'EX',ARGV[2])\n"
+                              "if KEYS[2] then redis.call('SADD',KEYS[2],KEYS[1])\n"
+                              " if redis.call('TTL',KEYS[2])<tonumber(ARGV[2]) then "
+                              "redis.call('EXPIRE',KEYS[2],ARGV[2]) end\n"
+                              "end return 1\n";
+
+/* Deletes every member of the group SET KEYS[1], then the set. */
+static const char LUA_DROP[] = "local m=redis.call('SMEMBERS',KEYS[1])\n"
+                               "for i=1,#m do redis.call('DEL',m[i]) end\n"
+                               "redis.call('DEL',KEYS[1]) return #m\n";
+
+enum { SCRIPT_RATE, SCRIPT_SET, SCRIPT_DROP, SCRIPT__N };
+static const char *const SCRIPTS[SCRIPT__N] = {LUA_RATE, LUA_SET, LUA_DROP};
+
+/* ---- types ------------------------------------------------------------------------------ */
+
+typedef struct rconn rconn_t;
+typedef void (*rop_fn)(rconn_t *rc, void *arg, redisReply *reply);
+
+struct rop {
+    struct rop *next;
+    uint64_t start_ns;
+    rop_fn fn; /* NULL = fire and forget */
+    void *arg;
+};
+
+enum rc_state { RC_DOWN, RC_CONNECTING, RC_READY };
+
+struct rconn {
+    store_redis_t *rd;
+    uv_loop_t *loop;
+    redisAsyncContext *ac;
+    enum rc_state state;
+    bool subscriber;
+    bool closing;
+    bool was_ready;   /* logged as up (to log transitions once) */
+    uint32_t backoff; /* ms until the next attempt after a failure */
+    uint64_t connect_started_ns, retry_at_ns, ping_ns;
+    struct rop *head, *tail; /* outstanding commands, oldest first */
+    uv_timer_t timer;
+};
+
+/* A command queued for the store thread's command connection. */
+struct qitem {
+    struct qitem *next;
+    int argc;
+    char **argv;
+    size_t *argvlen;
+    struct syncwait *wait; /* a blocking GET waiting for the reply, or NULL */
+};
+
+struct syncwait {
+    pthread_cond_t cv;
+    bool done;
+    int status;
+    char *out;
+    size_t cap, len;
+};
+
+struct store_redis {
+    store_t *st;
+    char *host, *unix_path, *password;
+    int port, db;
+    char prefix[80];
+    char channel[128];
+    uint32_t timeout_ms;
+    char sha[SCRIPT__N][41];
+    /* the store thread */
+    pthread_t thread;
+    uv_loop_t loop;
+    uv_async_t wake;
+    pthread_mutex_t qmu; /* guards the queue, stopping, the syncwaits */
+    struct qitem *qhead, *qtail;
+    size_t qlen;
+    bool stopping;
+    rconn_t *cmd, *sub;
+    atomic_bool cmd_up, sub_up;
+    atomic_bool fallback; /* rate limits currently decided locally */
+    atomic_uint_fast64_t dropped;
+};
+
+static __thread rconn_t *tls_rc; /* this event loop's connection */
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- URL ------------------------------------------------------------------------------- */
+
+static int parse_url(store_redis_t *rd, const char *url, char *err, size_t cap)
+{
+    rd->port = 6379;
+    rd->db = 0;
+    if (strncmp(url, "rediss://", 9) == 0) {
+        snprintf(err, cap,
+                 "JWTD_REDIS_URL: rediss:// (TLS) is not supported by this build's "
+                 "hiredis 0.14; use a TLS proxy (stunnel) or a private network");
+        return ERR_CONFIG;
+    }
+    if (strncmp(url, "unix://", 7) == 0) {
+        const char *p = url + 7;
+        const char *q = strchr(p, '?');
+        size_t n = q ? (size_t)(q - p) : strlen(p);
+        if (n == 0 || p[0] != '/') {
+            snprintf(err, cap, "JWTD_REDIS_URL: expected unix:///absolute/path[?db=N]");
+            return ERR_CONFIG;
+        }
+        rd->unix_path = xstrndup(p, n);
+        if (q && strncmp(q, "?db=", 4) == 0)
+            rd->db = atoi(q + 4);
+        return 0;
+    }
+    if (strncmp(url, "redis://", 8) != 0) {
+        snprintf(err, cap, "JWTD_REDIS_URL: expected redis://[:password@]host[:port][/db]");
+        return ERR_CONFIG;
+    }
+    const char *p = url + 8;
+    const char *at = strrchr(p, '@');
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        if (colon)
+            rd->password = xstrndup(colon + 1, (size_t)(at - colon - 1));
+        else if (at > p)
+            rd->password = xstrndup(p, (size_t)(at - p));
+        p = at + 1;
+    }
+    const char *slash = strchr(p, '/');
+    size_t hl = slash ? (size_t)(slash - p) : strlen(p);
+    const char *pc = NULL;
+    if (hl && p[0] == '[') {
+        const char *rb = memchr(p, ']', hl);
+        if (!rb) {
+            snprintf(err, cap, "JWTD_REDIS_URL: bad IPv6 address");
+            return ERR_CONFIG;
+        }
+        rd->host = xstrndup(p + 1, (size_t)(rb - p - 1));
+        if (rb + 1 < p + hl && rb[1] == ':')
+            pc = rb + 2;
+    } else {
+        const char *colon = memchr(p, ':', hl);
+        rd->host = xstrndup(p, colon ? (size_t)(colon - p) : hl);
+        if (colon)
+            pc = colon + 1;
+    }
+    if (!rd->host[0]) {
+        free(rd->host);
+        rd->host = xstrdup("127.0.0.1");
+    }
+    if (pc) {
+        char *end;
+        long port = strtol(pc, &end, 10);
+        if (end == pc || (end != p + hl) || port <= 0 || port > 65535) {
+            snprintf(err, cap, "JWTD_REDIS_URL: bad port");
+            return ERR_CONFIG;
+        }
+        rd->port = (int)port;
+    }
+    if (slash && slash[1]) {
+        char *end;
+        long db = strtol(slash + 1, &end, 10);
+        if (*end || db < 0 || db > 1000000) {
+            snprintf(err, cap, "JWTD_REDIS_URL: bad database number");
+            return ERR_CONFIG;
+        }
+        rd->db = (int)db;
+    }
+    return 0;
+}
+
+/* ---- one connection ------------------------------------------------------------------------ */
+
+static void rc_on_reply(redisAsyncContext *ac, void *r, void *privdata);
+static void rc_on_sub(redisAsyncContext *ac, void *r, void *privdata);
+
+static const char *rc_name(const rconn_t *rc)
+{
+    return rc->subscriber ? "subscriber" : "command";
+}
+
+/* Sends argv without looking at the state (the connect preamble). 0 or -1. */
+static int rc_send(rconn_t *rc, rop_fn fn, void *arg, int argc, const char **argv,
+                   const size_t *argvlen)
+{
+    if (!rc->ac)
+        return -1;
+    struct rop *op = xmalloc(sizeof *op);
+    op->next = NULL;
+    op->start_ns = mono_ns();
+    op->fn = fn;
+    op->arg = arg;
+    if (rc->tail)
+        rc->tail->next = op;
+    else
+        rc->head = op;
+    rc->tail = op;
+    if (redisAsyncCommandArgv(rc->ac, rc_on_reply, op, argc, argv, argvlen) != REDIS_OK) {
+        /* not queued: unlink (it is the tail) */
+        struct rop **pp = &rc->head;
+        struct rop *prev = NULL;
+        while (*pp && *pp != op) {
+            prev = *pp;
+            pp = &(*pp)->next;
+        }
+        if (*pp)
+            *pp = op->next;
+        if (rc->tail == op)
+            rc->tail = prev;
+        free(op);
+        return -1;
+    }
+    return 0;
+}
+
+/* Sends a command when the connection is ready. 0, or -1 (the caller falls back). */
+static int rc_cmd(rconn_t *rc, rop_fn fn, void *arg, int argc, const char **argv,
+                  const size_t *argvlen)
+{
+    if (!rc || rc->state != RC_READY)
+        return -1;
+    return rc_send(rc, fn, arg, argc, argv, argvlen);
+}
+
+static void rc_on_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    rconn_t *rc = ac->data;
+    struct rop *op = privdata;
+    /* unlink op: normally the head (replies come in order) */
+    struct rop **pp = &rc->head, *prev = NULL;
+    while (*pp && *pp != op) {
+        prev = *pp;
+        pp = &(*pp)->next;
+    }
+    if (*pp) {
+        *pp = op->next;
+        if (rc->tail == op)
+            rc->tail = prev;
+    }
+    if (op->fn)
+        op->fn(rc, op->arg, r);
+    free(op);
+}
+
+static void schedule_retry(rconn_t *rc)
+{
+    rc->state = RC_DOWN;
+    rc->backoff = rc->backoff ? rc->backoff * 2 : 50;
+    if (rc->backoff > 2000)
+        rc->backoff = 2000;
+    rc->retry_at_ns = mono_ns() + (uint64_t)rc->backoff * 1000000u;
+    if (rc->was_ready) {
+        log_warn("msg=\"redis connection lost, reconnecting\" conn=%s", rc_name(rc));
+        rc->was_ready = false;
+    }
+    if (rc->subscriber)
+        atomic_store(&rc->rd->sub_up, false);
+    else if (rc == rc->rd->cmd)
+        atomic_store(&rc->rd->cmd_up, false);
+}
+
+/* Drops the connection (timeout, stop): outstanding callbacks run with a NULL reply. */
+static void rc_teardown(rconn_t *rc)
+{
+    redisAsyncContext *ac = rc->ac;
+    rc->ac = NULL;
+    if (ac)
+        redisAsyncFree(ac);
+    if (!rc->closing)
+        schedule_retry(rc);
+    else
+        rc->state = RC_DOWN;
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+    rconn_t *rc = ac->data;
+    if (rc->ac != ac)
+        return;
+    if (status != REDIS_OK) {
+        /* hiredis frees the context after this callback */
+        log_debug("msg=\"redis connect failed\" conn=%s err=\"%s\"", rc_name(rc), ac->errstr);
+        rc->ac = NULL;
+        schedule_retry(rc);
+        return;
+    }
+    if (rc->subscriber)
+        return; /* ready once the subscription is confirmed */
+    rc->state = RC_READY;
+    rc->backoff = 0;
+    if (!rc->was_ready) {
+        rc->was_ready = true;
+        if (rc == rc->rd->cmd)
+            log_info("msg=\"redis connected\" conn=%s", rc_name(rc));
+    }
+    if (rc == rc->rd->cmd)
+        atomic_store(&rc->rd->cmd_up, true);
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+    rconn_t *rc = ac->data;
+    (void)status;
+    if (rc->ac != ac)
+        return; /* we tore it down ourselves */
+    rc->ac = NULL;
+    if (!rc->closing)
+        schedule_retry(rc);
+}
+
+/* Replies of the connect preamble: only errors matter (logged). */
+static void on_preamble(rconn_t *rc, void *arg, redisReply *r)
+{
+    const char *what = arg;
+    if (r && r->type == REDIS_REPLY_ERROR)
+        log_error("msg=\"redis %s failed\" conn=%s err=\"%s\"", what, rc_name(rc), r->str);
+}
+
+static void rc_connect(rconn_t *rc)
+{
+    store_redis_t *rd = rc->rd;
+    redisAsyncContext *ac = rd->unix_path ? redisAsyncConnectUnix(rd->unix_path)
+                                          : redisAsyncConnect(rd->host, rd->port);
+    if (!ac) {
+        schedule_retry(rc);
+        return;
+    }
+    if (ac->err) {
+        log_debug("msg=\"redis connect failed\" err=\"%s\"", ac->errstr);
+        redisAsyncFree(ac);
+        schedule_retry(rc);
+        return;
+    }
+    ac->data = rc;
+    if (redisLibuvAttach(ac, rc->loop) != REDIS_OK) {
+        redisAsyncFree(ac);
+        schedule_retry(rc);
+        return;
+    }
+    rc->ac = ac;
+    rc->state = RC_CONNECTING;
+    rc->connect_started_ns = mono_ns();
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    if (rd->password) {
+        const char *argv[] = {"AUTH", rd->password};
+        size_t len[] = {4, strlen(rd->password)};
+        rc_send(rc, on_preamble, "AUTH", 2, argv, len);
+    }
+    if (rc->subscriber) {
+        const char *argv[] = {"SUBSCRIBE", rd->channel};
+        size_t len[] = {9, strlen(rd->channel)};
+        redisAsyncCommandArgv(ac, rc_on_sub, rc, 2, argv, len);
+        return;
+    }
+    if (rd->db) {
+        char db[16];
+        snprintf(db, sizeof db, "%d", rd->db);
+        const char *argv[] = {"SELECT", db};
+        size_t len[] = {6, strlen(db)};
+        rc_send(rc, on_preamble, "SELECT", 2, argv, len);
+    }
+    for (int i = 0; i < SCRIPT__N; i++) {
+        const char *argv[] = {"SCRIPT", "LOAD", SCRIPTS[i]};
+        size_t len[] = {6, 4, strlen(SCRIPTS[i])};
+        rc_send(rc, on_preamble, "SCRIPT LOAD", 3, argv, len);
+    }
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    rconn_t *rc = t->data;
+    if (rc->closing)
+        return;
+    uint64_t now = mono_ns();
+    uint64_t limit = (uint64_t)rc->rd->timeout_ms * 1000000u;
+    switch (rc->state) {
+    case RC_DOWN:
+        if (now >= rc->retry_at_ns)
+            rc_connect(rc);
+        break;
+    case RC_CONNECTING:
+        if (now - rc->connect_started_ns > limit) {
+            log_debug("msg=\"redis connect timed out\" conn=%s", rc_name(rc));
+            rc_teardown(rc);
+        }
+        break;
+    case RC_READY:
+        if (rc->head && now - rc->head->start_ns > limit) {
+            log_warn("msg=\"redis command timed out, reconnecting\" conn=%s timeout_ms=%u",
+                     rc_name(rc), rc->rd->timeout_ms);
+            rc_teardown(rc);
+            /* the subscriber shares the server: a silent (hung) Redis is only seen here */
+            if (rc == rc->rd->cmd && rc->rd->sub && rc->rd->sub->ac)
+                rc_teardown(rc->rd->sub);
+        } else if (rc == rc->rd->cmd && now - rc->ping_ns > 1000000000u) {
+            rc->ping_ns = now; /* health check of the store thread's connection */
+            const char *argv[] = {"PING"};
+            size_t len[] = {4};
+            rc_cmd(rc, NULL, NULL, 1, argv, len);
+        }
+        break;
+    }
+}
+
+static rconn_t *rc_new(store_redis_t *rd, uv_loop_t *loop, bool subscriber)
+{
+    rconn_t *rc = xcalloc(1, sizeof *rc);
+    rc->rd = rd;
+    rc->loop = loop;
+    rc->subscriber = subscriber;
+    rc->state = RC_DOWN;
+    uv_timer_init(loop, &rc->timer);
+    rc->timer.data = rc;
+    uint64_t tick = rd->timeout_ms / 4;
+    if (tick < 5)
+        tick = 5;
+    if (tick > 100)
+        tick = 100;
+    uv_timer_start(&rc->timer, on_timer, 0, tick);
+    rc_connect(rc);
+    return rc;
+}
+
+static void rc_free_cb(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+/* Closes rc on its loop thread; memory is freed when the loop runs the close callback. */
+static void rc_close(rconn_t *rc)
+{
+    if (!rc)
+        return;
+    rc->closing = true;
+    uv_timer_stop(&rc->timer);
+    rc_teardown(rc);
+    uv_close((uv_handle_t *)&rc->timer, rc_free_cb);
+}
+
+/* ---- subscriber ------------------------------------------------------------------------------ */
+
+static bool parse_i64(const char **p, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(*p, &end, 10);
+    if (end == *p || errno)
+        return false;
+    *out = v;
+    *p = end;
+    return true;
+}
+
+/* Applies one message of another instance (or our own: harmless) to the local index. */
+static void apply_message(store_redis_t *rd, const char *m, size_t n)
+{
+    store_t *st = rd->st;
+    char buf[160];
+    if (n < 3 || n >= sizeof buf || m[1] != ' ')
+        return;
+    memcpy(buf, m, n);
+    buf[n] = '\0';
+    const char *p = buf + 2;
+    int64_t a, b, c;
+    store_id_t id;
+    switch (buf[0]) {
+    case 'j':
+    case 's':
+        if (n < 2 + 32 + 2 || store_id_parse(str_make(p, 32), &id) != 0)
+            return;
+        p += 32;
+        if (!parse_i64(&p, &a))
+            return;
+        if (buf[0] == 'j')
+            store_revindex_add_jti(st->ix, &id, a);
+        else
+            store_revindex_add_sid(st->ix, &id, a);
+        break;
+    case 'w':
+        if (!parse_i64(&p, &a) || !parse_i64(&p, &b) || !parse_i64(&p, &c))
+            return;
+        store_revindex_set_watermark(st->ix, a, b, c);
+        if (st->user_fn)
+            st->user_fn(st->user_arg, a);
+        store_request_pull(st); /* the sessions revoked with it */
+        break;
+    case 'u':
+        if (parse_i64(&p, &a) && st->user_fn)
+            st->user_fn(st->user_arg, a);
+        break;
+    default:
+        break;
+    }
+}
+
+static void rc_on_sub(redisAsyncContext *ac, void *r, void *privdata)
+{
+    rconn_t *rc = privdata;
+    redisReply *reply = r;
+    (void)ac;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 3)
+        return;
+    redisReply *kind = reply->element[0];
+    if (kind->type != REDIS_REPLY_STRING)
+        return;
+    if (strcmp(kind->str, "message") == 0) {
+        redisReply *data = reply->element[2];
+        if (data->type == REDIS_REPLY_STRING)
+            apply_message(rc->rd, data->str, data->len);
+    } else if (strcmp(kind->str, "subscribe") == 0) {
+        rc->state = RC_READY;
+        rc->backoff = 0;
+        atomic_store(&rc->rd->sub_up, true);
+        if (!rc->was_ready) {
+            rc->was_ready = true;
+            log_info("msg=\"redis subscribed, resynchronising revocations\" channel=%s",
+                     rc->rd->channel);
+        }
+        /* anything published while we were not listening is in the database */
+        store_request_pull(rc->rd->st);
+    }
+}
+
+/* ---- the store thread and its queue --------------------------------------------------------- */
+
+static void qitem_free(struct qitem *q)
+{
+    for (int i = 0; i < q->argc; i++)
+        free(q->argv[i]);
+    free(q->argv);
+    free(q->argvlen);
+    free(q);
+}
+
+static void on_sync_reply(rconn_t *rc, void *arg, redisReply *r)
+{
+    struct syncwait *w = arg;
+    pthread_mutex_lock(&rc->rd->qmu);
+    if (r && r->type == REDIS_REPLY_STRING) {
+        w->status = 0;
+        w->len = r->len;
+        memcpy(w->out, r->str, r->len < w->cap ? r->len : w->cap);
+    } else {
+        w->status = ERR_NOT_FOUND;
+    }
+    w->done = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&rc->rd->qmu);
+}
+
+static void on_wake(uv_async_t *h)
+{
+    store_redis_t *rd = h->data;
+    pthread_mutex_lock(&rd->qmu);
+    struct qitem *q = rd->qhead;
+    rd->qhead = rd->qtail = NULL;
+    rd->qlen = 0;
+    bool stopping = rd->stopping;
+    pthread_mutex_unlock(&rd->qmu);
+    while (q) {
+        struct qitem *next = q->next;
+        int rc = -1;
+        if (!stopping)
+            rc = rc_cmd(rd->cmd, q->wait ? on_sync_reply : NULL, q->wait, q->argc,
+                        (const char **)q->argv, q->argvlen);
+        if (rc != 0) {
+            atomic_fetch_add(&rd->dropped, 1);
+            if (q->wait) {
+                pthread_mutex_lock(&rd->qmu);
+                q->wait->status = ERR_NOT_FOUND;
+                q->wait->done = true;
+                pthread_cond_signal(&q->wait->cv);
+                pthread_mutex_unlock(&rd->qmu);
+            }
+        }
+        qitem_free(q);
+        q = next;
+    }
+    if (stopping) {
+        rc_close(rd->cmd);
+        rc_close(rd->sub);
+        rd->cmd = rd->sub = NULL;
+        uv_close((uv_handle_t *)&rd->wake, NULL);
+    }
+}
+
+static void *redis_main(void *arg)
+{
+    store_redis_t *rd = arg;
+    rd->cmd = rc_new(rd, &rd->loop, false);
+    rd->sub = rc_new(rd, &rd->loop, true);
+    uv_run(&rd->loop, UV_RUN_DEFAULT);
+    return NULL;
+}
+
+/* Queues a command for the store thread (any thread). */
+static void enqueue(store_redis_t *rd, int argc, const char **argv, const size_t *argvlen,
+                    struct syncwait *w)
+{
+    struct qitem *q = xcalloc(1, sizeof *q);
+    q->argc = argc;
+    q->argv = xmalloc(sizeof(char *) * (size_t)argc);
+    q->argvlen = xmalloc(sizeof(size_t) * (size_t)argc);
+    for (int i = 0; i < argc; i++) {
+        q->argv[i] = xstrndup(argv[i], argvlen[i]);
+        q->argvlen[i] = argvlen[i];
+    }
+    q->wait = w;
+    pthread_mutex_lock(&rd->qmu);
+    if (rd->stopping || rd->qlen > 100000) {
+        pthread_mutex_unlock(&rd->qmu);
+        atomic_fetch_add(&rd->dropped, 1);
+        if (w) {
+            w->status = ERR_NOT_FOUND;
+            w->done = true;
+        }
+        qitem_free(q);
+        return;
+    }
+    if (rd->qtail)
+        rd->qtail->next = q;
+    else
+        rd->qhead = q;
+    rd->qtail = q;
+    rd->qlen++;
+    pthread_mutex_unlock(&rd->qmu);
+    uv_async_send(&rd->wake);
+}
+
+/* Sends on this loop's connection when it is ready, else through the store thread. */
+static void send_any(store_redis_t *rd, int argc, const char **argv, const size_t *argvlen)
+{
+    if (tls_rc && tls_rc->rd == rd && rc_cmd(tls_rc, NULL, NULL, argc, argv, argvlen) == 0)
+        return;
+    enqueue(rd, argc, argv, argvlen, NULL);
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------------- */
+
+static void sha1_hex(const char *s, char out[41])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_Digest(s, strlen(s), md, &n, EVP_sha1(), NULL);
+    for (unsigned i = 0; i < n && i < 20; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    out[40] = '\0';
+}
+
+static void rd_free(store_redis_t *rd)
+{
+    free(rd->host);
+    free(rd->unix_path);
+    free(rd->password);
+    free(rd);
+}
+
+/* See store.h. */
+int store_redis_start(store_t *st, const store_redis_options_t *o, char *err, size_t cap)
+{
+    if (!st || !o || !o->url || st->rd)
+        return ERR_INVALID;
+    store_redis_t *rd = xcalloc(1, sizeof *rd);
+    rd->st = st;
+    int rc = parse_url(rd, o->url, err, cap);
+    if (rc != 0) {
+        rd_free(rd);
+        return rc;
+    }
+    snprintf(rd->prefix, sizeof rd->prefix, "%s", o->prefix ? o->prefix : "jwtd:");
+    snprintf(rd->channel, sizeof rd->channel, "%srevocations", rd->prefix);
+    rd->timeout_ms = o->timeout_ms ? o->timeout_ms : 500;
+    for (int i = 0; i < SCRIPT__N; i++)
+        sha1_hex(SCRIPTS[i], rd->sha[i]);
+    pthread_mutex_init(&rd->qmu, NULL);
+    uv_loop_init(&rd->loop);
+    uv_async_init(&rd->loop, &rd->wake, on_wake);
+    rd->wake.data = rd;
+    if (pthread_create(&rd->thread, NULL, redis_main, rd) != 0) {
+        uv_close((uv_handle_t *)&rd->wake, NULL);
+        uv_run(&rd->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&rd->loop);
+        pthread_mutex_destroy(&rd->qmu);
+        rd_free(rd);
+        return ERR_INTERNAL;
+    }
+    st->rd = rd;
+    if (rd->unix_path)
+        log_info("msg=\"shared store on redis\" socket=%s db=%d prefix=%s", rd->unix_path, rd->db,
+                 rd->prefix);
+    else
+        log_info("msg=\"shared store on redis\" host=%s port=%d db=%d prefix=%s", rd->host,
+                 rd->port, rd->db, rd->prefix);
+    return 0;
+}
+
+/* See store_internal.h. */
+void store__redis_close(store_redis_t *rd)
+{
+    if (!rd)
+        return;
+    pthread_mutex_lock(&rd->qmu);
+    rd->stopping = true;
+    pthread_mutex_unlock(&rd->qmu);
+    uv_async_send(&rd->wake);
+    pthread_join(rd->thread, NULL);
+    if (uv_loop_close(&rd->loop) == UV_EBUSY) {
+        uv_run(&rd->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&rd->loop);
+    }
+    struct qitem *q = rd->qhead;
+    while (q) {
+        struct qitem *n = q->next;
+        qitem_free(q);
+        q = n;
+    }
+    pthread_mutex_destroy(&rd->qmu);
+    rd_free(rd);
+}
+
+/* See store.h. */
+bool store_redis_configured(const store_t *st)
+{
+    return st && st->rd;
+}
+
+/* See store.h. */
+bool store_redis_up(const store_t *st)
+{
+    return st && st->rd && atomic_load(&st->rd->cmd_up) && atomic_load(&st->rd->sub_up);
+}
+
+/* See store.h. */
+void store_loop_attach(store_t *st, struct uv_loop_s *loop)
+{
+    if (!st || !st->rd || tls_rc)
+        return;
+    tls_rc = rc_new(st->rd, loop, false);
+}
+
+/* See store.h. */
+void store_loop_detach(store_t *st)
+{
+    (void)st;
+    if (!tls_rc)
+        return;
+    rc_close(tls_rc);
+    tls_rc = NULL;
+}
+
+/* See store_internal.h. */
+void store__redis_publish(store_redis_t *rd, const char *msg)
+{
+    const char *argv[] = {"PUBLISH", rd->channel, msg};
+    size_t len[] = {7, strlen(rd->channel), strlen(msg)};
+    send_any(rd, 3, argv, len);
+}
+
+/* ---- cache ---------------------------------------------------------------------------------- */
+
+static size_t cache_key(const store_redis_t *rd, char *out, size_t cap, const char *kind,
+                        const char *key)
+{
+    int n = snprintf(out, cap, "%s%s:%s", rd->prefix, kind, key);
+    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+struct get_ctx {
+    store_cache_cb cb;
+    void *arg;
+};
+
+static void on_get_reply(rconn_t *rc, void *arg, redisReply *r)
+{
+    (void)rc;
+    struct get_ctx c = *(struct get_ctx *)arg;
+    free(arg);
+    if (r && r->type == REDIS_REPLY_STRING)
+        c.cb(c.arg, 0, str_make(r->str, r->len));
+    else
+        c.cb(c.arg, ERR_NOT_FOUND, STR_NULL);
+}
+
+/* See store.h. */
+void store_cache_get(store_t *st, const char *key, store_cache_cb cb, void *arg)
+{
+    if (!st->rd) {
+        size_t len = 0;
+        char *v = store__local_cache_get(st->local, key, now_us(), &len);
+        if (v)
+            cb(arg, 0, str_make(v, len));
+        else
+            cb(arg, ERR_NOT_FOUND, STR_NULL);
+        free(v);
+        return;
+    }
+    char k[512];
+    size_t kl = cache_key(st->rd, k, sizeof k, "cache", key);
+    const char *argv[] = {"GET", k};
+    size_t len[] = {3, kl};
+    struct get_ctx *c = xmalloc(sizeof *c);
+    c->cb = cb;
+    c->arg = arg;
+    if (tls_rc && tls_rc->rd == st->rd && rc_cmd(tls_rc, on_get_reply, c, 2, argv, len) == 0)
+        return;
+    free(c);
+    cb(arg, ERR_NOT_FOUND, STR_NULL);
+}
+
+/* See store.h. */
+int store_cache_get_sync(store_t *st, const char *key, char *out, size_t cap, size_t *len)
+{
+    if (!st->rd) {
+        size_t n = 0;
+        char *v = store__local_cache_get(st->local, key, now_us(), &n);
+        if (!v)
+            return ERR_NOT_FOUND;
+        memcpy(out, v, n < cap ? n : cap);
+        *len = n;
+        free(v);
+        return 0;
+    }
+    if (!atomic_load(&st->rd->cmd_up))
+        return ERR_NOT_FOUND;
+    char k[512];
+    size_t kl = cache_key(st->rd, k, sizeof k, "cache", key);
+    const char *argv[] = {"GET", k};
+    size_t alen[] = {3, kl};
+    struct syncwait w;
+    memset(&w, 0, sizeof w);
+    pthread_cond_init(&w.cv, NULL);
+    w.out = out;
+    w.cap = cap;
+    enqueue(st->rd, 2, argv, alen, &w);
+    pthread_mutex_lock(&st->rd->qmu);
+    while (!w.done)
+        pthread_cond_wait(&w.cv, &st->rd->qmu); /* the command timeout bounds this */
+    pthread_mutex_unlock(&st->rd->qmu);
+    pthread_cond_destroy(&w.cv);
+    *len = w.len;
+    return w.status;
+}
+
+/* See store.h. */
+void store_cache_set(store_t *st, const char *key, str_t value, uint32_t ttl_s, const char *group)
+{
+    if (ttl_s == 0)
+        return;
+    if (!st->rd) {
+        store__local_cache_set(st->local, key, value, ttl_s, group, now_us());
+        return;
+    }
+    char k[512], g[512], ttl[16];
+    size_t kl = cache_key(st->rd, k, sizeof k, "cache", key);
+    size_t gl = group ? cache_key(st->rd, g, sizeof g, "cache-group", group) : 0;
+    snprintf(ttl, sizeof ttl, "%u", ttl_s);
+    const char *argv[] = {"EVALSHA", st->rd->sha[SCRIPT_SET], group ? "2" : "1",
+                          k,         group ? g : "",          value.ptr ? value.ptr : "",
+                          ttl};
+    size_t len[] = {7, 40, 1, kl, gl, value.len, strlen(ttl)};
+    if (group) {
+        send_any(st->rd, 7, argv, len);
+    } else {
+        const char *a2[] = {argv[0], argv[1], argv[2], argv[3], argv[5], argv[6]};
+        size_t l2[] = {len[0], len[1], len[2], len[3], len[5], len[6]};
+        send_any(st->rd, 6, a2, l2);
+    }
+}
+
+/* See store.h. */
+void store_cache_del(store_t *st, const char *key)
+{
+    if (!st->rd) {
+        store__local_cache_del(st->local, key);
+        return;
+    }
+    char k[512];
+    size_t kl = cache_key(st->rd, k, sizeof k, "cache", key);
+    const char *argv[] = {"DEL", k};
+    size_t len[] = {3, kl};
+    send_any(st->rd, 2, argv, len);
+}
+
+/* See store.h. */
+void store_cache_drop_group(store_t *st, const char *group)
+{
+    if (!st->rd) {
+        store__local_cache_drop_group(st->local, group);
+        return;
+    }
+    char g[512];
+    size_t gl = cache_key(st->rd, g, sizeof g, "cache-group", group);
+    const char *argv[] = {"EVALSHA", st->rd->sha[SCRIPT_DROP], "1", g};
+    size_t len[] = {7, 40, 1, gl};
+    send_any(st->rd, 4, argv, len);
+}
+
+/* ---- rate limits ------------------------------------------------------------------------------
+ */
+
+#define RATE_MAX 4
+
+struct rate_ctx {
+    store_t *st;
+    store_rate_cb cb;
+    void *arg;
+    size_t n;
+    store_rate_t r[RATE_MAX];
+    char keys[RATE_MAX][256];
+};
+
+static void rate_local(struct rate_ctx *c)
+{
+    store_rate_result_t res;
+    store__local_rate_check(c->st->local, c->r, c->n, now_us(), &res);
+    c->cb(c->arg, &res);
+}
+
+static void fallback_note(store_redis_t *rd, bool falling_back)
+{
+    bool was = atomic_exchange(&rd->fallback, falling_back);
+    if (falling_back && !was)
+        log_warn("msg=\"redis unreachable: rate limits fall back to local counters of this "
+                 "instance\"");
+    else if (!falling_back && was)
+        log_info("msg=\"redis reachable again: rate limits shared again\"");
+}
+
+static void on_rate_reply(rconn_t *rc, void *arg, redisReply *r)
+{
+    struct rate_ctx *c = arg;
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+        r->element[0]->type == REDIS_REPLY_INTEGER) {
+        fallback_note(rc->rd, false);
+        store_rate_result_t res = {0};
+        res.allowed = r->element[0]->integer == 1;
+        long long retry = r->element[1]->type == REDIS_REPLY_INTEGER ? r->element[1]->integer : 1;
+        res.retry_after_s = res.allowed ? 0 : (uint32_t)(retry < 1 ? 1 : retry);
+        res.denied_by =
+            r->element[2]->type == REDIS_REPLY_INTEGER ? (int)r->element[2]->integer : -1;
+        res.local = false;
+        c->cb(c->arg, &res);
+    } else {
+        if (r && r->type == REDIS_REPLY_ERROR)
+            log_error("msg=\"redis rate script failed\" err=\"%s\"", r->str);
+        fallback_note(rc->rd, true);
+        rate_local(c);
+    }
+    free(c);
+}
+
+static const char RATE_MODE[] = {'c', 'p', 'b', 'f'};
+
+/* Builds the EVALSHA argv of the rate script for c into argv/len; returns argc. */
+static int rate_argv(struct rate_ctx *c, const char **argv, size_t *len, char nums[][2][16],
+                     char modes[][2], char *nkeys)
+{
+    store_redis_t *rd = c->st->rd;
+    int a = 0;
+    argv[a] = "EVALSHA";
+    len[a++] = 7;
+    argv[a] = rd->sha[SCRIPT_RATE];
+    len[a++] = 40;
+    snprintf(nkeys, 4, "%zu", c->n);
+    argv[a] = nkeys;
+    len[a++] = strlen(nkeys);
+    for (size_t i = 0; i < c->n; i++) {
+        argv[a] = c->keys[i];
+        len[a++] = strlen(c->keys[i]);
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        snprintf(nums[i][0], 16, "%u", c->r[i].count);
+        snprintf(nums[i][1], 16, "%u", c->r[i].period_s);
+        modes[i][0] = RATE_MODE[(int)c->r[i].mode & 3];
+        modes[i][1] = '\0';
+        argv[a] = nums[i][0];
+        len[a++] = strlen(nums[i][0]);
+        argv[a] = nums[i][1];
+        len[a++] = strlen(nums[i][1]);
+        argv[a] = modes[i];
+        len[a++] = 1;
+    }
+    return a;
+}
+
+static struct rate_ctx *rate_ctx_new(store_t *st, const store_rate_t *r, size_t n, store_rate_cb cb,
+                                     void *arg)
+{
+    struct rate_ctx *c = xcalloc(1, sizeof *c);
+    c->st = st;
+    c->cb = cb;
+    c->arg = arg;
+    c->n = n > RATE_MAX ? RATE_MAX : n;
+    for (size_t i = 0; i < c->n; i++) {
+        c->r[i] = r[i];
+        if (st->rd)
+            snprintf(c->keys[i], sizeof c->keys[i], "%srate_limit:%s", st->rd->prefix, r[i].key);
+        else
+            snprintf(c->keys[i], sizeof c->keys[i], "%s", r[i].key);
+        c->r[i].key = c->keys[i];
+    }
+    return c;
+}
+
+/* See store.h. */
+void store_rate_check(store_t *st, const store_rate_t *r, size_t n, store_rate_cb cb, void *arg)
+{
+    if (!st->rd) {
+        store_rate_result_t res;
+        store__local_rate_check(st->local, r, n > RATE_MAX ? RATE_MAX : n, now_us(), &res);
+        res.local = true;
+        cb(arg, &res);
+        return;
+    }
+    struct rate_ctx *c = rate_ctx_new(st, r, n, cb, arg);
+    const char *argv[3 + 4 * RATE_MAX];
+    size_t len[3 + 4 * RATE_MAX];
+    char nums[RATE_MAX][2][16], modes[RATE_MAX][2], nk[4];
+    int argc = rate_argv(c, argv, len, nums, modes, nk);
+    if (tls_rc && tls_rc->rd == st->rd && rc_cmd(tls_rc, on_rate_reply, c, argc, argv, len) == 0)
+        return;
+    fallback_note(st->rd, true);
+    rate_local(c);
+    free(c);
+}
+
+/* See store.h. */
+void store_rate_consume(store_t *st, const char *key, uint32_t count, uint32_t period_s)
+{
+    if (count == 0)
+        return;
+    store_rate_t r = {key, count, period_s, (enum store_rate_mode)STORE__RATE_FORCE};
+    if (!st->rd || !atomic_load(&st->rd->cmd_up)) {
+        store_rate_result_t res;
+        char k[300];
+        if (st->rd) {
+            snprintf(k, sizeof k, "%srate_limit:%s", st->rd->prefix, key);
+            r.key = k;
+        }
+        store__local_rate_check(st->local, &r, 1, now_us(), &res);
+        return;
+    }
+    struct rate_ctx *c = rate_ctx_new(st, &r, 1, NULL, NULL);
+    const char *argv[3 + 4];
+    size_t len[3 + 4];
+    char nums[1][2][16], modes[1][2], nk[4];
+    int argc = rate_argv(c, argv, len, nums, modes, nk);
+    send_any(st->rd, argc, argv, len);
+    free(c);
+}
+
+/* See store.h. */
+void store_rate_block(store_t *st, const char *key, uint32_t seconds)
+{
+    if (seconds == 0)
+        return;
+    if (!st->rd || !atomic_load(&st->rd->cmd_up)) {
+        char k[300];
+        if (st->rd)
+            snprintf(k, sizeof k, "%srate_limit:%s", st->rd->prefix, key);
+        store__local_rate_block(st->local, st->rd ? k : key, seconds, now_us());
+        return;
+    }
+    char k[300], ms[24];
+    int kl = snprintf(k, sizeof k, "%srate_limit:%s", st->rd->prefix, key);
+    snprintf(ms, sizeof ms, "%" PRIu64, (uint64_t)seconds * 1000u);
+    const char *argv[] = {"SET", k, "1", "PX", ms};
+    size_t len[] = {3, (size_t)kl, 1, 2, strlen(ms)};
+    send_any(st->rd, 5, argv, len);
+}
