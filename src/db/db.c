@@ -661,6 +661,90 @@ int db_user_revoke_all(db_t *db, int64_t id, int64_t now, uint32_t *sessions_rev
     return rc;
 }
 
+static bool str_differs(const char *stored, const char *given)
+{
+    return strcmp(stored ? stored : "", given ? given : "") != 0;
+}
+
+/* The body of db_user_import, inside the write transaction. */
+static int import_in_tx(db_t *db, db_conn_t *c, const db_user_t *u, int64_t now,
+                        enum db_import_status *status)
+{
+    db_user_t cur;
+    memset(&cur, 0, sizeof cur);
+    db_param_t k[] = {p_int(u->id)};
+    int rc = query_user(db, c, DB_STMT_USER_BY_ID, k, 1, &cur);
+    if (rc == ERR_NOT_FOUND) {
+        db_param_t p[] = {p_int(u->id),
+                          p_text(u->username),
+                          p_text(u->email),
+                          p_text(u->first_name),
+                          p_text(u->last_name),
+                          p_text(db_role_name(u->role)),
+                          p_bool(u->premium),
+                          p_bool(u->is_active),
+                          p_text(u->password_hash),
+                          p_int(u->created_at ? u->created_at : now),
+                          p_ts_or_null(u->last_login),
+                          p_int(now)};
+        rc = exec(db, c, DB_STMT_USER_IMPORT_INSERT, p, NPARAMS(p));
+        if (rc == 0)
+            rc = exec(db, c, DB_STMT_USER_ID_SYNC, NULL, 0);
+        *status = DB_IMPORT_CREATED;
+        return rc;
+    }
+    if (rc != 0)
+        return rc;
+    /* jwtd's own hash (login rehash or a password change here) wins over the import */
+    const char *hash =
+        strncmp(cur.password_hash, "$argon2", 7) == 0 ? cur.password_hash : u->password_hash;
+    bool deactivate = cur.is_active && !u->is_active;
+    bool same = !str_differs(cur.username, u->username) && !str_differs(cur.email, u->email) &&
+                !str_differs(cur.first_name, u->first_name) &&
+                !str_differs(cur.last_name, u->last_name) && cur.role == u->role &&
+                cur.premium == u->premium && cur.is_active == u->is_active &&
+                !str_differs(cur.password_hash, hash);
+    *status = same ? DB_IMPORT_UNCHANGED : DB_IMPORT_UPDATED;
+    if (!same) {
+        db_param_t p[] = {p_text(u->username),
+                          p_text(u->email),
+                          p_text(u->first_name),
+                          p_text(u->last_name),
+                          p_text(db_role_name(u->role)),
+                          p_bool(u->premium),
+                          p_bool(u->is_active),
+                          p_text(hash),
+                          p_int(now),
+                          p_int(u->id)};
+        rc = exec_one(db, c, DB_STMT_USER_IMPORT_UPDATE, p, NPARAMS(p));
+        if (rc == 0 && deactivate)
+            rc = revoke_user_in_tx(db, c, u->id, now, NULL);
+    }
+    db_user_dispose(&cur);
+    return rc;
+}
+
+/* See db.h. */
+int db_user_import(db_t *db, const db_user_t *u, int64_t now, enum db_import_status *status)
+{
+    size_t ulen = u->username ? strlen(u->username) : 0;
+    if (u->id < 1 || ulen == 0 || ulen > MAX_USERNAME_BYTES || (unsigned)u->role > DB_ROLE_ADMIN)
+        return ERR_INVALID;
+    enum db_import_status st = DB_IMPORT_UNCHANGED;
+    db_conn_t *c;
+    int rc = conn_get(db, &c);
+    if (rc != 0)
+        return rc;
+    if ((rc = db->drv->begin(c, true)) == 0) {
+        rc = import_in_tx(db, c, u, now, &st);
+        rc = tx_end(db, c, rc);
+    }
+    conn_put(db, c);
+    if (rc == 0 && status)
+        *status = st;
+    return rc;
+}
+
 /* See db.h. */
 void db_watermark_list_dispose(db_watermark_list_t *list)
 {

@@ -52,6 +52,12 @@
     X(USER_SET_ACTIVE)      /* active, now, id */                                                  \
     X(USER_SET_ROLE)        /* role, now, id */                                                    \
     X(USER_SET_LAST_LOGIN)  /* now, id */                                                          \
+    X(USER_IMPORT_INSERT)   /* id, username, email, first, last, role, premium, active, password,  \
+                               created_at, last_login, now */                                      \
+    X(USER_IMPORT_UPDATE)   /* username, email, first, last, role, premium, active, password,      \
+                               now, id */                                                          \
+    X(USER_ID_SYNC)         /* after explicit ids: later inserts get a higher id (no-op where the  \
+                               backend tracks it) */                                               \
     X(USER_BUMP_WATERMARK)  /* now, id: revoke_before = max(revoke_before, now) */                 \
     X(WATERMARK_LIST)       /* since -> id, revoke_before */                                       \
     X(SESSION_INSERT)       /* sid, user_id, now, client_ip, user_agent */                         \

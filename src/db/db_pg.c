@@ -83,6 +83,17 @@ static const char *const sql_text[DB_STMT__COUNT] = {
     [DB_STMT_USER_SET_ACTIVE] = "UPDATE users SET is_active = $1, updated_at = $2 WHERE id = $3",
     [DB_STMT_USER_SET_ROLE] = "UPDATE users SET role = $1, updated_at = $2 WHERE id = $3",
     [DB_STMT_USER_SET_LAST_LOGIN] = "UPDATE users SET last_login = $1 WHERE id = $2",
+    [DB_STMT_USER_IMPORT_INSERT] =
+        "INSERT INTO users (id, username, email, first_name, last_name, role, premium, "
+        "is_active, password, created_at, last_login, updated_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    [DB_STMT_USER_IMPORT_UPDATE] =
+        "UPDATE users SET username = $1, email = $2, first_name = $3, last_name = $4, role = $5, "
+        "premium = $6, is_active = $7, password = $8, updated_at = $9 WHERE id = $10",
+    /* the identity sequence does not see explicit ids: move it past them */
+    [DB_STMT_USER_ID_SYNC] =
+        "SELECT setval(pg_get_serial_sequence('users', 'id'), GREATEST((SELECT MAX(id) FROM "
+        "users), 1))",
     [DB_STMT_USER_BUMP_WATERMARK] =
         "UPDATE users SET revoke_before = GREATEST(revoke_before, $1::bigint), "
         "updated_at = $1::bigint WHERE id = $2",
