@@ -66,11 +66,11 @@ MAIN_OBJ   := $(call obj,$(MAIN_SRC))
 UNIT_OBJ   := $(call obj,$(UNIT_SRC))
 LLHTTP_OBJ := $(patsubst $(LLHTTP_DIR)/%.c,$(BUILD)/obj/llhttp/%.o,$(LLHTTP_SRC))
 
-.PHONY: all clean run test unit asan tsan fuzz fuzz-build fuzz-replay integration \
+.PHONY: all clean run test unit asan tsan fuzz fuzz-build fuzz-replay integration examples \
         jwtv-check format check-format lint bootstrap bench e2e
 .DEFAULT_GOAL := all
 
-all: $(BUILD)/jwtd $(BUILD)/libjwtv.a $(BUILD)/libjwtv.so $(BUILD)/unit_tests
+all: $(BUILD)/jwtd $(BUILD)/libjwtv.a $(BUILD)/libjwtv.so $(BUILD)/unit_tests $(BUILD)/resource-server
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -99,6 +99,12 @@ $(BUILD)/obj/tests/unit/%.o: CPPFLAGS += -Itests/unit
 
 # openapi.c embeds docs/openapi.json with .incbin (invisible to -MMD).
 $(BUILD)/obj/src/api/openapi.o: docs/openapi.json
+
+# --- examples: a C resource server that links only libjwtv (+ OpenSSL, jansson) ----------------
+examples: $(BUILD)/resource-server
+$(BUILD)/resource-server: examples/resource-server-c/server.c $(BUILD)/libjwtv.a
+	$(CC) -Iinclude $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $< $(BUILD)/libjwtv.a \
+	    $(LDLIBS_JWTV) -lpthread
 
 # --- jwtv standalone: proves the library links with OpenSSL and jansson only ---------------
 $(BUILD)/jwtv_standalone: tests/jwtv/standalone.c $(BUILD)/libjwtv.a

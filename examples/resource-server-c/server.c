@@ -1,0 +1,704 @@
+/*
+ * server.c - a resource server in C that trusts jwtd's tokens without calling jwtd per
+ * request: the C counterpart of seed 003's FastAPI server (examples/resource-server-c/).
+ *
+ * It fetches jwtd's public keys (GET /.well-known/jwks.json, a tiny HTTP/1.1 client over
+ * plain sockets) and verifies every Bearer token locally with libjwtv:
+ *   GET /                 {"status":"ok"}
+ *   GET /protected        any valid access token: {"message","user_id","username","role"}
+ *   GET /admin/dashboard  role "admin" only (403 otherwise)
+ *   GET /_stats           {"jwks_fetches": n, "kid_refetches": n, "keys": n} (tests, ops)
+ *
+ * Keys: fetched at start (the server refuses to start without them), refreshed every
+ * --refresh seconds in a background thread, and refetched at once when a token names a
+ * kid the current set does not know (jwtd rotated its key) - but at most once per
+ * --cooldown seconds, whatever the request rate: a flood of tokens with random kids costs
+ * one fetch per cooldown, never a fetch storm against jwtd. A failed fetch keeps the old
+ * keys. Alternatively --jwks-file reads a static JWK set (e.g. an `oct` key for HS256).
+ *
+ * DESIGN (threads): --threads event loops (epoll), each with its own SO_REUSEPORT listener,
+ * share one immutable jwtv_verifier through an atomic pointer. A new key set replaces the
+ * pointer; the old verifier is retired and freed only RETIRE_S seconds later by the
+ * refresher thread, long after any in-flight verification (microseconds) has finished.
+ * Each loop thread keeps its own jwtv_claims buffer (13 KiB) for the verification.
+ *
+ * Limits: requests up to 16 KiB of headers, GET/HEAD only, bodies refused; keep-alive and
+ * pipelining supported. Build: `make examples` (links libjwtv.a + OpenSSL + jansson only).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jwtv/jwtv.h>
+
+#define IN_CAP     16384
+#define MAX_EVENTS 256
+#define RETIRE_S   60
+#define JWKS_MAX   (1u << 20)
+
+/* ==== configuration ========================================================================== */
+
+static struct {
+    char host[256];
+    int port;
+    char jwks_host[256];
+    int jwks_port;
+    char jwks_path[1024];
+    const char *jwks_file;
+    int refresh_s;
+    int cooldown_s;
+    int threads;
+    jwtv_options vopt;
+} cfg = {.host = "127.0.0.1", .port = 9000, .refresh_s = 300, .cooldown_s = 30, .threads = 2};
+
+/* ==== keys ==================================================================================== */
+
+static _Atomic(jwtv_verifier *) g_verifier;
+static _Atomic int64_t g_last_kid_fetch_ms; /* last unknown-kid refetch (cooldown) */
+static atomic_ulong g_fetches, g_kid_refetches;
+static pthread_mutex_t g_fetch_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct retired {
+    jwtv_verifier *v;
+    int64_t at_ms;
+    struct retired *next;
+};
+static struct retired *g_retired;
+static pthread_mutex_t g_retired_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * GET http://jwks_host:jwks_port/jwks_path with HTTP/1.1 and Connection: close. Returns the
+ * body (malloc'd, *len) on a 200, NULL otherwise (reason on stderr).
+ */
+static char *http_get(size_t *len)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+    char port[16];
+    snprintf(port, sizeof port, "%d", cfg.jwks_port);
+    if (getaddrinfo(cfg.jwks_host, port, &hints, &ai) != 0) {
+        fprintf(stderr, "jwks: cannot resolve %s\n", cfg.jwks_host);
+        return NULL;
+    }
+    int fd = -1;
+    for (struct addrinfo *a = ai; a && fd < 0; a = a->ai_next) {
+        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, 0);
+        if (fd >= 0 && connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(ai);
+    if (fd < 0) {
+        fprintf(stderr, "jwks: cannot connect to %s:%d\n", cfg.jwks_host, cfg.jwks_port);
+        return NULL;
+    }
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    char req[1600];
+    int n = snprintf(req, sizeof req,
+                     "GET %s HTTP/1.1\r\nHost: %s:%d\r\nAccept: application/json\r\n"
+                     "User-Agent: jwtd-resource-server-c\r\nConnection: close\r\n\r\n",
+                     cfg.jwks_path, cfg.jwks_host, cfg.jwks_port);
+    if (write(fd, req, (size_t)n) != n) {
+        close(fd);
+        return NULL;
+    }
+    size_t cap = 65536, used = 0;
+    char *buf = malloc(cap + 1);
+    for (;;) {
+        if (used == cap) {
+            if (cap >= JWKS_MAX) {
+                fprintf(stderr, "jwks: response too large\n");
+                free(buf);
+                close(fd);
+                return NULL;
+            }
+            cap *= 2;
+            buf = realloc(buf, cap + 1);
+        }
+        ssize_t r = read(fd, buf + used, cap - used);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        used += (size_t)r;
+    }
+    close(fd);
+    buf[used] = '\0';
+    char *body = strstr(buf, "\r\n\r\n");
+    if (used < 12 || strncmp(buf, "HTTP/1.", 7) != 0 || strncmp(buf + 9, "200", 3) != 0 || !body) {
+        fprintf(stderr, "jwks: unexpected answer from %s:%d%s\n", cfg.jwks_host, cfg.jwks_port,
+                cfg.jwks_path);
+        free(buf);
+        return NULL;
+    }
+    body += 4;
+    /* Content-Length (jwtd always sends it); chunked is not needed for jwtd */
+    *len = used - (size_t)(body - buf);
+    memmove(buf, body, *len);
+    buf[*len] = '\0';
+    return buf;
+}
+
+static void retire(jwtv_verifier *old)
+{
+    if (!old)
+        return;
+    struct retired *r = malloc(sizeof *r);
+    r->v = old;
+    r->at_ms = now_ms();
+    pthread_mutex_lock(&g_retired_lock);
+    r->next = g_retired;
+    g_retired = r;
+    pthread_mutex_unlock(&g_retired_lock);
+}
+
+static void free_retired(bool all)
+{
+    int64_t now = now_ms();
+    pthread_mutex_lock(&g_retired_lock);
+    struct retired **pp = &g_retired;
+    while (*pp) {
+        struct retired *r = *pp;
+        if (all || now - r->at_ms > RETIRE_S * 1000) {
+            *pp = r->next;
+            jwtv_verifier_free(r->v);
+            free(r);
+        } else {
+            pp = &r->next;
+        }
+    }
+    pthread_mutex_unlock(&g_retired_lock);
+}
+
+/* Loads the key set (URL or file) and installs it. Returns 0 or -1 (old keys kept). */
+static int load_keys(void)
+{
+    pthread_mutex_lock(&g_fetch_lock); /* one fetch at a time */
+    size_t len = 0;
+    char *text = NULL;
+    jwtv_verifier *v = NULL;
+    int rc;
+    if (cfg.jwks_file) {
+        rc = jwtv_verifier_new_jwks_file(cfg.jwks_file, &cfg.vopt, &v);
+    } else {
+        text = http_get(&len);
+        rc = text ? jwtv_verifier_new_jwks(text, len, &cfg.vopt, &v) : JWTV_EIO;
+    }
+    atomic_fetch_add(&g_fetches, 1);
+    free(text);
+    if (rc != JWTV_OK) {
+        fprintf(stderr, "jwks: keeping the previous keys: %s\n", jwtv_strerror(rc));
+        pthread_mutex_unlock(&g_fetch_lock);
+        return -1;
+    }
+    retire(atomic_exchange(&g_verifier, v));
+    pthread_mutex_unlock(&g_fetch_lock);
+    return 0;
+}
+
+/*
+ * A token named a kid we do not know: refetch once, unless a refetch happened less than
+ * cooldown ago (then the token is simply refused). Returns true when new keys were
+ * installed (the caller verifies again).
+ */
+static bool refetch_for_unknown_kid(void)
+{
+    int64_t now = now_ms();
+    int64_t last = atomic_load(&g_last_kid_fetch_ms);
+    if (last != 0 && now - last < (int64_t)cfg.cooldown_s * 1000)
+        return false;
+    if (!atomic_compare_exchange_strong(&g_last_kid_fetch_ms, &last, now))
+        return false; /* another thread won the race: it fetches */
+    atomic_fetch_add(&g_kid_refetches, 1);
+    return load_keys() == 0;
+}
+
+static void *refresher(void *arg)
+{
+    (void)arg;
+    int64_t next = now_ms() + (int64_t)cfg.refresh_s * 1000;
+    for (;;) {
+        sleep(1);
+        free_retired(false);
+        if (now_ms() >= next) {
+            load_keys();
+            next = now_ms() + (int64_t)cfg.refresh_s * 1000;
+        }
+    }
+    return NULL;
+}
+
+/* ==== HTTP ===================================================================================== */
+
+struct conn {
+    int fd;
+    size_t in_len;
+    char in[IN_CAP];
+    char *out;
+    size_t out_len, out_off, out_cap;
+};
+
+static _Thread_local jwtv_claims t_claims;
+
+static void out_add(struct conn *c, const char *p, size_t n)
+{
+    if (c->out_len + n > c->out_cap) {
+        c->out_cap = (c->out_len + n) * 2 + 4096;
+        c->out = realloc(c->out, c->out_cap);
+    }
+    memcpy(c->out + c->out_len, p, n);
+    c->out_len += n;
+}
+
+static void respond(struct conn *c, int status, const char *extra, const char *body, bool head)
+{
+    const char *reason = status == 200   ? "OK"
+                         : status == 400 ? "Bad Request"
+                         : status == 401 ? "Unauthorized"
+                         : status == 403 ? "Forbidden"
+                         : status == 404 ? "Not Found"
+                         : status == 405 ? "Method Not Allowed"
+                                         : "Error";
+    char hdr[512];
+    size_t blen = strlen(body);
+    int n = snprintf(hdr, sizeof hdr,
+                     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                     "%s\r\n",
+                     status, reason, blen, extra ? extra : "");
+    out_add(c, hdr, (size_t)n);
+    if (!head)
+        out_add(c, body, blen);
+}
+
+/* Appends s as a JSON string. */
+static size_t json_str(char *out, size_t cap, const char *s)
+{
+    size_t o = 0;
+    if (!s) {
+        return (size_t)snprintf(out, cap, "null");
+    }
+    out[o++] = '"';
+    for (; *s && o + 8 < cap; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)ch;
+        } else if (ch < 0x20) {
+            o += (size_t)snprintf(out + o, cap - o, "\\u%04x", ch);
+        } else {
+            out[o++] = (char)ch;
+        }
+    }
+    out[o++] = '"';
+    out[o] = '\0';
+    return o;
+}
+
+#define WWW "WWW-Authenticate: Bearer realm=\"api\"\r\n"
+#define WWW_INVALID "WWW-Authenticate: Bearer realm=\"api\", error=\"invalid_token\"\r\n"
+
+static void handle(struct conn *c, const char *method, size_t mlen, const char *path, size_t plen,
+                   const char *authz, size_t alen)
+{
+    bool head = mlen == 4 && memcmp(method, "HEAD", 4) == 0;
+    if (!head && !(mlen == 3 && memcmp(method, "GET", 3) == 0)) {
+        respond(c, 405, "Allow: GET, HEAD\r\n",
+                "{\"detail\":\"Method not allowed.\",\"code\":\"method_not_allowed\"}", false);
+        return;
+    }
+    const char *q = memchr(path, '?', plen);
+    if (q)
+        plen = (size_t)(q - path);
+#define IS(p) (plen == sizeof(p) - 1 && memcmp(path, p, plen) == 0)
+    if (IS("/")) {
+        respond(c, 200, NULL, "{\"status\":\"ok\"}", head);
+        return;
+    }
+    if (IS("/_stats")) {
+        char b[160];
+        jwtv_verifier *v = atomic_load(&g_verifier);
+        snprintf(b, sizeof b, "{\"jwks_fetches\":%lu,\"kid_refetches\":%lu,\"keys\":%zu}",
+                 atomic_load(&g_fetches), atomic_load(&g_kid_refetches),
+                 v ? jwtv_verifier_key_count(v) : 0);
+        respond(c, 200, NULL, b, head);
+        return;
+    }
+    bool admin = IS("/admin/dashboard");
+    if (!admin && !IS("/protected")) {
+        respond(c, 404, NULL, "{\"detail\":\"Not found.\",\"code\":\"not_found\"}", head);
+        return;
+    }
+#undef IS
+    /* SimpleJWT/DRF Bearer parsing: scheme exactly "Bearer", exactly one token */
+    if (!authz || alen < 7 || memcmp(authz, "Bearer ", 7) != 0) {
+        respond(c, 401, WWW,
+                "{\"detail\":\"Authentication credentials were not provided.\",\"code\":"
+                "\"not_authenticated\"}",
+                head);
+        return;
+    }
+    const char *tok = authz + 7;
+    size_t tlen = alen - 7;
+    while (tlen && *tok == ' ')
+        tok++, tlen--;
+    if (tlen == 0 || memchr(tok, ' ', tlen)) {
+        respond(c, 401, WWW,
+                "{\"detail\":\"Authorization header must contain two space-delimited values\","
+                "\"code\":\"bad_authorization_header\"}",
+                head);
+        return;
+    }
+    jwtv_verifier *v = atomic_load(&g_verifier);
+    int rc = jwtv_verify(v, tok, tlen, &t_claims);
+    if (rc == JWTV_ENOKEY && refetch_for_unknown_kid())
+        rc = jwtv_verify(atomic_load(&g_verifier), tok, tlen, &t_claims);
+    if (rc == JWTV_OK && !t_claims.user_id)
+        rc = JWTV_ECLAIM;
+    if (rc != JWTV_OK) {
+        char b[256];
+        snprintf(b, sizeof b,
+                 "{\"detail\":\"Token is invalid or expired\",\"code\":\"token_not_valid\","
+                 "\"reason\":\"%s\"}",
+                 jwtv_strerror(rc));
+        respond(c, 401, WWW_INVALID, b, head);
+        return;
+    }
+    if (admin && (!t_claims.role || strcmp(t_claims.role, "admin") != 0)) {
+        respond(c, 403, NULL,
+                "{\"detail\":\"You do not have permission to perform this action.\",\"code\":"
+                "\"permission_denied\"}",
+                head);
+        return;
+    }
+    char b[2048];
+    size_t o = (size_t)snprintf(b, sizeof b, "{\"message\":\"%s\",\"user_id\":",
+                                admin ? "Welcome to the admin dashboard" : "Authenticated");
+    o += json_str(b + o, sizeof b - o - 64, t_claims.user_id);
+    o += (size_t)snprintf(b + o, sizeof b - o, ",\"username\":");
+    o += json_str(b + o, sizeof b - o - 32, t_claims.username);
+    o += (size_t)snprintf(b + o, sizeof b - o, ",\"role\":");
+    o += json_str(b + o, sizeof b - o - 4, t_claims.role);
+    snprintf(b + o, sizeof b - o, "}");
+    respond(c, 200, NULL, b, head);
+}
+
+/*
+ * Parses and answers every complete request in c->in. Returns -1 to close the connection
+ * (malformed request, Connection: close, a body), 0 otherwise.
+ */
+static int process(struct conn *c)
+{
+    size_t off = 0;
+    int rc = 0;
+    while (rc == 0) {
+        char *start = c->in + off;
+        size_t avail = c->in_len - off;
+        char *end = avail >= 4 ? memmem(start, avail, "\r\n\r\n", 4) : NULL;
+        if (!end)
+            break;
+        size_t hlen = (size_t)(end - start) + 4;
+        char *sp1 = memchr(start, ' ', hlen);
+        char *eol = memmem(start, hlen, "\r\n", 2);
+        char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1)) : NULL;
+        if (!sp1 || !sp2 || sp2 > eol || sp1[1] != '/') {
+            respond(c, 400, "Connection: close\r\n",
+                    "{\"detail\":\"Bad request.\",\"code\":\"invalid_request\"}", false);
+            return -1;
+        }
+        bool http10 = memcmp(sp2 + 1, "HTTP/1.0", 8) == 0;
+        bool close_it = http10;
+        const char *authz = NULL;
+        size_t alen = 0;
+        for (char *h = eol + 2; h < end;) {
+            char *he = memmem(h, (size_t)(end + 2 - h), "\r\n", 2);
+            char *colon = memchr(h, ':', (size_t)(he - h));
+            if (colon) {
+                size_t nl = (size_t)(colon - h);
+                char *val = colon + 1;
+                while (val < he && (*val == ' ' || *val == '\t'))
+                    val++;
+                size_t vl = (size_t)(he - val);
+                while (vl && (val[vl - 1] == ' ' || val[vl - 1] == '\t'))
+                    vl--;
+                if (nl == 13 && strncasecmp(h, "authorization", 13) == 0) {
+                    authz = val;
+                    alen = vl;
+                } else if (nl == 10 && strncasecmp(h, "connection", 10) == 0) {
+                    if (vl == 5 && strncasecmp(val, "close", 5) == 0)
+                        close_it = true;
+                    else if (vl == 10 && strncasecmp(val, "keep-alive", 10) == 0)
+                        close_it = false;
+                } else if ((nl == 14 && strncasecmp(h, "content-length", 14) == 0 &&
+                            !(vl == 1 && val[0] == '0')) ||
+                           (nl == 17 && strncasecmp(h, "transfer-encoding", 17) == 0)) {
+                    respond(c, 400, "Connection: close\r\n",
+                            "{\"detail\":\"Request bodies are not accepted.\",\"code\":"
+                            "\"invalid_request\"}",
+                            false);
+                    return -1;
+                }
+            }
+            h = he + 2;
+        }
+        handle(c, start, (size_t)(sp1 - start), sp1 + 1, (size_t)(sp2 - sp1 - 1), authz, alen);
+        off += hlen;
+        if (close_it)
+            rc = -1;
+    }
+    if (off) {
+        memmove(c->in, c->in + off, c->in_len - off);
+        c->in_len -= off;
+    }
+    if (rc == 0 && c->in_len == IN_CAP) {
+        respond(c, 400, "Connection: close\r\n",
+                "{\"detail\":\"Request header fields too large.\",\"code\":\"invalid_request\"}",
+                false);
+        return -1;
+    }
+    return rc;
+}
+
+/* Writes pending output. Returns 1 when all was written, 0 on EAGAIN, -1 on error. */
+static int flush(struct conn *c)
+{
+    while (c->out_off < c->out_len) {
+        ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno == EAGAIN ? 0 : -1;
+        }
+        c->out_off += (size_t)w;
+    }
+    c->out_off = c->out_len = 0;
+    return 1;
+}
+
+static void conn_close(int ep, struct conn *c)
+{
+    epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    free(c->out);
+    free(c);
+}
+
+static int listen_socket(void)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE},
+                    *ai = NULL;
+    char port[16];
+    snprintf(port, sizeof port, "%d", cfg.port);
+    if (getaddrinfo(cfg.host, port, &hints, &ai) != 0)
+        return -1;
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
+        freeaddrinfo(ai);
+        close(fd);
+        return -1;
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+static void *loop(void *arg)
+{
+    int lfd = (int)(intptr_t)arg;
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+    epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+    struct epoll_event evs[MAX_EVENTS];
+    for (;;) {
+        int n = epoll_wait(ep, evs, MAX_EVENTS, -1);
+        for (int i = 0; i < n; i++) {
+            struct conn *c = evs[i].data.ptr;
+            if (!c) {
+                for (;;) {
+                    int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                    if (fd < 0)
+                        break;
+                    int one = 1;
+                    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                    struct conn *nc = calloc(1, sizeof *nc);
+                    nc->fd = fd;
+                    struct epoll_event cev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = nc};
+                    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &cev);
+                }
+                continue;
+            }
+            bool dead = (evs[i].events & (EPOLLERR | EPOLLHUP)) != 0;
+            int pr = 0;
+            if (!dead && (evs[i].events & (EPOLLIN | EPOLLRDHUP))) {
+                for (;;) {
+                    ssize_t r = read(c->fd, c->in + c->in_len, IN_CAP - c->in_len);
+                    if (r > 0) {
+                        c->in_len += (size_t)r;
+                        pr = process(c);
+                        if (pr != 0 || c->in_len == IN_CAP)
+                            break;
+                        continue;
+                    }
+                    if (r == 0)
+                        dead = c->out_len == 0, pr = -1;
+                    else if (errno != EAGAIN && errno != EINTR)
+                        dead = true;
+                    break;
+                }
+            }
+            if (!dead) {
+                int fr = flush(c);
+                if (fr < 0 || (fr == 1 && pr != 0)) {
+                    dead = true;
+                } else {
+                    struct epoll_event cev = {.events = EPOLLIN | EPOLLRDHUP |
+                                                        (fr == 0 ? EPOLLOUT : 0u),
+                                              .data.ptr = c};
+                    epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &cev);
+                }
+            }
+            if (dead)
+                conn_close(ep, c);
+        }
+    }
+    return NULL;
+}
+
+/* ==== main ====================================================================================== */
+
+static int parse_url(const char *url)
+{
+    if (strncmp(url, "http://", 7) != 0)
+        return -1;
+    const char *h = url + 7;
+    const char *slash = strchr(h, '/');
+    const char *colon = memchr(h, ':', slash ? (size_t)(slash - h) : strlen(h));
+    size_t hl = colon ? (size_t)(colon - h) : slash ? (size_t)(slash - h) : strlen(h);
+    if (hl == 0 || hl >= sizeof cfg.jwks_host)
+        return -1;
+    memcpy(cfg.jwks_host, h, hl);
+    cfg.jwks_host[hl] = '\0';
+    cfg.jwks_port = colon ? atoi(colon + 1) : 80;
+    snprintf(cfg.jwks_path, sizeof cfg.jwks_path, "%s", slash ? slash : "/");
+    return cfg.jwks_port > 0 && cfg.jwks_port < 65536 ? 0 : -1;
+}
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: resource-server --jwks-url http://HOST:PORT/.well-known/jwks.json | --jwks-file F\n"
+            "                       [--listen HOST:PORT] [--threads N] [--refresh S] [--cooldown S]\n"
+            "                       [--issuer ISS] [--audience AUD] [--leeway S]\n");
+}
+
+int main(int argc, char **argv)
+{
+    jwtv_options_init(&cfg.vopt);
+    cfg.vopt.token_type = "access";
+    cfg.vopt.required = JWTV_REQUIRE_EXP | JWTV_REQUIRE_USER_ID;
+    const char *url = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v) {
+            usage();
+            return 2;
+        }
+        i++;
+        if (!strcmp(a, "--jwks-url")) {
+            url = v;
+        } else if (!strcmp(a, "--jwks-file")) {
+            cfg.jwks_file = v;
+        } else if (!strcmp(a, "--listen")) {
+            const char *c = strrchr(v, ':');
+            if (!c || (size_t)(c - v) >= sizeof cfg.host) {
+                usage();
+                return 2;
+            }
+            memcpy(cfg.host, v, (size_t)(c - v));
+            cfg.host[c - v] = '\0';
+            cfg.port = atoi(c + 1);
+        } else if (!strcmp(a, "--threads")) {
+            cfg.threads = atoi(v);
+        } else if (!strcmp(a, "--refresh")) {
+            cfg.refresh_s = atoi(v);
+        } else if (!strcmp(a, "--cooldown")) {
+            cfg.cooldown_s = atoi(v);
+        } else if (!strcmp(a, "--issuer")) {
+            cfg.vopt.issuer = v;
+        } else if (!strcmp(a, "--audience")) {
+            cfg.vopt.audience = v;
+        } else if (!strcmp(a, "--leeway")) {
+            cfg.vopt.leeway_s = atoi(v);
+        } else {
+            usage();
+            return 2;
+        }
+    }
+    if ((!url && !cfg.jwks_file) || (url && parse_url(url) != 0) || cfg.threads < 1 ||
+        cfg.threads > 64 || cfg.refresh_s < 1 || cfg.cooldown_s < 0) {
+        usage();
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    if (load_keys() != 0) {
+        fprintf(stderr, "resource-server: no keys, not starting\n");
+        return 1;
+    }
+    /* bind every listener first so that the port is known and shared (port 0 = ephemeral) */
+    int fds[64];
+    fds[0] = listen_socket();
+    if (fds[0] < 0) {
+        fprintf(stderr, "resource-server: cannot listen on %s:%d\n", cfg.host, cfg.port);
+        return 1;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    getsockname(fds[0], (struct sockaddr *)&ss, &sl);
+    cfg.port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                              : ((struct sockaddr_in *)&ss)->sin_port);
+    for (int i = 1; i < cfg.threads; i++) {
+        fds[i] = listen_socket();
+        if (fds[i] < 0) {
+            fprintf(stderr, "resource-server: cannot listen on %s:%d\n", cfg.host, cfg.port);
+            return 1;
+        }
+    }
+    pthread_t th;
+    pthread_create(&th, NULL, refresher, NULL);
+    pthread_detach(th);
+    for (int i = 1; i < cfg.threads; i++) {
+        pthread_create(&th, NULL, loop, (void *)(intptr_t)fds[i]);
+        pthread_detach(th);
+    }
+    printf("resource-server listening on http://%s:%d\n", cfg.host, cfg.port);
+    fflush(stdout);
+    loop((void *)(intptr_t)fds[0]);
+    return 0;
+}

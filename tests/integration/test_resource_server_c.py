@@ -1,0 +1,291 @@
+"""examples/resource-server-c (build/resource-server): a C service that verifies jwtd's
+tokens locally with libjwtv against jwtd's JWKS, fetched over HTTP.
+
+* end to end with a real jwtd signing RS256 and ES256: /protected, the /admin/dashboard
+  RBAC matrix, refresh tokens and foreign tokens refused;
+* key rotation and fetch-storm protection against a JWKS server the test controls: an
+  unknown kid triggers one refetch (the new key is then accepted), and a flood of tokens
+  with unknown kids costs at most one fetch per cooldown;
+* the FastAPI recipe: the seed's peer (../shared/peers/fastapi_resource, copied to a temp
+  dir) pointed at jwtd's public key accepts jwtd's RS256 tokens.
+"""
+
+import base64
+import http.server
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+
+import pytest
+import requests
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, utils
+
+from peers import PY, jwtd_bin, token_env
+from svc_helpers import ROLES, Svc
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.join(ROOT, "build", "resource-server")
+FASTAPI_SRC = os.path.join(os.environ.get("JWTD_PEERS_DIR", "/work/shared/peers"),
+                           "fastapi_resource")
+
+
+def b64u(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+class ResourceServer:
+    def __init__(self, *args):
+        self.proc = subprocess.Popen([BIN, "--listen", "127.0.0.1:0", "--threads", "2"] +
+                                     list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        line = self.proc.stdout.readline().decode().strip()
+        if "listening on " not in line:
+            self.proc.kill()
+            raise RuntimeError("resource-server did not start: %r %s" % (
+                line, self.proc.stderr.read().decode()))
+        self.url = line.split("listening on ", 1)[1]
+
+    def get(self, path, token=None, **kw):
+        h = {"Authorization": "Bearer " + token} if token else {}
+        return requests.get(self.url + path, headers=h, timeout=10, **kw)
+
+    def stats(self):
+        return self.get("/_stats").json()
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def servers():
+    started = []
+    yield started
+    for s in started:
+        s.stop()
+
+
+def start_jwtd(alg, tmp):
+    from conftest import JwtdServer
+    key = os.path.join(tmp, "signing.pem")
+    subprocess.run([jwtd_bin(), "keygen", "--alg", alg, "--out", key], check=True,
+                   capture_output=True)
+    srv = JwtdServer(env=token_env(JWTD_ALGORITHM=alg, JWTD_SECRET_KEY=None,
+                                   JWTD_SIGNING_KEY_FILE=key))
+    s = Svc(srv)
+    for role in ROLES:
+        s.create_user("u_" + role, email="%s@example.com" % role, role=role)
+    srv.start()
+    return s, key
+
+
+@pytest.mark.parametrize("alg", ["RS256", "ES256"])
+def test_end_to_end_with_jwtd(servers, alg, tmp_path):
+    s, _ = start_jwtd(alg, str(tmp_path))
+    try:
+        rs = ResourceServer("--jwks-url", s.url + "/.well-known/jwks.json")
+        servers.append(rs)
+        assert rs.get("/").json() == {"status": "ok"}
+        for role in ROLES:
+            t = s.auth_login("u_" + role)
+            r = rs.get("/protected", t["access_token"])
+            assert r.status_code == 200, r.text
+            assert r.json() == {"message": "Authenticated", "user_id": str(t["user"]["id"]),
+                                "username": "u_" + role, "role": role}
+            r = rs.get("/admin/dashboard", t["access_token"])
+            assert r.status_code == (200 if role == "admin" else 403), (role, r.text)
+            # a refresh token is not an access token
+            r = rs.get("/protected", t["refresh_token"])
+            assert r.status_code == 401 and r.json()["code"] == "token_not_valid"
+            assert r.headers["WWW-Authenticate"].startswith("Bearer")
+        r = rs.get("/protected")
+        assert r.status_code == 401 and r.json()["code"] == "not_authenticated"
+        r = requests.get(rs.url + "/protected", headers={"Authorization": "Bearer a b"},
+                         timeout=10)
+        assert r.json()["code"] == "bad_authorization_header"
+        r = rs.get("/protected", t["access_token"][:-4] + "AAAA")
+        assert r.status_code == 401
+        assert rs.stats()["jwks_fetches"] == 1 and rs.stats()["kid_refetches"] == 0
+    finally:
+        s.srv.stop()
+
+
+# ---- rotation and storm protection, against a JWKS server the test controls -------------------
+
+
+class Keys:
+    def __init__(self):
+        self.keys = []
+        self.fetches = 0
+        self.lock = threading.Lock()
+
+    def add(self):
+        k = ec.generate_private_key(ec.SECP256R1())
+        n = k.public_key().public_numbers()
+        kid = uuid.uuid4().hex
+        jwk = {"kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": kid,
+               "x": b64u(n.x.to_bytes(32, "big")), "y": b64u(n.y.to_bytes(32, "big"))}
+        with self.lock:
+            self.keys.append((kid, k, jwk))
+        return kid, k
+
+    def jwks(self):
+        with self.lock:
+            self.fetches += 1
+            return json.dumps({"keys": [j for _, _, j in self.keys]}).encode()
+
+
+def sign_es256(key, kid, **claims):
+    now = int(time.time())
+    payload = {"token_type": "access", "exp": now + 300, "iat": now, "jti": uuid.uuid4().hex,
+               "user_id": "7", "sub": "7", "username": "kid-test", "role": "user"}
+    payload.update(claims)
+    h = b64u(json.dumps({"alg": "ES256", "typ": "JWT", "kid": kid}).encode())
+    p = b64u(json.dumps(payload).encode())
+    der = key.sign(("%s.%s" % (h, p)).encode(), ec.ECDSA(hashes.SHA256()))
+    r, s = utils.decode_dss_signature(der)
+    return "%s.%s.%s" % (h, p, b64u(r.to_bytes(32, "big") + s.to_bytes(32, "big")))
+
+
+@pytest.fixture
+def jwks_server():
+    keys = Keys()
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = keys.jwks()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    th = threading.Thread(target=srv.serve_forever, daemon=True)
+    th.start()
+    keys.url = "http://127.0.0.1:%d/.well-known/jwks.json" % srv.server_address[1]
+    yield keys
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_unknown_kid_refetches_once_then_accepts(servers, jwks_server):
+    kid1, k1 = jwks_server.add()
+    rs = ResourceServer("--jwks-url", jwks_server.url, "--cooldown", "2", "--refresh", "3600")
+    servers.append(rs)
+    assert rs.get("/protected", sign_es256(k1, kid1)).status_code == 200
+    assert jwks_server.fetches == 1
+    kid2, k2 = jwks_server.add()  # the issuer rotates
+    r = rs.get("/protected", sign_es256(k2, kid2))
+    assert r.status_code == 200, r.text
+    assert jwks_server.fetches == 2 and rs.stats()["kid_refetches"] == 1
+    assert rs.get("/protected", sign_es256(k1, kid1)).status_code == 200  # old key still listed
+
+
+def test_unknown_kid_flood_is_not_a_fetch_storm(servers, jwks_server):
+    kid1, k1 = jwks_server.add()
+    rs = ResourceServer("--jwks-url", jwks_server.url, "--cooldown", "30", "--refresh", "3600")
+    servers.append(rs)
+    rogue = ec.generate_private_key(ec.SECP256R1())
+    sess = requests.Session()
+    for _ in range(200):
+        t = sign_es256(rogue, uuid.uuid4().hex)
+        r = sess.get(rs.url + "/protected", headers={"Authorization": "Bearer " + t}, timeout=10)
+        assert r.status_code == 401
+    # one initial fetch + at most one refetch within the cooldown
+    assert jwks_server.fetches <= 2, jwks_server.fetches
+    assert rs.stats()["kid_refetches"] == 1
+    assert rs.get("/protected", sign_es256(k1, kid1)).status_code == 200
+
+
+def test_periodic_refresh_and_fetch_failure_keeps_keys(servers, jwks_server):
+    kid1, k1 = jwks_server.add()
+    rs = ResourceServer("--jwks-url", jwks_server.url, "--refresh", "1", "--cooldown", "3600")
+    servers.append(rs)
+    kid2, k2 = jwks_server.add()
+    deadline = time.monotonic() + 10
+    while rs.stats()["keys"] < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert rs.stats()["keys"] == 2
+    assert rs.get("/protected", sign_es256(k2, kid2)).status_code == 200
+
+
+def test_refuses_to_start_without_keys():
+    p = subprocess.run([BIN, "--jwks-url", "http://127.0.0.1:1/jwks.json", "--listen",
+                        "127.0.0.1:0"], capture_output=True, text=True, timeout=20)
+    assert p.returncode == 1 and "no keys" in p.stderr
+
+
+# ---- the FastAPI recipe ------------------------------------------------------------------------
+
+
+def fastapi_missing():
+    try:
+        subprocess.run([PY, "-c", "import fastapi, uvicorn, jwt"], check=True,
+                       capture_output=True)
+        return not os.path.isdir(FASTAPI_SRC)
+    except subprocess.CalledProcessError:
+        return True
+
+
+@pytest.mark.skipif(fastapi_missing(), reason="FastAPI peer or its Debian packages missing")
+def test_fastapi_peer_verifies_jwtd_rs256_tokens(tmp_path):
+    """Recipe: export jwtd's public key, point the FastAPI peer's JWT_PUBLIC_KEY_FILE at it."""
+    s, key = start_jwtd("RS256", str(tmp_path))
+    app_dir = os.path.join(str(tmp_path), "fastapi_resource")
+    shutil.copytree(FASTAPI_SRC, app_dir)
+    pub = os.path.join(str(tmp_path), "public.pem")
+    subprocess.run(["openssl", "pkey", "-in", key, "-pubout", "-out", pub], check=True)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    env = dict(os.environ, JWT_ALG="RS256", JWT_PUBLIC_KEY_FILE=pub)
+    proc = subprocess.Popen([PY, "-m", "uvicorn", "main:app", "--host", "127.0.0.1", "--port",
+                             str(port)], cwd=app_dir, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        url = "http://127.0.0.1:%d" % port
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                requests.get(url + "/", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        t = s.auth_login("u_admin")
+        r = requests.get(url + "/protected",
+                         headers={"Authorization": "Bearer " + t["access_token"]}, timeout=10)
+        assert r.status_code == 200, r.text
+        assert r.json()["user_id"] == str(t["user"]["id"]) and r.json()["username"] == "u_admin"
+        # the seed's check_role never sees the role: 403 even for an admin (jwtd: 200)
+        r = requests.get(url + "/admin/dashboard",
+                         headers={"Authorization": "Bearer " + t["access_token"]}, timeout=10)
+        assert r.status_code == 403
+        assert s.req("GET", "/admin/dashboard", t["access_token"]).status_code == 200
+        # a token from another key is refused by the peer
+        r = requests.get(url + "/protected", headers={"Authorization": "Bearer x.y.z"},
+                         timeout=10)
+        assert r.status_code == 401
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        s.srv.stop()
