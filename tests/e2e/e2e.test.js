@@ -242,6 +242,12 @@ describe('jwtd web UI in Chromium', () => {
     await page.goto(jwtd.url + '/app/dashboard.html');
     await page.waitForURL(/\/app\/\?next=/);
     await shot(page, '07-signed-out');
+    // keyboard: focus starts in the username field and Tab walks the form in order
+    await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'username');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'password');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'submit');
     const r = await fetch(jwtd.url + '/api/auth/refresh/', {
       method: 'POST',
       headers: { Cookie: 'refresh_token=' + oldCookie, Origin: jwtd.url },

@@ -67,6 +67,24 @@ async function loadSessions() {
   $('status').textContent = sessions.length + (sessions.length === 1 ? ' active session.' : ' active sessions.');
 }
 
+/* The posts list of the service API (API.md section 5), shown only when jwtd serves it. */
+async function loadPosts() {
+  const res = await client.fetch('/posts?page=1&page_size=10');
+  if (!res.ok) return; // 404: this jwtd has no posts API
+  const body = await res.json();
+  const posts = Array.isArray(body) ? body : body.results || body.items || body.posts || [];
+  const list = $('posts');
+  list.replaceChildren();
+  for (const p of posts) {
+    const li = text('li', p.title || '(untitled)');
+    const by = p.author_username || (p.author && p.author.username) || p.username;
+    if (by) li.append(text('span', ' by ' + by, 'muted'));
+    list.append(li);
+  }
+  if (!posts.length) list.append(text('li', 'No posts yet.', 'muted'));
+  $('posts-section').hidden = false;
+}
+
 async function revoke(s, button) {
   button.disabled = true;
   if (s.current) {
@@ -107,7 +125,7 @@ async function start(u) {
   for (const id of ['user-section', 'token-section', 'sessions-section']) $(id).hidden = false;
   tick();
   setInterval(tick, 1000);
-  await loadSessions();
+  await Promise.all([loadSessions(), loadPosts().catch(() => {})]);
   $('main').setAttribute('aria-busy', 'false');
   $('title').focus();
 }
