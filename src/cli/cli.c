@@ -36,6 +36,8 @@ static const struct cli_command commands[] = {
     {"revoke", "revoke every session of a user (revoke --user NAME)", cli_revoke, cli_revoke_help},
     {"flush-expired", "delete expired tokens and dead sessions from the database",
      cli_flush_expired, cli_flush_expired_help},
+    {"import-django", "import the users of a Django project (import-django --database URL)",
+     cli_import_django, cli_import_django_help},
     {"keygen", "generate a signing key (keygen --alg ALG --out FILE)", cli_keygen, cli_keygen_help},
     {"jwks", "print the public JWK Set of the configured keys", cli_jwks, cli_jwks_help},
     {"config", "print the effective configuration (secrets redacted)", cli_config, cli_config_help},

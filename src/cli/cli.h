@@ -137,6 +137,8 @@ int cli_serve(int argc, char **argv); /* serve.c */
 void cli_serve_help(FILE *out);
 int cli_user(int argc, char **argv); /* user.c */
 void cli_user_help(FILE *out);
+int cli_import_django(int argc, char **argv); /* import_django.c */
+void cli_import_django_help(FILE *out);
 int cli_migrate(int argc, char **argv); /* migrate.c */
 void cli_migrate_help(FILE *out);
 int cli_flush_expired(int argc, char **argv); /* migrate.c */

@@ -1,0 +1,478 @@
+/*
+ * import_django.c - `jwtd import-django --database URL [--dry-run]`: copies the users of a
+ * Django project (auth_user, or a custom user table) into jwtd's database, so a Django +
+ * SimpleJWT deployment can move its authentication to jwtd without a flag day.
+ *
+ * The Django database is read directly and only read: a SQLite file (`sqlite:PATH`,
+ * `sqlite:///abs/path` or a plain path) or PostgreSQL (`postgresql://...`). Each user keeps
+ * its id (the `user_id` claim both systems put in tokens), username, email, names,
+ * is_active, date_joined and last_login; is_superuser/is_staff become the role (admin, or
+ * --staff-role), a `role` column of a custom user model is used when it holds a jwtd role,
+ * and a `premium`/`is_premium` column when present. Password hashes are copied as they are
+ * (pbkdf2_sha256, argon2, bcrypt_sha256 ...): src/auth/password.c verifies them and the
+ * first login rehashes to argon2id. Django's unusable passwords ("!...") become jwtd's ("").
+ *
+ * Idempotent: users are matched by id (db_user_import), so running it again updates what
+ * changed in Django and creates nothing twice; a user who already logged in to jwtd keeps
+ * jwtd's argon2id hash. Django does not enforce unique emails and jwtd does: a user whose
+ * email another id already has is imported without an email (reported). A username taken
+ * by another id is skipped (reported, exit status 1). --dry-run reads both databases and
+ * reports what would happen without writing.
+ */
+#define LOG_MODULE "cli"
+#include "cli/cli.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <libpq-fe.h>
+#include <sqlite3.h>
+
+#include "common/clock.h"
+#include "common/err.h"
+#include "config/config.h"
+#include "db/db.h"
+
+/* ==== reading the Django database ========================================================= */
+
+/* The SELECT's columns, in this order. */
+enum {
+    C_ID,
+    C_USERNAME,
+    C_PASSWORD,
+    C_EMAIL,
+    C_FIRST,
+    C_LAST,
+    C_ACTIVE,
+    C_STAFF,
+    C_SUPER,
+    C_JOINED,
+    C_LAST_LOGIN,
+    C_ROLE,
+    C_PREMIUM,
+    N_COLS
+};
+
+struct source {
+    bool is_pg;
+    sqlite3 *sq;
+    sqlite3_stmt *st;
+    PGconn *pg;
+    PGresult *res;
+    int row;
+};
+
+static void source_close(struct source *s)
+{
+    sqlite3_finalize(s->st);
+    sqlite3_close(s->sq);
+    PQclear(s->res);
+    PQfinish(s->pg);
+    memset(s, 0, sizeof *s);
+}
+
+/* Opens url read-only. Returns 0 or prints why not and returns -1. */
+static int source_open(const char *url, struct source *s)
+{
+    memset(s, 0, sizeof *s);
+    if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0) {
+        s->is_pg = true;
+        s->pg = PQconnectdb(url);
+        if (PQstatus(s->pg) != CONNECTION_OK) {
+            const char *m = PQerrorMessage(s->pg);
+            fprintf(stderr, "jwtd import-django: cannot connect to the Django database: %.*s\n",
+                    (int)strcspn(m, "\n"), m);
+            return -1;
+        }
+        PGresult *r = PQexec(s->pg, "SET default_transaction_read_only = on");
+        PQclear(r);
+        return 0;
+    }
+    const char *path = url;
+    if (strncmp(path, "sqlite:", 7) == 0) {
+        path += 7;
+        if (strncmp(path, "//", 2) == 0)
+            path += 2;
+    }
+    struct stat sb;
+    if (!*path || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fprintf(stderr, "jwtd import-django: no SQLite database at %s\n", path);
+        return -1;
+    }
+    if (sqlite3_open_v2(path, &s->sq, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        fprintf(stderr, "jwtd import-django: cannot open %s: %s\n", path, sqlite3_errmsg(s->sq));
+        return -1;
+    }
+    sqlite3_busy_timeout(s->sq, 5000);
+    return 0;
+}
+
+/* Which optional columns the table has. Returns -1 when the table does not exist. */
+static int table_columns(struct source *s, const char *table, bool *has_role, char *premium,
+                         size_t cap)
+{
+    int n = 0;
+    *has_role = false;
+    premium[0] = '\0';
+    if (s->is_pg) {
+        const char *vals[] = {table};
+        PGresult *r = PQexecParams(s->pg,
+                                   "SELECT column_name FROM information_schema.columns WHERE "
+                                   "table_schema = current_schema() AND table_name = $1",
+                                   1, NULL, vals, NULL, NULL, 0);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+            n = PQntuples(r);
+            for (int i = 0; i < n; i++) {
+                const char *c = PQgetvalue(r, i, 0);
+                if (strcmp(c, "role") == 0)
+                    *has_role = true;
+                else if (strcmp(c, "premium") == 0 || strcmp(c, "is_premium") == 0)
+                    snprintf(premium, cap, "%s", c);
+            }
+        }
+        PQclear(r);
+    } else {
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(s->sq, "SELECT name FROM pragma_table_info(?1)", -1, &st, NULL) ==
+            SQLITE_OK) {
+            sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+            while (sqlite3_step(st) == SQLITE_ROW) {
+                const char *c = (const char *)sqlite3_column_text(st, 0);
+                n++;
+                if (!c)
+                    continue;
+                if (strcmp(c, "role") == 0)
+                    *has_role = true;
+                else if (strcmp(c, "premium") == 0 || strcmp(c, "is_premium") == 0)
+                    snprintf(premium, cap, "%s", c);
+            }
+        }
+        sqlite3_finalize(st);
+    }
+    return n > 0 ? 0 : -1;
+}
+
+/* Runs the user SELECT. table is a validated identifier (letters, digits, '_'). */
+static int source_query(struct source *s, const char *table, bool has_role, const char *premium)
+{
+    char sql[1024];
+    const char *epoch_joined = s->is_pg ? "CAST(EXTRACT(EPOCH FROM date_joined) AS BIGINT)"
+                                        : "CAST(strftime('%s', date_joined) AS INTEGER)";
+    const char *epoch_login = s->is_pg ? "CAST(EXTRACT(EPOCH FROM last_login) AS BIGINT)"
+                                       : "CAST(strftime('%s', last_login) AS INTEGER)";
+    char prem[64];
+    if (premium[0])
+        snprintf(prem, sizeof prem, "CASE WHEN \"%s\" THEN 1 ELSE 0 END", premium);
+    else
+        snprintf(prem, sizeof prem, "0");
+    snprintf(sql, sizeof sql,
+             "SELECT id, username, password, email, first_name, last_name, "
+             "CASE WHEN is_active THEN 1 ELSE 0 END, CASE WHEN is_staff THEN 1 ELSE 0 END, "
+             "CASE WHEN is_superuser THEN 1 ELSE 0 END, %s, %s, %s, %s FROM \"%s\" ORDER BY id",
+             epoch_joined, epoch_login, has_role ? "role" : "''", prem, table);
+    if (s->is_pg) {
+        s->res = PQexec(s->pg, sql);
+        if (PQresultStatus(s->res) != PGRES_TUPLES_OK) {
+            const char *m = PQresultErrorMessage(s->res);
+            fprintf(stderr, "jwtd import-django: cannot read %s: %.*s\n", table,
+                    (int)strcspn(m, "\n"), m);
+            return -1;
+        }
+        s->row = -1;
+        return 0;
+    }
+    if (sqlite3_prepare_v2(s->sq, sql, -1, &s->st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "jwtd import-django: cannot read %s: %s\n", table, sqlite3_errmsg(s->sq));
+        return -1;
+    }
+    return 0;
+}
+
+/* 1 = a row, 0 = done, -1 = error (printed). */
+static int source_next(struct source *s)
+{
+    if (s->is_pg) {
+        if (s->row + 1 >= PQntuples(s->res))
+            return 0;
+        s->row++;
+        return 1;
+    }
+    int rc = sqlite3_step(s->st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    fprintf(stderr, "jwtd import-django: reading users failed: %s\n", sqlite3_errmsg(s->sq));
+    return -1;
+}
+
+static const char *col_text(struct source *s, int col)
+{
+    const char *t;
+    if (s->is_pg)
+        t = PQgetisnull(s->res, s->row, col) ? NULL : PQgetvalue(s->res, s->row, col);
+    else
+        t = (const char *)sqlite3_column_text(s->st, col);
+    return t ? t : "";
+}
+
+static bool col_null(struct source *s, int col)
+{
+    if (s->is_pg)
+        return PQgetisnull(s->res, s->row, col);
+    return sqlite3_column_type(s->st, col) == SQLITE_NULL;
+}
+
+static int64_t col_int(struct source *s, int col)
+{
+    if (col_null(s, col))
+        return 0;
+    if (s->is_pg)
+        return strtoll(PQgetvalue(s->res, s->row, col), NULL, 10);
+    return sqlite3_column_int64(s->st, col);
+}
+
+/* ==== the command ========================================================================= */
+
+static bool valid_identifier(const char *t)
+{
+    if (!*t || strlen(t) > 63)
+        return false;
+    for (const char *p = t; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '_')
+            return false;
+    return true;
+}
+
+static bool known_hash_format(const char *h)
+{
+    static const char *const prefixes[] = {"pbkdf2_sha256$", "pbkdf2_sha1$", "argon2$",
+                                           "bcrypt_sha256$", "bcrypt$",      "$argon2"};
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (strncmp(h, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    return false;
+}
+
+struct stats {
+    unsigned read, created, updated, unchanged, skipped, email_cleared, unusable, unsupported;
+};
+
+static bool same_str(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* --dry-run: what db_user_import would answer, from reads only. */
+static int predict(db_t *db, const db_user_t *u, enum db_import_status *st)
+{
+    db_user_t cur, other;
+    int rc = db_user_find_by_username(db, u->username, &other);
+    if (rc == 0 && other.id != u->id) {
+        db_user_dispose(&other);
+        return ERR_CONFLICT;
+    }
+    db_user_dispose(&other);
+    if (rc != 0 && rc != ERR_NOT_FOUND)
+        return rc;
+    rc = db_user_find_by_id(db, u->id, &cur);
+    if (rc == ERR_NOT_FOUND) {
+        *st = DB_IMPORT_CREATED;
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    const char *hash =
+        strncmp(cur.password_hash, "$argon2", 7) == 0 ? cur.password_hash : u->password_hash;
+    bool same = same_str(cur.username, u->username) && same_str(cur.email, u->email) &&
+                same_str(cur.first_name, u->first_name) && same_str(cur.last_name, u->last_name) &&
+                cur.role == u->role && cur.premium == u->premium && cur.is_active == u->is_active &&
+                same_str(cur.password_hash, hash);
+    *st = same ? DB_IMPORT_UNCHANGED : DB_IMPORT_UPDATED;
+    db_user_dispose(&cur);
+    return 0;
+}
+
+/* See cli.h. */
+void cli_import_django_help(FILE *out)
+{
+    fprintf(out,
+            "usage: jwtd import-django --database URL [--table auth_user] [--staff-role ROLE]\n"
+            "                          [--dry-run] [--verbose]\n\n"
+            "Copies the users of a Django project into jwtd's database (JWTD_DATABASE_URL),\n"
+            "keeping ids, usernames, emails, names, is_active, date_joined, last_login and\n"
+            "the password hashes as they are (users log in with their old password and are\n"
+            "rehashed to argon2id at the first login). is_superuser -> admin, is_staff ->\n"
+            "--staff-role (default admin), others -> user; a custom user model's `role` and\n"
+            "`premium` columns are used when present. URL: sqlite:PATH, sqlite:///abs/path,\n"
+            "a path to the db.sqlite3 file, or postgresql://user:pass@host:port/db (read only).\n"
+            "Idempotent: matched by id, re-running updates what changed and never duplicates;\n"
+            "a user who already logged in to jwtd keeps jwtd's hash. Exit status 1 when a\n"
+            "user had to be skipped (username taken by another id).\n"
+            "See docs/migrating-from-django.md.\n\n");
+    cli_print_opts(
+        out, (const struct cli_opt[]){
+                 {"database", 'd', CLI_OPT_STRING, NULL, "URL", "the Django database"},
+                 {"table", 0, CLI_OPT_STRING, NULL, "NAME", "user table (auth_user)"},
+                 {"staff-role", 0, CLI_OPT_STRING, NULL, "ROLE", "role of is_staff users (admin)"},
+                 {"dry-run", 'n', CLI_OPT_FLAG, NULL, NULL, "report, write nothing"},
+                 {"verbose", 'v', CLI_OPT_FLAG, NULL, NULL, "one line per user"},
+                 CLI_OPT_END});
+}
+
+/* See cli.h. */
+int cli_import_django(int argc, char **argv)
+{
+    const char *url = NULL, *table = "auth_user", *staff_role_name = "admin";
+    bool dry_run = false, verbose = false;
+    const struct cli_opt opts[] = {
+        {"database", 'd', CLI_OPT_STRING, &url, "URL", "the Django database"},
+        {"table", 0, CLI_OPT_STRING, &table, "NAME", "user table (auth_user)"},
+        {"staff-role", 0, CLI_OPT_STRING, &staff_role_name, "ROLE", "role of is_staff users"},
+        {"dry-run", 'n', CLI_OPT_FLAG, &dry_run, NULL, "report, write nothing"},
+        {"verbose", 'v', CLI_OPT_FLAG, &verbose, NULL, "one line per user"},
+        CLI_OPT_END};
+    struct cli_args args;
+    int rc = cli_parse_opts(argc, argv, opts, &args);
+    if (rc != 0)
+        return rc;
+    if (args.count || !url || !*url) {
+        fprintf(stderr, "jwtd import-django: %s\n",
+                args.count ? "unexpected argument" : "--database URL is required");
+        return CLI_EXIT_USAGE;
+    }
+    if (!valid_identifier(table)) {
+        fprintf(stderr, "jwtd import-django: --table must be a plain table name\n");
+        return CLI_EXIT_USAGE;
+    }
+    enum db_role staff_role;
+    if (db_role_parse(staff_role_name, strlen(staff_role_name), &staff_role) != 0) {
+        fprintf(stderr, "jwtd import-django: --staff-role must be user, instructor or admin\n");
+        return CLI_EXIT_USAGE;
+    }
+
+    struct cfg cfg;
+    struct source src;
+    struct stats n = {0};
+    db_t *db = NULL;
+    bool has_role;
+    char premium[16];
+    if ((rc = cli_load_config(argc, argv, &cfg)) != 0)
+        return rc;
+    if (source_open(url, &src) != 0) {
+        rc = CLI_EXIT_FAILURE;
+        goto out;
+    }
+    if (table_columns(&src, table, &has_role, premium, sizeof premium) != 0) {
+        fprintf(stderr, "jwtd import-django: the Django database has no table %s\n", table);
+        rc = CLI_EXIT_FAILURE;
+        goto out;
+    }
+    if (source_query(&src, table, has_role, premium) != 0) {
+        rc = CLI_EXIT_FAILURE;
+        goto out;
+    }
+    if ((rc = cli_db_open(&cfg, !dry_run, &db)) != 0)
+        goto out;
+
+    /* A dry run on a database that was never migrated: every user would be created. */
+    int version = 0;
+    bool fresh = dry_run && (db_schema_version(db, &version) != 0 || version == 0);
+    int64_t now = clock_now_s();
+    int step;
+    while ((step = source_next(&src)) == 1) {
+        n.read++;
+        db_user_t u;
+        memset(&u, 0, sizeof u);
+        u.id = col_int(&src, C_ID);
+        u.username = (char *)col_text(&src, C_USERNAME);
+        u.email = (char *)col_text(&src, C_EMAIL);
+        u.first_name = (char *)col_text(&src, C_FIRST);
+        u.last_name = (char *)col_text(&src, C_LAST);
+        u.is_active = col_int(&src, C_ACTIVE) != 0;
+        u.premium = col_int(&src, C_PREMIUM) != 0;
+        u.created_at = col_int(&src, C_JOINED);
+        u.last_login = col_int(&src, C_LAST_LOGIN);
+        const char *role = col_text(&src, C_ROLE);
+        if (db_role_parse(role, strlen(role), &u.role) != 0)
+            u.role = col_int(&src, C_SUPER)   ? DB_ROLE_ADMIN
+                     : col_int(&src, C_STAFF) ? staff_role
+                                              : DB_ROLE_USER;
+        const char *hash = col_text(&src, C_PASSWORD);
+        if (hash[0] == '!' || hash[0] == '\0') {
+            hash = ""; /* Django's unusable password */
+            n.unusable++;
+        } else if (!known_hash_format(hash)) {
+            n.unsupported++;
+            fprintf(stderr,
+                    "jwtd import-django: user %lld (%s): unsupported password hash format; "
+                    "imported, but the user must reset the password\n",
+                    (long long)u.id, u.username);
+        }
+        u.password_hash = (char *)hash;
+
+        enum db_import_status st = DB_IMPORT_UNCHANGED;
+        int err = fresh ? 0 : dry_run ? predict(db, &u, &st) : db_user_import(db, &u, now, &st);
+        if (fresh)
+            st = DB_IMPORT_CREATED;
+        if (err == ERR_CONFLICT && u.email[0]) {
+            /* the email (unique in jwtd, not in Django) or the username is taken */
+            char *email = u.email;
+            u.email = (char *)"";
+            err = dry_run ? predict(db, &u, &st) : db_user_import(db, &u, now, &st);
+            if (err == 0) {
+                n.email_cleared++;
+                fprintf(stderr,
+                        "jwtd import-django: user %lld (%s): email %s belongs to another user "
+                        "in jwtd; imported without an email\n",
+                        (long long)u.id, u.username, email);
+            }
+        }
+        if (err == ERR_CONFLICT || err == ERR_INVALID) {
+            n.skipped++;
+            fprintf(stderr, "jwtd import-django: user %lld (%s) skipped: %s\n", (long long)u.id,
+                    u.username,
+                    err == ERR_CONFLICT ? "the username belongs to another user in jwtd"
+                                        : "invalid id or username (1..150 bytes)");
+            continue;
+        }
+        if (err != 0) {
+            fprintf(stderr, "jwtd import-django: the jwtd database failed (%s) at user %lld\n",
+                    err_name(err), (long long)u.id);
+            rc = CLI_EXIT_FAILURE;
+            goto out;
+        }
+        static const char *const verbs[] = {"created", "updated", "unchanged"};
+        if (st == DB_IMPORT_CREATED)
+            n.created++;
+        else if (st == DB_IMPORT_UPDATED)
+            n.updated++;
+        else
+            n.unchanged++;
+        if (verbose)
+            printf("%-9s %lld %s\n", verbs[st], (long long)u.id, u.username);
+    }
+    if (step < 0) {
+        rc = CLI_EXIT_FAILURE;
+        goto out;
+    }
+    printf("%s%u users read from %s (table %s)\n", dry_run ? "dry run: " : "", n.read,
+           src.is_pg ? "PostgreSQL" : "SQLite", table);
+    printf("  %s %u, %s %u, unchanged %u, skipped %u\n", dry_run ? "would create" : "created",
+           n.created, dry_run ? "would update" : "updated", n.updated, n.unchanged, n.skipped);
+    if (n.email_cleared || n.unusable || n.unsupported)
+        printf("  without email (duplicate) %u, unusable passwords %u, unsupported hash "
+               "formats %u\n",
+               n.email_cleared, n.unusable, n.unsupported);
+    if (dry_run)
+        printf("  nothing was written\n");
+    rc = n.skipped ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+out:
+    db_close(db);
+    source_close(&src);
+    cfg_dispose(&cfg);
+    return rc;
+}
