@@ -211,14 +211,12 @@ void api_mp_sanitize_filename(str_t in, char *out, size_t cap)
     }
     size_t o = 0;
     size_t i = start;
-    while (i < in.len && in.ptr[i] == '.')
-        i++;
     while (i < in.len && o + 1 < cap) {
         unsigned char c = (unsigned char)in.ptr[i];
         if (c < 0x80) {
             i++;
             if (c < 0x20 || c == 0x7f || c == '"' || c == '\'' || c == '<' || c == '>' ||
-                c == ':' || c == '|' || c == '*' || c == '?')
+                c == ':' || c == '|' || c == '*' || c == '?' || (o == 0 && (c == '.' || c == ' ')))
                 continue;
             out[o++] = (char)c;
             continue;
