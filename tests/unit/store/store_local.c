@@ -1,0 +1,194 @@
+/*
+ * Unit tests for src/store/store_local.c and the embedded dispatch of store_redis.c: the
+ * GCRA arithmetic (burst, steady rate, Retry-After, peek, forced counts), multi-bucket
+ * checks (all-or-nothing), blocks, and the cache (TTL, groups, delete) through store.h.
+ */
+#include "test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "store/store.h"
+#include "store/store_internal.h"
+
+#define S 1000000LL /* one second in microseconds */
+
+TEST(store_gcra_burst_then_steady_rate)
+{
+    int64_t tat = 0, now = 1000 * S;
+    for (int i = 0; i < 5; i++) /* 5/minute: five at once */
+        ASSERT_EQ_INT(store__gcra(&tat, 5, 60, now, STORE_RATE_CONSUME), 0);
+    int64_t wait = store__gcra(&tat, 5, 60, now, STORE_RATE_CONSUME);
+    CHECK_EQ_INT(wait, 12 * S); /* one every 12 s */
+    CHECK_EQ_INT(store__gcra(&tat, 5, 60, now + 12 * S - 1, STORE_RATE_CONSUME), 1);
+    CHECK_EQ_INT(store__gcra(&tat, 5, 60, now + 12 * S, STORE_RATE_CONSUME), 0);
+    CHECK_EQ_INT(store__gcra(&tat, 5, 60, now + 12 * S, STORE_RATE_CONSUME), 12 * S);
+    /* after a quiet full period the whole burst is back */
+    int64_t later = now + 200 * S;
+    for (int i = 0; i < 5; i++)
+        CHECK_EQ_INT(store__gcra(&tat, 5, 60, later, STORE_RATE_CONSUME), 0);
+}
+
+TEST(store_gcra_peek_force_and_unlimited)
+{
+    int64_t tat = 0, now = 50 * S;
+    for (int i = 0; i < 10; i++) /* peeking never counts */
+        CHECK_EQ_INT(store__gcra(&tat, 2, 10, now, STORE_RATE_PEEK), 0);
+    CHECK_EQ_INT(tat, 0);
+    for (int i = 0; i < 10; i++) /* forced counts saturate at one period ahead */
+        store__gcra(&tat, 2, 10, now, STORE__RATE_FORCE);
+    CHECK_EQ_INT(tat, now + 10 * S);
+    CHECK_TRUE(store__gcra(&tat, 2, 10, now, STORE_RATE_PEEK) > 0);
+    CHECK_EQ_INT(store__gcra(&tat, 2, 10, now + 5 * S, STORE_RATE_PEEK), 0);
+    int64_t t2 = 0;
+    CHECK_EQ_INT(store__gcra(&t2, 0, 10, now, STORE_RATE_CONSUME), 0); /* count 0: unlimited */
+}
+
+struct rate_out {
+    int calls;
+    store_rate_result_t r;
+};
+
+static void on_rate(void *arg, const store_rate_result_t *r)
+{
+    struct rate_out *o = arg;
+    o->calls++;
+    o->r = *r;
+}
+
+TEST(store_rate_check_all_or_nothing)
+{
+    store_t *st;
+    ASSERT_EQ_INT(store_mem_open(NULL, &st), 0);
+    store_rate_t ip = {"login:ip:192.0.2.1", 3, 60, STORE_RATE_CONSUME};
+    store_rate_t user = {"login:user:bob", 1, 60, STORE_RATE_PEEK};
+    store_rate_t both[] = {ip, user};
+    struct rate_out o = {0};
+    for (int i = 0; i < 3; i++) {
+        store_rate_check(st, both, 2, on_rate, &o);
+        CHECK_TRUE(o.r.allowed);
+        CHECK_TRUE(o.r.local);
+    }
+    CHECK_EQ_INT(o.calls, 3); /* embedded: the callback runs before the call returns */
+    store_rate_check(st, both, 2, on_rate, &o);
+    CHECK_TRUE(!o.r.allowed);
+    CHECK_EQ_INT(o.r.denied_by, 0);
+    CHECK_TRUE(o.r.retry_after_s >= 19 && o.r.retry_after_s <= 20);
+    /* a failure counted against bob: the user bucket (peek) now denies, and a denied check
+       consumes nothing from the other buckets */
+    store_rate_consume(st, "login:user:bob", 1, 60);
+    store_rate_t ip2 = {"login:ip:192.0.2.2", 3, 60, STORE_RATE_CONSUME};
+    store_rate_t both2[] = {ip2, user};
+    store_rate_check(st, both2, 2, on_rate, &o);
+    CHECK_TRUE(!o.r.allowed);
+    CHECK_EQ_INT(o.r.denied_by, 1);
+    store_rate_check(st, &ip2, 1, on_rate, &o);
+    store_rate_check(st, &ip2, 1, on_rate, &o);
+    store_rate_check(st, &ip2, 1, on_rate, &o);
+    CHECK_TRUE(o.r.allowed); /* still three left for 192.0.2.2 */
+    store_close(st);
+}
+
+TEST(store_rate_block)
+{
+    store_t *st;
+    ASSERT_EQ_INT(store_mem_open(NULL, &st), 0);
+    store_rate_t b = {"block:192.0.2.9", 0, 0, STORE_RATE_BLOCK};
+    struct rate_out o = {0};
+    store_rate_check(st, &b, 1, on_rate, &o);
+    CHECK_TRUE(o.r.allowed);
+    store_rate_block(st, "block:192.0.2.9", 30);
+    store_rate_check(st, &b, 1, on_rate, &o);
+    CHECK_TRUE(!o.r.allowed);
+    CHECK_TRUE(o.r.retry_after_s >= 29 && o.r.retry_after_s <= 30);
+    store_close(st);
+}
+
+struct get_out {
+    int status;
+    char v[64];
+};
+
+static void on_get(void *arg, int status, str_t value)
+{
+    struct get_out *o = arg;
+    o->status = status;
+    o->v[0] = '\0';
+    if (status == 0 && value.len < sizeof o->v) {
+        memcpy(o->v, value.ptr, value.len);
+        o->v[value.len] = '\0';
+    }
+}
+
+TEST(store_cache_groups_and_delete)
+{
+    store_t *st;
+    ASSERT_EQ_INT(store_mem_open(NULL, &st), 0);
+    struct get_out o;
+    store_cache_get(st, "orders:1:a", on_get, &o);
+    CHECK_EQ_INT(o.status, ERR_NOT_FOUND);
+    store_cache_set(st, "orders:1:a", STR_LIT("[1]"), 900, "user:1");
+    store_cache_set(st, "orders:1:b", STR_LIT("[2]"), 900, "user:1");
+    store_cache_set(st, "orders:2:c", STR_LIT("[3]"), 900, "user:2");
+    store_cache_set(st, "posts:page:1", STR_LIT("{}"), 300, NULL);
+    store_cache_get(st, "orders:1:a", on_get, &o);
+    CHECK_EQ_INT(o.status, 0);
+    CHECK_STR_EQ(o.v, "[1]");
+    store_cache_drop_group(st, "user:1");
+    store_cache_get(st, "orders:1:a", on_get, &o);
+    CHECK_EQ_INT(o.status, ERR_NOT_FOUND);
+    store_cache_get(st, "orders:1:b", on_get, &o);
+    CHECK_EQ_INT(o.status, ERR_NOT_FOUND);
+    store_cache_get(st, "orders:2:c", on_get, &o);
+    CHECK_EQ_INT(o.status, 0);
+    char buf[16];
+    size_t len = 0;
+    CHECK_EQ_INT(store_cache_get_sync(st, "posts:page:1", buf, sizeof buf, &len), 0);
+    CHECK_EQ_INT(len, 2);
+    store_cache_del(st, "posts:page:1");
+    CHECK_EQ_INT(store_cache_get_sync(st, "posts:page:1", buf, sizeof buf, &len), ERR_NOT_FOUND);
+    store_cache_set(st, "zero", STR_LIT("x"), 0, NULL); /* ttl 0: not stored */
+    CHECK_EQ_INT(store_cache_get_sync(st, "zero", buf, sizeof buf, &len), ERR_NOT_FOUND);
+    CHECK_TRUE(!store_redis_configured(st) && !store_redis_up(st));
+    store_close(st);
+}
+
+TEST(store_local_ttl_and_bound)
+{
+    store_local_t *l = store__local_new(4);
+    store__local_cache_set(l, "a", STR_LIT("1"), 10, NULL, 100 * S);
+    size_t len;
+    char *v = store__local_cache_get(l, "a", 109 * S, &len);
+    CHECK_TRUE(v && len == 1);
+    free(v);
+    CHECK_TRUE(store__local_cache_get(l, "a", 110 * S, &len) == NULL); /* expired */
+    for (int i = 0; i < 10; i++) { /* over the bound: emptied, never more than max */
+        char k[8];
+        snprintf(k, sizeof k, "k%d", i);
+        store__local_cache_set(l, k, STR_LIT("v"), 10, NULL, 200 * S);
+    }
+    v = store__local_cache_get(l, "k9", 200 * S, &len);
+    CHECK_TRUE(v != NULL);
+    free(v);
+    CHECK_EQ_INT(store__local_prune(l, 300 * S) > 0, 1);
+    store__local_free(l);
+}
+
+TEST(store_redis_start_rejects_bad_urls)
+{
+    store_t *st;
+    ASSERT_EQ_INT(store_mem_open(NULL, &st), 0);
+    char err[256];
+    const char *bad[] = {"rediss://h:1/0", "redis://h:99999/0", "redis://h:1/x", "http://h",
+                         "unix://relative"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        store_redis_options_t o = {bad[i], NULL, 100};
+        CHECK_EQ_INT(store_redis_start(st, &o, err, sizeof err), ERR_CONFIG);
+        CHECK_TRUE(strstr(err, "JWTD_REDIS_URL") != NULL);
+    }
+    CHECK_TRUE(!store_redis_configured(st));
+    store_close(st);
+}
