@@ -59,6 +59,11 @@ export class JwtdClient extends EventTarget {
     listener: (ev: CustomEvent<JwtdEventDetail>) => void,
     options?: boolean | AddEventListenerOptions,
   ): void;
+  addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
 }
 
 export default JwtdClient;
