@@ -186,7 +186,10 @@ static int query_int(db_t *db, db_conn_t *c, enum db_stmt id, const db_param_t *
         rc = db->drv->next(c);
         if (rc == 1) {
             *out = db->drv->col_int(c, 0);
-            rc = 0;
+            /* Run the statement to its end: an autocommit INSERT ... RETURNING commits
+               there (SQLite), and a failed commit must be reported, not lost in reset(). */
+            while ((rc = db->drv->next(c)) == 1)
+                ;
         } else if (rc == 0) {
             rc = ERR_NOT_FOUND;
         }

@@ -282,8 +282,11 @@ static void *ckpt_main(void *arg)
         st->ckpt_wanted = false;
         st->ckpt_dirty = false;
         pthread_mutex_unlock(&st->ckpt_mu);
-        if (!h && sqlite3_open_v2(st->path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                                  NULL) != SQLITE_OK) {
+        /* A connection only knows the file is in WAL mode once it has read it: without
+           this read the checkpoint below would be a silent no-op. */
+        if (!h && (sqlite3_open_v2(st->path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                                   NULL) != SQLITE_OK ||
+                   sqlite3_exec(h, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK)) {
             log_warn("msg=\"checkpointer cannot open the database\"");
             sqlite3_close(h);
             h = NULL;
