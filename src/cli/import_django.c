@@ -15,8 +15,9 @@
  * Idempotent: users are matched by id (db_user_import), so running it again updates what
  * changed in Django and creates nothing twice; a user who already logged in to jwtd keeps
  * jwtd's argon2id hash. Django does not enforce unique emails and jwtd does: a user whose
- * email another id already has is imported without an email (reported). A username taken
- * by another id is skipped (reported, exit status 1). --dry-run reads both databases and
+ * email another id already has is imported without an email (reported). A user whose id
+ * belongs to another username in jwtd, or whose username belongs to another id, is
+ * skipped, never merged (reported, exit status 1). --dry-run reads both databases and
  * reports what would happen without writing.
  */
 #define LOG_MODULE "cli"
@@ -26,11 +27,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include "common/alloc.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "config/config.h"
@@ -266,11 +269,112 @@ static bool same_str(const char *a, const char *b)
     return strcmp(a ? a : "", b ? b : "") == 0;
 }
 
+/*
+ * --dry-run's view of the emails jwtd holds (ASCII case-folded, as jwtd's unique index
+ * compares them) -> user id: an open-addressing table filled from jwtd's users and then
+ * with each email the run would store, so the prediction sees the same conflicts.
+ */
+struct email_set {
+    char **keys;
+    int64_t *ids;
+    size_t cap, count;
+};
+
+static uint64_t email_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)tolower((unsigned char)*s)) * 1099511628211ULL;
+    return h;
+}
+
+/* The slot of email (its own or the empty one where it would go). */
+static size_t email_slot(const struct email_set *e, const char *email)
+{
+    size_t i = (size_t)email_hash(email) & (e->cap - 1);
+    while (e->keys[i] && strcasecmp(e->keys[i], email) != 0)
+        i = (i + 1) & (e->cap - 1);
+    return i;
+}
+
+static void email_put(struct email_set *e, const char *email, int64_t id)
+{
+    if (!*email)
+        return;
+    if (2 * (e->count + 1) > e->cap) {
+        struct email_set bigger = {NULL, NULL, e->cap ? e->cap * 2 : 1024, 0};
+        bigger.keys = xcalloc(bigger.cap, sizeof *bigger.keys);
+        bigger.ids = xcalloc(bigger.cap, sizeof *bigger.ids);
+        for (size_t i = 0; i < e->cap; i++) {
+            if (e->keys[i]) {
+                size_t j = email_slot(&bigger, e->keys[i]);
+                bigger.keys[j] = e->keys[i];
+                bigger.ids[j] = e->ids[i];
+                bigger.count++;
+            }
+        }
+        free(e->keys);
+        free(e->ids);
+        *e = bigger;
+    }
+    size_t i = email_slot(e, email);
+    if (!e->keys[i]) {
+        e->keys[i] = xstrdup(email);
+        e->count++;
+    }
+    e->ids[i] = id;
+}
+
+/* The id holding email, or 0. */
+static int64_t email_owner(const struct email_set *e, const char *email)
+{
+    if (!*email || !e->cap)
+        return 0;
+    size_t i = email_slot(e, email);
+    return e->keys[i] ? e->ids[i] : 0;
+}
+
+static void email_set_dispose(struct email_set *e)
+{
+    for (size_t i = 0; i < e->cap; i++)
+        free(e->keys[i]);
+    free(e->keys);
+    free(e->ids);
+    memset(e, 0, sizeof *e);
+}
+
+static int email_set_load(db_t *db, struct email_set *e)
+{
+    int64_t after = 0;
+    for (;;) {
+        db_user_list_t page;
+        int rc = db_user_list(db, after, 1000, &page);
+        if (rc != 0)
+            return rc;
+        if (page.count == 0)
+            return 0;
+        for (size_t i = 0; i < page.count; i++)
+            email_put(e, page.items[i].email, page.items[i].id);
+        after = page.items[page.count - 1].id;
+        db_user_list_dispose(&page);
+    }
+}
+
 /* --dry-run: what db_user_import would answer, from reads only. */
-static int predict(db_t *db, const db_user_t *u, enum db_import_status *st)
+static int predict(db_t *db, struct email_set *emails, const db_user_t *u,
+                   enum db_import_status *st)
 {
     db_user_t cur, other;
-    int rc = db_user_find_by_username(db, u->username, &other);
+    int64_t owner = email_owner(emails, u->email);
+    if (owner && owner != u->id)
+        return ERR_CONFLICT;
+    int rc = db_user_find_by_id(db, u->id, &other);
+    if (rc == 0 && strcmp(other.username, u->username) != 0) {
+        db_user_dispose(&other);
+        return ERR_CONFLICT;
+    }
+    db_user_dispose(&other);
+    rc = db_user_find_by_username(db, u->username, &other);
     if (rc == 0 && other.id != u->id) {
         db_user_dispose(&other);
         return ERR_CONFLICT;
@@ -281,6 +385,7 @@ static int predict(db_t *db, const db_user_t *u, enum db_import_status *st)
     rc = db_user_find_by_id(db, u->id, &cur);
     if (rc == ERR_NOT_FOUND) {
         *st = DB_IMPORT_CREATED;
+        email_put(emails, u->email, u->id);
         return 0;
     }
     if (rc != 0)
@@ -292,6 +397,7 @@ static int predict(db_t *db, const db_user_t *u, enum db_import_status *st)
                 cur.role == u->role && cur.premium == u->premium && cur.is_active == u->is_active &&
                 same_str(cur.password_hash, hash);
     *st = same ? DB_IMPORT_UNCHANGED : DB_IMPORT_UPDATED;
+    email_put(emails, u->email, u->id);
     db_user_dispose(&cur);
     return 0;
 }
@@ -311,7 +417,7 @@ void cli_import_django_help(FILE *out)
             "a path to the db.sqlite3 file, or postgresql://user:pass@host:port/db (read only).\n"
             "Idempotent: matched by id, re-running updates what changed and never duplicates;\n"
             "a user who already logged in to jwtd keeps jwtd's hash. Exit status 1 when a\n"
-            "user had to be skipped (username taken by another id).\n"
+            "user had to be skipped (its id or username belongs to another jwtd user).\n"
             "See docs/migrating-from-django.md.\n\n");
     cli_print_opts(
         out, (const struct cli_opt[]){
@@ -357,6 +463,7 @@ int cli_import_django(int argc, char **argv)
     struct cfg cfg;
     struct source src;
     struct stats n = {0};
+    struct email_set emails = {0};
     db_t *db = NULL;
     bool has_role;
     char premium[16];
@@ -381,6 +488,11 @@ int cli_import_django(int argc, char **argv)
     /* A dry run on a database that was never migrated: every user would be created. */
     int version = 0;
     bool fresh = dry_run && (db_schema_version(db, &version) != 0 || version == 0);
+    if (dry_run && !fresh && email_set_load(db, &emails) != 0) {
+        fprintf(stderr, "jwtd import-django: cannot read jwtd's users\n");
+        rc = CLI_EXIT_FAILURE;
+        goto out;
+    }
     int64_t now = clock_now_s();
     int step;
     while ((step = source_next(&src)) == 1) {
@@ -415,14 +527,22 @@ int cli_import_django(int argc, char **argv)
         u.password_hash = (char *)hash;
 
         enum db_import_status st = DB_IMPORT_UNCHANGED;
-        int err = fresh ? 0 : dry_run ? predict(db, &u, &st) : db_user_import(db, &u, now, &st);
-        if (fresh)
+        int err;
+        if (fresh) { /* nothing in jwtd yet: only the run's own emails can collide */
             st = DB_IMPORT_CREATED;
-        if (err == ERR_CONFLICT && u.email[0]) {
+            err = email_owner(&emails, u.email) ? ERR_CONFLICT : 0;
+            email_put(&emails, u.email, u.id);
+        } else {
+            err = dry_run ? predict(db, &emails, &u, &st) : db_user_import(db, &u, now, &st);
+        }
+        if (err == ERR_CONFLICT && fresh) {
+            n.email_cleared++;
+            err = 0;
+        } else if (err == ERR_CONFLICT && u.email[0]) {
             /* the email (unique in jwtd, not in Django) or the username is taken */
             char *email = u.email;
             u.email = (char *)"";
-            err = dry_run ? predict(db, &u, &st) : db_user_import(db, &u, now, &st);
+            err = dry_run ? predict(db, &emails, &u, &st) : db_user_import(db, &u, now, &st);
             if (err == 0) {
                 n.email_cleared++;
                 fprintf(stderr,
@@ -435,7 +555,7 @@ int cli_import_django(int argc, char **argv)
             n.skipped++;
             fprintf(stderr, "jwtd import-django: user %lld (%s) skipped: %s\n", (long long)u.id,
                     u.username,
-                    err == ERR_CONFLICT ? "the username belongs to another user in jwtd"
+                    err == ERR_CONFLICT ? "its id or username belongs to another user in jwtd"
                                         : "invalid id or username (1..150 bytes)");
             continue;
         }
@@ -471,6 +591,7 @@ int cli_import_django(int argc, char **argv)
         printf("  nothing was written\n");
     rc = n.skipped ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
 out:
+    email_set_dispose(&emails);
     db_close(db);
     source_close(&src);
     cfg_dispose(&cfg);

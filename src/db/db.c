@@ -698,6 +698,11 @@ static int import_in_tx(db_t *db, db_conn_t *c, const db_user_t *u, int64_t now,
     }
     if (rc != 0)
         return rc;
+    if (str_differs(cur.username, u->username)) {
+        /* the id belongs to someone else here: never merge two people */
+        db_user_dispose(&cur);
+        return ERR_CONFLICT;
+    }
     /* jwtd's own hash (login rehash or a password change here) wins over the import */
     const char *hash =
         strncmp(cur.password_hash, "$argon2", 7) == 0 ? cur.password_hash : u->password_hash;

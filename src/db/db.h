@@ -180,13 +180,15 @@ enum db_import_status {
  * Import of a user from another system (`jwtd import-django`), keyed by u->id (>= 1), in
  * one transaction. Absent: inserted with that id, u's created_at (now when 0) and
  * last_login, and the password hash as given (Django formats are verified by
- * src/auth/password.c and rehashed at the first login). Present: username, email, names,
- * role, premium and is_active are set from u; the password hash is replaced only while
+ * src/auth/password.c and rehashed at the first login). Present with the same username:
+ * email, names, role, premium and is_active are set from u; the password hash is replaced
+ * only while
  * the stored one is not jwtd's own argon2id (`$argon2...`): a user who already logged in
  * to jwtd (rehash) or changed the password here keeps it when the import runs again. A
  * deactivation also raises revoke_before to now and revokes every open session, as
  * db_user_set_active does. Later inserts never reuse an imported id. ERR_CONFLICT when
- * the username or email belongs to another id, ERR_INVALID for a bad id/username/role.
+ * the id belongs to a user with another username (two people are never merged) or the
+ * username or email belongs to another id; ERR_INVALID for a bad id/username/role.
  * OUT: *status (may be NULL).
  */
 int db_user_import(db_t *db, const db_user_t *u, int64_t now, enum db_import_status *status);

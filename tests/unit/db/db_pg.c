@@ -424,10 +424,14 @@ static void import_semantics(db_t *db)
     u.email = (char *)"";
     CHECK_EQ_INT(db_user_import(db, &u, 1002, &st), 0);
     CHECK_EQ_INT(st, DB_IMPORT_CREATED);
-    /* updates (a rename in Django follows the id) */
+    /* the id of a user with another username: never merged */
     u.id = 42;
     u.username = (char *)"alice.renamed";
     u.email = (char *)"alice@example.org";
+    CHECK_EQ_INT(db_user_import(db, &u, 1003, &st), ERR_CONFLICT);
+    /* updates */
+    u.username = (char *)"alice";
+    u.first_name = (char *)"Alicia";
     CHECK_EQ_INT(db_user_import(db, &u, 1003, &st), 0);
     CHECK_EQ_INT(st, DB_IMPORT_UPDATED);
     /* after a login rehash in jwtd, a re-import keeps jwtd's hash */
@@ -437,7 +441,7 @@ static void import_semantics(db_t *db)
     CHECK_EQ_INT(st, DB_IMPORT_UNCHANGED);
     ASSERT_EQ_INT(db_user_find_by_id(db, 42, &got), 0);
     CHECK_STR_EQ(got.password_hash, "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$aGFzaA");
-    CHECK_STR_EQ(got.username, "alice.renamed");
+    CHECK_STR_EQ(got.first_name, "Alicia");
     db_user_dispose(&got);
     /* deactivation in Django: the watermark rises and sessions are revoked */
     db_session_t s = {0};
