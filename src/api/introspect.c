@@ -48,11 +48,18 @@ static bool header_safe(const char *s)
     return true;
 }
 
+/* Looked up at most once a second per loop thread: store_stats takes the store's locks. */
 static bool feed_is_stale(auth_t *a, int64_t now)
 {
-    store_stats_t st;
-    store_stats(auth_store(a), &st);
-    return st.pulls_failed > 0 && st.last_pull_at > 0 && now - st.last_pull_at > STALE_AFTER_S;
+    static _Thread_local int64_t checked_at;
+    static _Thread_local bool stale;
+    if (now != checked_at) {
+        store_stats_t st;
+        store_stats(auth_store(a), &st);
+        stale = st.pulls_failed > 0 && st.last_pull_at > 0 && now - st.last_pull_at > STALE_AFTER_S;
+        checked_at = now;
+    }
+    return stale;
 }
 
 /*

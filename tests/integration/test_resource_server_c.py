@@ -289,3 +289,25 @@ def test_fastapi_peer_verifies_jwtd_rs256_tokens(tmp_path):
             proc.kill()
             proc.wait()
         s.srv.stop()
+
+
+def test_verified_token_cache_honours_exp_and_key_removal(servers, jwks_server):
+    kid1, k1 = jwks_server.add()
+    rs = ResourceServer("--jwks-url", jwks_server.url, "--refresh", "1", "--cooldown", "3600")
+    servers.append(rs)
+    short = sign_es256(k1, kid1, exp=int(time.time()) + 2)
+    sess = requests.Session()
+    for _ in range(20):  # both threads see it, and cache it
+        assert sess.get(rs.url + "/protected",
+                        headers={"Authorization": "Bearer " + short}).status_code == 200
+    time.sleep(3.1)
+    assert rs.get("/protected", short).status_code == 401  # expired, though cached
+    t = sign_es256(k1, kid1)
+    assert rs.get("/protected", t).status_code == 200
+    with jwks_server.lock:  # the issuer retires kid1 (compromised key)
+        jwks_server.keys = []
+    jwks_server.add()
+    deadline = time.monotonic() + 10
+    while rs.get("/protected", t).status_code == 200 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert rs.get("/protected", t).status_code == 401
