@@ -165,7 +165,7 @@ TEST(store_local_ttl_and_bound)
     free(v);
     CHECK_TRUE(store__local_cache_get(l, "a", 110 * S, &len) == NULL); /* expired */
     for (int i = 0; i < 10; i++) { /* over the bound: emptied, never more than max */
-        char k[8];
+        char k[16];
         snprintf(k, sizeof k, "k%d", i);
         store__local_cache_set(l, k, STR_LIT("v"), 10, NULL, 200 * S);
     }
