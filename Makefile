@@ -66,7 +66,7 @@ MAIN_OBJ   := $(call obj,$(MAIN_SRC))
 UNIT_OBJ   := $(call obj,$(UNIT_SRC))
 LLHTTP_OBJ := $(patsubst $(LLHTTP_DIR)/%.c,$(BUILD)/obj/llhttp/%.o,$(LLHTTP_SRC))
 
-.PHONY: all clean run test unit asan tsan fuzz fuzz-build fuzz-replay integration examples \
+.PHONY: all clean run test unit asan tsan fuzz fuzz-build fuzz-replay integration test-pg examples \
         jwtv-check format check-format lint bootstrap bench e2e
 .DEFAULT_GOAL := all
 
@@ -165,6 +165,16 @@ integration:
 	    tests/integration tests/security $(PYTEST_ARGS)
 JWTD_BIN_DIR ?= build/asan
 
+# One test suite, two databases: the db unit tests and the database-touching integration
+# tests again, against a real PostgreSQL server the tests start (tests/pg/pg-server).
+PG_TESTS ?= test_simplejwt_obtain.py test_simplejwt_refresh.py test_simplejwt_blacklist.py \
+	    test_simplejwt_me.py test_revocation.py test_cookie_flow.py test_service_auth.py \
+	    test_smoke_tokens.py test_import_django.py test_pg_backend.py
+test-pg:
+	JWTD_TEST_PG=1 JWTD_SRC_ROOT=$(CURDIR) ./$(JWTD_BIN_DIR)/unit_tests db_
+	JWTD_TEST_DB=pg JWTD_BIN=$(CURDIR)/$(JWTD_BIN_DIR)/jwtd $(PYTHON) -m pytest -q \
+	    -p no:cacheprovider $(addprefix tests/integration/,$(PG_TESTS)) $(PYTEST_ARGS)
+
 # Browser flow: the JS client's unit tests (node's test runner, against a real jwtd) and the
 # end-to-end tests in Debian's Chromium (tests/e2e: playwright-core, installed by bootstrap).
 e2e:
@@ -183,6 +193,7 @@ test: bootstrap
 	$(MAKE) BUILD=build/asan SAN=asan fuzz-replay
 	$(MAKE) jwtv-check
 	$(MAKE) integration JWTD_BIN_DIR=build/asan
+	$(MAKE) test-pg JWTD_BIN_DIR=build/asan
 	$(MAKE) e2e JWTD_BIN_DIR=build/asan
 
 run: BOOTSTRAP_PROFILE = build

@@ -31,6 +31,8 @@ import time
 
 import pytest
 
+import pgdb
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 30.0
@@ -52,7 +54,8 @@ class JwtdServer:
             "JWTD_LISTEN": "127.0.0.1:0",
             "JWTD_WORKERS": str(workers),
             "JWTD_DATA_DIR": self.data_dir,
-            "JWTD_DATABASE_URL": "sqlite:%s/jwtd.db" % self.data_dir,
+            # SQLite file, or a fresh PostgreSQL database with JWTD_TEST_DB=pg (pgdb.py)
+            "JWTD_DATABASE_URL": pgdb.default_url(self.data_dir),
             "JWTD_LOG_LEVEL": "warn",
             "JWTD_TEST_ROUTES": "1",
             # issue 5: rate limits off unless a test sets them (the defaults, e.g. 5 logins

@@ -9,6 +9,7 @@ import time
 
 import requests
 
+import pgdb
 from peers import (NOT_VALID_ANY, SHARED_SECRET, TEST_PASSWORD, claims, resign,
                    tokens)  # noqa: F401 (fixtures)
 
@@ -103,7 +104,7 @@ def test_reuse_with_zero_grace(tokens):
 
 
 def test_revocations_survive_restart(tokens, tmp_path):
-    db = "sqlite:%s" % os.path.join(str(tmp_path), "jwtd.db")
+    db = pgdb.new_url() if pgdb.enabled() else "sqlite:%s" % os.path.join(str(tmp_path), "jwtd.db")
     j1 = tokens(users=("testuser", "alice"), JWTD_DATABASE_URL=db)
     logged_out, kept = j1.login(), j1.login()
     rotated = j1.refresh(kept["refresh"]).json()

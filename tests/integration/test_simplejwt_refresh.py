@@ -4,29 +4,20 @@ SAME successor: golden 11 is 401 for Django, 200 here), token errors, and the ro
 race: N concurrent refreshes of one token all get the same successor and the database
 holds exactly one successor (one family)."""
 
-import sqlite3
 import threading
 import time
 
 import jwt
 import requests
 
+import pgdb
 from peers import (SHARED_SECRET, TEST_PASSWORD, check_error, claims, jwt_parts, resign,
                    shared_jwtd, tokens)  # noqa: F401 (fixtures)
 
 
-def db_path(j):
-    url = j.env["JWTD_DATABASE_URL"]
-    assert url.startswith("sqlite:")
-    return url[len("sqlite:"):]
-
-
 def db_query(j, sql, *args):
-    con = sqlite3.connect(db_path(j), timeout=10)
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
+    """SQL on the server's database, SQLite or PostgreSQL (JWTD_TEST_DB=pg; pgdb.py)."""
+    return pgdb.db_query(j.env["JWTD_DATABASE_URL"], sql, *args)
 
 
 def test_10_refresh_success(shared_jwtd):
