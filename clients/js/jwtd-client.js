@@ -207,14 +207,20 @@ export class JwtdClient extends EventTarget {
 
   /**
    * fetch() with the Bearer header; on 401 refreshes once and retries; adopts
-   * X-New-Access-Token. Same arguments and result as fetch.
+   * X-New-Access-Token. Same arguments and result as fetch. Only call it for APIs that
+   * should see the access token. Credentials (cookies) go to jwtd (baseUrl) and to
+   * same-origin URLs unless init.credentials says otherwise.
    */
   async fetch(input, init = {}) {
     if (!this._access && this._inflight) await this._inflight.catch(() => {});
+    // jwtd itself gets the cookie (auto-refresh needs it), other APIs only same-origin ones
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const toJwtd = !this.baseUrl || !/^[a-z][a-z0-9+.-]*:/i.test(url) || url.startsWith(this.baseUrl + '/');
+    const credentials = toJwtd ? 'include' : 'same-origin';
     const send = (token) => {
       const headers = new Headers(init.headers || {});
       if (token) headers.set('Authorization', 'Bearer ' + token);
-      return this._fetch(input, { credentials: 'include', ...init, headers });
+      return this._fetch(input, { credentials, ...init, headers });
     };
     const used = this._access;
     let res = await send(used);

@@ -34,6 +34,29 @@ describe('decodeJwt', () => {
   });
 });
 
+describe('credentials', () => {
+  test('cookies go to jwtd and same-origin URLs only; the Bearer header is set', async () => {
+    const seen = [];
+    const spy = async (input, init) => {
+      seen.push({ url: String(input), credentials: init.credentials, auth: init.headers.get('Authorization') });
+      return new Response('{}', { status: 200, headers: { 'Content-Type': 'application/json' } });
+    };
+    const c = new JwtdClient({ baseUrl: 'https://auth.example.com', fetch: spy, channelName: null });
+    c._access = 'tok';
+    await c.fetch('https://auth.example.com/api/auth/verify/');
+    await c.fetch('/api/local');
+    await c.fetch('https://api.other.example/data');
+    await c.fetch('https://auth.example.com.evil.net/x');
+    await c.fetch('https://api.other.example/data', { credentials: 'include' });
+    assert.deepEqual(
+      seen.map((s) => s.credentials),
+      ['include', 'include', 'same-origin', 'same-origin', 'include'],
+    );
+    assert.ok(seen.every((s) => s.auth === 'Bearer tok'));
+    c.destroy();
+  });
+});
+
 describe('against jwtd (default lifetimes)', () => {
   let srv;
   before(async () => {
