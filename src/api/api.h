@@ -117,6 +117,13 @@ int api_orders_register(http_router_t *router, auth_t *auth);
  * database answers and (when JWTD_REDIS_REQUIRED) Redis is up; 503 otherwise.
  */
 struct db;
+/*
+ * GET /metrics (Prometheus text; metrics.c), the HTTP and connection observers feeding it,
+ * and the "observe" middleware link (X-Request-Id, X-Content-Type-Options) -- add it
+ * before the other links. Requests slower than slow_ms (0 = never) are logged as
+ * event=slow_request. auth and db are borrowed. Returns 0 or ERR_INVALID.
+ */
+int api_metrics_register(http_router_t *router, auth_t *auth, struct db *db, uint64_t slow_ms);
 int api_readyz_register(http_router_t *router, auth_t *auth, struct db *db, bool redis_required);
 
 /* ==== service and resource side (issue 8) ================================================== */

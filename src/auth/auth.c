@@ -39,6 +39,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/metrics.h"
 
 struct auth {
     auth_options_t opts;
@@ -271,10 +272,11 @@ static enum auth_verdict verify_with(auth_t *a, const jwtv_options *o, str_t tok
                                      jwtv_claims *c)
 {
     int rc = jose_jwt_verify(a->ring, o, token, now, c);
-    if (rc == JWTV_ETOKEN_TYPE)
-        return AUTH_WRONG_TYPE;
-    if (rc != 0)
-        return AUTH_INVALID;
+    if (rc != 0) {
+        /* tamper classification (issue 9): counted by alg and reason, off the ok path */
+        metrics_verified(metrics_alg_of_token(token), auth_reject_class(rc));
+        return rc == JWTV_ETOKEN_TYPE ? AUTH_WRONG_TYPE : AUTH_INVALID;
+    }
     store_id_t jti, sid;
     store_token_ref_t ref;
     ref.jti = c->jti && store_id_parse(str_cstr(c->jti), &jti) == 0 ? &jti : NULL;
@@ -282,9 +284,40 @@ static enum auth_verdict verify_with(auth_t *a, const jwtv_options *o, str_t tok
     if (auth_parse_user_id(c->user_id ? c->user_id : c->sub, &ref.user_id) != 0)
         ref.user_id = INT64_MIN;
     ref.iat = c->has_iat ? c->iat : INT64_MIN;
-    if (store_check(a->store, &ref) != STORE_NOT_REVOKED)
+    enum metrics_alg malg = metrics_alg_from_name(str_cstr(c->alg ? c->alg : ""));
+    if (store_check(a->store, &ref) != STORE_NOT_REVOKED) {
+        metrics_verified(malg, METRICS_R_REVOKED);
         return AUTH_REVOKED;
+    }
+    metrics_verified(malg, METRICS_R_OK);
     return AUTH_OK;
+}
+
+/* See auth.h. */
+int auth_reject_class(int jose_rc)
+{
+    switch (jose_rc) {
+    case JWTV_OK:
+        return METRICS_R_OK;
+    case JWTV_EALG:
+    case JWTV_EUNSUPPORTED_ALG:
+        return METRICS_R_BAD_ALG;
+    case JWTV_ESIGNATURE:
+        return METRICS_R_BAD_SIGNATURE;
+    case JWTV_ENOKEY:
+        return METRICS_R_UNKNOWN_KID;
+    case JWTV_EEXPIRED:
+        return METRICS_R_EXPIRED;
+    case JWTV_ENOTYET:
+    case JWTV_EIAT:
+    case JWTV_EISSUER:
+    case JWTV_EAUDIENCE:
+        return METRICS_R_INVALID_CLAIMS;
+    case JWTV_ETOKEN_TYPE:
+        return METRICS_R_WRONG_TYPE;
+    default: /* EMALFORMED, ETOOLARGE, EHEADER, ECRIT, ECLAIM, ... */
+        return METRICS_R_MALFORMED;
+    }
 }
 
 /* See auth.h. */
@@ -382,6 +415,9 @@ static int sign_payload(const auth_t *a, auth_jsonw_t *w, char *out, size_t *out
         log_error("msg=\"signing failed\" err=%s", jwtv_errname(rc));
         return ERR_INTERNAL;
     }
+    /* payloads start {"token_type":"access"|"refresh",... (claims_common) */
+    metrics_issued(metrics_alg_from_name(str_cstr(jose_key_alg(a->sign_key)->name)),
+                   auth__jsonw_len(w) > 16 && w->buf[15] == 'r');
     return 0;
 }
 
@@ -484,16 +520,20 @@ int auth_login(auth_t *a, const char *username, const char *password, size_t pas
     if (rc == ERR_NOT_FOUND || rc == ERR_INVALID) {
         auth_password_verify_dummy(password, password_len);
         log_info("event=login_failed reason=no_such_user");
+        metrics_count(METRICS_LOGIN_FAILURE);
         if (a->login_failed)
             a->login_failed(a->login_failed_arg, username);
         return ERR_NO_ACTIVE_ACCOUNT;
     }
-    if (rc != 0)
+    if (rc != 0) {
+        metrics_count(METRICS_LOGIN_ERROR);
         return ERR_UNAVAILABLE;
+    }
     bool ok = auth_password_verify(u.password_hash, password, password_len);
     if (!ok || !u.is_active) {
         log_info("event=login_failed user_id=%" PRId64 " reason=%s", u.id,
                  ok ? "inactive" : "bad_password");
+        metrics_count(METRICS_LOGIN_FAILURE);
         db_user_dispose(&u);
         if (a->login_failed)
             a->login_failed(a->login_failed_arg, username);
@@ -512,6 +552,7 @@ int auth_login(auth_t *a, const char *username, const char *password, size_t pas
         OPENSSL_cleanse(h, sizeof h);
     }
     rc = issue_session(a, &u, client, now, out);
+    metrics_count(rc == 0 ? METRICS_LOGIN_SUCCESS : METRICS_LOGIN_ERROR);
     if (rc == 0)
         log_info("event=login user_id=%" PRId64 " sid=%s", u.id, out->sid);
     else
@@ -666,6 +707,8 @@ int auth_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now, auth_pair_
             char group[AUTH_USER_GROUP_MAX]; /* seed 000: a refresh drops the user's cache */
             auth_user_cache_group(r.user_id, group);
             store_cache_drop_group(a->store, group);
+            metrics_count(r.status == DB_ROTATE_ROTATED ? METRICS_REFRESH_ROTATED
+                                                        : METRICS_REFRESH_GRACE);
             if (r.status == DB_ROTATE_REUSED_WITHIN_GRACE)
                 log_info("event=refresh_grace user_id=%" PRId64 " sid=%s jti=%s", r.user_id, r.sid,
                          ref->jti);
@@ -674,6 +717,9 @@ int auth_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now, auth_pair_
         }
         break;
     case DB_ROTATE_REUSE_DETECTED:
+        metrics_count(METRICS_REFRESH_REUSE);
+        metrics_count(METRICS_REFRESH_REFUSED);
+        metrics_count(METRICS_REVOKE_SID);
         index_revoke_sid(a, r.sid, now);
         log_warn("event=refresh_reuse user_id=%" PRId64 " sid=%s jti=%s msg=\"refresh token "
                  "presented after rotation; session revoked\"",
@@ -682,6 +728,7 @@ int auth_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now, auth_pair_
         break;
     case DB_ROTATE_NOT_VALID:
     default:
+        metrics_count(METRICS_REFRESH_REFUSED);
         *verdict =
             r.reason && (strcmp(r.reason, "unknown") == 0 || strcmp(r.reason, "expired") == 0)
                 ? AUTH_INVALID
@@ -735,6 +782,7 @@ int auth_logout(auth_t *a, const auth_token_ref_t *refresh, int64_t now, enum au
         *verdict = AUTH_REVOKED;
         return 0;
     }
+    metrics_count(METRICS_REVOKE_SID);
     log_info("event=logout user_id=%" PRId64 " sid=%s", refresh->user_id, sid);
     return 0;
 }
@@ -746,6 +794,7 @@ int auth_revoke_session(auth_t *a, const char *sid, int64_t now)
     if (rc != 0)
         return map_db(rc);
     index_revoke_sid(a, sid, now);
+    metrics_count(METRICS_REVOKE_SID);
     log_info("event=session_revoked sid=%s", sid);
     return 0;
 }
@@ -759,6 +808,7 @@ int auth_revoke_jti(auth_t *a, const char *jti, int64_t exp, int64_t now)
     store_id_t id;
     if (store_id_parse(str_cstr(jti), &id) == 0)
         store_revoke_jti(a->store, &id, exp + a->opts.leeway_s + 1);
+    metrics_count(METRICS_REVOKE_JTI);
     return 0;
 }
 
@@ -770,6 +820,7 @@ int auth_revoke_jti(auth_t *a, const char *jti, int64_t exp, int64_t now)
 static void index_revoke_user(auth_t *a, int64_t user_id, int64_t now)
 {
     store_revoke_user(a->store, user_id, now, revocation_horizon(a, now));
+    metrics_count(METRICS_REVOKE_USER);
     auth__ucache_drop(a->users, user_id);
     int rc = store_sync(a->store);
     if (rc != 0)

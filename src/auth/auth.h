@@ -120,6 +120,13 @@ enum auth_verdict auth_verify_refresh(auth_t *a, str_t token, int64_t now, jwtv_
 enum auth_verdict auth_verify_any(auth_t *a, str_t token, int64_t now, jwtv_claims *claims)
     __attribute__((warn_unused_result));
 
+/*
+ * The tamper class of a jose verification error (a metrics_result of common/metrics.h:
+ * malformed, bad_alg, bad_signature, unknown_kid, expired, invalid_claims, wrong_type).
+ * Every rejected token is counted under it by alg in jwtd_tokens_verified_total (issue 9).
+ */
+int auth_reject_class(int jose_rc);
+
 /* The parts of verified claims the blocking functions need (copied: claims can go away). */
 typedef struct {
     char jti[DB_ID_MAX + 1];

@@ -169,7 +169,10 @@ int cli_serve(int argc, char **argv)
             .cors_origin_count = cfg.cors_allowed_origins.count,
         };
         api_web_configure(&wo);
-        rc = api_cors_register();
+        /* first link: request id + nosniff on every answer, /metrics (issue 9) */
+        rc = api_metrics_register(router, ca.auth, ca.db, (uint64_t)cfg.slow_request_ms);
+        if (rc == 0)
+            rc = api_cors_register();
     }
     if (rc == 0) /* rate limits right after CORS, so a 429 carries the CORS headers */
         rc = api_ratelimit_register(ca.auth, &cfg);

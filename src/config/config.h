@@ -66,6 +66,7 @@ struct cfg {
     char *redis_url;    /* JWTD_REDIS_URL, NULL = embedded store */
     bool redis_required;      /* JWTD_REDIS_REQUIRED: /readyz fails while Redis is down */
     int64_t redis_timeout_ms; /* JWTD_REDIS_TIMEOUT: connect and command timeout */
+    int64_t user_cache_ttl_s; /* JWTD_USER_CACHE_TTL: /api/users/me/ user cache lifetime */
     char *redis_prefix;       /* JWTD_REDIS_PREFIX: prefix of every key and channel */
     /* --- keys and tokens --------------------------------------------------------------- */
     char *algorithm;         /* JWTD_ALGORITHM */
@@ -111,6 +112,8 @@ struct cfg {
     uint32_t max_connections;    /* per process */
     uint32_t pool_threads;       /* blocking-work pool size, 0 = cores */
     uint32_t pool_queue_max;     /* queued blocking jobs before 503 */
+    /* --- observability (issue 9) ---------------------------------------------------- */
+    int64_t slow_request_ms; /* JWTD_SLOW_REQUEST: performance log threshold, 0 = off */
     /* --- private to src/config/ ------------------------------------------------------- */
     unsigned char _source[CFG_MAX_ROWS]; /* enum cfg_source of each table row */
     void *_warnings; /* pending warning lines (buf_t *), logged by cfg_finish() */

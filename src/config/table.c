@@ -118,6 +118,11 @@ const struct cfg_row cfg_rows[] = {
      NULL, NULL, "Redis connect and command timeout (then: reconnect with backoff)", NULL},
     {"JWTD_REDIS_PREFIX", CFG_T_STRING, OFF(redis_prefix), "jwtd:", 0, 64, 0, NULL, NULL,
      "prefix of every Redis key and channel jwtd uses (several deployments, one Redis)", NULL},
+    {"JWTD_USER_CACHE_TTL", CFG_T_DURATION_S, OFF(user_cache_ttl_s), "60s", 1, DAY_S, 0, NULL,
+     NULL,
+     "how long a user object is served from memory; changes made through any jwtd drop it at "
+     "once (on every instance with Redis), CLI changes reach servers by the database poll",
+     NULL},
     /* keys and tokens */
     {"JWTD_ALGORITHM", CFG_T_STRING, OFF(algorithm), "HS256", 0, 0, 0, algorithms, NULL,
      "signing algorithm of issued tokens", NULL},
@@ -207,6 +212,11 @@ const struct cfg_row cfg_rows[] = {
      "blocking-work pool threads (hashing, SQLite, files); 0 = number of cores", NULL},
     {"JWTD_POOL_QUEUE_MAX", CFG_T_UINT, OFF(pool_queue_max), "1024", 1, 1000000, 0, NULL, NULL,
      "queued blocking jobs before requests get 503", NULL},
+    {"JWTD_SLOW_REQUEST", CFG_T_DURATION_MS, OFF(slow_request_ms), "500ms", 0, 3600 * 1000LL, 0,
+     NULL, NULL,
+     "requests slower than this are logged as event=slow_request (performance log) and "
+     "counted in jwtd_slow_requests_total; 0 disables",
+     NULL},
 };
 
 const size_t cfg_rows_count = sizeof cfg_rows / sizeof cfg_rows[0];

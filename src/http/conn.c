@@ -29,6 +29,9 @@
 #include "common/err.h"
 #include "common/log.h"
 
+/* http_set_observer (set before the server runs, read-only afterwards). */
+static http_observer_fn observer;
+
 static llhttp_settings_t parser_settings;
 static atomic_uint_fast64_t next_request_id = 1;
 
@@ -329,7 +332,7 @@ static int on_message_begin(llhttp_t *p)
     req_clear(c);
     c->state = CONN_HEADERS;
     c->msg_start_ms = now_ms(c->worker);
-    if (log_enabled(LOG_INFO))
+    if (log_enabled(LOG_INFO) || observer)
         c->req._start_ns = uv_hrtime();
     return 0;
 }
@@ -694,11 +697,14 @@ void http_respond(http_req_t *req, int status, const char *content_type, str_t b
         if (body.len && !req->is_head && status != 204 && status != 304)
             out_append(w, c, body.ptr, body.len);
     }
-    if (log_enabled(LOG_INFO)) {
+    if (log_enabled(LOG_INFO) || observer) {
         uint64_t us = req->_start_ns ? (uv_hrtime() - req->_start_ns) / 1000 : 0;
-        log_request(LOG_INFO, LOG_MODULE, http_req_rid(req),
-                    req->method_name.len ? req->method_name : STR_LIT("-"),
-                    req->target.ptr ? req->target : STR_LIT("-"), status, body.len, us);
+        if (log_enabled(LOG_INFO))
+            log_request(LOG_INFO, LOG_MODULE, http_req_rid(req),
+                        req->method_name.len ? req->method_name : STR_LIT("-"),
+                        req->target.ptr ? req->target : STR_LIT("-"), status, body.len, us);
+        if (observer)
+            observer(req, status, body.len, us);
     }
     request_finish(c, close);
 }
@@ -1014,6 +1020,28 @@ uint64_t http_req_id(http_req_t *req)
     if (!req->_id)
         req->_id = atomic_fetch_add(&next_request_id, 1);
     return req->_id;
+}
+
+/* See http.h. */
+int http_req_set_rid(http_req_t *req, str_t id)
+{
+    if (id.len == 0 || id.len > HTTP_RID_MAX)
+        return ERR_INVALID;
+    for (size_t i = 0; i < id.len; i++) {
+        unsigned char ch = (unsigned char)id.ptr[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '-' || ch == '_' || ch == '.' || ch == ':'))
+            return ERR_INVALID;
+    }
+    memcpy(req->_rid, id.ptr, id.len);
+    req->_rid[id.len] = '\0';
+    return 0;
+}
+
+/* See http.h. */
+void http_set_observer(http_observer_fn fn)
+{
+    observer = fn;
 }
 
 /* See http.h. */

@@ -58,6 +58,8 @@ typedef struct {
 } http_header_t;
 
 #define HTTP_MAX_PARAMS 4
+/* Longest request id accepted from a client (X-Request-Id). */
+#define HTTP_RID_MAX 64
 
 /*
  * One request. Fields are read-only for handlers; slices point into connection buffers or
@@ -87,8 +89,9 @@ struct http_req {
     size_t _arena_used;
     struct http_resp_header *_resp_headers; /* added with http_resp_header_add */
     uint64_t _id;
-    uint64_t _start_ns; /* uv_hrtime() at the first byte, when access logging is on */
-    char _rid[17];      /* log request id (LOG_RID_SIZE), assigned on first use */
+    uint64_t _start_ns;          /* uv_hrtime() at the first byte, when access logging is on */
+    char _rid[HTTP_RID_MAX + 1]; /* log request id: generated (LOG_RID_SIZE) or the
+                                    client's X-Request-Id (http_req_set_rid) */
     uint32_t _header_cap;
     bool _responded;
     bool _keep_alive;
@@ -104,6 +107,12 @@ str_t http_req_param(const http_req_t *req, const char *name);
 uint64_t http_req_id(http_req_t *req);
 /* The request id of log lines (log_req_*(http_req_rid(req), ...)); assigned on first call. */
 const char *http_req_rid(http_req_t *req);
+/*
+ * Uses id as the request's id (a client's X-Request-Id) when it is 1..HTTP_RID_MAX bytes
+ * of [A-Za-z0-9._:-] (so it is safe in logs and headers). Returns 0, or ERR_INVALID and
+ * the request keeps a generated id. Call before anything logs with the request's id.
+ */
+int http_req_set_rid(http_req_t *req, str_t id);
 /* The peer's address as 16 bytes (IPv4 as ::ffff:a.b.c.d). */
 const uint8_t *http_req_peer_addr(const http_req_t *req);
 /* The peer's address as text ("127.0.0.1", "::1"); lives as long as the connection. */
@@ -152,6 +161,21 @@ void http_respond_json(http_req_t *req, int status, const struct json_t *value);
  * err_http_status(err). detail NULL uses err_message(err).
  */
 void http_respond_error(http_req_t *req, int err, const char *detail);
+
+/*
+ * Observer of finished requests (metrics, access logs): called on the worker thread right
+ * after each response was serialised, with the status, body bytes and the time since the
+ * request's first byte in microseconds. One process-wide observer; set it before
+ * http_server_run (NULL: none).
+ */
+typedef void (*http_observer_fn)(http_req_t *req, int status, uint64_t bytes, uint64_t duration_us);
+void http_set_observer(http_observer_fn fn);
+/*
+ * Called with +1 when a connection is accepted and -1 when it is closed, on its worker
+ * thread (open-connection gauges). Set before http_server_run.
+ */
+typedef void (*http_conn_observer_fn)(int delta);
+void http_set_conn_observer(http_conn_observer_fn fn);
 
 /* ---- router ------------------------------------------------------------------------------- */
 

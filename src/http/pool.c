@@ -17,6 +17,7 @@
 
 #include "common/alloc.h"
 #include "common/err.h"
+#include "common/metrics.h"
 
 struct job {
     uv_work_t work_req;
@@ -63,6 +64,7 @@ int http_pool_submit(http_req_t *req, http_work_fn work, http_done_fn done, void
         return ERR_UNAVAILABLE;
     if (atomic_fetch_add(&pool_depth, 1) >= pool_queue_max) {
         atomic_fetch_sub(&pool_depth, 1);
+        metrics_count(METRICS_POOL_REJECTED);
         return ERR_UNAVAILABLE;
     }
     struct job *j = xmalloc(sizeof *j);
