@@ -115,13 +115,12 @@ struct http_conn {
     /* transport (server.c) */
     uv_tcp_t tcp;
     uv_timer_t timer;
-    uv_write_t wreq;
-    uv_shutdown_t sreq;
     uint64_t deadline_ms; /* 0 = none */
     uint64_t timer_due_ms;
     char *wbuf; /* bytes being written by uv_write */
     buf_t wq;   /* bytes waiting for the write in flight */
     bool writing, close_after_write, closed, lingering, freed_handles, no_linger;
+    bool shutdown_sent;
     uint8_t handles_open;
     uint8_t peer[16];
     char *peer_str;

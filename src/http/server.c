@@ -69,6 +69,7 @@ static void on_conn_timer(uv_timer_t *t);
 static void close_now(http_conn_t *c);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+static void on_write(uv_write_t *req, int status);
 static void maybe_finish_shutdown(http_worker_t *w);
 
 /* ---- options --------------------------------------------------------------------------- */
@@ -228,6 +229,7 @@ static void close_now(http_conn_t *c)
 static void on_shutdown(uv_shutdown_t *req, int status)
 {
     http_conn_t *c = req->data;
+    free(req); /* also called, with UV_ECANCELED, when the handle closes first */
     if (c->closed)
         return;
     if (status < 0) {
@@ -244,22 +246,42 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 
 static void begin_close(http_conn_t *c)
 {
-    if (c->closed || c->lingering || c->sreq.data)
+    if (c->closed || c->lingering || c->shutdown_sent)
         return;
     if (c->no_linger) {
         close_now(c);
         return;
     }
-    c->sreq.data = c;
-    if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) != 0)
+    /* Requests are allocated when needed: idle connections stay small. */
+    uv_shutdown_t *req = xmalloc(sizeof *req);
+    req->data = c;
+    c->shutdown_sent = true;
+    if (uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
+        free(req);
         close_now(c);
+    }
 }
 
 /* ---- io hooks for conn.c ---------------------------------------------------------------- */
 
+/* Starts writing c->wbuf (n bytes) with uv_write. */
+static void start_write(http_conn_t *c, size_t n)
+{
+    uv_write_t *req = xmalloc(sizeof *req);
+    uv_buf_t b = uv_buf_init(c->wbuf, (unsigned)n);
+    req->data = c;
+    c->writing = true;
+    if (uv_write(req, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
+        free(req);
+        c->writing = false;
+        close_now(c);
+    }
+}
+
 static void on_write(uv_write_t *req, int status)
 {
     http_conn_t *c = req->data;
+    free(req);
     free(c->wbuf);
     c->wbuf = NULL;
     c->writing = false;
@@ -273,13 +295,7 @@ static void on_write(uv_write_t *req, int status)
         c->wbuf = c->wq.data;
         size_t n = c->wq.len;
         buf_init(&c->wq, c->wq.max_len);
-        uv_buf_t b = uv_buf_init(c->wbuf, (unsigned)n);
-        c->wreq.data = c;
-        c->writing = true;
-        if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
-            c->writing = false;
-            close_now(c);
-        }
+        start_write(c, n);
         return;
     }
     if (c->close_after_write) {
@@ -320,13 +336,7 @@ static void io_write(http_conn_t *c, const char *data, size_t len)
     size_t rest = len - (size_t)r;
     c->wbuf = xmalloc(rest);
     memcpy(c->wbuf, data + r, rest);
-    b = uv_buf_init(c->wbuf, (unsigned)rest);
-    c->wreq.data = c;
-    c->writing = true;
-    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
-        c->writing = false;
-        close_now(c);
-    }
+    start_write(c, rest);
 }
 
 static void io_close(http_conn_t *c)

@@ -261,3 +261,30 @@ def test_space_in_header_name_is_400(server):
     # "Content-Length : 5" is read differently by some proxies: refuse it (smuggling guard)
     _expect_400_and_close(server, "POST /_test/echo HTTP/1.1\r\nHost: t\r\n"
                                   "Content-Length : 5\r\n\r\nhello")
+
+
+def test_large_responses_to_a_slow_reader(server):
+    # 8 pipelined 700 KB echoes (5.6 MB of responses) to a client that waits before reading:
+    # the kernel takes only part of it, so the rest goes through uv_write and the write
+    # queue (and reading pauses while the queue is long). Every response must come out
+    # whole and in order.
+    import threading
+    import time
+    n = 8
+    bodies = [json.dumps({"i": i, "a": chr(97 + i) * 700000}) for i in range(n)]
+    data = "".join(post_json("/_test/echo", b) for b in bodies) + get("/healthz")
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(20)
+    s.connect((server.host, server.port))
+    with s:
+        sender = threading.Thread(target=s.sendall, args=(data.encode(),))
+        sender.start()
+        time.sleep(0.5)
+        rd = Reader(s)
+        for i in range(n):
+            r = rd.read_response()
+            assert r.status == 200
+            assert r.json()["body"] == {"i": i, "a": chr(97 + i) * 700000}
+        assert rd.read_response().json() == {"status": "ok"}
+        sender.join()
