@@ -5,6 +5,7 @@ passwd` and `jwtd user disable` run while the server runs reach it within a boun
 (the server polls the database about every second)."""
 
 import os
+import threading
 import time
 
 import requests
@@ -90,6 +91,62 @@ def test_reuse_after_grace_kills_the_session(tokens):
     assert j.refresh(s0["refresh"]).status_code == 401  # and stays dead
     # other sessions are not touched
     assert_alive(j, access=[other["access"]], refresh=[other["refresh"]])
+
+
+def test_reuse_of_grandparent_kills_the_descendants(tokens):
+    """R0 -> R1 -> R2; R1 presented again after the grace: R2 (the live end of the chain)
+    and every access token of the session are dead."""
+    j = tokens(JWTD_REFRESH_REUSE_GRACE="1s")
+    s0 = j.login()
+    s1 = j.refresh(s0["refresh"]).json()
+    s2 = j.refresh(s1["refresh"]).json()
+    time.sleep(2.2)
+    reuse = j.refresh(s1["refresh"])
+    assert reuse.status_code == 401 and reuse.json() == BLACKLISTED, reuse.text
+    assert_dead(j, access=[s0["access"], s1["access"], s2["access"]], refresh=[s2["refresh"]])
+
+
+def test_blacklist_racing_refresh_leaves_no_live_successor(tokens):
+    """A logout racing 8 refreshes of the same token: whatever the interleaving, once the
+    logout answered 200 no token of the session works (no successor escapes)."""
+    j = tokens()
+    pair = j.login()
+    barrier = threading.Barrier(9)
+    out = {"refresh": [], "blacklist": None}
+
+    def refresher():
+        s = requests.Session()
+        s.get(j.url + "/healthz", timeout=30)
+        barrier.wait()
+        r = s.post(j.url + "/api/token/refresh/", json={"refresh": pair["refresh"]}, timeout=60)
+        out["refresh"].append((r.status_code, r.json()))
+
+    def logout():
+        s = requests.Session()
+        s.get(j.url + "/healthz", timeout=30)
+        barrier.wait()
+        r = s.post(j.url + "/api/token/blacklist/", json={"refresh": pair["refresh"]},
+                   timeout=60)
+        out["blacklist"] = (r.status_code, r.json())
+
+    threads = [threading.Thread(target=refresher) for _ in range(8)]
+    threads.append(threading.Thread(target=logout))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for status, body in out["refresh"]:
+        assert status in (200, 401), (status, body)
+    live = [b for s, b in out["refresh"] if s == 200]
+    assert len({claims(b["refresh"])["jti"] for b in live}) <= 1, "forked under the race"
+    if out["blacklist"][0] != 200:
+        # the rotation won: the presented token was already rotated out (golden 28 text);
+        # the client logs out with the successor it got
+        assert out["blacklist"] == (401, BLACKLISTED), out["blacklist"]
+        assert live, "logout refused but no refresh succeeded"
+        assert j.blacklist(live[0]["refresh"]).status_code == 200
+    assert_dead(j, access=[pair["access"]] + [b["access"] for b in live],
+                refresh=[b["refresh"] for b in live])
 
 
 def test_reuse_with_zero_grace(tokens):

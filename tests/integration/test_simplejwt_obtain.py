@@ -162,29 +162,40 @@ def _timed_login(j, username, password):
 def test_wrong_password_and_unknown_user_indistinguishable(tokens):
     """Status, headers that matter, body and timing: the server runs the dummy hash for an
     unknown user. Default (OWASP) argon2 parameters so that the hash dominates the time."""
-    j = tokens(JWTD_ARGON2_MEMORY_KIB=19456, JWTD_ARGON2_ITERATIONS=2,
-               JWTD_ARGON2_PARALLELISM=1)
+    j = tokens(users=("testuser", "dora"), JWTD_ARGON2_MEMORY_KIB=19456,
+               JWTD_ARGON2_ITERATIONS=2, JWTD_ARGON2_PARALLELISM=1)
+    j.cli("user", "disable", "dora")
     _timed_login(j, "testuser", "warmup-wrong")  # warm the connection and the pool
     _timed_login(j, "nobody", "warmup-wrong")
-    wrong, unknown = [], []
+    wrong, unknown, inactive = [], [], []
     for i in range(10):
         dt, r1 = _timed_login(j, "testuser", "wrong-password-%d" % i)
         wrong.append(dt)
         dt, r2 = _timed_login(j, "nobody%d" % i, "wrong-password-%d" % i)
         unknown.append(dt)
-        assert r1.status_code == r2.status_code == 401
-        assert r1.content == r2.content, (r1.text, r2.text)
+        dt, r3 = _timed_login(j, "dora", TEST_PASSWORD)  # right password, inactive user
+        inactive.append(dt)
+        assert r1.status_code == r2.status_code == r3.status_code == 401
+        assert r1.content == r2.content == r3.content, (r1.text, r2.text, r3.text)
         assert r1.json() == {"detail": NO_ACCOUNT, "code": "no_active_account"}
-        assert r1.headers.get("WWW-Authenticate") == r2.headers.get("WWW-Authenticate")
-        assert r1.headers.get("Content-Length") == r2.headers.get("Content-Length")
-    mw, mu = statistics.median(wrong), statistics.median(unknown)
-    ratio = mu / mw
-    print("login timing: wrong password median %.1f ms, unknown user median %.1f ms, "
-          "ratio %.2f" % (mw * 1000, mu * 1000, ratio))
+        for h in ("WWW-Authenticate", "Content-Length", "Content-Type"):
+            assert r1.headers.get(h) == r2.headers.get(h) == r3.headers.get(h), h
+    mw, mu, mi = (statistics.median(x) for x in (wrong, unknown, inactive))
+    print("login timing: wrong password median %.1f ms, unknown user %.1f ms, inactive user "
+          "%.1f ms; ratios %.2f, %.2f" % (mw * 1000, mu * 1000, mi * 1000, mu / mw, mi / mw))
     # a skipped hash would make the unknown user ~1 ms against tens of ms
     assert mw > 0.005, "wrong-password login took %.1f ms: is argon2 running?" % (mw * 1000)
-    assert 0.7 <= ratio <= 1.4, "unknown/wrong median ratio %.2f (%.1f ms vs %.1f ms)" % (
-        ratio, mu * 1000, mw * 1000)
+    for name, m in (("unknown", mu), ("inactive", mi)):
+        assert 0.7 <= m / mw <= 1.4, "%s/wrong median ratio %.2f (%.1f ms vs %.1f ms)" % (
+            name, m / mw, m * 1000, mw * 1000)
+
+
+def test_token_responses_not_cacheable(shared_jwtd):
+    """Token-bearing responses carry Cache-Control: no-store (RFC 6749 section 5.1)."""
+    r = shared_jwtd.post("/api/token/", {"username": "testuser", "password": TEST_PASSWORD})
+    assert "no-store" in r.headers.get("Cache-Control", ""), r.headers
+    r2 = shared_jwtd.refresh(r.json()["refresh"])
+    assert r2.status_code == 200 and "no-store" in r2.headers.get("Cache-Control", ""), r2.headers
 
 
 @pytest.mark.parametrize("path", ["/api/token/refresh/", "/api/token/verify/",
