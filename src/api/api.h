@@ -165,8 +165,13 @@ int api_users_register(http_router_t *router, auth_t *auth, struct db *db);
  * (resource.c, API.md section 6). Returns 0, ERR_INVALID or ERR_IO (upload dir).
  */
 int api_resource_register(http_router_t *router, auth_t *auth, const api_service_options_t *o);
-/* GET /auth/introspect (introspect.c, API.md section 7): nginx auth_request. */
-int api_introspect_register(http_router_t *router, auth_t *auth);
+/*
+ * GET /auth/introspect (introspect.c, API.md section 7): nginx auth_request; and
+ * GET /auth/revocations (admin): the revocation feed for edge verifiers, looking back
+ * window_s seconds by default (the access-token lifetime).
+ */
+int api_introspect_register(http_router_t *router, auth_t *auth, struct db *db,
+                            int64_t window_s);
 /*
  * GET /openapi.json (openapi.c): the embedded OpenAPI 3 document of every route.
  */

@@ -197,7 +197,7 @@ int cli_serve(int argc, char **argv)
     if (rc == 0)
         rc = api_resource_register(router, ca.auth, &so);
     if (rc == 0)
-        rc = api_introspect_register(router, ca.auth);
+        rc = api_introspect_register(router, ca.auth, ca.db, cfg.access_token_lifetime_s);
     if (rc == 0)
         rc = api_users_register(router, ca.auth, ca.db);
     if (rc == 0)

@@ -60,3 +60,24 @@ def test_control_characters_in_claims_never_reach_headers(svc):
 def test_only_get(svc):
     r = svc.http.post(svc.url + "/auth/introspect", timeout=10)
     assert r.status_code == 405
+
+
+def test_revocation_feed_for_edge_verifiers(svc):
+    admin = svc.auth_login("u_admin")["access_token"]
+    user = svc.auth_login("u_user")
+    since = int(time.time()) - 1
+    assert svc.req("POST", "/auth/logout", user["access_token"]).status_code == 204
+    r = svc.req("GET", "/auth/revocations?since=%d" % since, admin)
+    assert r.status_code == 200, r.text
+    feed = r.json()
+    assert set(feed) == {"now", "since", "jtis", "sids", "users"} and feed["since"] == since
+    from peers import claims
+    c = claims(user["access_token"])
+    assert c["sid"] in [s["sid"] for s in feed["sids"]]
+    assert c["jti"] in [j["jti"] for j in feed["jtis"]]
+    # default window, bad since, and only admins
+    assert svc.req("GET", "/auth/revocations", admin).status_code == 200
+    check_error(svc.req("GET", "/auth/revocations?since=abc", admin), 400, "invalid_request")
+    check_error(svc.req("GET", "/auth/revocations", svc.auth_login("u_user")["access_token"]),
+                403, "permission_denied")
+    check_error(svc.req("GET", "/auth/revocations"), 401, "not_authenticated")
