@@ -59,6 +59,7 @@ int cli_auth_open(const struct cfg *cfg, bool serving, struct cli_auth *out)
     o.argon2.memory_kib = cfg->argon2_memory_kib;
     o.argon2.iterations = cfg->argon2_iterations;
     o.argon2.parallelism = cfg->argon2_parallelism;
+    o.user_cache_ttl_s = cfg->user_cache_ttl_s;
     o.hash_dummy = serving;
     int rc = auth_new(&o, out->db, ring, &vopt, &out->auth);
     if (rc != 0) {

@@ -67,6 +67,7 @@ struct cfg {
     bool redis_required;      /* JWTD_REDIS_REQUIRED: /readyz fails while Redis is down */
     int64_t redis_timeout_ms; /* JWTD_REDIS_TIMEOUT: connect and command timeout */
     int64_t user_cache_ttl_s; /* JWTD_USER_CACHE_TTL: /api/users/me/ user cache lifetime */
+    int64_t user_cache_ttl_s; /* JWTD_USER_CACHE_TTL: /api/users/me/ user cache lifetime */
     char *redis_prefix;       /* JWTD_REDIS_PREFIX: prefix of every key and channel */
     /* --- keys and tokens --------------------------------------------------------------- */
     char *algorithm;         /* JWTD_ALGORITHM */

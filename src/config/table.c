@@ -123,6 +123,11 @@ const struct cfg_row cfg_rows[] = {
      "how long a user object is served from memory; changes made through any jwtd drop it at "
      "once (on every instance with Redis), CLI changes reach servers by the database poll",
      NULL},
+    {"JWTD_USER_CACHE_TTL", CFG_T_DURATION_S, OFF(user_cache_ttl_s), "60s", 1, DAY_S, 0, NULL,
+     NULL,
+     "how long a user object is served from memory; changes made through any jwtd drop it at "
+     "once (on every instance with Redis), CLI changes reach servers by the database poll",
+     NULL},
     /* keys and tokens */
     {"JWTD_ALGORITHM", CFG_T_STRING, OFF(algorithm), "HS256", 0, 0, 0, algorithms, NULL,
      "signing algorithm of issued tokens", NULL},
