@@ -30,6 +30,7 @@
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@
 #include "api/api.h"
 #include "api/web.h"
 #include "auth/auth.h"
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "config/config.h"
@@ -175,13 +177,41 @@ struct bad_ctx {
     char ip[64];
 };
 
+/*
+ * Whether to log a suspicious IP now: at most once a minute per IP (a hashed slot per
+ * address; a collision only drops a log line), so an attack is visible without flooding.
+ */
+static bool log_suspicious_now(const char *ip)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static struct {
+        uint64_t h;
+        int64_t at;
+    } slots[1024];
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = ip; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    int64_t now = clock_now_s();
+    pthread_mutex_lock(&mu);
+    bool yes = slots[h % 1024].h != h || now - slots[h % 1024].at >= 60;
+    if (yes) {
+        slots[h % 1024].h = h;
+        slots[h % 1024].at = now;
+    }
+    pthread_mutex_unlock(&mu);
+    return yes;
+}
+
 /* The invalid-token count of an IP went over its limit: log, and block if configured. */
 static void on_invalid(void *arg, const store_rate_result_t *r)
 {
     struct bad_ctx *b = arg;
+    if (!r->allowed && log_suspicious_now(b->ip)) {
+        log_warn("event=suspicious_invalid_tokens ip=%s limit=%u/%us action=%s "
+                 "msg=\"more invalid tokens than the limit (logged at most once a minute)\"",
+                 b->ip, g.invalid.count, g.invalid.period_s, g.block_s ? "blocked" : "logged");
+    }
     if (!r->allowed) {
-        log_warn("event=suspicious_invalid_tokens ip=%s limit=%u/%us action=%s", b->ip,
-                 g.invalid.count, g.invalid.period_s, g.block_s ? "blocked" : "logged");
         if (g.block_s) {
             char k[96];
             snprintf(k, sizeof k, "block:%s", b->ip);
