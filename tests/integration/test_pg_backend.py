@@ -61,8 +61,10 @@ def test_lost_database_is_503_and_recovers(own_pg):
                                                   "password": TEST_PASSWORD}))
         r = j.get("/readyz")
         assert r.status_code == 503, r.text
-        # the hot path does not query the database
+        # the hot path does not query the database: verify, and /me from the user cache
         assert j.verify(pair["access"]).status_code == 200
+        r = j.me(pair["access"])
+        assert r.status_code == 200 and r.json()["username"] == "testuser", r.text
         # back: jwtd recovers by itself (no restart), on every pooled connection
         own_pg.resume()
         deadline = time.monotonic() + 20
