@@ -19,9 +19,9 @@
  *
  * Checkpoints are moved off the write path. SQLite's default (autocheckpoint every 1000
  * WAL pages, run by the committing writer) puts a checkpoint with two fsyncs into every
- * ~150th rotation and halved the rotation rate in measurements. Here each connection's WAL
- * hook only notes the commit; one background thread per db_t runs a PASSIVE checkpoint
- * (which never blocks writers or readers) when the WAL passes WAL_SOFT_PAGES, and at least
+ * ~150th rotation. Here each connection's WAL hook only notes the commit; one background
+ * thread per db_t runs a PASSIVE checkpoint (which never blocks writers or readers) when
+ * WAL_SOFT_PAGES frames were added since the last one, and at least
  * every CKPT_INTERVAL_MS while anything was committed. The interval bounds what
  * synchronous=NORMAL can lose on power loss (the WAL is fsynced by the checkpoint) to about
  * one interval of commits. If the checkpointer falls behind and the WAL passes
@@ -186,7 +186,8 @@ struct sqlite_state {
     pthread_t ckpt_thread;
     pthread_mutex_t ckpt_mu;
     pthread_cond_t ckpt_cv;
-    bool ckpt_wanted; /* the WAL passed WAL_SOFT_PAGES */
+    bool ckpt_wanted; /* WAL_SOFT_PAGES frames were added since the last checkpoint */
+    int ckpt_done;    /* frames of the WAL already copied by the last checkpoint */
     bool ckpt_dirty;  /* something was committed since the last checkpoint */
     bool ckpt_stop;
 };
@@ -236,8 +237,9 @@ static int map_rc(struct db_conn *c, int rc, const char *what)
     }
 }
 
-#define WAL_SOFT_PAGES   1000
-#define WAL_HARD_PAGES   40000
+#define WAL_SOFT_PAGES   4000  /* 16 MiB of new WAL frames wake the checkpointer */
+#define WAL_HARD_PAGES   20000 /* 80 MiB: the writer checkpoints inline */
+#define WAL_SIZE_LIMIT   "PRAGMA journal_size_limit=67108864" /* truncate the WAL to 64 MiB */
 #define CKPT_INTERVAL_MS 1000
 
 /* WAL hook: runs in the committing thread after every commit (the write mutex held). */
@@ -250,7 +252,9 @@ static int on_wal_commit(void *arg, sqlite3 *h, const char *dbname, int pages)
     }
     pthread_mutex_lock(&st->ckpt_mu);
     st->ckpt_dirty = true;
-    if (pages >= WAL_SOFT_PAGES && !st->ckpt_wanted) {
+    if (pages < st->ckpt_done) /* the WAL was restarted from its beginning */
+        st->ckpt_done = 0;
+    if (pages - st->ckpt_done >= WAL_SOFT_PAGES && !st->ckpt_wanted) {
         st->ckpt_wanted = true;
         pthread_cond_signal(&st->ckpt_cv);
     }
@@ -291,12 +295,14 @@ static void *ckpt_main(void *arg)
             sqlite3_close(h);
             h = NULL;
         }
+        int done = 0;
         if (h) {
-            int rc = sqlite3_wal_checkpoint_v2(h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+            int rc = sqlite3_wal_checkpoint_v2(h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, &done);
             if (rc != SQLITE_OK && rc != SQLITE_BUSY)
                 log_warn("msg=\"checkpoint failed\" err=\"%s\"", sqlite3_errmsg(h));
         }
         pthread_mutex_lock(&st->ckpt_mu);
+        st->ckpt_done = done > 0 ? done : 0;
     }
     pthread_mutex_unlock(&st->ckpt_mu);
     sqlite3_close(h);
@@ -333,7 +339,8 @@ static int sq_conn_open(void *state, db_conn_t **out)
     sqlite3_busy_timeout(c->h, (int)st->busy_timeout_ms);
     /* journal_mode=WAL is persistent in the file; the others are per connection. */
     const char *pragmas[] = {"PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON",
-                             sync_pragma(st->synchronous), "PRAGMA temp_store=MEMORY"};
+                             sync_pragma(st->synchronous), "PRAGMA temp_store=MEMORY",
+                             WAL_SIZE_LIMIT};
     for (size_t i = 0; i < sizeof pragmas / sizeof pragmas[0]; i++) {
         rc = sqlite3_exec(c->h, pragmas[i], NULL, NULL, NULL);
         if (rc != SQLITE_OK) {
