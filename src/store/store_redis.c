@@ -1015,6 +1015,11 @@ static void rate_local(struct rate_ctx *c)
 
 static void fallback_note(store_redis_t *rd, bool falling_back)
 {
+    if (falling_back && atomic_load(&rd->cmd_up)) {
+        /* Redis answers the store thread: only this loop's connection is not (yet) ready */
+        log_debug("msg=\"rate limit decided locally: this loop's redis connection is not ready\"");
+        return;
+    }
     bool was = atomic_exchange(&rd->fallback, falling_back);
     if (falling_back && !was)
         log_warn("msg=\"redis unreachable: rate limits fall back to local counters of this "

@@ -310,3 +310,26 @@ def test_keys_are_prefixed_and_expire(pair, redis_server):  # noqa: F811
     assert keys and all(k.startswith("t1:") for k in keys), keys
     for k in keys:
         assert redis.cli("PTTL", k) > 0, "key without a TTL: %s" % k
+
+
+def test_rate_limit_falls_back_to_local_counters(pair, redis_server):  # noqa: F811
+    redis = redis_server()
+    p = pair(redis=redis, JWTD_RATE_LIMIT_LOGIN="3/minute", JWTD_REDIS_TIMEOUT="200ms",
+             JWTD_LOG_LEVEL="info")
+    redis.kill()
+    time.sleep(0.5)
+    login = lambda j: j.post("/api/token/", {"username": "testuser",  # noqa: E731
+                                             "password": TEST_PASSWORD}).status_code
+    # each instance now counts on its own: 3 on A, then 429 on A; B still has its 3
+    assert [login(p.a) for _ in range(4)] == [200, 200, 200, 429]
+    assert [login(p.b) for _ in range(4)] == [200, 200, 200, 429]
+    assert "rate limits fall back to local counters" in p.a.srv.stderr()
+    redis.restart()
+    t0 = time.monotonic()
+    while readyz(p.a).json()["redis"] != "ok":
+        assert time.monotonic() - t0 < 10
+        time.sleep(0.05)
+    time.sleep(0.3)  # the per-loop connections reconnect on their own timers
+    # shared again: a fresh Redis has empty buckets, counted across A and B
+    assert [login(p.a), login(p.b), login(p.a), login(p.b)] == [200, 200, 200, 429]
+    assert "rate limits shared again" in p.a.srv.stderr() + p.b.srv.stderr()
