@@ -45,7 +45,7 @@ TEST(db_sqlite_background_checkpoint_moves_wal_into_the_database)
     struct timespec ts = {1, 500000000L};
     nanosleep(&ts, NULL);
     long before = file_size(path);
-    /* ~1,500 pages of user rows (each ~3 KB of names): above the 1000-page soft limit */
+    /* ~1,500 pages of user rows (each ~3 KB of names), then the once-a-second pass */
     static char name[3000];
     memset(name, 'n', sizeof name - 1);
     for (int i = 0; i < 1500; i++) {
