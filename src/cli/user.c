@@ -444,11 +444,18 @@ int cli_user(int argc, char **argv)
     int rc = cli_load_config(argc, argv, &cfg);
     if (rc != 0)
         return rc;
-    /* argv[1] (the subcommand) becomes the command name the option parser reports. */
+    /* The subcommand's argv starts with "user SUB", the name the option parser reports. */
+    char name[32];
+    snprintf(name, sizeof name, "user %s", sub);
+    char **sub_argv = xcalloc((size_t)argc, sizeof *sub_argv);
+    for (int i = 1; i < argc; i++)
+        sub_argv[i - 1] = argv[i];
+    sub_argv[0] = name;
     if (fn)
-        rc = fn(argc - 1, argv + 1, &cfg);
+        rc = fn(argc - 1, sub_argv, &cfg);
     else
-        rc = user_set_active(argc - 1, argv + 1, &cfg, strcmp(sub, "enable") == 0);
+        rc = user_set_active(argc - 1, sub_argv, &cfg, strcmp(sub, "enable") == 0);
+    free(sub_argv);
     cfg_dispose(&cfg);
     return rc;
 }
