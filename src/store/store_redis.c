@@ -676,7 +676,6 @@ static void on_wake(uv_async_t *h)
     if (stopping) {
         rc_close(rd->cmd);
         rc_close(rd->sub);
-        rd->cmd = rd->sub = NULL;
         uv_close((uv_handle_t *)&rd->wake, NULL);
     }
 }
@@ -684,8 +683,6 @@ static void on_wake(uv_async_t *h)
 static void *redis_main(void *arg)
 {
     store_redis_t *rd = arg;
-    rd->cmd = rc_new(rd, &rd->loop, false);
-    rd->sub = rc_new(rd, &rd->loop, true);
     uv_run(&rd->loop, UV_RUN_DEFAULT);
     return NULL;
 }
@@ -773,7 +770,12 @@ int store_redis_start(store_t *st, const store_redis_options_t *o, char *err, si
     uv_loop_init(&rd->loop);
     uv_async_init(&rd->loop, &rd->wake, on_wake);
     rd->wake.data = rd;
+    /* created before the thread starts: other threads read rd->cmd (never written again) */
+    rd->cmd = rc_new(rd, &rd->loop, false);
+    rd->sub = rc_new(rd, &rd->loop, true);
     if (pthread_create(&rd->thread, NULL, redis_main, rd) != 0) {
+        rc_close(rd->cmd);
+        rc_close(rd->sub);
         uv_close((uv_handle_t *)&rd->wake, NULL);
         uv_run(&rd->loop, UV_RUN_DEFAULT);
         uv_loop_close(&rd->loop);

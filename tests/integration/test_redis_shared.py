@@ -169,6 +169,18 @@ def test_rate_limit_shared_between_instances(pair):
         assert 1 <= n <= 60
         assert r.json()["detail"].startswith("Request was throttled. Expected available in %d "
                                              "second" % n)
+    # failed logins of one username are counted across instances too (trusted proxy XFF:
+    # every attempt from another address, so only the username bucket can stop them)
+    q = pair(JWTD_RATE_LIMIT_LOGIN="3/minute", JWTD_TRUSTED_PROXIES="127.0.0.1/32")
+    for i in range(3):
+        j = q.a if i % 2 == 0 else q.b
+        r = j.post("/api/token/", {"username": "testuser", "password": "wrong"},
+                   headers={"X-Forwarded-For": "192.0.2.%d" % i})
+        assert r.status_code == 401
+    time.sleep(0.05)  # the failure is counted after the answer (fire and forget)
+    r = q.b.post("/api/token/", {"username": "testuser", "password": TEST_PASSWORD},
+                 headers={"X-Forwarded-For": "192.0.2.99"})
+    assert r.status_code == 429, r.text
     # anonymous requests: 6 an hour per IP, counted on both
     anon = [(p.a if i % 2 else p.b).post("/api/token/verify/", {"token": "x"}).status_code
             for i in range(7)]
