@@ -136,17 +136,16 @@ struct jwtv_claims;
  * 13 KiB: use http_req_alloc) and *user_id filled; otherwise it has RESPONDED (401 with the
  * API.md section 2 body and WWW-Authenticate) and returns -1.
  */
-int api_authenticate(http_req_t *req, auth_t *auth, struct jwtv_claims *claims,
-                     int64_t *user_id);
+int api_authenticate(http_req_t *req, auth_t *auth, struct jwtv_claims *claims, int64_t *user_id);
 /* The same, then 403 permission_denied unless the token's `role` claim equals role. */
 int api_authenticate_role(http_req_t *req, auth_t *auth, const char *role,
                           struct jwtv_claims *claims, int64_t *user_id);
 
 /* Plain values for the service/resource routes, copied from struct cfg by serve.c. */
 typedef struct {
-    int64_t access_lifetime_s; /* expires_in of /auth/login and /auth/refresh */
-    const char *upload_dir;    /* JWTD_UPLOAD_DIR (created if missing) */
-    uint64_t max_upload_bytes; /* JWTD_MAX_UPLOAD_BYTES: larger files get 413 */
+    int64_t access_lifetime_s;   /* expires_in of /auth/login and /auth/refresh */
+    const char *upload_dir;      /* JWTD_UPLOAD_DIR (created if missing) */
+    uint64_t max_upload_bytes;   /* JWTD_MAX_UPLOAD_BYTES: larger files get 413 */
     uint32_t posts_cache_ttl_ms; /* lifetime of a cached /posts page; 0 = no cache */
 } api_service_options_t;
 
@@ -170,8 +169,7 @@ int api_resource_register(http_router_t *router, auth_t *auth, const api_service
  * GET /auth/revocations (admin): the revocation feed for edge verifiers, looking back
  * window_s seconds by default (the access-token lifetime).
  */
-int api_introspect_register(http_router_t *router, auth_t *auth, struct db *db,
-                            int64_t window_s);
+int api_introspect_register(http_router_t *router, auth_t *auth, struct db *db, int64_t window_s);
 /*
  * GET /openapi.json (openapi.c): the embedded OpenAPI 3 document of every route.
  */

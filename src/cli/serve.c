@@ -201,6 +201,8 @@ int cli_serve(int argc, char **argv)
     if (rc == 0)
         rc = api_users_register(router, ca.auth, ca.db);
     if (rc == 0)
+        rc = api_posts_register(router, ca.auth, ca.db);
+    if (rc == 0)
         rc = api_static_register(router, cfg.web_dir);
     if (rc == 0) /* last: it checks every route registered above against the document */
         rc = api_openapi_register(router);

@@ -1314,3 +1314,138 @@ int db_flush_expired(db_t *db, int64_t now, int64_t retain_s, db_flush_stats_t *
         *stats = st;
     return rc;
 }
+
+/* ==== posts ================================================================================ */
+
+/* See db.h. */
+void db_post_dispose(db_post_t *p)
+{
+    if (!p)
+        return;
+    free(p->author);
+    free(p->title);
+    free(p->body);
+    memset(p, 0, sizeof *p);
+}
+
+/* See db.h. */
+void db_post_list_dispose(db_post_list_t *list)
+{
+    if (!list)
+        return;
+    for (size_t i = 0; i < list->count; i++)
+        db_post_dispose(&list->items[i]);
+    free(list->items);
+    list->items = NULL;
+    list->count = 0;
+}
+
+static void read_post(db_t *db, db_conn_t *c, db_post_t *p)
+{
+    p->id = db->drv->col_int(c, 0);
+    p->author_id = db->drv->col_int(c, 1);
+    p->author = col_dup(db, c, 2);
+    p->title = col_dup(db, c, 3);
+    p->body = col_dup(db, c, 4);
+    p->created_at = db->drv->col_int(c, 5);
+    p->updated_at = db->drv->col_int(c, 6);
+}
+
+/* See db.h. */
+int db_post_create(db_t *db, int64_t author_id, const char *title, const char *body, int64_t now,
+                   int64_t *id)
+{
+    db_conn_t *c;
+    int64_t new_id = 0;
+    int rc = conn_get(db, &c);
+    if (rc != 0)
+        return rc;
+    db_param_t p[] = {p_int(author_id), p_text(title), p_text(body), p_int(now)};
+    rc = query_int(db, c, DB_STMT_POST_INSERT, p, NPARAMS(p), &new_id);
+    conn_put(db, c);
+    if (rc == 0 && id)
+        *id = new_id;
+    return rc;
+}
+
+/* See db.h. */
+int db_post_get(db_t *db, int64_t id, db_post_t *out)
+{
+    memset(out, 0, sizeof *out);
+    db_conn_t *c;
+    int rc = conn_get(db, &c);
+    if (rc != 0)
+        return rc;
+    db_param_t p[] = {p_int(id)};
+    rc = db->drv->query(c, DB_STMT_POST_GET, p, NPARAMS(p));
+    if (rc == 0) {
+        rc = db->drv->next(c);
+        if (rc == 1) {
+            read_post(db, c, out);
+            rc = 0;
+        } else if (rc == 0) {
+            rc = ERR_NOT_FOUND;
+        }
+    }
+    db->drv->reset(c);
+    conn_put(db, c);
+    return rc;
+}
+
+/* See db.h. */
+int db_post_list(db_t *db, uint32_t offset, uint32_t limit, db_post_list_t *list, int64_t *total)
+{
+    memset(list, 0, sizeof *list);
+    if (limit < 1 || limit > MAX_LIST_ROWS)
+        return ERR_INVALID;
+    db_conn_t *c;
+    int rc = conn_get(db, &c);
+    if (rc != 0)
+        return rc;
+    int64_t count = 0;
+    rc = query_int(db, c, DB_STMT_POST_COUNT, NULL, 0, &count);
+    if (rc == 0) {
+        db_param_t p[] = {p_int(limit), p_int(offset)};
+        list->items = xcalloc(limit, sizeof *list->items);
+        rc = db->drv->query(c, DB_STMT_POST_LIST, p, NPARAMS(p));
+        while (rc == 0 && list->count < limit && (rc = db->drv->next(c)) == 1) {
+            read_post(db, c, &list->items[list->count++]);
+            rc = 0;
+        }
+        if (rc == 1)
+            rc = 0;
+        db->drv->reset(c);
+    }
+    conn_put(db, c);
+    if (rc != 0)
+        db_post_list_dispose(list);
+    else if (total)
+        *total = count;
+    return rc;
+}
+
+/* See db.h. */
+int db_post_update(db_t *db, int64_t id, const char *title, const char *body, int64_t now)
+{
+    db_conn_t *c;
+    int rc = conn_get(db, &c);
+    if (rc != 0)
+        return rc;
+    db_param_t p[] = {p_text(title), p_text(body), p_int(now), p_int(id)};
+    rc = exec_one(db, c, DB_STMT_POST_UPDATE, p, NPARAMS(p));
+    conn_put(db, c);
+    return rc;
+}
+
+/* See db.h. */
+int db_post_delete(db_t *db, int64_t id)
+{
+    db_conn_t *c;
+    int rc = conn_get(db, &c);
+    if (rc != 0)
+        return rc;
+    db_param_t p[] = {p_int(id)};
+    rc = exec_one(db, c, DB_STMT_POST_DELETE, p, NPARAMS(p));
+    conn_put(db, c);
+    return rc;
+}

@@ -364,4 +364,41 @@ typedef struct {
  */
 int db_flush_expired(db_t *db, int64_t now, int64_t retain_s, db_flush_stats_t *stats);
 
+/* ==== posts (issue 8, seed 002) =========================================================== */
+
+/* One post with its author's username. Strings heap-owned; release with db_post_dispose. */
+typedef struct {
+    int64_t id;
+    int64_t author_id;
+    char *author; /* the author's username */
+    char *title;
+    char *body;
+    int64_t created_at;
+    int64_t updated_at;
+} db_post_t;
+
+void db_post_dispose(db_post_t *p);
+
+typedef struct {
+    db_post_t *items;
+    size_t count;
+} db_post_list_t;
+
+void db_post_list_dispose(db_post_list_t *list);
+
+/* Inserts a post (created_at = updated_at = now). ERR_NOT_FOUND: no such author. OUT: *id. */
+int db_post_create(db_t *db, int64_t author_id, const char *title, const char *body, int64_t now,
+                   int64_t *id);
+/* OUT: *out (dispose it). ERR_NOT_FOUND. */
+int db_post_get(db_t *db, int64_t id, db_post_t *out);
+/*
+ * A page of posts, newest first: up to limit (1..1000) posts after skipping offset.
+ * OUT: *list, *total (every post, may be NULL).
+ */
+int db_post_list(db_t *db, uint32_t offset, uint32_t limit, db_post_list_t *list, int64_t *total);
+/* Replaces title and body, updated_at = now. ERR_NOT_FOUND. */
+int db_post_update(db_t *db, int64_t id, const char *title, const char *body, int64_t now);
+/* ERR_NOT_FOUND. */
+int db_post_delete(db_t *db, int64_t id);
+
 #endif

@@ -37,6 +37,8 @@
     "id, username, email, first_name, last_name, role, premium, is_active, password, "             \
     "created_at, last_login, revoke_before, updated_at"
 #define DB_USER_NCOLS 13
+/* posts joined with their author's username (issue 8) */
+#define DB_POST_COLS "p.id, p.author_id, u.username, p.title, p.body, p.created_at, p.updated_at"
 
 #define DB_STMT_MAP(X)                                                                             \
     X(PING)                 /* -> 1 */                                                             \
@@ -77,7 +79,13 @@
     X(REVOKED_LIST)         /* now -> jti, expires_at */                                           \
     X(FLUSH_REFRESH)        /* now */                                                              \
     X(FLUSH_REVOKED)        /* now */                                                              \
-    X(FLUSH_SESSIONS)       /* threshold: no refresh token left, last activity <= threshold */
+    X(FLUSH_SESSIONS)       /* threshold: no refresh token left, last activity <= threshold */     \
+    X(POST_INSERT)          /* author_id, title, body, now -> id */                                \
+    X(POST_GET)             /* id -> DB_POST_COLS */                                               \
+    X(POST_LIST)            /* limit, offset -> DB_POST_COLS, newest first (id DESC) */            \
+    X(POST_COUNT)           /* -> count(*) */                                                      \
+    X(POST_UPDATE)          /* title, body, now, id */                                             \
+    X(POST_DELETE)          /* id */
 
 enum db_stmt {
 #define DB_STMT_ENUM_(name) DB_STMT_##name,

@@ -118,6 +118,15 @@ static const char *const sql_text[DB_STMT__COUNT] = {
         "DELETE FROM sessions WHERE NOT EXISTS (SELECT 1 FROM refresh_tokens r "
         "WHERE r.sid = sessions.id) AND (CASE WHEN revoked_at IS NOT NULL AND revoked_at > "
         "last_used_at THEN revoked_at ELSE last_used_at END) <= ?1",
+    [DB_STMT_POST_INSERT] = "INSERT INTO posts (author_id, title, body, created_at, updated_at) "
+                            "VALUES (?1, ?2, ?3, ?4, ?4) RETURNING id",
+    [DB_STMT_POST_GET] = "SELECT " DB_POST_COLS " FROM posts p JOIN users u ON u.id = p.author_id "
+                         "WHERE p.id = ?1",
+    [DB_STMT_POST_LIST] = "SELECT " DB_POST_COLS " FROM posts p JOIN users u ON u.id = "
+                          "p.author_id ORDER BY p.id DESC LIMIT ?1 OFFSET ?2",
+    [DB_STMT_POST_COUNT] = "SELECT count(*) FROM posts",
+    [DB_STMT_POST_UPDATE] = "UPDATE posts SET title = ?1, body = ?2, updated_at = ?3 WHERE id = ?4",
+    [DB_STMT_POST_DELETE] = "DELETE FROM posts WHERE id = ?1",
 };
 
 /*
@@ -173,6 +182,16 @@ static const char *const migrations[] = {
     "  reason TEXT NOT NULL DEFAULT ''"
     ") WITHOUT ROWID;"
     "CREATE INDEX revoked_tokens_expires_idx ON revoked_tokens (expires_at);",
+    /* 2: posts (issue 8, seed 002); a user's posts go with the user */
+    "CREATE TABLE posts ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  author_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+    "  title TEXT NOT NULL,"
+    "  body TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX posts_author_idx ON posts (author_id);",
 };
 
 /* ==== state and connections ============================================================== */
