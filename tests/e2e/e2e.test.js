@@ -60,6 +60,15 @@ const clientOp = (page, op) =>
         return (await client.fetch('/api/auth/verify/')).status;
       case 'sessions':
         return (await client.fetch('/auth/sessions')).json();
+      case 'pause-proactive':
+        client.proactive = false;
+        clearTimeout(client._timer);
+        return client.secondsLeft();
+      case 'resume-proactive':
+        client.proactive = true;
+        return null;
+      case 'seconds-left':
+        return client.secondsLeft();
       case 'sid':
         return JSON.parse(atob(client.accessToken.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).sid;
       default:
@@ -155,6 +164,16 @@ describe('jwtd web UI in Chromium', () => {
     assert.equal(status, 200);
     assert.match(page.url(), /dashboard\.html$/);
     await shot(page, '04-after-refresh');
+  });
+
+  test('an expired access token: the 401 is answered by one refresh and a retry', async () => {
+    const left = await clientOp(page, 'pause-proactive');
+    const expired = await clientOp(page, 'token');
+    await page.waitForTimeout(Math.max(0, left + 1.2) * 1000);
+    assert.ok((await clientOp(page, 'seconds-left')) < 0, 'the token has expired');
+    assert.equal(await clientOp(page, 'verify'), 200);
+    assert.notEqual(await clientOp(page, 'token'), expired);
+    await clientOp(page, 'resume-proactive');
   });
 
   test('two tabs refreshing at the same moment both stay signed in, in one session family', async () => {
