@@ -27,6 +27,11 @@ if (await restoreOrNull()) {
   username.focus();
 }
 
+// signed in from another tab: follow it
+client.addEventListener('login', (e) => {
+  if (e.detail && e.detail.fromOtherTab) location.replace(next);
+});
+
 form.addEventListener('submit', async (e) => {
   e.preventDefault();
   error.hidden = true;
