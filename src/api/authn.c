@@ -38,6 +38,7 @@ int api_authenticate(http_req_t *req, auth_t *a, struct jwtv_claims *claims, int
                              "identification\",\"code\":\"token_not_valid\"}"));
         return -1;
     }
+    req->log_user_id = *user_id; /* api.log names the user (issue 9) */
     return 0;
 }
 

@@ -101,6 +101,16 @@ int cli_serve(int argc, char **argv)
     rc = cli_load_config(argc, argv, &cfg);
     if (rc != 0)
         return rc;
+    /* logs (issue 9): JSON lines and/or the four files of JWTD_LOG_DIR, reopened on SIGHUP */
+    log_set_json(cfg.log_format && strcmp(cfg.log_format, "json") == 0);
+    if (cfg.log_dir && *cfg.log_dir) {
+        char lerr[1200];
+        if (log_open_dir(cfg.log_dir, lerr, sizeof lerr) != 0) {
+            fprintf(stderr, "jwtd: configuration error: %s\n", lerr);
+            cfg_dispose(&cfg);
+            return CLI_EXIT_FAILURE;
+        }
+    }
     raise_nofile();
 
     struct http_options ho;

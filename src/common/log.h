@@ -17,6 +17,13 @@
  * per request with log_rid_new(), logs through log_req_*(rid, ...) while handling it, and
  * ends with log_request() (the access line: method, path without its query string, status,
  * bytes, duration). The level comes from JWTD_LOG_LEVEL: cli_load_config() applies it.
+ *
+ * Files (issue 9, seed 002): with log_open_dir() (JWTD_LOG_DIR) lines are split into four
+ * files: api.log (access lines), auth.log (security events: lines whose text starts with
+ * event=, e.g. login, logout, refresh_reuse, suspicious_invalid_tokens, throttled),
+ * performance.log (event=slow_request, event=pool_saturated) and error.log (everything
+ * else: start-up, warnings, errors). log_set_json() writes JSON lines instead of key=value
+ * text (same keys; numbers stay numbers). SIGHUP reopens the files (logrotate).
  */
 #ifndef JWTD_COMMON_LOG_H
 #define JWTD_COMMON_LOG_H
@@ -64,6 +71,17 @@ void log_set_level(enum log_level level);
 int log_level_parse(const char *name, enum log_level *out);
 /* Sends lines to fd instead of stderr (2). Call before threads start. */
 void log_set_fd(int fd);
+/*
+ * Opens (creating, mode 0640, append) DIR/auth.log, api.log, error.log and performance.log
+ * and routes lines to them from now on; installs a SIGHUP handler that reopens them (only
+ * async-signal-safe calls: open, dup2, close). Call before threads start. Returns 0, or -1
+ * with a message in err (cap bytes).
+ */
+int log_open_dir(const char *dir, char *err, size_t cap);
+/* Reopens the files of log_open_dir (what SIGHUP does). Returns 0 or -1. */
+int log_reopen(void);
+/* JSON lines (true) or key=value text (false, the default). Call before threads start. */
+void log_set_json(int on);
 /* Writes one line. rid (request id) may be NULL. Thread-safe. Use the macros instead. */
 void log_write(enum log_level level, const char *module, const char *rid, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -89,5 +107,9 @@ void log_rid_new(char out[LOG_RID_SIZE]);
  */
 void log_request(enum log_level level, const char *module, const char *rid, str_t method,
                  str_t target, int status, uint64_t bytes, uint64_t duration_us);
+/* The same with the authenticated user's id (user_id=N is added when user_id > 0). */
+void log_request_user(enum log_level level, const char *module, const char *rid, str_t method,
+                      str_t target, int status, uint64_t bytes, uint64_t duration_us,
+                      int64_t user_id);
 
 #endif

@@ -61,12 +61,12 @@ struct cfg {
     char *data_dir;  /* JWTD_DATA_DIR, default "var" */
     char *log_level; /* JWTD_LOG_LEVEL debug|info|warn|error */
     char *log_dir;   /* JWTD_LOG_DIR, NULL = stderr */
+    char *log_format; /* JWTD_LOG_FORMAT text|json */
     /* --- backends -------------------------------------------------------------------- */
     char *database_url; /* JWTD_DATABASE_URL */
     char *redis_url;    /* JWTD_REDIS_URL, NULL = embedded store */
     bool redis_required;      /* JWTD_REDIS_REQUIRED: /readyz fails while Redis is down */
     int64_t redis_timeout_ms; /* JWTD_REDIS_TIMEOUT: connect and command timeout */
-    int64_t user_cache_ttl_s; /* JWTD_USER_CACHE_TTL: /api/users/me/ user cache lifetime */
     int64_t user_cache_ttl_s; /* JWTD_USER_CACHE_TTL: /api/users/me/ user cache lifetime */
     char *redis_prefix;       /* JWTD_REDIS_PREFIX: prefix of every key and channel */
     /* --- keys and tokens --------------------------------------------------------------- */

@@ -75,6 +75,7 @@ static int validate_redis_url(const char *v, char *why, size_t cap)
 /* --- choices --------------------------------------------------------------------------- */
 
 static const char *const environments[] = {"development", "staging", "production", NULL};
+static const char *const log_formats[] = {"text", "json", NULL};
 static const char *const log_levels[] = {"debug", "info", "warn", "error", "off", NULL};
 static const char *const algorithms[] = {"HS256", "HS384", "HS512", "RS256", "RS384",
                                          "RS512", "PS256", "PS384", "PS512", "ES256",
@@ -105,6 +106,8 @@ const struct cfg_row cfg_rows[] = {
      "minimum level of log lines written", NULL},
     {"JWTD_LOG_DIR", CFG_T_PATH, OFF(log_dir), NULL, 0, 0, CFG_F_OPTIONAL, NULL, NULL,
      "directory for auth.log, api.log, error.log, performance.log; unset = stderr", NULL},
+    {"JWTD_LOG_FORMAT", CFG_T_STRING, OFF(log_format), "text", 0, 0, 0, log_formats, NULL,
+     "log lines as key=value text or JSON lines (one object per line, same keys)", NULL},
     /* backends */
     {"JWTD_DATABASE_URL", CFG_T_STRING, OFF(database_url), "sqlite:var/jwtd.db", 0, 0, CFG_F_URL,
      NULL, validate_database_url, "user database: sqlite:PATH or postgresql://user:pass@host/db",
@@ -118,11 +121,6 @@ const struct cfg_row cfg_rows[] = {
      NULL, NULL, "Redis connect and command timeout (then: reconnect with backoff)", NULL},
     {"JWTD_REDIS_PREFIX", CFG_T_STRING, OFF(redis_prefix), "jwtd:", 0, 64, 0, NULL, NULL,
      "prefix of every Redis key and channel jwtd uses (several deployments, one Redis)", NULL},
-    {"JWTD_USER_CACHE_TTL", CFG_T_DURATION_S, OFF(user_cache_ttl_s), "60s", 1, DAY_S, 0, NULL,
-     NULL,
-     "how long a user object is served from memory; changes made through any jwtd drop it at "
-     "once (on every instance with Redis), CLI changes reach servers by the database poll",
-     NULL},
     {"JWTD_USER_CACHE_TTL", CFG_T_DURATION_S, OFF(user_cache_ttl_s), "60s", 1, DAY_S, 0, NULL,
      NULL,
      "how long a user object is served from memory; changes made through any jwtd drop it at "

@@ -700,9 +700,10 @@ void http_respond(http_req_t *req, int status, const char *content_type, str_t b
     if (log_enabled(LOG_INFO) || observer) {
         uint64_t us = req->_start_ns ? (uv_hrtime() - req->_start_ns) / 1000 : 0;
         if (log_enabled(LOG_INFO))
-            log_request(LOG_INFO, LOG_MODULE, http_req_rid(req),
-                        req->method_name.len ? req->method_name : STR_LIT("-"),
-                        req->target.ptr ? req->target : STR_LIT("-"), status, body.len, us);
+            log_request_user(LOG_INFO, LOG_MODULE, http_req_rid(req),
+                             req->method_name.len ? req->method_name : STR_LIT("-"),
+                             req->target.ptr ? req->target : STR_LIT("-"), status, body.len, us,
+                             req->log_user_id);
         if (observer)
             observer(req, status, body.len, us);
     }

@@ -82,6 +82,7 @@ struct http_req {
     uint32_t param_count;
     void *route_data;      /* the data pointer given at registration */
     http_worker_t *worker; /* the worker (loop thread) serving the request */
+    int64_t log_user_id;   /* set by authentication for the access line; 0 = anonymous */
     /* --- private --- */
     http_conn_t *_conn;
     struct http_arena_chunk *_arena;   /* current chunk */

@@ -8,15 +8,19 @@
  *
  * Not for: anything that can be done without blocking (that stays on the loop).
  */
+#define LOG_MODULE "http"
+
 #include "http/http_internal.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/alloc.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "common/metrics.h"
 
 struct job {
@@ -28,6 +32,7 @@ struct job {
 };
 
 static atomic_uint pool_depth;
+static atomic_llong pool_saturated_logged_s; /* performance log: one line per second at most */
 static uint32_t pool_queue_max = 1024;
 
 /* Sets the pool size (0 = cores) and the queue cap. Call before any worker starts. */
@@ -65,6 +70,10 @@ int http_pool_submit(http_req_t *req, http_work_fn work, http_done_fn done, void
     if (atomic_fetch_add(&pool_depth, 1) >= pool_queue_max) {
         atomic_fetch_sub(&pool_depth, 1);
         metrics_count(METRICS_POOL_REJECTED);
+        long long now = (long long)time(NULL), prev = atomic_load(&pool_saturated_logged_s);
+        if (now != prev && atomic_compare_exchange_strong(&pool_saturated_logged_s, &prev, now))
+            log_warn("event=pool_saturated depth=%u max=%u msg=\"blocking pool full: 503\"",
+                     atomic_load(&pool_depth), pool_queue_max);
         return ERR_UNAVAILABLE;
     }
     struct job *j = xmalloc(sizeof *j);
