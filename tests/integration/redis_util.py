@@ -29,9 +29,10 @@ def free_port():
 
 
 class RedisServer:
-    def __init__(self, persist=False):
+    def __init__(self, persist=False, password=None):
         self.dir = tempfile.mkdtemp(prefix="jwtd-redis-")
         self.persist = persist
+        self.password = password
         self.port = None
         self.proc = None
 
@@ -43,6 +44,8 @@ class RedisServer:
         args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
                 "--dir", self.dir, "--logfile", os.path.join(self.dir, "redis.log"),
                 "--protected-mode", "no"]
+        if self.password:
+            args += ["--requirepass", self.password]
         if self.persist:
             args += ["--appendonly", "yes", "--appendfsync", "always", "--save", ""]
         else:
@@ -94,16 +97,24 @@ class RedisServer:
         self.proc = None
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def cli(self, *args):
-        """One command over RESP; returns str, int, list or None."""
+    def cli(self, *args, db=0):
+        """One command over RESP (after AUTH / SELECT when needed); returns str, int, list
+        or None."""
         with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
-            out = b"*%d\r\n" % len(args)
-            for a in args:
-                a = a if isinstance(a, bytes) else str(a).encode()
-                out += b"$%d\r\n%s\r\n" % (len(a), a)
-            s.sendall(out)
             f = s.makefile("rb")
-            return _read(f)
+            pre = []
+            if self.password:
+                pre.append(("AUTH", self.password))
+            if db:
+                pre.append(("SELECT", db))
+            for cmd in pre + [args]:
+                out = b"*%d\r\n" % len(cmd)
+                for a in cmd:
+                    a = a if isinstance(a, bytes) else str(a).encode()
+                    out += b"$%d\r\n%s\r\n" % (len(a), a)
+                s.sendall(out)
+                reply = _read(f)
+            return reply
 
 
 def _read(f):
@@ -133,8 +144,8 @@ def _read(f):
 def redis_server():
     started = []
 
-    def factory(persist=False):
-        r = RedisServer(persist=persist).start()
+    def factory(persist=False, password=None):
+        r = RedisServer(persist=persist, password=password).start()
         started.append(r)
         return r
 

@@ -345,3 +345,19 @@ def test_rate_limit_falls_back_to_local_counters(pair, redis_server):  # noqa: F
     # shared again: a fresh Redis has empty buckets, counted across A and B
     assert [login(p.a), login(p.b), login(p.a), login(p.b)] == [200, 200, 200, 429]
     assert "rate limits shared again" in p.a.srv.stderr() + p.b.srv.stderr()
+
+
+def test_password_and_database_number(pair, redis_server):  # noqa: F811
+    redis = redis_server(password="s3cret-pw")
+    url = "redis://:s3cret-pw@127.0.0.1:%d/3" % redis.port
+    p = pair(redis=redis, JWTD_REDIS_URL=url, JWTD_REDIS_REQUIRED="true")
+    t = p.a.login()
+    assert p.a.get("/api/orders/", token=t["access"]).json()["cached"] is False
+    assert p.b.get("/api/orders/", token=t["access"]).json()["cached"] is True
+    assert readyz(p.b).status_code == 200
+    assert redis.cli("DBSIZE", db=3) >= 2 and redis.cli("DBSIZE") == 0
+    # the password never reaches the logs or `jwtd config`
+    assert "s3cret-pw" not in p.a.srv.stderr()
+    assert p.a.blacklist(t["refresh"]).status_code == 200
+    sb = requests.Session()
+    assert wait_status(sb, p.b.url, t["access"], 401, 1.0) < 0.5
