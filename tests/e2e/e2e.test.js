@@ -77,7 +77,7 @@ const clientOp = (page, op) =>
   }, op);
 
 describe('jwtd web UI in Chromium', () => {
-  let jwtd, allowed, denied, context, page, profile;
+  let jwtd, allowed, denied, context, page, profile, firstSessionAccess;
 
   before(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -204,6 +204,7 @@ describe('jwtd web UI in Chromium', () => {
   });
 
   test('CORS: a listed origin gets credentialed answers; another origin is blocked and its cookie POST refused', async () => {
+    firstSessionAccess = await clientOp(page, 'token');
     const other = await context.newPage();
     await other.goto(allowed.url + '/');
     const ok = await other.evaluate(async (api) => {
@@ -218,9 +219,11 @@ describe('jwtd web UI in Chromium', () => {
         credentials: 'include',
         headers: { Authorization: 'Bearer ' + body.access },
       });
-      return { status: r.status, verify: v.status, hasAccess: !!body.access };
+      return { status: r.status, verify: v.status, access: body.access };
     }, jwtd.url);
-    assert.deepEqual(ok, { status: 200, verify: 200, hasAccess: true });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.verify, 200);
+    assert.ok(ok.access);
 
     const cookieBefore = (await context.cookies(jwtd.url + '/api/auth/')).find((c) => c.name === 'refresh_token').value;
     await other.goto(denied.url + '/');
@@ -253,6 +256,16 @@ describe('jwtd web UI in Chromium', () => {
   test('sign out: the protected page redirects and the old refresh cookie is rejected', async () => {
     await page.goto(jwtd.url + '/app/dashboard.html');
     await page.getByText('Signed in as testuser').waitFor();
+    // the login made from the allowed origin above replaced the host's cookie: this tab is now
+    // in that second session; sign the first one out from the list
+    await page.locator('#sessions tr').nth(1).waitFor();
+    assert.equal(await page.locator('#sessions tr').count(), 2);
+    await page.getByRole('button', { name: /^Sign out the session started/ }).click();
+    await page.getByRole('status').filter({ hasText: '1 active session.' }).waitFor();
+    assert.equal((await clientOp(page, 'sessions')).sessions.length, 1);
+    const gone = await fetch(jwtd.url + '/api/auth/verify/', { headers: { Authorization: 'Bearer ' + firstSessionAccess } });
+    assert.equal(gone.status, 401, "the signed-out session's access token is rejected at once");
+    await shot(page, '07-one-session-left');
     const oldCookie = (await context.cookies(jwtd.url + '/api/auth/')).find((c) => c.name === 'refresh_token').value;
     const oldAccess = await clientOp(page, 'token');
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
@@ -260,7 +273,7 @@ describe('jwtd web UI in Chromium', () => {
     assert.equal((await context.cookies(jwtd.url + '/api/auth/')).find((c) => c.name === 'refresh_token'), undefined);
     await page.goto(jwtd.url + '/app/dashboard.html');
     await page.waitForURL(/\/app\/\?next=/);
-    await shot(page, '07-signed-out');
+    await shot(page, '08-signed-out');
     // keyboard: focus starts in the username field and Tab walks the form in order
     await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'username');
     await page.keyboard.press('Tab');
