@@ -747,6 +747,17 @@ static char *describe(const char *url)
 static int pg_open(const char *target, const db_options_t *opts, void **state, char *err,
                    size_t cap)
 {
+    /* Both backends must know every statement and migration (a guard for new ones). */
+    for (int i = 0; i < DB_STMT__COUNT; i++) {
+        if (!sql_text[i]) {
+            snprintf(err, cap, "this jwtd lacks the PostgreSQL text of statement %d", i);
+            return ERR_INTERNAL;
+        }
+    }
+    if (sizeof migrations / sizeof migrations[0] != db__sqlite_driver.n_migrations) {
+        snprintf(err, cap, "this jwtd's PostgreSQL and SQLite migrations differ in number");
+        return ERR_INTERNAL;
+    }
     struct pg_state *st = xcalloc(1, sizeof *st);
     st->lock_timeout = opts && opts->busy_timeout_ms ? opts->busy_timeout_ms : 5000;
     st->synchronous = opts ? opts->synchronous : DB_SYNC_DEFAULT;
