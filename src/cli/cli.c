@@ -41,6 +41,8 @@ static const struct cli_command commands[] = {
     {"keygen", "generate a signing key (keygen --alg ALG --out FILE)", cli_keygen, cli_keygen_help},
     {"jwks", "print the public JWK Set of the configured keys", cli_jwks, cli_jwks_help},
     {"config", "print the effective configuration (secrets redacted)", cli_config, cli_config_help},
+    {"stats", "print the key figures of a running jwtd (from its /metrics)", cli_stats,
+     cli_stats_help},
     {"version", "print the version of jwtd and of its libraries", cli_version, cli_version_help},
 };
 

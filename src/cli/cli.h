@@ -174,6 +174,8 @@ void cli_token_help(FILE *out);
 /* keys.c: `token inspect|verify|sign`, called by cli_token() with argv[0] = "token" */
 int cli_token_keys(int argc, char **argv);
 void cli_token_keys_help(FILE *out);
+int cli_stats(int argc, char **argv); /* stats.c */
+void cli_stats_help(FILE *out);
 int cli_keygen(int argc, char **argv); /* keys.c */
 void cli_keygen_help(FILE *out);
 int cli_jwks(int argc, char **argv); /* keys.c */

@@ -11,6 +11,7 @@
   carries a token.
 """
 
+import os
 import re
 import time
 
@@ -155,3 +156,26 @@ def test_token_answers_are_not_cacheable(t):
 def test_readyz(t):
     r = requests.get(t.url + "/readyz", timeout=30)
     assert r.status_code == 200 and r.json()["database"] == "ok", r.text
+
+
+def test_jwtd_stats_cli(t):
+    import subprocess
+    from attack import jwtd_bin
+    t.login()
+    t.me("bad.token.here")
+    p = subprocess.run([jwtd_bin(), "stats", "--url", t.url], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 0, p.stderr
+    out = p.stdout
+    assert out.startswith("jwtd at http://127.0.0.1:%d" % t.srv.port), out
+    m = re.search(r"logins\s+success (\d+)", out)
+    assert m and int(m.group(1)) >= 1, out
+    assert re.search(r"verifications\s+\d+\s+\(ok \d+, rejected [1-9]\d*; malformed", out), out
+    assert "database up" in out and "redis not configured" in out, out
+    # JWTD_LISTEN is the default target; a dead instance is a clear failure
+    p = subprocess.run([jwtd_bin(), "stats"], capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, JWTD_LISTEN="127.0.0.1:%d" % t.srv.port))
+    assert p.returncode == 0 and "requests" in p.stdout, p.stderr
+    p = subprocess.run([jwtd_bin(), "stats", "--url", "http://127.0.0.1:1"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1 and "cannot connect" in p.stderr, p.stderr
