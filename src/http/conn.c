@@ -616,6 +616,7 @@ static void request_finish(http_conn_t *c, bool close)
     req->header_count = 0;
     req->_header_cap = 0;
     req->_resp_headers = NULL;
+    req->_resp_tail = NULL;
     if (c->body.data)
         buf_dispose(&c->body); /* idle connections hold no buffers */
     if (c->closed) {
@@ -713,24 +714,26 @@ void http_respond(http_req_t *req, int status, const char *content_type, str_t b
 /* See http.h. */
 void http_resp_header_add(http_req_t *req, const char *name, const char *value)
 {
-    struct http_resp_header *h = http_req_alloc(req, sizeof *h);
     size_t nl = strlen(name), vl = strlen(value);
+    /* One arena block: the list node, then name and value (this runs on every request
+     * for the middleware's security headers). */
+    struct http_resp_header *h = http_req_alloc(req, sizeof *h + nl + vl + 2);
+    char *n = (char *)(h + 1), *v = n + nl + 1;
     /* Header injection guard: names and values never carry CR or LF. */
-    char *n = http_req_strndup(req, str_make(name, nl));
-    char *v = http_req_strndup(req, str_make(value, vl));
-    for (char *s = n; *s; s++)
-        if (*s == '\r' || *s == '\n' || *s == ':')
-            *s = '-';
-    for (char *s = v; *s; s++)
-        if (*s == '\r' || *s == '\n')
-            *s = ' ';
+    for (size_t i = 0; i < nl; i++)
+        n[i] = name[i] == '\r' || name[i] == '\n' || name[i] == ':' ? '-' : name[i];
+    n[nl] = '\0';
+    for (size_t i = 0; i < vl; i++)
+        v[i] = value[i] == '\r' || value[i] == '\n' ? ' ' : value[i];
+    v[vl] = '\0';
     h->name = str_make(n, nl);
     h->value = str_make(v, vl);
     h->next = NULL;
-    struct http_resp_header **tail = &req->_resp_headers;
-    while (*tail)
-        tail = &(*tail)->next;
-    *tail = h;
+    if (req->_resp_tail)
+        req->_resp_tail->next = h;
+    else
+        req->_resp_headers = h;
+    req->_resp_tail = h;
 }
 
 /* See http.h. */

@@ -89,6 +89,7 @@ struct http_req {
     struct http_arena_big *_arena_big; /* large allocations, freed at request end */
     size_t _arena_used;
     struct http_resp_header *_resp_headers; /* added with http_resp_header_add */
+    struct http_resp_header *_resp_tail;
     uint64_t _id;
     uint64_t _start_ns;          /* uv_hrtime() at the first byte, when access logging is on */
     char _rid[HTTP_RID_MAX + 1]; /* log request id: generated (LOG_RID_SIZE) or the
