@@ -205,7 +205,7 @@ static int parse_url(store_redis_t *rd, const char *url, char *err, size_t cap)
         }
         rd->unix_path = xstrndup(p, n);
         if (q && strncmp(q, "?db=", 4) == 0)
-            rd->db = atoi(q + 4);
+            rd->db = (int)strtol(q + 4, NULL, 10);
         return 0;
     }
     if (strncmp(url, "redis://", 8) != 0) {
