@@ -123,7 +123,7 @@ struct rconn {
     bool closing;
     bool was_ready;   /* logged as up (to log transitions once) */
     uint32_t backoff; /* ms until the next attempt after a failure */
-    uint64_t connect_started_ns, retry_at_ns, ping_ns;
+    uint64_t connect_started_ns, retry_at_ns, ping_ns, scripts_loaded_ns;
     struct rop *head, *tail; /* outstanding commands, oldest first */
     uv_timer_t timer;
 };
@@ -318,6 +318,19 @@ static int rc_cmd(rconn_t *rc, rop_fn fn, void *arg, int argc, const char **argv
     return rc_send(rc, fn, arg, argc, argv, argvlen);
 }
 
+static void on_preamble(rconn_t *rc, void *arg, redisReply *r);
+
+/* Loads the Lua scripts (EVALSHA needs them): after connect, and after a NOSCRIPT. */
+static void rc_load_scripts(rconn_t *rc)
+{
+    rc->scripts_loaded_ns = mono_ns();
+    for (int i = 0; i < SCRIPT__N; i++) {
+        const char *argv[] = {"SCRIPT", "LOAD", SCRIPTS[i]};
+        size_t len[] = {6, 4, strlen(SCRIPTS[i])};
+        rc_send(rc, on_preamble, "SCRIPT LOAD", 3, argv, len);
+    }
+}
+
 static void rc_on_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
     rconn_t *rc = ac->data;
@@ -332,6 +345,14 @@ static void rc_on_reply(redisAsyncContext *ac, void *r, void *privdata)
         *pp = op->next;
         if (rc->tail == op)
             rc->tail = prev;
+    }
+    redisReply *reply = r;
+    /* someone ran SCRIPT FLUSH (or a failover to a replica without them): load them again,
+       at most once a second; this command itself falls back like any other failure */
+    if (reply && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0 &&
+        rc->ac && mono_ns() - rc->scripts_loaded_ns > 1000000000u) {
+        log_warn("msg=\"redis lost the Lua scripts, loading them again\" conn=%s", rc_name(rc));
+        rc_load_scripts(rc);
     }
     if (op->fn)
         op->fn(rc, op->arg, r);
@@ -456,11 +477,7 @@ static void rc_connect(rconn_t *rc)
         size_t len[] = {6, strlen(db)};
         rc_send(rc, on_preamble, "SELECT", 2, argv, len);
     }
-    for (int i = 0; i < SCRIPT__N; i++) {
-        const char *argv[] = {"SCRIPT", "LOAD", SCRIPTS[i]};
-        size_t len[] = {6, 4, strlen(SCRIPTS[i])};
-        rc_send(rc, on_preamble, "SCRIPT LOAD", 3, argv, len);
-    }
+    rc_load_scripts(rc);
 }
 
 static void on_timer(uv_timer_t *t)

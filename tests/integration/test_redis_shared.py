@@ -376,3 +376,18 @@ def test_password_and_database_number(pair, redis_server):  # noqa: F811
     assert p.a.blacklist(t["refresh"]).status_code == 200
     sb = requests.Session()
     assert wait_status(sb, p.b.url, t["access"], 401, 1.0) < 0.5
+
+
+def test_scripts_reloaded_after_script_flush(pair, redis_server):  # noqa: F811
+    redis = redis_server()
+    p = pair(redis=redis, JWTD_RATE_LIMIT_ANON="1000/hour")
+    assert p.a.verify("x").status_code == 401
+    redis.cli("SCRIPT", "FLUSH")
+    redis.cli("FLUSHALL")
+    t0 = time.monotonic()
+    # the first checks after the flush fail over to local counters; the scripts come back
+    while not redis.cli("KEYS", "jwtd:rate_limit:anon:*"):
+        assert time.monotonic() - t0 < 5, "scripts not reloaded"
+        assert p.a.verify("x").status_code == 401
+        time.sleep(0.1)
+    assert "loading them again" in p.a.srv.stderr()
