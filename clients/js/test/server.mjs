@@ -44,11 +44,17 @@ export async function startJwtd({ env = {}, users = ['testuser'] } = {}) {
   };
   const cli = (args, stdin) => {
     const r = spawnSync(jwtdBin(), args, { env: fullEnv, cwd: dir, input: stdin, encoding: 'utf8' });
+    if (r.error) throw new Error(`cannot run ${jwtdBin()} (set JWTD_BIN): ${r.error.message}`);
     if (r.status !== 0) throw new Error(`jwtd ${args.join(' ')}: exit ${r.status}\n${r.stderr}`);
     return r.stdout;
   };
-  for (const u of users) {
-    cli(['user', 'create', u, '--email', `${u}@example.com`, '--password-stdin'], TEST_PASSWORD);
+  try {
+    for (const u of users) {
+      cli(['user', 'create', u, '--email', `${u}@example.com`, '--password-stdin'], TEST_PASSWORD);
+    }
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
   }
   const proc = spawn(jwtdBin(), ['serve'], { env: fullEnv, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -70,6 +76,10 @@ export async function startJwtd({ env = {}, users = ['testuser'] } = {}) {
       clearTimeout(timer);
       rej(new Error(`jwtd exited (${code}):\n${stderr}`));
     });
+  }).catch((e) => {
+    proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
   });
   const exited = new Promise((res) => proc.on('exit', (code, sig) => res({ code, sig })));
   return {
