@@ -110,6 +110,15 @@ int api_ratelimit_register(auth_t *auth, const struct cfg *cfg);
  * X-Forwarded-For address that is not a trusted proxy.
  */
 void api_client_ip(http_req_t *req, char *out, size_t cap);
+/*
+ * IP allowlists (iprules.c, issue 9): adds the "iprules" link when JWTD_IP_ALLOWLIST is set
+ * (add it after "ratelimit", whose JWTD_TRUSTED_PROXIES api_client_ip uses) and keeps
+ * JWTD_ADMIN_IP_ALLOWLIST for api_iprules_role_allowed. cfg is borrowed. Returns 0 or
+ * ERR_INVALID.
+ */
+int api_iprules_register(const struct cfg *cfg);
+/* False (logged) when a token of this role may not be used from req's client address. */
+bool api_iprules_role_allowed(http_req_t *req, const char *role);
 /* GET /api/orders/ (orders.c): seed 000's per-user, per-token cache. */
 int api_orders_register(http_router_t *router, auth_t *auth);
 /*

@@ -38,6 +38,10 @@ int api_authenticate(http_req_t *req, auth_t *a, struct jwtv_claims *claims, int
                              "identification\",\"code\":\"token_not_valid\"}"));
         return -1;
     }
+    if (!api_iprules_role_allowed(req, claims->role)) { /* JWTD_ADMIN_IP_ALLOWLIST */
+        http_respond_error(req, ERR_PERMISSION, "Client address not allowed for this role.");
+        return -1;
+    }
     req->log_user_id = *user_id; /* api.log names the user (issue 9) */
     return 0;
 }

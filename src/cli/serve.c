@@ -186,6 +186,8 @@ int cli_serve(int argc, char **argv)
     }
     if (rc == 0) /* rate limits right after CORS, so a 429 carries the CORS headers */
         rc = api_ratelimit_register(ca.auth, &cfg);
+    if (rc == 0) /* IP allowlists (issue 9) */
+        rc = api_iprules_register(&cfg);
     if (rc == 0)
         rc = api_orders_register(router, ca.auth);
     if (rc == 0)

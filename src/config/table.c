@@ -178,6 +178,13 @@ const struct cfg_row cfg_rows[] = {
      "authenticated requests per user; 0 = unlimited", NULL},
     {"JWTD_TRUSTED_PROXIES", CFG_T_CIDR_LIST, OFF(trusted_proxies), "", 0, 0, 0, NULL, NULL,
      "CIDRs whose X-Forwarded-For is believed (e.g. 10.0.0.0/8, ::1)", "none"},
+    {"JWTD_IP_ALLOWLIST", CFG_T_CIDR_LIST, OFF(ip_allowlist), "", 0, 0, 0, NULL, NULL,
+     "only clients in these networks are served (403 otherwise, /healthz exempt); empty = all",
+     "none"},
+    {"JWTD_ADMIN_IP_ALLOWLIST", CFG_T_CIDR_LIST, OFF(admin_ip_allowlist), "", 0, 0, 0, NULL, NULL,
+     "tokens with role admin are accepted only from these networks (403 otherwise); empty = "
+     "anywhere",
+     "none"},
     {"JWTD_INVALID_TOKEN_LIMIT", CFG_T_RATE, OFF(invalid_token_limit), "5/hour", 0, 0, 0, NULL,
      NULL, "invalid tokens per client IP before it is logged as suspicious; 0 = not counted",
      NULL},
