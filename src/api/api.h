@@ -119,6 +119,18 @@ void api_client_ip(http_req_t *req, char *out, size_t cap);
 int api_iprules_register(const struct cfg *cfg);
 /* False (logged) when a token of this role may not be used from req's client address. */
 bool api_iprules_role_allowed(http_req_t *req, const char *role);
+/*
+ * Client-fingerprint binding (binding.c, issue 9): adds the "binding" link (refresh
+ * requests whose token's fph differs from the client's get 401) when
+ * JWTD_FINGERPRINT_HEADERS is set. cfg is borrowed. Returns 0 or ERR_INVALID.
+ */
+int api_binding_register(const struct cfg *cfg);
+/* The request's fingerprint into out (23 bytes); false when binding is off. */
+bool api_fingerprint(http_req_t *req, char *out);
+/* The same, heap-allocated for a login job (free it); NULL when binding is off. */
+char *api_fingerprint_dup(http_req_t *req);
+/* JWTD_FINGERPRINT_ACCESS: false (logged) when an access token's fph is not the request's. */
+bool api_fingerprint_access_ok(http_req_t *req, const char *token_fph);
 /* GET /api/orders/ (orders.c): seed 000's per-user, per-token cache. */
 int api_orders_register(http_router_t *router, auth_t *auth);
 /*

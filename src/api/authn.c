@@ -42,6 +42,18 @@ int api_authenticate(http_req_t *req, auth_t *a, struct jwtv_claims *claims, int
         http_respond_error(req, ERR_PERMISSION, "Client address not allowed for this role.");
         return -1;
     }
+    char fph[24];
+    if (jwtv_claims_get_string(claims, "fph", fph, sizeof fph) == 0 &&
+        !api_fingerprint_access_ok(req, fph)) { /* JWTD_FINGERPRINT_ACCESS */
+        http_resp_header_add(req, "WWW-Authenticate",
+                             "Bearer realm=\"api\", error=\"invalid_token\"");
+        http_respond(req, 401, API_JSON_CT,
+                     STR_LIT("{\"detail\":\"Given token not valid for any token type\",\"code\":"
+                             "\"token_not_valid\",\"messages\":[{\"token_class\":\"AccessToken\","
+                             "\"token_type\":\"access\",\"message\":\"Token is invalid or "
+                             "expired\"}]}"));
+        return -1;
+    }
     req->log_user_id = *user_id; /* api.log names the user (issue 9) */
     return 0;
 }

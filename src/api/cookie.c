@@ -108,6 +108,7 @@ struct login_job {
     size_t password_len;
     char *ip;
     char *ua;
+    char *fph; /* client fingerprint (issue 9), NULL = binding off */
     int rc;
     auth_pair_t pair;
 };
@@ -121,6 +122,7 @@ static void login_job_free(struct login_job *j)
     }
     free(j->ip);
     free(j->ua);
+    free(j->fph);
     auth_pair_dispose(&j->pair);
     free(j);
 }
@@ -128,7 +130,7 @@ static void login_job_free(struct login_job *j)
 static void login_work(void *arg)
 {
     struct login_job *j = arg;
-    auth_client_t client = {j->ip, j->ua};
+    auth_client_t client = {j->ip, j->ua, j->fph};
     j->rc = auth_login(j->auth, j->username, j->password, j->password_len, &client, clock_now_s(),
                        &j->pair);
 }
@@ -181,6 +183,7 @@ static void login_route(http_req_t *req, bool mobile)
     j->password_len = pass.len;
     j->ip = xstrdup(http_req_peer_str(req));
     j->ua = client_ua(req);
+    j->fph = api_fingerprint_dup(req);
     json_decref(body);
     if (http_pool_submit(req, login_work, login_done, j) != 0) {
         login_job_free(j);

@@ -266,6 +266,7 @@ struct login_job {
     size_t password_len;
     char *ip;
     char *ua;
+    char *fph; /* client fingerprint (issue 9), NULL = binding off */
     int rc;
     auth_pair_t pair;
 };
@@ -276,6 +277,7 @@ static void login_job_free(struct login_job *j)
     free_secret(j->password, j->password_len + 1);
     free(j->ip);
     free(j->ua);
+    free(j->fph);
     auth_pair_dispose(&j->pair);
     free(j);
 }
@@ -283,7 +285,7 @@ static void login_job_free(struct login_job *j)
 static void login_work(void *arg)
 {
     struct login_job *j = arg;
-    auth_client_t client = {j->ip, j->ua};
+    auth_client_t client = {j->ip, j->ua, j->fph};
     j->rc = auth_login(g_svc.auth, j->username, j->password, j->password_len, &client,
                        clock_now_s(), &j->pair);
 }
@@ -331,6 +333,7 @@ static void on_login(http_req_t *req)
     j->password_len = f[1].value.len;
     j->ip = xstrdup(http_req_peer_str(req));
     j->ua = client_ua(req);
+    j->fph = api_fingerprint_dup(req);
     json_decref(body);
     if (http_pool_submit(req, login_work, login_done, j) != 0) {
         login_job_free(j);

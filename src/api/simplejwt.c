@@ -256,6 +256,7 @@ struct login_job {
     size_t password_len;
     char *ip;
     char *ua;
+    char *fph; /* client fingerprint (issue 9), NULL = binding off */
     int rc;
     auth_pair_t pair;
 };
@@ -266,6 +267,7 @@ static void login_job_free(struct login_job *j)
     free_secret(j->password, j->password_len + 1);
     free(j->ip);
     free(j->ua);
+    free(j->fph);
     auth_pair_dispose(&j->pair);
     free(j);
 }
@@ -273,7 +275,7 @@ static void login_job_free(struct login_job *j)
 static void login_work(void *arg)
 {
     struct login_job *j = arg;
-    auth_client_t client = {j->ip, j->ua};
+    auth_client_t client = {j->ip, j->ua, j->fph};
     j->rc = auth_login(j->auth, j->username, j->password, j->password_len, &client, clock_now_s(),
                        &j->pair);
 }
@@ -323,6 +325,7 @@ static void on_token_obtain(http_req_t *req)
     j->password_len = f[1].value.len;
     j->ip = xstrdup(http_req_peer_str(req));
     j->ua = client_ua(req);
+    j->fph = api_fingerprint_dup(req);
     json_decref(body);
     int rc = http_pool_submit(req, login_work, login_done, j);
     if (rc != 0) {

@@ -247,6 +247,8 @@ int auth_token_ref_from_claims(const jwtv_claims *c, auth_token_ref_t *out)
     out->iat = c->has_iat ? c->iat : 0;
     out->exp = c->has_exp ? c->exp : 0;
     out->is_refresh = c->token_type && strcmp(c->token_type, "refresh") == 0;
+    if (jwtv_claims_get_string(c, "fph", out->fph, sizeof out->fph) != 0)
+        out->fph[0] = '\0';
     return 0;
 }
 
@@ -423,19 +425,23 @@ static int sign_payload(const auth_t *a, auth_jsonw_t *w, char *out, size_t *out
 
 /* Signs a refresh token. out holds AUTH_TOKEN_MAX + 1 bytes. */
 static int sign_refresh(const auth_t *a, const char *jti, const char *sid, int64_t user_id,
-                        int64_t iat, int64_t exp, char *out, size_t *out_len)
+                        int64_t iat, int64_t exp, const char *fph, char *out, size_t *out_len)
 {
     char buf[1024];
     auth_jsonw_t w;
     auth__jsonw_init(&w, buf, sizeof buf);
     claims_common(&w, a, "refresh", iat, exp, jti, user_id, sid);
+    if (fph && *fph) { /* client fingerprint binding (issue 9) */
+        auth__jsonw_raw(&w, ",\"fph\":");
+        auth__jsonw_str(&w, fph);
+    }
     auth__jsonw_raw(&w, "}");
     return sign_payload(a, &w, out, out_len);
 }
 
 /* Signs a new access token for user u in session sid, issued at now. */
-static int sign_access(const auth_t *a, const db_user_t *u, const char *sid, int64_t now, char *out,
-                       size_t *out_len)
+static int sign_access(const auth_t *a, const db_user_t *u, const char *sid, int64_t now,
+                       const char *fph, char *out, size_t *out_len)
 {
     char jti[33];
     if (random_id(jti) != 0)
@@ -450,7 +456,12 @@ static int sign_access(const auth_t *a, const db_user_t *u, const char *sid, int
     auth__jsonw_str(&w, u->email);
     auth__jsonw_raw(&w, ",\"role\":");
     auth__jsonw_str(&w, db_role_name(u->role));
-    auth__jsonw_raw(&w, u->premium ? ",\"premium\":true}" : ",\"premium\":false}");
+    auth__jsonw_raw(&w, u->premium ? ",\"premium\":true" : ",\"premium\":false");
+    if (fph && *fph) {
+        auth__jsonw_raw(&w, ",\"fph\":");
+        auth__jsonw_str(&w, fph);
+    }
+    auth__jsonw_raw(&w, "}");
     return sign_payload(a, &w, out, out_len);
 }
 
@@ -484,9 +495,10 @@ static int issue_session(auth_t *a, const db_user_t *u, const auth_client_t *cli
         return map_db(rc) == ERR_NOT_FOUND ? ERR_NO_ACTIVE_ACCOUNT : ERR_UNAVAILABLE;
     }
     id_copy(out->sid, s.sid);
-    if ((rc = sign_refresh(a, rt.jti, s.sid, u->id, now, rt.expires_at, out->refresh,
+    const char *fph = client && client->fph && *client->fph ? client->fph : NULL;
+    if ((rc = sign_refresh(a, rt.jti, s.sid, u->id, now, rt.expires_at, fph, out->refresh,
                            &out->refresh_len)) != 0 ||
-        (rc = sign_access(a, u, s.sid, now, out->access, &out->access_len)) != 0)
+        (rc = sign_access(a, u, s.sid, now, fph, out->access, &out->access_len)) != 0)
         return rc;
     pair_set_user(a, u, now, out);
     return 0;
@@ -668,7 +680,7 @@ int auth_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now, auth_pair_
         if ((rc = refresh_lookup(a, ref, now, verdict, &u, NULL)) != 0 || *verdict != AUTH_OK)
             return rc;
         id_copy(out->sid, ref->sid);
-        rc = sign_access(a, &u, ref->sid, now, out->access, &out->access_len);
+        rc = sign_access(a, &u, ref->sid, now, ref->fph, out->access, &out->access_len);
         if (rc == 0) {
             pair_set_user(a, &u, now, out);
             (void)db_session_touch(a->db, ref->sid, now, 60);
@@ -698,9 +710,9 @@ int auth_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now, auth_pair_
     case DB_ROTATE_REUSED_WITHIN_GRACE:
         id_copy(out->sid, r.sid);
         rc = sign_refresh(a, r.successor_jti, r.sid, r.user_id, r.successor_issued_at,
-                          r.successor_expires_at, out->refresh, &out->refresh_len);
+                          r.successor_expires_at, ref->fph, out->refresh, &out->refresh_len);
         if (rc == 0)
-            rc = sign_access(a, &r.user, r.sid, now, out->access, &out->access_len);
+            rc = sign_access(a, &r.user, r.sid, now, ref->fph, out->access, &out->access_len);
         if (rc == 0) {
             pair_set_user(a, &r.user, now, out);
             *verdict = AUTH_OK;
@@ -751,7 +763,7 @@ int auth_access_for_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now,
     if (rc != 0 || *verdict != AUTH_OK)
         return rc;
     id_copy(out->sid, sid);
-    rc = sign_access(a, &u, sid, now, out->access, &out->access_len);
+    rc = sign_access(a, &u, sid, now, ref->fph, out->access, &out->access_len);
     if (rc == 0)
         pair_set_user(a, &u, now, out);
     else

@@ -134,6 +134,7 @@ typedef struct {
     int64_t user_id;         /* INT64_MIN when user_id is not a decimal integer */
     int64_t iat, exp;
     bool is_refresh;
+    char fph[24]; /* the token's "fph" claim (client fingerprint), "" when none */
 } auth_token_ref_t;
 
 /* Copies the reference of verified claims. Returns 0 or ERR_INVALID (jti/sid too long). */
@@ -144,11 +145,17 @@ int auth_parse_user_id(const char *s, int64_t *out);
 
 /* ---- blocking: issuing ------------------------------------------------------------------- */
 
-/* Client details recorded on a new session (both may be NULL). */
+/* Client details recorded on a new session (all may be NULL). */
 typedef struct {
     const char *ip;
     const char *user_agent;
+    /* client fingerprint (issue 9, JWTD_FINGERPRINT_HEADERS): bound into the session's
+       tokens as the "fph" claim and carried over by every rotation; NULL/"" = unbound */
+    const char *fph;
 } auth_client_t;
+
+/* Longest fingerprint claim ("fph"): base64url of 16 bytes. */
+#define AUTH_FPH_MAX 22
 
 /* A freshly issued pair (or, on refresh without rotation, only an access token). */
 typedef struct {

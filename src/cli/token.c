@@ -125,7 +125,7 @@ static int token_issue(int argc, char **argv, const struct cfg *cfg)
     if (cli_auth_open(cfg, false, &ca) != CLI_EXIT_OK)
         return CLI_EXIT_FAILURE;
     auth_pair_t *p = calloc(1, sizeof *p);
-    auth_client_t client = {"cli", "jwtd token issue"};
+    auth_client_t client = {"cli", "jwtd token issue", NULL};
     rc = p ? auth_issue_for_user(ca.auth, user, &client, clock_now_s(), p) : ERR_NOMEM;
     if (rc == 0) {
         printf("{\"refresh\":\"%.*s\",\"access\":\"%.*s\"}\n", (int)p->refresh_len, p->refresh,

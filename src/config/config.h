@@ -96,6 +96,8 @@ struct cfg {
     cfg_cidr_list_t trusted_proxies;
     cfg_cidr_list_t ip_allowlist;       /* JWTD_IP_ALLOWLIST: empty = every client */
     cfg_cidr_list_t admin_ip_allowlist; /* JWTD_ADMIN_IP_ALLOWLIST: empty = anywhere */
+    cfg_strlist_t fingerprint_headers;  /* JWTD_FINGERPRINT_HEADERS: empty = no binding */
+    bool fingerprint_access;            /* JWTD_FINGERPRINT_ACCESS */
     cfg_rate_t invalid_token_limit; /* JWTD_INVALID_TOKEN_LIMIT: beyond it = suspicious */
     int64_t invalid_token_block_s;  /* JWTD_INVALID_TOKEN_BLOCK: 0 = log only */
     /* --- passwords (argon2id) ------------------------------------------------------------ */

@@ -185,6 +185,12 @@ const struct cfg_row cfg_rows[] = {
      "tokens with role admin are accepted only from these networks (403 otherwise); empty = "
      "anywhere",
      "none"},
+    {"JWTD_FINGERPRINT_HEADERS", CFG_T_STRLIST, OFF(fingerprint_headers), "", 0, 0, 0, NULL, NULL,
+     "request headers hashed into a client fingerprint bound into refresh tokens (claim fph; "
+     "a refresh from another client is refused), e.g. User-Agent,Accept-Language; empty = off",
+     "none"},
+    {"JWTD_FINGERPRINT_ACCESS", CFG_T_BOOL, OFF(fingerprint_access), "false", 0, 0, 0, NULL, NULL,
+     "also refuse access tokens whose fingerprint differs from the request's", NULL},
     {"JWTD_INVALID_TOKEN_LIMIT", CFG_T_RATE, OFF(invalid_token_limit), "5/hour", 0, 0, 0, NULL,
      NULL, "invalid tokens per client IP before it is logged as suspicious; 0 = not counted",
      NULL},

@@ -104,7 +104,7 @@ static void fx_close(struct fx *f)
 
 static int login(struct fx *f, int64_t now, auth_pair_t *p)
 {
-    auth_client_t c = {"127.0.0.1", "unit"};
+    auth_client_t c = {"127.0.0.1", "unit", NULL};
     return auth_login(f->auth, "alice", "correct horse", 13, &c, now, p);
 }
 
@@ -217,7 +217,7 @@ TEST(auth_login_failures_are_indistinguishable)
     ASSERT_EQ_INT(fx_open(&f, NULL), 0);
     int64_t now = clock_now_s();
     auth_pair_t p = {0};
-    auth_client_t c = {NULL, NULL};
+    auth_client_t c = {NULL, NULL, NULL};
     CHECK_EQ_INT(auth_login(f.auth, "alice", "wrong", 5, &c, now, &p), ERR_NO_ACTIVE_ACCOUNT);
     CHECK_EQ_INT(auth_login(f.auth, "nobody", "correct horse", 13, &c, now, &p),
                  ERR_NO_ACTIVE_ACCOUNT);
@@ -249,7 +249,7 @@ TEST(auth_login_unknown_user_costs_a_password_hash)
     ASSERT_EQ_INT(auth_password_hash(&o.argon2, "correct horse", 13, hash, sizeof hash), 0);
     ASSERT_EQ_INT(db_user_set_password(f.db, f.uid, hash, false, clock_now_s()), 0);
     auth_pair_t p = {0};
-    auth_client_t c = {NULL, NULL};
+    auth_client_t c = {NULL, NULL, NULL};
     double known = 1e9, unknown = 1e9;
     for (int i = 0; i < 3; i++) {
         uint64_t t0 = clock_mono_ns();
@@ -469,7 +469,7 @@ TEST(auth_user_wide_revocations)
     ASSERT_EQ_INT(auth_user_set_password(f.auth, f.uid, "new passphrase", 14, now + 2, NULL), 0);
     CHECK_EQ_INT(verify_access(&f, q.access, q.access_len, now + 2), AUTH_REVOKED);
     CHECK_EQ_INT(login(&f, now + 2, &p), ERR_NO_ACTIVE_ACCOUNT);
-    auth_client_t c = {NULL, NULL};
+    auth_client_t c = {NULL, NULL, NULL};
     auth_pair_dispose(&q);
     ASSERT_EQ_INT(auth_login(f.auth, "alice", "new passphrase", 14, &c, now + 2, &q), 0);
     CHECK_EQ_INT(verify_access(&f, q.access, q.access_len, now + 2), AUTH_OK);
