@@ -173,7 +173,10 @@ int store_cache_get_sync(store_t *st, const char *key, char *out, size_t cap, si
 void store_cache_set(store_t *st, const char *key, str_t value, uint32_t ttl_s, const char *group);
 /* Drops one key. Any thread. */
 void store_cache_del(store_t *st, const char *key);
-/* Drops every key of group and the group. Any thread; with Redis, one atomic script. */
+/*
+ * Drops every key of group and the group. Any thread; with Redis, one atomic script, and
+ * off the event loops the call returns once Redis has done it (at most timeout_ms).
+ */
 void store_cache_drop_group(store_t *st, const char *group);
 
 /* ---- rate limits (any backend): GCRA ------------------------------------------------------- */

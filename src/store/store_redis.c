@@ -347,10 +347,11 @@ static void rc_on_reply(redisAsyncContext *ac, void *r, void *privdata)
             rc->tail = prev;
     }
     redisReply *reply = r;
-    /* someone ran SCRIPT FLUSH (or a failover to a replica without them): load them again,
-       at most once a second; this command itself falls back like any other failure */
+    /* someone ran SCRIPT FLUSH (or a failover to a replica without them): load them again
+       (once for the burst of commands already sent: at most every 100 ms); this command
+       itself falls back like any other failure */
     if (reply && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0 &&
-        rc->ac && mono_ns() - rc->scripts_loaded_ns > 1000000000u) {
+        rc->ac && mono_ns() - rc->scripts_loaded_ns > 100000000u) {
         log_warn("msg=\"redis lost the Lua scripts, loading them again\" conn=%s", rc_name(rc));
         rc_load_scripts(rc);
     }
@@ -653,7 +654,8 @@ static void on_sync_reply(rconn_t *rc, void *arg, redisReply *r)
     if (r && r->type == REDIS_REPLY_STRING) {
         w->status = 0;
         w->len = r->len;
-        memcpy(w->out, r->str, r->len < w->cap ? r->len : w->cap);
+        if (w->out && w->cap)
+            memcpy(w->out, r->str, r->len < w->cap ? r->len : w->cap);
     } else {
         w->status = ERR_NOT_FOUND;
     }
@@ -1008,7 +1010,22 @@ void store_cache_drop_group(store_t *st, const char *group)
     size_t gl = cache_key(st->rd, g, sizeof g, "cache-group", group);
     const char *argv[] = {"EVALSHA", st->rd->sha[SCRIPT_DROP], "1", g};
     size_t len[] = {7, 40, 1, gl};
-    send_any(st->rd, 4, argv, len);
+    if (tls_rc || !atomic_load(&st->rd->cmd_up)) {
+        send_any(st->rd, 4, argv, len); /* an event loop never waits */
+        return;
+    }
+    /* a pool thread (a refresh): wait for Redis to have dropped the group (bounded by the
+       command timeout), so the client that gets the refresh answer never reads an entry
+       that should be gone */
+    struct syncwait w;
+    memset(&w, 0, sizeof w);
+    pthread_cond_init(&w.cv, NULL);
+    enqueue(st->rd, 4, argv, len, &w);
+    pthread_mutex_lock(&st->rd->qmu);
+    while (!w.done)
+        pthread_cond_wait(&w.cv, &st->rd->qmu);
+    pthread_mutex_unlock(&st->rd->qmu);
+    pthread_cond_destroy(&w.cv);
 }
 
 /* ---- rate limits ------------------------------------------------------------------------------

@@ -187,6 +187,17 @@ def test_rate_limit_shared_between_instances(pair):
     assert anon[:6] == [401] * 6 and anon[6] == 429, anon
 
 
+def cached(j, token, want, bound=1.0):
+    """The instance answers cached=want within bound (a write on another instance reaches
+    Redis asynchronously, just after that instance answered its own client)."""
+    t0 = time.monotonic()
+    while True:
+        body = j.get("/api/orders/", token=token).json()
+        if body["cached"] is want or time.monotonic() - t0 > bound:
+            return body
+        time.sleep(0.01)
+
+
 def test_orders_cache_shared_and_dropped_on_refresh(pair):
     p = pair()
     t = p.a.login()
@@ -197,18 +208,16 @@ def test_orders_cache_shared_and_dropped_on_refresh(pair):
     assert body["cached"] is False
     assert body["data"] == [{"id": 1, "product": "노트북", "user": "testuser"},
                             {"id": 2, "product": "마우스", "user": "testuser"}]
-    r = p.b.get("/api/orders/", token=t["access"])
-    assert r.json() == {"cached": True, "data": body["data"]}
+    assert cached(p.b, t["access"], True) == {"cached": True, "data": body["data"]}
     t2 = p.a.login()  # a second token of the same user: its own entry
     assert p.b.get("/api/orders/", token=t2["access"]).json()["cached"] is False
-    assert p.a.get("/api/orders/", token=t2["access"]).json()["cached"] is True
-    # a refresh (on B) drops all of the user's entries, everywhere
+    assert cached(p.a, t2["access"], True)["cached"] is True
+    # a refresh (on B) drops all of the user's entries, everywhere, before it answers
     r = p.b.refresh(t["refresh"])
     assert r.status_code == 200
-    time.sleep(0.05)
     assert p.a.get("/api/orders/", token=t["access"]).json()["cached"] is False
     assert p.a.get("/api/orders/", token=t2["access"]).json()["cached"] is False
-    assert p.b.get("/api/orders/", token=t2["access"]).json()["cached"] is True
+    assert cached(p.b, t2["access"], True)["cached"] is True
 
 
 def test_sessions_list_and_revoke_across_instances(pair):
@@ -237,8 +246,7 @@ def readyz(j):
 
 def test_redis_killed_and_restarted(pair, redis_server):  # noqa: F811
     redis = redis_server()
-    p = pair(redis=redis, JWTD_REDIS_REQUIRED="true", JWTD_REDIS_TIMEOUT="200ms",
-             JWTD_RATE_LIMIT_ANON="1000/hour")
+    p = pair(redis=redis, JWTD_REDIS_REQUIRED="true", JWTD_REDIS_TIMEOUT="200ms")
     sb, sa = requests.Session(), requests.Session()
     assert readyz(p.a).json() == {"status": "ready", "database": "ok", "redis": "ok"}
     before = p.a.login()
@@ -254,8 +262,9 @@ def test_redis_killed_and_restarted(pair, redis_server):  # noqa: F811
         sessions = {j.url: requests.Session() for j in (p.a, p.b)}
         while not stop.is_set():
             for url, s in sessions.items():
-                if me_status(s, url, before["access"]) != 401:
-                    accepted.append(url)
+                st = me_status(s, url, before["access"])
+                if st != 401:
+                    accepted.append((url, st))
 
     watcher = threading.Thread(target=watch)
     watcher.start()
@@ -389,5 +398,4 @@ def test_scripts_reloaded_after_script_flush(pair, redis_server):  # noqa: F811
     while not redis.cli("KEYS", "jwtd:rate_limit:anon:*"):
         assert time.monotonic() - t0 < 5, "scripts not reloaded"
         assert p.a.verify("x").status_code == 401
-        time.sleep(0.1)
-    assert "loading them again" in p.a.srv.stderr()
+        time.sleep(0.15)
