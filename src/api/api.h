@@ -158,6 +158,12 @@ struct jwtv_claims;
  * API.md section 2 body and WWW-Authenticate) and returns -1.
  */
 int api_authenticate(http_req_t *req, auth_t *auth, struct jwtv_claims *claims, int64_t *user_id);
+/*
+ * This thread's claims buffer for api_authenticate, instead of 13 KiB from the request
+ * arena (a malloc per request): valid until the handler returns, so only for handlers
+ * that are done with the claims before they return (they copy what an async step needs).
+ */
+struct jwtv_claims *api_claims_scratch(void);
 /* The same, then 403 permission_denied unless the token's `role` claim equals role. */
 int api_authenticate_role(http_req_t *req, auth_t *auth, const char *role,
                           struct jwtv_claims *claims, int64_t *user_id);

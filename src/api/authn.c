@@ -70,3 +70,10 @@ int api_authenticate_role(http_req_t *req, auth_t *a, const char *role, struct j
     }
     return 0;
 }
+
+/* See api.h. */
+struct jwtv_claims *api_claims_scratch(void)
+{
+    static _Thread_local jwtv_claims scratch;
+    return &scratch;
+}

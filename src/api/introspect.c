@@ -109,7 +109,7 @@ static void on_introspect(http_req_t *req)
         api__bearer_error(req, rc, AUTH_INVALID);
         return;
     }
-    jwtv_claims *c = http_req_alloc(req, sizeof *c);
+    jwtv_claims *c = api_claims_scratch();
     enum auth_verdict v = auth_verify_access(a, token, 0, c);
     if (v == AUTH_OK && (!c->user_id || !header_safe(c->user_id) || !header_safe(c->username) ||
                          !header_safe(c->role)))
@@ -215,7 +215,7 @@ static bool parse_since(http_req_t *req, int64_t now, int64_t *since)
 static void on_revocations(http_req_t *req)
 {
     auth_t *a = req->route_data;
-    jwtv_claims *c = http_req_alloc(req, sizeof *c);
+    jwtv_claims *c = api_claims_scratch();
     int64_t uid;
     if (api_authenticate_role(req, a, "admin", c, &uid) != 0)
         return;

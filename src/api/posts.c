@@ -147,7 +147,7 @@ static void on_cache(void *arg, int status, str_t value)
 
 static void on_list(http_req_t *req)
 {
-    jwtv_claims *c = http_req_alloc(req, sizeof *c);
+    jwtv_claims *c = api_claims_scratch();
     int64_t uid;
     if (api_authenticate(req, g_posts.auth, c, &uid) != 0)
         return;
@@ -241,7 +241,7 @@ static void post_done(http_req_t *req, void *arg, int status)
 /* Authenticates and starts a job for op; reads and validates the body for create/update. */
 static void start(http_req_t *req, enum op op)
 {
-    jwtv_claims *c = http_req_alloc(req, sizeof *c);
+    jwtv_claims *c = api_claims_scratch();
     int64_t uid, id = 0;
     if (api_authenticate(req, g_posts.auth, c, &uid) != 0)
         return;

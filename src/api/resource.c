@@ -87,7 +87,7 @@ static void respond_claims(http_req_t *req, const char *msg, const jwtv_claims *
 
 static void on_protected(http_req_t *req)
 {
-    jwtv_claims *c = http_req_alloc(req, sizeof *c);
+    jwtv_claims *c = api_claims_scratch();
     int64_t uid;
     if (api_authenticate(req, g_res.auth, c, &uid) != 0)
         return;
@@ -96,7 +96,7 @@ static void on_protected(http_req_t *req)
 
 static void on_admin_dashboard(http_req_t *req)
 {
-    jwtv_claims *c = http_req_alloc(req, sizeof *c);
+    jwtv_claims *c = api_claims_scratch();
     int64_t uid;
     if (api_authenticate_role(req, g_res.auth, "admin", c, &uid) != 0)
         return;
@@ -224,7 +224,7 @@ static void upload_done(http_req_t *req, void *arg, int status)
 
 static void on_upload(http_req_t *req)
 {
-    jwtv_claims *c = http_req_alloc(req, sizeof *c);
+    jwtv_claims *c = api_claims_scratch();
     int64_t uid;
     if (api_authenticate(req, g_res.auth, c, &uid) != 0)
         return;
@@ -348,7 +348,7 @@ static bool id_ok(str_t id)
 
 static void on_upload_get(http_req_t *req)
 {
-    jwtv_claims *c = http_req_alloc(req, sizeof *c);
+    jwtv_claims *c = api_claims_scratch();
     int64_t uid;
     if (api_authenticate(req, g_res.auth, c, &uid) != 0)
         return;

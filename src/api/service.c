@@ -395,7 +395,7 @@ static void on_refresh(http_req_t *req)
     json_t *body;
     if (api__read_fields(req, f, 1, &body) != 0)
         return;
-    jwtv_claims *c = http_req_alloc(req, sizeof *c);
+    jwtv_claims *c = api_claims_scratch();
     enum auth_verdict v = auth_verify_refresh(g_svc.auth, f[0].value, 0, c);
     auth_token_ref_t ref;
     if (v == AUTH_OK && auth_token_ref_from_claims(c, &ref) != 0)
@@ -459,7 +459,7 @@ static void logout_done(http_req_t *req, void *arg, int status)
 
 static void logout_route(http_req_t *req, bool all)
 {
-    jwtv_claims *c = http_req_alloc(req, sizeof *c);
+    jwtv_claims *c = api_claims_scratch();
     int64_t uid;
     if (api_authenticate(req, g_svc.auth, c, &uid) != 0)
         return;
@@ -546,7 +546,7 @@ static void me_done(http_req_t *req, void *arg, int status)
 
 static void on_me(http_req_t *req)
 {
-    jwtv_claims *c = http_req_alloc(req, sizeof *c);
+    jwtv_claims *c = api_claims_scratch();
     int64_t uid;
     if (api_authenticate(req, g_svc.auth, c, &uid) != 0)
         return;

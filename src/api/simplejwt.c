@@ -504,7 +504,7 @@ static void on_users_me(http_req_t *req)
 {
     auth_t *a = req->route_data;
     int64_t user_id;
-    jwtv_claims *c = http_req_alloc(req, sizeof *c);
+    jwtv_claims *c = api_claims_scratch();
     if (api_authenticate(req, a, c, &user_id) != 0) /* authn.c: shared with every route */
         return;
     if (me_from_cache(req, a, user_id))

@@ -122,7 +122,7 @@ static void submit(http_req_t *req, struct users_job *j)
 
 static void on_user_get(http_req_t *req)
 {
-    jwtv_claims *c = http_req_alloc(req, sizeof *c);
+    jwtv_claims *c = api_claims_scratch();
     int64_t uid, id;
     if (api_authenticate(req, g_users.auth, c, &uid) != 0)
         return;
@@ -150,7 +150,7 @@ static void on_user_get(http_req_t *req)
 
 static void on_users_list(http_req_t *req)
 {
-    jwtv_claims *c = http_req_alloc(req, sizeof *c);
+    jwtv_claims *c = api_claims_scratch();
     int64_t uid;
     if (api_authenticate_role(req, g_users.auth, "admin", c, &uid) != 0)
         return;
