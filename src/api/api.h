@@ -125,6 +125,11 @@ bool api_iprules_role_allowed(http_req_t *req, const char *role);
  * JWTD_FINGERPRINT_HEADERS is set. cfg is borrowed. Returns 0 or ERR_INVALID.
  */
 int api_binding_register(const struct cfg *cfg);
+/*
+ * One-time-use access tokens (onetime.c, issue 9): adds the "onetime" link when
+ * JWTD_ONE_TIME_ROUTES is set. auth and cfg are borrowed. Returns 0 or ERR_INVALID.
+ */
+int api_onetime_register(auth_t *auth, const struct cfg *cfg);
 /* The request's fingerprint into out (23 bytes); false when binding is off. */
 bool api_fingerprint(http_req_t *req, char *out);
 /* The same, heap-allocated for a login job (free it); NULL when binding is off. */

@@ -190,6 +190,8 @@ int cli_serve(int argc, char **argv)
         rc = api_iprules_register(&cfg);
     if (rc == 0) /* client-fingerprint binding (issue 9) */
         rc = api_binding_register(&cfg);
+    if (rc == 0) /* one-time-use access tokens (issue 9) */
+        rc = api_onetime_register(ca.auth, &cfg);
     if (rc == 0)
         rc = api_orders_register(router, ca.auth);
     if (rc == 0)

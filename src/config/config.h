@@ -98,6 +98,7 @@ struct cfg {
     cfg_cidr_list_t admin_ip_allowlist; /* JWTD_ADMIN_IP_ALLOWLIST: empty = anywhere */
     cfg_strlist_t fingerprint_headers;  /* JWTD_FINGERPRINT_HEADERS: empty = no binding */
     bool fingerprint_access;            /* JWTD_FINGERPRINT_ACCESS */
+    cfg_strlist_t one_time_routes;      /* JWTD_ONE_TIME_ROUTES: paths, empty = none */
     cfg_rate_t invalid_token_limit; /* JWTD_INVALID_TOKEN_LIMIT: beyond it = suspicious */
     int64_t invalid_token_block_s;  /* JWTD_INVALID_TOKEN_BLOCK: 0 = log only */
     /* --- passwords (argon2id) ------------------------------------------------------------ */

@@ -191,6 +191,10 @@ const struct cfg_row cfg_rows[] = {
      "none"},
     {"JWTD_FINGERPRINT_ACCESS", CFG_T_BOOL, OFF(fingerprint_access), "false", 0, 0, 0, NULL, NULL,
      "also refuse access tokens whose fingerprint differs from the request's", NULL},
+    {"JWTD_ONE_TIME_ROUTES", CFG_T_STRLIST, OFF(one_time_routes), "", 0, 0, 0, NULL, NULL,
+     "exact paths (e.g. /upload) where an access token is accepted once: a replayed jti gets "
+     "401; empty = none",
+     "none"},
     {"JWTD_INVALID_TOKEN_LIMIT", CFG_T_RATE, OFF(invalid_token_limit), "5/hour", 0, 0, 0, NULL,
      NULL, "invalid tokens per client IP before it is logged as suspicious; 0 = not counted",
      NULL},
