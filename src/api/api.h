@@ -120,11 +120,13 @@ int api_iprules_register(const struct cfg *cfg);
 /* False (logged) when a token of this role may not be used from req's client address. */
 bool api_iprules_role_allowed(http_req_t *req, const char *role);
 /*
- * Client-fingerprint binding (binding.c, issue 9): adds the "binding" link (refresh
- * requests whose token's fph differs from the client's get 401) when
- * JWTD_FINGERPRINT_HEADERS is set. cfg is borrowed. Returns 0 or ERR_INVALID.
+ * Client-fingerprint binding and the refresh anomaly rule (binding.c, issue 9): adds the
+ * "binding" link (refresh requests whose token's fph differs from the client's get 401;
+ * a family refreshed from a distant network within JWTD_REFRESH_ANOMALY_WINDOW is revoked)
+ * when JWTD_FINGERPRINT_HEADERS or the window is set. auth and cfg are borrowed. Returns 0
+ * or ERR_INVALID.
  */
-int api_binding_register(const struct cfg *cfg);
+int api_binding_register(auth_t *auth, const struct cfg *cfg);
 /*
  * One-time-use access tokens (onetime.c, issue 9): adds the "onetime" link when
  * JWTD_ONE_TIME_ROUTES is set. auth and cfg are borrowed. Returns 0 or ERR_INVALID.

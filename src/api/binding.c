@@ -13,8 +13,16 @@
  *     differs from the request's (stricter: a browser update changing User-Agent logs the
  *     user out at once instead of at the next refresh).
  * Tokens without fph (issued before binding was switched on, other issuers) are not
- * checked. The fingerprint is not a secret and not a proof: it raises the bar for replay
- * from another client, nothing more (headers are chosen by the client).
+ * checked.
+ *
+ * The same link applies seed 001's anomaly rule when JWTD_REFRESH_ANOMALY_WINDOW is set: a
+ * refresh family (sid) refreshed from a client address outside the network of its previous
+ * refresh (IPv4 /JWTD_REFRESH_ANOMALY_PREFIX, default /16; IPv6 /48) within the window is
+ * taken as stolen: the session is revoked (every token of it dies), the refresh gets 401
+ * "Token is blacklisted", and event=refresh_anomaly is logged. The last network of each
+ * family lives in the store's cache (shared across instances with Redis) for the window. The
+ * fingerprint is not a secret and not a proof: it raises the bar for replay from another client,
+ * nothing more (headers are chosen by the client).
  */
 #define LOG_MODULE "api"
 
@@ -29,9 +37,14 @@
 #include "common/alloc.h"
 #include "common/b64url.h"
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "config/config.h"
+#include "store/store.h"
+
+#include <arpa/inet.h>
 
 #define MAX_FIELDS 8
 
@@ -39,6 +52,9 @@ static struct {
     char *fields[MAX_FIELDS];
     size_t count;
     bool access;
+    auth_t *auth;
+    uint32_t anomaly_window_s; /* 0 = rule off */
+    unsigned anomaly_prefix;   /* IPv4 prefix length */
 } g;
 
 /* See api.h. */
@@ -148,10 +164,118 @@ static bool is_refresh_route(str_t p)
            str_eq(p, STR_LIT("/auth/refresh"));
 }
 
+/* ---- anomaly rule ---------------------------------------------------------------------- */
+
+struct anomaly {
+    http_req_t *req;
+    uint32_t self;
+    bool async; /* the store answers later: the callback finishes */
+    bool decided;
+    bool distant;
+    char key[48];
+    char net[40];
+    char ip[64];
+    char sid[40];
+    int rc;
+};
+
+/* The client's network (masked address, hex) of req into out. */
+static void client_net(http_req_t *req, char *ip, size_t ipcap, char out[40])
+{
+    static const char hex[] = "0123456789abcdef";
+    uint8_t a[16];
+    api_client_ip(req, ip, ipcap);
+    struct in_addr a4;
+    unsigned bits = 48;
+    if (inet_pton(AF_INET, ip, &a4) == 1) {
+        memset(a, 0, 10);
+        a[10] = a[11] = 0xff;
+        memcpy(a + 12, &a4, 4);
+        bits = 96 + g.anomaly_prefix;
+    } else if (inet_pton(AF_INET6, ip, a) != 1) {
+        memcpy(a, http_req_peer_addr(req), 16);
+    }
+    for (unsigned i = 0; i < 16; i++) {
+        unsigned keep = bits >= 8 * (i + 1) ? 8 : bits > 8 * i ? bits - 8 * i : 0;
+        uint8_t m = keep ? (uint8_t)(0xff << (8 - keep)) : 0;
+        out[2 * i] = hex[(a[i] & m) >> 4];
+        out[2 * i + 1] = hex[a[i] & m & 15];
+    }
+    out[32] = '\0';
+}
+
+static void revoke_work(void *arg)
+{
+    struct anomaly *an = arg;
+    an->rc = auth_revoke_session(g.auth, an->sid, clock_now_s());
+}
+
+static void revoke_done(http_req_t *req, void *arg, int status)
+{
+    struct anomaly *an = arg;
+    (void)status;
+    free(an);
+    http_resp_header_add(req, "WWW-Authenticate", "Bearer realm=\"api\", error=\"invalid_token\"");
+    http_respond(req, 401, "application/json",
+                 STR_LIT("{\"detail\":\"Token is blacklisted\",\"code\":\"token_not_valid\"}"));
+}
+
+static void anomaly_finish(struct anomaly *an)
+{
+    http_req_t *req = an->req;
+    if (!an->distant) {
+        store_cache_set(auth_store(g.auth), an->key, str_cstr(an->net), g.anomaly_window_s, NULL);
+        uint32_t self = an->self;
+        free(an);
+        api_middleware_continue(req, self);
+        return;
+    }
+    metrics_count(METRICS_REFRESH_ANOMALY);
+    log_req_warn(http_req_rid(req),
+                 "event=refresh_anomaly sid=%s ip=%s msg=\"refresh family used from a distant "
+                 "network within the window; session revoked\"",
+                 an->sid, an->ip);
+    if (http_pool_submit(req, revoke_work, revoke_done, an) != 0) {
+        free(an);
+        http_respond_error(req, ERR_UNAVAILABLE, NULL);
+    }
+}
+
+static void on_family_net(void *arg, int status, str_t value)
+{
+    struct anomaly *an = arg;
+    an->distant = status == 0 && !str_eq_cstr(value, an->net);
+    an->decided = true;
+    if (an->async)
+        anomaly_finish(an);
+}
+
+/* Returns ERR_DECLINED (go on) or 0 (answered, or finishing asynchronously). */
+static int check_anomaly(http_req_t *req, str_t tok, uint32_t self)
+{
+    if (!g.anomaly_window_s || !tok.len)
+        return ERR_DECLINED;
+    jwtv_claims *c = http_req_alloc(req, sizeof *c);
+    if (auth_verify_refresh(g.auth, tok, 0, c) != AUTH_OK || !c->sid || strlen(c->sid) > 32)
+        return ERR_DECLINED; /* the route answers it */
+    struct anomaly *an = xcalloc(1, sizeof *an);
+    an->req = req;
+    an->self = self;
+    snprintf(an->sid, sizeof an->sid, "%s", c->sid);
+    snprintf(an->key, sizeof an->key, "fam:%s", c->sid);
+    client_net(req, an->ip, sizeof an->ip, an->net);
+    store_cache_get(auth_store(g.auth), an->key, on_family_net, an);
+    if (an->decided) {
+        anomaly_finish(an);
+        return 0;
+    }
+    an->async = true;
+    return 0;
+}
+
 static int on_binding(http_req_t *req, void *data, uint32_t self)
 {
     (void)data;
-    (void)self;
     if (req->method != HTTP_M_POST || !is_refresh_route(req->path))
         return ERR_DECLINED;
     json_t *root;
@@ -161,9 +285,13 @@ static int on_binding(http_req_t *req, void *data, uint32_t self)
         token_fph(tok, bound);
     else
         bound[0] = '\0';
+    if (!bound[0] || (api_fingerprint(req, mine) && strcmp(bound, mine) == 0)) {
+        /* tok points into root (or the request): copy before releasing root */
+        str_t t = tok.len ? str_make(http_req_strndup(req, tok), tok.len) : tok;
+        json_decref(root);
+        return check_anomaly(req, t, self);
+    }
     json_decref(root);
-    if (!bound[0] || (api_fingerprint(req, mine) && strcmp(bound, mine) == 0))
-        return ERR_DECLINED;
     log_req_warn(http_req_rid(req), "event=fingerprint_mismatch token=refresh path=\"%.*s\"",
                  (int)req->path.len, req->path.ptr);
     http_resp_header_add(req, "WWW-Authenticate", "Bearer realm=\"api\", error=\"invalid_token\"");
@@ -174,8 +302,11 @@ static int on_binding(http_req_t *req, void *data, uint32_t self)
 }
 
 /* See api.h. */
-int api_binding_register(const struct cfg *cfg)
+int api_binding_register(auth_t *auth, const struct cfg *cfg)
 {
+    g.auth = auth;
+    g.anomaly_window_s = (uint32_t)cfg->refresh_anomaly_window_s;
+    g.anomaly_prefix = cfg->refresh_anomaly_prefix > 32 ? 32 : cfg->refresh_anomaly_prefix;
     g.count = 0;
     for (size_t i = 0; i < cfg->fingerprint_headers.count && g.count < MAX_FIELDS; i++) {
         char *f = xstrdup(cfg->fingerprint_headers.items[i]);
@@ -185,5 +316,5 @@ int api_binding_register(const struct cfg *cfg)
         g.fields[g.count++] = f;
     }
     g.access = cfg->fingerprint_access;
-    return g.count ? api_middleware_add("binding", on_binding, NULL) : 0;
+    return g.count || g.anomaly_window_s ? api_middleware_add("binding", on_binding, NULL) : 0;
 }

@@ -189,7 +189,7 @@ int cli_serve(int argc, char **argv)
     if (rc == 0) /* IP allowlists (issue 9) */
         rc = api_iprules_register(&cfg);
     if (rc == 0) /* client-fingerprint binding (issue 9) */
-        rc = api_binding_register(&cfg);
+        rc = api_binding_register(ca.auth, &cfg);
     if (rc == 0) /* one-time-use access tokens (issue 9) */
         rc = api_onetime_register(ca.auth, &cfg);
     if (rc == 0)

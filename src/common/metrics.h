@@ -27,6 +27,7 @@
     X(REFRESH_GRACE, "refreshes", "result=\"grace_successor\"")                                    \
     X(REFRESH_REFUSED, "refreshes", "result=\"refused\"")                                          \
     X(REFRESH_REUSE, "refresh_reuse_detections", "")                                               \
+    X(REFRESH_ANOMALY, "refresh_anomalies", "")                                                    \
     X(REVOKE_JTI, "revocations", "kind=\"token\"")                                                 \
     X(REVOKE_SID, "revocations", "kind=\"session\"")                                               \
     X(REVOKE_USER, "revocations", "kind=\"user\"")                                                 \

@@ -99,6 +99,8 @@ struct cfg {
     cfg_strlist_t fingerprint_headers;  /* JWTD_FINGERPRINT_HEADERS: empty = no binding */
     bool fingerprint_access;            /* JWTD_FINGERPRINT_ACCESS */
     cfg_strlist_t one_time_routes;      /* JWTD_ONE_TIME_ROUTES: paths, empty = none */
+    int64_t refresh_anomaly_window_s;   /* JWTD_REFRESH_ANOMALY_WINDOW: 0 = off */
+    uint32_t refresh_anomaly_prefix;    /* JWTD_REFRESH_ANOMALY_PREFIX: IPv4 bits */
     cfg_rate_t invalid_token_limit; /* JWTD_INVALID_TOKEN_LIMIT: beyond it = suspicious */
     int64_t invalid_token_block_s;  /* JWTD_INVALID_TOKEN_BLOCK: 0 = log only */
     /* --- passwords (argon2id) ------------------------------------------------------------ */

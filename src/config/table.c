@@ -195,6 +195,13 @@ const struct cfg_row cfg_rows[] = {
      "exact paths (e.g. /upload) where an access token is accepted once: a replayed jti gets "
      "401; empty = none",
      "none"},
+    {"JWTD_REFRESH_ANOMALY_WINDOW", CFG_T_DURATION_S, OFF(refresh_anomaly_window_s), "0", 0, DAY_S,
+     0, NULL, NULL,
+     "a refresh family used from a distant network (see JWTD_REFRESH_ANOMALY_PREFIX) within "
+     "this window is revoked as stolen; 0 = off",
+     NULL},
+    {"JWTD_REFRESH_ANOMALY_PREFIX", CFG_T_UINT, OFF(refresh_anomaly_prefix), "16", 8, 32, 0, NULL,
+     NULL, "IPv4 prefix length of 'the same network' for the anomaly rule (IPv6: /48)", NULL},
     {"JWTD_INVALID_TOKEN_LIMIT", CFG_T_RATE, OFF(invalid_token_limit), "5/hour", 0, 0, 0, NULL,
      NULL, "invalid tokens per client IP before it is logged as suspicious; 0 = not counted",
      NULL},

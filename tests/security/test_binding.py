@@ -74,3 +74,44 @@ def test_access_binding(tokens):
     # Accept-Language is not a configured field here: changing it does not matter
     assert j.get("/api/users/me/", token=pair["access"], headers=dict(
         ALICE, **{"Accept-Language": "de"})).status_code == 200
+
+
+def _refresh_from(j, tok, ip):
+    return requests.post(j.url + "/api/token/refresh/", json={"refresh": tok},
+                         headers={"X-Forwarded-For": ip}, timeout=30)
+
+
+def test_refresh_family_from_distant_network_is_revoked(tokens):
+    """Seed 001's anomaly rule: the same refresh family from another /16 within the window
+    -> session revoked (its access tokens die too) and logged; the same /16 is fine."""
+    j = tokens(JWTD_REFRESH_ANOMALY_WINDOW="10m", JWTD_TRUSTED_PROXIES="127.0.0.1/32")
+    pair = login(j, {})
+    r = _refresh_from(j, pair["refresh"], "10.1.2.3")
+    assert r.status_code == 200, r.text
+    r = _refresh_from(j, r.json()["refresh"], "10.1.200.7")  # same /16: a mobile hop
+    assert r.status_code == 200, r.text
+    succ = r.json()
+    r = _refresh_from(j, succ["refresh"], "172.16.5.5")  # elsewhere: stolen
+    assert r.status_code == 401 and r.json()["code"] == "token_not_valid", r.text
+    assert j.me(succ["access"]).status_code == 401, "session not revoked"
+    assert _refresh_from(j, succ["refresh"], "10.1.2.3").status_code == 401
+    # other sessions are untouched; metrics count it
+    other = login(j, {})
+    assert _refresh_from(j, other["refresh"], "192.168.0.1").status_code == 200
+    m = requests.get(j.url + "/metrics", timeout=30).text
+    assert "jwtd_refresh_anomalies_total 1" in m
+
+
+def test_anomaly_prefix_is_configurable_and_off_by_default(tokens):
+    j = tokens(JWTD_TRUSTED_PROXIES="127.0.0.1/32")
+    pair = login(j, {})
+    r = _refresh_from(j, pair["refresh"], "10.1.2.3")
+    r = _refresh_from(j, r.json()["refresh"], "172.16.5.5")
+    assert r.status_code == 200  # rule off
+    j2 = tokens(JWTD_REFRESH_ANOMALY_WINDOW="1m", JWTD_REFRESH_ANOMALY_PREFIX="24",
+                JWTD_TRUSTED_PROXIES="127.0.0.1/32")
+    pair = login(j2, {})
+    r = _refresh_from(j2, pair["refresh"], "10.1.2.3")
+    assert r.status_code == 200
+    r = _refresh_from(j2, r.json()["refresh"], "10.1.3.3")  # same /16, other /24
+    assert r.status_code == 401, r.text
