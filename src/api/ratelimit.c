@@ -22,7 +22,8 @@
  *     request counts against the client IP ("anonymous"). A Bearer token that does not
  *     verify also counts against the IP's invalid-token budget.
  *   - exempt: /healthz, /readyz, /metrics, everything under /.well-known/ and /app/,
- *     OPTIONS (preflight).
+ *     OPTIONS (preflight), /auth/introspect (nginx asks it once per proxied request, all
+ *     from nginx's address; limit at the proxy instead).
  * Client IP: the peer address, or - only when the peer is in JWTD_TRUSTED_PROXIES - the
  * right-most X-Forwarded-For address that is not itself a trusted proxy.
  */
@@ -234,7 +235,8 @@ static bool is_exempt(const http_req_t *req)
         return true;
     return str_eq(p, STR_LIT("/healthz")) || str_eq(p, STR_LIT("/readyz")) ||
            str_eq(p, STR_LIT("/metrics")) || str_starts_with(p, STR_LIT("/.well-known/")) ||
-           str_starts_with(p, STR_LIT("/app/")) || str_eq(p, STR_LIT("/app"));
+           str_starts_with(p, STR_LIT("/app/")) || str_eq(p, STR_LIT("/app")) ||
+           str_eq(p, STR_LIT("/auth/introspect")); /* nginx's per-request subrequest */
 }
 
 /* The username of a login body (JSON or form), into out; "" when absent. */

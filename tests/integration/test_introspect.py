@@ -6,7 +6,7 @@ that leaks details; and the 401 carries WWW-Authenticate."""
 import time
 
 from peers import SHARED_SECRET, resign, tamper_payload
-from svc_helpers import check_error, svc  # noqa: F401 (fixtures)
+from svc_helpers import check_error, svc, svc_factory  # noqa: F401 (fixtures)
 
 
 def intro(svc, token=None, auth=None):
@@ -81,3 +81,15 @@ def test_revocation_feed_for_edge_verifiers(svc):
     check_error(svc.req("GET", "/auth/revocations", svc.auth_login("u_user")["access_token"]),
                 403, "permission_denied")
     check_error(svc.req("GET", "/auth/revocations"), 401, "not_authenticated")
+
+
+def test_introspect_is_not_rate_limited(svc_factory):
+    """nginx sends one subrequest per proxied request, all from its own address: the
+    per-IP and per-user limits must not turn a busy upstream into 429s."""
+    s = svc_factory(JWTD_RATE_LIMIT_ANON="3/hour", JWTD_RATE_LIMIT_USER="3/hour")
+    t = s.auth_login("u_user")["access_token"]
+    for _ in range(20):
+        assert intro(s, t).status_code == 204
+    for _ in range(4):  # a limited route still is
+        r = s.req("GET", "/auth/me", t)
+    assert r.status_code == 429
