@@ -162,7 +162,9 @@ tsan:
 PYTEST_ARGS ?=
 integration:
 	JWTD_BIN=$(CURDIR)/$(JWTD_BIN_DIR)/jwtd $(PYTHON) -m pytest -q -p no:cacheprovider \
-	    tests/integration tests/security $(PYTEST_ARGS)
+	    tests/integration $(PYTEST_ARGS)
+	JWTD_BIN=$(CURDIR)/$(JWTD_BIN_DIR)/jwtd $(PYTHON) -m pytest -q -p no:cacheprovider \
+	    tests/security $(PYTEST_ARGS)
 JWTD_BIN_DIR ?= build/asan
 
 # One test suite, two databases: the db unit tests and the database-touching integration
