@@ -34,7 +34,12 @@ import tempfile
 import pytest
 import requests
 
-PEERS_SRC = os.environ.get("JWTD_PEERS_DIR", "/work/shared/peers")
+# The peers ship in shared/ beside the repository (CI clones the repo next to it); the
+# absolute path is this machine's copy, for a checkout kept elsewhere.
+_BESIDE = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                        "..", "shared", "peers"))
+PEERS_SRC = os.environ.get("JWTD_PEERS_DIR") or (
+    _BESIDE if os.path.isdir(_BESIDE) else "/work/shared/peers")
 PY = "/usr/bin/python3"
 
 # HS256 secret shared by jwtd and the Django peer in the tests (>= 32 bytes).

@@ -30,11 +30,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, utils
 
 from peers import PY, jwtd_bin, token_env
 from svc_helpers import ROLES, Svc
+import peers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.join(ROOT, "build", "resource-server")
-FASTAPI_SRC = os.path.join(os.environ.get("JWTD_PEERS_DIR", "/work/shared/peers"),
-                           "fastapi_resource")
+FASTAPI_SRC = os.path.join(peers.PEERS_SRC, "fastapi_resource")
 
 
 def b64u(b):
