@@ -11,6 +11,7 @@ import os
 import pty
 import re
 import select
+import signal
 import sqlite3
 import subprocess
 import time
@@ -198,7 +199,17 @@ def _pty_run(env, args, answers):
             if pending and out.count(b"Password") > answered and out.endswith(b": "):
                 answered += 1
                 os.write(fd, pending.pop(0).encode() + b"\n")
-    _, status = os.waitpid(pid, 0)
+    # Never block forever on a child that is still waiting for input: reap it, killing it
+    # once the deadline has passed (the test then fails on its status and output).
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() >= deadline:
+            os.kill(pid, signal.SIGKILL)
+            _, status = os.waitpid(pid, 0)
+            break
+        time.sleep(0.05)
     os.close(fd)
     return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
 
