@@ -40,15 +40,14 @@ def _load_integration_conftest():
 
 _it = _load_integration_conftest()
 
-# Re-exported: peers.py does `from conftest import JwtdServer / jwtd_bin`, which resolves
-# to whichever conftest module is current; both provide the same objects.
+# Re-exported, every public name: when tests/integration and tests/security run in one
+# pytest session, `from conftest import X` (in peers.py and the integration tests) may
+# resolve to this module, so it offers everything the integration conftest does.
+for _name in dir(_it):
+    if not _name.startswith(("__", "pytest_")):  # hooks stay with their conftest
+        globals()[_name] = getattr(_it, _name)
 JwtdServer = _it.JwtdServer
 jwtd_bin = _it.jwtd_bin
-connect = _it.connect
-send_raw = _it.send_raw
-Reader = _it.Reader
-request = _it.request
-jwtd_server = _it.jwtd_server
 
 import attack  # noqa: E402
 
