@@ -12,6 +12,7 @@
 #   make fuzz       libFuzzer targets (clang) into build/fuzz/, each run FUZZ_SECONDS
 #   make format / check-format / lint
 #   make bench      the benchmark runner (bench/run), results into BENCH.md
+#   make soak       60 s mixed attack load under wrk (tests/soak/soak.py; SOAK_SECONDS)
 
 CC        ?= gcc
 BUILD     ?= build
@@ -67,7 +68,7 @@ UNIT_OBJ   := $(call obj,$(UNIT_SRC))
 LLHTTP_OBJ := $(patsubst $(LLHTTP_DIR)/%.c,$(BUILD)/obj/llhttp/%.o,$(LLHTTP_SRC))
 
 .PHONY: all clean run test unit asan tsan fuzz fuzz-build fuzz-replay integration test-pg examples \
-        jwtv-check format check-format lint bootstrap bench e2e
+        jwtv-check format check-format lint bootstrap bench e2e soak
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/jwtd $(BUILD)/libjwtv.a $(BUILD)/libjwtv.so $(BUILD)/unit_tests $(BUILD)/resource-server
@@ -205,6 +206,10 @@ run: bootstrap
 
 bench: all
 	bench/run
+
+SOAK_SECONDS ?= 60
+soak: all
+	$(PYTHON) tests/soak/soak.py --duration $(SOAK_SECONDS) --bin $(CURDIR)/$(BUILD)/jwtd
 
 # --- style ----------------------------------------------------------------------------------
 FORMAT_FILES = $(shell find src include tests fuzz bench examples -name '*.[ch]' 2>/dev/null)
