@@ -666,6 +666,18 @@ static void *loop(void *arg)
 /* ==== main ======================================================================================
  */
 
+/* Strict decimal in [lo, hi]; -1 (and *out untouched) otherwise. */
+static int parse_int(const char *s, long lo, long hi, int *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
 static int parse_url(const char *url)
 {
     if (strncmp(url, "http://", 7) != 0)
@@ -678,7 +690,17 @@ static int parse_url(const char *url)
         return -1;
     memcpy(cfg.jwks_host, h, hl);
     cfg.jwks_host[hl] = '\0';
-    cfg.jwks_port = colon ? atoi(colon + 1) : 80;
+    cfg.jwks_port = 80;
+    if (colon) {
+        char port[8];
+        size_t pl = (size_t)((slash ? slash : colon + strlen(colon)) - colon - 1);
+        if (pl == 0 || pl >= sizeof port)
+            return -1;
+        memcpy(port, colon + 1, pl);
+        port[pl] = '\0';
+        if (parse_int(port, 1, 65535, &cfg.jwks_port) != 0)
+            return -1;
+    }
     snprintf(cfg.jwks_path, sizeof cfg.jwks_path, "%s", slash ? slash : "/");
     return cfg.jwks_port > 0 && cfg.jwks_port < 65536 ? 0 : -1;
 }
@@ -717,19 +739,36 @@ int main(int argc, char **argv)
             }
             memcpy(cfg.host, v, (size_t)(c - v));
             cfg.host[c - v] = '\0';
-            cfg.port = atoi(c + 1);
+            if (parse_int(c + 1, 0, 65535, &cfg.port) != 0) {
+                usage();
+                return 2;
+            }
         } else if (!strcmp(a, "--threads")) {
-            cfg.threads = atoi(v);
+            if (parse_int(v, 1, 64, &cfg.threads) != 0) {
+                usage();
+                return 2;
+            }
         } else if (!strcmp(a, "--refresh")) {
-            cfg.refresh_s = atoi(v);
+            if (parse_int(v, 1, 2592000, &cfg.refresh_s) != 0) {
+                usage();
+                return 2;
+            }
         } else if (!strcmp(a, "--cooldown")) {
-            cfg.cooldown_s = atoi(v);
+            if (parse_int(v, 0, 86400, &cfg.cooldown_s) != 0) {
+                usage();
+                return 2;
+            }
         } else if (!strcmp(a, "--issuer")) {
             cfg.vopt.issuer = v;
         } else if (!strcmp(a, "--audience")) {
             cfg.vopt.audience = v;
         } else if (!strcmp(a, "--leeway")) {
-            cfg.vopt.leeway_s = atoi(v);
+            int leeway;
+            if (parse_int(v, 0, 3600, &leeway) != 0) {
+                usage();
+                return 2;
+            }
+            cfg.vopt.leeway_s = leeway;
         } else {
             usage();
             return 2;
