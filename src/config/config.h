@@ -61,7 +61,8 @@ struct cfg {
     char *data_dir;  /* JWTD_DATA_DIR, default "var" */
     char *log_level; /* JWTD_LOG_LEVEL debug|info|warn|error */
     char *log_dir;   /* JWTD_LOG_DIR, NULL = stderr */
-    char *log_format; /* JWTD_LOG_FORMAT text|json */
+    /* JWTD_LOG_FORMAT text|json */
+    char *log_format;
     /* --- backends -------------------------------------------------------------------- */
     char *database_url; /* JWTD_DATABASE_URL */
     char *redis_url;    /* JWTD_REDIS_URL, NULL = embedded store */
@@ -94,6 +95,9 @@ struct cfg {
     cfg_rate_t rate_limit_anon;
     cfg_rate_t rate_limit_user;
     cfg_cidr_list_t trusted_proxies;
+    cfg_rate_t invalid_token_limit; /* JWTD_INVALID_TOKEN_LIMIT: beyond it = suspicious */
+    int64_t invalid_token_block_s;  /* JWTD_INVALID_TOKEN_BLOCK: 0 = log only */
+    /* --- token binding and IP rules (issue 9) ---------------------------------------- */
     cfg_cidr_list_t ip_allowlist;       /* JWTD_IP_ALLOWLIST: empty = every client */
     cfg_cidr_list_t admin_ip_allowlist; /* JWTD_ADMIN_IP_ALLOWLIST: empty = anywhere */
     cfg_strlist_t fingerprint_headers;  /* JWTD_FINGERPRINT_HEADERS: empty = no binding */
@@ -101,8 +105,6 @@ struct cfg {
     cfg_strlist_t one_time_routes;      /* JWTD_ONE_TIME_ROUTES: paths, empty = none */
     int64_t refresh_anomaly_window_s;   /* JWTD_REFRESH_ANOMALY_WINDOW: 0 = off */
     uint32_t refresh_anomaly_prefix;    /* JWTD_REFRESH_ANOMALY_PREFIX: IPv4 bits */
-    cfg_rate_t invalid_token_limit; /* JWTD_INVALID_TOKEN_LIMIT: beyond it = suspicious */
-    int64_t invalid_token_block_s;  /* JWTD_INVALID_TOKEN_BLOCK: 0 = log only */
     /* --- passwords (argon2id) ------------------------------------------------------------ */
     uint32_t argon2_memory_kib;
     uint32_t argon2_iterations;
