@@ -42,6 +42,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "config/config.h"
 #include "store/store.h"
 
@@ -155,6 +156,9 @@ static void respond_throttled(http_req_t *req, const store_rate_result_t *r, con
     snprintf(detail, sizeof detail, "Request was throttled. Expected available in %u second%s.",
              r->retry_after_s, r->retry_after_s == 1 ? "" : "s");
     http_resp_header_add(req, "Retry-After", retry);
+    metrics_count(kind == 0   ? METRICS_RATE_LOGIN
+                  : kind == 1 ? METRICS_RATE_USER
+                              : METRICS_RATE_ANON);
     log_req_info(http_req_rid(req), "event=throttled kind=%s ip=%s retry_after=%u%s", KIND[kind],
                  ip, r->retry_after_s, r->local ? " local=1" : "");
     http_respond_error(req, ERR_THROTTLED, detail);
@@ -207,6 +211,8 @@ static bool log_suspicious_now(const char *ip)
 static void on_invalid(void *arg, const store_rate_result_t *r)
 {
     struct bad_ctx *b = arg;
+    if (!r->allowed)
+        metrics_count(METRICS_RATE_INVALID);
     if (!r->allowed && log_suspicious_now(b->ip)) {
         log_warn("event=suspicious_invalid_tokens ip=%s limit=%u/%us action=%s "
                  "msg=\"more invalid tokens than the limit (logged at most once a minute)\"",

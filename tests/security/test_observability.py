@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from attack import parts
+from peers import tokens  # noqa: F401 (fixture)
 
 
 def scrape(t):
@@ -179,3 +180,16 @@ def test_jwtd_stats_cli(t):
     p = subprocess.run([jwtd_bin(), "stats", "--url", "http://127.0.0.1:1"],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 1 and "cannot connect" in p.stderr, p.stderr
+
+
+def test_rate_limit_hits_counted(tokens):
+    j = tokens(JWTD_RATE_LIMIT_LOGIN="1/minute", JWTD_INVALID_TOKEN_LIMIT="1/hour")
+    assert j.post("/api/token/", {"username": "testuser",
+                                  "password": "testpass123"}).status_code == 200
+    assert j.post("/api/token/", {"username": "testuser",
+                                  "password": "testpass123"}).status_code == 429
+    for _ in range(3):
+        j.me("bad.token.value")
+    m = requests.get(j.url + "/metrics", timeout=30).text
+    assert 'jwtd_rate_limit_hits_total{limit="login"} 1' in m, m
+    assert re.search(r'jwtd_rate_limit_hits_total\{limit="invalid_token"\} [1-9]', m), m
