@@ -287,6 +287,11 @@ static int rate_link(http_req_t *req, void *data, uint32_t self)
     (void)data;
     if (is_exempt(req))
         return ERR_DECLINED;
+    bool login_req = req->method == HTTP_M_POST && is_login_path(req->path);
+    /* nothing would be counted (limits "0", as in the benchmarks): no work at all */
+    if (!g.block_s && !(login_req ? limited(&g.login)
+                                  : limited(&g.anon) || limited(&g.user) || limited(&g.invalid)))
+        return ERR_DECLINED;
     struct rl_ctx *c = http_req_alloc(req, sizeof *c);
     memset(c, 0, sizeof *c);
     c->req = req;
@@ -301,7 +306,7 @@ static int rate_link(http_req_t *req, void *data, uint32_t self)
         r[n++] = (store_rate_t){kb, 0, 0, STORE_RATE_BLOCK};
     }
     str_t tok;
-    if (req->method == HTTP_M_POST && is_login_path(req->path)) {
+    if (login_req) {
         c->kind = 0;
         if (limited(&g.login)) {
             char user[160];
