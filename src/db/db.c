@@ -43,6 +43,12 @@ struct db {
     uint32_t n_idle;
     uint32_t n_open; /* idle + checked out (+ being opened) */
     uint32_t max;
+    /* SQLite only: the connection every rotation uses, one at a time (rot_mu). SQLite runs
+       one write transaction at a time anyway; on a single connection the pages the last
+       rotation wrote stay valid in its cache instead of being re-read from the WAL by
+       whichever pool connection comes next. Opened on first use, outside max. */
+    pthread_mutex_t rot_mu;
+    db_conn_t *rot_conn;
 };
 
 /* ==== parameters and columns ============================================================= */
@@ -266,6 +272,7 @@ int db_open(const char *url, const db_options_t *opts, db_t **out, char *err, si
     db->idle = xcalloc(db->max, sizeof *db->idle);
     pthread_mutex_init(&db->mu, NULL);
     pthread_cond_init(&db->cv, NULL);
+    pthread_mutex_init(&db->rot_mu, NULL);
     *out = db;
     return 0;
 }
@@ -280,9 +287,12 @@ void db_close(db_t *db)
     if (db->n_open != db->n_idle)
         log_warn("msg=\"db_close with connections checked out\" open=%u idle=%u", db->n_open,
                  db->n_idle);
+    if (db->rot_conn)
+        db->drv->conn_close(db->rot_conn);
     db->drv->close(db->state);
     pthread_mutex_destroy(&db->mu);
     pthread_cond_destroy(&db->cv);
+    pthread_mutex_destroy(&db->rot_mu);
     free(db->idle);
     free(db);
 }
@@ -1209,15 +1219,36 @@ int db_refresh_rotate(db_t *db, const char *old_jti, const char *new_jti, int64_
     if (!valid_id(old_jti))
         return 0;
     db_conn_t *c;
-    int rc = conn_get(db, &c);
-    if (rc != 0)
+    bool own = db->drv == &db__sqlite_driver; /* see rot_conn */
+    int rc = 0;
+    if (own) {
+        pthread_mutex_lock(&db->rot_mu);
+        if (!db->rot_conn)
+            rc = db->drv->conn_open(db->state, &db->rot_conn);
+        c = db->rot_conn;
+    } else {
+        rc = conn_get(db, &c);
+    }
+    if (rc != 0) {
+        if (own)
+            pthread_mutex_unlock(&db->rot_mu);
         return rc;
+    }
     if ((rc = db->drv->begin(c, true)) == 0) {
         rc = rotate_in_tx(db, c, old_jti, new_jti, new_exp, now, grace_s, out);
         /* NOT_VALID wrote nothing; committing it is as cheap as rolling back. */
         rc = tx_end(db, c, rc);
     }
-    conn_put(db, c);
+    if (own) {
+        db->drv->reset(c);
+        if (db->drv->conn_is_broken(c)) {
+            db->drv->conn_close(c);
+            db->rot_conn = NULL;
+        }
+        pthread_mutex_unlock(&db->rot_mu);
+    } else {
+        conn_put(db, c);
+    }
     if (rc != 0) {
         db_rotate_result_dispose(out);
         memset(out, 0, sizeof *out);
