@@ -64,8 +64,8 @@ struct cfg {
     /* JWTD_LOG_FORMAT text|json */
     char *log_format;
     /* --- backends -------------------------------------------------------------------- */
-    char *database_url; /* JWTD_DATABASE_URL */
-    char *redis_url;    /* JWTD_REDIS_URL, NULL = embedded store */
+    char *database_url;       /* JWTD_DATABASE_URL */
+    char *redis_url;          /* JWTD_REDIS_URL, NULL = embedded store */
     bool redis_required;      /* JWTD_REDIS_REQUIRED: /readyz fails while Redis is down */
     int64_t redis_timeout_ms; /* JWTD_REDIS_TIMEOUT: connect and command timeout */
     int64_t user_cache_ttl_s; /* JWTD_USER_CACHE_TTL: /api/users/me/ user cache lifetime */
@@ -86,9 +86,9 @@ struct cfg {
     int64_t auto_refresh_window_s; /* 0 disables */
     /* --- browser and abuse ----------------------------------------------------------- */
     cfg_strlist_t cors_allowed_origins;
-    char *cookie_domain;  /* JWTD_COOKIE_DOMAIN, NULL = host-only cookie */
-    bool sliding_session; /* JWTD_SLIDING_SESSION */
-    char *web_dir;        /* JWTD_WEB_DIR, NULL = no web UI */
+    char *cookie_domain;     /* JWTD_COOKIE_DOMAIN, NULL = host-only cookie */
+    bool sliding_session;    /* JWTD_SLIDING_SESSION */
+    char *web_dir;           /* JWTD_WEB_DIR, NULL = no web UI */
     char *upload_dir;        /* JWTD_UPLOAD_DIR, NULL = <data_dir>/uploads */
     size_t max_upload_bytes; /* JWTD_MAX_UPLOAD_BYTES */
     cfg_rate_t rate_limit_login;

@@ -121,8 +121,7 @@ const struct cfg_row cfg_rows[] = {
      NULL, NULL, "Redis connect and command timeout (then: reconnect with backoff)", NULL},
     {"JWTD_REDIS_PREFIX", CFG_T_STRING, OFF(redis_prefix), "jwtd:", 0, 64, 0, NULL, NULL,
      "prefix of every Redis key and channel jwtd uses (several deployments, one Redis)", NULL},
-    {"JWTD_USER_CACHE_TTL", CFG_T_DURATION_S, OFF(user_cache_ttl_s), "60s", 1, DAY_S, 0, NULL,
-     NULL,
+    {"JWTD_USER_CACHE_TTL", CFG_T_DURATION_S, OFF(user_cache_ttl_s), "60s", 1, DAY_S, 0, NULL, NULL,
      "how long a user object is served from memory; changes made through any jwtd drop it at "
      "once (on every instance with Redis), CLI changes reach servers by the database poll",
      NULL},
@@ -203,10 +202,9 @@ const struct cfg_row cfg_rows[] = {
     {"JWTD_REFRESH_ANOMALY_PREFIX", CFG_T_UINT, OFF(refresh_anomaly_prefix), "16", 8, 32, 0, NULL,
      NULL, "IPv4 prefix length of 'the same network' for the anomaly rule (IPv6: /48)", NULL},
     {"JWTD_INVALID_TOKEN_LIMIT", CFG_T_RATE, OFF(invalid_token_limit), "5/hour", 0, 0, 0, NULL,
-     NULL, "invalid tokens per client IP before it is logged as suspicious; 0 = not counted",
-     NULL},
-    {"JWTD_INVALID_TOKEN_BLOCK", CFG_T_DURATION_S, OFF(invalid_token_block_s), "0", 0, 7 * DAY_S,
-     0, NULL, NULL, "block a suspicious IP (429) for this long; 0 = log only", NULL},
+     NULL, "invalid tokens per client IP before it is logged as suspicious; 0 = not counted", NULL},
+    {"JWTD_INVALID_TOKEN_BLOCK", CFG_T_DURATION_S, OFF(invalid_token_block_s), "0", 0, 7 * DAY_S, 0,
+     NULL, NULL, "block a suspicious IP (429) for this long; 0 = log only", NULL},
     /* passwords */
     {"JWTD_ARGON2_MEMORY_KIB", CFG_T_UINT, OFF(argon2_memory_kib), "19456", 8, 4 * MIB, 0, NULL,
      NULL, "argon2id memory cost in KiB (OWASP: 19456)", NULL},
