@@ -23,6 +23,7 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "api/web.h"
 #include "auth/auth.h"
 #include "common/alloc.h"
 #include "common/buf.h"
@@ -38,26 +39,6 @@
 
 /* ==== responses ============================================================================ */
 
-/* Appends s as a JSON string (quotes included). */
-static void buf_json_str(buf_t *b, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    buf_append_char(b, '"');
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            buf_append_char(b, '\\');
-            buf_append_char(b, (char)c);
-        } else if (c < 0x20) {
-            char e[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
-            buf_append(b, e, 6);
-        } else {
-            buf_append_char(b, (char)c);
-        }
-    }
-    buf_append_char(b, '"');
-}
-
 /* {"detail": detail, "code": code} with status; www (may be NULL) as WWW-Authenticate. */
 static void respond_err(http_req_t *req, int status, const char *code, const char *detail,
                         const char *www)
@@ -65,9 +46,9 @@ static void respond_err(http_req_t *req, int status, const char *code, const cha
     buf_t b;
     buf_init(&b, 4096);
     buf_append_cstr(&b, "{\"detail\":");
-    buf_json_str(&b, detail, strlen(detail));
+    api__json_str(&b, detail, strlen(detail));
     buf_append_cstr(&b, ",\"code\":");
-    buf_json_str(&b, code, strlen(code));
+    api__json_str(&b, code, strlen(code));
     buf_append_char(&b, '}');
     if (www)
         http_resp_header_add(req, "WWW-Authenticate", www);
@@ -143,9 +124,9 @@ static int read_fields(http_req_t *req, struct field *f, size_t n, json_t **body
         buf_t b;
         buf_init(&b, 1024);
         buf_append_cstr(&b, "{\"detail\":");
-        buf_json_str(&b, msg, strlen(msg));
+        api__json_str(&b, msg, strlen(msg));
         buf_append_cstr(&b, ",\"code\":\"invalid_request\",\"non_field_errors\":[");
-        buf_json_str(&b, msg, strlen(msg));
+        api__json_str(&b, msg, strlen(msg));
         buf_append_cstr(&b, "]}");
         http_respond(req, 400, JSON_CT, buf_str(&b));
         buf_dispose(&b);
@@ -201,9 +182,9 @@ static int read_fields(http_req_t *req, struct field *f, size_t n, json_t **body
         if (!f[i].error)
             continue;
         buf_append_char(&b, ',');
-        buf_json_str(&b, f[i].name, strlen(f[i].name));
+        api__json_str(&b, f[i].name, strlen(f[i].name));
         buf_append_cstr(&b, ":[");
-        buf_json_str(&b, f[i].error, strlen(f[i].error));
+        api__json_str(&b, f[i].error, strlen(f[i].error));
         buf_append_char(&b, ']');
     }
     buf_append_char(&b, '}');
