@@ -1,10 +1,18 @@
 /*
- * multipart.c - the multipart/form-data parser of multipart.h: delimiter search over a
- * buffered body, part headers (Content-Disposition, Content-Type), and the filename
- * sanitiser used before a client's filename is stored as metadata. No allocation.
+ * multipart.c - the streaming multipart/form-data parser of multipart.h: a state machine
+ * over chunks (preamble, delimiter, part headers, part data, epilogue), the Content-Type
+ * boundary and Content-Disposition parameter parsers, and the filename sanitiser used
+ * before a client's filename is stored as metadata. No allocation.
+ *
+ * DESIGN: the delimiter ("\r\n--" boundary) is found with memmem over each chunk; the
+ * longest chunk tail that could start a delimiter is held back (at most 73 bytes) and
+ * searched again together with the start of the next chunk, so a delimiter split anywhere
+ * is found and content is reported exactly once, in order. Part headers are copied into a
+ * bounded buffer until their blank line, then parsed in one go.
  */
 #include "api/multipart.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "api/svc.h"
@@ -71,15 +79,6 @@ int api_mp_boundary(str_t ct, str_t *boundary)
     return ERR_INVALID;
 }
 
-/* First occurrence of needle in hay[from..], or SIZE_MAX. */
-static size_t find(str_t hay, size_t from, const char *needle, size_t nlen)
-{
-    if (nlen == 0 || from > hay.len || hay.len - from < nlen)
-        return (size_t)-1;
-    const char *p = memmem(hay.ptr + from, hay.len - from, needle, nlen);
-    return p ? (size_t)(p - hay.ptr) : (size_t)-1;
-}
-
 /* Parses `; name="x"; filename="y"` parameters of a Content-Disposition value. */
 static int parse_disposition(str_t v, api_mp_part_t *part)
 {
@@ -128,77 +127,232 @@ static int parse_disposition(str_t v, api_mp_part_t *part)
     return have_name ? 0 : ERR_INVALID;
 }
 
+enum { MP_PREAMBLE, MP_AFTER, MP_HEADERS, MP_DATA, MP_END, MP_DEAD };
+
 /* See multipart.h. */
-int api_mp_next(str_t body, str_t b, size_t *pos, api_mp_part_t *part)
+int api_mp_init(api_mp_parser_t *p, str_t b, const api_mp_callbacks_t *cb, void *arg)
 {
-    char delim[API_MP_MAX_BOUNDARY + 4];
     if (b.len == 0 || b.len > API_MP_MAX_BOUNDARY)
         return ERR_INVALID;
-    memset(part, 0, sizeof *part);
-    size_t p = *pos & ((size_t)-1 >> 8);
-    size_t count = *pos >> (sizeof(size_t) * 8 - 8);
-    if (count >= API_MP_MAX_PARTS)
-        return ERR_INVALID;
-    /* "\r\n--boundary": the first delimiter may also start the body without the CRLF */
-    delim[0] = '\r';
-    delim[1] = '\n';
-    delim[2] = '-';
-    delim[3] = '-';
-    memcpy(delim + 4, b.ptr, b.len);
-    size_t dlen = b.len + 4;
-    if (p == 0) {
-        size_t at;
-        if (body.len >= dlen - 2 && memcmp(body.ptr, delim + 2, dlen - 2) == 0)
-            at = 0;
-        else if ((at = find(body, 0, delim, dlen)) != (size_t)-1)
-            at += 2;
-        else
-            return ERR_INVALID;
-        p = at + dlen - 2;
+    memset(p, 0, offsetof(api_mp_parser_t, _hdr));
+    p->_cb = cb;
+    p->_arg = arg;
+    memcpy(p->_delim, "\r\n--", 4);
+    memcpy(p->_delim + 4, b.ptr, b.len);
+    p->_dlen = (uint32_t)b.len + 4;
+    /* The first delimiter may start the body without its CRLF: pretend one came first. */
+    memcpy(p->_carry, "\r\n", 2);
+    p->_carry_n = 2;
+    p->_state = MP_PREAMBLE;
+    return 0;
+}
+
+/* Length of the longest proper prefix of the delimiter that ends s[0..n). */
+static size_t tail_prefix(const api_mp_parser_t *p, const char *s, size_t n)
+{
+    size_t k = n < p->_dlen - 1 ? n : p->_dlen - 1;
+    for (; k > 0; k--) {
+        if (s[n - k] == '\r' && memcmp(s + n - k, p->_delim, k) == 0)
+            return k;
     }
-    /* after a delimiter: "--" = end, else optional transport padding then CRLF */
-    if (p + 2 <= body.len && body.ptr[p] == '-' && body.ptr[p + 1] == '-')
-        return ERR_DECLINED;
-    while (p < body.len && (body.ptr[p] == ' ' || body.ptr[p] == '\t'))
-        p++;
-    if (p + 2 > body.len || body.ptr[p] != '\r' || body.ptr[p + 1] != '\n')
-        return ERR_INVALID;
-    p += 2;
-    /* headers up to the blank line (Content-Disposition is required, so never empty) */
-    size_t hend = find(body, p, "\r\n\r\n", 4);
-    if (hend == (size_t)-1 || hend - p > API_MP_MAX_HEADER_BYTES)
-        return ERR_INVALID;
+    return 0;
+}
+
+/* Content before a delimiter: the part's data, or preamble (dropped). */
+static int emit(api_mp_parser_t *p, const char *s, size_t n)
+{
+    if (n == 0 || p->_state != MP_DATA || !p->_cb->on_data)
+        return 0;
+    return p->_cb->on_data(p->_arg, str_make(s, n));
+}
+
+/*
+ * Looks for the delimiter from s[*off], taking the held-back bytes of the previous chunk
+ * into account, and emits the content before it. Returns 1 when a delimiter ended (*off is
+ * past it), 0 when the chunk is used up (a possible delimiter start is held back), or a
+ * callback's error.
+ */
+static int scan(api_mp_parser_t *p, const char *s, size_t len, size_t *off)
+{
+    size_t i = *off, dl = p->_dlen;
+    int rc;
+    if (p->_carry_n) {
+        /* A delimiter starting in the carry ends within dl bytes of this chunk. */
+        char tmp[2 * sizeof p->_carry];
+        size_t cn = p->_carry_n, take = len - i < dl ? len - i : dl, tn = cn + take;
+        memcpy(tmp, p->_carry, cn);
+        memcpy(tmp + cn, s + i, take);
+        const char *m = memmem(tmp, tn, p->_delim, dl);
+        if (m) {
+            size_t at = (size_t)(m - tmp);
+            p->_carry_n = 0;
+            if ((rc = emit(p, tmp, at)) != 0)
+                return rc;
+            *off = i + at + dl - cn;
+            return 1;
+        }
+        if (take == len - i) {
+            size_t keep = tail_prefix(p, tmp, tn);
+            p->_carry_n = 0;
+            if ((rc = emit(p, tmp, tn - keep)) != 0)
+                return rc;
+            memcpy(p->_carry, tmp + tn - keep, keep);
+            p->_carry_n = (uint32_t)keep;
+            *off = len;
+            return 0;
+        }
+        p->_carry_n = 0;
+        if ((rc = emit(p, tmp, cn)) != 0)
+            return rc;
+    }
+    const char *m = memmem(s + i, len - i, p->_delim, dl);
+    if (m) {
+        size_t at = (size_t)(m - s);
+        if ((rc = emit(p, s + i, at - i)) != 0)
+            return rc;
+        *off = at + dl;
+        return 1;
+    }
+    size_t keep = tail_prefix(p, s + i, len - i);
+    if ((rc = emit(p, s + i, len - i - keep)) != 0)
+        return rc;
+    memcpy(p->_carry, s + len - keep, keep);
+    p->_carry_n = (uint32_t)keep;
+    *off = len;
+    return 0;
+}
+
+/* Parses the header section in _hdr (without its final blank line) and reports the part. */
+static int part_headers(api_mp_parser_t *p, size_t n)
+{
+    api_mp_part_t part = {0};
+    str_t all = str_make(p->_hdr, n);
     bool have_disp = false;
-    size_t i = p;
-    while (i <= hend) {
-        size_t eol = find(body, i, "\r\n", 2);
-        if (eol == (size_t)-1 || eol > hend)
-            eol = hend;
-        str_t line = str_make(body.ptr + i, eol - i);
+    size_t i = 0;
+    while (i <= n) {
+        const char *crlf = i < n ? memmem(all.ptr + i, n - i, "\r\n", 2) : NULL;
+        size_t eol = crlf ? (size_t)(crlf - all.ptr) : n;
+        str_t line = str_make(all.ptr + i, eol - i);
         const char *colon = line.len ? memchr(line.ptr, ':', line.len) : NULL;
         if (!colon)
             return ERR_INVALID;
         str_t name = str_trim(str_make(line.ptr, (size_t)(colon - line.ptr)));
         str_t val = str_trim(str_make(colon + 1, line.len - (size_t)(colon - line.ptr) - 1));
         if (str_eq_nocase(name, STR_LIT("content-disposition"))) {
-            if (have_disp || parse_disposition(val, part) != 0)
+            if (have_disp || parse_disposition(val, &part) != 0)
                 return ERR_INVALID;
             have_disp = true;
         } else if (str_eq_nocase(name, STR_LIT("content-type"))) {
-            part->content_type = val;
+            part.content_type = val;
         }
         i = eol + 2;
     }
-    p = hend + 4;
     if (!have_disp)
         return ERR_INVALID;
-    size_t next = find(body, p, delim, dlen);
-    if (next == (size_t)-1)
-        return ERR_INVALID;
-    part->data = str_make(body.ptr + p, next - p);
-    p = next + dlen;
-    *pos = p | ((count + 1) << (sizeof(size_t) * 8 - 8));
+    return p->_cb->on_part ? p->_cb->on_part(p->_arg, &part) : 0;
+}
+
+/* One byte after a delimiter: "--" (the end), or transport padding then CRLF. */
+static int after_delim(api_mp_parser_t *p, char ch)
+{
+    switch (p->_sub) {
+    case 0:
+        p->_sub = ch == '-' ? 1 : ch == ' ' || ch == '\t' ? 2 : ch == '\r' ? 3 : 9;
+        break;
+    case 1:
+        if (ch != '-')
+            return ERR_INVALID;
+        p->_state = MP_END;
+        return 0;
+    case 2:
+        if (ch == '\r')
+            p->_sub = 3;
+        else if ((ch != ' ' && ch != '\t') || ++p->_pad > API_MP_MAX_PADDING)
+            return ERR_INVALID;
+        return 0;
+    case 3:
+        if (ch != '\n' || p->_parts >= API_MP_MAX_PARTS)
+            return ERR_INVALID;
+        p->_parts++;
+        p->_hlen = 0;
+        p->_state = MP_HEADERS;
+        return 0;
+    }
+    return p->_sub == 9 ? ERR_INVALID : 0;
+}
+
+/* Header bytes from s[*off]: copies up to the blank line, then reports the part. */
+static int headers(api_mp_parser_t *p, const char *s, size_t len, size_t *off)
+{
+    size_t i = *off;
+    while (i < len) {
+        if (p->_hlen >= sizeof p->_hdr)
+            return ERR_INVALID;
+        char ch = s[i++];
+        p->_hdr[p->_hlen++] = ch;
+        if (ch != '\n')
+            continue;
+        if (p->_hlen == 2 && p->_hdr[0] == '\r')
+            return ERR_INVALID; /* no headers: Content-Disposition is required */
+        if (p->_hlen >= 4 && memcmp(p->_hdr + p->_hlen - 4, "\r\n\r\n", 4) == 0) {
+            *off = i;
+            int rc = part_headers(p, p->_hlen - 4);
+            if (rc != 0)
+                return rc;
+            p->_state = MP_DATA;
+            p->_carry_n = 0;
+            return 0;
+        }
+    }
+    *off = i;
     return 0;
+}
+
+/* See multipart.h. */
+int api_mp_feed(api_mp_parser_t *p, str_t chunk)
+{
+    const char *s = chunk.ptr;
+    size_t len = chunk.len, i = 0;
+    int rc = 0;
+    if (p->_state == MP_DEAD)
+        return ERR_INVALID;
+    while (i < len && rc == 0) {
+        switch (p->_state) {
+        case MP_PREAMBLE:
+        case MP_DATA:
+            rc = scan(p, s, len, &i);
+            if (rc == 1) {
+                rc = p->_state == MP_DATA && p->_cb->on_part_end ? p->_cb->on_part_end(p->_arg) : 0;
+                p->_state = MP_AFTER;
+                p->_sub = 0;
+                p->_pad = 0;
+            }
+            break;
+        case MP_AFTER:
+            rc = after_delim(p, s[i++]);
+            break;
+        case MP_HEADERS:
+            rc = headers(p, s, len, &i);
+            break;
+        case MP_END:
+            return 0; /* epilogue */
+        }
+    }
+    if (rc != 0)
+        p->_state = MP_DEAD;
+    return rc;
+}
+
+/* See multipart.h. */
+int api_mp_finish(api_mp_parser_t *p)
+{
+    return p->_state == MP_END ? 0 : ERR_INVALID;
+}
+
+/* See multipart.h. */
+bool api_mp_done(const api_mp_parser_t *p)
+{
+    return p->_state == MP_END;
 }
 
 /* See multipart.h. */

@@ -12,6 +12,16 @@
  * the unparsed rest of the input waits in ibuf until the handler responds. Responses of
  * one read (pipelining) are appended to the worker's shared output buffer and written
  * with one write when the read has been processed.
+ *
+ * Streamed bodies: when a request with a body targets a streaming route, the header
+ * section is copied into the arena and the request is dispatched from on_headers_complete.
+ * Until the handler calls http_req_body_read, the parser stays paused there (the state is
+ * CONN_HANDLER, like an asynchronous handler). Then each on_body piece goes straight to
+ * the consumer; when it answers ERR_AGAIN the parser pauses inside on_body, the transport
+ * stops reading and the rest of the current read waits in ibuf, so memory stays at one
+ * read buffer per upload whatever the body size. Errors while streaming (limit, deadline,
+ * framing, EOF, disconnect) go to the consumer's on_end instead of a response of ours: the
+ * consumer owns the response (and its cleanup), and the connection closes after it.
  */
 #define LOG_MODULE "http"
 #include "http/http_internal.h"
@@ -31,6 +41,15 @@
 
 /* http_set_observer (set before the server runs, read-only afterwards). */
 static http_observer_fn observer;
+
+/* Where a streamed body is (http_conn.body_state; meaningful while req._stream). */
+enum http_body_state {
+    BODY_WAIT = 1, /* dispatched after the headers; the handler has not asked for the body */
+    BODY_READING,  /* delivered to on_chunk as it arrives */
+    BODY_PAUSED,   /* on_chunk returned ERR_AGAIN: parser paused until http_req_body_resume */
+    BODY_DONE,     /* complete: on_end(0) was delivered */
+    BODY_QUIT,     /* ended early: the consumer stopped, was told of an error, or responded */
+};
 
 static llhttp_settings_t parser_settings;
 static atomic_uint_fast64_t next_request_id = 1;
@@ -425,6 +444,64 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len)
 }
 
 static void out_append(http_worker_t *w, http_conn_t *c, const char *s, size_t n);
+static void dispatch(http_conn_t *c);
+
+/* For a request with a body: whether its route streams the body, and the route's limit. */
+static bool stream_route(http_conn_t *c, size_t *max_body)
+{
+    const http_req_t *req = &c->req;
+    str_t path = req->target.ptr ? req->target : STR_LIT("");
+    const char *q = memchr(path.ptr, '?', path.len);
+    if (q)
+        path.len = (size_t)(q - path.ptr);
+    size_t max = http__router_stream_max(c->worker->router,
+                                         http__method_from_llhttp(c->parser.method), path);
+    if (max == 0)
+        return false;
+    *max_body = max;
+    return true;
+}
+
+/*
+ * Dispatches a streaming request from on_headers_complete: its header section moves into
+ * the arena (the input buffers will be reused for the body), then the before-hook and the
+ * handler run. Parsing goes on only if the handler asked for the body at once.
+ */
+static int stream_dispatch(http_conn_t *c)
+{
+    http_req_t *req = &c->req;
+    const char *from = req->target.ptr, *to = c->span_end;
+    if (from && to && to > from) {
+        size_t n = (size_t)(to - from);
+        char *dst = http_req_alloc(req, n);
+        memcpy(dst, from, n);
+        rebase(c, from, to, dst - from);
+    }
+    c->body_state = BODY_WAIT;
+    c->state = CONN_HANDLER;
+    dispatch(c);
+    return c->state == CONN_BODY ? 0 : HPE_PAUSED;
+}
+
+/*
+ * Ends a streamed body early with err: the consumer hears it once (on_end), then the
+ * request waits, parser stopped and reading paused, for the consumer's answer, after which
+ * the connection closes.
+ */
+static void stream_fail(http_conn_t *c, int err)
+{
+    http_req_t *req = &c->req;
+    int st = c->body_state;
+    c->body_state = BODY_QUIT;
+    c->continue_pending = false;
+    req->_keep_alive = false;
+    if (c->state != CONN_CLOSING)
+        c->state = CONN_HANDLER;
+    if (!c->closed)
+        c->worker->io->pause(c, true);
+    if (st == BODY_READING || st == BODY_PAUSED)
+        c->body_end(req, c->body_arg, err);
+}
 
 static int on_headers_complete(llhttp_t *p)
 {
@@ -437,19 +514,29 @@ static int on_headers_complete(llhttp_t *p)
     req->http_major = p->http_major;
     req->http_minor = p->http_minor;
     req->_keep_alive = llhttp_should_keep_alive(p) && !p->upgrade;
-    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > o->max_body_bytes) {
+    bool has_body = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENT_LENGTH) && p->content_length);
+    size_t max_body = o->max_body_bytes;
+    if (has_body && stream_route(c, &max_body)) {
+        req->_stream = true;
+        c->body_max = max_body;
+        c->continue_pending = false;
+    }
+    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > max_body) {
+        req->_stream = false; /* answered here, before any handler */
         c->err = ERR_TOO_LARGE;
         return -1;
     }
-    bool has_body = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENT_LENGTH) && p->content_length);
     if (has_body && p->http_major == 1 && p->http_minor >= 1) {
         str_t e = http_req_header(req, "expect");
         if (e.ptr && str_eq_nocase(str_trim(e), STR_LIT("100-continue"))) {
             static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-            out_append(c->worker, c, cont, sizeof cont - 1);
+            if (req->_stream)
+                c->continue_pending = true; /* only if the handler wants the body */
+            else
+                out_append(c->worker, c, cont, sizeof cont - 1);
         }
     }
-    return 0;
+    return req->_stream ? stream_dispatch(c) : 0;
 }
 
 static int on_body(llhttp_t *p, const char *at, size_t len)
@@ -457,6 +544,20 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
     http_conn_t *c = p->data;
     http_req_t *req = &c->req;
     c->body_total += len;
+    if (req->_stream) {
+        if (c->body_total > c->body_max)
+            return fail(c, ERR_TOO_LARGE);
+        if (c->body_state != BODY_READING)
+            return HPE_PAUSED; /* not reached: the parser stops when reading stops */
+        int rc = c->body_chunk(req, c->body_arg, str_make(at, len));
+        if (rc == 0 && c->state == CONN_BODY)
+            return 0;
+        if (req->_responded)
+            return HPE_PAUSED; /* answered early: the connection is closing */
+        c->body_state = rc == ERR_AGAIN ? BODY_PAUSED : BODY_QUIT;
+        c->state = CONN_HANDLER;
+        return HPE_PAUSED;
+    }
     if (c->body_total > c->worker->opts->max_body_bytes)
         return fail(c, ERR_TOO_LARGE);
     if (!req->_body_owned) {
@@ -479,12 +580,18 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
     return 0;
 }
 
-static void dispatch(http_conn_t *c);
-
 static int on_message_complete(llhttp_t *p)
 {
     http_conn_t *c = p->data;
     http_req_t *req = &c->req;
+    if (req->_stream) {
+        c->state = CONN_HANDLER;
+        if (c->body_state == BODY_READING) {
+            c->body_state = BODY_DONE;
+            c->body_end(req, c->body_arg, 0);
+        }
+        return c->state == CONN_IDLE ? 0 : HPE_PAUSED;
+    }
     /* Copy the request's bytes into its arena so slices outlive this read. */
     const char *from = req->target.ptr, *to = c->span_end;
     if (from && to && to > from) {
@@ -644,6 +751,11 @@ void http_respond(http_req_t *req, int status, const char *content_type, str_t b
     }
     req->_responded = true;
     bool close = !req->_keep_alive || w->shutting_down || c->err;
+    if (req->_stream && c->body_state != BODY_DONE) {
+        close = true; /* the rest of the body is never read: the connection cannot go on */
+        c->body_state = BODY_QUIT;
+        c->continue_pending = false;
+    }
     if (!c->closed) {
         if (w->loop) {
             int64_t sec = (int64_t)(uv_now(w->loop) / 1000);
@@ -869,6 +981,13 @@ static void parse_failed(http_conn_t *c, llhttp_errno_t e)
     req->_keep_alive = false;
     req->is_head = false;
     req->_responded = false;
+    req->_stream = false;
+    /* Like every routed answer (the api "observe" link), this one carries the request id:
+     * the client's X-Request-Id if it got parsed and is sane, else a generated one. */
+    str_t rid = http_req_header(req, "x-request-id");
+    if (rid.ptr)
+        (void)http_req_set_rid(req, str_trim(rid));
+    http_resp_header_add(req, "X-Request-Id", http_req_rid(req));
     if (req->http_major == 0) {
         req->http_major = 1;
         req->http_minor = 1;
@@ -896,6 +1015,8 @@ static void parse(http_conn_t *c, const char *data, size_t len, bool in_ibuf)
                 return;
             }
             ibuf_keep(c, req->target.ptr, end);
+        } else if (c->state == CONN_BODY && req->_stream) {
+            ibuf_release(c); /* the header section is in the arena, the body went out */
         } else if (c->state == CONN_BODY && req->target.ptr) {
             /* Keep the header section only; the body goes to the body buffer. */
             if (!req->_body_owned) {
@@ -932,8 +1053,14 @@ static void parse(http_conn_t *c, const char *data, size_t len, bool in_ibuf)
         }
         return;
     }
+    if (c->req._stream && !c->req._responded) {
+        /* Limit or framing error inside a streamed body: its consumer answers. */
+        ibuf_release(c);
+        stream_fail(c, c->err ? c->err : ERR_INVALID);
+        return;
+    }
+    parse_failed(c, e); /* before ibuf goes: the answer may use the request's slices */
     ibuf_release(c);
-    parse_failed(c, e);
 }
 
 /* After a handler answered asynchronously: parse what arrived meanwhile, read again. */
@@ -945,6 +1072,11 @@ static void resume(http_conn_t *c)
     if (c->ilen) {
         size_t n = c->ilen;
         parse(c, c->ibuf, n, true);
+        http__conn_flush(c);
+    } else if (c->req._stream && c->state == CONN_BODY) {
+        /* Paused in on_body after the body's last byte: what is left (the end of the
+         * message) needs no input, only a parser run. */
+        parse(c, "", 0, false);
         http__conn_flush(c);
     }
     http__conn_update_deadline(c);
@@ -977,6 +1109,10 @@ void http__conn_eof(http_conn_t *c)
         c->req._keep_alive = false; /* answer, then close */
         return;
     }
+    if (c->state == CONN_BODY && c->req._stream && !c->req._responded) {
+        stream_fail(c, ERR_INVALID); /* the body can no longer be complete */
+        return;
+    }
     c->state = CONN_CLOSING;
     http__conn_flush(c);
 }
@@ -989,12 +1125,90 @@ void http__conn_abort(http_conn_t *c, int err)
             c->worker->io->close(c);
         return;
     }
+    if (c->state == CONN_BODY && c->req._stream && !c->req._responded) {
+        stream_fail(c, err ? err : ERR_TIMEOUT); /* its consumer answers, then we close */
+        return;
+    }
     if (err && c->state != CONN_IDLE) {
         c->err = err;
         parse_failed(c, HPE_USER);
     }
     c->state = CONN_CLOSING;
     http__conn_flush(c);
+}
+
+/* See http_internal.h: tells a streamed body's consumer that its client is gone. */
+void http__conn_gone(http_conn_t *c)
+{
+    if (c->req._stream && !c->req._responded &&
+        (c->body_state == BODY_READING || c->body_state == BODY_PAUSED))
+        stream_fail(c, ERR_IO);
+}
+
+/* True while a handler or a body consumer still owns the request (it has to respond). */
+bool http__conn_in_flight(const http_conn_t *c)
+{
+    return !c->req._responded && (c->state == CONN_HANDLER || c->req._stream);
+}
+
+/* See http.h. */
+int http_req_body_read(http_req_t *req, http_body_chunk_fn on_chunk, http_body_end_fn on_end,
+                       void *arg)
+{
+    http_conn_t *c = req->_conn;
+    if (req->_responded || req->_body_read)
+        return ERR_INVALID;
+    if (req->_stream && (c->body_state != BODY_WAIT || c->closed))
+        return c->closed ? ERR_IO : ERR_INVALID;
+    req->_body_read = true;
+    c->body_chunk = on_chunk;
+    c->body_end = on_end;
+    c->body_arg = arg;
+    c->body_state = BODY_READING;
+    if (!req->_stream) {
+        /* Already buffered: hand it over at once. */
+        if (req->body.len) {
+            int rc = on_chunk(req, arg, req->body);
+            if (rc != 0) {
+                if (!req->_responded)
+                    c->body_state = rc == ERR_AGAIN ? BODY_PAUSED : BODY_QUIT;
+                return 0;
+            }
+        }
+        c->body_state = BODY_DONE;
+        on_end(req, arg, 0);
+        return 0;
+    }
+    if (c->continue_pending) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        c->continue_pending = false;
+        out_append(c->worker, c, cont, sizeof cont - 1);
+    }
+    c->state = CONN_BODY;
+    if (!c->in_parse) {
+        /* The handler went asynchronous first: the parser waits after the headers. */
+        http__conn_flush(c);
+        resume(c);
+    }
+    return 0;
+}
+
+/* See http.h. */
+void http_req_body_resume(http_req_t *req)
+{
+    http_conn_t *c = req->_conn;
+    if (!req->_body_read || req->_responded || c->body_state != BODY_PAUSED)
+        return;
+    if (!req->_stream) {
+        c->body_state = BODY_DONE;
+        c->body_end(req, c->body_arg, 0);
+        return;
+    }
+    c->body_state = BODY_READING;
+    if (c->closed)
+        return; /* http__conn_gone tells the consumer when the handles are closed */
+    c->state = CONN_BODY;
+    resume(c);
 }
 
 /* ---- request accessors ----------------------------------------------------------------- */

@@ -6,7 +6,9 @@
  * register handlers on an http_router_t and the server calls them with an http_req_t.
  *
  * Handler contract: a handler is called on its worker's loop thread once the request is
- * complete (headers and whole body). It calls exactly one respond function
+ * complete (headers and whole body) -- or, for a streaming route (http_router_add_stream)
+ * and a request with a body, as soon as the headers are in; it then reads the body with
+ * http_req_body_read. It calls exactly one respond function
  * (http_respond, http_respond_json, http_respond_error), either before returning or later on
  * the same loop (typically from an http_pool_submit done callback). Until it responds, the
  * request and every slice in it stay valid; after it responds, none of them do.
@@ -99,6 +101,8 @@ struct http_req {
     bool _keep_alive;
     bool _expect_continue;
     bool _body_owned; /* body lives in the connection's body buffer, not the input */
+    bool _stream;     /* streaming route: dispatched after the headers, body not buffered */
+    bool _body_read;  /* http_req_body_read was called */
 };
 
 /* Case-insensitive lookup of the first header named name; STR_NULL (ptr NULL) if absent. */
@@ -146,6 +150,41 @@ int http_req_query(http_req_t *req, const char *name, str_t *out);
  * "JSON parse error - ...", or 415) and returns that error; the handler just returns.
  */
 int http_req_json(http_req_t *req, struct json_t **out);
+
+/* ---- streamed request bodies -------------------------------------------------------------- */
+
+/*
+ * Receives the next piece of the body (dechunked), valid only during the call. Returns 0
+ * for more; ERR_AGAIN when the consumer kept (copied) what it needs and is busy (e.g. a
+ * write on the blocking pool): reading stops until http_req_body_resume; any other error
+ * to stop reading the body (the consumer responds, or will; the connection then closes).
+ */
+typedef int (*http_body_chunk_fn)(http_req_t *req, void *arg, str_t data);
+/*
+ * The body ended: status 0 when it is complete, or why it never will be: ERR_TOO_LARGE
+ * (over the route's limit), ERR_TIMEOUT (body deadline), ERR_INVALID (bad chunked framing,
+ * or the client closed its side early), ERR_IO (the connection is gone). Called once; after
+ * an error the consumer must still respond (a no-op when the client is gone) once its
+ * cleanup is done: the request stays valid until then.
+ */
+typedef void (*http_body_end_fn)(http_req_t *req, void *arg, int status);
+
+/*
+ * Starts delivering req's body to on_chunk then on_end (with arg), on req's loop. For a
+ * request of a streaming route the body is read from the socket as the consumer takes it
+ * (a deferred "100 Continue" is sent now); otherwise the buffered body is delivered at
+ * once, and both callbacks may run before this returns. Call once, before responding.
+ * Returns 0, or ERR_INVALID (called twice or after responding) / ERR_IO (the client is
+ * gone): then no callback runs and the caller responds.
+ */
+int http_req_body_read(http_req_t *req, http_body_chunk_fn on_chunk, http_body_end_fn on_end,
+                       void *arg);
+/*
+ * After on_chunk returned ERR_AGAIN: delivers what was read meanwhile and reads on. The
+ * callbacks may run before this returns. Call on req's loop, never from inside on_chunk. A
+ * no-op when the body is not paused (e.g. it already ended with an error).
+ */
+void http_req_body_resume(http_req_t *req);
 
 /* ---- response ----------------------------------------------------------------------------- */
 
@@ -205,6 +244,16 @@ void http_router_free(http_router_t *r);
  */
 int http_router_add(http_router_t *r, enum http_method method, const char *pattern,
                     http_handler_fn fn, void *data);
+/*
+ * Registers a streaming route (POST /upload): a request to it that has a body is
+ * dispatched (before-hook, then fn) once its headers are in, and fn reads the body with
+ * http_req_body_read instead of finding it in req->body. max_body_bytes replaces the
+ * server's max_body_bytes for these requests (413 on a larger Content-Length before fn
+ * runs; ERR_TOO_LARGE to on_end as soon as a chunked body goes over). Requests without a
+ * body are dispatched as usual. Returns 0 or ERR_INVALID.
+ */
+int http_router_add_stream(http_router_t *r, enum http_method method, const char *pattern,
+                           http_handler_fn fn, void *data, size_t max_body_bytes);
 void http_router_set_before(http_router_t *r, http_hook_fn fn);
 /*
  * Route i (0 <= i < http_router_count(r)) in registration order: OUT: *method, *pattern
@@ -236,7 +285,7 @@ struct http_options {
     size_t max_header_bytes;
     uint32_t max_headers;
     size_t max_url_bytes;
-    size_t max_body_bytes;
+    size_t max_body_bytes; /* buffered bodies; streaming routes have their own limit */
     uint32_t json_max_depth;
     uint64_t header_timeout_ms;
     uint64_t body_timeout_ms;

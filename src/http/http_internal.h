@@ -109,7 +109,15 @@ struct http_conn {
     uint8_t last_cb;      /* 1 field, 2 value: extends split header names/values */
     buf_t body;           /* dechunked body when it is not one contiguous slice */
     size_t body_total;
-    int err; /* ERR_* that stopped parsing */
+    /* streamed body (req._stream, or http_req_body_read on a buffered one) */
+    http_body_chunk_fn body_chunk;
+    http_body_end_fn body_end;
+    void *body_arg;
+    size_t body_max;       /* the streaming route's body limit */
+    uint8_t body_state;    /* enum http_body_state (conn.c); valid when req._stream */
+    bool body_buffered;    /* http_req_body_read over an already buffered body */
+    bool continue_pending; /* "100 Continue" deferred until the handler reads the body */
+    int err;               /* ERR_* that stopped parsing */
     uint64_t msg_start_ms;
     uint64_t headers_done_ms;
     /* transport (server.c) */
@@ -137,8 +145,14 @@ void http__conn_eof(http_conn_t *c);
 void http__conn_dispose(http_conn_t *c);
 /* Writes the batched output of the worker to the connection. */
 void http__conn_flush(http_conn_t *c);
-/* Called by the transport when the connection is gone (request may still be in flight). */
+/*
+ * Called by the transport when the connection is gone (its handles are closed) and
+ * http__conn_in_flight(c): a streamed body's consumer hears ERR_IO. It may respond at
+ * once, which releases (frees) c.
+ */
 void http__conn_gone(http_conn_t *c);
+/* True while a handler or a body consumer still owns the request (it has to respond). */
+bool http__conn_in_flight(const http_conn_t *c);
 /* Asks the connection to stop (timeouts, shutdown): answers err (0 = silently) and closes. */
 void http__conn_abort(http_conn_t *c, int err);
 
@@ -157,6 +171,7 @@ void http__worker_update_date(http_worker_t *w, int64_t now_s);
 enum http_method http__method_from_llhttp(uint8_t m);
 http_hook_fn http__router_before(const http_router_t *r);
 http_options_fn http__router_options(const http_router_t *r);
+size_t http__router_stream_max(const http_router_t *r, enum http_method method, str_t path);
 
 /* pool.c */
 void http__pool_configure(uint32_t threads, uint32_t queue_max);

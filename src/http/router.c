@@ -20,11 +20,13 @@ struct route {
     char *pattern;
     http_handler_fn fn;
     void *data;
+    size_t stream_max; /* streaming route: its body limit; 0 = buffered body */
 };
 
 struct http_router {
     struct route *routes;
     size_t count, cap;
+    bool has_stream; /* some route streams its body (checked only for requests with one) */
     http_hook_fn before;
     http_options_fn options;
 };
@@ -114,7 +116,21 @@ int http_router_add(http_router_t *r, enum http_method method, const char *patte
         r->cap = r->cap ? r->cap * 2 : 16;
         r->routes = xrealloc(r->routes, r->cap * sizeof *r->routes);
     }
-    r->routes[r->count++] = (struct route){method, xstrdup(pattern), fn, data};
+    r->routes[r->count++] = (struct route){method, xstrdup(pattern), fn, data, 0};
+    return 0;
+}
+
+/* See http.h. */
+int http_router_add_stream(http_router_t *r, enum http_method method, const char *pattern,
+                           http_handler_fn fn, void *data, size_t max_body_bytes)
+{
+    if (max_body_bytes == 0)
+        return ERR_INVALID;
+    int rc = http_router_add(r, method, pattern, fn, data);
+    if (rc != 0)
+        return rc;
+    r->routes[r->count - 1].stream_max = max_body_bytes;
+    r->has_stream = true;
     return 0;
 }
 
@@ -239,6 +255,22 @@ int http_router_match(const http_router_t *r, enum http_method method, str_t pat
     }
     allow_add(allow, allow_cap, &len, &seen, HTTP_M_OPTIONS);
     return ERR_METHOD;
+}
+
+/*
+ * For a request with a body, after its headers: the body limit of the route that will
+ * serve method + path if that route streams its body, else 0 (buffered as usual).
+ */
+size_t http__router_stream_max(const http_router_t *r, enum http_method method, str_t path)
+{
+    if (!r->has_stream || method == HTTP_M_HEAD)
+        return 0;
+    for (size_t i = 0; i < r->count; i++) {
+        const struct route *rt = &r->routes[i];
+        if (rt->method == method && match_path(rt->pattern, path, NULL))
+            return rt->stream_max; /* the route http_router_match will pick */
+    }
+    return 0;
 }
 
 /* Internal accessors for conn.c. */

@@ -204,8 +204,12 @@ static void on_handle_closed(uv_handle_t *h)
     if (--c->handles_open)
         return;
     c->freed_handles = true;
-    if (c->state == CONN_HANDLER && !c->req._responded)
-        return; /* http__conn_release frees it when the handler answers */
+    if (http__conn_in_flight(c)) {
+        /* http__conn_release frees it when the handler answers; a body consumer hears
+         * that its client is gone, and may answer (and free c) right here. */
+        http__conn_gone(c);
+        return;
+    }
     conn_free(c);
 }
 
