@@ -1016,7 +1016,7 @@ static void parse(http_conn_t *c, const char *data, size_t len, bool in_ibuf)
             }
             ibuf_keep(c, req->target.ptr, end);
         } else if (c->state == CONN_BODY && req->_stream) {
-            ibuf_release(c); /* the header section is in the arena, the body went out */
+            c->ilen = 0; /* the header section is in the arena, the body went out */
         } else if (c->state == CONN_BODY && req->target.ptr) {
             /* Keep the header section only; the body goes to the body buffer. */
             if (!req->_body_owned) {
@@ -1038,7 +1038,10 @@ static void parse(http_conn_t *c, const char *data, size_t len, bool in_ibuf)
             if (!pos || pos < data || pos > end)
                 pos = end;
             if (pos == end) {
-                ibuf_release(c);
+                if (c->req._stream)
+                    c->ilen = 0; /* paused again soon: keep the buffer, skip malloc/free */
+                else
+                    ibuf_release(c);
             } else if (in_ibuf) {
                 memmove(c->ibuf, pos, (size_t)(end - pos));
                 c->ilen = (size_t)(end - pos);
