@@ -83,18 +83,29 @@ $(BUILD)/obj/llhttp/%.o: $(LLHTTP_DIR)/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -I$(LLHTTP_INC) $(filter-out $(WARN) -MMD -MP,$(CFLAGS)) -w -c -o $@ $<
 
+# libjwtv.a exports the public API only, like libjwtv.so's version script: the objects are
+# linked into one relocatable object whose globals other than jwtv_* are made local. jwtd,
+# the unit tests and the fuzzers use the internals (jose_*, b64url_*, ...) and link the
+# plain archive $(JWTV_INTERNAL) instead.
+JWTV_INTERNAL := $(BUILD)/libjwtv-internal.a
 $(BUILD)/libjwtv.a: $(JWTV_OBJ)
+	@rm -f $@
+	$(LD) -r -o $(BUILD)/obj/jwtv-public.o $^
+	objcopy --wildcard --keep-global-symbol='jwtv_*' $(BUILD)/obj/jwtv-public.o
+	ar rcs $@ $(BUILD)/obj/jwtv-public.o
+
+$(JWTV_INTERNAL): $(JWTV_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/libjwtv.so: $(JWTV_OBJ) src/lib/jwtv.map
 	$(CC) -shared $(LDFLAGS) -Wl,--version-script=src/lib/jwtv.map -o $@ $(JWTV_OBJ) $(LDLIBS_JWTV)
 
-$(BUILD)/jwtd: $(MAIN_OBJ) $(SERVER_OBJ) $(LLHTTP_OBJ) $(BUILD)/libjwtv.a
-	$(CC) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(SERVER_OBJ) $(LLHTTP_OBJ) $(BUILD)/libjwtv.a $(LDLIBS_ALL)
+$(BUILD)/jwtd: $(MAIN_OBJ) $(SERVER_OBJ) $(LLHTTP_OBJ) $(JWTV_INTERNAL)
+	$(CC) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(SERVER_OBJ) $(LLHTTP_OBJ) $(JWTV_INTERNAL) $(LDLIBS_ALL)
 
-$(BUILD)/unit_tests: $(UNIT_OBJ) $(SERVER_OBJ) $(LLHTTP_OBJ) $(BUILD)/libjwtv.a
-	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(SERVER_OBJ) $(LLHTTP_OBJ) $(BUILD)/libjwtv.a $(LDLIBS_ALL)
+$(BUILD)/unit_tests: $(UNIT_OBJ) $(SERVER_OBJ) $(LLHTTP_OBJ) $(JWTV_INTERNAL)
+	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(SERVER_OBJ) $(LLHTTP_OBJ) $(JWTV_INTERNAL) $(LDLIBS_ALL)
 
 $(BUILD)/obj/tests/unit/%.o: CPPFLAGS += -Itests/unit
 
@@ -112,21 +123,27 @@ $(BUILD)/jwtv_standalone: tests/jwtv/standalone.c $(BUILD)/libjwtv.a
 	$(CC) $(CPPFLAGS) -Iinclude $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $< \
 	    $(BUILD)/libjwtv.a $(LDLIBS_JWTV)
 
+# ... and that the archive defines no global symbol outside the jwtv_* API.
 jwtv-check: $(BUILD)/jwtv_standalone
 	@if [ -f tests/jwtv/standalone.c ]; then ./$(BUILD)/jwtv_standalone tests/vectors; fi
+	@leak=$$(nm -g --defined-only $(BUILD)/libjwtv.a | awk 'NF == 3 && $$3 !~ /^jwtv_/ {print $$3}'); \
+	if [ -n "$$leak" ]; then echo "libjwtv.a exports non-jwtv_ symbols:" $$leak; exit 1; fi; \
+	n=$$(nm -g --defined-only $(BUILD)/libjwtv.a | awk 'NF == 3' | wc -l); \
+	[ "$$n" -gt 0 ] || { echo "libjwtv.a defines no jwtv_* symbol"; exit 1; }; \
+	echo "libjwtv.a: $$n global symbols, all jwtv_*"
 
 # --- fuzzing --------------------------------------------------------------------------------
 # Replay binaries: each target linked with fuzz/replay_main.c (gcc, any SAN), run over its
 # corpus by `make test`. libFuzzer binaries: clang, built by `make fuzz`.
-$(BUILD)/fuzz-replay/%: fuzz/%.c fuzz/replay_main.c $(SERVER_OBJ) $(LLHTTP_OBJ) $(BUILD)/libjwtv.a
+$(BUILD)/fuzz-replay/%: fuzz/%.c fuzz/replay_main.c $(SERVER_OBJ) $(LLHTTP_OBJ) $(JWTV_INTERNAL)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $< fuzz/replay_main.c \
-	    $(SERVER_OBJ) $(LLHTTP_OBJ) $(BUILD)/libjwtv.a $(LDLIBS_ALL)
+	    $(SERVER_OBJ) $(LLHTTP_OBJ) $(JWTV_INTERNAL) $(LDLIBS_ALL)
 
-$(BUILD)/fuzz-bin/%: fuzz/%.c $(SERVER_OBJ) $(LLHTTP_OBJ) $(BUILD)/libjwtv.a
+$(BUILD)/fuzz-bin/%: fuzz/%.c $(SERVER_OBJ) $(LLHTTP_OBJ) $(JWTV_INTERNAL)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(filter-out -MMD -MP,$(CFLAGS)) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< \
-	    $(SERVER_OBJ) $(LLHTTP_OBJ) $(BUILD)/libjwtv.a $(LDLIBS_ALL)
+	    $(SERVER_OBJ) $(LLHTTP_OBJ) $(JWTV_INTERNAL) $(LDLIBS_ALL)
 
 fuzz-replay: $(addprefix $(BUILD)/fuzz-replay/,$(FUZZ_NAMES))
 	@set -e; for t in $(FUZZ_NAMES); do \
