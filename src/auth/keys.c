@@ -59,6 +59,7 @@ static int read_key_file(struct loader *ld, const char *var, const char *path, c
     size_t n = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     *out = NULL;
+    *len = 0;
     if (fd < 0)
         return fail(ld, "%s: cannot open %s: %s", var, path, strerror(errno));
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {

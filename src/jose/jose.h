@@ -232,8 +232,11 @@ void *jose__realloc(void *p, size_t n);
 void jose__free(void *p);
 char *jose__strndup(const char *s, size_t n);
 void jose__set_allocator(void *(*m)(size_t), void *(*r)(void *, size_t), void (*f)(void *));
-/* Formats an error message into err (when err != NULL) and returns code. */
-int jose__err(char *err, size_t cap, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/* Formats an error message into err (when err != NULL). */
+void jose__errf(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Formats an error message into err (when err != NULL) and evaluates to code. A macro, so
+ * that the result is visible where it is used (the static analyzer then knows that an
+ * error path never returns 0). */
+#define jose__err(err, cap, code, ...) (jose__errf((err), (cap), __VA_ARGS__), (code))
 
 #endif

@@ -629,20 +629,20 @@ static int jwk_rsa(json_t *jwk, EVP_PKEY **out, bool *priv, char *err, size_t ca
     }
     rc = JWTV_EKEY;
     if ((present & 3) != 3) {
-        jose__err(err, cap, rc, "RSA JWK needs n and e");
+        jose__errf(err, cap, "RSA JWK needs n and e");
         goto out;
     }
     if (vl[0] && v[0][0] == 0) {
-        jose__err(err, cap, rc, "RSA JWK n has a leading zero byte");
+        jose__errf(err, cap, "RSA JWK n has a leading zero byte");
         goto out;
     }
     *priv = (present & 4) != 0;
     if (*priv && present != 0xff) {
-        jose__err(err, cap, rc, "private RSA JWK needs d, p, q, dp, dq and qi");
+        jose__errf(err, cap, "private RSA JWK needs d, p, q, dp, dq and qi");
         goto out;
     }
     if (!*priv && (present & ~3)) {
-        jose__err(err, cap, rc, "RSA JWK has private members without d");
+        jose__errf(err, cap, "RSA JWK has private members without d");
         goto out;
     }
     rc = JWTV_ENOMEM;

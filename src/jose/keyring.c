@@ -182,11 +182,11 @@ int jose_keyring_add_jwks(jose_keyring_t *ring, str_t json, enum jose_key_role r
             continue; /* RFC 7517 §5: ignore keys we do not understand */
         }
         if (rc) {
-            jose__err(err, cap, rc, "key %zu: %s", i, kerr);
+            jose__errf(err, cap, "key %zu: %s", i, kerr);
             goto out;
         }
         if ((rc = jose_keyring_add(ring, k, role, kerr, sizeof kerr)) != 0) {
-            jose__err(err, cap, rc, "key %zu: %s", i, kerr);
+            jose__errf(err, cap, "key %zu: %s", i, kerr);
             goto out;
         }
         n_added++;

@@ -66,8 +66,8 @@ char *jose__strndup(const char *s, size_t n)
     return p;
 }
 
-/* Formats a message into err (if not NULL) and returns code. */
-int jose__err(char *err, size_t cap, int code, const char *fmt, ...)
+/* See jose.h. */
+void jose__errf(char *err, size_t cap, const char *fmt, ...)
 {
     if (err && cap) {
         va_list ap;
@@ -75,5 +75,4 @@ int jose__err(char *err, size_t cap, int code, const char *fmt, ...)
         vsnprintf(err, cap, fmt, ap);
         va_end(ap);
     }
-    return code;
 }

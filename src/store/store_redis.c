@@ -1128,8 +1128,9 @@ static struct rate_ctx *rate_ctx_new(store_t *st, const store_rate_t *r, size_t 
     c->st = st;
     c->cb = cb;
     c->arg = arg;
-    c->n = n > RATE_MAX ? RATE_MAX : n;
-    for (size_t i = 0; i < c->n; i++) {
+    size_t m = n > RATE_MAX ? RATE_MAX : n;
+    c->n = m;
+    for (size_t i = 0; i < m; i++) {
         c->r[i] = r[i];
         if (st->rd)
             snprintf(c->keys[i], sizeof c->keys[i], "%srate_limit:%s", st->rd->prefix, r[i].key);
