@@ -6,10 +6,16 @@
  * partial requests, buffering into the connection and slice rebasing are exercised. One
  * route answers asynchronously (after the next piece), like a pool job would, to cover
  * pausing and resuming the parser. Handlers also run the query, form and JSON parsers.
- * Invariant checked: every response the connection writes starts with "HTTP/1.1 ".
+ * A streaming route (/stream/{mode}) takes its body chunk by chunk, pausing on every other
+ * chunk until the next piece (back-pressure), starting to read late ("later"), answering
+ * before reading ("deny") or in the middle of the body ("quit"); at the end a request still
+ * in flight is told its client is gone, as the transport does, and must then be answered.
+ * Invariants checked: every response the connection writes starts with "HTTP/1.1 ";
+ * streamed chunks are never empty; no request is left unanswered.
  */
 #include <jansson.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +49,72 @@ static void cap_pause(http_conn_t *c, bool paused)
 }
 
 static const struct http_io cap_io = {cap_write, cap_close, cap_pause};
+
+static http_req_t *stream_wait;   /* "later": reads its body after the next piece */
+static http_req_t *stream_paused; /* its consumer answered ERR_AGAIN */
+static size_t stream_bytes;
+static unsigned stream_chunks;
+
+static int st_chunk(http_req_t *req, void *arg, str_t d)
+{
+    (void)arg;
+    if (d.len == 0 || stream_paused)
+        abort();
+    stream_bytes += d.len;
+    if (str_eq_cstr(http_req_param(req, "mode"), "quit") && stream_bytes > 100) {
+        http_respond_error(req, ERR_TOO_LARGE, NULL);
+        return ERR_TOO_LARGE;
+    }
+    if (++stream_chunks % 2 == 0) {
+        stream_paused = req;
+        return ERR_AGAIN;
+    }
+    return 0;
+}
+
+static void st_end(http_req_t *req, void *arg, int status)
+{
+    (void)arg;
+    if (status != 0) {
+        http_respond_error(req, status, NULL);
+        return;
+    }
+    char b[32];
+    int n = snprintf(b, sizeof b, "%zu", stream_bytes);
+    http_respond(req, 201, "text/plain", str_make(b, (size_t)n));
+}
+
+static void on_stream(http_req_t *req)
+{
+    str_t m = http_req_param(req, "mode");
+    stream_bytes = 0;
+    stream_chunks = 0;
+    if (str_eq_cstr(m, "deny")) {
+        http_respond_error(req, ERR_PERMISSION, NULL);
+        return;
+    }
+    if (str_eq_cstr(m, "later")) {
+        stream_wait = req;
+        return;
+    }
+    if (http_req_body_read(req, st_chunk, st_end, NULL) != 0)
+        http_respond_error(req, ERR_IO, NULL);
+}
+
+static void answer_stream(void)
+{
+    if (stream_wait) {
+        http_req_t *req = stream_wait;
+        stream_wait = NULL;
+        if (http_req_body_read(req, st_chunk, st_end, NULL) != 0)
+            http_respond_error(req, ERR_IO, NULL);
+    }
+    if (stream_paused) {
+        http_req_t *req = stream_paused;
+        stream_paused = NULL;
+        http_req_body_resume(req);
+    }
+}
 
 static void on_health(http_req_t *req)
 {
@@ -105,6 +177,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     http_router_add(router, HTTP_M_POST, "/json", on_json, NULL);
     http_router_add(router, HTTP_M_PUT, "/json", on_json, NULL);
     http_router_add(router, HTTP_M_POST, "/async/{a}/{b}", on_async, NULL);
+    http_router_add_stream(router, HTTP_M_POST, "/stream/{mode}", on_stream, NULL, 2048);
     buf_init(&captured, (size_t)64 << 20);
     return 0;
 }
@@ -139,9 +212,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             start = end;
         }
         answer_pending();
+        answer_stream();
     }
     http__conn_eof(c);
     answer_pending();
+    answer_stream();
+    if (http__conn_in_flight(c)) {
+        c->closed = true; /* the client is gone, as server.c reports it */
+        http__conn_gone(c);
+        answer_stream();
+        if (http__conn_in_flight(c))
+            abort(); /* nobody will ever answer it */
+    }
     http__conn_flush(c);
     http__conn_dispose(c);
     buf_dispose(&c->body);

@@ -390,6 +390,8 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len)
 {
     http_conn_t *c = p->data;
     http_req_t *req = &c->req;
+    if (c->state != CONN_HEADERS)
+        return 0; /* a chunked body's trailer: ignored (RFC 9112 7.1.2), never a slice */
     if (header_section_too_big(c, at + len))
         return fail(c, ERR_HEADERS_TOO_LARGE);
     /* llhttp (non-strict build) tolerates spaces in names ("Content-Length : 5"), which
@@ -426,6 +428,8 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len)
 {
     http_conn_t *c = p->data;
     http_req_t *req = &c->req;
+    if (c->state != CONN_HEADERS)
+        return 0; /* trailer */
     if (header_section_too_big(c, at + len))
         return fail(c, ERR_HEADERS_TOO_LARGE);
     if (!req->header_count)
@@ -547,6 +551,8 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
     if (req->_stream) {
         if (c->body_total > c->body_max)
             return fail(c, ERR_TOO_LARGE);
+        if (len == 0)
+            return 0; /* llhttp closes an open span so on a parser run without input */
         if (c->body_state != BODY_READING)
             return HPE_PAUSED; /* not reached: the parser stops when reading stops */
         int rc = c->body_chunk(req, c->body_arg, str_make(at, len));
