@@ -26,6 +26,11 @@
  * small query per poll per verifier, instead of never (plain JWKS verification) or at once
  * (introspection: one hop per request).
  *
+ * Per-request cost: each loop thread remembers the last tokens it accepted (see struct
+ * vc_entry): a repeated token costs a hash and a memcmp instead of base64 + HMAC/signature +
+ * JSON, while the revocation index (store_check) and the feed check still run on every
+ * request, so a revoked token is refused by the very next subrequest, cached or not.
+ *
  * Header values come from verified claims; a claim containing CR/LF or other control
  * bytes (which jwtv already refuses for NULs) is not copied into a header: the token is
  * refused instead, so a token can never inject a header into the upstream request.
@@ -34,6 +39,7 @@
 #include "api/api.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +50,9 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/metrics.h"
+#include "jose/jose.h"
+#include "store/store.h"
 
 /* A feed that has not succeeded for this long makes verdicts undecidable. */
 #define STALE_AFTER_S 30
@@ -100,6 +109,139 @@ static bool role_allowed(http_req_t *req, const char *role)
     return false;
 }
 
+/*
+ * Per-loop-thread cache of accepted access tokens: exact token bytes (compared in full, the
+ * hash only picks the slot) -> what the answer and the revocation check need. An entry is
+ * used only by the auth_t and key set that verified it, while now is in [verified_at, exp)
+ * (no leeway: past exp the full verification decides), so a hit skips only work whose
+ * result cannot have changed: base64, signature, JSON, claim checks. Revocation is not
+ * cached: store_check runs on every hit. Direct-mapped; a collision costs a verification.
+ * Memory: VC_SLOTS * ~1.3 KiB per loop thread, allocated on its first introspection.
+ */
+#define VC_SLOTS     256
+#define VC_TOKEN_MAX 1024
+
+struct vc_entry {
+    uint64_t hash;
+    size_t len; /* 0: empty */
+    const auth_t *auth;
+    size_t nkeys;
+    int64_t verified_at, exp;
+    store_id_t jti, sid;
+    bool has_jti, has_sid;
+    int64_t uid, iat; /* the store_token_ref_t fields verify_with (auth.c) derives */
+    enum metrics_alg alg;
+    bool has_role;
+    char user_id[24], username[160], role[32];
+    char token[VC_TOKEN_MAX];
+};
+
+static pthread_key_t vc_key;
+static pthread_once_t vc_once = PTHREAD_ONCE_INIT;
+
+static void vc_key_init(void)
+{
+    if (pthread_key_create(&vc_key, free) != 0)
+        abort();
+}
+
+static struct vc_entry *vc_table(void)
+{
+    static _Thread_local struct vc_entry *t;
+    if (!t) {
+        pthread_once(&vc_once, vc_key_init);
+        t = xcalloc(VC_SLOTS, sizeof *t);
+        pthread_setspecific(vc_key, t); /* freed when the thread exits */
+    }
+    return t;
+}
+
+/* Multiply-xorshift over 8-byte words: picks a slot, not a security boundary. */
+static uint64_t vc_hash(str_t s)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ s.len, w;
+    size_t i = 0;
+    for (; i + 8 <= s.len; i += 8) {
+        memcpy(&w, s.ptr + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 29;
+    }
+    w = 0;
+    memcpy(&w, s.ptr + i, s.len - i);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 32);
+}
+
+static bool copy_claim(char *dst, size_t cap, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n >= cap)
+        return false;
+    memcpy(dst, s ? s : "", n);
+    dst[n] = '\0';
+    return true;
+}
+
+/* Remembers claims that verified at now; tokens or claims too large are not cached. */
+static void vc_put(struct vc_entry *e, auth_t *a, str_t token, uint64_t h, int64_t now,
+                   const jwtv_claims *c)
+{
+    e->len = 0;
+    if (token.len > VC_TOKEN_MAX || !c->has_exp ||
+        !copy_claim(e->user_id, sizeof e->user_id, c->user_id) ||
+        !copy_claim(e->username, sizeof e->username, c->username) ||
+        !copy_claim(e->role, sizeof e->role, c->role))
+        return;
+    e->has_jti = c->jti && store_id_parse(str_cstr(c->jti), &e->jti) == 0;
+    e->has_sid = c->sid && store_id_parse(str_cstr(c->sid), &e->sid) == 0;
+    if (auth_parse_user_id(c->user_id ? c->user_id : c->sub, &e->uid) != 0)
+        e->uid = INT64_MIN;
+    e->iat = c->has_iat ? c->iat : INT64_MIN;
+    e->has_role = c->role != NULL;
+    e->alg = metrics_alg_from_name(str_cstr(c->alg ? c->alg : ""));
+    e->hash = h;
+    e->auth = a;
+    e->nkeys = jose_keyring_count(auth_keyring(a));
+    e->verified_at = now;
+    e->exp = c->exp;
+    memcpy(e->token, token.ptr, token.len);
+    e->len = token.len;
+}
+
+/* The verdict for a cached token: only the revocation index is consulted. */
+static enum auth_verdict vc_check(auth_t *a, const struct vc_entry *e)
+{
+    store_token_ref_t ref = {.jti = e->has_jti ? &e->jti : NULL,
+                             .sid = e->has_sid ? &e->sid : NULL,
+                             .user_id = e->uid,
+                             .iat = e->iat};
+    if (store_check(auth_store(a), &ref) != STORE_NOT_REVOKED) {
+        metrics_verified(e->alg, METRICS_R_REVOKED);
+        return AUTH_REVOKED;
+    }
+    metrics_verified(e->alg, METRICS_R_OK);
+    return AUTH_OK;
+}
+
+/* The 204 (or 403/503) for an accepted token whose claims are given. */
+static void answer(http_req_t *req, auth_t *a, int64_t now, const char *user_id,
+                   const char *username, const char *role)
+{
+    if (req->query.len && !role_allowed(req, role)) {
+        http_respond_error(req, ERR_PERMISSION, NULL);
+        return;
+    }
+    if (feed_is_stale(a, now)) {
+        http_respond_error(req, ERR_UNAVAILABLE, NULL);
+        return;
+    }
+    http_resp_header_add(req, "X-User-Id", user_id);
+    http_resp_header_add(req, "X-Username", username ? username : "");
+    http_resp_header_add(req, "X-User-Role", role ? role : "");
+    http_resp_header_add(req, "Cache-Control", "no-store");
+    http_respond(req, 204, NULL, STR_NULL);
+}
+
 static void on_introspect(http_req_t *req)
 {
     auth_t *a = req->route_data;
@@ -109,8 +251,21 @@ static void on_introspect(http_req_t *req)
         api__bearer_error(req, rc, AUTH_INVALID);
         return;
     }
+    int64_t now = clock_now_s();
+    uint64_t h = vc_hash(token);
+    struct vc_entry *e = &vc_table()[h % VC_SLOTS];
+    if (e->len == token.len && e->hash == h && e->auth == a && now >= e->verified_at &&
+        now < e->exp && e->nkeys == jose_keyring_count(auth_keyring(a)) &&
+        memcmp(e->token, token.ptr, token.len) == 0) {
+        enum auth_verdict v = vc_check(a, e);
+        if (v != AUTH_OK)
+            api__bearer_error(req, 0, v);
+        else
+            answer(req, a, now, e->user_id, e->username, e->has_role ? e->role : NULL);
+        return;
+    }
     jwtv_claims *c = api_claims_scratch();
-    enum auth_verdict v = auth_verify_access(a, token, 0, c);
+    enum auth_verdict v = auth_verify_access(a, token, now, c);
     if (v == AUTH_OK && (!c->user_id || !header_safe(c->user_id) || !header_safe(c->username) ||
                          !header_safe(c->role)))
         v = AUTH_INVALID;
@@ -118,19 +273,8 @@ static void on_introspect(http_req_t *req)
         api__bearer_error(req, 0, v);
         return;
     }
-    if (req->query.len && !role_allowed(req, c->role)) {
-        http_respond_error(req, ERR_PERMISSION, NULL);
-        return;
-    }
-    if (feed_is_stale(a, clock_now_s())) {
-        http_respond_error(req, ERR_UNAVAILABLE, NULL);
-        return;
-    }
-    http_resp_header_add(req, "X-User-Id", c->user_id);
-    http_resp_header_add(req, "X-Username", c->username ? c->username : "");
-    http_resp_header_add(req, "X-User-Role", c->role ? c->role : "");
-    http_resp_header_add(req, "Cache-Control", "no-store");
-    http_respond(req, 204, NULL, STR_NULL);
+    vc_put(e, a, token, h, now, c);
+    answer(req, a, now, c->user_id, c->username, c->role);
 }
 
 /* ==== GET /auth/revocations ================================================================= */

@@ -49,6 +49,38 @@ def test_revoked_rejected_immediately(svc):
     check_error(intro(svc, t["access_token"]), 401, "token_not_valid")
 
 
+def test_repeated_token_still_checked_for_revocation_and_expiry(svc):
+    """Each loop thread caches accepted tokens (the per-request cost): a token seen many
+    times on one keep-alive connection must still be refused at once when its session or
+    its user is revoked, and as soon as it expires."""
+    a, b = svc.auth_login("u_user"), svc.auth_login("u_admin")
+    for _ in range(5):
+        r = intro(svc, a["access_token"])
+        assert r.status_code == 204 and r.headers["X-Username"] == "u_user"
+        r = intro(svc, b["access_token"])
+        assert r.status_code == 204 and r.headers["X-User-Role"] == "admin"
+    assert svc.http.get(svc.url + "/auth/introspect?role=admin", timeout=10, headers={
+        "Authorization": "Bearer " + a["access_token"]}).status_code == 403
+    assert svc.req("POST", "/auth/logout-all", b["access_token"]).status_code == 204
+    assert svc.req("POST", "/auth/logout", a["access_token"]).status_code == 204
+    for _ in range(3):
+        check_error(intro(svc, a["access_token"]), 401, "token_not_valid")
+        check_error(intro(svc, b["access_token"]), 401, "token_not_valid")
+    c = svc.auth_login("u_user")
+    short = resign(c["access_token"], SHARED_SECRET, exp=int(time.time()) + 2)
+    for _ in range(3):
+        assert intro(svc, short).status_code == 204
+    time.sleep(max(0.0, json_exp(short) - time.time()) + 0.2)
+    check_error(intro(svc, short), 401, "token_not_valid")
+
+
+def json_exp(token):
+    import base64
+    import json
+    p = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))["exp"]
+
+
 def test_control_characters_in_claims_never_reach_headers(svc):
     t = svc.auth_login("u_user")
     evil = resign(t["access_token"], SHARED_SECRET, username="x\r\nX-User-Role: admin")
