@@ -1,6 +1,8 @@
 /* Unit tests for src/http/conn.c without sockets: bytes in, response bytes out. Covers
  * pipelining order (also with an asynchronous handler), split input, limits and framing
- * errors, HEAD, 100-continue, keep-alive decisions. */
+ * errors, HEAD, 100-continue, keep-alive decisions, streamed bodies (back-pressure, route
+ * limits, errors told to the consumer, early answers), trailers, X-Request-Id on parser
+ * rejections. */
 #include "test.h"
 
 #include <stdlib.h>
@@ -56,6 +58,71 @@ static void h_async(http_req_t *req)
     pending = req;
 }
 
+/* ---- a streaming route: /up (limit 1000, above the server's 100) ---- */
+
+static struct {
+    buf_t got;       /* body bytes received */
+    int chunks;      /* on_chunk calls */
+    int end_status;  /* on_end status; 1 = not called */
+    bool pause_each; /* answer ERR_AGAIN to every chunk */
+    bool paused;     /* waiting for http_req_body_resume */
+    bool read_later; /* the handler does not read at once */
+    http_req_t *req;
+} st;
+
+static int st_chunk(http_req_t *req, void *arg, str_t d)
+{
+    (void)arg;
+    CHECK_TRUE(d.len > 0 && !st.paused);
+    buf_append_str(&st.got, d);
+    st.chunks++;
+    if (st.pause_each) {
+        st.paused = true;
+        return ERR_AGAIN;
+    }
+    (void)req;
+    return 0;
+}
+
+static void st_end(http_req_t *req, void *arg, int status)
+{
+    (void)arg;
+    CHECK_EQ_INT(st.end_status, 1);
+    st.end_status = status;
+    if (status == 0)
+        http_respond(req, 201, "text/plain", buf_str(&st.got));
+    else
+        http_respond_error(req, status, NULL);
+}
+
+static void h_stream(http_req_t *req)
+{
+    st.req = req;
+    if (str_eq_cstr(http_req_header(req, "x-deny"), "1")) {
+        http_respond_error(req, ERR_PERMISSION, NULL);
+        return;
+    }
+    if (!st.read_later)
+        CHECK_EQ_INT(http_req_body_read(req, st_chunk, st_end, NULL), 0);
+}
+
+static void st_reset(void)
+{
+    buf_dispose(&st.got);
+    memset(&st, 0, sizeof st);
+    buf_init(&st.got, 1 << 20);
+    st.end_status = 1;
+}
+
+/* Resumes the paused consumer until it stops pausing (at most n times). */
+static void st_drain(int n)
+{
+    while (st.paused && n-- > 0) {
+        st.paused = false;
+        http_req_body_resume(st.req);
+    }
+}
+
 static http_conn_t *setup(void)
 {
     http_options_defaults(&opts);
@@ -69,12 +136,14 @@ static http_conn_t *setup(void)
         http_router_add(router, HTTP_M_POST, "/echo", h_echo, NULL);
         http_router_add(router, HTTP_M_GET, "/p/{id}", h_param, NULL);
         http_router_add(router, HTTP_M_GET, "/async", h_async, NULL);
+        http_router_add_stream(router, HTTP_M_POST, "/up", h_stream, NULL, 1000);
     }
     if (!worker.rbuf)
         http__worker_init_common(&worker, router, &opts, &t_io);
     buf_init(&out, 1 << 20);
     closed = false;
     pending = NULL;
+    st_reset();
     http_conn_t *c = calloc(1, sizeof *c);
     http__conn_init(c, &worker);
     return c;
@@ -335,4 +404,160 @@ TEST(conn_async_before_hook_then_route)
     const char *a = strstr(out.data, "\r\n\r\n5"), *b = strstr(out.data, "404 Not Found");
     CHECK_TRUE(a && b && a < b);
     teardown(c);
+}
+
+TEST(conn_stream_backpressure_delivers_every_byte_in_order)
+{
+    for (int split = 1; split < 90; split += 7) {
+        http_conn_t *c = setup();
+        st.pause_each = true;
+        char req[1024];
+        char body[500];
+        for (size_t i = 0; i < sizeof body; i++)
+            body[i] = (char)('a' + i % 26);
+        int n = snprintf(req, sizeof req,
+                         "POST /up HTTP/1.1\r\nContent-Length: 500\r\n\r\n%.*s"
+                         "GET /p/9 HTTP/1.1\r\n\r\n",
+                         500, body);
+        for (int off = 0; off < n; off += split) {
+            feed(c, req + off, (size_t)(n - off < split ? n - off : split));
+            CHECK_TRUE(st.end_status == 1 || !st.paused);
+            st_drain(1000);
+        }
+        st_drain(1000);
+        CHECK_EQ_INT(st.end_status, 0);
+        CHECK_TRUE(str_eq(buf_str(&st.got), str_make(body, sizeof body)));
+        const char *a = strstr(out.data, "201"), *b = strstr(out.data, "\r\n\r\n9");
+        CHECK_TRUE(a && b && a < b); /* the pipelined request waited for the upload */
+        CHECK_TRUE(!closed);
+        teardown(c);
+    }
+}
+
+TEST(conn_stream_chunked_and_late_reader)
+{
+    http_conn_t *c = setup();
+    st.read_later = true;
+    feed_cstr(c, "POST /up HTTP/1.1\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n"
+                 "3\r\nabc\r\n");
+    CHECK_EQ_INT(c->state, CONN_HANDLER); /* parked after the headers */
+    CHECK_EQ_INT(out.len, 0);             /* no 100 Continue before the handler reads */
+    feed_cstr(c, "2\r\nde\r\n0\r\nX-Trailer: t\r\n\r\n");
+    CHECK_EQ_INT(st.chunks, 0);
+    CHECK_EQ_INT(http_req_body_read(st.req, st_chunk, st_end, NULL), 0);
+    CHECK_EQ_INT(http_req_body_read(st.req, st_chunk, st_end, NULL), ERR_INVALID);
+    CHECK_TRUE(strstr(out.data, "HTTP/1.1 100 Continue\r\n\r\n") == out.data);
+    CHECK_EQ_INT(st.end_status, 0);
+    CHECK_TRUE(str_eq_cstr(buf_str(&st.got), "abcde"));
+    CHECK_TRUE(strstr(out.data, "201 Created") != NULL && !closed);
+    teardown(c);
+}
+
+TEST(conn_stream_limits_and_errors_go_to_the_consumer)
+{
+    /* Content-Length over the route's limit: 413 before the handler */
+    http_conn_t *c = setup();
+    feed_cstr(c, "POST /up HTTP/1.1\r\nContent-Length: 1001\r\n\r\n");
+    CHECK_TRUE(strstr(out.data, "413") != NULL && closed && st.req == NULL);
+    teardown(c);
+    /* under it, though above the server's 100: accepted */
+    c = setup();
+    feed_cstr(c, "POST /up HTTP/1.1\r\nContent-Length: 200\r\n\r\n");
+    CHECK_TRUE(st.req != NULL && out.len == 0);
+    teardown(c);
+    /* chunked over the limit: the consumer hears ERR_TOO_LARGE and answers */
+    c = setup();
+    feed_cstr(c, "POST /up HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for (int i = 0; i < 20 && !closed; i++)
+        feed_cstr(c, "40\r\n0123456789012345678901234567890123456789012345678901234567890123\r\n");
+    CHECK_EQ_INT(st.end_status, ERR_TOO_LARGE);
+    CHECK_EQ_INT(st.got.len, 960); /* 15 chunks of 64; the 16th goes over */
+    CHECK_TRUE(strstr(out.data, "413") != NULL && strstr(out.data, "Connection: close"));
+    teardown(c);
+    /* bad chunk framing mid-body */
+    c = setup();
+    feed_cstr(c, "POST /up HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nZZ\r\n");
+    CHECK_EQ_INT(st.end_status, ERR_INVALID);
+    CHECK_TRUE(strstr(out.data, "400") != NULL);
+    teardown(c);
+    /* the client closes its side early */
+    c = setup();
+    feed_cstr(c, "POST /up HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");
+    http__conn_eof(c);
+    CHECK_EQ_INT(st.end_status, ERR_INVALID);
+    teardown(c);
+    /* the connection is gone while the consumer is paused: told once, then it answers */
+    c = setup();
+    st.pause_each = true;
+    feed_cstr(c, "POST /up HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");
+    CHECK_TRUE(st.paused);
+    c->closed = true;
+    CHECK_TRUE(http__conn_in_flight(c));
+    http__conn_gone(c);
+    CHECK_EQ_INT(st.end_status, ERR_IO);
+    CHECK_TRUE(!http__conn_in_flight(c));
+    st.paused = false;
+    http_req_body_resume(st.req); /* a no-op now */
+    teardown(c);
+    /* the deadline while reading */
+    c = setup();
+    feed_cstr(c, "POST /up HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");
+    http__conn_abort(c, ERR_TIMEOUT);
+    CHECK_EQ_INT(st.end_status, ERR_TIMEOUT);
+    CHECK_TRUE(strstr(out.data, "408") != NULL);
+    teardown(c);
+}
+
+TEST(conn_stream_early_answer_closes)
+{
+    http_conn_t *c = setup();
+    feed_cstr(c, "POST /up HTTP/1.1\r\nX-Deny: 1\r\nExpect: 100-continue\r\nContent-Length: 900\r\n"
+                 "\r\nsome body");
+    CHECK_TRUE(strstr(out.data, "100 Continue") == NULL);
+    CHECK_TRUE(strstr(out.data, "403 Forbidden") != NULL);
+    CHECK_TRUE(strstr(out.data, "Connection: close") != NULL && closed);
+    CHECK_EQ_INT(st.chunks, 0);
+    teardown(c);
+    /* no body: dispatched as usual, and http_req_body_read hands over the empty body */
+    c = setup();
+    feed_cstr(c, "POST /up HTTP/1.1\r\nContent-Length: 0\r\n\r\nGET /ok HTTP/1.1\r\n\r\n");
+    CHECK_EQ_INT(st.end_status, 0);
+    CHECK_EQ_INT(count(out.data, "HTTP/1.1 2"), 2);
+    CHECK_TRUE(!closed);
+    teardown(c);
+}
+
+TEST(conn_trailers_are_ignored)
+{
+    http_conn_t *c = setup();
+    const char *req = "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n"
+                      "X-Trailer: one\r\nX-Another: two\r\n\r\nGET /ok HTTP/1.1\r\n\r\n";
+    size_t n = strlen(req);
+    for (size_t cut = 1; cut < n; cut += 5) {
+        http_conn_t *d = setup();
+        feed(d, req, cut);
+        feed(d, req + cut, n - cut);
+        CHECK_TRUE(strstr(out.data, "\r\n\r\nabc") != NULL);
+        CHECK_EQ_INT(count(out.data, "200 OK"), 2);
+        teardown(d);
+    }
+    teardown(c);
+}
+
+TEST(conn_parser_rejections_carry_a_request_id)
+{
+    static const char *const reqs[] = {
+        "POST /echo HTTP/1.1\r\nX-Request-Id: client-7\r\nContent-Length: 101\r\n\r\n",
+        "GET /ok HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+        "BAD\r\n\r\n",
+    };
+    for (size_t i = 0; i < 3; i++) {
+        http_conn_t *c = setup();
+        feed_cstr(c, reqs[i]);
+        CHECK_TRUE(closed);
+        CHECK_TRUE(strstr(out.data, "\r\nX-Request-Id: ") != NULL);
+        if (i == 0)
+            CHECK_TRUE(strstr(out.data, "\r\nX-Request-Id: client-7\r\n") != NULL);
+        teardown(c);
+    }
 }
