@@ -167,7 +167,9 @@ const struct cfg_row cfg_rows[] = {
     {"JWTD_UPLOAD_DIR", CFG_T_PATH, OFF(upload_dir), NULL, 0, 0, CFG_F_OPTIONAL, NULL, NULL,
      "where POST /upload stores files (random names; created if missing)", "`<data_dir>/uploads`"},
     {"JWTD_MAX_UPLOAD_BYTES", CFG_T_SIZE, OFF(max_upload_bytes), "1048576", 1, 1024 * MIB, 0, NULL,
-     NULL, "largest file POST /upload accepts (413 above; JWTD_MAX_BODY_BYTES bounds the body)",
+     NULL,
+     "largest file POST /upload accepts (413 as soon as it goes over; the streamed body may be "
+     "64 KiB more, JWTD_MAX_BODY_BYTES does not apply to it)",
      NULL},
     {"JWTD_RATE_LIMIT_LOGIN", CFG_T_RATE, OFF(rate_limit_login), "5/minute", 0, 0, 0, NULL, NULL,
      "login attempts per client IP; 0 = unlimited", NULL},
@@ -214,7 +216,8 @@ const struct cfg_row cfg_rows[] = {
      "argon2id lanes", NULL},
     /* HTTP limits and deadlines */
     {"JWTD_MAX_BODY_BYTES", CFG_T_SIZE, OFF(max_body_bytes), "1048576", 1, 1024 * MIB, 0, NULL,
-     NULL, "largest request body; larger gets 413 before it is read", NULL},
+     NULL, "largest buffered request body (not POST /upload); larger gets 413 before it is read",
+     NULL},
     {"JWTD_MAX_HEADER_BYTES", CFG_T_SIZE, OFF(max_header_bytes), "16384", 1 * KIB, 1 * MIB, 0, NULL,
      NULL, "request line plus all headers; larger gets 431", NULL},
     {"JWTD_MAX_HEADERS", CFG_T_UINT, OFF(max_headers), "100", 1, 10000, 0, NULL, NULL,
