@@ -176,42 +176,56 @@ static void upload_paths(const char *name, char *tmp, char *dst, size_t cap)
     snprintf(dst, cap, "%s/%s", g_res.upload_dir, name);
 }
 
-/* Writes data to dir/name via dir/.name.tmp + fsync + rename (the metadata sidecar). */
-static int write_file(const char *name, const char *data, size_t len)
+/* Creates dir/.name.tmp for writing (O_EXCL, 0600). Returns the fd or -1 (logged). */
+static int create_tmp(const char *name)
 {
     char tmp[4096], dst[4096];
     upload_paths(name, tmp, dst, sizeof tmp);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
+    if (fd < 0)
         log_error("msg=\"upload: cannot create file\" errno=%d", errno);
-        return ERR_IO;
-    }
-    int rc = write_all(fd, data, len);
-    if (rc == 0 && fsync(fd) != 0)
-        rc = ERR_IO;
+    return fd;
+}
+
+/* fsync + close fd (dir/.name.tmp), then rename it to dir/name; removes it on failure. */
+static int commit_tmp(int fd, const char *name)
+{
+    char tmp[4096], dst[4096];
+    upload_paths(name, tmp, dst, sizeof tmp);
+    int rc = fsync(fd) == 0 ? 0 : ERR_IO;
     if (close(fd) != 0)
         rc = ERR_IO;
     if (rc == 0 && rename(tmp, dst) != 0)
         rc = ERR_IO;
     if (rc != 0) {
-        log_error("msg=\"upload: write failed\" errno=%d", errno);
+        log_error("msg=\"upload: cannot store file\" errno=%d", errno);
         unlink(tmp);
     }
     return rc;
 }
 
+/* Writes data to dir/name via dir/.name.tmp + fsync + rename (the metadata sidecar). */
+static int write_file(const char *name, const char *data, size_t len)
+{
+    int fd = create_tmp(name);
+    if (fd < 0)
+        return ERR_IO;
+    if (write_all(fd, data, len) != 0) {
+        log_error("msg=\"upload: write failed\" errno=%d", errno);
+        close(fd);
+        char tmp[4096], dst[4096];
+        upload_paths(name, tmp, dst, sizeof tmp);
+        unlink(tmp);
+        return ERR_IO;
+    }
+    return commit_tmp(fd, name);
+}
+
 /* Pool thread: creates the temp file on first use, hashes and appends the pending bytes. */
 static int job_write(struct upload *u)
 {
-    if (u->fd < 0) {
-        char tmp[4096], dst[4096];
-        upload_paths(u->id, tmp, dst, sizeof tmp);
-        u->fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (u->fd < 0) {
-            log_error("msg=\"upload: cannot create file\" errno=%d", errno);
-            return ERR_IO;
-        }
-    }
+    if (u->fd < 0 && (u->fd = create_tmp(u->id)) < 0)
+        return ERR_IO;
     if (u->pending.len == 0)
         return 0;
     if (EVP_DigestUpdate(u->md, u->pending.data, u->pending.len) != 1)
@@ -243,26 +257,17 @@ static int job_finish(struct upload *u)
     int rc = job_write(u);
     if (rc == 0 && EVP_DigestFinal_ex(u->md, md, &mdlen) != 1)
         rc = ERR_INTERNAL;
-    if (rc == 0) {
-        hex(md, 32, u->sha256);
-        if (fsync(u->fd) != 0)
-            rc = ERR_IO;
-    }
     if (rc != 0) {
         job_cleanup(u);
         return rc;
     }
+    hex(md, 32, u->sha256);
+    rc = commit_tmp(u->fd, u->id);
+    u->fd = -1;
+    if (rc != 0)
+        return rc;
     char tmp[4096], dst[4096];
     upload_paths(u->id, tmp, dst, sizeof tmp);
-    rc = close(u->fd) == 0 ? 0 : ERR_IO;
-    u->fd = -1;
-    if (rc == 0 && rename(tmp, dst) != 0)
-        rc = ERR_IO;
-    if (rc != 0) {
-        log_error("msg=\"upload: cannot store file\" errno=%d", errno);
-        unlink(tmp);
-        return rc;
-    }
     json_t *meta =
         json_pack("{sIsssIsssssI}", "owner", (json_int_t)u->owner, "filename", u->filename, "size",
                   (json_int_t)u->size, "sha256", u->sha256, "content_type", u->content_type,

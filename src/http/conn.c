@@ -450,6 +450,20 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len)
 static void out_append(http_worker_t *w, http_conn_t *c, const char *s, size_t n);
 static void dispatch(http_conn_t *c);
 
+/* Copies the request's bytes (request line to its furthest slice) into its arena and
+ * rebases its slices, so they outlive the input buffers. */
+static void keep_in_arena(http_conn_t *c)
+{
+    http_req_t *req = &c->req;
+    const char *from = req->target.ptr, *to = c->span_end;
+    if (from && to && to > from) {
+        size_t n = (size_t)(to - from);
+        char *dst = http_req_alloc(req, n);
+        memcpy(dst, from, n);
+        rebase(c, from, to, dst - from);
+    }
+}
+
 /* For a request with a body: whether its route streams the body, and the route's limit. */
 static bool stream_route(http_conn_t *c, size_t *max_body)
 {
@@ -473,14 +487,7 @@ static bool stream_route(http_conn_t *c, size_t *max_body)
  */
 static int stream_dispatch(http_conn_t *c)
 {
-    http_req_t *req = &c->req;
-    const char *from = req->target.ptr, *to = c->span_end;
-    if (from && to && to > from) {
-        size_t n = (size_t)(to - from);
-        char *dst = http_req_alloc(req, n);
-        memcpy(dst, from, n);
-        rebase(c, from, to, dst - from);
-    }
+    keep_in_arena(c);
     c->body_state = BODY_WAIT;
     c->state = CONN_HANDLER;
     dispatch(c);
@@ -598,14 +605,7 @@ static int on_message_complete(llhttp_t *p)
         }
         return c->state == CONN_IDLE ? 0 : HPE_PAUSED;
     }
-    /* Copy the request's bytes into its arena so slices outlive this read. */
-    const char *from = req->target.ptr, *to = c->span_end;
-    if (from && to && to > from) {
-        size_t n = (size_t)(to - from);
-        char *dst = http_req_alloc(req, n);
-        memcpy(dst, from, n);
-        rebase(c, from, to, dst - from);
-    }
+    keep_in_arena(c);
     if (req->_body_owned)
         req->body = buf_str(&c->body);
     c->state = CONN_HANDLER;

@@ -71,16 +71,23 @@ static int c_end(void *arg)
 
 static const api_mp_callbacks_t collect_cb = {c_part, c_data, c_end};
 
+/* An empty log in c and a parser p over boundary that reports into it. */
+static int collect_start(struct collect *c, api_mp_parser_t *p, const char *boundary,
+                         int stop_at_part)
+{
+    buf_init(&c->log, 1 << 20);
+    c->parts = 0;
+    c->stop_at_part = stop_at_part;
+    return api_mp_init(p, str_cstr(boundary), &collect_cb, c);
+}
+
 /* Parses body cut at the given offsets (ascending, <= len); returns the result code and
  * leaves the event log in c (caller disposes). */
 static int run_split(str_t body, const char *boundary, const size_t *cuts, size_t ncuts,
                      struct collect *c, int stop_at_part)
 {
     static api_mp_parser_t p;
-    buf_init(&c->log, 1 << 20);
-    c->parts = 0;
-    c->stop_at_part = stop_at_part;
-    if (api_mp_init(&p, str_cstr(boundary), &collect_cb, c) != 0)
+    if (collect_start(c, &p, boundary, stop_at_part) != 0)
         return ERR_INTERNAL;
     size_t from = 0;
     for (size_t i = 0; i <= ncuts; i++) {
@@ -282,10 +289,7 @@ TEST(mp_callback_error_stops_the_parser)
     check_all_splits("stop", body, "B", ERR_TOO_LARGE, "[name=a]1<end>", 2);
     struct collect c;
     static api_mp_parser_t p;
-    buf_init(&c.log, 4096);
-    c.parts = 0;
-    c.stop_at_part = 1;
-    CHECK_EQ_INT(api_mp_init(&p, STR_LIT("B"), &collect_cb, &c), 0);
+    CHECK_EQ_INT(collect_start(&c, &p, "B", 1), 0);
     CHECK_EQ_INT(api_mp_feed(&p, body), ERR_TOO_LARGE);
     CHECK_EQ_INT(api_mp_feed(&p, STR_LIT("more")), ERR_INVALID);
     CHECK_EQ_INT(api_mp_finish(&p), ERR_INVALID);
@@ -297,10 +301,7 @@ TEST(mp_epilogue_is_ignored)
 {
     struct collect c;
     static api_mp_parser_t p;
-    buf_init(&c.log, 4096);
-    c.parts = 0;
-    c.stop_at_part = 0;
-    CHECK_EQ_INT(api_mp_init(&p, STR_LIT("B"), &collect_cb, &c), 0);
+    CHECK_EQ_INT(collect_start(&c, &p, "B", 0), 0);
     CHECK_EQ_INT(api_mp_feed(&p, STR_LIT("--B\r\nContent-Disposition: form-data; name=a\r\n\r\n"
                                          "1\r\n--B--")),
                  0);
