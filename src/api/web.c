@@ -80,6 +80,23 @@ int api__bearer(const http_req_t *req, str_t *token)
     str_t h = http_req_header(req, "authorization");
     if (!h.ptr)
         return ERR_NOT_AUTHENTICATED;
+    /* Fast path (every authenticated request): "Bearer <token>" and no byte <= ' ' in the
+       token, checked 8 bytes at a time; the same answer as the split below. */
+    if (h.len > 7 && memcmp(h.ptr, "Bearer ", 7) == 0) {
+        const char *p = h.ptr + 7;
+        size_t n = h.len - 7, i = 0;
+        uint64_t low = 0, w;
+        for (; i + 8 <= n; i += 8) {
+            memcpy(&w, p + i, 8); /* a byte < 0x21 sets its high bit in low (exact) */
+            low |= (w - 0x2121212121212121ull) & ~w & 0x8080808080808080ull;
+        }
+        for (; i < n; i++)
+            low |= (unsigned char)p[i] <= ' ';
+        if (!low) {
+            *token = str_make(p, n);
+            return 0;
+        }
+    }
     str_t parts[3];
     size_t n = 0, i = 0;
     while (i < h.len && n < 3) {

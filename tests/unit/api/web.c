@@ -72,6 +72,21 @@ TEST(api_web_bearer_parsing)
     CHECK_EQ_INT(bearer_rc("", &t), ERR_NOT_AUTHENTICATED);
     CHECK_EQ_INT(bearer_rc("Bearer", &t), ERR_BAD_AUTH_HEADER);
     CHECK_EQ_INT(bearer_rc("Bearer a b", &t), ERR_BAD_AUTH_HEADER);
+    /* the 8-bytes-at-a-time fast path agrees with the split: whitespace in any position of
+       a long token, and bytes >= 0x80 or just above ' ' that are not whitespace */
+    const char *ws = " \t\r\n\v\f";
+    for (size_t pos = 0; pos < 19; pos++) {
+        for (const char *w = ws; *w; w++) {
+            char v[64];
+            snprintf(v, sizeof v, "Bearer %.*s%cabcdefghijklmnopq", (int)pos, "0123456789abcdefghi",
+                     *w);
+            CHECK_EQ_INT(bearer_rc(v, &t), pos == 0 ? 0 : ERR_BAD_AUTH_HEADER);
+        }
+    }
+    ASSERT_EQ_INT(bearer_rc("Bearer eyJ.\x80\xff!~-_.0123456789", &t), 0);
+    CHECK_TRUE(str_eq_cstr(t, "eyJ.\x80\xff!~-_.0123456789"));
+    ASSERT_EQ_INT(bearer_rc("Bearer abcdefgh ", &t), 0);
+    CHECK_TRUE(str_eq_cstr(t, "abcdefgh"));
 }
 
 TEST(api_web_origin_checks)
