@@ -16,7 +16,7 @@
  * one fetch per cooldown, never a fetch storm against jwtd. A failed fetch keeps the old
  * keys. Alternatively --jwks-file reads a static JWK set (e.g. an `oct` key for HS256).
  *
- * DESIGN (threads): --threads event loops (epoll), each with its own SO_REUSEPORT listener,
+ * DESIGN (threads): --threads event loops (epoll), fed by one listener (see accept_all),
  * share one immutable jwtv_verifier through an atomic pointer. A new key set replaces the
  * pointer; the old verifier is retired and freed only RETIRE_S seconds later by the
  * refresher thread, long after any in-flight verification (microseconds) has finished.
@@ -646,7 +646,7 @@ static void conn_close(int ep, struct conn *c)
     free(c);
 }
 
-static int listen_socket(void)
+static int listen_socket(void) /* nonblocking, on cfg.host:cfg.port */
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC,
                              .ai_socktype = SOCK_STREAM,
@@ -659,7 +659,6 @@ static int listen_socket(void)
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
         freeaddrinfo(ai);
         close(fd);
@@ -669,30 +668,52 @@ static int listen_socket(void)
     return fd;
 }
 
+/*
+ * One listening socket in every loop's epoll set (EPOLLEXCLUSIVE: one loop wakes per
+ * connection); whichever loop accepts hands the connection to the loops in turn, so each
+ * serves the same number of keep-alive connections (a listener per loop with SO_REUSEPORT
+ * spreads them by a hash of the addresses: unevenly for a few dozen connections, and the
+ * busier loop then limits the whole server). epoll_ctl on another loop's set is safe; the
+ * connection is then touched only by that loop.
+ */
+static int g_lfd;
+static int g_eps[64];
+static atomic_uint g_next_loop;
+
+static void accept_all(void)
+{
+    for (;;) {
+        int fd = accept4(g_lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return;
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        struct conn *nc = calloc(1, sizeof *nc);
+        if (!nc) {
+            close(fd);
+            continue;
+        }
+        nc->fd = fd;
+        struct epoll_event cev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+                                  .data.ptr = nc};
+        int ep = g_eps[atomic_fetch_add(&g_next_loop, 1) % (unsigned)cfg.threads];
+        if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &cev) != 0) {
+            close(fd);
+            free(nc);
+        }
+    }
+}
+
 static void *loop(void *arg)
 {
-    int lfd = (int)(intptr_t)arg;
-    int ep = epoll_create1(EPOLL_CLOEXEC);
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-    epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+    int ep = g_eps[(intptr_t)arg];
     struct epoll_event evs[MAX_EVENTS];
     for (;;) {
         int n = epoll_wait(ep, evs, MAX_EVENTS, -1);
         for (int i = 0; i < n; i++) {
             struct conn *c = evs[i].data.ptr;
             if (!c) {
-                for (;;) {
-                    int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-                    if (fd < 0)
-                        break;
-                    int one = 1;
-                    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-                    struct conn *nc = calloc(1, sizeof *nc);
-                    nc->fd = fd;
-                    struct epoll_event cev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-                                              .data.ptr = nc};
-                    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &cev);
-                }
+                accept_all();
                 continue;
             }
             bool dead = (evs[i].events & (EPOLLERR | EPOLLHUP)) != 0;
@@ -854,22 +875,21 @@ int main(int argc, char **argv)
         fprintf(stderr, "resource-server: no keys, not starting\n");
         return 1;
     }
-    /* bind every listener first so that the port is known and shared (port 0 = ephemeral) */
-    int fds[64];
-    fds[0] = listen_socket();
-    if (fds[0] < 0) {
+    g_lfd = listen_socket();
+    if (g_lfd < 0) {
         fprintf(stderr, "resource-server: cannot listen on %s:%d\n", cfg.host, cfg.port);
         return 1;
     }
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
-    getsockname(fds[0], (struct sockaddr *)&ss, &sl);
+    getsockname(g_lfd, (struct sockaddr *)&ss, &sl);
     cfg.port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                               : ((struct sockaddr_in *)&ss)->sin_port);
-    for (int i = 1; i < cfg.threads; i++) {
-        fds[i] = listen_socket();
-        if (fds[i] < 0) {
-            fprintf(stderr, "resource-server: cannot listen on %s:%d\n", cfg.host, cfg.port);
+    for (int i = 0; i < cfg.threads; i++) { /* every set exists before any loop accepts */
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = NULL};
+        g_eps[i] = epoll_create1(EPOLL_CLOEXEC);
+        if (g_eps[i] < 0 || epoll_ctl(g_eps[i], EPOLL_CTL_ADD, g_lfd, &ev) != 0) {
+            perror("resource-server: epoll");
             return 1;
         }
     }
@@ -877,11 +897,11 @@ int main(int argc, char **argv)
     pthread_create(&th, NULL, refresher, NULL);
     pthread_detach(th);
     for (int i = 1; i < cfg.threads; i++) {
-        pthread_create(&th, NULL, loop, (void *)(intptr_t)fds[i]);
+        pthread_create(&th, NULL, loop, (void *)(intptr_t)i);
         pthread_detach(th);
     }
     printf("resource-server listening on http://%s:%d\n", cfg.host, cfg.port);
     fflush(stdout);
-    loop((void *)(intptr_t)fds[0]);
+    loop((void *)(intptr_t)0);
     return 0;
 }
