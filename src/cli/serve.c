@@ -125,6 +125,7 @@ int cli_serve(int argc, char **argv)
     }
     ho.host = host;
     ho.workers = cfg.workers > 0 ? (uint32_t)cfg.workers : 0;
+    ho.affinity = (enum http_affinity)cfg.worker_affinity;
     ho.max_header_bytes = cfg.max_header_bytes;
     ho.max_headers = cfg.max_headers;
     ho.max_url_bytes = cfg.max_url_bytes;

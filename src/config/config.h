@@ -23,6 +23,8 @@
 #include "common/str.h"
 
 enum cfg_environment { CFG_ENV_DEVELOPMENT = 0, CFG_ENV_STAGING = 1, CFG_ENV_PRODUCTION = 2 };
+/* JWTD_WORKER_AFFINITY, same order as http.h's enum http_affinity. */
+enum cfg_affinity { CFG_AFFINITY_AUTO = 0, CFG_AFFINITY_ON = 1, CFG_AFFINITY_OFF = 2 };
 
 /* A rate such as "5/minute": count requests per period_s seconds. count 0 = unlimited. */
 typedef struct {
@@ -57,6 +59,7 @@ struct cfg {
     /* --- server ---------------------------------------------------------------------- */
     char *listen; /* JWTD_LISTEN "host:port" */
     int workers;  /* JWTD_WORKERS, 0 = number of cores */
+    enum cfg_affinity worker_affinity;
     enum cfg_environment environment;
     char *data_dir;  /* JWTD_DATA_DIR, default "var" */
     char *log_level; /* JWTD_LOG_LEVEL debug|info|warn|error */

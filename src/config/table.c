@@ -76,6 +76,7 @@ static int validate_redis_url(const char *v, char *why, size_t cap)
 
 static const char *const environments[] = {"development", "staging", "production", NULL};
 static const char *const log_formats[] = {"text", "json", NULL};
+static const char *const affinities[] = {"auto", "on", "off", NULL};
 static const char *const log_levels[] = {"debug", "info", "warn", "error", "off", NULL};
 static const char *const algorithms[] = {"HS256", "HS384", "HS512", "RS256", "RS384",
                                          "RS512", "PS256", "PS384", "PS512", "ES256",
@@ -96,6 +97,10 @@ const struct cfg_row cfg_rows[] = {
      NULL},
     {"JWTD_WORKERS", CFG_T_INT, OFF(workers), "0", 0, 1024, 0, NULL, NULL,
      "event-loop threads; 0 = number of cores", NULL},
+    {"JWTD_WORKER_AFFINITY", CFG_T_ENUM, OFF(worker_affinity), "auto", 0, 0, 0, affinities, NULL,
+     "pin event-loop thread i to CPU i: auto = only when there is one worker per CPU the "
+     "process may use (the default worker count); on = always (round robin); off = never",
+     NULL},
     {"JWTD_ENVIRONMENT", CFG_T_ENUM, OFF(environment), "development", 0, 0, 0, environments, NULL,
      "cookie Secure, CORS defaults, HSTS; production refuses to start with a missing or weak "
      "key",

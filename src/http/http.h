@@ -278,10 +278,16 @@ int http_router_match(const http_router_t *r, enum http_method method, str_t pat
 
 typedef void (*http_worker_hook_fn)(http_worker_t *w, struct uv_loop_s *loop, void *arg);
 
+/* Worker threads pinned to CPUs (worker i on the i-th CPU the process may use): AUTO pins
+ * only when there is exactly one worker per such CPU. Measured on 2 cores: unpinned, the
+ * scheduler often runs both event loops on one CPU while the other is busy with clients. */
+enum http_affinity { HTTP_AFFINITY_AUTO = 0, HTTP_AFFINITY_ON = 1, HTTP_AFFINITY_OFF = 2 };
+
 struct http_options {
     const char *host; /* "127.0.0.1", "::", "0.0.0.0" */
     uint16_t port;    /* 0 = ephemeral */
     uint32_t workers; /* 0 = number of cores */
+    enum http_affinity affinity;
     size_t max_header_bytes;
     uint32_t max_headers;
     size_t max_url_bytes;

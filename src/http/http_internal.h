@@ -78,6 +78,7 @@ struct http_worker {
     uv_async_t stop_async;
     uv_timer_t shutdown_timer;
     int listen_fd;
+    int cpu; /* CPU this worker's thread is pinned to; -1 = not pinned */
     uint32_t conn_count;
     struct http_conn *conns; /* intrusive list of open connections */
     uv_thread_t thread;

@@ -31,6 +31,8 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -502,6 +504,15 @@ static void worker_main(void *arg)
 {
     http_worker_t *w = arg;
     uv_loop_t *loop = w->loop;
+    if (w->cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(w->cpu, &set);
+        int e = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+        if (e != 0)
+            log_warn("msg=\"cannot pin worker to its CPU\" worker=%u cpu=%d err=\"%s\"", w->index,
+                     w->cpu, strerror(e));
+    }
     int rc = uv_tcp_open(&w->listener, w->listen_fd);
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)&w->listener, LISTEN_BACKLOG, on_connection);
@@ -597,10 +608,15 @@ int http_server_run(const struct http_options *opts, const http_router_t *router
     http_server_t srv = {0};
     srv.opts = opts;
     srv.router = router;
+    cpu_set_t allowed;
+    int ncpu = 0;
+    CPU_ZERO(&allowed);
+    if (sched_getaffinity(0, sizeof allowed, &allowed) == 0)
+        ncpu = CPU_COUNT(&allowed);
     uint32_t n = opts->workers;
     if (n == 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        n = cores > 0 ? (uint32_t)cores : 1;
+        n = ncpu > 0 ? (uint32_t)ncpu : cores > 0 ? (uint32_t)cores : 1;
     }
     srv.nworkers = n;
     signal(SIGPIPE, SIG_IGN);
@@ -637,10 +653,19 @@ int http_server_run(const struct http_options *opts, const http_router_t *router
         free(srv.workers);
         return rc;
     }
-    for (uint32_t i = 0; i < n; i++) {
+    bool pin = ncpu > 1 && (opts->affinity == HTTP_AFFINITY_ON ||
+                            (opts->affinity == HTTP_AFFINITY_AUTO && n == (uint32_t)ncpu));
+    for (uint32_t i = 0, c = 0; i < n; i++) {
         http_worker_t *w = &srv.workers[i];
         w->index = i;
         w->server = &srv;
+        w->cpu = -1;
+        if (pin) { /* the next CPU the process may use, round robin */
+            while (!CPU_ISSET(c, &allowed))
+                c = (c + 1) % CPU_SETSIZE;
+            w->cpu = (int)c;
+            c = (c + 1) % CPU_SETSIZE;
+        }
         http__worker_init_common(w, router, opts, &uv_io);
         /* Loop and handles are set up here, before the thread runs, so that a signal
          * arriving at once can already be forwarded to every worker. */
@@ -664,7 +689,8 @@ int http_server_run(const struct http_options *opts, const http_router_t *router
     bool v6 = ss.ss_family == AF_INET6;
     printf("jwtd listening on http://%s%s%s:%u\n", v6 ? "[" : "", opts->host, v6 ? "]" : "", port);
     fflush(stdout);
-    log_info("msg=\"listening\" host=%s port=%u workers=%u", opts->host, port, n);
+    log_info("msg=\"listening\" host=%s port=%u workers=%u pinned=%s", opts->host, port, n,
+             pin ? "yes" : "no");
 
     /* Workers are started after the signal handlers so that they inherit nothing odd. */
     for (uint32_t i = 0; i < n; i++)
