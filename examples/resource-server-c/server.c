@@ -297,24 +297,17 @@ struct tc_entry {
 };
 static _Thread_local struct tc_entry *t_cache;
 
-/* 8 bytes per step (a multiply-xorshift mix), not a cryptographic hash: the cache compares
-   the full token on a hit, so a collision only costs a verification. */
+/* Slot hash from the token's length and last 16 bytes: the end of a JWS is its signature,
+   as good as random, and a hit compares the whole token anyway (a crafted collision only
+   costs a verification). */
 static uint64_t tc_hash(const char *p, size_t n)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdull;
-        h ^= h >> 29;
-    }
-    uint64_t w = 0;
-    memcpy(&w, p + i, n - i);
-    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    return h ^ (h >> 33);
+    uint64_t w[2] = {0, 0};
+    size_t k = n < sizeof w ? n : sizeof w;
+    memcpy(w, p + n - k, k);
+    uint64_t h = (w[0] + n) * 0x9e3779b97f4a7c15ull;
+    h = (h ^ (h >> 31) ^ w[1]) * 0xbf58476d1ce4e5b9ull;
+    return h ^ (h >> 29);
 }
 
 /* Room for n more output bytes; the buffer grows only, so it stops allocating after the
