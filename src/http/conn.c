@@ -270,7 +270,7 @@ static void rebase(http_conn_t *c, const char *lo, const char *hi, ptrdiff_t del
 /* Ensures ibuf can hold need bytes, rebasing slices into it when it moves. */
 static void ibuf_reserve(http_conn_t *c, size_t need)
 {
-    if (need <= c->icap)
+    if (need <= c->icap && c->ibuf)
         return;
     size_t cap = c->icap ? c->icap : 1024;
     while (cap < need)
