@@ -173,9 +173,9 @@ typedef void (*http_body_end_fn)(http_req_t *req, void *arg, int status);
  * Starts delivering req's body to on_chunk then on_end (with arg), on req's loop. For a
  * request of a streaming route the body is read from the socket as the consumer takes it
  * (a deferred "100 Continue" is sent now); otherwise the buffered body is delivered at
- * once. Unless called from the handler itself, the callbacks may run (and the consumer
- * respond) before this returns, so touch nothing of the consumer's afterwards. Call once,
- * before responding.
+ * once. The callbacks may run (and the consumer respond) before this returns -- always
+ * for a buffered body, and for a streamed one unless called from the handler itself -- so
+ * touch nothing of the consumer's afterwards. Call once, before responding.
  * Returns 0, or ERR_INVALID (called twice or after responding) / ERR_IO (the client is
  * gone): then no callback runs and the caller responds.
  */
