@@ -228,3 +228,29 @@ def test_parser_rejections_carry_a_request_id(jwtd_server):
         sock.settimeout(30)
         r = srv_timeout.read_response()
         assert r.status == 408 and r.header("x-request-id"), r
+
+
+def test_concurrent_uploads(svc_factory):
+    s = svc_factory(JWTD_MAX_UPLOAD_BYTES=str(8 << 20), JWTD_POOL_THREADS="2")
+    t = s.auth_login("u_user")["access_token"]
+    import concurrent.futures
+
+    def one(i):
+        data = b"".join(pattern_block(i * 100 + k) for k in range(40))  # 2.5 MiB
+        head, tail = envelope("c%d.bin" % i)
+        with connect(s.srv, timeout=60) as sock:
+            sock.sendall(request_head(s, t, len(head) + len(data) + len(tail)) + head)
+            for k in range(0, len(data), 100000):
+                sock.sendall(data[k:k + 100000])
+            sock.sendall(tail)
+            r = Reader(sock).read_response()
+        assert r.status == 201, r
+        assert r.json()["sha256"] == hashlib.sha256(data).hexdigest(), i
+        return r.json()["id"]
+
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        ids = list(ex.map(one, range(8)))
+    assert len(set(ids)) == 8
+    names = upload_dir_entries(s)
+    assert all(i in names and i + ".json" in names for i in ids)
+    assert not [n for n in names if n.endswith(".tmp")]
