@@ -27,8 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -145,6 +143,11 @@ int auth_new(const auth_options_t *opts, db_t *db, jose_keyring_t *ring, const j
 /* See auth.h. */
 int auth_start(auth_t *a)
 {
+    /* hashes on SCHED_IDLE threads of their own, one per core (password.h): the event
+       loops always win the CPU, and logins still reach cores / hash time */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (auth_password_offload_start(cores > 0 ? (unsigned)cores : 2) != 0)
+        log_warn("msg=\"no hashing thread: passwords are hashed on the pool threads\"");
     return store_start(a->store);
 }
 
@@ -504,22 +507,6 @@ static int issue_session(auth_t *a, const db_user_t *u, const auth_client_t *cli
     return 0;
 }
 
-/*
- * Password hashing saturates the pool threads by design (login throughput = cores / hash
- * time); the event loops must still win the CPU so that verification latency holds. The
- * first hash on a thread lowers that thread's scheduling priority (nice +10, Linux
- * per-thread) for good; loops keep the default priority.
- */
-static void yield_to_loops(void)
-{
-    static __thread bool lowered;
-    if (lowered)
-        return;
-    lowered = true;
-    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) != 0)
-        log_debug("msg=\"cannot lower the hashing thread's priority\"");
-}
-
 /* See auth.h. */
 int auth_login(auth_t *a, const char *username, const char *password, size_t password_len,
                const auth_client_t *client, int64_t now, auth_pair_t *out)
@@ -527,7 +514,6 @@ int auth_login(auth_t *a, const char *username, const char *password, size_t pas
     db_user_t u;
     memset(&u, 0, sizeof u);
     memset(out, 0, sizeof *out);
-    yield_to_loops();
     int rc = db_user_find_by_username(a->db, username, &u);
     if (rc == ERR_NOT_FOUND || rc == ERR_INVALID) {
         auth_password_verify_dummy(password, password_len);
@@ -867,7 +853,6 @@ int auth_user_set_password(auth_t *a, int64_t user_id, const char *password, siz
     if (rc != 0)
         return ERR_INVALID;
     char h[AUTH_PASSWORD_HASH_MAX];
-    yield_to_loops();
     rc = auth_password_hash(&a->opts.argon2, password, len, h, sizeof h);
     if (rc == 0)
         rc = map_db(db_user_set_password(a->db, user_id, h, true, now));

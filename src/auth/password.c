@@ -18,9 +18,13 @@
 
 #include <crypt.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <argon2.h>
 #include <openssl/crypto.h>
@@ -221,9 +225,8 @@ static bool params_ok(const auth_argon2_params_t *p)
            p->iterations <= 64 && p->memory_kib >= 8 * p->parallelism && p->memory_kib <= 4194304;
 }
 
-/* See password.h. */
-int auth_password_hash(const auth_argon2_params_t *params, const char *pw, size_t pw_len, char *out,
-                       size_t cap)
+static int hash_impl(const auth_argon2_params_t *params, const char *pw, size_t pw_len, char *out,
+                     size_t cap)
 {
     uint8_t salt[SALT_BYTES], tag[TAG_BYTES];
     char salt64[32], tag64[48];
@@ -422,8 +425,7 @@ static bool verify_bcrypt_plain(const char *stored, const char *pw, size_t pw_le
 
 /* ==== dispatch ============================================================================ */
 
-/* See password.h. */
-bool auth_password_verify(const char *stored, const char *pw, size_t pw_len)
+static bool verify_impl(const char *stored, const char *pw, size_t pw_len)
 {
     if (!stored || !pw || pw_len > VERIFY_MAX_PW_BYTES ||
         strnlen(stored, MAX_STORED_HASH_SIZE) >= MAX_STORED_HASH_SIZE)
@@ -441,6 +443,136 @@ bool auth_password_verify(const char *stored, const char *pw, size_t pw_len)
     if (strncmp(stored, "bcrypt$", 7) == 0)
         return verify_bcrypt_plain(stored + 7, pw, pw_len);
     return false;
+}
+
+/* ==== hashing threads ===================================================================== */
+
+/*
+ * With auth_password_offload_start(n), every hash and verification runs on one of n
+ * threads of their own under SCHED_IDLE, and the calling (pool) thread sleeps until it is
+ * done. SCHED_IDLE threads run only on CPU time no normal thread wants, so an event loop
+ * that wakes up preempts a hash at once (nice +10 on the pool threads still let hashes
+ * delay verify requests by milliseconds), while logins alone still use every core. Only
+ * the pure computation moves: the caller keeps everything that takes locks (database
+ * writes, the store), so a starved idle-class thread never holds a lock a normal thread
+ * waits for. Without offload (the CLI, unit tests) everything runs on the caller.
+ */
+struct hash_task {
+    struct hash_task *next;
+    void (*fn)(struct hash_task *);
+    /* in */
+    const auth_argon2_params_t *params;
+    const char *stored, *pw;
+    size_t pw_len, cap;
+    char *out;
+    /* out */
+    int rc;
+    bool ok;
+    bool done;
+    pthread_cond_t cv; /* signalled by the hashing thread when done (under hq_mu) */
+};
+
+static pthread_mutex_t hq_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hq_cv = PTHREAD_COND_INITIALIZER;
+static struct hash_task *hq_head, **hq_tail = &hq_head;
+static unsigned hq_threads; /* started (0 = run inline) */
+
+static void *hasher_main(void *arg)
+{
+    (void)arg;
+    struct sched_param sp = {.sched_priority = 0};
+    int err = pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
+    if (err != 0) { /* not expected on Linux (lowering is always allowed); nice 19 then */
+        log_warn("msg=\"hashing thread cannot use SCHED_IDLE; using nice 19\" errno=%d", err);
+        if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19) != 0)
+            log_debug("msg=\"cannot lower the hashing thread's priority\"");
+    }
+    pthread_mutex_lock(&hq_mu);
+    for (;;) {
+        while (!hq_head)
+            pthread_cond_wait(&hq_cv, &hq_mu);
+        struct hash_task *t = hq_head;
+        hq_head = t->next;
+        if (!hq_head)
+            hq_tail = &hq_head;
+        pthread_mutex_unlock(&hq_mu);
+        t->fn(t);
+        pthread_mutex_lock(&hq_mu);
+        t->done = true;
+        pthread_cond_signal(&t->cv);
+    }
+    return NULL;
+}
+
+/* See password.h. */
+int auth_password_offload_start(unsigned n)
+{
+    pthread_mutex_lock(&hq_mu);
+    int rc = 0;
+    while (hq_threads < n) {
+        pthread_t th;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        int err = pthread_create(&th, &attr, hasher_main, NULL);
+        pthread_attr_destroy(&attr);
+        if (err != 0) {
+            rc = hq_threads ? 0 : ERR_INTERNAL; /* fewer threads still work */
+            break;
+        }
+        hq_threads++;
+    }
+    pthread_mutex_unlock(&hq_mu);
+    return rc;
+}
+
+/* Runs t->fn(t) on a hashing thread and waits for it, or inline without them. */
+static void run_task(struct hash_task *t)
+{
+    pthread_mutex_lock(&hq_mu);
+    if (hq_threads == 0) {
+        pthread_mutex_unlock(&hq_mu);
+        t->fn(t);
+        return;
+    }
+    pthread_cond_init(&t->cv, NULL);
+    t->done = false;
+    t->next = NULL;
+    *hq_tail = t;
+    hq_tail = &t->next;
+    pthread_cond_signal(&hq_cv);
+    while (!t->done)
+        pthread_cond_wait(&t->cv, &hq_mu);
+    pthread_mutex_unlock(&hq_mu);
+    pthread_cond_destroy(&t->cv);
+}
+
+static void hash_fn(struct hash_task *t)
+{
+    t->rc = hash_impl(t->params, t->pw, t->pw_len, t->out, t->cap);
+}
+
+static void verify_fn(struct hash_task *t)
+{
+    t->ok = verify_impl(t->stored, t->pw, t->pw_len);
+}
+
+/* See password.h. */
+int auth_password_hash(const auth_argon2_params_t *params, const char *pw, size_t pw_len, char *out,
+                       size_t cap)
+{
+    struct hash_task t = {
+        .fn = hash_fn, .params = params, .pw = pw, .pw_len = pw_len, .out = out, .cap = cap};
+    run_task(&t);
+    return t.rc;
+}
+
+/* See password.h. */
+bool auth_password_verify(const char *stored, const char *pw, size_t pw_len)
+{
+    struct hash_task t = {.fn = verify_fn, .stored = stored, .pw = pw, .pw_len = pw_len};
+    run_task(&t);
+    return t.ok;
 }
 
 /* See password.h. */
