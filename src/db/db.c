@@ -45,8 +45,8 @@ struct db {
     uint32_t max;
     /* SQLite only: the connection every rotation uses, one at a time (rot_mu). SQLite runs
        one write transaction at a time anyway; on a single connection the pages the last
-       rotation wrote stay valid in its cache instead of being re-read from the WAL by
-       whichever pool connection comes next. Opened on first use, outside max. */
+       rotation wrote stay valid in its cache instead of being re-read from the WAL by whichever
+       pool connection comes next. Opened on first use, outside max. */
     pthread_mutex_t rot_mu;
     db_conn_t *rot_conn;
 };
@@ -425,26 +425,32 @@ void db_user_dispose(db_user_t *u)
     memset(u, 0, sizeof *u);
 }
 
-/* Reads DB_USER_COLS of the current row into u. */
-static void read_user(db_t *db, db_conn_t *c, db_user_t *u)
+/* Reads DB_USER_COLS, starting at column b of the current row, into u. */
+static void read_user_at(db_t *db, db_conn_t *c, int b, db_user_t *u)
 {
     size_t len;
     const char *role;
-    u->id = db->drv->col_int(c, 0);
-    u->username = col_dup(db, c, 1);
-    u->email = col_dup(db, c, 2);
-    u->first_name = col_dup(db, c, 3);
-    u->last_name = col_dup(db, c, 4);
-    role = db->drv->col_text(c, 5, &len);
+    u->id = db->drv->col_int(c, b + 0);
+    u->username = col_dup(db, c, b + 1);
+    u->email = col_dup(db, c, b + 2);
+    u->first_name = col_dup(db, c, b + 3);
+    u->last_name = col_dup(db, c, b + 4);
+    role = db->drv->col_text(c, b + 5, &len);
     if (!role || db_role_parse(role, len, &u->role) != 0)
         u->role = DB_ROLE_USER;
-    u->premium = db->drv->col_int(c, 6) != 0;
-    u->is_active = db->drv->col_int(c, 7) != 0;
-    u->password_hash = col_dup(db, c, 8);
-    u->created_at = db->drv->col_int(c, 9);
-    u->last_login = col_ts(db, c, 10);
-    u->revoke_before = db->drv->col_int(c, 11);
-    u->updated_at = db->drv->col_int(c, 12);
+    u->premium = db->drv->col_int(c, b + 6) != 0;
+    u->is_active = db->drv->col_int(c, b + 7) != 0;
+    u->password_hash = col_dup(db, c, b + 8);
+    u->created_at = db->drv->col_int(c, b + 9);
+    u->last_login = col_ts(db, c, b + 10);
+    u->revoke_before = db->drv->col_int(c, b + 11);
+    u->updated_at = db->drv->col_int(c, b + 12);
+}
+
+/* Reads DB_USER_COLS of the current row into u. */
+static void read_user(db_t *db, db_conn_t *c, db_user_t *u)
+{
+    read_user_at(db, c, 0, u);
 }
 
 static int query_user(db_t *db, db_conn_t *c, enum db_stmt id, const db_param_t *p, size_t n,
@@ -1097,9 +1103,8 @@ struct rotate_row {
     char sid[DB_ID_MAX + 1];
     int64_t issued_at, expires_at, used_at;
     char replaced_by[DB_ID_MAX + 1];
-    int64_t user_id, session_revoked_at;
-    bool is_active;
-    int64_t revoke_before;
+    int64_t session_revoked_at;
+    db_user_t user; /* the session's user (dispose it) */
 };
 
 static int rotate_load(db_t *db, db_conn_t *c, const char *jti, struct rotate_row *r)
@@ -1114,10 +1119,8 @@ static int rotate_load(db_t *db, db_conn_t *c, const char *jti, struct rotate_ro
             r->expires_at = db->drv->col_int(c, 2);
             r->used_at = col_ts(db, c, 3);
             col_id(db, c, 4, r->replaced_by);
-            r->user_id = db->drv->col_int(c, 5);
-            r->session_revoked_at = col_ts(db, c, 6);
-            r->is_active = db->drv->col_int(c, 7) != 0;
-            r->revoke_before = db->drv->col_int(c, 8);
+            r->session_revoked_at = col_ts(db, c, 5);
+            read_user_at(db, c, 6, &r->user);
             rc = 0;
         } else if (rc == 0) {
             rc = ERR_NOT_FOUND;
@@ -1127,7 +1130,80 @@ static int rotate_load(db_t *db, db_conn_t *c, const char *jti, struct rotate_ro
     return rc;
 }
 
-/* The body of db_refresh_rotate, inside the write transaction. */
+/* The body of a rotation, inside the write transaction; takes r.user into out or disposes
+   it. */
+static int rotate_decide(db_t *db, db_conn_t *c, const char *old_jti, const char *new_jti,
+                         int64_t new_exp, int64_t now, int64_t grace_s, struct rotate_row *r,
+                         db_rotate_result_t *out)
+{
+    int rc;
+    out->user_id = r->user.id;
+    memcpy(out->sid, r->sid, sizeof out->sid);
+    if (r->session_revoked_at != 0) {
+        out->reason = "session_revoked";
+        return 0;
+    }
+    if (!r->user.is_active) {
+        out->reason = "user_inactive";
+        return 0;
+    }
+    if (r->issued_at < r->user.revoke_before) {
+        out->reason = "watermark";
+        return 0;
+    }
+    if (r->expires_at <= now) {
+        out->reason = "expired";
+        return 0;
+    }
+    if (r->used_at == 0) {
+        db_param_t p[] = {p_int(now), p_text(new_jti), p_text(old_jti)};
+        if ((rc = exec_one(db, c, DB_STMT_ROTATE_MARK, p, NPARAMS(p))) != 0)
+            return rc == ERR_NOT_FOUND ? ERR_INTERNAL : rc; /* impossible under the lock */
+        db_refresh_t succ;
+        memset(&succ, 0, sizeof succ);
+        snprintf(succ.jti, sizeof succ.jti, "%s", new_jti);
+        memcpy(succ.sid, r->sid, sizeof succ.sid);
+        snprintf(succ.parent_jti, sizeof succ.parent_jti, "%s", old_jti);
+        succ.issued_at = now;
+        succ.expires_at = new_exp;
+        if ((rc = insert_refresh(db, c, &succ)) != 0)
+            return rc;
+        db_param_t q[] = {p_int(now), p_text(r->sid)};
+        if ((rc = exec(db, c, DB_STMT_SESSION_SET_USED, q, NPARAMS(q))) != 0)
+            return rc;
+        out->user = r->user;
+        memset(&r->user, 0, sizeof r->user);
+        out->status = DB_ROTATE_ROTATED;
+        out->reason = "rotated";
+        memcpy(out->successor_jti, succ.jti, sizeof out->successor_jti);
+        out->successor_issued_at = now;
+        out->successor_expires_at = new_exp;
+        return 0;
+    }
+    if (now - r->used_at <= grace_s && r->replaced_by[0]) {
+        db_refresh_t succ;
+        memset(&succ, 0, sizeof succ);
+        if ((rc = get_refresh(db, c, r->replaced_by, &succ)) != 0)
+            return rc == ERR_NOT_FOUND ? 0 : rc; /* successor flushed: stays NOT_VALID */
+        out->user = r->user;
+        memset(&r->user, 0, sizeof r->user);
+        out->status = DB_ROTATE_REUSED_WITHIN_GRACE;
+        out->reason = "grace";
+        memcpy(out->successor_jti, succ.jti, sizeof out->successor_jti);
+        out->successor_issued_at = succ.issued_at;
+        out->successor_expires_at = succ.expires_at;
+        return 0;
+    }
+    db_param_t p[] = {p_int(now), p_text(r->sid)};
+    if ((rc = exec(db, c, DB_STMT_SESSION_REVOKE, p, NPARAMS(p))) != 0)
+        return rc;
+    out->status = DB_ROTATE_REUSE_DETECTED;
+    out->reason = "reuse";
+    return 0;
+}
+
+/* One rotation inside the write transaction: ROTATE_LOAD (the token with its session and
+   user in one statement), then the decision and its writes. */
 static int rotate_in_tx(db_t *db, db_conn_t *c, const char *old_jti, const char *new_jti,
                         int64_t new_exp, int64_t now, int64_t grace_s, db_rotate_result_t *out)
 {
@@ -1138,73 +1214,35 @@ static int rotate_in_tx(db_t *db, db_conn_t *c, const char *old_jti, const char 
         out->reason = "unknown";
         return 0;
     }
+    if (rc == 0)
+        rc = rotate_decide(db, c, old_jti, new_jti, new_exp, now, grace_s, &r, out);
+    db_user_dispose(&r.user);
+    return rc;
+}
+
+/* A rotation's result back to NOT_VALID/"error" after a failed or rolled-back transaction. */
+static void rotate_result_reset(db_rotate_result_t *out, const char *reason)
+{
+    db_rotate_result_dispose(out);
+    memset(out, 0, sizeof *out);
+    out->status = DB_ROTATE_NOT_VALID;
+    out->reason = reason;
+}
+
+/* One rotation in a transaction of its own on connection c (PostgreSQL: a pool connection;
+   SQLite: rot_conn). */
+static int rotate_one(db_t *db, db_conn_t *c, const char *old_jti, const char *new_jti,
+                      int64_t new_exp, int64_t now, int64_t grace_s, db_rotate_result_t *out)
+{
+    int rc = db->drv->begin(c, true);
+    if (rc == 0) {
+        rc = rotate_in_tx(db, c, old_jti, new_jti, new_exp, now, grace_s, out);
+        /* NOT_VALID wrote nothing; committing it is as cheap as rolling back. */
+        rc = tx_end(db, c, rc);
+    }
     if (rc != 0)
-        return rc;
-    out->user_id = r.user_id;
-    memcpy(out->sid, r.sid, sizeof out->sid);
-    if (r.session_revoked_at != 0) {
-        out->reason = "session_revoked";
-        return 0;
-    }
-    if (!r.is_active) {
-        out->reason = "user_inactive";
-        return 0;
-    }
-    if (r.issued_at < r.revoke_before) {
-        out->reason = "watermark";
-        return 0;
-    }
-    if (r.expires_at <= now) {
-        out->reason = "expired";
-        return 0;
-    }
-    if (r.used_at == 0) {
-        db_param_t p[] = {p_int(now), p_text(new_jti), p_text(old_jti)};
-        if ((rc = exec_one(db, c, DB_STMT_ROTATE_MARK, p, NPARAMS(p))) != 0)
-            return rc == ERR_NOT_FOUND ? ERR_INTERNAL : rc; /* impossible under the lock */
-        db_refresh_t succ;
-        memset(&succ, 0, sizeof succ);
-        snprintf(succ.jti, sizeof succ.jti, "%s", new_jti);
-        memcpy(succ.sid, r.sid, sizeof succ.sid);
-        snprintf(succ.parent_jti, sizeof succ.parent_jti, "%s", old_jti);
-        succ.issued_at = now;
-        succ.expires_at = new_exp;
-        if ((rc = insert_refresh(db, c, &succ)) != 0)
-            return rc;
-        db_param_t q[] = {p_int(now), p_text(r.sid)};
-        if ((rc = exec(db, c, DB_STMT_SESSION_SET_USED, q, NPARAMS(q))) != 0)
-            return rc;
-        db_param_t u[] = {p_int(r.user_id)};
-        if ((rc = query_user(db, c, DB_STMT_USER_BY_ID, u, 1, &out->user)) != 0)
-            return rc;
-        out->status = DB_ROTATE_ROTATED;
-        out->reason = "rotated";
-        memcpy(out->successor_jti, succ.jti, sizeof out->successor_jti);
-        out->successor_issued_at = now;
-        out->successor_expires_at = new_exp;
-        return 0;
-    }
-    if (now - r.used_at <= grace_s && r.replaced_by[0]) {
-        db_refresh_t succ;
-        memset(&succ, 0, sizeof succ);
-        if ((rc = get_refresh(db, c, r.replaced_by, &succ)) != 0)
-            return rc == ERR_NOT_FOUND ? 0 : rc; /* successor flushed: stays NOT_VALID */
-        db_param_t u[] = {p_int(r.user_id)};
-        if ((rc = query_user(db, c, DB_STMT_USER_BY_ID, u, 1, &out->user)) != 0)
-            return rc;
-        out->status = DB_ROTATE_REUSED_WITHIN_GRACE;
-        out->reason = "grace";
-        memcpy(out->successor_jti, succ.jti, sizeof out->successor_jti);
-        out->successor_issued_at = succ.issued_at;
-        out->successor_expires_at = succ.expires_at;
-        return 0;
-    }
-    db_param_t p[] = {p_int(now), p_text(r.sid)};
-    if ((rc = exec(db, c, DB_STMT_SESSION_REVOKE, p, NPARAMS(p))) != 0)
-        return rc;
-    out->status = DB_ROTATE_REUSE_DETECTED;
-    out->reason = "reuse";
-    return 0;
+        rotate_result_reset(out, "error");
+    return rc;
 }
 
 /* See db.h. */
@@ -1219,42 +1257,27 @@ int db_refresh_rotate(db_t *db, const char *old_jti, const char *new_jti, int64_
     if (!valid_id(old_jti))
         return 0;
     db_conn_t *c;
-    bool own = db->drv == &db__sqlite_driver; /* see rot_conn */
     int rc = 0;
-    if (own) {
-        pthread_mutex_lock(&db->rot_mu);
-        if (!db->rot_conn)
-            rc = db->drv->conn_open(db->state, &db->rot_conn);
-        c = db->rot_conn;
-    } else {
-        rc = conn_get(db, &c);
-    }
-    if (rc != 0) {
-        if (own)
-            pthread_mutex_unlock(&db->rot_mu);
+    if (db->drv != &db__sqlite_driver) {
+        if ((rc = conn_get(db, &c)) != 0)
+            return rc;
+        rc = rotate_one(db, c, old_jti, new_jti, new_exp, now, grace_s, out);
+        conn_put(db, c);
         return rc;
     }
-    if ((rc = db->drv->begin(c, true)) == 0) {
-        rc = rotate_in_tx(db, c, old_jti, new_jti, new_exp, now, grace_s, out);
-        /* NOT_VALID wrote nothing; committing it is as cheap as rolling back. */
-        rc = tx_end(db, c, rc);
-    }
-    if (own) {
+    pthread_mutex_lock(&db->rot_mu); /* see rot_conn */
+    if (!db->rot_conn)
+        rc = db->drv->conn_open(db->state, &db->rot_conn);
+    if (db->rot_conn) {
+        c = db->rot_conn;
+        rc = rotate_one(db, c, old_jti, new_jti, new_exp, now, grace_s, out);
         db->drv->reset(c);
         if (db->drv->conn_is_broken(c)) {
             db->drv->conn_close(c);
             db->rot_conn = NULL;
         }
-        pthread_mutex_unlock(&db->rot_mu);
-    } else {
-        conn_put(db, c);
     }
-    if (rc != 0) {
-        db_rotate_result_dispose(out);
-        memset(out, 0, sizeof *out);
-        out->status = DB_ROTATE_NOT_VALID;
-        out->reason = "error";
-    }
+    pthread_mutex_unlock(&db->rot_mu);
     return rc;
 }
 

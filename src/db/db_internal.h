@@ -37,6 +37,10 @@
     "id, username, email, first_name, last_name, role, premium, is_active, password, "             \
     "created_at, last_login, revoke_before, updated_at"
 #define DB_USER_NCOLS 13
+/* the same columns of "users u" in a join */
+#define DB_USER_COLS_U                                                                             \
+    "u.id, u.username, u.email, u.first_name, u.last_name, u.role, u.premium, u.is_active, "       \
+    "u.password, u.created_at, u.last_login, u.revoke_before, u.updated_at"
 /* posts joined with their author's username (issue 8) */
 #define DB_POST_COLS "p.id, p.author_id, u.username, p.title, p.body, p.created_at, p.updated_at"
 
@@ -71,8 +75,8 @@
     X(SESSION_LIST_REVOKED) /* since -> session columns */                                         \
     X(REFRESH_INSERT)       /* jti, sid, parent, issued, expires, used_at, replaced_by */          \
     X(REFRESH_GET)          /* jti -> jti, sid, parent, issued, expires, used_at, replaced_by */   \
-    X(ROTATE_LOAD)          /* jti -> sid, issued, expires, used_at, replaced_by, user_id,         \
-                               session revoked_at, is_active, revoke_before (locks the row) */     \
+    X(ROTATE_LOAD)          /* jti -> sid, issued, expires, used_at, replaced_by, session          \
+                               revoked_at, then the user's DB_USER_COLS_U (locks the row) */       \
     X(ROTATE_MARK)          /* now, new_jti, old_jti: only if unused */                            \
     X(SESSION_SET_USED)     /* now, sid */                                                         \
     X(REVOKED_INSERT)       /* jti, expires_at, now, reason: no-op if present */                   \

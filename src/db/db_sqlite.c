@@ -103,8 +103,8 @@ static const char *const sql_text[DB_STMT__COUNT] = {
     [DB_STMT_REFRESH_GET] = "SELECT jti, sid, parent_jti, issued_at, expires_at, used_at, "
                             "replaced_by FROM refresh_tokens WHERE jti = ?1",
     [DB_STMT_ROTATE_LOAD] =
-        "SELECT r.sid, r.issued_at, r.expires_at, r.used_at, r.replaced_by, s.user_id, "
-        "s.revoked_at, u.is_active, u.revoke_before FROM refresh_tokens r "
+        "SELECT r.sid, r.issued_at, r.expires_at, r.used_at, r.replaced_by, "
+        "s.revoked_at, " DB_USER_COLS_U " FROM refresh_tokens r "
         "JOIN sessions s ON s.id = r.sid JOIN users u ON u.id = s.user_id WHERE r.jti = ?1",
     [DB_STMT_ROTATE_MARK] = "UPDATE refresh_tokens SET used_at = ?1, replaced_by = ?2 "
                             "WHERE jti = ?3 AND used_at IS NULL",
