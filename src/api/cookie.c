@@ -35,6 +35,7 @@
 
 #include <jansson.h>
 
+#include "api/svc.h"
 #include "auth/auth.h"
 #include "common/alloc.h"
 #include "common/buf.h"
@@ -42,9 +43,8 @@
 #include "common/err.h"
 #include "common/log.h"
 
-#define WWW_PLAIN    "Bearer realm=\"api\""
-#define WWW_INVALID  "Bearer realm=\"api\", error=\"invalid_token\""
-#define MAX_UA_BYTES 512
+#define WWW_PLAIN   "Bearer realm=\"api\""
+#define WWW_INVALID "Bearer realm=\"api\", error=\"invalid_token\""
 
 /* ==== cookies ============================================================================== */
 
@@ -90,54 +90,11 @@ static str_t body_string(json_t *body, const char *name)
     return str_make(json_string_value(v), json_string_length(v));
 }
 
-static char *client_ua(http_req_t *req)
-{
-    str_t ua = http_req_header(req, "user-agent");
-    if (!ua.ptr)
-        return NULL;
-    return xstrndup(ua.ptr, ua.len > MAX_UA_BYTES ? MAX_UA_BYTES : ua.len);
-}
-
 /* ==== login ================================================================================= */
-
-struct login_job {
-    auth_t *auth;
-    bool mobile;
-    char *username;
-    char *password;
-    size_t password_len;
-    char *ip;
-    char *ua;
-    char *fph; /* client fingerprint (issue 9), NULL = binding off */
-    int rc;
-    auth_pair_t pair;
-};
-
-static void login_job_free(struct login_job *j)
-{
-    free(j->username);
-    if (j->password) {
-        memset(j->password, 0, j->password_len);
-        free(j->password);
-    }
-    free(j->ip);
-    free(j->ua);
-    free(j->fph);
-    auth_pair_dispose(&j->pair);
-    free(j);
-}
-
-static void login_work(void *arg)
-{
-    struct login_job *j = arg;
-    auth_client_t client = {j->ip, j->ua, j->fph};
-    j->rc = auth_login(j->auth, j->username, j->password, j->password_len, &client, clock_now_s(),
-                       &j->pair);
-}
 
 static void login_done(http_req_t *req, void *arg, int status)
 {
-    struct login_job *j = arg;
+    api_login_job_t *j = arg;
     int rc = status != 0 ? status : j->rc;
     if (rc == 0) {
         buf_t b;
@@ -160,7 +117,7 @@ static void login_done(http_req_t *req, void *arg, int status)
     } else {
         api__failure(req, rc);
     }
-    login_job_free(j);
+    api__login_job_free(j);
 }
 
 static void login_route(http_req_t *req, bool mobile)
@@ -175,20 +132,10 @@ static void login_route(http_req_t *req, bool mobile)
         api__auth_error(req, 400, "invalid_request", "Username and password are required", NULL);
         return;
     }
-    struct login_job *j = xcalloc(1, sizeof *j);
-    j->auth = req->route_data;
-    j->mobile = mobile;
-    j->username = xstrndup(user.ptr, user.len);
-    j->password = xstrndup(pass.ptr, pass.len);
-    j->password_len = pass.len;
-    j->ip = xstrdup(http_req_peer_str(req));
-    j->ua = client_ua(req);
-    j->fph = api_fingerprint_dup(req);
+    int rc = api__login_submit(req, req->route_data, user, pass, mobile, login_done);
     json_decref(body);
-    if (http_pool_submit(req, login_work, login_done, j) != 0) {
-        login_job_free(j);
+    if (rc != 0)
         http_respond_error(req, ERR_UNAVAILABLE, NULL);
-    }
 }
 
 static void on_login(http_req_t *req)
@@ -203,63 +150,9 @@ static void on_mobile_login(http_req_t *req)
 
 /* ==== refresh and logout ===================================================================== */
 
-enum job_kind { JOB_REFRESH, JOB_LOGOUT, JOB_AUTO, JOB_USER };
-
-struct token_job {
-    auth_t *auth;
-    enum job_kind kind;
-    bool from_body;   /* refresh: the token came in the body (mobile) */
-    bool has_refresh; /* ref holds a verified refresh token */
-    bool sliding;     /* auto-refresh: rotate */
-    auth_token_ref_t ref;
-    char access_sid[DB_ID_MAX + 1]; /* logout: the Bearer token's session ("" = none) */
-    int64_t user_id;                /* verify: the user to load */
-    uint32_t self;                  /* auto-refresh: the link index */
-    int rc;
-    enum auth_verdict verdict;
-    auth_pair_t pair;
-};
-
-static void token_job_free(struct token_job *j)
-{
-    auth_pair_dispose(&j->pair);
-    free(j);
-}
-
-static void token_work(void *arg)
-{
-    struct token_job *j = arg;
-    int64_t now = clock_now_s();
-    j->verdict = AUTH_INVALID;
-    switch (j->kind) {
-    case JOB_REFRESH:
-        j->rc = auth_refresh(j->auth, &j->ref, now, &j->pair, &j->verdict);
-        break;
-    case JOB_AUTO:
-        j->rc = j->sliding ? auth_refresh(j->auth, &j->ref, now, &j->pair, &j->verdict)
-                           : auth_access_for_refresh(j->auth, &j->ref, now, &j->pair, &j->verdict);
-        break;
-    case JOB_LOGOUT:
-        j->rc = 0;
-        if (j->has_refresh) {
-            /* revokes the cookie's session; an already revoked one is fine (idempotent) */
-            j->rc = auth_logout(j->auth, &j->ref, now, &j->verdict);
-        }
-        if (j->rc == 0 && j->access_sid[0]) {
-            int rc = auth_revoke_session(j->auth, j->access_sid, now);
-            if (rc != ERR_NOT_FOUND)
-                j->rc = rc;
-        }
-        break;
-    case JOB_USER:
-        j->rc = auth_user_load(j->auth, j->user_id, now);
-        break;
-    }
-}
-
 static void refresh_done(http_req_t *req, void *arg, int status)
 {
-    struct token_job *j = arg;
+    api_token_job_t *j = arg;
     int rc = status != 0 ? status : j->rc;
     if (rc != 0) {
         api__failure(req, rc);
@@ -281,7 +174,7 @@ static void refresh_done(http_req_t *req, void *arg, int status)
         respond_body(req, 200, buf_str(&b));
         buf_dispose_secret(&b);
     }
-    token_job_free(j);
+    api__token_job_free(j);
 }
 
 /*
@@ -329,20 +222,17 @@ static void on_refresh(http_req_t *req)
                         WWW_INVALID);
         return;
     }
-    struct token_job *j = xcalloc(1, sizeof *j);
-    j->auth = a;
-    j->kind = JOB_REFRESH;
+    api_token_job_t *j = api__token_job_new(a, API_TOKEN_REFRESH);
     j->from_body = from_body;
     j->ref = ref;
-    if (http_pool_submit(req, token_work, refresh_done, j) != 0) {
-        token_job_free(j);
+    j->has_ref = true;
+    if (api__token_submit(req, j, refresh_done) != 0)
         http_respond_error(req, ERR_UNAVAILABLE, NULL);
-    }
 }
 
 static void logout_done(http_req_t *req, void *arg, int status)
 {
-    struct token_job *j = arg;
+    api_token_job_t *j = arg;
     int rc = status != 0 ? status : j->rc;
     if (rc != 0) {
         api__failure(req, rc);
@@ -350,7 +240,7 @@ static void logout_done(http_req_t *req, void *arg, int status)
         set_refresh_cookie(req, NULL, 0);
         respond_body(req, 200, STR_LIT("{\"message\":\"Logout successful\"}"));
     }
-    token_job_free(j);
+    api__token_job_free(j);
 }
 
 static void on_logout(http_req_t *req)
@@ -370,25 +260,21 @@ static void on_logout(http_req_t *req)
         api__bearer_error(req, 0, v);
         return;
     }
-    struct token_job *j = xcalloc(1, sizeof *j);
-    j->auth = a;
-    j->kind = JOB_LOGOUT;
+    api_token_job_t *j = api__token_job_new(a, API_TOKEN_LOGOUT);
     if (v == AUTH_OK && c.sid && strlen(c.sid) <= DB_ID_MAX)
         snprintf(j->access_sid, sizeof j->access_sid, "%s", c.sid);
     str_t token;
     bool from_body;
     rc = find_refresh(req, &token, &from_body);
     if (rc == -1) {
-        token_job_free(j);
+        api__token_job_free(j);
         return;
     }
     if (rc == 0 && auth_verify_refresh(a, token, 0, &c) == AUTH_OK &&
         auth_token_ref_from_claims(&c, &j->ref) == 0)
-        j->has_refresh = true;
-    if (http_pool_submit(req, token_work, logout_done, j) != 0) {
-        token_job_free(j);
+        j->has_ref = true;
+    if (api__token_submit(req, j, logout_done) != 0)
         http_respond_error(req, ERR_UNAVAILABLE, NULL);
-    }
 }
 
 /* ==== the access-token check of this request, done once =============================== */
@@ -465,7 +351,7 @@ static bool verify_from_cache(http_req_t *req, auth_t *a, int64_t user_id)
 
 static void user_done(http_req_t *req, void *arg, int status)
 {
-    struct token_job *j = arg;
+    api_token_job_t *j = arg;
     int rc = status != 0 ? status : j->rc;
     if (rc == ERR_NOT_FOUND)
         api__auth_error(req, 401, "user_not_found", "User not found", WWW_INVALID);
@@ -473,7 +359,7 @@ static void user_done(http_req_t *req, void *arg, int status)
         api__failure(req, rc);
     else if (!verify_from_cache(req, j->auth, j->user_id))
         http_respond_error(req, ERR_UNAVAILABLE, NULL);
-    token_job_free(j);
+    api__token_job_free(j);
 }
 
 static void on_verify(http_req_t *req)
@@ -498,14 +384,10 @@ static void on_verify(http_req_t *req)
     }
     if (verify_from_cache(req, a, uid))
         return;
-    struct token_job *j = xcalloc(1, sizeof *j);
-    j->auth = a;
-    j->kind = JOB_USER;
+    api_token_job_t *j = api__token_job_new(a, API_TOKEN_USER);
     j->user_id = uid;
-    if (http_pool_submit(req, token_work, user_done, j) != 0) {
-        token_job_free(j);
+    if (api__token_submit(req, j, user_done) != 0)
         http_respond_error(req, ERR_UNAVAILABLE, NULL);
-    }
 }
 
 static void on_check(http_req_t *req)
@@ -545,10 +427,10 @@ static void on_check(http_req_t *req)
 
 static void auto_done(http_req_t *req, void *arg, int status)
 {
-    struct token_job *j = arg;
+    api_token_job_t *j = arg;
     if (status != 0) {
         http_respond_error(req, ERR_UNAVAILABLE, NULL);
-        token_job_free(j);
+        api__token_job_free(j);
         return;
     }
     if (j->rc == 0 && j->verdict == AUTH_OK && j->pair.access_len) {
@@ -558,7 +440,7 @@ static void auto_done(http_req_t *req, void *arg, int status)
             set_refresh_cookie(req, j->pair.refresh, j->pair.refresh_len);
     }
     uint32_t self = j->self;
-    token_job_free(j);
+    api__token_job_free(j);
     api_middleware_continue(req, self);
 }
 
@@ -591,16 +473,14 @@ static int on_auto_refresh(http_req_t *req, void *data, uint32_t self)
         auth_token_ref_from_claims(rc, &ref) != 0 || strcmp(ref.sid, c->sid) != 0)
         return ERR_DECLINED;
     tl_access.claims = NULL; /* after the pool wait the route verifies afresh */
-    struct token_job *j = xcalloc(1, sizeof *j);
-    j->auth = a;
-    j->kind = JOB_AUTO;
+    api_token_job_t *j =
+        api__token_job_new(a, w->sliding_session ? API_TOKEN_REFRESH : API_TOKEN_ACCESS);
     j->sliding = w->sliding_session;
     j->ref = ref;
+    j->has_ref = true;
     j->self = self;
-    if (http_pool_submit(req, token_work, auto_done, j) != 0) {
-        token_job_free(j); /* saturated: serve the request without the new token */
-        return ERR_DECLINED;
-    }
+    if (api__token_submit(req, j, auto_done) != 0)
+        return ERR_DECLINED; /* saturated: serve the request without the new token */
     return 0;
 }
 

@@ -29,8 +29,6 @@
 #include "common/err.h"
 #include "common/log.h"
 
-#define MAX_UA_BYTES 512
-
 static struct {
     auth_t *auth;
     db_t *db;
@@ -58,14 +56,6 @@ static void respond_tokens(http_req_t *req, const auth_pair_t *p, str_t refresh)
     http_resp_header_add(req, "Pragma", "no-cache");
     http_respond(req, 200, API_JSON_CT, buf_str(&b));
     buf_dispose_secret(&b);
-}
-
-static char *client_ua(http_req_t *req)
-{
-    str_t ua = http_req_header(req, "user-agent");
-    if (!ua.ptr)
-        return NULL;
-    return xstrndup(ua.ptr, ua.len > MAX_UA_BYTES ? MAX_UA_BYTES : ua.len);
 }
 
 /* ==== POST /auth/register =================================================================== */
@@ -260,39 +250,9 @@ static void on_register(http_req_t *req)
 
 /* ==== POST /auth/login ======================================================================= */
 
-struct login_job {
-    char *username;
-    char *password;
-    size_t password_len;
-    char *ip;
-    char *ua;
-    char *fph; /* client fingerprint (issue 9), NULL = binding off */
-    int rc;
-    auth_pair_t pair;
-};
-
-static void login_job_free(struct login_job *j)
-{
-    free(j->username);
-    free_secret(j->password, j->password_len + 1);
-    free(j->ip);
-    free(j->ua);
-    free(j->fph);
-    auth_pair_dispose(&j->pair);
-    free(j);
-}
-
-static void login_work(void *arg)
-{
-    struct login_job *j = arg;
-    auth_client_t client = {j->ip, j->ua, j->fph};
-    j->rc = auth_login(g_svc.auth, j->username, j->password, j->password_len, &client,
-                       clock_now_s(), &j->pair);
-}
-
 static void login_done(http_req_t *req, void *arg, int status)
 {
-    struct login_job *j = arg;
+    api_login_job_t *j = arg;
     int rc = status != 0 ? status : j->rc;
     if (rc == 0) {
         respond_tokens(req, &j->pair, str_make(j->pair.refresh, j->pair.refresh_len));
@@ -302,7 +262,7 @@ static void login_done(http_req_t *req, void *arg, int status)
     } else {
         api__failure(req, rc);
     }
-    login_job_free(j);
+    api__login_job_free(j);
 }
 
 /*
@@ -327,43 +287,13 @@ static void on_login(http_req_t *req)
                              "\"code\":\"invalid_request\",\"error\":\"unsupported_grant_type\"}"));
         return;
     }
-    struct login_job *j = xcalloc(1, sizeof *j);
-    j->username = xstrndup(f[0].value.ptr, f[0].value.len);
-    j->password = xstrndup(f[1].value.ptr, f[1].value.len);
-    j->password_len = f[1].value.len;
-    j->ip = xstrdup(http_req_peer_str(req));
-    j->ua = client_ua(req);
-    j->fph = api_fingerprint_dup(req);
+    int rc = api__login_submit(req, g_svc.auth, f[0].value, f[1].value, false, login_done);
     json_decref(body);
-    if (http_pool_submit(req, login_work, login_done, j) != 0) {
-        login_job_free(j);
+    if (rc != 0)
         http_respond_error(req, ERR_UNAVAILABLE, NULL);
-    }
 }
 
 /* ==== POST /auth/refresh ===================================================================== */
-
-struct refresh_job {
-    auth_token_ref_t ref;
-    char *presented; /* the refresh token sent, answered again when rotation is off */
-    size_t presented_len;
-    int rc;
-    enum auth_verdict verdict;
-    auth_pair_t pair;
-};
-
-static void refresh_job_free(struct refresh_job *j)
-{
-    free_secret(j->presented, j->presented_len + 1);
-    auth_pair_dispose(&j->pair);
-    free(j);
-}
-
-static void refresh_work(void *arg)
-{
-    struct refresh_job *j = arg;
-    j->rc = auth_refresh(g_svc.auth, &j->ref, clock_now_s(), &j->pair, &j->verdict);
-}
 
 static void respond_token_invalid(http_req_t *req, enum auth_verdict v)
 {
@@ -376,7 +306,7 @@ static void respond_token_invalid(http_req_t *req, enum auth_verdict v)
 
 static void refresh_done(http_req_t *req, void *arg, int status)
 {
-    struct refresh_job *j = arg;
+    api_token_job_t *j = arg;
     int rc = status != 0 ? status : j->rc;
     if (rc != 0)
         api__failure(req, rc);
@@ -386,7 +316,7 @@ static void refresh_done(http_req_t *req, void *arg, int status)
         respond_tokens(req, &j->pair, str_make(j->pair.refresh, j->pair.refresh_len));
     else
         respond_tokens(req, &j->pair, str_make(j->presented, j->presented_len));
-    refresh_job_free(j);
+    api__token_job_free(j);
 }
 
 static void on_refresh(http_req_t *req)
@@ -405,15 +335,14 @@ static void on_refresh(http_req_t *req)
         respond_token_invalid(req, v);
         return;
     }
-    struct refresh_job *j = xcalloc(1, sizeof *j);
+    api_token_job_t *j = api__token_job_new(g_svc.auth, API_TOKEN_REFRESH);
     j->ref = ref;
+    j->has_ref = true;
     j->presented = xstrndup(f[0].value.ptr, f[0].value.len);
     j->presented_len = f[0].value.len;
     json_decref(body);
-    if (http_pool_submit(req, refresh_work, refresh_done, j) != 0) {
-        refresh_job_free(j);
+    if (api__token_submit(req, j, refresh_done) != 0)
         http_respond_error(req, ERR_UNAVAILABLE, NULL);
-    }
 }
 
 /* ==== POST /auth/logout, /auth/logout-all ==================================================== */
@@ -516,20 +445,9 @@ static bool me_from_cache(http_req_t *req, int64_t user_id)
     return true;
 }
 
-struct me_job {
-    int64_t user_id;
-    int rc;
-};
-
-static void me_work(void *arg)
-{
-    struct me_job *j = arg;
-    j->rc = auth_user_load(g_svc.auth, j->user_id, clock_now_s());
-}
-
 static void me_done(http_req_t *req, void *arg, int status)
 {
-    struct me_job *j = arg;
+    api_token_job_t *j = arg;
     int rc = status != 0 ? status : j->rc;
     if (rc == ERR_NOT_FOUND) {
         http_resp_header_add(req, "WWW-Authenticate",
@@ -541,7 +459,7 @@ static void me_done(http_req_t *req, void *arg, int status)
     } else if (!me_from_cache(req, j->user_id)) {
         http_respond_error(req, ERR_UNAVAILABLE, NULL);
     }
-    free(j);
+    api__token_job_free(j);
 }
 
 static void on_me(http_req_t *req)
@@ -552,12 +470,10 @@ static void on_me(http_req_t *req)
         return;
     if (me_from_cache(req, uid))
         return;
-    struct me_job *j = xcalloc(1, sizeof *j);
+    api_token_job_t *j = api__token_job_new(g_svc.auth, API_TOKEN_USER);
     j->user_id = uid;
-    if (http_pool_submit(req, me_work, me_done, j) != 0) {
-        free(j);
+    if (api__token_submit(req, j, me_done) != 0)
         http_respond_error(req, ERR_UNAVAILABLE, NULL);
-    }
 }
 
 /* ==== registration =========================================================================== */

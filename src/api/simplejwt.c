@@ -23,6 +23,7 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "api/svc.h"
 #include "api/web.h"
 #include "auth/auth.h"
 #include "common/alloc.h"
@@ -32,10 +33,9 @@
 #include "common/json_scan.h"
 #include "common/log.h"
 
-#define JSON_CT      "application/json; charset=utf-8"
-#define WWW_PLAIN    "Bearer realm=\"api\""
-#define WWW_INVALID  "Bearer realm=\"api\", error=\"invalid_token\""
-#define MAX_UA_BYTES 512
+#define JSON_CT     "application/json; charset=utf-8"
+#define WWW_PLAIN   "Bearer realm=\"api\""
+#define WWW_INVALID "Bearer realm=\"api\", error=\"invalid_token\""
 
 /* ==== responses ============================================================================ */
 
@@ -230,40 +230,9 @@ static bool fast_field(const http_req_t *req, const char *name, str_t *out)
 
 /* ==== POST /api/token/ ====================================================================== */
 
-struct login_job {
-    auth_t *auth;
-    char *username;
-    char *password;
-    size_t password_len;
-    char *ip;
-    char *ua;
-    char *fph; /* client fingerprint (issue 9), NULL = binding off */
-    int rc;
-    auth_pair_t pair;
-};
-
-static void login_job_free(struct login_job *j)
-{
-    free(j->username);
-    free_secret(j->password, j->password_len + 1);
-    free(j->ip);
-    free(j->ua);
-    free(j->fph);
-    auth_pair_dispose(&j->pair);
-    free(j);
-}
-
-static void login_work(void *arg)
-{
-    struct login_job *j = arg;
-    auth_client_t client = {j->ip, j->ua, j->fph};
-    j->rc = auth_login(j->auth, j->username, j->password, j->password_len, &client, clock_now_s(),
-                       &j->pair);
-}
-
 static void login_done(http_req_t *req, void *arg, int status)
 {
-    struct login_job *j = arg;
+    api_login_job_t *j = arg;
     int rc = status != 0 ? status : j->rc;
     if (rc == 0) {
         buf_t b;
@@ -282,15 +251,7 @@ static void login_done(http_req_t *req, void *arg, int status)
     } else {
         respond_failure(req, rc);
     }
-    login_job_free(j);
-}
-
-static char *client_ua(http_req_t *req)
-{
-    str_t ua = http_req_header(req, "user-agent");
-    if (!ua.ptr)
-        return NULL;
-    return xstrndup(ua.ptr, ua.len > MAX_UA_BYTES ? MAX_UA_BYTES : ua.len);
+    api__login_job_free(j);
 }
 
 static void on_token_obtain(http_req_t *req)
@@ -299,67 +260,23 @@ static void on_token_obtain(http_req_t *req)
     json_t *body;
     if (read_fields(req, f, 2, &body) != 0)
         return;
-    struct login_job *j = xcalloc(1, sizeof *j);
-    j->auth = req->route_data;
-    j->username = xstrndup(f[0].value.ptr, f[0].value.len);
-    j->password = xstrndup(f[1].value.ptr, f[1].value.len);
-    j->password_len = f[1].value.len;
-    j->ip = xstrdup(http_req_peer_str(req));
-    j->ua = client_ua(req);
-    j->fph = api_fingerprint_dup(req);
+    int rc = api__login_submit(req, req->route_data, f[0].value, f[1].value, false, login_done);
     json_decref(body);
-    int rc = http_pool_submit(req, login_work, login_done, j);
-    if (rc != 0) {
-        login_job_free(j);
+    if (rc != 0)
         respond_unavailable(req);
-    }
 }
 
 /* ==== refresh, verify, blacklist: a token in a body field =================================== */
 
-enum token_job_kind { JOB_REFRESH, JOB_VERIFY_REFRESH, JOB_BLACKLIST };
-
-struct token_job {
-    auth_t *auth;
-    enum token_job_kind kind;
-    auth_token_ref_t ref;
-    int rc;
-    enum auth_verdict verdict;
-    auth_pair_t pair;
-};
-
-static void token_job_free(struct token_job *j)
-{
-    auth_pair_dispose(&j->pair);
-    free(j);
-}
-
-static void token_work(void *arg)
-{
-    struct token_job *j = arg;
-    int64_t now = clock_now_s();
-    switch (j->kind) {
-    case JOB_REFRESH:
-        j->rc = auth_refresh(j->auth, &j->ref, now, &j->pair, &j->verdict);
-        break;
-    case JOB_VERIFY_REFRESH:
-        j->rc = auth_refresh_check(j->auth, &j->ref, now, &j->verdict);
-        break;
-    case JOB_BLACKLIST:
-        j->rc = auth_logout(j->auth, &j->ref, now, &j->verdict);
-        break;
-    }
-}
-
 static void token_done(http_req_t *req, void *arg, int status)
 {
-    struct token_job *j = arg;
+    api_token_job_t *j = arg;
     int rc = status != 0 ? status : j->rc;
     if (rc != 0) {
         respond_failure(req, rc);
     } else if (j->verdict != AUTH_OK) {
         respond_token_invalid(req, j->verdict);
-    } else if (j->kind == JOB_REFRESH) {
+    } else if (j->op == API_TOKEN_REFRESH) {
         buf_t b;
         buf_init(&b, 3 * AUTH_TOKEN_MAX);
         buf_append_cstr(&b, "{\"access\":\"");
@@ -374,7 +291,7 @@ static void token_done(http_req_t *req, void *arg, int status)
     } else {
         respond_json_nostore(req, 200, STR_LIT("{}"));
     }
-    token_job_free(j);
+    api__token_job_free(j);
 }
 
 /*
@@ -382,7 +299,7 @@ static void token_done(http_req_t *req, void *arg, int status)
  * kind, and either answers (bad input, refused token, or /verify of an access token) or
  * submits the blocking half.
  */
-static void token_route(http_req_t *req, const char *name, enum token_job_kind kind)
+static void token_route(http_req_t *req, const char *name, enum api_token_op op)
 {
     auth_t *a = req->route_data;
     struct field f[1] = {{name, true, STR_NULL, NULL}};
@@ -390,8 +307,8 @@ static void token_route(http_req_t *req, const char *name, enum token_job_kind k
     if (!fast_field(req, name, &f[0].value) && read_fields(req, f, 1, &body) != 0)
         return;
     jwtv_claims c;
-    enum auth_verdict v = kind == JOB_VERIFY_REFRESH ? auth_verify_any(a, f[0].value, 0, &c)
-                                                     : auth_verify_refresh(a, f[0].value, 0, &c);
+    enum auth_verdict v = op == API_TOKEN_CHECK ? auth_verify_any(a, f[0].value, 0, &c)
+                                                : auth_verify_refresh(a, f[0].value, 0, &c);
     json_decref(body);
     if (v != AUTH_OK) {
         respond_token_invalid(req, v);
@@ -402,34 +319,31 @@ static void token_route(http_req_t *req, const char *name, enum token_job_kind k
         respond_token_invalid(req, AUTH_INVALID);
         return;
     }
-    if (kind == JOB_VERIFY_REFRESH && !ref.is_refresh) {
+    if (op == API_TOKEN_CHECK && !ref.is_refresh) {
         /* an access (or other) token: signature, claims and the index were all it takes */
         respond_json_nostore(req, 200, STR_LIT("{}"));
         return;
     }
-    struct token_job *j = xcalloc(1, sizeof *j);
-    j->auth = a;
-    j->kind = kind;
+    api_token_job_t *j = api__token_job_new(a, op);
     j->ref = ref;
-    if (http_pool_submit(req, token_work, token_done, j) != 0) {
-        token_job_free(j);
+    j->has_ref = true;
+    if (api__token_submit(req, j, token_done) != 0)
         respond_unavailable(req);
-    }
 }
 
 static void on_token_refresh(http_req_t *req)
 {
-    token_route(req, "refresh", JOB_REFRESH);
+    token_route(req, "refresh", API_TOKEN_REFRESH);
 }
 
 static void on_token_verify(http_req_t *req)
 {
-    token_route(req, "token", JOB_VERIFY_REFRESH);
+    token_route(req, "token", API_TOKEN_CHECK);
 }
 
 static void on_token_blacklist(http_req_t *req)
 {
-    token_route(req, "refresh", JOB_BLACKLIST);
+    token_route(req, "refresh", API_TOKEN_LOGOUT);
 }
 
 /* ==== GET /api/users/me/ ===================================================================== */
@@ -456,21 +370,9 @@ static bool me_from_cache(http_req_t *req, auth_t *a, int64_t user_id)
     return true;
 }
 
-struct me_job {
-    auth_t *auth;
-    int64_t user_id;
-    int rc;
-};
-
-static void me_work(void *arg)
-{
-    struct me_job *j = arg;
-    j->rc = auth_user_load(j->auth, j->user_id, clock_now_s());
-}
-
 static void me_done(http_req_t *req, void *arg, int status)
 {
-    struct me_job *j = arg;
+    api_token_job_t *j = arg;
     int rc = status != 0 ? status : j->rc;
     if (rc == ERR_NOT_FOUND)
         respond_err(req, 401, "user_not_found", "User not found", WWW_INVALID);
@@ -478,7 +380,7 @@ static void me_done(http_req_t *req, void *arg, int status)
         respond_failure(req, rc);
     else if (!me_from_cache(req, j->auth, j->user_id))
         respond_unavailable(req); /* evicted in between: rare; the client retries */
-    free(j);
+    api__token_job_free(j);
 }
 
 static void on_users_me(http_req_t *req)
@@ -490,13 +392,10 @@ static void on_users_me(http_req_t *req)
         return;
     if (me_from_cache(req, a, user_id))
         return;
-    struct me_job *j = xcalloc(1, sizeof *j);
-    j->auth = a;
+    api_token_job_t *j = api__token_job_new(a, API_TOKEN_USER);
     j->user_id = user_id;
-    if (http_pool_submit(req, me_work, me_done, j) != 0) {
-        free(j);
+    if (api__token_submit(req, j, me_done) != 0)
         respond_unavailable(req);
-    }
 }
 
 /* ==== registration ============================================================================ */

@@ -1,7 +1,8 @@
 /*
  * svc.c - the shared helpers of svc.h: DRF-style body fields with UTF-8 and length rules,
  * field-error answers and pagination parameters for service.c, posts.c, users.c and
- * resource.c. Stateless.
+ * resource.c, and the login and token jobs the token routes (simplejwt.c, cookie.c,
+ * service.c) run on the blocking pool. Stateless.
  */
 #define LOG_MODULE "api"
 #include "api/svc.h"
@@ -13,7 +14,11 @@
 #include <jansson.h>
 
 #include "api/web.h"
+#include "common/alloc.h"
+#include "common/clock.h"
 #include "common/err.h"
+
+#define MAX_UA_BYTES 512
 
 /* See svc.h. */
 bool api__utf8_valid(str_t s)
@@ -204,6 +209,116 @@ int api__pagination(http_req_t *req, uint32_t def, uint32_t max, uint32_t *page,
         snprintf(msg, sizeof msg, "page_size must be an integer between 1 and %u.", max);
         api__bad_request(req, "page_size", msg);
         return -1;
+    }
+    return 0;
+}
+
+/* ==== blocking-pool jobs of the token routes ============================================== */
+
+/* The User-Agent header, bounded, heap-owned; NULL when absent. */
+static char *client_ua(http_req_t *req)
+{
+    str_t ua = http_req_header(req, "user-agent");
+    if (!ua.ptr)
+        return NULL;
+    return xstrndup(ua.ptr, ua.len > MAX_UA_BYTES ? MAX_UA_BYTES : ua.len);
+}
+
+/* See svc.h. */
+void api__login_job_free(api_login_job_t *j)
+{
+    free(j->username);
+    free_secret(j->password, j->password_len + 1);
+    free(j->ip);
+    free(j->ua);
+    free(j->fph);
+    auth_pair_dispose(&j->pair);
+    free(j);
+}
+
+static void login_work(void *arg)
+{
+    api_login_job_t *j = arg;
+    auth_client_t client = {j->ip, j->ua, j->fph};
+    j->rc = auth_login(j->auth, j->username, j->password, j->password_len, &client, clock_now_s(),
+                       &j->pair);
+}
+
+/* See svc.h. */
+int api__login_submit(http_req_t *req, auth_t *a, str_t username, str_t password, bool mobile,
+                      http_done_fn done)
+{
+    api_login_job_t *j = xcalloc(1, sizeof *j);
+    j->auth = a;
+    j->mobile = mobile;
+    j->username = xstrndup(username.ptr, username.len);
+    j->password = xstrndup(password.ptr, password.len);
+    j->password_len = password.len;
+    j->ip = xstrdup(http_req_peer_str(req));
+    j->ua = client_ua(req);
+    j->fph = api_fingerprint_dup(req);
+    if (http_pool_submit(req, login_work, done, j) != 0) {
+        api__login_job_free(j);
+        return ERR_UNAVAILABLE;
+    }
+    return 0;
+}
+
+/* See svc.h. */
+api_token_job_t *api__token_job_new(auth_t *a, enum api_token_op op)
+{
+    api_token_job_t *j = xcalloc(1, sizeof *j);
+    j->auth = a;
+    j->op = op;
+    j->verdict = AUTH_INVALID;
+    return j;
+}
+
+/* See svc.h. */
+void api__token_job_free(api_token_job_t *j)
+{
+    free_secret(j->presented, j->presented_len + 1);
+    auth_pair_dispose(&j->pair);
+    free(j);
+}
+
+static void token_work(void *arg)
+{
+    api_token_job_t *j = arg;
+    int64_t now = clock_now_s();
+    j->verdict = AUTH_INVALID;
+    switch (j->op) {
+    case API_TOKEN_REFRESH:
+        j->rc = auth_refresh(j->auth, &j->ref, now, &j->pair, &j->verdict);
+        break;
+    case API_TOKEN_CHECK:
+        j->rc = auth_refresh_check(j->auth, &j->ref, now, &j->verdict);
+        break;
+    case API_TOKEN_ACCESS:
+        j->rc = auth_access_for_refresh(j->auth, &j->ref, now, &j->pair, &j->verdict);
+        break;
+    case API_TOKEN_LOGOUT:
+        j->rc = 0;
+        if (j->has_ref) /* an already revoked session is fine (idempotent) */
+            j->rc = auth_logout(j->auth, &j->ref, now, &j->verdict);
+        if (j->rc == 0 && j->access_sid[0]) {
+            int rc = auth_revoke_session(j->auth, j->access_sid, now);
+            if (rc != ERR_NOT_FOUND)
+                j->rc = rc;
+        }
+        break;
+    case API_TOKEN_USER:
+        j->rc = auth_user_load(j->auth, j->user_id, now);
+        break;
+    }
+}
+
+/* See svc.h. */
+int api__token_submit(http_req_t *req, api_token_job_t *j, http_done_fn done)
+{
+    if (http_pool_submit(req, token_work, done, j) != 0) {
+        api__token_job_free(j);
+        return ERR_UNAVAILABLE;
     }
     return 0;
 }
