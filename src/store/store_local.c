@@ -11,7 +11,9 @@
  * pruned first and, if still full, the table is emptied (cache entries are cheap to
  * recompute; emptying also forgets rate buckets, which is why the cap is large).
  * Dropping a group scans the table: groups are dropped on writes (refresh, post edits),
- * rare next to reads.
+ * rare next to reads. A counting filter (group_n: entries per hash slot of their group)
+ * skips the scan when no entry can be in the group, which is the common case of a
+ * refresh (every refresh drops its user's group, usually not cached).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +32,14 @@ struct lentry {
     uint64_t hash;
 };
 
-#define NBUCKETS 16384u
+#define NBUCKETS    16384u
+#define GROUP_SLOTS 1024u
 
 struct store_local {
     pthread_mutex_t mu;
     struct lentry *b[NBUCKETS];
     size_t count, max;
+    uint32_t group_n[GROUP_SLOTS]; /* entries whose group hashes to the slot */
 };
 
 static uint64_t hash_str(const char *s)
@@ -64,6 +68,32 @@ static void entry_free(struct lentry *e)
     free(e);
 }
 
+static size_t group_slot(const char *group)
+{
+    return (size_t)(hash_str(group) % GROUP_SLOTS);
+}
+
+/* Sets e's group (NULL = none), keeping group_n in step. Caller holds mu. */
+static void entry_set_group(store_local_t *l, struct lentry *e, const char *group)
+{
+    if (e->group) {
+        l->group_n[group_slot(e->group)]--;
+        free(e->group);
+        e->group = NULL;
+    }
+    if (group) {
+        e->group = xstrdup(group);
+        l->group_n[group_slot(group)]++;
+    }
+}
+
+/* Unlinked entry e freed, group_n in step. Caller holds mu. */
+static void entry_drop(store_local_t *l, struct lentry *e)
+{
+    entry_set_group(l, e, NULL);
+    entry_free(e);
+}
+
 static void clear_all(store_local_t *l)
 {
     for (size_t i = 0; i < NBUCKETS; i++) {
@@ -76,6 +106,7 @@ static void clear_all(store_local_t *l)
         l->b[i] = NULL;
     }
     l->count = 0;
+    memset(l->group_n, 0, sizeof l->group_n);
 }
 
 void store__local_free(store_local_t *l)
@@ -96,7 +127,7 @@ static struct lentry *find(store_local_t *l, const char *key, uint64_t h, int64_
         if (e->hash == h && strcmp(e->key, key) == 0) {
             if (e->expires_us <= now_us) {
                 *pp = e->next;
-                entry_free(e);
+                entry_drop(l, e);
                 l->count--;
                 return NULL;
             }
@@ -116,7 +147,7 @@ static size_t prune_locked(store_local_t *l, int64_t now_us)
             struct lentry *e = *pp;
             if (e->expires_us <= now_us) {
                 *pp = e->next;
-                entry_free(e);
+                entry_drop(l, e);
                 l->count--;
                 n++;
             } else {
@@ -156,7 +187,7 @@ static void remove_key(store_local_t *l, const char *key)
         struct lentry *e = *pp;
         if (e->hash == h && strcmp(e->key, key) == 0) {
             *pp = e->next;
-            entry_free(e);
+            entry_drop(l, e);
             l->count--;
             return;
         }
@@ -190,10 +221,9 @@ void store__local_cache_set(store_local_t *l, const char *key, str_t value, uint
     pthread_mutex_lock(&l->mu);
     struct lentry *e = upsert(l, key, now_us);
     free(e->value);
-    free(e->group);
     e->value = v;
     e->value_len = value.len;
-    e->group = group ? xstrdup(group) : NULL;
+    entry_set_group(l, e, group);
     e->expires_us = now_us + (int64_t)ttl_s * 1000000;
     pthread_mutex_unlock(&l->mu);
 }
@@ -208,13 +238,17 @@ void store__local_cache_del(store_local_t *l, const char *key)
 void store__local_cache_drop_group(store_local_t *l, const char *group)
 {
     pthread_mutex_lock(&l->mu);
+    if (l->group_n[group_slot(group)] == 0) { /* nothing can be in the group */
+        pthread_mutex_unlock(&l->mu);
+        return;
+    }
     for (size_t i = 0; i < NBUCKETS; i++) {
         struct lentry **pp = &l->b[i];
         while (*pp) {
             struct lentry *e = *pp;
             if (e->group && strcmp(e->group, group) == 0) {
                 *pp = e->next;
-                entry_free(e);
+                entry_drop(l, e);
                 l->count--;
             } else {
                 pp = &e->next;

@@ -155,6 +155,41 @@ TEST(store_cache_groups_and_delete)
     store_close(st);
 }
 
+/* The group counting filter stays in step when an entry changes group, is deleted or is
+   dropped: a group is dropped exactly when it still has entries. */
+TEST(store_cache_group_filter_bookkeeping)
+{
+    store_t *st;
+    ASSERT_EQ_INT(store_mem_open(NULL, &st), 0);
+    char buf[16];
+    size_t len = 0;
+    store_cache_drop_group(st, "user:9"); /* empty: nothing to do */
+    store_cache_set(st, "k1", STR_LIT("a"), 900, "user:1");
+    store_cache_set(st, "k1", STR_LIT("b"), 900, "user:2"); /* moves to user:2 */
+    store_cache_drop_group(st, "user:1");
+    CHECK_EQ_INT(store_cache_get_sync(st, "k1", buf, sizeof buf, &len), 0);
+    store_cache_drop_group(st, "user:2");
+    CHECK_EQ_INT(store_cache_get_sync(st, "k1", buf, sizeof buf, &len), ERR_NOT_FOUND);
+    store_cache_set(st, "k2", STR_LIT("c"), 900, "user:3");
+    store_cache_del(st, "k2");
+    store_cache_set(st, "k3", STR_LIT("d"), 900, "user:3");
+    store_cache_set(st, "k4", STR_LIT("e"), 900, NULL);
+    store_cache_drop_group(st, "user:3");
+    CHECK_EQ_INT(store_cache_get_sync(st, "k3", buf, sizeof buf, &len), ERR_NOT_FOUND);
+    CHECK_EQ_INT(store_cache_get_sync(st, "k4", buf, sizeof buf, &len), 0);
+    for (int i = 0; i < 3000; i++) { /* more groups than filter slots: shared slots */
+        char k[32], g[32];
+        snprintf(k, sizeof k, "key:%d", i);
+        snprintf(g, sizeof g, "user:%d", i % 1500);
+        store_cache_set(st, k, STR_LIT("v"), 900, g);
+    }
+    store_cache_drop_group(st, "user:7");
+    CHECK_EQ_INT(store_cache_get_sync(st, "key:7", buf, sizeof buf, &len), ERR_NOT_FOUND);
+    CHECK_EQ_INT(store_cache_get_sync(st, "key:1507", buf, sizeof buf, &len), ERR_NOT_FOUND);
+    CHECK_EQ_INT(store_cache_get_sync(st, "key:8", buf, sizeof buf, &len), 0);
+    store_close(st);
+}
+
 TEST(store_local_ttl_and_bound)
 {
     store_local_t *l = store__local_new(4);
