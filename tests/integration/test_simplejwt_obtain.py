@@ -183,10 +183,12 @@ def test_wrong_password_and_unknown_user_indistinguishable(tokens):
     mw, mu, mi = (statistics.median(x) for x in (wrong, unknown, inactive))
     print("login timing: wrong password median %.1f ms, unknown user %.1f ms, inactive user "
           "%.1f ms; ratios %.2f, %.2f" % (mw * 1000, mu * 1000, mi * 1000, mu / mw, mi / mw))
-    # a skipped hash would make the unknown user ~1 ms against tens of ms
+    # a skipped hash would make the unknown user ~1 ms against tens of ms (ratio < 0.1), a
+    # second hash about 2; the band between is the noise of 10 samples on a shared machine
+    # (0.69 was seen once under load with the old 0.7 bound)
     assert mw > 0.005, "wrong-password login took %.1f ms: is argon2 running?" % (mw * 1000)
     for name, m in (("unknown", mu), ("inactive", mi)):
-        assert 0.7 <= m / mw <= 1.4, "%s/wrong median ratio %.2f (%.1f ms vs %.1f ms)" % (
+        assert 0.5 <= m / mw <= 1.6, "%s/wrong median ratio %.2f (%.1f ms vs %.1f ms)" % (
             name, m / mw, m * 1000, mw * 1000)
 
 
