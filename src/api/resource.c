@@ -17,8 +17,9 @@
  * hex) next to <id>.json, its metadata (owner, sanitised client filename, size, sha256,
  * content type, time). The file part is bounded by JWTD_MAX_UPLOAD_BYTES (413 as soon as it
  * goes over), the body by that plus API_UPLOAD_ENVELOPE_BYTES. On any error, abort,
- * deadline or disconnect the temp file is removed before the answer. The client's filename
- * never becomes part of a path, so no traversal is possible; it is only stored, sanitised,
+ * deadline or disconnect the temp file is removed before the answer; temp files a crash
+ * left behind are removed at the next start once an hour old (sweep_stale_tmp). The client's
+ * filename never becomes part of a path, so no traversal is possible; it is only stored, sanitised,
  * as metadata. GET /upload/{id} answers the metadata to the owner and 404 to everybody
  * else (existence is not revealed).
  *
@@ -30,6 +31,7 @@
 #define LOG_MODULE "api"
 #include "api/api.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -37,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -633,6 +636,38 @@ static int mkdirs(const char *dir)
     return 0;
 }
 
+/*
+ * Removes temp files (.<id>.tmp) that a crashed process left behind: those not written to
+ * for UPLOAD_STALE_S. An upload in progress writes its temp file continuously and the body
+ * deadline ends it long before that, so this is safe while other instances share the
+ * directory and upload into it.
+ */
+#define UPLOAD_STALE_S 3600
+
+static void sweep_stale_tmp(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    time_t now = time(NULL);
+    unsigned removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (e->d_name[0] != '.' || n < 6 || strcmp(e->d_name + n - 4, ".tmp") != 0)
+            continue;
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+            now - st.st_mtime < UPLOAD_STALE_S)
+            continue;
+        if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+            removed++;
+    }
+    closedir(d);
+    if (removed)
+        log_info("msg=\"removed stale upload temp files\" count=%u", removed);
+}
+
 /* See api.h. */
 int api_resource_register(http_router_t *router, auth_t *auth, const api_service_options_t *o)
 {
@@ -645,6 +680,7 @@ int api_resource_register(http_router_t *router, auth_t *auth, const api_service
                   errno);
         return ERR_IO;
     }
+    sweep_stale_tmp(g_res.upload_dir);
     int rc = 0;
     rc |= http_router_add(router, HTTP_M_GET, "/", on_root, NULL);
     rc |= http_router_add(router, HTTP_M_GET, "/protected", on_protected, NULL);

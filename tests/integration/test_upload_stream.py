@@ -254,3 +254,22 @@ def test_concurrent_uploads(svc_factory):
     names = upload_dir_entries(s)
     assert all(i in names and i + ".json" in names for i in ids)
     assert not [n for n in names if n.endswith(".tmp")]
+
+
+def test_stale_temp_files_swept_at_start(jwtd_server, tmp_path):
+    """A crash mid-upload leaves .<id>.tmp behind: the next start removes the ones not
+    written to for an hour, and leaves fresh temp files (another instance may be writing
+    them), stored uploads and anything else alone."""
+    d = tmp_path / "uploads"
+    d.mkdir()
+    old = time.time() - 2 * 3600
+    for name in (".deadbeef.tmp", ".cafe.tmp"):
+        (d / name).write_bytes(b"partial")
+        os.utime(d / name, (old, old))
+    (d / ".fresh.tmp").write_bytes(b"in progress elsewhere")
+    (d / "0123abcd").write_bytes(b"a stored upload")
+    os.utime(d / "0123abcd", (old, old))
+    (d / "notes.tmp").write_bytes(b"not ours: no leading dot")
+    os.utime(d / "notes.tmp", (old, old))
+    jwtd_server(env={"JWTD_UPLOAD_DIR": str(d)})
+    assert sorted(os.listdir(d)) == [".fresh.tmp", "0123abcd", "notes.tmp"]
