@@ -535,16 +535,22 @@ static void run_task(struct hash_task *t)
         t->fn(t);
         return;
     }
-    pthread_cond_init(&t->cv, NULL);
-    t->done = false;
-    t->next = NULL;
-    *hq_tail = t;
-    hq_tail = &t->next;
+    /* queued by a heap copy: the queue (a global) never points into this stack */
+    struct hash_task *q = xmalloc(sizeof *q);
+    *q = *t;
+    pthread_cond_init(&q->cv, NULL);
+    q->done = false;
+    q->next = NULL;
+    *hq_tail = q;
+    hq_tail = &q->next;
     pthread_cond_signal(&hq_cv);
-    while (!t->done)
-        pthread_cond_wait(&t->cv, &hq_mu);
+    while (!q->done)
+        pthread_cond_wait(&q->cv, &hq_mu);
     pthread_mutex_unlock(&hq_mu);
-    pthread_cond_destroy(&t->cv);
+    pthread_cond_destroy(&q->cv);
+    t->rc = q->rc;
+    t->ok = q->ok;
+    free(q);
 }
 
 static void hash_fn(struct hash_task *t)

@@ -1130,10 +1130,10 @@ static int rotate_load(db_t *db, db_conn_t *c, const char *jti, struct rotate_ro
     return rc;
 }
 
-/* The body of a rotation, inside the write transaction; takes r.user into out or disposes
-   it. */
+/* The body of a rotation, inside the write transaction, given the loaded row r (whose user
+   the caller hands to out or disposes). */
 static int rotate_decide(db_t *db, db_conn_t *c, const char *old_jti, const char *new_jti,
-                         int64_t new_exp, int64_t now, int64_t grace_s, struct rotate_row *r,
+                         int64_t new_exp, int64_t now, int64_t grace_s, const struct rotate_row *r,
                          db_rotate_result_t *out)
 {
     int rc;
@@ -1171,8 +1171,6 @@ static int rotate_decide(db_t *db, db_conn_t *c, const char *old_jti, const char
         db_param_t q[] = {p_int(now), p_text(r->sid)};
         if ((rc = exec(db, c, DB_STMT_SESSION_SET_USED, q, NPARAMS(q))) != 0)
             return rc;
-        out->user = r->user;
-        memset(&r->user, 0, sizeof r->user);
         out->status = DB_ROTATE_ROTATED;
         out->reason = "rotated";
         memcpy(out->successor_jti, succ.jti, sizeof out->successor_jti);
@@ -1185,8 +1183,6 @@ static int rotate_decide(db_t *db, db_conn_t *c, const char *old_jti, const char
         memset(&succ, 0, sizeof succ);
         if ((rc = get_refresh(db, c, r->replaced_by, &succ)) != 0)
             return rc == ERR_NOT_FOUND ? 0 : rc; /* successor flushed: stays NOT_VALID */
-        out->user = r->user;
-        memset(&r->user, 0, sizeof r->user);
         out->status = DB_ROTATE_REUSED_WITHIN_GRACE;
         out->reason = "grace";
         memcpy(out->successor_jti, succ.jti, sizeof out->successor_jti);
@@ -1216,7 +1212,11 @@ static int rotate_in_tx(db_t *db, db_conn_t *c, const char *old_jti, const char 
     }
     if (rc == 0)
         rc = rotate_decide(db, c, old_jti, new_jti, new_exp, now, grace_s, &r, out);
-    db_user_dispose(&r.user);
+    if (rc == 0 &&
+        (out->status == DB_ROTATE_ROTATED || out->status == DB_ROTATE_REUSED_WITHIN_GRACE))
+        out->user = r.user; /* the user row of the access token (see db.h) */
+    else
+        db_user_dispose(&r.user);
     return rc;
 }
 
