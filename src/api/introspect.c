@@ -40,6 +40,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +126,8 @@ struct vc_entry {
     uint64_t hash;
     size_t len; /* 0: empty */
     const auth_t *auth;
+    uint64_t epoch; /* g_vc_epoch when cached: an auth_t freed and another allocated at the
+                       same address (servers started in one process) never shares entries */
     size_t nkeys;
     int64_t verified_at, exp;
     store_id_t jti, sid;
@@ -136,6 +139,7 @@ struct vc_entry {
     char token[VC_TOKEN_MAX];
 };
 
+static _Atomic uint64_t g_vc_epoch; /* bumped by every api_introspect_register */
 static pthread_key_t vc_key;
 static pthread_once_t vc_once = PTHREAD_ONCE_INIT;
 
@@ -202,6 +206,7 @@ static void vc_put(struct vc_entry *e, auth_t *a, str_t token, uint64_t h, int64
     e->alg = metrics_alg_from_name(str_cstr(c->alg ? c->alg : ""));
     e->hash = h;
     e->auth = a;
+    e->epoch = atomic_load_explicit(&g_vc_epoch, memory_order_relaxed);
     e->nkeys = jose_keyring_count(auth_keyring(a));
     e->verified_at = now;
     e->exp = c->exp;
@@ -255,8 +260,9 @@ static void on_introspect(http_req_t *req)
     int64_t now = clock_now_s();
     uint64_t h = vc_hash(token);
     struct vc_entry *e = &vc_table()[h % VC_SLOTS];
-    if (e->len == token.len && e->hash == h && e->auth == a && now >= e->verified_at &&
-        now < e->exp && e->nkeys == jose_keyring_count(auth_keyring(a)) &&
+    if (e->len == token.len && e->hash == h && e->auth == a &&
+        e->epoch == atomic_load_explicit(&g_vc_epoch, memory_order_relaxed) &&
+        now >= e->verified_at && now < e->exp && e->nkeys == jose_keyring_count(auth_keyring(a)) &&
         memcmp(e->token, token.ptr, token.len) == 0) {
         enum auth_verdict v = vc_check(a, e);
         if (v != AUTH_OK)
@@ -386,6 +392,7 @@ static void on_revocations(http_req_t *req)
 /* See api.h. */
 int api_introspect_register(http_router_t *router, auth_t *auth, struct db *db, int64_t window_s)
 {
+    atomic_fetch_add(&g_vc_epoch, 1);
     g_db = db;
     g_window_s = window_s > 0 ? window_s : 900;
     int rc = 0;
