@@ -719,8 +719,10 @@ static void *loop(void *arg)
                         c->in_len += (size_t)r;
                         pr = process(c);
                         /* A short read drained the socket: no read until EAGAIN, since
-                           data arriving later raises a new edge (EPOLLIN or EPOLLRDHUP). */
-                        if (pr != 0 || c->in_len == IN_CAP || (size_t)r < room)
+                           data arriving later raises a new edge. Not after the peer's FIN
+                           (EPOLLRDHUP): no edge follows it, so read on to see the 0. */
+                        if (pr != 0 || c->in_len == IN_CAP ||
+                            ((size_t)r < room && !(evs[i].events & EPOLLRDHUP)))
                             break;
                         continue;
                     }

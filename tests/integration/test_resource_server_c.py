@@ -224,6 +224,42 @@ def test_periodic_refresh_and_fetch_failure_keeps_keys(servers, jwks_server):
     assert rs.get("/protected", sign_es256(k2, kid2)).status_code == 200
 
 
+def test_pipelining_and_half_close(servers, tmp_path):
+    """The I/O loop reads only until a short read (no read just to see EAGAIN): pipelined
+    requests still all get answers in order, a request split across segments is answered,
+    and a client that sends its request and its FIN together (shutdown(SHUT_WR)) gets the
+    answer and then a closed connection, every time."""
+    jwk = tmp_path / "hs.jwk"
+    jwk.write_text(json.dumps({"kty": "oct", "alg": "HS256", "k": b64u(b"k" * 32)}))
+    rs = ResourceServer("--jwks-file", str(jwk))
+    servers.append(rs)
+    host, port = rs.url.split("//")[1].split(":")
+    req = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+
+    def read_all(s):
+        s.settimeout(5)
+        data = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                return data
+            data += d
+
+    with socket.create_connection((host, int(port))) as s:
+        s.sendall(req * 50 + req.replace(b"GET / ", b"GET /nope "))
+        s.sendall(req[:7])
+        time.sleep(0.05)
+        s.sendall(req[7:] + b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = read_all(s)
+    statuses = [r[:3] for r in data.split(b"HTTP/1.1 ")[1:]]
+    assert statuses == [b"200"] * 50 + [b"404"] + [b"200"] * 2
+    for _ in range(20):
+        with socket.create_connection((host, int(port))) as s:
+            s.sendall(req)
+            s.shutdown(socket.SHUT_WR)
+            assert read_all(s).startswith(b"HTTP/1.1 200 OK")  # then EOF, not a timeout
+
+
 def test_refuses_to_start_without_keys():
     p = subprocess.run([BIN, "--jwks-url", "http://127.0.0.1:1/jwks.json", "--listen",
                         "127.0.0.1:0"], capture_output=True, text=True, timeout=20)
