@@ -75,3 +75,51 @@ def test_bad_value_is_a_clear_config_error(jwtd_server):
                          timeout=10)
     assert res.returncode != 0
     assert "JWTD_WORKER_AFFINITY" in res.stderr
+
+
+def thread_ticks(srv):
+    """{cpu: utime+stime ticks} of the threads pinned to a single CPU."""
+    out = {}
+    task_dir = "/proc/%d/task" % srv.proc.pid
+    for tid in os.listdir(task_dir):
+        with open(os.path.join(task_dir, tid, "status")) as f:
+            cpus = [ln.split(":", 1)[1].strip() for ln in f if ln.startswith("Cpus_allowed_list:")]
+        if not cpus or "," in cpus[0] or "-" in cpus[0]:
+            continue
+        with open(os.path.join(task_dir, tid, "stat")) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        out[int(cpus[0])] = int(fields[11]) + int(fields[12])
+    return out
+
+
+def test_connections_go_to_the_worker_on_the_clients_cpu(jwtd_server):
+    """Pinned workers steer each new connection to the worker on the CPU that handled its
+    SYN (for loopback: the connecting thread's CPU). A client confined to the last CPU is
+    then served by that CPU's worker: it does nearly all the work."""
+    import socket
+
+    srv = jwtd_server(env={"JWTD_WORKER_AFFINITY": "on"}, workers=len(ALLOWED))
+    settled_pins(srv, len(ALLOWED))
+    target = ALLOWED[-1]
+    before = thread_ticks(srv)
+    old_mask = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {target})
+    try:
+        req = ("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").encode() * 50
+        for _ in range(8):
+            s = socket.create_connection((srv.host, srv.port))
+            for _ in range(400):
+                s.sendall(req)
+                got = b""
+                while got.count(b"HTTP/1.1 200") < 50:
+                    chunk = s.recv(65536)
+                    assert chunk, "connection closed"
+                    got += chunk
+            s.close()
+    finally:
+        os.sched_setaffinity(0, old_mask)
+    after = thread_ticks(srv)
+    used = {cpu: after[cpu] - before.get(cpu, 0) for cpu in after}
+    others = sum(v for cpu, v in used.items() if cpu != target)
+    print("thread ticks by cpu", used)
+    assert used[target] >= 5 and used[target] >= 4 * others, used
