@@ -208,7 +208,7 @@ export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 test: BOOTSTRAP_PROFILE = test
 test: bootstrap
 	$(MAKE) check-format
-	scripts/lint-banned
+	$(MAKE) lint
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) asan
