@@ -595,7 +595,7 @@ static int refresh_lookup(auth_t *a, const auth_token_ref_t *ref, int64_t now,
     memset(&s, 0, sizeof s);
     memset(&u, 0, sizeof u);
     *verdict = AUTH_INVALID;
-    int rc = db_refresh_get(a->db, ref->jti, &rt);
+    int rc = db_refresh_get(a->db, ref->sid, ref->jti, &rt);
     if (rc == ERR_NOT_FOUND || rc == ERR_INVALID)
         return 0;
     if (rc != 0)
@@ -685,8 +685,8 @@ int auth_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now, auth_pair_
     /* grace 0 means none: the database treats now - used_at <= grace as within it, so a
        second presentation in the same second would still count; -1 makes any reuse */
     int64_t grace = a->opts.reuse_grace_s > 0 ? a->opts.reuse_grace_s : -1;
-    rc = db_refresh_rotate(a->db, ref->jti, new_jti, now + a->opts.refresh_lifetime_s, now, grace,
-                           &r);
+    rc = db_refresh_rotate(a->db, ref->sid, ref->jti, new_jti, now + a->opts.refresh_lifetime_s,
+                           now, grace, &r);
     if (rc != 0) {
         db_rotate_result_dispose(&r);
         return ERR_UNAVAILABLE;

@@ -335,6 +335,15 @@ int db_schema_version(db_t *db, int *version)
 /* See db.h. */
 int db_migrate(db_t *db, int *applied)
 {
+    return db_migrate_to(db, db_schema_latest(), applied);
+}
+
+/* See db.h. */
+int db_migrate_to(db_t *db, int version, int *applied)
+{
+    size_t target = version < 0 ? 0 : (size_t)version;
+    if (target > db->drv->n_migrations)
+        target = db->drv->n_migrations;
     int n_applied = 0;
     db_conn_t *c;
     int rc = conn_get(db, &c);
@@ -353,7 +362,7 @@ int db_migrate(db_t *db, int *applied)
                       db->drv->n_migrations);
             rc = ERR_CONFIG;
         }
-        if (rc != 0 || (size_t)v == db->drv->n_migrations) {
+        if (rc != 0 || (size_t)v >= target) {
             db->drv->rollback(c);
             break;
         }
@@ -1052,10 +1061,10 @@ int db_refresh_insert(db_t *db, const db_refresh_t *rt)
     return rc;
 }
 
-static int get_refresh(db_t *db, db_conn_t *c, const char *jti, db_refresh_t *rt)
+static int get_refresh(db_t *db, db_conn_t *c, const char *sid, const char *jti, db_refresh_t *rt)
 {
-    db_param_t p[] = {p_text(jti)};
-    int rc = db->drv->query(c, DB_STMT_REFRESH_GET, p, 1);
+    db_param_t p[] = {p_text(sid), p_text(jti)};
+    int rc = db->drv->query(c, DB_STMT_REFRESH_GET, p, NPARAMS(p));
     if (rc == 0) {
         rc = db->drv->next(c);
         if (rc == 1) {
@@ -1076,16 +1085,16 @@ static int get_refresh(db_t *db, db_conn_t *c, const char *jti, db_refresh_t *rt
 }
 
 /* See db.h. */
-int db_refresh_get(db_t *db, const char *jti, db_refresh_t *rt)
+int db_refresh_get(db_t *db, const char *sid, const char *jti, db_refresh_t *rt)
 {
     memset(rt, 0, sizeof *rt);
-    if (!valid_id(jti))
+    if (!valid_id(sid) || !valid_id(jti))
         return ERR_NOT_FOUND;
     db_conn_t *c;
     int rc = conn_get(db, &c);
     if (rc != 0)
         return rc;
-    rc = get_refresh(db, c, jti, rt);
+    rc = get_refresh(db, c, sid, jti, rt);
     conn_put(db, c);
     return rc;
 }
@@ -1107,10 +1116,11 @@ struct rotate_row {
     db_user_t user; /* the session's user (dispose it) */
 };
 
-static int rotate_load(db_t *db, db_conn_t *c, const char *jti, struct rotate_row *r)
+static int rotate_load(db_t *db, db_conn_t *c, const char *sid, const char *jti,
+                       struct rotate_row *r)
 {
-    db_param_t p[] = {p_text(jti)};
-    int rc = db->drv->query(c, DB_STMT_ROTATE_LOAD, p, 1);
+    db_param_t p[] = {p_text(sid), p_text(jti)};
+    int rc = db->drv->query(c, DB_STMT_ROTATE_LOAD, p, NPARAMS(p));
     if (rc == 0) {
         rc = db->drv->next(c);
         if (rc == 1) {
@@ -1156,7 +1166,7 @@ static int rotate_decide(db_t *db, db_conn_t *c, const char *old_jti, const char
         return 0;
     }
     if (r->used_at == 0) {
-        db_param_t p[] = {p_int(now), p_text(new_jti), p_text(old_jti)};
+        db_param_t p[] = {p_int(now), p_text(new_jti), p_text(r->sid), p_text(old_jti)};
         if ((rc = exec_one(db, c, DB_STMT_ROTATE_MARK, p, NPARAMS(p))) != 0)
             return rc == ERR_NOT_FOUND ? ERR_INTERNAL : rc; /* impossible under the lock */
         db_refresh_t succ;
@@ -1181,7 +1191,7 @@ static int rotate_decide(db_t *db, db_conn_t *c, const char *old_jti, const char
     if (now - r->used_at <= grace_s && r->replaced_by[0]) {
         db_refresh_t succ;
         memset(&succ, 0, sizeof succ);
-        if ((rc = get_refresh(db, c, r->replaced_by, &succ)) != 0)
+        if ((rc = get_refresh(db, c, r->sid, r->replaced_by, &succ)) != 0)
             return rc == ERR_NOT_FOUND ? 0 : rc; /* successor flushed: stays NOT_VALID */
         out->status = DB_ROTATE_REUSED_WITHIN_GRACE;
         out->reason = "grace";
@@ -1200,12 +1210,13 @@ static int rotate_decide(db_t *db, db_conn_t *c, const char *old_jti, const char
 
 /* One rotation inside the write transaction: ROTATE_LOAD (the token with its session and
    user in one statement), then the decision and its writes. */
-static int rotate_in_tx(db_t *db, db_conn_t *c, const char *old_jti, const char *new_jti,
-                        int64_t new_exp, int64_t now, int64_t grace_s, db_rotate_result_t *out)
+static int rotate_in_tx(db_t *db, db_conn_t *c, const char *sid, const char *old_jti,
+                        const char *new_jti, int64_t new_exp, int64_t now, int64_t grace_s,
+                        db_rotate_result_t *out)
 {
     struct rotate_row r;
     memset(&r, 0, sizeof r);
-    int rc = rotate_load(db, c, old_jti, &r);
+    int rc = rotate_load(db, c, sid, old_jti, &r);
     if (rc == ERR_NOT_FOUND) {
         out->reason = "unknown";
         return 0;
@@ -1231,12 +1242,13 @@ static void rotate_result_reset(db_rotate_result_t *out, const char *reason)
 
 /* One rotation in a transaction of its own on connection c (PostgreSQL: a pool connection;
    SQLite: rot_conn). */
-static int rotate_one(db_t *db, db_conn_t *c, const char *old_jti, const char *new_jti,
-                      int64_t new_exp, int64_t now, int64_t grace_s, db_rotate_result_t *out)
+static int rotate_one(db_t *db, db_conn_t *c, const char *sid, const char *old_jti,
+                      const char *new_jti, int64_t new_exp, int64_t now, int64_t grace_s,
+                      db_rotate_result_t *out)
 {
     int rc = db->drv->begin(c, true);
     if (rc == 0) {
-        rc = rotate_in_tx(db, c, old_jti, new_jti, new_exp, now, grace_s, out);
+        rc = rotate_in_tx(db, c, sid, old_jti, new_jti, new_exp, now, grace_s, out);
         /* NOT_VALID wrote nothing; committing it is as cheap as rolling back. */
         rc = tx_end(db, c, rc);
     }
@@ -1246,22 +1258,22 @@ static int rotate_one(db_t *db, db_conn_t *c, const char *old_jti, const char *n
 }
 
 /* See db.h. */
-int db_refresh_rotate(db_t *db, const char *old_jti, const char *new_jti, int64_t new_exp,
-                      int64_t now, int64_t grace_s, db_rotate_result_t *out)
+int db_refresh_rotate(db_t *db, const char *sid, const char *old_jti, const char *new_jti,
+                      int64_t new_exp, int64_t now, int64_t grace_s, db_rotate_result_t *out)
 {
     memset(out, 0, sizeof *out);
     out->status = DB_ROTATE_NOT_VALID;
     out->reason = "unknown";
     if (!valid_id(new_jti))
         return ERR_INVALID;
-    if (!valid_id(old_jti))
+    if (!valid_id(sid) || !valid_id(old_jti))
         return 0;
     db_conn_t *c;
     int rc = 0;
     if (db->drv != &db__sqlite_driver) {
         if ((rc = conn_get(db, &c)) != 0)
             return rc;
-        rc = rotate_one(db, c, old_jti, new_jti, new_exp, now, grace_s, out);
+        rc = rotate_one(db, c, sid, old_jti, new_jti, new_exp, now, grace_s, out);
         conn_put(db, c);
         return rc;
     }
@@ -1270,7 +1282,7 @@ int db_refresh_rotate(db_t *db, const char *old_jti, const char *new_jti, int64_
         rc = db->drv->conn_open(db->state, &db->rot_conn);
     if (db->rot_conn) {
         c = db->rot_conn;
-        rc = rotate_one(db, c, old_jti, new_jti, new_exp, now, grace_s, out);
+        rc = rotate_one(db, c, sid, old_jti, new_jti, new_exp, now, grace_s, out);
         db->drv->reset(c);
         if (db->drv->conn_is_broken(c)) {
             db->drv->conn_close(c);

@@ -81,6 +81,9 @@ const char *db_backend_name(const db_t *db);
  * NULL) = how many ran. Fails with ERR_CONFIG if the database is newer than this binary.
  */
 int db_migrate(db_t *db, int *applied);
+/* db_migrate, but stops at schema version `version` (tests of a migration over existing
+   data start from the version before it). */
+int db_migrate_to(db_t *db, int version, int *applied);
 /* OUT: *version = highest applied migration (0 for an empty database). */
 int db_schema_version(db_t *db, int *version);
 /* Highest migration this binary knows. */
@@ -278,10 +281,12 @@ int db_session_list_revoked(db_t *db, int64_t since, db_session_list_t *list);
 
 /* ==== refresh tokens ====================================================================== */
 
-/* Inserts rt as given (used_at / replaced_by honoured). ERR_CONFLICT, ERR_NOT_FOUND (sid). */
+/* Inserts rt as given (used_at / replaced_by honoured). ERR_CONFLICT (sid, jti taken),
+   ERR_NOT_FOUND (sid). */
 int db_refresh_insert(db_t *db, const db_refresh_t *rt);
-/* OUT: *rt. ERR_NOT_FOUND. */
-int db_refresh_get(db_t *db, const char *jti, db_refresh_t *rt);
+/* The token jti of session sid (the table's key is (sid, jti): a refresh token's claims carry
+   both, and a jti is only looked up within its session). OUT: *rt. ERR_NOT_FOUND. */
+int db_refresh_get(db_t *db, const char *sid, const char *jti, db_refresh_t *rt);
 
 enum db_rotate_status {
     DB_ROTATE_ROTATED = 0,             /* old marked used, successor new_jti inserted */
@@ -310,7 +315,8 @@ void db_rotate_result_dispose(db_rotate_result_t *r);
 
 /*
  * Atomic refresh rotation, ONE transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: row
- * lock): loads old_jti with its session and user, then
+ * lock): loads old_jti of session sid (both from the token's claims) with its session and
+ * user, then
  *   - not valid (see DB_ROTATE_NOT_VALID)           -> NOT_VALID, nothing written;
  *   - unused  -> used_at = now, replaced_by = new_jti, successor inserted (parent old_jti,
  *     issued_at now, expires_at new_exp), session last_used_at = now    -> ROTATED;
@@ -321,8 +327,8 @@ void db_rotate_result_dispose(db_rotate_result_t *r);
  * get REUSED_WITHIN_GRACE with it. The status is in out->status; the return value is 0
  * for every status and an ERR_* only for a database failure. OUT: *out (dispose it).
  */
-int db_refresh_rotate(db_t *db, const char *old_jti, const char *new_jti, int64_t new_exp,
-                      int64_t now, int64_t grace_s, db_rotate_result_t *out);
+int db_refresh_rotate(db_t *db, const char *sid, const char *old_jti, const char *new_jti,
+                      int64_t new_exp, int64_t now, int64_t grace_s, db_rotate_result_t *out);
 
 /* ==== access-token revocations ============================================================ */
 

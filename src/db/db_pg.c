@@ -119,14 +119,14 @@ static const char *const sql_text[DB_STMT__COUNT] = {
         "INSERT INTO refresh_tokens (jti, sid, parent_jti, issued_at, expires_at, used_at, "
         "replaced_by) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     [DB_STMT_REFRESH_GET] = "SELECT jti, sid, parent_jti, issued_at, expires_at, used_at, "
-                            "replaced_by FROM refresh_tokens WHERE jti = $1",
-    [DB_STMT_ROTATE_LOAD] =
-        "SELECT r.sid, r.issued_at, r.expires_at, r.used_at, r.replaced_by, "
-        "s.revoked_at, " DB_USER_COLS_U " FROM refresh_tokens r "
-        "JOIN sessions s ON s.id = r.sid JOIN users u ON u.id = s.user_id WHERE r.jti = $1 "
-        "FOR UPDATE OF r",
+                            "replaced_by FROM refresh_tokens WHERE sid = $1 AND jti = $2",
+    [DB_STMT_ROTATE_LOAD] = "SELECT r.sid, r.issued_at, r.expires_at, r.used_at, r.replaced_by, "
+                            "s.revoked_at, " DB_USER_COLS_U " FROM refresh_tokens r "
+                            "JOIN sessions s ON s.id = r.sid JOIN users u ON u.id = s.user_id "
+                            "WHERE r.sid = $1 AND r.jti = $2 "
+                            "FOR UPDATE OF r",
     [DB_STMT_ROTATE_MARK] = "UPDATE refresh_tokens SET used_at = $1, replaced_by = $2 "
-                            "WHERE jti = $3 AND used_at IS NULL",
+                            "WHERE sid = $3 AND jti = $4 AND used_at IS NULL",
     [DB_STMT_SESSION_SET_USED] = "UPDATE sessions SET last_used_at = $1 WHERE id = $2",
     [DB_STMT_REVOKED_INSERT] = "INSERT INTO revoked_tokens (jti, expires_at, revoked_at, reason) "
                                "VALUES ($1, $2, $3, $4) ON CONFLICT (jti) DO NOTHING",
@@ -212,6 +212,12 @@ static const char *const migrations[] = {
     "  updated_at BIGINT NOT NULL"
     ");"
     "CREATE INDEX posts_author_idx ON posts (author_id);",
+    /* 3: refresh tokens keyed by (sid, jti), as on SQLite where the key clusters a session's
+       tokens; the sid and expiry indexes go (the key's prefix serves the session lookups) */
+    "ALTER TABLE refresh_tokens DROP CONSTRAINT refresh_tokens_pkey;"
+    "ALTER TABLE refresh_tokens ADD PRIMARY KEY (sid, jti);"
+    "DROP INDEX refresh_tokens_sid_idx;"
+    "DROP INDEX refresh_tokens_expires_idx;",
 };
 
 /* ==== state and connections ============================================================== */

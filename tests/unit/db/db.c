@@ -24,7 +24,8 @@ struct tmpdb {
     bool pg;
 };
 
-static int tmpdb_open(struct tmpdb *t)
+/* A fresh database (SQLite file, or PostgreSQL with JWTD_TEST_PG=1) migrated to version. */
+static int tmpdb_open_at(struct tmpdb *t, int version)
 {
     const char *pg = getenv("JWTD_TEST_PG");
     t->pg = pg && strcmp(pg, "1") == 0;
@@ -37,7 +38,7 @@ static int tmpdb_open(struct tmpdb *t)
             fprintf(stderr, "db_open: %s\n", perr);
             return prc;
         }
-        return db_migrate(t->db, NULL);
+        return db_migrate_to(t->db, version, NULL);
     }
     snprintf(t->dir, sizeof t->dir, "/tmp/jwtd-dbtest-XXXXXX");
     if (!mkdtemp(t->dir))
@@ -50,7 +51,12 @@ static int tmpdb_open(struct tmpdb *t)
         fprintf(stderr, "db_open: %s\n", err);
         return rc;
     }
-    return db_migrate(t->db, NULL);
+    return db_migrate_to(t->db, version, NULL);
+}
+
+static int tmpdb_open(struct tmpdb *t)
+{
+    return tmpdb_open_at(t, db_schema_latest());
 }
 
 static void tmpdb_close(struct tmpdb *t)
@@ -268,8 +274,12 @@ TEST(db_sessions_lifecycle)
     ASSERT_TRUE(uid > 0);
     CHECK_EQ_INT(mksession(t.db, uid, "s1", "r1", 2000, 9000), 0);
     CHECK_EQ_INT(mksession(t.db, uid, "s2", "r2", 2100, 9000), 0);
-    CHECK_EQ_INT(mksession(t.db, uid, "s1", "r3", 2100, 9000), ERR_CONFLICT);  /* dup sid */
-    CHECK_EQ_INT(mksession(t.db, uid, "s3", "r1", 2100, 9000), ERR_CONFLICT);  /* dup jti */
+    CHECK_EQ_INT(mksession(t.db, uid, "s1", "r3", 2100, 9000), ERR_CONFLICT); /* dup sid */
+    /* a refresh token's key is (sid, jti): a jti is unique within its session (jtis are 128
+       random bits, so another session's equal jti is a different token, not a conflict) */
+    CHECK_EQ_INT(
+        db_refresh_insert(t.db, &(db_refresh_t){.jti = "r1", .sid = "s1", .expires_at = 9}),
+        ERR_CONFLICT);
     CHECK_EQ_INT(mksession(t.db, 999, "s4", "r4", 2100, 9000), ERR_NOT_FOUND); /* no user */
     /* the failed transactions left nothing behind */
     db_session_t s;
@@ -291,14 +301,14 @@ TEST(db_sessions_lifecycle)
     db_user_dispose(&u);
 
     db_refresh_t rt;
-    CHECK_EQ_INT(db_refresh_get(t.db, "r1", &rt), 0);
+    CHECK_EQ_INT(db_refresh_get(t.db, "s1", "r1", &rt), 0);
     CHECK_STR_EQ(rt.sid, "s1");
     CHECK_STR_EQ(rt.parent_jti, "");
     CHECK_EQ_INT(rt.issued_at, 2000);
     CHECK_EQ_INT(rt.expires_at, 9000);
     CHECK_EQ_INT(rt.used_at, 0);
     CHECK_STR_EQ(rt.replaced_by, "");
-    CHECK_EQ_INT(db_refresh_get(t.db, "nope", &rt), ERR_NOT_FOUND);
+    CHECK_EQ_INT(db_refresh_get(t.db, "s1", "nope", &rt), ERR_NOT_FOUND);
 
     /* touch is throttled */
     CHECK_EQ_INT(db_session_touch(t.db, "s1", 2030, 60), 0);
@@ -416,7 +426,7 @@ TEST(db_refresh_rotation_semantics)
     ASSERT_EQ_INT(mksession(t.db, uid, "s1", "r1", 2000, 9000), 0);
     db_rotate_result_t r;
 
-    CHECK_EQ_INT(db_refresh_rotate(t.db, "r1", "r2", 9500, 2100, 10, &r), 0);
+    CHECK_EQ_INT(db_refresh_rotate(t.db, "s1", "r1", "r2", 9500, 2100, 10, &r), 0);
     CHECK_EQ_INT(r.status, DB_ROTATE_ROTATED);
     CHECK_STR_EQ(r.successor_jti, "r2");
     CHECK_STR_EQ(r.sid, "s1");
@@ -426,10 +436,10 @@ TEST(db_refresh_rotation_semantics)
     CHECK_EQ_INT(r.successor_expires_at, 9500);
     db_rotate_result_dispose(&r);
     db_refresh_t rt;
-    CHECK_EQ_INT(db_refresh_get(t.db, "r1", &rt), 0);
+    CHECK_EQ_INT(db_refresh_get(t.db, "s1", "r1", &rt), 0);
     CHECK_EQ_INT(rt.used_at, 2100);
     CHECK_STR_EQ(rt.replaced_by, "r2");
-    CHECK_EQ_INT(db_refresh_get(t.db, "r2", &rt), 0);
+    CHECK_EQ_INT(db_refresh_get(t.db, "s1", "r2", &rt), 0);
     CHECK_STR_EQ(rt.parent_jti, "r1");
     CHECK_STR_EQ(rt.sid, "s1");
     CHECK_EQ_INT(rt.used_at, 0);
@@ -439,22 +449,22 @@ TEST(db_refresh_rotation_semantics)
     db_session_dispose(&s);
 
     /* again within the grace: the same successor, nothing new written */
-    CHECK_EQ_INT(db_refresh_rotate(t.db, "r1", "r3", 9600, 2110, 10, &r), 0);
+    CHECK_EQ_INT(db_refresh_rotate(t.db, "s1", "r1", "r3", 9600, 2110, 10, &r), 0);
     CHECK_EQ_INT(r.status, DB_ROTATE_REUSED_WITHIN_GRACE);
     CHECK_STR_EQ(r.successor_jti, "r2");
     CHECK_EQ_INT(r.successor_issued_at, 2100);
     CHECK_EQ_INT(r.successor_expires_at, 9500);
     CHECK_STR_EQ(r.user.username, "alice");
     db_rotate_result_dispose(&r);
-    CHECK_EQ_INT(db_refresh_get(t.db, "r3", &rt), ERR_NOT_FOUND);
+    CHECK_EQ_INT(db_refresh_get(t.db, "s1", "r3", &rt), ERR_NOT_FOUND);
 
     /* the successor rotates normally */
-    CHECK_EQ_INT(db_refresh_rotate(t.db, "r2", "r3", 9700, 2200, 10, &r), 0);
+    CHECK_EQ_INT(db_refresh_rotate(t.db, "s1", "r2", "r3", 9700, 2200, 10, &r), 0);
     CHECK_EQ_INT(r.status, DB_ROTATE_ROTATED);
     db_rotate_result_dispose(&r);
 
     /* r1 after the grace: reuse, the whole session dies */
-    CHECK_EQ_INT(db_refresh_rotate(t.db, "r1", "r4", 9800, 2111, 10, &r), 0);
+    CHECK_EQ_INT(db_refresh_rotate(t.db, "s1", "r1", "r4", 9800, 2111, 10, &r), 0);
     CHECK_EQ_INT(r.status, DB_ROTATE_REUSE_DETECTED);
     CHECK_STR_EQ(r.reason, "reuse");
     CHECK_STR_EQ(r.sid, "s1");
@@ -465,29 +475,29 @@ TEST(db_refresh_rotation_semantics)
     CHECK_EQ_INT(s.revoked_at, 2111);
     db_session_dispose(&s);
     /* and the live head of the family no longer rotates */
-    CHECK_EQ_INT(db_refresh_rotate(t.db, "r3", "r5", 9800, 2300, 10, &r), 0);
+    CHECK_EQ_INT(db_refresh_rotate(t.db, "s1", "r3", "r5", 9800, 2300, 10, &r), 0);
     CHECK_EQ_INT(r.status, DB_ROTATE_NOT_VALID);
     CHECK_STR_EQ(r.reason, "session_revoked");
     db_rotate_result_dispose(&r);
 
     /* unknown, expired, bad ids */
-    CHECK_EQ_INT(db_refresh_rotate(t.db, "nope", "r6", 9800, 2300, 10, &r), 0);
+    CHECK_EQ_INT(db_refresh_rotate(t.db, "s1", "nope", "r6", 9800, 2300, 10, &r), 0);
     CHECK_EQ_INT(r.status, DB_ROTATE_NOT_VALID);
     CHECK_STR_EQ(r.reason, "unknown");
     ASSERT_EQ_INT(mksession(t.db, uid, "s2", "q1", 3000, 4000), 0);
-    CHECK_EQ_INT(db_refresh_rotate(t.db, "q1", "q2", 9800, 4000, 10, &r), 0);
+    CHECK_EQ_INT(db_refresh_rotate(t.db, "s2", "q1", "q2", 9800, 4000, 10, &r), 0);
     CHECK_EQ_INT(r.status, DB_ROTATE_NOT_VALID);
     CHECK_STR_EQ(r.reason, "expired");
-    CHECK_EQ_INT(db_refresh_rotate(t.db, "q1", "", 9800, 3500, 10, &r), ERR_INVALID);
-    /* new jti colliding with an existing one: error, nothing changed */
-    CHECK_EQ_INT(db_refresh_rotate(t.db, "q1", "r1", 9800, 3500, 10, &r), ERR_CONFLICT);
-    CHECK_EQ_INT(db_refresh_get(t.db, "q1", &rt), 0);
+    CHECK_EQ_INT(db_refresh_rotate(t.db, "s2", "q1", "", 9800, 3500, 10, &r), ERR_INVALID);
+    /* new jti colliding with one of the session's: error, nothing changed */
+    CHECK_EQ_INT(db_refresh_rotate(t.db, "s2", "q1", "q1", 9800, 3500, 10, &r), ERR_CONFLICT);
+    CHECK_EQ_INT(db_refresh_get(t.db, "s2", "q1", &rt), 0);
     CHECK_EQ_INT(rt.used_at, 0);
 
     /* watermark and inactive user */
     CHECK_EQ_INT(db_user_revoke_all(t.db, uid, 3200, NULL), 0);
     ASSERT_EQ_INT(mksession(t.db, uid, "s3", "w1", 3300, 9000), 0);
-    CHECK_EQ_INT(db_refresh_rotate(t.db, "w1", "w2", 9800, 3400, 10, &r), 0);
+    CHECK_EQ_INT(db_refresh_rotate(t.db, "s3", "w1", "w2", 9800, 3400, 10, &r), 0);
     CHECK_EQ_INT(r.status, DB_ROTATE_ROTATED);
     db_rotate_result_dispose(&r);
     CHECK_EQ_INT(
@@ -495,7 +505,7 @@ TEST(db_refresh_rotation_semantics)
             t.db,
             &(db_refresh_t){.jti = "old", .sid = "s3", .issued_at = 3100, .expires_at = 9000}),
         0);
-    CHECK_EQ_INT(db_refresh_rotate(t.db, "old", "w3", 9800, 3400, 10, &r), 0);
+    CHECK_EQ_INT(db_refresh_rotate(t.db, "s3", "old", "w3", 9800, 3400, 10, &r), 0);
     CHECK_STR_EQ(r.reason, "watermark");
     CHECK_EQ_INT(db_user_set_active(t.db, uid, false, 3500), 0);
     CHECK_EQ_INT(db_session_revoke(t.db, "s3", 0, NULL), 0); /* no-op: already revoked */
@@ -503,6 +513,64 @@ TEST(db_refresh_rotation_semantics)
         db_refresh_insert(
             t.db, &(db_refresh_t){.jti = "x", .sid = "zz", .issued_at = 1, .expires_at = 2}),
         ERR_NOT_FOUND);
+    tmpdb_close(&t);
+}
+
+/* Migration 3 (refresh tokens keyed by (sid, jti)) over a database holding tokens: they
+   keep their fields and rotate, grace and flush as before. */
+TEST(db_migration_3_keeps_refresh_tokens)
+{
+    struct tmpdb t;
+    ASSERT_EQ_INT(tmpdb_open_at(&t, 2), 0);
+    int v = 0;
+    CHECK_EQ_INT(db_schema_version(t.db, &v), 0);
+    CHECK_EQ_INT(v, 2);
+    int64_t uid = mkuser(t.db, "alice", "");
+    ASSERT_EQ_INT(mksession(t.db, uid, "s1", "r1", 2000, 9000), 0);
+    ASSERT_EQ_INT(mksession(t.db, uid, "s2", "q1", 2000, 3000), 0);
+    ASSERT_EQ_INT(db_refresh_insert(t.db, &(db_refresh_t){.jti = "p0",
+                                                          .sid = "s1",
+                                                          .issued_at = 1500,
+                                                          .expires_at = 9000,
+                                                          .used_at = 1990,
+                                                          .replaced_by = "r1"}),
+                  0);
+    int applied = 0;
+    ASSERT_EQ_INT(db_migrate(t.db, &applied), 0);
+    CHECK_EQ_INT(applied, db_schema_latest() - 2);
+    CHECK_EQ_INT(db_schema_version(t.db, &v), 0);
+    CHECK_EQ_INT(v, db_schema_latest());
+
+    db_refresh_t rt;
+    CHECK_EQ_INT(db_refresh_get(t.db, "s1", "p0", &rt), 0);
+    CHECK_EQ_INT(rt.issued_at, 1500);
+    CHECK_EQ_INT(rt.used_at, 1990);
+    CHECK_STR_EQ(rt.replaced_by, "r1");
+    CHECK_EQ_INT(db_refresh_get(t.db, "s2", "r1", &rt), ERR_NOT_FOUND); /* not its session */
+
+    db_rotate_result_t r;
+    CHECK_EQ_INT(db_refresh_rotate(t.db, "s1", "r1", "r2", 9500, 2100, 10, &r), 0);
+    CHECK_EQ_INT(r.status, DB_ROTATE_ROTATED);
+    CHECK_STR_EQ(r.user.username, "alice");
+    db_rotate_result_dispose(&r);
+    CHECK_EQ_INT(db_refresh_rotate(t.db, "s1", "r1", "r3", 9500, 2105, 10, &r), 0);
+    CHECK_EQ_INT(r.status, DB_ROTATE_REUSED_WITHIN_GRACE);
+    CHECK_STR_EQ(r.successor_jti, "r2");
+    db_rotate_result_dispose(&r);
+    CHECK_EQ_INT(db_refresh_get(t.db, "s1", "r2", &rt), 0);
+    CHECK_STR_EQ(rt.parent_jti, "r1");
+    /* the migrated key still refuses a duplicate within the session */
+    CHECK_EQ_INT(
+        db_refresh_insert(t.db, &(db_refresh_t){.jti = "r2", .sid = "s1", .expires_at = 9}),
+        ERR_CONFLICT);
+
+    /* flush (a table scan now) removes the expired token of s2 and the session with it */
+    db_flush_stats_t st;
+    CHECK_EQ_INT(db_flush_expired(t.db, 4000, 0, &st), 0);
+    CHECK_EQ_INT(st.refresh_tokens, 1);
+    CHECK_EQ_INT(st.sessions, 1);
+    CHECK_EQ_INT(db_refresh_get(t.db, "s2", "q1", &rt), ERR_NOT_FOUND);
+    CHECK_EQ_INT(db_refresh_get(t.db, "s1", "r2", &rt), 0);
     tmpdb_close(&t);
 }
 
@@ -516,11 +584,11 @@ TEST(db_refresh_rotation_inactive_user)
     ASSERT_EQ_INT(db_user_set_active(t.db, uid, false, 1500), 0);
     ASSERT_EQ_INT(mksession(t.db, uid, "s1", "r1", 2000, 9000), 0);
     db_rotate_result_t r;
-    CHECK_EQ_INT(db_refresh_rotate(t.db, "r1", "r2", 9500, 2100, 10, &r), 0);
+    CHECK_EQ_INT(db_refresh_rotate(t.db, "s1", "r1", "r2", 9500, 2100, 10, &r), 0);
     CHECK_EQ_INT(r.status, DB_ROTATE_NOT_VALID);
     CHECK_STR_EQ(r.reason, "user_inactive");
     CHECK_EQ_INT(db_user_set_active(t.db, uid, true, 2200), 0);
-    CHECK_EQ_INT(db_refresh_rotate(t.db, "r1", "r2", 9500, 2300, 10, &r), 0);
+    CHECK_EQ_INT(db_refresh_rotate(t.db, "s1", "r1", "r2", 9500, 2300, 10, &r), 0);
     CHECK_EQ_INT(r.status, DB_ROTATE_ROTATED);
     db_rotate_result_dispose(&r);
     tmpdb_close(&t);
@@ -540,7 +608,7 @@ static void *race_main(void *arg)
     char jti[32];
     snprintf(jti, sizeof jti, "new%02d", x->idx);
     pthread_barrier_wait(x->barrier);
-    x->rc = db_refresh_rotate(x->db, "r1", jti, 9500, 2100, 10, &x->r);
+    x->rc = db_refresh_rotate(x->db, "s1", "r1", jti, 9500, 2100, 10, &x->r);
     return NULL;
 }
 
@@ -584,7 +652,7 @@ TEST(db_refresh_rotation_thread_race_yields_one_successor)
             char jti[32];
             db_refresh_t rt;
             snprintf(jti, sizeof jti, "new%02d", i);
-            if (db_refresh_get(t.db, jti, &rt) == 0)
+            if (db_refresh_get(t.db, "s1", jti, &rt) == 0)
                 rows++;
         }
         CHECK_EQ_INT(rows, 1);

@@ -293,7 +293,7 @@ TEST(db_pg_lock_timeout_is_unavailable)
 
     db_rotate_result_t out;
     double t0 = now_ms();
-    CHECK_EQ_INT(db_refresh_rotate(db, "r1", "r2", 9500, 2100, 10, &out), ERR_UNAVAILABLE);
+    CHECK_EQ_INT(db_refresh_rotate(db, "s1", "r1", "r2", 9500, 2100, 10, &out), ERR_UNAVAILABLE);
     double took = now_ms() - t0;
     CHECK_TRUE(took >= 150 && took < 3000);
     CHECK_EQ_INT(out.status, DB_ROTATE_NOT_VALID);
@@ -302,7 +302,7 @@ TEST(db_pg_lock_timeout_is_unavailable)
     /* Released: the same call succeeds on the same pool. */
     PQclear(PQexec(other, "ROLLBACK"));
     PQfinish(other);
-    CHECK_EQ_INT(db_refresh_rotate(db, "r1", "r2", 9500, 2100, 10, &out), 0);
+    CHECK_EQ_INT(db_refresh_rotate(db, "s1", "r1", "r2", 9500, 2100, 10, &out), 0);
     CHECK_EQ_INT(out.status, DB_ROTATE_ROTATED);
     CHECK_STR_EQ(out.user.username, "alice");
     db_rotate_result_dispose(&out);
@@ -334,7 +334,7 @@ TEST(db_pg_lost_server_is_unavailable_and_recovers)
     CHECK_EQ_INT(db_user_find_by_username(db, "alice", &u), ERR_UNAVAILABLE);
     CHECK_EQ_INT(db_ping(db), ERR_UNAVAILABLE);
     db_rotate_result_t out;
-    CHECK_EQ_INT(db_refresh_rotate(db, "r1", "r2", 9500, 2100, 10, &out), ERR_UNAVAILABLE);
+    CHECK_EQ_INT(db_refresh_rotate(db, "s1", "r1", "r2", 9500, 2100, 10, &out), ERR_UNAVAILABLE);
     db_rotate_result_dispose(&out);
     CHECK_TRUE(now_ms() - t0 < 5000);
 
