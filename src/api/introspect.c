@@ -132,7 +132,7 @@ struct vc_entry {
     int64_t verified_at, exp;
     store_id_t jti, sid;
     bool has_jti, has_sid;
-    int64_t uid, iat; /* the store_token_ref_t fields verify_with (auth.c) derives */
+    int64_t uid, iat; /* from auth_revocation_ref, as the full verification uses them */
     enum metrics_alg alg;
     bool has_role;
     char user_id[24], username[160], role[32];
@@ -197,11 +197,12 @@ static void vc_put(struct vc_entry *e, auth_t *a, str_t token, uint64_t h, int64
         !copy_claim(e->username, sizeof e->username, c->username) ||
         !copy_claim(e->role, sizeof e->role, c->role))
         return;
-    e->has_jti = c->jti && store_id_parse(str_cstr(c->jti), &e->jti) == 0;
-    e->has_sid = c->sid && store_id_parse(str_cstr(c->sid), &e->sid) == 0;
-    if (auth_parse_user_id(c->user_id ? c->user_id : c->sub, &e->uid) != 0)
-        e->uid = INT64_MIN;
-    e->iat = c->has_iat ? c->iat : INT64_MIN;
+    store_token_ref_t ref;
+    auth_revocation_ref(c, &e->jti, &e->sid, &ref);
+    e->has_jti = ref.jti != NULL;
+    e->has_sid = ref.sid != NULL;
+    e->uid = ref.user_id;
+    e->iat = ref.iat;
     e->has_role = c->role != NULL;
     e->alg = metrics_alg_from_name(str_cstr(c->alg ? c->alg : ""));
     e->hash = h;
@@ -221,12 +222,7 @@ static enum auth_verdict vc_check(auth_t *a, const struct vc_entry *e)
                              .sid = e->has_sid ? &e->sid : NULL,
                              .user_id = e->uid,
                              .iat = e->iat};
-    if (store_check(auth_store(a), &ref) != STORE_NOT_REVOKED) {
-        metrics_verified(e->alg, METRICS_R_REVOKED);
-        return AUTH_REVOKED;
-    }
-    metrics_verified(e->alg, METRICS_R_OK);
-    return AUTH_OK;
+    return auth_check_revoked(a, &ref, e->alg);
 }
 
 /* The 204 (or 403/503) for an accepted token whose claims are given. */

@@ -284,17 +284,29 @@ static enum auth_verdict verify_with(auth_t *a, const jwtv_options *o, str_t tok
     }
     store_id_t jti, sid;
     store_token_ref_t ref;
-    ref.jti = c->jti && store_id_parse(str_cstr(c->jti), &jti) == 0 ? &jti : NULL;
-    ref.sid = c->sid && store_id_parse(str_cstr(c->sid), &sid) == 0 ? &sid : NULL;
-    if (auth_parse_user_id(c->user_id ? c->user_id : c->sub, &ref.user_id) != 0)
-        ref.user_id = INT64_MIN;
-    ref.iat = c->has_iat ? c->iat : INT64_MIN;
-    enum metrics_alg malg = metrics_alg_from_name(str_cstr(c->alg ? c->alg : ""));
-    if (store_check(a->store, &ref) != STORE_NOT_REVOKED) {
-        metrics_verified(malg, METRICS_R_REVOKED);
+    auth_revocation_ref(c, &jti, &sid, &ref);
+    return auth_check_revoked(a, &ref, metrics_alg_from_name(str_cstr(c->alg ? c->alg : "")));
+}
+
+/* See auth.h. */
+void auth_revocation_ref(const jwtv_claims *c, store_id_t *jti, store_id_t *sid,
+                         store_token_ref_t *ref)
+{
+    ref->jti = c->jti && store_id_parse(str_cstr(c->jti), jti) == 0 ? jti : NULL;
+    ref->sid = c->sid && store_id_parse(str_cstr(c->sid), sid) == 0 ? sid : NULL;
+    if (auth_parse_user_id(c->user_id ? c->user_id : c->sub, &ref->user_id) != 0)
+        ref->user_id = INT64_MIN;
+    ref->iat = c->has_iat ? c->iat : INT64_MIN;
+}
+
+/* See auth.h. */
+enum auth_verdict auth_check_revoked(auth_t *a, const store_token_ref_t *ref, enum metrics_alg alg)
+{
+    if (store_check(a->store, ref) != STORE_NOT_REVOKED) {
+        metrics_verified(alg, METRICS_R_REVOKED);
         return AUTH_REVOKED;
     }
-    metrics_verified(malg, METRICS_R_OK);
+    metrics_verified(alg, METRICS_R_OK);
     return AUTH_OK;
 }
 

@@ -35,6 +35,7 @@
 
 #include "auth/password.h"
 #include "auth/policy.h"
+#include "common/metrics.h"
 #include "common/str.h"
 #include "db/db.h"
 #include "jose/jose.h"
@@ -142,6 +143,16 @@ int auth_token_ref_from_claims(const jwtv_claims *c, auth_token_ref_t *out);
 
 /* Parses a decimal user id ("42"). Returns 0 or ERR_INVALID. */
 int auth_parse_user_id(const char *s, int64_t *out);
+
+/* The revocation index's view of verified claims: jti and sid are parsed into *jti and *sid
+ * (ref points at them, or is NULL where the claim is absent or not an id), user_id and iat
+ * are INT64_MIN when absent. */
+void auth_revocation_ref(const jwtv_claims *c, store_id_t *jti, store_id_t *sid,
+                         store_token_ref_t *ref);
+
+/* The verdict for a token whose signature and claims verified: AUTH_REVOKED or AUTH_OK by
+ * the revocation index, counted in the metrics under alg. O(1), no I/O: loop-safe. */
+enum auth_verdict auth_check_revoked(auth_t *a, const store_token_ref_t *ref, enum metrics_alg alg);
 
 /* ---- blocking: issuing ------------------------------------------------------------------- */
 
