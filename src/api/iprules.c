@@ -40,18 +40,26 @@ static void client_addr(http_req_t *req, uint8_t out[16], char *text, size_t cap
     }
 }
 
+/* Whether the client's address is in list; a refusal is logged with what (the rule). */
+static bool client_in(http_req_t *req, const cfg_cidr_list_t *list, const char *what)
+{
+    uint8_t a[16];
+    char ip[64];
+    client_addr(req, a, ip, sizeof ip);
+    if (cfg_cidr_list_contains(list, a))
+        return true;
+    log_req_warn(http_req_rid(req), "event=ip_denied ip=%s %s", ip, what);
+    return false;
+}
+
 static int on_iprules(http_req_t *req, void *data, uint32_t self)
 {
     (void)data;
     (void)self;
     if (str_eq(req->path, STR_LIT("/healthz")))
         return ERR_DECLINED;
-    uint8_t a[16];
-    char ip[64];
-    client_addr(req, a, ip, sizeof ip);
-    if (cfg_cidr_list_contains(g.all, a))
+    if (client_in(req, g.all, "rule=JWTD_IP_ALLOWLIST"))
         return ERR_DECLINED;
-    log_req_warn(http_req_rid(req), "event=ip_denied ip=%s rule=JWTD_IP_ALLOWLIST", ip);
     http_respond_error(req, ERR_PERMISSION, "Client address not allowed.");
     return 0;
 }
@@ -69,12 +77,5 @@ bool api_iprules_role_allowed(http_req_t *req, const char *role)
 {
     if (!g.admin || !role || strcmp(role, "admin") != 0)
         return true;
-    uint8_t a[16];
-    char ip[64];
-    client_addr(req, a, ip, sizeof ip);
-    if (cfg_cidr_list_contains(g.admin, a))
-        return true;
-    log_req_warn(http_req_rid(req), "event=ip_denied ip=%s role=admin rule=JWTD_ADMIN_IP_ALLOWLIST",
-                 ip);
-    return false;
+    return client_in(req, g.admin, "role=admin rule=JWTD_ADMIN_IP_ALLOWLIST");
 }
