@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "common/buf.h"
-#include "common/log.h"
 #include "config/config.h"
 #include "config/table.h"
+#include "runtime/log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);

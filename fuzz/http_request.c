@@ -13,16 +13,17 @@
  * Invariants checked: every response the connection writes starts with "HTTP/1.1 ";
  * streamed chunks are never empty; no request is left unanswered.
  */
-#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "common/buf.h"
 #include "common/err.h"
-#include "common/log.h"
 #include "http/http_internal.h"
+#include "runtime/log.h"
 
 static http_router_t *router;
 static struct http_options opts;

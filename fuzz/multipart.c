@@ -5,7 +5,7 @@
  * Input: the first line is a Content-Type value, the rest is the body. The body is parsed
  * once in one piece and once cut into pieces whose sizes come from the input itself.
  * Properties: both runs give the same events (part headers, content bytes, part ends) and
- * the same result; iteration reports at most API_MP_MAX_PARTS parts; no content slice is
+ * the same result; iteration reports at most HTTP_MP_MAX_PARTS parts; no content slice is
  * empty and no part's content contains the delimiter; the boundary lies inside the
  * Content-Type; the sanitised filename is NUL-terminated, bounded, valid UTF-8, and contains
  * no '/', '\' or control byte and does not start with '.'.
@@ -14,19 +14,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/multipart.h"
 #include "api/svc.h"
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/text.h"
+#include "http/multipart.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_name(str_t in)
 {
     char out[64];
-    api_mp_sanitize_filename(in, out, sizeof out);
+    http_mp_sanitize_filename(in, out, sizeof out);
     size_t n = strlen(out);
-    if (n == 0 || n >= sizeof out || out[0] == '.' || !api__utf8_valid(str_make(out, n)))
+    if (n == 0 || n >= sizeof out || out[0] == '.' || !text_utf8_valid(str_make(out, n)))
         abort();
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)out[i];
@@ -42,13 +43,13 @@ struct run {
     int parts;
 };
 
-static int on_part(void *arg, const api_mp_part_t *p)
+static int on_part(void *arg, const http_mp_part_t *p)
 {
     struct run *r = arg;
-    if (++r->parts > API_MP_MAX_PARTS)
+    if (++r->parts > HTTP_MP_MAX_PARTS)
         abort();
-    if (p->name.len > API_MP_MAX_HEADER_BYTES || p->filename.len > API_MP_MAX_HEADER_BYTES ||
-        p->content_type.len > API_MP_MAX_HEADER_BYTES)
+    if (p->name.len > HTTP_MP_MAX_HEADER_BYTES || p->filename.len > HTTP_MP_MAX_HEADER_BYTES ||
+        p->content_type.len > HTTP_MP_MAX_HEADER_BYTES)
         abort();
     buf_printf(&r->log, "[%zu:", p->name.len);
     buf_append_str(&r->log, p->name);
@@ -85,19 +86,19 @@ static int on_end(void *arg)
     return 0;
 }
 
-static const api_mp_callbacks_t cb = {on_part, on_data, on_end};
+static const http_mp_callbacks_t cb = {on_part, on_data, on_end};
 
 /* Parses body in pieces (sizes from sizes[], cycling; NULL: one piece). Returns the result. */
 static int run(struct run *r, str_t boundary, str_t body, const uint8_t *sizes, size_t nsizes)
 {
-    static api_mp_parser_t p;
-    char delim[API_MP_MAX_BOUNDARY + 4] = "\r\n--";
+    static http_mp_parser_t p;
+    char delim[HTTP_MP_MAX_BOUNDARY + 4] = "\r\n--";
     memcpy(delim + 4, boundary.ptr, boundary.len);
     buf_init(&r->log, (size_t)1 << 24);
     buf_init(&r->part, (size_t)1 << 24);
     r->delim = str_make(delim, boundary.len + 4);
     r->parts = 0;
-    if (api_mp_init(&p, boundary, &cb, r) != 0)
+    if (http_mp_init(&p, boundary, &cb, r) != 0)
         abort();
     size_t off = 0, k = 0;
     int rc = 0;
@@ -105,11 +106,11 @@ static int run(struct run *r, str_t boundary, str_t body, const uint8_t *sizes, 
         size_t n = sizes ? 1 + (size_t)(sizes[k++ % nsizes] % 97) : body.len;
         if (n > body.len - off)
             n = body.len - off;
-        rc = api_mp_feed(&p, str_make(body.ptr + off, n));
+        rc = http_mp_feed(&p, str_make(body.ptr + off, n));
         off += n;
     }
     if (rc == 0)
-        rc = api_mp_finish(&p);
+        rc = http_mp_finish(&p);
     buf_dispose(&r->part);
     return rc;
 }
@@ -123,13 +124,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     str_t body = nl ? str_make(nl + 1, size - ctlen - 1) : str_make(p + size, 0);
     check_name(str_make(p, size > 512 ? 512 : size));
     str_t b;
-    int rc = api_mp_boundary(ct, &b);
+    int rc = http_mp_boundary(ct, &b);
     if (rc != 0) {
         if (rc != ERR_INVALID && rc != ERR_UNSUPPORTED_MEDIA)
             abort();
         b = STR_LIT("boundary"); /* still exercise the part parser */
     } else if (b.ptr < p || b.ptr + b.len > p + ctlen || b.len == 0 ||
-               b.len > API_MP_MAX_BOUNDARY) {
+               b.len > HTTP_MP_MAX_BOUNDARY) {
         abort();
     }
     struct run whole, pieces;

@@ -26,25 +26,24 @@
  */
 #define LOG_MODULE "api"
 
-#include <openssl/evp.h>
+#include <arpa/inet.h>
 #include <string.h>
 #include <strings.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "api/api.h"
 #include "auth/auth.h"
-#include "common/alloc.h"
 #include "common/b64url.h"
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/err.h"
-#include "common/log.h"
-#include "common/metrics.h"
 #include "config/config.h"
+#include "runtime/alloc.h"
+#include "runtime/log.h"
+#include "runtime/metrics.h"
 #include "store/store.h"
-
-#include <arpa/inet.h>
 
 #define MAX_FIELDS 8
 
@@ -97,7 +96,7 @@ bool api_fingerprint_access_ok(http_req_t *req, const char *token_fph)
     char f[AUTH_FPH_MAX + 1];
     if (api_fingerprint(req, f) && strcmp(f, token_fph) == 0)
         return true;
-    log_req_warn(http_req_rid(req), "event=fingerprint_mismatch token=access");
+    log_audit_warn(http_req_rid(req), "event=fingerprint_mismatch token=access");
     return false;
 }
 
@@ -183,23 +182,14 @@ struct anomaly {
 static void client_net(http_req_t *req, char *ip, size_t ipcap, char out[40])
 {
     static const char hex[] = "0123456789abcdef";
-    uint8_t a[16];
+    ip_addr_t a, m;
     api_client_ip(req, ip, ipcap);
-    struct in_addr a4;
-    unsigned bits = 48;
-    if (inet_pton(AF_INET, ip, &a4) == 1) {
-        memset(a, 0, 10);
-        a[10] = a[11] = 0xff;
-        memcpy(a + 12, &a4, 4);
-        bits = 96 + g.anomaly_prefix;
-    } else if (inet_pton(AF_INET6, ip, a) != 1) {
-        memcpy(a, http_req_peer_addr(req), 16);
-    }
+    if (ip_parse(str_cstr(ip), &a) != 0)
+        a = *http_req_peer_addr(req);
+    ip_mask(&a, ip_is_v4(&a) ? 96 + g.anomaly_prefix : 48, &m);
     for (unsigned i = 0; i < 16; i++) {
-        unsigned keep = bits >= 8 * (i + 1) ? 8 : bits > 8 * i ? bits - 8 * i : 0;
-        uint8_t m = keep ? (uint8_t)(0xff << (8 - keep)) : 0;
-        out[2 * i] = hex[(a[i] & m) >> 4];
-        out[2 * i + 1] = hex[a[i] & m & 15];
+        out[2 * i] = hex[m.b[i] >> 4];
+        out[2 * i + 1] = hex[m.b[i] & 15];
     }
     out[32] = '\0';
 }
@@ -231,10 +221,10 @@ static void anomaly_finish(struct anomaly *an)
         return;
     }
     metrics_count(METRICS_REFRESH_ANOMALY);
-    log_req_warn(http_req_rid(req),
-                 "event=refresh_anomaly sid=%s ip=%s msg=\"refresh family used from a distant "
-                 "network within the window; session revoked\"",
-                 an->sid, an->ip);
+    log_audit_warn(http_req_rid(req),
+                   "event=refresh_anomaly sid=%s ip=%s msg=\"refresh family used from a distant "
+                   "network within the window; session revoked\"",
+                   an->sid, an->ip);
     if (http_pool_submit(req, revoke_work, revoke_done, an) != 0) {
         free(an);
         http_respond_error(req, ERR_UNAVAILABLE, NULL);
@@ -292,8 +282,8 @@ static int on_binding(http_req_t *req, void *data, uint32_t self)
         return check_anomaly(req, t, self);
     }
     json_decref(root);
-    log_req_warn(http_req_rid(req), "event=fingerprint_mismatch token=refresh path=\"%.*s\"",
-                 (int)req->path.len, req->path.ptr);
+    log_audit_warn(http_req_rid(req), "event=fingerprint_mismatch token=refresh path=\"%.*s\"",
+                   (int)req->path.len, req->path.ptr);
     http_resp_header_add(req, "WWW-Authenticate", "Bearer realm=\"api\", error=\"invalid_token\"");
     http_respond(
         req, 401, "application/json",

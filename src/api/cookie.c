@@ -26,8 +26,6 @@
  * /api/auth/, since the cookie's Path keeps it there) cost one header scan.
  */
 #define LOG_MODULE "api"
-#include "api/web.h"
-
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,12 +34,14 @@
 #include <jansson.h>
 
 #include "api/svc.h"
+#include "api/web.h"
 #include "auth/auth.h"
-#include "common/alloc.h"
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/err.h"
-#include "common/log.h"
+#include "common/jsonw.h"
+#include "runtime/alloc.h"
+#include "runtime/log.h"
 
 #define WWW_PLAIN   "Bearer realm=\"api\""
 #define WWW_INVALID "Bearer realm=\"api\", error=\"invalid_token\""
@@ -413,9 +413,9 @@ static void on_check(http_req_t *req)
     buf_t b;
     buf_init(&b, 512);
     buf_append_cstr(&b, "{\"valid\":false,\"error\":");
-    api__json_str(&b, why, strlen(why));
+    jsonw_buf_str(&b, why, strlen(why));
     buf_append_cstr(&b, ",\"detail\":");
-    api__json_str(&b, why, strlen(why));
+    jsonw_buf_str(&b, why, strlen(why));
     buf_append_cstr(&b,
                     ",\"code\":\"token_not_valid\",\"message\":\"Token is invalid or expired\"}");
     respond_body(req, 401, buf_str(&b));

@@ -22,12 +22,11 @@
  * without the cookie (mobile clients send the refresh token in the body, not a cookie).
  */
 #define LOG_MODULE "api"
-#include "api/web.h"
-
 #include <string.h>
 
+#include "api/web.h"
 #include "common/err.h"
-#include "common/log.h"
+#include "runtime/log.h"
 
 static bool any_origin_allowed(void)
 {
@@ -123,15 +122,15 @@ static int on_csrf(http_req_t *req, void *data, uint32_t self)
         via = "Referer";
     }
     if (!origin.ptr) {
-        log_req_warn(http_req_rid(req), "event=csrf_rejected reason=no_origin path=%.*s",
-                     STR_FMT(req->path));
+        log_audit_warn(http_req_rid(req), "event=csrf_rejected reason=no_origin path=%.*s",
+                       STR_FMT(req->path));
         forbid(req, "CSRF check failed: the request has neither Origin nor Referer.");
         return 0;
     }
     if (api__origin_is_self(req, origin) || api__origin_listed(origin))
         return ERR_DECLINED;
-    log_req_warn(http_req_rid(req), "event=csrf_rejected reason=origin via=%s path=%.*s", via,
-                 STR_FMT(req->path));
+    log_audit_warn(http_req_rid(req), "event=csrf_rejected reason=origin via=%s path=%.*s", via,
+                   STR_FMT(req->path));
     forbid(req, "CSRF check failed: origin not allowed.");
     return 0;
 }

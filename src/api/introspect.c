@@ -36,8 +36,6 @@
  * refused instead, so a token can never inject a header into the upstream request.
  */
 #define LOG_MODULE "api"
-#include "api/api.h"
-
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -45,14 +43,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "api/web.h"
 #include "auth/auth.h"
-#include "common/alloc.h"
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/err.h"
-#include "common/metrics.h"
 #include "jose/jose.h"
+#include "runtime/alloc.h"
+#include "runtime/metrics.h"
 #include "store/store.h"
 
 /* A feed that has not succeeded for this long makes verdicts undecidable. */

@@ -18,37 +18,31 @@
 
 #include "api/api.h"
 #include "common/err.h"
-#include "common/log.h"
 #include "config/config.h"
+#include "runtime/log.h"
 
 static struct {
-    const cfg_cidr_list_t *all;   /* JWTD_IP_ALLOWLIST (borrowed from the cfg) */
-    const cfg_cidr_list_t *admin; /* JWTD_ADMIN_IP_ALLOWLIST */
+    const ip_net_list_t *all;   /* JWTD_IP_ALLOWLIST (borrowed from the cfg) */
+    const ip_net_list_t *admin; /* JWTD_ADMIN_IP_ALLOWLIST */
 } g;
 
-/* The client address of req (api_client_ip) as 16 bytes (IPv4 v4-mapped). */
-static void client_addr(http_req_t *req, uint8_t out[16], char *text, size_t cap)
+/* The client address of req (api_client_ip), parsed back. */
+static void client_addr(http_req_t *req, ip_addr_t *out, char *text, size_t cap)
 {
     api_client_ip(req, text, cap);
-    struct in_addr a4;
-    if (inet_pton(AF_INET, text, &a4) == 1) {
-        memset(out, 0, 10);
-        out[10] = out[11] = 0xff;
-        memcpy(out + 12, &a4, 4);
-    } else if (inet_pton(AF_INET6, text, out) != 1) {
-        memcpy(out, http_req_peer_addr(req), 16);
-    }
+    if (ip_parse(str_cstr(text), out) != 0)
+        *out = *http_req_peer_addr(req);
 }
 
 /* Whether the client's address is in list; a refusal is logged with what (the rule). */
-static bool client_in(http_req_t *req, const cfg_cidr_list_t *list, const char *what)
+static bool client_in(http_req_t *req, const ip_net_list_t *list, const char *what)
 {
-    uint8_t a[16];
+    ip_addr_t a;
     char ip[64];
-    client_addr(req, a, ip, sizeof ip);
-    if (cfg_cidr_list_contains(list, a))
+    client_addr(req, &a, ip, sizeof ip);
+    if (ip_net_list_contains(list, &a))
         return true;
-    log_req_warn(http_req_rid(req), "event=ip_denied ip=%s %s", ip, what);
+    log_audit_warn(http_req_rid(req), "event=ip_denied ip=%s %s", ip, what);
     return false;
 }
 

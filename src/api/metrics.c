@@ -22,13 +22,13 @@
 
 #include "api/api.h"
 #include "auth/auth.h"
-#include "common/alloc.h"
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/err.h"
-#include "common/log.h"
-#include "common/metrics.h"
 #include "db/db.h"
+#include "runtime/alloc.h"
+#include "runtime/log.h"
+#include "runtime/metrics.h"
 #include "store/store.h"
 
 static struct {
@@ -45,10 +45,10 @@ static void on_request_done(http_req_t *req, int status, uint64_t bytes, uint64_
     if (g.slow_us && us >= g.slow_us) {
         char p[128];
         metrics_count(METRICS_SLOW_REQUESTS);
-        log_req_warn(http_req_rid(req),
-                     "event=slow_request path=\"%s\" status=%d duration_us=%llu pool_depth=%u",
-                     log_value_escape(p, sizeof p, path.ptr, path.len), status,
-                     (unsigned long long)us, http_pool_depth());
+        log_perf_warn(http_req_rid(req),
+                      "event=slow_request path=\"%s\" status=%d duration_us=%llu pool_depth=%u",
+                      log_value_escape(p, sizeof p, path.ptr, path.len), status,
+                      (unsigned long long)us, http_pool_depth());
     }
 }
 

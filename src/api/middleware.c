@@ -14,12 +14,11 @@
  * on the request's loop thread.
  */
 #define LOG_MODULE "api"
-#include "api/api.h"
-
 #include <stdio.h>
 
+#include "api/api.h"
 #include "common/err.h"
-#include "common/log.h"
+#include "runtime/log.h"
 
 #define MAX_LINKS 16
 

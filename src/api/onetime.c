@@ -20,11 +20,11 @@
 
 #include "api/api.h"
 #include "auth/auth.h"
-#include "common/alloc.h"
 #include "common/clock.h"
 #include "common/err.h"
-#include "common/log.h"
 #include "config/config.h"
+#include "runtime/alloc.h"
+#include "runtime/log.h"
 #include "store/store.h"
 
 static struct {
@@ -49,8 +49,8 @@ static void finish(struct once *o)
         api_middleware_continue(req, self);
         return;
     }
-    log_req_warn(http_req_rid(req), "event=token_replay jti=%s path=\"%.*s\"", o->jti,
-                 (int)req->path.len, req->path.ptr);
+    log_audit_warn(http_req_rid(req), "event=token_replay jti=%s path=\"%.*s\"", o->jti,
+                   (int)req->path.len, req->path.ptr);
     free(o);
     http_resp_header_add(req, "WWW-Authenticate", "Bearer realm=\"api\", error=\"invalid_token\"");
     http_respond(req, 401, "application/json",

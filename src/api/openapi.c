@@ -13,17 +13,16 @@
  * documented once as /app/.
  */
 #define LOG_MODULE "api"
-#include "api/api.h"
-
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "api/api.h"
 #include "api/web.h"
 #include "common/err.h"
-#include "common/log.h"
+#include "runtime/log.h"
 
 /* docs/openapi.json, NUL-terminated, embedded by the assembler (path relative to the
    repository root, where make runs; the Makefile makes openapi.o depend on the file). */

@@ -24,6 +24,7 @@
 #include "auth/auth.h"
 #include "common/buf.h"
 #include "common/clock.h"
+#include "common/jsonw.h"
 #include "store/store.h"
 
 #define ORDERS_TTL_S 900 /* seed 000: 60 * 15 */
@@ -54,10 +55,10 @@ static void orders_from_db(const char *username, buf_t *out)
     size_t n = strlen(username);
     buf_append_cstr(out,
                     "[{\"id\":1,\"product\":\"\xEB\x85\xB8\xED\x8A\xB8\xEB\xB6\x81\",\"user\":");
-    api__json_str(out, username, n);
+    jsonw_buf_str(out, username, n);
     buf_append_cstr(out,
                     "},{\"id\":2,\"product\":\"\xEB\xA7\x88\xEC\x9A\xB0\xEC\x8A\xA4\",\"user\":");
-    api__json_str(out, username, n);
+    jsonw_buf_str(out, username, n);
     buf_append_cstr(out, "}]");
 }
 

@@ -5,7 +5,6 @@
  * no backend call. It is also the HTTP layer's benchmark target, so keep it that cheap.
  */
 #include "api/api.h"
-
 #include "common/str.h"
 
 static void on_healthz(http_req_t *req)
@@ -30,8 +29,8 @@ int api_platform_register(http_router_t *router)
 #include <stdlib.h>
 #include <time.h>
 
-#include "common/alloc.h"
 #include "common/err.h"
+#include "runtime/alloc.h"
 
 /* POST /_test/echo: parses the body (JSON or form) and echoes it with what the request
  * carried. */

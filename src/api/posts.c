@@ -19,8 +19,6 @@
  * the database on the blocking pool.
  */
 #define LOG_MODULE "api"
-#include "api/api.h"
-
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -29,13 +27,15 @@
 
 #include <jansson.h>
 
+#include "api/api.h"
 #include "api/svc.h"
 #include "api/web.h"
 #include "auth/auth.h"
-#include "common/alloc.h"
 #include "common/clock.h"
 #include "common/err.h"
-#include "common/log.h"
+#include "common/jsonw.h"
+#include "runtime/alloc.h"
+#include "runtime/log.h"
 
 #define DEFAULT_PAGE_SIZE 20
 #define MAX_PAGE_SIZE     100
@@ -57,11 +57,11 @@ static atomic_uint_fast64_t g_writes; /* bumped after every committed write */
 static void append_post(buf_t *b, const db_post_t *p)
 {
     buf_printf(b, "{\"id\":%" PRId64 ",\"title\":", p->id);
-    api__json_str(b, p->title, strlen(p->title));
+    jsonw_buf_str(b, p->title, strlen(p->title));
     buf_append_cstr(b, ",\"body\":");
-    api__json_str(b, p->body, strlen(p->body));
+    jsonw_buf_str(b, p->body, strlen(p->body));
     buf_printf(b, ",\"author_id\":%" PRId64 ",\"author\":", p->author_id);
-    api__json_str(b, p->author, strlen(p->author));
+    jsonw_buf_str(b, p->author, strlen(p->author));
     buf_printf(b, ",\"created_at\":%" PRId64 ",\"updated_at\":%" PRId64 "}", p->created_at,
                p->updated_at);
 }

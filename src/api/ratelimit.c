@@ -30,20 +30,21 @@
 #define LOG_MODULE "api"
 #include <arpa/inet.h>
 #include <inttypes.h>
-#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "api/api.h"
 #include "api/web.h"
 #include "auth/auth.h"
 #include "common/clock.h"
 #include "common/err.h"
-#include "common/log.h"
-#include "common/metrics.h"
 #include "config/config.h"
+#include "runtime/log.h"
+#include "runtime/metrics.h"
 #include "store/store.h"
 
 static struct {
@@ -51,65 +52,17 @@ static struct {
     store_t *st;
     cfg_rate_t login, anon, user, invalid;
     uint32_t block_s;
-    const cfg_cidr_list_t *trusted;
+    const ip_net_list_t *trusted;
 } g;
 
 /* ---- client address ---------------------------------------------------------------------- */
 
-/* Parses a textual IPv4/IPv6 address into the 16-byte form. 0 or -1. */
-static int parse_ip(str_t s, uint8_t out[16])
-{
-    char buf[64];
-    s = str_trim(s);
-    if (s.len == 0 || s.len >= sizeof buf)
-        return -1;
-    memcpy(buf, s.ptr, s.len);
-    buf[s.len] = '\0';
-    if (buf[0] == '[') { /* "[v6]" or "[v6]:port" */
-        char *rb = strchr(buf, ']');
-        if (!rb)
-            return -1;
-        *rb = '\0';
-        memmove(buf, buf + 1, strlen(buf + 1) + 1);
-    }
-    struct in_addr a4;
-    if (inet_pton(AF_INET, buf, &a4) == 1) {
-        memset(out, 0, 10);
-        out[10] = out[11] = 0xff;
-        memcpy(out + 12, &a4, 4);
-        return 0;
-    }
-    char *colon = strchr(buf, ':');
-    if (colon && strchr(colon + 1, ':') == NULL) { /* "a.b.c.d:port" */
-        *colon = '\0';
-        if (inet_pton(AF_INET, buf, &a4) == 1) {
-            memset(out, 0, 10);
-            out[10] = out[11] = 0xff;
-            memcpy(out + 12, &a4, 4);
-            return 0;
-        }
-        return -1;
-    }
-    return inet_pton(AF_INET6, buf, out) == 1 ? 0 : -1;
-}
-
-static void format_ip(const uint8_t a[16], char *out, size_t cap)
-{
-    static const uint8_t v4[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (memcmp(a, v4, 12) == 0)
-        inet_ntop(AF_INET, a + 12, out, (socklen_t)cap);
-    else
-        inet_ntop(AF_INET6, a, out, (socklen_t)cap);
-}
-
 /* See api.h. */
 void api_client_ip(http_req_t *req, char *out, size_t cap)
 {
-    const cfg_cidr_list_t *trusted = g.trusted;
-    const uint8_t *peer = http_req_peer_addr(req);
-    uint8_t addr[16];
-    memcpy(addr, peer, 16);
-    if (trusted && trusted->count && cfg_cidr_list_contains(trusted, peer)) {
+    const ip_net_list_t *trusted = g.trusted;
+    ip_addr_t addr = *http_req_peer_addr(req);
+    if (trusted && trusted->count && ip_net_list_contains(trusted, &addr)) {
         str_t xff = http_req_header(req, "x-forwarded-for");
         /* right to left: the first address not added by one of our proxies */
         while (xff.ptr && xff.len) {
@@ -120,18 +73,20 @@ void api_client_ip(http_req_t *req, char *out, size_t cap)
                     break;
                 }
             str_t item = comma ? str_make(comma + 1, xff.len - (size_t)(comma + 1 - xff.ptr)) : xff;
-            uint8_t a[16];
-            if (parse_ip(item, a) != 0)
+            ip_addr_t a;
+            if (ip_parse(item, &a) != 0)
                 break; /* garbage: keep the last believable address */
-            memcpy(addr, a, 16);
-            if (!cfg_cidr_list_contains(trusted, a))
+            addr = a;
+            if (!ip_net_list_contains(trusted, &a))
                 break;
             if (!comma)
                 break;
             xff.len = (size_t)(comma - xff.ptr);
         }
     }
-    format_ip(addr, out, cap);
+    char text[IP_TEXT_MAX];
+    ip_format(&addr, text);
+    snprintf(out, cap, "%s", text);
 }
 
 /* ---- the link ----------------------------------------------------------------------------- */
@@ -159,8 +114,8 @@ static void respond_throttled(http_req_t *req, const store_rate_result_t *r, con
     metrics_count(kind == 0   ? METRICS_RATE_LOGIN
                   : kind == 1 ? METRICS_RATE_USER
                               : METRICS_RATE_ANON);
-    log_req_info(http_req_rid(req), "event=throttled kind=%s ip=%s retry_after=%u%s", KIND[kind],
-                 ip, r->retry_after_s, r->local ? " local=1" : "");
+    log_audit_info(http_req_rid(req), "event=throttled kind=%s ip=%s retry_after=%u%s", KIND[kind],
+                   ip, r->retry_after_s, r->local ? " local=1" : "");
     http_respond_error(req, ERR_THROTTLED, detail);
 }
 
@@ -214,9 +169,11 @@ static void on_invalid(void *arg, const store_rate_result_t *r)
     if (!r->allowed)
         metrics_count(METRICS_RATE_INVALID);
     if (!r->allowed && log_suspicious_now(b->ip)) {
-        log_warn("event=suspicious_invalid_tokens ip=%s limit=%u/%us action=%s "
-                 "msg=\"more invalid tokens than the limit (logged at most once a minute)\"",
-                 b->ip, g.invalid.count, g.invalid.period_s, g.block_s ? "blocked" : "logged");
+        log_audit_warn(NULL,
+                       "event=suspicious_invalid_tokens ip=%s limit=%u/%us action=%s "
+                       "msg=\"more invalid tokens than the limit (logged at most once a minute)\"",
+                       b->ip, g.invalid.count, g.invalid.period_s,
+                       g.block_s ? "blocked" : "logged");
     }
     if (!r->allowed) {
         if (g.block_s) {

@@ -16,8 +16,8 @@
 #include "api/api.h"
 #include "api/web.h"
 #include "auth/auth.h"
-#include "common/alloc.h"
 #include "db/db.h"
+#include "runtime/alloc.h"
 #include "store/store.h"
 
 static struct {

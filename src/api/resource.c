@@ -29,8 +29,6 @@
  * leaves a metadata file pointing at a partial upload.
  */
 #define LOG_MODULE "api"
-#include "api/api.h"
-
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -46,14 +44,18 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "api/multipart.h"
+#include "api/api.h"
 #include "api/svc.h"
 #include "api/web.h"
 #include "auth/auth.h"
-#include "common/alloc.h"
 #include "common/clock.h"
 #include "common/err.h"
-#include "common/log.h"
+#include "common/jsonw.h"
+#include "common/text.h"
+#include "http/multipart.h"
+#include "runtime/alloc.h"
+#include "runtime/fileio.h"
+#include "runtime/log.h"
 
 #define ID_HEX 32
 /* Room for the multipart envelope and small fields around the file part. */
@@ -80,17 +82,17 @@ static void respond_claims(http_req_t *req, const char *msg, const jwtv_claims *
     buf_t b;
     buf_init(&b, 4096);
     buf_append_cstr(&b, "{\"message\":");
-    api__json_str(&b, msg, strlen(msg));
+    jsonw_buf_str(&b, msg, strlen(msg));
     buf_append_cstr(&b, ",\"user_id\":");
-    api__json_str(&b, c->user_id, strlen(c->user_id));
+    jsonw_buf_str(&b, c->user_id, strlen(c->user_id));
     buf_append_cstr(&b, ",\"username\":");
     if (c->username)
-        api__json_str(&b, c->username, strlen(c->username));
+        jsonw_buf_str(&b, c->username, strlen(c->username));
     else
         buf_append_cstr(&b, "null");
     buf_append_cstr(&b, ",\"role\":");
     if (c->role)
-        api__json_str(&b, c->role, strlen(c->role));
+        jsonw_buf_str(&b, c->role, strlen(c->role));
     else
         buf_append_cstr(&b, "null");
     buf_append_char(&b, '}');
@@ -144,7 +146,7 @@ struct upload {
     char filename[256];    /* sanitised client filename (metadata only) */
     char content_type[128];
     char sha256[65];
-    api_mp_parser_t mp;
+    http_mp_parser_t mp;
 };
 
 static void hex(const unsigned char *in, size_t n, char *out)
@@ -155,21 +157,6 @@ static void hex(const unsigned char *in, size_t n, char *out)
         out[2 * i + 1] = h[in[i] & 15];
     }
     out[2 * n] = '\0';
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return ERR_IO;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 /* dir/.name.tmp and dir/name. */
@@ -213,7 +200,7 @@ static int write_file(const char *name, const char *data, size_t len)
     int fd = create_tmp(name);
     if (fd < 0)
         return ERR_IO;
-    if (write_all(fd, data, len) != 0) {
+    if (fileio_write_all(fd, data, len) != 0) {
         log_error("msg=\"upload: write failed\" errno=%d", errno);
         close(fd);
         char tmp[4096], dst[4096];
@@ -233,7 +220,7 @@ static int job_write(struct upload *u)
         return 0;
     if (EVP_DigestUpdate(u->md, u->pending.data, u->pending.len) != 1)
         return ERR_INTERNAL;
-    int rc = write_all(u->fd, u->pending.data, u->pending.len);
+    int rc = fileio_write_all(u->fd, u->pending.data, u->pending.len);
     if (rc != 0)
         log_error("msg=\"upload: write failed\" errno=%d", errno);
     return rc;
@@ -377,9 +364,9 @@ static void upload_done(http_req_t *req, void *arg, int status)
         buf_t b;
         buf_init(&b, 4096);
         buf_append_cstr(&b, "{\"id\":");
-        api__json_str(&b, u->id, strlen(u->id));
+        jsonw_buf_str(&b, u->id, strlen(u->id));
         buf_append_cstr(&b, ",\"filename\":");
-        api__json_str(&b, u->filename, strlen(u->filename));
+        jsonw_buf_str(&b, u->filename, strlen(u->filename));
         buf_printf(&b, ",\"size\":%" PRIu64 ",\"sha256\":\"%s\"}", u->size, u->sha256);
         http_resp_header_add(req, "Location", http_req_strndup(req, str_cstr(u->id)));
         http_respond(req, 201, API_JSON_CT, buf_str(&b));
@@ -397,7 +384,7 @@ static void upload_done(http_req_t *req, void *arg, int status)
 
 /* ---- multipart callbacks: the first part named "file" with a filename is the file ---- */
 
-static int mp_on_part(void *arg, const api_mp_part_t *part)
+static int mp_on_part(void *arg, const http_mp_part_t *part)
 {
     struct upload *u = arg;
     if (u->saw_file || !str_eq_cstr(part->name, "file"))
@@ -406,9 +393,9 @@ static int mp_on_part(void *arg, const api_mp_part_t *part)
     if (!part->has_filename)
         return 0; /* a plain field named "file": "No file was submitted." at the end */
     u->file_state = 1;
-    api_mp_sanitize_filename(part->filename, u->filename, sizeof u->filename);
+    http_mp_sanitize_filename(part->filename, u->filename, sizeof u->filename);
     str_t ct = part->content_type;
-    if (ct.ptr && ct.len < sizeof u->content_type && api__utf8_valid(ct)) {
+    if (ct.ptr && ct.len < sizeof u->content_type && text_utf8_valid(ct)) {
         memcpy(u->content_type, ct.ptr, ct.len);
         u->content_type[ct.len] = '\0';
         for (size_t i = 0; i < ct.len; i++) {
@@ -440,7 +427,7 @@ static int mp_on_part_end(void *arg)
     return 0;
 }
 
-static const api_mp_callbacks_t upload_mp_cb = {mp_on_part, mp_on_data, mp_on_part_end};
+static const http_mp_callbacks_t upload_mp_cb = {mp_on_part, mp_on_data, mp_on_part_end};
 
 /* ---- body callbacks ---------------------------------------------------------------------- */
 
@@ -448,7 +435,7 @@ static int upload_on_chunk(http_req_t *req, void *arg, str_t data)
 {
     struct upload *u = arg;
     (void)req;
-    int rc = api_mp_feed(&u->mp, data);
+    int rc = http_mp_feed(&u->mp, data);
     if (rc == ERR_TOO_LARGE) {
         char msg[128];
         snprintf(msg, sizeof msg, "File too large: at most %" PRIu64 " bytes.",
@@ -482,7 +469,7 @@ static void upload_on_end(http_req_t *req, void *arg, int status)
         upload_fail(u, status, NULL, "Incomplete or malformed request body.");
     } else if (status != 0) {
         upload_fail(u, status, NULL, NULL); /* deadline, or the client is gone */
-    } else if (api_mp_finish(&u->mp) != 0) {
+    } else if (http_mp_finish(&u->mp) != 0) {
         upload_fail(u, ERR_INVALID, NULL, "Malformed multipart/form-data body.");
     } else if (u->file_state != 2) {
         upload_fail(u, ERR_INVALID, "file", "No file was submitted.");
@@ -498,7 +485,7 @@ static void on_upload(http_req_t *req)
     if (api_authenticate(req, g_res.auth, c, &uid) != 0)
         return;
     str_t boundary;
-    int rc = api_mp_boundary(http_req_header(req, "content-type"), &boundary);
+    int rc = http_mp_boundary(http_req_header(req, "content-type"), &boundary);
     if (rc == ERR_UNSUPPORTED_MEDIA) {
         http_respond_error(req, ERR_UNSUPPORTED_MEDIA,
                            "Unsupported media type: expected multipart/form-data.");
@@ -521,7 +508,7 @@ static void on_upload(http_req_t *req)
     buf_init(&u->pending, API_UPLOAD_PENDING_MAX);
     u->md = EVP_MD_CTX_new();
     if (!u->md || EVP_DigestInit_ex(u->md, EVP_sha256(), NULL) != 1 ||
-        api_mp_init(&u->mp, boundary, &upload_mp_cb, u) != 0) {
+        http_mp_init(&u->mp, boundary, &upload_mp_cb, u) != 0) {
         upload_free(u);
         api__failure(req, ERR_INTERNAL);
         return;

@@ -12,8 +12,6 @@
  * callback (503 when the pool is saturated or the database is down).
  */
 #define LOG_MODULE "api"
-#include "api/api.h"
-
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,13 +19,15 @@
 
 #include <jansson.h>
 
+#include "api/api.h"
 #include "api/svc.h"
 #include "api/web.h"
 #include "auth/auth.h"
-#include "common/alloc.h"
 #include "common/clock.h"
 #include "common/err.h"
-#include "common/log.h"
+#include "common/jsonw.h"
+#include "runtime/alloc.h"
+#include "runtime/log.h"
 
 static struct {
     auth_t *auth;
@@ -129,9 +129,9 @@ static void register_done(http_req_t *req, void *arg, int status)
         buf_t b;
         buf_init(&b, 1024);
         buf_append_cstr(&b, "{\"detail\":");
-        api__json_str(&b, msg, strlen(msg));
+        jsonw_buf_str(&b, msg, strlen(msg));
         buf_printf(&b, ",\"code\":\"conflict\",\"%s\":[", field);
-        api__json_str(&b, msg, strlen(msg));
+        jsonw_buf_str(&b, msg, strlen(msg));
         buf_append_cstr(&b, "]}");
         http_respond(req, 409, API_JSON_CT, buf_str(&b));
         buf_dispose(&b);
@@ -214,14 +214,14 @@ static void on_register(http_req_t *req)
                 if (!f[i].error || i == 2)
                     continue;
                 buf_printf(&b, ",\"%s\":[", f[i].name);
-                api__json_str(&b, f[i].error, strlen(f[i].error));
+                jsonw_buf_str(&b, f[i].error, strlen(f[i].error));
                 buf_append_char(&b, ']');
             }
             buf_append_cstr(&b, ",\"password\":[");
             for (size_t i = 0; i < pol.count; i++) {
                 if (i)
                     buf_append_char(&b, ',');
-                api__json_str(&b, pol.messages[i], strlen(pol.messages[i]));
+                jsonw_buf_str(&b, pol.messages[i], strlen(pol.messages[i]));
             }
             buf_append_cstr(&b, "]}");
             http_respond(req, 400, API_JSON_CT, buf_str(&b));

@@ -12,18 +12,18 @@
  * on the blocking pool. Revocation goes through the auth service so the index sees it.
  */
 #define LOG_MODULE "api"
-#include "api/web.h"
-
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/web.h"
 #include "auth/auth.h"
-#include "common/alloc.h"
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/jsonw.h"
 #include "db/db.h"
+#include "runtime/alloc.h"
 
 enum kind { LIST, REVOKE_ONE, REVOKE_ALL };
 
@@ -98,15 +98,15 @@ static void done(http_req_t *req, void *arg, int status)
             if (i)
                 buf_append_char(&b, ',');
             buf_append_cstr(&b, "{\"sid\":");
-            api__json_str(&b, s->sid, strlen(s->sid));
+            jsonw_buf_str(&b, s->sid, strlen(s->sid));
             buf_printf(&b, ",\"created_at\":%" PRId64 ",\"last_used_at\":%" PRId64, s->created_at,
                        s->last_used_at);
             buf_append_cstr(&b, ",\"client_ip\":");
             const char *ip = s->client_ip ? s->client_ip : "";
-            api__json_str(&b, ip, strlen(ip));
+            jsonw_buf_str(&b, ip, strlen(ip));
             buf_append_cstr(&b, ",\"user_agent\":");
             const char *ua = s->user_agent ? s->user_agent : "";
-            api__json_str(&b, ua, strlen(ua));
+            jsonw_buf_str(&b, ua, strlen(ua));
             buf_append_cstr(&b, strcmp(s->sid, j->current_sid) == 0 ? ",\"current\":true}"
                                                                     : ",\"current\":false}");
         }

@@ -13,8 +13,6 @@
  * answer from its done callback (503 when the pool is saturated or the database is down).
  */
 #define LOG_MODULE "api"
-#include "api/api.h"
-
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,15 +21,18 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "api/api.h"
 #include "api/svc.h"
 #include "api/web.h"
 #include "auth/auth.h"
-#include "common/alloc.h"
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/json_scan.h"
-#include "common/log.h"
+#include "common/jsonw.h"
+#include "runtime/alloc.h"
+#include "runtime/errtab.h"
+#include "runtime/log.h"
 
 #define JSON_CT     "application/json; charset=utf-8"
 #define WWW_PLAIN   "Bearer realm=\"api\""
@@ -46,9 +47,9 @@ static void respond_err(http_req_t *req, int status, const char *code, const cha
     buf_t b;
     buf_init(&b, 4096);
     buf_append_cstr(&b, "{\"detail\":");
-    api__json_str(&b, detail, strlen(detail));
+    jsonw_buf_str(&b, detail, strlen(detail));
     buf_append_cstr(&b, ",\"code\":");
-    api__json_str(&b, code, strlen(code));
+    jsonw_buf_str(&b, code, strlen(code));
     buf_append_char(&b, '}');
     if (www)
         http_resp_header_add(req, "WWW-Authenticate", www);
@@ -124,9 +125,9 @@ static int read_fields(http_req_t *req, struct field *f, size_t n, json_t **body
         buf_t b;
         buf_init(&b, 1024);
         buf_append_cstr(&b, "{\"detail\":");
-        api__json_str(&b, msg, strlen(msg));
+        jsonw_buf_str(&b, msg, strlen(msg));
         buf_append_cstr(&b, ",\"code\":\"invalid_request\",\"non_field_errors\":[");
-        api__json_str(&b, msg, strlen(msg));
+        jsonw_buf_str(&b, msg, strlen(msg));
         buf_append_cstr(&b, "]}");
         http_respond(req, 400, JSON_CT, buf_str(&b));
         buf_dispose(&b);
@@ -182,9 +183,9 @@ static int read_fields(http_req_t *req, struct field *f, size_t n, json_t **body
         if (!f[i].error)
             continue;
         buf_append_char(&b, ',');
-        api__json_str(&b, f[i].name, strlen(f[i].name));
+        jsonw_buf_str(&b, f[i].name, strlen(f[i].name));
         buf_append_cstr(&b, ":[");
-        api__json_str(&b, f[i].error, strlen(f[i].error));
+        jsonw_buf_str(&b, f[i].error, strlen(f[i].error));
         buf_append_char(&b, ']');
     }
     buf_append_char(&b, '}');

@@ -16,8 +16,6 @@
  * link of metrics.c, which serve.c installs first for every answer; the tests check it.)
  */
 #define LOG_MODULE "api"
-#include "api/api.h"
-
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -26,9 +24,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "common/alloc.h"
+#include "api/api.h"
 #include "common/err.h"
-#include "common/log.h"
+#include "runtime/alloc.h"
+#include "runtime/log.h"
 
 #define MAX_FILES       256
 #define MAX_TOTAL_BYTES (16u << 20)

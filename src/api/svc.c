@@ -14,56 +14,13 @@
 #include <jansson.h>
 
 #include "api/web.h"
-#include "common/alloc.h"
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/jsonw.h"
+#include "common/text.h"
+#include "runtime/alloc.h"
 
 #define MAX_UA_BYTES 512
-
-/* See svc.h. */
-bool api__utf8_valid(str_t s)
-{
-    const unsigned char *p = (const unsigned char *)s.ptr;
-    size_t i = 0, n = s.len;
-    while (i < n) {
-        unsigned c = p[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t k;
-        unsigned cp, min;
-        if ((c & 0xe0) == 0xc0) {
-            k = 1, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            k = 2, cp = c & 0x0f, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            k = 3, cp = c & 0x07, min = 0x10000;
-        } else {
-            return false;
-        }
-        if (n - i < k + 1)
-            return false;
-        for (size_t j = 1; j <= k; j++) {
-            if ((p[i + j] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i + j] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += k + 1;
-    }
-    return true;
-}
-
-/* See svc.h. */
-size_t api__utf8_chars(str_t s)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < s.len; i++)
-        n += ((unsigned char)s.ptr[i] & 0xc0) != 0x80;
-    return n;
-}
 
 static bool is_ws(char c)
 {
@@ -85,9 +42,9 @@ bool api__respond_field_errors(http_req_t *req, const api_field_t *f, size_t n)
         if (!f[i].error)
             continue;
         buf_append_char(&b, ',');
-        api__json_str(&b, f[i].name, strlen(f[i].name));
+        jsonw_buf_str(&b, f[i].name, strlen(f[i].name));
         buf_append_cstr(&b, ":[");
-        api__json_str(&b, f[i].error, strlen(f[i].error));
+        jsonw_buf_str(&b, f[i].error, strlen(f[i].error));
         buf_append_char(&b, ']');
     }
     buf_append_char(&b, '}');
@@ -102,13 +59,13 @@ void api__bad_request(http_req_t *req, const char *field, const char *detail)
     buf_t b;
     buf_init(&b, 4096);
     buf_append_cstr(&b, "{\"detail\":");
-    api__json_str(&b, detail, strlen(detail));
+    jsonw_buf_str(&b, detail, strlen(detail));
     buf_append_cstr(&b, ",\"code\":\"invalid_request\"");
     if (field) {
         buf_append_char(&b, ',');
-        api__json_str(&b, field, strlen(field));
+        jsonw_buf_str(&b, field, strlen(field));
         buf_append_cstr(&b, ":[");
-        api__json_str(&b, detail, strlen(detail));
+        jsonw_buf_str(&b, detail, strlen(detail));
         buf_append_char(&b, ']');
     }
     buf_append_char(&b, '}');
@@ -151,11 +108,11 @@ int api__read_fields(http_req_t *req, api_field_t *f, size_t n, json_t **body)
         }
         if (memchr(s.ptr, '\0', s.len)) {
             f[i].error = "Null characters are not allowed.";
-        } else if (!api__utf8_valid(s)) {
+        } else if (!text_utf8_valid(s)) {
             f[i].error = "Not valid UTF-8.";
         } else if (s.len == 0 && !f[i].allow_blank) {
             f[i].error = "This field may not be blank.";
-        } else if (f[i].max_chars && api__utf8_chars(s) > f[i].max_chars) {
+        } else if (f[i].max_chars && text_utf8_chars(s) > f[i].max_chars) {
             char *m = http_req_alloc(req, 96);
             snprintf(m, 96, "Ensure this field has no more than %zu characters.", f[i].max_chars);
             f[i].error = m;

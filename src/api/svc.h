@@ -43,10 +43,6 @@ int api__read_fields(http_req_t *req, api_field_t *f, size_t n, struct json_t **
  * fields whose error is set. Returns true when it responded (some error was set).
  */
 bool api__respond_field_errors(http_req_t *req, const api_field_t *f, size_t n);
-/* Whether s is valid UTF-8 (no overlongs, no surrogates). */
-bool api__utf8_valid(str_t s);
-/* Unicode code points in valid UTF-8 s. */
-size_t api__utf8_chars(str_t s);
 /*
  * Reads ?page= (>= 1, default 1) and ?page_size= (1..max, default def). On a bad value it
  * has RESPONDED 400 and returns -1.

@@ -10,18 +10,17 @@
  * page * page_size is bounded by MAX_OFFSET.
  */
 #define LOG_MODULE "api"
-#include "api/api.h"
-
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "api/svc.h"
 #include "api/web.h"
 #include "auth/auth.h"
-#include "common/alloc.h"
 #include "common/err.h"
+#include "runtime/alloc.h"
 
 #define DEFAULT_PAGE_SIZE 20
 #define MAX_PAGE_SIZE     100

@@ -13,8 +13,9 @@
 #include <string.h>
 
 #include "auth/auth.h"
-#include "common/alloc.h"
 #include "common/err.h"
+#include "common/jsonw.h"
+#include "runtime/alloc.h"
 
 static api_web_options_t g_web;
 static char **g_origins;
@@ -146,37 +147,17 @@ bool api__origin_is_self(const http_req_t *req, str_t origin)
 }
 
 /* See web.h. */
-void api__json_str(buf_t *b, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    buf_append_char(b, '"');
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            buf_append_char(b, '\\');
-            buf_append_char(b, (char)c);
-        } else if (c < 0x20) {
-            char e[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
-            buf_append(b, e, 6);
-        } else {
-            buf_append_char(b, (char)c);
-        }
-    }
-    buf_append_char(b, '"');
-}
-
-/* See web.h. */
 void api__auth_error(http_req_t *req, int status, const char *code, const char *msg,
                      const char *www)
 {
     buf_t b;
     buf_init(&b, 4096);
     buf_append_cstr(&b, "{\"error\":");
-    api__json_str(&b, msg, strlen(msg));
+    jsonw_buf_str(&b, msg, strlen(msg));
     buf_append_cstr(&b, ",\"detail\":");
-    api__json_str(&b, msg, strlen(msg));
+    jsonw_buf_str(&b, msg, strlen(msg));
     buf_append_cstr(&b, ",\"code\":");
-    api__json_str(&b, code, strlen(code));
+    jsonw_buf_str(&b, code, strlen(code));
     buf_append_char(&b, '}');
     if (www)
         http_resp_header_add(req, "WWW-Authenticate", www);

@@ -7,14 +7,14 @@
  * are built per request from the immutable ring (cheap, and not a hot path) and may be
  * cached by clients for 5 minutes.
  */
-#include "api/api.h"
-
 #include <stdio.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "auth/auth.h"
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/jsonw.h"
 #include "jose/jose.h"
 
 #define JSON_CT "application/json; charset=utf-8"
@@ -48,19 +48,6 @@ static bool host_ok(str_t h)
     return true;
 }
 
-/* Appends s as a JSON string; s comes from configuration or a checked Host header. */
-static void str_json(buf_t *b, const char *s, size_t n)
-{
-    buf_append_char(b, '"');
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"' || s[i] == '\\')
-            buf_append_char(b, '\\');
-        if ((unsigned char)s[i] >= 0x20)
-            buf_append_char(b, s[i]);
-    }
-    buf_append_char(b, '"');
-}
-
 static void on_openid_configuration(http_req_t *req)
 {
     auth_t *a = req->route_data;
@@ -86,7 +73,7 @@ static void on_openid_configuration(http_req_t *req)
     buf_t b;
     buf_init(&b, 16384);
     buf_append_cstr(&b, "{\"issuer\":");
-    str_json(&b, issuer, strlen(issuer));
+    jsonw_buf_cstr(&b, issuer);
     buf_printf(&b, ",\"jwks_uri\":\"%s/.well-known/jwks.json\"", base);
     buf_printf(&b, ",\"token_endpoint\":\"%s/api/token/\"", base);
     buf_printf(&b, ",\"refresh_endpoint\":\"%s/api/token/refresh/\"", base);

@@ -26,18 +26,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "auth/auth_internal.h"
-#include "common/alloc.h"
 #include "common/clock.h"
 #include "common/err.h"
-#include "common/log.h"
-#include "common/metrics.h"
+#include "common/jsonw.h"
+#include "runtime/alloc.h"
+#include "runtime/errtab.h"
+#include "runtime/log.h"
+#include "runtime/metrics.h"
 
 struct auth {
     auth_options_t opts;
@@ -370,63 +371,63 @@ void auth_pair_dispose(auth_pair_t *p)
 /* See auth.h. */
 char *auth_user_json(const db_user_t *u, size_t *len)
 {
-    auth_jsonw_t w;
+    jsonw_t w;
     size_t cap = 160 + 6 * (strlen(u->username) + strlen(u->email) + strlen(u->first_name) +
                             strlen(u->last_name));
     char *buf = xmalloc(cap);
-    auth__jsonw_init(&w, buf, cap);
-    auth__jsonw_raw(&w, "{\"id\":");
-    auth__jsonw_int(&w, u->id);
-    auth__jsonw_raw(&w, ",\"username\":");
-    auth__jsonw_str(&w, u->username);
-    auth__jsonw_raw(&w, ",\"email\":");
-    auth__jsonw_str(&w, u->email);
-    auth__jsonw_raw(&w, ",\"first_name\":");
-    auth__jsonw_str(&w, u->first_name);
-    auth__jsonw_raw(&w, ",\"last_name\":");
-    auth__jsonw_str(&w, u->last_name);
-    auth__jsonw_raw(&w, ",\"role\":");
-    auth__jsonw_str(&w, db_role_name(u->role));
-    auth__jsonw_raw(&w, u->premium ? ",\"premium\":true}" : ",\"premium\":false}");
+    jsonw_init(&w, buf, cap);
+    jsonw_raw(&w, "{\"id\":");
+    jsonw_int(&w, u->id);
+    jsonw_raw(&w, ",\"username\":");
+    jsonw_str(&w, u->username);
+    jsonw_raw(&w, ",\"email\":");
+    jsonw_str(&w, u->email);
+    jsonw_raw(&w, ",\"first_name\":");
+    jsonw_str(&w, u->first_name);
+    jsonw_raw(&w, ",\"last_name\":");
+    jsonw_str(&w, u->last_name);
+    jsonw_raw(&w, ",\"role\":");
+    jsonw_str(&w, db_role_name(u->role));
+    jsonw_raw(&w, u->premium ? ",\"premium\":true}" : ",\"premium\":false}");
     /* cap covers the worst case (every byte escaped as \u00XX), so the writer cannot fail */
-    *len = auth__jsonw_len(&w);
+    *len = jsonw_len(&w);
     buf[*len] = '\0';
     return buf;
 }
 
 /* Appends the claims both token types carry, after token_type/exp/iat/jti. */
-static void claims_common(auth_jsonw_t *w, const auth_t *a, const char *type, int64_t iat,
-                          int64_t exp, const char *jti, int64_t user_id, const char *sid)
+static void claims_common(jsonw_t *w, const auth_t *a, const char *type, int64_t iat, int64_t exp,
+                          const char *jti, int64_t user_id, const char *sid)
 {
-    auth__jsonw_raw(w, "{\"token_type\":");
-    auth__jsonw_str(w, type);
-    auth__jsonw_raw(w, ",\"exp\":");
-    auth__jsonw_int(w, exp);
-    auth__jsonw_raw(w, ",\"iat\":");
-    auth__jsonw_int(w, iat);
-    auth__jsonw_raw(w, ",\"jti\":");
-    auth__jsonw_str(w, jti);
-    auth__jsonw_raw(w, ",\"user_id\":\"");
-    auth__jsonw_int(w, user_id);
-    auth__jsonw_raw(w, "\",\"sub\":\"");
-    auth__jsonw_int(w, user_id);
-    auth__jsonw_raw(w, "\",\"sid\":");
-    auth__jsonw_str(w, sid);
+    jsonw_raw(w, "{\"token_type\":");
+    jsonw_str(w, type);
+    jsonw_raw(w, ",\"exp\":");
+    jsonw_int(w, exp);
+    jsonw_raw(w, ",\"iat\":");
+    jsonw_int(w, iat);
+    jsonw_raw(w, ",\"jti\":");
+    jsonw_str(w, jti);
+    jsonw_raw(w, ",\"user_id\":\"");
+    jsonw_int(w, user_id);
+    jsonw_raw(w, "\",\"sub\":\"");
+    jsonw_int(w, user_id);
+    jsonw_raw(w, "\",\"sid\":");
+    jsonw_str(w, sid);
     if (a->issuer) {
-        auth__jsonw_raw(w, ",\"iss\":");
-        auth__jsonw_str(w, a->issuer);
+        jsonw_raw(w, ",\"iss\":");
+        jsonw_str(w, a->issuer);
     }
     if (a->audience) {
-        auth__jsonw_raw(w, ",\"aud\":");
-        auth__jsonw_str(w, a->audience);
+        jsonw_raw(w, ",\"aud\":");
+        jsonw_str(w, a->audience);
     }
 }
 
-static int sign_payload(const auth_t *a, auth_jsonw_t *w, char *out, size_t *out_len)
+static int sign_payload(const auth_t *a, jsonw_t *w, char *out, size_t *out_len)
 {
-    if (auth__jsonw_failed(w))
+    if (jsonw_failed(w))
         return ERR_TOO_LARGE;
-    int rc = jose_jws_sign(a->sign_key, STR_NULL, str_make(w->buf, auth__jsonw_len(w)), out,
+    int rc = jose_jws_sign(a->sign_key, STR_NULL, str_make(w->buf, jsonw_len(w)), out,
                            AUTH_TOKEN_MAX + 1, out_len);
     if (rc != 0) {
         log_error("msg=\"signing failed\" err=%s", jwtv_errname(rc));
@@ -434,7 +435,7 @@ static int sign_payload(const auth_t *a, auth_jsonw_t *w, char *out, size_t *out
     }
     /* payloads start {"token_type":"access"|"refresh",... (claims_common) */
     metrics_issued(metrics_alg_from_name(str_cstr(jose_key_alg(a->sign_key)->name)),
-                   auth__jsonw_len(w) > 16 && w->buf[15] == 'r');
+                   jsonw_len(w) > 16 && w->buf[15] == 'r');
     return 0;
 }
 
@@ -443,14 +444,14 @@ static int sign_refresh(const auth_t *a, const char *jti, const char *sid, int64
                         int64_t iat, int64_t exp, const char *fph, char *out, size_t *out_len)
 {
     char buf[1024];
-    auth_jsonw_t w;
-    auth__jsonw_init(&w, buf, sizeof buf);
+    jsonw_t w;
+    jsonw_init(&w, buf, sizeof buf);
     claims_common(&w, a, "refresh", iat, exp, jti, user_id, sid);
     if (fph && *fph) { /* client fingerprint binding (issue 9) */
-        auth__jsonw_raw(&w, ",\"fph\":");
-        auth__jsonw_str(&w, fph);
+        jsonw_raw(&w, ",\"fph\":");
+        jsonw_str(&w, fph);
     }
-    auth__jsonw_raw(&w, "}");
+    jsonw_raw(&w, "}");
     return sign_payload(a, &w, out, out_len);
 }
 
@@ -462,21 +463,21 @@ static int sign_access(const auth_t *a, const db_user_t *u, const char *sid, int
     if (random_id(jti) != 0)
         return ERR_INTERNAL;
     char buf[4096];
-    auth_jsonw_t w;
-    auth__jsonw_init(&w, buf, sizeof buf);
+    jsonw_t w;
+    jsonw_init(&w, buf, sizeof buf);
     claims_common(&w, a, "access", now, now + a->opts.access_lifetime_s, jti, u->id, sid);
-    auth__jsonw_raw(&w, ",\"username\":");
-    auth__jsonw_str(&w, u->username);
-    auth__jsonw_raw(&w, ",\"email\":");
-    auth__jsonw_str(&w, u->email);
-    auth__jsonw_raw(&w, ",\"role\":");
-    auth__jsonw_str(&w, db_role_name(u->role));
-    auth__jsonw_raw(&w, u->premium ? ",\"premium\":true" : ",\"premium\":false");
+    jsonw_raw(&w, ",\"username\":");
+    jsonw_str(&w, u->username);
+    jsonw_raw(&w, ",\"email\":");
+    jsonw_str(&w, u->email);
+    jsonw_raw(&w, ",\"role\":");
+    jsonw_str(&w, db_role_name(u->role));
+    jsonw_raw(&w, u->premium ? ",\"premium\":true" : ",\"premium\":false");
     if (fph && *fph) {
-        auth__jsonw_raw(&w, ",\"fph\":");
-        auth__jsonw_str(&w, fph);
+        jsonw_raw(&w, ",\"fph\":");
+        jsonw_str(&w, fph);
     }
-    auth__jsonw_raw(&w, "}");
+    jsonw_raw(&w, "}");
     return sign_payload(a, &w, out, out_len);
 }
 
@@ -529,7 +530,7 @@ int auth_login(auth_t *a, const char *username, const char *password, size_t pas
     int rc = db_user_find_by_username(a->db, username, &u);
     if (rc == ERR_NOT_FOUND || rc == ERR_INVALID) {
         auth_password_verify_dummy(password, password_len);
-        log_info("event=login_failed reason=no_such_user");
+        log_audit_info(NULL, "event=login_failed reason=no_such_user");
         metrics_count(METRICS_LOGIN_FAILURE);
         if (a->login_failed)
             a->login_failed(a->login_failed_arg, username);
@@ -541,8 +542,8 @@ int auth_login(auth_t *a, const char *username, const char *password, size_t pas
     }
     bool ok = auth_password_verify(u.password_hash, password, password_len);
     if (!ok || !u.is_active) {
-        log_info("event=login_failed user_id=%" PRId64 " reason=%s", u.id,
-                 ok ? "inactive" : "bad_password");
+        log_audit_info(NULL, "event=login_failed user_id=%" PRId64 " reason=%s", u.id,
+                       ok ? "inactive" : "bad_password");
         metrics_count(METRICS_LOGIN_FAILURE);
         db_user_dispose(&u);
         if (a->login_failed)
@@ -557,14 +558,14 @@ int auth_login(auth_t *a, const char *username, const char *password, size_t pas
                 log_warn("msg=\"rehash not stored\" user_id=%" PRId64 " err=%s", u.id,
                          err_name(r2));
             else
-                log_info("event=password_rehashed user_id=%" PRId64, u.id);
+                log_audit_info(NULL, "event=password_rehashed user_id=%" PRId64, u.id);
         }
         OPENSSL_cleanse(h, sizeof h);
     }
     rc = issue_session(a, &u, client, now, out);
     metrics_count(rc == 0 ? METRICS_LOGIN_SUCCESS : METRICS_LOGIN_ERROR);
     if (rc == 0)
-        log_info("event=login user_id=%" PRId64 " sid=%s", u.id, out->sid);
+        log_audit_info(NULL, "event=login user_id=%" PRId64 " sid=%s", u.id, out->sid);
     else
         auth_pair_dispose(out);
     db_user_dispose(&u);
@@ -720,8 +721,8 @@ int auth_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now, auth_pair_
             metrics_count(r.status == DB_ROTATE_ROTATED ? METRICS_REFRESH_ROTATED
                                                         : METRICS_REFRESH_GRACE);
             if (r.status == DB_ROTATE_REUSED_WITHIN_GRACE)
-                log_info("event=refresh_grace user_id=%" PRId64 " sid=%s jti=%s", r.user_id, r.sid,
-                         ref->jti);
+                log_audit_info(NULL, "event=refresh_grace user_id=%" PRId64 " sid=%s jti=%s",
+                               r.user_id, r.sid, ref->jti);
         } else {
             auth_pair_dispose(out);
         }
@@ -731,9 +732,10 @@ int auth_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now, auth_pair_
         metrics_count(METRICS_REFRESH_REFUSED);
         metrics_count(METRICS_REVOKE_SID);
         index_revoke_sid(a, r.sid, now);
-        log_warn("event=refresh_reuse user_id=%" PRId64 " sid=%s jti=%s msg=\"refresh token "
-                 "presented after rotation; session revoked\"",
-                 r.user_id, r.sid, ref->jti);
+        log_audit_warn(NULL,
+                       "event=refresh_reuse user_id=%" PRId64 " sid=%s jti=%s msg=\"refresh token "
+                       "presented after rotation; session revoked\"",
+                       r.user_id, r.sid, ref->jti);
         *verdict = AUTH_REVOKED;
         break;
     case DB_ROTATE_NOT_VALID:
@@ -793,7 +795,7 @@ int auth_logout(auth_t *a, const auth_token_ref_t *refresh, int64_t now, enum au
         return 0;
     }
     metrics_count(METRICS_REVOKE_SID);
-    log_info("event=logout user_id=%" PRId64 " sid=%s", refresh->user_id, sid);
+    log_audit_info(NULL, "event=logout user_id=%" PRId64 " sid=%s", refresh->user_id, sid);
     return 0;
 }
 
@@ -805,7 +807,7 @@ int auth_revoke_session(auth_t *a, const char *sid, int64_t now)
         return map_db(rc);
     index_revoke_sid(a, sid, now);
     metrics_count(METRICS_REVOKE_SID);
-    log_info("event=session_revoked sid=%s", sid);
+    log_audit_info(NULL, "event=session_revoked sid=%s", sid);
     return 0;
 }
 
@@ -846,7 +848,7 @@ int auth_user_revoke_all(auth_t *a, int64_t user_id, int64_t now)
     if (rc != 0)
         return map_db(rc);
     index_revoke_user(a, user_id, now);
-    log_info("event=logout_all user_id=%" PRId64 " sessions=%u", user_id, n);
+    log_audit_info(NULL, "event=logout_all user_id=%" PRId64 " sessions=%u", user_id, n);
     return 0;
 }
 
@@ -872,7 +874,7 @@ int auth_user_set_password(auth_t *a, int64_t user_id, const char *password, siz
     if (rc != 0)
         return rc;
     index_revoke_user(a, user_id, now);
-    log_info("event=password_changed user_id=%" PRId64, user_id);
+    log_audit_info(NULL, "event=password_changed user_id=%" PRId64, user_id);
     return 0;
 }
 
@@ -887,8 +889,8 @@ int auth_user_set_active(auth_t *a, int64_t user_id, bool is_active, int64_t now
     else
         auth__ucache_drop(a->users, user_id);
     store_user_changed(a->store, user_id);
-    log_info("event=%s user_id=%" PRId64, is_active ? "user_activated" : "user_deactivated",
-             user_id);
+    log_audit_info(NULL, "event=%s user_id=%" PRId64,
+                   is_active ? "user_activated" : "user_deactivated", user_id);
     return 0;
 }
 

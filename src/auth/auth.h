@@ -35,10 +35,10 @@
 
 #include "auth/password.h"
 #include "auth/policy.h"
-#include "common/metrics.h"
 #include "common/str.h"
 #include "db/db.h"
 #include "jose/jose.h"
+#include "runtime/metrics.h"
 #include "store/store.h"
 
 typedef struct auth auth_t;

@@ -1,7 +1,6 @@
 /*
  * auth_internal.h - helpers shared by the files of src/auth/ (not a contract for others):
- * the small JSON writer used on the token-issuing path, and the user cache behind
- * auth_user_cached().
+ * the user cache behind auth_user_cached().
  */
 #ifndef JWTD_AUTH_INTERNAL_H
 #define JWTD_AUTH_INTERNAL_H
@@ -9,31 +8,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* ---- JSON writer (jsonw.c) ---------------------------------------------------------------- */
-
-/*
- * Writes JSON text into a caller-provided buffer. An append that does not fit marks the
- * writer failed (and later appends are ignored); check auth__jsonw_failed() once at the end.
- * The buffer is not NUL-terminated by the writer. Not thread-safe (one owner).
- */
-typedef struct {
-    char *buf;
-    size_t len, cap;
-    bool failed;
-} auth_jsonw_t;
-
-void auth__jsonw_init(auth_jsonw_t *w, char *buf, size_t cap);
-/* Appends s verbatim (JSON punctuation, member names already quoted). */
-void auth__jsonw_raw(auth_jsonw_t *w, const char *s);
-/* Appends s (NUL-terminated, UTF-8) as a quoted, escaped JSON string. */
-void auth__jsonw_str(auth_jsonw_t *w, const char *s);
-/* Appends the same for n bytes. */
-void auth__jsonw_strn(auth_jsonw_t *w, const char *s, size_t n);
-/* Appends a decimal integer. */
-void auth__jsonw_int(auth_jsonw_t *w, int64_t v);
-bool auth__jsonw_failed(const auth_jsonw_t *w);
-size_t auth__jsonw_len(const auth_jsonw_t *w);
 
 /* ---- user cache (usercache.c) ------------------------------------------------------------- */
 

@@ -23,8 +23,9 @@
 
 #include "common/b64url.h"
 #include "common/err.h"
-#include "common/log.h"
 #include "config/config.h"
+#include "runtime/fileio.h"
+#include "runtime/log.h"
 
 #define KEY_FILE_MAX    (1024 * 1024)
 #define HMAC_MIN_BYTES  32
@@ -248,29 +249,11 @@ static int ensure_dir(struct loader *ld, const char *dir)
 /* Writes data to path with O_EXCL and mode 0600. Returns 0, 1 when it already exists, or err. */
 static int write_new_file(struct loader *ld, const char *path, const void *data, size_t n)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        if (errno == EEXIST)
-            return 1;
-        return fail(ld, "cannot create %s: %s", path, strerror(errno));
-    }
-    const char *p = data;
-    size_t off = 0;
-    while (off < n) {
-        ssize_t w = write(fd, p + off, n - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            close(fd);
-            unlink(path);
-            return fail(ld, "cannot write %s: %s", path, strerror(errno));
-        }
-        off += (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        unlink(path);
+    int rc = fileio_write_atomic(path, data, n, 0600, false);
+    if (rc == ERR_CONFLICT)
+        return 1;
+    if (rc != 0)
         return fail(ld, "cannot write %s: %s", path, strerror(errno));
-    }
     return 0;
 }
 

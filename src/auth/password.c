@@ -31,11 +31,11 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "common/alloc.h"
 #include "common/err.h"
+#include "runtime/alloc.h"
 
 #define LOG_MODULE "password"
-#include "common/log.h"
+#include "runtime/log.h"
 
 #define SALT_BYTES      16
 #define TAG_BYTES       32

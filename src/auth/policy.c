@@ -8,16 +8,7 @@
 
 #include "common/err.h"
 #include "common/str.h"
-
-/* Counts UTF-8 code points (continuation bytes are not counted; invalid bytes count 1). */
-static size_t utf8_chars(const char *s, size_t n)
-{
-    size_t count = 0;
-    for (size_t i = 0; i < n; i++)
-        if (((unsigned char)s[i] & 0xC0) != 0x80)
-            count++;
-    return count;
-}
+#include "common/text.h"
 
 static bool all_digits(const char *s, size_t n)
 {
@@ -45,7 +36,7 @@ int auth_password_policy_check(const char *pw, size_t pw_len, const char *userna
         add(out, "The password is too similar to the username.");
     else if (email && *email && str_eq_nocase(p, str_cstr(email)))
         add(out, "The password is too similar to the email address.");
-    size_t chars = utf8_chars(pw, pw_len);
+    size_t chars = text_utf8_chars(str_make(pw, pw_len));
     if (chars < AUTH_PASSWORD_MIN_CHARS)
         add(out, "This password is too short. It must contain at least 8 characters.");
     if (chars > AUTH_PASSWORD_MAX_CHARS)

@@ -11,14 +11,13 @@
  * replace or drop entries at once. When max_entries is reached the table is emptied:
  * a reload costs one query, and the bound keeps memory proportional to active users.
  */
-#include "auth/auth_internal.h"
-
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/alloc.h"
+#include "auth/auth_internal.h"
 #include "common/err.h"
+#include "runtime/alloc.h"
 
 struct entry {
     struct entry *next;

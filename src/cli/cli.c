@@ -22,8 +22,9 @@
 #include <sqlite3.h>
 #include <uv.h>
 
-#include "common/log.h"
+#include "common/text.h"
 #include "config/config.h"
+#include "runtime/log.h"
 
 /* --- the command table ----------------------------------------------------------------- */
 
@@ -74,36 +75,13 @@ static void command_help(const struct cli_command *c, FILE *out)
         fprintf(out, "usage: jwtd %s [options]\n\n%s.\n", c->name, c->summary);
 }
 
-/* Levenshtein distance between two short words, capped at 9. */
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b), prev[33], cur[33];
-    if (la > 32 || lb > 32)
-        return 9;
-    for (size_t j = 0; j <= lb; j++)
-        prev[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        cur[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t best = prev[j - 1] + (a[i - 1] != b[j - 1]);
-            if (prev[j] + 1 < best)
-                best = prev[j] + 1;
-            if (cur[j - 1] + 1 < best)
-                best = cur[j - 1] + 1;
-            cur[j] = best;
-        }
-        memcpy(prev, cur, sizeof prev);
-    }
-    return prev[lb];
-}
-
 /* The command name closest to an unknown one (at most two edits away), or NULL. */
 static const char *closest_command(const char *name)
 {
     const char *best = NULL;
     size_t best_d = 3;
     for (size_t i = 0; i < N_COMMANDS; i++) {
-        size_t d = edit_distance(name, commands[i].name);
+        size_t d = text_edit_distance(str_cstr(name), str_cstr(commands[i].name));
         if (d < best_d && d < strlen(commands[i].name)) {
             best_d = d;
             best = commands[i].name;

@@ -21,8 +21,6 @@
  * reports what would happen without writing.
  */
 #define LOG_MODULE "cli"
-#include "cli/cli.h"
-
 #include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,11 +31,13 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
-#include "common/alloc.h"
+#include "cli/cli.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "config/config.h"
 #include "db/db.h"
+#include "runtime/alloc.h"
+#include "runtime/errtab.h"
 
 /* ==== reading the Django database ========================================================= */
 

@@ -16,8 +16,6 @@
  *                           operators; whoever can run it can read the key anyway)
  * A token argument of "-" is read from stdin. Everything cryptographic is in src/jose/.
  */
-#include "cli/cli.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -30,10 +28,13 @@
 #include <openssl/rand.h>
 
 #include "auth/keys.h"
+#include "cli/cli.h"
 #include "common/b64url.h"
+#include "common/err.h"
 #include "common/json_scan.h"
 #include "config/config.h"
 #include "jose/jose.h"
+#include "runtime/fileio.h"
 
 #define TOKEN_STDIN_MAX (JWTV_MAX_TOKEN_BYTES + 1024)
 
@@ -62,45 +63,12 @@ void cli_keygen_help(FILE *out)
 
 static int write_file_0600(const char *path, const void *data, size_t n, bool force)
 {
-    char tmp[4096];
-    int fd;
-    if (!force && access(path, F_OK) == 0) {
+    int rc = fileio_write_atomic(path, data, n, 0600, force);
+    if (rc == ERR_CONFLICT)
         fprintf(stderr, "jwtd keygen: %s exists (use --force to overwrite)\n", path);
-        return -1;
-    }
-    snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path);
-    if ((fd = mkstemp(tmp)) < 0) {
-        fprintf(stderr, "jwtd keygen: cannot create a file next to %s: %s\n", path,
-                strerror(errno));
-        return -1;
-    }
-    fchmod(fd, 0600);
-    const char *p = data;
-    size_t off = 0;
-    while (off < n) {
-        ssize_t w = write(fd, p + off, n - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
-    if (off != n || fsync(fd) != 0 || close(fd) != 0) {
-        fprintf(stderr, "jwtd keygen: cannot write %s: %s\n", tmp, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    if (!force && access(path, F_OK) == 0) {
-        unlink(tmp);
-        fprintf(stderr, "jwtd keygen: %s exists (use --force to overwrite)\n", path);
-        return -1;
-    }
-    if (rename(tmp, path) != 0) {
-        fprintf(stderr, "jwtd keygen: cannot rename to %s: %s\n", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    else if (rc != 0)
+        fprintf(stderr, "jwtd keygen: cannot write %s: %s\n", path, strerror(errno));
+    return rc == 0 ? 0 : -1;
 }
 
 /* See cli.h. */

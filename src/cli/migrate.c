@@ -7,14 +7,14 @@
  * it learns from the database; see docs/internals.md "db".
  */
 #define LOG_MODULE "cli"
-#include "cli/cli.h"
-
 #include <stdlib.h>
 
+#include "cli/cli.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "config/config.h"
 #include "db/db.h"
+#include "runtime/errtab.h"
 
 /* See cli.h. */
 int cli_db_open(const struct cfg *cfg, bool migrate, db_t **out)

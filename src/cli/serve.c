@@ -6,18 +6,17 @@
  * plain options (src/http/ never sees struct cfg).
  */
 #define LOG_MODULE "serve"
-#include "cli/cli.h"
-
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
 #include "api/api.h"
 #include "auth/auth.h"
+#include "cli/cli.h"
 #include "common/err.h"
-#include "common/log.h"
 #include "config/config.h"
 #include "http/http.h"
+#include "runtime/log.h"
 #include "store/store.h"
 
 /* See cli.h. */

@@ -8,18 +8,18 @@
  * and a token from `token issue` is an ordinary session that any server verifies.
  */
 #define LOG_MODULE "cli"
-#include "cli/cli.h"
-
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "auth/auth.h"
 #include "auth/keys.h"
+#include "cli/cli.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "config/config.h"
 #include "db/db.h"
+#include "runtime/errtab.h"
 
 /* See cli.h. */
 int cli_auth_open(const struct cfg *cfg, bool serving, struct cli_auth *out)

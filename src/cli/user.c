@@ -11,8 +11,6 @@
  * (see docs/internals.md "db").
  */
 #define LOG_MODULE "cli"
-#include "cli/cli.h"
-
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
@@ -23,11 +21,13 @@
 
 #include "auth/password.h"
 #include "auth/policy.h"
-#include "common/alloc.h"
+#include "cli/cli.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "config/config.h"
 #include "db/db.h"
+#include "runtime/alloc.h"
+#include "runtime/errtab.h"
 
 /* Longest password line accepted: AUTH_PASSWORD_MAX_CHARS of up to 4 bytes, + slack. */
 #define PW_BUF_BYTES (AUTH_PASSWORD_MAX_CHARS * 4 + 8)

@@ -2,10 +2,14 @@
  * err.h - the one error list of jwtd.
  *
  * Every fallible function in jwtd returns an int: 0 on success, a negative ERR_* code on
- * failure. The list below is an X-macro (libuv's UV_ERRNO_MAP): the enum, err_name(),
- * err_message() and err_http_status() are all expanded from it, so adding an error is one
- * row. The "code" column is the stable machine key of API.md section 2 that clients see in
- * error bodies; the message is the default human text for the `detail` field.
+ * failure. The list below is an X-macro (libuv's UV_ERRNO_MAP): the enum here, and the
+ * server runtime's table (src/runtime/errtab.h: err_name(), err_message(),
+ * err_http_status()) are all expanded from it, so adding an error is one row. The "code"
+ * column is the stable machine key of the HTTP contract (docs/api.md, "Errors") that clients
+ * see in error bodies; the message is the default human text for the `detail` field.
+ *
+ * This header is part of the portable core: it holds no code, so libjwtv's sources (which
+ * use a few codes, e.g. buf.c's ERR_NOMEM) link no table.
  *
  * ERR_DECLINED and ERR_AGAIN are not failures (nginx): "not mine, try the next handler" and
  * "would block, call again later".
@@ -53,12 +57,5 @@ enum err_code {
 #undef ERR_ENUM_
         ERR__LAST
 };
-
-/* Short stable name of an error ("token_not_valid"); "ok" for 0, "unknown" otherwise. */
-const char *err_name(int err);
-/* Default human-readable text for an error, suitable for a `detail` field. */
-const char *err_message(int err);
-/* HTTP status for an error; 500 for an unknown code, 200 for 0. */
-int err_http_status(int err);
 
 #endif

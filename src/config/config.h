@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/ip.h"
 #include "common/str.h"
 
 enum cfg_environment { CFG_ENV_DEVELOPMENT = 0, CFG_ENV_STAGING = 1, CFG_ENV_PRODUCTION = 2 };
@@ -31,17 +32,6 @@ typedef struct {
     uint32_t count;
     uint32_t period_s;
 } cfg_rate_t;
-
-/* One CIDR network, IPv4 or IPv6 (IPv4 stored as v4-mapped IPv6). */
-typedef struct {
-    uint8_t addr[16];
-    uint8_t prefix_len; /* 0..128, counted on the 16-byte form */
-} cfg_cidr_t;
-
-typedef struct {
-    cfg_cidr_t *items;
-    size_t count;
-} cfg_cidr_list_t;
 
 /* A comma-separated list of strings, already split and trimmed. */
 typedef struct {
@@ -97,17 +87,17 @@ struct cfg {
     cfg_rate_t rate_limit_login;
     cfg_rate_t rate_limit_anon;
     cfg_rate_t rate_limit_user;
-    cfg_cidr_list_t trusted_proxies;
+    ip_net_list_t trusted_proxies;
     cfg_rate_t invalid_token_limit; /* JWTD_INVALID_TOKEN_LIMIT: beyond it = suspicious */
     int64_t invalid_token_block_s;  /* JWTD_INVALID_TOKEN_BLOCK: 0 = log only */
     /* --- token binding and IP rules (issue 9) ---------------------------------------- */
-    cfg_cidr_list_t ip_allowlist;       /* JWTD_IP_ALLOWLIST: empty = every client */
-    cfg_cidr_list_t admin_ip_allowlist; /* JWTD_ADMIN_IP_ALLOWLIST: empty = anywhere */
-    cfg_strlist_t fingerprint_headers;  /* JWTD_FINGERPRINT_HEADERS: empty = no binding */
-    bool fingerprint_access;            /* JWTD_FINGERPRINT_ACCESS */
-    cfg_strlist_t one_time_routes;      /* JWTD_ONE_TIME_ROUTES: paths, empty = none */
-    int64_t refresh_anomaly_window_s;   /* JWTD_REFRESH_ANOMALY_WINDOW: 0 = off */
-    uint32_t refresh_anomaly_prefix;    /* JWTD_REFRESH_ANOMALY_PREFIX: IPv4 bits */
+    ip_net_list_t ip_allowlist;        /* JWTD_IP_ALLOWLIST: empty = every client */
+    ip_net_list_t admin_ip_allowlist;  /* JWTD_ADMIN_IP_ALLOWLIST: empty = anywhere */
+    cfg_strlist_t fingerprint_headers; /* JWTD_FINGERPRINT_HEADERS: empty = no binding */
+    bool fingerprint_access;           /* JWTD_FINGERPRINT_ACCESS */
+    cfg_strlist_t one_time_routes;     /* JWTD_ONE_TIME_ROUTES: paths, empty = none */
+    int64_t refresh_anomaly_window_s;  /* JWTD_REFRESH_ANOMALY_WINDOW: 0 = off */
+    uint32_t refresh_anomaly_prefix;   /* JWTD_REFRESH_ANOMALY_PREFIX: IPv4 bits */
     /* --- passwords (argon2id) ------------------------------------------------------------ */
     uint32_t argon2_memory_kib;
     uint32_t argon2_iterations;
@@ -143,8 +133,6 @@ int cfg_load(struct cfg *cfg, const char *config_file, char *err, size_t cap);
 void cfg_dispose(struct cfg *cfg);
 /* Writes the effective configuration as KEY=VALUE lines, secrets redacted. */
 void cfg_dump(const struct cfg *cfg, int fd);
-/* Whether the address (16-byte v4-mapped/v6 form) is inside one of the networks. */
-bool cfg_cidr_list_contains(const cfg_cidr_list_t *list, const uint8_t addr[16]);
 
 /* --- the steps of cfg_load, for callers that need them separately (tests, fuzzing) ------ */
 
@@ -189,20 +177,9 @@ int cfg_parse_duration_ms(str_t s, int64_t *out_ms);
 int cfg_parse_size(str_t s, uint64_t *out);
 /* "5/minute", "100/hour", "10/second", "1000/day", "5/15m"; "0" = unlimited. */
 int cfg_parse_rate(str_t s, cfg_rate_t *out);
-/* "10.0.0.0/8", "::1/128", "127.0.0.1" (bare address = /32 or /128). Host bits are cleared. */
-int cfg_parse_cidr(str_t s, cfg_cidr_t *out);
-/*
- * Comma-separated CIDRs; an empty string is an empty list. On success *out owns a new
- * array (release with cfg_cidr_list_dispose). On error *bad is the offending item.
- */
-int cfg_parse_cidr_list(str_t s, cfg_cidr_list_t *out, str_t *bad);
-void cfg_cidr_list_dispose(cfg_cidr_list_t *list);
 /* Comma-separated strings, trimmed, empty items dropped. Release with cfg_strlist_dispose. */
 int cfg_parse_strlist(str_t s, cfg_strlist_t *out);
 void cfg_strlist_dispose(cfg_strlist_t *list);
-/* Converts an IPv4 (AF_INET) or IPv6 sockaddr to the 16-byte form; returns 0 or ERR_INVALID. */
-struct sockaddr;
-int cfg_addr_from_sockaddr(const struct sockaddr *sa, uint8_t out[16]);
 /* "development", "staging" or "production". */
 const char *cfg_environment_name(enum cfg_environment env);
 

@@ -16,25 +16,26 @@
  *
  * Not thread-safe: configuration is loaded once, before threads start.
  */
-#include "config/table.h"
-
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
+#include "config/table.h"
 
 #define LOG_MODULE "config"
-#include "common/alloc.h"
 #include "common/err.h"
-#include "common/log.h"
+#include "common/text.h"
+#include "runtime/alloc.h"
+#include "runtime/fileio.h"
+#include "runtime/log.h"
 
 #define CFG_FILE_MAX_BYTES   (1024 * 1024)
 #define CFG_DEV_CORS_ORIGINS "http://localhost:3000,http://127.0.0.1:3000"
@@ -95,7 +96,7 @@ static void release_field(struct cfg *cfg, const struct cfg_row *row)
             free(*s);
         *s = NULL;
     } else if (row->type == CFG_T_CIDR_LIST) {
-        cfg_cidr_list_dispose(f);
+        ip_net_list_dispose(f);
     } else if (row->type == CFG_T_STRLIST) {
         cfg_strlist_dispose(f);
     }
@@ -194,32 +195,6 @@ static void format_bound(const struct cfg_row *row, int64_t v, char *out, size_t
     buf_dispose(&b);
 }
 
-/* Levenshtein distance of a and b (ASCII case-insensitive), capped at 99. */
-static int edit_distance(str_t a, str_t b)
-{
-    int prev[65], cur[65];
-    if (a.len > 64 || b.len > 64)
-        return 99;
-    for (size_t j = 0; j <= b.len; j++)
-        prev[j] = (int)j;
-    for (size_t i = 1; i <= a.len; i++) {
-        cur[0] = (int)i;
-        for (size_t j = 1; j <= b.len; j++) {
-            char x = a.ptr[i - 1], y = b.ptr[j - 1];
-            x = (x >= 'a' && x <= 'z') ? (char)(x - 32) : x;
-            y = (y >= 'a' && y <= 'z') ? (char)(y - 32) : y;
-            int best = prev[j - 1] + (x != y);
-            if (prev[j] + 1 < best)
-                best = prev[j] + 1;
-            if (cur[j - 1] + 1 < best)
-                best = cur[j - 1] + 1;
-            cur[j] = best;
-        }
-        memcpy(prev, cur, sizeof prev);
-    }
-    return prev[b.len];
-}
-
 static str_t strip_prefix(str_t name)
 {
     if (name.len >= 5 && str_eq_nocase(str_make(name.ptr, 5), STR_LIT("JWTD_")))
@@ -232,10 +207,10 @@ static const char *suggest(str_t name)
 {
     str_t bare = strip_prefix(name);
     const char *best = NULL;
-    int best_d = 3; /* suggest only within two edits, and not for very short names */
+    size_t best_d = 3; /* suggest only within two edits, and not for very short names */
     for (size_t i = 0; i < cfg_rows_count; i++) {
-        int d = edit_distance(bare, strip_prefix(str_cstr(cfg_rows[i].name)));
-        if (d < best_d && (size_t)d * 3 < bare.len) {
+        size_t d = text_edit_distance(bare, strip_prefix(str_cstr(cfg_rows[i].name)));
+        if (d < best_d && d * 3 < bare.len) {
             best_d = d;
             best = cfg_rows[i].name;
         }
@@ -508,10 +483,10 @@ static int set_row(struct cfg *cfg, size_t i, str_t value, enum cfg_source src, 
         break;
     }
     case CFG_T_CIDR_LIST: {
-        cfg_cidr_list_t list;
+        ip_net_list_t list;
         str_t bad = STR_NULL;
         is_num = false;
-        if (cfg_parse_cidr_list(value, &list, &bad) != 0) {
+        if (ip_net_list_parse(value, &list, &bad) != 0) {
             char qb[256];
             errf(err, cap, where, row->name,
                  "invalid CIDR %s (expected e.g. 10.0.0.0/8, ::1/128, 127.0.0.1)",
@@ -519,7 +494,7 @@ static int set_row(struct cfg *cfg, size_t i, str_t value, enum cfg_source src, 
             return ERR_CONFIG;
         }
         release_field(cfg, row);
-        *(cfg_cidr_list_t *)f = list;
+        *(ip_net_list_t *)f = list;
         break;
     }
     case CFG_T_STRLIST: {
@@ -817,19 +792,6 @@ void cfg_dispose(struct cfg *cfg)
 
 /* --- output ---------------------------------------------------------------------------- */
 
-/* Appends an IPv4-or-IPv6 network in its usual spelling. */
-static int append_cidr(buf_t *out, const cfg_cidr_t *c)
-{
-    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    char text[INET6_ADDRSTRLEN];
-    if (c->prefix_len >= 96 && memcmp(c->addr, mapped, 12) == 0) {
-        inet_ntop(AF_INET, c->addr + 12, text, sizeof text);
-        return buf_printf(out, "%s/%u", text, c->prefix_len - 96u);
-    }
-    inet_ntop(AF_INET6, c->addr, text, sizeof text);
-    return buf_printf(out, "%s/%u", text, (unsigned)c->prefix_len);
-}
-
 /* Whether a formatted value would not read back as itself from a config file unquoted. */
 static bool needs_quotes(str_t v)
 {
@@ -896,11 +858,12 @@ int cfg__format_value(const struct cfg *cfg, const struct cfg_row *row, buf_t *o
         break;
     }
     case CFG_T_CIDR_LIST: {
-        const cfg_cidr_list_t *l = f;
+        const ip_net_list_t *l = f;
         for (size_t i = 0; i < l->count && rc == 0; i++) {
+            char text[IP_TEXT_MAX + 8];
             if (i)
                 rc = buf_append_char(&v, ',');
-            rc |= append_cidr(&v, &l->items[i]);
+            rc |= buf_append(&v, text, ip_net_format(&l->items[i], text, sizeof text));
         }
         break;
     }
@@ -940,15 +903,7 @@ int cfg__format(const struct cfg *cfg, buf_t *out, bool reveal)
 
 static void write_all(int fd, str_t s)
 {
-    size_t off = 0;
-    while (off < s.len) {
-        ssize_t w = write(fd, s.ptr + off, s.len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        off += (size_t)w;
-    }
+    (void)fileio_write_all(fd, s.ptr, s.len); /* stdout of `jwtd config`: nothing to do */
 }
 
 /* See config.h. */

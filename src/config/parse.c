@@ -7,16 +7,15 @@
  * knows variable names or prints anything: the loader (load.c) turns a failure into a
  * message naming the variable.
  */
-#include "config/config.h"
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#include "common/alloc.h"
 #include "common/err.h"
+#include "config/config.h"
+#include "runtime/alloc.h"
 
 /* --- helpers --------------------------------------------------------------------------- */
 
@@ -193,74 +192,6 @@ int cfg_parse_rate(str_t s, cfg_rate_t *out)
     return 0;
 }
 
-/* --- CIDR ------------------------------------------------------------------------------ */
-
-/* See config.h. */
-int cfg_parse_cidr(str_t s, cfg_cidr_t *out)
-{
-    char text[INET6_ADDRSTRLEN + 8];
-    s = str_trim(s);
-    if (s.len == 0 || s.len >= sizeof text)
-        return ERR_CONFIG;
-    memcpy(text, s.ptr, s.len);
-    text[s.len] = '\0';
-    char *slash = strchr(text, '/');
-    int prefix = -1;
-    if (slash) {
-        *slash = '\0';
-        str_t p = str_cstr(slash + 1);
-        uint64_t v;
-        if (take_uint(&p, 1000, &v) != 0 || p.len != 0 || (slash[1] == '0' && slash[2] != '\0'))
-            return ERR_CONFIG;
-        prefix = (int)v;
-    }
-    cfg_cidr_t c;
-    memset(&c, 0, sizeof c);
-    struct in_addr a4;
-    struct in6_addr a6;
-    if (inet_pton(AF_INET, text, &a4) == 1) {
-        if (prefix > 32)
-            return ERR_CONFIG;
-        c.addr[10] = 0xff;
-        c.addr[11] = 0xff;
-        memcpy(c.addr + 12, &a4, 4);
-        c.prefix_len = (uint8_t)(96 + (prefix < 0 ? 32 : prefix));
-    } else if (inet_pton(AF_INET6, text, &a6) == 1) {
-        if (prefix > 128)
-            return ERR_CONFIG;
-        memcpy(c.addr, &a6, 16);
-        c.prefix_len = (uint8_t)(prefix < 0 ? 128 : prefix);
-    } else {
-        return ERR_CONFIG;
-    }
-    /* clear host bits so that 10.0.0.1/8 means 10.0.0.0/8 */
-    for (int bit = c.prefix_len; bit < 128; bit++)
-        c.addr[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
-    *out = c;
-    return 0;
-}
-
-/* Whether addr is inside network c. */
-static bool cidr_contains(const cfg_cidr_t *c, const uint8_t addr[16])
-{
-    unsigned full = c->prefix_len / 8u, rest = c->prefix_len % 8u;
-    if (memcmp(c->addr, addr, full) != 0)
-        return false;
-    if (rest == 0)
-        return true;
-    uint8_t mask = (uint8_t)(0xffu << (8 - rest));
-    return (c->addr[full] & mask) == (addr[full] & mask);
-}
-
-/* See config.h. */
-bool cfg_cidr_list_contains(const cfg_cidr_list_t *list, const uint8_t addr[16])
-{
-    for (size_t i = 0; i < list->count; i++)
-        if (cidr_contains(&list->items[i], addr))
-            return true;
-    return false;
-}
-
 /* Upper bound on the number of comma-separated items in s. */
 static size_t count_items(str_t s)
 {
@@ -283,50 +214,6 @@ static bool next_item(str_t *rest, str_t *item)
             return true;
     }
     return false;
-}
-
-/* See config.h. */
-int cfg_parse_cidr_list(str_t s, cfg_cidr_list_t *out, str_t *bad)
-{
-    cfg_cidr_list_t list = {NULL, 0};
-    str_t item;
-    list.items = xcalloc(count_items(s), sizeof list.items[0]);
-    while (next_item(&s, &item)) {
-        if (cfg_parse_cidr(item, &list.items[list.count]) != 0) {
-            if (bad)
-                *bad = item;
-            free(list.items);
-            return ERR_CONFIG;
-        }
-        list.count++;
-    }
-    *out = list;
-    return 0;
-}
-
-/* See config.h. */
-void cfg_cidr_list_dispose(cfg_cidr_list_t *list)
-{
-    free(list->items);
-    list->items = NULL;
-    list->count = 0;
-}
-
-/* See config.h. */
-int cfg_addr_from_sockaddr(const struct sockaddr *sa, uint8_t out[16])
-{
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        memset(out, 0, 10);
-        out[10] = out[11] = 0xff;
-        memcpy(out + 12, &in->sin_addr, 4);
-        return 0;
-    }
-    if (sa->sa_family == AF_INET6) {
-        memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
-        return 0;
-    }
-    return ERR_INVALID;
 }
 
 /* --- string lists ---------------------------------------------------------------------- */

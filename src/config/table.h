@@ -28,7 +28,7 @@ enum cfg_type {
     CFG_T_ENUM,        /* int (C enum): index into `values` */
     CFG_T_SECRET,      /* char *, wiped on release, never printed */
     CFG_T_RATE,        /* cfg_rate_t */
-    CFG_T_CIDR_LIST,   /* cfg_cidr_list_t */
+    CFG_T_CIDR_LIST,   /* ip_net_list_t */
     CFG_T_STRLIST,     /* cfg_strlist_t */
 };
 

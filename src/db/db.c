@@ -20,13 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/alloc.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "db/db_internal.h"
+#include "runtime/alloc.h"
 
 #define LOG_MODULE "db"
-#include "common/log.h"
+#include "runtime/log.h"
 
 #define DEFAULT_MAX_CONNECTIONS 8
 #define MAX_USERNAME_BYTES      150

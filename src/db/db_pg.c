@@ -49,12 +49,12 @@
 
 #include <libpq-fe.h>
 
-#include "common/alloc.h"
 #include "common/err.h"
 #include "db/db_internal.h"
+#include "runtime/alloc.h"
 
 #define LOG_MODULE "db"
-#include "common/log.h"
+#include "runtime/log.h"
 
 /* ==== SQL ================================================================================= */
 

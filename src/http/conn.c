@@ -24,8 +24,6 @@
  * consumer owns the response (and its cleanup), and the connection closes after it.
  */
 #define LOG_MODULE "http"
-#include "http/http_internal.h"
-
 #include <arpa/inet.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -35,9 +33,11 @@
 
 #include <jansson.h>
 
-#include "common/alloc.h"
 #include "common/err.h"
-#include "common/log.h"
+#include "http/http_internal.h"
+#include "runtime/alloc.h"
+#include "runtime/errtab.h"
+#include "runtime/log.h"
 
 /* http_set_observer (set before the server runs, read-only afterwards). */
 static http_observer_fn observer;
@@ -1280,9 +1280,9 @@ const char *http_req_rid(http_req_t *req)
 }
 
 /* See http.h. */
-const uint8_t *http_req_peer_addr(const http_req_t *req)
+const ip_addr_t *http_req_peer_addr(const http_req_t *req)
 {
-    return req->_conn->peer;
+    return &req->_conn->peer;
 }
 
 /* See http.h. */
@@ -1290,12 +1290,8 @@ const char *http_req_peer_str(http_req_t *req)
 {
     http_conn_t *c = req->_conn;
     if (!c->peer_str) {
-        char s[INET6_ADDRSTRLEN];
-        static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        if (memcmp(c->peer, v4mapped, 12) == 0)
-            inet_ntop(AF_INET, c->peer + 12, s, sizeof s);
-        else
-            inet_ntop(AF_INET6, c->peer, s, sizeof s);
+        char s[IP_TEXT_MAX];
+        ip_format(&c->peer, s);
         c->peer_str = xstrdup(s);
     }
     return c->peer_str;

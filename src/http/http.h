@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/ip.h"
 #include "common/str.h"
 
 struct json_t;
@@ -119,8 +120,8 @@ const char *http_req_rid(http_req_t *req);
  * the request keeps a generated id. Call before anything logs with the request's id.
  */
 int http_req_set_rid(http_req_t *req, str_t id);
-/* The peer's address as 16 bytes (IPv4 as ::ffff:a.b.c.d). */
-const uint8_t *http_req_peer_addr(const http_req_t *req);
+/* The peer's address (IPv4 as ::ffff:a.b.c.d). */
+const ip_addr_t *http_req_peer_addr(const http_req_t *req);
 /* The peer's address as text ("127.0.0.1", "::1"); lives as long as the connection. */
 const char *http_req_peer_str(http_req_t *req);
 /* The pointer set with http_worker_set_data() for the serving worker (NULL if none). */

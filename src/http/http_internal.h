@@ -16,11 +16,13 @@
 #ifndef JWTD_HTTP_INTERNAL_H
 #define JWTD_HTTP_INTERNAL_H
 
-#include <llhttp.h>
 #include <stdint.h>
+
+#include <llhttp.h>
 #include <uv.h>
 
 #include "common/buf.h"
+#include "common/ip.h"
 #include "http/http.h"
 
 #define HTTP_ARENA_CHUNK     4096
@@ -131,7 +133,7 @@ struct http_conn {
     bool writing, close_after_write, closed, lingering, freed_handles, no_linger;
     bool shutdown_sent;
     uint8_t handles_open;
-    uint8_t peer[16];
+    ip_addr_t peer;
     char *peer_str;
     struct http_conn *next, *prev;
 };

@@ -10,18 +10,17 @@
  */
 #define LOG_MODULE "http"
 
-#include "http/http_internal.h"
-
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "common/alloc.h"
 #include "common/err.h"
-#include "common/log.h"
-#include "common/metrics.h"
+#include "http/http_internal.h"
+#include "runtime/alloc.h"
+#include "runtime/log.h"
+#include "runtime/metrics.h"
 
 struct job {
     uv_work_t work_req;
@@ -72,8 +71,9 @@ int http_pool_submit(http_req_t *req, http_work_fn work, http_done_fn done, void
         metrics_count(METRICS_POOL_REJECTED);
         long long now = (long long)time(NULL), prev = atomic_load(&pool_saturated_logged_s);
         if (now != prev && atomic_compare_exchange_strong(&pool_saturated_logged_s, &prev, now))
-            log_warn("event=pool_saturated depth=%u max=%u msg=\"blocking pool full: 503\"",
-                     atomic_load(&pool_depth), pool_queue_max);
+            log_perf_warn(NULL,
+                          "event=pool_saturated depth=%u max=%u msg=\"blocking pool full: 503\"",
+                          atomic_load(&pool_depth), pool_queue_max);
         return ERR_UNAVAILABLE;
     }
     struct job *j = xmalloc(sizeof *j);

@@ -6,14 +6,13 @@
  * the method yields 405 with the list of methods (the Allow header). The route count is
  * small (tens), so a linear scan beats anything cleverer; register hot routes first.
  */
-#include "http/http_internal.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/alloc.h"
 #include "common/err.h"
+#include "http/http_internal.h"
+#include "runtime/alloc.h"
 
 struct route {
     enum http_method method;

@@ -25,8 +25,6 @@
  * answered into the void). The loop ends when its last handle and pool job are done.
  */
 #define LOG_MODULE "http"
-#include "http/http_internal.h"
-
 #include <errno.h>
 #include <linux/filter.h>
 #include <netdb.h>
@@ -41,9 +39,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "common/alloc.h"
 #include "common/err.h"
-#include "common/log.h"
+#include "http/http_internal.h"
+#include "runtime/alloc.h"
+#include "runtime/log.h"
 
 #define LINGER_MS      2000
 #define WQ_PAUSE_BYTES (1u << 20)
@@ -398,17 +397,9 @@ static void fill_peer(http_conn_t *c)
 {
     struct sockaddr_storage ss;
     int len = sizeof ss;
-    memset(c->peer, 0, sizeof c->peer);
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
-        return;
-    if (ss.ss_family == AF_INET) {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
-        c->peer[10] = c->peer[11] = 0xff;
-        memcpy(c->peer + 12, &a->sin_addr, 4);
-    } else if (ss.ss_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
-        memcpy(c->peer, &a->sin6_addr, 16);
-    }
+    memset(&c->peer, 0, sizeof c->peer);
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
+        (void)ip_from_sockaddr((const struct sockaddr *)&ss, &c->peer);
 }
 
 static void on_connection(uv_stream_t *server, int status)

@@ -10,7 +10,7 @@
 
 #include <openssl/rand.h>
 
-#include "common/alloc.h"
+#include "runtime/alloc.h"
 
 #define MIN_CAP 64
 

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/alloc.h"
+#include "runtime/alloc.h"
 #include "store/store_internal.h"
 
 struct lentry {

@@ -16,18 +16,18 @@
  * of recent rows on every pull; applying a row twice is a no-op.
  */
 #define LOG_MODULE "store"
-#include "store/store.h"
-
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
-#include "common/alloc.h"
 #include "common/clock.h"
 #include "common/err.h"
-#include "common/log.h"
+#include "runtime/alloc.h"
+#include "runtime/errtab.h"
+#include "runtime/log.h"
+#include "store/store.h"
 #include "store/store_internal.h"
 
 /* See store.h. */

@@ -45,9 +45,9 @@
 
 #include <openssl/evp.h>
 
-#include "common/alloc.h"
 #include "common/err.h"
-#include "common/log.h"
+#include "runtime/alloc.h"
+#include "runtime/log.h"
 #include "store/store_internal.h"
 
 /* ---- Lua scripts ---------------------------------------------------------------------- */

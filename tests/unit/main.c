@@ -4,12 +4,11 @@
  * Usage: unit_tests [SUBSTRING]   runs the tests whose name contains SUBSTRING.
  * Ends with "N passed, N failed" and exits non-zero when anything failed.
  */
-#include "test.h"
-
 #include <stdarg.h>
 #include <stdlib.h>
 
-#include "common/log.h"
+#include "runtime/log.h"
+#include "test.h"
 
 #define MAX_TESTS 4096
 

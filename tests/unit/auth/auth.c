@@ -6,8 +6,6 @@
  * its effect on the in-memory index, revocations made by another process (pulled) and
  * after a restart, the user cache, and the dummy hash for unknown users.
  */
-#include "test.h"
-
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -18,7 +16,9 @@
 #include "auth/auth_internal.h"
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/jsonw.h"
 #include "db/db.h"
+#include "test.h"
 
 static const auth_argon2_params_t cheap = {1024, 1, 1};
 
@@ -582,21 +582,21 @@ TEST(auth_usercache_bounded)
 TEST(auth_jsonw_escapes_and_bounds)
 {
     char buf[64];
-    auth_jsonw_t w;
-    auth__jsonw_init(&w, buf, sizeof buf);
-    auth__jsonw_raw(&w, "[");
-    auth__jsonw_str(&w, "a\"b\\c\n\x01\xc3\xa9");
-    auth__jsonw_raw(&w, ",");
-    auth__jsonw_int(&w, -42);
-    auth__jsonw_raw(&w, "]");
-    ASSERT_TRUE(!auth__jsonw_failed(&w));
+    jsonw_t w;
+    jsonw_init(&w, buf, sizeof buf);
+    jsonw_raw(&w, "[");
+    jsonw_str(&w, "a\"b\\c\n\x01\xc3\xa9");
+    jsonw_raw(&w, ",");
+    jsonw_int(&w, -42);
+    jsonw_raw(&w, "]");
+    ASSERT_TRUE(!jsonw_failed(&w));
     const char *want = "[\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\",-42]";
-    CHECK_EQ_INT(auth__jsonw_len(&w), strlen(want));
+    CHECK_EQ_INT(jsonw_len(&w), strlen(want));
     CHECK_MEM_EQ(buf, want, strlen(want));
-    auth__jsonw_init(&w, buf, 4);
-    auth__jsonw_str(&w, "too long");
-    CHECK_TRUE(auth__jsonw_failed(&w));
-    CHECK_TRUE(auth__jsonw_len(&w) <= 4);
+    jsonw_init(&w, buf, 4);
+    jsonw_str(&w, "too long");
+    CHECK_TRUE(jsonw_failed(&w));
+    CHECK_TRUE(jsonw_len(&w) <= 4);
 }
 
 TEST(auth_parse_user_id)

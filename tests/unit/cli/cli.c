@@ -3,15 +3,14 @@
  * option parsing, --config lookup, help/unknown-command exit codes and output, and
  * `jwtd config` (output redacted).
  */
-#include "test.h"
-
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "common/log.h"
 #include "config/config.h"
+#include "runtime/log.h"
+#include "test.h"
 
 /* --- capturing stdout and stderr -------------------------------------------------------- */
 

@@ -1,8 +1,7 @@
 /* Unit tests for src/common/buf.c. */
-#include "test.h"
-
 #include "common/buf.h"
 #include "common/err.h"
+#include "test.h"
 
 TEST(buf_append_grows_and_terminates)
 {
@@ -41,15 +40,4 @@ TEST(buf_printf_long_and_consume)
     buf_consume(&b, 599);
     ASSERT_STR_EQ(b.data, "-42");
     buf_dispose(&b);
-}
-
-TEST(err_table_maps_codes_and_statuses)
-{
-    ASSERT_STR_EQ(err_name(ERR_TOKEN_INVALID), "token_not_valid");
-    ASSERT_EQ_INT(err_http_status(ERR_TOKEN_INVALID), 401);
-    ASSERT_EQ_INT(err_http_status(ERR_TOO_LARGE), 413);
-    ASSERT_EQ_INT(err_http_status(ERR_UNAVAILABLE), 503);
-    ASSERT_STR_EQ(err_name(0), "ok");
-    ASSERT_STR_EQ(err_name(12345), "unknown");
-    ASSERT_EQ_INT(err_http_status(-999999), 500);
 }

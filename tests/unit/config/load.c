@@ -4,17 +4,16 @@
  * redaction, unknown-variable warnings, dump round trips, and that docs/config.md is what
  * `jwtd config --markdown` prints.
  */
-#include "test.h"
-
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "common/buf.h"
 #include "common/err.h"
-#include "common/log.h"
 #include "config/config.h"
 #include "config/table.h"
+#include "runtime/log.h"
+#include "test.h"
 
 /* Reads everything written to fd (a tmpfile) since it was created; caller frees. */
 static char *slurp_fd(int fd)

@@ -10,13 +10,13 @@
  * is found and content is reported exactly once, in order. Part headers are copied into a
  * bounded buffer until their blank line, then parsed in one go.
  */
-#include "api/multipart.h"
+#include "http/multipart.h"
 
 #include <stddef.h>
 #include <string.h>
 
-#include "api/svc.h"
 #include "common/err.h"
+#include "common/text.h"
 
 static bool ieq_prefix(str_t s, const char *p)
 {
@@ -32,7 +32,7 @@ static bool bchar_ok(unsigned char c)
 }
 
 /* See multipart.h. */
-int api_mp_boundary(str_t ct, str_t *boundary)
+int http_mp_boundary(str_t ct, str_t *boundary)
 {
     if (!ct.ptr || !ieq_prefix(ct, "multipart/form-data"))
         return ERR_UNSUPPORTED_MEDIA;
@@ -66,7 +66,7 @@ int api_mp_boundary(str_t ct, str_t *boundary)
             val = str_make(ct.ptr + vs, i - vs);
         }
         if (str_eq_nocase(key, STR_LIT("boundary"))) {
-            if (val.len == 0 || val.len > API_MP_MAX_BOUNDARY || val.ptr[val.len - 1] == ' ')
+            if (val.len == 0 || val.len > HTTP_MP_MAX_BOUNDARY || val.ptr[val.len - 1] == ' ')
                 return ERR_INVALID;
             for (size_t k = 0; k < val.len; k++) {
                 if (!bchar_ok((unsigned char)val.ptr[k]))
@@ -80,7 +80,7 @@ int api_mp_boundary(str_t ct, str_t *boundary)
 }
 
 /* Parses `; name="x"; filename="y"` parameters of a Content-Disposition value. */
-static int parse_disposition(str_t v, api_mp_part_t *part)
+static int parse_disposition(str_t v, http_mp_part_t *part)
 {
     if (!ieq_prefix(v, "form-data"))
         return ERR_INVALID;
@@ -130,11 +130,11 @@ static int parse_disposition(str_t v, api_mp_part_t *part)
 enum { MP_PREAMBLE, MP_AFTER, MP_HEADERS, MP_DATA, MP_END, MP_DEAD };
 
 /* See multipart.h. */
-int api_mp_init(api_mp_parser_t *p, str_t b, const api_mp_callbacks_t *cb, void *arg)
+int http_mp_init(http_mp_parser_t *p, str_t b, const http_mp_callbacks_t *cb, void *arg)
 {
-    if (b.len == 0 || b.len > API_MP_MAX_BOUNDARY)
+    if (b.len == 0 || b.len > HTTP_MP_MAX_BOUNDARY)
         return ERR_INVALID;
-    memset(p, 0, offsetof(api_mp_parser_t, _hdr));
+    memset(p, 0, offsetof(http_mp_parser_t, _hdr));
     p->_cb = cb;
     p->_arg = arg;
     memcpy(p->_delim, "\r\n--", 4);
@@ -148,7 +148,7 @@ int api_mp_init(api_mp_parser_t *p, str_t b, const api_mp_callbacks_t *cb, void 
 }
 
 /* Length of the longest proper prefix of the delimiter that ends s[0..n). */
-static size_t tail_prefix(const api_mp_parser_t *p, const char *s, size_t n)
+static size_t tail_prefix(const http_mp_parser_t *p, const char *s, size_t n)
 {
     size_t k = n < p->_dlen - 1 ? n : p->_dlen - 1;
     for (; k > 0; k--) {
@@ -159,7 +159,7 @@ static size_t tail_prefix(const api_mp_parser_t *p, const char *s, size_t n)
 }
 
 /* Content before a delimiter: the part's data, or preamble (dropped). */
-static int emit(api_mp_parser_t *p, const char *s, size_t n)
+static int emit(http_mp_parser_t *p, const char *s, size_t n)
 {
     if (n == 0 || p->_state != MP_DATA || !p->_cb->on_data)
         return 0;
@@ -172,7 +172,7 @@ static int emit(api_mp_parser_t *p, const char *s, size_t n)
  * past it), 0 when the chunk is used up (a possible delimiter start is held back), or a
  * callback's error.
  */
-static int scan(api_mp_parser_t *p, const char *s, size_t len, size_t *off)
+static int scan(http_mp_parser_t *p, const char *s, size_t len, size_t *off)
 {
     size_t i = *off, dl = p->_dlen;
     int rc;
@@ -223,9 +223,9 @@ static int scan(api_mp_parser_t *p, const char *s, size_t len, size_t *off)
 }
 
 /* Parses the header section in _hdr (without its final blank line) and reports the part. */
-static int part_headers(api_mp_parser_t *p, size_t n)
+static int part_headers(http_mp_parser_t *p, size_t n)
 {
-    api_mp_part_t part = {0};
+    http_mp_part_t part = {0};
     str_t all = str_make(p->_hdr, n);
     bool have_disp = false;
     size_t i = 0;
@@ -253,7 +253,7 @@ static int part_headers(api_mp_parser_t *p, size_t n)
 }
 
 /* One byte after a delimiter: "--" (the end), or transport padding then CRLF. */
-static int after_delim(api_mp_parser_t *p, char ch)
+static int after_delim(http_mp_parser_t *p, char ch)
 {
     switch (p->_sub) {
     case 0:
@@ -267,11 +267,11 @@ static int after_delim(api_mp_parser_t *p, char ch)
     case 2:
         if (ch == '\r')
             p->_sub = 3;
-        else if ((ch != ' ' && ch != '\t') || ++p->_pad > API_MP_MAX_PADDING)
+        else if ((ch != ' ' && ch != '\t') || ++p->_pad > HTTP_MP_MAX_PADDING)
             return ERR_INVALID;
         return 0;
     case 3:
-        if (ch != '\n' || p->_parts >= API_MP_MAX_PARTS)
+        if (ch != '\n' || p->_parts >= HTTP_MP_MAX_PARTS)
             return ERR_INVALID;
         p->_parts++;
         p->_hlen = 0;
@@ -282,7 +282,7 @@ static int after_delim(api_mp_parser_t *p, char ch)
 }
 
 /* Header bytes from s[*off]: copies up to the blank line, then reports the part. */
-static int headers(api_mp_parser_t *p, const char *s, size_t len, size_t *off)
+static int headers(http_mp_parser_t *p, const char *s, size_t len, size_t *off)
 {
     size_t i = *off;
     while (i < len) {
@@ -309,7 +309,7 @@ static int headers(api_mp_parser_t *p, const char *s, size_t len, size_t *off)
 }
 
 /* See multipart.h. */
-int api_mp_feed(api_mp_parser_t *p, str_t chunk)
+int http_mp_feed(http_mp_parser_t *p, str_t chunk)
 {
     const char *s = chunk.ptr;
     size_t len = chunk.len, i = 0;
@@ -344,19 +344,19 @@ int api_mp_feed(api_mp_parser_t *p, str_t chunk)
 }
 
 /* See multipart.h. */
-int api_mp_finish(api_mp_parser_t *p)
+int http_mp_finish(http_mp_parser_t *p)
 {
     return p->_state == MP_END ? 0 : ERR_INVALID;
 }
 
 /* See multipart.h. */
-bool api_mp_done(const api_mp_parser_t *p)
+bool http_mp_done(const http_mp_parser_t *p)
 {
     return p->_state == MP_END;
 }
 
 /* See multipart.h. */
-void api_mp_sanitize_filename(str_t in, char *out, size_t cap)
+void http_mp_sanitize_filename(str_t in, char *out, size_t cap)
 {
     size_t start = 0;
     for (size_t i = 0; i < in.len; i++) {
@@ -376,7 +376,7 @@ void api_mp_sanitize_filename(str_t in, char *out, size_t cap)
             continue;
         }
         size_t k = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-        if (k == 0 || i + k > in.len || !api__utf8_valid(str_make(in.ptr + i, k))) {
+        if (k == 0 || i + k > in.len || !text_utf8_valid(str_make(in.ptr + i, k))) {
             out[o++] = '_';
             i++;
             continue;

@@ -1,7 +1,7 @@
 /*
  * alloc.c - aborting allocators for the jwtd binary (see alloc.h).
  */
-#include "common/alloc.h"
+#include "runtime/alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,35 +1,35 @@
 /* Unit tests for src/api/multipart.c (boundary, the streaming parser fed every possible
    split of each body, limits, filename sanitiser) and the UTF-8 helpers of src/api/svc.c. */
-#include "test.h"
-
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/multipart.h"
 #include "api/svc.h"
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/text.h"
+#include "http/multipart.h"
+#include "test.h"
 
 TEST(mp_boundary_forms)
 {
     str_t b;
-    CHECK_EQ_INT(api_mp_boundary(STR_LIT("multipart/form-data; boundary=abc"), &b), 0);
+    CHECK_EQ_INT(http_mp_boundary(STR_LIT("multipart/form-data; boundary=abc"), &b), 0);
     CHECK_TRUE(str_eq_cstr(b, "abc"));
-    CHECK_EQ_INT(api_mp_boundary(STR_LIT("Multipart/Form-Data;charset=x; boundary=\"a b\""), &b),
+    CHECK_EQ_INT(http_mp_boundary(STR_LIT("Multipart/Form-Data;charset=x; boundary=\"a b\""), &b),
                  0);
     CHECK_TRUE(str_eq_cstr(b, "a b"));
-    CHECK_EQ_INT(api_mp_boundary(STR_LIT("multipart/form-data"), &b), ERR_INVALID);
-    CHECK_EQ_INT(api_mp_boundary(STR_LIT("multipart/form-data; boundary="), &b), ERR_INVALID);
-    CHECK_EQ_INT(api_mp_boundary(STR_LIT("multipart/form-data; boundary=\"unterminated"), &b),
+    CHECK_EQ_INT(http_mp_boundary(STR_LIT("multipart/form-data"), &b), ERR_INVALID);
+    CHECK_EQ_INT(http_mp_boundary(STR_LIT("multipart/form-data; boundary="), &b), ERR_INVALID);
+    CHECK_EQ_INT(http_mp_boundary(STR_LIT("multipart/form-data; boundary=\"unterminated"), &b),
                  ERR_INVALID);
-    CHECK_EQ_INT(api_mp_boundary(STR_LIT("multipart/form-data; boundary=a\x01"), &b), ERR_INVALID);
+    CHECK_EQ_INT(http_mp_boundary(STR_LIT("multipart/form-data; boundary=a\x01"), &b), ERR_INVALID);
     char longb[128] = "multipart/form-data; boundary=";
     memset(longb + strlen(longb), 'x', 71);
-    CHECK_EQ_INT(api_mp_boundary(str_cstr(longb), &b), ERR_INVALID);
-    CHECK_EQ_INT(api_mp_boundary(STR_LIT("application/json"), &b), ERR_UNSUPPORTED_MEDIA);
-    CHECK_EQ_INT(api_mp_boundary(STR_LIT("multipart/form-dataX; boundary=a"), &b),
+    CHECK_EQ_INT(http_mp_boundary(str_cstr(longb), &b), ERR_INVALID);
+    CHECK_EQ_INT(http_mp_boundary(STR_LIT("application/json"), &b), ERR_UNSUPPORTED_MEDIA);
+    CHECK_EQ_INT(http_mp_boundary(STR_LIT("multipart/form-dataX; boundary=a"), &b),
                  ERR_UNSUPPORTED_MEDIA);
-    CHECK_EQ_INT(api_mp_boundary(STR_NULL, &b), ERR_UNSUPPORTED_MEDIA);
+    CHECK_EQ_INT(http_mp_boundary(STR_NULL, &b), ERR_UNSUPPORTED_MEDIA);
 }
 
 /* ---- streaming parser: an event log per body, compared across every split ---- */
@@ -40,7 +40,7 @@ struct collect {
     int parts;
 };
 
-static int c_part(void *arg, const api_mp_part_t *p)
+static int c_part(void *arg, const http_mp_part_t *p)
 {
     struct collect *c = arg;
     if (++c->parts == c->stop_at_part)
@@ -69,16 +69,16 @@ static int c_end(void *arg)
     return 0;
 }
 
-static const api_mp_callbacks_t collect_cb = {c_part, c_data, c_end};
+static const http_mp_callbacks_t collect_cb = {c_part, c_data, c_end};
 
 /* An empty log in c and a parser p over boundary that reports into it. */
-static int collect_start(struct collect *c, api_mp_parser_t *p, const char *boundary,
+static int collect_start(struct collect *c, http_mp_parser_t *p, const char *boundary,
                          int stop_at_part)
 {
     buf_init(&c->log, 1 << 20);
     c->parts = 0;
     c->stop_at_part = stop_at_part;
-    return api_mp_init(p, str_cstr(boundary), &collect_cb, c);
+    return http_mp_init(p, str_cstr(boundary), &collect_cb, c);
 }
 
 /* Parses body cut at the given offsets (ascending, <= len); returns the result code and
@@ -86,18 +86,18 @@ static int collect_start(struct collect *c, api_mp_parser_t *p, const char *boun
 static int run_split(str_t body, const char *boundary, const size_t *cuts, size_t ncuts,
                      struct collect *c, int stop_at_part)
 {
-    static api_mp_parser_t p;
+    static http_mp_parser_t p;
     if (collect_start(c, &p, boundary, stop_at_part) != 0)
         return ERR_INTERNAL;
     size_t from = 0;
     for (size_t i = 0; i <= ncuts; i++) {
         size_t to = i < ncuts ? cuts[i] : body.len;
-        int rc = api_mp_feed(&p, str_make(body.ptr + from, to - from));
+        int rc = http_mp_feed(&p, str_make(body.ptr + from, to - from));
         if (rc != 0)
             return rc;
         from = to;
     }
-    return api_mp_finish(&p);
+    return http_mp_finish(&p);
 }
 
 /*
@@ -241,22 +241,22 @@ TEST(mp_limits)
             memcpy(full, body, o);
             memcpy(full + o, "--B--", 5);
             CHECK_EQ_INT(run_split(str_make(full, o + 5), "B", NULL, 0, &c, 0), 0);
-            CHECK_EQ_INT(c.parts, API_MP_MAX_PARTS);
+            CHECK_EQ_INT(c.parts, HTTP_MP_MAX_PARTS);
             buf_dispose(&c.log);
         }
     }
     struct collect c;
     CHECK_EQ_INT(run_split(str_make(body, o), "B", NULL, 0, &c, 0), ERR_INVALID);
-    CHECK_EQ_INT(c.parts, API_MP_MAX_PARTS);
+    CHECK_EQ_INT(c.parts, HTTP_MP_MAX_PARTS);
     buf_dispose(&c.log);
 
-    /* part headers: API_MP_MAX_HEADER_BYTES is accepted, one more is not */
-    static char big[API_MP_MAX_HEADER_BYTES + 200];
+    /* part headers: HTTP_MP_MAX_HEADER_BYTES is accepted, one more is not */
+    static char big[HTTP_MP_MAX_HEADER_BYTES + 200];
     for (int extra = 0; extra <= 1; extra++) {
         size_t n = (size_t)snprintf(big, sizeof big,
                                     "--B\r\nContent-Disposition: form-data; "
                                     "name=n\r\nX-Pad: ");
-        size_t hdr_start = 5, target = hdr_start + API_MP_MAX_HEADER_BYTES + (size_t)extra;
+        size_t hdr_start = 5, target = hdr_start + HTTP_MP_MAX_HEADER_BYTES + (size_t)extra;
         while (n < target)
             big[n++] = 'p';
         n += (size_t)snprintf(big + n, sizeof big - n, "\r\n\r\nv\r\n--B--");
@@ -265,21 +265,21 @@ TEST(mp_limits)
     }
 
     /* transport padding is bounded */
-    char pad[API_MP_MAX_PADDING + 100] = "--B";
+    char pad[HTTP_MP_MAX_PADDING + 100] = "--B";
     size_t n = 3;
-    for (int i = 0; i < API_MP_MAX_PADDING + 1; i++)
+    for (int i = 0; i < HTTP_MP_MAX_PADDING + 1; i++)
         pad[n++] = ' ';
     memcpy(pad + n, "\r\n", 2);
     CHECK_EQ_INT(run_split(str_make(pad, n + 2), "B", NULL, 0, &c, 0), ERR_INVALID);
     buf_dispose(&c.log);
 
-    api_mp_parser_t p;
-    CHECK_EQ_INT(api_mp_init(&p, STR_LIT(""), &collect_cb, NULL), ERR_INVALID);
-    char longb[API_MP_MAX_BOUNDARY + 2];
+    http_mp_parser_t p;
+    CHECK_EQ_INT(http_mp_init(&p, STR_LIT(""), &collect_cb, NULL), ERR_INVALID);
+    char longb[HTTP_MP_MAX_BOUNDARY + 2];
     memset(longb, 'b', sizeof longb);
-    CHECK_EQ_INT(api_mp_init(&p, str_make(longb, API_MP_MAX_BOUNDARY + 1), &collect_cb, NULL),
+    CHECK_EQ_INT(http_mp_init(&p, str_make(longb, HTTP_MP_MAX_BOUNDARY + 1), &collect_cb, NULL),
                  ERR_INVALID);
-    CHECK_EQ_INT(api_mp_init(&p, str_make(longb, API_MP_MAX_BOUNDARY), &collect_cb, NULL), 0);
+    CHECK_EQ_INT(http_mp_init(&p, str_make(longb, HTTP_MP_MAX_BOUNDARY), &collect_cb, NULL), 0);
 }
 
 TEST(mp_callback_error_stops_the_parser)
@@ -288,26 +288,26 @@ TEST(mp_callback_error_stops_the_parser)
                          "Content-Disposition: form-data; name=b\r\n\r\n2\r\n--B--");
     check_all_splits("stop", body, "B", ERR_TOO_LARGE, "[name=a]1<end>", 2);
     struct collect c;
-    static api_mp_parser_t p;
+    static http_mp_parser_t p;
     CHECK_EQ_INT(collect_start(&c, &p, "B", 1), 0);
-    CHECK_EQ_INT(api_mp_feed(&p, body), ERR_TOO_LARGE);
-    CHECK_EQ_INT(api_mp_feed(&p, STR_LIT("more")), ERR_INVALID);
-    CHECK_EQ_INT(api_mp_finish(&p), ERR_INVALID);
-    CHECK_TRUE(!api_mp_done(&p));
+    CHECK_EQ_INT(http_mp_feed(&p, body), ERR_TOO_LARGE);
+    CHECK_EQ_INT(http_mp_feed(&p, STR_LIT("more")), ERR_INVALID);
+    CHECK_EQ_INT(http_mp_finish(&p), ERR_INVALID);
+    CHECK_TRUE(!http_mp_done(&p));
     buf_dispose(&c.log);
 }
 
 TEST(mp_epilogue_is_ignored)
 {
     struct collect c;
-    static api_mp_parser_t p;
+    static http_mp_parser_t p;
     CHECK_EQ_INT(collect_start(&c, &p, "B", 0), 0);
-    CHECK_EQ_INT(api_mp_feed(&p, STR_LIT("--B\r\nContent-Disposition: form-data; name=a\r\n\r\n"
-                                         "1\r\n--B--")),
+    CHECK_EQ_INT(http_mp_feed(&p, STR_LIT("--B\r\nContent-Disposition: form-data; name=a\r\n\r\n"
+                                          "1\r\n--B--")),
                  0);
-    CHECK_TRUE(api_mp_done(&p));
-    CHECK_EQ_INT(api_mp_feed(&p, STR_LIT("\r\n--B\r\ngarbage without headers")), 0);
-    CHECK_EQ_INT(api_mp_finish(&p), 0);
+    CHECK_TRUE(http_mp_done(&p));
+    CHECK_EQ_INT(http_mp_feed(&p, STR_LIT("\r\n--B\r\ngarbage without headers")), 0);
+    CHECK_EQ_INT(http_mp_finish(&p), 0);
     CHECK_TRUE(str_eq_cstr(buf_str(&c.log), "[name=a]1<end>"));
     buf_dispose(&c.log);
 }
@@ -315,7 +315,7 @@ TEST(mp_epilogue_is_ignored)
 static void check_sanitized(const char *in, const char *want)
 {
     char out[64];
-    api_mp_sanitize_filename(str_cstr(in), out, sizeof out);
+    http_mp_sanitize_filename(str_cstr(in), out, sizeof out);
     CHECK_STR_EQ(out, want);
 }
 
@@ -338,21 +338,21 @@ TEST(mp_sanitize_filename)
     memset(longname, 'a', sizeof longname - 1);
     longname[sizeof longname - 1] = '\0';
     char out[16];
-    api_mp_sanitize_filename(str_cstr(longname), out, sizeof out);
+    http_mp_sanitize_filename(str_cstr(longname), out, sizeof out);
     CHECK_EQ_INT((int)strlen(out), 15);
     /* a multi-byte character is never cut in half */
-    api_mp_sanitize_filename(STR_LIT("aaaaaaaaaaaaaa\xc3\xa9"), out, sizeof out);
+    http_mp_sanitize_filename(STR_LIT("aaaaaaaaaaaaaa\xc3\xa9"), out, sizeof out);
     CHECK_STR_EQ(out, "aaaaaaaaaaaaaa");
 }
 
 TEST(svc_utf8)
 {
-    CHECK_TRUE(api__utf8_valid(STR_LIT("plain")));
-    CHECK_TRUE(api__utf8_valid(STR_LIT("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80")));
-    CHECK_TRUE(!api__utf8_valid(STR_LIT("\xc0\xaf")));         /* overlong '/' */
-    CHECK_TRUE(!api__utf8_valid(STR_LIT("\xed\xa0\x80")));     /* surrogate */
-    CHECK_TRUE(!api__utf8_valid(STR_LIT("\xf4\x90\x80\x80"))); /* > U+10FFFF */
-    CHECK_TRUE(!api__utf8_valid(STR_LIT("\xe2\x82")));         /* truncated */
-    CHECK_TRUE(!api__utf8_valid(STR_LIT("\x80")));
-    CHECK_EQ_INT((int)api__utf8_chars(STR_LIT("\xc3\xa9t\xc3\xa9")), 3);
+    CHECK_TRUE(text_utf8_valid(STR_LIT("plain")));
+    CHECK_TRUE(text_utf8_valid(STR_LIT("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80")));
+    CHECK_TRUE(!text_utf8_valid(STR_LIT("\xc0\xaf")));         /* overlong '/' */
+    CHECK_TRUE(!text_utf8_valid(STR_LIT("\xed\xa0\x80")));     /* surrogate */
+    CHECK_TRUE(!text_utf8_valid(STR_LIT("\xf4\x90\x80\x80"))); /* > U+10FFFF */
+    CHECK_TRUE(!text_utf8_valid(STR_LIT("\xe2\x82")));         /* truncated */
+    CHECK_TRUE(!text_utf8_valid(STR_LIT("\x80")));
+    CHECK_EQ_INT((int)text_utf8_chars(STR_LIT("\xc3\xa9t\xc3\xa9")), 3);
 }

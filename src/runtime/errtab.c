@@ -1,7 +1,8 @@
 /*
- * err.c - tables expanded from ERR_MAP (see err.h). Nothing else lives here.
+ * errtab.c - the name, message and HTTP status of every error, expanded from ERR_MAP
+ * (common/err.h). Nothing else lives here.
  */
-#include "common/err.h"
+#include "runtime/errtab.h"
 
 #include <stddef.h>
 
@@ -24,7 +25,7 @@ static const struct err_row *row_of(int err)
     return &rows[err - ERR__FIRST - 1];
 }
 
-/* See err.h. */
+/* See errtab.h. */
 const char *err_name(int err)
 {
     const struct err_row *r = row_of(err);
@@ -33,7 +34,7 @@ const char *err_name(int err)
     return r ? r->name : "unknown";
 }
 
-/* See err.h. */
+/* See errtab.h. */
 const char *err_message(int err)
 {
     const struct err_row *r = row_of(err);
@@ -42,7 +43,7 @@ const char *err_message(int err)
     return r ? r->message : "A server error occurred.";
 }
 
-/* See err.h. */
+/* See errtab.h. */
 int err_http_status(int err)
 {
     const struct err_row *r = row_of(err);

@@ -4,12 +4,12 @@
  * Each line is formatted into a stack buffer and written with one write(2): no lock, no
  * interleaving between threads. Lines longer than the buffer are cut, never split.
  *
- * With log_open_dir() each line goes to one of four files by its kind (see log.h). The
+ * With log_open_dir() each line goes to the file of its channel (see log.h). The
  * file descriptors never change once open: SIGHUP opens the paths again and dup2()s the
  * new files over the old descriptors, so a writer racing with a rotation writes either to
  * the old file or to the new one, never to a closed descriptor.
  */
-#include "common/log.h"
+#include "runtime/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,17 +21,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runtime/fileio.h"
+
 int log__level = LOG_INFO;
-/* Set by log_request_user just around its log_write: that line goes to api.log. */
-static __thread int api_line_pending;
 static int log_fd = 2;
 
-/* Files of log_open_dir: error.log (main), auth.log, api.log, performance.log. */
-enum channel { CH_MAIN, CH_AUTH, CH_API, CH_PERF, CH__COUNT };
-static const char *const ch_names[CH__COUNT] = {"error.log", "auth.log", "api.log",
-                                                "performance.log"};
-static int ch_fd[CH__COUNT] = {-1, -1, -1, -1};
-static char ch_path[CH__COUNT][1024];
+/* Files of log_open_dir, by enum log_channel. */
+static const char *const ch_names[LOG_CH__COUNT] = {"error.log", "auth.log", "api.log",
+                                                    "performance.log"};
+static int ch_fd[LOG_CH__COUNT] = {-1, -1, -1, -1};
+static char ch_path[LOG_CH__COUNT][1024];
 static int json_lines;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error", "off"};
@@ -85,7 +84,7 @@ static int open_channel(const char *path)
 int log_reopen(void)
 {
     int rc = 0;
-    for (int i = 0; i < CH__COUNT; i++) {
+    for (int i = 0; i < LOG_CH__COUNT; i++) {
         if (ch_fd[i] < 0)
             continue;
         int fd = open_channel(ch_path[i]);
@@ -112,7 +111,7 @@ static void on_sighup(int sig)
 /* See log.h. */
 int log_open_dir(const char *dir, char *err, size_t cap)
 {
-    for (int i = 0; i < CH__COUNT; i++) {
+    for (int i = 0; i < LOG_CH__COUNT; i++) {
         int n = snprintf(ch_path[i], sizeof ch_path[i], "%s/%s", dir, ch_names[i]);
         if (n < 0 || (size_t)n >= sizeof ch_path[i]) {
             snprintf(err, cap, "JWTD_LOG_DIR: path too long");
@@ -136,16 +135,6 @@ int log_open_dir(const char *dir, char *err, size_t cap)
     sa.sa_flags = SA_RESTART;
     sigaction(SIGHUP, &sa, NULL);
     return 0;
-}
-
-/* The channel of a line from the start of its text (after the common fields). */
-static enum channel channel_of(const char *text)
-{
-    if (strncmp(text, "event=", 6) != 0)
-        return CH_MAIN;
-    if (strncmp(text + 6, "slow_request", 12) == 0 || strncmp(text + 6, "pool_saturated", 14) == 0)
-        return CH_PERF;
-    return CH_AUTH;
 }
 
 /*
@@ -258,21 +247,14 @@ static int to_json(const char *in, int n, char *out, size_t cap)
 
 static void write_all(int fd, const char *p, int n)
 {
-    ssize_t off = 0;
-    while (off < n) {
-        ssize_t w = write(fd, p + off, (size_t)(n - off));
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        off += w;
-    }
+    (void)fileio_write_all(fd, p, (size_t)n); /* nowhere to report a failed log write */
 }
 
 static void emit(int channel, char *line, int n, int text_at);
 
 /* See log.h. */
-void log_write(enum log_level level, const char *module, const char *rid, const char *fmt, ...)
+void log_write(enum log_channel ch, enum log_level level, const char *module, const char *rid,
+               const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -301,18 +283,17 @@ void log_write(enum log_level level, const char *module, const char *rid, const 
     if ((size_t)n >= sizeof line - 1)
         n = (int)sizeof line - 2; /* truncated: keep the line whole and newline-terminated */
     line[n] = '\0';
-    int ch = text_at < 0 ? CH_MAIN : (int)channel_of(line + text_at);
-    if (api_line_pending) {
-        ch = CH_API;
-        api_line_pending = 0;
-    }
+    if ((unsigned)ch >= LOG_CH__COUNT)
+        ch = LOG_CH_SERVER;
     emit(ch, line, n, text_at);
 }
 
 /* Writes line (n bytes, NUL at n, room for one more byte) to its destination. */
 static void emit(int channel, char *line, int n, int text_at)
 {
-    int fd = ch_fd[channel] >= 0 ? ch_fd[channel] : (ch_fd[CH_MAIN] >= 0 ? ch_fd[CH_MAIN] : log_fd);
+    int fd = ch_fd[channel] >= 0         ? ch_fd[channel]
+             : ch_fd[LOG_CH_SERVER] >= 0 ? ch_fd[LOG_CH_SERVER]
+                                         : log_fd;
     if (json_lines) {
         char js[4096];
         int m = to_json(line, n, js, sizeof js - 1);
@@ -407,10 +388,8 @@ void log_request_user(enum log_level level, const char *module, const char *rid,
     char uid[32] = "";
     if (user_id > 0)
         snprintf(uid, sizeof uid, " user_id=%lld", (long long)user_id);
-    api_line_pending = 1;
-    log_write(level, module, rid,
+    log_write(LOG_CH_ACCESS, level, module, rid,
               "msg=\"request\" method=%s path=\"%s%s\" status=%d bytes=%llu duration_us=%llu%s", m,
               path, plen > 256 ? "..." : "", status, (unsigned long long)bytes,
               (unsigned long long)duration_us, uid);
-    api_line_pending = 0;
 }

@@ -18,11 +18,11 @@
  * ends with log_request() (the access line: method, path without its query string, status,
  * bytes, duration). The level comes from JWTD_LOG_LEVEL: cli_load_config() applies it.
  *
- * Files (issue 9, seed 002): with log_open_dir() (JWTD_LOG_DIR) lines are split into four
- * files: api.log (access lines), auth.log (security events: lines whose text starts with
- * event=, e.g. login, logout, refresh_reuse, suspicious_invalid_tokens, throttled),
- * performance.log (event=slow_request, event=pool_saturated) and error.log (everything
- * else: start-up, warnings, errors). log_set_json() writes JSON lines instead of key=value
+ * Files: with log_open_dir() (JWTD_LOG_DIR) lines are split into four files by the channel
+ * each line is written to (enum log_channel): api.log (access lines), auth.log (security
+ * events: login, logout, refresh_reuse, suspicious_invalid_tokens, throttled, ...),
+ * performance.log (slow_request, pool_saturated) and error.log (everything else: start-up,
+ * warnings, errors). log_set_json() writes JSON lines instead of key=value
  * text (same keys; numbers stay numbers). SIGHUP reopens the files (logrotate).
  */
 #ifndef JWTD_COMMON_LOG_H
@@ -42,22 +42,37 @@ extern int log__level;
 #define LOG_MODULE "jwtd"
 #endif
 
-#define log_at(lvl, rid, ...)                                                                      \
+/*
+ * Where a line goes (with JWTD_LOG_DIR, one file each; otherwise all to the log fd):
+ * SERVER error.log (start-up, warnings, errors), AUDIT auth.log (security events: logins,
+ * refreshes, revocations, refusals), ACCESS api.log (one line per request) and PERF
+ * performance.log (slow requests, a saturated pool). The channel is an argument of every
+ * line, never guessed from its text.
+ */
+enum log_channel { LOG_CH_SERVER = 0, LOG_CH_AUDIT, LOG_CH_ACCESS, LOG_CH_PERF, LOG_CH__COUNT };
+
+#define log_at(ch, lvl, rid, ...)                                                                  \
     do {                                                                                           \
         if ((lvl) >= log__level)                                                                   \
-            log_write((lvl), LOG_MODULE, (rid), __VA_ARGS__);                                      \
+            log_write((ch), (lvl), LOG_MODULE, (rid), __VA_ARGS__);                                \
     } while (0)
 
-#define log_debug(...) log_at(LOG_DEBUG, NULL, __VA_ARGS__)
-#define log_info(...)  log_at(LOG_INFO, NULL, __VA_ARGS__)
-#define log_warn(...)  log_at(LOG_WARN, NULL, __VA_ARGS__)
-#define log_error(...) log_at(LOG_ERROR, NULL, __VA_ARGS__)
+#define log_debug(...) log_at(LOG_CH_SERVER, LOG_DEBUG, NULL, __VA_ARGS__)
+#define log_info(...)  log_at(LOG_CH_SERVER, LOG_INFO, NULL, __VA_ARGS__)
+#define log_warn(...)  log_at(LOG_CH_SERVER, LOG_WARN, NULL, __VA_ARGS__)
+#define log_error(...) log_at(LOG_CH_SERVER, LOG_ERROR, NULL, __VA_ARGS__)
 
 /* The same, for lines about one request: rid is its id (from log_rid_new), may be NULL. */
-#define log_req_debug(rid, ...) log_at(LOG_DEBUG, (rid), __VA_ARGS__)
-#define log_req_info(rid, ...)  log_at(LOG_INFO, (rid), __VA_ARGS__)
-#define log_req_warn(rid, ...)  log_at(LOG_WARN, (rid), __VA_ARGS__)
-#define log_req_error(rid, ...) log_at(LOG_ERROR, (rid), __VA_ARGS__)
+#define log_req_debug(rid, ...) log_at(LOG_CH_SERVER, LOG_DEBUG, (rid), __VA_ARGS__)
+#define log_req_info(rid, ...)  log_at(LOG_CH_SERVER, LOG_INFO, (rid), __VA_ARGS__)
+#define log_req_warn(rid, ...)  log_at(LOG_CH_SERVER, LOG_WARN, (rid), __VA_ARGS__)
+#define log_req_error(rid, ...) log_at(LOG_CH_SERVER, LOG_ERROR, (rid), __VA_ARGS__)
+
+/* Security events ("event=login_failed ..."), request id or NULL. */
+#define log_audit_info(rid, ...) log_at(LOG_CH_AUDIT, LOG_INFO, (rid), __VA_ARGS__)
+#define log_audit_warn(rid, ...) log_at(LOG_CH_AUDIT, LOG_WARN, (rid), __VA_ARGS__)
+/* Performance events ("event=slow_request ..."). */
+#define log_perf_warn(rid, ...) log_at(LOG_CH_PERF, LOG_WARN, (rid), __VA_ARGS__)
 
 /* Whether lines of this level are written (to skip preparing an expensive line). */
 #define log_enabled(lvl) ((int)(lvl) >= log__level)
@@ -82,9 +97,9 @@ int log_open_dir(const char *dir, char *err, size_t cap);
 int log_reopen(void);
 /* JSON lines (true) or key=value text (false, the default). Call before threads start. */
 void log_set_json(int on);
-/* Writes one line. rid (request id) may be NULL. Thread-safe. Use the macros instead. */
-void log_write(enum log_level level, const char *module, const char *rid, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/* Writes one line to channel ch. rid (request id) may be NULL. Thread-safe. Use the macros. */
+void log_write(enum log_channel ch, enum log_level level, const char *module, const char *rid,
+               const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /*
  * Copies untrusted text into out (size cap, NUL-terminated) so that it can be logged as a
  * quoted value: quotes, backslashes and control bytes are escaped, the rest truncated.

@@ -2,13 +2,13 @@
  * log.c - unit tests for src/common/log.c: level parsing and filtering, escaping, request
  * ids, and the access line (query strings never logged).
  */
-#include "test.h"
-
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "test.h"
+
 #define LOG_MODULE "logtest"
-#include "common/log.h"
+#include "runtime/log.h"
 
 static int cap_fd = -1;
 

@@ -6,7 +6,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "common/metrics.h"
+#include "runtime/metrics.h"
 #include "test.h"
 
 TEST(metrics_counts_and_histogram)

@@ -6,14 +6,14 @@
  * Reads: the scraper loads every slot relaxed. Both are C11-atomic accesses, so
  * ThreadSanitizer sees no race, and no count is ever lost (one writer per slot).
  */
-#include "common/metrics.h"
+#include "runtime/metrics.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/alloc.h"
 #include "common/b64url.h"
+#include "runtime/alloc.h"
 
 struct shard {
     metrics_snapshot_t v;

@@ -1,0 +1,26 @@
+/*
+ * fileio.h - the few file operations jwtd repeats: write a whole buffer, and replace (or
+ * create) a file atomically so that a crash never leaves a half-written key, upload
+ * sidecar or configuration behind.
+ */
+#ifndef JWTD_RUNTIME_FILEIO_H
+#define JWTD_RUNTIME_FILEIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Writes all n bytes to fd, retrying on EINTR and short writes. Returns 0 or ERR_IO (errno
+   tells why). */
+int fileio_write_all(int fd, const void *data, size_t n);
+
+/*
+ * Writes data to path atomically: a temporary file in the same directory (created with
+ * mode, before any byte is written), every byte, fsync, then a rename over path (replace)
+ * or a link that fails when path exists (!replace), and an fsync of the directory. Readers
+ * see the old file or the whole new one, never a part. Returns 0, ERR_CONFLICT (path exists
+ * and !replace), or ERR_IO (errno tells why; the temporary file is removed).
+ */
+int fileio_write_atomic(const char *path, const void *data, size_t n, mode_t mode, bool replace);
+
+#endif
