@@ -119,7 +119,7 @@ $(BUILD)/unit_tests: $(UNIT_OBJ) $(SERVER_OBJ) $(LLHTTP_OBJ) $(JWTV_INTERNAL)
 $(BUILD)/obj/tests/unit/%.o: CPPFLAGS += -Itests/unit
 
 # openapi.c embeds docs/openapi.json with .incbin (invisible to -MMD).
-$(BUILD)/obj/src/api/openapi.o: docs/openapi.json
+$(BUILD)/obj/src/api/routes/openapi.o: docs/openapi.json
 
 # --- examples: a C resource server that links only libjwtv (+ OpenSSL, jansson) ----------------
 examples: $(BUILD)/resource-server

@@ -1,30 +1,39 @@
 /*
- * auth.h - the token service of jwtd: login, token issuing, refresh rotation, revocation
- * and the user cache. Knows nothing of HTTP (src/api/ adapts it).
+ * auth.h - the token service of jwtd and the use cases built on it: login, token issuing,
+ * refresh rotation, revocation, user registration, sessions, the user cache, and the abuse
+ * guards (rate limits, one-time tokens, refresh-family networks). Knows nothing of HTTP:
+ * the request layer (src/api/) adapts it, the commands (src/cli/) call it.
  *
- * One process-wide auth_t is built at start from plain options + the database handle
- * (db.h) + the key ring (jose.h) + verification options (auth_keys_verify_options()). It
- * owns the revocation store (store.h, embedded backend), whose index it loads from the
- * database at auth_start() and keeps current (this process's revocations at once, other
- * processes' through the store's feed: a poll of the database every poll_interval_ms).
+ * This header is the request layer's only way down: it does not include db.h, store.h or
+ * jose.h, so a route cannot reach the database or the shared store around it. The token
+ * vocabulary it speaks (claims view, verification options) is the public one of
+ * include/jwtv/jwtv.h.
+ *
+ * One process-wide auth_t is built at start from plain options, the database handle, the
+ * key ring and the verification options. It owns the revocation store, whose index it loads
+ * from the database at auth_start() and keeps current (this process's revocations at once,
+ * other processes' through the store's feed).
  *
  * Two kinds of functions:
- *   - HOT PATH (any thread, never blocks, no database): auth_verify_*, auth_user_cached.
- *     Signature + claims through jose, then the O(1) revocation index.
- *   - BLOCKING (the blocking pool or a CLI, never an event loop): everything that touches
- *     the database or hashes a password. Their `now` is Unix seconds (pass clock_now_s();
- *     tests pin it).
+ *   - HOT PATH (any thread, never blocks, no database): auth_verify_*, auth_user_cached,
+ *     auth_revocations_current. Signature + claims through jose, then the O(1) revocation
+ *     index.
+ *   - BLOCKING (the blocking pool or a command, never an event loop): everything that
+ *     touches the database or hashes a password. Their `now` is Unix seconds (pass
+ *     clock_now_s(); tests pin it).
+ *   - The guards (auth_guard_*) are asynchronous: they answer through a callback, on the
+ *     calling loop, and never block it.
  * Blocking functions return 0 or: ERR_NO_ACTIVE_ACCOUNT (login), ERR_NOT_FOUND (no such
  * user/session), ERR_UNAVAILABLE (the database is down or locked: answer 503, never 401),
  * ERR_INTERNAL (signing or RNG failure; details logged). A token that is not acceptable is
  * not an error: those functions return 0 and report an auth_verdict.
  *
- * Claims (API.md section 1): access = token_type, exp, iat, jti, user_id (string), sub,
+ * Claims (docs/api.md "Tokens"): access = token_type, exp, iat, jti, user_id (string), sub,
  * sid, username, email, role, premium (+ iss/aud when configured); refresh = token_type,
  * exp, iat, jti, user_id, sub, sid (+ iss/aud). jti and sid are 32 random lowercase hex.
  *
- * Thread-safe after auth_start(): the key ring is immutable, the index and the user cache
- * have their own locks, the database handle is a pool.
+ * Thread-safe after auth_start(): the key ring is immutable, the index and the caches have
+ * their own locks, the database handle is a pool.
  */
 #ifndef JWTD_AUTH_AUTH_H
 #define JWTD_AUTH_AUTH_H
@@ -35,35 +44,58 @@
 
 #include "auth/password.h"
 #include "auth/policy.h"
+#include "common/buf.h"
 #include "common/str.h"
-#include "db/db.h"
-#include "jose/jose.h"
-#include "runtime/metrics.h"
-#include "store/store.h"
+#include "jwtv/jwtv.h"
+
+struct db;
+struct db_user;
+struct jose_keyring;
+struct store;
 
 typedef struct auth auth_t;
 
 /* Largest token auth issues (bytes, without the NUL). */
 #define AUTH_TOKEN_MAX JWTV_MAX_TOKEN_BYTES
+/* Longest jti / sid accepted in a token (jwtd's own are 32 lowercase hex). */
+#define AUTH_ID_MAX 64
+/* Longest fingerprint claim ("fph"): base64url of 16 bytes. */
+#define AUTH_FPH_MAX 22
 
-/* ---- construction ------------------------------------------------------------------------ */
+/* ==== construction ========================================================================= */
+
+/* A rate such as "5/minute": count events per period_s seconds; count 0 = unlimited. */
+typedef struct {
+    uint32_t count;
+    uint32_t period_s;
+} auth_rate_t;
+
+/* The abuse guards' limits (auth_guard_*). */
+typedef struct {
+    auth_rate_t login;         /* attempts per client address; FAILED attempts per username */
+    auth_rate_t anon;          /* requests without a valid access token, per client address */
+    auth_rate_t user;          /* requests with a valid access token, per user */
+    auth_rate_t invalid_token; /* invalid tokens per client address before it is suspicious */
+    uint32_t invalid_block_s;  /* then blocked this long; 0 = only logged */
+} auth_guard_options_t;
 
 typedef struct {
-    int64_t access_lifetime_s;  /* JWTD_ACCESS_TOKEN_LIFETIME; default 900 */
-    int64_t refresh_lifetime_s; /* JWTD_REFRESH_TOKEN_LIFETIME; default 7 days */
-    bool rotate_refresh_tokens; /* JWTD_ROTATE_REFRESH_TOKENS; default true */
-    int64_t reuse_grace_s;      /* JWTD_REFRESH_REUSE_GRACE; default 10 */
-    int64_t leeway_s;           /* JWTD_LEEWAY; default 0 */
-    const char *issuer;         /* JWTD_ISSUER or NULL; copied */
-    const char *audience;       /* JWTD_AUDIENCE or NULL; copied */
+    int64_t access_lifetime_s;  /* default 900 */
+    int64_t refresh_lifetime_s; /* default 7 days */
+    bool rotate_refresh_tokens; /* default true */
+    int64_t reuse_grace_s;      /* default 10 */
+    int64_t leeway_s;           /* default 0 */
+    const char *issuer;         /* or NULL; copied */
+    const char *audience;       /* or NULL; copied */
     auth_argon2_params_t argon2;
-    int64_t user_cache_ttl_s;  /* how long /api/users/me/ serves a cached user; default 60 */
+    int64_t user_cache_ttl_s;  /* how long the user cache serves an entry; default 60 */
     uint32_t poll_interval_ms; /* revocation poll of the database; default 1000 */
     bool hash_dummy;           /* compute the dummy hash at auth_new (login needs it);
-                                  default true; the CLI turns it off */
+                                  default true; commands turn it off */
+    auth_guard_options_t guard;
 } auth_options_t;
 
-/* Fills *o with the defaults above. */
+/* Fills *o with the defaults above (no guard limits). */
 void auth_options_defaults(auth_options_t *o);
 
 /*
@@ -73,8 +105,8 @@ void auth_options_defaults(auth_options_t *o);
  * ERR_INVALID (bad option, a ring that cannot sign) or an error of the dummy-hash setup.
  * OUT: *out.
  */
-int auth_new(const auth_options_t *opts, db_t *db, jose_keyring_t *ring, const jwtv_options *vopt,
-             auth_t **out);
+int auth_new(const auth_options_t *opts, struct db *db, struct jose_keyring *ring,
+             const jwtv_options *vopt, auth_t **out);
 /*
  * Loads the revocation index from the database and starts its feed thread. Returns 0 or
  * the database error (ERR_UNAVAILABLE): a server must not serve with an unloaded index.
@@ -83,14 +115,28 @@ int auth_start(auth_t *a);
 /* Stops the feed and frees everything. NULL is a no-op. No other thread may use a. */
 void auth_free(auth_t *a);
 
-/* The key ring (borrowed; lives as long as a), for the JWKS route. */
-const jose_keyring_t *auth_keyring(const auth_t *a);
-/* The revocation store (borrowed), for metrics and tests. */
-store_t *auth_store(auth_t *a);
+/* The revocation store (borrowed), for the composition root (Redis, event loops) and tests. */
+struct store *auth_store(auth_t *a);
 /* The options in effect (issuer/audience point into a). */
 const auth_options_t *auth_options(const auth_t *a);
 
-/* ---- hot path: verification ------------------------------------------------------------- */
+/*
+ * Registers a cache group prefix of a module that keeps per-user entries in the shared
+ * cache ("orders:user:" -> group "orders:user:<id>"): every time a user's tokens are
+ * renewed (refresh), each registered group of that user is dropped, on every instance
+ * when the store is shared. Call before serving; at most 8 prefixes, each under 24 bytes.
+ * Returns 0 or ERR_INVALID.
+ */
+int auth_cache_group_register(auth_t *a, const char *prefix);
+
+/* ==== keys as published ===================================================================== */
+
+/* Appends the public JWK Set (active, next and retired asymmetric keys) to out. 0 or ERR_*. */
+int auth_jwks_json(const auth_t *a, buf_t *out);
+/* The signing algorithm's name ("HS256", "ES256", ...). */
+const char *auth_signing_alg(const auth_t *a);
+
+/* ==== hot path: verification ================================================================= */
 
 /* Why a token was refused; the messages are SimpleJWT's. */
 enum auth_verdict {
@@ -104,69 +150,76 @@ enum auth_verdict {
 /* SimpleJWT's text for a verdict ("Token is blacklisted"); "" for AUTH_OK. */
 const char *auth_verdict_message(enum auth_verdict v);
 
+/* Which token type a check expects. */
+enum auth_token_kind { AUTH_TOKEN_ACCESS = 0, AUTH_TOKEN_REFRESH = 1, AUTH_TOKEN_ANY = 2 };
+
+/* Longest claims a verified token may carry into auth_token_ref_t (bytes, without NUL). */
+#define AUTH_CLAIM_ID_MAX   63  /* user_id as text */
+#define AUTH_CLAIM_NAME_MAX 600 /* username: 150 characters of up to 4 bytes */
+#define AUTH_CLAIM_ROLE_MAX 31
+
+/* What jwtd needs of a verified token, copied out of its claims (no pointer into them). */
+typedef struct {
+    char jti[AUTH_ID_MAX + 1];
+    char sid[AUTH_ID_MAX + 1]; /* "" when the token has none (another issuer's token) */
+    int64_t user_id;           /* INT64_MIN when user_id is not a decimal integer */
+    int64_t iat, exp;          /* 0 when absent */
+    bool is_refresh;
+    bool has_user_id, has_username, has_role; /* the claims were present */
+    char user_id_str[AUTH_CLAIM_ID_MAX + 1];  /* the user_id claim as sent ("" when absent) */
+    char username[AUTH_CLAIM_NAME_MAX + 1];   /* access tokens only */
+    char role[AUTH_CLAIM_ROLE_MAX + 1];       /* access tokens only */
+    char fph[AUTH_FPH_MAX + 1]; /* the token's "fph" claim (client fingerprint), "" when none */
+} auth_token_ref_t;
+
 /*
- * Verifies token as an access token at time now (0 = clock_now_s()): signature and claims
- * (jose), token_type "access", then the revocation index. OUT: *claims (filled on AUTH_OK;
- * cleared otherwise). Never blocks. Thread-safe.
+ * Verifies token as kind at time now (0 = clock_now_s()): signature and claims (jose), the
+ * token type, then the revocation index, and copies what it needs into *out (filled on
+ * AUTH_OK; zeroed otherwise). A token whose jti or sid is longer than AUTH_ID_MAX, or an
+ * access token whose user_id, username or role claim is longer than its AUTH_CLAIM_*_MAX,
+ * is AUTH_INVALID. Access tokens go through a per-thread cache of tokens already verified
+ * (exact bytes, while unexpired and the key ring unchanged): a repeated token costs a
+ * compare instead of base64, signature and JSON, and the revocation index is still asked
+ * every time. Never blocks. Thread-safe. Each call is counted once in the metrics.
+ */
+enum auth_verdict auth_verify_token(auth_t *a, str_t token, enum auth_token_kind kind, int64_t now,
+                                    auth_token_ref_t *out) __attribute__((warn_unused_result));
+
+/*
+ * The same with the whole claims view (tests, commands; jwtv_claims is about 13 KiB). OUT:
+ * *claims (filled on AUTH_OK; cleared otherwise). Never cached.
  */
 enum auth_verdict auth_verify_access(auth_t *a, str_t token, int64_t now, jwtv_claims *claims)
     __attribute__((warn_unused_result));
-/* The same for a refresh token (token_type "refresh"; the database is not consulted). */
 enum auth_verdict auth_verify_refresh(auth_t *a, str_t token, int64_t now, jwtv_claims *claims)
     __attribute__((warn_unused_result));
-/*
- * Any token type (/api/token/verify/): signature, claims, revocation index. A refresh token
- * should then also be checked against the database with auth_refresh_check() (blocking).
- */
 enum auth_verdict auth_verify_any(auth_t *a, str_t token, int64_t now, jwtv_claims *claims)
     __attribute__((warn_unused_result));
 
-/*
- * The tamper class of a jose verification error (a metrics_result of common/metrics.h:
- * malformed, bad_alg, bad_signature, unknown_kid, expired, invalid_claims, wrong_type).
- * Every rejected token is counted under it by alg in jwtd_tokens_verified_total (issue 9).
- */
-int auth_reject_class(int jose_rc);
-
-/* The parts of verified claims the blocking functions need (copied: claims can go away). */
-typedef struct {
-    char jti[DB_ID_MAX + 1];
-    char sid[DB_ID_MAX + 1]; /* "" when the token has none (another issuer's token) */
-    int64_t user_id;         /* INT64_MIN when user_id is not a decimal integer */
-    int64_t iat, exp;
-    bool is_refresh;
-    char fph[24]; /* the token's "fph" claim (client fingerprint), "" when none */
-} auth_token_ref_t;
-
-/* Copies the reference of verified claims. Returns 0 or ERR_INVALID (jti/sid too long). */
+/* Copies the reference of verified claims. Returns 0 or ERR_INVALID (a claim too long). */
 int auth_token_ref_from_claims(const jwtv_claims *c, auth_token_ref_t *out);
 
 /* Parses a decimal user id ("42"). Returns 0 or ERR_INVALID. */
 int auth_parse_user_id(const char *s, int64_t *out);
 
-/* The revocation index's view of verified claims: jti and sid are parsed into *jti and *sid
- * (ref points at them, or is NULL where the claim is absent or not an id), user_id and iat
- * are INT64_MIN when absent. */
-void auth_revocation_ref(const jwtv_claims *c, store_id_t *jti, store_id_t *sid,
-                         store_token_ref_t *ref);
+/*
+ * Whether the revocation index can be trusted now: false when its feed (the database that
+ * records other processes' revocations) has failed for longer than 30 s. A verifier that
+ * must not accept a token revoked elsewhere answers 503 instead of accepting then. Looked
+ * up at most once a second per thread. Never blocks.
+ */
+bool auth_revocations_current(auth_t *a, int64_t now);
 
-/* The verdict for a token whose signature and claims verified: AUTH_REVOKED or AUTH_OK by
- * the revocation index, counted in the metrics under alg. O(1), no I/O: loop-safe. */
-enum auth_verdict auth_check_revoked(auth_t *a, const store_token_ref_t *ref, enum metrics_alg alg);
-
-/* ---- blocking: issuing ------------------------------------------------------------------- */
+/* ==== blocking: issuing ======================================================================= */
 
 /* Client details recorded on a new session (all may be NULL). */
 typedef struct {
     const char *ip;
     const char *user_agent;
-    /* client fingerprint (issue 9, JWTD_FINGERPRINT_HEADERS): bound into the session's
-       tokens as the "fph" claim and carried over by every rotation; NULL/"" = unbound */
+    /* client fingerprint (JWTD_FINGERPRINT_HEADERS): bound into the session's tokens as the
+       "fph" claim and carried over by every rotation; NULL/"" = unbound */
     const char *fph;
 } auth_client_t;
-
-/* Longest fingerprint claim ("fph"): base64url of 16 bytes. */
-#define AUTH_FPH_MAX 22
 
 /* A freshly issued pair (or, on refresh without rotation, only an access token). */
 typedef struct {
@@ -175,7 +228,7 @@ typedef struct {
     char refresh[AUTH_TOKEN_MAX + 1];
     size_t refresh_len; /* 0 = no refresh token in this result */
     int64_t user_id;
-    char sid[DB_ID_MAX + 1];
+    char sid[AUTH_ID_MAX + 1];
     char *user_json; /* heap: the API user object {"id",...,"premium"}; NULL if not set */
     size_t user_json_len;
 } auth_pair_t;
@@ -187,8 +240,9 @@ void auth_pair_dispose(auth_pair_t *p);
  * Login: finds username (exact), verifies password (the dummy hash when the user does not
  * exist, so timing does not reveal it), refuses an inactive user with the same answer,
  * rehashes to argon2id when the stored hash is weaker, creates a session with a fresh sid
- * and its first refresh token, signs the pair and caches the user. OUT: *out (dispose it).
- * Returns 0, ERR_NO_ACTIVE_ACCOUNT, ERR_UNAVAILABLE, ERR_INTERNAL.
+ * and its first refresh token, signs the pair and caches the user. A failed login counts
+ * against the username's login budget (auth_guard_check). OUT: *out (dispose it). Returns
+ * 0, ERR_NO_ACTIVE_ACCOUNT, ERR_UNAVAILABLE, ERR_INTERNAL.
  */
 int auth_login(auth_t *a, const char *username, const char *password, size_t password_len,
                const auth_client_t *client, int64_t now, auth_pair_t *out);
@@ -202,23 +256,22 @@ int auth_issue_for_user(auth_t *a, const char *username, const auth_client_t *cl
 
 /*
  * Refresh (the token was verified as a refresh token on the loop first). With rotation:
- * db_refresh_rotate, then ROTATED -> new refresh + access; REUSED_WITHIN_GRACE -> the SAME
- * successor (same jti/iat/exp) + a new access; REUSE_DETECTED -> the session is revoked
- * (index updated, event=refresh_reuse logged) and *verdict = AUTH_REVOKED; NOT_VALID ->
- * AUTH_REVOKED (used, session revoked, watermark, inactive user) or AUTH_INVALID (unknown,
- * expired). Without rotation: the token is checked in the database and only an access
- * token is issued. Returns 0 (see *verdict; tokens in *out only on AUTH_OK),
- * ERR_UNAVAILABLE or ERR_INTERNAL.
+ * ROTATED -> new refresh + access; REUSED_WITHIN_GRACE -> the SAME successor (same
+ * jti/iat/exp) + a new access; reuse after the grace -> the session is revoked (index
+ * updated, event=refresh_reuse logged) and *verdict = AUTH_REVOKED; otherwise AUTH_REVOKED
+ * (used, session revoked, watermark, inactive user) or AUTH_INVALID (unknown, expired).
+ * Without rotation: the token is checked in the database and only an access token is
+ * issued. The user's registered cache groups are dropped. Returns 0 (see *verdict; tokens
+ * in *out only on AUTH_OK), ERR_UNAVAILABLE or ERR_INTERNAL.
  */
 int auth_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now, auth_pair_t *out,
                  enum auth_verdict *verdict);
 
 /*
- * Auto-refresh (API.md section 4, X-New-Access-Token): a new access token for the session
- * of a refresh token that the database still accepts (as auth_refresh_check), WITHOUT
- * rotating or using the refresh token. *verdict as auth_refresh_check; on AUTH_OK
- * out->access, sid, user_id and user_json are set (refresh_len = 0). Returns 0,
- * ERR_UNAVAILABLE or ERR_INTERNAL. (Added by the browser-flow work, issue 7.)
+ * Auto-refresh (X-New-Access-Token): a new access token for the session of a refresh token
+ * that the database still accepts (as auth_refresh_check), WITHOUT rotating or using the
+ * refresh token. *verdict as auth_refresh_check; on AUTH_OK out->access, sid, user_id and
+ * user_json are set (refresh_len = 0). Returns 0, ERR_UNAVAILABLE or ERR_INTERNAL.
  */
 int auth_access_for_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now, auth_pair_t *out,
                             enum auth_verdict *verdict);
@@ -231,7 +284,8 @@ int auth_access_for_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now,
 int auth_refresh_check(auth_t *a, const auth_token_ref_t *ref, int64_t now,
                        enum auth_verdict *verdict);
 
-/* ---- blocking: revocation ---------------------------------------------------------------- */
+/* ==== blocking: revocation =====================================================================
+ */
 
 /*
  * Blacklist / logout with a refresh token: checks it (auth_refresh_check), then revokes its
@@ -242,6 +296,12 @@ int auth_logout(auth_t *a, const auth_token_ref_t *refresh, int64_t now,
                 enum auth_verdict *verdict);
 /* Revokes session sid (database + index). Returns 0, ERR_NOT_FOUND, ERR_UNAVAILABLE. */
 int auth_revoke_session(auth_t *a, const char *sid, int64_t now);
+/*
+ * Revokes session sid if it belongs to user_id (a user signing out one of their own
+ * sessions). Returns 0, ERR_NOT_FOUND (no such session, or another user's: not revealed),
+ * ERR_UNAVAILABLE.
+ */
+int auth_revoke_own_session(auth_t *a, int64_t user_id, const char *sid, int64_t now);
 /* Revokes one access token (database + index) until exp. Returns 0, ERR_UNAVAILABLE. */
 int auth_revoke_jti(auth_t *a, const char *jti, int64_t exp, int64_t now);
 /*
@@ -258,7 +318,59 @@ int auth_user_set_password(auth_t *a, int64_t user_id, const char *password, siz
 /* (De)activates a user; deactivation revokes everything as auth_user_revoke_all does. */
 int auth_user_set_active(auth_t *a, int64_t user_id, bool is_active, int64_t now);
 
-/* ---- user cache (/api/users/me/ without a query per request) ----------------------------- */
+/* ==== blocking: users ========================================================================= */
+
+/* A new account: borrowed strings, NULL = "". */
+typedef struct {
+    const char *username;
+    const char *email;
+    const char *password;
+    size_t password_len;
+    const char *first_name;
+    const char *last_name;
+    const char *role; /* "user", "instructor", "admin"; NULL = "user" */
+    bool premium;
+} auth_new_user_t;
+
+/* Why a new account was refused, field by field (static texts; NULL = fine). */
+typedef struct {
+    const char *username;
+    const char *email;
+    const char *role;
+    const char *name;              /* first or last name too long */
+    auth_policy_result_t password; /* every password rule broken */
+} auth_user_errors_t;
+
+/*
+ * Checks a new account without touching the database: username (Django's rules: 1..150
+ * characters of letters, digits and @.+-_), email (empty allowed when email_optional),
+ * role, names (at most 150 characters), and the password policy (skipped when password is
+ * NULL: a command checks the rest before it asks for the password). Pure; any thread. Returns 0, or
+ * ERR_INVALID with *errors saying why.
+ */
+int auth_user_validate(const auth_new_user_t *u, bool email_optional, auth_user_errors_t *errors);
+/*
+ * Registration: validates (as auth_user_validate, email required), hashes the password
+ * and creates the user (active). OUT: *id, and *json (the API user object, heap, when
+ * json is not NULL; free it). Returns 0, ERR_INVALID (*errors set), ERR_CONFLICT
+ * (*errors->username or ->email says which is taken), ERR_UNAVAILABLE.
+ */
+int auth_user_register(auth_t *a, const auth_new_user_t *u, int64_t now, int64_t *id, char **json,
+                       size_t *json_len, auth_user_errors_t *errors);
+/*
+ * The same for an administrator's command line: no auth_t needed (db and argon2 given),
+ * email optional. Same results.
+ */
+int auth_user_create(struct db *db, const auth_argon2_params_t *argon2, const auth_new_user_t *u,
+                     int64_t now, int64_t *id, auth_user_errors_t *errors);
+
+/*
+ * Writes the API user object of u ({"id":..,"username":..,"email":..,"first_name":..,
+ * "last_name":..,"role":..,"premium":..}) into a heap string. OUT: *len. Never NULL.
+ */
+char *auth_user_json(const struct db_user *u, size_t *len);
+
+/* ==== the user cache (the /me routes without a query per request) ============================ */
 
 /*
  * Hot path: copies the cached user object of user_id into out (cap bytes, not NUL-
@@ -268,37 +380,105 @@ int auth_user_set_active(auth_t *a, int64_t user_id, bool is_active, int64_t now
  */
 int auth_user_cached(auth_t *a, int64_t user_id, int64_t now, char *out, size_t cap, size_t *len,
                      bool *is_active);
-/*
- * Blocking: loads user_id from the database into the cache. Returns 0, ERR_NOT_FOUND,
- * ERR_UNAVAILABLE.
- */
+/* Blocking: loads user_id into the cache. Returns 0, ERR_NOT_FOUND, ERR_UNAVAILABLE. */
 int auth_user_load(auth_t *a, int64_t user_id, int64_t now);
 /* Drops user_id from the cache (after a change made outside auth). Thread-safe. */
 void auth_user_invalidate(auth_t *a, int64_t user_id);
 
-/* ---- shared-state hooks (issue 5) ---------------------------------------------------------- */
+/* ==== blocking: queries ========================================================================
+ */
+
+/* One session as a user sees it in their list. */
+typedef struct {
+    char sid[AUTH_ID_MAX + 1];
+    int64_t created_at, last_used_at;
+    char *client_ip;  /* heap, "" when unknown */
+    char *user_agent; /* heap, "" when unknown */
+} auth_session_t;
+
+typedef struct {
+    auth_session_t *items;
+    size_t count;
+} auth_session_list_t;
+
+void auth_session_list_dispose(auth_session_list_t *l);
+/*
+ * The user's sessions that can still refresh (not revoked, an unexpired refresh token),
+ * newest first, at most 1000. Returns 0 or ERR_UNAVAILABLE. OUT: *out.
+ */
+int auth_sessions_list(auth_t *a, int64_t user_id, int64_t now, auth_session_list_t *out);
 
 /*
- * Called on the login's thread (the pool) after a failed login for username (wrong
- * password, unknown or inactive user): the rate limiter counts it against the username.
- * Set before serving.
+ * Appends the revocations that can still matter as JSON to out: every revoked access-
+ * token jti not yet expired, every session revoked at or after since, every user watermark
+ * at or after since: {"now","since","jtis":[{"jti","exp"}],"sids":[{"sid","user_id",
+ * "revoked_at"}],"users":[{"user_id","revoke_before"}]}. Returns 0 or ERR_UNAVAILABLE.
  */
-typedef void (*auth_login_failed_fn)(void *arg, const char *username);
-void auth_set_login_failed_hook(auth_t *a, auth_login_failed_fn fn, void *arg);
+int auth_revocations_json(auth_t *a, int64_t since, int64_t now, buf_t *out);
 
-/*
- * Cache group of the per-user, per-token cache entries (seed 000's orders cache): every
- * successful refresh of one of the user's sessions drops the whole group
- * (store_cache_drop_group), on every instance when the store is shared. Writes
- * "user:<id>" into out (AUTH_USER_GROUP_MAX bytes).
- */
-#define AUTH_USER_GROUP_MAX 32
-void auth_user_cache_group(int64_t user_id, char out[AUTH_USER_GROUP_MAX]);
+/* What /readyz and /metrics report of the backends. */
+typedef struct {
+    int db_rc; /* 0 when the database answered a ping */
+    uint64_t db_ping_ns;
+    bool redis_configured;
+    bool redis_up;
+    size_t index_jtis, index_sids, index_users; /* revocation index entries */
+    uint64_t pulls_failed;                      /* failed feed pulls */
+} auth_health_t;
 
-/*
- * Writes the API user object of u ({"id":..,"username":..,"email":..,"first_name":..,
- * "last_name":..,"role":..,"premium":..}) into a heap string. OUT: *len. Never NULL.
+/* Blocking (pings the database). OUT: *h. */
+void auth_health(auth_t *a, auth_health_t *h);
+/* The same without the database ping (db_rc = 0 and db_ping_ns = 0): never blocks. */
+void auth_health_quick(auth_t *a, auth_health_t *h);
+
+/* ==== guards (asynchronous, on an event loop) ==================================================
  */
-char *auth_user_json(const db_user_t *u, size_t *len);
+
+/* A guard's decision. */
+typedef struct {
+    bool allowed;
+    uint32_t retry_after_s; /* when refused: seconds until it would be allowed (>= 1) */
+    bool local;             /* decided by this process alone (no shared store reachable) */
+} auth_guard_result_t;
+
+/* Called once with the decision, on the calling loop (possibly before the call returns). */
+typedef void (*auth_guard_cb)(void *arg, const auth_guard_result_t *r);
+
+/* What a request counts against (auth_guard_check). */
+enum auth_guard_kind {
+    AUTH_GUARD_LOGIN = 0, /* a login attempt: client address + the username's failures */
+    AUTH_GUARD_USER = 1,  /* a request with a valid access token: its user */
+    AUTH_GUARD_ANON = 2,  /* any other request: the client address */
+};
+
+/* Whether kind is limited at all (nothing would be counted otherwise). */
+bool auth_guard_limited(const auth_t *a, enum auth_guard_kind kind);
+/*
+ * Counts one request against the budgets of kind (and the client's block, if any) and
+ * decides: client is the client address as text, username the login's username (may be
+ * NULL or ""), user_id the token's user. A username's budget is only checked here, never
+ * consumed: only failed logins consume it (auth_login). cb runs once, on this loop.
+ */
+void auth_guard_check(auth_t *a, enum auth_guard_kind kind, const char *client,
+                      const char *username, int64_t user_id, auth_guard_cb cb, void *arg);
+/*
+ * Counts an invalid token presented from client; past the invalid-token budget the
+ * address is logged as suspicious (at most once a minute) and, when configured, blocked.
+ * Any thread; does not wait.
+ */
+void auth_guard_invalid_token(auth_t *a, const char *client);
+/*
+ * One-time access tokens: consumes jti (valid until exp) on every instance; the first use
+ * is allowed, any later one refused. cb runs once, on this loop.
+ */
+void auth_guard_use_once(auth_t *a, const char *jti, int64_t exp, auth_guard_cb cb, void *arg);
+/*
+ * Refresh-family networks: the network (any short text) a session sid last refreshed from,
+ * remembered for window_s. cb gets allowed = true when the family has no other network on
+ * record within the window (net is then recorded), false when it was last used from
+ * another one (the caller decides; nothing is recorded). cb runs once, on this loop.
+ */
+void auth_guard_family_network(auth_t *a, const char *sid, const char *net, uint32_t window_s,
+                               auth_guard_cb cb, void *arg);
 
 #endif

@@ -1,6 +1,13 @@
 /*
- * auth_internal.h - helpers shared by the files of src/auth/ (not a contract for others):
- * the user cache behind auth_user_cached().
+ * auth_internal.h - what the files of src/auth/ share (not a contract for others): the
+ * service's struct, the helpers the use-case files have in common, the user cache behind
+ * auth_user_cached() and the per-thread cache of verified tokens.
+ *
+ * Files: auth.c (construction, keys as published, health), verify.c (the hot path and the
+ * verified-token cache), issue.c (login, signing, refresh), revoke.c (revocations and the
+ * feed that keeps the index current), users.c (registration, the user object and cache),
+ * sessions.c (queries of sessions and revocations), guard.c (rate limits and the other
+ * store-backed guards), usercache.c, vcache.c, password.c, policy.c.
  */
 #ifndef JWTD_AUTH_INTERNAL_H
 #define JWTD_AUTH_INTERNAL_H
@@ -9,6 +16,60 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth/auth.h"
+#include "db/db.h"
+#include "jose/jose.h"
+#include "store/store.h"
+
+typedef struct auth_ucache auth_ucache_t;
+
+#define AUTH__MAX_CACHE_GROUPS 8
+#define AUTH__CACHE_GROUP_MAX  24
+
+struct auth {
+    auth_options_t opts;
+    char *issuer, *audience; /* copies; opts.issuer/audience point here */
+    db_t *db;
+    jose_keyring_t *ring;
+    const jose_key_t *sign_key;
+    char *v_issuer, *v_audience; /* copies of the verification options' strings */
+    jwtv_options v_access, v_refresh, v_any;
+    store_t *store;
+    auth_ucache_t *users;
+    uint64_t epoch; /* unique per auth_new in the process (verified-token cache entries) */
+    char cache_groups[AUTH__MAX_CACHE_GROUPS][AUTH__CACHE_GROUP_MAX];
+    size_t cache_group_count;
+    struct auth_guard_log *guard_log; /* guard.c: when each suspicious address was logged */
+};
+
+/* Database errors other than "no such row" become ERR_UNAVAILABLE: 503, never 401/500. */
+int auth__map_db(int rc);
+/* How long after a revocation at `at` a token it covers may still be alive. */
+int64_t auth__revocation_horizon(const auth_t *a, int64_t at);
+/* Writes 32 random lowercase hex characters and a NUL. Returns 0 or ERR_INTERNAL. */
+int auth__random_id(char out[33]);
+/* Copies an id (at most AUTH_ID_MAX bytes, checked by the callers) with a bound. */
+void auth__id_copy(char dst[AUTH_ID_MAX + 1], const char *src);
+/* Caches u (the API user object) at now, and when out is not NULL puts its JSON there. */
+void auth__user_cache_put(auth_t *a, const db_user_t *u, int64_t now, auth_pair_t *out);
+/* Drops every cache group registered for user_id (auth_cache_group_register). */
+void auth__drop_user_groups(auth_t *a, int64_t user_id);
+/*
+ * The database's view of a refresh token. OUT: *verdict; on AUTH_OK *user (when not NULL;
+ * dispose it) and sid (when not NULL: the session of record). Returns 0 or ERR_UNAVAILABLE.
+ */
+int auth__refresh_lookup(auth_t *a, const auth_token_ref_t *ref, int64_t now,
+                         enum auth_verdict *verdict, db_user_t *user, char sid[AUTH_ID_MAX + 1]);
+/* Applies the revocation of session sid (made at now) to the index. */
+void auth__index_revoke_sid(auth_t *a, const char *sid, int64_t now);
+/* The store's pull function: re-applies what the database recorded since `since`. */
+int auth__pull(void *arg, store_t *st, int64_t since, int64_t now);
+/* Counts a failed login against username's login budget (guard.c). Any thread. */
+void auth__guard_login_failed(auth_t *a, const char *username);
+/* The guards' per-service state (guard.c). */
+struct auth_guard_log *auth__guard_log_new(void);
+void auth__guard_log_free(struct auth_guard_log *l);
+
 /* ---- user cache (usercache.c) ------------------------------------------------------------- */
 
 /*
@@ -16,8 +77,6 @@
  * reader-writer lock; readers (event loops) copy the JSON out under the read lock. Bounded:
  * when max_entries is reached the table is emptied (entries are cheap to reload).
  */
-typedef struct auth_ucache auth_ucache_t;
-
 auth_ucache_t *auth__ucache_new(size_t max_entries);
 void auth__ucache_free(auth_ucache_t *c);
 /* Stores a copy of json (len bytes) for user_id, replacing any entry. */
@@ -31,5 +90,20 @@ int auth__ucache_get(auth_ucache_t *c, int64_t user_id, int64_t min_loaded_at, c
                      size_t cap, size_t *len, bool *is_active);
 void auth__ucache_drop(auth_ucache_t *c, int64_t user_id);
 size_t auth__ucache_count(auth_ucache_t *c);
+
+/* ---- verified-token cache (vcache.c) ------------------------------------------------------- */
+
+/*
+ * A per-thread, direct-mapped cache of access tokens that verified: exact token bytes (the
+ * hash only picks the slot) -> the token's reference. An entry is used only by the service
+ * (epoch) and key ring size that verified it, while now is in [verified_at, exp), so a hit
+ * skips only work whose result cannot have changed. Revocation is not cached.
+ */
+/* The cached reference of token at now (OUT: *alg, its metrics label), or NULL. */
+const auth_token_ref_t *auth__vcache_get(const auth_t *a, str_t token, int64_t now, int *alg);
+/* Remembers ref (alg: its metrics label) for token verified at now; tokens too large are not
+   cached. */
+void auth__vcache_put(const auth_t *a, str_t token, int64_t now, const auth_token_ref_t *ref,
+                      int alg);
 
 #endif

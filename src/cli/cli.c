@@ -22,8 +22,8 @@
 #include <sqlite3.h>
 #include <uv.h>
 
+#include "common/err.h"
 #include "common/text.h"
-#include "config/config.h"
 #include "runtime/log.h"
 
 /* --- the command table ----------------------------------------------------------------- */
@@ -279,47 +279,10 @@ void cli_print_opts(FILE *out, const struct cli_opt *opts)
 }
 
 /* See cli.h. */
-const char *cli_config_path(int argc, char **argv, bool *missing)
+int cli_root_open(int argc, char **argv, unsigned parts, root_t **r)
 {
-    const char *path = NULL;
-    *missing = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0)
-            break;
-        if (strcmp(argv[i], "--config") == 0) {
-            if (i + 1 >= argc) {
-                *missing = true;
-                return NULL;
-            }
-            path = argv[++i];
-        } else if (strncmp(argv[i], "--config=", 9) == 0) {
-            path = argv[i] + 9;
-        }
-    }
-    if (path && !*path)
-        *missing = true;
-    return path && *path ? path : NULL;
-}
-
-/* See cli.h. */
-int cli_load_config(int argc, char **argv, struct cfg *cfg)
-{
-    char err[512];
-    bool missing;
-    const char *path = cli_config_path(argc, argv, &missing);
-    if (missing) {
-        fprintf(stderr, "jwtd: --config needs a FILE\n");
-        memset(cfg, 0, sizeof *cfg);
-        return CLI_EXIT_USAGE;
-    }
-    if (cfg_load(cfg, path, err, sizeof err) != 0) {
-        fprintf(stderr, "jwtd: configuration error: %s\n", err);
-        return CLI_EXIT_FAILURE;
-    }
-    enum log_level level;
-    if (cfg->log_level && log_level_parse(cfg->log_level, &level) == 0)
-        log_set_level(level);
-    return CLI_EXIT_OK;
+    int rc = root_open(argc, argv, parts, r);
+    return rc == 0 ? CLI_EXIT_OK : rc == ERR_INVALID ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
 }
 
 /* --- jwtd version ---------------------------------------------------------------------- */

@@ -28,16 +28,17 @@
  *         int rc = cli_parse_opts(argc, argv, opts, &args);
  *         if (rc != 0)
  *             return rc;                  // message already printed; CLI_EXIT_USAGE
- *         struct cfg cfg;
- *         if ((rc = cli_load_config(argc, argv, &cfg)) != 0)
+ *         root_t *r;
+ *         if ((rc = cli_root_open(argc, argv, ROOT_KEYS, &r)) != 0)
  *             return rc;                  // message already printed
- *         ...
- *         cfg_dispose(&cfg);
+ *         ...                             // r->ring, r->opt, ...
+ *         root_close(r);
  *         return CLI_EXIT_OK;
  *     }
  *
  * Every command accepts `--config FILE` (cli_parse_opts skips it unless the command's
- * table names "config" itself; cli_load_config reads it).
+ * table names "config" itself; the composition root reads it). Commands never read the
+ * configuration themselves: they open a root (src/root/root.h) for the parts they need.
  */
 #ifndef JWTD_CLI_H
 #define JWTD_CLI_H
@@ -45,7 +46,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-struct cfg;
+#include "root/root.h"
 
 #define JWTD_VERSION "0.1.0"
 
@@ -115,17 +116,11 @@ int cli_parse_opts(int argc, char **argv, const struct cli_opt *opts, struct cli
 void cli_print_opts(FILE *out, const struct cli_opt *opts);
 
 /*
- * Loads the configuration the uniform way: defaults, then the file of `--config FILE` /
- * `--config=FILE` if argv has one (before any `--`), then the environment; then sets the log
- * level from JWTD_LOG_LEVEL. On success *cfg (OUT) is filled and the caller releases it with
- * cfg_dispose(). On failure prints "jwtd: configuration error: <message>" to stderr, leaves
- * *cfg disposed, and returns CLI_EXIT_FAILURE (CLI_EXIT_USAGE when --config has no value).
+ * Opens the composition root for parts (root_open) and maps its result to an exit status:
+ * CLI_EXIT_OK with *r set (root_close it), CLI_EXIT_USAGE (--config without a FILE) or
+ * CLI_EXIT_FAILURE (the reason is printed).
  */
-int cli_load_config(int argc, char **argv, struct cfg *cfg);
-
-/* The value of `--config` in argv (before any `--`), or NULL. *missing is set when the option
- * is present without a value. */
-const char *cli_config_path(int argc, char **argv, bool *missing);
+int cli_root_open(int argc, char **argv, unsigned parts, root_t **r);
 
 /* --- the commands ---------------------------------------------------------------------- */
 
@@ -144,31 +139,6 @@ void cli_migrate_help(FILE *out);
 int cli_flush_expired(int argc, char **argv); /* migrate.c */
 void cli_flush_expired_help(FILE *out);
 
-struct db;
-/*
- * Opens JWTD_DATABASE_URL for an admin command (and migrates it when migrate is set).
- * OUT: *db, closed with db_close(). Returns CLI_EXIT_OK or CLI_EXIT_FAILURE after printing
- * why. (migrate.c)
- */
-int cli_db_open(const struct cfg *cfg, bool migrate, struct db **db);
-
-struct auth;
-struct jose_keyring;
-/* What `serve`, `token issue` and `revoke` need: the database, the key ring, the service. */
-struct cli_auth {
-    struct db *db;
-    struct jose_keyring *ring;
-    struct auth *auth;
-};
-/*
- * Opens the database (migrated), loads the keys (auth_keys_load: production refuses a
- * missing or weak key) and builds the token service from cfg. With serving, the dummy
- * password hash is computed and the revocation index loaded and kept current (auth_start).
- * OUT: *out, released with cli_auth_close(). Returns CLI_EXIT_OK or CLI_EXIT_FAILURE after
- * printing why. (token.c)
- */
-int cli_auth_open(const struct cfg *cfg, bool serving, struct cli_auth *out);
-void cli_auth_close(struct cli_auth *ca);
 int cli_token(int argc, char **argv); /* token.c: `token issue` (+ inspect/verify, keys.c) */
 void cli_token_help(FILE *out);
 /* keys.c: `token inspect|verify|sign`, called by cli_token() with argv[0] = "token" */

@@ -3,11 +3,9 @@
  * table as JWTD_X=value, secrets redacted), or with --markdown the configuration reference
  * that docs/config.md is generated from.
  */
-#include "cli/cli.h"
-
 #include <string.h>
 
-#include "config/config.h"
+#include "cli/cli.h"
 
 /* See cli.h. */
 void cli_config_help(FILE *out)
@@ -43,14 +41,13 @@ int cli_config(int argc, char **argv)
     }
     fflush(stdout);
     if (markdown) {
-        cfg_markdown(1);
+        root_print_config_reference(1);
         return CLI_EXIT_OK;
     }
-    struct cfg cfg;
-    rc = cli_load_config(argc, argv, &cfg);
-    if (rc != 0)
+    root_t *r;
+    if ((rc = cli_root_open(argc, argv, 0, &r)) != 0)
         return rc;
-    cfg_dump(&cfg, 1);
-    cfg_dispose(&cfg);
+    root_print_config(r, 1);
+    root_close(r);
     return CLI_EXIT_OK;
 }

@@ -34,7 +34,6 @@
 #include "cli/cli.h"
 #include "common/clock.h"
 #include "common/err.h"
-#include "config/config.h"
 #include "db/db.h"
 #include "runtime/alloc.h"
 #include "runtime/errtab.h"
@@ -429,17 +428,179 @@ void cli_import_django_help(FILE *out)
                  CLI_OPT_END});
 }
 
+/* One run of the import: where it writes and what it counted. */
+struct run {
+    db_t *db;
+    struct email_set emails;
+    bool fresh, dry_run, verbose;
+    enum db_role staff_role;
+    int64_t now;
+    struct stats n;
+};
+
+/* The current Django row as a jwtd user (strings point into the source's row). */
+static void row_user(struct source *src, struct run *run, db_user_t *u)
+{
+    memset(u, 0, sizeof *u);
+    u->id = col_int(src, C_ID);
+    u->username = (char *)col_text(src, C_USERNAME);
+    u->email = (char *)col_text(src, C_EMAIL);
+    u->first_name = (char *)col_text(src, C_FIRST);
+    u->last_name = (char *)col_text(src, C_LAST);
+    u->is_active = col_int(src, C_ACTIVE) != 0;
+    u->premium = col_int(src, C_PREMIUM) != 0;
+    u->created_at = col_int(src, C_JOINED);
+    u->last_login = col_int(src, C_LAST_LOGIN);
+    const char *role = col_text(src, C_ROLE);
+    if (db_role_parse(role, strlen(role), &u->role) != 0)
+        u->role = col_int(src, C_SUPER)   ? DB_ROLE_ADMIN
+                  : col_int(src, C_STAFF) ? run->staff_role
+                                          : DB_ROLE_USER;
+    const char *hash = col_text(src, C_PASSWORD);
+    if (hash[0] == '!' || hash[0] == '\0') {
+        hash = ""; /* Django's unusable password */
+        run->n.unusable++;
+    } else if (!known_hash_format(hash)) {
+        run->n.unsupported++;
+        fprintf(stderr,
+                "jwtd import-django: user %lld (%s): unsupported password hash format; "
+                "imported, but the user must reset the password\n",
+                (long long)u->id, u->username);
+    }
+    u->password_hash = (char *)hash;
+}
+
+/* Imports (or, in a dry run, predicts) one user. */
+static int import_user(struct run *run, db_user_t *u, enum db_import_status *st)
+{
+    if (run->fresh) { /* nothing in jwtd yet: only the run's own emails can collide */
+        *st = DB_IMPORT_CREATED;
+        int err = email_owner(&run->emails, u->email) ? ERR_CONFLICT : 0;
+        email_put(&run->emails, u->email, u->id);
+        return err;
+    }
+    return run->dry_run ? predict(run->db, &run->emails, u, st)
+                        : db_user_import(run->db, u, run->now, st);
+}
+
+/*
+ * One row: imported, retried without its email when only the email collides, or skipped.
+ * Returns 0 (counted) or a database error that ends the run.
+ */
+static int import_row(struct source *src, struct run *run)
+{
+    static const char *const verbs[] = {"created", "updated", "unchanged"};
+    db_user_t u;
+    row_user(src, run, &u);
+    enum db_import_status st = DB_IMPORT_UNCHANGED;
+    int err = import_user(run, &u, &st);
+    if (err == ERR_CONFLICT && run->fresh) {
+        run->n.email_cleared++;
+        err = 0;
+    } else if (err == ERR_CONFLICT && u.email[0]) {
+        /* the email (unique in jwtd, not in Django) or the username is taken */
+        char *email = u.email;
+        u.email = (char *)"";
+        err = import_user(run, &u, &st);
+        if (err == 0) {
+            run->n.email_cleared++;
+            fprintf(stderr,
+                    "jwtd import-django: user %lld (%s): email %s belongs to another user "
+                    "in jwtd; imported without an email\n",
+                    (long long)u.id, u.username, email);
+        }
+    }
+    if (err == ERR_CONFLICT || err == ERR_INVALID) {
+        run->n.skipped++;
+        fprintf(stderr, "jwtd import-django: user %lld (%s) skipped: %s\n", (long long)u.id,
+                u.username,
+                err == ERR_CONFLICT ? "its id or username belongs to another user in jwtd"
+                                    : "invalid id or username (1..150 bytes)");
+        return 0;
+    }
+    if (err != 0) {
+        fprintf(stderr, "jwtd import-django: the jwtd database failed (%s) at user %lld\n",
+                err_name(err), (long long)u.id);
+        return err;
+    }
+    if (st == DB_IMPORT_CREATED)
+        run->n.created++;
+    else if (st == DB_IMPORT_UPDATED)
+        run->n.updated++;
+    else
+        run->n.unchanged++;
+    if (run->verbose)
+        printf("%-9s %lld %s\n", verbs[st], (long long)u.id, u.username);
+    return 0;
+}
+
+static void print_summary(const struct run *run, const struct source *src, const char *table)
+{
+    const struct stats *n = &run->n;
+    bool dry = run->dry_run;
+    printf("%s%u users read from %s (table %s)\n", dry ? "dry run: " : "", n->read,
+           src->is_pg ? "PostgreSQL" : "SQLite", table);
+    printf("  %s %u, %s %u, unchanged %u, skipped %u\n", dry ? "would create" : "created",
+           n->created, dry ? "would update" : "updated", n->updated, n->unchanged, n->skipped);
+    if (n->email_cleared || n->unusable || n->unsupported)
+        printf("  without email (duplicate) %u, unusable passwords %u, unsupported hash "
+               "formats %u\n",
+               n->email_cleared, n->unusable, n->unsupported);
+    if (dry)
+        printf("  nothing was written\n");
+}
+
+/* Opens the Django source: the table must exist; its rows are then read in id order. */
+static int open_source(const char *url, const char *table, struct source *src)
+{
+    bool has_role;
+    char premium[16];
+    if (source_open(url, src) != 0)
+        return -1;
+    if (table_columns(src, table, &has_role, premium, sizeof premium) != 0) {
+        fprintf(stderr, "jwtd import-django: the Django database has no table %s\n", table);
+        return -1;
+    }
+    return source_query(src, table, has_role, premium);
+}
+
+/* Reads every row into jwtd's database (opened here). Returns an exit status. */
+static int import_all(root_t *r, struct source *src, struct run *run, const char *table)
+{
+    if (root_add(r, ROOT_DB | (run->dry_run ? 0 : ROOT_MIGRATE)) != 0)
+        return CLI_EXIT_FAILURE;
+    run->db = r->db;
+    /* A dry run on a database that was never migrated: every user would be created. */
+    int version = 0;
+    run->fresh = run->dry_run && (db_schema_version(run->db, &version) != 0 || version == 0);
+    if (run->dry_run && !run->fresh && email_set_load(run->db, &run->emails) != 0) {
+        fprintf(stderr, "jwtd import-django: cannot read jwtd's users\n");
+        return CLI_EXIT_FAILURE;
+    }
+    run->now = clock_now_s();
+    int step;
+    while ((step = source_next(src)) == 1) {
+        run->n.read++;
+        if (import_row(src, run) != 0)
+            return CLI_EXIT_FAILURE;
+    }
+    if (step < 0)
+        return CLI_EXIT_FAILURE;
+    print_summary(run, src, table);
+    return run->n.skipped ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+}
+
 /* See cli.h. */
 int cli_import_django(int argc, char **argv)
 {
     const char *url = NULL, *table = "auth_user", *staff_role_name = "admin";
-    bool dry_run = false, verbose = false;
+    struct run run = {0};
     const struct cli_opt opts[] = {
         {"database", 'd', CLI_OPT_STRING, &url, "URL", "the Django database"},
         {"table", 0, CLI_OPT_STRING, &table, "NAME", "user table (auth_user)"},
         {"staff-role", 0, CLI_OPT_STRING, &staff_role_name, "ROLE", "role of is_staff users"},
-        {"dry-run", 'n', CLI_OPT_FLAG, &dry_run, NULL, "report, write nothing"},
-        {"verbose", 'v', CLI_OPT_FLAG, &verbose, NULL, "one line per user"},
+        {"dry-run", 'n', CLI_OPT_FLAG, &run.dry_run, NULL, "report, write nothing"},
+        {"verbose", 'v', CLI_OPT_FLAG, &run.verbose, NULL, "one line per user"},
         CLI_OPT_END};
     struct cli_args args;
     int rc = cli_parse_opts(argc, argv, opts, &args);
@@ -454,146 +615,17 @@ int cli_import_django(int argc, char **argv)
         fprintf(stderr, "jwtd import-django: --table must be a plain table name\n");
         return CLI_EXIT_USAGE;
     }
-    enum db_role staff_role;
-    if (db_role_parse(staff_role_name, strlen(staff_role_name), &staff_role) != 0) {
+    if (db_role_parse(staff_role_name, strlen(staff_role_name), &run.staff_role) != 0) {
         fprintf(stderr, "jwtd import-django: --staff-role must be user, instructor or admin\n");
         return CLI_EXIT_USAGE;
     }
-
-    struct cfg cfg;
+    root_t *r = NULL;
     struct source src;
-    struct stats n = {0};
-    struct email_set emails = {0};
-    db_t *db = NULL;
-    bool has_role;
-    char premium[16];
-    if ((rc = cli_load_config(argc, argv, &cfg)) != 0)
+    if ((rc = cli_root_open(argc, argv, 0, &r)) != 0)
         return rc;
-    if (source_open(url, &src) != 0) {
-        rc = CLI_EXIT_FAILURE;
-        goto out;
-    }
-    if (table_columns(&src, table, &has_role, premium, sizeof premium) != 0) {
-        fprintf(stderr, "jwtd import-django: the Django database has no table %s\n", table);
-        rc = CLI_EXIT_FAILURE;
-        goto out;
-    }
-    if (source_query(&src, table, has_role, premium) != 0) {
-        rc = CLI_EXIT_FAILURE;
-        goto out;
-    }
-    if ((rc = cli_db_open(&cfg, !dry_run, &db)) != 0)
-        goto out;
-
-    /* A dry run on a database that was never migrated: every user would be created. */
-    int version = 0;
-    bool fresh = dry_run && (db_schema_version(db, &version) != 0 || version == 0);
-    if (dry_run && !fresh && email_set_load(db, &emails) != 0) {
-        fprintf(stderr, "jwtd import-django: cannot read jwtd's users\n");
-        rc = CLI_EXIT_FAILURE;
-        goto out;
-    }
-    int64_t now = clock_now_s();
-    int step;
-    while ((step = source_next(&src)) == 1) {
-        n.read++;
-        db_user_t u;
-        memset(&u, 0, sizeof u);
-        u.id = col_int(&src, C_ID);
-        u.username = (char *)col_text(&src, C_USERNAME);
-        u.email = (char *)col_text(&src, C_EMAIL);
-        u.first_name = (char *)col_text(&src, C_FIRST);
-        u.last_name = (char *)col_text(&src, C_LAST);
-        u.is_active = col_int(&src, C_ACTIVE) != 0;
-        u.premium = col_int(&src, C_PREMIUM) != 0;
-        u.created_at = col_int(&src, C_JOINED);
-        u.last_login = col_int(&src, C_LAST_LOGIN);
-        const char *role = col_text(&src, C_ROLE);
-        if (db_role_parse(role, strlen(role), &u.role) != 0)
-            u.role = col_int(&src, C_SUPER)   ? DB_ROLE_ADMIN
-                     : col_int(&src, C_STAFF) ? staff_role
-                                              : DB_ROLE_USER;
-        const char *hash = col_text(&src, C_PASSWORD);
-        if (hash[0] == '!' || hash[0] == '\0') {
-            hash = ""; /* Django's unusable password */
-            n.unusable++;
-        } else if (!known_hash_format(hash)) {
-            n.unsupported++;
-            fprintf(stderr,
-                    "jwtd import-django: user %lld (%s): unsupported password hash format; "
-                    "imported, but the user must reset the password\n",
-                    (long long)u.id, u.username);
-        }
-        u.password_hash = (char *)hash;
-
-        enum db_import_status st = DB_IMPORT_UNCHANGED;
-        int err;
-        if (fresh) { /* nothing in jwtd yet: only the run's own emails can collide */
-            st = DB_IMPORT_CREATED;
-            err = email_owner(&emails, u.email) ? ERR_CONFLICT : 0;
-            email_put(&emails, u.email, u.id);
-        } else {
-            err = dry_run ? predict(db, &emails, &u, &st) : db_user_import(db, &u, now, &st);
-        }
-        if (err == ERR_CONFLICT && fresh) {
-            n.email_cleared++;
-            err = 0;
-        } else if (err == ERR_CONFLICT && u.email[0]) {
-            /* the email (unique in jwtd, not in Django) or the username is taken */
-            char *email = u.email;
-            u.email = (char *)"";
-            err = dry_run ? predict(db, &emails, &u, &st) : db_user_import(db, &u, now, &st);
-            if (err == 0) {
-                n.email_cleared++;
-                fprintf(stderr,
-                        "jwtd import-django: user %lld (%s): email %s belongs to another user "
-                        "in jwtd; imported without an email\n",
-                        (long long)u.id, u.username, email);
-            }
-        }
-        if (err == ERR_CONFLICT || err == ERR_INVALID) {
-            n.skipped++;
-            fprintf(stderr, "jwtd import-django: user %lld (%s) skipped: %s\n", (long long)u.id,
-                    u.username,
-                    err == ERR_CONFLICT ? "its id or username belongs to another user in jwtd"
-                                        : "invalid id or username (1..150 bytes)");
-            continue;
-        }
-        if (err != 0) {
-            fprintf(stderr, "jwtd import-django: the jwtd database failed (%s) at user %lld\n",
-                    err_name(err), (long long)u.id);
-            rc = CLI_EXIT_FAILURE;
-            goto out;
-        }
-        static const char *const verbs[] = {"created", "updated", "unchanged"};
-        if (st == DB_IMPORT_CREATED)
-            n.created++;
-        else if (st == DB_IMPORT_UPDATED)
-            n.updated++;
-        else
-            n.unchanged++;
-        if (verbose)
-            printf("%-9s %lld %s\n", verbs[st], (long long)u.id, u.username);
-    }
-    if (step < 0) {
-        rc = CLI_EXIT_FAILURE;
-        goto out;
-    }
-    printf("%s%u users read from %s (table %s)\n", dry_run ? "dry run: " : "", n.read,
-           src.is_pg ? "PostgreSQL" : "SQLite", table);
-    printf("  %s %u, %s %u, unchanged %u, skipped %u\n", dry_run ? "would create" : "created",
-           n.created, dry_run ? "would update" : "updated", n.updated, n.unchanged, n.skipped);
-    if (n.email_cleared || n.unusable || n.unsupported)
-        printf("  without email (duplicate) %u, unusable passwords %u, unsupported hash "
-               "formats %u\n",
-               n.email_cleared, n.unusable, n.unsupported);
-    if (dry_run)
-        printf("  nothing was written\n");
-    rc = n.skipped ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
-out:
-    email_set_dispose(&emails);
-    db_close(db);
+    rc = open_source(url, table, &src) != 0 ? CLI_EXIT_FAILURE : import_all(r, &src, &run, table);
+    email_set_dispose(&run.emails);
     source_close(&src);
-    cfg_dispose(&cfg);
+    root_close(r);
     return rc;
 }

@@ -27,12 +27,10 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#include "auth/keys.h"
 #include "cli/cli.h"
 #include "common/b64url.h"
 #include "common/err.h"
 #include "common/json_scan.h"
-#include "config/config.h"
 #include "jose/jose.h"
 #include "runtime/fileio.h"
 
@@ -173,28 +171,12 @@ void cli_jwks_help(FILE *out)
                  "  -h, --help               show this help\n");
 }
 
-/* Loads cfg and the key ring. Returns 0 or an exit status (message printed). */
-static int load_ring(int argc, char **argv, const char *cmd, struct cfg *cfg, jose_keyring_t **ring)
-{
-    char err[512];
-    int rc = cli_load_config(argc, argv, cfg);
-    if (rc != 0)
-        return rc;
-    if (auth_keys_load(cfg, ring, err, sizeof err) != 0) {
-        fprintf(stderr, "jwtd %s: configuration error: %s\n", cmd, err);
-        cfg_dispose(cfg);
-        return CLI_EXIT_FAILURE;
-    }
-    return 0;
-}
-
 /* See cli.h. */
 int cli_jwks(int argc, char **argv)
 {
     const struct cli_opt opts[] = {CLI_OPT_END};
     struct cli_args args;
-    struct cfg cfg;
-    jose_keyring_t *ring;
+    root_t *r;
     buf_t out;
     int rc = cli_parse_opts(argc, argv, opts, &args);
     if (rc != 0)
@@ -203,17 +185,16 @@ int cli_jwks(int argc, char **argv)
         fprintf(stderr, "jwtd jwks: unexpected argument %s\n", args.v[0]);
         return CLI_EXIT_USAGE;
     }
-    if ((rc = load_ring(argc, argv, "jwks", &cfg, &ring)) != 0)
+    if ((rc = cli_root_open(argc, argv, ROOT_KEYS, &r)) != 0)
         return rc;
     buf_init(&out, 1 << 20);
-    rc = jose_keyring_public_jwks(ring, &out);
+    rc = jose_keyring_public_jwks(r->ring, &out);
     if (rc == 0)
         printf("%s\n", out.data);
     else
         fprintf(stderr, "jwtd jwks: %s\n", jwtv_strerror(rc));
     buf_dispose(&out);
-    jose_keyring_release(ring);
-    cfg_dispose(&cfg);
+    root_close(r);
     jose_thread_cleanup();
     return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 }
@@ -288,8 +269,7 @@ int cli_token_keys(int argc, char **argv)
         CLI_OPT_END,
     };
     struct cli_args args;
-    struct cfg cfg;
-    jose_keyring_t *ring = NULL;
+    root_t *r;
     char stdin_buf[TOKEN_STDIN_MAX];
     size_t len = 0;
     int rc = cli_parse_opts(argc, argv, opts, &args);
@@ -308,21 +288,20 @@ int cli_token_keys(int argc, char **argv)
     if (strcmp(sub, "inspect") == 0)
         return token_inspect(tok, len);
 
-    if ((rc = load_ring(argc, argv, "token", &cfg, &ring)) != 0)
+    if ((rc = cli_root_open(argc, argv, ROOT_KEYS, &r)) != 0)
         return rc;
     if (strcmp(sub, "verify") == 0) {
-        jwtv_options opt;
+        jwtv_options opt = r->vopt;
         jwtv_claims *c = malloc(sizeof *c);
-        auth_keys_verify_options(&cfg, ring, &opt);
         opt.token_type = type;
-        rc = c ? jose_jwt_verify(ring, &opt, str_make(tok, len), 0, c) : JWTV_ENOMEM;
+        rc = c ? jose_jwt_verify(r->ring, &opt, str_make(tok, len), 0, c) : JWTV_ENOMEM;
         if (rc == 0)
             printf("%s\n", c->payload);
         else
             fprintf(stderr, "jwtd token verify: invalid token: %s\n", jwtv_strerror(rc));
         free(c);
     } else {
-        const jose_key_t *key = jose_keyring_active(ring);
+        const jose_key_t *key = jose_keyring_active(r->ring);
         char out[JWTV_MAX_TOKEN_BYTES + 1];
         size_t n = 0, nt = 0;
         json_tok_t *toks = malloc(JWTV_MAX_JSON_TOKENS * sizeof *toks);
@@ -341,8 +320,7 @@ int cli_token_keys(int argc, char **argv)
         else
             fprintf(stderr, "jwtd token sign: %s\n", jwtv_strerror(rc));
     }
-    jose_keyring_release(ring);
-    cfg_dispose(&cfg);
+    root_close(r);
     jose_thread_cleanup();
     return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 }

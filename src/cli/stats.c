@@ -1,7 +1,7 @@
 /*
  * stats.c - `jwtd stats`: the key figures of a running jwtd, read from its GET /metrics.
  *
- * A Grafana-free quick view (issue 9): requests by status class, tokens issued and
+ * A Grafana-free quick view: requests by status class, tokens issued and
  * verified (with the rejection classes), logins, refreshes and reuse detections,
  * revocations, rate-limit hits, pool depth, open connections, database and Redis state,
  * RSS. The instance is --url URL, else http://JWTD_LISTEN (a wildcard host is reached on

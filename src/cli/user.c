@@ -19,12 +19,10 @@
 
 #include <openssl/crypto.h>
 
-#include "auth/password.h"
-#include "auth/policy.h"
+#include "auth/auth.h"
 #include "cli/cli.h"
 #include "common/clock.h"
 #include "common/err.h"
-#include "config/config.h"
 #include "db/db.h"
 #include "runtime/alloc.h"
 #include "runtime/errtab.h"
@@ -127,7 +125,7 @@ static long get_new_password(const char *cmd, bool from_stdin, char *buf, size_t
  * Checks the policy and hashes pw with the configured argon2id parameters into hash.
  * Returns CLI_EXIT_OK or CLI_EXIT_FAILURE after printing the reasons.
  */
-static int check_and_hash(const char *cmd, const struct cfg *cfg, const char *pw, size_t len,
+static int check_and_hash(const char *cmd, const root_t *r, const char *pw, size_t len,
                           const char *username, const char *email, char *hash, size_t cap)
 {
     auth_policy_result_t pol;
@@ -136,9 +134,7 @@ static int check_and_hash(const char *cmd, const struct cfg *cfg, const char *pw
             fprintf(stderr, "jwtd %s: %s\n", cmd, pol.messages[i]);
         return CLI_EXIT_FAILURE;
     }
-    auth_argon2_params_t params = {cfg->argon2_memory_kib, cfg->argon2_iterations,
-                                   cfg->argon2_parallelism};
-    int rc = auth_password_hash(&params, pw, len, hash, cap);
+    int rc = auth_password_hash(&r->opt.auth.argon2, pw, len, hash, cap);
     if (rc != 0) {
         fprintf(stderr, "jwtd %s: hashing failed (%s)\n", cmd, err_name(rc));
         return CLI_EXIT_FAILURE;
@@ -146,43 +142,30 @@ static int check_and_hash(const char *cmd, const struct cfg *cfg, const char *pw
     return CLI_EXIT_OK;
 }
 
-/* ==== validation ========================================================================== */
-
-/*
- * Django's username rule (UnicodeUsernameValidator): letters, digits and @ . + - _, at most
- * 150 characters. Non-ASCII UTF-8 is accepted as letters.
- */
-static bool valid_username(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 150)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '@' || c == '.' || c == '+' || c == '-' || c == '_' || c >= 0x80))
-            return false;
-    }
-    return true;
-}
-
-/* A plausible address: one @, something on both sides, a dot in the domain, no spaces. */
-static bool valid_email(const char *s)
-{
-    const char *at = strchr(s, '@');
-    size_t n = strlen(s);
-    if (!at || at == s || strchr(at + 1, '@') || n > 254 || !strchr(at + 1, '.') ||
-        s[n - 1] == '.' || at[1] == '.')
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
-            return false;
-    return true;
-}
-
 /* ==== commands ============================================================================ */
 
-static int user_create(int argc, char **argv, struct cfg *cfg)
+/* Opens (and migrates) the database of r for a command. */
+static int open_db(root_t *r)
+{
+    return root_add(r, ROOT_DB | ROOT_MIGRATE) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
+}
+
+/* Prints what auth_user_validate / auth_user_create refused. */
+static void print_user_errors(const auth_user_errors_t *e)
+{
+    if (e->username)
+        fprintf(stderr, "jwtd user create: %s\n", e->username);
+    if (e->email)
+        fprintf(stderr, "jwtd user create: %s\n", e->email);
+    if (e->role)
+        fprintf(stderr, "jwtd user create: --role must be user, instructor or admin\n");
+    if (e->name)
+        fprintf(stderr, "jwtd user create: names are limited to 150 characters\n");
+    for (size_t i = 0; i < e->password.count; i++)
+        fprintf(stderr, "jwtd user create: %s\n", e->password.messages[i]);
+}
+
+static int user_create(int argc, char **argv, root_t *r)
 {
     const char *email = "", *role = "user", *first = "", *last = "";
     bool premium = false, from_stdin = false;
@@ -203,60 +186,35 @@ static int user_create(int argc, char **argv, struct cfg *cfg)
         fprintf(stderr, "usage: jwtd user create NAME [options]\n");
         return CLI_EXIT_USAGE;
     }
-    const char *name = args.v[0];
-    db_user_t u = {0};
-    if (!valid_username(name)) {
-        fprintf(stderr, "jwtd user create: Enter a valid username. This value may contain only "
-                        "letters, numbers, and @/./+/-/_ characters (at most 150).\n");
-        return CLI_EXIT_USAGE;
-    }
-    if (*email && !valid_email(email)) {
-        fprintf(stderr, "jwtd user create: Enter a valid email address.\n");
-        return CLI_EXIT_USAGE;
-    }
-    if (db_role_parse(role, strlen(role), &u.role) != 0) {
-        fprintf(stderr, "jwtd user create: --role must be user, instructor or admin\n");
-        return CLI_EXIT_USAGE;
-    }
-    if (strlen(first) > 150 || strlen(last) > 150) {
-        fprintf(stderr, "jwtd user create: names are limited to 150 characters\n");
+    auth_new_user_t nu = {args.v[0], email, NULL, 0, first, last, role, premium};
+    auth_user_errors_t errors;
+    if (auth_user_validate(&nu, true, &errors) != 0) { /* before asking for the password */
+        print_user_errors(&errors);
         return CLI_EXIT_USAGE;
     }
     char *pw = xcalloc(1, PW_BUF_BYTES);
-    char hash[AUTH_PASSWORD_HASH_MAX];
-    db_t *db = NULL;
     long len = get_new_password("user create", from_stdin, pw, PW_BUF_BYTES);
-    if (len < 0) {
-        rc = CLI_EXIT_FAILURE;
-        goto out;
+    if (len < 0 || (rc = open_db(r)) != 0) {
+        free_secret(pw, PW_BUF_BYTES);
+        return CLI_EXIT_FAILURE;
     }
-    rc = check_and_hash("user create", cfg, pw, (size_t)len, name, email, hash, sizeof hash);
-    if (rc != 0)
-        goto out;
-    if ((rc = cli_db_open(cfg, true, &db)) != 0)
-        goto out;
-    u.username = (char *)name;
-    u.email = (char *)email;
-    u.first_name = (char *)first;
-    u.last_name = (char *)last;
-    u.premium = premium;
-    u.is_active = true;
-    u.password_hash = hash;
+    nu.password = pw;
+    nu.password_len = (size_t)len;
     int64_t id = 0;
-    int err = db_user_create(db, &u, clock_now_s(), &id);
+    int err = auth_user_create(r->db, &r->opt.auth.argon2, &nu, clock_now_s(), &id, &errors);
     if (err == ERR_CONFLICT) {
         fprintf(stderr, "jwtd user create: a user with that username or email already exists\n");
+        rc = CLI_EXIT_FAILURE;
+    } else if (err == ERR_INVALID) {
+        print_user_errors(&errors);
         rc = CLI_EXIT_FAILURE;
     } else if (err != 0) {
         fprintf(stderr, "jwtd user create: failed (%s)\n", err_name(err));
         rc = CLI_EXIT_FAILURE;
     } else {
-        printf("created user %s (id %lld, role %s)\n", name, (long long)id, role);
+        printf("created user %s (id %lld, role %s)\n", nu.username, (long long)id, role);
     }
-out:
-    db_close(db);
     free_secret(pw, PW_BUF_BYTES);
-    OPENSSL_cleanse(hash, sizeof hash);
     return rc;
 }
 
@@ -272,7 +230,7 @@ static void format_time(int64_t t, char *out, size_t cap)
     strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static int user_list(int argc, char **argv, struct cfg *cfg)
+static int user_list(int argc, char **argv, root_t *r)
 {
     struct cli_args args;
     int rc = cli_parse_opts(argc, argv, (const struct cli_opt[]){CLI_OPT_END}, &args);
@@ -282,9 +240,9 @@ static int user_list(int argc, char **argv, struct cfg *cfg)
         fprintf(stderr, "usage: jwtd user list\n");
         return CLI_EXIT_USAGE;
     }
-    db_t *db = NULL;
-    if ((rc = cli_db_open(cfg, true, &db)) != 0)
+    if ((rc = open_db(r)) != 0)
         return rc;
+    db_t *db = r->db;
     printf("%-6s %-24s %-32s %-10s %-7s %-6s %s\n", "ID", "USERNAME", "EMAIL", "ROLE", "PREMIUM",
            "ACTIVE", "LAST_LOGIN");
     int64_t after = 0;
@@ -309,11 +267,10 @@ static int user_list(int argc, char **argv, struct cfg *cfg)
         after = page.items[page.count - 1].id;
         db_user_list_dispose(&page);
     }
-    db_close(db);
     return rc;
 }
 
-static int user_passwd(int argc, char **argv, struct cfg *cfg)
+static int user_passwd(int argc, char **argv, root_t *r)
 {
     bool from_stdin = false;
     const struct cli_opt opts[] = {
@@ -330,10 +287,10 @@ static int user_passwd(int argc, char **argv, struct cfg *cfg)
     }
     char *pw = xcalloc(1, PW_BUF_BYTES);
     char hash[AUTH_PASSWORD_HASH_MAX];
-    db_t *db = NULL;
     db_user_t u = {0};
-    if ((rc = cli_db_open(cfg, true, &db)) != 0)
+    if ((rc = open_db(r)) != 0)
         goto out;
+    db_t *db = r->db;
     int err = db_user_find_by_username(db, args.v[0], &u);
     if (err != 0) {
         fprintf(stderr, "jwtd user passwd: %s\n",
@@ -346,11 +303,10 @@ static int user_passwd(int argc, char **argv, struct cfg *cfg)
         rc = CLI_EXIT_FAILURE;
         goto out;
     }
-    rc =
-        check_and_hash("user passwd", cfg, pw, (size_t)len, u.username, u.email, hash, sizeof hash);
+    rc = check_and_hash("user passwd", r, pw, (size_t)len, u.username, u.email, hash, sizeof hash);
     if (rc != 0)
         goto out;
-    err = db_user_set_password(db, u.id, hash, true, clock_now_s());
+    err = db_user_set_password(r->db, u.id, hash, true, clock_now_s());
     if (err != 0) {
         fprintf(stderr, "jwtd user passwd: failed (%s)\n", err_name(err));
         rc = CLI_EXIT_FAILURE;
@@ -359,13 +315,12 @@ static int user_passwd(int argc, char **argv, struct cfg *cfg)
     printf("password changed for %s; every session of the user is revoked\n", u.username);
 out:
     db_user_dispose(&u);
-    db_close(db);
     free_secret(pw, PW_BUF_BYTES);
     OPENSSL_cleanse(hash, sizeof hash);
     return rc;
 }
 
-static int user_set_active(int argc, char **argv, struct cfg *cfg, bool active)
+static int user_set_active(int argc, char **argv, root_t *r, bool active)
 {
     const char *cmd = active ? "user enable" : "user disable";
     struct cli_args args;
@@ -376,13 +331,12 @@ static int user_set_active(int argc, char **argv, struct cfg *cfg, bool active)
         fprintf(stderr, "usage: jwtd %s NAME\n", cmd);
         return CLI_EXIT_USAGE;
     }
-    db_t *db = NULL;
     db_user_t u = {0};
-    if ((rc = cli_db_open(cfg, true, &db)) != 0)
+    if ((rc = open_db(r)) != 0)
         return rc;
-    int err = db_user_find_by_username(db, args.v[0], &u);
+    int err = db_user_find_by_username(r->db, args.v[0], &u);
     if (err == 0)
-        err = db_user_set_active(db, u.id, active, clock_now_s());
+        err = db_user_set_active(r->db, u.id, active, clock_now_s());
     if (err != 0) {
         fprintf(stderr, "jwtd %s: %s\n", cmd,
                 err == ERR_NOT_FOUND ? "no such user" : err_name(err));
@@ -393,7 +347,6 @@ static int user_set_active(int argc, char **argv, struct cfg *cfg, bool active)
         printf("disabled user %s; every session of the user is revoked\n", u.username);
     }
     db_user_dispose(&u);
-    db_close(db);
     return rc;
 }
 
@@ -426,7 +379,7 @@ int cli_user(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     const char *sub = argv[1];
-    int (*fn)(int, char **, struct cfg *) = NULL;
+    int (*fn)(int, char **, root_t *) = NULL;
     if (strcmp(sub, "create") == 0)
         fn = user_create;
     else if (strcmp(sub, "list") == 0)
@@ -440,8 +393,8 @@ int cli_user(int argc, char **argv)
                 sub);
         return CLI_EXIT_USAGE;
     }
-    struct cfg cfg;
-    int rc = cli_load_config(argc, argv, &cfg);
+    root_t *r;
+    int rc = cli_root_open(argc, argv, 0, &r);
     if (rc != 0)
         return rc;
     /* The subcommand's argv starts with "user SUB", the name the option parser reports. */
@@ -452,10 +405,10 @@ int cli_user(int argc, char **argv)
         sub_argv[i - 1] = argv[i];
     sub_argv[0] = name;
     if (fn)
-        rc = fn(argc - 1, sub_argv, &cfg);
+        rc = fn(argc - 1, sub_argv, r);
     else
-        rc = user_set_active(argc - 1, sub_argv, &cfg, strcmp(sub, "enable") == 0);
+        rc = user_set_active(argc - 1, sub_argv, r, strcmp(sub, "enable") == 0);
     free(sub_argv);
-    cfg_dispose(&cfg);
+    root_close(r);
     return rc;
 }

@@ -8,8 +8,7 @@
  * field here and one row there.
  *
  * Only src/config/ knows how values are spelled. Other modules take plain C values copied
- * out of struct cfg by the code that wires them (src/cli/serve.c), never struct cfg itself
- * unless they are wiring code.
+ * out of struct cfg by the composition root (src/root/), never struct cfg itself.
  *
  * Threads: filled once at start-up by cfg_load(), read-only afterwards.
  */
@@ -82,6 +81,7 @@ struct cfg {
     char *cookie_domain;     /* JWTD_COOKIE_DOMAIN, NULL = host-only cookie */
     bool sliding_session;    /* JWTD_SLIDING_SESSION */
     char *web_dir;           /* JWTD_WEB_DIR, NULL = no web UI */
+    bool resource_routes;    /* JWTD_RESOURCE_ROUTES: the demo resource API */
     char *upload_dir;        /* JWTD_UPLOAD_DIR, NULL = <data_dir>/uploads */
     size_t max_upload_bytes; /* JWTD_MAX_UPLOAD_BYTES */
     cfg_rate_t rate_limit_login;

@@ -169,6 +169,10 @@ const struct cfg_row cfg_rows[] = {
      "auto-refresh also rotates the refresh cookie, so an active session never expires", NULL},
     {"JWTD_WEB_DIR", CFG_T_PATH, OFF(web_dir), "web/app", 0, 0, CFG_F_OPTIONAL, NULL, NULL,
      "static web UI served under /app/ (loaded at start); empty = no UI", NULL},
+    {"JWTD_RESOURCE_ROUTES", CFG_T_BOOL, OFF(resource_routes), "true", 0, 0, 0, NULL, NULL,
+     "serve the demo resource API (posts, orders, uploads, users, /protected, "
+     "/admin/dashboard)",
+     NULL},
     {"JWTD_UPLOAD_DIR", CFG_T_PATH, OFF(upload_dir), NULL, 0, 0, CFG_F_OPTIONAL, NULL, NULL,
      "where POST /upload stores files (random names; created if missing)", "`<data_dir>/uploads`"},
     {"JWTD_MAX_UPLOAD_BYTES", CFG_T_SIZE, OFF(max_upload_bytes), "1048576", 1, 1024 * MIB, 0, NULL,

@@ -103,7 +103,7 @@ int db_role_parse(const char *name, size_t len, enum db_role *out);
  * and released by db_user_dispose(); as an input (db_user_create) strings are borrowed
  * and NULL means "".
  */
-typedef struct {
+typedef struct db_user {
     int64_t id;
     char *username; /* unique, case-sensitive (Django's rule); 1..150 bytes */
     char *email;    /* unique when non-empty, compared case-insensitively (ASCII) */

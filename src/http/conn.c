@@ -24,8 +24,6 @@
  * consumer owns the response (and its cleanup), and the connection closes after it.
  */
 #define LOG_MODULE "http"
-#include <arpa/inet.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,13 +32,11 @@
 #include <jansson.h>
 
 #include "common/err.h"
+#include "common/jsonw.h"
 #include "http/http_internal.h"
 #include "runtime/alloc.h"
 #include "runtime/errtab.h"
 #include "runtime/log.h"
-
-/* http_set_observer (set before the server runs, read-only afterwards). */
-static http_observer_fn observer;
 
 /* Where a streamed body is (http_conn.body_state; meaningful while req._stream). */
 enum http_body_state {
@@ -52,82 +48,6 @@ enum http_body_state {
 };
 
 static llhttp_settings_t parser_settings;
-static atomic_uint_fast64_t next_request_id = 1;
-
-/* ---- arena ------------------------------------------------------------------------------ */
-
-static struct http_arena_chunk *chunk_get(http_worker_t *w)
-{
-    struct http_arena_chunk *ch = w->free_chunks;
-    if (ch) {
-        w->free_chunks = ch->next;
-        w->free_chunk_count--;
-        return ch;
-    }
-    ch = xmalloc(sizeof *ch + HTTP_ARENA_CHUNK);
-    ch->cap = HTTP_ARENA_CHUNK;
-    return ch;
-}
-
-static void chunk_put(http_worker_t *w, struct http_arena_chunk *ch)
-{
-    if (w->free_chunk_count >= HTTP_CHUNK_CACHE_MAX) {
-        free(ch);
-        return;
-    }
-    ch->next = w->free_chunks;
-    w->free_chunks = ch;
-    w->free_chunk_count++;
-}
-
-/* See http.h. */
-void *http_req_alloc(http_req_t *req, size_t n)
-{
-    n = (n + 7) & ~(size_t)7;
-    if (n == 0)
-        n = 8;
-    if (n > HTTP_ARENA_CHUNK / 2) {
-        struct http_arena_big *b = xmalloc(sizeof *b + n);
-        b->next = req->_arena_big;
-        req->_arena_big = b;
-        return b->data;
-    }
-    if (!req->_arena || req->_arena_used + n > req->_arena->cap) {
-        struct http_arena_chunk *ch = chunk_get(req->worker);
-        ch->next = req->_arena;
-        req->_arena = ch;
-        req->_arena_used = 0;
-    }
-    void *p = req->_arena->data + req->_arena_used;
-    req->_arena_used += n;
-    return p;
-}
-
-/* See http.h. */
-char *http_req_strndup(http_req_t *req, str_t s)
-{
-    char *p = http_req_alloc(req, s.len + 1);
-    if (s.len)
-        memcpy(p, s.ptr, s.len);
-    p[s.len] = '\0';
-    return p;
-}
-
-/* Returns every chunk to the worker cache and frees the large blocks. */
-void http__arena_reset(http_req_t *req)
-{
-    while (req->_arena) {
-        struct http_arena_chunk *ch = req->_arena;
-        req->_arena = ch->next;
-        chunk_put(req->worker, ch);
-    }
-    while (req->_arena_big) {
-        struct http_arena_big *b = req->_arena_big;
-        req->_arena_big = b->next;
-        free(b);
-    }
-    req->_arena_used = 0;
-}
 
 /* ---- worker common state ---------------------------------------------------------------- */
 
@@ -351,7 +271,7 @@ static int on_message_begin(llhttp_t *p)
     req_clear(c);
     c->state = CONN_HEADERS;
     c->msg_start_ms = now_ms(c->worker);
-    if (log_enabled(LOG_INFO) || observer)
+    if (log_enabled(LOG_INFO) || c->worker->opts->observer)
         c->req._start_ns = uv_hrtime();
     return 0;
 }
@@ -816,6 +736,7 @@ void http_respond(http_req_t *req, int status, const char *content_type, str_t b
         if (body.len && !req->is_head && status != 204 && status != 304)
             out_append(w, c, body.ptr, body.len);
     }
+    http_observer_fn observer = w->opts->observer;
     if (log_enabled(LOG_INFO) || observer) {
         uint64_t us = req->_start_ns ? (uv_hrtime() - req->_start_ns) / 1000 : 0;
         if (log_enabled(LOG_INFO))
@@ -824,7 +745,7 @@ void http_respond(http_req_t *req, int status, const char *content_type, str_t b
                              req->target.ptr ? req->target : STR_LIT("-"), status, body.len, us,
                              req->log_user_id);
         if (observer)
-            observer(req, status, body.len, us);
+            observer(w->opts->observer_data, req, status, body.len, us);
     }
     request_finish(c, close);
 }
@@ -867,42 +788,22 @@ void http_respond_json(http_req_t *req, int status, const struct json_t *value)
 }
 
 /* Appends detail as a JSON string body (without quotes). */
-static size_t json_escape(char *out, size_t cap, const char *in)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t n = 0;
-    for (const unsigned char *s = (const unsigned char *)in; *s && n + 7 < cap; s++) {
-        if (*s == '"' || *s == '\\') {
-            out[n++] = '\\';
-            out[n++] = (char)*s;
-        } else if (*s < 0x20) {
-            out[n++] = '\\';
-            out[n++] = 'u';
-            out[n++] = '0';
-            out[n++] = '0';
-            out[n++] = hex[*s >> 4];
-            out[n++] = hex[*s & 15];
-        } else {
-            out[n++] = (char)*s;
-        }
-    }
-    return n;
-}
-
 /* See http.h. */
 void http_respond_error(http_req_t *req, int err, const char *detail)
 {
-    char body[1024];
-    size_t n = 0;
+    char body[4096]; /* a detail of at most 512 bytes, escaped, and the code always fit */
+    jsonw_t w;
     if (err == 0)
         err = ERR_INTERNAL;
-    memcpy(body, "{\"detail\":\"", 11);
-    n = 11;
-    n += json_escape(body + n, sizeof body - n - 64, detail ? detail : err_message(err));
-    n += (size_t)snprintf(body + n, sizeof body - n, "\",\"code\":\"%s\"}", err_name(err));
-    if (n >= sizeof body)
-        n = sizeof body - 1;
-    http_respond(req, err_http_status(err), "application/json; charset=utf-8", str_make(body, n));
+    const char *d = detail ? detail : err_message(err);
+    jsonw_init(&w, body, sizeof body);
+    jsonw_raw(&w, "{\"detail\":");
+    jsonw_strn(&w, d, strnlen(d, 512));
+    jsonw_raw(&w, ",\"code\":");
+    jsonw_str(&w, err_name(err));
+    jsonw_raw(&w, "}");
+    http_respond(req, err_http_status(err), "application/json; charset=utf-8",
+                 str_make(body, jsonw_len(&w)));
 }
 
 /* ---- dispatch -------------------------------------------------------------------------- */
@@ -927,9 +828,7 @@ static void dispatch(http_conn_t *c)
         http_respond_error(req, c->err, NULL);
         return;
     }
-    http_hook_fn before = http__router_before(w->router);
-    if (before && before(req) != ERR_DECLINED)
-        return;
+    (void)w;
     http_req_route(req);
 }
 
@@ -937,6 +836,8 @@ static void dispatch(http_conn_t *c)
 void http_req_route(http_req_t *req)
 {
     http_worker_t *w = req->worker;
+    if (http__router_run_hooks(w->router, req) != ERR_DECLINED)
+        return;
     http_handler_fn fn;
     void *data;
     char allow[96];
@@ -1218,87 +1119,4 @@ void http_req_body_resume(http_req_t *req)
         return; /* http__conn_gone tells the consumer when the handles are closed */
     c->state = CONN_BODY;
     resume(c);
-}
-
-/* ---- request accessors ----------------------------------------------------------------- */
-
-/* See http.h. */
-str_t http_req_header(const http_req_t *req, const char *name)
-{
-    str_t n = str_cstr(name);
-    for (uint32_t i = 0; i < req->header_count; i++)
-        if (str_eq_nocase(req->headers[i].name, n))
-            return req->headers[i].value;
-    return STR_NULL;
-}
-
-/* See http.h. */
-str_t http_req_param(const http_req_t *req, const char *name)
-{
-    for (uint32_t i = 0; i < req->param_count; i++)
-        if (str_eq_cstr(req->param_names[i], name))
-            return req->param_values[i];
-    return STR_NULL;
-}
-
-/* See http.h. */
-uint64_t http_req_id(http_req_t *req)
-{
-    if (!req->_id)
-        req->_id = atomic_fetch_add(&next_request_id, 1);
-    return req->_id;
-}
-
-/* See http.h. */
-int http_req_set_rid(http_req_t *req, str_t id)
-{
-    if (id.len == 0 || id.len > HTTP_RID_MAX)
-        return ERR_INVALID;
-    for (size_t i = 0; i < id.len; i++) {
-        unsigned char ch = (unsigned char)id.ptr[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              ch == '-' || ch == '_' || ch == '.' || ch == ':'))
-            return ERR_INVALID;
-    }
-    memcpy(req->_rid, id.ptr, id.len);
-    req->_rid[id.len] = '\0';
-    return 0;
-}
-
-/* See http.h. */
-void http_set_observer(http_observer_fn fn)
-{
-    observer = fn;
-}
-
-/* See http.h. */
-const char *http_req_rid(http_req_t *req)
-{
-    if (!req->_rid[0])
-        log_rid_new(req->_rid);
-    return req->_rid;
-}
-
-/* See http.h. */
-const ip_addr_t *http_req_peer_addr(const http_req_t *req)
-{
-    return &req->_conn->peer;
-}
-
-/* See http.h. */
-const char *http_req_peer_str(http_req_t *req)
-{
-    http_conn_t *c = req->_conn;
-    if (!c->peer_str) {
-        char s[IP_TEXT_MAX];
-        ip_format(&c->peer, s);
-        c->peer_str = xstrdup(s);
-    }
-    return c->peer_str;
-}
-
-/* See http.h. */
-void *http_req_worker_data(const http_req_t *req)
-{
-    return req->worker->data;
 }

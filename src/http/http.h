@@ -2,8 +2,9 @@
  * http.h - jwtd's HTTP/1.1 server: listener, router, request and response API, the
  * blocking-work pool, and the body parsers (query string, form, JSON) handlers use.
  *
- * The layer knows nothing about auth, stores or databases: route modules in src/api/
- * register handlers on an http_router_t and the server calls them with an http_req_t.
+ * The layer knows nothing about auth, stores or databases: the request layer (src/api/)
+ * registers handlers and hooks on an http_router_t and the server calls them with an
+ * http_req_t.
  *
  * Handler contract: a handler is called on its worker's loop thread once the request is
  * complete (headers and whole body) -- or, for a streaming route (http_router_add_stream)
@@ -86,6 +87,8 @@ struct http_req {
     void *route_data;      /* the data pointer given at registration */
     http_worker_t *worker; /* the worker (loop thread) serving the request */
     int64_t log_user_id;   /* set by authentication for the access line; 0 = anonymous */
+    void *slot; /* the layer above's per-request state (values computed once: the caller's
+                   principal, ...), in the arena; NULL until that layer sets it */
     /* --- private --- */
     http_conn_t *_conn;
     struct http_arena_chunk *_arena;   /* current chunk */
@@ -101,9 +104,13 @@ struct http_req {
     bool _responded;
     bool _keep_alive;
     bool _expect_continue;
-    bool _body_owned; /* body lives in the connection's body buffer, not the input */
-    bool _stream;     /* streaming route: dispatched after the headers, body not buffered */
-    bool _body_read;  /* http_req_body_read was called */
+    bool _body_owned;   /* body lives in the connection's body buffer, not the input */
+    bool _stream;       /* streaming route: dispatched after the headers, body not buffered */
+    bool _body_read;    /* http_req_body_read was called */
+    bool _client_done;  /* _client computed */
+    uint8_t _hook_next; /* index of the next router hook to run */
+    ip_addr_t _client;  /* http_req_client_addr */
+    char *_client_str;  /* its text, in the arena, once asked for */
 };
 
 /* Case-insensitive lookup of the first header named name; STR_NULL (ptr NULL) if absent. */
@@ -124,6 +131,15 @@ int http_req_set_rid(http_req_t *req, str_t id);
 const ip_addr_t *http_req_peer_addr(const http_req_t *req);
 /* The peer's address as text ("127.0.0.1", "::1"); lives as long as the connection. */
 const char *http_req_peer_str(http_req_t *req);
+/*
+ * The client's address: the peer, or, when the peer is one of the server's trusted proxies
+ * (http_options.trusted_proxies), the right-most X-Forwarded-For address that is not a
+ * trusted proxy itself (the first hop one of our proxies did not add; an unparsable entry
+ * stops the walk at the last believable address). Computed once per request.
+ */
+const ip_addr_t *http_req_client_addr(http_req_t *req);
+/* The same as text, valid until the request ends. */
+const char *http_req_client_str(http_req_t *req);
 /* The pointer set with http_worker_set_data() for the serving worker (NULL if none). */
 void *http_req_worker_data(const http_req_t *req);
 
@@ -201,38 +217,42 @@ void http_respond(http_req_t *req, int status, const char *content_type, str_t b
 /* Serialises value (compact, keys in insertion order) as application/json. */
 void http_respond_json(http_req_t *req, int status, const struct json_t *value);
 /*
- * Sends the API.md section 2 error body {"detail": ..., "code": err_name(err)} with status
+ * Sends the error body of the HTTP contract {"detail": ..., "code": err_name(err)} with status
  * err_http_status(err). detail NULL uses err_message(err).
  */
 void http_respond_error(http_req_t *req, int err, const char *detail);
 
 /*
- * Observer of finished requests (metrics, access logs): called on the worker thread right
- * after each response was serialised, with the status, body bytes and the time since the
- * request's first byte in microseconds. One process-wide observer; set it before
- * http_server_run (NULL: none).
+ * Observer of finished requests (metrics, slow-request logs): called on the worker thread
+ * right after each response was serialised, with the status, body bytes and the time since
+ * the request's first byte in microseconds (http_options.observer).
  */
-typedef void (*http_observer_fn)(http_req_t *req, int status, uint64_t bytes, uint64_t duration_us);
-void http_set_observer(http_observer_fn fn);
+typedef void (*http_observer_fn)(void *data, http_req_t *req, int status, uint64_t bytes,
+                                 uint64_t duration_us);
 /*
  * Called with +1 when a connection is accepted and -1 when it is closed, on its worker
- * thread (open-connection gauges). Set before http_server_run.
+ * thread (open-connection gauges; http_options.conn_observer).
  */
-typedef void (*http_conn_observer_fn)(int delta);
-void http_set_conn_observer(http_conn_observer_fn fn);
+typedef void (*http_conn_observer_fn)(void *data, int delta);
 
 /* ---- router ------------------------------------------------------------------------------- */
 
 typedef void (*http_handler_fn)(http_req_t *req);
 /*
- * A hook run before routing for every request (CORS, rate limits). It returns ERR_DECLINED
- * to let routing continue, or 0 after it has responded (or gone async to respond later).
+ * A hook of the router's chain (http_router_use), run before routing for every request:
+ * CORS, rate limits, IP rules. It returns ERR_DECLINED to pass the request on, or 0 after
+ * it has responded, or after it went asynchronous: then it resumes the request later, on
+ * the request's loop, with http_req_route(req) (or responds). data is the hook's own
+ * context given at registration.
  */
-typedef int (*http_hook_fn)(http_req_t *req);
+typedef int (*http_hook_fn)(http_req_t *req, void *data);
+/* Most hooks a router holds. */
+#define HTTP_MAX_HOOKS 16
 /*
- * Routes req as if the before-hook had declined it: handler, or 404, 405 + Allow, OPTIONS.
- * For a before-hook that went asynchronous (returned 0 without responding) and now lets
- * the request through, on the request's loop.
+ * Runs the hooks that have not run yet for req, then routes it: the handler, or the
+ * OPTIONS answer (204 + Allow, or the router's OPTIONS handler), 405 + Allow, 404. The
+ * server calls it for every request; a hook that went asynchronous calls it to let the
+ * request through.
  */
 void http_req_route(http_req_t *req);
 /* OPTIONS handler: allow is the "GET, HEAD, POST" list of the matched path. */
@@ -249,7 +269,7 @@ int http_router_add(http_router_t *r, enum http_method method, const char *patte
                     http_handler_fn fn, void *data);
 /*
  * Registers a streaming route (POST /upload): a request to it that has a body is
- * dispatched (before-hook, then fn) once its headers are in, and fn reads the body with
+ * dispatched (hooks, then fn) once its headers are in, and fn reads the body with
  * http_req_body_read instead of finding it in req->body. max_body_bytes replaces the
  * server's max_body_bytes for these requests (413 on a larger Content-Length before fn
  * runs; ERR_TOO_LARGE to on_end as soon as a chunked body goes over). Requests without a
@@ -257,11 +277,17 @@ int http_router_add(http_router_t *r, enum http_method method, const char *patte
  */
 int http_router_add_stream(http_router_t *r, enum http_method method, const char *pattern,
                            http_handler_fn fn, void *data, size_t max_body_bytes);
-void http_router_set_before(http_router_t *r, http_hook_fn fn);
 /*
- * Route i (0 <= i < http_router_count(r)) in registration order: OUT: *method, *pattern
- * (owned by the router). For documentation checks (openapi.c). Returns 0 or ERR_NOT_FOUND.
+ * Appends a hook to the router's chain (hooks run in the order added; name is for
+ * documentation and logs). Call before http_server_run. Returns 0 or ERR_INVALID (chain
+ * full, no fn).
  */
+int http_router_use(http_router_t *r, const char *name, http_hook_fn fn,
+                    void *data); /*
+                                  * Route i (0 <= i < http_router_count(r)) in registration order:
+                                  * OUT: *method, *pattern (owned by the router). For documentation
+                                  * checks (openapi.c). Returns 0 or ERR_NOT_FOUND.
+                                  */
 size_t http_router_count(const http_router_t *r);
 int http_router_route(const http_router_t *r, size_t i, enum http_method *method,
                       const char **pattern);
@@ -303,8 +329,13 @@ struct http_options {
     uint32_t max_connections; /* per process; 0 = unlimited */
     uint32_t pool_threads;    /* 0 = cores */
     uint32_t pool_queue_max;
-    http_worker_hook_fn on_worker_start; /* on the worker thread, before serving */
-    http_worker_hook_fn on_worker_stop;  /* on the worker thread, after its loop ended */
+    const ip_net_list_t *trusted_proxies; /* whose X-Forwarded-For is believed (borrowed;
+                                             NULL = none): http_req_client_addr */
+    http_observer_fn observer;            /* finished requests; NULL = none */
+    http_conn_observer_fn conn_observer;  /* accepted / closed connections; NULL = none */
+    void *observer_data;                  /* passed to both */
+    http_worker_hook_fn on_worker_start;  /* on the worker thread, before serving */
+    http_worker_hook_fn on_worker_stop;   /* on the worker thread, after its loop ended */
     void *hook_arg;
 };
 

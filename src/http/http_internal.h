@@ -172,7 +172,7 @@ void http__worker_update_date(http_worker_t *w, int64_t now_s);
 
 /* router.c */
 enum http_method http__method_from_llhttp(uint8_t m);
-http_hook_fn http__router_before(const http_router_t *r);
+int http__router_run_hooks(const http_router_t *r, http_req_t *req);
 http_options_fn http__router_options(const http_router_t *r);
 size_t http__router_stream_max(const http_router_t *r, enum http_method method, str_t path);
 

@@ -2,7 +2,9 @@
  * router.c - method + path routing with {name} path parameters (see http.h).
  *
  * Routes live in one array, matched in registration order by walking the pattern and the
- * path together: no allocation, no regex. A path that matches some pattern but none for
+ * path together: no allocation, no regex. Before routing, a request passes the router's
+ * chain of hooks (http_router_use) in order; a hook may stop it (answer) or pause it (go
+ * asynchronous, then resume with http_req_route). A path that matches some pattern but none for
  * the method yields 405 with the list of methods (the Allow header). The route count is
  * small (tens), so a linear scan beats anything cleverer; register hot routes first.
  */
@@ -22,11 +24,18 @@ struct route {
     size_t stream_max; /* streaming route: its body limit; 0 = buffered body */
 };
 
+struct hook {
+    const char *name;
+    http_hook_fn fn;
+    void *data;
+};
+
 struct http_router {
     struct route *routes;
     size_t count, cap;
     bool has_stream; /* some route streams its body (checked only for requests with one) */
-    http_hook_fn before;
+    struct hook hooks[HTTP_MAX_HOOKS];
+    uint8_t hook_count;
     http_options_fn options;
 };
 
@@ -151,9 +160,12 @@ int http_router_route(const http_router_t *r, size_t i, enum http_method *method
 }
 
 /* See http.h. */
-void http_router_set_before(http_router_t *r, http_hook_fn fn)
+int http_router_use(http_router_t *r, const char *name, http_hook_fn fn, void *data)
 {
-    r->before = fn;
+    if (!fn || r->hook_count >= HTTP_MAX_HOOKS)
+        return ERR_INVALID;
+    r->hooks[r->hook_count++] = (struct hook){name, fn, data};
+    return 0;
 }
 
 /* See http.h. */
@@ -272,10 +284,19 @@ size_t http__router_stream_max(const http_router_t *r, enum http_method method, 
     return 0;
 }
 
-/* Internal accessors for conn.c. */
-http_hook_fn http__router_before(const http_router_t *r)
+/*
+ * Runs the hooks of r that have not run yet for req (req->_hook_next onwards). Returns
+ * ERR_DECLINED when every one passed the request on, 0 when one responded or went
+ * asynchronous (it resumes with http_req_route, which continues after it).
+ */
+int http__router_run_hooks(const http_router_t *r, http_req_t *req)
 {
-    return r->before;
+    while (req->_hook_next < r->hook_count) {
+        const struct hook *h = &r->hooks[req->_hook_next++];
+        if (h->fn(req, h->data) != ERR_DECLINED)
+            return 0;
+    }
+    return ERR_DECLINED;
 }
 
 http_options_fn http__router_options(const http_router_t *r)

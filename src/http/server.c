@@ -58,15 +58,6 @@ struct http_server {
     bool stopping;
 };
 
-/* http_set_conn_observer (set before the server runs, read-only afterwards). */
-static http_conn_observer_fn conn_observer;
-
-/* See http.h. */
-void http_set_conn_observer(http_conn_observer_fn fn)
-{
-    conn_observer = fn;
-}
-
 static void on_conn_timer(uv_timer_t *t);
 static void close_now(http_conn_t *c);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
@@ -187,8 +178,8 @@ static void conn_free(http_conn_t *c)
     if (c->next)
         c->next->prev = c->prev;
     w->conn_count--;
-    if (conn_observer)
-        conn_observer(-1);
+    if (w->opts->conn_observer)
+        w->opts->conn_observer(w->opts->observer_data, -1);
     if (w->out_conn == c) {
         buf_reset(&w->out);
         w->out_conn = NULL;
@@ -422,8 +413,8 @@ static void on_connection(uv_stream_t *server, int status)
         w->conns->prev = c;
     w->conns = c;
     w->conn_count++;
-    if (conn_observer)
-        conn_observer(1);
+    if (w->opts->conn_observer)
+        w->opts->conn_observer(w->opts->observer_data, 1);
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
         close_now(c);
         return;

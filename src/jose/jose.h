@@ -5,7 +5,7 @@
  * and claims view jose shares).
  *
  * What it is not: HTTP, token issuing policy (jti, lifetimes, sessions: src/auth/), or
- * configuration (src/auth/keys.c builds a key ring from struct cfg).
+ * configuration (src/root/keys.c builds a key ring from the key settings).
  *
  * Errors: every fallible function returns 0 or a negative JWTV_E* code (jwtv.h). Functions
  * that load keys also write a human-readable message into err (cap bytes) when err != NULL.

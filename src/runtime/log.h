@@ -16,7 +16,7 @@
  * Request-scoped lines carry request_id=<rid> after the module: the HTTP layer makes one id
  * per request with log_rid_new(), logs through log_req_*(rid, ...) while handling it, and
  * ends with log_request() (the access line: method, path without its query string, status,
- * bytes, duration). The level comes from JWTD_LOG_LEVEL: cli_load_config() applies it.
+ * bytes, duration). The level comes from JWTD_LOG_LEVEL: the composition root applies it.
  *
  * Files: with log_open_dir() (JWTD_LOG_DIR) lines are split into four files by the channel
  * each line is written to (enum log_channel): api.log (access lines), auth.log (security

@@ -1,8 +1,8 @@
 /*
  * revindex.h - the in-memory revocation index consulted on every token verification.
  *
- * Three kinds of entries (API.md section 8): revoked token ids (jti), revoked sessions
- * (sid) and per-user watermarks (tokens of that user issued before the watermark are
+ * Three kinds of entries (the revocation model of docs/api.md): revoked token ids (jti), revoked
+ * sessions (sid) and per-user watermarks (tokens of that user issued before the watermark are
  * revoked). A lookup is O(1) and touches no database or network: the index is loaded from
  * the database at start, updated on every revocation (by this process, or by the store's
  * cross-instance feed), and pruned as entries expire.

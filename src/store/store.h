@@ -9,8 +9,8 @@
  *   - revocations made by other processes (the CLI, another jwtd on the same database) come
  *     in through the backend's feed. The embedded backend (store_mem.c) polls: a background
  *     thread calls the owner's pull function every poll_interval_ms with a `since` bound,
- *     and the pull function re-applies what the durable database recorded since then. The
- *     Redis backend of the next issue pushes changes instead; the interface stays.
+ *     and the pull function re-applies what the durable database recorded since then. With
+ *     Redis, changes are also pushed (below); the interface is the same.
  *   - expired entries are pruned by the same background thread (no cleanup cron).
  *
  * The store knows nothing about the database: the owner (src/auth/) supplies the pull
@@ -20,7 +20,7 @@
  * Threads: store_check() and store_revoke_*() may be called from any thread (event loops,
  * the blocking pool). store_start() / store_close() from the owning (main) thread only.
  *
- * Shared state for several instances (issue 5): with store_redis_start() the store also
+ * Shared state for several instances: with store_redis_start() the store also
  *   - PUBLISHes every revocation made by this process on the channel <prefix>revocations
  *     and applies what other instances publish (a subscriber connection on the store's own
  *     thread), so a revocation reaches every instance in about a millisecond; on every

@@ -30,7 +30,7 @@ struct store {
     bool pull_requested;
     bool started;
     pthread_t thread;
-    /* issue 5: shared state */
+    /* shared state */
     store_user_fn user_fn;
     void *user_arg;
     store_local_t *local; /* cache + rate tables (embedded backend, and Redis fallback) */

@@ -1,7 +1,8 @@
 /*
- * store_redis.c - the Redis backend of the store: revocations pushed between instances by
- * pub/sub, and the cache and rate-limit operations of store.h shared through Redis. Also
- * the dispatch of those operations to the in-process tables when no Redis is configured.
+ * store_redis.c - the Redis backend of the store: connections (one per event loop, and the
+ * store thread's subscriber and command connection), revocations pushed between instances
+ * by pub/sub, and the lifecycle. The cache and rate-limit operations over these
+ * connections are in store_redis_ops.c.
  *
  * DESIGN
  * hiredis 0.14 async with its libuv adapter. A `rconn` is one connection bound to one
@@ -48,7 +49,7 @@
 #include "common/err.h"
 #include "runtime/alloc.h"
 #include "runtime/log.h"
-#include "store/store_internal.h"
+#include "store/redis_internal.h"
 
 /* ---- Lua scripts ---------------------------------------------------------------------- */
 
@@ -97,86 +98,20 @@ static const char LUA_DROP[] = "local m=redis.call('SMEMBERS',KEYS[1])\n"
                                "for i=1,#m do redis.call('DEL',m[i]) end\n"
                                "redis.call('DEL',KEYS[1]) return #m\n";
 
-enum { SCRIPT_RATE, SCRIPT_SET, SCRIPT_DROP, SCRIPT__N };
 static const char *const SCRIPTS[SCRIPT__N] = {LUA_RATE, LUA_SET, LUA_DROP};
 
-/* ---- types ------------------------------------------------------------------------------ */
+__thread rconn_t *store__tls_rc;
 
-typedef struct rconn rconn_t;
-typedef void (*rop_fn)(rconn_t *rc, void *arg, redisReply *reply);
-
-struct rop {
-    struct rop *next;
-    uint64_t start_ns;
-    rop_fn fn; /* NULL = fire and forget */
-    void *arg;
-};
-
-enum rc_state { RC_DOWN, RC_CONNECTING, RC_READY };
-
-struct rconn {
-    store_redis_t *rd;
-    uv_loop_t *loop;
-    redisAsyncContext *ac;
-    enum rc_state state;
-    bool subscriber;
-    bool closing;
-    bool was_ready;   /* logged as up (to log transitions once) */
-    uint32_t backoff; /* ms until the next attempt after a failure */
-    uint64_t connect_started_ns, retry_at_ns, ping_ns, scripts_loaded_ns;
-    struct rop *head, *tail; /* outstanding commands, oldest first */
-    uv_timer_t timer;
-};
-
-/* A command queued for the store thread's command connection. */
-struct qitem {
-    struct qitem *next;
-    int argc;
-    char **argv;
-    size_t *argvlen;
-    struct syncwait *wait; /* a blocking GET waiting for the reply, or NULL */
-};
-
-struct syncwait {
-    pthread_cond_t cv;
-    bool done;
-    int status;
-    char *out;
-    size_t cap, len;
-};
-
-struct store_redis {
-    store_t *st;
-    char *host, *unix_path, *password;
-    int port, db;
-    char prefix[80];
-    char channel[128];
-    uint32_t timeout_ms;
-    char sha[SCRIPT__N][41];
-    /* the store thread */
-    pthread_t thread;
-    uv_loop_t loop;
-    uv_async_t wake;
-    pthread_mutex_t qmu; /* guards the queue, stopping, the syncwaits */
-    struct qitem *qhead, *qtail;
-    size_t qlen;
-    bool stopping;
-    rconn_t *cmd, *sub;
-    atomic_bool cmd_up, sub_up;
-    atomic_bool fallback; /* rate limits currently decided locally */
-    atomic_uint_fast64_t dropped;
-};
-
-static __thread rconn_t *tls_rc; /* this event loop's connection */
-
-static uint64_t mono_ns(void)
+/* See redis_internal.h. */
+uint64_t store__redis_mono_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static int64_t now_us(void)
+/* See redis_internal.h. */
+int64_t store__redis_now_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -283,7 +218,7 @@ static int rc_send(rconn_t *rc, rop_fn fn, void *arg, int argc, const char **arg
         return -1;
     struct rop *op = xmalloc(sizeof *op);
     op->next = NULL;
-    op->start_ns = mono_ns();
+    op->start_ns = store__redis_mono_ns();
     op->fn = fn;
     op->arg = arg;
     if (rc->tail)
@@ -309,8 +244,8 @@ static int rc_send(rconn_t *rc, rop_fn fn, void *arg, int argc, const char **arg
     return 0;
 }
 
-/* Sends a command when the connection is ready. 0, or -1 (the caller falls back). */
-static int rc_cmd(rconn_t *rc, rop_fn fn, void *arg, int argc, const char **argv,
+/* See redis_internal.h. */
+int store__rc_cmd(rconn_t *rc, rop_fn fn, void *arg, int argc, const char **argv,
                   const size_t *argvlen)
 {
     if (!rc || rc->state != RC_READY)
@@ -323,7 +258,7 @@ static void on_preamble(rconn_t *rc, void *arg, redisReply *r);
 /* Loads the Lua scripts (EVALSHA needs them): after connect, and after a NOSCRIPT. */
 static void rc_load_scripts(rconn_t *rc)
 {
-    rc->scripts_loaded_ns = mono_ns();
+    rc->scripts_loaded_ns = store__redis_mono_ns();
     for (int i = 0; i < SCRIPT__N; i++) {
         const char *argv[] = {"SCRIPT", "LOAD", SCRIPTS[i]};
         size_t len[] = {6, 4, strlen(SCRIPTS[i])};
@@ -351,7 +286,7 @@ static void rc_on_reply(redisAsyncContext *ac, void *r, void *privdata)
        (once for the burst of commands already sent: at most every 100 ms); this command
        itself falls back like any other failure */
     if (reply && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0 &&
-        rc->ac && mono_ns() - rc->scripts_loaded_ns > 100000000u) {
+        rc->ac && store__redis_mono_ns() - rc->scripts_loaded_ns > 100000000u) {
         log_warn("msg=\"redis lost the Lua scripts, loading them again\" conn=%s", rc_name(rc));
         rc_load_scripts(rc);
     }
@@ -366,7 +301,7 @@ static void schedule_retry(rconn_t *rc)
     rc->backoff = rc->backoff ? rc->backoff * 2 : 50;
     if (rc->backoff > 2000)
         rc->backoff = 2000;
-    rc->retry_at_ns = mono_ns() + (uint64_t)rc->backoff * 1000000u;
+    rc->retry_at_ns = store__redis_mono_ns() + (uint64_t)rc->backoff * 1000000u;
     if (rc->was_ready) {
         log_warn("msg=\"redis connection lost, reconnecting\" conn=%s", rc_name(rc));
         rc->was_ready = false;
@@ -457,7 +392,7 @@ static void rc_connect(rconn_t *rc)
     }
     rc->ac = ac;
     rc->state = RC_CONNECTING;
-    rc->connect_started_ns = mono_ns();
+    rc->connect_started_ns = store__redis_mono_ns();
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     if (rd->password) {
@@ -486,7 +421,7 @@ static void on_timer(uv_timer_t *t)
     rconn_t *rc = t->data;
     if (rc->closing)
         return;
-    uint64_t now = mono_ns();
+    uint64_t now = store__redis_mono_ns();
     uint64_t limit = (uint64_t)rc->rd->timeout_ms * 1000000u;
     switch (rc->state) {
     case RC_DOWN:
@@ -511,7 +446,7 @@ static void on_timer(uv_timer_t *t)
             rc->ping_ns = now; /* health check of the store thread's connection */
             const char *argv[] = {"PING"};
             size_t len[] = {4};
-            rc_cmd(rc, NULL, NULL, 1, argv, len);
+            store__rc_cmd(rc, NULL, NULL, 1, argv, len);
         }
         break;
     }
@@ -677,8 +612,8 @@ static void on_wake(uv_async_t *h)
         struct qitem *next = q->next;
         int rc = -1;
         if (!stopping)
-            rc = rc_cmd(rd->cmd, q->wait ? on_sync_reply : NULL, q->wait, q->argc,
-                        (const char **)q->argv, q->argvlen);
+            rc = store__rc_cmd(rd->cmd, q->wait ? on_sync_reply : NULL, q->wait, q->argc,
+                               (const char **)q->argv, q->argvlen);
         if (rc != 0) {
             atomic_fetch_add(&rd->dropped, 1);
             if (q->wait) {
@@ -706,9 +641,9 @@ static void *redis_main(void *arg)
     return NULL;
 }
 
-/* Queues a command for the store thread (any thread). */
-static void enqueue(store_redis_t *rd, int argc, const char **argv, const size_t *argvlen,
-                    struct syncwait *w)
+/* See redis_internal.h. */
+void store__redis_enqueue(store_redis_t *rd, int argc, const char **argv, const size_t *argvlen,
+                          struct syncwait *w)
 {
     struct qitem *q = xcalloc(1, sizeof *q);
     q->argc = argc;
@@ -740,12 +675,13 @@ static void enqueue(store_redis_t *rd, int argc, const char **argv, const size_t
     uv_async_send(&rd->wake);
 }
 
-/* Sends on this loop's connection when it is ready, else through the store thread. */
-static void send_any(store_redis_t *rd, int argc, const char **argv, const size_t *argvlen)
+/* See redis_internal.h. */
+void store__redis_send_any(store_redis_t *rd, int argc, const char **argv, const size_t *argvlen)
 {
-    if (tls_rc && tls_rc->rd == rd && rc_cmd(tls_rc, NULL, NULL, argc, argv, argvlen) == 0)
+    if (store__tls_rc && store__tls_rc->rd == rd &&
+        store__rc_cmd(store__tls_rc, NULL, NULL, argc, argv, argvlen) == 0)
         return;
-    enqueue(rd, argc, argv, argvlen, NULL);
+    store__redis_enqueue(rd, argc, argv, argvlen, NULL);
 }
 
 /* ---- lifecycle ---------------------------------------------------------------------------- */
@@ -851,19 +787,19 @@ bool store_redis_up(const store_t *st)
 /* See store.h. */
 void store_loop_attach(store_t *st, struct uv_loop_s *loop)
 {
-    if (!st || !st->rd || tls_rc)
+    if (!st || !st->rd || store__tls_rc)
         return;
-    tls_rc = rc_new(st->rd, loop, false);
+    store__tls_rc = rc_new(st->rd, loop, false);
 }
 
 /* See store.h. */
 void store_loop_detach(store_t *st)
 {
     (void)st;
-    if (!tls_rc)
+    if (!store__tls_rc)
         return;
-    rc_close(tls_rc);
-    tls_rc = NULL;
+    rc_close(store__tls_rc);
+    store__tls_rc = NULL;
 }
 
 /* See store_internal.h. */
@@ -871,339 +807,5 @@ void store__redis_publish(store_redis_t *rd, const char *msg)
 {
     const char *argv[] = {"PUBLISH", rd->channel, msg};
     size_t len[] = {7, strlen(rd->channel), strlen(msg)};
-    send_any(rd, 3, argv, len);
-}
-
-/* ---- cache ---------------------------------------------------------------------------------- */
-
-static size_t cache_key(const store_redis_t *rd, char *out, size_t cap, const char *kind,
-                        const char *key)
-{
-    int n = snprintf(out, cap, "%s%s:%s", rd->prefix, kind, key);
-    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
-}
-
-struct get_ctx {
-    store_cache_cb cb;
-    void *arg;
-};
-
-static void on_get_reply(rconn_t *rc, void *arg, redisReply *r)
-{
-    (void)rc;
-    struct get_ctx c = *(struct get_ctx *)arg;
-    free(arg);
-    if (r && r->type == REDIS_REPLY_STRING)
-        c.cb(c.arg, 0, str_make(r->str, r->len));
-    else
-        c.cb(c.arg, ERR_NOT_FOUND, STR_NULL);
-}
-
-/* See store.h. */
-void store_cache_get(store_t *st, const char *key, store_cache_cb cb, void *arg)
-{
-    if (!st->rd) {
-        size_t len = 0;
-        char *v = store__local_cache_get(st->local, key, now_us(), &len);
-        if (v)
-            cb(arg, 0, str_make(v, len));
-        else
-            cb(arg, ERR_NOT_FOUND, STR_NULL);
-        free(v);
-        return;
-    }
-    char k[512];
-    size_t kl = cache_key(st->rd, k, sizeof k, "cache", key);
-    const char *argv[] = {"GET", k};
-    size_t len[] = {3, kl};
-    struct get_ctx *c = xmalloc(sizeof *c);
-    c->cb = cb;
-    c->arg = arg;
-    if (tls_rc && tls_rc->rd == st->rd && rc_cmd(tls_rc, on_get_reply, c, 2, argv, len) == 0)
-        return;
-    free(c);
-    cb(arg, ERR_NOT_FOUND, STR_NULL);
-}
-
-/* See store.h. */
-int store_cache_get_sync(store_t *st, const char *key, char *out, size_t cap, size_t *len)
-{
-    if (!st->rd) {
-        size_t n = 0;
-        char *v = store__local_cache_get(st->local, key, now_us(), &n);
-        if (!v)
-            return ERR_NOT_FOUND;
-        memcpy(out, v, n < cap ? n : cap);
-        *len = n;
-        free(v);
-        return 0;
-    }
-    if (!atomic_load(&st->rd->cmd_up))
-        return ERR_NOT_FOUND;
-    char k[512];
-    size_t kl = cache_key(st->rd, k, sizeof k, "cache", key);
-    const char *argv[] = {"GET", k};
-    size_t alen[] = {3, kl};
-    struct syncwait w;
-    memset(&w, 0, sizeof w);
-    pthread_cond_init(&w.cv, NULL);
-    w.out = out;
-    w.cap = cap;
-    enqueue(st->rd, 2, argv, alen, &w);
-    pthread_mutex_lock(&st->rd->qmu);
-    while (!w.done)
-        pthread_cond_wait(&w.cv, &st->rd->qmu); /* the command timeout bounds this */
-    pthread_mutex_unlock(&st->rd->qmu);
-    pthread_cond_destroy(&w.cv);
-    *len = w.len;
-    return w.status;
-}
-
-/* See store.h. */
-void store_cache_set(store_t *st, const char *key, str_t value, uint32_t ttl_s, const char *group)
-{
-    if (ttl_s == 0)
-        return;
-    if (!st->rd) {
-        store__local_cache_set(st->local, key, value, ttl_s, group, now_us());
-        return;
-    }
-    char k[512], g[512], ttl[16];
-    size_t kl = cache_key(st->rd, k, sizeof k, "cache", key);
-    size_t gl = group ? cache_key(st->rd, g, sizeof g, "cache-group", group) : 0;
-    snprintf(ttl, sizeof ttl, "%u", ttl_s);
-    const char *argv[] = {"EVALSHA", st->rd->sha[SCRIPT_SET], group ? "2" : "1",
-                          k,         group ? g : "",          value.ptr ? value.ptr : "",
-                          ttl};
-    size_t len[] = {7, 40, 1, kl, gl, value.len, strlen(ttl)};
-    if (group) {
-        send_any(st->rd, 7, argv, len);
-    } else {
-        const char *a2[] = {argv[0], argv[1], argv[2], argv[3], argv[5], argv[6]};
-        size_t l2[] = {len[0], len[1], len[2], len[3], len[5], len[6]};
-        send_any(st->rd, 6, a2, l2);
-    }
-}
-
-/* See store.h. */
-void store_cache_del(store_t *st, const char *key)
-{
-    if (!st->rd) {
-        store__local_cache_del(st->local, key);
-        return;
-    }
-    char k[512];
-    size_t kl = cache_key(st->rd, k, sizeof k, "cache", key);
-    const char *argv[] = {"DEL", k};
-    size_t len[] = {3, kl};
-    send_any(st->rd, 2, argv, len);
-}
-
-/* See store.h. */
-void store_cache_drop_group(store_t *st, const char *group)
-{
-    if (!st->rd) {
-        store__local_cache_drop_group(st->local, group);
-        return;
-    }
-    char g[512];
-    size_t gl = cache_key(st->rd, g, sizeof g, "cache-group", group);
-    const char *argv[] = {"EVALSHA", st->rd->sha[SCRIPT_DROP], "1", g};
-    size_t len[] = {7, 40, 1, gl};
-    if (tls_rc || !atomic_load(&st->rd->cmd_up)) {
-        send_any(st->rd, 4, argv, len); /* an event loop never waits */
-        return;
-    }
-    /* a pool thread (a refresh): wait for Redis to have dropped the group (bounded by the
-       command timeout), so the client that gets the refresh answer never reads an entry
-       that should be gone */
-    struct syncwait w;
-    memset(&w, 0, sizeof w);
-    pthread_cond_init(&w.cv, NULL);
-    enqueue(st->rd, 4, argv, len, &w);
-    pthread_mutex_lock(&st->rd->qmu);
-    while (!w.done)
-        pthread_cond_wait(&w.cv, &st->rd->qmu);
-    pthread_mutex_unlock(&st->rd->qmu);
-    pthread_cond_destroy(&w.cv);
-}
-
-/* ---- rate limits ------------------------------------------------------------------------------
- */
-
-#define RATE_MAX 4
-
-struct rate_ctx {
-    store_t *st;
-    store_rate_cb cb;
-    void *arg;
-    size_t n;
-    store_rate_t r[RATE_MAX];
-    char keys[RATE_MAX][256];
-};
-
-static void rate_local(struct rate_ctx *c)
-{
-    store_rate_result_t res;
-    store__local_rate_check(c->st->local, c->r, c->n, now_us(), &res);
-    c->cb(c->arg, &res);
-}
-
-static void fallback_note(store_redis_t *rd, bool falling_back)
-{
-    if (falling_back && atomic_load(&rd->cmd_up)) {
-        /* Redis answers the store thread: only this loop's connection is not (yet) ready */
-        log_debug("msg=\"rate limit decided locally: this loop's redis connection is not ready\"");
-        return;
-    }
-    bool was = atomic_exchange(&rd->fallback, falling_back);
-    if (falling_back && !was)
-        log_warn("msg=\"redis unreachable: rate limits fall back to local counters of this "
-                 "instance\"");
-    else if (!falling_back && was)
-        log_info("msg=\"redis reachable again: rate limits shared again\"");
-}
-
-static void on_rate_reply(rconn_t *rc, void *arg, redisReply *r)
-{
-    struct rate_ctx *c = arg;
-    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
-        r->element[0]->type == REDIS_REPLY_INTEGER) {
-        fallback_note(rc->rd, false);
-        store_rate_result_t res = {0};
-        res.allowed = r->element[0]->integer == 1;
-        long long retry = r->element[1]->type == REDIS_REPLY_INTEGER ? r->element[1]->integer : 1;
-        res.retry_after_s = res.allowed ? 0 : (uint32_t)(retry < 1 ? 1 : retry);
-        res.denied_by =
-            r->element[2]->type == REDIS_REPLY_INTEGER ? (int)r->element[2]->integer : -1;
-        res.local = false;
-        c->cb(c->arg, &res);
-    } else {
-        if (r && r->type == REDIS_REPLY_ERROR)
-            log_error("msg=\"redis rate script failed\" err=\"%s\"", r->str);
-        fallback_note(rc->rd, true);
-        rate_local(c);
-    }
-    free(c);
-}
-
-static const char RATE_MODE[] = {'c', 'p', 'b', 'f'};
-
-/* Builds the EVALSHA argv of the rate script for c into argv/len; returns argc. */
-static int rate_argv(struct rate_ctx *c, const char **argv, size_t *len, char nums[][2][16],
-                     char modes[][2], char *nkeys)
-{
-    store_redis_t *rd = c->st->rd;
-    int a = 0;
-    argv[a] = "EVALSHA";
-    len[a++] = 7;
-    argv[a] = rd->sha[SCRIPT_RATE];
-    len[a++] = 40;
-    snprintf(nkeys, 4, "%zu", c->n);
-    argv[a] = nkeys;
-    len[a++] = strlen(nkeys);
-    for (size_t i = 0; i < c->n; i++) {
-        argv[a] = c->keys[i];
-        len[a++] = strlen(c->keys[i]);
-    }
-    for (size_t i = 0; i < c->n; i++) {
-        snprintf(nums[i][0], 16, "%u", c->r[i].count);
-        snprintf(nums[i][1], 16, "%u", c->r[i].period_s);
-        modes[i][0] = RATE_MODE[(int)c->r[i].mode & 3];
-        modes[i][1] = '\0';
-        argv[a] = nums[i][0];
-        len[a++] = strlen(nums[i][0]);
-        argv[a] = nums[i][1];
-        len[a++] = strlen(nums[i][1]);
-        argv[a] = modes[i];
-        len[a++] = 1;
-    }
-    return a;
-}
-
-static struct rate_ctx *rate_ctx_new(store_t *st, const store_rate_t *r, size_t n, store_rate_cb cb,
-                                     void *arg)
-{
-    struct rate_ctx *c = xcalloc(1, sizeof *c);
-    c->st = st;
-    c->cb = cb;
-    c->arg = arg;
-    size_t m = n > RATE_MAX ? RATE_MAX : n;
-    c->n = m;
-    for (size_t i = 0; i < m; i++) {
-        c->r[i] = r[i];
-        if (st->rd)
-            snprintf(c->keys[i], sizeof c->keys[i], "%srate_limit:%s", st->rd->prefix, r[i].key);
-        else
-            snprintf(c->keys[i], sizeof c->keys[i], "%s", r[i].key);
-        c->r[i].key = c->keys[i];
-    }
-    return c;
-}
-
-/* See store.h. */
-void store_rate_check(store_t *st, const store_rate_t *r, size_t n, store_rate_cb cb, void *arg)
-{
-    if (!st->rd) {
-        store_rate_result_t res;
-        store__local_rate_check(st->local, r, n > RATE_MAX ? RATE_MAX : n, now_us(), &res);
-        res.local = true;
-        cb(arg, &res);
-        return;
-    }
-    struct rate_ctx *c = rate_ctx_new(st, r, n, cb, arg);
-    const char *argv[3 + 4 * RATE_MAX];
-    size_t len[3 + 4 * RATE_MAX];
-    char nums[RATE_MAX][2][16], modes[RATE_MAX][2], nk[4];
-    int argc = rate_argv(c, argv, len, nums, modes, nk);
-    if (tls_rc && tls_rc->rd == st->rd && rc_cmd(tls_rc, on_rate_reply, c, argc, argv, len) == 0)
-        return;
-    fallback_note(st->rd, true);
-    rate_local(c);
-    free(c);
-}
-
-/* See store.h. */
-void store_rate_consume(store_t *st, const char *key, uint32_t count, uint32_t period_s)
-{
-    if (count == 0)
-        return;
-    store_rate_t r = {key, count, period_s, (enum store_rate_mode)STORE__RATE_FORCE};
-    if (!st->rd || !atomic_load(&st->rd->cmd_up)) {
-        store_rate_result_t res;
-        char k[300];
-        if (st->rd) {
-            snprintf(k, sizeof k, "%srate_limit:%s", st->rd->prefix, key);
-            r.key = k;
-        }
-        store__local_rate_check(st->local, &r, 1, now_us(), &res);
-        return;
-    }
-    struct rate_ctx *c = rate_ctx_new(st, &r, 1, NULL, NULL);
-    const char *argv[3 + 4];
-    size_t len[3 + 4];
-    char nums[1][2][16], modes[1][2], nk[4];
-    int argc = rate_argv(c, argv, len, nums, modes, nk);
-    send_any(st->rd, argc, argv, len);
-    free(c);
-}
-
-/* See store.h. */
-void store_rate_block(store_t *st, const char *key, uint32_t seconds)
-{
-    if (seconds == 0)
-        return;
-    if (!st->rd || !atomic_load(&st->rd->cmd_up)) {
-        char k[300];
-        if (st->rd)
-            snprintf(k, sizeof k, "%srate_limit:%s", st->rd->prefix, key);
-        store__local_rate_block(st->local, st->rd ? k : key, seconds, now_us());
-        return;
-    }
-    char k[300], ms[24];
-    int kl = snprintf(k, sizeof k, "%srate_limit:%s", st->rd->prefix, key);
-    snprintf(ms, sizeof ms, "%" PRIu64, (uint64_t)seconds * 1000u);
-    const char *argv[] = {"SET", k, "1", "PX", ms};
-    size_t len[] = {3, (size_t)kl, 1, 2, strlen(ms)};
-    send_any(st->rd, 5, argv, len);
+    store__redis_send_any(rd, 3, argv, len);
 }

@@ -3,13 +3,13 @@
  * errors, HEAD, 100-continue, keep-alive decisions, streamed bodies (back-pressure, route
  * limits, errors told to the consumer, early answers), trailers, X-Request-Id on parser
  * rejections. */
-#include "test.h"
-
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "common/buf.h"
 #include "common/err.h"
 #include "http/http_internal.h"
+#include "test.h"
 
 static buf_t out;
 static bool closed;
@@ -123,13 +123,18 @@ static void st_drain(int n)
     }
 }
 
-static http_conn_t *setup(void)
+static void setup_opts_only(void)
 {
     http_options_defaults(&opts);
     opts.max_header_bytes = 1024;
     opts.max_headers = 10;
     opts.max_url_bytes = 300;
     opts.max_body_bytes = 100;
+}
+
+static http_conn_t *setup(void)
+{
+    setup_opts_only();
     if (!router) {
         router = http_router_new();
         http_router_add(router, HTTP_M_GET, "/ok", h_ok, NULL);
@@ -347,13 +352,41 @@ TEST(conn_keep_alive_rules)
     teardown(c);
 }
 
-static int before_hook(http_req_t *req)
+/* ---- the hook chain: a second router and worker with hooks ---- */
+
+static char g_trace[16];
+static http_req_t *g_deferred;
+
+static void trace(char ch)
 {
+    size_t n = strlen(g_trace);
+    if (n + 1 < sizeof g_trace)
+        g_trace[n] = ch, g_trace[n + 1] = '\0';
+}
+
+static int hook_pass(http_req_t *req, void *data)
+{
+    (void)req;
+    trace(*(const char *)data);
+    return ERR_DECLINED;
+}
+
+static int hook_block(http_req_t *req, void *data)
+{
+    trace(*(const char *)data);
     if (str_eq_cstr(req->path, "/blocked")) {
         http_respond_error(req, ERR_THROTTLED, NULL);
         return 0;
     }
     return ERR_DECLINED;
+}
+
+/* Pretends to wait for a rate-limit lookup: the request resumes with http_req_route. */
+static int hook_defer(http_req_t *req, void *data)
+{
+    trace(*(const char *)data);
+    g_deferred = req;
+    return 0;
 }
 
 static void options_hook(http_req_t *req, const char *allow)
@@ -362,48 +395,91 @@ static void options_hook(http_req_t *req, const char *allow)
     http_respond(req, 200, NULL, STR_LIT(""));
 }
 
-TEST(conn_before_and_options_hooks)
+static void h_trace(http_req_t *req)
 {
-    http_conn_t *c = setup();
-    http_router_set_before(router, before_hook);
-    http_router_set_options(router, options_hook);
-    feed_cstr(c,
-              "GET /blocked HTTP/1.1\r\n\r\nOPTIONS /p/1 HTTP/1.1\r\n\r\nGET /ok HTTP/1.1\r\n\r\n");
-    http_router_set_before(router, NULL);
-    http_router_set_options(router, NULL);
+    trace('H');
+    http_respond(req, 200, "text/plain", http_req_param(req, "id"));
+}
+
+/* A connection on a worker whose router has the hooks fns (data: one letter each). */
+static http_conn_t *setup_hooks(http_worker_t *w, http_router_t **r, http_hook_fn *fns,
+                                const char *names)
+{
+    setup_opts_only();
+    *r = http_router_new();
+    http_router_add(*r, HTTP_M_GET, "/p/{id}", h_trace, NULL);
+    for (size_t i = 0; names[i]; i++)
+        CHECK_EQ_INT(http_router_use(*r, "t", fns[i], (void *)&names[i]), 0);
+    http_router_set_options(*r, options_hook);
+    memset(w, 0, sizeof *w);
+    http__worker_init_common(w, *r, &opts, &t_io);
+    buf_init(&out, 1 << 20);
+    closed = false;
+    g_trace[0] = '\0';
+    g_deferred = NULL;
+    http_conn_t *c = calloc(1, sizeof *c);
+    http__conn_init(c, w);
+    return c;
+}
+
+static void teardown_hooks(http_conn_t *c, http_worker_t *w, http_router_t *r)
+{
+    teardown(c);
+    http__worker_dispose_common(w);
+    http_router_free(r);
+}
+
+TEST(conn_hooks_run_in_order_and_may_answer)
+{
+    http_worker_t w;
+    http_router_t *r;
+    http_hook_fn fns[] = {hook_pass, hook_block, hook_pass};
+    http_conn_t *c = setup_hooks(&w, &r, fns, "abc");
+    feed_cstr(c, "GET /blocked HTTP/1.1\r\n\r\nOPTIONS /p/1 HTTP/1.1\r\n\r\n"
+                 "GET /p/7 HTTP/1.1\r\n\r\n");
     ASSERT_TRUE(out.data != NULL);
     CHECK_TRUE(strstr(out.data, "HTTP/1.1 429 ") == out.data);
     CHECK_TRUE(strstr(out.data, "\"code\":\"throttled\"") != NULL);
     CHECK_TRUE(strstr(out.data, "X-Allow-Seen: GET, HEAD, OPTIONS\r\n") != NULL);
-    CHECK_TRUE(strstr(out.data, "\r\n\r\nok") != NULL);
-    teardown(c);
+    CHECK_TRUE(strstr(out.data, "\r\n\r\n7") != NULL);
+    /* /blocked stops at b; the OPTIONS and the GET pass every hook, the GET then routes */
+    CHECK_STR_EQ(g_trace, "ababcabcH");
+    CHECK_EQ_INT(http_router_use(r, "x", NULL, NULL), ERR_INVALID);
+    teardown_hooks(c, &w, r);
 }
 
-static int deferring_hook(http_req_t *req)
+TEST(conn_async_hook_resumes_after_itself)
 {
-    pending = req; /* e.g. a rate-limit lookup on the pool */
-    return 0;
-}
-
-TEST(conn_async_before_hook_then_route)
-{
-    http_conn_t *c = setup();
-    http_router_set_before(router, deferring_hook);
+    http_worker_t w;
+    http_router_t *r;
+    http_hook_fn fns[] = {hook_pass, hook_defer, hook_pass};
+    http_conn_t *c = setup_hooks(&w, &r, fns, "abc");
     feed_cstr(c, "GET /p/5 HTTP/1.1\r\n\r\nGET /nope HTTP/1.1\r\n\r\n");
     CHECK_EQ_INT(out.len, 0);
-    ASSERT_TRUE(pending != NULL);
-    http_req_t *r = pending;
-    pending = NULL;
-    http_req_route(r); /* the hook lets it through: /p/5 answers, then /nope is parsed */
-    ASSERT_TRUE(pending != NULL);
-    r = pending;
-    pending = NULL;
-    http_router_set_before(router, NULL);
-    http_req_route(r);
+    CHECK_STR_EQ(g_trace, "ab");
+    ASSERT_TRUE(g_deferred != NULL);
+    http_req_t *req = g_deferred;
+    g_deferred = NULL;
+    http_req_route(req); /* c, then /p/5 answers; /nope is parsed and waits in b */
+    CHECK_STR_EQ(g_trace, "abcHab");
+    ASSERT_TRUE(g_deferred != NULL);
+    req = g_deferred;
+    g_deferred = NULL;
+    http_req_route(req);
+    CHECK_STR_EQ(g_trace, "abcHabc");
     ASSERT_TRUE(out.data != NULL);
     const char *a = strstr(out.data, "\r\n\r\n5"), *b = strstr(out.data, "404 Not Found");
     CHECK_TRUE(a && b && a < b);
-    teardown(c);
+    teardown_hooks(c, &w, r);
+}
+
+TEST(conn_hook_limit)
+{
+    http_router_t *r = http_router_new();
+    for (int i = 0; i < HTTP_MAX_HOOKS; i++)
+        CHECK_EQ_INT(http_router_use(r, "p", hook_pass, "p"), 0);
+    CHECK_EQ_INT(http_router_use(r, "p", hook_pass, "p"), ERR_INVALID);
+    http_router_free(r);
 }
 
 TEST(conn_stream_backpressure_delivers_every_byte_in_order)

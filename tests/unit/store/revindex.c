@@ -2,6 +2,7 @@
 #include "test.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -121,7 +122,7 @@ TEST(revindex_matches_reference_model_under_random_churn)
 struct reader_arg {
     store_revindex_t *ix;
     atomic_int *stop;
-    long checks;
+    atomic_long checks;
     int wrong;
 };
 
@@ -133,9 +134,17 @@ static void *reader(void *p)
         store_token_ref_t t = {&always, NULL, INT64_MIN, 0};
         if (store_revindex_check(a->ix, &t) != STORE_REVOKED_JTI)
             a->wrong++;
-        a->checks++;
+        atomic_fetch_add(&a->checks, 1);
     }
     return NULL;
+}
+
+/* Waits until every reader has made a check (a loaded machine may not have run them yet). */
+static void wait_readers(struct reader_arg *args, int n)
+{
+    for (int i = 0; i < n; i++)
+        while (atomic_load(&args[i].checks) == 0)
+            sched_yield();
 }
 
 TEST(revindex_thread_readers_see_stable_entries_during_writes)
@@ -148,6 +157,7 @@ TEST(revindex_thread_readers_see_stable_entries_during_writes)
     pthread_t th[2];
     for (int i = 0; i < 2; i++)
         pthread_create(&th[i], NULL, reader, &args[i]);
+    wait_readers(args, 2);
     for (int k = 0; k < 20000; k++) {
         store_id_t id = id_from((uint64_t)k);
         store_revindex_add_jti(ix, &id, k % 2 ? 10 : 1000);

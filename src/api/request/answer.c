@@ -1,0 +1,140 @@
+/*
+ * answer.c - the answers of the HTTP contract that more than one family gives: error bodies
+ * ({"detail","code"}, DRF's field errors, SimpleJWT's token errors with messages[], the
+ * browser flow's shape with "error"), blocking-side failures (503/500), and the user object
+ * from the user cache.
+ */
+#define LOG_MODULE "api"
+#include <stdio.h>
+#include <string.h>
+
+#include "api/request/req.h"
+#include "common/err.h"
+#include "common/jsonw.h"
+
+/* See req.h. */
+void api__respond_nostore(http_req_t *req, int status, str_t body)
+{
+    http_resp_header_add(req, "Cache-Control", "no-store");
+    http_respond(req, status, API_JSON_CT, body);
+}
+
+/* See req.h. */
+void api__respond_code(http_req_t *req, int status, const char *code, const char *detail,
+                       const char *www)
+{
+    buf_t b;
+    buf_init(&b, 4096);
+    buf_append_cstr(&b, "{\"detail\":");
+    jsonw_buf_cstr(&b, detail);
+    buf_append_cstr(&b, ",\"code\":");
+    jsonw_buf_cstr(&b, code);
+    buf_append_char(&b, '}');
+    if (www)
+        http_resp_header_add(req, "WWW-Authenticate", www);
+    http_respond(req, status, API_JSON_CT, buf_str(&b));
+    buf_dispose(&b);
+}
+
+/* See req.h. */
+void api__respond_token_invalid(http_req_t *req, enum auth_verdict v)
+{
+    api__respond_code(req, 401, "token_not_valid", auth_verdict_message(v), API_WWW_INVALID);
+}
+
+/* See req.h. */
+void api__bearer_error(http_req_t *req, int rc, enum auth_verdict verdict)
+{
+    if (rc == ERR_NOT_AUTHENTICATED) {
+        http_resp_header_add(req, "WWW-Authenticate", API_WWW_PLAIN);
+        http_respond(req, 401, API_JSON_CT,
+                     STR_LIT("{\"detail\":\"Authentication credentials were not provided.\","
+                             "\"code\":\"not_authenticated\"}"));
+        return;
+    }
+    if (rc == ERR_BAD_AUTH_HEADER) {
+        http_resp_header_add(req, "WWW-Authenticate", API_WWW_BAD_REQUEST);
+        http_respond(req, 401, API_JSON_CT,
+                     STR_LIT("{\"detail\":\"Authorization header must contain two "
+                             "space-delimited values\",\"code\":\"bad_authorization_header\"}"));
+        return;
+    }
+    char body[320];
+    int n = snprintf(body, sizeof body,
+                     "{\"detail\":\"Given token not valid for any token type\",\"code\":"
+                     "\"token_not_valid\",\"messages\":[{\"token_class\":\"AccessToken\","
+                     "\"token_type\":\"access\",\"message\":\"%s\"}]}",
+                     auth_verdict_message(verdict == AUTH_OK ? AUTH_INVALID : verdict));
+    http_resp_header_add(req, "WWW-Authenticate", API_WWW_INVALID);
+    http_respond(req, 401, API_JSON_CT, str_make(body, (size_t)n));
+}
+
+/* See req.h. */
+void api__failure(http_req_t *req, int rc)
+{
+    http_respond_error(req, rc == ERR_UNAVAILABLE ? ERR_UNAVAILABLE : ERR_INTERNAL, NULL);
+}
+
+/* Appends ,"field":[msg] to b. */
+static void append_field_error(buf_t *b, const char *field, const char *msg)
+{
+    buf_append_char(b, ',');
+    jsonw_buf_cstr(b, field);
+    buf_append_cstr(b, ":[");
+    jsonw_buf_cstr(b, msg);
+    buf_append_char(b, ']');
+}
+
+/* See req.h. */
+void api__bad_request(http_req_t *req, const char *field, const char *detail)
+{
+    buf_t b;
+    buf_init(&b, 4096);
+    buf_append_cstr(&b, "{\"detail\":");
+    jsonw_buf_cstr(&b, detail);
+    buf_append_cstr(&b, ",\"code\":\"invalid_request\"");
+    if (field)
+        append_field_error(&b, field, detail);
+    buf_append_char(&b, '}');
+    http_respond(req, 400, API_JSON_CT, buf_str(&b));
+    buf_dispose(&b);
+}
+
+/* See req.h. */
+bool api__respond_field_errors(http_req_t *req, const api_field_t *f, size_t n)
+{
+    bool any = false;
+    for (size_t i = 0; i < n; i++)
+        any |= f[i].error != NULL;
+    if (!any)
+        return false;
+    buf_t b;
+    buf_init(&b, 8192);
+    buf_append_cstr(&b, "{\"detail\":\"Invalid input.\",\"code\":\"invalid_request\"");
+    for (size_t i = 0; i < n; i++)
+        if (f[i].error)
+            append_field_error(&b, f[i].name, f[i].error);
+    buf_append_char(&b, '}');
+    http_respond(req, 400, API_JSON_CT, buf_str(&b));
+    buf_dispose(&b);
+    return true;
+}
+
+/* See req.h. */
+void api__auth_error(http_req_t *req, int status, const char *code, const char *msg,
+                     const char *www)
+{
+    buf_t b;
+    buf_init(&b, 4096);
+    buf_append_cstr(&b, "{\"error\":");
+    jsonw_buf_cstr(&b, msg);
+    buf_append_cstr(&b, ",\"detail\":");
+    jsonw_buf_cstr(&b, msg);
+    buf_append_cstr(&b, ",\"code\":");
+    jsonw_buf_cstr(&b, code);
+    buf_append_char(&b, '}');
+    if (www)
+        http_resp_header_add(req, "WWW-Authenticate", www);
+    api__respond_nostore(req, status, buf_str(&b));
+    buf_dispose(&b);
+}

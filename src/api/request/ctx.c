@@ -1,0 +1,150 @@
+/*
+ * ctx.c - the request layer's context (api_ctx_new: the options copied, the origins and
+ * fingerprint headers normalised) and what api.h mounts: the hook chain in its order, the
+ * core route families, the test routes and the documentation route.
+ */
+#define LOG_MODULE "api"
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/middleware/middleware.h"
+#include "api/request/req.h"
+#include "api/routes/routes.h"
+#include "common/err.h"
+#include "runtime/alloc.h"
+#include "runtime/log.h"
+
+static char *dup_or_null(const char *s)
+{
+    return s && *s ? xstrdup(s) : NULL;
+}
+
+/* A NULL-terminated copy of n strings, each through fix (may be NULL). */
+static char **copy_list(char *const *items, size_t n, char *(*fix)(const char *))
+{
+    char **out = xcalloc(n + 1, sizeof *out);
+    for (size_t i = 0; i < n; i++)
+        out[i] = fix ? fix(items[i]) : xstrdup(items[i]);
+    return out;
+}
+
+static void free_list(char **l)
+{
+    for (size_t i = 0; l && l[i]; i++)
+        free(l[i]);
+    free(l);
+}
+
+/* "http://a.example/" and "http://a.example" are the same origin. */
+static char *origin_fix(const char *s)
+{
+    size_t n = strlen(s);
+    while (n > 0 && s[n - 1] == '/')
+        n--;
+    return xstrndup(s, n);
+}
+
+static char *lower_fix(const char *s)
+{
+    char *c = xstrdup(s);
+    for (char *p = c; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    return c;
+}
+
+static void copy_nets(const ip_net_list_t *from, ip_net_list_t *to)
+{
+    to->count = from ? from->count : 0;
+    to->items = to->count ? xcalloc(to->count, sizeof *to->items) : NULL;
+    if (to->count)
+        memcpy(to->items, from->items, to->count * sizeof *to->items);
+}
+
+/* See api.h. */
+int api_ctx_new(const api_options_t *o, auth_t *auth, api_ctx_t **out)
+{
+    if (!o)
+        return ERR_INVALID;
+    api_ctx_t *c = xcalloc(1, sizeof *c);
+    c->auth = auth;
+    c->o = *o;
+    c->o.cookie_domain = dup_or_null(o->cookie_domain);
+    c->o.web_dir = dup_or_null(o->web_dir);
+    c->o.issuer = dup_or_null(o->issuer);
+    c->cors = copy_list(o->cors_origins, o->cors_origin_count, origin_fix);
+    for (size_t i = 0; i < o->cors_origin_count; i++)
+        c->cors_any |= strcmp(c->cors[i], "*") == 0;
+    c->o.cors_origins = c->cors;
+    c->fingerprint_fields =
+        copy_list(o->fingerprint_headers, o->fingerprint_header_count, lower_fix);
+    c->o.fingerprint_headers = c->fingerprint_fields;
+    c->one_time_routes = copy_list(o->one_time_routes, o->one_time_route_count, NULL);
+    c->o.one_time_routes = c->one_time_routes;
+    copy_nets(o->ip_allowlist, &c->ip_allowlist);
+    copy_nets(o->admin_ip_allowlist, &c->admin_allowlist);
+    c->o.ip_allowlist = &c->ip_allowlist;
+    c->o.admin_ip_allowlist = &c->admin_allowlist;
+    if (c->o.revocations_window_s <= 0)
+        c->o.revocations_window_s = 900;
+    *out = c;
+    return 0;
+}
+
+/* See api.h. */
+void api_ctx_free(api_ctx_t *c)
+{
+    if (!c)
+        return;
+    api_static_free(c->ui);
+    free((char *)c->o.cookie_domain);
+    free((char *)c->o.web_dir);
+    free((char *)c->o.issuer);
+    free_list(c->cors);
+    free_list(c->fingerprint_fields);
+    free_list(c->one_time_routes);
+    ip_net_list_dispose(&c->ip_allowlist);
+    ip_net_list_dispose(&c->admin_allowlist);
+    free(c->openapi);
+    free(c);
+}
+
+/* See api.h. */
+int api_mount(api_ctx_t *ctx, http_router_t *r)
+{
+    /* the chain: the order is part of the contract (a 429 carries CORS headers, ...) */
+    int (*const links[])(http_router_t *, api_ctx_t *) = {
+        api_observe_register, api_cors_register,    api_ratelimit_register,   api_iprules_register,
+        api_binding_register, api_onetime_register, api_autorefresh_register,
+    };
+    /* hot routes first: the router scans in registration order */
+    int (*const families[])(http_router_t *, api_ctx_t *) = {
+        api_platform_register, api_simplejwt_register, api_wellknown_register,
+        api_metrics_register,  api_readyz_register,    api_cookie_register,
+        api_sessions_register, api_service_register,   api_introspect_register,
+        api_static_register,
+    };
+    for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+        int rc = links[i](r, ctx);
+        if (rc != 0)
+            return rc;
+    }
+    for (size_t i = 0; i < sizeof families / sizeof families[0]; i++) {
+        int rc = families[i](r, ctx);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* See api.h. */
+int api_mount_test_routes(api_ctx_t *ctx, http_router_t *r)
+{
+    return api_test_routes_register(r, ctx);
+}
+
+/* See api.h. */
+int api_mount_docs(api_ctx_t *ctx, http_router_t *r)
+{
+    return api_openapi_register(r, ctx);
+}

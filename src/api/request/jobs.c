@@ -1,0 +1,214 @@
+/*
+ * jobs.c - the blocking-pool jobs of the token routes: one login job and one token job
+ * (refresh, database check, auto-refresh access, logout, user load) shared by the SimpleJWT
+ * routes, the cookie flow and the service routes, each with a per-route done callback
+ * that writes the route's own answer.
+ */
+#define LOG_MODULE "api"
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/request/req.h"
+#include "common/clock.h"
+#include "common/err.h"
+#include "runtime/alloc.h"
+
+#define MAX_UA_BYTES 512
+
+/* The User-Agent header, bounded, heap-owned; NULL when absent. */
+static char *client_ua(http_req_t *req)
+{
+    str_t ua = http_req_header(req, "user-agent");
+    if (!ua.ptr)
+        return NULL;
+    return xstrndup(ua.ptr, ua.len > MAX_UA_BYTES ? MAX_UA_BYTES : ua.len);
+}
+
+/* See req.h. */
+void api__login_job_free(api_login_job_t *j)
+{
+    free(j->username);
+    free_secret(j->password, j->password_len + 1);
+    free(j->ip);
+    free(j->ua);
+    free(j->fph);
+    auth_pair_dispose(&j->pair);
+    free(j);
+}
+
+static void login_work(void *arg)
+{
+    api_login_job_t *j = arg;
+    auth_client_t client = {j->ip, j->ua, j->fph};
+    j->rc = auth_login(j->auth, j->username, j->password, j->password_len, &client, clock_now_s(),
+                       &j->pair);
+}
+
+/* See req.h. */
+int api__login_submit(http_req_t *req, const api_ctx_t *ctx, str_t username, str_t password,
+                      int shape, http_done_fn done)
+{
+    char fph[AUTH_FPH_MAX + 1];
+    api_login_job_t *j = xcalloc(1, sizeof *j);
+    j->auth = ctx->auth;
+    j->shape = shape;
+    j->username = xstrndup(username.ptr, username.len);
+    j->password = xstrndup(password.ptr, password.len);
+    j->password_len = password.len;
+    j->ip = xstrdup(http_req_client_str(req));
+    j->ua = client_ua(req);
+    j->fph = api__fingerprint(req, ctx, fph) ? xstrdup(fph) : NULL;
+    if (http_pool_submit(req, login_work, done, j) != 0) {
+        api__login_job_free(j);
+        return ERR_UNAVAILABLE;
+    }
+    return 0;
+}
+
+/* See req.h. */
+api_token_job_t *api__token_job_new(auth_t *a, enum api_token_op op)
+{
+    api_token_job_t *j = xcalloc(1, sizeof *j);
+    j->auth = a;
+    j->op = op;
+    j->verdict = AUTH_INVALID;
+    return j;
+}
+
+/* See req.h. */
+void api__token_job_free(api_token_job_t *j)
+{
+    free_secret(j->presented, j->presented_len + 1);
+    auth_pair_dispose(&j->pair);
+    free(j);
+}
+
+/* LOGOUT: the refresh token's session (an already revoked one is fine), then the Bearer's. */
+static int logout(api_token_job_t *j, int64_t now)
+{
+    int rc = 0;
+    if (j->has_ref)
+        rc = auth_logout(j->auth, &j->ref, now, &j->verdict);
+    if (rc == 0 && j->access_sid[0]) {
+        int r2 = auth_revoke_session(j->auth, j->access_sid, now);
+        if (r2 != ERR_NOT_FOUND)
+            rc = r2;
+    }
+    return rc;
+}
+
+static void token_work(void *arg)
+{
+    api_token_job_t *j = arg;
+    int64_t now = clock_now_s();
+    j->verdict = AUTH_INVALID;
+    switch (j->op) {
+    case API_TOKEN_REFRESH:
+        j->rc = auth_refresh(j->auth, &j->ref, now, &j->pair, &j->verdict);
+        break;
+    case API_TOKEN_CHECK:
+        j->rc = auth_refresh_check(j->auth, &j->ref, now, &j->verdict);
+        break;
+    case API_TOKEN_ACCESS:
+        j->rc = auth_access_for_refresh(j->auth, &j->ref, now, &j->pair, &j->verdict);
+        break;
+    case API_TOKEN_LOGOUT:
+        j->rc = logout(j, now);
+        break;
+    case API_TOKEN_USER:
+        j->rc = auth_user_load(j->auth, j->user_id, now);
+        break;
+    }
+}
+
+/* See req.h. */
+int api__token_submit(http_req_t *req, api_token_job_t *j, http_done_fn done)
+{
+    if (http_pool_submit(req, token_work, done, j) != 0) {
+        api__token_job_free(j);
+        return ERR_UNAVAILABLE;
+    }
+    return 0;
+}
+
+/* See req.h. */
+bool api__submit(http_req_t *req, http_work_fn work, http_done_fn done, void *job,
+                 void (*job_free)(void *))
+{
+    if (http_pool_submit(req, work, done, job) == 0)
+        return true;
+    if (job_free)
+        job_free(job);
+    http_respond_error(req, ERR_UNAVAILABLE, NULL);
+    return false;
+}
+
+/* ---- the user object ---------------------------------------------------------------------- */
+
+/*
+ * Answers a user-cache lookup: the user object (wrapped when wrap) or 401 user_inactive in
+ * the given shape. Returns false on a miss (nothing sent).
+ */
+static bool respond_cached_user(http_req_t *req, const api_ctx_t *ctx, int64_t user_id, bool wrap)
+{
+    char stackbuf[2048];
+    char *out = stackbuf;
+    size_t len = 0;
+    bool active = false;
+    int64_t now = clock_now_s();
+    int rc = auth_user_cached(ctx->auth, user_id, now, out, sizeof stackbuf, &len, &active);
+    if (rc == ERR_TOO_LARGE) {
+        out = http_req_alloc(req, len);
+        rc = auth_user_cached(ctx->auth, user_id, now, out, len, &len, &active);
+    }
+    if (rc != 0)
+        return false;
+    if (!active) {
+        if (wrap)
+            api__auth_error(req, 401, "user_inactive", "User is inactive", API_WWW_INVALID);
+        else
+            api__respond_code(req, 401, "user_inactive", "User is inactive", API_WWW_INVALID);
+        return true;
+    }
+    if (!wrap) {
+        api__respond_nostore(req, 200, str_make(out, len));
+        return true;
+    }
+    buf_t b;
+    buf_init(&b, len + 64);
+    buf_append_cstr(&b, "{\"valid\":true,\"user\":");
+    buf_append(&b, out, len);
+    buf_append_char(&b, '}');
+    api__respond_nostore(req, 200, buf_str(&b));
+    buf_dispose(&b);
+    return true;
+}
+
+static void user_done(http_req_t *req, void *arg, int status)
+{
+    api_token_job_t *j = arg;
+    int rc = status != 0 ? status : j->rc;
+    bool wrap = j->shape != 0;
+    if (rc == ERR_NOT_FOUND && wrap)
+        api__auth_error(req, 401, "user_not_found", "User not found", API_WWW_INVALID);
+    else if (rc == ERR_NOT_FOUND)
+        api__respond_code(req, 401, "user_not_found", "User not found", API_WWW_INVALID);
+    else if (rc != 0)
+        api__failure(req, rc);
+    else if (!respond_cached_user(req, j->ctx, j->user_id, wrap))
+        http_respond_error(req, ERR_UNAVAILABLE, NULL); /* evicted in between: rare */
+    api__token_job_free(j);
+}
+
+/* See req.h. */
+void api__respond_user(http_req_t *req, const api_ctx_t *ctx, int64_t user_id, bool wrap)
+{
+    if (respond_cached_user(req, ctx, user_id, wrap))
+        return;
+    api_token_job_t *j = api__token_job_new(ctx->auth, API_TOKEN_USER);
+    j->user_id = user_id;
+    j->ctx = ctx;
+    j->shape = wrap;
+    if (api__token_submit(req, j, user_done) != 0)
+        http_respond_error(req, ERR_UNAVAILABLE, NULL);
+}

@@ -1,0 +1,279 @@
+/*
+ * req.h - the helpers of the request layer, shared by its route families, its middleware
+ * links and the demo resource wing (src/resource/): the context every one of them gets, the
+ * per-request state computed once, body fields with DRF's rules, Bearer authentication,
+ * cookies and origins, the answers of the HTTP contract, and the blocking-pool jobs of the
+ * token routes. Not a contract for other subsystems (api.h is).
+ *
+ * Files: ctx.c (the context), locals.c (per-request state, authentication), fields.c
+ * (bodies, query parameters), answer.c (error and token answers), web.c (cookies, origins,
+ * fingerprints), jobs.c (login and token jobs).
+ */
+#ifndef JWTD_API_REQ_H
+#define JWTD_API_REQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api/api.h"
+#include "auth/auth.h"
+#include "common/buf.h"
+#include "common/ip.h"
+#include "http/http.h"
+
+struct json_t;
+struct api_static;
+
+#define API_JSON_CT        "application/json; charset=utf-8"
+#define API_REFRESH_COOKIE "refresh_token"
+/* WWW-Authenticate values (RFC 6750): no credentials, a bad header, a refused token. */
+#define API_WWW_PLAIN       "Bearer realm=\"api\""
+#define API_WWW_BAD_REQUEST "Bearer realm=\"api\", error=\"invalid_request\""
+#define API_WWW_INVALID     "Bearer realm=\"api\", error=\"invalid_token\""
+
+/* ==== the context (ctx.c) =================================================================== */
+
+/* What every route family and link gets as its data: the options (copied) and the service. */
+struct api_ctx {
+    auth_t *auth;
+    api_options_t o;            /* strings and lists point into this struct's copies */
+    char **cors;                /* origins without trailing '/' */
+    bool cors_any;              /* "*" listed */
+    char **fingerprint_fields;  /* lowercased header names */
+    ip_net_list_t ip_allowlist; /* copies */
+    ip_net_list_t admin_allowlist;
+    char **one_time_routes;
+    struct api_static *ui; /* the web UI's files (routes/static.c) */
+    char *openapi;         /* the served document (routes/openapi.c) */
+    size_t openapi_len;
+};
+
+/* ==== per-request state (locals.c) =========================================================== */
+
+/*
+ * What the layer computes at most once per request, kept in http_req_t.slot (the request
+ * arena). The caller is verified at the first use (a rate-limit link, the auto-refresh link
+ * or the route) and every later use reads the result: one verification, one metrics count.
+ * A revocation answered while the request is in flight may or may not apply to it, as for
+ * any concurrent request.
+ */
+typedef struct {
+    bool caller_done;
+    int bearer_rc;              /* 0, ERR_NOT_AUTHENTICATED, ERR_BAD_AUTH_HEADER */
+    enum auth_verdict verdict;  /* of the Bearer access token, when bearer_rc == 0 */
+    str_t token;                /* the Bearer token (request storage) */
+    auth_token_ref_t ref;       /* the verified token, when verdict == AUTH_OK */
+    struct api_verified *other; /* the last other token verified (api__verify) */
+} api_locals_t;
+
+/* The request's state, created in the arena on first use. */
+api_locals_t *api__locals(http_req_t *req);
+/* The request's caller: its Bearer access token, parsed and verified once. */
+const api_locals_t *api__caller(http_req_t *req, const api_ctx_t *ctx);
+
+/*
+ * Authentication of a protected route: the caller's access token must verify and name a
+ * user (decimal user_id); an admin's token must come from JWTD_ADMIN_IP_ALLOWLIST; with
+ * JWTD_FINGERPRINT_ACCESS its fph must be the request's. Returns the token, or NULL after
+ * it has RESPONDED (401 with the contract's body and WWW-Authenticate, or 403). Sets the
+ * access line's user.
+ */
+const auth_token_ref_t *api__authenticate(http_req_t *req, const api_ctx_t *ctx);
+/* The same, then 403 permission_denied unless the token's role is role. */
+const auth_token_ref_t *api__authenticate_role(http_req_t *req, const api_ctx_t *ctx,
+                                               const char *role);
+/*
+ * Verifies a token of the request other than the caller's (a refresh token in a body or
+ * cookie, a token to check) as kind, once per request: a second call with the same bytes
+ * and kind returns the first result. OUT: *v. Returns the reference (request storage),
+ * filled when *v is AUTH_OK.
+ */
+const auth_token_ref_t *api__verify(http_req_t *req, const api_ctx_t *ctx, str_t token,
+                                    enum auth_token_kind kind, enum auth_verdict *v);
+/* Whether the token's role is admin. */
+bool api__is_admin(const auth_token_ref_t *t);
+
+/*
+ * SimpleJWT's Bearer parsing (scheme exactly "Bearer", exactly two whitespace-separated
+ * parts). Returns 0 and *token, ERR_NOT_AUTHENTICATED (no header or another scheme) or
+ * ERR_BAD_AUTH_HEADER.
+ */
+int api__bearer(const http_req_t *req, str_t *token);
+
+/* ==== bodies and query parameters (fields.c) ================================================= */
+
+/* One expected body field. */
+typedef struct {
+    const char *name;
+    bool required;     /* missing -> "This field is required." */
+    bool trim;         /* DRF trim_whitespace (false for passwords and post bodies) */
+    bool allow_blank;  /* "" accepted (optional profile fields) */
+    size_t max_chars;  /* 0 = unbounded; counted in Unicode code points */
+    str_t value;       /* OUT: the value (points into the parsed body), STR_NULL if absent */
+    const char *error; /* OUT / IN-OUT: DRF message; callers may set it for their checks */
+} api_field_t;
+
+/* api__read_fields flags. */
+#define API_FIELDS_NUMBERS 1u /* numbers become their text (DRF CharField); else refused */
+
+/*
+ * Parses the body (JSON object or form) and reads the fields: strings (numbers only with
+ * API_FIELDS_NUMBERS), valid UTF-8, no NUL, bounded length. Returns 0 with *body holding
+ * the parsed object (json_decref it: values point into it); otherwise it has RESPONDED
+ * (400 invalid_request with DRF field errors, or the body parser's 400 / 415) and returns
+ * -1.
+ */
+int api__read_fields(http_req_t *req, api_field_t *f, size_t n, unsigned flags,
+                     struct json_t **body);
+/*
+ * Fast path of a one-field token body: when the body is a small JSON object whose member
+ * name is a plain string (no escapes, no surrounding blanks, not empty), *out is a slice of
+ * the body, found without allocating. Anything else returns false: take api__read_fields,
+ * which gives the exact DRF answers.
+ */
+bool api__fast_field(const http_req_t *req, const char *name, str_t *out);
+/*
+ * The non-empty string member name of a parsed object; STR_NULL when absent, not a string
+ * or empty. Points into body.
+ */
+str_t api__json_string(struct json_t *body, const char *name);
+/* Pagination bounds: default and largest page size, deepest row (page * page_size). */
+typedef struct {
+    uint32_t def_size, max_size;
+    uint64_t max_offset;
+} api_paging_t;
+
+/*
+ * Reads ?page= (>= 1, default 1) and ?page_size= (1..max_size, default def_size), and
+ * refuses a page beyond max_offset rows. On a bad value it has RESPONDED 400 and returns -1.
+ */
+int api__pagination(http_req_t *req, const api_paging_t *paging, uint32_t *page,
+                    uint32_t *page_size);
+/* Parses a path parameter as a positive decimal id. False when it is not one. */
+bool api__param_id(http_req_t *req, const char *name, int64_t *out);
+
+/* ==== answers (answer.c) ===================================================================== */
+
+/* status, JSON body, Cache-Control: no-store. */
+void api__respond_nostore(http_req_t *req, int status, str_t body);
+/* {"detail": detail, "code": code} with status; www (may be NULL) as WWW-Authenticate. */
+void api__respond_code(http_req_t *req, int status, const char *code, const char *detail,
+                       const char *www);
+/* 401 token_not_valid with the verdict's message, for a token given in a body field. */
+void api__respond_token_invalid(http_req_t *req, enum auth_verdict v);
+/*
+ * 401 of a protected route for a Bearer problem: rc of api__bearer (not authenticated, bad
+ * header) or 0 with the token's verdict (the SimpleJWT body with messages[]).
+ */
+void api__bearer_error(http_req_t *req, int rc, enum auth_verdict verdict);
+/* 503 unavailable / 500 internal for an error of the blocking side. */
+void api__failure(http_req_t *req, int rc);
+/* 400 {"detail": detail, "code": "invalid_request", field: [detail]} (field may be NULL). */
+void api__bad_request(http_req_t *req, const char *field, const char *detail);
+/*
+ * 400 {"detail":"Invalid input.","code":"invalid_request", "<field>":[error], ...} for the
+ * fields whose error is set. Returns true when it responded (some error was set).
+ */
+bool api__respond_field_errors(http_req_t *req, const api_field_t *f, size_t n);
+/*
+ * The browser flow's error shape: {"error": msg, "detail": msg, "code": code}; www (may
+ * be NULL) as WWW-Authenticate; no-store.
+ */
+void api__auth_error(http_req_t *req, int status, const char *code, const char *msg,
+                     const char *www);
+
+/* ==== cookies, origins, fingerprints (web.c) ================================================= */
+
+/* The value of cookie name in the request's Cookie header(s); STR_NULL when absent or "". */
+str_t api__cookie(const http_req_t *req, const char *name);
+/* Adds Set-Cookie for the refresh token (value NULL: the clearing cookie, Max-Age=0). */
+void api__set_refresh_cookie(http_req_t *req, const api_ctx_t *ctx, const char *value, size_t len);
+/* Whether origin (scheme://host[:port]) is listed ("*" is not a listing). */
+bool api__origin_listed(const api_ctx_t *ctx, str_t origin);
+/* Whether origin names this server itself: its authority equals the Host header. */
+bool api__origin_is_self(const http_req_t *req, str_t origin);
+/* The request's client fingerprint into out (AUTH_FPH_MAX + 1); false when binding is off. */
+bool api__fingerprint(http_req_t *req, const api_ctx_t *ctx, char *out);
+
+/* ==== blocking-pool jobs (jobs.c) ============================================================= */
+
+/*
+ * Runs work(job) on the blocking pool, then done(req, job, status) on req's loop
+ * (http_pool_submit). When the pool is full it frees the job with job_free (may be NULL)
+ * and answers 503. Returns true when the job was queued.
+ */
+bool api__submit(http_req_t *req, http_work_fn work, http_done_fn done, void *job,
+                 void (*job_free)(void *));
+/*
+ * Answers the user object of user_id: from the user cache, or once loaded on the pool (401
+ * user_not_found when the user is gone). wrap: the browser flow's {"valid":true,"user":...}
+ * and its error shape.
+ */
+void api__respond_user(http_req_t *req, const api_ctx_t *ctx, int64_t user_id, bool wrap);
+
+/* A login: auth_login with the request's credentials and client, on the pool. */
+typedef struct {
+    auth_t *auth;
+    int shape; /* the route's answer shape, for its done callback */
+    char *username;
+    char *password; /* wiped on free */
+    size_t password_len;
+    char *ip;
+    char *ua;
+    char *fph;        /* client fingerprint, NULL = binding off */
+    int rc;           /* OUT: auth_login's result */
+    auth_pair_t pair; /* OUT when rc == 0 */
+} api_login_job_t;
+
+/*
+ * Copies username, password and the client (address, User-Agent, fingerprint) into a job
+ * and runs auth_login on the pool; done(req, job, status) then runs on req's loop and must
+ * api__login_job_free(job). Returns 0, or ERR_UNAVAILABLE when the pool is full (no job
+ * left; the caller answers).
+ */
+int api__login_submit(http_req_t *req, const api_ctx_t *ctx, str_t username, str_t password,
+                      int shape, http_done_fn done);
+void api__login_job_free(api_login_job_t *j);
+
+/* What a token job runs on the pool. */
+enum api_token_op {
+    API_TOKEN_REFRESH, /* auth_refresh: rotation (or a new access token, rotation off) */
+    API_TOKEN_CHECK,   /* auth_refresh_check: does the database still accept ref */
+    API_TOKEN_ACCESS,  /* auth_access_for_refresh: a new access token, no rotation */
+    API_TOKEN_LOGOUT,  /* auth_logout(ref) when has_ref, then the session access_sid */
+    API_TOKEN_USER     /* auth_user_load(user_id) into the user cache */
+};
+
+/* A token job. The route fills the inputs of its op and may use the route fields. */
+typedef struct {
+    auth_t *auth;
+    enum api_token_op op;
+    auth_token_ref_t ref; /* REFRESH, CHECK, ACCESS; LOGOUT when has_ref */
+    bool has_ref;
+    char access_sid[AUTH_ID_MAX + 1]; /* LOGOUT: the Bearer token's session ("" = none) */
+    int64_t user_id;                  /* USER */
+    /* route fields, not used here */
+    int shape;
+    bool from_body;
+    bool sliding;
+    const api_ctx_t *ctx;
+    char *presented; /* heap copy, wiped on free */
+    size_t presented_len;
+    /* OUT */
+    int rc;
+    enum auth_verdict verdict;
+    auth_pair_t pair;
+} api_token_job_t;
+
+/* A zeroed job for op (verdict AUTH_INVALID). */
+api_token_job_t *api__token_job_new(auth_t *a, enum api_token_op op);
+/*
+ * Runs the job's op on the pool, then done(req, job, status) on req's loop, which must
+ * api__token_job_free(job). Returns 0, or ERR_UNAVAILABLE when the pool is full (the job
+ * is freed; the caller answers).
+ */
+int api__token_submit(http_req_t *req, api_token_job_t *j, http_done_fn done);
+void api__token_job_free(api_token_job_t *j);
+
+#endif

@@ -1,0 +1,285 @@
+/*
+ * cookie.c - the browser cookie flow under /api/auth/:
+ *
+ *   POST /api/auth/login/         {"access","user"} + Set-Cookie refresh_token (HttpOnly,
+ *                                 Path=/api/auth/, SameSite=Lax, Max-Age, Secure unless
+ *                                 development, Domain when JWTD_COOKIE_DOMAIN is set)
+ *   POST /api/auth/mobile/login/  {"access","refresh","user"}: no cookie (secure storage)
+ *   POST /api/auth/refresh/       cookie -> {"access"} + rotated cookie; {"refresh"} body
+ *                                 (mobile) -> {"access","refresh"}; neither -> 401
+ *   POST /api/auth/logout/        Bearer (+ cookie or body): the session is revoked (its
+ *                                 access tokens fail at once), the cookie cleared; a second
+ *                                 logout is harmless (200)
+ *   GET  /api/auth/verify/        Bearer -> {"valid":true,"user":{...}}
+ *   POST /api/auth/check/         {"token"} -> {"valid","message"}
+ *
+ * Error bodies keep the browser flow's "error" text and add the contract's "detail" and
+ * "code". X-New-Access-Token is the autorefresh link's (middleware/autorefresh.c).
+ */
+#define LOG_MODULE "api"
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "api/routes/routes.h"
+#include "common/err.h"
+#include "common/jsonw.h"
+
+enum { SHAPE_COOKIE = 0, SHAPE_MOBILE = 1 };
+
+/* ==== login ================================================================================== */
+
+static void login_done(http_req_t *req, void *arg, int status)
+{
+    api_login_job_t *j = arg;
+    const api_ctx_t *ctx = req->route_data;
+    int rc = status != 0 ? status : j->rc;
+    if (rc == 0) {
+        bool mobile = j->shape == SHAPE_MOBILE;
+        buf_t b;
+        buf_init(&b, 4 * AUTH_TOKEN_MAX);
+        buf_append_cstr(&b, "{\"access\":\"");
+        buf_append(&b, j->pair.access, j->pair.access_len);
+        if (mobile) {
+            buf_append_cstr(&b, "\",\"refresh\":\"");
+            buf_append(&b, j->pair.refresh, j->pair.refresh_len);
+        }
+        buf_append_cstr(&b, "\",\"user\":");
+        buf_append(&b, j->pair.user_json, j->pair.user_json_len);
+        buf_append_char(&b, '}');
+        if (!mobile)
+            api__set_refresh_cookie(req, ctx, j->pair.refresh, j->pair.refresh_len);
+        api__respond_nostore(req, 200, buf_str(&b));
+        buf_dispose_secret(&b);
+    } else if (rc == ERR_NO_ACTIVE_ACCOUNT) {
+        api__auth_error(req, 401, "no_active_account", "Invalid credentials", API_WWW_PLAIN);
+    } else {
+        api__failure(req, rc);
+    }
+    api__login_job_free(j);
+}
+
+static void login_route(http_req_t *req, int shape)
+{
+    json_t *body;
+    if (http_req_json(req, &body) != 0)
+        return;
+    str_t user = api__json_string(body, "username");
+    str_t pass = api__json_string(body, "password");
+    if (!user.ptr || !pass.ptr || memchr(user.ptr, '\0', user.len)) {
+        json_decref(body);
+        api__auth_error(req, 400, "invalid_request", "Username and password are required", NULL);
+        return;
+    }
+    int rc = api__login_submit(req, req->route_data, user, pass, shape, login_done);
+    json_decref(body);
+    if (rc != 0)
+        http_respond_error(req, ERR_UNAVAILABLE, NULL);
+}
+
+static void on_login(http_req_t *req)
+{
+    login_route(req, SHAPE_COOKIE);
+}
+
+static void on_mobile_login(http_req_t *req)
+{
+    login_route(req, SHAPE_MOBILE);
+}
+
+/* ==== refresh and logout ===================================================================== */
+
+static void refresh_done(http_req_t *req, void *arg, int status)
+{
+    api_token_job_t *j = arg;
+    int rc = status != 0 ? status : j->rc;
+    if (rc != 0) {
+        api__failure(req, rc);
+    } else if (j->verdict != AUTH_OK) {
+        api__auth_error(req, 401, "token_not_valid", "Invalid or expired refresh token",
+                        API_WWW_INVALID);
+    } else {
+        buf_t b;
+        buf_init(&b, 3 * AUTH_TOKEN_MAX);
+        buf_append_cstr(&b, "{\"access\":\"");
+        buf_append(&b, j->pair.access, j->pair.access_len);
+        if (j->from_body && j->pair.refresh_len) {
+            buf_append_cstr(&b, "\",\"refresh\":\"");
+            buf_append(&b, j->pair.refresh, j->pair.refresh_len);
+        }
+        buf_append_cstr(&b, "\"}");
+        if (!j->from_body && j->pair.refresh_len)
+            api__set_refresh_cookie(req, j->ctx, j->pair.refresh, j->pair.refresh_len);
+        api__respond_nostore(req, 200, buf_str(&b));
+        buf_dispose_secret(&b);
+    }
+    api__token_job_free(j);
+}
+
+/*
+ * The refresh token of the request: the cookie, else the "refresh" field of a JSON/form
+ * body. OUT: *token (request storage), *from_body. Returns 0, ERR_NOT_FOUND (neither), or
+ * -1 when the body parser already answered.
+ */
+static int find_refresh(http_req_t *req, str_t *token, bool *from_body)
+{
+    *from_body = false;
+    *token = api__cookie(req, API_REFRESH_COOKIE);
+    if (token->ptr)
+        return 0;
+    if (req->body.len == 0)
+        return ERR_NOT_FOUND;
+    json_t *body;
+    if (http_req_json(req, &body) != 0)
+        return -1;
+    str_t t = api__json_string(body, "refresh");
+    if (t.ptr)
+        *token = str_make(http_req_strndup(req, t), t.len);
+    json_decref(body);
+    if (!token->ptr)
+        return ERR_NOT_FOUND;
+    *from_body = true;
+    return 0;
+}
+
+static void on_refresh(http_req_t *req)
+{
+    const api_ctx_t *ctx = req->route_data;
+    str_t token;
+    bool from_body;
+    int rc = find_refresh(req, &token, &from_body);
+    if (rc == -1)
+        return;
+    if (rc != 0) {
+        api__auth_error(req, 401, "not_authenticated", "Refresh token not found", API_WWW_PLAIN);
+        return;
+    }
+    enum auth_verdict v;
+    const auth_token_ref_t *t = api__verify(req, ctx, token, AUTH_TOKEN_REFRESH, &v);
+    if (v != AUTH_OK) {
+        api__auth_error(req, 401, "token_not_valid", "Invalid or expired refresh token",
+                        API_WWW_INVALID);
+        return;
+    }
+    api_token_job_t *j = api__token_job_new(ctx->auth, API_TOKEN_REFRESH);
+    j->from_body = from_body;
+    j->ctx = ctx;
+    j->ref = *t;
+    j->has_ref = true;
+    if (api__token_submit(req, j, refresh_done) != 0)
+        http_respond_error(req, ERR_UNAVAILABLE, NULL);
+}
+
+static void logout_done(http_req_t *req, void *arg, int status)
+{
+    api_token_job_t *j = arg;
+    int rc = status != 0 ? status : j->rc;
+    if (rc != 0) {
+        api__failure(req, rc);
+    } else {
+        api__set_refresh_cookie(req, j->ctx, NULL, 0);
+        api__respond_nostore(req, 200, STR_LIT("{\"message\":\"Logout successful\"}"));
+    }
+    api__token_job_free(j);
+}
+
+static void on_logout(http_req_t *req)
+{
+    const api_ctx_t *ctx = req->route_data;
+    const api_locals_t *caller = api__caller(req, ctx);
+    if (caller->bearer_rc != 0) {
+        api__bearer_error(req, caller->bearer_rc, AUTH_INVALID);
+        return;
+    }
+    /* A revoked (already logged out) token may log out again: it can only revoke what is
+       already revoked, and clear the cookie. Forged, expired or wrong-type tokens may not. */
+    if (caller->verdict != AUTH_OK && caller->verdict != AUTH_REVOKED) {
+        api__bearer_error(req, 0, caller->verdict);
+        return;
+    }
+    api_token_job_t *j = api__token_job_new(ctx->auth, API_TOKEN_LOGOUT);
+    j->ctx = ctx;
+    if (caller->verdict == AUTH_OK)
+        memcpy(j->access_sid, caller->ref.sid, sizeof j->access_sid);
+    str_t token;
+    bool from_body;
+    int rc = find_refresh(req, &token, &from_body);
+    if (rc == -1) {
+        api__token_job_free(j);
+        return;
+    }
+    enum auth_verdict v = AUTH_INVALID;
+    const auth_token_ref_t *t =
+        rc == 0 ? api__verify(req, ctx, token, AUTH_TOKEN_REFRESH, &v) : NULL;
+    if (t && v == AUTH_OK) {
+        j->ref = *t;
+        j->has_ref = true;
+    }
+    if (api__token_submit(req, j, logout_done) != 0)
+        http_respond_error(req, ERR_UNAVAILABLE, NULL);
+}
+
+/* ==== verify and check =========================================================================
+ */
+
+static void on_verify(http_req_t *req)
+{
+    const api_ctx_t *ctx = req->route_data;
+    const api_locals_t *caller = api__caller(req, ctx);
+    if (caller->bearer_rc != 0) {
+        api__bearer_error(req, caller->bearer_rc, AUTH_INVALID);
+        return;
+    }
+    if (caller->verdict != AUTH_OK || caller->ref.user_id == INT64_MIN ||
+        !caller->ref.has_user_id) {
+        api__bearer_error(req, 0, caller->verdict == AUTH_OK ? AUTH_INVALID : caller->verdict);
+        return;
+    }
+    api__respond_user(req, ctx, caller->ref.user_id, true);
+}
+
+static void on_check(http_req_t *req)
+{
+    const api_ctx_t *ctx = req->route_data;
+    json_t *body;
+    if (http_req_json(req, &body) != 0)
+        return;
+    str_t token = api__json_string(body, "token");
+    if (!token.ptr) {
+        json_decref(body);
+        api__auth_error(req, 400, "invalid_request", "Token is required", NULL);
+        return;
+    }
+    enum auth_verdict v;
+    (void)api__verify(req, ctx, token, AUTH_TOKEN_ACCESS, &v);
+    json_decref(body);
+    if (v == AUTH_OK) {
+        api__respond_nostore(req, 200, STR_LIT("{\"valid\":true,\"message\":\"Token is valid\"}"));
+        return;
+    }
+    const char *why = auth_verdict_message(v);
+    buf_t b;
+    buf_init(&b, 512);
+    buf_append_cstr(&b, "{\"valid\":false,\"error\":");
+    jsonw_buf_cstr(&b, why);
+    buf_append_cstr(&b, ",\"detail\":");
+    jsonw_buf_cstr(&b, why);
+    buf_append_cstr(&b,
+                    ",\"code\":\"token_not_valid\",\"message\":\"Token is invalid or expired\"}");
+    api__respond_nostore(req, 401, buf_str(&b));
+    buf_dispose(&b);
+}
+
+/* See routes.h. */
+int api_cookie_register(http_router_t *r, api_ctx_t *ctx)
+{
+    int rc = 0;
+    rc |= http_router_add(r, HTTP_M_POST, "/api/auth/login/", on_login, ctx);
+    rc |= http_router_add(r, HTTP_M_POST, "/api/auth/mobile/login/", on_mobile_login, ctx);
+    rc |= http_router_add(r, HTTP_M_POST, "/api/auth/refresh/", on_refresh, ctx);
+    rc |= http_router_add(r, HTTP_M_POST, "/api/auth/logout/", on_logout, ctx);
+    rc |= http_router_add(r, HTTP_M_GET, "/api/auth/verify/", on_verify, ctx);
+    rc |= http_router_add(r, HTTP_M_POST, "/api/auth/check/", on_check, ctx);
+    return rc ? ERR_INVALID : 0;
+}

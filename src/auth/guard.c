@@ -1,0 +1,266 @@
+/*
+ * guard.c - the abuse guards, on the shared store (store.h: GCRA buckets and a cache; in
+ * Redis when configured, so every instance shares them; in-process otherwise, and as the
+ * fallback while Redis is down):
+ *   - login attempts: every attempt counts against the client address; only FAILED attempts
+ *     count against the username (auth_login calls auth__guard_login_failed), and the
+ *     username's budget is only checked, never consumed, by the attempt itself;
+ *   - requests with a valid access token count against their user, any other request
+ *     against the client address ("anonymous");
+ *   - invalid tokens count against the client address: past the budget it is logged as
+ *     suspicious (at most once a minute) and, when configured, blocked for a while;
+ *   - one-time access tokens: a one-shot bucket per jti;
+ *   - refresh families: the network each session last refreshed from, for a window.
+ * A check needs at most one Redis round trip, asynchronous on the caller's loop.
+ *
+ * DESIGN: the suspicious-address log table (struct auth_guard_log) lives in the service:
+ * one slot per hashed address, so a collision only drops a log line.
+ */
+#define LOG_MODULE "auth"
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/auth_internal.h"
+#include "common/clock.h"
+#include "common/ip.h"
+#include "runtime/alloc.h"
+#include "runtime/log.h"
+#include "runtime/metrics.h"
+
+#define LOG_SLOTS 1024
+#define KEY_MAX   256
+
+struct auth_guard_log {
+    pthread_mutex_t mu;
+    struct {
+        uint64_t h;
+        int64_t at;
+    } slots[LOG_SLOTS];
+};
+
+/* See auth_internal.h. */
+struct auth_guard_log *auth__guard_log_new(void)
+{
+    struct auth_guard_log *l = xcalloc(1, sizeof *l);
+    pthread_mutex_init(&l->mu, NULL);
+    return l;
+}
+
+/* See auth_internal.h. */
+void auth__guard_log_free(struct auth_guard_log *l)
+{
+    if (!l)
+        return;
+    pthread_mutex_destroy(&l->mu);
+    free(l);
+}
+
+static bool limited(const auth_rate_t *r)
+{
+    return r->count > 0 && r->period_s > 0;
+}
+
+/* See auth.h. */
+bool auth_guard_limited(const auth_t *a, enum auth_guard_kind kind)
+{
+    const auth_guard_options_t *g = &a->opts.guard;
+    if (g->invalid_block_s)
+        return true; /* a blocked address is refused whatever it asks */
+    if (kind == AUTH_GUARD_LOGIN)
+        return limited(&g->login);
+    return limited(&g->anon) || limited(&g->user) || limited(&g->invalid_token);
+}
+
+/* ---- checks ---------------------------------------------------------------------------------- */
+
+/* One check in flight: the caller's callback and the keys the buckets point at. */
+struct check {
+    auth_guard_cb cb;
+    void *arg;
+    char keys[3][KEY_MAX];
+};
+
+static void on_rate(void *arg, const store_rate_result_t *r)
+{
+    struct check *c = arg;
+    auth_guard_result_t res = {r->allowed, r->retry_after_s, r->local};
+    auth_guard_cb cb = c->cb;
+    void *cb_arg = c->arg;
+    free(c);
+    cb(cb_arg, &res);
+}
+
+static void allow_now(auth_guard_cb cb, void *arg)
+{
+    auth_guard_result_t res = {true, 0, true};
+    cb(arg, &res);
+}
+
+/* See auth.h. */
+void auth_guard_check(auth_t *a, enum auth_guard_kind kind, const char *client,
+                      const char *username, int64_t user_id, auth_guard_cb cb, void *arg)
+{
+    const auth_guard_options_t *g = &a->opts.guard;
+    struct check *c = xcalloc(1, sizeof *c);
+    store_rate_t r[3];
+    size_t n = 0;
+    c->cb = cb;
+    c->arg = arg;
+    if (g->invalid_block_s) {
+        snprintf(c->keys[n], KEY_MAX, "block:%s", client);
+        r[n] = (store_rate_t){c->keys[n], 0, 0, STORE_RATE_BLOCK};
+        n++;
+    }
+    if (kind == AUTH_GUARD_LOGIN && limited(&g->login)) {
+        snprintf(c->keys[n], KEY_MAX, "login:ip:%s", client);
+        r[n] = (store_rate_t){c->keys[n], g->login.count, g->login.period_s, STORE_RATE_CONSUME};
+        n++;
+        if (username && *username) {
+            snprintf(c->keys[n], KEY_MAX, "login:user:%.150s", username);
+            r[n] = (store_rate_t){c->keys[n], g->login.count, g->login.period_s, STORE_RATE_PEEK};
+            n++;
+        }
+    } else if (kind == AUTH_GUARD_USER && limited(&g->user)) {
+        snprintf(c->keys[n], KEY_MAX, "user:%" PRId64, user_id);
+        r[n] = (store_rate_t){c->keys[n], g->user.count, g->user.period_s, STORE_RATE_CONSUME};
+        n++;
+    } else if (kind == AUTH_GUARD_ANON && limited(&g->anon)) {
+        snprintf(c->keys[n], KEY_MAX, "anon:%s", client);
+        r[n] = (store_rate_t){c->keys[n], g->anon.count, g->anon.period_s, STORE_RATE_CONSUME};
+        n++;
+    }
+    if (n == 0) {
+        free(c);
+        allow_now(cb, arg);
+        return;
+    }
+    store_rate_check(a->store, r, n, on_rate, c);
+}
+
+/* See auth_internal.h. */
+void auth__guard_login_failed(auth_t *a, const char *username)
+{
+    const auth_rate_t *login = &a->opts.guard.login;
+    if (!limited(login) || !username || !*username)
+        return;
+    char k[KEY_MAX];
+    snprintf(k, sizeof k, "login:user:%.150s", username);
+    store_rate_consume(a->store, k, login->count, login->period_s);
+}
+
+/* ---- invalid tokens ---------------------------------------------------------------------- */
+
+/* Whether to log a suspicious address now: at most once a minute per address. */
+static bool log_suspicious_now(struct auth_guard_log *l, const char *client)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = client; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    int64_t now = clock_now_s();
+    pthread_mutex_lock(&l->mu);
+    bool yes = l->slots[h % LOG_SLOTS].h != h || now - l->slots[h % LOG_SLOTS].at >= 60;
+    if (yes) {
+        l->slots[h % LOG_SLOTS].h = h;
+        l->slots[h % LOG_SLOTS].at = now;
+    }
+    pthread_mutex_unlock(&l->mu);
+    return yes;
+}
+
+struct invalid {
+    auth_t *a;
+    char client[IP_TEXT_MAX + 8];
+};
+
+static void on_invalid(void *arg, const store_rate_result_t *r)
+{
+    struct invalid *b = arg;
+    const auth_guard_options_t *g = &b->a->opts.guard;
+    if (!r->allowed) {
+        metrics_count(METRICS_RATE_INVALID);
+        if (log_suspicious_now(b->a->guard_log, b->client))
+            log_audit_warn(NULL,
+                           "event=suspicious_invalid_tokens ip=%s limit=%u/%us action=%s "
+                           "msg=\"more invalid tokens than the limit (logged at most once a "
+                           "minute)\"",
+                           b->client, g->invalid_token.count, g->invalid_token.period_s,
+                           g->invalid_block_s ? "blocked" : "logged");
+        if (g->invalid_block_s) {
+            char k[KEY_MAX];
+            snprintf(k, sizeof k, "block:%s", b->client);
+            store_rate_block(b->a->store, k, g->invalid_block_s);
+        }
+    }
+    free(b);
+}
+
+/* See auth.h. */
+void auth_guard_invalid_token(auth_t *a, const char *client)
+{
+    const auth_rate_t *inv = &a->opts.guard.invalid_token;
+    if (!limited(inv))
+        return;
+    struct invalid *b = xcalloc(1, sizeof *b);
+    b->a = a;
+    snprintf(b->client, sizeof b->client, "%s", client);
+    char k[KEY_MAX];
+    snprintf(k, sizeof k, "invalid:%s", b->client);
+    store_rate_t r = {k, inv->count, inv->period_s, STORE_RATE_CONSUME};
+    store_rate_check(a->store, &r, 1, on_invalid, b);
+}
+
+/* ---- one-time tokens ----------------------------------------------------------------------- */
+
+/* See auth.h. */
+void auth_guard_use_once(auth_t *a, const char *jti, int64_t exp, auth_guard_cb cb, void *arg)
+{
+    int64_t left = exp > 0 ? exp - clock_now_s() : 3600;
+    uint32_t period = (uint32_t)(left < 1 ? 1 : left > 86400 ? 86400 : left) + 1;
+    struct check *c = xcalloc(1, sizeof *c);
+    c->cb = cb;
+    c->arg = arg;
+    snprintf(c->keys[0], KEY_MAX, "once:%.64s", jti);
+    store_rate_t r = {c->keys[0], 1, period, STORE_RATE_CONSUME};
+    store_rate_check(a->store, &r, 1, on_rate, c);
+}
+
+/* ---- refresh-family networks --------------------------------------------------------------- */
+
+struct family {
+    auth_t *a;
+    auth_guard_cb cb;
+    void *arg;
+    uint32_t window_s;
+    char key[KEY_MAX];
+    char net[64];
+};
+
+static void on_family(void *arg, int status, str_t value)
+{
+    struct family *f = arg;
+    bool distant = status == 0 && !str_eq_cstr(value, f->net);
+    if (!distant)
+        store_cache_set(f->a->store, f->key, str_cstr(f->net), f->window_s, NULL);
+    auth_guard_result_t res = {!distant, 0, !store_redis_up(f->a->store)};
+    auth_guard_cb cb = f->cb;
+    void *cb_arg = f->arg;
+    free(f);
+    cb(cb_arg, &res);
+}
+
+/* See auth.h. */
+void auth_guard_family_network(auth_t *a, const char *sid, const char *net, uint32_t window_s,
+                               auth_guard_cb cb, void *arg)
+{
+    struct family *f = xcalloc(1, sizeof *f);
+    f->a = a;
+    f->cb = cb;
+    f->arg = arg;
+    f->window_s = window_s;
+    snprintf(f->key, sizeof f->key, "fam:%.64s", sid);
+    snprintf(f->net, sizeof f->net, "%s", net);
+    store_cache_get(a->store, f->key, on_family, f);
+}

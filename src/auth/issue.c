@@ -1,0 +1,410 @@
+/*
+ * issue.c - issuing: login (the dummy hash for unknown users, rehashing to argon2id), the
+ * token pairs of a new session, refresh rotation with its grace and reuse detection, and
+ * the access token of an auto-refresh. Claims are written with common/jsonw.h and signed
+ * with the ring's ACTIVE key.
+ */
+#define LOG_MODULE "auth"
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "auth/auth_internal.h"
+#include "common/err.h"
+#include "common/jsonw.h"
+#include "runtime/errtab.h"
+#include "runtime/log.h"
+#include "runtime/metrics.h"
+
+/* ==== ids ================================================================================= */
+
+/* See auth_internal.h. */
+void auth__id_copy(char dst[AUTH_ID_MAX + 1], const char *src)
+{
+    snprintf(dst, AUTH_ID_MAX + 1, "%s", src);
+}
+
+/* See auth_internal.h. */
+int auth__random_id(char out[33])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char b[16];
+    if (RAND_bytes(b, sizeof b) != 1)
+        return ERR_INTERNAL;
+    for (int i = 0; i < 16; i++) {
+        out[2 * i] = hex[b[i] >> 4];
+        out[2 * i + 1] = hex[b[i] & 15];
+    }
+    out[32] = '\0';
+    return 0;
+}
+
+/* ==== issuing ============================================================================== */
+
+/* See auth.h. */
+void auth_pair_dispose(auth_pair_t *p)
+{
+    if (!p)
+        return;
+    free(p->user_json);
+    OPENSSL_cleanse(p, sizeof *p);
+    memset(p, 0, sizeof *p);
+}
+
+/* Appends the claims both token types carry, after token_type/exp/iat/jti. */
+static void claims_common(jsonw_t *w, const auth_t *a, const char *type, int64_t iat, int64_t exp,
+                          const char *jti, int64_t user_id, const char *sid)
+{
+    jsonw_raw(w, "{\"token_type\":");
+    jsonw_str(w, type);
+    jsonw_raw(w, ",\"exp\":");
+    jsonw_int(w, exp);
+    jsonw_raw(w, ",\"iat\":");
+    jsonw_int(w, iat);
+    jsonw_raw(w, ",\"jti\":");
+    jsonw_str(w, jti);
+    jsonw_raw(w, ",\"user_id\":\"");
+    jsonw_int(w, user_id);
+    jsonw_raw(w, "\",\"sub\":\"");
+    jsonw_int(w, user_id);
+    jsonw_raw(w, "\",\"sid\":");
+    jsonw_str(w, sid);
+    if (a->issuer) {
+        jsonw_raw(w, ",\"iss\":");
+        jsonw_str(w, a->issuer);
+    }
+    if (a->audience) {
+        jsonw_raw(w, ",\"aud\":");
+        jsonw_str(w, a->audience);
+    }
+}
+
+static int sign_payload(const auth_t *a, jsonw_t *w, char *out, size_t *out_len)
+{
+    if (jsonw_failed(w))
+        return ERR_TOO_LARGE;
+    int rc = jose_jws_sign(a->sign_key, STR_NULL, str_make(w->buf, jsonw_len(w)), out,
+                           AUTH_TOKEN_MAX + 1, out_len);
+    if (rc != 0) {
+        log_error("msg=\"signing failed\" err=%s", jwtv_errname(rc));
+        return ERR_INTERNAL;
+    }
+    /* payloads start {"token_type":"access"|"refresh",... (claims_common) */
+    metrics_issued(metrics_alg_from_name(str_cstr(jose_key_alg(a->sign_key)->name)),
+                   jsonw_len(w) > 16 && w->buf[15] == 'r');
+    return 0;
+}
+
+/* Signs a refresh token. out holds AUTH_TOKEN_MAX + 1 bytes. */
+static int sign_refresh(const auth_t *a, const char *jti, const char *sid, int64_t user_id,
+                        int64_t iat, int64_t exp, const char *fph, char *out, size_t *out_len)
+{
+    char buf[1024];
+    jsonw_t w;
+    jsonw_init(&w, buf, sizeof buf);
+    claims_common(&w, a, "refresh", iat, exp, jti, user_id, sid);
+    if (fph && *fph) { /* client fingerprint binding */
+        jsonw_raw(&w, ",\"fph\":");
+        jsonw_str(&w, fph);
+    }
+    jsonw_raw(&w, "}");
+    return sign_payload(a, &w, out, out_len);
+}
+
+/* Signs a new access token for user u in session sid, issued at now. */
+static int sign_access(const auth_t *a, const db_user_t *u, const char *sid, int64_t now,
+                       const char *fph, char *out, size_t *out_len)
+{
+    char jti[33];
+    if (auth__random_id(jti) != 0)
+        return ERR_INTERNAL;
+    char buf[4096];
+    jsonw_t w;
+    jsonw_init(&w, buf, sizeof buf);
+    claims_common(&w, a, "access", now, now + a->opts.access_lifetime_s, jti, u->id, sid);
+    jsonw_raw(&w, ",\"username\":");
+    jsonw_str(&w, u->username);
+    jsonw_raw(&w, ",\"email\":");
+    jsonw_str(&w, u->email);
+    jsonw_raw(&w, ",\"role\":");
+    jsonw_str(&w, db_role_name(u->role));
+    jsonw_raw(&w, u->premium ? ",\"premium\":true" : ",\"premium\":false");
+    if (fph && *fph) {
+        jsonw_raw(&w, ",\"fph\":");
+        jsonw_str(&w, fph);
+    }
+    jsonw_raw(&w, "}");
+    return sign_payload(a, &w, out, out_len);
+}
+
+/* Creates a session for u (already authenticated) and signs its first pair. */
+static int issue_session(auth_t *a, const db_user_t *u, const auth_client_t *client, int64_t now,
+                         auth_pair_t *out)
+{
+    db_session_t s;
+    db_refresh_t rt;
+    memset(&s, 0, sizeof s);
+    memset(&rt, 0, sizeof rt);
+    if (auth__random_id(s.sid) != 0 || auth__random_id(rt.jti) != 0)
+        return ERR_INTERNAL;
+    s.user_id = u->id;
+    s.client_ip = client ? (char *)client->ip : NULL;
+    s.user_agent = client ? (char *)client->user_agent : NULL;
+    auth__id_copy(rt.sid, s.sid);
+    rt.issued_at = now;
+    rt.expires_at = now + a->opts.refresh_lifetime_s;
+    int rc = db_session_create(a->db, &s, &rt, now);
+    if (rc != 0) {
+        log_warn("msg=\"cannot create session\" user_id=%" PRId64 " err=%s", u->id, err_name(rc));
+        return auth__map_db(rc) == ERR_NOT_FOUND ? ERR_NO_ACTIVE_ACCOUNT : ERR_UNAVAILABLE;
+    }
+    auth__id_copy(out->sid, s.sid);
+    const char *fph = client && client->fph && *client->fph ? client->fph : NULL;
+    if ((rc = sign_refresh(a, rt.jti, s.sid, u->id, now, rt.expires_at, fph, out->refresh,
+                           &out->refresh_len)) != 0 ||
+        (rc = sign_access(a, u, s.sid, now, fph, out->access, &out->access_len)) != 0)
+        return rc;
+    auth__user_cache_put(a, u, now, out);
+    return 0;
+}
+
+/* See auth.h. */
+int auth_login(auth_t *a, const char *username, const char *password, size_t password_len,
+               const auth_client_t *client, int64_t now, auth_pair_t *out)
+{
+    db_user_t u;
+    memset(&u, 0, sizeof u);
+    memset(out, 0, sizeof *out);
+    int rc = db_user_find_by_username(a->db, username, &u);
+    if (rc == ERR_NOT_FOUND || rc == ERR_INVALID) {
+        auth_password_verify_dummy(password, password_len);
+        log_audit_info(NULL, "event=login_failed reason=no_such_user");
+        metrics_count(METRICS_LOGIN_FAILURE);
+        auth__guard_login_failed(a, username);
+        return ERR_NO_ACTIVE_ACCOUNT;
+    }
+    if (rc != 0) {
+        metrics_count(METRICS_LOGIN_ERROR);
+        return ERR_UNAVAILABLE;
+    }
+    bool ok = auth_password_verify(u.password_hash, password, password_len);
+    if (!ok || !u.is_active) {
+        log_audit_info(NULL, "event=login_failed user_id=%" PRId64 " reason=%s", u.id,
+                       ok ? "inactive" : "bad_password");
+        metrics_count(METRICS_LOGIN_FAILURE);
+        db_user_dispose(&u);
+        auth__guard_login_failed(a, username);
+        return ERR_NO_ACTIVE_ACCOUNT;
+    }
+    if (auth_password_needs_rehash(u.password_hash, &a->opts.argon2)) {
+        char h[AUTH_PASSWORD_HASH_MAX];
+        if (auth_password_hash(&a->opts.argon2, password, password_len, h, sizeof h) == 0) {
+            int r2 = db_user_set_password(a->db, u.id, h, false, now);
+            if (r2 != 0)
+                log_warn("msg=\"rehash not stored\" user_id=%" PRId64 " err=%s", u.id,
+                         err_name(r2));
+            else
+                log_audit_info(NULL, "event=password_rehashed user_id=%" PRId64, u.id);
+        }
+        OPENSSL_cleanse(h, sizeof h);
+    }
+    rc = issue_session(a, &u, client, now, out);
+    metrics_count(rc == 0 ? METRICS_LOGIN_SUCCESS : METRICS_LOGIN_ERROR);
+    if (rc == 0)
+        log_audit_info(NULL, "event=login user_id=%" PRId64 " sid=%s", u.id, out->sid);
+    else
+        auth_pair_dispose(out);
+    db_user_dispose(&u);
+    return rc;
+}
+
+/* See auth.h. */
+int auth_issue_for_user(auth_t *a, const char *username, const auth_client_t *client, int64_t now,
+                        auth_pair_t *out)
+{
+    db_user_t u;
+    memset(&u, 0, sizeof u);
+    memset(out, 0, sizeof *out);
+    int rc = db_user_find_by_username(a->db, username, &u);
+    if (rc != 0)
+        return rc == ERR_INVALID ? ERR_NOT_FOUND : auth__map_db(rc);
+    if (!u.is_active) {
+        db_user_dispose(&u);
+        return ERR_NO_ACTIVE_ACCOUNT;
+    }
+    rc = issue_session(a, &u, client, now, out);
+    if (rc != 0)
+        auth_pair_dispose(out);
+    db_user_dispose(&u);
+    return rc;
+}
+
+/* ==== refresh ============================================================================== */
+
+/* See auth_internal.h. */
+int auth__refresh_lookup(auth_t *a, const auth_token_ref_t *ref, int64_t now,
+                         enum auth_verdict *verdict, db_user_t *user, char sid[AUTH_ID_MAX + 1])
+{
+    db_refresh_t rt;
+    db_session_t s;
+    db_user_t u;
+    memset(&s, 0, sizeof s);
+    memset(&u, 0, sizeof u);
+    *verdict = AUTH_INVALID;
+    int rc = db_refresh_get(a->db, ref->sid, ref->jti, &rt);
+    if (rc == ERR_NOT_FOUND || rc == ERR_INVALID)
+        return 0;
+    if (rc != 0)
+        return ERR_UNAVAILABLE;
+    if (rt.used_at != 0) {
+        *verdict = AUTH_REVOKED;
+        return 0;
+    }
+    if (rt.expires_at <= now)
+        return 0;
+    rc = db_session_get(a->db, rt.sid, &s);
+    if (rc == ERR_NOT_FOUND)
+        return 0;
+    if (rc != 0)
+        return ERR_UNAVAILABLE;
+    int64_t uid = s.user_id;
+    bool revoked = s.revoked_at != 0;
+    db_session_dispose(&s);
+    if (revoked) {
+        *verdict = AUTH_REVOKED;
+        return 0;
+    }
+    rc = db_user_find_by_id(a->db, uid, &u);
+    if (rc == ERR_NOT_FOUND)
+        return 0;
+    if (rc != 0)
+        return ERR_UNAVAILABLE;
+    if (!u.is_active || ref->iat < u.revoke_before) {
+        *verdict = AUTH_REVOKED;
+        db_user_dispose(&u);
+        return 0;
+    }
+    *verdict = AUTH_OK;
+    if (sid)
+        auth__id_copy(sid, rt.sid);
+    if (user)
+        *user = u;
+    else
+        db_user_dispose(&u);
+    return 0;
+}
+
+/* See auth.h. */
+int auth_refresh_check(auth_t *a, const auth_token_ref_t *ref, int64_t now,
+                       enum auth_verdict *verdict)
+{
+    return auth__refresh_lookup(a, ref, now, verdict, NULL, NULL);
+}
+
+/* See auth.h. */
+int auth_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now, auth_pair_t *out,
+                 enum auth_verdict *verdict)
+{
+    memset(out, 0, sizeof *out);
+    *verdict = AUTH_INVALID;
+    int rc;
+    if (!a->opts.rotate_refresh_tokens) {
+        db_user_t u;
+        memset(&u, 0, sizeof u);
+        if ((rc = auth__refresh_lookup(a, ref, now, verdict, &u, NULL)) != 0 || *verdict != AUTH_OK)
+            return rc;
+        auth__id_copy(out->sid, ref->sid);
+        rc = sign_access(a, &u, ref->sid, now, ref->fph, out->access, &out->access_len);
+        if (rc == 0) {
+            auth__user_cache_put(a, &u, now, out);
+            (void)db_session_touch(a->db, ref->sid, now, 60);
+        } else {
+            *verdict = AUTH_INVALID;
+        }
+        db_user_dispose(&u);
+        return rc;
+    }
+
+    char new_jti[33];
+    if (auth__random_id(new_jti) != 0)
+        return ERR_INTERNAL;
+    db_rotate_result_t r;
+    memset(&r, 0, sizeof r);
+    /* grace 0 means none: the database treats now - used_at <= grace as within it, so a
+       second presentation in the same second would still count; -1 makes any reuse */
+    int64_t grace = a->opts.reuse_grace_s > 0 ? a->opts.reuse_grace_s : -1;
+    rc = db_refresh_rotate(a->db, ref->sid, ref->jti, new_jti, now + a->opts.refresh_lifetime_s,
+                           now, grace, &r);
+    if (rc != 0) {
+        db_rotate_result_dispose(&r);
+        return ERR_UNAVAILABLE;
+    }
+    switch (r.status) {
+    case DB_ROTATE_ROTATED:
+    case DB_ROTATE_REUSED_WITHIN_GRACE:
+        auth__id_copy(out->sid, r.sid);
+        rc = sign_refresh(a, r.successor_jti, r.sid, r.user_id, r.successor_issued_at,
+                          r.successor_expires_at, ref->fph, out->refresh, &out->refresh_len);
+        if (rc == 0)
+            rc = sign_access(a, &r.user, r.sid, now, ref->fph, out->access, &out->access_len);
+        if (rc == 0) {
+            auth__user_cache_put(a, &r.user, now, out);
+            *verdict = AUTH_OK;
+            auth__drop_user_groups(a, r.user_id); /* a renewal drops the user's caches */
+            metrics_count(r.status == DB_ROTATE_ROTATED ? METRICS_REFRESH_ROTATED
+                                                        : METRICS_REFRESH_GRACE);
+            if (r.status == DB_ROTATE_REUSED_WITHIN_GRACE)
+                log_audit_info(NULL, "event=refresh_grace user_id=%" PRId64 " sid=%s jti=%s",
+                               r.user_id, r.sid, ref->jti);
+        } else {
+            auth_pair_dispose(out);
+        }
+        break;
+    case DB_ROTATE_REUSE_DETECTED:
+        metrics_count(METRICS_REFRESH_REUSE);
+        metrics_count(METRICS_REFRESH_REFUSED);
+        metrics_count(METRICS_REVOKE_SID);
+        auth__index_revoke_sid(a, r.sid, now);
+        log_audit_warn(NULL,
+                       "event=refresh_reuse user_id=%" PRId64 " sid=%s jti=%s msg=\"refresh token "
+                       "presented after rotation; session revoked\"",
+                       r.user_id, r.sid, ref->jti);
+        *verdict = AUTH_REVOKED;
+        break;
+    case DB_ROTATE_NOT_VALID:
+    default:
+        metrics_count(METRICS_REFRESH_REFUSED);
+        *verdict =
+            r.reason && (strcmp(r.reason, "unknown") == 0 || strcmp(r.reason, "expired") == 0)
+                ? AUTH_INVALID
+                : AUTH_REVOKED;
+        break;
+    }
+    db_rotate_result_dispose(&r);
+    return rc;
+}
+
+/* See auth.h. */
+int auth_access_for_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now, auth_pair_t *out,
+                            enum auth_verdict *verdict)
+{
+    memset(out, 0, sizeof *out);
+    db_user_t u;
+    memset(&u, 0, sizeof u);
+    char sid[AUTH_ID_MAX + 1];
+    int rc = auth__refresh_lookup(a, ref, now, verdict, &u, sid);
+    if (rc != 0 || *verdict != AUTH_OK)
+        return rc;
+    auth__id_copy(out->sid, sid);
+    rc = sign_access(a, &u, sid, now, ref->fph, out->access, &out->access_len);
+    if (rc == 0)
+        auth__user_cache_put(a, &u, now, out);
+    else
+        *verdict = AUTH_INVALID;
+    db_user_dispose(&u);
+    return rc;
+}

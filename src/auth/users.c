@@ -1,0 +1,248 @@
+/*
+ * users.c - the user use cases: validating and creating an account (the same rules for
+ * /auth/register and `jwtd user create`), the API user object, and the user cache that lets
+ * the /me routes answer without a query per request.
+ *
+ * Validation is Django's where Django has a rule: usernames of letters, digits and @.+-_
+ * (UnicodeUsernameValidator: any non-ASCII UTF-8 counts as letters), at most 150
+ * characters; names at most 150 characters; the password policy of policy.c. E-mail
+ * addresses are checked pragmatically (one @, a dotted domain, no blanks, controls or the
+ * characters that need quoting), in the spirit of Django's EmailValidator.
+ */
+#define LOG_MODULE "auth"
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "auth/auth_internal.h"
+#include "common/err.h"
+#include "common/jsonw.h"
+#include "common/text.h"
+#include "runtime/alloc.h"
+#include "runtime/log.h"
+
+#define MAX_NAME_CHARS  150
+#define MAX_EMAIL_BYTES 254
+
+/* ==== validation ============================================================================ */
+
+static bool username_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || text_utf8_chars(str_make(s, n)) > MAX_NAME_CHARS ||
+        !text_utf8_valid(str_make(s, n)))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+            (c >= '0' && c <= '9') || c == '@' || c == '.' || c == '+' || c == '-' || c == '_')
+            continue;
+        return false;
+    }
+    return true;
+}
+
+static bool email_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 3 || n > MAX_EMAIL_BYTES)
+        return false;
+    const char *at = strchr(s, '@');
+    if (!at || at == s || strchr(at + 1, '@'))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= ' ' || c == 0x7f || strchr("<>\",;\\()[]", c))
+            return false;
+    }
+    const char *dom = at + 1;
+    size_t dl = strlen(dom);
+    if (dl < 3 || !strchr(dom, '.') || dom[0] == '.' || dom[dl - 1] == '.' || strstr(dom, ".."))
+        return false;
+    return true;
+}
+
+static bool name_ok(const char *s)
+{
+    return !s || (text_utf8_valid(str_cstr(s)) && text_utf8_chars(str_cstr(s)) <= MAX_NAME_CHARS);
+}
+
+static const char *or_empty(const char *s)
+{
+    return s ? s : "";
+}
+
+/* See auth.h. */
+int auth_user_validate(const auth_new_user_t *u, bool email_optional, auth_user_errors_t *errors)
+{
+    memset(errors, 0, sizeof *errors);
+    const char *email = or_empty(u->email);
+    enum db_role role;
+    if (!username_ok(or_empty(u->username)))
+        errors->username = "Enter a valid username. This value may contain only letters, "
+                           "numbers, and @/./+/-/_ characters.";
+    if ((*email || !email_optional) && !email_ok(email))
+        errors->email = "Enter a valid email address.";
+    if (u->role && db_role_parse(u->role, strlen(u->role), &role) != 0)
+        errors->role = "Select a valid role: user, instructor or admin.";
+    if (!name_ok(u->first_name) || !name_ok(u->last_name))
+        errors->name = "Ensure this field has no more than 150 characters.";
+    if (u->password)
+        (void)auth_password_policy_check(u->password, u->password_len, u->username, email,
+                                         &errors->password);
+    bool bad =
+        errors->username || errors->email || errors->role || errors->name || errors->password.count;
+    return bad ? ERR_INVALID : 0;
+}
+
+/* Validates, hashes and inserts; on a conflict tells which unique field is taken. */
+static int create(db_t *db, const auth_argon2_params_t *argon2, const auth_new_user_t *nu,
+                  bool email_optional, int64_t now, int64_t *id, auth_user_errors_t *errors)
+{
+    if (!nu->password)
+        return ERR_INVALID;
+    int rc = auth_user_validate(nu, email_optional, errors);
+    if (rc != 0)
+        return rc;
+    char hash[AUTH_PASSWORD_HASH_MAX];
+    rc = auth_password_hash(argon2, nu->password, nu->password_len, hash, sizeof hash);
+    if (rc != 0)
+        return rc;
+    db_user_t u = {0};
+    u.username = (char *)nu->username;
+    u.email = (char *)or_empty(nu->email);
+    u.first_name = (char *)or_empty(nu->first_name);
+    u.last_name = (char *)or_empty(nu->last_name);
+    u.role = DB_ROLE_USER;
+    if (nu->role)
+        (void)db_role_parse(nu->role, strlen(nu->role), &u.role);
+    u.premium = nu->premium;
+    u.is_active = true;
+    u.password_hash = hash;
+    rc = db_user_create(db, &u, now, id);
+    OPENSSL_cleanse(hash, sizeof hash);
+    if (rc == ERR_CONFLICT) {
+        db_user_t other;
+        bool taken = db_user_find_by_username(db, nu->username, &other) == 0;
+        db_user_dispose(&other);
+        if (taken)
+            errors->username = "A user with that username already exists.";
+        else
+            errors->email = "A user with that email already exists.";
+        return ERR_CONFLICT;
+    }
+    if (rc == ERR_INVALID)
+        errors->username = "Enter a valid username.";
+    return rc == 0 || rc == ERR_INVALID ? rc : ERR_UNAVAILABLE;
+}
+
+/* See auth.h. */
+int auth_user_create(db_t *db, const auth_argon2_params_t *argon2, const auth_new_user_t *u,
+                     int64_t now, int64_t *id, auth_user_errors_t *errors)
+{
+    int64_t local;
+    int rc = create(db, argon2, u, true, now, id ? id : &local, errors);
+    if (rc == 0)
+        log_audit_info(NULL, "event=user_created user_id=%" PRId64 " via=cli", id ? *id : local);
+    return rc;
+}
+
+/* See auth.h. */
+int auth_user_register(auth_t *a, const auth_new_user_t *u, int64_t now, int64_t *id, char **json,
+                       size_t *json_len, auth_user_errors_t *errors)
+{
+    int64_t uid = 0;
+    int rc = create(a->db, &a->opts.argon2, u, false, now, &uid, errors);
+    if (rc != 0)
+        return rc;
+    if (id)
+        *id = uid;
+    log_audit_info(NULL, "event=user_registered user_id=%" PRId64, uid);
+    if (!json)
+        return 0;
+    db_user_t created;
+    rc = db_user_find_by_id(a->db, uid, &created);
+    if (rc == 0)
+        *json = auth_user_json(&created, json_len);
+    db_user_dispose(&created);
+    return auth__map_db(rc);
+}
+
+/* ==== the user object ======================================================================== */
+
+/* See auth.h. */
+char *auth_user_json(const db_user_t *u, size_t *len)
+{
+    jsonw_t w;
+    size_t cap = 160 + 6 * (strlen(u->username) + strlen(u->email) + strlen(u->first_name) +
+                            strlen(u->last_name));
+    char *buf = xmalloc(cap);
+    jsonw_init(&w, buf, cap);
+    jsonw_raw(&w, "{\"id\":");
+    jsonw_int(&w, u->id);
+    jsonw_raw(&w, ",\"username\":");
+    jsonw_str(&w, u->username);
+    jsonw_raw(&w, ",\"email\":");
+    jsonw_str(&w, u->email);
+    jsonw_raw(&w, ",\"first_name\":");
+    jsonw_str(&w, u->first_name);
+    jsonw_raw(&w, ",\"last_name\":");
+    jsonw_str(&w, u->last_name);
+    jsonw_raw(&w, ",\"role\":");
+    jsonw_str(&w, db_role_name(u->role));
+    jsonw_raw(&w, u->premium ? ",\"premium\":true}" : ",\"premium\":false}");
+    /* cap covers the worst case (every byte escaped as \u00XX), so the writer cannot fail */
+    *len = jsonw_len(&w);
+    buf[*len] = '\0';
+    return buf;
+}
+
+/* ==== the user cache ========================================================================= */
+
+/* See auth_internal.h. */
+void auth__user_cache_put(auth_t *a, const db_user_t *u, int64_t now, auth_pair_t *out)
+{
+    size_t len;
+    char *json = auth_user_json(u, &len);
+    auth__ucache_put(a->users, u->id, u->is_active, json, len, now);
+    if (out) {
+        out->user_id = u->id;
+        out->user_json = json;
+        out->user_json_len = len;
+    } else {
+        free(json);
+    }
+}
+
+/* See auth.h. */
+int auth_user_cached(auth_t *a, int64_t user_id, int64_t now, char *out, size_t cap, size_t *len,
+                     bool *is_active)
+{
+    return auth__ucache_get(a->users, user_id, now - a->opts.user_cache_ttl_s, out, cap, len,
+                            is_active);
+}
+
+/* See auth.h. */
+int auth_user_load(auth_t *a, int64_t user_id, int64_t now)
+{
+    db_user_t u;
+    memset(&u, 0, sizeof u);
+    int rc = db_user_find_by_id(a->db, user_id, &u);
+    if (rc != 0) {
+        if (rc == ERR_NOT_FOUND)
+            auth__ucache_drop(a->users, user_id);
+        return auth__map_db(rc);
+    }
+    auth__user_cache_put(a, &u, now, NULL);
+    db_user_dispose(&u);
+    return 0;
+}
+
+/* See auth.h. */
+void auth_user_invalidate(auth_t *a, int64_t user_id)
+{
+    auth__ucache_drop(a->users, user_id);
+    store_user_changed(a->store, user_id); /* the other instances' caches too */
+}

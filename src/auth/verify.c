@@ -1,0 +1,223 @@
+/*
+ * verify.c - the hot path: token verification (jose's signature and claims checks, the
+ * token type, then the revocation index), the verdicts and their SimpleJWT messages, and
+ * the token reference the rest of jwtd works with. Every verification is counted once in
+ * the metrics, by algorithm and result (the tamper classification).
+ *
+ * Access tokens verified through auth_verify_token go through the per-thread cache of
+ * vcache.c; the revocation index is asked on every call, cached or not.
+ */
+#define LOG_MODULE "auth"
+#include <limits.h>
+#include <string.h>
+
+#include "auth/auth_internal.h"
+#include "common/clock.h"
+#include "common/err.h"
+#include "runtime/metrics.h"
+
+/* See auth.h. */
+const char *auth_verdict_message(enum auth_verdict v)
+{
+    switch (v) {
+    case AUTH_OK:
+        return "";
+    case AUTH_WRONG_TYPE:
+        return "Token has wrong type";
+    case AUTH_REVOKED:
+        return "Token is blacklisted";
+    case AUTH_INVALID:
+    default:
+        return "Token is invalid or expired";
+    }
+}
+
+/* See auth.h. */
+int auth_parse_user_id(const char *s, int64_t *out)
+{
+    if (!s || !*s || strlen(s) > 19)
+        return ERR_INVALID;
+    int64_t v = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return ERR_INVALID;
+        if (v > (INT64_MAX - (*p - '0')) / 10)
+            return ERR_INVALID;
+        v = v * 10 + (*p - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+/* Copies claim s (may be NULL) into dst of cap bytes. False when it does not fit. */
+static bool copy_claim(char *dst, size_t cap, const char *s, bool *present)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (present)
+        *present = s != NULL;
+    if (n >= cap)
+        return false;
+    memcpy(dst, s ? s : "", n);
+    dst[n] = '\0';
+    return true;
+}
+
+/* See auth.h. */
+int auth_token_ref_from_claims(const jwtv_claims *c, auth_token_ref_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!c->jti || !copy_claim(out->jti, sizeof out->jti, c->jti, NULL) ||
+        !copy_claim(out->sid, sizeof out->sid, c->sid, NULL) ||
+        !copy_claim(out->user_id_str, sizeof out->user_id_str, c->user_id, &out->has_user_id))
+        return ERR_INVALID;
+    if (auth_parse_user_id(c->user_id ? c->user_id : c->sub, &out->user_id) != 0)
+        out->user_id = INT64_MIN;
+    out->iat = c->has_iat ? c->iat : 0;
+    out->exp = c->has_exp ? c->exp : 0;
+    out->is_refresh = c->token_type && strcmp(c->token_type, "refresh") == 0;
+    if (!out->is_refresh &&
+        (!copy_claim(out->username, sizeof out->username, c->username, &out->has_username) ||
+         !copy_claim(out->role, sizeof out->role, c->role, &out->has_role)))
+        return ERR_INVALID;
+    if (jwtv_claims_get_string(c, "fph", out->fph, sizeof out->fph) != 0)
+        out->fph[0] = '\0';
+    return 0;
+}
+
+/* The tamper class of a jose verification error (a metrics result). */
+static enum metrics_result reject_class(int jose_rc)
+{
+    switch (jose_rc) {
+    case JWTV_OK:
+        return METRICS_R_OK;
+    case JWTV_EALG:
+    case JWTV_EUNSUPPORTED_ALG:
+        return METRICS_R_BAD_ALG;
+    case JWTV_ESIGNATURE:
+        return METRICS_R_BAD_SIGNATURE;
+    case JWTV_ENOKEY:
+        return METRICS_R_UNKNOWN_KID;
+    case JWTV_EEXPIRED:
+        return METRICS_R_EXPIRED;
+    case JWTV_ENOTYET:
+    case JWTV_EIAT:
+    case JWTV_EISSUER:
+    case JWTV_EAUDIENCE:
+        return METRICS_R_INVALID_CLAIMS;
+    case JWTV_ETOKEN_TYPE:
+        return METRICS_R_WRONG_TYPE;
+    default: /* EMALFORMED, ETOOLARGE, EHEADER, ECRIT, ECLAIM, ... */
+        return METRICS_R_MALFORMED;
+    }
+}
+
+/* The index's view of a reference: ids parsed into jti and sid (ref->jti/sid NULL when
+   absent or not an id). */
+static void index_ref(const auth_token_ref_t *r, store_id_t *jti, store_id_t *sid,
+                      store_token_ref_t *out)
+{
+    out->jti = r->jti[0] && store_id_parse(str_cstr(r->jti), jti) == 0 ? jti : NULL;
+    out->sid = r->sid[0] && store_id_parse(str_cstr(r->sid), sid) == 0 ? sid : NULL;
+    out->user_id = r->user_id;
+    out->iat = r->iat ? r->iat : INT64_MIN;
+}
+
+/* AUTH_REVOKED or AUTH_OK by the revocation index, counted under alg. O(1), no I/O. */
+static enum auth_verdict check_revoked(auth_t *a, const auth_token_ref_t *r, int alg)
+{
+    store_id_t jti, sid;
+    store_token_ref_t ref;
+    index_ref(r, &jti, &sid, &ref);
+    if (store_check(a->store, &ref) != STORE_NOT_REVOKED) {
+        metrics_verified((enum metrics_alg)alg, METRICS_R_REVOKED);
+        return AUTH_REVOKED;
+    }
+    metrics_verified((enum metrics_alg)alg, METRICS_R_OK);
+    return AUTH_OK;
+}
+
+static const jwtv_options *options_for(const auth_t *a, enum auth_token_kind kind)
+{
+    return kind == AUTH_TOKEN_ACCESS    ? &a->v_access
+           : kind == AUTH_TOKEN_REFRESH ? &a->v_refresh
+                                        : &a->v_any;
+}
+
+/* Signature and claims (jose), then the index; c holds the claims on AUTH_OK. */
+static enum auth_verdict verify_claims(auth_t *a, enum auth_token_kind kind, str_t token,
+                                       int64_t now, jwtv_claims *c, auth_token_ref_t *ref, int *alg)
+{
+    int rc = jose_jwt_verify(a->ring, options_for(a, kind), token, now, c);
+    if (rc != 0) {
+        *alg = metrics_alg_of_token(token);
+        metrics_verified((enum metrics_alg) * alg, reject_class(rc));
+        return rc == JWTV_ETOKEN_TYPE ? AUTH_WRONG_TYPE : AUTH_INVALID;
+    }
+    *alg = metrics_alg_from_name(str_cstr(c->alg ? c->alg : ""));
+    if (auth_token_ref_from_claims(c, ref) != 0) {
+        metrics_verified((enum metrics_alg) * alg, METRICS_R_INVALID_CLAIMS);
+        return AUTH_INVALID;
+    }
+    return check_revoked(a, ref, *alg);
+}
+
+/* See auth.h. */
+enum auth_verdict auth_verify_token(auth_t *a, str_t token, enum auth_token_kind kind, int64_t now,
+                                    auth_token_ref_t *out)
+{
+    static _Thread_local jwtv_claims scratch; /* 13 KiB: not on every request's stack */
+    int alg;
+    if (now == 0)
+        now = clock_now_s();
+    if (kind == AUTH_TOKEN_ACCESS) {
+        const auth_token_ref_t *hit = auth__vcache_get(a, token, now, &alg);
+        if (hit) {
+            enum auth_verdict v = check_revoked(a, hit, alg);
+            if (v == AUTH_OK)
+                *out = *hit;
+            else
+                memset(out, 0, sizeof *out);
+            return v;
+        }
+    }
+    enum auth_verdict v = verify_claims(a, kind, token, now, &scratch, out, &alg);
+    if (v != AUTH_OK) {
+        memset(out, 0, sizeof *out);
+        return v;
+    }
+    if (kind == AUTH_TOKEN_ACCESS)
+        auth__vcache_put(a, token, now, out, alg);
+    return v;
+}
+
+/* The claims-view variants: verify, then the index, counted the same way. */
+static enum auth_verdict verify_full(auth_t *a, enum auth_token_kind kind, str_t token, int64_t now,
+                                     jwtv_claims *c)
+{
+    auth_token_ref_t ref;
+    int alg;
+    if (now == 0)
+        now = clock_now_s();
+    enum auth_verdict v = verify_claims(a, kind, token, now, c, &ref, &alg);
+    if (v != AUTH_OK)
+        memset(c, 0, sizeof *c);
+    return v;
+}
+
+/* See auth.h. */
+enum auth_verdict auth_verify_access(auth_t *a, str_t token, int64_t now, jwtv_claims *claims)
+{
+    return verify_full(a, AUTH_TOKEN_ACCESS, token, now, claims);
+}
+
+/* See auth.h. */
+enum auth_verdict auth_verify_refresh(auth_t *a, str_t token, int64_t now, jwtv_claims *claims)
+{
+    return verify_full(a, AUTH_TOKEN_REFRESH, token, now, claims);
+}
+
+/* See auth.h. */
+enum auth_verdict auth_verify_any(auth_t *a, str_t token, int64_t now, jwtv_claims *claims)
+{
+    return verify_full(a, AUTH_TOKEN_ANY, token, now, claims);
+}

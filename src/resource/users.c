@@ -1,0 +1,104 @@
+/*
+ * users.c - GET /users/{id} (the user themself or an admin) and GET /users (admins only,
+ * paginated with ?page=&page_size=).
+ *
+ * Authorisation is decided on the loop from the verified token (its user_id and role
+ * claims); the database read runs on the blocking pool (storage: user_store.c). A non-admin
+ * asking for another user's id gets 403 whether or not that id exists (no enumeration); an
+ * admin gets 404 for an id that does not exist.
+ */
+#define LOG_MODULE "resource"
+#include <stdlib.h>
+
+#include "common/err.h"
+#include "resource/resource_internal.h"
+#include "runtime/alloc.h"
+
+static const api_paging_t PAGING = {20, 100, 100000};
+
+struct users_job {
+    resource_t *res;
+    bool list;
+    int64_t id;
+    uint32_t page, page_size;
+    int rc;
+    buf_t out;
+};
+
+static void users_work(void *arg)
+{
+    struct users_job *j = arg;
+    j->rc = j->list ? resource__users_page(j->res, j->page, j->page_size, &j->out)
+                    : resource__user_json(j->res, j->id, &j->out);
+}
+
+static void users_job_free(void *arg)
+{
+    struct users_job *j = arg;
+    buf_dispose(&j->out);
+    free(j);
+}
+
+static void users_done(http_req_t *req, void *arg, int status)
+{
+    struct users_job *j = arg;
+    int rc = status != 0 ? status : j->rc;
+    if (rc == 0)
+        api__respond_nostore(req, 200, buf_str(&j->out));
+    else if (rc == ERR_NOT_FOUND)
+        http_respond_error(req, ERR_NOT_FOUND, NULL);
+    else
+        api__failure(req, rc);
+    users_job_free(j);
+}
+
+static void submit(http_req_t *req, resource_t *res, struct users_job *j)
+{
+    j->res = res;
+    buf_init(&j->out, 4u << 20);
+    api__submit(req, users_work, users_done, j, users_job_free);
+}
+
+static void on_user_get(http_req_t *req)
+{
+    resource_t *res = req->route_data;
+    const auth_token_ref_t *t = api__authenticate(req, res->ctx);
+    if (!t)
+        return;
+    int64_t id;
+    if (!api__param_id(req, "id", &id)) {
+        http_respond_error(req, ERR_NOT_FOUND, NULL);
+        return;
+    }
+    if (id != t->user_id && !api__is_admin(t)) {
+        http_respond_error(req, ERR_PERMISSION, NULL);
+        return;
+    }
+    struct users_job *j = xcalloc(1, sizeof *j);
+    j->id = id;
+    submit(req, res, j);
+}
+
+static void on_users_list(http_req_t *req)
+{
+    resource_t *res = req->route_data;
+    if (!api__authenticate_role(req, res->ctx, "admin"))
+        return;
+    uint32_t page, size;
+    if (api__pagination(req, &PAGING, &page, &size) != 0)
+        return;
+    struct users_job *j = xcalloc(1, sizeof *j);
+    j->list = true;
+    j->page = page;
+    j->page_size = size;
+    submit(req, res, j);
+}
+
+/* See resource_internal.h. */
+int resource__users_register(http_router_t *r, resource_t *res)
+{
+    int rc = 0;
+    rc |= http_router_add(r, HTTP_M_GET, "/users", on_users_list, res);
+    rc |= http_router_add(r, HTTP_M_GET, "/users/{id}", on_user_get, res);
+    return rc ? ERR_INVALID : 0;
+}

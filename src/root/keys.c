@@ -1,0 +1,433 @@
+/*
+ * keys.c - builds jwtd's signing/verification key ring from the key settings
+ * (JWTD_ALGORITHM, JWTD_SECRET_KEY, JWTD_SECRET_KEY_FILE, JWTD_SIGNING_KEY_FILE,
+ * JWTD_TRUSTED_JWKS_FILE, the environment, the data directory; issuer, audience and leeway
+ * for the verification options).
+ *
+ * Wiring code: reads files and struct cfg, hands bytes to jose/ (which owns every
+ * cryptographic check: key sizes, curves, alg fit), and adds the policy that only the
+ * server cares about: environment-dependent strictness, file permissions, the generated
+ * development secret, and the rotation list syntax of the key-file variables.
+ *
+ * Key sources, in order:
+ *   - HS*: JWTD_SECRET_KEY (the bytes of the value) or JWTD_SECRET_KEY_FILE (the file's
+ *     bytes, one trailing newline stripped); at least 32 bytes and at least the hash length.
+ *     In development with neither set, a random secret is generated once into
+ *     <data_dir>/secret.key (mode 0600) and reused on later starts.
+ *   - RS*, PS*, ES*, EdDSA: JWTD_SIGNING_KEY_FILE, a PEM private key that fits the
+ *     algorithm (RSA >= 2048 bits, the right curve).
+ *   Key rotation: JWTD_SECRET_KEY_FILE and JWTD_SIGNING_KEY_FILE accept a comma-separated
+ *   list "current.pem,next=new.pem,old.pem": the first entry is the ACTIVE signing key, an
+ *   entry prefixed "next=" is pre-published (verifies, appears in the JWKS), any other entry
+ *   is a RETIRED key kept for verification until its tokens have expired.
+ *   - JWTD_TRUSTED_JWKS_FILE: a JWK Set of other issuers' keys (e.g. a Django issuer during
+ *     a migration), accepted for verification, never published. A shared HMAC secret of such
+ *     an issuer is an `oct` JWK with `alg` (e.g. {"kty":"oct","alg":"HS256","k":"<base64url
+ *     of SIMPLE_JWT SIGNING_KEY>"}); without `kid` it matches the issuer's kid-less tokens.
+ *
+ * Production (and staging) refuse to start with a missing or weak key, or with a key file
+ * (or trusted JWKS file holding secrets) readable by group or others.
+ */
+#define LOG_MODULE "keys"
+#include "root/root.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "common/b64url.h"
+#include "common/err.h"
+#include "config/config.h"
+#include "jose/jose.h"
+#include "runtime/fileio.h"
+#include "runtime/log.h"
+
+#define KEY_FILE_MAX    (1024 * 1024)
+#define HMAC_MIN_BYTES  32
+#define DEV_SECRET_FILE "secret.key"
+
+struct loader {
+    const struct cfg *cfg;
+    bool strict; /* staging/production: refuse weak keys and loose permissions */
+    char *err;
+    size_t cap;
+};
+
+static int fail(struct loader *ld, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct loader *ld, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ld->err, ld->cap, fmt, ap);
+    va_end(ap);
+    return ERR_CONFIG;
+}
+
+/*
+ * Reads a whole key file (at most KEY_FILE_MAX bytes) into a fresh buffer (NUL-terminated;
+ * free with free_secret). In strict mode, refuses files readable by group or others.
+ */
+static int read_key_file(struct loader *ld, const char *var, const char *path, char **out,
+                         size_t *len)
+{
+    struct stat st;
+    char *buf = NULL;
+    size_t n = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    *out = NULL;
+    *len = 0;
+    if (fd < 0)
+        return fail(ld, "%s: cannot open %s: %s", var, path, strerror(errno));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return fail(ld, "%s: %s is not a regular file", var, path);
+    }
+    if (st.st_mode & 077) {
+        if (ld->strict) {
+            close(fd);
+            return fail(ld,
+                        "%s: %s is readable by group or others (mode %03o); run chmod 600 on it",
+                        var, path, (unsigned)(st.st_mode & 0777));
+        }
+        log_warn("msg=\"key file readable by group or others\" var=%s mode=%03o", var,
+                 (unsigned)(st.st_mode & 0777));
+    }
+    if (st.st_size > KEY_FILE_MAX) {
+        close(fd);
+        return fail(ld, "%s: %s is larger than %d bytes", var, path, KEY_FILE_MAX);
+    }
+    buf = malloc((size_t)st.st_size + 1);
+    if (!buf) {
+        close(fd);
+        return fail(ld, "%s: out of memory", var);
+    }
+    while (n < (size_t)st.st_size) {
+        ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+static void free_secret_buf(char *p, size_t n)
+{
+    if (p) {
+        OPENSSL_cleanse(p, n);
+        free(p);
+    }
+}
+
+/* Secret files are text: one trailing "\n" or "\r\n" is not part of the secret. */
+static size_t strip_newline(const char *p, size_t n)
+{
+    if (n && p[n - 1] == '\n')
+        n--;
+    if (n && p[n - 1] == '\r')
+        n--;
+    return n;
+}
+
+/* A strict-mode sanity check beyond length: placeholders and low-variety secrets. */
+static const char *weak_reason(const unsigned char *p, size_t n)
+{
+    static const char *const placeholders[] = {
+        "changeme", "change-me", "secret", "password", "django-insecure", "your-secret", "example"};
+    bool seen[256] = {false};
+    size_t distinct = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!seen[p[i]]) {
+            seen[p[i]] = true;
+            distinct++;
+        }
+    if (distinct < 10)
+        return "it uses fewer than 10 distinct characters";
+    for (size_t i = 0; i < sizeof placeholders / sizeof placeholders[0]; i++)
+        if (n >= strlen(placeholders[i]) &&
+            strncasecmp((const char *)p, placeholders[i], strlen(placeholders[i])) == 0)
+            return "it starts with a well-known placeholder";
+    return NULL;
+}
+
+static int add_secret(struct loader *ld, jose_keyring_t *ring, const jose_alg_t *alg,
+                      const char *var, const unsigned char *p, size_t n, enum jose_key_role role)
+{
+    char jerr[256];
+    jose_key_t *key;
+    const char *why;
+    size_t min = alg->hash_len > HMAC_MIN_BYTES ? alg->hash_len : HMAC_MIN_BYTES;
+    if (n < min)
+        return fail(ld, "%s: an %s secret needs at least %zu bytes, this one has %zu", var,
+                    alg->name, min, n);
+    if (ld->strict && (why = weak_reason(p, n)) != NULL)
+        return fail(ld, "%s: refusing a weak secret in %s: %s", var,
+                    ld->cfg->environment == CFG_ENV_PRODUCTION ? "production" : "staging", why);
+    if (jose_key_from_secret(alg, p, n, &key, jerr, sizeof jerr) != 0)
+        return fail(ld, "%s: %s", var, jerr);
+    if (jose_keyring_add(ring, key, role, jerr, sizeof jerr) != 0)
+        return fail(ld, "%s: %s", var, jerr);
+    return 0;
+}
+
+static int add_pem(struct loader *ld, jose_keyring_t *ring, const jose_alg_t *alg, const char *var,
+                   const char *path, enum jose_key_role role)
+{
+    char *pem;
+    size_t len;
+    char jerr[256];
+    jose_key_t *key = NULL;
+    int rc = read_key_file(ld, var, path, &pem, &len);
+    if (rc)
+        return rc;
+    rc = jose_key_from_pem(alg, pem, len, &key, jerr, sizeof jerr);
+    free_secret_buf(pem, len);
+    if (rc)
+        return fail(ld, "%s: %s: %s", var, path, jerr);
+    if (role == JOSE_ROLE_ACTIVE && !jose_key_can_sign(key)) {
+        jose_key_free(key);
+        return fail(ld, "%s: %s is a public key; the signing key must be private", var, path);
+    }
+    if (jose_keyring_add(ring, key, role, jerr, sizeof jerr) != 0)
+        return fail(ld, "%s: %s: %s", var, path, jerr);
+    return 0;
+}
+
+static int add_secret_file(struct loader *ld, jose_keyring_t *ring, const jose_alg_t *alg,
+                           const char *var, const char *path, enum jose_key_role role)
+{
+    char *data;
+    size_t len;
+    int rc = read_key_file(ld, var, path, &data, &len);
+    if (rc)
+        return rc;
+    rc =
+        add_secret(ld, ring, alg, var, (const unsigned char *)data, strip_newline(data, len), role);
+    free_secret_buf(data, len);
+    return rc;
+}
+
+/*
+ * Walks a rotation list "active,next=FILE,retired,...". The first plain entry is ACTIVE;
+ * "next=" marks NEXT; later plain entries are RETIRED.
+ */
+static int add_key_list(struct loader *ld, jose_keyring_t *ring, const jose_alg_t *alg,
+                        const char *var, const char *list, bool secret)
+{
+    char *copy = strdup(list), *p = copy;
+    bool have_active = false;
+    int rc = 0;
+    if (!copy)
+        return fail(ld, "%s: out of memory", var);
+    while (p && rc == 0) {
+        char *comma = strchr(p, ',');
+        if (comma)
+            *comma = '\0';
+        str_t e = str_trim(str_cstr(p));
+        char path[4096];
+        enum jose_key_role role;
+        if (e.len == 0) {
+            rc = fail(ld, "%s: empty entry in the key list", var);
+            break;
+        }
+        if (str_starts_with(e, STR_LIT("next="))) {
+            role = JOSE_ROLE_NEXT;
+            e.ptr += 5;
+            e.len -= 5;
+        } else {
+            role = have_active ? JOSE_ROLE_RETIRED : JOSE_ROLE_ACTIVE;
+            have_active = true;
+        }
+        snprintf(path, sizeof path, "%.*s", STR_FMT(e));
+        rc = secret ? add_secret_file(ld, ring, alg, var, path, role)
+                    : add_pem(ld, ring, alg, var, path, role);
+        p = comma ? comma + 1 : NULL;
+    }
+    free(copy);
+    if (rc == 0 && !have_active)
+        rc = fail(ld, "%s: the list names no active key (only next= entries)", var);
+    return rc;
+}
+
+static int ensure_dir(struct loader *ld, const char *dir)
+{
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return fail(ld, "JWTD_DATA_DIR: cannot create %s: %s", dir, strerror(errno));
+    return 0;
+}
+
+/* Writes data to path with O_EXCL and mode 0600. Returns 0, 1 when it already exists, or err. */
+static int write_new_file(struct loader *ld, const char *path, const void *data, size_t n)
+{
+    int rc = fileio_write_atomic(path, data, n, 0600, false);
+    if (rc == ERR_CONFLICT)
+        return 1;
+    if (rc != 0)
+        return fail(ld, "cannot write %s: %s", path, strerror(errno));
+    return 0;
+}
+
+/* Development only: the HMAC secret in <data_dir>/secret.key, generated on first start. */
+static int dev_secret(struct loader *ld, jose_keyring_t *ring, const jose_alg_t *alg)
+{
+    char path[4096], text[B64URL_ENC_LEN(64) + 2];
+    unsigned char raw[64];
+    const char *dir = ld->cfg->data_dir ? ld->cfg->data_dir : "var";
+    int rc;
+    if ((rc = ensure_dir(ld, dir)) != 0)
+        return rc;
+    snprintf(path, sizeof path, "%s/%s", dir, DEV_SECRET_FILE);
+    if (RAND_bytes(raw, sizeof raw) != 1)
+        return fail(ld, "cannot generate a secret: RAND_bytes failed");
+    size_t n = b64url_encode(raw, sizeof raw, text, sizeof text);
+    OPENSSL_cleanse(raw, sizeof raw);
+    text[n++] = '\n';
+    rc = write_new_file(ld, path, text, n);
+    OPENSSL_cleanse(text, sizeof text);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
+        log_info("msg=\"generated a development HMAC secret\" path=%s", path);
+    return add_secret_file(ld, ring, alg, "JWTD_SECRET_KEY_FILE (generated)", path,
+                           JOSE_ROLE_ACTIVE);
+}
+
+/* Development only: an asymmetric signing key in <data_dir>/signing-<alg>.pem. */
+static int dev_signing_key(struct loader *ld, jose_keyring_t *ring, const jose_alg_t *alg)
+{
+    char path[4096], jerr[256];
+    const char *dir = ld->cfg->data_dir ? ld->cfg->data_dir : "var";
+    jose_key_t *key = NULL;
+    buf_t pem;
+    int rc;
+    if ((rc = ensure_dir(ld, dir)) != 0)
+        return rc;
+    snprintf(path, sizeof path, "%s/signing-%s.pem", dir, alg->name);
+    if (access(path, F_OK) != 0) {
+        if (jose_key_generate(alg, 0, &key, jerr, sizeof jerr) != 0)
+            return fail(ld, "cannot generate a %s key: %s", alg->name, jerr);
+        buf_init(&pem, 64 * 1024);
+        rc = jose_key_private_pem(key, &pem);
+        jose_key_free(key);
+        if (rc == 0)
+            rc = write_new_file(ld, path, pem.data, pem.len);
+        buf_dispose_secret(&pem);
+        if (rc < 0)
+            return rc;
+        if (rc > 0)
+            return fail(ld, "cannot create %s", path);
+        log_info("msg=\"generated a development signing key\" alg=%s path=%s", alg->name, path);
+    }
+    return add_pem(ld, ring, alg, "JWTD_SIGNING_KEY_FILE (generated)", path, JOSE_ROLE_ACTIVE);
+}
+
+static int add_trusted(struct loader *ld, jose_keyring_t *ring, const char *path)
+{
+    char *data;
+    size_t len, added = 0;
+    char jerr[256];
+    int rc = read_key_file(ld, "JWTD_TRUSTED_JWKS_FILE", path, &data, &len);
+    if (rc)
+        return rc;
+    rc = jose_keyring_add_jwks(ring, str_make(data, len), JOSE_ROLE_TRUSTED, &added, jerr,
+                               sizeof jerr);
+    free_secret_buf(data, len);
+    if (rc)
+        return fail(ld, "JWTD_TRUSTED_JWKS_FILE: %s: %s", path, jerr);
+    log_info("msg=\"trusted keys loaded\" count=%zu", added);
+    return 0;
+}
+
+/* See root.h. */
+int root__keys_load(const struct cfg *cfg, jose_keyring_t **out, char *err, size_t cap)
+{
+    struct loader ld = {cfg, cfg->environment != CFG_ENV_DEVELOPMENT, err, cap};
+    const char *alg_name = cfg->algorithm ? cfg->algorithm : "HS256";
+    const jose_alg_t *alg = jose_alg_by_name(str_cstr(alg_name));
+    jose_keyring_t *ring;
+    int rc = 0;
+    *out = NULL;
+    if (err && cap)
+        err[0] = '\0';
+    if (!alg)
+        return fail(&ld, "JWTD_ALGORITHM: unsupported algorithm %s", alg_name);
+    if (!(ring = jose_keyring_new()))
+        return fail(&ld, "out of memory");
+    if (alg->family == JOSE_FAMILY_HMAC) {
+        if (cfg->signing_key_file) {
+            rc = fail(&ld,
+                      "JWTD_SIGNING_KEY_FILE is for RS/PS/ES/EdDSA keys, but JWTD_ALGORITHM is %s "
+                      "(use JWTD_SECRET_KEY or JWTD_SECRET_KEY_FILE)",
+                      alg->name);
+        } else if (cfg->secret_key && cfg->secret_key_file) {
+            rc = fail(&ld, "set only one of JWTD_SECRET_KEY and JWTD_SECRET_KEY_FILE");
+        } else if (cfg->secret_key) {
+            rc = add_secret(&ld, ring, alg, "JWTD_SECRET_KEY",
+                            (const unsigned char *)cfg->secret_key, strlen(cfg->secret_key),
+                            JOSE_ROLE_ACTIVE);
+        } else if (cfg->secret_key_file) {
+            rc = add_key_list(&ld, ring, alg, "JWTD_SECRET_KEY_FILE", cfg->secret_key_file, true);
+        } else if (!ld.strict) {
+            rc = dev_secret(&ld, ring, alg);
+        } else {
+            rc = fail(&ld,
+                      "no signing key: set JWTD_SECRET_KEY_FILE (or JWTD_SECRET_KEY) for %s; "
+                      "an environment other than development never generates one",
+                      alg->name);
+        }
+    } else {
+        if (cfg->secret_key || cfg->secret_key_file) {
+            rc = fail(&ld,
+                      "JWTD_SECRET_KEY/JWTD_SECRET_KEY_FILE are HMAC secrets, but JWTD_ALGORITHM "
+                      "is %s (use JWTD_SIGNING_KEY_FILE)",
+                      alg->name);
+        } else if (cfg->signing_key_file) {
+            rc =
+                add_key_list(&ld, ring, alg, "JWTD_SIGNING_KEY_FILE", cfg->signing_key_file, false);
+        } else if (!ld.strict) {
+            rc = dev_signing_key(&ld, ring, alg);
+        } else {
+            rc = fail(&ld,
+                      "no signing key: set JWTD_SIGNING_KEY_FILE to a PEM private key for %s "
+                      "(`jwtd keygen --alg %s --out FILE`)",
+                      alg->name, alg->name);
+        }
+    }
+    if (rc == 0 && cfg->trusted_jwks_file)
+        rc = add_trusted(&ld, ring, cfg->trusted_jwks_file);
+    if (rc) {
+        jose_keyring_release(ring);
+        return rc;
+    }
+    log_info("msg=\"keys loaded\" alg=%s kid=%s keys=%zu", alg->name,
+             jose_key_kid(jose_keyring_active(ring)), jose_keyring_count(ring));
+    *out = ring;
+    return 0;
+}
+
+/* See root.h. */
+void root__keys_verify_options(const struct cfg *cfg, const jose_keyring_t *ring, jwtv_options *opt)
+{
+    jwtv_options_init(opt);
+    opt->algorithms = 0;
+    for (size_t i = 0; i < jose_keyring_count(ring); i++)
+        opt->algorithms |= jose_key_alg(jose_keyring_at(ring, i, NULL))->bit;
+    opt->issuer = cfg->issuer;
+    opt->audience = cfg->audience;
+    opt->leeway_s = cfg->leeway_s;
+    opt->required = JWTV_REQUIRE_EXP | JWTV_REQUIRE_IAT | JWTV_REQUIRE_JTI |
+                    JWTV_REQUIRE_TOKEN_TYPE | JWTV_REQUIRE_USER_ID;
+}

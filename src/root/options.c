@@ -1,0 +1,113 @@
+/*
+ * options.c - the configuration turned into each module's options (root_options_t): the
+ * only code that maps configuration fields to what the modules take. Strings and lists
+ * point into the configuration, which lives as long as the root.
+ */
+#define LOG_MODULE "root"
+#include <stdio.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "root/root.h"
+
+static auth_rate_t rate(cfg_rate_t r)
+{
+    return (auth_rate_t){r.count, r.period_s};
+}
+
+static void auth_opts(const struct cfg *c, auth_options_t *o)
+{
+    auth_options_defaults(o);
+    o->access_lifetime_s = c->access_token_lifetime_s;
+    o->refresh_lifetime_s = c->refresh_token_lifetime_s;
+    o->rotate_refresh_tokens = c->rotate_refresh_tokens;
+    o->reuse_grace_s = c->refresh_reuse_grace_s;
+    o->leeway_s = c->leeway_s;
+    o->issuer = c->issuer;
+    o->audience = c->audience;
+    o->argon2.memory_kib = c->argon2_memory_kib;
+    o->argon2.iterations = c->argon2_iterations;
+    o->argon2.parallelism = c->argon2_parallelism;
+    o->user_cache_ttl_s = c->user_cache_ttl_s;
+    o->hash_dummy = false; /* serving turns it on */
+    o->guard.login = rate(c->rate_limit_login);
+    o->guard.anon = rate(c->rate_limit_anon);
+    o->guard.user = rate(c->rate_limit_user);
+    o->guard.invalid_token = rate(c->invalid_token_limit);
+    o->guard.invalid_block_s = (uint32_t)c->invalid_token_block_s;
+}
+
+static void http_opts(const struct cfg *c, struct http_options *o)
+{
+    http_options_defaults(o);
+    o->workers = c->workers > 0 ? (uint32_t)c->workers : 0;
+    o->affinity = (enum http_affinity)c->worker_affinity;
+    o->max_header_bytes = c->max_header_bytes;
+    o->max_headers = c->max_headers;
+    o->max_url_bytes = c->max_url_bytes;
+    o->max_body_bytes = c->max_body_bytes;
+    o->json_max_depth = c->json_max_depth;
+    o->header_timeout_ms = (uint64_t)c->header_timeout_ms;
+    o->body_timeout_ms = (uint64_t)c->body_timeout_ms;
+    o->idle_timeout_ms = (uint64_t)c->idle_timeout_ms;
+    o->shutdown_timeout_ms = (uint64_t)c->shutdown_timeout_ms;
+    o->max_connections = c->max_connections;
+    o->pool_threads = c->pool_threads;
+    o->pool_queue_max = c->pool_queue_max;
+    o->trusted_proxies = &c->trusted_proxies;
+}
+
+static void api_opts(const struct cfg *c, api_options_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->secure_cookie = c->environment != CFG_ENV_DEVELOPMENT;
+    o->hsts = c->environment == CFG_ENV_PRODUCTION;
+    o->cookie_domain = c->cookie_domain;
+    o->refresh_lifetime_s = c->refresh_token_lifetime_s;
+    o->auto_refresh_window_s = c->auto_refresh_window_s;
+    o->sliding_session = c->sliding_session;
+    o->cors_origins = c->cors_allowed_origins.items;
+    o->cors_origin_count = c->cors_allowed_origins.count;
+    o->fingerprint_headers = c->fingerprint_headers.items;
+    o->fingerprint_header_count = c->fingerprint_headers.count;
+    o->fingerprint_access = c->fingerprint_access;
+    o->refresh_anomaly_window_s = (uint32_t)c->refresh_anomaly_window_s;
+    o->refresh_anomaly_prefix = c->refresh_anomaly_prefix;
+    o->ip_allowlist = &c->ip_allowlist;
+    o->admin_ip_allowlist = &c->admin_ip_allowlist;
+    o->one_time_routes = c->one_time_routes.items;
+    o->one_time_route_count = c->one_time_routes.count;
+    o->access_lifetime_s = c->access_token_lifetime_s;
+    o->revocations_window_s = c->access_token_lifetime_s;
+    o->slow_request_ms = (uint64_t)c->slow_request_ms;
+    o->redis_required = c->redis_required;
+    o->web_dir = c->web_dir;
+    o->issuer = c->issuer;
+}
+
+/* See root.h. */
+void root__options(root_t *r)
+{
+    const struct cfg *c = r->_cfg;
+    root_options_t *o = &r->opt;
+    memset(o, 0, sizeof *o);
+    o->environment = (enum root_environment)c->environment;
+    o->data_dir = c->data_dir ? c->data_dir : "var";
+    o->log_dir = c->log_dir && *c->log_dir ? c->log_dir : NULL;
+    o->log_json = c->log_format && strcmp(c->log_format, "json") == 0;
+    o->database_url = c->database_url;
+    o->db.max_connections = 2;
+    o->redis = c->redis_url != NULL;
+    o->redis_opt.url = c->redis_url;
+    o->redis_opt.prefix = c->redis_prefix;
+    o->redis_opt.timeout_ms = (uint32_t)c->redis_timeout_ms;
+    auth_opts(c, &o->auth);
+    o->listen = c->listen ? c->listen : "127.0.0.1:8000";
+    http_opts(c, &o->http);
+    api_opts(c, &o->api);
+    o->resource_routes = c->resource_routes;
+    snprintf(r->_upload_dir, sizeof r->_upload_dir, "%s/uploads", o->data_dir);
+    o->resource.upload_dir = c->upload_dir && *c->upload_dir ? c->upload_dir : r->_upload_dir;
+    o->resource.max_upload_bytes = c->max_upload_bytes;
+    o->resource.posts_cache_ttl_s = 30;
+}

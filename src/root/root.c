@@ -1,0 +1,163 @@
+/*
+ * root.c - opening the composition root: the configuration loaded the uniform way (defaults,
+ * `--config FILE`, the environment), the log level, then the parts a command asks for in
+ * dependency order: the database (migrated), the key ring, the token service.
+ */
+#define LOG_MODULE "root"
+#include "root/root.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "config/config.h"
+#include "jose/jose.h"
+#include "runtime/alloc.h"
+#include "runtime/errtab.h"
+#include "runtime/log.h"
+
+/* See root.h. */
+const char *root_config_path(int argc, char **argv, bool *missing)
+{
+    const char *path = NULL;
+    *missing = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--config") == 0) {
+            if (i + 1 >= argc) {
+                *missing = true;
+                return NULL;
+            }
+            path = argv[++i];
+        } else if (strncmp(argv[i], "--config=", 9) == 0) {
+            path = argv[i] + 9;
+        }
+    }
+    if (path && !*path)
+        *missing = true;
+    return path && *path ? path : NULL;
+}
+
+static int load_config(int argc, char **argv, struct cfg *cfg)
+{
+    char err[512];
+    bool missing;
+    const char *path = root_config_path(argc, argv, &missing);
+    if (missing) {
+        fprintf(stderr, "jwtd: --config needs a FILE\n");
+        return ERR_INVALID;
+    }
+    if (cfg_load(cfg, path, err, sizeof err) != 0) {
+        fprintf(stderr, "jwtd: configuration error: %s\n", err);
+        return ERR_CONFIG;
+    }
+    enum log_level level;
+    if (cfg->log_level && log_level_parse(cfg->log_level, &level) == 0)
+        log_set_level(level);
+    return 0;
+}
+
+static int open_db(root_t *r, bool migrate)
+{
+    char err[256] = "";
+    int rc = db_open(r->opt.database_url, &r->opt.db, &r->db, err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "jwtd: cannot open the database: %s\n", err[0] ? err : err_message(rc));
+        return rc == ERR_CONFIG ? ERR_CONFIG : ERR_UNAVAILABLE;
+    }
+    if (migrate && (rc = db_migrate(r->db, NULL)) != 0) {
+        fprintf(stderr, "jwtd: database migration failed (%s)\n", err_name(rc));
+        return rc == ERR_CONFIG ? ERR_CONFIG : ERR_UNAVAILABLE;
+    }
+    return 0;
+}
+
+static int open_keys(root_t *r)
+{
+    char err[512];
+    if (root__keys_load(r->_cfg, &r->ring, err, sizeof err) != 0) {
+        fprintf(stderr, "jwtd: configuration error: %s\n", err);
+        return ERR_CONFIG;
+    }
+    root__keys_verify_options(r->_cfg, r->ring, &r->vopt);
+    return 0;
+}
+
+static int open_auth(root_t *r, bool serving)
+{
+    r->opt.auth.hash_dummy = serving;
+    int rc = auth_new(&r->opt.auth, r->db, r->ring, &r->vopt, &r->auth);
+    if (rc != 0) {
+        fprintf(stderr, "jwtd: cannot start the token service (%s)\n", err_name(rc));
+        return rc;
+    }
+    if (serving && (rc = auth_start(r->auth)) != 0) {
+        fprintf(stderr, "jwtd: cannot load the revocation index from the database (%s)\n",
+                err_name(rc));
+        return rc;
+    }
+    return 0;
+}
+
+/* See root.h. */
+int root_add(root_t *r, unsigned parts)
+{
+    int rc = 0;
+    bool serving = parts & ROOT_SERVE;
+    if (parts & ROOT_AUTH)
+        parts |= ROOT_DB | ROOT_MIGRATE | ROOT_KEYS;
+    if (serving) /* one connection per pool thread, and spares; 0 = the database's default */
+        r->opt.db.max_connections = r->opt.http.pool_threads ? r->opt.http.pool_threads + 2 : 0;
+    if (!r->db && (parts & ROOT_DB))
+        rc = open_db(r, parts & ROOT_MIGRATE);
+    if (rc == 0 && !r->ring && (parts & ROOT_KEYS))
+        rc = open_keys(r);
+    if (rc == 0 && !r->auth && (parts & ROOT_AUTH))
+        rc = open_auth(r, serving);
+    return rc;
+}
+
+/* See root.h. */
+int root_open(int argc, char **argv, unsigned parts, root_t **out)
+{
+    root_t *r = xcalloc(1, sizeof *r);
+    r->_cfg = xcalloc(1, sizeof *r->_cfg);
+    *out = NULL;
+    int rc = load_config(argc, argv, r->_cfg);
+    if (rc == 0) {
+        root__options(r);
+        rc = root_add(r, parts);
+    }
+    if (rc != 0) {
+        root_close(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+/* See root.h. */
+void root_close(root_t *r)
+{
+    if (!r)
+        return;
+    auth_free(r->auth);
+    jose_keyring_release(r->ring);
+    db_close(r->db);
+    cfg_dispose(r->_cfg);
+    free(r->_cfg);
+    free(r);
+}
+
+/* See root.h. */
+void root_print_config(const root_t *r, int fd)
+{
+    cfg_dump(r->_cfg, fd);
+}
+
+/* See root.h. */
+void root_print_config_reference(int fd)
+{
+    cfg_markdown(fd);
+}

@@ -1,0 +1,143 @@
+/*
+ * serve.c - `jwtd serve` wired: logs, the shared store's Redis connection, the router with
+ * the request layer (api.h: the hook chain, the core route families, the test routes outside
+ * production, the documentation route last) and the resource wing when
+ * JWTD_RESOURCE_ROUTES is on, then the HTTP server until SIGTERM/SIGINT.
+ */
+#define LOG_MODULE "serve"
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "common/err.h"
+#include "root/root.h"
+#include "runtime/log.h"
+
+/* Splits "host:port", "[v6]:port" or ":port" into host (into hbuf) and port. */
+static int split_listen(const char *listen, char *hbuf, size_t cap, uint16_t *port)
+{
+    const char *colon = strrchr(listen, ':');
+    if (!colon)
+        return ERR_CONFIG;
+    const char *h = listen;
+    size_t hl = (size_t)(colon - listen);
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    if (hl == 0) {
+        h = "0.0.0.0";
+        hl = 7;
+    }
+    if (hl >= cap)
+        return ERR_CONFIG;
+    memcpy(hbuf, h, hl);
+    hbuf[hl] = '\0';
+    char *end = NULL;
+    long p = strtol(colon + 1, &end, 10);
+    if (!colon[1] || *end || p < 0 || p > 65535)
+        return ERR_CONFIG;
+    *port = (uint16_t)p;
+    return 0;
+}
+
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            log_warn("msg=\"cannot raise RLIMIT_NOFILE\"");
+    }
+}
+
+/* Each event loop gets its own Redis connection (a no-op on the embedded store). */
+static void on_worker_start(http_worker_t *w, struct uv_loop_s *loop, void *arg)
+{
+    (void)w;
+    store_loop_attach(arg, loop);
+}
+
+static void on_worker_stop(http_worker_t *w, struct uv_loop_s *loop, void *arg)
+{
+    (void)w;
+    (void)loop;
+    store_loop_detach(arg);
+}
+
+/* JSON lines and/or the four files of JWTD_LOG_DIR (reopened on SIGHUP). */
+static int open_logs(const root_t *r)
+{
+    log_set_json(r->opt.log_json);
+    if (!r->opt.log_dir)
+        return 0;
+    char err[1200];
+    if (log_open_dir(r->opt.log_dir, err, sizeof err) != 0) {
+        fprintf(stderr, "jwtd: configuration error: %s\n", err);
+        return ERR_CONFIG;
+    }
+    return 0;
+}
+
+/* The router: the request layer, the resource wing, test routes, documentation last. */
+static int build_router(root_t *r, api_ctx_t *ctx, resource_t **res, http_router_t *router)
+{
+    int rc = api_mount(ctx, router);
+    if (rc == 0 && r->opt.resource_routes) {
+        rc = resource_new(&r->opt.resource, ctx, r->db, res);
+        if (rc == 0)
+            rc = resource_mount(*res, router);
+    }
+    const char *test_routes = getenv("JWTD_TEST_ROUTES");
+    if (rc == 0 && test_routes && strcmp(test_routes, "1") == 0) {
+        if (r->opt.environment == ROOT_ENV_PRODUCTION)
+            log_warn("msg=\"JWTD_TEST_ROUTES ignored in production\"");
+        else
+            rc = api_mount_test_routes(ctx, router);
+    }
+    if (rc == 0) /* last: it checks every route registered above against the document */
+        rc = api_mount_docs(ctx, router);
+    return rc;
+}
+
+/* See root.h. */
+int root_serve(root_t *r)
+{
+    char host[256];
+    struct http_options ho = r->opt.http;
+    if (split_listen(r->opt.listen, host, sizeof host, &ho.port) != 0) {
+        fprintf(stderr, "jwtd: configuration error: JWTD_LISTEN: expected HOST:PORT, got %s\n",
+                r->opt.listen);
+        return ERR_CONFIG;
+    }
+    ho.host = host;
+    int rc = open_logs(r);
+    if (rc != 0)
+        return rc;
+    raise_nofile();
+    store_t *st = auth_store(r->auth);
+    if (r->opt.redis) { /* shared state for several instances */
+        char err[256] = "";
+        if (store_redis_start(st, &r->opt.redis_opt, err, sizeof err) != 0) {
+            fprintf(stderr, "jwtd: configuration error: %s\n", err[0] ? err : "JWTD_REDIS_URL");
+            return ERR_CONFIG;
+        }
+    }
+    ho.on_worker_start = on_worker_start;
+    ho.on_worker_stop = on_worker_stop;
+    ho.hook_arg = st;
+    api_ctx_t *ctx = NULL;
+    resource_t *res = NULL;
+    http_router_t *router = http_router_new();
+    rc = api_ctx_new(&r->opt.api, r->auth, &ctx);
+    if (rc == 0) {
+        api_observe(ctx, &ho);
+        rc = build_router(r, ctx, &res, router);
+    }
+    if (rc == 0)
+        rc = http_server_run(&ho, router);
+    http_router_free(router);
+    resource_free(res);
+    api_ctx_free(ctx);
+    return rc;
+}
