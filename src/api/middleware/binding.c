@@ -47,7 +47,6 @@ static bool is_refresh_route(str_t p)
 static str_t presented_refresh(http_req_t *req)
 {
     json_t *root = NULL;
-    str_t tok = STR_NULL;
     if (req->body.len) {
         str_t ct = http_req_header(req, "content-type");
         if (ct.ptr && str_starts_with(ct, STR_LIT("application/x-www-form-urlencoded")))
@@ -55,7 +54,7 @@ static str_t presented_refresh(http_req_t *req)
         else
             root = json_loadb(req->body.ptr, req->body.len, JSON_REJECT_DUPLICATES, NULL);
     }
-    tok = api__json_string(root, "refresh");
+    str_t tok = api__json_string(root, "refresh");
     if (!tok.ptr)
         tok = api__json_string(root, "refresh_token");
     if (tok.ptr)
