@@ -48,10 +48,3 @@ bool jose_alg_is_none(str_t name)
 {
     return str_eq_nocase(name, STR_LIT("none"));
 }
-
-/* See jwtv.h. */
-unsigned jwtv_alg_from_name(const char *name)
-{
-    const jose_alg_t *a = name ? jose_alg_by_name(str_cstr(name)) : NULL;
-    return a ? a->bit : 0;
-}

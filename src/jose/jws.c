@@ -122,12 +122,6 @@ void jose_thread_cleanup(void)
     }
 }
 
-/* See jwtv.h. */
-void jwtv_thread_cleanup(void)
-{
-    jose_thread_cleanup();
-}
-
 static int eddsa_init(struct slot *s, const jose_key_t *key, int op)
 {
     int ok = op == OP_SIGN
