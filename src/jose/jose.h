@@ -1,8 +1,15 @@
 /*
- * jose.h - the JOSE core of jwtd: algorithms, keys, key rings, compact JWS sign/verify and
- * JWT claim checks, over OpenSSL 3 EVP. This header is the subsystem's contract; jwtd's
- * other modules include only this (plus include/jwtv/jwtv.h, whose error codes, options
- * and claims view jose shares).
+ * jose.h - the JOSE engine of jwtd and of libjwtv: the algorithm table, keys, key rings,
+ * compact JWS sign/verify and JWT claim checks, over OpenSSL 3 EVP. This header is the
+ * subsystem's contract; jwtd's other modules include only this.
+ *
+ * Vocabulary: include/jwtv/jwtv.h is the shared token vocabulary, and jose keeps none of
+ * its own. The error codes (JWTV_E*), limits (JWTV_MAX_*), algorithm bits (JWTV_ALG_*),
+ * verification options (jwtv_options) and the claims view (jwtv_claims) are defined there
+ * once, and jose, jwtd (src/auth/, src/api/, src/cli/) and the library's users all speak
+ * them; this header includes jwtv.h and adds only the engine. Functions go the other way:
+ * jose uses jwtv.h's types and macros but defines and calls none of its functions. Every
+ * jwtv_* function is defined in src/lib/, the library's public surface over this engine.
  *
  * What it is not: HTTP, token issuing policy (jti, lifetimes, sessions: src/auth/), or
  * configuration (src/auth/keys.c builds a key ring from struct cfg).
