@@ -203,7 +203,7 @@ static void vc_put(struct vc_entry *e, auth_t *a, str_t token, uint64_t h, int64
     e->uid = ref.user_id;
     e->iat = ref.iat;
     e->has_role = c->role != NULL;
-    e->alg = metrics_alg_from_name(str_cstr(c->alg ? c->alg : ""));
+    e->alg = metrics_alg_of(jose_claims_alg(c));
     e->hash = h;
     e->auth = a;
     e->epoch = atomic_load_explicit(&g_vc_epoch, memory_order_relaxed);

@@ -278,15 +278,18 @@ static enum auth_verdict verify_with(auth_t *a, const jwtv_options *o, str_t tok
                                      jwtv_claims *c)
 {
     int rc = jose_jwt_verify(a->ring, o, token, now, c);
+    /* jose names the token's algorithm in c->alg, for a rejected token too when its header
+     * was readable: every verdict is counted under it */
+    enum metrics_alg alg = metrics_alg_of(jose_claims_alg(c));
     if (rc != 0) {
-        /* tamper classification (issue 9): counted by alg and reason, off the ok path */
-        metrics_verified(metrics_alg_of_token(token), auth_reject_class(rc));
+        /* tamper classification: counted by alg and reason */
+        metrics_verified(alg, auth_reject_class(rc));
         return rc == JWTV_ETOKEN_TYPE ? AUTH_WRONG_TYPE : AUTH_INVALID;
     }
     store_id_t jti, sid;
     store_token_ref_t ref;
     auth_revocation_ref(c, &jti, &sid, &ref);
-    return auth_check_revoked(a, &ref, metrics_alg_from_name(str_cstr(c->alg ? c->alg : "")));
+    return auth_check_revoked(a, &ref, alg);
 }
 
 /* See auth.h. */
@@ -434,7 +437,7 @@ static int sign_payload(const auth_t *a, jsonw_t *w, char *out, size_t *out_len)
         return ERR_INTERNAL;
     }
     /* payloads start {"token_type":"access"|"refresh",... (claims_common) */
-    metrics_issued(metrics_alg_from_name(str_cstr(jose_key_alg(a->sign_key)->name)),
+    metrics_issued(metrics_alg_of(jose_key_alg(a->sign_key)),
                    jsonw_len(w) > 16 && w->buf[15] == 'r');
     return 0;
 }
