@@ -191,9 +191,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         http__worker_init_common(&w, router, &opts, &cap_io);
     http_conn_t *c = calloc(1, sizeof *c);
     http__conn_init(c, &w);
-    c->peer[10] = c->peer[11] = 0xff;
-    c->peer[12] = 127;
-    c->peer[15] = 1;
+    (void)ip_parse(STR_LIT("127.0.0.1"), &c->peer);
     size_t cuts[4] = {0, 0, 0, size};
     if (size >= 3) {
         cuts[0] = data[0] % (size + 1);

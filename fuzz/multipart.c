@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/svc.h"
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/text.h"

@@ -234,7 +234,8 @@ size_t jwtv_verifier_key_count(const jwtv_verifier *v);
  * The verified claims of one token, owned by the caller (stack or heap). Every string
  * points into the struct's own storage, is NUL-terminated, and is NULL when the claim is
  * absent; strings containing a NUL character are rejected (JWTV_ECLAIM). The view stays
- * valid until the struct is reused or goes out of scope. On failure every pointer is NULL.
+ * valid until the struct is reused or goes out of scope. On failure every pointer is NULL
+ * except `alg` (see there).
  */
 typedef struct jwtv_claims {
     /** `exp`, seconds since the epoch; valid when has_exp. */
@@ -268,7 +269,13 @@ typedef struct jwtv_claims {
     const char *role;
     /** `iss`. */
     const char *iss;
-    /** The header's `alg` ("ES256"). */
+    /**
+     * The header's `alg` ("ES256"). Also set when verification fails, as soon as the header
+     * decoded to a JSON object whose `alg` names a supported algorithm (even if another rule
+     * then failed), so that a rejected token can be logged and counted by algorithm. It is
+     * not authenticated then: never base a decision on it. NULL on failure otherwise
+     * (`none`, an unknown name, an undecodable header).
+     */
     const char *alg;
     /** The header's `kid`, or NULL. */
     const char *kid;
@@ -290,9 +297,10 @@ typedef struct jwtv_claims {
  * Verifies a compact JWS token of `len` bytes (need not be NUL-terminated) with the
  * verifier's keys and options, at the current time. On success fills *out and returns
  * JWTV_OK. Otherwise returns the first rule the token broke (JWTV_EMALFORMED,
- * JWTV_ESIGNATURE, JWTV_EEXPIRED, ...) and clears *out. The signature is checked before any
- * claim, so a claim error implies an authentic token. Thread-safe; never allocates except
- * for the calling thread's context cache on first use of a key.
+ * JWTV_ESIGNATURE, JWTV_EEXPIRED, ...) and clears *out, but for out->alg, which names the
+ * token's algorithm whenever its header could be read (see jwtv_claims.alg). The signature is
+ * checked before any claim, so a claim error implies an authentic token. Thread-safe; never
+ * allocates except for the calling thread's context cache on first use of a key.
  */
 int jwtv_verify(const jwtv_verifier *v, const char *token, size_t len, jwtv_claims *out)
     __attribute__((warn_unused_result));

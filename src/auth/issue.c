@@ -94,7 +94,7 @@ static int sign_payload(const auth_t *a, jsonw_t *w, char *out, size_t *out_len)
         return ERR_INTERNAL;
     }
     /* payloads start {"token_type":"access"|"refresh",... (claims_common) */
-    metrics_issued(metrics_alg_from_name(str_cstr(jose_key_alg(a->sign_key)->name)),
+    metrics_issued(metrics_alg_of(jose_key_alg(a->sign_key)),
                    jsonw_len(w) > 16 && w->buf[15] == 'r');
     return 0;
 }

@@ -123,16 +123,16 @@ static void index_ref(const auth_token_ref_t *r, store_id_t *jti, store_id_t *si
 }
 
 /* AUTH_REVOKED or AUTH_OK by the revocation index, counted under alg. O(1), no I/O. */
-static enum auth_verdict check_revoked(auth_t *a, const auth_token_ref_t *r, int alg)
+static enum auth_verdict check_revoked(auth_t *a, const auth_token_ref_t *r, enum metrics_alg alg)
 {
     store_id_t jti, sid;
     store_token_ref_t ref;
     index_ref(r, &jti, &sid, &ref);
     if (store_check(a->store, &ref) != STORE_NOT_REVOKED) {
-        metrics_verified((enum metrics_alg)alg, METRICS_R_REVOKED);
+        metrics_verified(alg, METRICS_R_REVOKED);
         return AUTH_REVOKED;
     }
-    metrics_verified((enum metrics_alg)alg, METRICS_R_OK);
+    metrics_verified(alg, METRICS_R_OK);
     return AUTH_OK;
 }
 
@@ -143,19 +143,22 @@ static const jwtv_options *options_for(const auth_t *a, enum auth_token_kind kin
                                         : &a->v_any;
 }
 
-/* Signature and claims (jose), then the index; c holds the claims on AUTH_OK. */
+/* Signature and claims (jose), then the index; c holds the claims on AUTH_OK. OUT: *alg,
+   the metrics label the verdict was counted under. */
 static enum auth_verdict verify_claims(auth_t *a, enum auth_token_kind kind, str_t token,
-                                       int64_t now, jwtv_claims *c, auth_token_ref_t *ref, int *alg)
+                                       int64_t now, jwtv_claims *c, auth_token_ref_t *ref,
+                                       enum metrics_alg *alg)
 {
     int rc = jose_jwt_verify(a->ring, options_for(a, kind), token, now, c);
+    /* jose names the token's algorithm, for a rejected token too when its header was
+       readable: every verdict is counted under it */
+    *alg = metrics_alg_of(jose_claims_alg(c));
     if (rc != 0) {
-        *alg = metrics_alg_of_token(token);
-        metrics_verified((enum metrics_alg) * alg, reject_class(rc));
+        metrics_verified(*alg, reject_class(rc));
         return rc == JWTV_ETOKEN_TYPE ? AUTH_WRONG_TYPE : AUTH_INVALID;
     }
-    *alg = metrics_alg_from_name(str_cstr(c->alg ? c->alg : ""));
     if (auth_token_ref_from_claims(c, ref) != 0) {
-        metrics_verified((enum metrics_alg) * alg, METRICS_R_INVALID_CLAIMS);
+        metrics_verified(*alg, METRICS_R_INVALID_CLAIMS);
         return AUTH_INVALID;
     }
     return check_revoked(a, ref, *alg);
@@ -166,13 +169,14 @@ enum auth_verdict auth_verify_token(auth_t *a, str_t token, enum auth_token_kind
                                     auth_token_ref_t *out)
 {
     static _Thread_local jwtv_claims scratch; /* 13 KiB: not on every request's stack */
-    int alg;
+    enum metrics_alg alg;
     if (now == 0)
         now = clock_now_s();
     if (kind == AUTH_TOKEN_ACCESS) {
-        const auth_token_ref_t *hit = auth__vcache_get(a, token, now, &alg);
+        int cached_alg;
+        const auth_token_ref_t *hit = auth__vcache_get(a, token, now, &cached_alg);
         if (hit) {
-            enum auth_verdict v = check_revoked(a, hit, alg);
+            enum auth_verdict v = check_revoked(a, hit, (enum metrics_alg)cached_alg);
             if (v == AUTH_OK)
                 *out = *hit;
             else
@@ -186,7 +190,7 @@ enum auth_verdict auth_verify_token(auth_t *a, str_t token, enum auth_token_kind
         return v;
     }
     if (kind == AUTH_TOKEN_ACCESS)
-        auth__vcache_put(a, token, now, out, alg);
+        auth__vcache_put(a, token, now, out, (int)alg);
     return v;
 }
 
@@ -195,7 +199,7 @@ static enum auth_verdict verify_full(auth_t *a, enum auth_token_kind kind, str_t
                                      jwtv_claims *c)
 {
     auth_token_ref_t ref;
-    int alg;
+    enum metrics_alg alg;
     if (now == 0)
         now = clock_now_s();
     enum auth_verdict v = verify_claims(a, kind, token, now, c, &ref, &alg);

@@ -2,7 +2,9 @@
  * alg.c - the table of JWS algorithms jwtd supports (RFC 7518 §3, RFC 8037), and lookups.
  *
  * One row per algorithm: name, jwtv bit, signature family, digest, and for EC/OKP the
- * curve and coordinate size. Everything else in jose/ is driven by these rows.
+ * curve and coordinate size. Everything else in jose/ is driven by these rows, and this is
+ * jwtd's only list of algorithms: the metrics label tokens by a row's index
+ * (jose_alg_index), names come from the rows. Rows are in the order of the JWTV_ALG_* bits.
  */
 #include "jose/jose.h"
 
@@ -22,6 +24,7 @@ static const jose_alg_t algs[] = {
     {"ES384", JWTV_ALG_ES384, JOSE_FAMILY_EC, "SHA384", 48, "P-384", 48},
     {"EdDSA", JWTV_ALG_EDDSA, JOSE_FAMILY_EDDSA, NULL, 0, "Ed25519", 32},
 };
+_Static_assert(sizeof algs / sizeof algs[0] == JOSE_ALG_COUNT, "JOSE_ALG_COUNT is the row count");
 
 /* See jose.h. */
 const jose_alg_t *jose_alg_by_name(str_t name)
@@ -44,14 +47,25 @@ const jose_alg_t *jose_alg_by_bit(unsigned bit)
 }
 
 /* See jose.h. */
+const jose_alg_t *jose_alg_at(size_t i)
+{
+    return i < JOSE_ALG_COUNT ? &algs[i] : NULL;
+}
+
+/* See jose.h. */
+size_t jose_alg_index(const jose_alg_t *alg)
+{
+    return (size_t)(alg - algs);
+}
+
+/* See jose.h. */
+const jose_alg_t *jose_claims_alg(const jwtv_claims *c)
+{
+    return c->alg ? jose_alg_by_name(str_cstr(c->alg)) : NULL;
+}
+
+/* See jose.h. */
 bool jose_alg_is_none(str_t name)
 {
     return str_eq_nocase(name, STR_LIT("none"));
-}
-
-/* See jwtv.h. */
-unsigned jwtv_alg_from_name(const char *name)
-{
-    const jose_alg_t *a = name ? jose_alg_by_name(str_cstr(name)) : NULL;
-    return a ? a->bit : 0;
 }

@@ -1,8 +1,15 @@
 /*
- * jose.h - the JOSE core of jwtd: algorithms, keys, key rings, compact JWS sign/verify and
- * JWT claim checks, over OpenSSL 3 EVP. This header is the subsystem's contract; jwtd's
- * other modules include only this (plus include/jwtv/jwtv.h, whose error codes, options
- * and claims view jose shares).
+ * jose.h - the JOSE engine of jwtd and of libjwtv: the algorithm table, keys, key rings,
+ * compact JWS sign/verify and JWT claim checks, over OpenSSL 3 EVP. This header is the
+ * subsystem's contract; jwtd's other modules include only this.
+ *
+ * Vocabulary: include/jwtv/jwtv.h is the shared token vocabulary, and jose keeps none of
+ * its own. The error codes (JWTV_E*), limits (JWTV_MAX_*), algorithm bits (JWTV_ALG_*),
+ * verification options (jwtv_options) and the claims view (jwtv_claims) are defined there
+ * once, and jose, jwtd (src/auth/, src/api/, src/cli/) and the library's users all speak
+ * them; this header includes jwtv.h and adds only the engine. Functions go the other way:
+ * jose uses jwtv.h's types and macros but defines and calls none of its functions. Every
+ * jwtv_* function is defined in src/lib/, the library's public surface over this engine.
  *
  * What it is not: HTTP, token issuing policy (jti, lifetimes, sessions: src/auth/), or
  * configuration (src/root/keys.c builds a key ring from the key settings).
@@ -50,10 +57,23 @@ typedef struct jose_alg {
     size_t coord_len;        /* EC coordinate / Ed25519 key bytes; 0 otherwise */
 } jose_alg_t;
 
+/* Rows of the algorithm table (alg.c), indexed 0..JOSE_ALG_COUNT-1 in JWTV_ALG_* bit order. */
+#define JOSE_ALG_COUNT 12
+
 /* The algorithm with this exact (case-sensitive) name, or NULL when unsupported. */
 const jose_alg_t *jose_alg_by_name(str_t name);
 /* The algorithm for a JWTV_ALG_* bit, or NULL. */
 const jose_alg_t *jose_alg_by_bit(unsigned bit);
+/* The i-th row of the table, or NULL when i >= JOSE_ALG_COUNT. */
+const jose_alg_t *jose_alg_at(size_t i);
+/* The index of a row of the table (alg must be one: never NULL). */
+size_t jose_alg_index(const jose_alg_t *alg);
+/*
+ * The row named by a claims view's alg, or NULL when alg is NULL. jose_jwt_verify() sets
+ * alg as soon as the token's header is read, so a rejected token has one too when its
+ * header decoded and named a supported algorithm: what metrics and logs label it by.
+ */
+const jose_alg_t *jose_claims_alg(const jwtv_claims *c);
 /* Whether name spells "none" in any letter case (always rejected, never "unsupported"). */
 bool jose_alg_is_none(str_t name);
 
@@ -199,7 +219,11 @@ int jose_jws_sign_buf(const jose_key_t *key, str_t payload, buf_t *out)
 /*
  * Verifies a compact JWS token and its claims with the keys of ring and the options opt,
  * at time now (seconds; 0 = clock_now_s()). See jwtv.h for every rule. On success fills
- * *out; on failure clears it and returns a JWTV_E* code. Thread-safe.
+ * *out; on failure clears it and returns a JWTV_E* code, but for out->alg: whenever the
+ * header decoded to a JSON object whose `alg` names a row of the table, out->alg is that
+ * name (even if another header rule, the key, the signature or a claim failed); otherwise
+ * NULL (`none`, unknown names, undecodable headers). Unauthenticated on failure: a label
+ * for metrics and logs, nothing to decide on. Thread-safe.
  */
 int jose_jwt_verify(const jose_keyring_t *ring, const jwtv_options *opt, str_t token, int64_t now,
                     jwtv_claims *out) __attribute__((warn_unused_result));

@@ -50,6 +50,26 @@ static jose_key_t *key_alloc(const jose_alg_t *alg)
     return k;
 }
 
+/* Wraps pkey (taken over: freed on failure) into a finished key of alg. OUT: *out. */
+static int key_from_pkey(const jose_alg_t *alg, EVP_PKEY *pkey, bool priv, jose_key_t **out,
+                         char *err, size_t cap)
+{
+    jose_key_t *k = key_alloc(alg);
+    int rc;
+    if (!k) {
+        EVP_PKEY_free(pkey);
+        return JWTV_ENOMEM;
+    }
+    k->pkey = pkey;
+    k->has_private = priv;
+    if ((rc = jose__key_finish(k, err, cap)) != 0) {
+        jose_key_free(k);
+        return rc;
+    }
+    *out = k;
+    return 0;
+}
+
 /* See jose.h. */
 void jose_key_free(jose_key_t *key)
 {
@@ -432,7 +452,6 @@ int jose_key_from_pem(const jose_alg_t *alg, const char *pem, size_t len, jose_k
 {
     EVP_PKEY *pkey;
     bool priv = true;
-    jose_key_t *k = NULL;
     int rc;
     *out = NULL;
     if (!memmem(pem, len, "-----BEGIN ", 11))
@@ -455,18 +474,7 @@ int jose_key_from_pem(const jose_alg_t *alg, const char *pem, size_t len, jose_k
         EVP_PKEY_free(pkey);
         return rc;
     }
-    if (!(k = key_alloc(alg))) {
-        EVP_PKEY_free(pkey);
-        return JWTV_ENOMEM;
-    }
-    k->pkey = pkey;
-    k->has_private = priv;
-    if ((rc = jose__key_finish(k, err, cap)) != 0) {
-        jose_key_free(k);
-        return rc;
-    }
-    *out = k;
-    return 0;
+    return key_from_pkey(alg, pkey, priv, out, err, cap);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -478,7 +486,6 @@ int jose_key_generate(const jose_alg_t *alg, unsigned rsa_bits, jose_key_t **out
                       size_t cap)
 {
     EVP_PKEY *pkey = NULL;
-    jose_key_t *k;
     int rc;
     *out = NULL;
     switch (alg->family) {
@@ -508,18 +515,7 @@ int jose_key_generate(const jose_alg_t *alg, unsigned rsa_bits, jose_key_t **out
     }
     if (!pkey)
         return jose__err(err, cap, JWTV_ECRYPTO, "key generation failed");
-    if (!(k = key_alloc(alg))) {
-        EVP_PKEY_free(pkey);
-        return JWTV_ENOMEM;
-    }
-    k->pkey = pkey;
-    k->has_private = true;
-    if ((rc = jose__key_finish(k, err, cap)) != 0) {
-        jose_key_free(k);
-        return rc;
-    }
-    *out = k;
-    return 0;
+    return key_from_pkey(alg, pkey, true, out, err, cap);
 }
 
 /* ---------------------------------------------------------------------------------------- */

@@ -122,12 +122,6 @@ void jose_thread_cleanup(void)
     }
 }
 
-/* See jwtv.h. */
-void jwtv_thread_cleanup(void)
-{
-    jose_thread_cleanup();
-}
-
 static int eddsa_init(struct slot *s, const jose_key_t *key, int op)
 {
     int ok = op == OP_SIGN
@@ -499,13 +493,18 @@ struct header {
     bool has_kid;
 };
 
+/*
+ * Decodes the header segment into *h. Returns 0 or the first rule broken, in member order;
+ * once the JSON is scanned, the members after a broken rule are still read, so that h->alg
+ * is known for every header that decodes (the alg a rejected token is counted under).
+ */
 static int parse_header(str_t b64, struct header *h)
 {
     char buf[JWTV_MAX_HEADER_BYTES];
     json_tok_t toks[HEADER_TOKS];
     size_t len, nt;
     bool has_alg = false;
-    int jrc;
+    int jrc, rc = 0;
     if (b64.len > B64URL_ENC_LEN(JWTV_MAX_HEADER_BYTES))
         return JWTV_ETOOLARGE;
     if (!b64url_decode(b64.ptr, b64.len, buf, sizeof buf, &len))
@@ -517,6 +516,7 @@ static int parse_header(str_t b64, struct header *h)
     for (uint32_t k = 1; k < toks[0].next; k = toks[k + 1].next) {
         const json_tok_t *key = &toks[k], *val = &toks[k + 1];
         char name[8];
+        int broken = 0;
         str_t n = str_make(buf + key->start, key->len);
         if (key->has_escape) {
             size_t nl = json_str_unescape(buf, key, name, sizeof name);
@@ -527,38 +527,49 @@ static int parse_header(str_t b64, struct header *h)
         if (n.len != 3 && n.len != 4)
             continue;
         if (str_eq_cstr(n, "alg")) {
-            if (val->type != JSON_T_STRING)
-                return JWTV_EHEADER;
-            h->alg_len = json_str_unescape(buf, val, h->alg, sizeof h->alg - 1);
-            if (h->alg_len == (size_t)-1) {
-                h->alg_long = true;
-                h->alg_len = 0;
+            if (val->type != JSON_T_STRING) {
+                broken = JWTV_EHEADER;
+            } else {
+                h->alg_len = json_str_unescape(buf, val, h->alg, sizeof h->alg - 1);
+                if (h->alg_len == (size_t)-1) {
+                    h->alg_long = true;
+                    h->alg_len = 0;
+                }
+                h->alg[h->alg_len] = '\0';
+                has_alg = true;
             }
-            has_alg = true;
         } else if (str_eq_cstr(n, "kid")) {
-            if (val->type != JSON_T_STRING)
-                return JWTV_EHEADER;
-            h->kid_len = json_str_unescape(buf, val, h->kid, JOSE_KID_MAX);
-            if (h->kid_len == (size_t)-1 || h->kid_len == 0)
-                return JWTV_ENOKEY; /* no key can have this kid */
-            h->kid[h->kid_len] = '\0';
-            h->has_kid = true;
+            if (val->type != JSON_T_STRING) {
+                broken = JWTV_EHEADER;
+            } else {
+                h->kid_len = json_str_unescape(buf, val, h->kid, JOSE_KID_MAX);
+                if (h->kid_len == (size_t)-1 || h->kid_len == 0) {
+                    h->kid_len = 0;
+                    broken = JWTV_ENOKEY; /* no key can have this kid */
+                } else {
+                    h->kid[h->kid_len] = '\0';
+                    h->has_kid = true;
+                }
+            }
         } else if (str_eq_cstr(n, "crit")) {
-            return JWTV_ECRIT; /* we implement no extension, so any crit entry is unknown */
+            broken = JWTV_ECRIT; /* we implement no extension, so any crit entry is unknown */
         } else if (str_eq_cstr(n, "jku") || str_eq_cstr(n, "jwk") || str_eq_cstr(n, "x5u") ||
                    str_eq_cstr(n, "x5c") || str_eq_cstr(n, "b64")) {
-            return JWTV_EHEADER; /* keys come from the verifier, never from the token */
+            broken = JWTV_EHEADER; /* keys come from the verifier, never from the token */
         }
+        if (broken && !rc)
+            rc = broken;
     }
-    if (!has_alg)
-        return JWTV_EHEADER;
-    h->alg[h->alg_len] = '\0';
-    return 0;
+    if (rc)
+        return rc;
+    return has_alg ? 0 : JWTV_EHEADER;
 }
 
 /*
  * Everything up to and including the signature: split, header rules, key selection by kid
- * and alg, signature check. OUT: *p (the segments), *h (header members), *alg_out.
+ * and alg, signature check. OUT: *p (the segments), *h (header members), *alg_out: the row
+ * the header's alg names, set as soon as the header is read, so also on most failures
+ * (NULL when the header did not decode or named no supported algorithm).
  */
 static int verify_compact(const jose_keyring_t *ring, unsigned algorithms, str_t token,
                           struct parts *p, struct header *h, const jose_alg_t **alg_out)
@@ -570,13 +581,18 @@ static int verify_compact(const jose_keyring_t *ring, unsigned algorithms, str_t
     int rc;
 
     memset(h, 0, sizeof *h);
-    if ((rc = split(token, p)) != 0 || (rc = parse_header(p->hdr, h)) != 0)
+    *alg_out = NULL;
+    if ((rc = split(token, p)) != 0)
+        return rc;
+    rc = parse_header(p->hdr, h);
+    *alg_out = alg = jose_alg_by_name(str_make(h->alg, h->alg_len));
+    if (rc != 0)
         return rc;
     if (h->alg_long)
         return JWTV_EUNSUPPORTED_ALG;
     if (jose_alg_is_none(str_make(h->alg, h->alg_len)))
         return JWTV_EALG;
-    if (!(alg = jose_alg_by_name(str_make(h->alg, h->alg_len))))
+    if (!alg)
         return JWTV_EUNSUPPORTED_ALG;
     if (!(algorithms & alg->bit))
         return JWTV_EALG;
@@ -606,7 +622,6 @@ static int verify_compact(const jose_keyring_t *ring, unsigned algorithms, str_t
                 break;
         }
     }
-    *alg_out = alg;
     return rc;
 }
 
@@ -634,6 +649,9 @@ int jose_jwt_verify(const jose_keyring_t *ring, const jwtv_options *opt, str_t t
 fail:
     memset(out, 0, offsetof(jwtv_claims, _storage));
     out->_used = 0;
+    /* a rejected token keeps the algorithm its header named: the label metrics count it by */
+    if (alg)
+        out->alg = jose__claims_store(out, alg->name, strlen(alg->name));
     return rc;
 }
 

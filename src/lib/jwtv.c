@@ -1,10 +1,13 @@
 /*
  * jwtv.c - the public jwtv library (include/jwtv/jwtv.h): a thin layer over jose/.
  *
- * A jwtv_verifier is a jose key ring plus a private copy of the options. Verification is
+ * Every public function (jwtv_*) is defined here and only here: src/lib/ is the library's
+ * public surface, src/jose/ the engine behind it, which defines no jwtv_* symbol. A
+ * jwtv_verifier is a jose key ring plus a private copy of the options. Verification is
  * jose_jwt_verify(); this file adds option validation, JWKS loading from files, error
- * names, and the accessors for claims that have no field in jwtv_claims. Nothing here
- * depends on anything beyond OpenSSL, jansson and src/common/.
+ * names, algorithm names, the allocator and thread-cache hooks, and the accessors for
+ * claims that have no field in jwtv_claims. Nothing here depends on anything beyond
+ * OpenSSL, jansson and src/common/.
  */
 #include "jwtv/jwtv.h"
 
@@ -66,6 +69,19 @@ void jwtv_set_allocator(void *(*malloc_fn)(size_t), void *(*realloc_fn)(void *, 
                         void (*free_fn)(void *))
 {
     jose__set_allocator(malloc_fn, realloc_fn, free_fn);
+}
+
+/* See jwtv.h. */
+void jwtv_thread_cleanup(void)
+{
+    jose_thread_cleanup();
+}
+
+/* See jwtv.h. */
+unsigned jwtv_alg_from_name(const char *name)
+{
+    const jose_alg_t *a = name ? jose_alg_by_name(str_cstr(name)) : NULL;
+    return a ? a->bit : 0;
 }
 
 /* See jwtv.h. */

@@ -4,8 +4,8 @@
  * Inside the jwtd binary, xmalloc() and friends abort on out-of-memory (Redis zmalloc), so
  * call sites do not check. The jwtv library never uses these: it reports JWTV_ENOMEM instead.
  */
-#ifndef JWTD_COMMON_ALLOC_H
-#define JWTD_COMMON_ALLOC_H
+#ifndef JWTD_RUNTIME_ALLOC_H
+#define JWTD_RUNTIME_ALLOC_H
 
 #include <stddef.h>
 

@@ -25,8 +25,8 @@
  * warnings, errors). log_set_json() writes JSON lines instead of key=value
  * text (same keys; numbers stay numbers). SIGHUP reopens the files (logrotate).
  */
-#ifndef JWTD_COMMON_LOG_H
-#define JWTD_COMMON_LOG_H
+#ifndef JWTD_RUNTIME_LOG_H
+#define JWTD_RUNTIME_LOG_H
 
 #include <stdarg.h>
 #include <stddef.h>

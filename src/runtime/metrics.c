@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/b64url.h"
 #include "runtime/alloc.h"
 
 struct shard {
@@ -114,48 +113,17 @@ void metrics_snapshot(metrics_snapshot_t *out)
     }
 }
 
-static const char *const alg_names[METRICS__ALGS] = {"HS256", "HS384", "HS512", "RS256", "RS384",
-                                                     "RS512", "PS256", "PS384", "PS512", "ES256",
-                                                     "ES384", "EdDSA", "other"};
+/* See metrics.h. */
+enum metrics_alg metrics_alg_of(const jose_alg_t *alg)
+{
+    return alg ? (enum metrics_alg)jose_alg_index(alg) : METRICS_ALG_OTHER;
+}
 
 /* See metrics.h. */
 const char *metrics_alg_name(enum metrics_alg a)
 {
-    return (unsigned)a < METRICS__ALGS ? alg_names[a] : "other";
-}
-
-/* See metrics.h. */
-enum metrics_alg metrics_alg_from_name(str_t name)
-{
-    for (unsigned i = 0; i < METRICS_ALG_OTHER; i++)
-        if (str_eq_cstr(name, alg_names[i]))
-            return (enum metrics_alg)i;
-    return METRICS_ALG_OTHER;
-}
-
-/* See metrics.h. */
-enum metrics_alg metrics_alg_of_token(str_t token)
-{
-    char hdr[512];
-    size_t n = 0, len = 0;
-    while (n < token.len && token.ptr[n] != '.')
-        n++;
-    if (n == 0 || n > B64URL_ENC_LEN(sizeof hdr) || n == token.len)
-        return METRICS_ALG_OTHER;
-    if (!b64url_decode(token.ptr, n, hdr, sizeof hdr, &len))
-        return METRICS_ALG_OTHER;
-    const char *p = memmem(hdr, len, "\"alg\"", 5);
-    if (!p)
-        return METRICS_ALG_OTHER;
-    const char *end = hdr + len;
-    p += 5;
-    while (p < end && (*p == ' ' || *p == ':' || *p == '\t' || *p == '\n' || *p == '\r'))
-        p++;
-    if (p >= end || *p != '"')
-        return METRICS_ALG_OTHER;
-    p++;
-    const char *q = memchr(p, '"', (size_t)(end - p));
-    return q ? metrics_alg_from_name(str_make(p, (size_t)(q - p))) : METRICS_ALG_OTHER;
+    const jose_alg_t *alg = jose_alg_at((size_t)a);
+    return alg ? alg->name : "other";
 }
 
 static const char *const result_names[METRICS__RESULTS] = {

@@ -9,14 +9,17 @@
  * count that happened before it started, and a count racing with it lands in the next one.
  *
  * What is counted is fixed here (enums below), so a shard is one flat struct and labels
- * cost nothing at count time; src/api/metrics.c turns a snapshot into Prometheus text.
+ * cost nothing at count time; src/api/routes/metrics.c turns a snapshot into Prometheus text. The
+ * one exception is the alg label: its values are the rows of jose's algorithm table
+ * (jose.h), jwtd's only list of algorithms, plus "other".
  */
-#ifndef JWTD_COMMON_METRICS_H
-#define JWTD_COMMON_METRICS_H
+#ifndef JWTD_RUNTIME_METRICS_H
+#define JWTD_RUNTIME_METRICS_H
 
 #include <stdint.h>
 
 #include "common/str.h"
+#include "jose/jose.h"
 
 /* Scalar counters: name (without jwtd_ prefix and _total suffix) and label text. */
 #define METRICS_COUNTER_MAP(X)                                                                     \
@@ -45,23 +48,12 @@ enum metrics_counter {
         METRICS__COUNTERS
 };
 
-/* Token algorithms (label alg); METRICS_ALG_OTHER for unknown or unparsable headers. */
-enum metrics_alg {
-    METRICS_ALG_HS256,
-    METRICS_ALG_HS384,
-    METRICS_ALG_HS512,
-    METRICS_ALG_RS256,
-    METRICS_ALG_RS384,
-    METRICS_ALG_RS512,
-    METRICS_ALG_PS256,
-    METRICS_ALG_PS384,
-    METRICS_ALG_PS512,
-    METRICS_ALG_ES256,
-    METRICS_ALG_ES384,
-    METRICS_ALG_EDDSA,
-    METRICS_ALG_OTHER,
-    METRICS__ALGS
-};
+/*
+ * Token algorithms (label alg): 0..JOSE_ALG_COUNT-1 is the index of a row of jose's
+ * algorithm table (metrics_alg_of), labelled with the row's name; METRICS_ALG_OTHER is a
+ * token whose header named no supported algorithm (`none`, unknown, unreadable).
+ */
+enum metrics_alg { METRICS_ALG_OTHER = JOSE_ALG_COUNT, METRICS__ALGS };
 
 /* Verification results (label result): ok, then the tamper classification. */
 #define METRICS_RESULT_MAP(X)                                                                      \
@@ -134,7 +126,7 @@ void metrics_gauge_add(enum metrics_gauge g, int64_t delta);
 /* Sums every shard into *out. Any thread. */
 void metrics_snapshot(metrics_snapshot_t *out);
 
-/* Label texts. */
+/* Label texts (alg: the name of jose's row, "HS256", or "other"). */
 const char *metrics_alg_name(enum metrics_alg a);
 const char *metrics_result_name(enum metrics_result r);
 const char *metrics_family_name(enum metrics_family f);
@@ -143,13 +135,12 @@ const char *metrics_counter_labels(enum metrics_counter c);
 /* Bucket bound i in microseconds (i < METRICS__BUCKETS - 1). */
 uint64_t metrics_bucket_bound_us(unsigned i);
 
-/* The algorithm of an algorithm name ("ES256"); METRICS_ALG_OTHER if unknown. */
-enum metrics_alg metrics_alg_from_name(str_t name);
 /*
- * The alg of a compact token's header, for labelling rejected tokens: decodes at most the
- * first 512 header bytes and looks for the "alg" member. Never fails (OTHER).
+ * The alg label of a row of jose's algorithm table; METRICS_ALG_OTHER for NULL. For a
+ * token, pass jose_claims_alg() of its claims view: jose fills in the algorithm also when it
+ * rejects the token, as long as the header was readable.
  */
-enum metrics_alg metrics_alg_of_token(str_t token);
+enum metrics_alg metrics_alg_of(const jose_alg_t *alg);
 /* The route family of a request path. */
 enum metrics_family metrics_family_of_path(str_t path);
 

@@ -4,8 +4,9 @@
  *
  * Usage: jwtv_standalone VECTORS_DIR
  * Loads VECTORS_DIR/jwtv/jwks.json, verifies VECTORS_DIR/jwtv/token.txt (an ES256 access
- * token valid until 2100) and checks its claims, then checks that a tampered copy, a
- * refresh-type requirement and a wrong issuer are all rejected. Exits 0 only if all hold.
+ * token valid until 2100) and checks its claims, then checks that a tampered copy (which
+ * still names its alg), a refresh-type requirement and a wrong issuer are all rejected.
+ * Exits 0 only if all hold.
  */
 #include <jwtv/jwtv.h>
 #include <stdio.h>
@@ -76,6 +77,7 @@ int main(int argc, char **argv)
     rc = jwtv_verify(v, token, strlen(token), c);
     CHECK(rc == JWTV_ESIGNATURE || rc == JWTV_EMALFORMED, "a tampered token is rejected");
     CHECK(c->user_id == NULL, "no claims after a failure");
+    CHECK(c->alg && strcmp(c->alg, "ES256") == 0, "a rejected token still names its alg");
     dot[5] = saved;
 
     CHECK(jwtv_verify_ex(v, token, strlen(token), "refresh", 0, c) == JWTV_ETOKEN_TYPE,
@@ -88,6 +90,7 @@ int main(int argc, char **argv)
     CHECK(jwtv_verify(v_iss, token, strlen(token), c) == JWTV_EISSUER, "issuer is checked");
 
     CHECK(jwtv_verify(v, "a.b", 3, c) == JWTV_EMALFORMED, "garbage is rejected");
+    CHECK(c->alg == NULL, "garbage names no alg");
     CHECK(strcmp(jwtv_errname(JWTV_ESIGNATURE), "JWTV_ESIGNATURE") == 0, "errname");
 
     jwtv_verifier_free(v);

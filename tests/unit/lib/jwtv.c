@@ -1,7 +1,7 @@
 /*
  * jwtv.c - tests for the public jwtv API (src/lib/jwtv.c): option validation, JWKS
- * loading errors, verify/verify_ex overrides, the accessors for other claims, error
- * names and messages, and the replaceable allocator.
+ * loading errors, verify/verify_ex overrides, the alg a rejected token still names, the
+ * accessors for other claims, error names and messages, and the replaceable allocator.
  */
 #include "jwtv/jwtv.h"
 
@@ -93,13 +93,20 @@ TEST(jwtv_verify_and_accessors)
     ASSERT_EQ_INT(jwtv_verify_ex(v, tok, strlen(tok), "", 0, c), 0);
     ASSERT_EQ_INT(jwtv_verify_ex(v, tok, strlen(tok), NULL, 1600000000, c), JWTV_EIAT);
     ASSERT_EQ_INT(jwtv_verify_ex(v, tok, strlen(tok), NULL, 4102444800, c), JWTV_EEXPIRED);
+    /* a rejected token keeps its alg (and only that) when the header was readable */
+    ASSERT_STR_EQ(c->alg, "ES256");
+    ASSERT_TRUE(c->kid == NULL && c->sid == NULL && c->payload == NULL);
+    ASSERT_EQ_INT(jwtv_verify(v, "e30.e30.AAAA", 12, c), JWTV_EHEADER);
+    ASSERT_TRUE(c->alg == NULL);
     ASSERT_EQ_INT(jwtv_verify(NULL, tok, strlen(tok), c), JWTV_EINVAL);
+    ASSERT_TRUE(c->alg == NULL);
     ASSERT_EQ_INT(jwtv_verify(v, tok, strlen(tok), NULL), JWTV_EINVAL);
     /* a verifier restricted to HMAC refuses the ES256 token */
     jwtv_verifier *h;
     o.algorithms = JWTV_ALG_HS256;
     ASSERT_EQ_INT(jwtv_verifier_new_jwks_file(jwks_path(path, sizeof path), &o, &h), 0);
     ASSERT_EQ_INT(jwtv_verify(h, tok, strlen(tok), c), JWTV_EALG);
+    ASSERT_STR_EQ(c->alg, "ES256");
     jwtv_verifier_free(h);
     jwtv_verifier_free(v);
     jwtv_verifier_free(NULL);
