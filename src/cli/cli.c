@@ -261,6 +261,20 @@ int cli_parse_opts(int argc, char **argv, const struct cli_opt *opts, struct cli
 }
 
 /* See cli.h. */
+int cli_parse_args(int argc, char **argv, const struct cli_opt *opts, int count, const char *usage,
+                   struct cli_args *args)
+{
+    int rc = cli_parse_opts(argc, argv, opts, args);
+    if (rc != 0 || count < 0 || args->count == count)
+        return rc;
+    if (usage)
+        fprintf(stderr, "usage: jwtd %s\n", usage);
+    else
+        fprintf(stderr, "jwtd %s: unexpected argument %s\n", argv[0], args->v[args->count - 1]);
+    return CLI_EXIT_USAGE;
+}
+
+/* See cli.h. */
 void cli_print_opts(FILE *out, const struct cli_opt *opts)
 {
     char left[64];

@@ -112,6 +112,14 @@ struct cli_args {
  */
 int cli_parse_opts(int argc, char **argv, const struct cli_opt *opts, struct cli_args *args);
 
+/*
+ * cli_parse_opts, then exactly count positionals (count < 0: any number). On a wrong count
+ * it prints "usage: jwtd <usage>" (usage given) or "jwtd CMD: unexpected argument X" and
+ * returns CLI_EXIT_USAGE.
+ */
+int cli_parse_args(int argc, char **argv, const struct cli_opt *opts, int count, const char *usage,
+                   struct cli_args *args);
+
 /* Prints an "options:" block for opts (plus --config and --help) to out, for help printers. */
 void cli_print_opts(FILE *out, const struct cli_opt *opts);
 

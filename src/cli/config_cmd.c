@@ -32,13 +32,9 @@ int cli_config(int argc, char **argv)
         CLI_OPT_END,
     };
     struct cli_args args;
-    int rc = cli_parse_opts(argc, argv, opts, &args);
+    int rc = cli_parse_args(argc, argv, opts, 0, NULL, &args);
     if (rc != 0)
         return rc;
-    if (args.count) {
-        fprintf(stderr, "jwtd config: unexpected argument %s\n", args.v[0]);
-        return CLI_EXIT_USAGE;
-    }
     fflush(stdout);
     if (markdown) {
         root_print_config_reference(1);

@@ -178,13 +178,9 @@ int cli_jwks(int argc, char **argv)
     struct cli_args args;
     root_t *r;
     buf_t out;
-    int rc = cli_parse_opts(argc, argv, opts, &args);
+    int rc = cli_parse_args(argc, argv, opts, 0, NULL, &args);
     if (rc != 0)
         return rc;
-    if (args.count) {
-        fprintf(stderr, "jwtd jwks: unexpected argument %s\n", args.v[0]);
-        return CLI_EXIT_USAGE;
-    }
     if ((rc = cli_root_open(argc, argv, ROOT_KEYS, &r)) != 0)
         return rc;
     buf_init(&out, 1 << 20);

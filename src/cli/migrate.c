@@ -30,13 +30,9 @@ int cli_migrate(int argc, char **argv)
     struct cli_args args;
     root_t *r = NULL;
     int applied = 0, version = 0;
-    int rc = cli_parse_opts(argc, argv, (const struct cli_opt[]){CLI_OPT_END}, &args);
+    int rc = cli_parse_args(argc, argv, (const struct cli_opt[]){CLI_OPT_END}, 0, NULL, &args);
     if (rc != 0)
         return rc;
-    if (args.count) {
-        fprintf(stderr, "jwtd migrate: unexpected argument %s\n", args.v[0]);
-        return CLI_EXIT_USAGE;
-    }
     if ((rc = cli_root_open(argc, argv, ROOT_DB, &r)) != 0)
         return rc;
     int err = db_migrate(r->db, &applied);
@@ -72,13 +68,9 @@ int cli_flush_expired(int argc, char **argv)
     struct cli_args args;
     root_t *r = NULL;
     db_flush_stats_t st;
-    int rc = cli_parse_opts(argc, argv, (const struct cli_opt[]){CLI_OPT_END}, &args);
+    int rc = cli_parse_args(argc, argv, (const struct cli_opt[]){CLI_OPT_END}, 0, NULL, &args);
     if (rc != 0)
         return rc;
-    if (args.count) {
-        fprintf(stderr, "jwtd flush-expired: unexpected argument %s\n", args.v[0]);
-        return CLI_EXIT_USAGE;
-    }
     if ((rc = cli_root_open(argc, argv, ROOT_DB | ROOT_MIGRATE, &r)) != 0)
         return rc;
     const auth_options_t *ao = &r->opt.auth;

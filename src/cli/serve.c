@@ -23,13 +23,9 @@ int cli_serve(int argc, char **argv)
 {
     const struct cli_opt opts[] = {CLI_OPT_END};
     struct cli_args args;
-    int rc = cli_parse_opts(argc, argv, opts, &args);
+    int rc = cli_parse_args(argc, argv, opts, 0, NULL, &args);
     if (rc != 0)
         return rc;
-    if (args.count) {
-        fprintf(stderr, "jwtd serve: unexpected argument %s\n", args.v[0]);
-        return CLI_EXIT_USAGE;
-    }
     root_t *r;
     if ((rc = cli_root_open(argc, argv, ROOT_AUTH | ROOT_SERVE, &r)) != 0)
         return rc;

@@ -37,21 +37,28 @@ void cli_token_help(FILE *out)
     cli_token_keys_help(out);
 }
 
-static int token_issue(int argc, char **argv, char **full_argv, int full_argc)
+/* Parses the one option of `token issue` and `revoke`: --user NAME (required). */
+static int user_option(int argc, char **argv, const char *cmd, const char **user)
 {
-    const char *user = NULL;
     const struct cli_opt opts[] = {
-        {"user", 'u', CLI_OPT_STRING, &user, "NAME", "the user (username)"},
+        {"user", 'u', CLI_OPT_STRING, user, "NAME", "the user (username)"},
         CLI_OPT_END,
     };
     struct cli_args args;
     int rc = cli_parse_opts(argc, argv, opts, &args);
+    if (rc == 0 && (!*user || args.count)) {
+        fprintf(stderr, "jwtd %s: expected --user NAME\n", cmd);
+        rc = CLI_EXIT_USAGE;
+    }
+    return rc;
+}
+
+static int token_issue(int argc, char **argv, char **full_argv, int full_argc)
+{
+    const char *user = NULL;
+    int rc = user_option(argc, argv, "token issue", &user);
     if (rc != 0)
         return rc;
-    if (!user || args.count) {
-        fprintf(stderr, "jwtd token issue: expected --user NAME\n");
-        return CLI_EXIT_USAGE;
-    }
     root_t *r;
     if ((rc = cli_root_open(full_argc, full_argv, ROOT_AUTH, &r)) != 0)
         return rc;
@@ -113,18 +120,9 @@ void cli_revoke_help(FILE *out)
 int cli_revoke(int argc, char **argv)
 {
     const char *user = NULL;
-    const struct cli_opt opts[] = {
-        {"user", 'u', CLI_OPT_STRING, &user, "NAME", "the user (username)"},
-        CLI_OPT_END,
-    };
-    struct cli_args args;
-    int rc = cli_parse_opts(argc, argv, opts, &args);
+    int rc = user_option(argc, argv, "revoke", &user);
     if (rc != 0)
         return rc;
-    if (!user || args.count) {
-        fprintf(stderr, "jwtd revoke: expected --user NAME\n");
-        return CLI_EXIT_USAGE;
-    }
     root_t *r;
     if ((rc = cli_root_open(argc, argv, ROOT_DB | ROOT_MIGRATE, &r)) != 0)
         return rc;

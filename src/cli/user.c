@@ -179,13 +179,9 @@ static int user_create(int argc, char **argv, root_t *r)
         CLI_OPT_END,
     };
     struct cli_args args;
-    int rc = cli_parse_opts(argc, argv, opts, &args);
+    int rc = cli_parse_args(argc, argv, opts, 1, "user create NAME [options]", &args);
     if (rc != 0)
         return rc;
-    if (args.count != 1) {
-        fprintf(stderr, "usage: jwtd user create NAME [options]\n");
-        return CLI_EXIT_USAGE;
-    }
     auth_new_user_t nu = {args.v[0], email, NULL, 0, first, last, role, premium};
     auth_user_errors_t errors;
     if (auth_user_validate(&nu, true, &errors) != 0) { /* before asking for the password */
@@ -233,13 +229,10 @@ static void format_time(int64_t t, char *out, size_t cap)
 static int user_list(int argc, char **argv, root_t *r)
 {
     struct cli_args args;
-    int rc = cli_parse_opts(argc, argv, (const struct cli_opt[]){CLI_OPT_END}, &args);
+    int rc =
+        cli_parse_args(argc, argv, (const struct cli_opt[]){CLI_OPT_END}, 0, "user list", &args);
     if (rc != 0)
         return rc;
-    if (args.count) {
-        fprintf(stderr, "usage: jwtd user list\n");
-        return CLI_EXIT_USAGE;
-    }
     if ((rc = open_db(r)) != 0)
         return rc;
     db_t *db = r->db;
@@ -278,13 +271,9 @@ static int user_passwd(int argc, char **argv, root_t *r)
         CLI_OPT_END,
     };
     struct cli_args args;
-    int rc = cli_parse_opts(argc, argv, opts, &args);
+    int rc = cli_parse_args(argc, argv, opts, 1, "user passwd NAME [--password-stdin]", &args);
     if (rc != 0)
         return rc;
-    if (args.count != 1) {
-        fprintf(stderr, "usage: jwtd user passwd NAME [--password-stdin]\n");
-        return CLI_EXIT_USAGE;
-    }
     char *pw = xcalloc(1, PW_BUF_BYTES);
     char hash[AUTH_PASSWORD_HASH_MAX];
     db_user_t u = {0};
@@ -324,13 +313,11 @@ static int user_set_active(int argc, char **argv, root_t *r, bool active)
 {
     const char *cmd = active ? "user enable" : "user disable";
     struct cli_args args;
-    int rc = cli_parse_opts(argc, argv, (const struct cli_opt[]){CLI_OPT_END}, &args);
+    char usage[32];
+    snprintf(usage, sizeof usage, "%s NAME", cmd);
+    int rc = cli_parse_args(argc, argv, (const struct cli_opt[]){CLI_OPT_END}, 1, usage, &args);
     if (rc != 0)
         return rc;
-    if (args.count != 1) {
-        fprintf(stderr, "usage: jwtd %s NAME\n", cmd);
-        return CLI_EXIT_USAGE;
-    }
     db_user_t u = {0};
     if ((rc = open_db(r)) != 0)
         return rc;

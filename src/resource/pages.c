@@ -53,12 +53,14 @@ static void on_admin_dashboard(http_req_t *req)
         respond_claims(req, "Welcome to the admin dashboard", t);
 }
 
+static const api_route_t ROUTES[] = {
+    {HTTP_M_GET, "/", on_root},
+    {HTTP_M_GET, "/protected", on_protected},
+    {HTTP_M_GET, "/admin/dashboard", on_admin_dashboard},
+};
+
 /* See resource_internal.h. */
 int resource__pages_register(http_router_t *r, resource_t *res)
 {
-    int rc = 0;
-    rc |= http_router_add(r, HTTP_M_GET, "/", on_root, res);
-    rc |= http_router_add(r, HTTP_M_GET, "/protected", on_protected, res);
-    rc |= http_router_add(r, HTTP_M_GET, "/admin/dashboard", on_admin_dashboard, res);
-    return rc ? ERR_INVALID : 0;
+    return API_ROUTES_ADD(r, ROUTES, res);
 }

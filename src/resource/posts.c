@@ -203,14 +203,14 @@ static void on_delete(http_req_t *req)
     start(req, RESOURCE_POST_DELETE);
 }
 
+static const api_route_t ROUTES[] = {
+    {HTTP_M_GET, "/posts", on_list},           {HTTP_M_POST, "/posts", on_create},
+    {HTTP_M_GET, "/posts/{id}", on_get},       {HTTP_M_PUT, "/posts/{id}", on_update},
+    {HTTP_M_DELETE, "/posts/{id}", on_delete},
+};
+
 /* See resource_internal.h. */
 int resource__posts_register(http_router_t *r, resource_t *res)
 {
-    int rc = 0;
-    rc |= http_router_add(r, HTTP_M_GET, "/posts", on_list, res);
-    rc |= http_router_add(r, HTTP_M_POST, "/posts", on_create, res);
-    rc |= http_router_add(r, HTTP_M_GET, "/posts/{id}", on_get, res);
-    rc |= http_router_add(r, HTTP_M_PUT, "/posts/{id}", on_update, res);
-    rc |= http_router_add(r, HTTP_M_DELETE, "/posts/{id}", on_delete, res);
-    return rc ? ERR_INVALID : 0;
+    return API_ROUTES_ADD(r, ROUTES, res);
 }

@@ -94,11 +94,13 @@ static void on_users_list(http_req_t *req)
     submit(req, res, j);
 }
 
+static const api_route_t ROUTES[] = {
+    {HTTP_M_GET, "/users", on_users_list},
+    {HTTP_M_GET, "/users/{id}", on_user_get},
+};
+
 /* See resource_internal.h. */
 int resource__users_register(http_router_t *r, resource_t *res)
 {
-    int rc = 0;
-    rc |= http_router_add(r, HTTP_M_GET, "/users", on_users_list, res);
-    rc |= http_router_add(r, HTTP_M_GET, "/users/{id}", on_user_get, res);
-    return rc ? ERR_INVALID : 0;
+    return API_ROUTES_ADD(r, ROUTES, res);
 }

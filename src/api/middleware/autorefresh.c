@@ -63,7 +63,7 @@ static int on_autorefresh(http_req_t *req, void *data)
     j->ctx = ctx;
     j->ref = *rt;
     j->has_ref = true;
-    if (api__token_submit(req, j, on_renewed) != 0)
+    if (api__token_submit(req, j, on_renewed, false) != 0)
         return ERR_DECLINED; /* saturated: serve the request without the new token */
     return 0;
 }

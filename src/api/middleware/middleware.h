@@ -1,7 +1,7 @@
 /*
  * middleware.h - the links of the hook chain every request passes before routing (http.h:
  * http_router_use), one registration function each, called by api_mount (request/ctx.c)
- * in this order:
+ * in this order (API_LINKS):
  *   observe      request id and nosniff on every answer (observe.c)
  *   cors, csrf   CORS answers and preflights, HSTS; the origin check of cookie-carrying
  *                state changes (cors.c)
@@ -19,12 +19,10 @@
 
 #include "api/request/req.h"
 
-int api_observe_register(http_router_t *r, api_ctx_t *ctx);
-int api_cors_register(http_router_t *r, api_ctx_t *ctx);
-int api_ratelimit_register(http_router_t *r, api_ctx_t *ctx);
-int api_iprules_register(http_router_t *r, api_ctx_t *ctx);
-int api_binding_register(http_router_t *r, api_ctx_t *ctx);
-int api_onetime_register(http_router_t *r, api_ctx_t *ctx);
-int api_autorefresh_register(http_router_t *r, api_ctx_t *ctx);
+#define API_LINKS(X) X(observe) X(cors) X(ratelimit) X(iprules) X(binding) X(onetime) X(autorefresh)
+
+#define API_LINK_DECL_(name) int api_##name##_register(http_router_t *r, api_ctx_t *ctx);
+API_LINKS(API_LINK_DECL_)
+#undef API_LINK_DECL_
 
 #endif

@@ -19,21 +19,39 @@ void api__respond_nostore(http_req_t *req, int status, str_t body)
     http_respond(req, status, API_JSON_CT, body);
 }
 
-/* See req.h. */
-void api__respond_code(http_req_t *req, int status, const char *code, const char *detail,
-                       const char *www)
+/*
+ * {"error": detail (with_error only), "detail": detail, "code": code} with status; www (may
+ * be NULL) as WWW-Authenticate; Cache-Control: no-store when nostore.
+ */
+static void respond_error_body(http_req_t *req, int status, const char *code, const char *detail,
+                               const char *www, bool with_error, bool nostore)
 {
     buf_t b;
     buf_init(&b, 4096);
-    buf_append_cstr(&b, "{\"detail\":");
+    buf_append_char(&b, '{');
+    if (with_error) {
+        buf_append_cstr(&b, "\"error\":");
+        jsonw_buf_cstr(&b, detail);
+        buf_append_char(&b, ',');
+    }
+    buf_append_cstr(&b, "\"detail\":");
     jsonw_buf_cstr(&b, detail);
     buf_append_cstr(&b, ",\"code\":");
     jsonw_buf_cstr(&b, code);
     buf_append_char(&b, '}');
     if (www)
         http_resp_header_add(req, "WWW-Authenticate", www);
+    if (nostore)
+        http_resp_header_add(req, "Cache-Control", "no-store");
     http_respond(req, status, API_JSON_CT, buf_str(&b));
     buf_dispose(&b);
+}
+
+/* See req.h. */
+void api__respond_code(http_req_t *req, int status, const char *code, const char *detail,
+                       const char *www)
+{
+    respond_error_body(req, status, code, detail, www, false, false);
 }
 
 /* See req.h. */
@@ -124,17 +142,5 @@ bool api__respond_field_errors(http_req_t *req, const api_field_t *f, size_t n)
 void api__auth_error(http_req_t *req, int status, const char *code, const char *msg,
                      const char *www)
 {
-    buf_t b;
-    buf_init(&b, 4096);
-    buf_append_cstr(&b, "{\"error\":");
-    jsonw_buf_cstr(&b, msg);
-    buf_append_cstr(&b, ",\"detail\":");
-    jsonw_buf_cstr(&b, msg);
-    buf_append_cstr(&b, ",\"code\":");
-    jsonw_buf_cstr(&b, code);
-    buf_append_char(&b, '}');
-    if (www)
-        http_resp_header_add(req, "WWW-Authenticate", www);
-    api__respond_nostore(req, status, buf_str(&b));
-    buf_dispose(&b);
+    respond_error_body(req, status, code, msg, www, true, true);
 }

@@ -109,6 +109,15 @@ void api_ctx_free(api_ctx_t *c)
     free(c);
 }
 
+/* See req.h. */
+int api__routes_add(http_router_t *r, const api_route_t *routes, size_t n, void *data)
+{
+    for (size_t i = 0; i < n; i++)
+        if (http_router_add(r, routes[i].method, routes[i].pattern, routes[i].fn, data) != 0)
+            return ERR_INVALID;
+    return 0;
+}
+
 /* See api.h. */
 int api_mount(api_ctx_t *ctx, http_router_t *r)
 {

@@ -45,8 +45,8 @@ static void login_work(void *arg)
 }
 
 /* See req.h. */
-int api__login_submit(http_req_t *req, const api_ctx_t *ctx, str_t username, str_t password,
-                      int shape, http_done_fn done)
+void api__login_submit(http_req_t *req, const api_ctx_t *ctx, str_t username, str_t password,
+                       int shape, http_done_fn done)
 {
     char fph[AUTH_FPH_MAX + 1];
     api_login_job_t *j = xcalloc(1, sizeof *j);
@@ -60,9 +60,8 @@ int api__login_submit(http_req_t *req, const api_ctx_t *ctx, str_t username, str
     j->fph = api__fingerprint(req, ctx, fph) ? xstrdup(fph) : NULL;
     if (http_pool_submit(req, login_work, done, j) != 0) {
         api__login_job_free(j);
-        return ERR_UNAVAILABLE;
+        http_respond_error(req, ERR_UNAVAILABLE, NULL);
     }
-    return 0;
 }
 
 /* See req.h. */
@@ -122,13 +121,14 @@ static void token_work(void *arg)
 }
 
 /* See req.h. */
-int api__token_submit(http_req_t *req, api_token_job_t *j, http_done_fn done)
+int api__token_submit(http_req_t *req, api_token_job_t *j, http_done_fn done, bool answer)
 {
-    if (http_pool_submit(req, token_work, done, j) != 0) {
-        api__token_job_free(j);
-        return ERR_UNAVAILABLE;
-    }
-    return 0;
+    if (http_pool_submit(req, token_work, done, j) == 0)
+        return 0;
+    api__token_job_free(j);
+    if (answer)
+        http_respond_error(req, ERR_UNAVAILABLE, NULL);
+    return ERR_UNAVAILABLE;
 }
 
 /* See req.h. */
@@ -209,6 +209,5 @@ void api__respond_user(http_req_t *req, const api_ctx_t *ctx, int64_t user_id, b
     j->user_id = user_id;
     j->ctx = ctx;
     j->shape = wrap;
-    if (api__token_submit(req, j, user_done) != 0)
-        http_respond_error(req, ERR_UNAVAILABLE, NULL);
+    (void)api__token_submit(req, j, user_done, true);
 }

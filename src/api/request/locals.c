@@ -187,3 +187,12 @@ const auth_token_ref_t *api__authenticate_role(http_req_t *req, const api_ctx_t 
     }
     return t;
 }
+
+/* See req.h. */
+void api__on_me(http_req_t *req)
+{
+    const api_ctx_t *ctx = req->route_data;
+    const auth_token_ref_t *t = api__authenticate(req, ctx);
+    if (t)
+        api__respond_user(req, ctx, t->user_id, false);
+}

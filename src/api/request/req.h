@@ -49,6 +49,21 @@ struct api_ctx {
     size_t openapi_len;
 };
 
+/* One route of a family's table. */
+typedef struct {
+    enum http_method method;
+    const char *pattern;
+    http_handler_fn fn;
+} api_route_t;
+
+/* Registers n routes with data as their route data (ctx.c). Returns 0 or ERR_INVALID. */
+int api__routes_add(http_router_t *r, const api_route_t *routes, size_t n, void *data);
+#define API_ROUTES_ADD(r, table, data)                                                             \
+    api__routes_add((r), (table), sizeof(table) / sizeof((table)[0]), (data))
+
+/* GET /api/users/me/ and GET /auth/me: the caller's user object (locals.c). */
+void api__on_me(http_req_t *req);
+
 /* ==== per-request state (locals.c) =========================================================== */
 
 /*
@@ -229,11 +244,10 @@ typedef struct {
 /*
  * Copies username, password and the client (address, User-Agent, fingerprint) into a job
  * and runs auth_login on the pool; done(req, job, status) then runs on req's loop and must
- * api__login_job_free(job). Returns 0, or ERR_UNAVAILABLE when the pool is full (no job
- * left; the caller answers).
+ * api__login_job_free(job). When the pool is full it answers 503 (no job left).
  */
-int api__login_submit(http_req_t *req, const api_ctx_t *ctx, str_t username, str_t password,
-                      int shape, http_done_fn done);
+void api__login_submit(http_req_t *req, const api_ctx_t *ctx, str_t username, str_t password,
+                       int shape, http_done_fn done);
 void api__login_job_free(api_login_job_t *j);
 
 /* What a token job runs on the pool. */
@@ -270,10 +284,10 @@ typedef struct {
 api_token_job_t *api__token_job_new(auth_t *a, enum api_token_op op);
 /*
  * Runs the job's op on the pool, then done(req, job, status) on req's loop, which must
- * api__token_job_free(job). Returns 0, or ERR_UNAVAILABLE when the pool is full (the job
- * is freed; the caller answers).
+ * api__token_job_free(job). When the pool is full the job is freed and, with answer, 503
+ * is answered. Returns 0 or ERR_UNAVAILABLE.
  */
-int api__token_submit(http_req_t *req, api_token_job_t *j, http_done_fn done);
+int api__token_submit(http_req_t *req, api_token_job_t *j, http_done_fn done, bool answer);
 void api__token_job_free(api_token_job_t *j);
 
 #endif

@@ -72,10 +72,8 @@ static void login_route(http_req_t *req, int shape)
         api__auth_error(req, 400, "invalid_request", "Username and password are required", NULL);
         return;
     }
-    int rc = api__login_submit(req, req->route_data, user, pass, shape, login_done);
+    api__login_submit(req, req->route_data, user, pass, shape, login_done);
     json_decref(body);
-    if (rc != 0)
-        http_respond_error(req, ERR_UNAVAILABLE, NULL);
 }
 
 static void on_login(http_req_t *req)
@@ -167,8 +165,7 @@ static void on_refresh(http_req_t *req)
     j->ctx = ctx;
     j->ref = *t;
     j->has_ref = true;
-    if (api__token_submit(req, j, refresh_done) != 0)
-        http_respond_error(req, ERR_UNAVAILABLE, NULL);
+    (void)api__token_submit(req, j, refresh_done, true);
 }
 
 static void logout_done(http_req_t *req, void *arg, int status)
@@ -216,8 +213,7 @@ static void on_logout(http_req_t *req)
         j->ref = *t;
         j->has_ref = true;
     }
-    if (api__token_submit(req, j, logout_done) != 0)
-        http_respond_error(req, ERR_UNAVAILABLE, NULL);
+    (void)api__token_submit(req, j, logout_done, true);
 }
 
 /* ==== verify and check =========================================================================
@@ -271,15 +267,17 @@ static void on_check(http_req_t *req)
     buf_dispose(&b);
 }
 
+static const api_route_t ROUTES[] = {
+    {HTTP_M_POST, "/api/auth/login/", on_login},
+    {HTTP_M_POST, "/api/auth/mobile/login/", on_mobile_login},
+    {HTTP_M_POST, "/api/auth/refresh/", on_refresh},
+    {HTTP_M_POST, "/api/auth/logout/", on_logout},
+    {HTTP_M_GET, "/api/auth/verify/", on_verify},
+    {HTTP_M_POST, "/api/auth/check/", on_check},
+};
+
 /* See routes.h. */
 int api_cookie_register(http_router_t *r, api_ctx_t *ctx)
 {
-    int rc = 0;
-    rc |= http_router_add(r, HTTP_M_POST, "/api/auth/login/", on_login, ctx);
-    rc |= http_router_add(r, HTTP_M_POST, "/api/auth/mobile/login/", on_mobile_login, ctx);
-    rc |= http_router_add(r, HTTP_M_POST, "/api/auth/refresh/", on_refresh, ctx);
-    rc |= http_router_add(r, HTTP_M_POST, "/api/auth/logout/", on_logout, ctx);
-    rc |= http_router_add(r, HTTP_M_GET, "/api/auth/verify/", on_verify, ctx);
-    rc |= http_router_add(r, HTTP_M_POST, "/api/auth/check/", on_check, ctx);
-    return rc ? ERR_INVALID : 0;
+    return API_ROUTES_ADD(r, ROUTES, ctx);
 }

@@ -178,11 +178,13 @@ static void on_revocations(http_req_t *req)
     api__submit(req, rev_work, rev_done, j, rev_job_free);
 }
 
+static const api_route_t ROUTES[] = {
+    {HTTP_M_GET, "/auth/introspect", on_introspect},
+    {HTTP_M_GET, "/auth/revocations", on_revocations},
+};
+
 /* See routes.h. */
 int api_introspect_register(http_router_t *r, api_ctx_t *ctx)
 {
-    int rc = 0;
-    rc |= http_router_add(r, HTTP_M_GET, "/auth/introspect", on_introspect, ctx);
-    rc |= http_router_add(r, HTTP_M_GET, "/auth/revocations", on_revocations, ctx);
-    return rc ? ERR_INVALID : 0;
+    return API_ROUTES_ADD(r, ROUTES, ctx);
 }

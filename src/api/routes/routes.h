@@ -8,33 +8,28 @@
 
 #include "api/request/req.h"
 
-/* GET /healthz (platform.c). */
-int api_platform_register(http_router_t *r, api_ctx_t *ctx);
+/*
+ * The core families in mounting order (hot routes first: the router scans in registration
+ * order), each with its file: platform (GET /healthz), simplejwt (/api/token/, refresh,
+ * verify, blacklist, /api/users/me/), wellknown (JWKS, OpenID discovery), metrics,
+ * readyz, cookie (the browser flow under /api/auth/), sessions (/auth/sessions), service
+ * (/auth/register, login, refresh, logout, logout-all, me), introspect (/auth/introspect,
+ * /auth/revocations) and static (the web UI under /app/: every regular file below
+ * ctx->o.web_dir is loaded, bounded, into ctx->ui and registered as its own GET route, so
+ * no request path ever reaches the file system; no directory means no UI, logged).
+ * Each function returns 0, ERR_INVALID (a route), or for static ERR_TOO_LARGE / ERR_IO.
+ */
+#define API_ROUTE_FAMILIES(X)                                                                      \
+    X(platform)                                                                                    \
+    X(simplejwt)                                                                                   \
+    X(wellknown) X(metrics) X(readyz) X(cookie) X(sessions) X(service) X(introspect) X(static)
+
+#define API_FAMILY_DECL_(name) int api_##name##_register(http_router_t *r, api_ctx_t *ctx);
+API_ROUTE_FAMILIES(API_FAMILY_DECL_)
+#undef API_FAMILY_DECL_
+
 /* /_test/...: echo, path parameters, slow pool work (platform.c; tests only). */
 int api_test_routes_register(http_router_t *r, api_ctx_t *ctx);
-/* /api/token/, refresh, verify, blacklist and /api/users/me/ (simplejwt.c). */
-int api_simplejwt_register(http_router_t *r, api_ctx_t *ctx);
-/* GET /.well-known/jwks.json and /.well-known/openid-configuration (wellknown.c). */
-int api_wellknown_register(http_router_t *r, api_ctx_t *ctx);
-/* The browser cookie flow under /api/auth/ (cookie.c). */
-int api_cookie_register(http_router_t *r, api_ctx_t *ctx);
-/* GET|DELETE /auth/sessions, DELETE /auth/sessions/{sid} (sessions.c). */
-int api_sessions_register(http_router_t *r, api_ctx_t *ctx);
-/* /auth/register, login, refresh, logout, logout-all, me (service.c). */
-int api_service_register(http_router_t *r, api_ctx_t *ctx);
-/* GET /auth/introspect and GET /auth/revocations (introspect.c). */
-int api_introspect_register(http_router_t *r, api_ctx_t *ctx);
-/* GET /metrics (metrics.c). */
-int api_metrics_register(http_router_t *r, api_ctx_t *ctx);
-/* GET /readyz (readyz.c). */
-int api_readyz_register(http_router_t *r, api_ctx_t *ctx);
-/*
- * The web UI under /app/ (static.c): every regular file below ctx->o.web_dir is loaded
- * (bounded) into ctx->ui and registered as its own GET route, so no request path ever
- * reaches the file system. Returns 0 (also without a directory: no UI, logged),
- * ERR_TOO_LARGE or ERR_IO.
- */
-int api_static_register(http_router_t *r, api_ctx_t *ctx);
 /* Frees what api_static_register loaded. NULL is a no-op. */
 void api_static_free(struct api_static *ui);
 /* GET /openapi.json (openapi.c); last, see api_mount_docs. */

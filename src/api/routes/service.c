@@ -226,10 +226,8 @@ static void on_login(http_req_t *req)
                              "\"code\":\"invalid_request\",\"error\":\"unsupported_grant_type\"}"));
         return;
     }
-    int rc = api__login_submit(req, req->route_data, f[0].value, f[1].value, 0, login_done);
+    api__login_submit(req, req->route_data, f[0].value, f[1].value, 0, login_done);
     json_decref(body);
-    if (rc != 0)
-        http_respond_error(req, ERR_UNAVAILABLE, NULL);
 }
 
 /* ==== POST /auth/refresh =========================================================================
@@ -271,8 +269,7 @@ static void on_refresh(http_req_t *req)
     j->presented = xstrndup(f[0].value.ptr, f[0].value.len);
     j->presented_len = f[0].value.len;
     json_decref(body);
-    if (api__token_submit(req, j, refresh_done) != 0)
-        http_respond_error(req, ERR_UNAVAILABLE, NULL);
+    (void)api__token_submit(req, j, refresh_done, true);
 }
 
 /* ==== POST /auth/logout, /auth/logout-all =======================================================
@@ -344,26 +341,14 @@ static void on_logout_all(http_req_t *req)
     logout_route(req, true);
 }
 
-/* ==== GET /auth/me ===============================================================================
- */
-
-static void on_me(http_req_t *req)
-{
-    const api_ctx_t *ctx = req->route_data;
-    const auth_token_ref_t *t = api__authenticate(req, ctx);
-    if (t)
-        api__respond_user(req, ctx, t->user_id, false);
-}
+static const api_route_t ROUTES[] = {
+    {HTTP_M_POST, "/auth/register", on_register},     {HTTP_M_POST, "/auth/login", on_login},
+    {HTTP_M_POST, "/auth/refresh", on_refresh},       {HTTP_M_POST, "/auth/logout", on_logout},
+    {HTTP_M_POST, "/auth/logout-all", on_logout_all}, {HTTP_M_GET, "/auth/me", api__on_me},
+};
 
 /* See routes.h. */
 int api_service_register(http_router_t *r, api_ctx_t *ctx)
 {
-    int rc = 0;
-    rc |= http_router_add(r, HTTP_M_POST, "/auth/register", on_register, ctx);
-    rc |= http_router_add(r, HTTP_M_POST, "/auth/login", on_login, ctx);
-    rc |= http_router_add(r, HTTP_M_POST, "/auth/refresh", on_refresh, ctx);
-    rc |= http_router_add(r, HTTP_M_POST, "/auth/logout", on_logout, ctx);
-    rc |= http_router_add(r, HTTP_M_POST, "/auth/logout-all", on_logout_all, ctx);
-    rc |= http_router_add(r, HTTP_M_GET, "/auth/me", on_me, ctx);
-    return rc ? ERR_INVALID : 0;
+    return API_ROUTES_ADD(r, ROUTES, ctx);
 }

@@ -138,12 +138,14 @@ static void on_revoke_all(http_req_t *req)
     start(req, REVOKE_ALL);
 }
 
+static const api_route_t ROUTES[] = {
+    {HTTP_M_GET, "/auth/sessions", on_list},
+    {HTTP_M_DELETE, "/auth/sessions", on_revoke_all},
+    {HTTP_M_DELETE, "/auth/sessions/{sid}", on_revoke_one},
+};
+
 /* See routes.h. */
 int api_sessions_register(http_router_t *r, api_ctx_t *ctx)
 {
-    int rc = 0;
-    rc |= http_router_add(r, HTTP_M_GET, "/auth/sessions", on_list, ctx);
-    rc |= http_router_add(r, HTTP_M_DELETE, "/auth/sessions", on_revoke_all, ctx);
-    rc |= http_router_add(r, HTTP_M_DELETE, "/auth/sessions/{sid}", on_revoke_one, ctx);
-    return rc ? ERR_INVALID : 0;
+    return API_ROUTES_ADD(r, ROUTES, ctx);
 }

@@ -68,10 +68,8 @@ static void on_token_obtain(http_req_t *req)
     json_t *body;
     if (api__read_fields(req, f, 2, API_FIELDS_NUMBERS, &body) != 0)
         return;
-    int rc = api__login_submit(req, ctx, f[0].value, f[1].value, 0, login_done);
+    api__login_submit(req, ctx, f[0].value, f[1].value, 0, login_done);
     json_decref(body);
-    if (rc != 0)
-        http_respond_error(req, ERR_UNAVAILABLE, NULL);
 }
 
 /* ==== refresh, verify, blacklist: a token in a body field ==================================== */
@@ -120,8 +118,7 @@ static void token_route(http_req_t *req, const char *name, enum api_token_op op)
     api_token_job_t *j = api__token_job_new(ctx->auth, op);
     j->ref = *t;
     j->has_ref = true;
-    if (api__token_submit(req, j, token_done) != 0)
-        http_respond_error(req, ERR_UNAVAILABLE, NULL);
+    (void)api__token_submit(req, j, token_done, true);
 }
 
 static void on_token_refresh(http_req_t *req)
@@ -139,24 +136,16 @@ static void on_token_blacklist(http_req_t *req)
     token_route(req, "refresh", API_TOKEN_LOGOUT);
 }
 
-/* ==== GET /api/users/me/ ===================================================================== */
-
-static void on_users_me(http_req_t *req)
-{
-    const api_ctx_t *ctx = req->route_data;
-    const auth_token_ref_t *t = api__authenticate(req, ctx);
-    if (t)
-        api__respond_user(req, ctx, t->user_id, false);
-}
+static const api_route_t ROUTES[] = {
+    {HTTP_M_POST, "/api/token/", on_token_obtain},
+    {HTTP_M_POST, "/api/token/refresh/", on_token_refresh},
+    {HTTP_M_POST, "/api/token/verify/", on_token_verify},
+    {HTTP_M_POST, "/api/token/blacklist/", on_token_blacklist},
+    {HTTP_M_GET, "/api/users/me/", api__on_me},
+};
 
 /* See routes.h. */
 int api_simplejwt_register(http_router_t *r, api_ctx_t *ctx)
 {
-    int rc = 0;
-    rc |= http_router_add(r, HTTP_M_POST, "/api/token/", on_token_obtain, ctx);
-    rc |= http_router_add(r, HTTP_M_POST, "/api/token/refresh/", on_token_refresh, ctx);
-    rc |= http_router_add(r, HTTP_M_POST, "/api/token/verify/", on_token_verify, ctx);
-    rc |= http_router_add(r, HTTP_M_POST, "/api/token/blacklist/", on_token_blacklist, ctx);
-    rc |= http_router_add(r, HTTP_M_GET, "/api/users/me/", on_users_me, ctx);
-    return rc ? ERR_INVALID : 0;
+    return API_ROUTES_ADD(r, ROUTES, ctx);
 }

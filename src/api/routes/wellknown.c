@@ -87,12 +87,13 @@ static void on_openid_configuration(http_req_t *req)
     buf_dispose(&b);
 }
 
+static const api_route_t ROUTES[] = {
+    {HTTP_M_GET, "/.well-known/jwks.json", on_jwks},
+    {HTTP_M_GET, "/.well-known/openid-configuration", on_openid_configuration},
+};
+
 /* See routes.h. */
 int api_wellknown_register(http_router_t *router, api_ctx_t *ctx)
 {
-    int rc = 0;
-    rc |= http_router_add(router, HTTP_M_GET, "/.well-known/jwks.json", on_jwks, ctx);
-    rc |= http_router_add(router, HTTP_M_GET, "/.well-known/openid-configuration",
-                          on_openid_configuration, ctx);
-    return rc ? ERR_INVALID : 0;
+    return API_ROUTES_ADD(router, ROUTES, ctx);
 }
