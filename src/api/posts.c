@@ -34,6 +34,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/jsonw.h"
+#include "resource/post_store.h"
 #include "runtime/alloc.h"
 #include "runtime/log.h"
 
@@ -54,7 +55,7 @@ static struct {
 
 static atomic_uint_fast64_t g_writes; /* bumped after every committed write */
 
-static void append_post(buf_t *b, const db_post_t *p)
+static void append_post(buf_t *b, const resource_post_t *p)
 {
     buf_printf(b, "{\"id\":%" PRId64 ",\"title\":", p->id);
     jsonw_buf_str(b, p->title, strlen(p->title));
@@ -95,9 +96,9 @@ struct list_job {
 static void list_work(void *arg)
 {
     struct list_job *j = arg;
-    db_post_list_t l;
+    resource_post_list_t l;
     int64_t total = 0;
-    j->rc = db_post_list(g_posts.db, (j->page - 1) * j->page_size, j->page_size, &l, &total);
+    j->rc = resource_post_list(g_posts.db, (j->page - 1) * j->page_size, j->page_size, &l, &total);
     if (j->rc != 0)
         return;
     buf_append_cstr(&j->out, "{\"items\":[");
@@ -108,7 +109,7 @@ static void list_work(void *arg)
     }
     buf_printf(&j->out, "],\"page\":%u,\"page_size\":%u,\"total\":%" PRId64 "}", j->page,
                j->page_size, total);
-    db_post_list_dispose(&l);
+    resource_post_list_dispose(&l);
     if (atomic_load(&g_writes) == j->writes_before)
         store_cache_set(g_posts.store, j->key, buf_str(&j->out), CACHE_TTL_S, CACHE_GROUP);
 }
@@ -193,33 +194,33 @@ static void post_work(void *arg)
 {
     struct post_job *j = arg;
     int64_t now = clock_now_s();
-    db_post_t p = {0};
+    resource_post_t p = {0};
     if (j->op == OP_CREATE) {
-        j->rc = db_post_create(g_posts.db, j->user_id, j->title, j->body, now, &j->id);
+        j->rc = resource_post_create(g_posts.db, j->user_id, j->title, j->body, now, &j->id);
         if (j->rc == 0) {
             atomic_fetch_add(&g_writes, 1);
             store_cache_drop_group(g_posts.store, CACHE_GROUP);
         }
     } else {
-        j->rc = db_post_get(g_posts.db, j->id, &p);
+        j->rc = resource_post_get(g_posts.db, j->id, &p);
         if (j->rc == 0 && j->op != OP_GET && p.author_id != j->user_id && !j->is_admin)
             j->rc = ERR_PERMISSION;
         if (j->rc == 0 && j->op == OP_UPDATE)
-            j->rc = db_post_update(g_posts.db, j->id, j->title ? j->title : p.title,
-                                   j->body ? j->body : p.body, now);
+            j->rc = resource_post_update(g_posts.db, j->id, j->title ? j->title : p.title,
+                                         j->body ? j->body : p.body, now);
         if (j->rc == 0 && j->op == OP_DELETE)
-            j->rc = db_post_delete(g_posts.db, j->id);
+            j->rc = resource_post_delete(g_posts.db, j->id);
         if (j->rc == 0 && (j->op == OP_UPDATE || j->op == OP_DELETE)) {
             atomic_fetch_add(&g_writes, 1);
             store_cache_drop_group(g_posts.store, CACHE_GROUP);
         }
-        db_post_dispose(&p);
+        resource_post_dispose(&p);
     }
     if (j->rc == 0 && j->op != OP_DELETE) {
-        j->rc = db_post_get(g_posts.db, j->id, &p);
+        j->rc = resource_post_get(g_posts.db, j->id, &p);
         if (j->rc == 0)
             append_post(&j->out, &p);
-        db_post_dispose(&p);
+        resource_post_dispose(&p);
     }
 }
 
