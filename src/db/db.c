@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/err.h"
 #include "db/db_internal.h"
@@ -32,6 +33,71 @@ static uint32_t url_pool_size(const char *url)
             return 0;
         }
         q = strchr(q, '&');
+    }
+    return 0;
+}
+
+static int parse_u32(const char *v, size_t len, uint32_t max, uint32_t *out)
+{
+    uint64_t x = 0;
+    if (len == 0 || len > 10)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return -1;
+        x = x * 10 + (uint64_t)(v[i] - '0');
+    }
+    if (x > max)
+        return -1;
+    *out = (uint32_t)x;
+    return 0;
+}
+
+/* Applies jwtd's option key=v (kl and vl bytes); 1 when key is not one of jwtd's. */
+static int own_option(const char *key, size_t kl, const char *v, size_t vl, enum db_sync *sync,
+                      uint32_t *busy_timeout_ms, char *err, size_t cap)
+{
+    if (kl == 11 && memcmp(key, "synchronous", 11) == 0) {
+        if (vl == 3 && strncasecmp(v, "off", 3) == 0)
+            *sync = DB_SYNC_OFF;
+        else if (vl == 6 && strncasecmp(v, "normal", 6) == 0)
+            *sync = DB_SYNC_NORMAL;
+        else if (vl == 4 && strncasecmp(v, "full", 4) == 0)
+            *sync = DB_SYNC_FULL;
+        else {
+            snprintf(err, cap, "database URL: synchronous must be off, normal or full");
+            return ERR_CONFIG;
+        }
+        return 0;
+    }
+    if (kl == 15 && memcmp(key, "busy_timeout_ms", 15) == 0) {
+        if (parse_u32(v, vl, 600000, busy_timeout_ms) != 0) {
+            snprintf(err, cap, "database URL: busy_timeout_ms must be 0..600000");
+            return ERR_CONFIG;
+        }
+        return 0;
+    }
+    if (kl == 4 && memcmp(key, "pool", 4) == 0)
+        return 0; /* db_open reads it (url_pool_size) */
+    return 1;
+}
+
+/* See db_internal.h. */
+int db__url_query(const char *q, enum db_sync *sync, uint32_t *busy_timeout_ms,
+                  db_url_item_cb other, void *arg, char *err, size_t cap)
+{
+    while (*q) {
+        const char *amp = strchr(q, '&');
+        size_t n = amp ? (size_t)(amp - q) : strlen(q);
+        const char *eq = memchr(q, '=', n);
+        size_t kl = eq ? (size_t)(eq - q) : n;
+        int rc = own_option(q, kl, eq ? eq + 1 : "", eq ? n - kl - 1 : 0, sync, busy_timeout_ms,
+                            err, cap);
+        if (rc == 1)
+            rc = other(arg, q, n, err, cap);
+        if (rc != 0)
+            return rc;
+        q += n + (amp ? 1 : 0);
     }
     return 0;
 }

@@ -170,6 +170,19 @@ struct db_driver {
 extern const struct db_driver db__sqlite_driver;
 extern const struct db_driver db__pg_driver;
 
+/* ==== URLs (db.c) ======================================================================== */
+
+/* A URL option that is not jwtd's own: 0, or ERR_CONFIG with a reason in err. */
+typedef int (*db_url_item_cb)(void *arg, const char *item, size_t n, char *err, size_t cap);
+/*
+ * Walks the query string of a database URL ("k=v&k=v", after the '?'). jwtd's own options
+ * are applied here: synchronous (off|normal|full) to *sync, busy_timeout_ms (0..600000) to
+ * *busy_timeout_ms, pool (db_open reads it). Every other item (n bytes, not NUL-terminated)
+ * goes to other(arg, ...). Returns 0, or ERR_CONFIG with a reason in err.
+ */
+int db__url_query(const char *q, enum db_sync *sync, uint32_t *busy_timeout_ms,
+                  db_url_item_cb other, void *arg, char *err, size_t cap);
+
 /* ==== the handle, the pool and the runner (run.c) ========================================= */
 
 /*

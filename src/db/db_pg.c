@@ -49,7 +49,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <libpq-fe.h>
 
@@ -517,71 +516,38 @@ static int64_t pg_changes(db_conn_t *c)
 
 /* ==== URL and state ======================================================================= */
 
-static int parse_u32(const char *v, size_t len, uint32_t max, uint32_t *out)
+/* libpq's options of the URL (sslmode, connect_timeout, ...), joined again with '&'. */
+struct kept {
+    char *out;
+    size_t len;
+};
+
+static int keep_option(void *arg, const char *item, size_t n, char *err, size_t cap)
 {
-    uint64_t x = 0;
-    if (len == 0 || len > 10)
-        return -1;
-    for (size_t i = 0; i < len; i++) {
-        if (v[i] < '0' || v[i] > '9')
-            return -1;
-        x = x * 10 + (uint64_t)(v[i] - '0');
-    }
-    if (x > max)
-        return -1;
-    *out = (uint32_t)x;
+    struct kept *k = arg;
+    if (k->len)
+        k->out[k->len++] = '&';
+    memcpy(k->out + k->len, item, n);
+    k->len += n;
+    k->out[k->len] = '\0';
     return 0;
 }
 
 /*
  * Takes jwtd's own options (synchronous, busy_timeout_ms, pool) out of the URL's query
- * string into st and leaves libpq's (sslmode, connect_timeout, ...) in *kept.
+ * string into st and leaves libpq's in *kept (free it).
  */
 static int parse_query(const char *q, struct pg_state *st, char **kept, char *err, size_t cap)
 {
-    size_t qlen = strlen(q);
-    char *out = xmalloc(qlen + 1);
-    size_t o = 0;
-    while (*q) {
-        const char *amp = strchr(q, '&');
-        size_t n = amp ? (size_t)(amp - q) : strlen(q);
-        const char *eq = memchr(q, '=', n);
-        size_t kl = eq ? (size_t)(eq - q) : n, vl = eq ? n - kl - 1 : 0;
-        const char *v = eq ? eq + 1 : "";
-        uint32_t u;
-        if (kl == 11 && memcmp(q, "synchronous", 11) == 0) {
-            if (vl == 3 && strncasecmp(v, "off", 3) == 0)
-                st->synchronous = DB_SYNC_OFF;
-            else if (vl == 6 && strncasecmp(v, "normal", 6) == 0)
-                st->synchronous = DB_SYNC_NORMAL;
-            else if (vl == 4 && strncasecmp(v, "full", 4) == 0)
-                st->synchronous = DB_SYNC_FULL;
-            else {
-                snprintf(err, cap, "database URL: synchronous must be off, normal or full");
-                goto fail;
-            }
-        } else if (kl == 15 && memcmp(q, "busy_timeout_ms", 15) == 0) {
-            if (parse_u32(v, vl, 600000, &u) != 0) {
-                snprintf(err, cap, "database URL: busy_timeout_ms must be 0..600000");
-                goto fail;
-            }
-            st->lock_timeout = u;
-        } else if (kl == 4 && memcmp(q, "pool", 4) == 0) {
-            /* handled by db.c (generic) */
-        } else {
-            if (o)
-                out[o++] = '&';
-            memcpy(out + o, q, n);
-            o += n;
-        }
-        q += n + (amp ? 1 : 0);
+    struct kept k = {xmalloc(strlen(q) + 1), 0};
+    k.out[0] = '\0';
+    int rc = db__url_query(q, &st->synchronous, &st->lock_timeout, keep_option, &k, err, cap);
+    if (rc != 0) {
+        free(k.out);
+        return rc;
     }
-    out[o] = '\0';
-    *kept = out;
+    *kept = k.out;
     return 0;
-fail:
-    free(out);
-    return ERR_CONFIG;
 }
 
 /* "host:port/db" of a postgresql:// URL for messages, without user and password. */

@@ -406,62 +406,15 @@ static int64_t sq_changes(db_conn_t *c)
 
 /* ==== URL and state ======================================================================= */
 
-static int parse_u32(const char *v, size_t len, uint32_t max, uint32_t *out)
+/* An option of the URL that is not jwtd's own: SQLite takes none. */
+static int refuse_option(void *arg, const char *item, size_t n, char *err, size_t cap)
 {
-    uint64_t x = 0;
-    if (len == 0 || len > 10)
-        return -1;
-    for (size_t i = 0; i < len; i++) {
-        if (v[i] < '0' || v[i] > '9')
-            return -1;
-        x = x * 10 + (uint64_t)(v[i] - '0');
-    }
-    if (x > max)
-        return -1;
-    *out = (uint32_t)x;
-    return 0;
-}
-
-/* Applies "k=v&k=v" options of the URL to st / *max_conn. */
-static int parse_query(const char *q, struct sqlite_state *st, char *err, size_t cap)
-{
-    while (*q) {
-        const char *amp = strchr(q, '&');
-        size_t n = amp ? (size_t)(amp - q) : strlen(q);
-        const char *eq = memchr(q, '=', n);
-        if (!eq) {
-            snprintf(err, cap, "database URL option without a value: %.*s", (int)n, q);
-            return ERR_CONFIG;
-        }
-        size_t kl = (size_t)(eq - q), vl = n - kl - 1;
-        const char *v = eq + 1;
-        uint32_t u;
-        if (kl == 11 && memcmp(q, "synchronous", 11) == 0) {
-            if (vl == 3 && strncasecmp(v, "off", 3) == 0)
-                st->synchronous = DB_SYNC_OFF;
-            else if (vl == 6 && strncasecmp(v, "normal", 6) == 0)
-                st->synchronous = DB_SYNC_NORMAL;
-            else if (vl == 4 && strncasecmp(v, "full", 4) == 0)
-                st->synchronous = DB_SYNC_FULL;
-            else {
-                snprintf(err, cap, "database URL: synchronous must be off, normal or full");
-                return ERR_CONFIG;
-            }
-        } else if (kl == 15 && memcmp(q, "busy_timeout_ms", 15) == 0) {
-            if (parse_u32(v, vl, 600000, &u) != 0) {
-                snprintf(err, cap, "database URL: busy_timeout_ms must be 0..600000");
-                return ERR_CONFIG;
-            }
-            st->busy_timeout_ms = u;
-        } else if (kl == 4 && memcmp(q, "pool", 4) == 0) {
-            /* handled by db.c (generic); accepted here */
-        } else {
-            snprintf(err, cap, "database URL: unknown option %.*s", (int)kl, q);
-            return ERR_CONFIG;
-        }
-        q += n + (amp ? 1 : 0);
-    }
-    return 0;
+    const char *eq = memchr(item, '=', n);
+    if (!eq)
+        snprintf(err, cap, "database URL option without a value: %.*s", (int)n, item);
+    else
+        snprintf(err, cap, "database URL: unknown option %.*s", (int)(eq - item), item);
+    return ERR_CONFIG;
 }
 
 /* Creates the parent directory of path if it is missing (one level, like `var/`). */
@@ -506,7 +459,8 @@ static int sq_open(const char *target, const db_options_t *opts, void **state, c
     st->busy_timeout_ms = opts && opts->busy_timeout_ms ? opts->busy_timeout_ms : 5000;
     st->synchronous = opts ? opts->synchronous : DB_SYNC_DEFAULT;
     if (qm) {
-        int rc = parse_query(qm + 1, st, err, cap);
+        int rc = db__url_query(qm + 1, &st->synchronous, &st->busy_timeout_ms, refuse_option, NULL,
+                               err, cap);
         if (rc != 0) {
             free(st->path);
             free(st);
