@@ -8,7 +8,6 @@
 #include "db/db.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 #include "common/err.h"
 #include "db/db_internal.h"
@@ -33,28 +32,21 @@ int db_revoked_insert(db_t *db, const char *jti, int64_t expires_at, int64_t now
     return db_exec(db, DB_SQL(REVOKED_INSERT), p, DB_NPARAMS(p), NULL);
 }
 
-struct revoked_reader {
-    db_revoked_list_t *list;
-    size_t cap;
-};
-
-static int read_revoked_row(void *arg, const db_row_t *row)
+static void read_revoked_item(const db_row_t *row, void *item)
 {
-    struct revoked_reader *r = arg;
-    r->list->items = db__grow(r->list->items, r->list->count, &r->cap, sizeof *r->list->items);
-    db_revoked_t *item = &r->list->items[r->list->count++];
-    db__row_id(row, 0, item->jti);
-    item->expires_at = db_row_int(row, 1);
-    return 0;
+    db_revoked_t *r = item;
+    db__row_id(row, 0, r->jti);
+    r->expires_at = db_row_int(row, 1);
 }
 
 /* See db.h. */
 int db_revoked_list(db_t *db, int64_t now, db_revoked_list_t *list)
 {
-    memset(list, 0, sizeof *list);
-    struct revoked_reader r = {list, 0};
+    db_collect_t rows = {.elem = sizeof *list->items, .read = read_revoked_item};
     db_param_t p[] = {db_int(now)};
-    int rc = db_query(db, DB_SQL(REVOKED_LIST), p, DB_NPARAMS(p), read_revoked_row, &r);
+    int rc = db_query(db, DB_SQL(REVOKED_LIST), p, DB_NPARAMS(p), db__collect_row, &rows);
+    list->items = rows.items;
+    list->count = rows.count;
     if (rc != 0)
         db_revoked_list_dispose(list);
     return rc;

@@ -367,12 +367,18 @@ bool db__valid_id(const char *id)
 }
 
 /* See db_internal.h. */
-void *db__grow(void *items, size_t count, size_t *cap, size_t elem)
+int db__collect_row(void *arg, const db_row_t *row)
 {
-    if (count == *cap) {
-        *cap = *cap ? *cap * 2 : 16;
-        items = xrealloc(items, *cap * elem);
+    db_collect_t *l = arg;
+    if (l->limit && l->count == l->limit)
+        return 0;
+    if (l->count == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 16;
+        l->items = xrealloc(l->items, l->cap * l->elem);
     }
-    memset((char *)items + count * elem, 0, elem);
-    return items;
+    void *item = (char *)l->items + l->count * l->elem;
+    memset(item, 0, l->elem);
+    l->count++;
+    l->read(row, item);
+    return 0;
 }

@@ -28,9 +28,11 @@ void db_session_dispose(db_session_t *s)
     memset(s, 0, sizeof *s);
 }
 
-/* Reads the session columns (id, user_id, created, last_used, revoked, ip, ua) into s. */
-static void read_session(const db_row_t *row, db_session_t *s)
+/* Reads the session columns (id, user_id, created, last_used, revoked, ip, ua) into the
+   db_session_t item. */
+static void read_session(const db_row_t *row, void *item)
 {
+    db_session_t *s = item;
     db__row_id(row, 0, s->sid);
     s->user_id = db_row_int(row, 1);
     s->created_at = db_row_int(row, 2);
@@ -189,25 +191,13 @@ void db_session_list_dispose(db_session_list_t *list)
     list->count = 0;
 }
 
-struct session_list_reader {
-    db_session_list_t *list;
-    size_t cap;
-};
-
-static int read_session_list_row(void *arg, const db_row_t *row)
-{
-    struct session_list_reader *r = arg;
-    r->list->items = db__grow(r->list->items, r->list->count, &r->cap, sizeof *r->list->items);
-    read_session(row, &r->list->items[r->list->count++]);
-    return 0;
-}
-
 static int list_sessions(db_t *db, const db_stmt_def_t *def, const db_param_t *p, size_t n,
                          db_session_list_t *list)
 {
-    memset(list, 0, sizeof *list);
-    struct session_list_reader r = {list, 0};
-    int rc = db_query(db, def, p, n, read_session_list_row, &r);
+    db_collect_t rows = {.elem = sizeof *list->items, .read = read_session};
+    int rc = db_query(db, def, p, n, db__collect_row, &rows);
+    list->items = rows.items;
+    list->count = rows.count;
     if (rc != 0)
         db_session_list_dispose(list);
     return rc;

@@ -84,6 +84,22 @@ static int read_user_row(void *arg, const db_row_t *row)
     return 0;
 }
 
+#define PROFILE_NPARAMS 8
+
+/* The parameters every user write starts with: username, email, first name, last name,
+   role, premium, active, password hash (hash, borrowed like u's strings). */
+static void profile_params(const db_user_t *u, const char *hash, db_param_t p[PROFILE_NPARAMS])
+{
+    p[0] = db_text(u->username);
+    p[1] = db_text(u->email);
+    p[2] = db_text(u->first_name);
+    p[3] = db_text(u->last_name);
+    p[4] = db_text(db_role_name(u->role));
+    p[5] = db_bool(u->premium);
+    p[6] = db_bool(u->is_active);
+    p[7] = db_text(hash);
+}
+
 static bool valid_user(const db_user_t *u)
 {
     size_t ulen = u->username ? strlen(u->username) : 0;
@@ -98,15 +114,9 @@ int db_user_create(db_t *db, const db_user_t *u, int64_t now, int64_t *id)
     if (!valid_user(u))
         return ERR_INVALID;
     int64_t new_id = 0;
-    db_param_t p[] = {db_text(u->username),
-                      db_text(u->email),
-                      db_text(u->first_name),
-                      db_text(u->last_name),
-                      db_text(db_role_name(u->role)),
-                      db_bool(u->premium),
-                      db_bool(u->is_active),
-                      db_text(u->password_hash),
-                      db_int(now)};
+    db_param_t p[PROFILE_NPARAMS + 1];
+    profile_params(u, u->password_hash, p);
+    p[PROFILE_NPARAMS] = db_int(now);
     int rc = db_query_one(db, DB_SQL(USER_INSERT), p, DB_NPARAMS(p), db_row_read_int, &new_id);
     if (rc == 0 && id)
         *id = new_id;
@@ -143,19 +153,9 @@ void db_user_list_dispose(db_user_list_t *list)
     list->count = 0;
 }
 
-struct user_list_reader {
-    db_user_list_t *list;
-    size_t cap, limit;
-};
-
-static int read_user_list_row(void *arg, const db_row_t *row)
+static void read_user_item(const db_row_t *row, void *item)
 {
-    struct user_list_reader *r = arg;
-    if (r->list->count == r->limit)
-        return 0;
-    r->list->items = db__grow(r->list->items, r->list->count, &r->cap, sizeof *r->list->items);
-    db__read_user_at(row, 0, &r->list->items[r->list->count++]);
-    return 0;
+    db__read_user_at(row, 0, item);
 }
 
 /* See db.h. */
@@ -164,9 +164,11 @@ int db_user_list(db_t *db, int64_t after_id, uint32_t limit, db_user_list_t *lis
     memset(list, 0, sizeof *list);
     if (limit < 1 || limit > MAX_LIST_ROWS)
         return ERR_INVALID;
-    struct user_list_reader r = {list, 0, limit};
+    db_collect_t rows = {.elem = sizeof *list->items, .limit = limit, .read = read_user_item};
     db_param_t p[] = {db_int(after_id), db_int(limit)};
-    int rc = db_query(db, DB_SQL(USER_LIST), p, DB_NPARAMS(p), read_user_list_row, &r);
+    int rc = db_query(db, DB_SQL(USER_LIST), p, DB_NPARAMS(p), db__collect_row, &rows);
+    list->items = rows.items;
+    list->count = rows.count;
     if (rc != 0)
         db_user_list_dispose(list);
     return rc;
@@ -289,18 +291,12 @@ static bool str_differs(const char *stored, const char *given)
 static int import_insert(db_tx_t *tx, struct import *a)
 {
     const db_user_t *u = a->u;
-    db_param_t p[] = {db_int(u->id),
-                      db_text(u->username),
-                      db_text(u->email),
-                      db_text(u->first_name),
-                      db_text(u->last_name),
-                      db_text(db_role_name(u->role)),
-                      db_bool(u->premium),
-                      db_bool(u->is_active),
-                      db_text(u->password_hash),
-                      db_int(u->created_at ? u->created_at : a->now),
-                      db_int_or_null(u->last_login),
-                      db_int(a->now)};
+    db_param_t p[PROFILE_NPARAMS + 4];
+    p[0] = db_int(u->id);
+    profile_params(u, u->password_hash, p + 1);
+    p[PROFILE_NPARAMS + 1] = db_int(u->created_at ? u->created_at : a->now);
+    p[PROFILE_NPARAMS + 2] = db_int_or_null(u->last_login);
+    p[PROFILE_NPARAMS + 3] = db_int(a->now);
     int rc = db_tx_exec(tx, DB_SQL(USER_IMPORT_INSERT), p, DB_NPARAMS(p), NULL);
     if (rc == 0)
         rc = db_tx_exec(tx, DB_SQL(USER_ID_SYNC), NULL, 0, NULL);
@@ -324,16 +320,10 @@ static int import_update(db_tx_t *tx, struct import *a, const db_user_t *cur)
     a->status = same ? DB_IMPORT_UNCHANGED : DB_IMPORT_UPDATED;
     if (same)
         return 0;
-    db_param_t p[] = {db_text(u->username),
-                      db_text(u->email),
-                      db_text(u->first_name),
-                      db_text(u->last_name),
-                      db_text(db_role_name(u->role)),
-                      db_bool(u->premium),
-                      db_bool(u->is_active),
-                      db_text(hash),
-                      db_int(a->now),
-                      db_int(u->id)};
+    db_param_t p[PROFILE_NPARAMS + 2];
+    profile_params(u, hash, p);
+    p[PROFILE_NPARAMS] = db_int(a->now);
+    p[PROFILE_NPARAMS + 1] = db_int(u->id);
     int rc = db__tx_exec_one(tx, DB_SQL(USER_IMPORT_UPDATE), p, DB_NPARAMS(p));
     if (rc == 0 && deactivate)
         rc = db__revoke_user_in_tx(tx, u->id, a->now, NULL);
@@ -382,28 +372,21 @@ void db_watermark_list_dispose(db_watermark_list_t *list)
     list->count = 0;
 }
 
-struct watermark_reader {
-    db_watermark_list_t *list;
-    size_t cap;
-};
-
-static int read_watermark_row(void *arg, const db_row_t *row)
+static void read_watermark_item(const db_row_t *row, void *item)
 {
-    struct watermark_reader *r = arg;
-    r->list->items = db__grow(r->list->items, r->list->count, &r->cap, sizeof *r->list->items);
-    db_watermark_t *w = &r->list->items[r->list->count++];
+    db_watermark_t *w = item;
     w->user_id = db_row_int(row, 0);
     w->revoke_before = db_row_int(row, 1);
-    return 0;
 }
 
 /* See db.h. */
 int db_watermark_list(db_t *db, int64_t since, db_watermark_list_t *list)
 {
-    memset(list, 0, sizeof *list);
-    struct watermark_reader r = {list, 0};
+    db_collect_t rows = {.elem = sizeof *list->items, .read = read_watermark_item};
     db_param_t p[] = {db_int(since)};
-    int rc = db_query(db, DB_SQL(WATERMARK_LIST), p, DB_NPARAMS(p), read_watermark_row, &r);
+    int rc = db_query(db, DB_SQL(WATERMARK_LIST), p, DB_NPARAMS(p), db__collect_row, &rows);
+    list->items = rows.items;
+    list->count = rows.count;
     if (rc != 0)
         db_watermark_list_dispose(list);
     return rc;
