@@ -1,7 +1,8 @@
 /*
  * db.c - opening and closing a database (db.h "opening"): the URL picks the driver
- * (sqlite: or postgresql://), the driver opens its backend-wide state, and the handle gets
- * its connection pool (run.c). Opening refuses a build whose statement table (sql.c) or
+ * (sqlite: or postgresql://), jwtd's own URL options are read here for every driver
+ * (db__url_query), the driver opens its backend-wide state, and the handle gets its
+ * connection pool (run.c). Opening refuses a build whose statement table (sql.c) or
  * migrations (migrate.c) lack text for the backend. Nothing here runs a statement except
  * db_ping; the domain operations live in one file per table family (users.c, sessions.c,
  * refresh.c, revoked.c, flush.c) and migrations in migrate.c.
