@@ -194,13 +194,15 @@ integration:
 	    tests/security $(PYTEST_ARGS)
 JWTD_BIN_DIR ?= build/asan
 
-# One test suite, two databases: the db unit tests and the database-touching integration
-# tests again, against a real PostgreSQL server the tests start (tests/pg/pg-server).
+# One test suite, two databases: the db unit tests (and those of the modules storing through
+# db, resource_post_) and the database-touching integration tests again, against a real
+# PostgreSQL server the tests start (tests/pg/pg-server).
 PG_TESTS ?= test_simplejwt_obtain.py test_simplejwt_refresh.py test_simplejwt_blacklist.py \
 	    test_simplejwt_me.py test_revocation.py test_cookie_flow.py test_service_auth.py \
 	    test_smoke_tokens.py test_posts.py test_import_django.py test_pg_backend.py
 test-pg:
 	JWTD_TEST_PG=1 JWTD_SRC_ROOT=$(CURDIR) ./$(JWTD_BIN_DIR)/unit_tests db_
+	JWTD_TEST_PG=1 JWTD_SRC_ROOT=$(CURDIR) ./$(JWTD_BIN_DIR)/unit_tests resource_post_
 	JWTD_TEST_DB=pg JWTD_BIN=$(CURDIR)/$(JWTD_BIN_DIR)/jwtd $(PYTHON) -m pytest -q \
 	    -p no:cacheprovider $(addprefix tests/integration/,$(PG_TESTS)) $(PYTEST_ARGS)
 

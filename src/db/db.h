@@ -2,8 +2,9 @@
  * db.h - the user and token-lifecycle store of jwtd: one interface, backend chosen by URL.
  *
  * This is the only database header other subsystems include. It speaks in domain terms
- * (users, sessions, refresh tokens, access-token revocations); no SQL and no driver type
- * crosses it. Backends: `sqlite:PATH` / `sqlite:///abs/path` (db_sqlite.c) and
+ * (users, sessions, refresh tokens, access-token revocations); no driver type crosses it,
+ * and the only SQL that does is the statements of modules owning tables of their own (end
+ * of this file). Backends: `sqlite:PATH` / `sqlite:///abs/path` (db_sqlite.c) and
  * `postgresql://user:pass@host:port/db` (db_pg.c, libpq; `postgres://` too).
  *
  * Every function is blocking: call it from the blocking pool (libuv threadpool), never from
@@ -28,7 +29,9 @@
  * pool opens connections lazily up to max_connections and makes callers wait beyond that.
  * Each connection caches its prepared statements. Every multi-statement operation (rotation,
  * password change, logout-all, session creation) is ONE transaction inside one call; callers
- * never hold a transaction open across calls. See docs/internals.md "db".
+ * never hold a transaction open across calls. Modules with tables of their own run their
+ * statements the same way (see "statements of other modules" at the end). See
+ * docs/internals.md "db".
  */
 #ifndef JWTD_DB_H
 #define JWTD_DB_H
@@ -36,6 +39,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct db db_t;
 
@@ -370,41 +374,130 @@ typedef struct {
  */
 int db_flush_expired(db_t *db, int64_t now, int64_t retain_s, db_flush_stats_t *stats);
 
-/* ==== posts (issue 8, seed 002) =========================================================== */
+/* ==== statements of other modules ======================================================== */
 
-/* One post with its author's username. Strings heap-owned; release with db_post_dispose. */
-typedef struct {
-    int64_t id;
-    int64_t author_id;
-    char *author; /* the author's username */
-    char *title;
-    char *body;
-    int64_t created_at;
-    int64_t updated_at;
-} db_post_t;
-
-void db_post_dispose(db_post_t *p);
-
-typedef struct {
-    db_post_t *items;
-    size_t count;
-} db_post_list_t;
-
-void db_post_list_dispose(db_post_list_t *list);
-
-/* Inserts a post (created_at = updated_at = now). ERR_NOT_FOUND: no such author. OUT: *id. */
-int db_post_create(db_t *db, int64_t author_id, const char *title, const char *body, int64_t now,
-                   int64_t *id);
-/* OUT: *out (dispose it). ERR_NOT_FOUND. */
-int db_post_get(db_t *db, int64_t id, db_post_t *out);
 /*
- * A page of posts, newest first: up to limit (1..1000) posts after skipping offset.
- * OUT: *list, *total (every post, may be NULL).
+ * A module outside src/db/ that owns tables of its own (src/resource/post_store.c: posts)
+ * runs its statements through db's statement runner: the same pool, the same per-connection
+ * cache of prepared statements, the same error mapping (the ERR_* list at the top of this
+ * file) and, on PostgreSQL, the same idle-connection check and reconnect. It never sees a
+ * driver type or a connection. Its tables are created by db's migrations (db_migrate), the
+ * one ordered history of the schema.
+ *
+ * A statement is a db_stmt_def_t with static storage duration: its address keys each
+ * connection's cache, so it is prepared once per connection on its first run. The text is
+ * written once in `sql` where SQLite and PostgreSQL agree; `sqlite` / `pg` replace it on that
+ * backend where the dialects differ (`FOR UPDATE`, sequences, advisory locks). Every text
+ * spells its placeholders ?1..?n (a number may repeat); db rewrites them to PostgreSQL's $n
+ * when it prepares the statement. A statement without text for the open backend fails with
+ * ERR_INTERNAL (logged). Nothing is ever built from input: values go in as parameters.
+ *
+ * Rows are read by a callback (db_row_cb) through the db_row_* accessors; a row and its text
+ * are valid only during the callback. Everything here blocks, like the rest of db.h.
  */
-int db_post_list(db_t *db, uint32_t offset, uint32_t limit, db_post_list_t *list, int64_t *total);
-/* Replaces title and body, updated_at = now. ERR_NOT_FOUND. */
-int db_post_update(db_t *db, int64_t id, const char *title, const char *body, int64_t now);
-/* ERR_NOT_FOUND. */
-int db_post_delete(db_t *db, int64_t id);
+typedef struct {
+    const char *name;   /* for log lines ("post_get") */
+    const char *sql;    /* the text on every backend, or NULL when each has its own */
+    const char *sqlite; /* SQLite's own text where the dialects differ, else NULL */
+    const char *pg;     /* PostgreSQL's own text where the dialects differ, else NULL */
+} db_stmt_def_t;
+
+enum db_param_type { DB_PARAM_NULL = 0, DB_PARAM_INT, DB_PARAM_BOOL, DB_PARAM_TEXT };
+
+/* One statement parameter, built with db_int() and friends. Text is borrowed until the
+   statement has run and need not be NUL-terminated. */
+typedef struct {
+    enum db_param_type type;
+    int64_t i;     /* INT; BOOL as 0 or 1 */
+    const char *s; /* TEXT */
+    size_t len;    /* TEXT: bytes */
+} db_param_t;
+
+#define DB_NPARAMS(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline db_param_t db_null(void)
+{
+    return (db_param_t){DB_PARAM_NULL, 0, NULL, 0};
+}
+
+static inline db_param_t db_int(int64_t v)
+{
+    return (db_param_t){DB_PARAM_INT, v, NULL, 0};
+}
+
+static inline db_param_t db_bool(bool v)
+{
+    return (db_param_t){DB_PARAM_BOOL, v ? 1 : 0, NULL, 0};
+}
+
+/* NULL binds "" (text columns are NOT NULL DEFAULT ''). */
+static inline db_param_t db_text(const char *s)
+{
+    return (db_param_t){DB_PARAM_TEXT, 0, s ? s : "", s ? strlen(s) : 0};
+}
+
+/* NULL or "" binds SQL NULL (nullable id columns). */
+static inline db_param_t db_text_or_null(const char *s)
+{
+    return s && *s ? db_text(s) : db_null();
+}
+
+/* 0 binds SQL NULL (nullable timestamps). */
+static inline db_param_t db_int_or_null(int64_t v)
+{
+    return v != 0 ? db_int(v) : db_null();
+}
+
+/* The current row of a statement, valid during a db_row_cb call only. */
+typedef struct db_row db_row_t;
+
+/*
+ * Called for a row; returns 0 to go on, or an ERR_* code that stops the statement and
+ * becomes the result of the call that ran it.
+ */
+typedef int (*db_row_cb)(void *arg, const db_row_t *row);
+
+/* Integer (or boolean 0/1) value of column col (0-based); 0 for SQL NULL. */
+int64_t db_row_int(const db_row_t *row, int col);
+bool db_row_is_null(const db_row_t *row, int col);
+/* Text of column col, NULL for SQL NULL; valid during the callback. OUT: *len. */
+const char *db_row_text(const db_row_t *row, int col, size_t *len);
+/* A heap copy of column col's text ("" for SQL NULL); the caller frees it. */
+char *db_row_strdup(const db_row_t *row, int col);
+/* A ready-made db_row_cb: stores column 0 of the row into *(int64_t *)arg. */
+int db_row_read_int(void *arg, const db_row_t *row);
+
+/*
+ * Runs one statement on a connection of the pool (autocommit) and returns its result.
+ * OUT: *changes (may be NULL) = rows inserted, updated or deleted.
+ */
+int db_exec(db_t *db, const db_stmt_def_t *def, const db_param_t *params, size_t n,
+            int64_t *changes);
+/* Runs one statement and hands every row to on_row(arg, row) (on_row may be NULL). */
+int db_query(db_t *db, const db_stmt_def_t *def, const db_param_t *params, size_t n,
+             db_row_cb on_row, void *arg);
+/* Runs one statement and hands its first row to on_row; ERR_NOT_FOUND when it has none. */
+int db_query_one(db_t *db, const db_stmt_def_t *def, const db_param_t *params, size_t n,
+                 db_row_cb on_row, void *arg);
+
+/* The statements of one db_transact body (one connection, one transaction). */
+typedef struct db_tx db_tx_t;
+/* A transaction's body: 0 commits, an ERR_* code rolls back and is returned. */
+typedef int (*db_tx_cb)(db_tx_t *tx, void *arg);
+
+/*
+ * Runs body(tx, arg) as ONE write transaction on one connection: begin, the body's
+ * statements, commit when it returns 0 (a failed commit is returned), rollback otherwise.
+ * A statement failing inside the body returns its ERR_* to the body, which normally
+ * returns it. tx is valid only during the body.
+ */
+int db_transact(db_t *db, db_tx_cb body, void *arg);
+/* db_exec, db_query and db_query_one inside a transaction's body. */
+int db_tx_exec(db_tx_t *tx, const db_stmt_def_t *def, const db_param_t *params, size_t n,
+               int64_t *changes);
+int db_tx_query(db_tx_t *tx, const db_stmt_def_t *def, const db_param_t *params, size_t n,
+                db_row_cb on_row, void *arg);
+int db_tx_query_one(db_tx_t *tx, const db_stmt_def_t *def, const db_param_t *params, size_t n,
+                    db_row_cb on_row, void *arg);
 
 #endif

@@ -1,13 +1,13 @@
 /*
- * db_internal.h - the driver interface between db.c (domain logic, pool, migrations) and
- * one backend file (db_sqlite.c, later db_pg.c). Only src/db/ includes this header.
+ * db_internal.h - what the files of src/db/ share and nothing outside includes: the
+ * statement table of db's own statements (sql.c), the statement helpers (stmt.c), the
+ * driver interface a backend implements (db_sqlite.c, db_pg.c), struct db with its pool
+ * and the runner's internal entry points (run.c), and the migration check (migrate.c).
  *
- * A driver is a small table of functions over a connection: begin/commit/rollback, run a
- * prepared statement chosen by id with typed parameters, step through its rows, read
- * columns. The domain logic (what to read, in which transaction, the rotation algorithm)
- * is written once in db.c against this table; a backend supplies only connection handling,
- * error mapping, its SQL text for every statement id (same parameters, same result
- * columns, its own dialect and placeholders) and its migrations.
+ * The layering: the domain files (users.c, sessions.c, refresh.c, revoked.c, flush.c,
+ * migrate.c) say which statements run, with which parameters, in which transaction, and
+ * read rows through callbacks; the runner (run.c) checks a connection out, drives the
+ * driver and releases the connection; a driver only speaks to its database library.
  *
  * Rules a driver keeps:
  *   - one statement is active per connection at a time: query() resets any previous one;
@@ -15,103 +15,132 @@
  *     ERR_NOT_FOUND for a foreign-key violation, ERR_INVALID for a CHECK/NOT NULL one,
  *     ERR_UNAVAILABLE for lock timeouts and lost connections, ERR_INTERNAL otherwise
  *     (logging the backend's message);
+ *   - query() prepares a statement once per connection and caches it by its definition
+ *     (db_stmt_cache_t), with the text db__stmt_text() picks for the backend;
  *   - begin(write = true) takes whatever lock makes the transaction serialisable against
  *     other writers of the same rows (SQLite: BEGIN IMMEDIATE; PostgreSQL: the statements
- *     marked "locks" below use SELECT ... FOR UPDATE);
+ *     that need it lock rows, ROTATE_LOAD with SELECT ... FOR UPDATE);
  *   - conn_is_broken() tells the pool to discard a connection instead of reusing it.
  */
 #ifndef JWTD_DB_INTERNAL_H
 #define JWTD_DB_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "db/db.h"
 
+/* ==== backends ============================================================================ */
+
+enum db_backend { DB_BACKEND_SQLITE = 0, DB_BACKEND_PG = 1 };
+
+/* Key of PostgreSQL's advisory lock that serialises migrators (any constant unique to jwtd). */
+#define DB_MIGRATE_LOCK "7305079216"
+
+/* ==== db's own statements (sql.c) ========================================================= */
+
 /*
- * Every statement jwtd runs: X(NAME, parameters -> result columns). The parameter order
- * and the column order are the contract each backend's SQL text follows.
+ * Every statement of the token core, as parameters -> result columns. The parameter order
+ * and the column order are the contract between sql.c's text and the domain file that
+ * runs it. The user columns are read by users.c (db__read_user_at).
  */
-#define DB_USER_COLS                                                                               \
-    "id, username, email, first_name, last_name, role, premium, is_active, password, "             \
-    "created_at, last_login, revoke_before, updated_at"
-#define DB_USER_NCOLS 13
-/* the same columns of "users u" in a join */
-#define DB_USER_COLS_U                                                                             \
-    "u.id, u.username, u.email, u.first_name, u.last_name, u.role, u.premium, u.is_active, "       \
-    "u.password, u.created_at, u.last_login, u.revoke_before, u.updated_at"
-/* posts joined with their author's username (issue 8) */
-#define DB_POST_COLS "p.id, p.author_id, u.username, p.title, p.body, p.created_at, p.updated_at"
-
-#define DB_STMT_MAP(X)                                                                             \
-    X(PING)                 /* -> 1 */                                                             \
-    X(SCHEMA_LOCK)          /* serialise migrators (no-op where begin(write) suffices) */          \
-    X(SCHEMA_VERSION)       /* -> max(version) or 0 */                                             \
-    X(SCHEMA_INSERT)        /* version, now */                                                     \
-    X(USER_INSERT)          /* username,email,first,last,role,premium,active,password,now -> id */ \
-    X(USER_BY_ID)           /* id -> DB_USER_COLS */                                               \
-    X(USER_BY_USERNAME)     /* username -> DB_USER_COLS */                                         \
-    X(USER_LIST)            /* after_id, limit -> DB_USER_COLS */                                  \
-    X(USER_UPDATE_PROFILE)  /* email, first, last, role, premium, now, id */                       \
-    X(USER_SET_PASSWORD)    /* password, now, id */                                                \
-    X(USER_SET_ACTIVE)      /* active, now, id */                                                  \
-    X(USER_SET_ROLE)        /* role, now, id */                                                    \
-    X(USER_SET_LAST_LOGIN)  /* now, id */                                                          \
-    X(USER_IMPORT_INSERT)   /* id, username, email, first, last, role, premium, active, password,  \
-                               created_at, last_login, now */                                      \
-    X(USER_IMPORT_UPDATE)   /* username, email, first, last, role, premium, active, password,      \
-                               now, id */                                                          \
-    X(USER_ID_SYNC)         /* after explicit ids: later inserts get a higher id (no-op where the  \
-                               backend tracks it) */                                               \
-    X(USER_BUMP_WATERMARK)  /* now, id: revoke_before = max(revoke_before, now) */                 \
-    X(WATERMARK_LIST)       /* since -> id, revoke_before */                                       \
-    X(SESSION_INSERT)       /* sid, user_id, now, client_ip, user_agent */                         \
-    X(SESSION_GET)          /* sid -> sid, user_id, created, last_used, revoked, ip, ua */         \
-    X(SESSION_TOUCH)        /* now, sid, threshold: only if last_used_at < threshold */            \
-    X(SESSION_REVOKE)       /* now, sid: only if not revoked */                                    \
-    X(SESSION_REVOKE_USER)  /* now, user_id: every open session */                                 \
-    X(SESSION_LIST_ACTIVE)  /* user_id, now -> session columns */                                  \
-    X(SESSION_LIST_REVOKED) /* since -> session columns */                                         \
-    X(REFRESH_INSERT)       /* jti, sid, parent, issued, expires, used_at, replaced_by */          \
-    X(REFRESH_GET)          /* jti -> jti, sid, parent, issued, expires, used_at, replaced_by */   \
-    X(ROTATE_LOAD)          /* jti -> sid, issued, expires, used_at, replaced_by, session          \
-                               revoked_at, then the user's DB_USER_COLS_U (locks the row) */       \
-    X(ROTATE_MARK)          /* now, new_jti, old_jti: only if unused */                            \
-    X(SESSION_SET_USED)     /* now, sid */                                                         \
-    X(REVOKED_INSERT)       /* jti, expires_at, now, reason: no-op if present */                   \
-    X(REVOKED_LIST)         /* now -> jti, expires_at */                                           \
-    X(FLUSH_REFRESH)        /* now */                                                              \
-    X(FLUSH_REVOKED)        /* now */                                                              \
-    X(FLUSH_SESSIONS)       /* threshold: no refresh token left, last activity <= threshold */     \
-    X(POST_INSERT)          /* author_id, title, body, now -> id */                                \
-    X(POST_GET)             /* id -> DB_POST_COLS */                                               \
-    X(POST_LIST)            /* limit, offset -> DB_POST_COLS, newest first (id DESC) */            \
-    X(POST_COUNT)           /* -> count(*) */                                                      \
-    X(POST_UPDATE)          /* title, body, now, id */                                             \
-    X(POST_DELETE)          /* id */
-
 enum db_stmt {
-#define DB_STMT_ENUM_(name) DB_STMT_##name,
-    DB_STMT_MAP(DB_STMT_ENUM_)
-#undef DB_STMT_ENUM_
-        DB_STMT__COUNT
+    DB_STMT_PING,                 /* -> 1 */
+    DB_STMT_SCHEMA_LOCK,          /* serialise migrators (no-op where begin(write) suffices) */
+    DB_STMT_SCHEMA_VERSION,       /* -> max(version) or 0 */
+    DB_STMT_SCHEMA_INSERT,        /* version, now */
+    DB_STMT_USER_INSERT,          /* username, email, first, last, role, premium, active,
+                                     password, now -> id */
+    DB_STMT_USER_BY_ID,           /* id -> user columns */
+    DB_STMT_USER_BY_USERNAME,     /* username -> user columns */
+    DB_STMT_USER_LIST,            /* after_id, limit -> user columns */
+    DB_STMT_USER_UPDATE_PROFILE,  /* email, first, last, role, premium, now, id */
+    DB_STMT_USER_SET_PASSWORD,    /* password, now, id */
+    DB_STMT_USER_SET_ACTIVE,      /* active, now, id */
+    DB_STMT_USER_SET_ROLE,        /* role, now, id */
+    DB_STMT_USER_SET_LAST_LOGIN,  /* now, id */
+    DB_STMT_USER_IMPORT_INSERT,   /* id, username, email, first, last, role, premium, active,
+                                     password, created_at, last_login, now */
+    DB_STMT_USER_IMPORT_UPDATE,   /* username, email, first, last, role, premium, active,
+                                     password, now, id */
+    DB_STMT_USER_ID_SYNC,         /* after explicit ids: later inserts get a higher id (no-op
+                                     where the backend tracks it) */
+    DB_STMT_USER_BUMP_WATERMARK,  /* now, id: revoke_before = max(revoke_before, now) */
+    DB_STMT_WATERMARK_LIST,       /* since -> id, revoke_before */
+    DB_STMT_SESSION_INSERT,       /* sid, user_id, now, client_ip, user_agent */
+    DB_STMT_SESSION_GET,          /* sid -> session columns */
+    DB_STMT_SESSION_TOUCH,        /* now, sid, threshold: only if last_used_at < threshold */
+    DB_STMT_SESSION_REVOKE,       /* now, sid: only if not revoked */
+    DB_STMT_SESSION_REVOKE_USER,  /* now, user_id: every open session */
+    DB_STMT_SESSION_LIST_ACTIVE,  /* user_id, now -> session columns */
+    DB_STMT_SESSION_LIST_REVOKED, /* since -> session columns */
+    DB_STMT_SESSION_SET_USED,     /* now, sid */
+    DB_STMT_REFRESH_INSERT,       /* jti, sid, parent, issued, expires, used_at, replaced_by */
+    DB_STMT_REFRESH_GET,          /* sid, jti -> jti, sid, parent, issued, expires, used_at,
+                                     replaced_by */
+    DB_STMT_ROTATE_LOAD,          /* sid, jti -> sid, issued, expires, used_at, replaced_by,
+                                     session revoked_at, then the user columns (locks the row) */
+    DB_STMT_ROTATE_MARK,          /* now, new_jti, sid, old_jti: only if unused */
+    DB_STMT_REVOKED_INSERT,       /* jti, expires_at, now, reason: no-op if present */
+    DB_STMT_REVOKED_LIST,         /* now -> jti, expires_at */
+    DB_STMT_FLUSH_REFRESH,        /* now */
+    DB_STMT_FLUSH_REVOKED,        /* now */
+    DB_STMT_FLUSH_SESSIONS,       /* threshold: no refresh token left, last activity <= it */
+    DB_STMT__COUNT
 };
 
-enum db_ptype { DB_P_NULL = 0, DB_P_INT, DB_P_BOOL, DB_P_TEXT };
+extern const db_stmt_def_t db__sql[DB_STMT__COUNT];
 
-/* One statement parameter; text is borrowed for the duration of query(). */
+/* The definition of statement DB_STMT_<name>. */
+#define DB_SQL(name) (&db__sql[DB_STMT_##name])
+
+/* ==== statement helpers (stmt.c) ========================================================== */
+
+/* The text of def on backend b (its override, else the shared text); NULL when it has none. */
+const char *db__stmt_text(const db_stmt_def_t *def, enum db_backend b);
+/*
+ * Checks that each of the n definitions has text for backend b. Returns 0, or ERR_INTERNAL
+ * with a one-line reason naming the first one that lacks it in err (cap bytes).
+ */
+int db__stmt_check(const db_stmt_def_t *defs, size_t n, enum db_backend b, char *err, size_t cap);
+/*
+ * SQL text with ?1..?n placeholders rewritten to PostgreSQL's $1..$n (quoted literals and
+ * identifiers are copied as they are). Returns a heap string (free it), or NULL when the
+ * text has a placeholder without a number.
+ */
+char *db__sql_to_dollar(const char *sql);
+
+/*
+ * A connection's prepared statements, keyed by the address of their definition (open
+ * addressing; a handful of lookups per call). The value is the driver's: a sqlite3_stmt,
+ * or the number of a PostgreSQL prepared statement. Owned by one connection, so by one
+ * thread at a time.
+ */
 typedef struct {
-    enum db_ptype type;
-    int64_t i;
-    const char *s;
-    size_t len;
-} db_param_t;
+    const db_stmt_def_t **keys; /* cap slots, NULL = free */
+    void **vals;
+    uint32_t cap; /* a power of two, 0 before the first put */
+    uint32_t count;
+} db_stmt_cache_t;
+
+/* The value cached for def, NULL when def was not prepared on this connection yet. */
+void *db__stmt_cache_get(const db_stmt_cache_t *cache, const db_stmt_def_t *def);
+/* Caches val (not NULL) for def, which is not cached yet. */
+void db__stmt_cache_put(db_stmt_cache_t *cache, const db_stmt_def_t *def, void *val);
+/* Hands every cached value to release (may be NULL) and empties the cache. */
+void db__stmt_cache_clear(db_stmt_cache_t *cache, void (*release)(void *val));
+
+/* ==== the driver interface ================================================================ */
 
 typedef struct db_conn db_conn_t; /* defined by each backend */
 
 struct db_driver {
     const char *name;
+    enum db_backend backend;
+    /* Rotations run one at a time on one dedicated connection (SQLite, see run.c). */
+    bool dedicated_rotation_conn;
     /* Parses the part of the URL after the scheme, checks it can open, and creates the
        backend-wide state (shared by all connections). */
     int (*open)(const char *target, const db_options_t *opts, void **state, char *err, size_t cap);
@@ -124,8 +153,8 @@ struct db_driver {
     void (*rollback)(db_conn_t *c);
     /* Runs a multi-statement SQL text (migrations only; no parameters). */
     int (*exec_script)(db_conn_t *c, const char *sql);
-    /* Prepares (cached) statement id and binds params; rows come from next(). */
-    int (*query)(db_conn_t *c, enum db_stmt id, const db_param_t *params, size_t n);
+    /* Prepares (cached) statement def and binds params; rows come from next(). */
+    int (*query)(db_conn_t *c, const db_stmt_def_t *def, const db_param_t *params, size_t n);
     /* 1 = a row is available, 0 = done (the statement is finished), < 0 = ERR_*. */
     int (*next)(db_conn_t *c);
     int64_t (*col_int)(db_conn_t *c, int col);
@@ -136,14 +165,101 @@ struct db_driver {
     void (*reset)(db_conn_t *c);
     /* Rows changed by the last finished INSERT/UPDATE/DELETE. */
     int64_t (*changes)(db_conn_t *c);
-    /* The migrations of this backend, in order: migrations[i] takes version i to i + 1. */
-    const char *const *migrations;
-    size_t n_migrations;
-    /* DDL creating the schema_version table if missing (run outside migrations). */
-    const char *schema_version_ddl;
 };
 
 extern const struct db_driver db__sqlite_driver;
-extern const struct db_driver db__pg_driver; /* db_pg.c */
+extern const struct db_driver db__pg_driver;
+
+/* ==== URLs (db.c) ======================================================================== */
+
+/* A URL option that is not jwtd's own: 0, or ERR_CONFIG with a reason in err. */
+typedef int (*db_url_item_cb)(void *arg, const char *item, size_t n, char *err, size_t cap);
+/*
+ * Walks the query string of a database URL ("k=v&k=v", after the '?'). jwtd's own options
+ * are applied here: synchronous (off|normal|full) to *sync, busy_timeout_ms (0..600000) to
+ * *busy_timeout_ms, pool (db_open reads it). Every other item (n bytes, not NUL-terminated)
+ * goes to other(arg, ...). Returns 0, or ERR_CONFIG with a reason in err.
+ */
+int db__url_query(const char *q, enum db_sync *sync, uint32_t *busy_timeout_ms,
+                  db_url_item_cb other, void *arg, char *err, size_t cap);
+
+/* ==== the handle, the pool and the runner (run.c) ========================================= */
+
+/*
+ * DESIGN (pool): mu guards the idle stack and the counts. A connection is used by one
+ * thread between checkout and release and never holds a transaction across calls.
+ */
+struct db {
+    const struct db_driver *drv;
+    void *state;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    db_conn_t **idle; /* stack of idle connections, capacity max */
+    uint32_t n_idle;
+    uint32_t n_open; /* idle + checked out (+ being opened) */
+    uint32_t max;
+    /* drv->dedicated_rotation_conn: the connection every rotation uses, one at a time
+       (rot_mu); opened on first use, outside max. See run.c. */
+    pthread_mutex_t rot_mu;
+    db_conn_t *rot_conn;
+};
+
+/* Sets up the pool of db (drv and state already set) for at most max connections. */
+void db__pool_init(db_t *db, uint32_t max);
+/* Closes every idle connection and the rotation connection; frees the pool. */
+void db__pool_dispose(db_t *db);
+
+/* Runs body(tx, arg) on one connection of the pool without a transaction: each statement
+   commits by itself. Returns what body returns (or the checkout's error). */
+int db__run(db_t *db, db_tx_cb body, void *arg);
+/* db_transact on the connection rotations use (see run.c), for db_refresh_rotate. */
+int db__transact_rotation(db_t *db, db_tx_cb body, void *arg);
+/* Runs a parameterless multi-statement script (a migration) on tx's connection. */
+int db__tx_script(db_tx_t *tx, const char *sql);
+/* db_exec / db_tx_exec for an UPDATE or DELETE by key: ERR_NOT_FOUND when no row changed. */
+int db__exec_one(db_t *db, const db_stmt_def_t *def, const db_param_t *params, size_t n);
+int db__tx_exec_one(db_tx_t *tx, const db_stmt_def_t *def, const db_param_t *params, size_t n);
+
+/* ==== helpers of the domain files (run.c) ================================================= */
+
+/* Copies an id column (jti, sid) into out, truncated to DB_ID_MAX; "" for SQL NULL. */
+void db__row_id(const db_row_t *row, int col, char out[DB_ID_MAX + 1]);
+/* Whether id is a storable jti / sid: 1..DB_ID_MAX bytes. */
+bool db__valid_id(const char *id);
+/*
+ * A list being read: as the arg of db__collect_row (a db_row_cb), each row appends one
+ * element of elem bytes to items, zeroed and then filled by read(row, element), while fewer
+ * than limit (0: no limit) were read. The caller owns items (count elements) afterwards,
+ * after a failure too.
+ */
+typedef struct {
+    size_t elem;
+    size_t limit;
+    void (*read)(const db_row_t *row, void *item);
+    void *items;
+    size_t count, cap;
+} db_collect_t;
+
+int db__collect_row(void *arg, const db_row_t *row);
+
+/* ==== users (users.c) ===================================================================== */
+
+/* Number of user columns a statement returns ("id, username, ..., updated_at"). */
+#define DB_USER_NCOLS 13
+/* Reads the user columns of row, starting at column base, into u (dispose it). */
+void db__read_user_at(const db_row_t *row, int base, db_user_t *u);
+/* Raises the watermark of user id to now and revokes every open session, inside a
+   transaction. OUT: *count (may be NULL) = sessions revoked. ERR_NOT_FOUND. */
+int db__revoke_user_in_tx(db_tx_t *tx, int64_t id, int64_t now, uint32_t *count);
+
+/* ==== refresh tokens (refresh.c) ========================================================== */
+
+/* Inserts rt as given, on tx's connection. */
+int db__refresh_insert_in_tx(db_tx_t *tx, const db_refresh_t *rt);
+
+/* ==== migrations (migrate.c) ============================================================== */
+
+/* Checks that every migration has text for backend b (as db__stmt_check). */
+int db__migrations_check(enum db_backend b, char *err, size_t cap);
 
 #endif

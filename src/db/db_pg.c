@@ -1,11 +1,13 @@
 /*
- * db_pg.c - the PostgreSQL backend of src/db/ (libpq): connections, SQL text, error mapping
- * and migrations for `postgresql://user:pass@host:port/dbname[?options]` URLs. It
- * implements the driver table of db_internal.h and nothing else; what to read and in which
- * transaction lives in db.c, so both backends run the same domain logic.
+ * db_pg.c - the PostgreSQL backend of src/db/ (libpq): connections, prepared statements,
+ * error mapping, health checks and reconnects for
+ * `postgresql://user:pass@host:port/dbname[?options]` URLs. It implements the driver table
+ * of db_internal.h and nothing else: the SQL text is in sql.c and migrate.c, what to run in
+ * which transaction in the domain files, and the pool and the runner in run.c, so both
+ * backends run the same domain logic.
  *
  * DESIGN (blocking connections on the blocking pool): every db.h call already runs on a
- * libuv threadpool thread, and the pool of db.c settles at one connection per pool thread
+ * libuv threadpool thread, and the pool of run.c settles at one connection per pool thread
  * that touches the database. A blocking libpq connection per checkout is therefore the
  * natural fit: one round trip per statement with no event-loop hand-off, and the event
  * loops never see the database. (libpq's non-blocking API on the loop would save the pool
@@ -13,9 +15,11 @@
  * dependent statements in a transaction - a state machine per request for no gain. The
  * measured cost is in BENCH.md "pg".)
  *
- * Statements are prepared once per connection (PQprepare on first use, named "jN" after
- * their id) and executed with bound text parameters (PQexecPrepared); nothing is ever
- * built from input. Results are fetched whole (every statement returns at most 1000 rows).
+ * Statements are prepared once per connection (PQprepare on first use, named "sN" in the
+ * order the connection met them, their ?n placeholders rewritten to $n at that moment) and
+ * cached by definition; they are executed with bound text parameters (PQexecPrepared);
+ * nothing is ever built from input. Results are fetched whole (every statement returns at
+ * most 1000 rows).
  *
  * Isolation: READ COMMITTED. Atomic rotation takes a row lock on the refresh token
  * (`SELECT ... FOR UPDATE OF r` in ROTATE_LOAD): concurrent rotations of one jti queue on
@@ -45,7 +49,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <libpq-fe.h>
 
@@ -56,169 +59,7 @@
 #define LOG_MODULE "db"
 #include "runtime/log.h"
 
-/* ==== SQL ================================================================================= */
-
-#define SESSION_COLS "id, user_id, created_at, last_used_at, revoked_at, client_ip, user_agent"
-#define MAX_PARAMS   16
-
-/* Key of the advisory lock that serialises migrators (any constant unique to jwtd). */
-#define MIGRATE_LOCK "7305079216"
-
-static const char *const sql_text[DB_STMT__COUNT] = {
-    [DB_STMT_PING] = "SELECT 1",
-    [DB_STMT_SCHEMA_LOCK] = "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK ")",
-    [DB_STMT_SCHEMA_VERSION] = "SELECT COALESCE(MAX(version), 0) FROM schema_version",
-    [DB_STMT_SCHEMA_INSERT] = "INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)",
-    [DB_STMT_USER_INSERT] =
-        "INSERT INTO users (username, email, first_name, last_name, role, premium, is_active, "
-        "password, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) "
-        "RETURNING id",
-    [DB_STMT_USER_BY_ID] = "SELECT " DB_USER_COLS " FROM users WHERE id = $1",
-    [DB_STMT_USER_BY_USERNAME] = "SELECT " DB_USER_COLS " FROM users WHERE username = $1",
-    [DB_STMT_USER_LIST] = "SELECT " DB_USER_COLS " FROM users WHERE id > $1 ORDER BY id LIMIT $2",
-    [DB_STMT_USER_UPDATE_PROFILE] =
-        "UPDATE users SET email = $1, first_name = $2, last_name = $3, role = $4, premium = $5, "
-        "updated_at = $6 WHERE id = $7",
-    [DB_STMT_USER_SET_PASSWORD] = "UPDATE users SET password = $1, updated_at = $2 WHERE id = $3",
-    [DB_STMT_USER_SET_ACTIVE] = "UPDATE users SET is_active = $1, updated_at = $2 WHERE id = $3",
-    [DB_STMT_USER_SET_ROLE] = "UPDATE users SET role = $1, updated_at = $2 WHERE id = $3",
-    [DB_STMT_USER_SET_LAST_LOGIN] = "UPDATE users SET last_login = $1 WHERE id = $2",
-    [DB_STMT_USER_IMPORT_INSERT] =
-        "INSERT INTO users (id, username, email, first_name, last_name, role, premium, "
-        "is_active, password, created_at, last_login, updated_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    [DB_STMT_USER_IMPORT_UPDATE] =
-        "UPDATE users SET username = $1, email = $2, first_name = $3, last_name = $4, role = $5, "
-        "premium = $6, is_active = $7, password = $8, updated_at = $9 WHERE id = $10",
-    /* the identity sequence does not see explicit ids: move it past them */
-    [DB_STMT_USER_ID_SYNC] =
-        "SELECT setval(pg_get_serial_sequence('users', 'id'), GREATEST((SELECT MAX(id) FROM "
-        "users), 1))",
-    [DB_STMT_USER_BUMP_WATERMARK] =
-        "UPDATE users SET revoke_before = GREATEST(revoke_before, $1::bigint), "
-        "updated_at = $1::bigint WHERE id = $2",
-    [DB_STMT_WATERMARK_LIST] =
-        "SELECT id, revoke_before FROM users WHERE revoke_before > 0 AND revoke_before >= $1",
-    [DB_STMT_SESSION_INSERT] =
-        "INSERT INTO sessions (id, user_id, created_at, last_used_at, client_ip, user_agent) "
-        "VALUES ($1, $2, $3, $3, $4, $5)",
-    [DB_STMT_SESSION_GET] = "SELECT " SESSION_COLS " FROM sessions WHERE id = $1",
-    [DB_STMT_SESSION_TOUCH] =
-        "UPDATE sessions SET last_used_at = $1 WHERE id = $2 AND last_used_at < $3",
-    [DB_STMT_SESSION_REVOKE] =
-        "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-    [DB_STMT_SESSION_REVOKE_USER] =
-        "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
-    [DB_STMT_SESSION_LIST_ACTIVE] =
-        "SELECT " SESSION_COLS " FROM sessions s WHERE s.user_id = $1 AND s.revoked_at IS NULL "
-        "AND EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.sid = s.id AND r.used_at IS NULL "
-        "AND r.expires_at > $2) ORDER BY s.last_used_at DESC, s.id LIMIT 1000",
-    [DB_STMT_SESSION_LIST_REVOKED] =
-        "SELECT " SESSION_COLS " FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at >= $1",
-    [DB_STMT_REFRESH_INSERT] =
-        "INSERT INTO refresh_tokens (jti, sid, parent_jti, issued_at, expires_at, used_at, "
-        "replaced_by) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    [DB_STMT_REFRESH_GET] = "SELECT jti, sid, parent_jti, issued_at, expires_at, used_at, "
-                            "replaced_by FROM refresh_tokens WHERE sid = $1 AND jti = $2",
-    [DB_STMT_ROTATE_LOAD] = "SELECT r.sid, r.issued_at, r.expires_at, r.used_at, r.replaced_by, "
-                            "s.revoked_at, " DB_USER_COLS_U " FROM refresh_tokens r "
-                            "JOIN sessions s ON s.id = r.sid JOIN users u ON u.id = s.user_id "
-                            "WHERE r.sid = $1 AND r.jti = $2 "
-                            "FOR UPDATE OF r",
-    [DB_STMT_ROTATE_MARK] = "UPDATE refresh_tokens SET used_at = $1, replaced_by = $2 "
-                            "WHERE sid = $3 AND jti = $4 AND used_at IS NULL",
-    [DB_STMT_SESSION_SET_USED] = "UPDATE sessions SET last_used_at = $1 WHERE id = $2",
-    [DB_STMT_REVOKED_INSERT] = "INSERT INTO revoked_tokens (jti, expires_at, revoked_at, reason) "
-                               "VALUES ($1, $2, $3, $4) ON CONFLICT (jti) DO NOTHING",
-    [DB_STMT_REVOKED_LIST] = "SELECT jti, expires_at FROM revoked_tokens WHERE expires_at > $1",
-    [DB_STMT_FLUSH_REFRESH] = "DELETE FROM refresh_tokens WHERE expires_at <= $1",
-    [DB_STMT_FLUSH_REVOKED] = "DELETE FROM revoked_tokens WHERE expires_at <= $1",
-    [DB_STMT_FLUSH_SESSIONS] =
-        "DELETE FROM sessions WHERE NOT EXISTS (SELECT 1 FROM refresh_tokens r "
-        "WHERE r.sid = sessions.id) AND (CASE WHEN revoked_at IS NOT NULL AND revoked_at > "
-        "last_used_at THEN revoked_at ELSE last_used_at END) <= $1",
-    [DB_STMT_POST_INSERT] = "INSERT INTO posts (author_id, title, body, created_at, updated_at) "
-                            "VALUES ($1, $2, $3, $4, $4) RETURNING id",
-    [DB_STMT_POST_GET] = "SELECT " DB_POST_COLS " FROM posts p JOIN users u ON u.id = p.author_id "
-                         "WHERE p.id = $1",
-    [DB_STMT_POST_LIST] = "SELECT " DB_POST_COLS " FROM posts p JOIN users u ON u.id = "
-                          "p.author_id ORDER BY p.id DESC LIMIT $1 OFFSET $2",
-    [DB_STMT_POST_COUNT] = "SELECT count(*) FROM posts",
-    [DB_STMT_POST_UPDATE] = "UPDATE posts SET title = $1, body = $2, updated_at = $3 WHERE id = $4",
-    [DB_STMT_POST_DELETE] = "DELETE FROM posts WHERE id = $1",
-};
-
-/*
- * Migrations: the same schema as db_sqlite.c's, version for version, in PostgreSQL's
- * dialect (BIGINT identity ids that are never reused, BOOLEAN flags, partial indexes).
- * Emails are unique case-insensitively in ASCII, as on SQLite: lower() under the "C"
- * collation folds only A-Z whatever the database's locale. Append only.
- */
-static const char *const migrations[] = {
-    /* 1: users, sessions, refresh tokens, access-token revocations */
-    "CREATE TABLE users ("
-    "  id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
-    "  username TEXT NOT NULL UNIQUE CHECK (char_length(username) BETWEEN 1 AND 150),"
-    "  email TEXT NOT NULL DEFAULT '',"
-    "  first_name TEXT NOT NULL DEFAULT '',"
-    "  last_name TEXT NOT NULL DEFAULT '',"
-    "  role TEXT NOT NULL DEFAULT 'user' CHECK (role IN ('user', 'instructor', 'admin')),"
-    "  premium BOOLEAN NOT NULL DEFAULT false,"
-    "  is_active BOOLEAN NOT NULL DEFAULT true,"
-    "  password TEXT NOT NULL DEFAULT '',"
-    "  created_at BIGINT NOT NULL,"
-    "  last_login BIGINT,"
-    "  revoke_before BIGINT NOT NULL DEFAULT 0,"
-    "  updated_at BIGINT NOT NULL"
-    ");"
-    "CREATE UNIQUE INDEX users_email_key ON users (lower(email COLLATE \"C\")) WHERE email <> '';"
-    "CREATE INDEX users_revoke_before_idx ON users (revoke_before) WHERE revoke_before > 0;"
-    "CREATE TABLE sessions ("
-    "  id TEXT PRIMARY KEY,"
-    "  user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
-    "  created_at BIGINT NOT NULL,"
-    "  last_used_at BIGINT NOT NULL,"
-    "  client_ip TEXT NOT NULL DEFAULT '',"
-    "  user_agent TEXT NOT NULL DEFAULT '',"
-    "  revoked_at BIGINT"
-    ");"
-    "CREATE INDEX sessions_user_idx ON sessions (user_id);"
-    "CREATE INDEX sessions_revoked_idx ON sessions (revoked_at) WHERE revoked_at IS NOT NULL;"
-    "CREATE TABLE refresh_tokens ("
-    "  jti TEXT PRIMARY KEY,"
-    "  sid TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,"
-    "  parent_jti TEXT,"
-    "  issued_at BIGINT NOT NULL,"
-    "  expires_at BIGINT NOT NULL,"
-    "  used_at BIGINT,"
-    "  replaced_by TEXT"
-    ");"
-    "CREATE INDEX refresh_tokens_sid_idx ON refresh_tokens (sid);"
-    "CREATE INDEX refresh_tokens_expires_idx ON refresh_tokens (expires_at);"
-    "CREATE TABLE revoked_tokens ("
-    "  jti TEXT PRIMARY KEY,"
-    "  expires_at BIGINT NOT NULL,"
-    "  revoked_at BIGINT NOT NULL,"
-    "  reason TEXT NOT NULL DEFAULT ''"
-    ");"
-    "CREATE INDEX revoked_tokens_expires_idx ON revoked_tokens (expires_at);",
-    /* 2: posts (issue 8, seed 002); a user's posts go with the user */
-    "CREATE TABLE posts ("
-    "  id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
-    "  author_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
-    "  title TEXT NOT NULL,"
-    "  body TEXT NOT NULL,"
-    "  created_at BIGINT NOT NULL,"
-    "  updated_at BIGINT NOT NULL"
-    ");"
-    "CREATE INDEX posts_author_idx ON posts (author_id);",
-    /* 3: refresh tokens keyed by (sid, jti), as on SQLite where the key clusters a session's
-       tokens; the sid and expiry indexes go (the key's prefix serves the session lookups) */
-    "ALTER TABLE refresh_tokens DROP CONSTRAINT refresh_tokens_pkey;"
-    "ALTER TABLE refresh_tokens ADD PRIMARY KEY (sid, jti);"
-    "DROP INDEX refresh_tokens_sid_idx;"
-    "DROP INDEX refresh_tokens_expires_idx;",
-};
+#define MAX_PARAMS 16
 
 /* ==== state and connections ============================================================== */
 
@@ -232,9 +73,9 @@ struct pg_state {
 struct db_conn {
     struct pg_state *st;
     PGconn *pg;
-    bool prepared[DB_STMT__COUNT];
-    PGresult *res; /* result of the last query(), until reset */
-    int row;       /* current row of res (-1 before the first next()) */
+    db_stmt_cache_t cache; /* statement number + 1 ("sN") by definition */
+    PGresult *res;         /* result of the last query(), until reset */
+    int row;               /* current row of res (-1 before the first next()) */
     int64_t changes;
     bool in_tx;
     bool begin_pending; /* BEGIN not sent yet: it goes out with the first statement */
@@ -322,7 +163,7 @@ static int session_setup(struct db_conn *c)
     const char *sync = sync_setting(c->st->synchronous);
     snprintf(sql, sizeof sql, "SET client_min_messages = warning; SET lock_timeout = %u%s%s",
              c->st->lock_timeout, sync ? "; SET synchronous_commit = " : "", sync ? sync : "");
-    memset(c->prepared, 0, sizeof c->prepared);
+    db__stmt_cache_clear(&c->cache, NULL); /* a new server session has none */
     return simple_exec(c, sql, "setup");
 }
 
@@ -387,6 +228,7 @@ static void pg_conn_close(db_conn_t *c)
     if (!c)
         return;
     pg_reset(c);
+    db__stmt_cache_clear(&c->cache, NULL);
     PQfinish(c->pg);
     free(c);
 }
@@ -545,35 +387,42 @@ static PGresult *send_with_begin(struct db_conn *c, const char *name, int n,
     return got[1];
 }
 
-static int prepare(struct db_conn *c, enum db_stmt id)
+/* Prepares def on the connection as statement "s<number>". OUT: *number. */
+static int prepare(struct db_conn *c, const db_stmt_def_t *def, uint32_t *number)
 {
-    if (!sql_text[id]) {
-        log_error("msg=\"statement has no PostgreSQL text\" stmt=%d", (int)id);
+    const char *text = db__stmt_text(def, DB_BACKEND_PG);
+    char *sql = text ? db__sql_to_dollar(text) : NULL;
+    if (!sql) {
+        log_error("msg=\"statement has no PostgreSQL text\" stmt=%s", def->name ? def->name : "-");
         return ERR_INTERNAL;
     }
     char name[16];
-    snprintf(name, sizeof name, "j%d", (int)id);
-    PGresult *r = PQprepare(c->pg, name, sql_text[id], 0, NULL);
+    *number = c->cache.count;
+    snprintf(name, sizeof name, "s%u", *number);
+    PGresult *r = PQprepare(c->pg, name, sql, 0, NULL);
+    free(sql);
     int rc = 0;
     if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
         rc = map_result(c, r, "prepare");
     PQclear(r);
     if (rc == 0)
-        c->prepared[id] = true;
+        db__stmt_cache_put(&c->cache, def, (void *)(uintptr_t)(*number + 1));
     return rc;
 }
 
-static int pg_query(db_conn_t *c, enum db_stmt id, const db_param_t *params, size_t n)
+static int pg_query(db_conn_t *c, const db_stmt_def_t *def, const db_param_t *params, size_t n)
 {
     pg_reset(c);
     c->changes = 0;
     if (n > MAX_PARAMS)
         return ERR_INTERNAL;
     int rc = c->in_tx ? 0 : ensure_alive(c);
-    if (rc == 0 && !c->prepared[id]) {
+    uintptr_t cached = rc == 0 ? (uintptr_t)db__stmt_cache_get(&c->cache, def) : 0;
+    uint32_t number = cached ? (uint32_t)(cached - 1) : 0;
+    if (rc == 0 && !cached) {
         rc = flush_begin(c); /* first use on this connection: BEGIN, PREPARE, then run */
         if (rc == 0)
-            rc = prepare(c, id);
+            rc = prepare(c, def, &number);
     }
     if (rc != 0)
         return rc;
@@ -583,24 +432,24 @@ static int pg_query(db_conn_t *c, enum db_stmt id, const db_param_t *params, siz
     for (size_t i = 0; i < n; i++) {
         lengths[i] = 0;
         switch (params[i].type) {
-        case DB_P_NULL:
+        case DB_PARAM_NULL:
             values[i] = NULL;
             break;
-        case DB_P_BOOL:
+        case DB_PARAM_BOOL:
             values[i] = params[i].i ? "t" : "f";
             break;
-        case DB_P_INT:
+        case DB_PARAM_INT:
             snprintf(nums[i], sizeof nums[i], "%lld", (long long)params[i].i);
             values[i] = nums[i];
             break;
-        case DB_P_TEXT:
+        case DB_PARAM_TEXT:
         default:
             values[i] = params[i].s ? params[i].s : "";
             break;
         }
     }
     char name[16];
-    snprintf(name, sizeof name, "j%d", (int)id);
+    snprintf(name, sizeof name, "s%u", number);
     PGresult *r;
     if (c->begin_pending) {
         r = send_with_begin(c, name, (int)n, values, lengths, &rc);
@@ -667,71 +516,38 @@ static int64_t pg_changes(db_conn_t *c)
 
 /* ==== URL and state ======================================================================= */
 
-static int parse_u32(const char *v, size_t len, uint32_t max, uint32_t *out)
+/* libpq's options of the URL (sslmode, connect_timeout, ...), joined again with '&'. */
+struct kept {
+    char *out;
+    size_t len;
+};
+
+static int keep_option(void *arg, const char *item, size_t n, char *err, size_t cap)
 {
-    uint64_t x = 0;
-    if (len == 0 || len > 10)
-        return -1;
-    for (size_t i = 0; i < len; i++) {
-        if (v[i] < '0' || v[i] > '9')
-            return -1;
-        x = x * 10 + (uint64_t)(v[i] - '0');
-    }
-    if (x > max)
-        return -1;
-    *out = (uint32_t)x;
+    struct kept *k = arg;
+    if (k->len)
+        k->out[k->len++] = '&';
+    memcpy(k->out + k->len, item, n);
+    k->len += n;
+    k->out[k->len] = '\0';
     return 0;
 }
 
 /*
  * Takes jwtd's own options (synchronous, busy_timeout_ms, pool) out of the URL's query
- * string into st and leaves libpq's (sslmode, connect_timeout, ...) in *kept.
+ * string into st and leaves libpq's in *kept (free it).
  */
 static int parse_query(const char *q, struct pg_state *st, char **kept, char *err, size_t cap)
 {
-    size_t qlen = strlen(q);
-    char *out = xmalloc(qlen + 1);
-    size_t o = 0;
-    while (*q) {
-        const char *amp = strchr(q, '&');
-        size_t n = amp ? (size_t)(amp - q) : strlen(q);
-        const char *eq = memchr(q, '=', n);
-        size_t kl = eq ? (size_t)(eq - q) : n, vl = eq ? n - kl - 1 : 0;
-        const char *v = eq ? eq + 1 : "";
-        uint32_t u;
-        if (kl == 11 && memcmp(q, "synchronous", 11) == 0) {
-            if (vl == 3 && strncasecmp(v, "off", 3) == 0)
-                st->synchronous = DB_SYNC_OFF;
-            else if (vl == 6 && strncasecmp(v, "normal", 6) == 0)
-                st->synchronous = DB_SYNC_NORMAL;
-            else if (vl == 4 && strncasecmp(v, "full", 4) == 0)
-                st->synchronous = DB_SYNC_FULL;
-            else {
-                snprintf(err, cap, "database URL: synchronous must be off, normal or full");
-                goto fail;
-            }
-        } else if (kl == 15 && memcmp(q, "busy_timeout_ms", 15) == 0) {
-            if (parse_u32(v, vl, 600000, &u) != 0) {
-                snprintf(err, cap, "database URL: busy_timeout_ms must be 0..600000");
-                goto fail;
-            }
-            st->lock_timeout = u;
-        } else if (kl == 4 && memcmp(q, "pool", 4) == 0) {
-            /* handled by db.c (generic) */
-        } else {
-            if (o)
-                out[o++] = '&';
-            memcpy(out + o, q, n);
-            o += n;
-        }
-        q += n + (amp ? 1 : 0);
+    struct kept k = {xmalloc(strlen(q) + 1), 0};
+    k.out[0] = '\0';
+    int rc = db__url_query(q, &st->synchronous, &st->lock_timeout, keep_option, &k, err, cap);
+    if (rc != 0) {
+        free(k.out);
+        return rc;
     }
-    out[o] = '\0';
-    *kept = out;
+    *kept = k.out;
     return 0;
-fail:
-    free(out);
-    return ERR_CONFIG;
 }
 
 /* "host:port/db" of a postgresql:// URL for messages, without user and password. */
@@ -753,17 +569,6 @@ static char *describe(const char *url)
 static int pg_open(const char *target, const db_options_t *opts, void **state, char *err,
                    size_t cap)
 {
-    /* Both backends must know every statement and migration (a guard for new ones). */
-    for (int i = 0; i < DB_STMT__COUNT; i++) {
-        if (!sql_text[i]) {
-            snprintf(err, cap, "this jwtd lacks the PostgreSQL text of statement %d", i);
-            return ERR_INTERNAL;
-        }
-    }
-    if (sizeof migrations / sizeof migrations[0] != db__sqlite_driver.n_migrations) {
-        snprintf(err, cap, "this jwtd's PostgreSQL and SQLite migrations differ in number");
-        return ERR_INTERNAL;
-    }
     struct pg_state *st = xcalloc(1, sizeof *st);
     st->lock_timeout = opts && opts->busy_timeout_ms ? opts->busy_timeout_ms : 5000;
     st->synchronous = opts ? opts->synchronous : DB_SYNC_DEFAULT;
@@ -828,6 +633,8 @@ static void pg_close(void *state)
 /* The PostgreSQL driver table (see db_internal.h). */
 const struct db_driver db__pg_driver = {
     .name = "postgresql",
+    .backend = DB_BACKEND_PG,
+    .dedicated_rotation_conn = false,
     .open = pg_open,
     .close = pg_close,
     .conn_open = pg_conn_open,
@@ -844,11 +651,4 @@ const struct db_driver db__pg_driver = {
     .col_text = pg_col_text,
     .reset = pg_reset,
     .changes = pg_changes,
-    .migrations = migrations,
-    .n_migrations = sizeof migrations / sizeof migrations[0],
-    /* Concurrent CREATE TABLE IF NOT EXISTS can collide in the catalog: serialise it (the
-       two statements run as one implicit transaction, which holds the xact lock). */
-    .schema_version_ddl = "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK ");"
-                          "CREATE TABLE IF NOT EXISTS schema_version ("
-                          "version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
 };

@@ -1,14 +1,16 @@
 /*
- * db_sqlite.c - the SQLite backend of src/db/: connections, SQL text, error mapping and
- * migrations for `sqlite:PATH` URLs. It implements the driver table of db_internal.h and
- * nothing else; what to read and in which transaction lives in db.c.
+ * db_sqlite.c - the SQLite backend of src/db/: connections, prepared statements, error
+ * mapping and the write lock for `sqlite:PATH` URLs. It implements the driver table of
+ * db_internal.h and nothing else: the SQL text is in sql.c and migrate.c, what to run in
+ * which transaction in the domain files, and the pool and the runner in run.c.
  *
  * DESIGN: every connection opens the same file in WAL mode (readers never block the writer
  * or each other) with foreign_keys=ON, a busy_timeout for locks held by other processes
  * (the CLI) and `synchronous` chosen by the options (NORMAL by default: in WAL mode a
  * commit only appends to the WAL without fsync, so a process crash loses nothing and a
  * power loss may lose the last commits; FULL fsyncs the WAL on every commit). Statements
- * are prepared once per connection and cached by id; nothing is ever built from input.
+ * are prepared once per connection (SQLite spells the ?n placeholders natively) and cached
+ * by definition; nothing is ever built from input.
  *
  * SQLite allows one writer at a time. Instead of letting writers of this process collide
  * on the file lock (SQLite's busy handler then sleeps in 1..100 ms steps, which wrecks
@@ -44,175 +46,6 @@
 #define LOG_MODULE "db"
 #include "runtime/log.h"
 
-/* ==== SQL ================================================================================= */
-
-#define SESSION_COLS "id, user_id, created_at, last_used_at, revoked_at, client_ip, user_agent"
-
-static const char *const sql_text[DB_STMT__COUNT] = {
-    [DB_STMT_PING] = "SELECT 1",
-    [DB_STMT_SCHEMA_LOCK] = "SELECT 1",
-    [DB_STMT_SCHEMA_VERSION] = "SELECT COALESCE(MAX(version), 0) FROM schema_version",
-    [DB_STMT_SCHEMA_INSERT] = "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)",
-    [DB_STMT_USER_INSERT] =
-        "INSERT INTO users (username, email, first_name, last_name, role, premium, is_active, "
-        "password, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) "
-        "RETURNING id",
-    [DB_STMT_USER_BY_ID] = "SELECT " DB_USER_COLS " FROM users WHERE id = ?1",
-    [DB_STMT_USER_BY_USERNAME] = "SELECT " DB_USER_COLS " FROM users WHERE username = ?1",
-    [DB_STMT_USER_LIST] = "SELECT " DB_USER_COLS " FROM users WHERE id > ?1 ORDER BY id LIMIT ?2",
-    [DB_STMT_USER_UPDATE_PROFILE] =
-        "UPDATE users SET email = ?1, first_name = ?2, last_name = ?3, role = ?4, premium = ?5, "
-        "updated_at = ?6 WHERE id = ?7",
-    [DB_STMT_USER_SET_PASSWORD] = "UPDATE users SET password = ?1, updated_at = ?2 WHERE id = ?3",
-    [DB_STMT_USER_SET_ACTIVE] = "UPDATE users SET is_active = ?1, updated_at = ?2 WHERE id = ?3",
-    [DB_STMT_USER_SET_ROLE] = "UPDATE users SET role = ?1, updated_at = ?2 WHERE id = ?3",
-    [DB_STMT_USER_SET_LAST_LOGIN] = "UPDATE users SET last_login = ?1 WHERE id = ?2",
-    [DB_STMT_USER_IMPORT_INSERT] =
-        "INSERT INTO users (id, username, email, first_name, last_name, role, premium, "
-        "is_active, password, created_at, last_login, updated_at) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    [DB_STMT_USER_IMPORT_UPDATE] =
-        "UPDATE users SET username = ?1, email = ?2, first_name = ?3, last_name = ?4, role = ?5, "
-        "premium = ?6, is_active = ?7, password = ?8, updated_at = ?9 WHERE id = ?10",
-    /* AUTOINCREMENT records explicit ids in sqlite_sequence by itself */
-    [DB_STMT_USER_ID_SYNC] = "SELECT 1",
-    [DB_STMT_USER_BUMP_WATERMARK] =
-        "UPDATE users SET revoke_before = CASE WHEN revoke_before < ?1 THEN ?1 "
-        "ELSE revoke_before END, updated_at = ?1 WHERE id = ?2",
-    [DB_STMT_WATERMARK_LIST] =
-        "SELECT id, revoke_before FROM users WHERE revoke_before > 0 AND revoke_before >= ?1",
-    [DB_STMT_SESSION_INSERT] =
-        "INSERT INTO sessions (id, user_id, created_at, last_used_at, client_ip, user_agent) "
-        "VALUES (?1, ?2, ?3, ?3, ?4, ?5)",
-    [DB_STMT_SESSION_GET] = "SELECT " SESSION_COLS " FROM sessions WHERE id = ?1",
-    [DB_STMT_SESSION_TOUCH] =
-        "UPDATE sessions SET last_used_at = ?1 WHERE id = ?2 AND last_used_at < ?3",
-    [DB_STMT_SESSION_REVOKE] =
-        "UPDATE sessions SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
-    [DB_STMT_SESSION_REVOKE_USER] =
-        "UPDATE sessions SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL",
-    [DB_STMT_SESSION_LIST_ACTIVE] =
-        "SELECT " SESSION_COLS " FROM sessions s WHERE s.user_id = ?1 AND s.revoked_at IS NULL "
-        "AND EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.sid = s.id AND r.used_at IS NULL "
-        "AND r.expires_at > ?2) ORDER BY s.last_used_at DESC, s.id LIMIT 1000",
-    [DB_STMT_SESSION_LIST_REVOKED] =
-        "SELECT " SESSION_COLS " FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at >= ?1",
-    [DB_STMT_REFRESH_INSERT] =
-        "INSERT INTO refresh_tokens (jti, sid, parent_jti, issued_at, expires_at, used_at, "
-        "replaced_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [DB_STMT_REFRESH_GET] = "SELECT jti, sid, parent_jti, issued_at, expires_at, used_at, "
-                            "replaced_by FROM refresh_tokens WHERE sid = ?1 AND jti = ?2",
-    [DB_STMT_ROTATE_LOAD] = "SELECT r.sid, r.issued_at, r.expires_at, r.used_at, r.replaced_by, "
-                            "s.revoked_at, " DB_USER_COLS_U " FROM refresh_tokens r "
-                            "JOIN sessions s ON s.id = r.sid JOIN users u ON u.id = s.user_id "
-                            "WHERE r.sid = ?1 AND r.jti = ?2",
-    [DB_STMT_ROTATE_MARK] = "UPDATE refresh_tokens SET used_at = ?1, replaced_by = ?2 "
-                            "WHERE sid = ?3 AND jti = ?4 AND used_at IS NULL",
-    [DB_STMT_SESSION_SET_USED] = "UPDATE sessions SET last_used_at = ?1 WHERE id = ?2",
-    [DB_STMT_REVOKED_INSERT] = "INSERT INTO revoked_tokens (jti, expires_at, revoked_at, reason) "
-                               "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (jti) DO NOTHING",
-    [DB_STMT_REVOKED_LIST] = "SELECT jti, expires_at FROM revoked_tokens WHERE expires_at > ?1",
-    [DB_STMT_FLUSH_REFRESH] = "DELETE FROM refresh_tokens WHERE expires_at <= ?1",
-    [DB_STMT_FLUSH_REVOKED] = "DELETE FROM revoked_tokens WHERE expires_at <= ?1",
-    [DB_STMT_FLUSH_SESSIONS] =
-        "DELETE FROM sessions WHERE NOT EXISTS (SELECT 1 FROM refresh_tokens r "
-        "WHERE r.sid = sessions.id) AND (CASE WHEN revoked_at IS NOT NULL AND revoked_at > "
-        "last_used_at THEN revoked_at ELSE last_used_at END) <= ?1",
-    [DB_STMT_POST_INSERT] = "INSERT INTO posts (author_id, title, body, created_at, updated_at) "
-                            "VALUES (?1, ?2, ?3, ?4, ?4) RETURNING id",
-    [DB_STMT_POST_GET] = "SELECT " DB_POST_COLS " FROM posts p JOIN users u ON u.id = p.author_id "
-                         "WHERE p.id = ?1",
-    [DB_STMT_POST_LIST] = "SELECT " DB_POST_COLS " FROM posts p JOIN users u ON u.id = "
-                          "p.author_id ORDER BY p.id DESC LIMIT ?1 OFFSET ?2",
-    [DB_STMT_POST_COUNT] = "SELECT count(*) FROM posts",
-    [DB_STMT_POST_UPDATE] = "UPDATE posts SET title = ?1, body = ?2, updated_at = ?3 WHERE id = ?4",
-    [DB_STMT_POST_DELETE] = "DELETE FROM posts WHERE id = ?1",
-};
-
-/*
- * Migrations: append only, never edit a released one. Version 1 is the initial schema.
- * Users keep AUTOINCREMENT ids so a deleted user's id (the `user_id` claim of tokens that
- * may still be live) is never given to someone else.
- */
-static const char *const migrations[] = {
-    /* 1: users, sessions, refresh tokens, access-token revocations */
-    "CREATE TABLE users ("
-    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  username TEXT NOT NULL UNIQUE CHECK (length(username) BETWEEN 1 AND 150),"
-    "  email TEXT NOT NULL DEFAULT '',"
-    "  first_name TEXT NOT NULL DEFAULT '',"
-    "  last_name TEXT NOT NULL DEFAULT '',"
-    "  role TEXT NOT NULL DEFAULT 'user' CHECK (role IN ('user', 'instructor', 'admin')),"
-    "  premium INTEGER NOT NULL DEFAULT 0 CHECK (premium IN (0, 1)),"
-    "  is_active INTEGER NOT NULL DEFAULT 1 CHECK (is_active IN (0, 1)),"
-    "  password TEXT NOT NULL DEFAULT '',"
-    "  created_at INTEGER NOT NULL,"
-    "  last_login INTEGER,"
-    "  revoke_before INTEGER NOT NULL DEFAULT 0,"
-    "  updated_at INTEGER NOT NULL"
-    ");"
-    "CREATE UNIQUE INDEX users_email_key ON users (lower(email)) WHERE email <> '';"
-    "CREATE INDEX users_revoke_before_idx ON users (revoke_before) WHERE revoke_before > 0;"
-    "CREATE TABLE sessions ("
-    "  id TEXT PRIMARY KEY,"
-    "  user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
-    "  created_at INTEGER NOT NULL,"
-    "  last_used_at INTEGER NOT NULL,"
-    "  client_ip TEXT NOT NULL DEFAULT '',"
-    "  user_agent TEXT NOT NULL DEFAULT '',"
-    "  revoked_at INTEGER"
-    ") WITHOUT ROWID;"
-    "CREATE INDEX sessions_user_idx ON sessions (user_id);"
-    "CREATE INDEX sessions_revoked_idx ON sessions (revoked_at) WHERE revoked_at IS NOT NULL;"
-    "CREATE TABLE refresh_tokens ("
-    "  jti TEXT PRIMARY KEY,"
-    "  sid TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,"
-    "  parent_jti TEXT,"
-    "  issued_at INTEGER NOT NULL,"
-    "  expires_at INTEGER NOT NULL,"
-    "  used_at INTEGER,"
-    "  replaced_by TEXT"
-    ") WITHOUT ROWID;"
-    "CREATE INDEX refresh_tokens_sid_idx ON refresh_tokens (sid);"
-    "CREATE INDEX refresh_tokens_expires_idx ON refresh_tokens (expires_at);"
-    "CREATE TABLE revoked_tokens ("
-    "  jti TEXT PRIMARY KEY,"
-    "  expires_at INTEGER NOT NULL,"
-    "  revoked_at INTEGER NOT NULL,"
-    "  reason TEXT NOT NULL DEFAULT ''"
-    ") WITHOUT ROWID;"
-    "CREATE INDEX revoked_tokens_expires_idx ON revoked_tokens (expires_at);",
-    /* 2: posts (issue 8, seed 002); a user's posts go with the user */
-    "CREATE TABLE posts ("
-    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  author_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
-    "  title TEXT NOT NULL,"
-    "  body TEXT NOT NULL,"
-    "  created_at INTEGER NOT NULL,"
-    "  updated_at INTEGER NOT NULL"
-    ");"
-    "CREATE INDEX posts_author_idx ON posts (author_id);",
-    /* 3: refresh tokens clustered by session (PRIMARY KEY (sid, jti)): a token and its
-       successor share a leaf page, and the sid and expiry indexes go (the key's prefix serves
-       the session lookups and the cascade; flush-expired scans the table). A rotation then
-       dirties two b-tree pages instead of five (docs/internals.md, db). */
-    "CREATE TABLE refresh_tokens_v3 ("
-    "  jti TEXT NOT NULL,"
-    "  sid TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,"
-    "  parent_jti TEXT,"
-    "  issued_at INTEGER NOT NULL,"
-    "  expires_at INTEGER NOT NULL,"
-    "  used_at INTEGER,"
-    "  replaced_by TEXT,"
-    "  PRIMARY KEY (sid, jti)"
-    ") WITHOUT ROWID;"
-    "INSERT INTO refresh_tokens_v3 (jti, sid, parent_jti, issued_at, expires_at, used_at, "
-    "replaced_by) SELECT jti, sid, parent_jti, issued_at, expires_at, used_at, replaced_by "
-    "FROM refresh_tokens ORDER BY sid, jti;"
-    "DROP TABLE refresh_tokens;"
-    "ALTER TABLE refresh_tokens_v3 RENAME TO refresh_tokens;",
-};
-
 /* ==== state and connections ============================================================== */
 
 struct sqlite_state {
@@ -233,8 +66,8 @@ struct sqlite_state {
 struct db_conn {
     struct sqlite_state *st;
     sqlite3 *h;
-    sqlite3_stmt *cache[DB_STMT__COUNT];
-    sqlite3_stmt *active; /* statement of the last query(), until reset */
+    db_stmt_cache_t cache; /* sqlite3_stmt by definition */
+    sqlite3_stmt *active;  /* statement of the last query(), until reset */
     bool holds_write_lock;
     bool in_tx;
     bool broken;
@@ -393,12 +226,16 @@ static int sq_conn_open(void *state, db_conn_t **out)
     return 0;
 }
 
+static void finalize(void *stmt)
+{
+    sqlite3_finalize(stmt);
+}
+
 static void sq_conn_close(db_conn_t *c)
 {
     if (!c)
         return;
-    for (int i = 0; i < DB_STMT__COUNT; i++)
-        sqlite3_finalize(c->cache[i]);
+    db__stmt_cache_clear(&c->cache, finalize);
     if (c->holds_write_lock)
         pthread_mutex_unlock(&c->st->write_lock);
     sqlite3_close(c->h);
@@ -482,27 +319,40 @@ static int sq_exec_script(db_conn_t *c, const char *sql)
     return 0;
 }
 
-static int sq_query(db_conn_t *c, enum db_stmt id, const db_param_t *params, size_t n)
+static int prepare(struct db_conn *c, const db_stmt_def_t *def, sqlite3_stmt **out)
+{
+    const char *sql = db__stmt_text(def, DB_BACKEND_SQLITE);
+    if (!sql) {
+        log_error("msg=\"statement has no SQLite text\" stmt=%s", def->name ? def->name : "-");
+        return ERR_INTERNAL;
+    }
+    int rc = sqlite3_prepare_v3(c->h, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
+    if (rc != SQLITE_OK)
+        return map_rc(c, rc, "prepare");
+    db__stmt_cache_put(&c->cache, def, *out);
+    return 0;
+}
+
+static int sq_query(db_conn_t *c, const db_stmt_def_t *def, const db_param_t *params, size_t n)
 {
     sq_reset(c);
-    sqlite3_stmt *s = c->cache[id];
+    sqlite3_stmt *s = db__stmt_cache_get(&c->cache, def);
     if (!s) {
-        int rc = sqlite3_prepare_v3(c->h, sql_text[id], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
-        if (rc != SQLITE_OK)
-            return map_rc(c, rc, "prepare");
-        c->cache[id] = s;
+        int rc = prepare(c, def, &s);
+        if (rc != 0)
+            return rc;
     }
     for (size_t i = 0; i < n; i++) {
         int rc, idx = (int)i + 1;
         switch (params[i].type) {
-        case DB_P_NULL:
+        case DB_PARAM_NULL:
             rc = sqlite3_bind_null(s, idx);
             break;
-        case DB_P_INT:
-        case DB_P_BOOL:
+        case DB_PARAM_INT:
+        case DB_PARAM_BOOL:
             rc = sqlite3_bind_int64(s, idx, params[i].i);
             break;
-        case DB_P_TEXT:
+        case DB_PARAM_TEXT:
         default:
             rc = sqlite3_bind_text(s, idx, params[i].s ? params[i].s : "", (int)params[i].len,
                                    SQLITE_STATIC);
@@ -556,62 +406,15 @@ static int64_t sq_changes(db_conn_t *c)
 
 /* ==== URL and state ======================================================================= */
 
-static int parse_u32(const char *v, size_t len, uint32_t max, uint32_t *out)
+/* An option of the URL that is not jwtd's own: SQLite takes none. */
+static int refuse_option(void *arg, const char *item, size_t n, char *err, size_t cap)
 {
-    uint64_t x = 0;
-    if (len == 0 || len > 10)
-        return -1;
-    for (size_t i = 0; i < len; i++) {
-        if (v[i] < '0' || v[i] > '9')
-            return -1;
-        x = x * 10 + (uint64_t)(v[i] - '0');
-    }
-    if (x > max)
-        return -1;
-    *out = (uint32_t)x;
-    return 0;
-}
-
-/* Applies "k=v&k=v" options of the URL to st / *max_conn. */
-static int parse_query(const char *q, struct sqlite_state *st, char *err, size_t cap)
-{
-    while (*q) {
-        const char *amp = strchr(q, '&');
-        size_t n = amp ? (size_t)(amp - q) : strlen(q);
-        const char *eq = memchr(q, '=', n);
-        if (!eq) {
-            snprintf(err, cap, "database URL option without a value: %.*s", (int)n, q);
-            return ERR_CONFIG;
-        }
-        size_t kl = (size_t)(eq - q), vl = n - kl - 1;
-        const char *v = eq + 1;
-        uint32_t u;
-        if (kl == 11 && memcmp(q, "synchronous", 11) == 0) {
-            if (vl == 3 && strncasecmp(v, "off", 3) == 0)
-                st->synchronous = DB_SYNC_OFF;
-            else if (vl == 6 && strncasecmp(v, "normal", 6) == 0)
-                st->synchronous = DB_SYNC_NORMAL;
-            else if (vl == 4 && strncasecmp(v, "full", 4) == 0)
-                st->synchronous = DB_SYNC_FULL;
-            else {
-                snprintf(err, cap, "database URL: synchronous must be off, normal or full");
-                return ERR_CONFIG;
-            }
-        } else if (kl == 15 && memcmp(q, "busy_timeout_ms", 15) == 0) {
-            if (parse_u32(v, vl, 600000, &u) != 0) {
-                snprintf(err, cap, "database URL: busy_timeout_ms must be 0..600000");
-                return ERR_CONFIG;
-            }
-            st->busy_timeout_ms = u;
-        } else if (kl == 4 && memcmp(q, "pool", 4) == 0) {
-            /* handled by db.c (generic); accepted here */
-        } else {
-            snprintf(err, cap, "database URL: unknown option %.*s", (int)kl, q);
-            return ERR_CONFIG;
-        }
-        q += n + (amp ? 1 : 0);
-    }
-    return 0;
+    const char *eq = memchr(item, '=', n);
+    if (!eq)
+        snprintf(err, cap, "database URL option without a value: %.*s", (int)n, item);
+    else
+        snprintf(err, cap, "database URL: unknown option %.*s", (int)(eq - item), item);
+    return ERR_CONFIG;
 }
 
 /* Creates the parent directory of path if it is missing (one level, like `var/`). */
@@ -656,7 +459,8 @@ static int sq_open(const char *target, const db_options_t *opts, void **state, c
     st->busy_timeout_ms = opts && opts->busy_timeout_ms ? opts->busy_timeout_ms : 5000;
     st->synchronous = opts ? opts->synchronous : DB_SYNC_DEFAULT;
     if (qm) {
-        int rc = parse_query(qm + 1, st, err, cap);
+        int rc = db__url_query(qm + 1, &st->synchronous, &st->busy_timeout_ms, refuse_option, NULL,
+                               err, cap);
         if (rc != 0) {
             free(st->path);
             free(st);
@@ -711,6 +515,8 @@ static void sq_close(void *state)
 /* The SQLite driver table (see db_internal.h). */
 const struct db_driver db__sqlite_driver = {
     .name = "sqlite",
+    .backend = DB_BACKEND_SQLITE,
+    .dedicated_rotation_conn = true,
     .open = sq_open,
     .close = sq_close,
     .conn_open = sq_conn_open,
@@ -727,8 +533,4 @@ const struct db_driver db__sqlite_driver = {
     .col_text = sq_col_text,
     .reset = sq_reset,
     .changes = sq_changes,
-    .migrations = migrations,
-    .n_migrations = sizeof migrations / sizeof migrations[0],
-    .schema_version_ddl = "CREATE TABLE IF NOT EXISTS schema_version ("
-                          "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
 };

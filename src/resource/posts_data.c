@@ -23,12 +23,13 @@
 #include "common/err.h"
 #include "common/jsonw.h"
 #include "db/db.h"
+#include "resource/post_store.h"
 #include "resource/resource_internal.h"
 #include "store/store.h"
 
 #define CACHE_GROUP "posts"
 
-static void append_post(buf_t *b, const db_post_t *p)
+static void append_post(buf_t *b, const resource_post_t *p)
 {
     buf_printf(b, "{\"id\":%" PRId64 ",\"title\":", p->id);
     jsonw_buf_cstr(b, p->title);
@@ -53,9 +54,9 @@ static int map(int rc)
 }
 
 /* Checks that user_id may change post id (its author, or an admin). */
-static int may_change(resource_t *res, int64_t id, int64_t user_id, bool is_admin, db_post_t *p)
+static int may_change(resource_t *res, int64_t id, int64_t user_id, bool is_admin, resource_post_t *p)
 {
-    int rc = db_post_get(res->db, id, p);
+    int rc = resource_post_get(res->db, id, p);
     if (rc == 0 && p->author_id != user_id && !is_admin)
         rc = ERR_PERMISSION;
     return rc;
@@ -66,33 +67,33 @@ int resource__post_run(resource_t *res, enum resource_post_op op, int64_t *id, i
                        bool is_admin, const char *title, const char *body, buf_t *out)
 {
     int64_t now = clock_now_s();
-    db_post_t p = {0};
+    resource_post_t p = {0};
     int rc = 0;
     switch (op) {
     case RESOURCE_POST_CREATE:
-        rc = db_post_create(res->db, user_id, title, body, now, id);
+        rc = resource_post_create(res->db, user_id, title, body, now, id);
         break;
     case RESOURCE_POST_GET:
         break;
     case RESOURCE_POST_UPDATE:
         rc = may_change(res, *id, user_id, is_admin, &p);
         if (rc == 0)
-            rc = db_post_update(res->db, *id, title ? title : p.title, body ? body : p.body, now);
+            rc = resource_post_update(res->db, *id, title ? title : p.title, body ? body : p.body, now);
         break;
     case RESOURCE_POST_DELETE:
         rc = may_change(res, *id, user_id, is_admin, &p);
         if (rc == 0)
-            rc = db_post_delete(res->db, *id);
+            rc = resource_post_delete(res->db, *id);
         break;
     }
-    db_post_dispose(&p);
+    resource_post_dispose(&p);
     if (rc == 0 && op != RESOURCE_POST_GET)
         changed(res);
     if (rc == 0 && op != RESOURCE_POST_DELETE) {
-        rc = db_post_get(res->db, *id, &p);
+        rc = resource_post_get(res->db, *id, &p);
         if (rc == 0)
             append_post(out, &p);
-        db_post_dispose(&p);
+        resource_post_dispose(&p);
     }
     return map(rc);
 }
@@ -113,9 +114,9 @@ uint64_t resource__posts_writes(resource_t *res)
 int resource__posts_page(resource_t *res, uint32_t page, uint32_t page_size, uint64_t writes_before,
                          buf_t *out)
 {
-    db_post_list_t l;
+    resource_post_list_t l;
     int64_t total = 0;
-    int rc = db_post_list(res->db, (page - 1) * page_size, page_size, &l, &total);
+    int rc = resource_post_list(res->db, (page - 1) * page_size, page_size, &l, &total);
     if (rc != 0)
         return ERR_UNAVAILABLE;
     buf_append_cstr(out, "{\"items\":[");
@@ -126,7 +127,7 @@ int resource__posts_page(resource_t *res, uint32_t page, uint32_t page_size, uin
     }
     buf_printf(out, "],\"page\":%u,\"page_size\":%u,\"total\":%" PRId64 "}", page, page_size,
                total);
-    db_post_list_dispose(&l);
+    resource_post_list_dispose(&l);
     char key[64];
     resource__posts_page_key(page, page_size, key);
     if (res->posts_cache_ttl_s && atomic_load(&res->post_writes) == writes_before)

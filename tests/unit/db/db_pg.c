@@ -1,10 +1,11 @@
 /*
  * Unit tests of the PostgreSQL backend (src/db/db_pg.c) against a real server started by
  * the tests (pgtest.h), plus the fixture itself. The backend-independent behaviour (every
- * operation, rotation races, flush) is the suite in db.c, which runs against PostgreSQL
- * when JWTD_TEST_PG=1 (`make test` does both); the tests here cover what only PostgreSQL
- * has: URL options handed to libpq, SQLSTATE mapping, lock timeouts, a lost server
- * answering ERR_UNAVAILABLE and the pool recovering by itself.
+ * operation, rotation races, flush, the runner) is the suite in the other files of this
+ * directory, which runs against PostgreSQL when JWTD_TEST_PG=1 (tmpdb.h; `make test` does
+ * both); the tests here cover what only PostgreSQL has: URL options handed to libpq,
+ * SQLSTATE mapping, lock timeouts, a lost server answering ERR_UNAVAILABLE and the pool
+ * recovering by itself.
  */
 #include "test.h"
 
@@ -380,114 +381,6 @@ TEST(db_pg_sqlstate_mapping)
     CHECK_EQ_INT(db_ping(db), 0);
     s.user_id = uid;
     CHECK_EQ_INT(db_session_create(db, &s, NULL, 1000), 0);
-    db_close(db);
-    pgtest_drop_db(url);
-}
-
-/* ==== db_user_import (both backends) ====================================================== */
-
-static void import_semantics(db_t *db)
-{
-    db_user_t u = {0};
-    enum db_import_status st = DB_IMPORT_UNCHANGED;
-    u.id = 42;
-    u.username = (char *)"alice";
-    u.email = (char *)"alice@example.org";
-    u.first_name = (char *)"Alice";
-    u.last_name = (char *)"A";
-    u.role = DB_ROLE_ADMIN;
-    u.is_active = true;
-    u.password_hash = (char *)"pbkdf2_sha256$260000$salt$aGFzaA==";
-    u.created_at = 500;
-    u.last_login = 700;
-    CHECK_EQ_INT(db_user_import(db, &u, 1000, &st), 0);
-    CHECK_EQ_INT(st, DB_IMPORT_CREATED);
-    db_user_t got;
-    ASSERT_EQ_INT(db_user_find_by_id(db, 42, &got), 0);
-    CHECK_STR_EQ(got.username, "alice");
-    CHECK_STR_EQ(got.password_hash, "pbkdf2_sha256$260000$salt$aGFzaA==");
-    CHECK_EQ_INT(got.role, DB_ROLE_ADMIN);
-    CHECK_EQ_INT(got.created_at, 500);
-    CHECK_EQ_INT(got.last_login, 700);
-    db_user_dispose(&got);
-    /* idempotent */
-    CHECK_EQ_INT(db_user_import(db, &u, 1001, &st), 0);
-    CHECK_EQ_INT(st, DB_IMPORT_UNCHANGED);
-    /* a native user created afterwards never takes an imported id */
-    int64_t nid = mkuser(db, "native");
-    CHECK_TRUE(nid > 42);
-    /* another id with a taken username / email: CONFLICT */
-    u.id = 50;
-    CHECK_EQ_INT(db_user_import(db, &u, 1002, &st), ERR_CONFLICT);
-    u.username = (char *)"alice2";
-    CHECK_EQ_INT(db_user_import(db, &u, 1002, &st), ERR_CONFLICT);
-    u.email = (char *)"";
-    CHECK_EQ_INT(db_user_import(db, &u, 1002, &st), 0);
-    CHECK_EQ_INT(st, DB_IMPORT_CREATED);
-    /* the id of a user with another username: never merged */
-    u.id = 42;
-    u.username = (char *)"alice.renamed";
-    u.email = (char *)"alice@example.org";
-    CHECK_EQ_INT(db_user_import(db, &u, 1003, &st), ERR_CONFLICT);
-    /* updates */
-    u.username = (char *)"alice";
-    u.first_name = (char *)"Alicia";
-    CHECK_EQ_INT(db_user_import(db, &u, 1003, &st), 0);
-    CHECK_EQ_INT(st, DB_IMPORT_UPDATED);
-    /* after a login rehash in jwtd, a re-import keeps jwtd's hash */
-    CHECK_EQ_INT(
-        db_user_set_password(db, 42, "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$aGFzaA", false, 1004), 0);
-    CHECK_EQ_INT(db_user_import(db, &u, 1005, &st), 0);
-    CHECK_EQ_INT(st, DB_IMPORT_UNCHANGED);
-    ASSERT_EQ_INT(db_user_find_by_id(db, 42, &got), 0);
-    CHECK_STR_EQ(got.password_hash, "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$aGFzaA");
-    CHECK_STR_EQ(got.first_name, "Alicia");
-    db_user_dispose(&got);
-    /* deactivation in Django: the watermark rises and sessions are revoked */
-    db_session_t s = {0};
-    snprintf(s.sid, sizeof s.sid, "s42");
-    s.user_id = 42;
-    CHECK_EQ_INT(db_session_create(db, &s, NULL, 1006), 0);
-    u.is_active = false;
-    CHECK_EQ_INT(db_user_import(db, &u, 1007, &st), 0);
-    CHECK_EQ_INT(st, DB_IMPORT_UPDATED);
-    ASSERT_EQ_INT(db_user_find_by_id(db, 42, &got), 0);
-    CHECK_TRUE(!got.is_active);
-    CHECK_EQ_INT(got.revoke_before, 1007);
-    db_user_dispose(&got);
-    ASSERT_EQ_INT(db_session_get(db, "s42", &s), 0);
-    CHECK_EQ_INT(s.revoked_at, 1007);
-    db_session_dispose(&s);
-    u.id = 0;
-    CHECK_EQ_INT(db_user_import(db, &u, 1008, &st), ERR_INVALID);
-}
-
-TEST(db_user_import_both_backends)
-{
-    char dir[] = "/tmp/jwtd-dbimport-XXXXXX", url[320], path[96];
-    db_t *db;
-    ASSERT_TRUE(mkdtemp(dir) != NULL);
-    snprintf(path, sizeof path, "%s/i.db", dir);
-    snprintf(url, sizeof url, "sqlite:%s?synchronous=off", path);
-    ASSERT_EQ_INT(db_open(url, NULL, &db, NULL, 0), 0);
-    ASSERT_EQ_INT(db_migrate(db, NULL), 0);
-    import_semantics(db);
-    db_close(db);
-    char p[128];
-    const char *suffixes[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s%s", path, suffixes[i]);
-        unlink(p);
-    }
-    rmdir(dir);
-    if (test__failed())
-        return;
-
-    SKIP_WITHOUT_PG();
-    ASSERT_EQ_INT(pgtest_create_db(url, sizeof url), 0);
-    ASSERT_EQ_INT(db_open(url, NULL, &db, NULL, 0), 0);
-    ASSERT_EQ_INT(db_migrate(db, NULL), 0);
-    import_semantics(db);
     db_close(db);
     pgtest_drop_db(url);
 }

@@ -1,7 +1,8 @@
 /*
  * Unit tests for what is specific to src/db/db_sqlite.c: the pragmas every connection
- * gets and the background WAL checkpointer (commits reach the main database file without
- * closing the database, i.e. without relying on SQLite's autocheckpoint in the writer).
+ * gets, the background WAL checkpointer (commits reach the main database file without
+ * closing the database, i.e. without relying on SQLite's autocheckpoint in the writer) and
+ * a lock held by another process past the busy timeout answering ERR_UNAVAILABLE.
  */
 #include "test.h"
 
@@ -75,4 +76,56 @@ TEST(db_sqlite_background_checkpoint_moves_wal_into_the_database)
         unlink(p);
     }
     rmdir(dir);
+}
+
+static void remove_db(const char *dir, const char *path)
+{
+    char p[128];
+    const char *suffixes[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s%s", path, suffixes[i]);
+        unlink(p);
+    }
+    rmdir(dir);
+}
+
+static int set_role_body(db_tx_t *tx, void *arg)
+{
+    static const db_stmt_def_t set_role = {.name = "t_set_role",
+                                           .sql = "UPDATE users SET role = ?1 WHERE id = ?2"};
+    db_param_t p[] = {db_text("admin"), db_int(*(int64_t *)arg)};
+    return db_tx_exec(tx, &set_role, p, DB_NPARAMS(p), NULL);
+}
+
+TEST(db_sqlite_lock_past_busy_timeout_is_unavailable)
+{
+    char dir[] = "/tmp/jwtd-dbsq-XXXXXX", path[96], url[200];
+    ASSERT_TRUE(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/l.db", dir);
+    snprintf(url, sizeof url, "sqlite:%s?busy_timeout_ms=50&synchronous=off", path);
+    db_t *db;
+    ASSERT_EQ_INT(db_open(url, NULL, &db, NULL, 0), 0);
+    ASSERT_EQ_INT(db_migrate(db, NULL), 0);
+    db_user_t u = {0};
+    int64_t id = 0;
+    u.username = (char *)"alice";
+    ASSERT_EQ_INT(db_user_create(db, &u, 1000, &id), 0);
+
+    /* another process (here: another handle) holds the write lock */
+    sqlite3 *h;
+    ASSERT_EQ_INT(sqlite3_open(path, &h), SQLITE_OK);
+    ASSERT_EQ_INT(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    CHECK_EQ_INT(db_user_set_role(db, id, DB_ROLE_ADMIN, 1100), ERR_UNAVAILABLE);
+    CHECK_EQ_INT(db_transact(db, set_role_body, &id), ERR_UNAVAILABLE);
+    db_rotate_result_t r;
+    CHECK_EQ_INT(db_refresh_rotate(db, "s1", "r1", "r2", 9000, 1100, 10, &r), ERR_UNAVAILABLE);
+    CHECK_EQ_INT(r.status, DB_ROTATE_NOT_VALID);
+    db_rotate_result_dispose(&r);
+    /* released: the same calls succeed */
+    sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(h);
+    CHECK_EQ_INT(db_transact(db, set_role_body, &id), 0);
+    CHECK_EQ_INT(db_user_set_role(db, id, DB_ROLE_USER, 1200), 0);
+    db_close(db);
+    remove_db(dir, path);
 }

@@ -1,0 +1,120 @@
+/*
+ * sql.c - the SQL text of every statement of db's own (enum db_stmt, db_internal.h), written
+ * once where SQLite and PostgreSQL agree, with a backend's own text only where the
+ * dialects differ. Placeholders are ?1..?n everywhere; the PostgreSQL driver rewrites them
+ * to $1..$n when it prepares a statement. Schema changes (DDL) are not here but in
+ * migrate.c, and nothing here is ever built from input.
+ *
+ * Where the dialects differ: serialising migrators (PostgreSQL's advisory lock; SQLite's
+ * BEGIN IMMEDIATE already does it), the row lock of a rotation (PostgreSQL's
+ * `FOR UPDATE OF r`; SQLite has one writer at a time) and moving the user id sequence past
+ * imported ids (SQLite's AUTOINCREMENT tracks explicit ids by itself). db_open refuses a
+ * build in which a statement lacks text for the backend being opened.
+ */
+#include "db/db_internal.h"
+
+/* The user columns (DB_USER_NCOLS of them, read by db__read_user_at), bare and of "users u". */
+#define USER_COLS                                                                                  \
+    "id, username, email, first_name, last_name, role, premium, is_active, password, "             \
+    "created_at, last_login, revoke_before, updated_at"
+#define USER_COLS_U                                                                                \
+    "u.id, u.username, u.email, u.first_name, u.last_name, u.role, u.premium, u.is_active, "       \
+    "u.password, u.created_at, u.last_login, u.revoke_before, u.updated_at"
+#define SESSION_COLS "id, user_id, created_at, last_used_at, revoked_at, client_ip, user_agent"
+
+#define ROTATE_LOAD_SQL                                                                            \
+    "SELECT r.sid, r.issued_at, r.expires_at, r.used_at, r.replaced_by, "                          \
+    "s.revoked_at, " USER_COLS_U " FROM refresh_tokens r JOIN sessions s ON s.id = r.sid "         \
+    "JOIN users u ON u.id = s.user_id WHERE r.sid = ?1 AND r.jti = ?2"
+
+#define STMT(id, text) [DB_STMT_##id] = {.name = #id, .sql = text}
+
+/* See db_internal.h. */
+const db_stmt_def_t db__sql[DB_STMT__COUNT] = {
+    STMT(PING, "SELECT 1"),
+    [DB_STMT_SCHEMA_LOCK] = {.name = "SCHEMA_LOCK",
+                             .sqlite = "SELECT 1",
+                             .pg = "SELECT pg_advisory_xact_lock(" DB_MIGRATE_LOCK ")"},
+    STMT(SCHEMA_VERSION, "SELECT COALESCE(MAX(version), 0) FROM schema_version"),
+    STMT(SCHEMA_INSERT, "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)"),
+
+    /* users */
+    STMT(USER_INSERT,
+         "INSERT INTO users (username, email, first_name, last_name, role, premium, is_active, "
+         "password, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) "
+         "RETURNING id"),
+    STMT(USER_BY_ID, "SELECT " USER_COLS " FROM users WHERE id = ?1"),
+    STMT(USER_BY_USERNAME, "SELECT " USER_COLS " FROM users WHERE username = ?1"),
+    STMT(USER_LIST, "SELECT " USER_COLS " FROM users WHERE id > ?1 ORDER BY id LIMIT ?2"),
+    STMT(USER_UPDATE_PROFILE,
+         "UPDATE users SET email = ?1, first_name = ?2, last_name = ?3, role = ?4, premium = ?5, "
+         "updated_at = ?6 WHERE id = ?7"),
+    STMT(USER_SET_PASSWORD, "UPDATE users SET password = ?1, updated_at = ?2 WHERE id = ?3"),
+    STMT(USER_SET_ACTIVE, "UPDATE users SET is_active = ?1, updated_at = ?2 WHERE id = ?3"),
+    STMT(USER_SET_ROLE, "UPDATE users SET role = ?1, updated_at = ?2 WHERE id = ?3"),
+    STMT(USER_SET_LAST_LOGIN, "UPDATE users SET last_login = ?1 WHERE id = ?2"),
+    STMT(USER_IMPORT_INSERT,
+         "INSERT INTO users (id, username, email, first_name, last_name, role, premium, "
+         "is_active, password, created_at, last_login, updated_at) "
+         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
+    STMT(USER_IMPORT_UPDATE,
+         "UPDATE users SET username = ?1, email = ?2, first_name = ?3, last_name = ?4, role = ?5, "
+         "premium = ?6, is_active = ?7, password = ?8, updated_at = ?9 WHERE id = ?10"),
+    /* SQLite's AUTOINCREMENT records explicit ids in sqlite_sequence by itself; PostgreSQL's
+       identity sequence does not see them: move it past them. */
+    [DB_STMT_USER_ID_SYNC] = {.name = "USER_ID_SYNC",
+                              .sqlite = "SELECT 1",
+                              .pg = "SELECT setval(pg_get_serial_sequence('users', 'id'), "
+                                    "GREATEST((SELECT MAX(id) FROM users), 1))"},
+    STMT(USER_BUMP_WATERMARK,
+         "UPDATE users SET revoke_before = CASE WHEN revoke_before < ?1 THEN ?1 "
+         "ELSE revoke_before END, updated_at = ?1 WHERE id = ?2"),
+    STMT(WATERMARK_LIST,
+         "SELECT id, revoke_before FROM users WHERE revoke_before > 0 AND revoke_before >= ?1"),
+
+    /* sessions */
+    STMT(SESSION_INSERT,
+         "INSERT INTO sessions (id, user_id, created_at, last_used_at, client_ip, user_agent) "
+         "VALUES (?1, ?2, ?3, ?3, ?4, ?5)"),
+    STMT(SESSION_GET, "SELECT " SESSION_COLS " FROM sessions WHERE id = ?1"),
+    STMT(SESSION_TOUCH,
+         "UPDATE sessions SET last_used_at = ?1 WHERE id = ?2 AND last_used_at < ?3"),
+    STMT(SESSION_REVOKE,
+         "UPDATE sessions SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL"),
+    STMT(SESSION_REVOKE_USER,
+         "UPDATE sessions SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL"),
+    STMT(SESSION_LIST_ACTIVE,
+         "SELECT " SESSION_COLS " FROM sessions s WHERE s.user_id = ?1 AND s.revoked_at IS NULL "
+         "AND EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.sid = s.id AND r.used_at IS NULL "
+         "AND r.expires_at > ?2) ORDER BY s.last_used_at DESC, s.id LIMIT 1000"),
+    STMT(SESSION_LIST_REVOKED,
+         "SELECT " SESSION_COLS " FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at >= ?1"),
+    STMT(SESSION_SET_USED, "UPDATE sessions SET last_used_at = ?1 WHERE id = ?2"),
+
+    /* refresh tokens */
+    STMT(REFRESH_INSERT,
+         "INSERT INTO refresh_tokens (jti, sid, parent_jti, issued_at, expires_at, used_at, "
+         "replaced_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+    STMT(REFRESH_GET, "SELECT jti, sid, parent_jti, issued_at, expires_at, used_at, replaced_by "
+                      "FROM refresh_tokens WHERE sid = ?1 AND jti = ?2"),
+    /* PostgreSQL (READ COMMITTED) locks the token's row: concurrent rotations of one token
+       queue there and see the winner's successor. SQLite writes one transaction at a time. */
+    [DB_STMT_ROTATE_LOAD] = {.name = "ROTATE_LOAD",
+                             .sql = ROTATE_LOAD_SQL,
+                             .pg = ROTATE_LOAD_SQL " FOR UPDATE OF r"},
+    STMT(ROTATE_MARK, "UPDATE refresh_tokens SET used_at = ?1, replaced_by = ?2 "
+                      "WHERE sid = ?3 AND jti = ?4 AND used_at IS NULL"),
+
+    /* access-token revocations */
+    STMT(REVOKED_INSERT, "INSERT INTO revoked_tokens (jti, expires_at, revoked_at, reason) "
+                         "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (jti) DO NOTHING"),
+    STMT(REVOKED_LIST, "SELECT jti, expires_at FROM revoked_tokens WHERE expires_at > ?1"),
+
+    /* housekeeping */
+    STMT(FLUSH_REFRESH, "DELETE FROM refresh_tokens WHERE expires_at <= ?1"),
+    STMT(FLUSH_REVOKED, "DELETE FROM revoked_tokens WHERE expires_at <= ?1"),
+    STMT(FLUSH_SESSIONS,
+         "DELETE FROM sessions WHERE NOT EXISTS (SELECT 1 FROM refresh_tokens r "
+         "WHERE r.sid = sessions.id) AND (CASE WHEN revoked_at IS NOT NULL AND revoked_at > "
+         "last_used_at THEN revoked_at ELSE last_used_at END) <= ?1"),
+};

@@ -1,0 +1,393 @@
+/*
+ * users.c - the users table (db.h "users"): roles, creation and lookups, keyset listing,
+ * profile/password/role/activation updates, logout-all, the import of users from another
+ * system and the watermark list the revocation index loads. Each operation is a statement or
+ * one transaction through the runner (run.c); the SQL text is in sql.c. Sessions, refresh
+ * tokens and revocations have files of their own, though deactivation and password changes
+ * revoke sessions here, in their own transaction (db__revoke_user_in_tx).
+ */
+#include "db/db.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "db/db_internal.h"
+#include "runtime/alloc.h"
+
+#define MAX_USERNAME_BYTES 150
+#define MAX_LIST_ROWS      1000
+
+static const char *const role_names[] = {"user", "instructor", "admin"};
+
+/* ==== roles and rows ====================================================================== */
+
+/* See db.h. */
+const char *db_role_name(enum db_role role)
+{
+    if ((unsigned)role < sizeof role_names / sizeof role_names[0])
+        return role_names[role];
+    return "user";
+}
+
+/* See db.h. */
+int db_role_parse(const char *name, size_t len, enum db_role *out)
+{
+    for (size_t i = 0; i < sizeof role_names / sizeof role_names[0]; i++) {
+        if (strlen(role_names[i]) == len && memcmp(role_names[i], name, len) == 0) {
+            *out = (enum db_role)i;
+            return 0;
+        }
+    }
+    return ERR_INVALID;
+}
+
+/* See db.h. */
+void db_user_dispose(db_user_t *u)
+{
+    if (!u)
+        return;
+    free(u->username);
+    free(u->email);
+    free(u->first_name);
+    free(u->last_name);
+    if (u->password_hash)
+        free_secret(u->password_hash, strlen(u->password_hash));
+    memset(u, 0, sizeof *u);
+}
+
+/* See db_internal.h. */
+void db__read_user_at(const db_row_t *row, int base, db_user_t *u)
+{
+    size_t len;
+    const char *role = db_row_text(row, base + 5, &len);
+    u->id = db_row_int(row, base + 0);
+    u->username = db_row_strdup(row, base + 1);
+    u->email = db_row_strdup(row, base + 2);
+    u->first_name = db_row_strdup(row, base + 3);
+    u->last_name = db_row_strdup(row, base + 4);
+    if (!role || db_role_parse(role, len, &u->role) != 0)
+        u->role = DB_ROLE_USER;
+    u->premium = db_row_int(row, base + 6) != 0;
+    u->is_active = db_row_int(row, base + 7) != 0;
+    u->password_hash = db_row_strdup(row, base + 8);
+    u->created_at = db_row_int(row, base + 9);
+    u->last_login = db_row_int(row, base + 10);
+    u->revoke_before = db_row_int(row, base + 11);
+    u->updated_at = db_row_int(row, base + 12);
+}
+
+/* A db_row_cb reading the user columns into the db_user_t arg. */
+static int read_user_row(void *arg, const db_row_t *row)
+{
+    db__read_user_at(row, 0, arg);
+    return 0;
+}
+
+#define PROFILE_NPARAMS 8
+
+/* The parameters every user write starts with: username, email, first name, last name,
+   role, premium, active, password hash (hash, borrowed like u's strings). */
+static void profile_params(const db_user_t *u, const char *hash, db_param_t p[PROFILE_NPARAMS])
+{
+    p[0] = db_text(u->username);
+    p[1] = db_text(u->email);
+    p[2] = db_text(u->first_name);
+    p[3] = db_text(u->last_name);
+    p[4] = db_text(db_role_name(u->role));
+    p[5] = db_bool(u->premium);
+    p[6] = db_bool(u->is_active);
+    p[7] = db_text(hash);
+}
+
+static bool valid_user(const db_user_t *u)
+{
+    size_t ulen = u->username ? strlen(u->username) : 0;
+    return ulen >= 1 && ulen <= MAX_USERNAME_BYTES && (unsigned)u->role <= DB_ROLE_ADMIN;
+}
+
+/* ==== creation and lookups ================================================================ */
+
+/* See db.h. */
+int db_user_create(db_t *db, const db_user_t *u, int64_t now, int64_t *id)
+{
+    if (!valid_user(u))
+        return ERR_INVALID;
+    int64_t new_id = 0;
+    db_param_t p[PROFILE_NPARAMS + 1];
+    profile_params(u, u->password_hash, p);
+    p[PROFILE_NPARAMS] = db_int(now);
+    int rc = db_query_one(db, DB_SQL(USER_INSERT), p, DB_NPARAMS(p), db_row_read_int, &new_id);
+    if (rc == 0 && id)
+        *id = new_id;
+    return rc;
+}
+
+/* See db.h. */
+int db_user_find_by_id(db_t *db, int64_t id, db_user_t *u)
+{
+    memset(u, 0, sizeof *u);
+    db_param_t p[] = {db_int(id)};
+    return db_query_one(db, DB_SQL(USER_BY_ID), p, DB_NPARAMS(p), read_user_row, u);
+}
+
+/* See db.h. */
+int db_user_find_by_username(db_t *db, const char *username, db_user_t *u)
+{
+    memset(u, 0, sizeof *u);
+    if (!username || !*username)
+        return ERR_NOT_FOUND;
+    db_param_t p[] = {db_text(username)};
+    return db_query_one(db, DB_SQL(USER_BY_USERNAME), p, DB_NPARAMS(p), read_user_row, u);
+}
+
+/* See db.h. */
+void db_user_list_dispose(db_user_list_t *list)
+{
+    if (!list)
+        return;
+    for (size_t i = 0; i < list->count; i++)
+        db_user_dispose(&list->items[i]);
+    free(list->items);
+    list->items = NULL;
+    list->count = 0;
+}
+
+static void read_user_item(const db_row_t *row, void *item)
+{
+    db__read_user_at(row, 0, item);
+}
+
+/* See db.h. */
+int db_user_list(db_t *db, int64_t after_id, uint32_t limit, db_user_list_t *list)
+{
+    memset(list, 0, sizeof *list);
+    if (limit < 1 || limit > MAX_LIST_ROWS)
+        return ERR_INVALID;
+    db_collect_t rows = {.elem = sizeof *list->items, .limit = limit, .read = read_user_item};
+    db_param_t p[] = {db_int(after_id), db_int(limit)};
+    int rc = db_query(db, DB_SQL(USER_LIST), p, DB_NPARAMS(p), db__collect_row, &rows);
+    list->items = rows.items;
+    list->count = rows.count;
+    if (rc != 0)
+        db_user_list_dispose(list);
+    return rc;
+}
+
+/* ==== updates ============================================================================= */
+
+/* See db.h. */
+int db_user_update_profile(db_t *db, int64_t id, const db_user_t *u, int64_t now)
+{
+    if ((unsigned)u->role > DB_ROLE_ADMIN)
+        return ERR_INVALID;
+    db_param_t p[] = {db_text(u->email),
+                      db_text(u->first_name),
+                      db_text(u->last_name),
+                      db_text(db_role_name(u->role)),
+                      db_bool(u->premium),
+                      db_int(now),
+                      db_int(id)};
+    return db__exec_one(db, DB_SQL(USER_UPDATE_PROFILE), p, DB_NPARAMS(p));
+}
+
+/* See db_internal.h. */
+int db__revoke_user_in_tx(db_tx_t *tx, int64_t id, int64_t now, uint32_t *count)
+{
+    int64_t revoked = 0;
+    db_param_t p[] = {db_int(now), db_int(id)};
+    int rc = db__tx_exec_one(tx, DB_SQL(USER_BUMP_WATERMARK), p, DB_NPARAMS(p));
+    if (rc == 0)
+        rc = db_tx_exec(tx, DB_SQL(SESSION_REVOKE_USER), p, DB_NPARAMS(p), &revoked);
+    if (rc == 0 && count)
+        *count = (uint32_t)revoked;
+    return rc;
+}
+
+/* One column update of user id (a password or the active flag) and, when revoke is set,
+   the watermark and every open session, in one transaction. */
+struct user_update {
+    const db_stmt_def_t *def;
+    db_param_t value;
+    int64_t id, now;
+    bool revoke;
+};
+
+static int user_update_body(db_tx_t *tx, void *arg)
+{
+    const struct user_update *a = arg;
+    db_param_t p[] = {a->value, db_int(a->now), db_int(a->id)};
+    int rc = db__tx_exec_one(tx, a->def, p, DB_NPARAMS(p));
+    if (rc == 0 && a->revoke)
+        rc = db__revoke_user_in_tx(tx, a->id, a->now, NULL);
+    return rc;
+}
+
+/* See db.h. */
+int db_user_set_password(db_t *db, int64_t id, const char *hash, bool revoke_sessions, int64_t now)
+{
+    struct user_update a = {DB_SQL(USER_SET_PASSWORD), db_text(hash), id, now, revoke_sessions};
+    return db_transact(db, user_update_body, &a);
+}
+
+/* See db.h. */
+int db_user_set_active(db_t *db, int64_t id, bool is_active, int64_t now)
+{
+    struct user_update a = {DB_SQL(USER_SET_ACTIVE), db_bool(is_active), id, now, !is_active};
+    return db_transact(db, user_update_body, &a);
+}
+
+/* See db.h. */
+int db_user_set_role(db_t *db, int64_t id, enum db_role role, int64_t now)
+{
+    if ((unsigned)role > DB_ROLE_ADMIN)
+        return ERR_INVALID;
+    db_param_t p[] = {db_text(db_role_name(role)), db_int(now), db_int(id)};
+    return db__exec_one(db, DB_SQL(USER_SET_ROLE), p, DB_NPARAMS(p));
+}
+
+/* See db.h. */
+int db_user_set_last_login(db_t *db, int64_t id, int64_t now)
+{
+    db_param_t p[] = {db_int(now), db_int(id)};
+    return db__exec_one(db, DB_SQL(USER_SET_LAST_LOGIN), p, DB_NPARAMS(p));
+}
+
+struct revoke_all {
+    int64_t id, now;
+    uint32_t count;
+};
+
+static int revoke_all_body(db_tx_t *tx, void *arg)
+{
+    struct revoke_all *a = arg;
+    return db__revoke_user_in_tx(tx, a->id, a->now, &a->count);
+}
+
+/* See db.h. */
+int db_user_revoke_all(db_t *db, int64_t id, int64_t now, uint32_t *sessions_revoked)
+{
+    struct revoke_all a = {id, now, 0};
+    int rc = db_transact(db, revoke_all_body, &a);
+    if (rc == 0 && sessions_revoked)
+        *sessions_revoked = a.count;
+    return rc;
+}
+
+/* ==== import ============================================================================== */
+
+struct import {
+    const db_user_t *u;
+    int64_t now;
+    enum db_import_status status;
+};
+
+static bool str_differs(const char *stored, const char *given)
+{
+    return strcmp(stored ? stored : "", given ? given : "") != 0;
+}
+
+/* The import of a user whose id is free: inserted with it, the id sequence moved past it. */
+static int import_insert(db_tx_t *tx, struct import *a)
+{
+    const db_user_t *u = a->u;
+    db_param_t p[PROFILE_NPARAMS + 4];
+    p[0] = db_int(u->id);
+    profile_params(u, u->password_hash, p + 1);
+    p[PROFILE_NPARAMS + 1] = db_int(u->created_at ? u->created_at : a->now);
+    p[PROFILE_NPARAMS + 2] = db_int_or_null(u->last_login);
+    p[PROFILE_NPARAMS + 3] = db_int(a->now);
+    int rc = db_tx_exec(tx, DB_SQL(USER_IMPORT_INSERT), p, DB_NPARAMS(p), NULL);
+    if (rc == 0)
+        rc = db_tx_exec(tx, DB_SQL(USER_ID_SYNC), NULL, 0, NULL);
+    a->status = DB_IMPORT_CREATED;
+    return rc;
+}
+
+/* The import over the stored user cur with the same id and username. */
+static int import_update(db_tx_t *tx, struct import *a, const db_user_t *cur)
+{
+    const db_user_t *u = a->u;
+    /* jwtd's own hash (login rehash or a password change here) wins over the import */
+    const char *hash =
+        strncmp(cur->password_hash, "$argon2", 7) == 0 ? cur->password_hash : u->password_hash;
+    bool deactivate = cur->is_active && !u->is_active;
+    bool same = !str_differs(cur->email, u->email) &&
+                !str_differs(cur->first_name, u->first_name) &&
+                !str_differs(cur->last_name, u->last_name) && cur->role == u->role &&
+                cur->premium == u->premium && cur->is_active == u->is_active &&
+                !str_differs(cur->password_hash, hash);
+    a->status = same ? DB_IMPORT_UNCHANGED : DB_IMPORT_UPDATED;
+    if (same)
+        return 0;
+    db_param_t p[PROFILE_NPARAMS + 2];
+    profile_params(u, hash, p);
+    p[PROFILE_NPARAMS] = db_int(a->now);
+    p[PROFILE_NPARAMS + 1] = db_int(u->id);
+    int rc = db__tx_exec_one(tx, DB_SQL(USER_IMPORT_UPDATE), p, DB_NPARAMS(p));
+    if (rc == 0 && deactivate)
+        rc = db__revoke_user_in_tx(tx, u->id, a->now, NULL);
+    return rc;
+}
+
+/* The body of db_user_import, inside the write transaction. */
+static int import_body(db_tx_t *tx, void *arg)
+{
+    struct import *a = arg;
+    db_user_t cur;
+    memset(&cur, 0, sizeof cur);
+    db_param_t k[] = {db_int(a->u->id)};
+    int rc = db_tx_query_one(tx, DB_SQL(USER_BY_ID), k, DB_NPARAMS(k), read_user_row, &cur);
+    if (rc == ERR_NOT_FOUND)
+        rc = import_insert(tx, a);
+    else if (rc == 0 && str_differs(cur.username, a->u->username))
+        rc = ERR_CONFLICT; /* the id belongs to someone else here: never merge two people */
+    else if (rc == 0)
+        rc = import_update(tx, a, &cur);
+    db_user_dispose(&cur);
+    return rc;
+}
+
+/* See db.h. */
+int db_user_import(db_t *db, const db_user_t *u, int64_t now, enum db_import_status *status)
+{
+    if (u->id < 1 || !valid_user(u))
+        return ERR_INVALID;
+    struct import a = {u, now, DB_IMPORT_UNCHANGED};
+    int rc = db_transact(db, import_body, &a);
+    if (rc == 0 && status)
+        *status = a.status;
+    return rc;
+}
+
+/* ==== watermarks ========================================================================== */
+
+/* See db.h. */
+void db_watermark_list_dispose(db_watermark_list_t *list)
+{
+    if (!list)
+        return;
+    free(list->items);
+    list->items = NULL;
+    list->count = 0;
+}
+
+static void read_watermark_item(const db_row_t *row, void *item)
+{
+    db_watermark_t *w = item;
+    w->user_id = db_row_int(row, 0);
+    w->revoke_before = db_row_int(row, 1);
+}
+
+/* See db.h. */
+int db_watermark_list(db_t *db, int64_t since, db_watermark_list_t *list)
+{
+    db_collect_t rows = {.elem = sizeof *list->items, .read = read_watermark_item};
+    db_param_t p[] = {db_int(since)};
+    int rc = db_query(db, DB_SQL(WATERMARK_LIST), p, DB_NPARAMS(p), db__collect_row, &rows);
+    list->items = rows.items;
+    list->count = rows.count;
+    if (rc != 0)
+        db_watermark_list_dispose(list);
+    return rc;
+}
