@@ -1,6 +1,6 @@
 /*
- * jwt.c - JWT claims (RFC 7519 §4 and API.md §1): decode the payload into the caller's
- * jwtv_claims storage, extract the registered and jwtd claims as typed fields, and apply
+ * jwt.c - JWT claims (RFC 7519 §4; the token claims of docs/api.md): decode the payload into the
+ * caller's jwtv_claims storage, extract the registered and jwtd claims as typed fields, and apply
  * the checks of jwtv_options.
  *
  * Rules: the payload is a JSON object (strict, duplicate members rejected). exp/nbf/iat
@@ -116,108 +116,83 @@ static int check_aud(const char *text, const json_tok_t *toks, long aud, const c
     return found ? 0 : JWTV_EAUDIENCE;
 }
 
-/* See jose_internal.h. */
-int jose__claims_check(const jwtv_options *opt, const char *pl_b64, size_t pl_len, int64_t now,
-                       jwtv_claims *out)
+/* Reads one member of the payload (name n, value token v at index value) into out; the
+   index of aud is kept for check_aud. Returns 0 or JWTV_ECLAIM for a known claim of the
+   wrong type. */
+static int read_member(jwtv_claims *out, const char *text, str_t n, const json_tok_t *v, long value,
+                       long *aud)
 {
-    json_tok_t toks[JWTV_MAX_JSON_TOKENS];
-    size_t len, nt;
-    long aud = -1;
-    int rc, jrc;
-    char *text = out->_storage + out->_used;
-
-    if (pl_len > B64URL_ENC_LEN(JWTV_MAX_PAYLOAD_BYTES))
-        return JWTV_ETOOLARGE;
-    if (!b64url_decode(pl_b64, pl_len, text, JWTV_MAX_PAYLOAD_BYTES, &len))
-        return JWTV_EMALFORMED;
-    text[len] = '\0';
-    out->_used += len + 1;
-    out->payload = text;
-    out->payload_len = len;
-    if ((jrc = json_scan(text, len, toks, JWTV_MAX_JSON_TOKENS, JWTV_MAX_JSON_DEPTH, &nt)) != 0)
-        return jrc == JSON_E_TOOMANY || jrc == JSON_E_DEPTH ? JWTV_ETOOLARGE : JWTV_EMALFORMED;
-    if (toks[0].type != JSON_T_OBJECT)
-        return JWTV_EMALFORMED;
-
-    for (uint32_t k = 1; k < toks[0].next; k = toks[k + 1].next) {
-        const json_tok_t *key = &toks[k], *v = &toks[k + 1];
-        char buf[12];
-        str_t n = str_make(text + key->start, key->len);
-        if (key->has_escape) {
-            size_t nl = json_str_unescape(text, key, buf, sizeof buf);
-            if (nl == (size_t)-1)
-                continue;
-            n = str_make(buf, nl);
+    int rc = 0;
+    switch (n.ptr[0]) {
+    case 'a':
+        if (str_eq_cstr(n, "aud"))
+            *aud = value;
+        break;
+    case 'e':
+        if (str_eq_cstr(n, "exp")) {
+            rc = get_date(text, v, &out->exp);
+            out->has_exp = true;
+        } else if (str_eq_cstr(n, "email")) {
+            rc = get_string(out, text, v, &out->email);
         }
-        if (n.len < 3 || n.len > 10)
-            continue;
-        rc = 0;
-        switch (n.ptr[0]) {
-        case 'a':
-            if (str_eq_cstr(n, "aud"))
-                aud = (long)k + 1;
-            break;
-        case 'e':
-            if (str_eq_cstr(n, "exp")) {
-                rc = get_date(text, v, &out->exp);
-                out->has_exp = true;
-            } else if (str_eq_cstr(n, "email")) {
-                rc = get_string(out, text, v, &out->email);
-            }
-            break;
-        case 'i':
-            if (str_eq_cstr(n, "iat")) {
-                rc = get_date(text, v, &out->iat);
-                out->has_iat = true;
-            } else if (str_eq_cstr(n, "iss")) {
-                rc = get_string(out, text, v, &out->iss);
-            }
-            break;
-        case 'j':
-            if (str_eq_cstr(n, "jti"))
-                rc = get_string(out, text, v, &out->jti);
-            break;
-        case 'n':
-            if (str_eq_cstr(n, "nbf")) {
-                rc = get_date(text, v, &out->nbf);
-                out->has_nbf = true;
-            }
-            break;
-        case 'p':
-            if (str_eq_cstr(n, "premium")) {
-                if (v->type != JSON_T_TRUE && v->type != JSON_T_FALSE)
-                    rc = JWTV_ECLAIM;
-                out->has_premium = true;
-                out->premium = v->type == JSON_T_TRUE;
-            }
-            break;
-        case 'r':
-            if (str_eq_cstr(n, "role"))
-                rc = get_string(out, text, v, &out->role);
-            break;
-        case 's':
-            if (str_eq_cstr(n, "sub"))
-                rc = get_id(out, text, v, &out->sub);
-            else if (str_eq_cstr(n, "sid"))
-                rc = get_id(out, text, v, &out->sid);
-            break;
-        case 't':
-            if (str_eq_cstr(n, "token_type"))
-                rc = get_string(out, text, v, &out->token_type);
-            break;
-        case 'u':
-            if (str_eq_cstr(n, "user_id"))
-                rc = get_id(out, text, v, &out->user_id);
-            else if (str_eq_cstr(n, "username"))
-                rc = get_string(out, text, v, &out->username);
-            break;
-        default:
-            break;
+        break;
+    case 'i':
+        if (str_eq_cstr(n, "iat")) {
+            rc = get_date(text, v, &out->iat);
+            out->has_iat = true;
+        } else if (str_eq_cstr(n, "iss")) {
+            rc = get_string(out, text, v, &out->iss);
         }
-        if (rc)
-            return rc;
+        break;
+    case 'j':
+        if (str_eq_cstr(n, "jti"))
+            rc = get_string(out, text, v, &out->jti);
+        break;
+    case 'n':
+        if (str_eq_cstr(n, "nbf")) {
+            rc = get_date(text, v, &out->nbf);
+            out->has_nbf = true;
+        }
+        break;
+    case 'p':
+        if (str_eq_cstr(n, "premium")) {
+            if (v->type != JSON_T_TRUE && v->type != JSON_T_FALSE)
+                rc = JWTV_ECLAIM;
+            out->has_premium = true;
+            out->premium = v->type == JSON_T_TRUE;
+        }
+        break;
+    case 'r':
+        if (str_eq_cstr(n, "role"))
+            rc = get_string(out, text, v, &out->role);
+        break;
+    case 's':
+        if (str_eq_cstr(n, "sub"))
+            rc = get_id(out, text, v, &out->sub);
+        else if (str_eq_cstr(n, "sid"))
+            rc = get_id(out, text, v, &out->sid);
+        break;
+    case 't':
+        if (str_eq_cstr(n, "token_type"))
+            rc = get_string(out, text, v, &out->token_type);
+        break;
+    case 'u':
+        if (str_eq_cstr(n, "user_id"))
+            rc = get_id(out, text, v, &out->user_id);
+        else if (str_eq_cstr(n, "username"))
+            rc = get_string(out, text, v, &out->username);
+        break;
+    default:
+        break;
     }
+    return rc;
+}
 
+/* Applies jwtv_options to the extracted claims, in the order of the opening comment. */
+static int check_claims(const jwtv_options *opt, const jwtv_claims *out, const char *text,
+                        const json_tok_t *toks, long aud, int64_t now)
+{
+    int rc;
     unsigned req = opt->required;
     if (((req & JWTV_REQUIRE_EXP) && !out->has_exp) ||
         ((req & JWTV_REQUIRE_IAT) && !out->has_iat) ||
@@ -247,4 +222,45 @@ int jose__claims_check(const jwtv_options *opt, const char *pl_b64, size_t pl_le
     if (out->jti && strlen(out->jti) > 255)
         return JWTV_ECLAIM;
     return 0;
+}
+
+/* See jose_internal.h. */
+int jose__claims_check(const jwtv_options *opt, const char *pl_b64, size_t pl_len, int64_t now,
+                       jwtv_claims *out)
+{
+    json_tok_t toks[JWTV_MAX_JSON_TOKENS];
+    size_t len, nt;
+    long aud = -1;
+    int rc, jrc;
+    char *text = out->_storage + out->_used;
+
+    if (pl_len > B64URL_ENC_LEN(JWTV_MAX_PAYLOAD_BYTES))
+        return JWTV_ETOOLARGE;
+    if (!b64url_decode(pl_b64, pl_len, text, JWTV_MAX_PAYLOAD_BYTES, &len))
+        return JWTV_EMALFORMED;
+    text[len] = '\0';
+    out->_used += len + 1;
+    out->payload = text;
+    out->payload_len = len;
+    if ((jrc = json_scan(text, len, toks, JWTV_MAX_JSON_TOKENS, JWTV_MAX_JSON_DEPTH, &nt)) != 0)
+        return jrc == JSON_E_TOOMANY || jrc == JSON_E_DEPTH ? JWTV_ETOOLARGE : JWTV_EMALFORMED;
+    if (toks[0].type != JSON_T_OBJECT)
+        return JWTV_EMALFORMED;
+
+    for (uint32_t k = 1; k < toks[0].next; k = toks[k + 1].next) {
+        const json_tok_t *key = &toks[k];
+        char buf[12];
+        str_t n = str_make(text + key->start, key->len);
+        if (key->has_escape) {
+            size_t nl = json_str_unescape(text, key, buf, sizeof buf);
+            if (nl == (size_t)-1)
+                continue;
+            n = str_make(buf, nl);
+        }
+        if (n.len < 3 || n.len > 10)
+            continue;
+        if ((rc = read_member(out, text, n, &toks[k + 1], (long)k + 1, &aud)) != 0)
+            return rc;
+    }
+    return check_claims(opt, out, text, toks, aud, now);
 }
