@@ -4,9 +4,9 @@
  *
  * Adding an option is a field in config.h and a row here; defaults, parsing from file and
  * environment, `jwtd config`, and docs/config.md (`jwtd config --markdown`) all follow from
- * the row. Defaults are strings parsed by the same code as user input, so a default can
- * never bypass a bound. Defaults that depend on JWTD_ENVIRONMENT are applied by
- * cfg_finish() in load.c and documented here through def_doc.
+ * the row and its type (types.c). Defaults are strings parsed by the same code as user
+ * input, so a default can never bypass a bound. Defaults that depend on JWTD_ENVIRONMENT
+ * are applied by cfg_finish() (finish.c) and documented here through def_doc.
  *
  * This file holds data and the few validators that a type cannot express; it does no I/O.
  */
@@ -133,9 +133,8 @@ const struct cfg_row cfg_rows[] = {
     /* keys and tokens */
     {"JWTD_ALGORITHM", CFG_T_STRING, OFF(algorithm), "HS256", 0, 0, 0, algorithms, NULL,
      "signing algorithm of issued tokens", NULL},
-    {"JWTD_SECRET_KEY", CFG_T_SECRET, OFF(secret_key), NULL, 32, 0, CFG_F_SECRET | CFG_F_OPTIONAL,
-     NULL, NULL, "HMAC key, at least 32 bytes",
-     "unset (development: generated into `JWTD_DATA_DIR`)"},
+    {"JWTD_SECRET_KEY", CFG_T_SECRET, OFF(secret_key), NULL, 32, 0, CFG_F_OPTIONAL, NULL, NULL,
+     "HMAC key, at least 32 bytes", "unset (development: generated into `JWTD_DATA_DIR`)"},
     {"JWTD_SECRET_KEY_FILE", CFG_T_PATH, OFF(secret_key_file), NULL, 0, 0, CFG_F_OPTIONAL, NULL,
      NULL, "file holding the HMAC key (instead of JWTD_SECRET_KEY)", NULL},
     {"JWTD_SIGNING_KEY_FILE", CFG_T_PATH, OFF(signing_key_file), NULL, 0, 0, CFG_F_OPTIONAL, NULL,
