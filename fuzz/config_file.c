@@ -1,6 +1,6 @@
 /*
- * config_file.c - libFuzzer target for the config-file parser (src/config/load.c) and,
- * through it, every value parser of src/config/parse.c.
+ * config_file.c - libFuzzer target for the config-file parser (src/config/apply.c) and,
+ * through it, every value type of src/config/types.c and the grammars of parse.c.
  *
  * The input is the content of a --config file. Besides "no crash, no leak, no UB", it
  * checks one property: when a file loads, the dump of the result (secrets revealed) loads

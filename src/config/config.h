@@ -3,9 +3,9 @@
  *
  * Every variable of API.md section 9, plus the limits that bound each input path, is a
  * field of struct cfg and a row of the table in table.c (name, type, offset, default,
- * bounds, flags, help). Defaults, env/file parsing, `jwtd config` (secrets redacted),
- * --help and docs/config.md are all generated from that table: adding an option is one
- * field here and one row there.
+ * bounds, flags, help). Defaults, env/file parsing, `jwtd config` (secrets redacted) and
+ * docs/config.md are all generated from that table: adding an option is one field here
+ * and one row there.
  *
  * Only src/config/ knows how values are spelled. Other modules take plain C values copied
  * out of struct cfg by the composition root (src/root/), never struct cfg itself.
@@ -180,7 +180,5 @@ int cfg_parse_rate(str_t s, cfg_rate_t *out);
 /* Comma-separated strings, trimmed, empty items dropped. Release with cfg_strlist_dispose. */
 int cfg_parse_strlist(str_t s, cfg_strlist_t *out);
 void cfg_strlist_dispose(cfg_strlist_t *list);
-/* "development", "staging" or "production". */
-const char *cfg_environment_name(enum cfg_environment env);
 
 #endif

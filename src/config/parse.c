@@ -1,17 +1,14 @@
 /*
- * parse.c - the value syntaxes of jwtd's configuration: booleans, durations, sizes, rates,
- * CIDR lists and string lists (see config.h for each grammar).
+ * parse.c - the grammars of jwtd's configuration values: booleans, durations, sizes, rates
+ * and string lists (see config.h for each). CIDR lists are common/ip.h's.
  *
  * Every parser takes a str_t (not NUL-terminated), accepts surrounding blanks, rejects
  * anything it does not fully consume, and checks overflow before it happens. None of them
- * knows variable names or prints anything: the loader (load.c) turns a failure into a
- * message naming the variable.
+ * knows variable names, bounds or messages: the value types (types.c) turn a failure into
+ * the message, and apply.c names the variable.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "common/err.h"
 #include "config/config.h"
@@ -192,6 +189,8 @@ int cfg_parse_rate(str_t s, cfg_rate_t *out)
     return 0;
 }
 
+/* --- string lists ---------------------------------------------------------------------- */
+
 /* Upper bound on the number of comma-separated items in s. */
 static size_t count_items(str_t s)
 {
@@ -216,8 +215,6 @@ static bool next_item(str_t *rest, str_t *item)
     return false;
 }
 
-/* --- string lists ---------------------------------------------------------------------- */
-
 /* See config.h. */
 int cfg_parse_strlist(str_t s, cfg_strlist_t *out)
 {
@@ -238,18 +235,4 @@ void cfg_strlist_dispose(cfg_strlist_t *list)
     free(list->items);
     list->items = NULL;
     list->count = 0;
-}
-
-/* See config.h. */
-const char *cfg_environment_name(enum cfg_environment env)
-{
-    switch (env) {
-    case CFG_ENV_DEVELOPMENT:
-        return "development";
-    case CFG_ENV_STAGING:
-        return "staging";
-    case CFG_ENV_PRODUCTION:
-        return "production";
-    }
-    return "unknown";
 }

@@ -4,9 +4,9 @@
  *
  * Adding an option is a field in config.h and a row here; defaults, parsing from file and
  * environment, `jwtd config`, and docs/config.md (`jwtd config --markdown`) all follow from
- * the row. Defaults are strings parsed by the same code as user input, so a default can
- * never bypass a bound. Defaults that depend on JWTD_ENVIRONMENT are applied by
- * cfg_finish() in load.c and documented here through def_doc.
+ * the row and its type (types.c). Defaults are strings parsed by the same code as user
+ * input, so a default can never bypass a bound. Defaults that depend on JWTD_ENVIRONMENT
+ * are applied by cfg_finish() (finish.c) and documented here through def_doc.
  *
  * This file holds data and the few validators that a type cannot express; it does no I/O.
  */
@@ -17,59 +17,63 @@
 
 /* --- validators ------------------------------------------------------------------------ */
 
+/* Whether p is a decimal port number 0..65535 of at most five digits. */
+static bool is_port(const char *p)
+{
+    size_t n = strlen(p);
+    unsigned port = 0;
+    if (n == 0 || n > 5)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+        port = port * 10 + (unsigned)(p[i] - '0');
+    }
+    return port <= 65535;
+}
+
 /* "host:port", "[v6]:port" or ":port" (all interfaces); port 0..65535 (0 = any free port). */
 static int validate_listen(const char *v, char *why, size_t cap)
 {
     const char *colon = strrchr(v, ':');
-    if (!colon) {
-        snprintf(why, cap, "expected host:port, e.g. 127.0.0.1:8000 or [::1]:8000");
-        return -1;
-    }
-    if (v[0] == '[' && colon[-1] != ']') {
-        snprintf(why, cap, "expected [v6-address]:port");
-        return -1;
-    }
-    const char *p = colon + 1;
-    unsigned port = 0;
-    if (!*p || strlen(p) > 5) {
-        snprintf(why, cap, "port must be a number 0..65535");
-        return -1;
-    }
-    for (; *p; p++) {
-        if (*p < '0' || *p > '9') {
-            snprintf(why, cap, "port must be a number 0..65535");
-            return -1;
-        }
-        port = port * 10 + (unsigned)(*p - '0');
-    }
-    if (port > 65535) {
-        snprintf(why, cap, "port must be a number 0..65535");
-        return -1;
-    }
-    return 0;
+    const char *reason = NULL;
+    if (!colon)
+        reason = "expected host:port, e.g. 127.0.0.1:8000 or [::1]:8000";
+    else if (v[0] == '[' && colon[-1] != ']')
+        reason = "expected [v6-address]:port";
+    else if (!is_port(colon + 1))
+        reason = "port must be a number 0..65535";
+    if (!reason)
+        return 0;
+    snprintf(why, cap, "%s", reason);
+    return -1;
 }
 
-static int has_prefix(const char *s, const char *prefix)
+/* Accepts v when it is one of schemes (NULL-terminated) followed by something. */
+static int scheme_check(const char *v, const char *const *schemes, const char *expected, char *why,
+                        size_t cap)
 {
-    return strncmp(s, prefix, strlen(prefix)) == 0;
+    for (size_t i = 0; schemes[i]; i++) {
+        size_t n = strlen(schemes[i]);
+        if (strncmp(v, schemes[i], n) == 0 && v[n])
+            return 0;
+    }
+    snprintf(why, cap, "%s", expected);
+    return -1;
 }
 
 static int validate_database_url(const char *v, char *why, size_t cap)
 {
-    if ((has_prefix(v, "sqlite:") && v[7]) || (has_prefix(v, "postgresql://") && v[13]) ||
-        (has_prefix(v, "postgres://") && v[11]))
-        return 0;
-    snprintf(why, cap, "expected sqlite:PATH or postgresql://user:pass@host/db");
-    return -1;
+    static const char *const schemes[] = {"sqlite:", "postgresql://", "postgres://", NULL};
+    return scheme_check(v, schemes, "expected sqlite:PATH or postgresql://user:pass@host/db", why,
+                        cap);
 }
 
 static int validate_redis_url(const char *v, char *why, size_t cap)
 {
-    if ((has_prefix(v, "redis://") && v[8]) || (has_prefix(v, "rediss://") && v[9]) ||
-        (has_prefix(v, "unix://") && v[7]))
-        return 0;
-    snprintf(why, cap, "expected redis://host:port/db, rediss://... or unix:///path");
-    return -1;
+    static const char *const schemes[] = {"redis://", "rediss://", "unix://", NULL};
+    return scheme_check(v, schemes, "expected redis://host:port/db, rediss://... or unix:///path",
+                        why, cap);
 }
 
 /* --- choices --------------------------------------------------------------------------- */
@@ -133,9 +137,8 @@ const struct cfg_row cfg_rows[] = {
     /* keys and tokens */
     {"JWTD_ALGORITHM", CFG_T_STRING, OFF(algorithm), "HS256", 0, 0, 0, algorithms, NULL,
      "signing algorithm of issued tokens", NULL},
-    {"JWTD_SECRET_KEY", CFG_T_SECRET, OFF(secret_key), NULL, 32, 0, CFG_F_SECRET | CFG_F_OPTIONAL,
-     NULL, NULL, "HMAC key, at least 32 bytes",
-     "unset (development: generated into `JWTD_DATA_DIR`)"},
+    {"JWTD_SECRET_KEY", CFG_T_SECRET, OFF(secret_key), NULL, 32, 0, CFG_F_OPTIONAL, NULL, NULL,
+     "HMAC key, at least 32 bytes", "unset (development: generated into `JWTD_DATA_DIR`)"},
     {"JWTD_SECRET_KEY_FILE", CFG_T_PATH, OFF(secret_key_file), NULL, 0, 0, CFG_F_OPTIONAL, NULL,
      NULL, "file holding the HMAC key (instead of JWTD_SECRET_KEY)", NULL},
     {"JWTD_SIGNING_KEY_FILE", CFG_T_PATH, OFF(signing_key_file), NULL, 0, 0, CFG_F_OPTIONAL, NULL,
