@@ -1,4 +1,4 @@
-"""examples/resource-server-c (build/resource-server): a C service that verifies jwtd's
+"""examples/resource-server-c (resource-server, built beside jwtd): a C service that verifies jwtd's
 tokens locally with libjwtv against jwtd's JWKS, fetched over HTTP.
 
 * end to end with a real jwtd signing RS256 and ES256: /protected, the /admin/dashboard
@@ -33,7 +33,8 @@ from svc_helpers import ROLES, Svc
 import peers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.join(ROOT, "build", "resource-server")
+# Built next to the jwtd under test (JWTD_BIN), so a private or sanitizer build tests its own copy.
+BIN = os.path.join(os.path.dirname(os.path.abspath(jwtd_bin())), "resource-server")
 FASTAPI_SRC = os.path.join(peers.PEERS_SRC, "fastapi_resource")
 
 
