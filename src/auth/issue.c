@@ -321,6 +321,7 @@ int auth_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now, auth_pair_
         rc = sign_access(a, &u, ref->sid, now, ref->fph, out->access, &out->access_len);
         if (rc == 0) {
             auth__user_cache_put(a, &u, now, out);
+            auth__drop_user_groups(a, u.id); /* a renewal, as with rotation */
             (void)db_session_touch(a->db, ref->sid, now, 60);
         } else {
             *verdict = AUTH_INVALID;

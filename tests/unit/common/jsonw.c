@@ -39,3 +39,20 @@ TEST(jsonw_fixed_writer_fails_instead_of_overflowing)
     jsonw_raw(&w, "x"); /* ignored once failed */
     CHECK_TRUE(jsonw_failed(&w));
 }
+
+TEST(jsonw_fixed_writer_escapes_strings)
+{
+    /* the fixed writer escapes as jsonw_buf_str does */
+    char buf[64];
+    jsonw_t w;
+    jsonw_init(&w, buf, sizeof buf);
+    jsonw_raw(&w, "[");
+    jsonw_str(&w, "a\"b\\c\n\x01\xc3\xa9");
+    jsonw_raw(&w, ",");
+    jsonw_int(&w, -42);
+    jsonw_raw(&w, "]");
+    ASSERT_TRUE(!jsonw_failed(&w));
+    const char *want = "[\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\",-42]";
+    CHECK_EQ_INT(jsonw_len(&w), strlen(want));
+    CHECK_MEM_EQ(buf, want, strlen(want));
+}
