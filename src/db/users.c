@@ -12,10 +12,12 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/str.h"
+#include "common/text.h"
 #include "db/db_internal.h"
 #include "runtime/alloc.h"
 
-#define MAX_USERNAME_BYTES 150
+#define MAX_USERNAME_CHARS 150
 #define MAX_LIST_ROWS      1000
 
 static const char *const role_names[] = {"user", "instructor", "admin"};
@@ -100,10 +102,13 @@ static void profile_params(const db_user_t *u, const char *hash, db_param_t p[PR
     p[7] = db_text(hash);
 }
 
+/* The schema's limit counts characters (VARCHAR(150) in PostgreSQL), as Django does. */
 static bool valid_user(const db_user_t *u)
 {
-    size_t ulen = u->username ? strlen(u->username) : 0;
-    return ulen >= 1 && ulen <= MAX_USERNAME_BYTES && (unsigned)u->role <= DB_ROLE_ADMIN;
+    str_t name = str_cstr(u->username ? u->username : "");
+    if (name.len < 1 || name.len > 4 * MAX_USERNAME_CHARS || !text_utf8_valid(name))
+        return false;
+    return text_utf8_chars(name) <= MAX_USERNAME_CHARS && (unsigned)u->role <= DB_ROLE_ADMIN;
 }
 
 /* ==== creation and lookups ================================================================ */

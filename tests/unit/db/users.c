@@ -45,6 +45,16 @@ TEST(db_users_crud_and_conflicts)
     u.username = (char *)"dave";
     u.role = (enum db_role)7;
     CHECK_EQ_INT(db_user_create(t.db, &u, 1000, NULL), ERR_INVALID);
+    /* The limit is 150 characters, not bytes (both schemas count characters). */
+    char wide[2 * 151 + 1] = {0};
+    for (int i = 0; i < 151; i++)
+        memcpy(wide + 2 * i, "\xc3\xa9", 2); /* é */
+    u.role = DB_ROLE_USER;
+    u.username = wide;
+    CHECK_EQ_INT(db_user_create(t.db, &u, 1000, NULL), ERR_INVALID);
+    wide[2 * 150] = '\0';
+    CHECK_EQ_INT(db_user_create(t.db, &u, 1000, NULL), 0);
+    u.username = (char *)"dave";
 
     CHECK_EQ_INT(db_user_find_by_id(t.db, id, &got), 0);
     CHECK_STR_EQ(got.username, "alice");
