@@ -54,7 +54,8 @@ static int map(int rc)
 }
 
 /* Checks that user_id may change post id (its author, or an admin). */
-static int may_change(resource_t *res, int64_t id, int64_t user_id, bool is_admin, resource_post_t *p)
+static int may_change(resource_t *res, int64_t id, int64_t user_id, bool is_admin,
+                      resource_post_t *p)
 {
     int rc = resource_post_get(res->db, id, p);
     if (rc == 0 && p->author_id != user_id && !is_admin)
@@ -78,7 +79,8 @@ int resource__post_run(resource_t *res, enum resource_post_op op, int64_t *id, i
     case RESOURCE_POST_UPDATE:
         rc = may_change(res, *id, user_id, is_admin, &p);
         if (rc == 0)
-            rc = resource_post_update(res->db, *id, title ? title : p.title, body ? body : p.body, now);
+            rc = resource_post_update(res->db, *id, title ? title : p.title, body ? body : p.body,
+                                      now);
         break;
     case RESOURCE_POST_DELETE:
         rc = may_change(res, *id, user_id, is_admin, &p);
