@@ -193,11 +193,17 @@ int auth_cache_group_register(auth_t *a, const char *prefix)
 }
 
 /* See auth_internal.h. */
+/* See auth.h. */
+void auth_cache_group_name(const char *prefix, int64_t user_id, char out[AUTH_CACHE_GROUP_NAME_MAX])
+{
+    snprintf(out, AUTH_CACHE_GROUP_NAME_MAX, "%s%lld", prefix, (long long)user_id);
+}
+
 void auth__drop_user_groups(auth_t *a, int64_t user_id)
 {
     for (size_t i = 0; i < a->cache_group_count; i++) {
-        char group[AUTH__CACHE_GROUP_MAX + 24];
-        snprintf(group, sizeof group, "%s%lld", a->cache_groups[i], (long long)user_id);
+        char group[AUTH_CACHE_GROUP_NAME_MAX];
+        auth_cache_group_name(a->cache_groups[i], user_id, group);
         store_cache_drop_group(a->store, group);
     }
 }

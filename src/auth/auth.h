@@ -128,6 +128,12 @@ const auth_options_t *auth_options(const auth_t *a);
  * Returns 0 or ERR_INVALID.
  */
 int auth_cache_group_register(auth_t *a, const char *prefix);
+/* Room for a group name: a registered prefix (under 24 bytes) and a user id. */
+#define AUTH_CACHE_GROUP_NAME_MAX 48
+/* The name of user_id's group under prefix ("<prefix><user_id>"): the group a module stores
+   a user's entries in so that auth drops them. The name is cut to fit out. */
+void auth_cache_group_name(const char *prefix, int64_t user_id,
+                           char out[AUTH_CACHE_GROUP_NAME_MAX]);
 
 /* ==== keys as published ===================================================================== */
 

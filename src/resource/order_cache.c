@@ -25,12 +25,18 @@
 #define ORDERS_TTL_S 900
 #define GROUP_PREFIX "orders:user:"
 
+/* See resource_internal.h. */
+void resource__orders_key(int64_t user_id, const char *jti, char key[RESOURCE_ORDERS_KEY_MAX])
+{
+    snprintf(key, RESOURCE_ORDERS_KEY_MAX, "orders:%" PRId64 ":%.64s", user_id, jti);
+}
+
 struct lookup {
     resource_t *res;
     void (*cb)(void *arg, bool cached, str_t data);
     void *arg;
     int64_t user_id, exp;
-    char key[128];
+    char key[RESOURCE_ORDERS_KEY_MAX];
     char username[AUTH_CLAIM_NAME_MAX + 1];
 };
 
@@ -61,8 +67,8 @@ static void on_cached(void *arg, int status, str_t value)
     if (ttl > ORDERS_TTL_S)
         ttl = ORDERS_TTL_S;
     if (ttl > 0) {
-        char group[64];
-        snprintf(group, sizeof group, GROUP_PREFIX "%" PRId64, l->user_id);
+        char group[AUTH_CACHE_GROUP_NAME_MAX];
+        auth_cache_group_name(GROUP_PREFIX, l->user_id, group);
         store_cache_set(l->res->store, l->key, buf_str(&data), (uint32_t)ttl, group);
     }
     l->cb(l->arg, false, buf_str(&data));
@@ -81,7 +87,7 @@ void resource__orders_get(resource_t *res, int64_t user_id, const char *jti, int
     l->arg = arg;
     l->user_id = user_id;
     l->exp = exp ? exp : clock_now_s() + ORDERS_TTL_S;
-    snprintf(l->key, sizeof l->key, "orders:%" PRId64 ":%.64s", user_id, jti);
+    resource__orders_key(user_id, jti, l->key);
     snprintf(l->username, sizeof l->username, "%s", username);
     store_cache_get(res->store, l->key, on_cached, l);
 }

@@ -75,6 +75,11 @@ void resource__posts_cached(resource_t *res, const char *key,
 void resource__orders_get(resource_t *res, int64_t user_id, const char *jti, int64_t exp,
                           const char *username, void (*cb)(void *arg, bool cached, str_t data),
                           void *arg);
+/* Room for an orders cache key. */
+#define RESOURCE_ORDERS_KEY_MAX 96
+/* The cache key of user_id's orders as seen with the token jti ("orders:<id>:<jti>", the jti
+   cut at 64 bytes). */
+void resource__orders_key(int64_t user_id, const char *jti, char key[RESOURCE_ORDERS_KEY_MAX]);
 /* Registers the orders' per-user cache group with the token service. */
 int resource__orders_init(resource_t *res);
 
