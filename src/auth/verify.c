@@ -35,17 +35,10 @@ const char *auth_verdict_message(enum auth_verdict v)
 /* See auth.h. */
 int auth_parse_user_id(const char *s, int64_t *out)
 {
-    if (!s || !*s || strlen(s) > 19)
+    uint64_t v;
+    if (!s || strlen(s) > 19 || !str_to_u64(str_cstr(s), INT64_MAX, &v))
         return ERR_INVALID;
-    int64_t v = 0;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return ERR_INVALID;
-        if (v > (INT64_MAX - (*p - '0')) / 10)
-            return ERR_INVALID;
-        v = v * 10 + (*p - '0');
-    }
-    *out = v;
+    *out = (int64_t)v;
     return 0;
 }
 

@@ -62,10 +62,8 @@ int ip_parse(str_t s, ip_addr_t *out)
 {
     char buf[IP_TEXT_MAX + 8];
     s = str_trim(s);
-    if (s.len == 0 || s.len >= sizeof buf)
+    if (s.len == 0 || !str_copy_cstr(s, buf, sizeof buf))
         return ERR_INVALID;
-    memcpy(buf, s.ptr, s.len);
-    buf[s.len] = '\0';
     if (buf[0] == '[') { /* "[v6]" or "[v6]:port" */
         char *rb = strchr(buf, ']');
         if (!rb || (rb[1] != '\0' && rb[1] != ':'))
@@ -112,18 +110,10 @@ void ip_mask(const ip_addr_t *a, unsigned prefix_len, ip_addr_t *out)
 /* A decimal prefix length without sign or leading zeros, at most max. */
 static int parse_prefix(const char *p, unsigned max, unsigned *out)
 {
-    size_t n = strlen(p);
-    if (n == 0 || n > 3 || (p[0] == '0' && n > 1))
+    uint64_t v;
+    if ((p[0] == '0' && p[1] != '\0') || !str_to_u64(str_cstr(p), max, &v))
         return ERR_INVALID;
-    unsigned v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return ERR_INVALID;
-        v = v * 10 + (unsigned)(p[i] - '0');
-    }
-    if (v > max)
-        return ERR_INVALID;
-    *out = v;
+    *out = (unsigned)v;
     return 0;
 }
 
@@ -132,10 +122,8 @@ int ip_net_parse(str_t s, ip_net_t *out)
 {
     char text[IP_TEXT_MAX + 8];
     s = str_trim(s);
-    if (s.len == 0 || s.len >= sizeof text)
+    if (s.len == 0 || !str_copy_cstr(s, text, sizeof text))
         return ERR_INVALID;
-    memcpy(text, s.ptr, s.len);
-    text[s.len] = '\0';
     char *slash = strchr(text, '/');
     if (slash)
         *slash = '\0';

@@ -300,6 +300,21 @@ static json_tok_t *new_tok(struct scan *sc, uint32_t *idx)
 
 #define FAST_KEYS 24
 
+/* After a member or element: 1 on ',' (another follows), 0 on the closing character, -1
+   on anything else. Skips the whitespace around. */
+static int after_member(struct scan *sc, char close)
+{
+    skip_ws(sc);
+    if (sc->pos >= sc->len)
+        return -1;
+    char c = sc->s[sc->pos++];
+    if (c == ',') {
+        skip_ws(sc);
+        return 1;
+    }
+    return c == close ? 0 : -1;
+}
+
 static int scan_object(struct scan *sc, uint32_t self, unsigned depth)
 {
     uint32_t count = 0, sigs[FAST_KEYS], idxs[FAST_KEYS];
@@ -351,19 +366,11 @@ static int scan_object(struct scan *sc, uint32_t self, unsigned depth)
         if ((rc = scan_value(sc, depth + 1)) != 0)
             return rc;
         count++;
-        skip_ws(sc);
-        if (sc->pos >= sc->len)
-            return JSON_E_SYNTAX;
-        if (sc->s[sc->pos] == ',') {
-            sc->pos++;
-            skip_ws(sc);
-            continue;
-        }
-        if (sc->s[sc->pos] == '}') {
-            sc->pos++;
+        if ((rc = after_member(sc, '}')) <= 0) {
+            if (rc < 0)
+                return JSON_E_SYNTAX;
             break;
         }
-        return JSON_E_SYNTAX;
     }
 done:
     sc->toks[self].size = count;
@@ -384,19 +391,11 @@ static int scan_array(struct scan *sc, uint32_t self, unsigned depth)
         if (rc)
             return rc;
         count++;
-        skip_ws(sc);
-        if (sc->pos >= sc->len)
-            return JSON_E_SYNTAX;
-        if (sc->s[sc->pos] == ',') {
-            sc->pos++;
-            skip_ws(sc);
-            continue;
-        }
-        if (sc->s[sc->pos] == ']') {
-            sc->pos++;
+        if ((rc = after_member(sc, ']')) <= 0) {
+            if (rc < 0)
+                return JSON_E_SYNTAX;
             break;
         }
-        return JSON_E_SYNTAX;
     }
 done:
     sc->toks[self].size = count;

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 typedef struct {
@@ -84,6 +85,34 @@ static inline str_t str_trim(str_t s)
     while (s.len && (s.ptr[s.len - 1] == ' ' || s.ptr[s.len - 1] == '\t'))
         s.len--;
     return s;
+}
+
+/* Copies s into out (cap bytes) with a terminating NUL. False, out untouched, when it does
+   not fit. */
+static inline bool str_copy_cstr(str_t s, char *out, size_t cap)
+{
+    if (s.len >= cap)
+        return false;
+    memcpy(out, s.ptr, s.len);
+    out[s.len] = '\0';
+    return true;
+}
+
+/* Parses s as a decimal of one or more ASCII digits and nothing else (no sign, no
+   space), at most max. False, *out untouched, otherwise. Never overflows. */
+static inline bool str_to_u64(str_t s, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (s.len == 0)
+        return false;
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned d = (unsigned)(unsigned char)s.ptr[i] - '0';
+        if (d > 9 || d > max || v > (max - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return true;
 }
 
 #endif

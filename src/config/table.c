@@ -20,16 +20,8 @@
 /* Whether p is a decimal port number 0..65535 of at most five digits. */
 static bool is_port(const char *p)
 {
-    size_t n = strlen(p);
-    unsigned port = 0;
-    if (n == 0 || n > 5)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return false;
-        port = port * 10 + (unsigned)(p[i] - '0');
-    }
-    return port <= 65535;
+    uint64_t port;
+    return strlen(p) <= 5 && str_to_u64(str_cstr(p), 65535, &port);
 }
 
 /* "host:port", "[v6]:port" or ":port" (all interfaces); port 0..65535 (0 = any free port). */

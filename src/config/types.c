@@ -135,10 +135,8 @@ static int parse_int64(str_t s, int64_t *out)
 {
     char tmp[32];
     s = str_trim(s);
-    if (s.len == 0 || s.len >= sizeof tmp)
+    if (s.len == 0 || !str_copy_cstr(s, tmp, sizeof tmp))
         return ERR_CONFIG;
-    memcpy(tmp, s.ptr, s.len);
-    tmp[s.len] = '\0';
     for (size_t i = (tmp[0] == '-'); i < s.len; i++)
         if (tmp[i] < '0' || tmp[i] > '9')
             return ERR_CONFIG;

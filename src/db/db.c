@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "common/err.h"
+#include "common/str.h"
 #include "db/db_internal.h"
 #include "runtime/alloc.h"
 
@@ -40,15 +41,8 @@ static uint32_t url_pool_size(const char *url)
 
 static int parse_u32(const char *v, size_t len, uint32_t max, uint32_t *out)
 {
-    uint64_t x = 0;
-    if (len == 0 || len > 10)
-        return -1;
-    for (size_t i = 0; i < len; i++) {
-        if (v[i] < '0' || v[i] > '9')
-            return -1;
-        x = x * 10 + (uint64_t)(v[i] - '0');
-    }
-    if (x > max)
+    uint64_t x;
+    if (len > 10 || !str_to_u64(str_make(v, len), max, &x))
         return -1;
     *out = (uint32_t)x;
     return 0;

@@ -150,17 +150,10 @@ str_t api__json_string(json_t *body, const char *name)
 /* Parses a decimal in [lo, hi]. */
 static bool parse_u32(str_t s, uint32_t lo, uint32_t hi, uint32_t *out)
 {
-    if (s.len == 0 || s.len > 9)
+    uint64_t v;
+    if (s.len > 9 || !str_to_u64(s, hi, &v) || v < lo)
         return false;
-    uint32_t v = 0;
-    for (size_t i = 0; i < s.len; i++) {
-        if (s.ptr[i] < '0' || s.ptr[i] > '9')
-            return false;
-        v = v * 10 + (uint32_t)(s.ptr[i] - '0');
-    }
-    if (v < lo || v > hi)
-        return false;
-    *out = v;
+    *out = (uint32_t)v;
     return true;
 }
 
@@ -194,17 +187,9 @@ int api__pagination(http_req_t *req, const api_paging_t *paging, uint32_t *page,
 /* See req.h. */
 bool api__param_id(http_req_t *req, const char *name, int64_t *out)
 {
-    str_t p = http_req_param(req, name);
-    if (p.len == 0 || p.len > 18)
+    uint64_t v; /* ids of at most 18 digits */
+    if (!str_to_u64(http_req_param(req, name), 999999999999999999ULL, &v) || v == 0)
         return false;
-    int64_t v = 0;
-    for (size_t i = 0; i < p.len; i++) {
-        if (p.ptr[i] < '0' || p.ptr[i] > '9')
-            return false;
-        v = v * 10 + (p.ptr[i] - '0');
-    }
-    if (v <= 0)
-        return false;
-    *out = v;
+    *out = (int64_t)v;
     return true;
 }

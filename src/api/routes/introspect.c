@@ -145,17 +145,10 @@ static bool parse_since(http_req_t *req, int64_t now, int64_t *since)
     int rc = http_req_query(req, "since", &v);
     if (rc == ERR_DECLINED)
         return true;
-    if (rc != 0 || v.len == 0 || v.len > 18)
+    uint64_t s;
+    if (rc != 0 || !str_to_u64(v, (uint64_t)now + 86400, &s))
         return false;
-    int64_t s = 0;
-    for (size_t i = 0; i < v.len; i++) {
-        if (v.ptr[i] < '0' || v.ptr[i] > '9')
-            return false;
-        s = s * 10 + (v.ptr[i] - '0');
-    }
-    if (s > now + 86400)
-        return false;
-    *since = s;
+    *since = (int64_t)s;
     return true;
 }
 
