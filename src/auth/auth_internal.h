@@ -42,6 +42,17 @@ struct auth {
     struct auth_guard_log *guard_log; /* guard.c: when each suspicious address was logged */
 };
 
+/* The revocations recorded in the database: revoked access-token ids not yet expired,
+   sessions revoked since `since` and user watermarks raised since `since`. */
+typedef struct {
+    db_revoked_list_t jtis;
+    db_session_list_t sids;
+    db_watermark_list_t users;
+} auth__revocations_t;
+/* Reads them into *out (disposed on failure). Returns 0 or ERR_UNAVAILABLE. */
+int auth__revocations_read(auth_t *a, int64_t since, int64_t now, auth__revocations_t *out);
+void auth__revocations_dispose(auth__revocations_t *r);
+
 /* Database errors other than "no such row" become ERR_UNAVAILABLE: 503, never 401/500. */
 int auth__map_db(int rc);
 /* How long after a revocation at `at` a token it covers may still be alive. */

@@ -161,34 +161,49 @@ int auth__pull(void *arg, store_t *st, int64_t since, int64_t now)
     int64_t horizon = now - a->opts.access_lifetime_s - a->opts.leeway_s - a->opts.reuse_grace_s;
     if (since < horizon)
         since = horizon;
-    db_revoked_list_t rl = {0};
-    db_session_list_t sl = {0};
-    db_watermark_list_t wl = {0};
-    int rc = db_revoked_list(a->db, now, &rl);
-    if (rc == 0)
-        rc = db_session_list_revoked(a->db, since, &sl);
-    if (rc == 0)
-        rc = db_watermark_list(a->db, since, &wl);
-    if (rc == 0) {
-        store_id_t id;
-        for (size_t i = 0; i < rl.count; i++)
-            if (store_id_parse(str_cstr(rl.items[i].jti), &id) == 0)
-                store_revoke_jti(st, &id, rl.items[i].expires_at + a->opts.leeway_s + 1);
-        for (size_t i = 0; i < sl.count; i++) {
-            const db_session_t *s = &sl.items[i];
-            int64_t at = s->revoked_at > s->last_used_at ? s->revoked_at : s->last_used_at;
-            if (store_id_parse(str_cstr(s->sid), &id) == 0)
-                store_revoke_sid(st, &id, auth__revocation_horizon(a, at));
-        }
-        for (size_t i = 0; i < wl.count; i++) {
-            const db_watermark_t *w = &wl.items[i];
-            store_revoke_user(st, w->user_id, w->revoke_before,
-                              auth__revocation_horizon(a, w->revoke_before));
-            auth__ucache_drop(a->users, w->user_id);
-        }
+    auth__revocations_t r;
+    if (auth__revocations_read(a, since, now, &r) != 0)
+        return ERR_UNAVAILABLE;
+    store_id_t id;
+    for (size_t i = 0; i < r.jtis.count; i++)
+        if (store_id_parse(str_cstr(r.jtis.items[i].jti), &id) == 0)
+            store_revoke_jti(st, &id, r.jtis.items[i].expires_at + a->opts.leeway_s + 1);
+    for (size_t i = 0; i < r.sids.count; i++) {
+        const db_session_t *s = &r.sids.items[i];
+        int64_t at = s->revoked_at > s->last_used_at ? s->revoked_at : s->last_used_at;
+        if (store_id_parse(str_cstr(s->sid), &id) == 0)
+            store_revoke_sid(st, &id, auth__revocation_horizon(a, at));
     }
-    db_revoked_list_dispose(&rl);
-    db_session_list_dispose(&sl);
-    db_watermark_list_dispose(&wl);
-    return rc == 0 ? 0 : ERR_UNAVAILABLE;
+    for (size_t i = 0; i < r.users.count; i++) {
+        const db_watermark_t *w = &r.users.items[i];
+        store_revoke_user(st, w->user_id, w->revoke_before,
+                          auth__revocation_horizon(a, w->revoke_before));
+        auth__ucache_drop(a->users, w->user_id);
+    }
+    auth__revocations_dispose(&r);
+    return 0;
+}
+
+/* See auth_internal.h. */
+int auth__revocations_read(auth_t *a, int64_t since, int64_t now, auth__revocations_t *out)
+{
+    memset(out, 0, sizeof *out);
+    int rc = db_revoked_list(a->db, now, &out->jtis);
+    if (rc == 0)
+        rc = db_session_list_revoked(a->db, since, &out->sids);
+    if (rc == 0)
+        rc = db_watermark_list(a->db, since, &out->users);
+    if (rc != 0) {
+        auth__revocations_dispose(out);
+        return ERR_UNAVAILABLE;
+    }
+    return 0;
+}
+
+/* See auth_internal.h. */
+void auth__revocations_dispose(auth__revocations_t *r)
+{
+    db_revoked_list_dispose(&r->jtis);
+    db_session_list_dispose(&r->sids);
+    db_watermark_list_dispose(&r->users);
 }

@@ -63,31 +63,25 @@ int auth_revoke_own_session(auth_t *a, int64_t user_id, const char *sid, int64_t
 /* See auth.h. */
 int auth_revocations_json(auth_t *a, int64_t since, int64_t now, buf_t *out)
 {
-    db_revoked_list_t jl = {0};
-    db_session_list_t sl = {0};
-    db_watermark_list_t wl = {0};
-    int rc = db_revoked_list(a->db, now, &jl);
-    if (rc == 0)
-        rc = db_session_list_revoked(a->db, since, &sl);
-    if (rc == 0)
-        rc = db_watermark_list(a->db, since, &wl);
-    if (rc == 0) {
-        buf_printf(out, "{\"now\":%" PRId64 ",\"since\":%" PRId64 ",\"jtis\":[", now, since);
-        for (size_t i = 0; i < jl.count; i++)
-            buf_printf(out, "%s{\"jti\":\"%s\",\"exp\":%" PRId64 "}", i ? "," : "", jl.items[i].jti,
-                       jl.items[i].expires_at);
-        buf_append_cstr(out, "],\"sids\":[");
-        for (size_t i = 0; i < sl.count; i++)
-            buf_printf(out, "%s{\"sid\":\"%s\",\"user_id\":%" PRId64 ",\"revoked_at\":%" PRId64 "}",
-                       i ? "," : "", sl.items[i].sid, sl.items[i].user_id, sl.items[i].revoked_at);
-        buf_append_cstr(out, "],\"users\":[");
-        for (size_t i = 0; i < wl.count; i++)
-            buf_printf(out, "%s{\"user_id\":%" PRId64 ",\"revoke_before\":%" PRId64 "}",
-                       i ? "," : "", wl.items[i].user_id, wl.items[i].revoke_before);
-        buf_append_cstr(out, "]}");
-    }
-    db_revoked_list_dispose(&jl);
-    db_session_list_dispose(&sl);
-    db_watermark_list_dispose(&wl);
-    return rc == 0 ? 0 : ERR_UNAVAILABLE;
+    auth__revocations_t r;
+    if (auth__revocations_read(a, since, now, &r) != 0)
+        return ERR_UNAVAILABLE;
+    const db_revoked_list_t *jl = &r.jtis;
+    const db_session_list_t *sl = &r.sids;
+    const db_watermark_list_t *wl = &r.users;
+    buf_printf(out, "{\"now\":%" PRId64 ",\"since\":%" PRId64 ",\"jtis\":[", now, since);
+    for (size_t i = 0; i < jl->count; i++)
+        buf_printf(out, "%s{\"jti\":\"%s\",\"exp\":%" PRId64 "}", i ? "," : "", jl->items[i].jti,
+                   jl->items[i].expires_at);
+    buf_append_cstr(out, "],\"sids\":[");
+    for (size_t i = 0; i < sl->count; i++)
+        buf_printf(out, "%s{\"sid\":\"%s\",\"user_id\":%" PRId64 ",\"revoked_at\":%" PRId64 "}",
+                   i ? "," : "", sl->items[i].sid, sl->items[i].user_id, sl->items[i].revoked_at);
+    buf_append_cstr(out, "],\"users\":[");
+    for (size_t i = 0; i < wl->count; i++)
+        buf_printf(out, "%s{\"user_id\":%" PRId64 ",\"revoke_before\":%" PRId64 "}", i ? "," : "",
+                   wl->items[i].user_id, wl->items[i].revoke_before);
+    buf_append_cstr(out, "]}");
+    auth__revocations_dispose(&r);
+    return 0;
 }

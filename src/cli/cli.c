@@ -28,24 +28,9 @@
 
 /* --- the command table ----------------------------------------------------------------- */
 
-/* In the order `jwtd --help` lists them: the server, then admin commands, then tooling. */
-static const struct cli_command commands[] = {
-    {"serve", "run the HTTP server", cli_serve, cli_serve_help},
-    {"migrate", "apply the database migrations", cli_migrate, cli_migrate_help},
-    {"user", "manage users: create, list, passwd, disable, enable", cli_user, cli_user_help},
-    {"token", "issue a token pair for a user (token issue --user NAME)", cli_token, cli_token_help},
-    {"revoke", "revoke every session of a user (revoke --user NAME)", cli_revoke, cli_revoke_help},
-    {"flush-expired", "delete expired tokens and dead sessions from the database",
-     cli_flush_expired, cli_flush_expired_help},
-    {"import-django", "import the users of a Django project (import-django --database URL)",
-     cli_import_django, cli_import_django_help},
-    {"keygen", "generate a signing key (keygen --alg ALG --out FILE)", cli_keygen, cli_keygen_help},
-    {"jwks", "print the public JWK Set of the configured keys", cli_jwks, cli_jwks_help},
-    {"config", "print the effective configuration (secrets redacted)", cli_config, cli_config_help},
-    {"stats", "print the key figures of a running jwtd (from its /metrics)", cli_stats,
-     cli_stats_help},
-    {"version", "print the version of jwtd and of its libraries", cli_version, cli_version_help},
-};
+#define CLI_ROW_(name, stem, summary) {name, summary, cli_##stem, cli_##stem##_help},
+static const struct cli_command commands[] = {CLI_COMMANDS(CLI_ROW_)};
+#undef CLI_ROW_
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

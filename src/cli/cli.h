@@ -132,33 +132,34 @@ int cli_root_open(int argc, char **argv, unsigned parts, root_t **r);
 
 /* --- the commands ---------------------------------------------------------------------- */
 
-int cli_config(int argc, char **argv); /* config_cmd.c */
-void cli_config_help(FILE *out);
-int cli_version(int argc, char **argv); /* cli.c */
-void cli_version_help(FILE *out);
-int cli_serve(int argc, char **argv); /* serve.c */
-void cli_serve_help(FILE *out);
-int cli_user(int argc, char **argv); /* user.c */
-void cli_user_help(FILE *out);
-int cli_import_django(int argc, char **argv); /* import_django.c */
-void cli_import_django_help(FILE *out);
-int cli_migrate(int argc, char **argv); /* migrate.c */
-void cli_migrate_help(FILE *out);
-int cli_flush_expired(int argc, char **argv); /* migrate.c */
-void cli_flush_expired_help(FILE *out);
+/*
+ * The commands, in the order `jwtd --help` lists them (the server, then admin commands, then
+ * tooling): X(name, stem, summary) for `jwtd <name>`, run by cli_<stem>(argc, argv) with
+ * argv[0] = name and described by cli_<stem>_help(out).
+ */
+#define CLI_COMMANDS(X)                                                                            \
+    X("serve", serve, "run the HTTP server")                                                       \
+    X("migrate", migrate, "apply the database migrations")                                         \
+    X("user", user, "manage users: create, list, passwd, disable, enable")                         \
+    X("token", token, "issue a token pair for a user (token issue --user NAME)")                   \
+    X("revoke", revoke, "revoke every session of a user (revoke --user NAME)")                     \
+    X("flush-expired", flush_expired, "delete expired tokens and dead sessions from the database") \
+    X("import-django", import_django,                                                              \
+      "import the users of a Django project (import-django --database URL)")                       \
+    X("keygen", keygen, "generate a signing key (keygen --alg ALG --out FILE)")                    \
+    X("jwks", jwks, "print the public JWK Set of the configured keys")                             \
+    X("config", config, "print the effective configuration (secrets redacted)")                    \
+    X("stats", stats, "print the key figures of a running jwtd (from its /metrics)")               \
+    X("version", version, "print the version of jwtd and of its libraries")
 
-int cli_token(int argc, char **argv); /* token.c: `token issue` (+ inspect/verify, keys.c) */
-void cli_token_help(FILE *out);
+#define CLI_DECLARE_(name, stem, summary)                                                          \
+    int cli_##stem(int argc, char **argv);                                                         \
+    void cli_##stem##_help(FILE *out);
+CLI_COMMANDS(CLI_DECLARE_)
+#undef CLI_DECLARE_
+
 /* keys.c: `token inspect|verify|sign`, called by cli_token() with argv[0] = "token" */
 int cli_token_keys(int argc, char **argv);
 void cli_token_keys_help(FILE *out);
-int cli_stats(int argc, char **argv); /* stats.c */
-void cli_stats_help(FILE *out);
-int cli_keygen(int argc, char **argv); /* keys.c */
-void cli_keygen_help(FILE *out);
-int cli_jwks(int argc, char **argv); /* keys.c */
-void cli_jwks_help(FILE *out);
-int cli_revoke(int argc, char **argv); /* token.c */
-void cli_revoke_help(FILE *out);
 
 #endif

@@ -14,6 +14,24 @@
 #include "db/db.h"
 #include "runtime/errtab.h"
 
+/* The two commands here take no option and no argument. */
+#define NO_OPTIONS ((const struct cli_opt[]){CLI_OPT_END})
+
+/* Checks that argv has nothing but --config and opens the root for parts. */
+static int open_root(int argc, char **argv, unsigned parts, root_t **r)
+{
+    struct cli_args args;
+    int rc = cli_parse_args(argc, argv, NO_OPTIONS, 0, NULL, &args);
+    return rc != 0 ? rc : cli_root_open(argc, argv, parts, r);
+}
+
+/* Prints why cmd failed; CLI_EXIT_FAILURE. */
+static int failed(const char *cmd, int err)
+{
+    fprintf(stderr, "jwtd %s: failed (%s)\n", cmd, err_name(err));
+    return CLI_EXIT_FAILURE;
+}
+
 /* See cli.h. */
 void cli_migrate_help(FILE *out)
 {
@@ -21,31 +39,25 @@ void cli_migrate_help(FILE *out)
                  "Applies the database migrations JWTD_DATABASE_URL lacks (each in its own\n"
                  "transaction) and prints the schema version. Safe to run repeatedly and while\n"
                  "a server runs; `jwtd serve` and the user commands also migrate at start.\n\n");
-    cli_print_opts(out, (const struct cli_opt[]){CLI_OPT_END});
+    cli_print_opts(out, NO_OPTIONS);
 }
 
 /* See cli.h. */
 int cli_migrate(int argc, char **argv)
 {
-    struct cli_args args;
     root_t *r = NULL;
     int applied = 0, version = 0;
-    int rc = cli_parse_args(argc, argv, (const struct cli_opt[]){CLI_OPT_END}, 0, NULL, &args);
+    int rc = open_root(argc, argv, ROOT_DB, &r);
     if (rc != 0)
-        return rc;
-    if ((rc = cli_root_open(argc, argv, ROOT_DB, &r)) != 0)
         return rc;
     int err = db_migrate(r->db, &applied);
     if (err == 0)
         err = db_schema_version(r->db, &version);
-    if (err != 0) {
-        fprintf(stderr, "jwtd migrate: failed (%s)\n", err_name(err));
-        rc = CLI_EXIT_FAILURE;
-        goto out;
-    }
-    printf("database schema at version %d (%d migration%s applied)\n", version, applied,
-           applied == 1 ? "" : "s");
-out:
+    if (err != 0)
+        rc = failed("migrate", err);
+    else
+        printf("database schema at version %d (%d migration%s applied)\n", version, applied,
+               applied == 1 ? "" : "s");
     root_close(r);
     return rc;
 }
@@ -59,30 +71,24 @@ void cli_flush_expired_help(FILE *out)
                  "revocation is older than the access-token lifetime + leeway (a revoked session\n"
                  "must outlive every access token it issued). A running server prunes its\n"
                  "in-memory index by itself; this keeps the tables small. Safe while it runs.\n\n");
-    cli_print_opts(out, (const struct cli_opt[]){CLI_OPT_END});
+    cli_print_opts(out, NO_OPTIONS);
 }
 
 /* See cli.h. */
 int cli_flush_expired(int argc, char **argv)
 {
-    struct cli_args args;
     root_t *r = NULL;
     db_flush_stats_t st;
-    int rc = cli_parse_args(argc, argv, (const struct cli_opt[]){CLI_OPT_END}, 0, NULL, &args);
+    int rc = open_root(argc, argv, ROOT_DB | ROOT_MIGRATE, &r);
     if (rc != 0)
-        return rc;
-    if ((rc = cli_root_open(argc, argv, ROOT_DB | ROOT_MIGRATE, &r)) != 0)
         return rc;
     const auth_options_t *ao = &r->opt.auth;
     int err = db_flush_expired(r->db, clock_now_s(), ao->access_lifetime_s + ao->leeway_s, &st);
-    if (err != 0) {
-        fprintf(stderr, "jwtd flush-expired: failed (%s)\n", err_name(err));
-        rc = CLI_EXIT_FAILURE;
-        goto out;
-    }
-    printf("deleted %u refresh tokens, %u access-token revocations, %u sessions\n",
-           st.refresh_tokens, st.revoked_tokens, st.sessions);
-out:
+    if (err != 0)
+        rc = failed("flush-expired", err);
+    else
+        printf("deleted %u refresh tokens, %u access-token revocations, %u sessions\n",
+               st.refresh_tokens, st.revoked_tokens, st.sessions);
     root_close(r);
     return rc;
 }

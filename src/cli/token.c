@@ -17,6 +17,17 @@
 #include "db/db.h"
 #include "runtime/errtab.h"
 
+/* The one option of `token issue` and `revoke`: --user NAME (required); output to *user. */
+#define USER_OPTION(user)                                                                          \
+    {                                                                                              \
+        "user", 'u', CLI_OPT_STRING, (user), "NAME", "the user (username)"                         \
+    }
+
+static void print_user_option(FILE *out)
+{
+    cli_print_opts(out, (const struct cli_opt[]){USER_OPTION(NULL), CLI_OPT_END});
+}
+
 /* ---- jwtd token issue ---------------------------------------------------------------------- */
 
 /* See cli.h. */
@@ -29,10 +40,7 @@ void cli_token_help(FILE *out)
                  "the development key in JWTD_DATA_DIR), so a server with the same\n"
                  "configuration accepts them. Exit status 1 when the user does not exist or is\n"
                  "inactive.\n\n");
-    cli_print_opts(out, (const struct cli_opt[]){
-                            {"user", 'u', CLI_OPT_STRING, NULL, "NAME", "the user (username)"},
-                            CLI_OPT_END,
-                        });
+    print_user_option(out);
     fputc('\n', out);
     cli_token_keys_help(out);
 }
@@ -40,10 +48,7 @@ void cli_token_help(FILE *out)
 /* Parses the one option of `token issue` and `revoke`: --user NAME (required). */
 static int user_option(int argc, char **argv, const char *cmd, const char **user)
 {
-    const struct cli_opt opts[] = {
-        {"user", 'u', CLI_OPT_STRING, user, "NAME", "the user (username)"},
-        CLI_OPT_END,
-    };
+    const struct cli_opt opts[] = {USER_OPTION(user), CLI_OPT_END};
     struct cli_args args;
     int rc = cli_parse_opts(argc, argv, opts, &args);
     if (rc == 0 && (!*user || args.count)) {
@@ -110,10 +115,7 @@ void cli_revoke_help(FILE *out)
             "(tokens issued before now are rejected), in one database transaction. Running\n"
             "servers on the same database apply it within their revocation poll interval\n"
             "(1 s); refresh tokens are refused at once (they are checked in the database).\n\n");
-    cli_print_opts(out, (const struct cli_opt[]){
-                            {"user", 'u', CLI_OPT_STRING, NULL, "NAME", "the user (username)"},
-                            CLI_OPT_END,
-                        });
+    print_user_option(out);
 }
 
 /* See cli.h. */

@@ -165,6 +165,12 @@ static void print_user_errors(const auth_user_errors_t *e)
         fprintf(stderr, "jwtd user create: %s\n", e->password.messages[i]);
 }
 
+/* --password-stdin, for the commands that set a password (get_new_password). */
+#define PASSWORD_STDIN_OPTION(flag)                                                                \
+    {                                                                                              \
+        "password-stdin", 0, CLI_OPT_FLAG, (flag), NULL, "read the password from stdin"            \
+    }
+
 static int user_create(int argc, char **argv, root_t *r)
 {
     const char *email = "", *role = "user", *first = "", *last = "";
@@ -175,7 +181,7 @@ static int user_create(int argc, char **argv, root_t *r)
         {"first-name", 0, CLI_OPT_STRING, &first, "NAME", "first name"},
         {"last-name", 0, CLI_OPT_STRING, &last, "NAME", "last name"},
         {"premium", 0, CLI_OPT_FLAG, &premium, NULL, "mark the user premium"},
-        {"password-stdin", 0, CLI_OPT_FLAG, &from_stdin, NULL, "read the password from stdin"},
+        PASSWORD_STDIN_OPTION(&from_stdin),
         CLI_OPT_END,
     };
     struct cli_args args;
@@ -267,7 +273,7 @@ static int user_passwd(int argc, char **argv, root_t *r)
 {
     bool from_stdin = false;
     const struct cli_opt opts[] = {
-        {"password-stdin", 0, CLI_OPT_FLAG, &from_stdin, NULL, "read the password from stdin"},
+        PASSWORD_STDIN_OPTION(&from_stdin),
         CLI_OPT_END,
     };
     struct cli_args args;

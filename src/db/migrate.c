@@ -31,6 +31,66 @@ struct migration {
 };
 
 /*
+ * Migration 1 written once over what the dialects spell differently: the 64-bit integer
+ * type, a never-reused identity key, the character-count function, a boolean column
+ * (FLAG(column, 0 or 1, false or true)), the case-folded e-mail, and the clustered-table
+ * suffix.
+ */
+#define MIGRATION_1(I64, ID_KEY, CHARS, FLAG, EMAIL_LOWER, CLUSTERED)                              \
+    "CREATE TABLE users ("                                                                         \
+    "  id " ID_KEY ","                                                                             \
+    "  username TEXT NOT NULL UNIQUE CHECK (" CHARS "(username) BETWEEN 1 AND 150),"               \
+    "  email TEXT NOT NULL DEFAULT '',"                                                            \
+    "  first_name TEXT NOT NULL DEFAULT '',"                                                       \
+    "  last_name TEXT NOT NULL DEFAULT '',"                                                        \
+    "  role TEXT NOT NULL DEFAULT 'user' CHECK (role IN ('user', 'instructor', 'admin')),"         \
+    "  premium " FLAG(                                                                             \
+        premium, 0,                                                                                \
+        false) ","                                                                                 \
+               "  is_active " FLAG(                                                                \
+                   is_active, 1,                                                                   \
+                   true) ","                                                                       \
+                         "  password TEXT NOT NULL DEFAULT '',"                                    \
+                         "  created_at " I64 " NOT NULL,"                                          \
+                         "  last_login " I64 ","                                                   \
+                         "  revoke_before " I64 " NOT NULL DEFAULT 0,"                             \
+                         "  updated_at " I64 " NOT NULL"                                           \
+                         ");"                                                                      \
+                         "CREATE UNIQUE INDEX users_email_key ON users (" EMAIL_LOWER              \
+                         ") WHERE email <> '';"                                                    \
+                         "CREATE INDEX users_revoke_before_idx ON users (revoke_before) WHERE "    \
+                         "revoke_before > 0;"                                                      \
+                         "CREATE TABLE sessions ("                                                 \
+                         "  id TEXT PRIMARY KEY,"                                                  \
+                         "  user_id " I64 " NOT NULL REFERENCES users (id) ON DELETE CASCADE,"     \
+                         "  created_at " I64 " NOT NULL,"                                          \
+                         "  last_used_at " I64 " NOT NULL,"                                        \
+                         "  client_ip TEXT NOT NULL DEFAULT '',"                                   \
+                         "  user_agent TEXT NOT NULL DEFAULT '',"                                  \
+                         "  revoked_at " I64 ")" CLUSTERED ";"                                     \
+                         "CREATE INDEX sessions_user_idx ON sessions (user_id);"                   \
+                         "CREATE INDEX sessions_revoked_idx ON sessions (revoked_at) WHERE "       \
+                         "revoked_at IS NOT NULL;"                                                 \
+                         "CREATE TABLE refresh_tokens ("                                           \
+                         "  jti TEXT PRIMARY KEY,"                                                 \
+                         "  sid TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,"         \
+                         "  parent_jti TEXT,"                                                      \
+                         "  issued_at " I64 " NOT NULL,"                                           \
+                         "  expires_at " I64 " NOT NULL,"                                          \
+                         "  used_at " I64 ","                                                      \
+                         "  replaced_by TEXT)" CLUSTERED ";"                                       \
+                         "CREATE INDEX refresh_tokens_sid_idx ON refresh_tokens (sid);"            \
+                         "CREATE INDEX refresh_tokens_expires_idx ON refresh_tokens (expires_at);" \
+                         "CREATE TABLE revoked_tokens ("                                           \
+                         "  jti TEXT PRIMARY KEY,"                                                 \
+                         "  expires_at " I64 " NOT NULL,"                                          \
+                         "  revoked_at " I64 " NOT NULL,"                                          \
+                         "  reason TEXT NOT NULL DEFAULT '')" CLUSTERED ";"                        \
+                         "CREATE INDEX revoked_tokens_expires_idx ON revoked_tokens (expires_at);"
+#define SQLITE_FLAG(col, bit, word) "INTEGER NOT NULL DEFAULT " #bit " CHECK (" #col " IN (0, 1))"
+#define PG_FLAG(col, bit, word)     "BOOLEAN NOT NULL DEFAULT " #word
+
+/*
  * Append only, never edit a released migration. Users keep ids that are never reused
  * (SQLite AUTOINCREMENT, PostgreSQL identity) so a deleted user's id (the `user_id` claim of
  * tokens that may still be live) is never given to someone else. Emails are unique
@@ -39,103 +99,10 @@ struct migration {
  */
 static const struct migration migrations[] = {
     /* 1: users, sessions, refresh tokens, access-token revocations */
-    {.sqlite =
-         "CREATE TABLE users ("
-         "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-         "  username TEXT NOT NULL UNIQUE CHECK (length(username) BETWEEN 1 AND 150),"
-         "  email TEXT NOT NULL DEFAULT '',"
-         "  first_name TEXT NOT NULL DEFAULT '',"
-         "  last_name TEXT NOT NULL DEFAULT '',"
-         "  role TEXT NOT NULL DEFAULT 'user' CHECK (role IN ('user', 'instructor', 'admin')),"
-         "  premium INTEGER NOT NULL DEFAULT 0 CHECK (premium IN (0, 1)),"
-         "  is_active INTEGER NOT NULL DEFAULT 1 CHECK (is_active IN (0, 1)),"
-         "  password TEXT NOT NULL DEFAULT '',"
-         "  created_at INTEGER NOT NULL,"
-         "  last_login INTEGER,"
-         "  revoke_before INTEGER NOT NULL DEFAULT 0,"
-         "  updated_at INTEGER NOT NULL"
-         ");"
-         "CREATE UNIQUE INDEX users_email_key ON users (lower(email)) WHERE email <> '';"
-         "CREATE INDEX users_revoke_before_idx ON users (revoke_before) "
-         "WHERE revoke_before > 0;"
-         "CREATE TABLE sessions ("
-         "  id TEXT PRIMARY KEY,"
-         "  user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
-         "  created_at INTEGER NOT NULL,"
-         "  last_used_at INTEGER NOT NULL,"
-         "  client_ip TEXT NOT NULL DEFAULT '',"
-         "  user_agent TEXT NOT NULL DEFAULT '',"
-         "  revoked_at INTEGER"
-         ") WITHOUT ROWID;"
-         "CREATE INDEX sessions_user_idx ON sessions (user_id);"
-         "CREATE INDEX sessions_revoked_idx ON sessions (revoked_at) "
-         "WHERE revoked_at IS NOT NULL;"
-         "CREATE TABLE refresh_tokens ("
-         "  jti TEXT PRIMARY KEY,"
-         "  sid TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,"
-         "  parent_jti TEXT,"
-         "  issued_at INTEGER NOT NULL,"
-         "  expires_at INTEGER NOT NULL,"
-         "  used_at INTEGER,"
-         "  replaced_by TEXT"
-         ") WITHOUT ROWID;"
-         "CREATE INDEX refresh_tokens_sid_idx ON refresh_tokens (sid);"
-         "CREATE INDEX refresh_tokens_expires_idx ON refresh_tokens (expires_at);"
-         "CREATE TABLE revoked_tokens ("
-         "  jti TEXT PRIMARY KEY,"
-         "  expires_at INTEGER NOT NULL,"
-         "  revoked_at INTEGER NOT NULL,"
-         "  reason TEXT NOT NULL DEFAULT ''"
-         ") WITHOUT ROWID;"
-         "CREATE INDEX revoked_tokens_expires_idx ON revoked_tokens (expires_at);",
-     .pg = "CREATE TABLE users ("
-           "  id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
-           "  username TEXT NOT NULL UNIQUE CHECK (char_length(username) BETWEEN 1 AND 150),"
-           "  email TEXT NOT NULL DEFAULT '',"
-           "  first_name TEXT NOT NULL DEFAULT '',"
-           "  last_name TEXT NOT NULL DEFAULT '',"
-           "  role TEXT NOT NULL DEFAULT 'user' CHECK (role IN ('user', 'instructor', 'admin')),"
-           "  premium BOOLEAN NOT NULL DEFAULT false,"
-           "  is_active BOOLEAN NOT NULL DEFAULT true,"
-           "  password TEXT NOT NULL DEFAULT '',"
-           "  created_at BIGINT NOT NULL,"
-           "  last_login BIGINT,"
-           "  revoke_before BIGINT NOT NULL DEFAULT 0,"
-           "  updated_at BIGINT NOT NULL"
-           ");"
-           "CREATE UNIQUE INDEX users_email_key ON users (lower(email COLLATE \"C\")) "
-           "WHERE email <> '';"
-           "CREATE INDEX users_revoke_before_idx ON users (revoke_before) WHERE revoke_before > 0;"
-           "CREATE TABLE sessions ("
-           "  id TEXT PRIMARY KEY,"
-           "  user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
-           "  created_at BIGINT NOT NULL,"
-           "  last_used_at BIGINT NOT NULL,"
-           "  client_ip TEXT NOT NULL DEFAULT '',"
-           "  user_agent TEXT NOT NULL DEFAULT '',"
-           "  revoked_at BIGINT"
-           ");"
-           "CREATE INDEX sessions_user_idx ON sessions (user_id);"
-           "CREATE INDEX sessions_revoked_idx ON sessions (revoked_at) "
-           "WHERE revoked_at IS NOT NULL;"
-           "CREATE TABLE refresh_tokens ("
-           "  jti TEXT PRIMARY KEY,"
-           "  sid TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,"
-           "  parent_jti TEXT,"
-           "  issued_at BIGINT NOT NULL,"
-           "  expires_at BIGINT NOT NULL,"
-           "  used_at BIGINT,"
-           "  replaced_by TEXT"
-           ");"
-           "CREATE INDEX refresh_tokens_sid_idx ON refresh_tokens (sid);"
-           "CREATE INDEX refresh_tokens_expires_idx ON refresh_tokens (expires_at);"
-           "CREATE TABLE revoked_tokens ("
-           "  jti TEXT PRIMARY KEY,"
-           "  expires_at BIGINT NOT NULL,"
-           "  revoked_at BIGINT NOT NULL,"
-           "  reason TEXT NOT NULL DEFAULT ''"
-           ");"
-           "CREATE INDEX revoked_tokens_expires_idx ON revoked_tokens (expires_at);"},
+    {.sqlite = MIGRATION_1("INTEGER", "INTEGER PRIMARY KEY AUTOINCREMENT", "length", SQLITE_FLAG,
+                           "lower(email)", " WITHOUT ROWID"),
+     .pg = MIGRATION_1("BIGINT", "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
+                       "char_length", PG_FLAG, "lower(email COLLATE \"C\")", "")},
     /* 2: posts, the table of the demo resource API (src/resource/post_store.c owns its
        statements). It stays here as version 2 because deployed databases already recorded it
        under that number: a migration is never renumbered or moved out of the sequence. A

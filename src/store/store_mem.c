@@ -167,28 +167,30 @@ void store_close(store_t *st)
     free(st);
 }
 
+/* Tells the other instances of an id revoked here ("j <hex> <exp>" or "s <hex> <exp>"),
+   unless it came from them (a pull). */
+static void publish_id(store_t *st, char kind, const store_id_t *id, int64_t exp)
+{
+    if (st->rd && !tls_in_pull) {
+        char msg[80], hex[33];
+        store_id_format(id, hex);
+        snprintf(msg, sizeof msg, "%c %s %" PRId64, kind, hex, exp);
+        store__redis_publish(st->rd, msg);
+    }
+}
+
 /* See store.h. */
 void store_revoke_jti(store_t *st, const store_id_t *jti, int64_t exp)
 {
     store_revindex_add_jti(st->ix, jti, exp);
-    if (st->rd && !tls_in_pull) {
-        char msg[80], hex[33];
-        store_id_format(jti, hex);
-        snprintf(msg, sizeof msg, "j %s %" PRId64, hex, exp);
-        store__redis_publish(st->rd, msg);
-    }
+    publish_id(st, 'j', jti, exp);
 }
 
 /* See store.h. */
 void store_revoke_sid(store_t *st, const store_id_t *sid, int64_t exp)
 {
     store_revindex_add_sid(st->ix, sid, exp);
-    if (st->rd && !tls_in_pull) {
-        char msg[80], hex[33];
-        store_id_format(sid, hex);
-        snprintf(msg, sizeof msg, "s %s %" PRId64, hex, exp);
-        store__redis_publish(st->rd, msg);
-    }
+    publish_id(st, 's', sid, exp);
 }
 
 /* See store.h. */
