@@ -480,6 +480,38 @@ int db_query(db_t *db, const db_stmt_def_t *def, const db_param_t *params, size_
 int db_query_one(db_t *db, const db_stmt_def_t *def, const db_param_t *params, size_t n,
                  db_row_cb on_row, void *arg);
 
+/*
+ * A list of rows read into an array of items: elem bytes each, zeroed, then filled by
+ * read(item, row) (a db_row_cb whose arg is the item); at most limit items (0: no limit).
+ * dispose(item) (may be NULL) releases what read allocated.
+ */
+typedef struct {
+    size_t elem;
+    size_t limit;
+    db_row_cb read;
+    void (*dispose)(void *item);
+} db_list_def_t;
+/* Runs one statement and returns its rows as a new array: OUT the caller's item pointer
+   (items is its address, a T **; free with db_list_free), *count. On failure nothing is
+   returned (NULL, 0). */
+int db_query_list(db_t *db, const db_stmt_def_t *def, const db_param_t *params, size_t n,
+                  const db_list_def_t *list, void *items, size_t *count);
+/* Disposes count items of a db_query_list array and frees it. NULL is a no-op. */
+void db_list_free(const db_list_def_t *list, void *items, size_t count);
+/* Runs a list query into l, a struct with `items` and `count` (the list types of this
+   header and of other modules). Evaluates to db_query_list's result. */
+#define DB_QUERY_LIST(db, def, params, n, list_def, l)                                             \
+    db_query_list((db), (def), (params), (n), (list_def), &(l)->items, &(l)->count)
+/* Frees such a struct's items and empties it; NULL is a no-op. */
+#define DB_LIST_RELEASE(list_def, l)                                                               \
+    do {                                                                                           \
+        if (l) {                                                                                   \
+            db_list_free((list_def), (l)->items, (l)->count);                                      \
+            (l)->items = NULL;                                                                     \
+            (l)->count = 0;                                                                        \
+        }                                                                                          \
+    } while (0)
+
 /* The statements of one db_transact body (one connection, one transaction). */
 typedef struct db_tx db_tx_t;
 /* A transaction's body: 0 commits, an ERR_* code rolls back and is returned. */

@@ -226,21 +226,6 @@ int db__tx_exec_one(db_tx_t *tx, const db_stmt_def_t *def, const db_param_t *par
 void db__row_id(const db_row_t *row, int col, char out[DB_ID_MAX + 1]);
 /* Whether id is a storable jti / sid: 1..DB_ID_MAX bytes. */
 bool db__valid_id(const char *id);
-/*
- * A list being read: as the arg of db__collect_row (a db_row_cb), each row appends one
- * element of elem bytes to items, zeroed and then filled by read(row, element), while fewer
- * than limit (0: no limit) were read. The caller owns items (count elements) afterwards,
- * after a failure too.
- */
-typedef struct {
-    size_t elem;
-    size_t limit;
-    void (*read)(const db_row_t *row, void *item);
-    void *items;
-    size_t count, cap;
-} db_collect_t;
-
-int db__collect_row(void *arg, const db_row_t *row);
 
 /* ==== users (users.c) ===================================================================== */
 

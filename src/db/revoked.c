@@ -12,14 +12,20 @@
 #include "common/err.h"
 #include "db/db_internal.h"
 
+static int read_revoked(void *item, const db_row_t *row)
+{
+    db_revoked_t *r = item;
+    db__row_id(row, 0, r->jti);
+    r->expires_at = db_row_int(row, 1);
+    return 0;
+}
+
+static const db_list_def_t REVOKED_ROWS = {sizeof(db_revoked_t), 0, read_revoked, NULL};
+
 /* See db.h. */
 void db_revoked_list_dispose(db_revoked_list_t *list)
 {
-    if (!list)
-        return;
-    free(list->items);
-    list->items = NULL;
-    list->count = 0;
+    DB_LIST_RELEASE(&REVOKED_ROWS, list);
 }
 
 /* See db.h. */
@@ -32,22 +38,9 @@ int db_revoked_insert(db_t *db, const char *jti, int64_t expires_at, int64_t now
     return db_exec(db, DB_SQL(REVOKED_INSERT), p, DB_NPARAMS(p), NULL);
 }
 
-static void read_revoked_item(const db_row_t *row, void *item)
-{
-    db_revoked_t *r = item;
-    db__row_id(row, 0, r->jti);
-    r->expires_at = db_row_int(row, 1);
-}
-
 /* See db.h. */
 int db_revoked_list(db_t *db, int64_t now, db_revoked_list_t *list)
 {
-    db_collect_t rows = {.elem = sizeof *list->items, .read = read_revoked_item};
     db_param_t p[] = {db_int(now)};
-    int rc = db_query(db, DB_SQL(REVOKED_LIST), p, DB_NPARAMS(p), db__collect_row, &rows);
-    list->items = rows.items;
-    list->count = rows.count;
-    if (rc != 0)
-        db_revoked_list_dispose(list);
-    return rc;
+    return DB_QUERY_LIST(db, DB_SQL(REVOKED_LIST), p, DB_NPARAMS(p), &REVOKED_ROWS, list);
 }

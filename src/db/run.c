@@ -366,19 +366,50 @@ bool db__valid_id(const char *id)
     return n >= 1 && n <= DB_ID_MAX;
 }
 
-/* See db_internal.h. */
-int db__collect_row(void *arg, const db_row_t *row)
+/* A list being read (db_query_list). */
+struct collect {
+    const db_list_def_t *def;
+    void *items;
+    size_t count, cap;
+};
+
+static int collect_row(void *arg, const db_row_t *row)
 {
-    db_collect_t *l = arg;
-    if (l->limit && l->count == l->limit)
+    struct collect *l = arg;
+    if (l->def->limit && l->count == l->def->limit)
         return 0;
     if (l->count == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 16;
-        l->items = xrealloc(l->items, l->cap * l->elem);
+        l->items = xrealloc(l->items, l->cap * l->def->elem);
     }
-    void *item = (char *)l->items + l->count * l->elem;
-    memset(item, 0, l->elem);
+    void *item = (char *)l->items + l->count * l->def->elem;
+    memset(item, 0, l->def->elem);
     l->count++;
-    l->read(row, item);
-    return 0;
+    return l->def->read(item, row);
+}
+
+/* See db.h. */
+int db_query_list(db_t *db, const db_stmt_def_t *def, const db_param_t *params, size_t n,
+                  const db_list_def_t *list, void *items, size_t *count)
+{
+    struct collect l = {.def = list};
+    int rc = db_query(db, def, params, n, collect_row, &l);
+    if (rc != 0) {
+        db_list_free(list, l.items, l.count);
+        l.items = NULL;
+        l.count = 0;
+    }
+    memcpy(items, &l.items, sizeof l.items); /* the caller's T * */
+    *count = l.count;
+    return rc;
+}
+
+/* See db.h. */
+void db_list_free(const db_list_def_t *list, void *items, size_t count)
+{
+    if (!items)
+        return;
+    for (size_t i = 0; list->dispose && i < count; i++)
+        list->dispose((char *)items + i * list->elem);
+    free(items);
 }

@@ -30,7 +30,7 @@ void db_session_dispose(db_session_t *s)
 
 /* Reads the session columns (id, user_id, created, last_used, revoked, ip, ua) into the
    db_session_t item. */
-static void read_session(const db_row_t *row, void *item)
+static int read_session(void *item, const db_row_t *row)
 {
     db_session_t *s = item;
     db__row_id(row, 0, s->sid);
@@ -40,13 +40,15 @@ static void read_session(const db_row_t *row, void *item)
     s->revoked_at = db_row_int(row, 4);
     s->client_ip = db_row_strdup(row, 5);
     s->user_agent = db_row_strdup(row, 6);
-}
-
-static int read_session_row(void *arg, const db_row_t *row)
-{
-    read_session(row, arg);
     return 0;
 }
+
+static void dispose_session(void *item)
+{
+    db_session_dispose(item);
+}
+
+static const db_list_def_t SESSION_ROWS = {sizeof(db_session_t), 0, read_session, dispose_session};
 
 /*
  * Copies untrusted header text for storage: printable ASCII kept, anything else replaced
@@ -117,7 +119,7 @@ int db_session_get(db_t *db, const char *sid, db_session_t *s)
     if (!db__valid_id(sid))
         return ERR_NOT_FOUND;
     db_param_t p[] = {db_text(sid)};
-    return db_query_one(db, DB_SQL(SESSION_GET), p, DB_NPARAMS(p), read_session_row, s);
+    return db_query_one(db, DB_SQL(SESSION_GET), p, DB_NPARAMS(p), read_session, s);
 }
 
 /* A conditional update of session sid (touch, revoke), then, when it changed nothing,
@@ -182,25 +184,13 @@ int db_session_revoke_all_for_user(db_t *db, int64_t user_id, int64_t now, uint3
 /* See db.h. */
 void db_session_list_dispose(db_session_list_t *list)
 {
-    if (!list)
-        return;
-    for (size_t i = 0; i < list->count; i++)
-        db_session_dispose(&list->items[i]);
-    free(list->items);
-    list->items = NULL;
-    list->count = 0;
+    DB_LIST_RELEASE(&SESSION_ROWS, list);
 }
 
 static int list_sessions(db_t *db, const db_stmt_def_t *def, const db_param_t *p, size_t n,
                          db_session_list_t *list)
 {
-    db_collect_t rows = {.elem = sizeof *list->items, .read = read_session};
-    int rc = db_query(db, def, p, n, db__collect_row, &rows);
-    list->items = rows.items;
-    list->count = rows.count;
-    if (rc != 0)
-        db_session_list_dispose(list);
-    return rc;
+    return DB_QUERY_LIST(db, def, p, n, &SESSION_ROWS, list);
 }
 
 /* See db.h. */

@@ -146,21 +146,16 @@ int db_user_find_by_username(db_t *db, const char *username, db_user_t *u)
     return db_query_one(db, DB_SQL(USER_BY_USERNAME), p, DB_NPARAMS(p), read_user_row, u);
 }
 
+static void dispose_user(void *item)
+{
+    db_user_dispose(item);
+}
+
 /* See db.h. */
 void db_user_list_dispose(db_user_list_t *list)
 {
-    if (!list)
-        return;
-    for (size_t i = 0; i < list->count; i++)
-        db_user_dispose(&list->items[i]);
-    free(list->items);
-    list->items = NULL;
-    list->count = 0;
-}
-
-static void read_user_item(const db_row_t *row, void *item)
-{
-    db__read_user_at(row, 0, item);
+    const db_list_def_t rows = {sizeof(db_user_t), 0, read_user_row, dispose_user};
+    DB_LIST_RELEASE(&rows, list);
 }
 
 /* See db.h. */
@@ -169,14 +164,9 @@ int db_user_list(db_t *db, int64_t after_id, uint32_t limit, db_user_list_t *lis
     memset(list, 0, sizeof *list);
     if (limit < 1 || limit > MAX_LIST_ROWS)
         return ERR_INVALID;
-    db_collect_t rows = {.elem = sizeof *list->items, .limit = limit, .read = read_user_item};
+    const db_list_def_t rows = {sizeof(db_user_t), limit, read_user_row, dispose_user};
     db_param_t p[] = {db_int(after_id), db_int(limit)};
-    int rc = db_query(db, DB_SQL(USER_LIST), p, DB_NPARAMS(p), db__collect_row, &rows);
-    list->items = rows.items;
-    list->count = rows.count;
-    if (rc != 0)
-        db_user_list_dispose(list);
-    return rc;
+    return DB_QUERY_LIST(db, DB_SQL(USER_LIST), p, DB_NPARAMS(p), &rows, list);
 }
 
 /* ==== updates ============================================================================= */
@@ -367,32 +357,25 @@ int db_user_import(db_t *db, const db_user_t *u, int64_t now, enum db_import_sta
 
 /* ==== watermarks ========================================================================== */
 
-/* See db.h. */
-void db_watermark_list_dispose(db_watermark_list_t *list)
-{
-    if (!list)
-        return;
-    free(list->items);
-    list->items = NULL;
-    list->count = 0;
-}
-
-static void read_watermark_item(const db_row_t *row, void *item)
+static int read_watermark(void *item, const db_row_t *row)
 {
     db_watermark_t *w = item;
     w->user_id = db_row_int(row, 0);
     w->revoke_before = db_row_int(row, 1);
+    return 0;
+}
+
+static const db_list_def_t WATERMARK_ROWS = {sizeof(db_watermark_t), 0, read_watermark, NULL};
+
+/* See db.h. */
+void db_watermark_list_dispose(db_watermark_list_t *list)
+{
+    DB_LIST_RELEASE(&WATERMARK_ROWS, list);
 }
 
 /* See db.h. */
 int db_watermark_list(db_t *db, int64_t since, db_watermark_list_t *list)
 {
-    db_collect_t rows = {.elem = sizeof *list->items, .read = read_watermark_item};
     db_param_t p[] = {db_int(since)};
-    int rc = db_query(db, DB_SQL(WATERMARK_LIST), p, DB_NPARAMS(p), db__collect_row, &rows);
-    list->items = rows.items;
-    list->count = rows.count;
-    if (rc != 0)
-        db_watermark_list_dispose(list);
-    return rc;
+    return DB_QUERY_LIST(db, DB_SQL(WATERMARK_LIST), p, DB_NPARAMS(p), &WATERMARK_ROWS, list);
 }

@@ -56,21 +56,10 @@ void resource_post_dispose(resource_post_t *p)
     memset(p, 0, sizeof *p);
 }
 
-/* See post_store.h. */
-void resource_post_list_dispose(resource_post_list_t *list)
+/* Reads POST_COLS into the resource_post_t item. */
+static int read_post(void *item, const db_row_t *row)
 {
-    if (!list)
-        return;
-    for (size_t i = 0; i < list->count; i++)
-        resource_post_dispose(&list->items[i]);
-    free(list->items);
-    list->items = NULL;
-    list->count = 0;
-}
-
-/* Reads POST_COLS into p. */
-static void read_post(const db_row_t *row, resource_post_t *p)
-{
+    resource_post_t *p = item;
     p->id = db_row_int(row, 0);
     p->author_id = db_row_int(row, 1);
     p->author = db_row_strdup(row, 2);
@@ -78,26 +67,19 @@ static void read_post(const db_row_t *row, resource_post_t *p)
     p->body = db_row_strdup(row, 4);
     p->created_at = db_row_int(row, 5);
     p->updated_at = db_row_int(row, 6);
-}
-
-static int read_post_row(void *arg, const db_row_t *row)
-{
-    read_post(row, arg);
     return 0;
 }
 
-/* A page being read: the list holds up to limit posts, allocated up front. */
-struct page_reader {
-    resource_post_list_t *list;
-    uint32_t limit;
-};
-
-static int read_page_row(void *arg, const db_row_t *row)
+static void dispose_post(void *item)
 {
-    struct page_reader *r = arg;
-    if (r->list->count < r->limit)
-        read_post(row, &r->list->items[r->list->count++]);
-    return 0;
+    resource_post_dispose(item);
+}
+
+/* See post_store.h. */
+void resource_post_list_dispose(resource_post_list_t *list)
+{
+    const db_list_def_t rows = {sizeof(resource_post_t), 0, read_post, dispose_post};
+    DB_LIST_RELEASE(&rows, list);
 }
 
 /* See post_store.h. */
@@ -117,7 +99,7 @@ int resource_post_get(db_t *db, int64_t id, resource_post_t *out)
 {
     memset(out, 0, sizeof *out);
     db_param_t p[] = {db_int(id)};
-    return db_query_one(db, &post_sql[POST_GET], p, DB_NPARAMS(p), read_post_row, out);
+    return db_query_one(db, &post_sql[POST_GET], p, DB_NPARAMS(p), read_post, out);
 }
 
 /* See post_store.h. */
@@ -130,14 +112,11 @@ int resource_post_list(db_t *db, uint32_t offset, uint32_t limit, resource_post_
     int64_t count = 0;
     int rc = db_query_one(db, &post_sql[POST_COUNT], NULL, 0, db_row_read_int, &count);
     if (rc == 0) {
-        struct page_reader r = {list, limit};
+        const db_list_def_t rows = {sizeof(resource_post_t), limit, read_post, dispose_post};
         db_param_t p[] = {db_int(limit), db_int(offset)};
-        list->items = xcalloc(limit, sizeof *list->items);
-        rc = db_query(db, &post_sql[POST_LIST], p, DB_NPARAMS(p), read_page_row, &r);
+        rc = DB_QUERY_LIST(db, &post_sql[POST_LIST], p, DB_NPARAMS(p), &rows, list);
     }
-    if (rc != 0)
-        resource_post_list_dispose(list);
-    else if (total)
+    if (rc == 0 && total)
         *total = count;
     return rc;
 }

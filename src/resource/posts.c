@@ -157,10 +157,15 @@ static bool read_post(http_req_t *req, struct post_job *j)
     return true;
 }
 
-/* Authenticates and starts a job for op; reads and validates the body for create/update. */
-static void start(http_req_t *req, enum resource_post_op op)
+/* POST /posts (create) and GET, PUT, DELETE /posts/{id}: authenticates and starts a job for
+   the method's operation; reads and validates the body for create and update. */
+static void on_post(http_req_t *req)
 {
     resource_t *res = req->route_data;
+    enum resource_post_op op = req->method == HTTP_M_POST     ? RESOURCE_POST_CREATE
+                               : req->method == HTTP_M_PUT    ? RESOURCE_POST_UPDATE
+                               : req->method == HTTP_M_DELETE ? RESOURCE_POST_DELETE
+                                                              : RESOURCE_POST_GET;
     const auth_token_ref_t *t = api__authenticate(req, res->ctx);
     if (!t)
         return;
@@ -183,30 +188,10 @@ static void start(http_req_t *req, enum resource_post_op op)
     api__submit(req, post_work, post_done, j, post_job_free);
 }
 
-static void on_create(http_req_t *req)
-{
-    start(req, RESOURCE_POST_CREATE);
-}
-
-static void on_get(http_req_t *req)
-{
-    start(req, RESOURCE_POST_GET);
-}
-
-static void on_update(http_req_t *req)
-{
-    start(req, RESOURCE_POST_UPDATE);
-}
-
-static void on_delete(http_req_t *req)
-{
-    start(req, RESOURCE_POST_DELETE);
-}
-
 static const api_route_t ROUTES[] = {
-    {HTTP_M_GET, "/posts", on_list},           {HTTP_M_POST, "/posts", on_create},
-    {HTTP_M_GET, "/posts/{id}", on_get},       {HTTP_M_PUT, "/posts/{id}", on_update},
-    {HTTP_M_DELETE, "/posts/{id}", on_delete},
+    {HTTP_M_GET, "/posts", on_list},         {HTTP_M_POST, "/posts", on_post},
+    {HTTP_M_GET, "/posts/{id}", on_post},    {HTTP_M_PUT, "/posts/{id}", on_post},
+    {HTTP_M_DELETE, "/posts/{id}", on_post},
 };
 
 /* See resource_internal.h. */

@@ -21,42 +21,19 @@ struct users_job {
     bool list;
     int64_t id;
     uint32_t page, page_size;
-    int rc;
-    buf_t out;
 };
 
-static void users_work(void *arg)
+static int users_work(void *arg, buf_t *out)
 {
     struct users_job *j = arg;
-    j->rc = j->list ? resource__users_page(j->res, j->page, j->page_size, &j->out)
-                    : resource__user_json(j->res, j->id, &j->out);
-}
-
-static void users_job_free(void *arg)
-{
-    struct users_job *j = arg;
-    buf_dispose(&j->out);
-    free(j);
-}
-
-static void users_done(http_req_t *req, void *arg, int status)
-{
-    struct users_job *j = arg;
-    int rc = status != 0 ? status : j->rc;
-    if (rc == 0)
-        api__respond_nostore(req, 200, buf_str(&j->out));
-    else if (rc == ERR_NOT_FOUND)
-        http_respond_error(req, ERR_NOT_FOUND, NULL);
-    else
-        api__failure(req, rc);
-    users_job_free(j);
+    return j->list ? resource__users_page(j->res, j->page, j->page_size, out)
+                   : resource__user_json(j->res, j->id, out);
 }
 
 static void submit(http_req_t *req, resource_t *res, struct users_job *j)
 {
     j->res = res;
-    buf_init(&j->out, 4u << 20);
-    api__submit(req, users_work, users_done, j, users_job_free);
+    api__submit_json(req, users_work, j, free, 4u << 20);
 }
 
 static void on_user_get(http_req_t *req)

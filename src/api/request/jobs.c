@@ -82,6 +82,17 @@ void api__token_job_free(api_token_job_t *j)
     free(j);
 }
 
+/* See req.h. */
+bool api__token_job_refused(http_req_t *req, const api_token_job_t *j, int status)
+{
+    int rc = status != 0 ? status : j->rc;
+    if (rc != 0)
+        api__failure(req, rc);
+    else if (j->verdict != AUTH_OK)
+        api__respond_token_invalid(req, j->verdict);
+    return rc != 0 || j->verdict != AUTH_OK;
+}
+
 /* LOGOUT: the refresh token's session (an already revoked one is fine), then the Bearer's. */
 static int logout(api_token_job_t *j, int64_t now)
 {
@@ -141,6 +152,54 @@ bool api__submit(http_req_t *req, http_work_fn work, http_done_fn done, void *jo
         job_free(job);
     http_respond_error(req, ERR_UNAVAILABLE, NULL);
     return false;
+}
+
+struct json_job {
+    api_json_work_fn work;
+    void *arg;
+    void (*arg_free)(void *);
+    int rc;
+    buf_t out;
+};
+
+static void json_job_free(void *p)
+{
+    struct json_job *j = p;
+    if (j->arg_free)
+        j->arg_free(j->arg);
+    buf_dispose(&j->out);
+    free(j);
+}
+
+static void json_work(void *p)
+{
+    struct json_job *j = p;
+    j->rc = j->work(j->arg, &j->out);
+}
+
+static void json_done(http_req_t *req, void *p, int status)
+{
+    struct json_job *j = p;
+    int rc = status != 0 ? status : j->rc;
+    if (rc == 0)
+        api__respond_nostore(req, 200, buf_str(&j->out));
+    else if (rc == ERR_NOT_FOUND || rc == ERR_PERMISSION)
+        http_respond_error(req, rc, NULL);
+    else
+        api__failure(req, rc);
+    json_job_free(j);
+}
+
+/* See req.h. */
+void api__submit_json(http_req_t *req, api_json_work_fn work, void *arg, void (*arg_free)(void *),
+                      size_t max_bytes)
+{
+    struct json_job *j = xcalloc(1, sizeof *j);
+    j->work = work;
+    j->arg = arg;
+    j->arg_free = arg_free;
+    buf_init(&j->out, max_bytes);
+    api__submit(req, json_work, json_done, j, json_job_free);
 }
 
 /* ---- the user object ---------------------------------------------------------------------- */

@@ -145,13 +145,22 @@ static bool fingerprint_ok(http_req_t *req, const api_ctx_t *ctx, const auth_tok
 }
 
 /* See req.h. */
-const auth_token_ref_t *api__authenticate(http_req_t *req, const api_ctx_t *ctx)
+const api_locals_t *api__caller_presented(http_req_t *req, const api_ctx_t *ctx)
 {
     const api_locals_t *l = api__caller(req, ctx);
     if (l->bearer_rc != 0) {
         api__bearer_error(req, l->bearer_rc, AUTH_INVALID);
         return NULL;
     }
+    return l;
+}
+
+/* See req.h. */
+const auth_token_ref_t *api__authenticate(http_req_t *req, const api_ctx_t *ctx)
+{
+    const api_locals_t *l = api__caller_presented(req, ctx);
+    if (!l)
+        return NULL;
     if (l->verdict != AUTH_OK) {
         api__bearer_error(req, 0, l->verdict);
         return NULL;

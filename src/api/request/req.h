@@ -86,6 +86,9 @@ typedef struct {
 api_locals_t *api__locals(http_req_t *req);
 /* The request's caller: its Bearer access token, parsed and verified once. */
 const api_locals_t *api__caller(http_req_t *req, const api_ctx_t *ctx);
+/* The caller when a Bearer token was presented, whatever its verdict; NULL after it has
+   RESPONDED 401 to a missing or malformed Authorization header. */
+const api_locals_t *api__caller_presented(http_req_t *req, const api_ctx_t *ctx);
 
 /*
  * Authentication of a protected route: the caller's access token must verify and name a
@@ -220,6 +223,15 @@ bool api__fingerprint(http_req_t *req, const api_ctx_t *ctx, char *out);
  */
 bool api__submit(http_req_t *req, http_work_fn work, http_done_fn done, void *job,
                  void (*job_free)(void *));
+/* A pool job that writes a JSON document: 0 or ERR_*, the document appended to out. */
+typedef int (*api_json_work_fn)(void *arg, buf_t *out);
+/*
+ * Runs work(arg, out) on the blocking pool (out holds at most max_bytes) and answers 200 with
+ * out (Cache-Control: no-store), 404 / 403 for ERR_NOT_FOUND / ERR_PERMISSION, or the failure.
+ * arg is freed with arg_free (may be NULL) in every case, 503 included.
+ */
+void api__submit_json(http_req_t *req, api_json_work_fn work, void *arg, void (*arg_free)(void *),
+                      size_t max_bytes);
 /*
  * Answers the user object of user_id: from the user cache, or once loaded on the pool (401
  * user_not_found when the user is gone). wrap: the browser flow's {"valid":true,"user":...}
@@ -289,5 +301,9 @@ api_token_job_t *api__token_job_new(auth_t *a, enum api_token_op op);
  */
 int api__token_submit(http_req_t *req, api_token_job_t *j, http_done_fn done, bool answer);
 void api__token_job_free(api_token_job_t *j);
+/* The first half of a token job's answer: the failure (status, else j->rc) or the refused
+   token, answered as SimpleJWT does. True when it answered; false leaves success to the
+   caller. */
+bool api__token_job_refused(http_req_t *req, const api_token_job_t *j, int status);
 
 #endif

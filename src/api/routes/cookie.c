@@ -184,11 +184,9 @@ static void logout_done(http_req_t *req, void *arg, int status)
 static void on_logout(http_req_t *req)
 {
     const api_ctx_t *ctx = req->route_data;
-    const api_locals_t *caller = api__caller(req, ctx);
-    if (caller->bearer_rc != 0) {
-        api__bearer_error(req, caller->bearer_rc, AUTH_INVALID);
+    const api_locals_t *caller = api__caller_presented(req, ctx);
+    if (!caller)
         return;
-    }
     /* A revoked (already logged out) token may log out again: it can only revoke what is
        already revoked, and clear the cookie. Forged, expired or wrong-type tokens may not. */
     if (caller->verdict != AUTH_OK && caller->verdict != AUTH_REVOKED) {
@@ -222,11 +220,9 @@ static void on_logout(http_req_t *req)
 static void on_verify(http_req_t *req)
 {
     const api_ctx_t *ctx = req->route_data;
-    const api_locals_t *caller = api__caller(req, ctx);
-    if (caller->bearer_rc != 0) {
-        api__bearer_error(req, caller->bearer_rc, AUTH_INVALID);
+    const api_locals_t *caller = api__caller_presented(req, ctx);
+    if (!caller)
         return;
-    }
     if (caller->verdict != AUTH_OK || caller->ref.user_id == INT64_MIN ||
         !caller->ref.has_user_id) {
         api__bearer_error(req, 0, caller->verdict == AUTH_OK ? AUTH_INVALID : caller->verdict);

@@ -75,11 +75,9 @@ static bool role_allowed(http_req_t *req, const auth_token_ref_t *t)
 static void on_introspect(http_req_t *req)
 {
     const api_ctx_t *ctx = req->route_data;
-    const api_locals_t *caller = api__caller(req, ctx);
-    if (caller->bearer_rc != 0) {
-        api__bearer_error(req, caller->bearer_rc, AUTH_INVALID);
+    const api_locals_t *caller = api__caller_presented(req, ctx);
+    if (!caller)
         return;
-    }
     const auth_token_ref_t *t = &caller->ref;
     enum auth_verdict v = caller->verdict;
     if (v == AUTH_OK && (!t->has_user_id || !header_safe(t->user_id_str) ||
@@ -110,32 +108,12 @@ static void on_introspect(http_req_t *req)
 struct rev_job {
     auth_t *auth;
     int64_t since, now;
-    int rc;
-    buf_t out;
 };
 
-static void rev_work(void *arg)
+static int rev_work(void *arg, buf_t *out)
 {
     struct rev_job *j = arg;
-    j->rc = auth_revocations_json(j->auth, j->since, j->now, &j->out);
-}
-
-static void rev_job_free(void *arg)
-{
-    struct rev_job *j = arg;
-    buf_dispose(&j->out);
-    free(j);
-}
-
-static void rev_done(http_req_t *req, void *arg, int status)
-{
-    struct rev_job *j = arg;
-    int rc = status != 0 ? status : j->rc;
-    if (rc == 0)
-        api__respond_nostore(req, 200, buf_str(&j->out));
-    else
-        api__failure(req, rc);
-    rev_job_free(j);
+    return auth_revocations_json(j->auth, j->since, j->now, out);
 }
 
 /* Parses ?since= (Unix seconds, 0 .. now + 1 day). Returns false when present and bad. */
@@ -167,8 +145,7 @@ static void on_revocations(http_req_t *req)
     j->auth = ctx->auth;
     j->since = since;
     j->now = now;
-    buf_init(&j->out, 64u << 20);
-    api__submit(req, rev_work, rev_done, j, rev_job_free);
+    api__submit_json(req, rev_work, j, free, 64u << 20);
 }
 
 static const api_route_t ROUTES[] = {

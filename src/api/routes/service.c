@@ -236,15 +236,12 @@ static void on_login(http_req_t *req)
 static void refresh_done(http_req_t *req, void *arg, int status)
 {
     api_token_job_t *j = arg;
-    int rc = status != 0 ? status : j->rc;
-    if (rc != 0)
-        api__failure(req, rc);
-    else if (j->verdict != AUTH_OK)
-        api__respond_token_invalid(req, j->verdict);
-    else if (j->pair.refresh_len)
-        respond_tokens(req, j->ctx, &j->pair, str_make(j->pair.refresh, j->pair.refresh_len));
-    else
-        respond_tokens(req, j->ctx, &j->pair, str_make(j->presented, j->presented_len));
+    if (!api__token_job_refused(req, j, status)) {
+        /* without rotation the refresh token presented stays the client's */
+        str_t refresh = j->pair.refresh_len ? str_make(j->pair.refresh, j->pair.refresh_len)
+                                            : str_make(j->presented, j->presented_len);
+        respond_tokens(req, j->ctx, &j->pair, refresh);
+    }
     api__token_job_free(j);
 }
 

@@ -101,14 +101,18 @@ static void done(http_req_t *req, void *arg, int status)
     job_free(j);
 }
 
-/* Authenticates the Bearer token and submits kind. */
-static void start(http_req_t *req, enum kind kind)
+/* GET /auth/sessions (list), DELETE /auth/sessions (revoke all) and DELETE
+   /auth/sessions/{sid} (revoke one; {sid} is never empty): authenticates the Bearer token
+   and submits the method's job. */
+static void on_sessions(http_req_t *req)
 {
     const api_ctx_t *ctx = req->route_data;
+    str_t sid = http_req_param(req, "sid");
+    /* HEAD is a GET */
+    enum kind kind = req->method != HTTP_M_DELETE ? LIST : sid.ptr ? REVOKE_ONE : REVOKE_ALL;
     const auth_token_ref_t *t = api__authenticate(req, ctx);
     if (!t)
         return;
-    str_t sid = http_req_param(req, "sid");
     if (kind == REVOKE_ONE && (sid.len == 0 || sid.len > AUTH_ID_MAX)) {
         http_respond_error(req, ERR_NOT_FOUND, "No such session.");
         return;
@@ -123,25 +127,10 @@ static void start(http_req_t *req, enum kind kind)
     api__submit(req, work, done, j, job_free);
 }
 
-static void on_list(http_req_t *req)
-{
-    start(req, LIST);
-}
-
-static void on_revoke_one(http_req_t *req)
-{
-    start(req, REVOKE_ONE);
-}
-
-static void on_revoke_all(http_req_t *req)
-{
-    start(req, REVOKE_ALL);
-}
-
 static const api_route_t ROUTES[] = {
-    {HTTP_M_GET, "/auth/sessions", on_list},
-    {HTTP_M_DELETE, "/auth/sessions", on_revoke_all},
-    {HTTP_M_DELETE, "/auth/sessions/{sid}", on_revoke_one},
+    {HTTP_M_GET, "/auth/sessions", on_sessions},
+    {HTTP_M_DELETE, "/auth/sessions", on_sessions},
+    {HTTP_M_DELETE, "/auth/sessions/{sid}", on_sessions},
 };
 
 /* See routes.h. */

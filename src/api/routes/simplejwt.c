@@ -77,15 +77,12 @@ static void on_token_obtain(http_req_t *req)
 static void token_done(http_req_t *req, void *arg, int status)
 {
     api_token_job_t *j = arg;
-    int rc = status != 0 ? status : j->rc;
-    if (rc != 0)
-        api__failure(req, rc);
-    else if (j->verdict != AUTH_OK)
-        api__respond_token_invalid(req, j->verdict);
-    else if (j->op == API_TOKEN_REFRESH)
-        respond_tokens(req, &j->pair, false);
-    else
-        api__respond_nostore(req, 200, STR_LIT("{}"));
+    if (!api__token_job_refused(req, j, status)) {
+        if (j->op == API_TOKEN_REFRESH)
+            respond_tokens(req, &j->pair, false);
+        else
+            api__respond_nostore(req, 200, STR_LIT("{}"));
+    }
     api__token_job_free(j);
 }
 
