@@ -73,18 +73,18 @@ static void claims_common(jsonw_t *w, const auth_t *a, const char *type, int64_t
     jsonw_int(w, user_id);
     jsonw_raw(w, "\",\"sid\":");
     jsonw_str(w, sid);
-    if (a->issuer) {
-        jsonw_raw(w, ",\"iss\":");
-        jsonw_str(w, a->issuer);
-    }
-    if (a->audience) {
-        jsonw_raw(w, ",\"aud\":");
-        jsonw_str(w, a->audience);
-    }
+    if (a->issuer)
+        jsonw_member(w, "iss", a->issuer);
+    if (a->audience)
+        jsonw_member(w, "aud", a->audience);
 }
 
-static int sign_payload(const auth_t *a, jsonw_t *w, char *out, size_t *out_len)
+/* Ends the claims with the client fingerprint binding, when there is one, and signs them. */
+static int sign_payload(const auth_t *a, jsonw_t *w, const char *fph, char *out, size_t *out_len)
 {
+    if (fph && *fph)
+        jsonw_member(w, "fph", fph);
+    jsonw_raw(w, "}");
     if (jsonw_failed(w))
         return ERR_TOO_LARGE;
     int rc = jose_jws_sign(a->sign_key, STR_NULL, str_make(w->buf, jsonw_len(w)), out,
@@ -107,12 +107,7 @@ static int sign_refresh(const auth_t *a, const char *jti, const char *sid, int64
     jsonw_t w;
     jsonw_init(&w, buf, sizeof buf);
     claims_common(&w, a, "refresh", iat, exp, jti, user_id, sid);
-    if (fph && *fph) { /* client fingerprint binding */
-        jsonw_raw(&w, ",\"fph\":");
-        jsonw_str(&w, fph);
-    }
-    jsonw_raw(&w, "}");
-    return sign_payload(a, &w, out, out_len);
+    return sign_payload(a, &w, fph, out, out_len);
 }
 
 /* Signs a new access token for user u in session sid, issued at now. */
@@ -126,19 +121,11 @@ static int sign_access(const auth_t *a, const db_user_t *u, const char *sid, int
     jsonw_t w;
     jsonw_init(&w, buf, sizeof buf);
     claims_common(&w, a, "access", now, now + a->opts.access_lifetime_s, jti, u->id, sid);
-    jsonw_raw(&w, ",\"username\":");
-    jsonw_str(&w, u->username);
-    jsonw_raw(&w, ",\"email\":");
-    jsonw_str(&w, u->email);
-    jsonw_raw(&w, ",\"role\":");
-    jsonw_str(&w, db_role_name(u->role));
+    jsonw_member(&w, "username", u->username);
+    jsonw_member(&w, "email", u->email);
+    jsonw_member(&w, "role", db_role_name(u->role));
     jsonw_raw(&w, u->premium ? ",\"premium\":true" : ",\"premium\":false");
-    if (fph && *fph) {
-        jsonw_raw(&w, ",\"fph\":");
-        jsonw_str(&w, fph);
-    }
-    jsonw_raw(&w, "}");
-    return sign_payload(a, &w, out, out_len);
+    return sign_payload(a, &w, fph, out, out_len);
 }
 
 /* Creates a session for u (already authenticated) and signs its first pair. */

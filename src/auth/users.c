@@ -182,16 +182,11 @@ char *auth_user_json(const db_user_t *u, size_t *len)
     jsonw_init(&w, buf, cap);
     jsonw_raw(&w, "{\"id\":");
     jsonw_int(&w, u->id);
-    jsonw_raw(&w, ",\"username\":");
-    jsonw_str(&w, u->username);
-    jsonw_raw(&w, ",\"email\":");
-    jsonw_str(&w, u->email);
-    jsonw_raw(&w, ",\"first_name\":");
-    jsonw_str(&w, u->first_name);
-    jsonw_raw(&w, ",\"last_name\":");
-    jsonw_str(&w, u->last_name);
-    jsonw_raw(&w, ",\"role\":");
-    jsonw_str(&w, db_role_name(u->role));
+    jsonw_member(&w, "username", u->username);
+    jsonw_member(&w, "email", u->email);
+    jsonw_member(&w, "first_name", u->first_name);
+    jsonw_member(&w, "last_name", u->last_name);
+    jsonw_member(&w, "role", db_role_name(u->role));
     jsonw_raw(&w, u->premium ? ",\"premium\":true}" : ",\"premium\":false}");
     /* cap covers the worst case (every byte escaped as \u00XX), so the writer cannot fail */
     *len = jsonw_len(&w);

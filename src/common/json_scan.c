@@ -278,7 +278,7 @@ static int scan_value(struct scan *sc, unsigned depth);
 
 #define KEY_ESCAPED 0xffffffffu
 
-/* See scan_object: a signature of an object key's raw text, for the duplicate check. */
+/* See scan_key: a signature of an object key's raw text, for the duplicate check. */
 static inline uint32_t key_signature(const unsigned char *s, const json_tok_t *k)
 {
     if (k->has_escape)
@@ -315,89 +315,72 @@ static int after_member(struct scan *sc, char close)
     return c == close ? 0 : -1;
 }
 
-static int scan_object(struct scan *sc, uint32_t self, unsigned depth)
+/*
+ * An object key with its ':' (the next member of object self, which has count members so
+ * far), checked against the earlier keys of the object. A key token's `size` holds a cheap
+ * signature of its raw bytes (length, first and last byte), or KEY_ESCAPED when it has
+ * escapes: equal unescaped keys have equal signatures unless one is escaped, so most pairs
+ * are settled without touching the text. The first FAST_KEYS keys keep their signatures
+ * in sigs/idxs (no pointer chasing). Returns 0 or a JSON_E_* code.
+ */
+static int scan_key(struct scan *sc, uint32_t self, uint32_t count, uint32_t sigs[FAST_KEYS],
+                    uint32_t idxs[FAST_KEYS])
 {
-    uint32_t count = 0, sigs[FAST_KEYS], idxs[FAST_KEYS];
-    sc->pos++; /* '{' */
+    uint32_t kidx;
+    int rc;
+    if (sc->pos >= sc->len || sc->s[sc->pos] != '"')
+        return JSON_E_SYNTAX;
+    json_tok_t *k = new_tok(sc, &kidx);
+    if (!k)
+        return JSON_E_TOOMANY;
+    if ((rc = scan_string(sc, k)) != 0)
+        return rc;
+    k->next = kidx + 1;
+    k->size = key_signature(sc->s, k);
+    if (count < FAST_KEYS) {
+        for (uint32_t j = 0; j < count; j++)
+            if ((sigs[j] == k->size || sigs[j] == KEY_ESCAPED || k->size == KEY_ESCAPED) &&
+                str_tok_eq(sc->s, &sc->toks[idxs[j]], k))
+                return JSON_E_DUPKEY;
+        sigs[count] = k->size;
+        idxs[count] = kidx;
+    } else {
+        for (uint32_t p = self + 1; p < kidx; p = sc->toks[p + 1].next) {
+            uint32_t sp = sc->toks[p].size;
+            if ((sp == k->size || sp == KEY_ESCAPED || k->size == KEY_ESCAPED) &&
+                str_tok_eq(sc->s, &sc->toks[p], k))
+                return JSON_E_DUPKEY;
+        }
+    }
     skip_ws(sc);
-    if (sc->pos < sc->len && sc->s[sc->pos] == '}') {
-        sc->pos++;
-        goto done;
-    }
-    for (;;) {
-        uint32_t kidx;
-        int rc;
-        if (sc->pos >= sc->len || sc->s[sc->pos] != '"')
-            return JSON_E_SYNTAX;
-        json_tok_t *k = new_tok(sc, &kidx);
-        if (!k)
-            return JSON_E_TOOMANY;
-        if ((rc = scan_string(sc, k)) != 0)
-            return rc;
-        k->next = kidx + 1;
-        /*
-         * Duplicate check against the earlier keys of this object. A key token's `size`
-         * holds a cheap signature of its raw bytes (length, first and last byte), or
-         * KEY_ESCAPED when it has escapes: equal unescaped keys have equal signatures unless
-         * one is escaped, so most pairs are settled without touching the text.
-         */
-        k->size = key_signature(sc->s, k);
-        if (count < FAST_KEYS) {
-            /* the first FAST_KEYS keys: signatures in a local array, no pointer chasing */
-            for (uint32_t j = 0; j < count; j++)
-                if ((sigs[j] == k->size || sigs[j] == KEY_ESCAPED || k->size == KEY_ESCAPED) &&
-                    str_tok_eq(sc->s, &sc->toks[idxs[j]], k))
-                    return JSON_E_DUPKEY;
-            sigs[count] = k->size;
-            idxs[count] = kidx;
-        } else {
-            for (uint32_t p = self + 1; p < kidx; p = sc->toks[p + 1].next) {
-                uint32_t sp = sc->toks[p].size;
-                if ((sp == k->size || sp == KEY_ESCAPED || k->size == KEY_ESCAPED) &&
-                    str_tok_eq(sc->s, &sc->toks[p], k))
-                    return JSON_E_DUPKEY;
-            }
-        }
-        skip_ws(sc);
-        if (sc->pos >= sc->len || sc->s[sc->pos] != ':')
-            return JSON_E_SYNTAX;
-        sc->pos++;
-        skip_ws(sc);
-        if ((rc = scan_value(sc, depth + 1)) != 0)
-            return rc;
-        count++;
-        if ((rc = after_member(sc, '}')) <= 0) {
-            if (rc < 0)
-                return JSON_E_SYNTAX;
-            break;
-        }
-    }
-done:
-    sc->toks[self].size = count;
+    if (sc->pos >= sc->len || sc->s[sc->pos] != ':')
+        return JSON_E_SYNTAX;
+    sc->pos++;
+    skip_ws(sc);
     return 0;
 }
 
-static int scan_array(struct scan *sc, uint32_t self, unsigned depth)
+/* An object (close '}': key-value members) or an array (close ']': elements) at token
+   self; the number of members or elements goes to its size. */
+static int scan_container(struct scan *sc, uint32_t self, unsigned depth, char close)
 {
-    uint32_t count = 0;
-    sc->pos++; /* '[' */
+    uint32_t count = 0, sigs[FAST_KEYS], idxs[FAST_KEYS];
+    int rc = 1;
+    sc->pos++; /* '{' or '[' */
     skip_ws(sc);
-    if (sc->pos < sc->len && sc->s[sc->pos] == ']') {
+    if (sc->pos < sc->len && sc->s[sc->pos] == close) {
         sc->pos++;
-        goto done;
+        rc = 0;
     }
-    for (;;) {
-        int rc = scan_value(sc, depth + 1);
-        if (rc)
+    while (rc > 0) {
+        if (close == '}' && (rc = scan_key(sc, self, count, sigs, idxs)) != 0)
+            return rc;
+        if ((rc = scan_value(sc, depth + 1)) != 0)
             return rc;
         count++;
-        if ((rc = after_member(sc, ']')) <= 0) {
-            if (rc < 0)
-                return JSON_E_SYNTAX;
-            break;
-        }
+        if ((rc = after_member(sc, close)) < 0)
+            return JSON_E_SYNTAX;
     }
-done:
     sc->toks[self].size = count;
     return 0;
 }
@@ -419,7 +402,7 @@ static int scan_value(struct scan *sc, unsigned depth)
             return JSON_E_DEPTH;
         t->type = sc->s[sc->pos] == '{' ? JSON_T_OBJECT : JSON_T_ARRAY;
         t->start = (uint32_t)start;
-        rc = t->type == JSON_T_OBJECT ? scan_object(sc, idx, depth) : scan_array(sc, idx, depth);
+        rc = scan_container(sc, idx, depth, t->type == JSON_T_OBJECT ? '}' : ']');
         if (rc)
             return rc;
         t = &sc->toks[idx];

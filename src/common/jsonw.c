@@ -51,36 +51,14 @@ static int escape(const char *s, size_t n, sink_fn sink, void *arg)
         }
         rc = sink(arg, s + i - run, run);
         run = 0;
-        char esc[6] = {'\\', 0, 0, 0, 0, 0};
+        /* the two-character escapes of RFC 8259, else \u00XX */
+        static const char short_esc[32] = {
+            ['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\f'] = 'f', ['\r'] = 'r'};
+        char esc[6] = {'\\', c < 0x20 ? short_esc[c] : (char)c, '0', '0', hex[c >> 4], hex[c & 15]};
         size_t el = 2;
-        switch (c) {
-        case '"':
-        case '\\':
-            esc[1] = (char)c;
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        case '\b':
-            esc[1] = 'b';
-            break;
-        case '\f':
-            esc[1] = 'f';
-            break;
-        default:
+        if (!esc[1]) {
             esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
             el = 6;
-            break;
         }
         if (rc == 0)
             rc = sink(arg, esc, el);
@@ -88,6 +66,15 @@ static int escape(const char *s, size_t n, sink_fn sink, void *arg)
     if (rc == 0)
         rc = sink(arg, s + n - run, run);
     return rc == 0 ? sink(arg, "\"", 1) : rc;
+}
+
+/* See jsonw.h. */
+void jsonw_member(jsonw_t *w, const char *name, const char *value)
+{
+    jsonw_raw(w, ",\"");
+    jsonw_raw(w, name);
+    jsonw_raw(w, "\":");
+    jsonw_str(w, value);
 }
 
 static int sink_fixed(void *arg, const char *s, size_t n)

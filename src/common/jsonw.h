@@ -36,6 +36,9 @@ void jsonw_str(jsonw_t *w, const char *s);
 void jsonw_strn(jsonw_t *w, const char *s, size_t n);
 /* Appends a decimal integer. */
 void jsonw_int(jsonw_t *w, int64_t v);
+/* Appends ,"name":"value": a member after the first; name is written as is (a literal
+   with nothing to escape), value as jsonw_str. */
+void jsonw_member(jsonw_t *w, const char *name, const char *value);
 bool jsonw_failed(const jsonw_t *w);
 size_t jsonw_len(const jsonw_t *w);
 

@@ -31,6 +31,46 @@ static bool bchar_ok(unsigned char c)
            strchr("'()+_,-./:=? ", c) != NULL;
 }
 
+/*
+ * The next `key=value` parameter of a header value v from *pos (after the leading media
+ * type or disposition), skipping separators and parameters without '='. A quoted value
+ * runs to the closing quote (backslash escapes kept raw); an unquoted one to ';' or, when
+ * token, to whitespace too, and is trimmed. Returns 1 with key and val, 0 at the end, or
+ * ERR_INVALID for an unterminated quote.
+ */
+static int next_param(str_t v, size_t *pos, bool token, str_t *key, str_t *val)
+{
+    size_t i = *pos;
+    for (;;) {
+        while (i < v.len && (v.ptr[i] == ';' || v.ptr[i] == ' ' || v.ptr[i] == '\t'))
+            i++;
+        if (i >= v.len)
+            return 0;
+        size_t ks = i;
+        while (i < v.len && v.ptr[i] != '=' && v.ptr[i] != ';')
+            i++;
+        *key = str_trim(str_make(v.ptr + ks, i - ks));
+        if (i < v.len && v.ptr[i] == '=')
+            break;
+    }
+    size_t vs = ++i;
+    if (i < v.len && v.ptr[i] == '"') {
+        vs = ++i;
+        while (i < v.len && v.ptr[i] != '"')
+            i += v.ptr[i] == '\\' && i + 1 < v.len ? 2 : 1;
+        if (i >= v.len)
+            return ERR_INVALID;
+        *val = str_make(v.ptr + vs, i - vs);
+        i++;
+    } else {
+        while (i < v.len && v.ptr[i] != ';' && !(token && (v.ptr[i] == ' ' || v.ptr[i] == '\t')))
+            i++;
+        *val = str_trim(str_make(v.ptr + vs, i - vs));
+    }
+    *pos = i;
+    return 1;
+}
+
 /* See multipart.h. */
 int http_mp_boundary(str_t ct, str_t *boundary)
 {
@@ -39,42 +79,18 @@ int http_mp_boundary(str_t ct, str_t *boundary)
     size_t i = strlen("multipart/form-data");
     if (i < ct.len && ct.ptr[i] != ';' && ct.ptr[i] != ' ' && ct.ptr[i] != '\t')
         return ERR_UNSUPPORTED_MEDIA;
-    while (i < ct.len) {
-        while (i < ct.len && (ct.ptr[i] == ';' || ct.ptr[i] == ' ' || ct.ptr[i] == '\t'))
-            i++;
-        size_t ks = i;
-        while (i < ct.len && ct.ptr[i] != '=' && ct.ptr[i] != ';')
-            i++;
-        str_t key = str_trim(str_make(ct.ptr + ks, i - ks));
-        if (i >= ct.len || ct.ptr[i] != '=') {
+    str_t key, val;
+    int rc;
+    while ((rc = next_param(ct, &i, true, &key, &val)) > 0) {
+        if (!str_eq_nocase(key, STR_LIT("boundary")))
             continue;
-        }
-        i++;
-        str_t val;
-        if (i < ct.len && ct.ptr[i] == '"') {
-            size_t vs = ++i;
-            while (i < ct.len && ct.ptr[i] != '"')
-                i++;
-            if (i >= ct.len)
+        if (val.len == 0 || val.len > HTTP_MP_MAX_BOUNDARY || val.ptr[val.len - 1] == ' ')
+            return ERR_INVALID;
+        for (size_t k = 0; k < val.len; k++)
+            if (!bchar_ok((unsigned char)val.ptr[k]))
                 return ERR_INVALID;
-            val = str_make(ct.ptr + vs, i - vs);
-            i++;
-        } else {
-            size_t vs = i;
-            while (i < ct.len && ct.ptr[i] != ';' && ct.ptr[i] != ' ' && ct.ptr[i] != '\t')
-                i++;
-            val = str_make(ct.ptr + vs, i - vs);
-        }
-        if (str_eq_nocase(key, STR_LIT("boundary"))) {
-            if (val.len == 0 || val.len > HTTP_MP_MAX_BOUNDARY || val.ptr[val.len - 1] == ' ')
-                return ERR_INVALID;
-            for (size_t k = 0; k < val.len; k++) {
-                if (!bchar_ok((unsigned char)val.ptr[k]))
-                    return ERR_INVALID;
-            }
-            *boundary = val;
-            return 0;
-        }
+        *boundary = val;
+        return 0;
     }
     return ERR_INVALID;
 }
@@ -86,36 +102,9 @@ static int parse_disposition(str_t v, http_mp_part_t *part)
         return ERR_INVALID;
     size_t i = strlen("form-data");
     bool have_name = false;
-    while (i < v.len) {
-        while (i < v.len && (v.ptr[i] == ';' || v.ptr[i] == ' ' || v.ptr[i] == '\t'))
-            i++;
-        if (i >= v.len)
-            break;
-        size_t ks = i;
-        while (i < v.len && v.ptr[i] != '=' && v.ptr[i] != ';')
-            i++;
-        str_t key = str_trim(str_make(v.ptr + ks, i - ks));
-        if (i >= v.len || v.ptr[i] != '=')
-            continue;
-        i++;
-        str_t val;
-        if (i < v.len && v.ptr[i] == '"') {
-            size_t vs = ++i;
-            while (i < v.len && v.ptr[i] != '"') {
-                if (v.ptr[i] == '\\' && i + 1 < v.len)
-                    i++;
-                i++;
-            }
-            if (i >= v.len)
-                return ERR_INVALID;
-            val = str_make(v.ptr + vs, i - vs);
-            i++;
-        } else {
-            size_t vs = i;
-            while (i < v.len && v.ptr[i] != ';')
-                i++;
-            val = str_trim(str_make(v.ptr + vs, i - vs));
-        }
+    str_t key, val;
+    int rc;
+    while ((rc = next_param(v, &i, false, &key, &val)) > 0) {
         if (str_eq_nocase(key, STR_LIT("name"))) {
             part->name = val;
             have_name = true;
@@ -124,7 +113,7 @@ static int parse_disposition(str_t v, http_mp_part_t *part)
             part->has_filename = true;
         }
     }
-    return have_name ? 0 : ERR_INVALID;
+    return rc == 0 && have_name ? 0 : ERR_INVALID;
 }
 
 enum { MP_PREAMBLE, MP_AFTER, MP_HEADERS, MP_DATA, MP_END, MP_DEAD };

@@ -56,3 +56,17 @@ TEST(jsonw_fixed_writer_escapes_strings)
     CHECK_EQ_INT(jsonw_len(&w), strlen(want));
     CHECK_MEM_EQ(buf, want, strlen(want));
 }
+
+TEST(jsonw_member_writes_name_and_escaped_value)
+{
+    char out[64];
+    jsonw_t w;
+    jsonw_init(&w, out, sizeof out);
+    jsonw_raw(&w, "{\"id\":1");
+    jsonw_member(&w, "name", "a\"b");
+    jsonw_member(&w, "empty", NULL);
+    jsonw_raw(&w, "}");
+    ASSERT_TRUE(!jsonw_failed(&w));
+    CHECK_MEM_EQ(out, "{\"id\":1,\"name\":\"a\\\"b\",\"empty\":\"\"}", jsonw_len(&w));
+    CHECK_EQ_INT(jsonw_len(&w), strlen("{\"id\":1,\"name\":\"a\\\"b\",\"empty\":\"\"}"));
+}

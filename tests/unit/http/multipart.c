@@ -1,11 +1,10 @@
-/* Unit tests for src/api/multipart.c (boundary, the streaming parser fed every possible
-   split of each body, limits, filename sanitiser) and the UTF-8 helpers of src/api/svc.c. */
+/* Unit tests for src/http/multipart.c: the boundary and the parameters of part headers, the
+   streaming parser fed every possible split of each body, limits, the filename sanitiser. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/buf.h"
 #include "common/err.h"
-#include "common/text.h"
 #include "http/multipart.h"
 #include "test.h"
 
@@ -17,6 +16,10 @@ TEST(mp_boundary_forms)
     CHECK_EQ_INT(http_mp_boundary(STR_LIT("Multipart/Form-Data;charset=x; boundary=\"a b\""), &b),
                  0);
     CHECK_TRUE(str_eq_cstr(b, "a b"));
+    /* an unquoted boundary is a token: it ends at whitespace; a parameter without '=' is
+       skipped */
+    CHECK_EQ_INT(http_mp_boundary(STR_LIT("multipart/form-data; flag; boundary=abc def"), &b), 0);
+    CHECK_TRUE(str_eq_cstr(b, "abc"));
     CHECK_EQ_INT(http_mp_boundary(STR_LIT("multipart/form-data"), &b), ERR_INVALID);
     CHECK_EQ_INT(http_mp_boundary(STR_LIT("multipart/form-data; boundary="), &b), ERR_INVALID);
     CHECK_EQ_INT(http_mp_boundary(STR_LIT("multipart/form-data; boundary=\"unterminated"), &b),
@@ -167,6 +170,11 @@ TEST(mp_empty_file_and_body_start)
                      STR_LIT("--B\r\nContent-Disposition: form-data; name=file; "
                              "filename=e\r\n\r\n\r\n--B--"),
                      "B", 0, "[name=file;filename=e]<end>", 0);
+    /* an unquoted disposition value runs to ';' (spaces kept inside, trimmed around) */
+    check_all_splits("unquoted",
+                     STR_LIT("--B\r\nContent-Disposition: form-data; name = f ; "
+                             "filename= my file.txt \r\n\r\nx\r\n--B--"),
+                     "B", 0, "[name=f;filename=my file.txt]x<end>", 0);
     /* a delimiter that is almost repeated: the carry must be searched again */
     check_all_splits("near",
                      STR_LIT("--ab\r\nContent-Disposition: form-data; name=f\r\n\r\n"
@@ -342,16 +350,4 @@ TEST(mp_sanitize_filename)
     /* a multi-byte character is never cut in half */
     http_mp_sanitize_filename(STR_LIT("aaaaaaaaaaaaaa\xc3\xa9"), out, sizeof out);
     CHECK_STR_EQ(out, "aaaaaaaaaaaaaa");
-}
-
-TEST(svc_utf8)
-{
-    CHECK_TRUE(text_utf8_valid(STR_LIT("plain")));
-    CHECK_TRUE(text_utf8_valid(STR_LIT("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80")));
-    CHECK_TRUE(!text_utf8_valid(STR_LIT("\xc0\xaf")));         /* overlong '/' */
-    CHECK_TRUE(!text_utf8_valid(STR_LIT("\xed\xa0\x80")));     /* surrogate */
-    CHECK_TRUE(!text_utf8_valid(STR_LIT("\xf4\x90\x80\x80"))); /* > U+10FFFF */
-    CHECK_TRUE(!text_utf8_valid(STR_LIT("\xe2\x82")));         /* truncated */
-    CHECK_TRUE(!text_utf8_valid(STR_LIT("\x80")));
-    CHECK_EQ_INT((int)text_utf8_chars(STR_LIT("\xc3\xa9t\xc3\xa9")), 3);
 }
