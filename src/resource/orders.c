@@ -15,20 +15,18 @@ static void on_orders_data(void *arg, bool cached, str_t data)
     buf_append_cstr(&b, cached ? "{\"cached\":true,\"data\":" : "{\"cached\":false,\"data\":");
     buf_append_str(&b, data);
     buf_append_char(&b, '}');
-    http_respond(req, 200, API_JSON_CT, buf_str(&b));
-    buf_dispose(&b);
+    api__respond_buf(req, 200, &b);
 }
 
 static void on_orders(http_req_t *req)
 {
-    resource_t *res = req->route_data;
-    const auth_token_ref_t *t = api__authenticate(req, res->ctx);
+    const auth_token_ref_t *t = resource__caller(req, NULL);
     if (t)
-        resource__orders_get(res, t->user_id, t->jti, t->exp, t->username, on_orders_data, req);
+        resource__orders_get(req->route_data, t->user_id, t->jti, t->exp, t->username,
+                             on_orders_data, req);
 }
 
+static const api_route_t ROUTES[] = {{HTTP_M_GET, "/api/orders/", on_orders}};
+
 /* See resource_internal.h. */
-int resource__orders_register(http_router_t *r, resource_t *res)
-{
-    return http_router_add(r, HTTP_M_GET, "/api/orders/", on_orders, res);
-}
+const api_family_t resource__orders_family = API_FAMILY(ROUTES, NULL);

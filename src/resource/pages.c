@@ -33,22 +33,19 @@ static void respond_claims(http_req_t *req, const char *msg, const auth_token_re
     else
         buf_append_cstr(&b, "null");
     buf_append_char(&b, '}');
-    http_respond(req, 200, API_JSON_CT, buf_str(&b));
-    buf_dispose(&b);
+    api__respond_buf(req, 200, &b);
 }
 
 static void on_protected(http_req_t *req)
 {
-    resource_t *res = req->route_data;
-    const auth_token_ref_t *t = api__authenticate(req, res->ctx);
+    const auth_token_ref_t *t = resource__caller(req, NULL);
     if (t)
         respond_claims(req, "Authenticated", t);
 }
 
 static void on_admin_dashboard(http_req_t *req)
 {
-    resource_t *res = req->route_data;
-    const auth_token_ref_t *t = api__authenticate_role(req, res->ctx, "admin");
+    const auth_token_ref_t *t = resource__caller(req, "admin");
     if (t)
         respond_claims(req, "Welcome to the admin dashboard", t);
 }
@@ -60,7 +57,4 @@ static const api_route_t ROUTES[] = {
 };
 
 /* See resource_internal.h. */
-int resource__pages_register(http_router_t *r, resource_t *res)
-{
-    return API_ROUTES_ADD(r, ROUTES, res);
-}
+const api_family_t resource__pages_family = API_FAMILY(ROUTES, NULL);

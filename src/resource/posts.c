@@ -75,7 +75,7 @@ static void on_cache(void *arg, int status, str_t value)
 static void on_list(http_req_t *req)
 {
     resource_t *res = req->route_data;
-    if (!api__authenticate(req, res->ctx))
+    if (!resource__caller(req, NULL))
         return;
     uint32_t page, size;
     if (api__pagination(req, &PAGING, &page, &size) != 0)
@@ -166,7 +166,7 @@ static void on_post(http_req_t *req)
                                : req->method == HTTP_M_PUT    ? RESOURCE_POST_UPDATE
                                : req->method == HTTP_M_DELETE ? RESOURCE_POST_DELETE
                                                               : RESOURCE_POST_GET;
-    const auth_token_ref_t *t = api__authenticate(req, res->ctx);
+    const auth_token_ref_t *t = resource__caller(req, NULL);
     if (!t)
         return;
     int64_t id = 0;
@@ -195,7 +195,4 @@ static const api_route_t ROUTES[] = {
 };
 
 /* See resource_internal.h. */
-int resource__posts_register(http_router_t *r, resource_t *res)
-{
-    return API_ROUTES_ADD(r, ROUTES, res);
-}
+const api_family_t resource__posts_family = API_FAMILY(ROUTES, NULL);

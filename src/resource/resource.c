@@ -36,16 +36,11 @@ int resource_new(const resource_options_t *o, api_ctx_t *ctx, struct db *db, res
 /* See resource.h. */
 int resource_mount(resource_t *res, http_router_t *r)
 {
-    int (*const families[])(http_router_t *, resource_t *) = {
-        resource__orders_register, resource__pages_register, resource__uploads_register,
-        resource__users_register,  resource__posts_register,
+    static const api_family_t *const families[] = {
+        &resource__orders_family, &resource__pages_family, &resource__uploads_family,
+        &resource__users_family,  &resource__posts_family,
     };
-    for (size_t i = 0; i < sizeof families / sizeof families[0]; i++) {
-        int rc = families[i](r, res);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
+    return api__families_add(r, families, sizeof families / sizeof families[0], res);
 }
 
 /* See resource.h. */
@@ -55,4 +50,11 @@ void resource_free(resource_t *res)
         return;
     free(res->upload_dir);
     free(res);
+}
+
+/* See resource_internal.h. */
+const auth_token_ref_t *resource__caller(http_req_t *req, const char *role)
+{
+    resource_t *res = req->route_data;
+    return role ? api__authenticate_role(req, res->ctx, role) : api__authenticate(req, res->ctx);
 }

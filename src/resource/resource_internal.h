@@ -26,11 +26,15 @@ struct resource {
 
 /* ---- route families ---------------------------------------------------------------------- */
 
-int resource__pages_register(http_router_t *r, resource_t *res);
-int resource__posts_register(http_router_t *r, resource_t *res);
-int resource__orders_register(http_router_t *r, resource_t *res);
-int resource__uploads_register(http_router_t *r, resource_t *res);
-int resource__users_register(http_router_t *r, resource_t *res);
+extern const api_family_t resource__pages_family;
+extern const api_family_t resource__posts_family;
+extern const api_family_t resource__orders_family;
+extern const api_family_t resource__uploads_family;
+extern const api_family_t resource__users_family;
+
+/* The caller of a route of the wing (req->route_data), authenticated (api__authenticate,
+   or api__authenticate_role when role is not NULL); NULL after it has RESPONDED. */
+const auth_token_ref_t *resource__caller(http_req_t *req, const char *role);
 
 /* ---- posts (posts_data.c) ----------------------------------------------------------------- */
 

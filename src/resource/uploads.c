@@ -215,8 +215,7 @@ static void upload_done(http_req_t *req, void *arg, int status)
         jsonw_buf_str(&b, u->filename, strlen(u->filename));
         buf_printf(&b, ",\"size\":%" PRIu64 ",\"sha256\":\"%s\"}", u->size, u->sha256);
         http_resp_header_add(req, "Location", http_req_strndup(req, str_cstr(u->id)));
-        http_respond(req, 201, API_JSON_CT, buf_str(&b));
-        buf_dispose(&b);
+        api__respond_buf(req, 201, &b);
         upload_free(u);
         return;
     }
@@ -327,7 +326,7 @@ static void upload_on_end(http_req_t *req, void *arg, int status)
 static void on_upload(http_req_t *req)
 {
     resource_t *res = req->route_data;
-    const auth_token_ref_t *t = api__authenticate(req, res->ctx);
+    const auth_token_ref_t *t = resource__caller(req, NULL);
     if (!t)
         return;
     str_t boundary;
@@ -412,7 +411,7 @@ static bool id_ok(str_t id)
 static void on_upload_get(http_req_t *req)
 {
     resource_t *res = req->route_data;
-    const auth_token_ref_t *t = api__authenticate(req, res->ctx);
+    const auth_token_ref_t *t = resource__caller(req, NULL);
     if (!t)
         return;
     str_t id = http_req_param(req, "id");
@@ -427,9 +426,9 @@ static void on_upload_get(http_req_t *req)
     api__submit(req, meta_work, meta_done, j, free);
 }
 
-/* See resource_internal.h. */
-int resource__uploads_register(http_router_t *r, resource_t *res)
+static int uploads_mount(http_router_t *r, void *data)
 {
+    resource_t *res = data;
     int rc = 0;
     /* Streamed: bounded by the upload limit plus the multipart envelope, not by
      * JWTD_MAX_BODY_BYTES (which bounds buffered bodies). */
@@ -438,3 +437,6 @@ int resource__uploads_register(http_router_t *r, resource_t *res)
     rc |= http_router_add(r, HTTP_M_GET, "/upload/{id}", on_upload_get, res);
     return rc ? ERR_INVALID : 0;
 }
+
+/* See resource_internal.h. */
+const api_family_t resource__uploads_family = API_FAMILY_MOUNT(uploads_mount);

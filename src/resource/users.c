@@ -30,16 +30,15 @@ static int users_work(void *arg, buf_t *out)
                    : resource__user_json(j->res, j->id, out);
 }
 
-static void submit(http_req_t *req, resource_t *res, struct users_job *j)
+static void submit(http_req_t *req, struct users_job *j)
 {
-    j->res = res;
+    j->res = req->route_data;
     api__submit_json(req, users_work, j, free, 4u << 20);
 }
 
 static void on_user_get(http_req_t *req)
 {
-    resource_t *res = req->route_data;
-    const auth_token_ref_t *t = api__authenticate(req, res->ctx);
+    const auth_token_ref_t *t = resource__caller(req, NULL);
     if (!t)
         return;
     int64_t id;
@@ -53,13 +52,12 @@ static void on_user_get(http_req_t *req)
     }
     struct users_job *j = xcalloc(1, sizeof *j);
     j->id = id;
-    submit(req, res, j);
+    submit(req, j);
 }
 
 static void on_users_list(http_req_t *req)
 {
-    resource_t *res = req->route_data;
-    if (!api__authenticate_role(req, res->ctx, "admin"))
+    if (!resource__caller(req, "admin"))
         return;
     uint32_t page, size;
     if (api__pagination(req, &PAGING, &page, &size) != 0)
@@ -68,7 +66,7 @@ static void on_users_list(http_req_t *req)
     j->list = true;
     j->page = page;
     j->page_size = size;
-    submit(req, res, j);
+    submit(req, j);
 }
 
 static const api_route_t ROUTES[] = {
@@ -77,7 +75,4 @@ static const api_route_t ROUTES[] = {
 };
 
 /* See resource_internal.h. */
-int resource__users_register(http_router_t *r, resource_t *res)
-{
-    return API_ROUTES_ADD(r, ROUTES, res);
-}
+const api_family_t resource__users_family = API_FAMILY(ROUTES, NULL);

@@ -19,6 +19,13 @@ void api__respond_nostore(http_req_t *req, int status, str_t body)
     http_respond(req, status, API_JSON_CT, body);
 }
 
+/* See req.h. */
+void api__respond_buf(http_req_t *req, int status, buf_t *b)
+{
+    http_respond(req, status, API_JSON_CT, buf_str(b));
+    buf_dispose(b);
+}
+
 /*
  * {"error": detail (with_error only), "detail": detail, "code": code} with status; www (may
  * be NULL) as WWW-Authenticate; Cache-Control: no-store when nostore.
@@ -114,8 +121,7 @@ void api__bad_request(http_req_t *req, const char *field, const char *detail)
     if (field)
         append_field_error(&b, field, detail);
     buf_append_char(&b, '}');
-    http_respond(req, 400, API_JSON_CT, buf_str(&b));
-    buf_dispose(&b);
+    api__respond_buf(req, 400, &b);
 }
 
 /* See req.h. */
@@ -133,8 +139,7 @@ bool api__respond_field_errors(http_req_t *req, const api_field_t *f, size_t n)
         if (f[i].error)
             append_field_error(&b, f[i].name, f[i].error);
     buf_append_char(&b, '}');
-    http_respond(req, 400, API_JSON_CT, buf_str(&b));
-    buf_dispose(&b);
+    api__respond_buf(req, 400, &b);
     return true;
 }
 

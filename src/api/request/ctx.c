@@ -110,11 +110,18 @@ void api_ctx_free(api_ctx_t *c)
 }
 
 /* See req.h. */
-int api__routes_add(http_router_t *r, const api_route_t *routes, size_t n, void *data)
+int api__families_add(http_router_t *r, const api_family_t *const *families, size_t n, void *data)
 {
-    for (size_t i = 0; i < n; i++)
-        if (http_router_add(r, routes[i].method, routes[i].pattern, routes[i].fn, data) != 0)
-            return ERR_INVALID;
+    for (size_t i = 0; i < n; i++) {
+        const api_family_t *f = families[i];
+        for (size_t k = 0; k < f->n; k++)
+            if (http_router_add(r, f->routes[k].method, f->routes[k].pattern, f->routes[k].fn,
+                                data) != 0)
+                return ERR_INVALID;
+        int rc = f->mount ? f->mount(r, data) : 0;
+        if (rc != 0)
+            return rc;
+    }
     return 0;
 }
 
@@ -126,34 +133,27 @@ int api_mount(api_ctx_t *ctx, http_router_t *r)
         api_observe_register, api_cors_register,    api_ratelimit_register,   api_iprules_register,
         api_binding_register, api_onetime_register, api_autorefresh_register,
     };
-    /* hot routes first: the router scans in registration order */
-    int (*const families[])(http_router_t *, api_ctx_t *) = {
-        api_platform_register, api_simplejwt_register, api_wellknown_register,
-        api_metrics_register,  api_readyz_register,    api_cookie_register,
-        api_sessions_register, api_service_register,   api_introspect_register,
-        api_static_register,
-    };
     for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
         int rc = links[i](r, ctx);
         if (rc != 0)
             return rc;
     }
-    for (size_t i = 0; i < sizeof families / sizeof families[0]; i++) {
-        int rc = families[i](r, ctx);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
+#define API_FAMILY_ROW_(name) &api_##name##_family,
+    static const api_family_t *const families[] = {API_ROUTE_FAMILIES(API_FAMILY_ROW_)};
+#undef API_FAMILY_ROW_
+    return api__families_add(r, families, sizeof families / sizeof families[0], ctx);
 }
 
 /* See api.h. */
 int api_mount_test_routes(api_ctx_t *ctx, http_router_t *r)
 {
-    return api_test_routes_register(r, ctx);
+    static const api_family_t *const test[] = {&api_test_family};
+    return api__families_add(r, test, 1, ctx);
 }
 
 /* See api.h. */
 int api_mount_docs(api_ctx_t *ctx, http_router_t *r)
 {
-    return api_openapi_register(r, ctx);
+    static const api_family_t *const docs[] = {&api_openapi_family};
+    return api__families_add(r, docs, 1, ctx);
 }

@@ -56,10 +56,28 @@ typedef struct {
     http_handler_fn fn;
 } api_route_t;
 
-/* Registers n routes with data as their route data (ctx.c). Returns 0 or ERR_INVALID. */
-int api__routes_add(http_router_t *r, const api_route_t *routes, size_t n, void *data);
-#define API_ROUTES_ADD(r, table, data)                                                             \
-    api__routes_add((r), (table), sizeof(table) / sizeof((table)[0]), (data))
+/*
+ * A route family: its fixed table of routes, then mount(r, data) for the routes that are
+ * not a fixed table (streamed, loaded at start; may be NULL). Both get the family's data
+ * (the request context, or the resource wing) as route data.
+ */
+typedef struct {
+    const api_route_t *routes;
+    size_t n;
+    int (*mount)(http_router_t *r, void *data);
+} api_family_t;
+#define API_FAMILY(table, mount)                                                                   \
+    {                                                                                              \
+        (table), sizeof(table) / sizeof((table)[0]), (mount)                                       \
+    }
+#define API_FAMILY_MOUNT(mount)                                                                    \
+    {                                                                                              \
+        NULL, 0, (mount)                                                                           \
+    }
+
+/* Registers the n families with data (ctx.c). Returns 0, ERR_INVALID (a route) or what a
+   mount function returned. */
+int api__families_add(http_router_t *r, const api_family_t *const *families, size_t n, void *data);
 
 /* GET /api/users/me/ and GET /auth/me: the caller's user object (locals.c). */
 void api__on_me(http_req_t *req);
@@ -175,6 +193,8 @@ bool api__param_id(http_req_t *req, const char *name, int64_t *out);
 
 /* status, JSON body, Cache-Control: no-store. */
 void api__respond_nostore(http_req_t *req, int status, str_t body);
+/* status with the JSON document in b, which is disposed. */
+void api__respond_buf(http_req_t *req, int status, buf_t *b);
 /* {"detail": detail, "code": code} with status; www (may be NULL) as WWW-Authenticate. */
 void api__respond_code(http_req_t *req, int status, const char *code, const char *detail,
                        const char *www);

@@ -273,7 +273,4 @@ static const api_route_t ROUTES[] = {
 };
 
 /* See routes.h. */
-int api_cookie_register(http_router_t *r, api_ctx_t *ctx)
-{
-    return API_ROUTES_ADD(r, ROUTES, ctx);
-}
+const api_family_t api_cookie_family = API_FAMILY(ROUTES, NULL);

@@ -166,8 +166,7 @@ static void on_metrics(http_req_t *req)
     }
 }
 
+static const api_route_t ROUTES[] = {{HTTP_M_GET, "/metrics", on_metrics}};
+
 /* See routes.h. */
-int api_metrics_register(http_router_t *r, api_ctx_t *ctx)
-{
-    return http_router_add(r, HTTP_M_GET, "/metrics", on_metrics, ctx);
-}
+const api_family_t api_metrics_family = API_FAMILY(ROUTES, NULL);

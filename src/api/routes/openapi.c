@@ -43,9 +43,9 @@ static void on_openapi(http_req_t *req)
     http_respond(req, 200, API_JSON_CT, str_make(ctx->openapi, ctx->openapi_len));
 }
 
-/* See routes.h. */
-int api_openapi_register(http_router_t *router, api_ctx_t *ctx)
+static int openapi_mount(http_router_t *router, void *data)
 {
+    api_ctx_t *ctx = data;
     int rc = http_router_add(router, HTTP_M_GET, "/openapi.json", on_openapi, ctx);
     if (rc != 0)
         return ERR_INVALID;
@@ -90,3 +90,6 @@ int api_openapi_register(http_router_t *router, api_ctx_t *ctx)
     ctx->openapi_len = strlen(ctx->openapi);
     return 0;
 }
+
+/* See routes.h. */
+const api_family_t api_openapi_family = API_FAMILY_MOUNT(openapi_mount);

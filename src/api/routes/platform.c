@@ -12,12 +12,10 @@ static void on_healthz(http_req_t *req)
     http_respond(req, 200, "application/json", STR_LIT("{\"status\":\"ok\"}"));
 }
 
+static const api_route_t ROUTES[] = {{HTTP_M_GET, "/healthz", on_healthz}};
+
 /* See routes.h. */
-int api_platform_register(http_router_t *router, api_ctx_t *ctx)
-{
-    (void)ctx;
-    return http_router_add(router, HTTP_M_GET, "/healthz", on_healthz, NULL);
-}
+const api_family_t api_platform_family = API_FAMILY(ROUTES, NULL);
 
 /* ---- test routes ------------------------------------------------------------------------ */
 /*
@@ -113,16 +111,13 @@ static void on_test_sleep(http_req_t *req)
     }
 }
 
+static const api_route_t TEST_ROUTES[] = {
+    {HTTP_M_POST, "/_test/echo", on_test_echo},
+    {HTTP_M_PUT, "/_test/echo", on_test_echo},
+    {HTTP_M_GET, "/_test/items/{id}/sub/{name}", on_test_item},
+    {HTTP_M_DELETE, "/_test/items/{id}/sub/{name}", on_test_item},
+    {HTTP_M_GET, "/_test/sleep", on_test_sleep},
+};
+
 /* See routes.h. */
-int api_test_routes_register(http_router_t *router, api_ctx_t *ctx)
-{
-    (void)ctx;
-    int rc = 0;
-    rc |= http_router_add(router, HTTP_M_POST, "/_test/echo", on_test_echo, NULL);
-    rc |= http_router_add(router, HTTP_M_PUT, "/_test/echo", on_test_echo, NULL);
-    rc |= http_router_add(router, HTTP_M_GET, "/_test/items/{id}/sub/{name}", on_test_item, NULL);
-    rc |=
-        http_router_add(router, HTTP_M_DELETE, "/_test/items/{id}/sub/{name}", on_test_item, NULL);
-    rc |= http_router_add(router, HTTP_M_GET, "/_test/sleep", on_test_sleep, NULL);
-    return rc ? ERR_INVALID : 0;
-}
+const api_family_t api_test_family = API_FAMILY(TEST_ROUTES, NULL);

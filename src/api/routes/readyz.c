@@ -56,8 +56,7 @@ static void on_readyz(http_req_t *req)
     }
 }
 
+static const api_route_t ROUTES[] = {{HTTP_M_GET, "/readyz", on_readyz}};
+
 /* See routes.h. */
-int api_readyz_register(http_router_t *r, api_ctx_t *ctx)
-{
-    return http_router_add(r, HTTP_M_GET, "/readyz", on_readyz, ctx);
-}
+const api_family_t api_readyz_family = API_FAMILY(ROUTES, NULL);

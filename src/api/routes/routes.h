@@ -24,15 +24,15 @@
     X(simplejwt)                                                                                   \
     X(wellknown) X(metrics) X(readyz) X(cookie) X(sessions) X(service) X(introspect) X(static)
 
-#define API_FAMILY_DECL_(name) int api_##name##_register(http_router_t *r, api_ctx_t *ctx);
+#define API_FAMILY_DECL_(name) extern const api_family_t api_##name##_family;
 API_ROUTE_FAMILIES(API_FAMILY_DECL_)
 #undef API_FAMILY_DECL_
 
 /* /_test/...: echo, path parameters, slow pool work (platform.c; tests only). */
-int api_test_routes_register(http_router_t *r, api_ctx_t *ctx);
-/* Frees what api_static_register loaded. NULL is a no-op. */
+extern const api_family_t api_test_family;
+/* Frees what the static family loaded. NULL is a no-op. */
 void api_static_free(struct api_static *ui);
 /* GET /openapi.json (openapi.c); last, see api_mount_docs. */
-int api_openapi_register(http_router_t *r, api_ctx_t *ctx);
+extern const api_family_t api_openapi_family;
 
 #endif

@@ -102,8 +102,7 @@ static void respond_conflict(http_req_t *req, const auth_user_errors_t *e)
     buf_printf(&b, ",\"code\":\"conflict\",\"%s\":[", field);
     jsonw_buf_cstr(&b, msg);
     buf_append_cstr(&b, "]}");
-    http_respond(req, 409, API_JSON_CT, buf_str(&b));
-    buf_dispose(&b);
+    api__respond_buf(req, 409, &b);
 }
 
 static void register_done(http_req_t *req, void *arg, int status)
@@ -149,8 +148,7 @@ static bool respond_register_errors(http_req_t *req, api_field_t *f, size_t n,
         jsonw_buf_cstr(&b, e->password.messages[i]);
     }
     buf_append_cstr(&b, "]}");
-    http_respond(req, 400, API_JSON_CT, buf_str(&b));
-    buf_dispose(&b);
+    api__respond_buf(req, 400, &b);
     return true;
 }
 
@@ -345,7 +343,4 @@ static const api_route_t ROUTES[] = {
 };
 
 /* See routes.h. */
-int api_service_register(http_router_t *r, api_ctx_t *ctx)
-{
-    return API_ROUTES_ADD(r, ROUTES, ctx);
-}
+const api_family_t api_service_family = API_FAMILY(ROUTES, NULL);

@@ -231,9 +231,9 @@ static int load_dir(http_router_t *router, struct api_static *ui, const char *di
     return rc;
 }
 
-/* See routes.h. */
-int api_static_register(http_router_t *router, api_ctx_t *ctx)
+static int static_mount(http_router_t *router, void *data)
 {
+    api_ctx_t *ctx = data;
     const char *dir = ctx->o.web_dir;
     if (!dir || !*dir)
         return 0;
@@ -252,6 +252,9 @@ int api_static_register(http_router_t *router, api_ctx_t *ctx)
         log_info("msg=\"web UI loaded\" dir=%s files=%zu bytes=%zu", dir, files, ctx->ui->total);
     return rc;
 }
+
+/* See routes.h. */
+const api_family_t api_static_family = API_FAMILY_MOUNT(static_mount);
 
 /* See routes.h. */
 void api_static_free(struct api_static *ui)

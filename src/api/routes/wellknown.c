@@ -25,8 +25,7 @@ static void on_jwks(http_req_t *req)
         return;
     }
     http_resp_header_add(req, "Cache-Control", "public, max-age=300");
-    http_respond(req, 200, API_JSON_CT, buf_str(&b));
-    buf_dispose(&b);
+    api__respond_buf(req, 200, &b);
 }
 
 /* Whether a Host header value is a plain host[:port] we may echo into a URL. */
@@ -83,8 +82,7 @@ static void on_openid_configuration(http_req_t *req)
                         "\"user_id\",\"sub\",\"sid\",\"username\",\"email\",\"role\","
                         "\"premium\",\"iss\",\"aud\"]}");
     http_resp_header_add(req, "Cache-Control", "public, max-age=300");
-    http_respond(req, 200, API_JSON_CT, buf_str(&b));
-    buf_dispose(&b);
+    api__respond_buf(req, 200, &b);
 }
 
 static const api_route_t ROUTES[] = {
@@ -93,7 +91,4 @@ static const api_route_t ROUTES[] = {
 };
 
 /* See routes.h. */
-int api_wellknown_register(http_router_t *router, api_ctx_t *ctx)
-{
-    return API_ROUTES_ADD(router, ROUTES, ctx);
-}
+const api_family_t api_wellknown_family = API_FAMILY(ROUTES, NULL);
