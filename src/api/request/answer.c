@@ -70,18 +70,15 @@ void api__respond_token_invalid(http_req_t *req, enum auth_verdict v)
 /* See req.h. */
 void api__bearer_error(http_req_t *req, int rc, enum auth_verdict verdict)
 {
-    if (rc == ERR_NOT_AUTHENTICATED) {
-        http_resp_header_add(req, "WWW-Authenticate", API_WWW_PLAIN);
+    if (rc == ERR_NOT_AUTHENTICATED || rc == ERR_BAD_AUTH_HEADER) { /* no token, or no Bearer */
+        bool none = rc == ERR_NOT_AUTHENTICATED;
+        http_resp_header_add(req, "WWW-Authenticate", none ? API_WWW_PLAIN : API_WWW_BAD_REQUEST);
         http_respond(req, 401, API_JSON_CT,
-                     STR_LIT("{\"detail\":\"Authentication credentials were not provided.\","
-                             "\"code\":\"not_authenticated\"}"));
-        return;
-    }
-    if (rc == ERR_BAD_AUTH_HEADER) {
-        http_resp_header_add(req, "WWW-Authenticate", API_WWW_BAD_REQUEST);
-        http_respond(req, 401, API_JSON_CT,
-                     STR_LIT("{\"detail\":\"Authorization header must contain two "
-                             "space-delimited values\",\"code\":\"bad_authorization_header\"}"));
+                     none ? STR_LIT("{\"detail\":\"Authentication credentials were not provided.\","
+                                    "\"code\":\"not_authenticated\"}")
+                          : STR_LIT("{\"detail\":\"Authorization header must contain two "
+                                    "space-delimited values\",\"code\":"
+                                    "\"bad_authorization_header\"}"));
         return;
     }
     char body[320];
