@@ -1,7 +1,7 @@
 /*
  * config.h - jwtd's effective configuration: one struct, filled from one table.
  *
- * Every variable of API.md section 9, plus the limits that bound each input path, is a
+ * Every JWTD_* variable, including the limits that bound each input path, is a
  * field of struct cfg and a row of the table in table.c (name, type, offset, default,
  * bounds, flags, help). Defaults, env/file parsing, `jwtd config` (secrets redacted) and
  * docs/config.md are all generated from that table: adding an option is one field here
@@ -90,7 +90,7 @@ struct cfg {
     ip_net_list_t trusted_proxies;
     cfg_rate_t invalid_token_limit; /* JWTD_INVALID_TOKEN_LIMIT: beyond it = suspicious */
     int64_t invalid_token_block_s;  /* JWTD_INVALID_TOKEN_BLOCK: 0 = log only */
-    /* --- token binding and IP rules (issue 9) ---------------------------------------- */
+    /* --- token binding and IP rules -------------------------------------------------- */
     ip_net_list_t ip_allowlist;        /* JWTD_IP_ALLOWLIST: empty = every client */
     ip_net_list_t admin_ip_allowlist;  /* JWTD_ADMIN_IP_ALLOWLIST: empty = anywhere */
     cfg_strlist_t fingerprint_headers; /* JWTD_FINGERPRINT_HEADERS: empty = no binding */
@@ -115,7 +115,7 @@ struct cfg {
     uint32_t max_connections;    /* per process */
     uint32_t pool_threads;       /* blocking-work pool size, 0 = cores */
     uint32_t pool_queue_max;     /* queued blocking jobs before 503 */
-    /* --- observability (issue 9) ---------------------------------------------------- */
+    /* --- observability -------------------------------------------------------------- */
     int64_t slow_request_ms; /* JWTD_SLOW_REQUEST: performance log threshold, 0 = off */
     /* --- private to src/config/ ------------------------------------------------------- */
     unsigned char _source[CFG_MAX_ROWS]; /* enum cfg_source of each table row */

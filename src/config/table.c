@@ -1,6 +1,6 @@
 /*
- * table.c - THE configuration table: one row per variable of struct cfg (API.md section 9
- * plus the limits of every input path).
+ * table.c - THE configuration table: one row per variable of struct cfg (every JWTD_*
+ * setting, including the limits of every input path; docs/config.md lists them).
  *
  * Adding an option is a field in config.h and a row here; defaults, parsing from file and
  * environment, `jwtd config`, and docs/config.md (`jwtd config --markdown`) all follow from

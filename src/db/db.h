@@ -43,7 +43,8 @@
 
 typedef struct db db_t;
 
-/* Longest jti / sid stored (API.md: 32 lowercase hex; longer ids are ERR_INVALID). */
+/* Longest jti / sid stored (jwtd issues 32 lowercase hex digits; longer ids are
+   ERR_INVALID). */
 #define DB_ID_MAX 64
 
 /* ==== opening ============================================================================ */
