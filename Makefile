@@ -252,6 +252,7 @@ check-format:
 # clang-tidy with .clang-tidy (the static analyzer; warnings are errors), files in parallel.
 lint:
 	scripts/lint-banned
+	scripts/lint-layers
 	printf '%s\n' $(JWTV_SRC) $(SERVER_SRC) $(MAIN_SRC) | xargs -P$(NPROC) -n6 sh -c \
 	    'clang-tidy --quiet "$$@" -- $(CPPFLAGS) -std=c11 $(shell pkg-config --cflags $(PKGS_ALL) 2>/dev/null)' lint
 

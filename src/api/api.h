@@ -72,10 +72,11 @@ void api_ctx_free(api_ctx_t *ctx);
 void api_observe(api_ctx_t *ctx, struct http_options *ho);
 
 /*
- * Mounts the hook chain (in this order: observe, cors, csrf, ratelimit, iprules, binding,
- * onetime, auto-refresh; the optional ones only when configured) and the core route
- * families (platform, SimpleJWT, discovery, the cookie flow, sessions, the service routes,
- * introspection, the web UI). Returns 0 or ERR_INVALID.
+ * Mounts the hook chain (API_LINKS, in this order: observe, cors and csrf, ratelimit,
+ * iprules, binding, onetime, auto-refresh; the optional ones only when configured) and the
+ * core route families (API_ROUTE_FAMILIES: platform, SimpleJWT, discovery, metrics, readyz,
+ * the cookie flow, sessions, the service routes, introspection, the web UI). Returns 0,
+ * ERR_INVALID or what loading the web UI returned.
  */
 int api_mount(api_ctx_t *ctx, http_router_t *r);
 /* Routes for the HTTP layer's own integration tests (/_test/...). Never in production. */

@@ -14,7 +14,7 @@
  * from the database at auth_start() and keeps current (this process's revocations at once,
  * other processes' through the store's feed).
  *
- * Two kinds of functions:
+ * Three kinds of functions:
  *   - HOT PATH (any thread, never blocks, no database): auth_verify_*, auth_user_cached,
  *     auth_revocations_current. Signature + claims through jose, then the O(1) revocation
  *     index.

@@ -11,8 +11,8 @@
  * kept between hashes (freed when the thread exits); requests larger than ARENA_MAX_BYTES
  * (an imported Django hash at m=100 MiB, say) get plain malloc/free so one odd hash does
  * not pin that much memory per thread. The cost is RSS: one arena per thread that hashes
- * (pool threads x memory_kib). libargon2 wipes the area before "freeing" it either way.
- * docs/internals.md "passwords" has the measurement.
+ * (hashing threads x memory_kib). libargon2 wipes the area before "freeing" it either way.
+ * BENCH.md ("Design measurements and rejected alternatives") has the measurement.
  */
 #include "auth/password.h"
 

@@ -81,7 +81,7 @@ void auth_password_verify_dummy(const char *pw, size_t pw_len);
  * Starts n hashing threads under SCHED_IDLE (idempotent; more calls add threads up to n).
  * From then on the functions above compute on those threads while the caller sleeps, so
  * hashing only ever uses CPU time the event loops leave over. The server calls it at
- * start with n = the blocking pool's size; without it (CLI, tests) hashing is inline.
+ * start with n = the number of cores; without it (CLI, tests) hashing is inline.
  * Returns 0, or ERR_INTERNAL when no thread could be started (hashing stays inline).
  */
 int auth_password_offload_start(unsigned n);

@@ -2,10 +2,10 @@
  * cli.h - the jwtd command dispatcher, the helpers every subcommand shares, and the entry
  * points of the subcommands.
  *
- * `jwtd <command> [args]`: each command is one row of the table in cli.c (name, one-line
- * summary, entry point, help printer). Adding a command = write `int cli_NAME(int argc,
- * char **argv)` and `void cli_NAME_help(FILE *out)` in src/cli/NAME.c, declare both below,
- * add one row to the table in cli.c.
+ * `jwtd <command> [args]`: each command is one row of CLI_COMMANDS below (name, entry-point
+ * stem, one-line summary), which declares its entry point and help printer and makes the
+ * table of cli.c. Adding a command = write `int cli_STEM(int argc, char **argv)` and
+ * `void cli_STEM_help(FILE *out)` in src/cli/STEM.c and add its row.
  *
  * The dispatcher handles `jwtd --help`, `jwtd help CMD`, `jwtd CMD --help` / `-h` (any
  * argument before `--`) and unknown commands, so a command's run function never sees

@@ -11,7 +11,7 @@
  * that touches the database. A blocking libpq connection per checkout is therefore the
  * natural fit: one round trip per statement with no event-loop hand-off, and the event
  * loops never see the database. (libpq's non-blocking API on the loop would save the pool
- * thread, but the login path must leave the loop for argon2 anyway, and a rotation is 5
+ * thread, but the login path must leave the loop for argon2 anyway, and a rotation is 4
  * dependent statements in a transaction - a state machine per request for no gain. The
  * measured cost is in BENCH.md "pg".)
  *

@@ -282,12 +282,11 @@ int http_router_add_stream(http_router_t *r, enum http_method method, const char
  * documentation and logs). Call before http_server_run. Returns 0 or ERR_INVALID (chain
  * full, no fn).
  */
-int http_router_use(http_router_t *r, const char *name, http_hook_fn fn,
-                    void *data); /*
-                                  * Route i (0 <= i < http_router_count(r)) in registration order:
-                                  * OUT: *method, *pattern (owned by the router). For documentation
-                                  * checks (openapi.c). Returns 0 or ERR_NOT_FOUND.
-                                  */
+int http_router_use(http_router_t *r, const char *name, http_hook_fn fn, void *data);
+/*
+ * Route i (0 <= i < http_router_count(r)) in registration order: OUT: *method, *pattern
+ * (owned by the router). For documentation checks (openapi.c). Returns 0 or ERR_NOT_FOUND.
+ */
 size_t http_router_count(const http_router_t *r);
 int http_router_route(const http_router_t *r, size_t i, enum http_method *method,
                       const char **pattern);

@@ -16,8 +16,8 @@
  * the part's Content-Type. No allocation; one parser per body, used on one thread; fuzzed
  * by fuzz/multipart.c.
  */
-#ifndef JWTD_API_MULTIPART_H
-#define JWTD_API_MULTIPART_H
+#ifndef JWTD_HTTP_MULTIPART_H
+#define JWTD_HTTP_MULTIPART_H
 
 #include <stdbool.h>
 #include <stddef.h>

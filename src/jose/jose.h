@@ -6,7 +6,7 @@
  * Vocabulary: include/jwtv/jwtv.h is the shared token vocabulary, and jose keeps none of
  * its own. The error codes (JWTV_E*), limits (JWTV_MAX_*), algorithm bits (JWTV_ALG_*),
  * verification options (jwtv_options) and the claims view (jwtv_claims) are defined there
- * once, and jose, jwtd (src/auth/, src/api/, src/cli/) and the library's users all speak
+ * once, and jose, jwtd (src/auth/, src/root/, src/cli/) and the library's users all speak
  * them; this header includes jwtv.h and adds only the engine. Functions go the other way:
  * jose uses jwtv.h's types and macros but defines and calls none of its functions. Every
  * jwtv_* function is defined in src/lib/, the library's public surface over this engine.

@@ -3,7 +3,7 @@
  * statements, declared once here as db_stmt_def_t (one text for SQLite and PostgreSQL, ?n
  * placeholders) and run through db's statement runner, and the reader that turns a row
  * into a resource_post_t. The `posts` table is created by db's migration 2; access rules,
- * JSON and caching are src/api/posts.c's.
+ * JSON and caching are posts_data.c's and posts.c's.
  */
 #include "resource/post_store.h"
 

@@ -1,12 +1,14 @@
 /*
- * post_store.h - storage of the demo resource API's posts (src/api/posts.c): create, read,
+ * post_store.h - storage of the demo resource API's posts (routes: posts.c, posts_data.c):
+ * create, read,
  * page, update and delete rows of the `posts` table, each post with its author's username.
  *
  * The store owns its SQL and runs it through db's statement runner (db.h "statements of
  * other modules"): it never sees a driver or a connection, and errors are db.h's
  * (ERR_NOT_FOUND, ERR_CONFLICT, ERR_INVALID, ERR_UNAVAILABLE, ERR_INTERNAL). The table
  * itself is created by db's migrations (db_migrate, migration 2). It is not for access
- * rules (who may change a post is the API's decision) and knows nothing of HTTP or caching.
+ * rules (who may change a post is posts_data.c's decision) and knows nothing of HTTP or
+ * caching.
  *
  * Every function blocks: call it from the blocking pool, never from an event loop. Time is
  * Unix seconds passed in by the caller.

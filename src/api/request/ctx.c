@@ -129,10 +129,9 @@ int api__families_add(http_router_t *r, const api_family_t *const *families, siz
 int api_mount(api_ctx_t *ctx, http_router_t *r)
 {
     /* the chain: the order is part of the contract (a 429 carries CORS headers, ...) */
-    int (*const links[])(http_router_t *, api_ctx_t *) = {
-        api_observe_register, api_cors_register,    api_ratelimit_register,   api_iprules_register,
-        api_binding_register, api_onetime_register, api_autorefresh_register,
-    };
+#define API_LINK_ROW_(name) api_##name##_register,
+    int (*const links[])(http_router_t *, api_ctx_t *) = {API_LINKS(API_LINK_ROW_)};
+#undef API_LINK_ROW_
     for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
         int rc = links[i](r, ctx);
         if (rc != 0)
