@@ -80,8 +80,7 @@ int http_mp_boundary(str_t ct, str_t *boundary)
     if (i < ct.len && ct.ptr[i] != ';' && ct.ptr[i] != ' ' && ct.ptr[i] != '\t')
         return ERR_UNSUPPORTED_MEDIA;
     str_t key, val;
-    int rc;
-    while ((rc = next_param(ct, &i, true, &key, &val)) > 0) {
+    while (next_param(ct, &i, true, &key, &val) > 0) {
         if (!str_eq_nocase(key, STR_LIT("boundary")))
             continue;
         if (val.len == 0 || val.len > HTTP_MP_MAX_BOUNDARY || val.ptr[val.len - 1] == ' ')
