@@ -11,6 +11,7 @@
 #   make tsan       the threaded tests under ThreadSanitizer (build/tsan/)
 #   make fuzz       libFuzzer targets (clang) into build/fuzz/, each run FUZZ_SECONDS
 #   make format / check-format / lint
+#   make openapi-check  docs/openapi.json through a strict OpenAPI 3 validator (npm)
 #   make bench      the benchmark runner (bench/run), results into BENCH.md
 #   make soak       60 s mixed attack load under wrk (tests/soak/soak.py; SOAK_SECONDS)
 
@@ -77,7 +78,7 @@ UNIT_OBJ   := $(call obj,$(UNIT_SRC))
 LLHTTP_OBJ := $(patsubst $(LLHTTP_DIR)/%.c,$(BUILD)/obj/llhttp/%.o,$(LLHTTP_SRC))
 
 .PHONY: all clean run test unit asan tsan fuzz fuzz-build fuzz-replay integration test-pg examples \
-        jwtv-check format check-format lint bootstrap bench e2e soak
+        jwtv-check format check-format lint bootstrap bench e2e soak openapi-check version-file
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/jwtd $(BUILD)/libjwtv.a $(BUILD)/libjwtv.so $(BUILD)/unit_tests $(BUILD)/resource-server
@@ -212,12 +213,19 @@ e2e:
 	cd clients/js && JWTD_BIN=$(CURDIR)/$(JWTD_BIN_DIR)/jwtd node --test test/client.test.js
 	cd tests/e2e && JWTD_BIN=$(CURDIR)/$(JWTD_BIN_DIR)/jwtd node --test e2e.test.js
 
+# docs/openapi.json against the OpenAPI 3 schema plus the rules a strict linter adds (unique
+# operationIds, no empty `required`, path parameters declared); tests/openapi/validate.js,
+# its validator installed from npm by bootstrap.
+openapi-check:
+	cd tests/openapi && node validate.js $(CURDIR)/docs/openapi.json
+
 export ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=0:strict_string_checks=1
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 
 test: BOOTSTRAP_PROFILE = test
 test: bootstrap
 	$(MAKE) check-format
+	$(MAKE) openapi-check
 	$(MAKE) lint
 	$(MAKE) all
 	$(MAKE) unit
