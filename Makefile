@@ -71,6 +71,21 @@ FUZZ_NAMES := $(basename $(notdir $(FUZZ_SRC)))
 LLHTTP_SRC := $(LLHTTP_DIR)/api.c $(LLHTTP_DIR)/http.c $(LLHTTP_DIR)/llhttp.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+# --- version --------------------------------------------------------------------------------
+# JWTD_VERSION, the one version symbol (jwtd version, /metrics build info): `git describe`
+# in a git checkout, else the VERSION file of a release tarball. Characters outside
+# [A-Za-z0-9.+_-] are dropped so the value is safe inside the -D quoting. It is defined for
+# every compilation, but only the objects listed in VERSIONED_SRC use it: they depend on
+# $(BUILD)/version, rewritten only when the value changes, so a new commit recompiles those
+# few files and nothing else.
+JWTD_VERSION := $(shell { if [ -e .git ]; then git describe --tags --always --dirty 2>/dev/null; fi; \
+                          cat VERSION 2>/dev/null; echo unknown; } | head -n1 | tr -cd 'A-Za-z0-9.+_-')
+CPPFLAGS += -DJWTD_VERSION=\"$(JWTD_VERSION)\"
+VERSIONED_SRC := src/cli/cli.c tests/unit/cli/cli.c
+$(shell mkdir -p $(BUILD) && { [ "$$(cat $(BUILD)/version 2>/dev/null)" = "$(JWTD_VERSION)" ] || \
+        echo "$(JWTD_VERSION)" > $(BUILD)/version; })
+$(call obj,$(VERSIONED_SRC)): $(BUILD)/version
 JWTV_OBJ   := $(call obj,$(JWTV_SRC))
 SERVER_OBJ := $(call obj,$(SERVER_SRC))
 MAIN_OBJ   := $(call obj,$(MAIN_SRC))
