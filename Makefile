@@ -11,6 +11,7 @@
 #   make tsan       the threaded tests under ThreadSanitizer (build/tsan/)
 #   make fuzz       libFuzzer targets (clang) into build/fuzz/, each run FUZZ_SECONDS
 #   make format / check-format / lint
+#   make openapi-check  docs/openapi.json through a strict OpenAPI 3 validator (npm)
 #   make bench      the benchmark runner (bench/run), results into BENCH.md
 #   make soak       60 s mixed attack load under wrk (tests/soak/soak.py; SOAK_SECONDS)
 
@@ -70,6 +71,21 @@ FUZZ_NAMES := $(basename $(notdir $(FUZZ_SRC)))
 LLHTTP_SRC := $(LLHTTP_DIR)/api.c $(LLHTTP_DIR)/http.c $(LLHTTP_DIR)/llhttp.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+# --- version --------------------------------------------------------------------------------
+# JWTD_VERSION, the one version symbol (jwtd version, /metrics build info): `git describe`
+# in a git checkout, else the VERSION file of a release tarball. Characters outside
+# [A-Za-z0-9.+_-] are dropped so the value is safe inside the -D quoting. It is defined for
+# every compilation, but only the objects listed in VERSIONED_SRC use it: they depend on
+# $(BUILD)/version, rewritten only when the value changes, so a new commit recompiles those
+# few files and nothing else.
+JWTD_VERSION := $(shell { if [ -e .git ]; then git describe --tags --always --dirty 2>/dev/null; fi; \
+                          cat VERSION 2>/dev/null; echo unknown; } | head -n1 | tr -cd 'A-Za-z0-9.+_-')
+CPPFLAGS += -DJWTD_VERSION=\"$(JWTD_VERSION)\"
+VERSIONED_SRC := src/cli/cli.c tests/unit/cli/cli.c
+$(shell mkdir -p $(BUILD) && { [ "$$(cat $(BUILD)/version 2>/dev/null)" = "$(JWTD_VERSION)" ] || \
+        echo "$(JWTD_VERSION)" > $(BUILD)/version; })
+$(call obj,$(VERSIONED_SRC)): $(BUILD)/version
 JWTV_OBJ   := $(call obj,$(JWTV_SRC))
 SERVER_OBJ := $(call obj,$(SERVER_SRC))
 MAIN_OBJ   := $(call obj,$(MAIN_SRC))
@@ -77,7 +93,7 @@ UNIT_OBJ   := $(call obj,$(UNIT_SRC))
 LLHTTP_OBJ := $(patsubst $(LLHTTP_DIR)/%.c,$(BUILD)/obj/llhttp/%.o,$(LLHTTP_SRC))
 
 .PHONY: all clean run test unit asan tsan fuzz fuzz-build fuzz-replay integration test-pg examples \
-        jwtv-check format check-format lint bootstrap bench e2e soak
+        jwtv-check format check-format lint bootstrap bench e2e soak openapi-check version-file
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/jwtd $(BUILD)/libjwtv.a $(BUILD)/libjwtv.so $(BUILD)/unit_tests $(BUILD)/resource-server
@@ -212,12 +228,19 @@ e2e:
 	cd clients/js && JWTD_BIN=$(CURDIR)/$(JWTD_BIN_DIR)/jwtd node --test test/client.test.js
 	cd tests/e2e && JWTD_BIN=$(CURDIR)/$(JWTD_BIN_DIR)/jwtd node --test e2e.test.js
 
+# docs/openapi.json against the OpenAPI 3 schema plus the rules a strict linter adds (unique
+# operationIds, no empty `required`, path parameters declared); tests/openapi/validate.js,
+# its validator installed from npm by bootstrap.
+openapi-check:
+	cd tests/openapi && node validate.js $(CURDIR)/docs/openapi.json
+
 export ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=0:strict_string_checks=1
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 
 test: BOOTSTRAP_PROFILE = test
 test: bootstrap
 	$(MAKE) check-format
+	$(MAKE) openapi-check
 	$(MAKE) lint
 	$(MAKE) all
 	$(MAKE) unit

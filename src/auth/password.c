@@ -19,6 +19,7 @@
 #include <crypt.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,11 +196,21 @@ void auth__password_use_arena(bool on)
 
 /* ==== argon2 ============================================================================== */
 
+/* Work of every argon2 computation so far, in KiB of memory times passes (see password.h). */
+static _Atomic uint64_t argon2_work;
+
+/* See password.h. */
+uint64_t auth__password_argon2_work(void)
+{
+    return atomic_load_explicit(&argon2_work, memory_order_relaxed);
+}
+
 static int argon2_raw(argon2_type type, uint32_t version, uint32_t m, uint32_t t, uint32_t p,
                       const uint8_t *salt, size_t salt_len, const char *pw, size_t pw_len,
                       uint8_t *out, size_t out_len)
 {
     static const uint8_t empty[1];
+    atomic_fetch_add_explicit(&argon2_work, (uint64_t)m * t, memory_order_relaxed);
     argon2_context ctx;
     memset(&ctx, 0, sizeof ctx);
     ctx.out = out;

@@ -92,4 +92,12 @@ int auth_password_offload_start(unsigned n);
  */
 void auth__password_use_arena(bool on);
 
+/*
+ * Internal, for tests: the work of every argon2 computation (hash or verification) since
+ * start, as memory cost in KiB times passes, summed over all threads. A verification
+ * against a hash of parameters (m, t) adds exactly m * t: this is how tests show, without
+ * a clock, that a login for an unknown user costs what a wrong password costs.
+ */
+uint64_t auth__password_argon2_work(void);
+
 #endif

@@ -48,7 +48,11 @@
 
 #include "root/root.h"
 
-#define JWTD_VERSION "0.1.0"
+/* JWTD_VERSION (a string literal) is defined by the Makefile: `git describe` of the
+   checkout, else the VERSION file. Files using it are listed in its VERSIONED_SRC. */
+#ifndef JWTD_VERSION
+#error "JWTD_VERSION is defined by the Makefile (-DJWTD_VERSION)"
+#endif
 
 /* Exit statuses of commands. */
 #define CLI_EXIT_OK      0

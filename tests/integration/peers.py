@@ -30,6 +30,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 
 import pytest
 import requests
@@ -73,6 +74,13 @@ def jwt_parts(token):
 
 def claims(token):
     return jwt_parts(token)[1]
+
+
+def wait_until_expired(token):
+    """Sleeps until the token's own `exp` has passed. jwtd rejects a token once its clock,
+    in whole seconds, reaches `exp`; waiting on the token's claim rather than on the
+    lifetime it was asked for keeps the test right however long issuing it took."""
+    time.sleep(max(0.0, claims(token)["exp"] - time.time()) + 0.2)
 
 
 def hs256_sign(header, payload, secret):

@@ -118,6 +118,29 @@ def test_version():
     assert rc2 == 0 and out2 == out
 
 
+def source_version():
+    """What the Makefile passes as JWTD_VERSION: `git describe` of a git checkout, else the
+    VERSION file. None when git cannot describe the checkout here."""
+    if os.path.exists(os.path.join(ROOT, ".git")):
+        p = subprocess.run(["git", "-C", ROOT, "describe", "--tags", "--always", "--dirty"],
+                           capture_output=True, text=True, timeout=30)
+        return p.stdout.strip() if p.returncode == 0 else None
+    with open(os.path.join(ROOT, "VERSION")) as f:
+        return f.read().strip()
+
+
+def test_version_comes_from_the_source():
+    rc, out, _ = run("--version")
+    assert rc == 0
+    built = out.splitlines()[0].removeprefix("jwtd ")
+    want = source_version()
+    if want is None:
+        assert built and built != "unknown", out
+        return
+    # edits after the build change only the -dirty mark, not the commit
+    assert built.removesuffix("-dirty") == want.removesuffix("-dirty"), (built, want)
+
+
 def test_docs_config_md_is_generated_from_the_table():
     rc, out, err = run("config", "--markdown")
     assert rc == 0

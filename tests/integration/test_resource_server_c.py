@@ -332,12 +332,15 @@ def test_verified_token_cache_honours_exp_and_key_removal(servers, jwks_server):
     kid1, k1 = jwks_server.add()
     rs = ResourceServer("--jwks-url", jwks_server.url, "--refresh", "1", "--cooldown", "3600")
     servers.append(rs)
-    short = sign_es256(k1, kid1, exp=int(time.time()) + 2)
+    # exp in whole seconds: 5 s leave a slow machine (ASan, loaded cores) time for the 20
+    # requests before it; then wait on the token's own exp, not on an assumed duration
+    exp = int(time.time()) + 5
+    short = sign_es256(k1, kid1, exp=exp)
     sess = requests.Session()
     for _ in range(20):  # both threads see it, and cache it
         assert sess.get(rs.url + "/protected",
                         headers={"Authorization": "Bearer " + short}).status_code == 200
-    time.sleep(3.1)
+    time.sleep(max(0.0, exp - time.time()) + 1.1)
     assert rs.get("/protected", short).status_code == 401  # expired, though cached
     t = sign_es256(k1, kid1)
     assert rs.get("/protected", t).status_code == 200

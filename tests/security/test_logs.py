@@ -37,10 +37,11 @@ def read(logdir, name):
         return f.read()
 
 
-def wait_for(logdir, name, pattern, timeout=5):
-    end = time.time() + timeout
-    while time.time() < end:
-        if re.search(pattern, read(logdir, name)):
+def wait_for(logdir, name, pattern, timeout=10):
+    """Whether the log file shows pattern within timeout (the writer is asynchronous)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if os.path.exists(os.path.join(logdir, name)) and re.search(pattern, read(logdir, name)):
             return True
         time.sleep(0.05)
     return False
@@ -92,7 +93,10 @@ def test_four_files_contents_and_no_secrets(logdir):
     j = start(logdir, JWTD_SLOW_REQUEST="1ms")
     try:
         secrets = scenario(j)
-        time.sleep(0.3)
+        # the last line of each file the scenario writes (the query-string request last)
+        assert wait_for(logdir, "api.log", r'path="/healthz"')
+        assert wait_for(logdir, "auth.log", "event=logout")
+        assert wait_for(logdir, "performance.log", "event=slow_request")
         for name in ("auth.log", "api.log", "error.log", "performance.log"):
             assert os.path.exists(os.path.join(logdir, name)), name
         api = read(logdir, "api.log")
@@ -126,7 +130,7 @@ def test_sighup_reopens_files(logdir):
         os.rename(os.path.join(logdir, "api.log"), os.path.join(logdir, "api.log.1"))
         os.rename(os.path.join(logdir, "auth.log"), os.path.join(logdir, "auth.log.1"))
         j.srv.proc.send_signal(signal.SIGHUP)
-        time.sleep(0.3)
+        assert wait_for(logdir, "api.log", "") and wait_for(logdir, "auth.log", "")  # reopened
         requests.get(j.url + "/healthz", headers={"X-Request-Id": "after-rotation"}, timeout=30)
         j.login()
         assert wait_for(logdir, "api.log", "after-rotation")

@@ -59,7 +59,7 @@ TEST(db_sqlite_background_checkpoint_moves_wal_into_the_database)
         ASSERT_EQ_INT(db_user_create(db, &u, 1000, NULL), 0);
     }
     long after = before;
-    for (int i = 0; i < 40 && after < before + 1000L * 4096; i++) {
+    for (int i = 0; i < 100 && after < before + 1000L * 4096; i++) { /* up to 10 s */
         struct timespec tick = {0, 100000000L};
         nanosleep(&tick, NULL);
         after = file_size(path);

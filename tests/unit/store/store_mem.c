@@ -87,8 +87,10 @@ TEST(store_mem_feed_thread_pulls_everything_then_polls_with_overlap)
     CHECK_EQ_INT(f.first_since, 0); /* the initial load asks for everything */
     store_token_ref_t ref = {NULL, NULL, 42, 0};
     CHECK_EQ_INT(store_check(st, &ref), STORE_REVOKED_WATERMARK);
-    sleep_ms(200);
-    CHECK_TRUE(atomic_load(&f.calls) >= 4); /* the feed thread polls every 20 ms */
+    /* the feed thread polls every 20 ms: wait for 4 pulls (up to 10 s on a slow machine) */
+    for (int i = 0; i < 500 && atomic_load(&f.calls) < 4; i++)
+        sleep_ms(20);
+    CHECK_TRUE(atomic_load(&f.calls) >= 4);
     int64_t now = clock_now_s();
     /* later pulls start at the last good pull minus the overlap */
     CHECK_TRUE(f.last_since >= now - 12 && f.last_since <= now - 9);
