@@ -43,6 +43,8 @@
       "Request header fields too large.")                                                          \
     X(URI_TOO_LONG, "uri_too_long", 414, "Request URI too long.")                                  \
     X(TIMEOUT, "timeout", 408, "Request timeout.")                                                 \
+    X(HTTP_VERSION, "http_version_not_supported", 505,                                             \
+      "HTTP version not supported: use HTTP/1.1 or HTTP/1.0.")                                     \
     X(INTERNAL, "internal_error", 500, "A server error occurred.")                                 \
     X(NOMEM, "internal_error", 500, "A server error occurred.")                                    \
     X(IO, "internal_error", 500, "A server error occurred.")                                       \

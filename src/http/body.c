@@ -205,7 +205,10 @@ int http_req_json(http_req_t *req, json_t **out)
         return ERR_INVALID;
     }
     json_error_t jerr;
-    json_t *root = json_loadb(req->body.ptr, req->body.len, JSON_REJECT_DUPLICATES, &jerr);
+    /* "\u0000" is valid JSON: strings keep it (with their length), and the readers of
+     * fields decide (a field error for text, an invalid token for tokens). */
+    json_t *root =
+        json_loadb(req->body.ptr, req->body.len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!root) {
         /* jansson's text may quote the input ("... near '<password>'") and name its own
          * flags: keep the reason only, then the position, as DRF words it. */

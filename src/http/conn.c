@@ -444,6 +444,9 @@ static int on_headers_complete(llhttp_t *p)
     c->hdr_end = c->span_end;
     req->http_major = p->http_major;
     req->http_minor = p->http_minor;
+    /* llhttp also parses HTTP/0.9 and HTTP/2.0 request lines; only HTTP/1.x is spoken here. */
+    if (p->http_major != 1 || p->http_minor > 1)
+        return fail(c, ERR_HTTP_VERSION);
     req->_keep_alive = llhttp_should_keep_alive(p) && !p->upgrade;
     bool has_body = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENT_LENGTH) && p->content_length);
     size_t max_body = o->max_body_bytes;
@@ -619,6 +622,8 @@ static const char *status_line(int status)
         return "HTTP/1.1 503 Service Unavailable\r\n";
     case 504:
         return "HTTP/1.1 504 Gateway Timeout\r\n";
+    case 505:
+        return "HTTP/1.1 505 HTTP Version Not Supported\r\n";
     default:
         return NULL;
     }
@@ -876,6 +881,12 @@ static void parse_failed(http_conn_t *c, llhttp_errno_t e)
 {
     http_req_t *req = &c->req;
     int err = c->err ? c->err : ERR_INVALID;
+    /* A well-formed version llhttp does not know ("HTTP/1.2", "HTTP/3.0"): unsupported, not
+     * malformed. Non-digits ("HTTP/x.1") get llhttp's other reasons and stay 400. */
+    const char *why = llhttp_get_error_reason(&c->parser);
+    if (err == ERR_INVALID && e == HPE_INVALID_VERSION && why &&
+        strcmp(why, "Invalid HTTP version") == 0)
+        err = ERR_HTTP_VERSION;
     c->err = err;
     char detail[160];
     const char *d = NULL;

@@ -142,11 +142,32 @@ static size_t strip_newline(const char *p, size_t n)
     return n;
 }
 
-/* A strict-mode sanity check beyond length: placeholders and low-variety secrets. */
+/*
+ * Secrets published as examples (documentation samples, reference projects, tutorials and
+ * framework templates) that get copied into real deployments unchanged.
+ * Refused whole (exact match, any case).
+ */
+static const char *const known_examples[] = {
+    "your-super-secret-key-at-least-32-characters-long",
+    "peer-reference-django-secret-key-not-for-production-0123456789",
+    "0123456789abcdef0123456789abcdef",
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    "abcdefghijklmnopqrstuvwxyz012345",
+    "abcdefghijklmnopqrstuvwxyz0123456789",
+    "qwertyuiopasdfghjklzxcvbnm123456",
+};
+
+/* Beginnings that only placeholders have (Django's generated "django-insecure-" keys). */
+static const char *const placeholder_prefixes[] = {
+    "changeme",    "change-me",   "change_me",    "secret",       "password",   "django-insecure",
+    "your-secret", "your_secret", "yoursecret",   "your-super",   "your-jwt",   "your-256-bit",
+    "example",     "supersecret", "super-secret", "super_secret", "mysecret",   "my-secret",
+    "my_secret",   "jwt-secret",  "jwt_secret",   "insecure",     "replace-me", "replace_me",
+};
+
+/* A strict-mode sanity check beyond length: known examples, placeholders, low variety. */
 static const char *weak_reason(const unsigned char *p, size_t n)
 {
-    static const char *const placeholders[] = {
-        "changeme", "change-me", "secret", "password", "django-insecure", "your-secret", "example"};
     bool seen[256] = {false};
     size_t distinct = 0;
     for (size_t i = 0; i < n; i++)
@@ -156,10 +177,15 @@ static const char *weak_reason(const unsigned char *p, size_t n)
         }
     if (distinct < 10)
         return "it uses fewer than 10 distinct characters";
-    for (size_t i = 0; i < sizeof placeholders / sizeof placeholders[0]; i++)
-        if (n >= strlen(placeholders[i]) &&
-            strncasecmp((const char *)p, placeholders[i], strlen(placeholders[i])) == 0)
+    for (size_t i = 0; i < sizeof known_examples / sizeof known_examples[0]; i++)
+        if (n == strlen(known_examples[i]) &&
+            strncasecmp((const char *)p, known_examples[i], n) == 0)
+            return "it is a published example secret; generate one (openssl rand -base64 48)";
+    for (size_t i = 0; i < sizeof placeholder_prefixes / sizeof placeholder_prefixes[0]; i++) {
+        size_t k = strlen(placeholder_prefixes[i]);
+        if (n >= k && strncasecmp((const char *)p, placeholder_prefixes[i], k) == 0)
             return "it starts with a well-known placeholder";
+    }
     return NULL;
 }
 

@@ -248,6 +248,34 @@ def test_garbage_request_line_is_400(server):
     _expect_400_and_close(server, "HELLO\r\n\r\n")
 
 
+def test_unsupported_http_versions_are_505_and_close(server):
+    for version in ("HTTP/2.0", "HTTP/0.9", "HTTP/3.0", "HTTP/1.2", "HTTP/1.9", "HTTP/9.9"):
+        with connect(server) as s:
+            # a second request behind it must not be answered: the connection closes
+            send_raw(s, "GET /healthz %s\r\nHost: t\r\nX-Request-Id: v-1\r\n\r\n%s"
+                     % (version, get("/healthz")))
+            rd = Reader(s)
+            r = rd.read_response()
+            assert r.status == 505, (version, r)
+            assert r.reason == "HTTP Version Not Supported"
+            body = r.json()
+            assert body["code"] == "http_version_not_supported", body
+            assert "HTTP/1.1" in body["detail"]
+            assert r.header("content-type") == "application/json; charset=utf-8"
+            assert r.header("connection") == "close"
+            if version in ("HTTP/2.0", "HTTP/0.9"):  # parsed up to the end of the headers
+                assert r.header("x-request-id") == "v-1"
+            else:  # llhttp stops at the request line: a generated id
+                assert r.header("x-request-id")
+            assert rd.closed(), version
+    # a version that is not digits is malformed, not unsupported
+    _expect_400_and_close(server, "GET /healthz HTTP/x.1\r\nHost: t\r\n\r\n")
+    # HTTP/1.0 and HTTP/1.1 still work
+    for version in ("HTTP/1.0", "HTTP/1.1"):
+        r = request(server, "GET /healthz %s\r\nHost: t\r\n\r\n" % version)
+        assert r.status == 200, (version, r)
+
+
 def test_server_survives_abrupt_disconnects(server):
     for raw in (get("/healthz")[:10], post_json("/_test/echo", {"a": 1})[:-3]):
         s = connect(server)

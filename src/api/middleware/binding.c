@@ -52,7 +52,8 @@ static str_t presented_refresh(http_req_t *req)
         if (ct.ptr && str_starts_with(ct, STR_LIT("application/x-www-form-urlencoded")))
             (void)http_form_to_json(req->body, &root);
         else
-            root = json_loadb(req->body.ptr, req->body.len, JSON_REJECT_DUPLICATES, NULL);
+            root = json_loadb(req->body.ptr, req->body.len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
+                              NULL); /* as http_req_json reads it for the route */
     }
     str_t tok = api__json_string(root, "refresh");
     if (!tok.ptr)

@@ -75,7 +75,8 @@ static void check_value(http_req_t *req, api_field_t *f)
     str_t s = f->trim ? trim_ws(f->value) : f->value;
     f->value = s;
     if (memchr(s.ptr, '\0', s.len)) {
-        f->error = "Null characters are not allowed.";
+        if (!f->token)
+            f->error = "Null characters are not allowed.";
     } else if (!text_utf8_valid(s)) {
         f->error = "Not valid UTF-8.";
     } else if (s.len == 0 && !f->allow_blank) {

@@ -146,6 +146,8 @@ typedef struct {
     bool trim;         /* DRF trim_whitespace (false for passwords and post bodies) */
     bool allow_blank;  /* "" accepted (optional profile fields) */
     size_t max_chars;  /* 0 = unbounded; counted in Unicode code points */
+    bool token;        /* a token: NUL characters make it an invalid token (the verifier's
+                          401), not a field error */
     str_t value;       /* OUT: the value (points into the parsed body), STR_NULL if absent */
     const char *error; /* OUT / IN-OUT: DRF message; callers may set it for their checks */
 } api_field_t;

@@ -67,9 +67,19 @@ static void login_route(http_req_t *req, int shape)
         return;
     str_t user = api__json_string(body, "username");
     str_t pass = api__json_string(body, "password");
-    if (!user.ptr || !pass.ptr || memchr(user.ptr, '\0', user.len)) {
+    if (!user.ptr || !pass.ptr) {
         json_decref(body);
         api__auth_error(req, 400, "invalid_request", "Username and password are required", NULL);
+        return;
+    }
+    const char *nul = memchr(user.ptr, '\0', user.len)   ? "username"
+                      : memchr(pass.ptr, '\0', pass.len) ? "password"
+                                                         : NULL;
+    if (nul) {
+        json_decref(body);
+        char msg[64];
+        snprintf(msg, sizeof msg, "Null characters are not allowed in %s", nul);
+        api__auth_error(req, 400, "invalid_request", msg, NULL);
         return;
     }
     api__login_submit(req, req->route_data, user, pass, shape, login_done);

@@ -246,7 +246,7 @@ static void refresh_done(http_req_t *req, void *arg, int status)
 static void on_refresh(http_req_t *req)
 {
     const api_ctx_t *ctx = req->route_data;
-    api_field_t f[1] = {{.name = "refresh_token", .required = true, .trim = true}};
+    api_field_t f[1] = {{.name = "refresh_token", .required = true, .trim = true, .token = true}};
     json_t *body;
     if (api__read_fields(req, f, 1, 0, &body) != 0)
         return;

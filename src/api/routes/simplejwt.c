@@ -94,7 +94,7 @@ static void token_done(http_req_t *req, void *arg, int status)
 static void token_route(http_req_t *req, const char *name, enum api_token_op op)
 {
     const api_ctx_t *ctx = req->route_data;
-    api_field_t f[1] = {{.name = name, .required = true, .trim = true}};
+    api_field_t f[1] = {{.name = name, .required = true, .trim = true, .token = true}};
     json_t *body = NULL;
     if (!api__fast_field(req, name, &f[0].value) &&
         api__read_fields(req, f, 1, API_FIELDS_NUMBERS, &body) != 0)

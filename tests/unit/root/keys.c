@@ -81,6 +81,45 @@ TEST(root_keys_dev_secret_generated_once)
     rm_rf(dir);
 }
 
+/* Published example secrets and framework placeholders: refused in staging and production
+ * with a message that says why (never echoing the secret), accepted in development. */
+TEST(root_keys_known_example_secrets_refused)
+{
+    static const char *const examples[] = {
+        "your-super-secret-key-at-least-32-characters-long",
+        "YOUR-SUPER-SECRET-KEY-AT-LEAST-32-CHARACTERS-LONG",
+        "peer-reference-django-secret-key-not-for-production-0123456789",
+        "django-insecure-q8w#z!3v$k@1p^m&x7r(t)2y*u+n=b5c0d9e4f6g",
+        "your-256-bit-secret-padded-to-be-long-enough-1234",
+        "0123456789abcdef0123456789abcdef",
+        "supersecretkey-for-my-app-0123456789abcdef",
+    };
+    struct cfg c;
+    jose_keyring_t *r = NULL;
+    char err[512];
+    const char *dir = mktmp();
+    for (size_t i = 0; i < sizeof examples / sizeof examples[0]; i++) {
+        base_cfg(&c, i % 2 ? CFG_ENV_STAGING : CFG_ENV_PRODUCTION, "HS256", (char *)dir);
+        c.secret_key = (char *)examples[i];
+        ASSERT_EQ_INT(root__keys_load(&c, &r, err, sizeof err), ERR_CONFIG);
+        ASSERT_TRUE(strstr(err, "JWTD_SECRET_KEY") != NULL);
+        ASSERT_TRUE(strstr(err, "weak") != NULL);
+        ASSERT_TRUE(strstr(err, examples[i]) == NULL);
+        c.environment = CFG_ENV_DEVELOPMENT;
+        ASSERT_EQ_INT(root__keys_load(&c, &r, err, sizeof err), 0);
+        jose_keyring_release(r);
+    }
+    base_cfg(&c, CFG_ENV_PRODUCTION, "HS256", (char *)dir);
+    c.secret_key = "your-super-secret-key-at-least-32-characters-long";
+    ASSERT_EQ_INT(root__keys_load(&c, &r, err, sizeof err), ERR_CONFIG);
+    ASSERT_TRUE(strstr(err, "published example") != NULL);
+    /* a random secret that merely contains an example is not one */
+    c.secret_key = "Zq7-your-super-secret-key-at-least-32-characters-long";
+    ASSERT_EQ_INT(root__keys_load(&c, &r, err, sizeof err), 0);
+    jose_keyring_release(r);
+    rm_rf(dir);
+}
+
 TEST(root_keys_production_refusals)
 {
     struct cfg c;
