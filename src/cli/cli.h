@@ -46,9 +46,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "common/version.h"
 #include "root/root.h"
-
-#define JWTD_VERSION "0.1.0"
 
 /* Exit statuses of commands. */
 #define CLI_EXIT_OK      0

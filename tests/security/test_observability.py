@@ -121,7 +121,7 @@ def test_metrics_account_for_every_request(t):
     assert a["jwtd_database_ping_seconds"] >= 0
     assert a["jwtd_http_pool_depth"] >= 0
     assert a["jwtd_http_open_connections"] >= 1
-    assert a["jwtd_process_resident_memory_bytes"] > 1e6
+    assert a["process_resident_memory_bytes"] > 1e6
 
 
 def test_request_id_and_headers(t):
