@@ -82,7 +82,7 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 JWTD_VERSION := $(shell { if [ -e .git ]; then git describe --tags --always --dirty 2>/dev/null; fi; \
                           cat VERSION 2>/dev/null; echo unknown; } | head -n1 | tr -cd 'A-Za-z0-9.+_-')
 CPPFLAGS += -DJWTD_VERSION=\"$(JWTD_VERSION)\"
-VERSIONED_SRC := src/cli/cli.c tests/unit/cli/cli.c
+VERSIONED_SRC := src/cli/cli.c src/api/routes/metrics.c tests/unit/cli/cli.c
 $(shell mkdir -p $(BUILD) && { [ "$$(cat $(BUILD)/version 2>/dev/null)" = "$(JWTD_VERSION)" ] || \
         echo "$(JWTD_VERSION)" > $(BUILD)/version; })
 $(call obj,$(VERSIONED_SRC)): $(BUILD)/version

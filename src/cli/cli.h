@@ -46,13 +46,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "common/version.h"
 #include "root/root.h"
-
-/* JWTD_VERSION (a string literal) is defined by the Makefile: `git describe` of the
-   checkout, else the VERSION file. Files using it are listed in its VERSIONED_SRC. */
-#ifndef JWTD_VERSION
-#error "JWTD_VERSION is defined by the Makefile (-DJWTD_VERSION)"
-#endif
 
 /* Exit statuses of commands. */
 #define CLI_EXIT_OK      0

@@ -222,7 +222,7 @@ int cli_stats(int argc, char **argv)
            "requests %.0f, RSS %.1f MiB\n",
            sum(t, "jwtd_http_open_connections", NULL), sum(t, "jwtd_http_pool_depth", NULL),
            sum(t, "jwtd_pool_rejections_total", NULL), sum(t, "jwtd_slow_requests_total", NULL),
-           sum(t, "jwtd_process_resident_memory_bytes", NULL) / 1048576.0);
+           sum(t, "process_resident_memory_bytes", NULL) / 1048576.0);
     printf("backends        database %s (ping %.2f ms), redis %s\n",
            sum(t, "jwtd_database_up", NULL) > 0 ? "up" : "DOWN",
            sum(t, "jwtd_database_ping_seconds", NULL) * 1000,

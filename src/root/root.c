@@ -6,6 +6,8 @@
 #define LOG_MODULE "root"
 #include "root/root.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +41,23 @@ const char *root_config_path(int argc, char **argv, bool *missing)
     return path && *path ? path : NULL;
 }
 
+/* See root.h. */
+void root__fatal(const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (!log_json_enabled()) {
+        fprintf(stderr, "jwtd: %s\n", msg);
+        return;
+    }
+    char esc[1200];
+    log_write(LOG_CH_SERVER, LOG_ERROR, LOG_MODULE, NULL, "msg=\"%s\"",
+              log_value_escape(esc, sizeof esc, msg, strlen(msg)));
+}
+
 static int load_config(int argc, char **argv, struct cfg *cfg)
 {
     char err[512];
@@ -63,11 +82,11 @@ static int open_db(root_t *r, bool migrate)
     char err[256] = "";
     int rc = db_open(r->opt.database_url, &r->opt.db, &r->db, err, sizeof err);
     if (rc != 0) {
-        fprintf(stderr, "jwtd: cannot open the database: %s\n", err[0] ? err : err_message(rc));
+        root__fatal("cannot open the database: %s", err[0] ? err : err_message(rc));
         return rc == ERR_CONFIG ? ERR_CONFIG : ERR_UNAVAILABLE;
     }
     if (migrate && (rc = db_migrate(r->db, NULL)) != 0) {
-        fprintf(stderr, "jwtd: database migration failed (%s)\n", err_name(rc));
+        root__fatal("database migration failed (%s)", err_name(rc));
         return rc == ERR_CONFIG ? ERR_CONFIG : ERR_UNAVAILABLE;
     }
     return 0;
@@ -77,7 +96,7 @@ static int open_keys(root_t *r)
 {
     char err[512];
     if (root__keys_load(r->_cfg, &r->ring, err, sizeof err) != 0) {
-        fprintf(stderr, "jwtd: configuration error: %s\n", err);
+        root__fatal("configuration error: %s", err);
         return ERR_CONFIG;
     }
     root__keys_verify_options(r->_cfg, r->ring, &r->vopt);
@@ -89,12 +108,11 @@ static int open_auth(root_t *r, bool serving)
     r->opt.auth.hash_dummy = serving;
     int rc = auth_new(&r->opt.auth, r->db, r->ring, &r->vopt, &r->auth);
     if (rc != 0) {
-        fprintf(stderr, "jwtd: cannot start the token service (%s)\n", err_name(rc));
+        root__fatal("cannot start the token service (%s)", err_name(rc));
         return rc;
     }
     if (serving && (rc = auth_start(r->auth)) != 0) {
-        fprintf(stderr, "jwtd: cannot load the revocation index from the database (%s)\n",
-                err_name(rc));
+        root__fatal("cannot load the revocation index from the database (%s)", err_name(rc));
         return rc;
     }
     return 0;
@@ -127,6 +145,8 @@ int root_open(int argc, char **argv, unsigned parts, root_t **out)
     int rc = load_config(argc, argv, r->_cfg);
     if (rc == 0) {
         root__options(r);
+        if (parts & ROOT_SERVE) /* every line of the server in one format, start-up included */
+            log_set_json(r->opt.log_json);
         rc = root_add(r, parts);
     }
     if (rc != 0) {

@@ -106,6 +106,12 @@ const char *root_config_path(int argc, char **argv, bool *missing);
 
 /* ==== internal to src/root/ ================================================================== */
 
+/*
+ * Reports an error that stops the command (root.c): "jwtd: <message>" on stderr, or, once
+ * `jwtd serve` has switched the logs to JSON, one JSON line at level error whatever
+ * JWTD_LOG_LEVEL says.
+ */
+void root__fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Fills r->opt from r->_cfg (options.c). */
 void root__options(root_t *r);
 /*

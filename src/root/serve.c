@@ -65,15 +65,14 @@ static void on_worker_stop(http_worker_t *w, struct uv_loop_s *loop, void *arg)
     store_loop_detach(arg);
 }
 
-/* JSON lines and/or the four files of JWTD_LOG_DIR (reopened on SIGHUP). */
+/* The four files of JWTD_LOG_DIR (reopened on SIGHUP); JSON lines are on since root_open. */
 static int open_logs(const root_t *r)
 {
-    log_set_json(r->opt.log_json);
     if (!r->opt.log_dir)
         return 0;
     char err[1200];
     if (log_open_dir(r->opt.log_dir, err, sizeof err) != 0) {
-        fprintf(stderr, "jwtd: configuration error: %s\n", err);
+        root__fatal("configuration error: %s", err);
         return ERR_CONFIG;
     }
     return 0;
@@ -106,8 +105,7 @@ int root_serve(root_t *r)
     char host[256];
     struct http_options ho = r->opt.http;
     if (split_listen(r->opt.listen, host, sizeof host, &ho.port) != 0) {
-        fprintf(stderr, "jwtd: configuration error: JWTD_LISTEN: expected HOST:PORT, got %s\n",
-                r->opt.listen);
+        root__fatal("configuration error: JWTD_LISTEN: expected HOST:PORT, got %s", r->opt.listen);
         return ERR_CONFIG;
     }
     ho.host = host;
@@ -119,7 +117,7 @@ int root_serve(root_t *r)
     if (r->opt.redis) { /* shared state for several instances */
         char err[256] = "";
         if (store_redis_start(st, &r->opt.redis_opt, err, sizeof err) != 0) {
-            fprintf(stderr, "jwtd: configuration error: %s\n", err[0] ? err : "JWTD_REDIS_URL");
+            root__fatal("configuration error: %s", err[0] ? err : "JWTD_REDIS_URL");
             return ERR_CONFIG;
         }
     }

@@ -9,9 +9,12 @@
 
 #include <openssl/crypto.h>
 
+#include "runtime/log.h"
+
 static void oom(size_t n)
 {
-    fprintf(stderr, "level=fatal module=alloc msg=\"out of memory\" bytes=%zu\n", n);
+    /* log_write formats on the stack: it needs no memory */
+    log_write(LOG_CH_SERVER, LOG_ERROR, "alloc", NULL, "msg=\"out of memory\" bytes=%zu", n);
     abort();
 }
 

@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/jsonw.h"
+#include "common/text.h"
 #include "runtime/fileio.h"
 
 int log__level = LOG_INFO;
@@ -73,6 +75,12 @@ void log_set_fd(int fd)
 void log_set_json(int on)
 {
     json_lines = on;
+}
+
+/* See log.h. */
+int log_json_enabled(void)
+{
+    return json_lines;
 }
 
 static int open_channel(const char *path)
@@ -137,112 +145,179 @@ int log_open_dir(const char *dir, char *err, size_t cap)
     return 0;
 }
 
+/* --- JSON lines ------------------------------------------------------------------------ */
+
 /*
- * Rewrites the key=value text line in (n bytes, no newline) as one JSON object into out.
- * Values: "quoted" (escapes \" \\ \xNN) become strings, bare integers numbers, other bare
- * words strings; a word without '=' goes under "text". Returns the length or -1.
+ * The caller's key=value text is turned into JSON members: "quoted" values (with
+ * log_value_escape's escapes \" \\ \xNN) become strings, bare numbers numbers, other bare
+ * words strings; words without '=' are joined under "text". Bytes that are not UTF-8 become
+ * '?': a JSON line must stay valid whatever a client sent.
  */
-static int to_json(const char *in, int n, char *out, size_t cap)
+
+static int hexval(char c)
 {
-    static const char hex[] = "0123456789abcdef";
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* Appends the n bytes at s as a JSON string, non-UTF-8 bytes replaced by '?' (in place). */
+static void json_text(jsonw_t *w, char *s, size_t n)
+{
+    if (!text_utf8_valid((str_t){s, n}))
+        for (size_t k = 0; k < n; k++)
+            if ((unsigned char)s[k] >= 0x80)
+                s[k] = '?';
+    jsonw_strn(w, s, n);
+}
+
+/* Decodes the quoted value starting after its opening quote at in[*i] into out (in place is
+   fine: it only shrinks); stops at the closing quote or at n (a cut line). */
+static size_t unquote(const char *in, int n, int *i, char *out)
+{
     size_t o = 0;
+    while (*i < n && in[*i] != '"') {
+        char c = in[(*i)++];
+        if (c != '\\') {
+            out[o++] = c;
+            continue;
+        }
+        if (*i >= n)
+            break; /* a cut escape */
+        char e = in[(*i)++];
+        if (e == 'x') {
+            int hi = *i + 1 < n ? hexval(in[*i]) : -1, lo = hi >= 0 ? hexval(in[*i + 1]) : -1;
+            if (lo < 0)
+                break;
+            out[o++] = (char)(hi << 4 | lo);
+            *i += 2;
+        } else {
+            out[o++] = e;
+        }
+    }
+    if (*i < n)
+        (*i)++; /* the closing quote */
+    return o;
+}
+
+/* Whether v (len bytes) is a JSON number as written by %d, %llu or %.Nf. */
+static bool is_number(const char *v, size_t len)
+{
+    size_t k = v[0] == '-' ? 1 : 0, digits = 0;
+    bool dot = false;
+    if (len == 0 || len > 24)
+        return false;
+    for (; k < len; k++) {
+        if (v[k] == '.' && !dot && digits) {
+            dot = true;
+            if (k + 1 == len)
+                return false;
+        } else if (v[k] >= '0' && v[k] <= '9') {
+            digits++;
+        } else {
+            return false;
+        }
+    }
+    return digits && !(v[v[0] == '-'] == '0' && len > (size_t)(v[0] == '-') + 1 && !dot);
+}
+
+/* Appends the members of the key=value text in (n bytes; modified in place) to w. */
+static void json_members(jsonw_t *w, char *in, int n)
+{
+    char words[512];
+    size_t wl = 0;
     int i = 0;
-#define PUT(c)                                                                                     \
-    do {                                                                                           \
-        if (o + 1 >= cap)                                                                          \
-            return -1;                                                                             \
-        out[o++] = (char)(c);                                                                      \
-    } while (0)
-    PUT('{');
-    bool first = true;
     while (i < n) {
         while (i < n && in[i] == ' ')
             i++;
-        if (i >= n)
-            break;
         int ks = i;
         while (i < n && in[i] != '=' && in[i] != ' ')
             i++;
-        int ke = i;
-        if (!first)
-            PUT(',');
-        first = false;
-        PUT('"');
-        if (i >= n || in[i] != '=') {
-            for (const char *t = "text"; *t; t++)
-                PUT(*t);
-            i = ks;
-        } else {
-            for (int k = ks; k < ke; k++)
-                PUT(in[k] == '"' || in[k] == '\\' || (unsigned char)in[k] < 0x20 ? '_' : in[k]);
-            i++; /* '=' */
+        if (i == ks) { /* "=..." with no key: skip the '=' */
+            i++;
+            continue;
         }
-        PUT('"');
-        PUT(':');
+        if (i >= n || in[i] != '=') { /* a bare word */
+            size_t len = (size_t)(i - ks);
+            if (wl + len + 1 < sizeof words) {
+                if (wl)
+                    words[wl++] = ' ';
+                memcpy(words + wl, in + ks, len);
+                wl += len;
+            }
+            continue;
+        }
+        char key[64];
+        size_t kl = 0;
+        for (int k = ks; k < i && kl < sizeof key - 1; k++) {
+            char c = in[k];
+            bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '_' || c == '-' || c == '.';
+            key[kl++] = ok ? c : '_';
+        }
+        key[kl] = '\0';
+        jsonw_raw(w, ",\"");
+        jsonw_raw(w, key);
+        jsonw_raw(w, "\":");
+        i++; /* '=' */
         if (i < n && in[i] == '"') {
             i++;
-            PUT('"');
-            while (i < n && in[i] != '"') {
-                char c = in[i];
-                if (c == '\\' && i + 1 < n) {
-                    char e = in[i + 1];
-                    if (e == 'x' && i + 3 < n) {
-                        PUT('\\');
-                        PUT('u');
-                        PUT('0');
-                        PUT('0');
-                        PUT(in[i + 2]);
-                        PUT(in[i + 3]);
-                        i += 4;
-                        continue;
-                    }
-                    PUT('\\');
-                    PUT(e);
-                    i += 2;
-                    continue;
-                }
-                if ((unsigned char)c < 0x20) {
-                    PUT('\\');
-                    PUT('u');
-                    PUT('0');
-                    PUT('0');
-                    PUT(hex[(unsigned char)c >> 4]);
-                    PUT(hex[c & 15]);
-                } else {
-                    PUT(c);
-                }
-                i++;
-            }
-            i++; /* closing quote */
-            PUT('"');
+            char *out = in + i;
+            size_t len = unquote(in, n, &i, out);
+            json_text(w, out, len);
+            continue;
+        }
+        int vs = i;
+        while (i < n && in[i] != ' ')
+            i++;
+        if (is_number(in + vs, (size_t)(i - vs))) {
+            char num[32];
+            memcpy(num, in + vs, (size_t)(i - vs)); /* is_number: at most 24 bytes */
+            num[i - vs] = '\0';
+            jsonw_raw(w, num);
         } else {
-            int vs = i;
-            while (i < n && in[i] != ' ')
-                i++;
-            bool num = i > vs && i - vs < 19;
-            for (int k = vs; k < i && num; k++)
-                if (!((in[k] >= '0' && in[k] <= '9') || (k == vs && in[k] == '-' && i - vs > 1)))
-                    num = false;
-            if (!num)
-                PUT('"');
-            for (int k = vs; k < i; k++) {
-                char c = in[k];
-                if (c == '"' || c == '\\') {
-                    PUT('\\');
-                    PUT(c);
-                } else if ((unsigned char)c < 0x20) {
-                    PUT('?');
-                } else {
-                    PUT(c);
-                }
-            }
-            if (!num)
-                PUT('"');
+            json_text(w, in + vs, (size_t)(i - vs));
         }
     }
-    PUT('}');
-#undef PUT
-    return (int)o;
+    if (wl) {
+        jsonw_raw(w, ",\"text\":");
+        json_text(w, words, wl);
+    }
+}
+
+/*
+ * Writes one JSON object: ts, level, module, request_id (if any), then the members of the
+ * caller's text (msg n bytes, NUL-terminated, modified). If that does not fit in out, the
+ * object carries a cut copy of the text under "text" instead. Returns the length.
+ */
+static int json_line(char *out, size_t cap, const char *ts, enum log_level level,
+                     const char *module, const char *rid, char *msg, int n)
+{
+    char cut[768]; /* at most 6 bytes of JSON each (\u00XX): fits in the 6 KiB line */
+    size_t cl = (size_t)n < sizeof cut ? (size_t)n : sizeof cut;
+    memcpy(cut, msg, cl);
+    for (int pass = 0; pass < 2; pass++) {
+        jsonw_t w;
+        jsonw_init(&w, out, cap);
+        jsonw_raw(&w, "{\"ts\":");
+        jsonw_str(&w, ts);
+        jsonw_member(&w, "level", level_names[level]);
+        jsonw_member(&w, "module", module);
+        if (rid)
+            jsonw_member(&w, "request_id", rid);
+        if (pass == 0) {
+            json_members(&w, msg, n);
+        } else {
+            jsonw_raw(&w, ",\"text\":");
+            json_text(&w, cut, cl);
+            jsonw_raw(&w, ",\"truncated\":true");
+        }
+        jsonw_raw(&w, "}");
+        if (!jsonw_failed(&w))
+            return (int)jsonw_len(&w);
+    }
+    return -1;
 }
 
 static void write_all(int fd, const char *p, int n)
@@ -250,7 +325,11 @@ static void write_all(int fd, const char *p, int n)
     (void)fileio_write_all(fd, p, (size_t)n); /* nowhere to report a failed log write */
 }
 
-static void emit(int channel, char *line, int n, int text_at);
+/* The descriptor of channel ch: its file, else error.log, else the log fd. */
+static int channel_fd(enum log_channel ch)
+{
+    return ch_fd[ch] >= 0 ? ch_fd[ch] : ch_fd[LOG_CH_SERVER] >= 0 ? ch_fd[LOG_CH_SERVER] : log_fd;
+}
 
 /* See log.h. */
 void log_write(enum log_channel ch, enum log_level level, const char *module, const char *rid,
@@ -259,20 +338,42 @@ void log_write(enum log_channel ch, enum log_level level, const char *module, co
     va_list ap;
     va_start(ap, fmt);
     char line[2048];
-    struct timespec ts;
+    struct timespec tv;
     struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    int n =
-        snprintf(line, sizeof line, "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s module=%s",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                 ts.tv_nsec / 1000000, level_names[level], module);
+    clock_gettime(CLOCK_REALTIME, &tv);
+    gmtime_r(&tv.tv_sec, &tm);
+    if ((unsigned)ch >= LOG_CH__COUNT)
+        ch = LOG_CH_SERVER;
+#define TS_FMT "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ"
+#define TS_ARGS                                                                                    \
+    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,                \
+        tv.tv_nsec / 1000000
+    if (json_lines) {
+        char ts[96];
+        snprintf(ts, sizeof ts, TS_FMT, TS_ARGS);
+        int m = vsnprintf(line, sizeof line, fmt, ap);
+        va_end(ap);
+        if (m < 0)
+            m = 0;
+        if ((size_t)m >= sizeof line)
+            m = (int)sizeof line - 1; /* cut: vsnprintf left a NUL at the end */
+        char js[6144];
+        int k = json_line(js, sizeof js - 1, ts, level, module, rid, line, m);
+        if (k > 0) {
+            js[k++] = '\n';
+            write_all(channel_fd(ch), js, k);
+        }
+        return;
+    }
+    /* text: one snprintf for the whole prefix (the access line's hot path) */
+    int n = snprintf(line, sizeof line, "ts=" TS_FMT " level=%s module=%s", TS_ARGS,
+                     level_names[level], module);
+#undef TS_ARGS
+#undef TS_FMT
     if (rid && n > 0 && (size_t)n < sizeof line)
         n += snprintf(line + n, sizeof line - (size_t)n, " request_id=%s", rid);
-    int text_at = -1;
     if (n > 0 && (size_t)n < sizeof line - 1) {
         line[n++] = ' ';
-        text_at = n;
         int m = vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
         if (m > 0)
             n += m;
@@ -282,30 +383,8 @@ void log_write(enum log_channel ch, enum log_level level, const char *module, co
         return;
     if ((size_t)n >= sizeof line - 1)
         n = (int)sizeof line - 2; /* truncated: keep the line whole and newline-terminated */
-    line[n] = '\0';
-    if ((unsigned)ch >= LOG_CH__COUNT)
-        ch = LOG_CH_SERVER;
-    emit(ch, line, n, text_at);
-}
-
-/* Writes line (n bytes, NUL at n, room for one more byte) to its destination. */
-static void emit(int channel, char *line, int n, int text_at)
-{
-    int fd = ch_fd[channel] >= 0         ? ch_fd[channel]
-             : ch_fd[LOG_CH_SERVER] >= 0 ? ch_fd[LOG_CH_SERVER]
-                                         : log_fd;
-    if (json_lines) {
-        char js[4096];
-        int m = to_json(line, n, js, sizeof js - 1);
-        (void)text_at;
-        if (m > 0) {
-            js[m++] = '\n';
-            write_all(fd, js, m);
-            return;
-        }
-    }
     line[n++] = '\n';
-    write_all(fd, line, n);
+    write_all(channel_fd(ch), line, n);
 }
 
 /* See log.h. */

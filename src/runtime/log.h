@@ -97,6 +97,8 @@ int log_open_dir(const char *dir, char *err, size_t cap);
 int log_reopen(void);
 /* JSON lines (true) or key=value text (false, the default). Call before threads start. */
 void log_set_json(int on);
+/* Whether lines are JSON (log_set_json). */
+int log_json_enabled(void);
 /* Writes one line to channel ch. rid (request id) may be NULL. Thread-safe. Use the macros. */
 void log_write(enum log_channel ch, enum log_level level, const char *module, const char *rid,
                const char *fmt, ...) __attribute__((format(printf, 5, 6)));

@@ -174,6 +174,23 @@ const char *metrics_counter_labels(enum metrics_counter c)
 }
 
 /* See metrics.h. */
+const char *metrics_counter_help(enum metrics_counter c)
+{
+    static const struct {
+        const char *name, *help;
+    } rows[] = {
+#define METRICS_C_HELP_(name, help) {name, help},
+        METRICS_COUNTER_HELP_MAP(METRICS_C_HELP_)
+#undef METRICS_C_HELP_
+    };
+    const char *name = metrics_counter_name(c);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        if (strcmp(rows[i].name, name) == 0)
+            return rows[i].help;
+    return NULL;
+}
+
+/* See metrics.h. */
 enum metrics_family metrics_family_of_path(str_t p)
 {
     if (str_starts_with(p, STR_LIT("/api/token/")))

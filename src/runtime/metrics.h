@@ -41,6 +41,17 @@
     X(POOL_REJECTED, "pool_rejections", "")                                                        \
     X(SLOW_REQUESTS, "slow_requests", "")
 
+/* The HELP text of each counter family above (one row per family name). */
+#define METRICS_COUNTER_HELP_MAP(X)                                                                \
+    X("logins", "Password logins by result (error: the backend failed).")                          \
+    X("refreshes", "Refresh token uses by result.")                                                \
+    X("refresh_reuse_detections", "Reuses of an already rotated refresh token.")                   \
+    X("refresh_anomalies", "Refresh families revoked as stolen (used from a distant network).")    \
+    X("revocations", "Revocations by kind (one token, a session, every token of a user).")         \
+    X("rate_limit_hits", "Requests refused by a rate limit, by limit.")                            \
+    X("pool_rejections", "Requests refused because the blocking pool was full.")                   \
+    X("slow_requests", "Requests slower than JWTD_SLOW_REQUEST.")
+
 enum metrics_counter {
 #define METRICS_C_ENUM_(id, name, labels) METRICS_##id,
     METRICS_COUNTER_MAP(METRICS_C_ENUM_)
@@ -132,6 +143,8 @@ const char *metrics_result_name(enum metrics_result r);
 const char *metrics_family_name(enum metrics_family f);
 const char *metrics_counter_name(enum metrics_counter c);
 const char *metrics_counter_labels(enum metrics_counter c);
+/* The HELP text of counter c's family (METRICS_COUNTER_HELP_MAP), or NULL if it has none. */
+const char *metrics_counter_help(enum metrics_counter c);
 /* Bucket bound i in microseconds (i < METRICS__BUCKETS - 1). */
 uint64_t metrics_bucket_bound_us(unsigned i);
 

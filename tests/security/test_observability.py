@@ -121,7 +121,7 @@ def test_metrics_account_for_every_request(t):
     assert a["jwtd_database_ping_seconds"] >= 0
     assert a["jwtd_http_pool_depth"] >= 0
     assert a["jwtd_http_open_connections"] >= 1
-    assert a["jwtd_process_resident_memory_bytes"] > 1e6
+    assert a["process_resident_memory_bytes"] > 1e6
 
 
 def test_request_id_and_headers(t):
@@ -173,6 +173,8 @@ def test_jwtd_stats_cli(t):
     assert m and int(m.group(1)) >= 1, out
     assert re.search(r"verifications\s+\d+\s+\(ok \d+, rejected [1-9]\d*; malformed", out), out
     assert "database up" in out and "redis not configured" in out, out
+    m = re.search(r"RSS (\d+\.\d) MiB", out)
+    assert m and float(m.group(1)) > 1, out
     # JWTD_LISTEN is the default target; a dead instance is a clear failure
     p = subprocess.run([jwtd_bin(), "stats"], capture_output=True, text=True, timeout=60,
                        env=dict(os.environ, JWTD_LISTEN="127.0.0.1:%d" % t.srv.port))

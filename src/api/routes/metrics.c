@@ -2,9 +2,10 @@
  * metrics.c - GET /metrics: the counters of runtime/metrics.c (per-thread shards, summed at
  * scrape time) and the backends' health (auth_health: a database ping on the blocking
  * pool, the Redis state, the revocation index), rendered in the Prometheus text format
- * 0.0.4. Request counts and durations are recorded by the request observer
- * (middleware/observe.c); token, login, refresh and revocation counts by the token service;
- * rate-limit hits by the ratelimit link; pool rejections by the HTTP layer.
+ * 0.0.4, with jwtd_build_info and the process_* families of Prometheus' client libraries
+ * (runtime/procstat.h, read on the pool with the health). Request counts and durations are recorded
+ * by the request observer (middleware/observe.c); token, login, refresh and revocation counts by
+ * the token service; rate-limit hits by the ratelimit link; pool rejections by the HTTP layer.
  */
 #define LOG_MODULE "metrics"
 
@@ -12,11 +13,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+#include <uv.h>
+
 #include "api/routes/routes.h"
 #include "common/err.h"
+#include "common/version.h"
 #include "runtime/alloc.h"
 #include "runtime/metrics.h"
+#include "runtime/procstat.h"
 
+/* HELP and TYPE of the family jwtd_<name>. */
 static void head(buf_t *b, const char *name, const char *type, const char *help)
 {
     buf_printf(b, "# HELP jwtd_%s %s\n# TYPE jwtd_%s %s\n", name, help, name, type);
@@ -24,22 +31,11 @@ static void head(buf_t *b, const char *name, const char *type, const char *help)
 
 static const char *const CLASS[5] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
 
-static long rss_bytes(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    long pages = 0, rss = 0;
-    if (!f)
-        return 0;
-    if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
-        rss = 0;
-    fclose(f);
-    return rss * 4096L;
-}
-
 /* One scrape: the backends' health, taken on the pool. */
 struct scrape {
     auth_t *auth;
     auth_health_t h;
+    procstat_t proc;
 };
 
 /* Renders the snapshot m plus the live gauges into b. */
@@ -64,7 +60,9 @@ static void render(buf_t *b, const metrics_snapshot_t *m, const auth_health_t *h
     for (unsigned c = 0; c < METRICS__COUNTERS; c++) {
         const char *name = metrics_counter_name(c), *labels = metrics_counter_labels(c);
         if (strcmp(name, last) != 0) {
-            buf_printf(b, "# TYPE jwtd_%s_total counter\n", name);
+            char family[96];
+            snprintf(family, sizeof family, "%s_total", name);
+            head(b, family, "counter", metrics_counter_help(c));
             last = name;
         }
         buf_printf(b, "jwtd_%s_total%s%s%s %llu\n", name, *labels ? "{" : "", labels,
@@ -126,15 +124,54 @@ static void render(buf_t *b, const metrics_snapshot_t *m, const auth_health_t *h
     buf_printf(b, "jwtd_revocation_index_entries{kind=\"user\"} %zu\n", h->index_users);
     head(b, "revocation_pulls_failed_total", "counter", "Failed revocation feed pulls.");
     buf_printf(b, "jwtd_revocation_pulls_failed_total %llu\n", (unsigned long long)h->pulls_failed);
-    head(b, "process_resident_memory_bytes", "gauge", "Resident set size.");
-    buf_printf(b, "jwtd_process_resident_memory_bytes %ld\n", rss_bytes());
     (void)total;
+}
+
+/* jwtd_build_info: the versions of jwtd and of the libraries it runs on, as labels. */
+static void render_build_info(buf_t *b)
+{
+    head(b, "build_info", "gauge", "Always 1; the labels name the versions jwtd runs with.");
+    buf_printf(b, "jwtd_build_info{version=\"%s\",openssl=\"%s\",libuv=\"%s\"} 1\n", JWTD_VERSION,
+               OpenSSL_version(OPENSSL_VERSION_STRING), uv_version_string());
+}
+
+/* HELP and TYPE of a family without the jwtd_ prefix. */
+static void head_bare(buf_t *b, const char *name, const char *type, const char *help)
+{
+    buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* The process_* families of Prometheus' client libraries (no jwtd_ prefix, on purpose). */
+static void render_process(buf_t *b, const procstat_t *p)
+{
+    if (p->ok) {
+        head_bare(b, "process_cpu_seconds_total", "counter",
+                  "Total user and system CPU time spent in seconds.");
+        buf_printf(b, "process_cpu_seconds_total %.2f\n", p->cpu_seconds);
+        head_bare(b, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+        buf_printf(b, "process_resident_memory_bytes %llu\n",
+                   (unsigned long long)p->resident_bytes);
+        head_bare(b, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+        buf_printf(b, "process_virtual_memory_bytes %llu\n", (unsigned long long)p->virtual_bytes);
+        head_bare(b, "process_start_time_seconds", "gauge",
+                  "Start time of the process since unix epoch in seconds.");
+        buf_printf(b, "process_start_time_seconds %.2f\n", p->start_time);
+    }
+    if (p->open_fds >= 0) {
+        head_bare(b, "process_open_fds", "gauge", "Number of open file descriptors.");
+        buf_printf(b, "process_open_fds %lld\n", (long long)p->open_fds);
+    }
+    if (p->max_fds >= 0) {
+        head_bare(b, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
+        buf_printf(b, "process_max_fds %lld\n", (long long)p->max_fds);
+    }
 }
 
 static void scrape_work(void *arg)
 {
     struct scrape *s = arg;
     auth_health(s->auth, &s->h);
+    procstat_read(&s->proc);
 }
 
 static void scrape_done(http_req_t *req, void *arg, int status)
@@ -147,6 +184,8 @@ static void scrape_done(http_req_t *req, void *arg, int status)
     buf_t b;
     buf_init(&b, 1 << 20);
     render(&b, m, &s->h);
+    render_build_info(&b);
+    render_process(&b, &s->proc);
     http_resp_header_add(req, "Cache-Control", "no-store");
     http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", buf_str(&b));
     buf_dispose(&b);
@@ -162,6 +201,7 @@ static void on_metrics(http_req_t *req)
     if (http_pool_submit(req, scrape_work, scrape_done, s) != 0) {
         auth_health_quick(ctx->auth, &s->h); /* the pool is full: say so instead of failing */
         s->h.db_rc = ERR_UNAVAILABLE;
+        procstat_read(&s->proc); /* /proc is kernel memory, not a disk: bounded */
         scrape_done(req, s, 0);
     }
 }

@@ -5,6 +5,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "test.h"
 
 #define LOG_MODULE "logtest"
@@ -103,5 +107,93 @@ TEST(log_request_drops_query_string)
                            "method=GET path=\"/api/verify/\" status=200 bytes=15 "
                            "duration_us=84\n") != NULL);
     CHECK_TRUE(strstr(out, "method=POST path=\"/a\\\"b\\x0d\\x0a\" status=400") != NULL);
+    free(out);
+}
+
+/* Parses every line of out as a JSON object (jansson); returns how many, -1 on a bad one. */
+static int json_lines_ok(const char *out, json_t **last_obj)
+{
+    int n = 0;
+    for (const char *p = out; *p;) {
+        const char *nl = strchr(p, '\n');
+        if (!nl)
+            return -1;
+        json_error_t e;
+        json_t *o = json_loadb(p, (size_t)(nl - p), 0, &e);
+        if (!json_is_object(o) || !json_is_string(json_object_get(o, "ts")) ||
+            !json_is_string(json_object_get(o, "level")) ||
+            !json_is_string(json_object_get(o, "module"))) {
+            fprintf(stderr, "not a JSON log line: %.*s (%s)\n", (int)(nl - p), p, e.text);
+            json_decref(o);
+            return -1;
+        }
+        if (last_obj) {
+            json_decref(*last_obj);
+            *last_obj = o;
+        } else {
+            json_decref(o);
+        }
+        n++;
+        p = nl + 1;
+    }
+    return n;
+}
+
+TEST(log_json_members_have_types_and_decoded_values)
+{
+    cap_begin(LOG_INFO);
+    log_set_json(1);
+    log_request_user(LOG_INFO, "http", "00000000000000ab", STR_LIT("POST"),
+                     STR_LIT("/a\"b\r\n?x=1"), 401, 15, 84, 7);
+    char *out = cap_end();
+    log_set_json(0);
+    json_t *o = NULL;
+    CHECK_EQ_INT(json_lines_ok(out, &o), 1);
+    CHECK_STR_EQ(json_string_value(json_object_get(o, "level")), "info");
+    CHECK_STR_EQ(json_string_value(json_object_get(o, "module")), "http");
+    CHECK_STR_EQ(json_string_value(json_object_get(o, "request_id")), "00000000000000ab");
+    CHECK_STR_EQ(json_string_value(json_object_get(o, "msg")), "request");
+    CHECK_STR_EQ(json_string_value(json_object_get(o, "method")), "POST");
+    CHECK_STR_EQ(json_string_value(json_object_get(o, "path")), "/a\"b\r\n");
+    CHECK_TRUE(json_is_integer(json_object_get(o, "status")));
+    CHECK_EQ_INT(json_integer_value(json_object_get(o, "status")), 401);
+    CHECK_EQ_INT(json_integer_value(json_object_get(o, "duration_us")), 84);
+    CHECK_EQ_INT(json_integer_value(json_object_get(o, "user_id")), 7);
+    json_decref(o);
+    free(out);
+}
+
+TEST(log_json_odd_text_stays_valid_json)
+{
+    cap_begin(LOG_DEBUG);
+    log_set_json(1);
+    log_info("msg=\"listening\" addr=127.0.0.1:8000 ratio=0.25 neg=-3 zip=007 x=1.");
+    log_warn("free words here key=value =orphan \"quoted\" bad\\key=1 empty= end");
+    log_warn("latin1=\"caf\xe9\" raw=\xff\xfe ctl=a\tb");
+    log_warn("cut=\"abc\\");
+    log_warn("cut=\"abc\\x4");
+    log_warn("open=\"never closed");
+    char big[3000];
+    memset(big, 'A', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    log_warn("msg=\"%s\"", big);
+    char ctl[1500];
+    memset(ctl, '\x01', sizeof ctl - 1); /* each byte becomes \u0001: 6 bytes of JSON */
+    ctl[sizeof ctl - 1] = '\0';
+    log_warn("raw=%s", ctl);
+    char *out = cap_end();
+    log_set_json(0);
+    CHECK_EQ_INT(json_lines_ok(out, NULL), 8);
+    json_error_t e;
+    json_t *o = json_loadb(out, (size_t)(strchr(out, '\n') - out), 0, &e);
+    CHECK_TRUE(json_is_string(json_object_get(o, "addr")));
+    CHECK_TRUE(json_is_real(json_object_get(o, "ratio")));
+    CHECK_EQ_INT(json_integer_value(json_object_get(o, "neg")), -3);
+    CHECK_STR_EQ(json_string_value(json_object_get(o, "zip")), "007");
+    CHECK_STR_EQ(json_string_value(json_object_get(o, "x")), "1.");
+    json_decref(o);
+    CHECK_TRUE(strstr(out, "\"text\":\"free words here orphan \\\"quoted\\\" end\"") != NULL);
+    CHECK_TRUE(strstr(out, "\"latin1\":\"caf?\"") != NULL);
+    CHECK_TRUE(strstr(out, "\"truncated\":true") != NULL);
     free(out);
 }

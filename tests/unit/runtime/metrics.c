@@ -164,3 +164,11 @@ TEST(metrics_thread_counts_all_arrive)
     ASSERT_EQ_INT(b.requests[METRICS_F_OTHER][1] - a.requests[METRICS_F_OTHER][1],
                   (uint64_t)THREADS * PER_THREAD);
 }
+
+TEST(metrics_every_counter_family_has_help)
+{
+    for (unsigned c = 0; c < METRICS__COUNTERS; c++) {
+        const char *help = metrics_counter_help(c);
+        CHECK_TRUE(help != NULL && help[0] != '\0' && strchr(help, '\n') == NULL);
+    }
+}
