@@ -93,6 +93,7 @@ typedef struct {
     bool hash_dummy;           /* compute the dummy hash at auth_new (login needs it);
                                   default true; commands turn it off */
     auth_guard_options_t guard;
+    bool signup_closed; /* auth_user_register refuses (ERR_SIGNUP_CLOSED); default false */
 } auth_options_t;
 
 /* Fills *o with the defaults above (no guard limits). */
@@ -356,16 +357,22 @@ typedef struct {
  */
 int auth_user_validate(const auth_new_user_t *u, bool email_optional, auth_user_errors_t *errors);
 /*
- * Registration: validates (as auth_user_validate, email required), hashes the password
- * and creates the user (active). OUT: *id, and *json (the API user object, heap, when
- * json is not NULL; free it). Returns 0, ERR_INVALID (*errors set), ERR_CONFLICT
- * (*errors->username or ->email says which is taken), ERR_UNAVAILABLE.
+ * Whether self-registration is open (auth_options_t.signup_closed is false), so that a
+ * route can refuse before it reads the request body. Any thread.
+ */
+bool auth_signup_open(const auth_t *a);
+/*
+ * Registration (self-service, through the API): refused with ERR_SIGNUP_CLOSED when signup
+ * is closed; otherwise validates (as auth_user_validate, email required), hashes the
+ * password and creates the user (active). OUT: *id, and *json (the API user object, heap,
+ * when json is not NULL; free it). Returns 0, ERR_SIGNUP_CLOSED, ERR_INVALID (*errors
+ * set), ERR_CONFLICT (*errors->username or ->email says which is taken), ERR_UNAVAILABLE.
  */
 int auth_user_register(auth_t *a, const auth_new_user_t *u, int64_t now, int64_t *id, char **json,
                        size_t *json_len, auth_user_errors_t *errors);
 /*
  * The same for an administrator's command line: no auth_t needed (db and argon2 given),
- * email optional. Same results.
+ * email optional, allowed whatever the signup setting. Same results but ERR_SIGNUP_CLOSED.
  */
 int auth_user_create(struct db *db, const auth_argon2_params_t *argon2, const auth_new_user_t *u,
                      int64_t now, int64_t *id, auth_user_errors_t *errors);

@@ -150,10 +150,20 @@ int auth_user_create(db_t *db, const auth_argon2_params_t *argon2, const auth_ne
 }
 
 /* See auth.h. */
+bool auth_signup_open(const auth_t *a)
+{
+    return !a->opts.signup_closed;
+}
+
+/* See auth.h. */
 int auth_user_register(auth_t *a, const auth_new_user_t *u, int64_t now, int64_t *id, char **json,
                        size_t *json_len, auth_user_errors_t *errors)
 {
     int64_t uid = 0;
+    if (!auth_signup_open(a)) {
+        log_audit_info(NULL, "event=signup_refused reason=closed");
+        return ERR_SIGNUP_CLOSED;
+    }
     int rc = create(a->db, &a->opts.argon2, u, false, now, &uid, errors);
     if (rc != 0)
         return rc;

@@ -33,6 +33,8 @@
     X(NO_ACTIVE_ACCOUNT, "no_active_account", 401,                                                 \
       "No active account found with the given credentials")                                        \
     X(PERMISSION, "permission_denied", 403, "You do not have permission to perform this action.")  \
+    X(SIGNUP_CLOSED, "signup_closed", 403,                                                         \
+      "Self-registration is closed on this server; an administrator creates accounts.")            \
     X(NOT_FOUND, "not_found", 404, "Not found.")                                                   \
     X(METHOD, "method_not_allowed", 405, "Method not allowed.")                                    \
     X(CONFLICT, "conflict", 409, "Conflict.")                                                      \

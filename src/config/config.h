@@ -25,6 +25,8 @@
 enum cfg_environment { CFG_ENV_DEVELOPMENT = 0, CFG_ENV_STAGING = 1, CFG_ENV_PRODUCTION = 2 };
 /* JWTD_WORKER_AFFINITY, same order as http.h's enum http_affinity. */
 enum cfg_affinity { CFG_AFFINITY_AUTO = 0, CFG_AFFINITY_ON = 1, CFG_AFFINITY_OFF = 2 };
+/* JWTD_SIGNUP: who may create an account through the API (same order as the table's choices). */
+enum cfg_signup { CFG_SIGNUP_OPEN = 0, CFG_SIGNUP_VERIFIED = 1, CFG_SIGNUP_CLOSED = 2 };
 
 /* A rate such as "5/minute": count requests per period_s seconds. count 0 = unlimited. */
 typedef struct {
@@ -81,6 +83,7 @@ struct cfg {
     char *cookie_domain;     /* JWTD_COOKIE_DOMAIN, NULL = host-only cookie */
     bool sliding_session;    /* JWTD_SLIDING_SESSION */
     char *web_dir;           /* JWTD_WEB_DIR, NULL = no web UI */
+    enum cfg_signup signup;  /* JWTD_SIGNUP: self-registration open or closed */
     bool resource_routes;    /* JWTD_RESOURCE_ROUTES: the demo resource API */
     char *upload_dir;        /* JWTD_UPLOAD_DIR, NULL = <data_dir>/uploads */
     size_t max_upload_bytes; /* JWTD_MAX_UPLOAD_BYTES */

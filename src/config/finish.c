@@ -1,6 +1,7 @@
 /*
  * finish.c - the last step of loading, once every source has been applied: defaults that
- * depend on other variables (the development CORS origins follow JWTD_ENVIRONMENT),
+ * depend on other variables (JWTD_ENVIRONMENT decides the development CORS origins, and
+ * closes self-registration and the demo resource routes outside development),
  * checks across variables, and the warnings queued while loading, which are logged here
  * because only now is JWTD_LOG_LEVEL known.
  *
@@ -68,20 +69,45 @@ static void warnings_flush(struct cfg *cfg)
 
 /* --- finishing -------------------------------------------------------------------------- */
 
+/* Sets row name to value when no source set it (the default of another environment). */
+static int env_default(struct cfg *cfg, const char *name, const char *value, char *err, size_t cap)
+{
+    int i = cfg__row_find(str_cstr(name));
+    if (i < 0 || cfg->_source[i] != CFG_SRC_DEFAULT)
+        return 0;
+    return cfg__set_row(cfg, (size_t)i, str_cstr(value), CFG_SRC_DEFAULT, "default of ", err, cap);
+}
+
+/* The defaults that JWTD_ENVIRONMENT decides (table.c documents them through def_doc). */
+static int environment_defaults(struct cfg *cfg, char *err, size_t cap)
+{
+    int rc = 0;
+    if (cfg->environment == CFG_ENV_DEVELOPMENT) {
+        if (cfg->cors_allowed_origins.count == 0)
+            rc = env_default(cfg, "CORS_ALLOWED_ORIGINS", CFG_DEV_CORS_ORIGINS, err, cap);
+        return rc;
+    }
+    /* staging and production start closed: no self-registration, no demo routes */
+    if ((rc = env_default(cfg, "SIGNUP", "closed", err, cap)) != 0)
+        return rc;
+    return env_default(cfg, "RESOURCE_ROUTES", "false", err, cap);
+}
+
 /* See config.h. */
 int cfg_finish(struct cfg *cfg, char *err, size_t cap)
 {
-    int cors = cfg__row_find(STR_LIT("CORS_ALLOWED_ORIGINS"));
-    if (cors >= 0 && cfg->_source[cors] == CFG_SRC_DEFAULT &&
-        cfg->environment == CFG_ENV_DEVELOPMENT && cfg->cors_allowed_origins.count == 0) {
-        int rc = cfg__set_row(cfg, (size_t)cors, STR_LIT(CFG_DEV_CORS_ORIGINS), CFG_SRC_DEFAULT,
-                              "default of ", err, cap);
-        if (rc != 0)
-            return rc;
-    }
+    int rc = environment_defaults(cfg, err, cap);
+    if (rc != 0)
+        return rc;
     if (cfg->secret_key && cfg->secret_key_file) {
         cfg__errf(err, cap, NULL, NULL,
                   "JWTD_SECRET_KEY and JWTD_SECRET_KEY_FILE are both set; set only one");
+        return ERR_CONFIG;
+    }
+    if (cfg->signup == CFG_SIGNUP_VERIFIED) {
+        cfg__errf(err, cap, NULL, NULL,
+                  "JWTD_SIGNUP=verified needs e-mail delivery, which this build does not "
+                  "configure; use open or closed");
         return ERR_CONFIG;
     }
     warnings_flush(cfg);

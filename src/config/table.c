@@ -71,6 +71,7 @@ static int validate_redis_url(const char *v, char *why, size_t cap)
 /* --- choices --------------------------------------------------------------------------- */
 
 static const char *const environments[] = {"development", "staging", "production", NULL};
+static const char *const signups[] = {"open", "verified", "closed", NULL};
 static const char *const log_formats[] = {"text", "json", NULL};
 static const char *const affinities[] = {"auto", "on", "off", NULL};
 static const char *const log_levels[] = {"debug", "info", "warn", "error", "off", NULL};
@@ -164,10 +165,15 @@ const struct cfg_row cfg_rows[] = {
      "auto-refresh also rotates the refresh cookie, so an active session never expires", NULL},
     {"JWTD_WEB_DIR", CFG_T_PATH, OFF(web_dir), "web/app", 0, 0, CFG_F_OPTIONAL, NULL, NULL,
      "static web UI served under /app/ (loaded at start); empty = no UI", NULL},
+    {"JWTD_SIGNUP", CFG_T_ENUM, OFF(signup), "open", 0, 0, 0, signups, NULL,
+     "who may create an account through POST /auth/register: open = anyone, closed = nobody "
+     "(403 signup_closed; administrators use `jwtd user create`), verified = once the e-mail "
+     "is confirmed (needs e-mail delivery, not configurable in this build)",
+     "`open` in development, `closed` in staging and production"},
     {"JWTD_RESOURCE_ROUTES", CFG_T_BOOL, OFF(resource_routes), "true", 0, 0, 0, NULL, NULL,
      "serve the demo resource API (posts, orders, uploads, users, /protected, "
-     "/admin/dashboard)",
-     NULL},
+     "/admin/dashboard); off = they answer 404",
+     "`true` in development, `false` in staging and production"},
     {"JWTD_UPLOAD_DIR", CFG_T_PATH, OFF(upload_dir), NULL, 0, 0, CFG_F_OPTIONAL, NULL, NULL,
      "where POST /upload stores files (random names; created if missing)", "`<data_dir>/uploads`"},
     {"JWTD_MAX_UPLOAD_BYTES", CFG_T_SIZE, OFF(max_upload_bytes), "1048576", 1, 1024 * MIB, 0, NULL,

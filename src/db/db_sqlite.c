@@ -30,12 +30,14 @@
  * WAL_HARD_PAGES, the committing writer checkpoints inline (back-pressure, bounded WAL).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -417,16 +419,23 @@ static int refuse_option(void *arg, const char *item, size_t n, char *err, size_
     return ERR_CONFIG;
 }
 
-/* Creates the parent directory of path if it is missing (one level, like `var/`). */
-static void make_parent_dir(const char *path)
+/*
+ * Creates the parent directory of path if it is missing (one level, like `var/`, mode
+ * 0700) and the database file itself with mode 0600 when it does not exist yet: SQLite
+ * gives its -wal and -shm files the mode of the database file, so all three stay private.
+ */
+static void make_private_files(const char *path)
 {
     const char *slash = strrchr(path, '/');
-    if (!slash || slash == path)
-        return;
-    char *dir = xstrndup(path, (size_t)(slash - path));
-    if (mkdir(dir, 0750) != 0 && errno != EEXIST)
-        log_debug("msg=\"cannot create database directory\" errno=%d", errno);
-    free(dir);
+    if (slash && slash != path) {
+        char *dir = xstrndup(path, (size_t)(slash - path));
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+            log_debug("msg=\"cannot create database directory\" errno=%d", errno);
+        free(dir);
+    }
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd); /* a failure is SQLite's to report, with its own words, just after */
 }
 
 /*
@@ -470,7 +479,7 @@ static int sq_open(const char *target, const db_options_t *opts, void **state, c
     pthread_mutex_init(&st->write_lock, NULL);
     pthread_mutex_init(&st->ckpt_mu, NULL);
     pthread_cond_init(&st->ckpt_cv, NULL);
-    make_parent_dir(st->path);
+    make_private_files(st->path);
     /* Open once now so that a bad path is reported at start, not at the first request. */
     db_conn_t *c = NULL;
     int rc = sq_conn_open(st, &c);

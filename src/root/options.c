@@ -35,6 +35,8 @@ static void auth_opts(const struct cfg *c, auth_options_t *o)
     o->guard.user = rate(c->rate_limit_user);
     o->guard.invalid_token = rate(c->invalid_token_limit);
     o->guard.invalid_block_s = (uint32_t)c->invalid_token_block_s;
+    /* JWTD_SIGNUP=verified never gets here: cfg_finish refuses it in this build */
+    o->signup_closed = c->signup != CFG_SIGNUP_OPEN;
 }
 
 static void http_opts(const struct cfg *c, struct http_options *o)

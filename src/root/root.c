@@ -1,7 +1,13 @@
 /*
  * root.c - opening the composition root: the configuration loaded the uniform way (defaults,
- * `--config FILE`, the environment), the log level, then the parts a command asks for in
- * dependency order: the database (migrated), the key ring, the token service.
+ * `--config FILE`, the environment), the log level, then the parts a command asks for: the
+ * key ring, the database (migrated), the token service.
+ *
+ * Order matters beyond dependencies: nothing is written before everything that can be
+ * checked without writing has passed. The configuration is validated as it loads; the key
+ * ring comes before the database because a production start without a usable key must not
+ * leave a created and migrated database (nor its directory) behind. The one file the keys
+ * may write, the generated development secret, comes after those checks.
  */
 #define LOG_MODULE "root"
 #include "root/root.h"
@@ -127,10 +133,10 @@ int root_add(root_t *r, unsigned parts)
         parts |= ROOT_DB | ROOT_MIGRATE | ROOT_KEYS;
     if (serving) /* one connection per pool thread, and spares; 0 = the database's default */
         r->opt.db.max_connections = r->opt.http.pool_threads ? r->opt.http.pool_threads + 2 : 0;
-    if (!r->db && (parts & ROOT_DB))
-        rc = open_db(r, parts & ROOT_MIGRATE);
-    if (rc == 0 && !r->ring && (parts & ROOT_KEYS))
+    if (!r->ring && (parts & ROOT_KEYS))
         rc = open_keys(r);
+    if (rc == 0 && !r->db && (parts & ROOT_DB))
+        rc = open_db(r, parts & ROOT_MIGRATE);
     if (rc == 0 && !r->auth && (parts & ROOT_AUTH))
         rc = open_auth(r, serving);
     return rc;

@@ -85,7 +85,7 @@ int log_json_enabled(void)
 
 static int open_channel(const char *path)
 {
-    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 }
 
 /* See log.h. Async-signal-safe. */

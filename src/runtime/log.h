@@ -87,7 +87,7 @@ int log_level_parse(const char *name, enum log_level *out);
 /* Sends lines to fd instead of stderr (2). Call before threads start. */
 void log_set_fd(int fd);
 /*
- * Opens (creating, mode 0640, append) DIR/auth.log, api.log, error.log and performance.log
+ * Opens (creating, mode 0600, append) DIR/auth.log, api.log, error.log and performance.log
  * and routes lines to them from now on; installs a SIGHUP handler that reopens them (only
  * async-signal-safe calls: open, dup2, close). Call before threads start. Returns 0, or -1
  * with a message in err (cap bytes).

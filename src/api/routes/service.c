@@ -113,6 +113,8 @@ static void register_done(http_req_t *req, void *arg, int status)
         http_respond(req, 201, API_JSON_CT, str_make(j->user_json, j->user_json_len));
     else if (rc == ERR_CONFLICT)
         respond_conflict(req, &j->errors);
+    else if (rc == ERR_SIGNUP_CLOSED)
+        http_respond_error(req, rc, NULL);
     else if (rc == ERR_INVALID)
         api__bad_request(req, "username",
                          j->errors.username ? j->errors.username : "Enter a valid username.");
@@ -163,6 +165,10 @@ static void on_register(http_req_t *req)
         {.name = "last_name", .trim = true, .allow_blank = true, .max_chars = 150},
     };
     json_t *body;
+    if (!auth_signup_open(ctx->auth)) { /* before the body: its mistakes are moot */
+        http_respond_error(req, ERR_SIGNUP_CLOSED, NULL);
+        return;
+    }
     if (api__read_fields(req, f, 5, 0, &body) != 0)
         return;
     struct register_job *j = xcalloc(1, sizeof *j);

@@ -332,6 +332,34 @@ TEST(auth_user_register_refusals_say_why)
     fx_close(&f);
 }
 
+TEST(auth_user_register_refused_when_signup_closed_cli_create_still_works)
+{
+    struct fx f;
+    auth_options_t o;
+    fx_options(&o);
+    o.signup_closed = true;
+    ASSERT_EQ_INT(fx_open(&f, &o), 0);
+    int64_t now = clock_now_s();
+    auth_user_errors_t e;
+    int64_t id = -1;
+    char *json = NULL;
+    size_t json_len = 0;
+    CHECK_TRUE(!auth_signup_open(f.auth));
+    auth_new_user_t u = bob();
+    CHECK_EQ_INT(auth_user_register(f.auth, &u, now, &id, &json, &json_len, &e), ERR_SIGNUP_CLOSED);
+    CHECK_TRUE(json == NULL);
+    CHECK_EQ_INT(id, -1);
+    db_user_t row;
+    CHECK_EQ_INT(db_user_find_by_username(f.db, "bob", &row), ERR_NOT_FOUND);
+    db_user_dispose(&row);
+    /* an administrator's creation is not self-registration */
+    CHECK_EQ_INT(auth_user_create(f.db, &fx_cheap, &u, now, &id, &e), 0);
+    CHECK_EQ_INT(db_user_find_by_username(f.db, "bob", &row), 0);
+    CHECK_EQ_INT(row.id, id);
+    db_user_dispose(&row);
+    fx_close(&f);
+}
+
 TEST(auth_user_create_premium_role_optional_email)
 {
     struct fx f;

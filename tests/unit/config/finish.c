@@ -32,6 +32,47 @@ TEST(cfg_cors_default_depends_on_environment)
     cfg_dispose(&c);
 }
 
+TEST(cfg_signup_and_resource_routes_close_outside_development)
+{
+    static const char *const closed_envs[] = {"ENVIRONMENT=staging\n", "ENVIRONMENT=production\n"};
+    struct cfg c;
+    char err[256] = "";
+    ASSERT_EQ_INT(cfgtest_load_text(&c, "", err, sizeof err), 0);
+    CHECK_EQ_INT(c.signup, CFG_SIGNUP_OPEN);
+    CHECK_TRUE(c.resource_routes);
+    cfg_dispose(&c);
+    for (size_t i = 0; i < 2; i++) {
+        ASSERT_EQ_INT(cfgtest_load_text(&c, closed_envs[i], err, sizeof err), 0);
+        CHECK_EQ_INT(c.signup, CFG_SIGNUP_CLOSED);
+        CHECK_TRUE(!c.resource_routes);
+        CHECK_EQ_INT(cfg_source_of(&c, "JWTD_SIGNUP"), CFG_SRC_DEFAULT);
+        cfg_dispose(&c);
+    }
+    /* what the operator sets wins, in either direction */
+    ASSERT_EQ_INT(cfgtest_load_text(&c, "ENVIRONMENT=production\nSIGNUP=open\nRESOURCE_ROUTES=on\n",
+                                    err, sizeof err),
+                  0);
+    CHECK_EQ_INT(c.signup, CFG_SIGNUP_OPEN);
+    CHECK_TRUE(c.resource_routes);
+    cfg_dispose(&c);
+    ASSERT_EQ_INT(cfgtest_load_text(&c, "SIGNUP=closed\nRESOURCE_ROUTES=off\n", err, sizeof err),
+                  0);
+    CHECK_EQ_INT(c.signup, CFG_SIGNUP_CLOSED);
+    CHECK_TRUE(!c.resource_routes);
+    cfg_dispose(&c);
+}
+
+TEST(cfg_signup_verified_is_refused_without_email_delivery)
+{
+    cfgtest_expect_error("SIGNUP=verified\n",
+                         "JWTD_SIGNUP=verified needs e-mail delivery, which this build does not "
+                         "configure; use open or closed");
+    cfgtest_expect_error(
+        "SIGNUP=invite\n",
+        "test.conf:1: JWTD_SIGNUP: invalid value \"invite\" (expected one of: open, "
+        "verified, closed)");
+}
+
 TEST(cfg_secret_key_and_its_file_are_exclusive)
 {
     cfgtest_expect_error(

@@ -31,6 +31,8 @@ TEST(cfg_defaults_match_api_md)
     ASSERT_EQ_INT(c.cors_allowed_origins.count, 2);
     CHECK_STR_EQ(c.cors_allowed_origins.items[0], "http://localhost:3000");
     CHECK_STR_EQ(c.cors_allowed_origins.items[1], "http://127.0.0.1:3000");
+    CHECK_EQ_INT(c.signup, CFG_SIGNUP_OPEN);
+    CHECK_TRUE(c.resource_routes);
     CHECK_EQ_INT(c.rate_limit_login.count, 5);
     CHECK_EQ_INT(c.rate_limit_login.period_s, 60);
     CHECK_EQ_INT(c.rate_limit_anon.count, 100);
