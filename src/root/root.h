@@ -39,6 +39,7 @@ typedef struct {
     /* logs */
     const char *log_dir; /* NULL = stderr */
     bool log_json;
+    const char *pid_file; /* NULL = none */
     /* backends */
     const char *database_url;
     db_options_t db; /* what a command uses; serve widens the pool */
