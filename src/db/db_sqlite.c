@@ -52,6 +52,7 @@ struct sqlite_state {
     char *path;
     uint32_t busy_timeout_ms;
     enum db_sync synchronous;
+    bool read_only;             /* db_options_t.read_only */
     pthread_mutex_t write_lock; /* one writer of this process at a time, see DESIGN */
     /* background checkpointer (see DESIGN) */
     pthread_t ckpt_thread;
@@ -197,8 +198,8 @@ static int sq_conn_open(void *state, db_conn_t **out)
     struct sqlite_state *st = state;
     struct db_conn *c = xcalloc(1, sizeof *c);
     c->st = st;
-    int rc = sqlite3_open_v2(
-        st->path, &c->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    int mode = st->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    int rc = sqlite3_open_v2(st->path, &c->h, mode | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         log_error("msg=\"cannot open database\" err=\"%s\"",
                   c->h ? sqlite3_errmsg(c->h) : sqlite3_errstr(rc));
@@ -212,7 +213,12 @@ static int sq_conn_open(void *state, db_conn_t **out)
     const char *pragmas[] = {"PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON",
                              sync_pragma(st->synchronous), "PRAGMA temp_store=MEMORY",
                              WAL_SIZE_LIMIT};
-    for (size_t i = 0; i < sizeof pragmas / sizeof pragmas[0]; i++) {
+    /* Read-only: the journal mode and WAL limit would write to the file; foreign_keys is
+       the only one that matters for reading. */
+    size_t npragmas = st->read_only ? 2 : sizeof pragmas / sizeof pragmas[0];
+    if (st->read_only)
+        pragmas[0] = "PRAGMA query_only=ON";
+    for (size_t i = 0; i < npragmas; i++) {
         rc = sqlite3_exec(c->h, pragmas[i], NULL, NULL, NULL);
         if (rc != SQLITE_OK) {
             int err = map_rc(c, rc, pragmas[i]);
@@ -470,7 +476,9 @@ static int sq_open(const char *target, const db_options_t *opts, void **state, c
     pthread_mutex_init(&st->write_lock, NULL);
     pthread_mutex_init(&st->ckpt_mu, NULL);
     pthread_cond_init(&st->ckpt_cv, NULL);
-    make_parent_dir(st->path);
+    st->read_only = opts && opts->read_only;
+    if (!st->read_only)
+        make_parent_dir(st->path);
     /* Open once now so that a bad path is reported at start, not at the first request. */
     db_conn_t *c = NULL;
     int rc = sq_conn_open(st, &c);
