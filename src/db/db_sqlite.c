@@ -36,6 +36,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -193,13 +194,44 @@ static const char *sync_pragma(enum db_sync s)
     }
 }
 
+/*
+ * The URI that opens path read-only without creating anything: with no -wal file beside it
+ * no process has the database open in WAL mode, and immutable=1 keeps SQLite from creating
+ * the -wal and -shm files a WAL reader otherwise needs; with one, a writer runs and they
+ * exist already. '%', '?' and '#' are escaped. Free the result.
+ */
+static char *read_only_uri(const char *path)
+{
+    size_t n = strlen(path);
+    char *wal = xmalloc(n + 5);
+    memcpy(wal, path, n);
+    memcpy(wal + n, "-wal", 5);
+    bool writer = access(wal, F_OK) == 0;
+    free(wal);
+    char *uri = xmalloc(3 * n + 32), *o = uri;
+    o += sprintf(o, "file:");
+    for (const char *p = path; *p; p++)
+        o += strchr("%?#", *p) ? sprintf(o, "%%%02X", (unsigned char)*p) : sprintf(o, "%c", *p);
+    sprintf(o, "?mode=ro%s", writer ? "" : "&immutable=1");
+    return uri;
+}
+
 static int sq_conn_open(void *state, db_conn_t **out)
 {
     struct sqlite_state *st = state;
     struct db_conn *c = xcalloc(1, sizeof *c);
     c->st = st;
-    int mode = st->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    int rc = sqlite3_open_v2(st->path, &c->h, mode | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc;
+    if (st->read_only) {
+        char *uri = read_only_uri(st->path);
+        rc = sqlite3_open_v2(uri, &c->h,
+                             SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+        free(uri);
+    } else {
+        rc =
+            sqlite3_open_v2(st->path, &c->h,
+                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    }
     if (rc != SQLITE_OK) {
         log_error("msg=\"cannot open database\" err=\"%s\"",
                   c->h ? sqlite3_errmsg(c->h) : sqlite3_errstr(rc));
