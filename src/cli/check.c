@@ -52,10 +52,11 @@ int cli_check(int argc, char **argv)
         printf("jwtd check: ok\n");
     } else { /* the names of the failed checks: each line not "NAME: ok" */
         printf("jwtd check: %d problem%s:", problems, problems == 1 ? "" : "s");
-        for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-            char *colon = strchr(line, ':');
-            if (colon && strncmp(colon, ": ok", 4) != 0)
+        for (const char *line = buf; *line;) {
+            const char *end = strchr(line, '\n'), *colon = strchr(line, ':');
+            if (colon && (!end || colon < end) && strncmp(colon, ": ok", 4) != 0)
                 printf(" %.*s", (int)(colon - line), line);
+            line = end ? end + 1 : line + strlen(line);
         }
         printf("\n");
     }

@@ -208,11 +208,16 @@ static char *read_only_uri(const char *path)
     memcpy(wal + n, "-wal", 5);
     bool writer = access(wal, F_OK) == 0;
     free(wal);
-    char *uri = xmalloc(3 * n + 32), *o = uri;
-    o += sprintf(o, "file:");
-    for (const char *p = path; *p; p++)
-        o += strchr("%?#", *p) ? sprintf(o, "%%%02X", (unsigned char)*p) : sprintf(o, "%c", *p);
-    sprintf(o, "?mode=ro%s", writer ? "" : "&immutable=1");
+    size_t cap = 3 * n + 32, o = 5;
+    char *uri = xmalloc(cap);
+    memcpy(uri, "file:", o);
+    for (const char *p = path; *p; p++) {
+        if (strchr("%?#", *p))
+            o += (size_t)snprintf(uri + o, cap - o, "%%%02X", (unsigned char)*p);
+        else
+            uri[o++] = *p;
+    }
+    snprintf(uri + o, cap - o, "?mode=ro%s", writer ? "" : "&immutable=1");
     return uri;
 }
 
