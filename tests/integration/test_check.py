@@ -5,6 +5,9 @@ import os
 import sqlite3
 import subprocess
 
+import pytest
+
+import pgdb
 from conftest import jwtd_bin
 from redis_util import free_port, redis_server  # noqa: F401 (fixture)
 
@@ -119,3 +122,19 @@ def test_help_lists_the_checks():
     assert "usage: jwtd check [--config FILE]" in p.stdout
     for name in ("config", "keys", "logs", "database", "redis"):
         assert "  %s " % name in p.stdout
+
+
+@pytest.mark.skipif(not pgdb.available(), reason="PostgreSQL server binaries not installed")
+def test_postgresql_read_only_then_migrated(tmp_path):
+    url = pgdb.new_url()
+    env = {"JWTD_DATA_DIR": str(tmp_path), "JWTD_SECRET_KEY": SECRET, "JWTD_DATABASE_URL": url}
+    rc, out, _ = run(tmp_path, env)
+    assert rc == 0, out
+    assert "postgresql, schema version 0" in lines(out)["database"]
+    tables = pgdb.db_query(url, "SELECT table_name FROM information_schema.tables "
+                                "WHERE table_schema = current_schema()")
+    assert tables == []  # nothing created, not even schema_version
+    subprocess.run([jwtd_bin(), "migrate"], env={**os.environ, **env}, check=True, timeout=60,
+                   capture_output=True)
+    rc, out, _ = run(tmp_path, env)
+    assert rc == 0 and "pending" not in lines(out)["database"], out
