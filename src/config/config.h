@@ -55,6 +55,7 @@ struct cfg {
     char *data_dir;  /* JWTD_DATA_DIR, default "var" */
     char *log_level; /* JWTD_LOG_LEVEL debug|info|warn|error */
     char *log_dir;   /* JWTD_LOG_DIR, NULL = stderr */
+    char *pid_file;  /* JWTD_PID_FILE, NULL = none */
     /* JWTD_LOG_FORMAT text|json */
     char *log_format;
     /* --- backends -------------------------------------------------------------------- */

@@ -110,6 +110,10 @@ const struct cfg_row cfg_rows[] = {
      "directory for auth.log, api.log, error.log, performance.log; unset = stderr", NULL},
     {"JWTD_LOG_FORMAT", CFG_T_STRING, OFF(log_format), "text", 0, 0, 0, log_formats, NULL,
      "log lines as key=value text or JSON lines (one object per line, same keys)", NULL},
+    {"JWTD_PID_FILE", CFG_T_PATH, OFF(pid_file), NULL, 0, 0, CFG_F_OPTIONAL, NULL, NULL,
+     "`jwtd serve` writes its process id here once listening and removes it at exit; it "
+     "refuses to start while the file names another running process; unset = none",
+     NULL},
     /* backends */
     {"JWTD_DATABASE_URL", CFG_T_STRING, OFF(database_url), "sqlite:var/jwtd.db", 0, 0, CFG_F_URL,
      NULL, validate_database_url, "user database: sqlite:PATH or postgresql://user:pass@host/db",

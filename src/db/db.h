@@ -64,15 +64,18 @@ typedef struct {
     uint32_t max_connections; /* pool size; 0 = 8 */
     uint32_t busy_timeout_ms; /* wait for a lock held by another process; 0 = 5000 */
     enum db_sync synchronous; /* overridden by a `?synchronous=off|normal|full` URL query */
+    bool read_only;           /* inspect only (`jwtd check`): SQLite opens an existing file
+                                 read-only and never creates it or its directory; PostgreSQL
+                                 sessions are read-only transactions */
 } db_options_t;
 
 /*
  * Opens the database named by url ("sqlite:var/jwtd.db", "sqlite:///abs/path.db",
  * optionally followed by "?synchronous=normal&busy_timeout_ms=5000&pool=8"). The file is
- * created if missing; the schema is NOT migrated (call db_migrate). opts may be NULL for
- * the defaults. On failure returns ERR_CONFIG (bad URL, unsupported scheme) or
- * ERR_UNAVAILABLE (cannot open / connect) and writes a one-line reason
- * into err (cap bytes; err may be NULL). OUT: *out, freed with db_close().
+ * created if missing (unless opts->read_only); the schema is NOT migrated (call
+ * db_migrate). opts may be NULL for the defaults. On failure returns ERR_CONFIG (bad URL,
+ * unsupported scheme) or ERR_UNAVAILABLE (cannot open / connect) and writes a one-line reason into
+ * err (cap bytes; err may be NULL). OUT: *out, freed with db_close().
  */
 int db_open(const char *url, const db_options_t *opts, db_t **out, char *err, size_t cap);
 /* Closes every pooled connection and frees db. No call may be running. NULL is a no-op. */
@@ -89,7 +92,7 @@ int db_migrate(db_t *db, int *applied);
 /* db_migrate, but stops at schema version `version` (tests of a migration over existing
    data start from the version before it). */
 int db_migrate_to(db_t *db, int version, int *applied);
-/* OUT: *version = highest applied migration (0 for an empty database). */
+/* OUT: *version = highest applied migration (0 for an empty database). Writes nothing. */
 int db_schema_version(db_t *db, int *version);
 /* Highest migration this binary knows. */
 int db_schema_latest(void);

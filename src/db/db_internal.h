@@ -49,6 +49,7 @@ enum db_backend { DB_BACKEND_SQLITE = 0, DB_BACKEND_PG = 1 };
 enum db_stmt {
     DB_STMT_PING,                 /* -> 1 */
     DB_STMT_SCHEMA_LOCK,          /* serialise migrators (no-op where begin(write) suffices) */
+    DB_STMT_SCHEMA_EXISTS,        /* -> 1 when the schema_version table exists, else 0 */
     DB_STMT_SCHEMA_VERSION,       /* -> max(version) or 0 */
     DB_STMT_SCHEMA_INSERT,        /* version, now */
     DB_STMT_USER_INSERT,          /* username, email, first, last, role, premium, active,

@@ -68,6 +68,7 @@ struct pg_state {
     char *where;           /* host:port/db for messages (never the password) */
     uint32_t lock_timeout; /* ms */
     enum db_sync synchronous;
+    bool read_only; /* db_options_t.read_only */
 };
 
 struct db_conn {
@@ -161,8 +162,9 @@ static int session_setup(struct db_conn *c)
 {
     char sql[200];
     const char *sync = sync_setting(c->st->synchronous);
-    snprintf(sql, sizeof sql, "SET client_min_messages = warning; SET lock_timeout = %u%s%s",
-             c->st->lock_timeout, sync ? "; SET synchronous_commit = " : "", sync ? sync : "");
+    snprintf(sql, sizeof sql, "SET client_min_messages = warning; SET lock_timeout = %u%s%s%s",
+             c->st->lock_timeout, sync ? "; SET synchronous_commit = " : "", sync ? sync : "",
+             c->st->read_only ? "; SET default_transaction_read_only = on" : "");
     db__stmt_cache_clear(&c->cache, NULL); /* a new server session has none */
     return simple_exec(c, sql, "setup");
 }
@@ -572,6 +574,7 @@ static int pg_open(const char *target, const db_options_t *opts, void **state, c
     struct pg_state *st = xcalloc(1, sizeof *st);
     st->lock_timeout = opts && opts->busy_timeout_ms ? opts->busy_timeout_ms : 5000;
     st->synchronous = opts ? opts->synchronous : DB_SYNC_DEFAULT;
+    st->read_only = opts && opts->read_only;
     const char *qm = strchr(target, '?');
     size_t blen = qm ? (size_t)(qm - target) : strlen(target);
     char *kept = NULL;

@@ -54,6 +54,7 @@ struct sqlite_state {
     char *path;
     uint32_t busy_timeout_ms;
     enum db_sync synchronous;
+    bool read_only;             /* db_options_t.read_only */
     pthread_mutex_t write_lock; /* one writer of this process at a time, see DESIGN */
     /* background checkpointer (see DESIGN) */
     pthread_t ckpt_thread;
@@ -194,13 +195,49 @@ static const char *sync_pragma(enum db_sync s)
     }
 }
 
+/*
+ * The URI that opens path read-only without creating anything: with no -wal file beside it
+ * no process has the database open in WAL mode, and immutable=1 keeps SQLite from creating
+ * the -wal and -shm files a WAL reader otherwise needs; with one, a writer runs and they
+ * exist already. '%', '?' and '#' are escaped. Free the result.
+ */
+static char *read_only_uri(const char *path)
+{
+    size_t n = strlen(path);
+    char *wal = xmalloc(n + 5);
+    memcpy(wal, path, n);
+    memcpy(wal + n, "-wal", 5);
+    bool writer = access(wal, F_OK) == 0;
+    free(wal);
+    size_t cap = 3 * n + 32, o = 5;
+    char *uri = xmalloc(cap);
+    memcpy(uri, "file:", o);
+    for (const char *p = path; *p; p++) {
+        if (strchr("%?#", *p))
+            o += (size_t)snprintf(uri + o, cap - o, "%%%02X", (unsigned char)*p);
+        else
+            uri[o++] = *p;
+    }
+    snprintf(uri + o, cap - o, "?mode=ro%s", writer ? "" : "&immutable=1");
+    return uri;
+}
+
 static int sq_conn_open(void *state, db_conn_t **out)
 {
     struct sqlite_state *st = state;
     struct db_conn *c = xcalloc(1, sizeof *c);
     c->st = st;
-    int rc = sqlite3_open_v2(
-        st->path, &c->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc;
+    if (st->read_only) {
+        char *uri = read_only_uri(st->path);
+        rc = sqlite3_open_v2(uri, &c->h,
+                             SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+        free(uri);
+    } else {
+        rc =
+            sqlite3_open_v2(st->path, &c->h,
+                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    }
     if (rc != SQLITE_OK) {
         log_error("msg=\"cannot open database\" err=\"%s\"",
                   c->h ? sqlite3_errmsg(c->h) : sqlite3_errstr(rc));
@@ -214,7 +251,12 @@ static int sq_conn_open(void *state, db_conn_t **out)
     const char *pragmas[] = {"PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON",
                              sync_pragma(st->synchronous), "PRAGMA temp_store=MEMORY",
                              WAL_SIZE_LIMIT};
-    for (size_t i = 0; i < sizeof pragmas / sizeof pragmas[0]; i++) {
+    /* Read-only: the journal mode and WAL limit would write to the file; foreign_keys is
+       the only one that matters for reading. */
+    size_t npragmas = st->read_only ? 2 : sizeof pragmas / sizeof pragmas[0];
+    if (st->read_only)
+        pragmas[0] = "PRAGMA query_only=ON";
+    for (size_t i = 0; i < npragmas; i++) {
         rc = sqlite3_exec(c->h, pragmas[i], NULL, NULL, NULL);
         if (rc != SQLITE_OK) {
             int err = map_rc(c, rc, pragmas[i]);
@@ -479,7 +521,9 @@ static int sq_open(const char *target, const db_options_t *opts, void **state, c
     pthread_mutex_init(&st->write_lock, NULL);
     pthread_mutex_init(&st->ckpt_mu, NULL);
     pthread_cond_init(&st->ckpt_cv, NULL);
-    make_private_files(st->path);
+    st->read_only = opts && opts->read_only;
+    if (!st->read_only)
+        make_private_files(st->path);
     /* Open once now so that a bad path is reported at start, not at the first request. */
     db_conn_t *c = NULL;
     int rc = sq_conn_open(st, &c);

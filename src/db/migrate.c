@@ -197,22 +197,26 @@ static int read_version(db_tx_t *tx, int *version)
 }
 
 struct version_args {
-    enum db_backend backend;
     int version;
 };
 
-/* Creates schema_version if missing and reads the version (no transaction). */
+/* Reads the version; 0 when schema_version does not exist yet (no transaction, no write). */
 static int version_body(db_tx_t *tx, void *arg)
 {
     struct version_args *a = arg;
-    int rc = db__tx_script(tx, script_of(&schema_version_ddl, a->backend));
-    return rc == 0 ? read_version(tx, &a->version) : rc;
+    int64_t exists = 0;
+    int rc = db_tx_query_one(tx, DB_SQL(SCHEMA_EXISTS), NULL, 0, db_row_read_int, &exists);
+    if (rc != 0 || !exists) {
+        a->version = 0;
+        return rc;
+    }
+    return read_version(tx, &a->version);
 }
 
 /* See db.h. */
 int db_schema_version(db_t *db, int *version)
 {
-    struct version_args a = {db->drv->backend, 0};
+    struct version_args a = {0};
     int rc = db__run(db, version_body, &a);
     if (rc == 0)
         *version = a.version;
@@ -258,11 +262,19 @@ int db_migrate(db_t *db, int *applied)
     return db_migrate_to(db, db_schema_latest(), applied);
 }
 
+/* Creates schema_version if missing (no transaction). */
+static int create_version_table(db_tx_t *tx, void *arg)
+{
+    const enum db_backend *backend = arg;
+    return db__tx_script(tx, script_of(&schema_version_ddl, *backend));
+}
+
 /* See db.h. */
 int db_migrate_to(db_t *db, int version, int *applied)
 {
-    int n_applied = 0, current = 0;
-    int rc = db_schema_version(db, &current); /* creates schema_version */
+    int n_applied = 0;
+    enum db_backend backend = db->drv->backend;
+    int rc = db__run(db, create_version_table, &backend);
     struct step_args a = {db->drv->backend, version < 0 ? 0 : (size_t)version, 0};
     if (a.target > N_MIGRATIONS)
         a.target = N_MIGRATIONS;

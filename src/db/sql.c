@@ -35,6 +35,12 @@ const db_stmt_def_t db__sql[DB_STMT__COUNT] = {
     [DB_STMT_SCHEMA_LOCK] = {.name = "SCHEMA_LOCK",
                              .sqlite = "SELECT 1",
                              .pg = "SELECT pg_advisory_xact_lock(" DB_MIGRATE_LOCK ")"},
+    [DB_STMT_SCHEMA_EXISTS] = {.name = "SCHEMA_EXISTS",
+                               .sqlite = "SELECT count(*) FROM sqlite_master "
+                                         "WHERE type = 'table' AND name = 'schema_version'",
+                               .pg = "SELECT count(*) FROM information_schema.tables "
+                                     "WHERE table_schema = current_schema() "
+                                     "AND table_name = 'schema_version'"},
     STMT(SCHEMA_VERSION, "SELECT COALESCE(MAX(version), 0) FROM schema_version"),
     STMT(SCHEMA_INSERT, "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)"),
 

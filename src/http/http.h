@@ -336,6 +336,13 @@ struct http_options {
     http_worker_hook_fn on_worker_start;  /* on the worker thread, before serving */
     http_worker_hook_fn on_worker_stop;   /* on the worker thread, after its loop ended */
     void *hook_arg;
+    /* After every listener is bound and listening, before the "listening" line: nonzero
+       aborts the start (the listeners are closed; http_server_run returns it). NULL = none. */
+    int (*on_ready)(uint16_t port, void *arg);
+    /* SIGHUP, on the thread that owns signals (never in a signal handler): the process keeps
+       serving whatever it does. NULL = SIGHUP is logged and otherwise ignored. */
+    void (*on_sighup)(void *arg);
+    void *signal_arg; /* passed to on_ready and on_sighup */
 };
 
 /* Fills the documented defaults (16 KiB headers, 100 headers, 8 KiB URL, 1 MiB body...). */
@@ -345,6 +352,7 @@ void http_options_defaults(struct http_options *o);
  * Binds the listeners (one SO_REUSEPORT socket per worker), prints
  * "jwtd listening on http://HOST:PORT" on stdout, serves until SIGTERM/SIGINT, then shuts
  * down gracefully (stop accepting, finish in-flight requests within shutdown_timeout_ms).
+ * SIGHUP never stops it: on_sighup runs (SIGHUP is ignored once shutting down).
  * The router is borrowed. Returns 0 after a clean shutdown, or an ERR_* when it could not
  * start (the reason is logged).
  */

@@ -7,8 +7,8 @@
  * DESIGN: N worker threads, each with its own uv_loop_t and its own listening socket
  * bound with SO_REUSEPORT to the same address, so the kernel spreads connections and no
  * state is shared between loops. The main thread binds every socket (the first one decides
- * an ephemeral port), prints the "listening" line, then only waits for SIGTERM/SIGINT and
- * tells each worker to stop through a uv_async_t.
+ * an ephemeral port), prints the "listening" line, then only waits for signals: SIGTERM/SIGINT
+ * tell each worker to stop through a uv_async_t; SIGHUP runs the on_sighup hook there.
  *
  * Each connection has one uv_timer_t driven lazily: the connection stores its current
  * deadline (header, body or idle, from conn.c's state) and the timer is only re-armed when
@@ -54,7 +54,7 @@ struct http_server {
     http_worker_t *workers;
     uint32_t nworkers;
     uv_loop_t main_loop;
-    uv_signal_t sigterm, sigint;
+    uv_signal_t sigterm, sigint, sighup;
     bool stopping;
 };
 
@@ -522,10 +522,22 @@ static void on_signal(uv_signal_t *s, int signum)
     log_info("msg=\"shutting down\" signal=%d", signum);
     for (uint32_t i = 0; i < srv->nworkers; i++)
         uv_async_send(&srv->workers[i].stop_async);
-    uv_signal_stop(&srv->sigterm);
-    uv_signal_stop(&srv->sigint);
     uv_close((uv_handle_t *)&srv->sigterm, NULL);
     uv_close((uv_handle_t *)&srv->sigint, NULL);
+    uv_close((uv_handle_t *)&srv->sighup, NULL);
+    /* libuv restores the default action (terminate) of a signal it stops watching: SIGHUP
+       during the drain must not turn a clean exit into a kill. */
+    signal(SIGHUP, SIG_IGN);
+}
+
+static void on_hup(uv_signal_t *s, int signum)
+{
+    http_server_t *srv = s->data;
+    (void)signum;
+    if (srv->opts->on_sighup)
+        srv->opts->on_sighup(srv->opts->signal_arg);
+    else
+        log_info("msg=\"SIGHUP: nothing to do\"");
 }
 
 /* ---- listening sockets ----------------------------------------------------------------- */
@@ -659,6 +671,8 @@ int http_server_run(const struct http_options *opts, const http_router_t *router
         if (opened == 0)
             port = bound_port(w->listen_fd);
     }
+    if (rc == 0 && opts->on_ready)
+        rc = opts->on_ready(port, opts->signal_arg);
     if (rc != 0) {
         for (uint32_t i = 0; i < opened; i++)
             close(srv.workers[i].listen_fd);
@@ -695,9 +709,11 @@ int http_server_run(const struct http_options *opts, const http_router_t *router
     uv_loop_init(&srv.main_loop);
     uv_signal_init(&srv.main_loop, &srv.sigterm);
     uv_signal_init(&srv.main_loop, &srv.sigint);
-    srv.sigterm.data = srv.sigint.data = &srv;
+    uv_signal_init(&srv.main_loop, &srv.sighup);
+    srv.sigterm.data = srv.sigint.data = srv.sighup.data = &srv;
     uv_signal_start(&srv.sigterm, on_signal, SIGTERM);
     uv_signal_start(&srv.sigint, on_signal, SIGINT);
+    uv_signal_start(&srv.sighup, on_hup, SIGHUP);
 
     bool v6 = ss.ss_family == AF_INET6;
     printf("jwtd listening on http://%s%s%s:%u\n", v6 ? "[" : "", opts->host, v6 ? "]" : "", port);

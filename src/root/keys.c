@@ -59,6 +59,7 @@ struct loader {
     bool strict; /* staging/production: refuse weak keys and loose permissions */
     char *err;
     size_t cap;
+    bool no_generate; /* `jwtd check`: a missing development key is reported, not created */
 };
 
 static int fail(struct loader *ld, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -306,6 +307,16 @@ static int write_new_file(struct loader *ld, const char *path, const void *data,
     return 0;
 }
 
+/* With no_generate and no development key at path yet: ERR_NOT_FOUND saying so. */
+static int not_generated(struct loader *ld, const char *path)
+{
+    if (!ld->no_generate || access(path, F_OK) == 0)
+        return 0;
+    snprintf(ld->err, ld->cap, "development key %s not generated yet: `jwtd serve` creates it",
+             path);
+    return ERR_NOT_FOUND;
+}
+
 /* Development only: the HMAC secret in <data_dir>/secret.key, generated on first start. */
 static int dev_secret(struct loader *ld, jose_keyring_t *ring, const jose_alg_t *alg)
 {
@@ -313,9 +324,11 @@ static int dev_secret(struct loader *ld, jose_keyring_t *ring, const jose_alg_t 
     unsigned char raw[64];
     const char *dir = ld->cfg->data_dir ? ld->cfg->data_dir : "var";
     int rc;
+    snprintf(path, sizeof path, "%s/%s", dir, DEV_SECRET_FILE);
+    if ((rc = not_generated(ld, path)) != 0)
+        return rc;
     if ((rc = ensure_dir(ld, dir)) != 0)
         return rc;
-    snprintf(path, sizeof path, "%s/%s", dir, DEV_SECRET_FILE);
     if (RAND_bytes(raw, sizeof raw) != 1)
         return fail(ld, "cannot generate a secret: RAND_bytes failed");
     size_t n = b64url_encode(raw, sizeof raw, text, sizeof text);
@@ -339,9 +352,11 @@ static int dev_signing_key(struct loader *ld, jose_keyring_t *ring, const jose_a
     jose_key_t *key = NULL;
     buf_t pem;
     int rc;
+    snprintf(path, sizeof path, "%s/signing-%s.pem", dir, alg->name);
+    if ((rc = not_generated(ld, path)) != 0)
+        return rc;
     if ((rc = ensure_dir(ld, dir)) != 0)
         return rc;
-    snprintf(path, sizeof path, "%s/signing-%s.pem", dir, alg->name);
     if (access(path, F_OK) != 0) {
         if (jose_key_generate(alg, 0, &key, jerr, sizeof jerr) != 0)
             return fail(ld, "cannot generate a %s key: %s", alg->name, jerr);
@@ -377,10 +392,11 @@ static int add_trusted(struct loader *ld, jose_keyring_t *ring, const char *path
     return 0;
 }
 
-/* See root.h. */
-int root__keys_load(const struct cfg *cfg, jose_keyring_t **out, char *err, size_t cap)
+/* root__keys_load; generate = false for root__keys_check. */
+static int keys_load(const struct cfg *cfg, bool generate, jose_keyring_t **out, char *err,
+                     size_t cap)
 {
-    struct loader ld = {cfg, cfg->environment != CFG_ENV_DEVELOPMENT, err, cap};
+    struct loader ld = {cfg, cfg->environment != CFG_ENV_DEVELOPMENT, err, cap, !generate};
     const char *alg_name = cfg->algorithm ? cfg->algorithm : "HS256";
     const jose_alg_t *alg = jose_alg_by_name(str_cstr(alg_name));
     jose_keyring_t *ring;
@@ -442,6 +458,26 @@ int root__keys_load(const struct cfg *cfg, jose_keyring_t **out, char *err, size
              jose_key_kid(jose_keyring_active(ring)), jose_keyring_count(ring));
     *out = ring;
     return 0;
+}
+
+/* See root.h. */
+int root__keys_load(const struct cfg *cfg, jose_keyring_t **out, char *err, size_t cap)
+{
+    return keys_load(cfg, true, out, err, cap);
+}
+
+/* See root.h. */
+int root__keys_check(const struct cfg *cfg, char *msg, size_t cap)
+{
+    jose_keyring_t *ring = NULL;
+    int rc = keys_load(cfg, false, &ring, msg, cap);
+    if (rc == 0) {
+        const jose_key_t *k = jose_keyring_active(ring);
+        snprintf(msg, cap, "%s, kid %s, %zu key%s", jose_key_alg(k)->name, jose_key_kid(k),
+                 jose_keyring_count(ring), jose_keyring_count(ring) == 1 ? "" : "s");
+    }
+    jose_keyring_release(ring);
+    return rc;
 }
 
 /* See root.h. */

@@ -96,6 +96,7 @@ void root__options(root_t *r)
     o->environment = (enum root_environment)c->environment;
     o->data_dir = c->data_dir ? c->data_dir : "var";
     o->log_dir = c->log_dir && *c->log_dir ? c->log_dir : NULL;
+    o->pid_file = c->pid_file && *c->pid_file ? c->pid_file : NULL;
     o->log_json = c->log_format && strcmp(c->log_format, "json") == 0;
     o->database_url = c->database_url;
     o->db.max_connections = 2;

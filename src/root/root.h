@@ -9,7 +9,7 @@
  *
  * Files: root.c (opening, logs, the database, keys, the service), options.c (struct cfg to
  * the typed options), keys.c (the key ring from the key settings and files), serve.c (the
- * server).
+ * server), check.c (`jwtd check`).
  */
 #ifndef JWTD_ROOT_H
 #define JWTD_ROOT_H
@@ -39,6 +39,7 @@ typedef struct {
     /* logs */
     const char *log_dir; /* NULL = stderr */
     bool log_json;
+    const char *pid_file; /* NULL = none */
     /* backends */
     const char *database_url;
     db_options_t db; /* what a command uses; serve widens the pool */
@@ -96,6 +97,16 @@ void root_close(root_t *r);
  */
 int root_serve(root_t *r);
 
+/*
+ * `jwtd check`: loads the configuration (`--config FILE` in argv, then the environment) and
+ * checks, writing one line each to out, "NAME: ok" or "NAME: <problem>": config, keys
+ * (loaded, none generated), logs (JWTD_LOG_DIR writable), database (opened read-only, schema
+ * version read; pending migrations are noted) and redis (a PING, when JWTD_REDIS_URL is set).
+ * Creates and writes nothing. Returns the number of problems, or -1 when --config has no
+ * FILE (printed to stderr).
+ */
+int root_check(int argc, char **argv, FILE *out);
+
 /* `jwtd config`: the effective configuration as KEY=VALUE lines (secrets redacted). */
 void root_print_config(const root_t *r, int fd);
 /* `jwtd config --markdown`: the reference of every setting (docs/config.md). */
@@ -119,6 +130,13 @@ void root__options(root_t *r);
  * or ERR_CONFIG with a message naming the variable in err (cap bytes).
  */
 int root__keys_load(const struct cfg *cfg, struct jose_keyring **out, char *err, size_t cap);
+/*
+ * Loads the key ring as root__keys_load does but never creates a file (keys.c). Returns 0
+ * with a summary in msg (algorithm, active kid, count), ERR_NOT_FOUND when only the
+ * development key is not generated yet (`jwtd serve` would create it; msg says where), or
+ * ERR_CONFIG with the problem in msg.
+ */
+int root__keys_check(const struct cfg *cfg, char *msg, size_t cap);
 /* The verification options of jwtd's own tokens (keys.c); strings point into cfg. */
 void root__keys_verify_options(const struct cfg *cfg, const struct jose_keyring *ring,
                                jwtv_options *opt);

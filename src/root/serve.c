@@ -2,7 +2,8 @@
  * serve.c - `jwtd serve` wired: logs, the shared store's Redis connection, the router with
  * the request layer (api.h: the hook chain, the core route families, the test routes outside
  * production, the documentation route last) and the resource wing when
- * JWTD_RESOURCE_ROUTES is on, then the HTTP server until SIGTERM/SIGINT.
+ * JWTD_RESOURCE_ROUTES is on, then the HTTP server until SIGTERM/SIGINT; the PID file
+ * (JWTD_PID_FILE) while it serves, and what SIGHUP does (serve_reload).
  */
 #define LOG_MODULE "serve"
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "common/err.h"
 #include "root/root.h"
 #include "runtime/log.h"
+#include "runtime/pidfile.h"
 
 /* Splits "host:port", "[v6]:port" or ":port" into host (into hbuf) and port. */
 static int split_listen(const char *listen, char *hbuf, size_t cap, uint16_t *port)
@@ -65,6 +67,51 @@ static void on_worker_stop(http_worker_t *w, struct uv_loop_s *loop, void *arg)
     store_loop_detach(arg);
 }
 
+/*
+ * SIGHUP, on the main loop: everything a reload does, in this one place. Today it reopens
+ * the log files (logrotate renamed them); it never stops the process, and a step that fails
+ * is logged and leaves the running state as it was.
+ */
+static void serve_reload(void *arg)
+{
+    const root_t *r = arg;
+    if (!r->opt.log_dir) {
+        log_info("msg=\"SIGHUP: nothing to reopen (logging to stderr)\"");
+        return;
+    }
+    if (log_reopen() != 0)
+        log_error("msg=\"SIGHUP: cannot reopen the log files, still writing to the old ones\" "
+                  "dir=%s",
+                  r->opt.log_dir);
+    else
+        log_info("msg=\"SIGHUP: log files reopened\" dir=%s", r->opt.log_dir);
+}
+
+/* Before start-up: refuses a PID file naming another live process (stale ones are replaced). */
+static int claim_pid_file(const root_t *r)
+{
+    char err[4200];
+    if (r->opt.pid_file && pidfile_check(r->opt.pid_file, err, sizeof err) != 0) {
+        root__fatal("%s", err);
+        return ERR_CONFLICT;
+    }
+    return 0;
+}
+
+/* Once the listeners are up: the PID file, if configured. */
+static int serve_ready(uint16_t port, void *arg)
+{
+    const root_t *r = arg;
+    (void)port;
+    if (!r->opt.pid_file)
+        return 0;
+    char err[4200];
+    int rc = pidfile_write(r->opt.pid_file, err, sizeof err);
+    if (rc != 0)
+        root__fatal("%s", err);
+    return rc;
+}
+
 /* The four files of JWTD_LOG_DIR (reopened on SIGHUP); JSON lines are on since root_open. */
 static int open_logs(const root_t *r)
 {
@@ -109,7 +156,9 @@ int root_serve(root_t *r)
         return ERR_CONFIG;
     }
     ho.host = host;
-    int rc = open_logs(r);
+    int rc = claim_pid_file(r);
+    if (rc == 0)
+        rc = open_logs(r);
     if (rc != 0)
         return rc;
     raise_nofile();
@@ -124,6 +173,9 @@ int root_serve(root_t *r)
     ho.on_worker_start = on_worker_start;
     ho.on_worker_stop = on_worker_stop;
     ho.hook_arg = st;
+    ho.on_ready = serve_ready;
+    ho.on_sighup = serve_reload;
+    ho.signal_arg = r;
     api_ctx_t *ctx = NULL;
     resource_t *res = NULL;
     http_router_t *router = http_router_new();
@@ -132,8 +184,11 @@ int root_serve(root_t *r)
         api_observe(ctx, &ho);
         rc = build_router(r, ctx, &res, router);
     }
-    if (rc == 0)
+    if (rc == 0) {
         rc = http_server_run(&ho, router);
+        if (rc == 0 && r->opt.pid_file)
+            pidfile_remove(r->opt.pid_file);
+    }
     http_router_free(router);
     resource_free(res);
     api_ctx_free(ctx);

@@ -4,16 +4,15 @@
  * Each line is formatted into a stack buffer and written with one write(2): no lock, no
  * interleaving between threads. Lines longer than the buffer are cut, never split.
  *
- * With log_open_dir() each line goes to the file of its channel (see log.h). The
- * file descriptors never change once open: SIGHUP opens the paths again and dup2()s the
- * new files over the old descriptors, so a writer racing with a rotation writes either to
- * the old file or to the new one, never to a closed descriptor.
+ * With log_open_dir() each line goes to the file of its channel (see log.h). The file
+ * descriptors never change once open: log_reopen() (on SIGHUP) opens the paths again and
+ * dup2()s the new files over the old descriptors, so a writer racing with a rotation writes
+ * either to the old file or to the new one, never to a closed descriptor.
  */
 #include "runtime/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -108,14 +107,6 @@ int log_reopen(void)
     return rc;
 }
 
-static void on_sighup(int sig)
-{
-    (void)sig;
-    int saved = errno;
-    (void)log_reopen();
-    errno = saved;
-}
-
 /* See log.h. */
 int log_open_dir(const char *dir, char *err, size_t cap)
 {
@@ -136,12 +127,6 @@ int log_open_dir(const char *dir, char *err, size_t cap)
         }
         ch_fd[i] = fd;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sighup;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    sigaction(SIGHUP, &sa, NULL);
     return 0;
 }
 

@@ -23,7 +23,7 @@
  * events: login, logout, refresh_reuse, suspicious_invalid_tokens, throttled, ...),
  * performance.log (slow_request, pool_saturated) and error.log (everything else: start-up,
  * warnings, errors). log_set_json() writes JSON lines instead of key=value
- * text (same keys; numbers stay numbers). SIGHUP reopens the files (logrotate).
+ * text (same keys; numbers stay numbers). log_reopen() reopens the files (logrotate).
  */
 #ifndef JWTD_RUNTIME_LOG_H
 #define JWTD_RUNTIME_LOG_H
@@ -88,12 +88,16 @@ int log_level_parse(const char *name, enum log_level *out);
 void log_set_fd(int fd);
 /*
  * Opens (creating, mode 0600, append) DIR/auth.log, api.log, error.log and performance.log
- * and routes lines to them from now on; installs a SIGHUP handler that reopens them (only
- * async-signal-safe calls: open, dup2, close). Call before threads start. Returns 0, or -1
- * with a message in err (cap bytes).
+ * and routes lines to them from now on. Call before threads start. Returns 0, or -1 with a
+ * message in err (cap bytes).
  */
 int log_open_dir(const char *dir, char *err, size_t cap);
-/* Reopens the files of log_open_dir (what SIGHUP does). Returns 0 or -1. */
+/*
+ * Reopens the files of log_open_dir (the server calls it on SIGHUP, for logrotate): each
+ * path is opened again and dup2()ed over the old descriptor, so concurrent writers never see
+ * a closed one. Only async-signal-safe calls. Returns 0, or -1 when a file could not be
+ * reopened (lines keep going to the old one).
+ */
 int log_reopen(void);
 /* JSON lines (true) or key=value text (false, the default). Call before threads start. */
 void log_set_json(int on);

@@ -135,6 +135,12 @@ typedef struct {
  * Redis is down: it keeps reconnecting with backoff. Call after store_start(), once.
  */
 int store_redis_start(store_t *st, const store_redis_options_t *o, char *err, size_t cap);
+/*
+ * One synchronous round trip to the Redis of o (`jwtd check`): connect, AUTH and SELECT
+ * when the URL asks for them, PING, each bounded by o->timeout_ms; no store needed, nothing
+ * written. Returns 0, ERR_CONFIG (bad URL) or ERR_UNAVAILABLE, with a message in err.
+ */
+int store_redis_ping(const store_redis_options_t *o, char *err, size_t cap);
 /* Whether Redis is configured / currently reachable (subscribed and answering). */
 bool store_redis_configured(const store_t *st);
 bool store_redis_up(const store_t *st);

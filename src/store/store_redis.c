@@ -704,6 +704,58 @@ static void rd_free(store_redis_t *rd)
     free(rd);
 }
 
+/* Sends one command and checks its reply is not an error. Returns 0 or ERR_UNAVAILABLE. */
+static int sync_command(redisContext *c, int argc, const char **argv, char *err, size_t cap)
+{
+    redisReply *r = redisCommandArgv(c, argc, argv, NULL);
+    int rc = 0;
+    if (!r)
+        snprintf(err, cap, "%s failed: %s", argv[0], c->errstr[0] ? c->errstr : "no reply");
+    else if (r->type == REDIS_REPLY_ERROR)
+        snprintf(err, cap, "%s refused: %.*s", argv[0], (int)r->len, r->str);
+    rc = !r || r->type == REDIS_REPLY_ERROR ? ERR_UNAVAILABLE : 0;
+    if (r)
+        freeReplyObject(r);
+    return rc;
+}
+
+/* See store.h. */
+int store_redis_ping(const store_redis_options_t *o, char *err, size_t cap)
+{
+    store_redis_t *rd = xcalloc(1, sizeof *rd);
+    int rc = parse_url(rd, o->url, err, cap);
+    uint32_t ms = o->timeout_ms ? o->timeout_ms : 500;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    redisContext *c = NULL;
+    if (rc == 0) {
+        c = rd->unix_path ? redisConnectUnixWithTimeout(rd->unix_path, tv)
+                          : redisConnectWithTimeout(rd->host, rd->port, tv);
+        if (!c || c->err) {
+            if (rd->unix_path)
+                snprintf(err, cap, "cannot connect to %s: %s", rd->unix_path,
+                         c ? c->errstr : "out of memory");
+            else
+                snprintf(err, cap, "cannot connect to %s:%d: %s", rd->host, rd->port,
+                         c ? c->errstr : "out of memory");
+            rc = ERR_UNAVAILABLE;
+        }
+    }
+    if (rc == 0)
+        redisSetTimeout(c, tv);
+    if (rc == 0 && rd->password)
+        rc = sync_command(c, 2, (const char *[]){"AUTH", rd->password}, err, cap);
+    char dbs[16];
+    snprintf(dbs, sizeof dbs, "%d", rd->db);
+    if (rc == 0 && rd->db)
+        rc = sync_command(c, 2, (const char *[]){"SELECT", dbs}, err, cap);
+    if (rc == 0)
+        rc = sync_command(c, 1, (const char *[]){"PING"}, err, cap);
+    if (c)
+        redisFree(c);
+    rd_free(rd);
+    return rc;
+}
+
 /* See store.h. */
 int store_redis_start(store_t *st, const store_redis_options_t *o, char *err, size_t cap)
 {
