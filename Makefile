@@ -73,14 +73,17 @@ LLHTTP_SRC := $(LLHTTP_DIR)/api.c $(LLHTTP_DIR)/http.c $(LLHTTP_DIR)/llhttp.c
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 # --- version --------------------------------------------------------------------------------
-# JWTD_VERSION, the one version symbol (jwtd version, /metrics build info): `git describe`
-# in a git checkout, else the VERSION file of a release tarball. Characters outside
-# [A-Za-z0-9.+_-] are dropped so the value is safe inside the -D quoting. It is defined for
-# every compilation, but only the objects listed in VERSIONED_SRC use it: they depend on
-# $(BUILD)/version, rewritten only when the value changes, so a new commit recompiles those
-# few files and nothing else.
-JWTD_VERSION := $(shell { if [ -e .git ]; then git describe --tags --always --dirty 2>/dev/null; fi; \
-                          cat VERSION 2>/dev/null; echo unknown; } | head -n1 | tr -cd 'A-Za-z0-9.+_-')
+# JWTD_VERSION, the one version symbol (jwtd version, /metrics build info): the semantic
+# version in the VERSION file, plus SemVer build metadata naming the commit when built from a
+# git checkout that is not exactly the release tag v<VERSION> (0.9.0+g8dfa538, .dirty when
+# the tree has changes). Characters outside [A-Za-z0-9.+_-] are dropped so the value is safe
+# inside the -D quoting. It is defined for every compilation, but only the objects listed in
+# VERSIONED_SRC use it: they depend on $(BUILD)/version, rewritten only when the value
+# changes, so a new commit recompiles those few files and nothing else.
+JWTD_BASE_VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+JWTD_GIT_BUILD := $(shell [ -e .git ] && ! git describe --tags --exact-match --match 'v$(JWTD_BASE_VERSION)' >/dev/null 2>&1 && \
+                          git describe --always --dirty --abbrev=7 --exclude '*' 2>/dev/null | sed 's/^/+g/; s/-dirty$$/.dirty/')
+JWTD_VERSION := $(shell printf '%s%s' '$(JWTD_BASE_VERSION)' '$(JWTD_GIT_BUILD)' | tr -cd 'A-Za-z0-9.+_-')
 CPPFLAGS += -DJWTD_VERSION=\"$(JWTD_VERSION)\"
 VERSIONED_SRC := src/cli/cli.c src/api/routes/metrics.c tests/unit/cli/cli.c
 $(shell mkdir -p $(BUILD) && { [ "$$(cat $(BUILD)/version 2>/dev/null)" = "$(JWTD_VERSION)" ] || \
