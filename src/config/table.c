@@ -103,7 +103,10 @@ const struct cfg_row cfg_rows[] = {
      "key",
      NULL},
     {"JWTD_DATA_DIR", CFG_T_PATH, OFF(data_dir), "var", 0, 0, 0, NULL, NULL,
-     "directory for generated keys and the default SQLite database", NULL},
+     "where jwtd keeps its state: the default SQLite database and upload directory, the "
+     "development keys; created (0700) when first needed",
+     "`var` (relative to the working directory) in development, `/var/lib/jwtd` in staging and "
+     "production"},
     {"JWTD_LOG_LEVEL", CFG_T_STRING, OFF(log_level), "info", 0, 0, 0, log_levels, NULL,
      "minimum level of log lines written", NULL},
     {"JWTD_LOG_DIR", CFG_T_PATH, OFF(log_dir), NULL, 0, 0, CFG_F_OPTIONAL, NULL, NULL,
@@ -117,7 +120,7 @@ const struct cfg_row cfg_rows[] = {
     /* backends */
     {"JWTD_DATABASE_URL", CFG_T_STRING, OFF(database_url), "sqlite:var/jwtd.db", 0, 0, CFG_F_URL,
      NULL, validate_database_url, "user database: sqlite:PATH or postgresql://user:pass@host/db",
-     NULL},
+     "`sqlite:<JWTD_DATA_DIR>/jwtd.db`"},
     {"JWTD_REDIS_URL", CFG_T_STRING, OFF(redis_url), NULL, 0, 0, CFG_F_URL | CFG_F_OPTIONAL, NULL,
      validate_redis_url,
      "redis://host:port/db: shared state for several instances; unset = embedded store", NULL},
@@ -167,8 +170,10 @@ const struct cfg_row cfg_rows[] = {
      "Domain attribute of the refresh_token cookie (e.g. example.com); unset = host-only", NULL},
     {"JWTD_SLIDING_SESSION", CFG_T_BOOL, OFF(sliding_session), "false", 0, 0, 0, NULL, NULL,
      "auto-refresh also rotates the refresh cookie, so an active session never expires", NULL},
-    {"JWTD_WEB_DIR", CFG_T_PATH, OFF(web_dir), "web/app", 0, 0, CFG_F_OPTIONAL, NULL, NULL,
-     "static web UI served under /app/ (loaded at start); empty = no UI", NULL},
+    {"JWTD_WEB_DIR", CFG_T_PATH, OFF(web_dir), "builtin", 0, 0, CFG_F_OPTIONAL, NULL, NULL,
+     "web UI served under /app/: `builtin` = the files of web/app/ built into jwtd; a "
+     "directory = its files instead (read at start); empty or `off` = no UI",
+     NULL},
     {"JWTD_SIGNUP", CFG_T_ENUM, OFF(signup), "open", 0, 0, 0, signups, NULL,
      "who may create an account through POST /auth/register: open = anyone, closed = nobody "
      "(403 signup_closed; administrators use `jwtd user create`), verified = once the e-mail "
@@ -179,7 +184,8 @@ const struct cfg_row cfg_rows[] = {
      "/admin/dashboard); off = they answer 404",
      "`true` in development, `false` in staging and production"},
     {"JWTD_UPLOAD_DIR", CFG_T_PATH, OFF(upload_dir), NULL, 0, 0, CFG_F_OPTIONAL, NULL, NULL,
-     "where POST /upload stores files (random names; created if missing)", "`<data_dir>/uploads`"},
+     "where POST /upload stores files (random names; created if missing)",
+     "`<JWTD_DATA_DIR>/uploads`"},
     {"JWTD_MAX_UPLOAD_BYTES", CFG_T_SIZE, OFF(max_upload_bytes), "1048576", 1, 1024 * MIB, 0, NULL,
      NULL,
      "largest file POST /upload accepts (413 as soon as it goes over; the streamed body may be "
