@@ -43,6 +43,10 @@ typedef struct {
     bool secure_cookie;            /* Secure attribute on the refresh cookie */
     bool hsts;                     /* Strict-Transport-Security on every answer */
     const char *cookie_domain;     /* Domain attribute, NULL = host-only */
+    const char *cookie_path;       /* Path attribute of the refresh cookie; NULL = /api/auth/ */
+    const char *cookie_samesite;   /* SameSite attribute: "Lax", "Strict" or "None" (+Secure);
+                                      NULL = Lax */
+    bool combined_token_messages;  /* "Token is invalid or expired" for both (SimpleJWT 5.2) */
     int64_t refresh_lifetime_s;    /* the refresh cookie's Max-Age */
     int64_t auto_refresh_window_s; /* X-New-Access-Token threshold; 0 disables */
     bool sliding_session;          /* auto-refresh also rotates the refresh cookie */

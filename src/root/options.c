@@ -64,6 +64,11 @@ static void api_opts(const struct cfg *c, api_options_t *o)
     o->secure_cookie = c->environment != CFG_ENV_DEVELOPMENT;
     o->hsts = c->environment == CFG_ENV_PRODUCTION;
     o->cookie_domain = c->cookie_domain;
+    o->cookie_path = c->refresh_cookie_path;
+    o->cookie_samesite = c->cookie_samesite == CFG_SAMESITE_NONE     ? "None"
+                         : c->cookie_samesite == CFG_SAMESITE_STRICT ? "Strict"
+                                                                     : "Lax";
+    o->combined_token_messages = c->token_messages == CFG_TOKEN_MESSAGES_COMBINED;
     o->refresh_lifetime_s = c->refresh_token_lifetime_s;
     o->auto_refresh_window_s = c->auto_refresh_window_s;
     o->sliding_session = c->sliding_session;
