@@ -162,8 +162,6 @@ int root_serve(root_t *r)
         rc = open_logs(r);
     if (rc != 0)
         return rc;
-    if (log_buffer_start(r->opt.log_buffer_bytes, r->opt.log_flush_ms) != 0)
-        log_warn("msg=\"cannot start the log flusher: access lines unbuffered\"");
     raise_nofile();
     store_t *st = auth_store(r->auth);
     if (r->opt.redis) { /* shared state for several instances */
@@ -188,11 +186,13 @@ int root_serve(root_t *r)
         rc = build_router(r, ctx, &res, router);
     }
     if (rc == 0) {
+        if (log_buffer_start(r->opt.log_buffer_bytes, r->opt.log_flush_ms) != 0)
+            log_warn("msg=\"cannot start the log flusher: access lines unbuffered\"");
         rc = http_server_run(&ho, router);
         if (rc == 0 && r->opt.pid_file)
             pidfile_remove(r->opt.pid_file);
     }
-    log_buffer_stop(); /* the loops have ended: every buffered line is out */
+    log_buffer_stop(); /* the loops have ended: every buffered line is out (no-op if unused) */
     http_router_free(router);
     resource_free(res);
     api_ctx_free(ctx);

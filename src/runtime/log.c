@@ -456,6 +456,7 @@ int log_buffer_start(size_t bytes, int64_t interval_ms)
     flusher_stop = false;
     if (pthread_create(&flusher, NULL, flusher_main, NULL) != 0) {
         buf_cap = 0; /* unbuffered rather than lines that wait for the next full buffer */
+        pthread_cond_destroy(&flusher_cv);
         return -1;
     }
     flusher_running = true;
@@ -471,6 +472,7 @@ void log_buffer_stop(void)
         pthread_cond_signal(&flusher_cv);
         pthread_mutex_unlock(&flusher_mu);
         pthread_join(flusher, NULL);
+        pthread_cond_destroy(&flusher_cv);
         flusher_running = false;
     }
     log_flush();
