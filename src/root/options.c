@@ -98,6 +98,7 @@ void root__options(root_t *r)
     o->log_dir = c->log_dir && *c->log_dir ? c->log_dir : NULL;
     o->pid_file = c->pid_file && *c->pid_file ? c->pid_file : NULL;
     o->log_json = c->log_format && strcmp(c->log_format, "json") == 0;
+    o->algorithm = c->algorithm ? c->algorithm : "HS256";
     o->database_url = c->database_url;
     o->db.max_connections = 2;
     o->redis = c->redis_url != NULL;
@@ -110,6 +111,7 @@ void root__options(root_t *r)
     api_opts(c, &o->api);
     o->resource_routes = c->resource_routes;
     snprintf(r->_upload_dir, sizeof r->_upload_dir, "%s/uploads", o->data_dir);
+    root__keys_dir(c, r->_keys_dir, sizeof r->_keys_dir);
     o->resource.upload_dir = c->upload_dir && *c->upload_dir ? c->upload_dir : r->_upload_dir;
     o->resource.max_upload_bytes = c->max_upload_bytes;
     o->resource.posts_cache_ttl_s = 30;

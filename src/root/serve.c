@@ -67,24 +67,30 @@ static void on_worker_stop(http_worker_t *w, struct uv_loop_s *loop, void *arg)
     store_loop_detach(arg);
 }
 
-/*
- * SIGHUP, on the main loop: everything a reload does, in this one place. Today it reopens
- * the log files (logrotate renamed them); it never stops the process, and a step that fails
- * is logged and leaves the running state as it was.
- */
-static void serve_reload(void *arg)
+/* SIGHUP's first step: the log files reopened by name (logrotate renamed them). */
+static void reopen_logs(const root_t *r)
 {
-    const root_t *r = arg;
-    if (!r->opt.log_dir) {
-        log_info("msg=\"SIGHUP: nothing to reopen (logging to stderr)\"");
+    if (!r->opt.log_dir)
         return;
-    }
     if (log_reopen() != 0)
         log_error("msg=\"SIGHUP: cannot reopen the log files, still writing to the old ones\" "
                   "dir=%s",
                   r->opt.log_dir);
     else
         log_info("msg=\"SIGHUP: log files reopened\" dir=%s", r->opt.log_dir);
+}
+
+/*
+ * SIGHUP, on the main loop: everything a reload does, in this one place. It reopens the log
+ * files, then reads the configuration and the keys again (root_reload: what can change
+ * live is applied, the rest waits for a restart). It never stops the process, and a step
+ * that fails is logged and leaves the running state as it was.
+ */
+static void serve_reload(void *arg)
+{
+    root_t *r = arg;
+    reopen_logs(r);
+    (void)root_reload(r); /* logs what it did, or why nothing changed */
 }
 
 /* Before start-up: refuses a PID file naming another live process (stale ones are replaced). */
