@@ -111,8 +111,8 @@ int root_reload(root_t *r)
     cfg_free(r->_live);
     r->_live = next;
     if (ch.restart)
-        log_warn("msg=\"SIGHUP: settings changed that need a restart; they keep their running "
-                 "values until then\" vars=%.*s",
+        log_warn("msg=\"SIGHUP: changed setting needs a restart; the running value stays until "
+                 "then\" vars=%.*s",
                  STR_FMT(buf_str(&ch.restart_names)));
     log_info("msg=\"SIGHUP: configuration and keys reloaded\" applied=%.*s kid=%s keys=%zu",
              STR_FMT(ch.live ? buf_str(&ch.live_names) : STR_LIT("none")), kid, nkeys);

@@ -70,8 +70,10 @@ static void on_worker_stop(http_worker_t *w, struct uv_loop_s *loop, void *arg)
 /* SIGHUP's first step: the log files reopened by name (logrotate renamed them). */
 static void reopen_logs(const root_t *r)
 {
-    if (!r->opt.log_dir)
+    if (!r->opt.log_dir) {
+        log_info("msg=\"SIGHUP: nothing to reopen (logging to stderr)\"");
         return;
+    }
     if (log_reopen() != 0)
         log_error("msg=\"SIGHUP: cannot reopen the log files, still writing to the old ones\" "
                   "dir=%s",
