@@ -42,7 +42,9 @@ class Rotating:
     """A jwtd with a key set and a config file, plus the `jwtd` command in its env."""
 
     def __init__(self, alg="RS256", config="JWTD_LOG_LEVEL=info\n", env=None):
-        base = {"JWTD_ALGORITHM": alg}
+        # cheap hashing (as peers.py): logins are not what these tests measure
+        base = {"JWTD_ALGORITHM": alg, "JWTD_ARGON2_MEMORY_KIB": "64",
+                "JWTD_ARGON2_ITERATIONS": "1", "JWTD_ARGON2_PARALLELISM": "1"}
         base.update(env or {})
         self.srv = JwtdServer(env=base)
         del self.srv.env["JWTD_LOG_LEVEL"]  # from the config file, so that it can change
@@ -95,7 +97,7 @@ class Rotating:
 
     def post(self, path, body, token=None):
         h = {"Authorization": "Bearer " + token} if token else {}
-        return requests.post(self.srv.url + path, json=body, headers=h, timeout=30)
+        return requests.post(self.srv.url + path, json=body, headers=h, timeout=60)
 
     def login(self):
         r = self.post("/api/token/", {"username": "alice", "password": PASSWORD})
@@ -107,10 +109,10 @@ class Rotating:
 
     def me(self, token):
         return requests.get(self.srv.url + "/api/users/me/",
-                            headers={"Authorization": "Bearer " + token}, timeout=30).status_code
+                            headers={"Authorization": "Bearer " + token}, timeout=60).status_code
 
     def jwks_kids(self):
-        r = requests.get(self.srv.url + "/.well-known/jwks.json", timeout=30)
+        r = requests.get(self.srv.url + "/.well-known/jwks.json", timeout=60)
         assert r.status_code == 200
         return sorted(k["kid"] for k in r.json()["keys"])
 
