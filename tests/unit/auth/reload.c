@@ -145,7 +145,7 @@ static void *verifier(void *arg)
 
 /* Verifiers on four threads while the main thread swaps the snapshot 200 times: every token
    of a key kept in every ring verifies throughout. */
-TEST(auth_reload_while_other_threads_verify)
+TEST(auth_reload_thread_safe_while_verifying)
 {
     struct fx f;
     ASSERT_EQ_INT(fx_open(&f, NULL), 0);
