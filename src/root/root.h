@@ -75,7 +75,6 @@ typedef struct root {
     struct cfg *_live;         /* private: the configuration last reloaded (NULL = _cfg) */
     const char *_config_path;  /* private: `--config FILE` (reloads read it again) */
     char _keys_dir[4096];      /* private: JWTD_KEYS_DIR or <data_dir>/keys */
-    char _upload_dir[4096];    /* private: <data_dir>/uploads when not configured */
 } root_t;
 
 /*
