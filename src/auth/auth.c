@@ -65,20 +65,139 @@ static void on_user_changed(void *arg, int64_t user_id)
     auth__ucache_drop(a->users, user_id);
 }
 
-/* The three verification option sets, from vopt (strings copied into a). */
-static void set_verify_options(auth_t *a, const jwtv_options *vopt)
+/* The three verification option sets, from vopt (strings copied into l). */
+static void set_verify_options(auth_live_t *l, const jwtv_options *vopt)
 {
-    a->v_issuer = dup_or_null(vopt->issuer);
-    a->v_audience = dup_or_null(vopt->audience);
-    a->v_any = *vopt;
-    a->v_any.issuer = a->v_issuer;
-    a->v_any.audience = a->v_audience;
-    a->v_any.token_type = NULL;
-    a->v_any.required |= JWTV_REQUIRE_EXP | JWTV_REQUIRE_JTI | JWTV_REQUIRE_TOKEN_TYPE;
-    a->v_access = a->v_any;
-    a->v_access.token_type = "access";
-    a->v_refresh = a->v_any;
-    a->v_refresh.token_type = "refresh";
+    l->v_issuer = dup_or_null(vopt->issuer);
+    l->v_audience = dup_or_null(vopt->audience);
+    l->v_any = *vopt;
+    l->v_any.issuer = l->v_issuer;
+    l->v_any.audience = l->v_audience;
+    l->v_any.token_type = NULL;
+    l->v_any.required |= JWTV_REQUIRE_EXP | JWTV_REQUIRE_JTI | JWTV_REQUIRE_TOKEN_TYPE;
+    l->v_access = l->v_any;
+    l->v_access.token_type = "access";
+    l->v_refresh = l->v_any;
+    l->v_refresh.token_type = "refresh";
+}
+
+/* ==== the live snapshot ===================================================================== */
+
+static void live_release(auth_live_t *l)
+{
+    if (!l || atomic_fetch_sub_explicit(&l->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    jose_keyring_release(l->ring);
+    free(l->v_issuer);
+    free(l->v_audience);
+    free(l);
+}
+
+/* A snapshot of ring (retained), vopt and the live part of opts, or NULL when the ring
+   cannot sign. */
+static auth_live_t *live_new(const auth_options_t *opts, jose_keyring_t *ring,
+                             const jwtv_options *vopt)
+{
+    static _Atomic uint64_t gens;
+    const jose_key_t *k = jose_keyring_active(ring);
+    if (!k || !jose_key_can_sign(k))
+        return NULL;
+    auth_live_t *l = xcalloc(1, sizeof *l);
+    atomic_init(&l->refs, 1);
+    l->gen = atomic_fetch_add(&gens, 1) + 1;
+    l->ring = jose_keyring_retain(ring);
+    l->sign_key = k;
+    set_verify_options(l, vopt);
+    l->access_lifetime_s = opts->access_lifetime_s;
+    l->refresh_lifetime_s = opts->refresh_lifetime_s;
+    l->guard = opts->guard;
+    return l;
+}
+
+/* A thread's snapshots: the current one and the one before (see auth__live). */
+struct live_tls {
+    auth_live_t *cur, *prev;
+};
+
+static pthread_key_t live_key;
+static pthread_once_t live_once = PTHREAD_ONCE_INIT;
+
+/* At thread exit: drop the thread's references. */
+static void live_tls_free(void *p)
+{
+    struct live_tls *t = p;
+    live_release(t->prev);
+    live_release(t->cur);
+    t->prev = t->cur = NULL;
+}
+
+static void live_key_init(void)
+{
+    if (pthread_key_create(&live_key, live_tls_free) != 0)
+        abort();
+}
+
+/*
+ * See auth_internal.h. DESIGN: read-copy-update with the grace given by the threads
+ * themselves: each thread holds a reference to the snapshot it uses, and lets it go only
+ * when it next sees a new generation, so a snapshot is freed once every thread that used
+ * it has moved on (or exited). The hot path takes no lock and writes nothing shared.
+ */
+const auth_live_t *auth__live(const auth_t *a)
+{
+    static _Thread_local struct live_tls tls;
+    uint64_t gen = atomic_load_explicit(&a->live_gen, memory_order_acquire);
+    if (tls.cur && tls.cur->gen == gen)
+        return tls.cur;
+    if (!tls.cur && !tls.prev) {
+        pthread_once(&live_once, live_key_init);
+        pthread_setspecific(live_key, &tls);
+    }
+    auth_t *m = (auth_t *)a; /* the mutex only; the snapshot itself is immutable */
+    pthread_mutex_lock(&m->live_mu);
+    auth_live_t *l = m->live;
+    atomic_fetch_add_explicit(&l->refs, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&m->live_mu);
+    live_release(tls.prev);
+    tls.prev = tls.cur;
+    tls.cur = l;
+    return l;
+}
+
+/* See auth.h. */
+int auth_reload(auth_t *a, const auth_options_t *opts, jose_keyring_t *ring,
+                const jwtv_options *vopt)
+{
+    if (!opts || !ring || !vopt || opts->access_lifetime_s <= 0 || opts->refresh_lifetime_s <= 0)
+        return ERR_INVALID;
+    auth_live_t *l = live_new(opts, ring, vopt);
+    if (!l) {
+        log_error("msg=\"the key ring has no signing key\"");
+        return ERR_INVALID;
+    }
+    int64_t max = atomic_load(&a->max_access_lifetime_s);
+    while (l->access_lifetime_s > max &&
+           !atomic_compare_exchange_weak(&a->max_access_lifetime_s, &max, l->access_lifetime_s)) {
+    }
+    pthread_mutex_lock(&a->live_mu);
+    auth_live_t *old = a->live;
+    a->live = l;
+    atomic_store_explicit(&a->live_gen, l->gen, memory_order_release);
+    pthread_mutex_unlock(&a->live_mu);
+    live_release(old);
+    return 0;
+}
+
+/* See auth.h. */
+int64_t auth_access_lifetime(const auth_t *a)
+{
+    return auth__live(a)->access_lifetime_s;
+}
+
+/* See auth.h. */
+int64_t auth_refresh_lifetime(const auth_t *a)
+{
+    return auth__live(a)->refresh_lifetime_s;
 }
 
 /* See auth.h. */
@@ -90,15 +209,17 @@ int auth_new(const auth_options_t *opts, db_t *db, jose_keyring_t *ring, const j
     if (!opts || !db || !ring || !vopt || opts->access_lifetime_s <= 0 ||
         opts->refresh_lifetime_s <= 0 || opts->reuse_grace_s < 0 || opts->leeway_s < 0)
         return ERR_INVALID;
-    const jose_key_t *k = jose_keyring_active(ring);
-    if (!k || !jose_key_can_sign(k)) {
+    auth_live_t *live = live_new(opts, ring, vopt);
+    if (!live) {
         log_error("msg=\"the key ring has no signing key\"");
         return ERR_INVALID;
     }
     if (opts->hash_dummy) {
         int rc = auth_password_dummy_init(&opts->argon2);
-        if (rc != 0)
+        if (rc != 0) {
+            live_release(live);
             return rc;
+        }
     }
     auth_t *a = xcalloc(1, sizeof *a);
     a->opts = *opts;
@@ -109,10 +230,11 @@ int auth_new(const auth_options_t *opts, db_t *db, jose_keyring_t *ring, const j
     a->opts.issuer = a->issuer;
     a->opts.audience = a->audience;
     a->db = db;
-    a->ring = jose_keyring_retain(ring);
-    a->sign_key = k;
+    a->live = live;
+    pthread_mutex_init(&a->live_mu, NULL);
+    atomic_init(&a->live_gen, live->gen);
+    atomic_init(&a->max_access_lifetime_s, opts->access_lifetime_s);
     a->epoch = atomic_fetch_add(&epochs, 1) + 1;
-    set_verify_options(a, vopt);
     a->users = auth__ucache_new(65536);
     a->guard_log = auth__guard_log_new();
     store_options_t so = {0};
@@ -148,11 +270,10 @@ void auth_free(auth_t *a)
     store_close(a->store);
     auth__ucache_free(a->users);
     auth__guard_log_free(a->guard_log);
-    jose_keyring_release(a->ring);
+    live_release(a->live);
+    pthread_mutex_destroy(&a->live_mu);
     free(a->issuer);
     free(a->audience);
-    free(a->v_issuer);
-    free(a->v_audience);
     free(a);
 }
 
@@ -171,7 +292,8 @@ const auth_options_t *auth_options(const auth_t *a)
 /* See auth_internal.h. */
 int64_t auth__revocation_horizon(const auth_t *a, int64_t at)
 {
-    return at + a->opts.access_lifetime_s + a->opts.leeway_s + a->opts.reuse_grace_s + 1;
+    return at + atomic_load(&a->max_access_lifetime_s) + a->opts.leeway_s + a->opts.reuse_grace_s +
+           1;
 }
 
 /* See auth_internal.h. */
@@ -213,13 +335,13 @@ void auth__drop_user_groups(auth_t *a, int64_t user_id)
 /* See auth.h. */
 int auth_jwks_json(const auth_t *a, buf_t *out)
 {
-    return jose_keyring_public_jwks(a->ring, out);
+    return jose_keyring_public_jwks(auth__live(a)->ring, out);
 }
 
 /* See auth.h. */
 const char *auth_signing_alg(const auth_t *a)
 {
-    return jose_key_alg(a->sign_key)->name;
+    return jose_key_alg(auth__live(a)->sign_key)->name;
 }
 
 /* ==== health ================================================================================ */

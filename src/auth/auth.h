@@ -32,8 +32,9 @@
  * sid, username, email, role, premium (+ iss/aud when configured); refresh = token_type,
  * exp, iat, jti, user_id, sub, sid (+ iss/aud). jti and sid are 32 random lowercase hex.
  *
- * Thread-safe after auth_start(): the key ring is immutable, the index and the caches have
- * their own locks, the database handle is a pool.
+ * Thread-safe after auth_start(): the key ring, lifetimes and guard limits are one immutable
+ * snapshot that auth_reload replaces atomically (readers take no lock), the index and the
+ * caches have their own locks, the database handle is a pool.
  */
 #ifndef JWTD_AUTH_AUTH_H
 #define JWTD_AUTH_AUTH_H
@@ -140,6 +141,19 @@ void auth_cache_group_name(const char *prefix, int64_t user_id,
 
 /* Appends the public JWK Set (active, next and retired asymmetric keys) to out. 0 or ERR_*. */
 int auth_jwks_json(const auth_t *a, buf_t *out);
+
+/*
+ * Reload (SIGHUP): publishes ring (retained), vopt and the live part of opts (token
+ * lifetimes, guard limits; the rest of opts is ignored) as the service's new snapshot.
+ * Requests already running finish with the snapshot they started with; the old one is
+ * freed when the last thread that used it moves on. Any thread; call from one at a time.
+ * Returns 0, or ERR_INVALID (bad lifetimes, a ring that cannot sign: nothing changes).
+ */
+int auth_reload(auth_t *a, const auth_options_t *opts, struct jose_keyring *ring,
+                const jwtv_options *vopt);
+/* The access and refresh token lifetimes in force (they change with auth_reload). */
+int64_t auth_access_lifetime(const auth_t *a);
+int64_t auth_refresh_lifetime(const auth_t *a);
 /* The signing algorithm's name ("HS256", "ES256", ...). */
 const char *auth_signing_alg(const auth_t *a);
 

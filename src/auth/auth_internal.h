@@ -12,6 +12,8 @@
 #ifndef JWTD_AUTH_INTERNAL_H
 #define JWTD_AUTH_INTERNAL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,14 +28,32 @@ typedef struct auth_ucache auth_ucache_t;
 #define AUTH__MAX_CACHE_GROUPS 8
 #define AUTH__CACHE_GROUP_MAX  24
 
-struct auth {
-    auth_options_t opts;
-    char *issuer, *audience; /* copies; opts.issuer/audience point here */
-    db_t *db;
+/*
+ * What a reload (auth_reload) may change, as one immutable snapshot: the key ring with its
+ * signing key and the verification options built for it, the token lifetimes and the
+ * guards' limits. gen is unique in the process (the verified-token cache keys on it).
+ */
+typedef struct auth_live {
+    _Atomic long refs;
+    uint64_t gen;
     jose_keyring_t *ring;
     const jose_key_t *sign_key;
     char *v_issuer, *v_audience; /* copies of the verification options' strings */
     jwtv_options v_access, v_refresh, v_any;
+    int64_t access_lifetime_s, refresh_lifetime_s;
+    auth_guard_options_t guard;
+} auth_live_t;
+
+struct auth {
+    auth_options_t opts;     /* as built; the live part of it is in the snapshot */
+    char *issuer, *audience; /* copies; opts.issuer/audience point here */
+    db_t *db;
+    /* the current snapshot: replaced under live_mu, whose generation readers compare
+       (live_gen) without a lock; see auth__live */
+    auth_live_t *live;
+    pthread_mutex_t live_mu;
+    _Atomic uint64_t live_gen;
+    _Atomic int64_t max_access_lifetime_s; /* the longest ever in force: revocation horizons */
     store_t *store;
     auth_ucache_t *users;
     uint64_t epoch; /* unique per auth_new in the process (verified-token cache entries) */
@@ -52,6 +72,15 @@ typedef struct {
 /* Reads them into *out (disposed on failure). Returns 0 or ERR_UNAVAILABLE. */
 int auth__revocations_read(auth_t *a, int64_t since, int64_t now, auth__revocations_t *out);
 void auth__revocations_dispose(auth__revocations_t *r);
+
+/*
+ * The current snapshot, for the calling thread. Hot path: one atomic load and a compare
+ * with the thread's cached generation; only after a reload does a thread take live_mu once
+ * to retain the new snapshot. The pointer stays valid on this thread until its next call
+ * after a reload (the thread keeps its previous snapshot one reload longer), so a use case
+ * calls it once per step and never keeps the pointer across a wait.
+ */
+const auth_live_t *auth__live(const auth_t *a);
 
 /* Database errors other than "no such row" become ERR_UNAVAILABLE: 503, never 401/500. */
 int auth__map_db(int rc);
@@ -106,15 +135,14 @@ size_t auth__ucache_count(auth_ucache_t *c);
 
 /*
  * A per-thread, direct-mapped cache of access tokens that verified: exact token bytes (the
- * hash only picks the slot) -> the token's reference. An entry is used only by the service
- * (epoch) and key ring size that verified it, while now is in [verified_at, exp), so a hit
- * skips only work whose result cannot have changed. Revocation is not cached.
+ * hash only picks the slot) -> the token's reference. An entry is used only under the
+ * snapshot (auth_live_t.gen: service and key ring) that verified it, while now is in [verified_at,
+ * exp), so a hit skips only work whose result cannot have changed. Revocation is not cached.
  */
 /* The cached reference of token at now (OUT: *alg, its metrics label), or NULL. */
-const auth_token_ref_t *auth__vcache_get(const auth_t *a, str_t token, int64_t now, int *alg);
+const auth_token_ref_t *auth__vcache_get(uint64_t gen, str_t token, int64_t now, int *alg);
 /* Remembers ref (alg: its metrics label) for token verified at now; tokens too large are not
    cached. */
-void auth__vcache_put(const auth_t *a, str_t token, int64_t now, const auth_token_ref_t *ref,
-                      int alg);
+void auth__vcache_put(uint64_t gen, str_t token, int64_t now, const auth_token_ref_t *ref, int alg);
 
 #endif

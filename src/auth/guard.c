@@ -66,7 +66,7 @@ static bool limited(const auth_rate_t *r)
 /* See auth.h. */
 bool auth_guard_limited(const auth_t *a, enum auth_guard_kind kind)
 {
-    const auth_guard_options_t *g = &a->opts.guard;
+    const auth_guard_options_t *g = &auth__live(a)->guard;
     if (g->invalid_block_s)
         return true; /* a blocked address is refused whatever it asks */
     if (kind == AUTH_GUARD_LOGIN)
@@ -103,7 +103,7 @@ static void allow_now(auth_guard_cb cb, void *arg)
 void auth_guard_check(auth_t *a, enum auth_guard_kind kind, const char *client,
                       const char *username, int64_t user_id, auth_guard_cb cb, void *arg)
 {
-    const auth_guard_options_t *g = &a->opts.guard;
+    const auth_guard_options_t *g = &auth__live(a)->guard;
     struct check *c = xcalloc(1, sizeof *c);
     store_rate_t r[3];
     size_t n = 0;
@@ -143,7 +143,7 @@ void auth_guard_check(auth_t *a, enum auth_guard_kind kind, const char *client,
 /* See auth_internal.h. */
 void auth__guard_login_failed(auth_t *a, const char *username)
 {
-    const auth_rate_t *login = &a->opts.guard.login;
+    const auth_rate_t *login = &auth__live(a)->guard.login;
     if (!limited(login) || !username || !*username)
         return;
     char k[KEY_MAX];
@@ -178,7 +178,7 @@ struct invalid {
 static void on_invalid(void *arg, const store_rate_result_t *r)
 {
     struct invalid *b = arg;
-    const auth_guard_options_t *g = &b->a->opts.guard;
+    const auth_guard_options_t *g = &auth__live(b->a)->guard;
     if (!r->allowed) {
         metrics_count(METRICS_RATE_INVALID);
         if (log_suspicious_now(b->a->guard_log, b->client))
@@ -200,7 +200,7 @@ static void on_invalid(void *arg, const store_rate_result_t *r)
 /* See auth.h. */
 void auth_guard_invalid_token(auth_t *a, const char *client)
 {
-    const auth_rate_t *inv = &a->opts.guard.invalid_token;
+    const auth_rate_t *inv = &auth__live(a)->guard.invalid_token;
     if (!limited(inv))
         return;
     struct invalid *b = xcalloc(1, sizeof *b);

@@ -87,15 +87,15 @@ static int sign_payload(const auth_t *a, jsonw_t *w, const char *fph, char *out,
     jsonw_raw(w, "}");
     if (jsonw_failed(w))
         return ERR_TOO_LARGE;
-    int rc = jose_jws_sign(a->sign_key, STR_NULL, str_make(w->buf, jsonw_len(w)), out,
-                           AUTH_TOKEN_MAX + 1, out_len);
+    const jose_key_t *key = auth__live(a)->sign_key;
+    int rc = jose_jws_sign(key, STR_NULL, str_make(w->buf, jsonw_len(w)), out, AUTH_TOKEN_MAX + 1,
+                           out_len);
     if (rc != 0) {
         log_error("msg=\"signing failed\" err=%s", jwtv_errname(rc));
         return ERR_INTERNAL;
     }
     /* payloads start {"token_type":"access"|"refresh",... (claims_common) */
-    metrics_issued(metrics_alg_of(jose_key_alg(a->sign_key)),
-                   jsonw_len(w) > 16 && w->buf[15] == 'r');
+    metrics_issued(metrics_alg_of(jose_key_alg(key)), jsonw_len(w) > 16 && w->buf[15] == 'r');
     return 0;
 }
 
@@ -120,7 +120,7 @@ static int sign_access(const auth_t *a, const db_user_t *u, const char *sid, int
     char buf[4096];
     jsonw_t w;
     jsonw_init(&w, buf, sizeof buf);
-    claims_common(&w, a, "access", now, now + a->opts.access_lifetime_s, jti, u->id, sid);
+    claims_common(&w, a, "access", now, now + auth__live(a)->access_lifetime_s, jti, u->id, sid);
     jsonw_member(&w, "username", u->username);
     jsonw_member(&w, "email", u->email);
     jsonw_member(&w, "role", db_role_name(u->role));
@@ -143,7 +143,7 @@ static int issue_session(auth_t *a, const db_user_t *u, const auth_client_t *cli
     s.user_agent = client ? (char *)client->user_agent : NULL;
     auth__id_copy(rt.sid, s.sid);
     rt.issued_at = now;
-    rt.expires_at = now + a->opts.refresh_lifetime_s;
+    rt.expires_at = now + auth__live(a)->refresh_lifetime_s;
     int rc = db_session_create(a->db, &s, &rt, now);
     if (rc != 0) {
         log_warn("msg=\"cannot create session\" user_id=%" PRId64 " err=%s", u->id, err_name(rc));
@@ -325,8 +325,8 @@ int auth_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now, auth_pair_
     /* grace 0 means none: the database treats now - used_at <= grace as within it, so a
        second presentation in the same second would still count; -1 makes any reuse */
     int64_t grace = a->opts.reuse_grace_s > 0 ? a->opts.reuse_grace_s : -1;
-    rc = db_refresh_rotate(a->db, ref->sid, ref->jti, new_jti, now + a->opts.refresh_lifetime_s,
-                           now, grace, &r);
+    rc = db_refresh_rotate(a->db, ref->sid, ref->jti, new_jti,
+                           now + auth__live(a)->refresh_lifetime_s, now, grace, &r);
     if (rc != 0) {
         db_rotate_result_dispose(&r);
         return ERR_UNAVAILABLE;

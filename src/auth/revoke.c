@@ -158,7 +158,8 @@ int auth_user_set_active(auth_t *a, int64_t user_id, bool is_active, int64_t now
 int auth__pull(void *arg, store_t *st, int64_t since, int64_t now)
 {
     auth_t *a = arg;
-    int64_t horizon = now - a->opts.access_lifetime_s - a->opts.leeway_s - a->opts.reuse_grace_s;
+    int64_t horizon =
+        now - atomic_load(&a->max_access_lifetime_s) - a->opts.leeway_s - a->opts.reuse_grace_s;
     if (since < horizon)
         since = horizon;
     auth__revocations_t r;

@@ -28,9 +28,8 @@
 
 struct vc_entry {
     uint64_t hash;
-    size_t len; /* 0: empty */
-    uint64_t epoch;
-    size_t nkeys;
+    size_t len;   /* 0: empty */
+    uint64_t gen; /* the snapshot (auth_live_t) that verified it */
     int64_t verified_at;
     int alg;
     auth_token_ref_t ref;
@@ -73,23 +72,21 @@ static uint64_t vc_hash(str_t s)
 }
 
 /* See auth_internal.h. */
-const auth_token_ref_t *auth__vcache_get(const auth_t *a, str_t token, int64_t now, int *alg)
+const auth_token_ref_t *auth__vcache_get(uint64_t gen, str_t token, int64_t now, int *alg)
 {
     if (token.len == 0 || token.len > VC_TOKEN_MAX)
         return NULL;
     uint64_t h = vc_hash(token);
     const struct vc_entry *e = &vc_table()->slots[h % VC_SLOTS];
-    if (e->len != token.len || e->hash != h || e->epoch != a->epoch || now < e->verified_at ||
-        now >= e->ref.exp || e->nkeys != jose_keyring_count(a->ring) ||
-        memcmp(e->token, token.ptr, token.len) != 0)
+    if (e->len != token.len || e->hash != h || e->gen != gen || now < e->verified_at ||
+        now >= e->ref.exp || memcmp(e->token, token.ptr, token.len) != 0)
         return NULL;
     *alg = e->alg;
     return &e->ref;
 }
 
 /* See auth_internal.h. */
-void auth__vcache_put(const auth_t *a, str_t token, int64_t now, const auth_token_ref_t *ref,
-                      int alg)
+void auth__vcache_put(uint64_t gen, str_t token, int64_t now, const auth_token_ref_t *ref, int alg)
 {
     if (token.len == 0 || token.len > VC_TOKEN_MAX || ref->exp <= now || ref->is_refresh)
         return;
@@ -97,8 +94,7 @@ void auth__vcache_put(const auth_t *a, str_t token, int64_t now, const auth_toke
     struct vc_entry *e = &vc_table()->slots[h % VC_SLOTS];
     e->len = 0;
     e->hash = h;
-    e->epoch = a->epoch;
-    e->nkeys = jose_keyring_count(a->ring);
+    e->gen = gen;
     e->verified_at = now;
     e->alg = alg;
     e->ref = *ref;

@@ -131,20 +131,20 @@ static enum auth_verdict check_revoked(auth_t *a, const auth_token_ref_t *r, enu
     return AUTH_OK;
 }
 
-static const jwtv_options *options_for(const auth_t *a, enum auth_token_kind kind)
+static const jwtv_options *options_for(const auth_live_t *l, enum auth_token_kind kind)
 {
-    return kind == AUTH_TOKEN_ACCESS    ? &a->v_access
-           : kind == AUTH_TOKEN_REFRESH ? &a->v_refresh
-                                        : &a->v_any;
+    return kind == AUTH_TOKEN_ACCESS    ? &l->v_access
+           : kind == AUTH_TOKEN_REFRESH ? &l->v_refresh
+                                        : &l->v_any;
 }
 
 /* Signature and claims (jose), then the index; c holds the claims on AUTH_OK. OUT: *alg,
    the metrics label the verdict was counted under. */
-static enum auth_verdict verify_claims(auth_t *a, enum auth_token_kind kind, str_t token,
-                                       int64_t now, jwtv_claims *c, auth_token_ref_t *ref,
-                                       enum metrics_alg *alg)
+static enum auth_verdict verify_claims(auth_t *a, const auth_live_t *l, enum auth_token_kind kind,
+                                       str_t token, int64_t now, jwtv_claims *c,
+                                       auth_token_ref_t *ref, enum metrics_alg *alg)
 {
-    int rc = jose_jwt_verify(a->ring, options_for(a, kind), token, now, c);
+    int rc = jose_jwt_verify(l->ring, options_for(l, kind), token, now, c);
     /* jose names the token's algorithm, for a rejected token too when its header was
        readable: every verdict is counted under it */
     *alg = metrics_alg_of(jose_claims_alg(c));
@@ -167,11 +167,12 @@ enum auth_verdict auth_verify_token(auth_t *a, str_t token, enum auth_token_kind
 {
     static _Thread_local jwtv_claims scratch; /* 13 KiB: not on every request's stack */
     enum metrics_alg alg;
+    const auth_live_t *l = auth__live(a);
     if (now == 0)
         now = clock_now_s();
     if (kind == AUTH_TOKEN_ACCESS) {
         int cached_alg;
-        const auth_token_ref_t *hit = auth__vcache_get(a, token, now, &cached_alg);
+        const auth_token_ref_t *hit = auth__vcache_get(l->gen, token, now, &cached_alg);
         if (hit) {
             enum auth_verdict v = check_revoked(a, hit, (enum metrics_alg)cached_alg);
             if (v == AUTH_OK)
@@ -181,13 +182,13 @@ enum auth_verdict auth_verify_token(auth_t *a, str_t token, enum auth_token_kind
             return v;
         }
     }
-    enum auth_verdict v = verify_claims(a, kind, token, now, &scratch, out, &alg);
+    enum auth_verdict v = verify_claims(a, l, kind, token, now, &scratch, out, &alg);
     if (v != AUTH_OK) {
         memset(out, 0, sizeof *out);
         return v;
     }
     if (kind == AUTH_TOKEN_ACCESS)
-        auth__vcache_put(a, token, now, out, (int)alg);
+        auth__vcache_put(l->gen, token, now, out, (int)alg);
     return v;
 }
 
@@ -199,7 +200,7 @@ static enum auth_verdict verify_full(auth_t *a, enum auth_token_kind kind, str_t
     enum metrics_alg alg;
     if (now == 0)
         now = clock_now_s();
-    enum auth_verdict v = verify_claims(a, kind, token, now, c, &ref, &alg);
+    enum auth_verdict v = verify_claims(a, auth__live(a), kind, token, now, c, &ref, &alg);
     if (v != AUTH_OK)
         memset(c, 0, sizeof *c);
     return v;

@@ -147,6 +147,7 @@ int cli_root_open(int argc, char **argv, unsigned parts, root_t **r);
       "import the users of a Django project (import-django --database URL)")                       \
     X("keygen", keygen, "generate a signing key (keygen --alg ALG --out FILE)")                    \
     X("jwks", jwks, "print the public JWK Set of the configured keys")                             \
+    X("keys", keys, "manage the key set: list, add, activate, retire (live rotation)")             \
     X("config", config, "print the effective configuration (secrets redacted)")                    \
     X("check", check, "check the configuration, keys, database and Redis (like nginx -t)")         \
     X("stats", stats, "print the key figures of a running jwtd (from its /metrics)")               \

@@ -75,6 +75,7 @@ struct cfg {
     char *secret_key_file;   /* JWTD_SECRET_KEY_FILE */
     char *signing_key_file;  /* JWTD_SIGNING_KEY_FILE */
     char *trusted_jwks_file; /* JWTD_TRUSTED_JWKS_FILE */
+    char *keys_dir;          /* JWTD_KEYS_DIR, NULL = <data_dir>/keys */
     int64_t access_token_lifetime_s;
     int64_t refresh_token_lifetime_s;
     bool rotate_refresh_tokens;
@@ -144,6 +145,15 @@ int cfg_load(struct cfg *cfg, const char *config_file, char *err, size_t cap);
 void cfg_dispose(struct cfg *cfg);
 /* Writes the effective configuration as KEY=VALUE lines, secrets redacted. */
 void cfg_dump(const struct cfg *cfg, int fd);
+/*
+ * A reload: compares next (just loaded) with running variable by variable (secrets too,
+ * never shown) and calls cb(name, reloads, arg) for each one that differs; reloads says
+ * whether `jwtd serve` applies a change of it on SIGHUP. A variable that does not reload
+ * gets its running value back in next, so next is then what would be in force. Returns how
+ * many differ.
+ */
+size_t cfg_reload_merge(struct cfg *next, const struct cfg *running,
+                        void (*cb)(const char *name, bool reloads, void *arg), void *arg);
 
 /* --- the steps of cfg_load, for callers that need them separately (tests, fuzzing) ------ */
 

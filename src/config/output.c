@@ -70,6 +70,38 @@ void cfg_dump(const struct cfg *cfg, int fd)
     buf_dispose(&b);
 }
 
+/* See config.h. */
+size_t cfg_reload_merge(struct cfg *next, const struct cfg *running,
+                        void (*cb)(const char *name, bool reloads, void *arg), void *arg)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < cfg_rows_count; i++) {
+        const struct cfg_row *row = &cfg_rows[i];
+        buf_t va, vb;
+        buf_init(&va, 1024 * 1024);
+        buf_init(&vb, 1024 * 1024);
+        int rc =
+            cfg__format_value(running, row, &va, true) | cfg__format_value(next, row, &vb, true);
+        if (rc != 0 || !str_eq(buf_str(&va), buf_str(&vb))) {
+            bool reloads = (row->flags & CFG_F_RELOAD) != 0;
+            n++;
+            cb(row->name, reloads, arg);
+            if (!reloads) { /* the running value stays: it parsed once, it parses again */
+                const struct cfg_type_ops *t = &cfg_types[row->type];
+                buf_t raw;
+                buf_init(&raw, 1024 * 1024);
+                if (t->format(row, cfg__cfield(running, row), true, &raw) == 0)
+                    (void)cfg__set_row(next, i, buf_str(&raw), (enum cfg_source)running->_source[i],
+                                       "", NULL, 0);
+                buf_dispose_secret(&raw);
+            }
+        }
+        buf_dispose_secret(&va);
+        buf_dispose_secret(&vb);
+    }
+    return n;
+}
+
 /* --- the Markdown reference ------------------------------------------------------------- */
 
 /* The page up to the table's header: how values are given, then each type's syntax. */
@@ -86,6 +118,12 @@ static void markdown_intro(buf_t *b)
            "wrapped in single or double quotes to keep blanks. Precedence: environment, then\n"
            "file, then the default below. Unknown names are logged as warnings.\n"
            "`jwtd config` prints the effective values, secrets redacted.\n"
+           "\n"
+           "Reloading: on SIGHUP, `jwtd serve` reads its `--config FILE` (and the environment it\n"
+           "started with) again, with the key files. Variables marked *(reloads)* take effect\n"
+           "at once; a change to any other is logged as a warning that it needs a restart and\n"
+           "is ignored; an invalid configuration or key is logged as an error and the running\n"
+           "one stays in force (see operations.md).\n"
            "\n"
            "Value syntax:\n"
            "\n");
@@ -114,6 +152,8 @@ static void markdown_row(buf_t *b, const struct cfg_row *row)
     else
         buf_append_cstr(b, " | unset | ");
     buf_append_cstr(b, row->help);
+    if (row->flags & CFG_F_RELOAD)
+        buf_append_cstr(b, " *(reloads)*");
     if (t->number && (row->min || row->max)) {
         buf_append_cstr(b, " (");
         t->number(row->min, b);

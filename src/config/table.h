@@ -97,6 +97,7 @@ extern const struct cfg_type_ops cfg_types[CFG_T_COUNT];
 #define CFG_F_DEPRECATED 0x01u /* setting it logs a warning */
 #define CFG_F_OPTIONAL   0x02u /* strings: empty means unset (NULL) */
 #define CFG_F_URL        0x04u /* a URL whose password (user:PASS@) is redacted in output */
+#define CFG_F_RELOAD     0x08u /* `jwtd serve` applies a change on SIGHUP (cfg_diff) */
 
 /*
  * Optional extra check after parsing, for strings: returns 0, or writes why the value is

@@ -20,6 +20,11 @@
  *   list "current.pem,next=new.pem,old.pem": the first entry is the ACTIVE signing key, an
  *   entry prefixed "next=" is pre-published (verifies, appears in the JWKS), any other entry
  *   is a RETIRED key kept for verification until its tokens have expired.
+ *   - The key set of `jwtd keys` (keyset.c), in JWTD_KEYS_DIR (default <data_dir>/keys),
+ *     when none of the three key variables is set and the directory holds a state file:
+ *     every key not yet expired, in its state (active signs, next and retired verify and are
+ *     published). The key variables keep their meaning: a set of one active key (or their
+ *     rotation list); setting both them and JWTD_KEYS_DIR is refused.
  *   - JWTD_TRUSTED_JWKS_FILE: a JWK Set of other issuers' keys (e.g. a Django issuer during
  *     a migration), accepted for verification, never published. A shared HMAC secret of such
  *     an issuer is an `oct` JWK with `alg` (e.g. {"kty":"oct","alg":"HS256","k":"<base64url
@@ -44,6 +49,7 @@
 #include <openssl/rand.h>
 
 #include "common/b64url.h"
+#include "common/clock.h"
 #include "common/err.h"
 #include "config/config.h"
 #include "jose/jose.h"
@@ -392,6 +398,86 @@ static int add_trusted(struct loader *ld, jose_keyring_t *ring, const char *path
     return 0;
 }
 
+/* See root.h. */
+void root__keys_dir(const struct cfg *cfg, char *out, size_t cap)
+{
+    if (cfg->keys_dir && *cfg->keys_dir)
+        snprintf(out, cap, "%s", cfg->keys_dir);
+    else
+        snprintf(out, cap, "%s/keys", cfg->data_dir ? cfg->data_dir : "var");
+}
+
+/* See root.h. */
+int64_t root__keys_keep_s(const struct cfg *cfg)
+{
+    int64_t longest = cfg->access_token_lifetime_s > cfg->refresh_token_lifetime_s
+                          ? cfg->access_token_lifetime_s
+                          : cfg->refresh_token_lifetime_s;
+    return longest + cfg->leeway_s;
+}
+
+/* The keys of the set in dir that have not expired, each in its state. */
+static int add_key_set(struct loader *ld, jose_keyring_t *ring, const char *dir)
+{
+    root_keyset_t ks;
+    char why[600];
+    struct stat st;
+    if (stat(dir, &st) == 0 && (st.st_mode & 077)) {
+        if (ld->strict)
+            return fail(ld,
+                        "JWTD_KEYS_DIR: %s is open to group or others (mode %03o); run chmod "
+                        "700 on it",
+                        dir, (unsigned)(st.st_mode & 0777));
+        log_warn("msg=\"key set directory open to group or others\" mode=%03o",
+                 (unsigned)(st.st_mode & 0777));
+    }
+    if (root_keyset_read(dir, &ks, why, sizeof why) != 0)
+        return fail(ld, "JWTD_KEYS_DIR: %s", why);
+    int64_t now = clock_now_s(), keep = root__keys_keep_s(ld->cfg);
+    int rc = 0;
+    if (!root_keyset_active(&ks))
+        rc = fail(ld,
+                  "JWTD_KEYS_DIR: the key set in %s has no active key (`jwtd keys activate "
+                  "KID`)",
+                  dir);
+    for (size_t i = 0; rc == 0 && i < ks.count; i++) {
+        const root_key_entry_t *e = &ks.items[i];
+        if (root_keyset_expired(e, now, keep)) {
+            log_info("msg=\"retired key dropped: every token it signed has expired\" kid=%s",
+                     e->kid);
+            continue;
+        }
+        const jose_alg_t *alg = jose_alg_by_name(str_cstr(e->alg));
+        enum jose_key_role role = e->state == ROOT_KEY_ACTIVE ? JOSE_ROLE_ACTIVE
+                                  : e->state == ROOT_KEY_NEXT ? JOSE_ROLE_NEXT
+                                                              : JOSE_ROLE_RETIRED;
+        char path[4400];
+        size_t before = jose_keyring_count(ring);
+        root_keyset_key_path(dir, e, path, sizeof path);
+        rc = alg->family == JOSE_FAMILY_HMAC
+                 ? add_secret_file(ld, ring, alg, "JWTD_KEYS_DIR", path, role)
+                 : add_pem(ld, ring, alg, "JWTD_KEYS_DIR", path, role);
+        if (rc == 0 && (jose_keyring_count(ring) != before + 1 ||
+                        strcmp(jose_key_kid(jose_keyring_at(ring, before, NULL)), e->kid) != 0))
+            rc = fail(ld, "JWTD_KEYS_DIR: %s does not hold the key %s", path, e->kid);
+    }
+    root_keyset_dispose(&ks);
+    return rc;
+}
+
+/* Whether the configuration takes its keys from a key set (and the set's directory). */
+static bool uses_key_set(const struct cfg *cfg, char *dir, size_t cap)
+{
+    char path[4200];
+    if (cfg->secret_key || cfg->secret_key_file || cfg->signing_key_file)
+        return false;
+    root__keys_dir(cfg, dir, cap);
+    if (cfg->keys_dir && *cfg->keys_dir)
+        return true; /* named explicitly: a missing state file is an error, not a fallback */
+    snprintf(path, sizeof path, "%s/%s", dir, ROOT_KEYSET_STATE);
+    return access(path, F_OK) == 0;
+}
+
 /* root__keys_load; generate = false for root__keys_check. */
 static int keys_load(const struct cfg *cfg, bool generate, jose_keyring_t **out, char *err,
                      size_t cap)
@@ -408,7 +494,14 @@ static int keys_load(const struct cfg *cfg, bool generate, jose_keyring_t **out,
         return fail(&ld, "JWTD_ALGORITHM: unsupported algorithm %s", alg_name);
     if (!(ring = jose_keyring_new()))
         return fail(&ld, "out of memory");
-    if (alg->family == JOSE_FAMILY_HMAC) {
+    char dir[4096];
+    if (cfg->keys_dir && *cfg->keys_dir &&
+        (cfg->secret_key || cfg->secret_key_file || cfg->signing_key_file)) {
+        rc = fail(&ld, "set either JWTD_KEYS_DIR (a key set of `jwtd keys`) or the key variables "
+                       "JWTD_SECRET_KEY, JWTD_SECRET_KEY_FILE, JWTD_SIGNING_KEY_FILE, not both");
+    } else if (uses_key_set(cfg, dir, sizeof dir)) {
+        rc = add_key_set(&ld, ring, dir);
+    } else if (alg->family == JOSE_FAMILY_HMAC) {
         if (cfg->signing_key_file) {
             rc = fail(&ld,
                       "JWTD_SIGNING_KEY_FILE is for RS/PS/ES/EdDSA keys, but JWTD_ALGORITHM is %s "
@@ -426,8 +519,9 @@ static int keys_load(const struct cfg *cfg, bool generate, jose_keyring_t **out,
             rc = dev_secret(&ld, ring, alg);
         } else {
             rc = fail(&ld,
-                      "no signing key: set JWTD_SECRET_KEY_FILE (or JWTD_SECRET_KEY) for %s; "
-                      "an environment other than development never generates one",
+                      "no signing key: set JWTD_SECRET_KEY_FILE (or JWTD_SECRET_KEY) for %s, or "
+                      "create a key set (`jwtd keys add`); an environment other than development "
+                      "never generates one",
                       alg->name);
         }
     } else {
@@ -444,7 +538,7 @@ static int keys_load(const struct cfg *cfg, bool generate, jose_keyring_t **out,
         } else {
             rc = fail(&ld,
                       "no signing key: set JWTD_SIGNING_KEY_FILE to a PEM private key for %s "
-                      "(`jwtd keygen --alg %s --out FILE`)",
+                      "(`jwtd keygen --alg %s --out FILE`), or create a key set (`jwtd keys add`)",
                       alg->name, alg->name);
         }
     }
@@ -454,8 +548,9 @@ static int keys_load(const struct cfg *cfg, bool generate, jose_keyring_t **out,
         jose_keyring_release(ring);
         return rc;
     }
-    log_info("msg=\"keys loaded\" alg=%s kid=%s keys=%zu", alg->name,
-             jose_key_kid(jose_keyring_active(ring)), jose_keyring_count(ring));
+    log_info("msg=\"keys loaded\" alg=%s kid=%s keys=%zu",
+             jose_key_alg(jose_keyring_active(ring))->name, jose_key_kid(jose_keyring_active(ring)),
+             jose_keyring_count(ring));
     *out = ring;
     return 0;
 }

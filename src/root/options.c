@@ -111,6 +111,7 @@ void root__options(root_t *r)
     o->log_json = c->log_format && strcmp(c->log_format, "json") == 0;
     o->log_buffer_bytes = c->log_buffer_bytes;
     o->log_flush_ms = c->log_flush_ms;
+    o->algorithm = c->algorithm ? c->algorithm : "HS256";
     o->database_url = c->database_url;
     o->db.max_connections = 2;
     o->redis = c->redis_url != NULL;
@@ -123,6 +124,7 @@ void root__options(root_t *r)
     api_opts(c, &o->api);
     o->resource_routes = c->resource_routes;
     o->resource.upload_dir = c->upload_dir; /* <data dir>/uploads unless set (cfg_finish) */
+    root__keys_dir(c, r->_keys_dir, sizeof r->_keys_dir);
     o->resource.max_upload_bytes = c->max_upload_bytes;
     o->resource.posts_cache_ttl_s = 30;
 }

@@ -67,7 +67,7 @@ void root__fatal(const char *fmt, ...)
               log_value_escape(esc, sizeof esc, msg, strlen(msg)));
 }
 
-static int load_config(int argc, char **argv, struct cfg *cfg)
+static int load_config(int argc, char **argv, struct cfg *cfg, const char **config_path)
 {
     char err[512];
     bool missing;
@@ -76,6 +76,7 @@ static int load_config(int argc, char **argv, struct cfg *cfg)
         fprintf(stderr, "jwtd: --config needs a FILE\n");
         return ERR_INVALID;
     }
+    *config_path = path;
     if (cfg_load(cfg, path, err, sizeof err) != 0) {
         fprintf(stderr, "jwtd: configuration error: %s\n", err);
         return ERR_CONFIG;
@@ -171,7 +172,7 @@ int root_open(int argc, char **argv, unsigned parts, root_t **out)
     root_t *r = xcalloc(1, sizeof *r);
     r->_cfg = xcalloc(1, sizeof *r->_cfg);
     *out = NULL;
-    int rc = load_config(argc, argv, r->_cfg);
+    int rc = load_config(argc, argv, r->_cfg, &r->_config_path);
     if (rc == 0) {
         root__options(r);
         if (parts & ROOT_SERVE) /* every line of the server in one format, start-up included */
@@ -196,7 +197,23 @@ void root_close(root_t *r)
     db_close(r->db);
     cfg_dispose(r->_cfg);
     free(r->_cfg);
+    if (r->_live) {
+        cfg_dispose(r->_live);
+        free(r->_live);
+    }
     free(r);
+}
+
+/* See root.h. */
+const char *root_keys_dir(const root_t *r)
+{
+    return r->_keys_dir;
+}
+
+/* See root.h. */
+int64_t root_keyset_keep_s(const root_t *r)
+{
+    return root__keys_keep_s(r->_live ? r->_live : r->_cfg);
 }
 
 /* See root.h. */

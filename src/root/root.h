@@ -42,6 +42,7 @@ typedef struct {
     size_t log_buffer_bytes; /* access-line buffer per event loop, 0 = unbuffered */
     int64_t log_flush_ms;    /* the longest a buffered line waits */
     const char *pid_file;    /* NULL = none */
+    const char *algorithm; /* JWTD_ALGORITHM: what `jwtd keys add` generates by default */
     /* backends */
     const char *database_url;
     db_options_t db; /* what a command uses; serve widens the pool */
@@ -73,6 +74,9 @@ typedef struct root {
     jwtv_options vopt;         /* ROOT_KEYS: jwtd's own tokens (strings point into the root) */
     auth_t *auth;              /* ROOT_AUTH */
     struct cfg *_cfg;          /* private: the configuration */
+    struct cfg *_live;         /* private: the configuration last reloaded (NULL = _cfg) */
+    const char *_config_path;  /* private: `--config FILE` (reloads read it again) */
+    char _keys_dir[4096];      /* private: JWTD_KEYS_DIR or <data_dir>/keys */
 } root_t;
 
 /*
@@ -113,6 +117,95 @@ void root_print_config(const root_t *r, int fd);
 /* `jwtd config --markdown`: the reference of every setting (docs/config.md). */
 void root_print_config_reference(int fd);
 
+/* ==== the key set of `jwtd keys` (keyset.c) ================================================== */
+
+#define ROOT_KID_MAX      128
+#define ROOT_KEYSET_STATE "keys.state"
+
+/* A key's state in a set: NEXT (published, verifies, does not sign), ACTIVE (signs; one),
+   RETIRED (verifies and stays published until its tokens have expired). */
+enum root_key_state { ROOT_KEY_NEXT = 0, ROOT_KEY_ACTIVE = 1, ROOT_KEY_RETIRED = 2 };
+
+typedef struct {
+    char kid[ROOT_KID_MAX + 1];
+    char alg[8];
+    enum root_key_state state;
+    int64_t created_at, activated_at, retired_at; /* Unix seconds, 0 = never */
+} root_key_entry_t;
+
+typedef struct {
+    root_key_entry_t *items;
+    size_t count;
+} root_keyset_t;
+
+/* "next", "active", "retired". */
+const char *root_key_state_name(enum root_key_state s);
+void root_keyset_dispose(root_keyset_t *ks);
+/* Whether kid may name a key of a set (and its file): 1..128 of A-Z a-z 0-9 - _ . */
+bool root_kid_valid(str_t kid);
+/* The entry of kid, or NULL. */
+root_key_entry_t *root_keyset_find(const root_keyset_t *ks, const char *kid);
+/* The ACTIVE entry, or NULL. */
+const root_key_entry_t *root_keyset_active(const root_keyset_t *ks);
+/* Whether e is retired for keep_s or longer at now: every token it signed has expired. */
+bool root_keyset_expired(const root_key_entry_t *e, int64_t now, int64_t keep_s);
+/*
+ * Parses the state file's text (keyset.c has the format). At most one ACTIVE key; kids
+ * unique. OUT: *out (dispose it). Returns 0 or ERR_CONFIG with "line N: why" in err.
+ */
+int root_keyset_parse(str_t text, root_keyset_t *out, char *err, size_t cap);
+/* Appends the state file's text for ks (it parses back to ks). Returns 0 or ERR_TOO_LARGE. */
+int root_keyset_format(const root_keyset_t *ks, buf_t *out);
+/*
+ * Transitions (pure; the caller writes the set). add: a new key, NEXT, or ACTIVE when the
+ * set has no active key. activate: a NEXT (or RETIRED, not yet expired) key becomes ACTIVE
+ * and the active one RETIRED at now. retire: a NEXT key becomes RETIRED (the active key is
+ * refused: activate its successor instead). remove: drops a key at once (a leaked key; not
+ * the active one). Return 0, or ERR_NOT_FOUND, ERR_CONFLICT, ERR_INVALID with why in err.
+ */
+int root_keyset_add(root_keyset_t *ks, const char *kid, const char *alg, int64_t now, char *err,
+                    size_t cap);
+int root_keyset_activate(root_keyset_t *ks, const char *kid, int64_t now, int64_t keep_s, char *err,
+                         size_t cap);
+int root_keyset_retire(root_keyset_t *ks, const char *kid, int64_t now, char *err, size_t cap);
+int root_keyset_remove(root_keyset_t *ks, const char *kid, char *err, size_t cap);
+/* Drops the entries expired at now (root_keyset_expired). Returns how many. */
+size_t root_keyset_prune(root_keyset_t *ks, int64_t now, int64_t keep_s);
+
+/* The path of e's key file in dir: <kid>.pem, or <kid>.key for an HMAC secret. */
+void root_keyset_key_path(const char *dir, const root_key_entry_t *e, char *out, size_t cap);
+/* Reads dir's state file. Returns 0, ERR_NOT_FOUND (no state file) or ERR_CONFIG (err). */
+int root_keyset_read(const char *dir, root_keyset_t *out, char *err, size_t cap);
+/* Writes dir's state file atomically (0600). Returns 0 or ERR_IO (err). */
+int root_keyset_write(const char *dir, const root_keyset_t *ks, char *err, size_t cap);
+/*
+ * Creates dir (0700) if needed and takes its lock (flock on dir/.lock), held until the
+ * returned descriptor is closed, so two commands do not lose each other's change. Returns
+ * the descriptor or ERR_IO (err).
+ */
+int root_keyset_lock(const char *dir, char *err, size_t cap);
+/*
+ * Generates a key for alg (or imports the PEM private key or secret file from, when not
+ * NULL) into dir as its key file (0600, never over an existing one). OUT: kid. Returns 0,
+ * ERR_INVALID, ERR_CONFLICT (already there), ERR_IO or ERR_INTERNAL with why in err.
+ */
+int root_keyset_new_key(const char *dir, const char *alg, const char *from, char *kid,
+                        size_t kid_cap, char *err, size_t cap);
+/* Deletes the key files in dir that ks no longer holds (after the state file is written). */
+size_t root_keyset_clean(const char *dir, const root_keyset_t *ks);
+/* How long a retired key stays (the longest token lifetime + leeway) for the configuration. */
+int64_t root_keyset_keep_s(const root_t *r);
+/* The key set directory of the configuration (JWTD_KEYS_DIR, else <data_dir>/keys). */
+const char *root_keys_dir(const root_t *r);
+
+/*
+ * SIGHUP's work for `jwtd serve` (serve.c): reads the configuration again (the same
+ * `--config FILE`, the environment) and the keys; applies what can change live, logs what
+ * needs a restart, keeps everything as it was when anything is invalid (logged). Never
+ * exits. Returns 0 when the new configuration is in force, or the error.
+ */
+int root_reload(root_t *r);
+
 /* The value of `--config` in argv (before any `--`), or NULL; *missing when it has none. */
 const char *root_config_path(int argc, char **argv, bool *missing);
 
@@ -138,6 +231,10 @@ int root__keys_load(const struct cfg *cfg, struct jose_keyring **out, char *err,
  * ERR_CONFIG with the problem in msg.
  */
 int root__keys_check(const struct cfg *cfg, char *msg, size_t cap);
+/* The key set directory of cfg into out (keys.c). */
+void root__keys_dir(const struct cfg *cfg, char *out, size_t cap);
+/* How long a retired key of a set stays for cfg (keys.c). */
+int64_t root__keys_keep_s(const struct cfg *cfg);
 /* The verification options of jwtd's own tokens (keys.c); strings point into cfg. */
 void root__keys_verify_options(const struct cfg *cfg, const struct jose_keyring *ring,
                                jwtv_options *opt);

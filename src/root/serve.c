@@ -67,14 +67,9 @@ static void on_worker_stop(http_worker_t *w, struct uv_loop_s *loop, void *arg)
     store_loop_detach(arg);
 }
 
-/*
- * SIGHUP, on the main loop: everything a reload does, in this one place. Today it reopens
- * the log files (logrotate renamed them); it never stops the process, and a step that fails
- * is logged and leaves the running state as it was.
- */
-static void serve_reload(void *arg)
+/* SIGHUP's first step: the log files reopened by name (logrotate renamed them). */
+static void reopen_logs(const root_t *r)
 {
-    const root_t *r = arg;
     log_flush(); /* buffered access lines go to the file they were written for */
     if (!r->opt.log_dir) {
         log_info("msg=\"SIGHUP: nothing to reopen (logging to stderr)\"");
@@ -86,6 +81,19 @@ static void serve_reload(void *arg)
                   r->opt.log_dir);
     else
         log_info("msg=\"SIGHUP: log files reopened\" dir=%s", r->opt.log_dir);
+}
+
+/*
+ * SIGHUP, on the main loop: everything a reload does, in this one place. It reopens the log
+ * files, then reads the configuration and the keys again (root_reload: what can change
+ * live is applied, the rest waits for a restart). It never stops the process, and a step
+ * that fails is logged and leaves the running state as it was.
+ */
+static void serve_reload(void *arg)
+{
+    root_t *r = arg;
+    reopen_logs(r);
+    (void)root_reload(r); /* logs what it did, or why nothing changed */
 }
 
 /* Before start-up: refuses a PID file naming another live process (stale ones are replaced). */

@@ -41,7 +41,7 @@
 #include "common/text.h"
 #include "runtime/fileio.h"
 
-int log__level = LOG_INFO;
+_Atomic int log__level = LOG_INFO;
 static int log_fd = 2;
 
 /* Files of log_open_dir, by enum log_channel. */
@@ -56,7 +56,7 @@ static const char *const level_names[] = {"debug", "info", "warn", "error", "off
 /* See log.h. */
 void log_set_level(enum log_level level)
 {
-    log__level = (int)level;
+    atomic_store_explicit(&log__level, (int)level, memory_order_relaxed);
 }
 
 /* See log.h. */

@@ -31,6 +31,7 @@
 #define JWTD_RUNTIME_LOG_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,7 +39,9 @@
 
 enum log_level { LOG_DEBUG = 0, LOG_INFO = 1, LOG_WARN = 2, LOG_ERROR = 3, LOG_OFF = 4 };
 
-extern int log__level;
+/* The level in force; log_set_level may change it while threads log (SIGHUP). */
+extern _Atomic int log__level;
+#define LOG__LEVEL() atomic_load_explicit(&log__level, memory_order_relaxed)
 
 #ifndef LOG_MODULE
 #define LOG_MODULE "jwtd"
@@ -55,7 +58,7 @@ enum log_channel { LOG_CH_SERVER = 0, LOG_CH_AUDIT, LOG_CH_ACCESS, LOG_CH_PERF, 
 
 #define log_at(ch, lvl, rid, ...)                                                                  \
     do {                                                                                           \
-        if ((lvl) >= log__level)                                                                   \
+        if ((lvl) >= LOG__LEVEL())                                                                 \
             log_write((ch), (lvl), LOG_MODULE, (rid), __VA_ARGS__);                                \
     } while (0)
 
@@ -77,7 +80,7 @@ enum log_channel { LOG_CH_SERVER = 0, LOG_CH_AUDIT, LOG_CH_ACCESS, LOG_CH_PERF, 
 #define log_perf_warn(rid, ...) log_at(LOG_CH_PERF, LOG_WARN, (rid), __VA_ARGS__)
 
 /* Whether lines of this level are written (to skip preparing an expensive line). */
-#define log_enabled(lvl) ((int)(lvl) >= log__level)
+#define log_enabled(lvl) ((int)(lvl) >= LOG__LEVEL())
 
 /* Size of a request id: 16 hex digits and a NUL. */
 #define LOG_RID_SIZE 17

@@ -53,7 +53,7 @@ void api__set_refresh_cookie(http_req_t *req, const api_ctx_t *ctx, const char *
     buf_append_cstr(&b, API_REFRESH_COOKIE "=");
     if (value) {
         buf_append(&b, value, len);
-        buf_printf(&b, "; Max-Age=%" PRId64, ctx->o.refresh_lifetime_s);
+        buf_printf(&b, "; Max-Age=%" PRId64, auth_refresh_lifetime(ctx->auth));
     } else {
         buf_append_cstr(&b, "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
     }

@@ -34,7 +34,7 @@ static void respond_tokens(http_req_t *req, const api_ctx_t *ctx, const auth_pai
     buf_append_cstr(&b, "\",\"refresh_token\":\"");
     buf_append(&b, refresh.ptr, refresh.len);
     buf_printf(&b, "\",\"token_type\":\"bearer\",\"expires_in\":%" PRId64,
-               ctx->o.access_lifetime_s);
+               auth_access_lifetime(ctx->auth));
     if (p->user_json) {
         buf_append_cstr(&b, ",\"user\":");
         buf_append(&b, p->user_json, p->user_json_len);
@@ -326,7 +326,7 @@ static void logout_route(http_req_t *req, bool all)
     j->auth = ctx->auth;
     j->all = all;
     j->user_id = t->user_id;
-    j->exp = t->exp ? t->exp : clock_now_s() + ctx->o.access_lifetime_s;
+    j->exp = t->exp ? t->exp : clock_now_s() + auth_access_lifetime(ctx->auth);
     memcpy(j->sid, t->sid, sizeof j->sid);
     memcpy(j->jti, t->jti, sizeof j->jti);
     api__submit(req, logout_work, logout_done, j, free);
