@@ -32,9 +32,13 @@ typedef struct api_ctx api_ctx_t;
 /* Plain values the request layer needs, filled by the composition root. Copied by
    api_ctx_new (strings and lists too). */
 typedef struct {
-    /* browser: cookies, CORS, HSTS */
-    bool secure_cookie;            /* Secure attribute on the refresh cookie */
-    bool hsts;                     /* Strict-Transport-Security on every answer */
+    /* browser: cookies, CORS, HSTS; https: public_url https://, or a trusted proxy's
+       X-Forwarded-Proto (http_req_forwarded_https) */
+    bool secure_cookie;            /* Secure refresh cookie on every answer (else on https) */
+    int64_t hsts_max_age_s;        /* Strict-Transport-Security on https answers; 0 = none */
+    bool hsts_include_subdomains;  /* ; includeSubDomains */
+    bool hsts_preload;             /* ; preload (the configuration checked the rules) */
+    const char *public_url;        /* external base URL, no trailing '/'; NULL = from Host */
     const char *cookie_domain;     /* Domain attribute, NULL = host-only */
     int64_t refresh_lifetime_s;    /* the refresh cookie's Max-Age */
     int64_t auto_refresh_window_s; /* X-New-Access-Token threshold; 0 disables */

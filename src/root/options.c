@@ -63,7 +63,10 @@ static void api_opts(const struct cfg *c, api_options_t *o)
 {
     memset(o, 0, sizeof *o);
     o->secure_cookie = c->environment != CFG_ENV_DEVELOPMENT;
-    o->hsts = c->environment == CFG_ENV_PRODUCTION;
+    o->hsts_max_age_s = c->hsts_max_age_s;
+    o->hsts_include_subdomains = c->hsts_include_subdomains;
+    o->hsts_preload = c->hsts_preload;
+    o->public_url = c->public_url;
     o->cookie_domain = c->cookie_domain;
     o->refresh_lifetime_s = c->refresh_token_lifetime_s;
     o->auto_refresh_window_s = c->auto_refresh_window_s;
@@ -109,6 +112,8 @@ void root__options(root_t *r)
     http_opts(c, &o->http);
     api_opts(c, &o->api);
     o->resource_routes = c->resource_routes;
+    o->route_aliases = c->route_aliases.items;
+    o->route_alias_count = c->route_aliases.count;
     snprintf(r->_upload_dir, sizeof r->_upload_dir, "%s/uploads", o->data_dir);
     o->resource.upload_dir = c->upload_dir && *c->upload_dir ? c->upload_dir : r->_upload_dir;
     o->resource.max_upload_bytes = c->max_upload_bytes;

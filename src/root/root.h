@@ -53,6 +53,8 @@ typedef struct {
     api_options_t api;
     bool resource_routes;
     resource_options_t resource;
+    char *const *route_aliases; /* JWTD_ROUTE_ALIASES items ("ALIAS=TARGET"), validated */
+    size_t route_alias_count;
 } root_options_t;
 
 /* What a command asks root_open to build. */
@@ -137,6 +139,14 @@ int root__keys_load(const struct cfg *cfg, struct jose_keyring **out, char *err,
  * ERR_CONFIG with the problem in msg.
  */
 int root__keys_check(const struct cfg *cfg, char *msg, size_t cap);
+/*
+ * Registers JWTD_ROUTE_ALIASES (items, n) on r, whose routes are all registered
+ * (aliases.c): an exact alias ALIAS=TARGET, and its form with or without the trailing
+ * slash unless that path is taken; a prefix alias, for every fixed route below TARGET/.
+ * Returns 0, or ERR_CONFIG with "JWTD_ROUTE_ALIASES: ..." in err (unknown target, a path
+ * that is already a route or another target's alias).
+ */
+int root__route_aliases(http_router_t *r, char *const *items, size_t n, char *err, size_t cap);
 /* The verification options of jwtd's own tokens (keys.c); strings point into cfg. */
 void root__keys_verify_options(const struct cfg *cfg, const struct jose_keyring *ring,
                                jwtv_options *opt);
