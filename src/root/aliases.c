@@ -108,31 +108,35 @@ static int add_prefix(http_router_t *r, const char *item, str_t alias, str_t tar
     return 0;
 }
 
+/* One item of JWTD_ROUTE_ALIASES: its own paths, or (variants) their slash variants. */
+static int add_item(http_router_t *r, const char *item, bool variants, char *err, size_t cap)
+{
+    cfg_route_alias_t a;
+    char why[200];
+    if (cfg_parse_route_alias(str_cstr(item), &a, why, sizeof why) != 0) {
+        snprintf(err, cap, "JWTD_ROUTE_ALIASES: %s: %s", item, why);
+        return ERR_CONFIG;
+    }
+    if (a.prefix)
+        return add_prefix(r, item, a.alias, a.target, variants, err, cap);
+    char from[ALIAS_PATH_MAX], to[ALIAS_PATH_MAX];
+    snprintf(from, sizeof from, "%.*s", STR_FMT(a.alias));
+    snprintf(to, sizeof to, "%.*s", STR_FMT(a.target));
+    return add_one(r, item, from, to, variants, err, cap);
+}
+
 /* See root.h. */
 int root__route_aliases(http_router_t *r, char *const *items, size_t n, char *err, size_t cap)
 {
     /* every alias as written first, then the slash variants, so a variant never takes a
        path that an item names */
-    for (size_t k = 0; k < 2 * n; k++) {
-        size_t i = k % n;
-        bool variants = k >= n;
-        cfg_route_alias_t a;
-        char why[200];
-        if (cfg_parse_route_alias(str_cstr(items[i]), &a, why, sizeof why) != 0) {
-            snprintf(err, cap, "JWTD_ROUTE_ALIASES: %s: %s", items[i], why);
-            return ERR_CONFIG;
+    for (int pass = 0; pass < 2; pass++) {
+        bool variants = pass == 1;
+        for (size_t i = 0; i < n; i++) {
+            int rc = add_item(r, items[i], variants, err, cap);
+            if (rc != 0)
+                return rc;
         }
-        int rc;
-        if (a.prefix) {
-            rc = add_prefix(r, items[i], a.alias, a.target, variants, err, cap);
-        } else {
-            char from[ALIAS_PATH_MAX], to[ALIAS_PATH_MAX];
-            snprintf(from, sizeof from, "%.*s", STR_FMT(a.alias));
-            snprintf(to, sizeof to, "%.*s", STR_FMT(a.target));
-            rc = add_one(r, items[i], from, to, variants, err, cap);
-        }
-        if (rc != 0)
-            return rc;
     }
     if (n)
         log_info("msg=\"route aliases\" items=%zu paths=%zu", n, http_router_alias_count(r));
