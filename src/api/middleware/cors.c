@@ -14,14 +14,15 @@
  *
  * "csrf": a state-changing request (not GET/HEAD/OPTIONS) that carries the refresh_token
  * cookie is accepted only when its Origin (else the origin of its Referer) is this server
- * itself (the Host header, or the origin of JWTD_PUBLIC_URL) or a listed origin; with neither
- * header it is refused (403). Why SameSite=Lax is not enough on its own: "site" is the registrable
- * domain, so every subdomain and every port of the same host (an old app on staging.example.com,
- * user content on cdn.example.com, a dev server on localhost:3001) is same-site and gets the cookie
- * on a cross-origin POST; with JWTD_COOKIE_DOMAIN set the cookie is shared with all subdomains on
- * purpose; and Lax still sends cookies on top-level GET navigations and in browsers that
- * ignore SameSite. The origin check closes all of these; it costs nothing for requests
- * without the cookie (mobile clients send the refresh token in the body, not a cookie).
+ * itself (the Host header, or the origin of JWTD_PUBLIC_URL) or a listed origin; with
+ * neither header it is refused (403). Why SameSite=Lax is not enough on its own: "site" is
+ * the registrable domain, so every subdomain and every port of the same host (an old app
+ * on staging.example.com, user content on cdn.example.com, a dev server on localhost:3001)
+ * is same-site and gets the cookie on a cross-origin POST; with JWTD_COOKIE_DOMAIN set the
+ * cookie is shared with all subdomains on purpose; and Lax still sends cookies on
+ * top-level GET navigations and in browsers that ignore SameSite. The origin check closes
+ * all of these; it costs nothing for requests without the cookie (mobile clients send the
+ * refresh token in the body, not a cookie).
  */
 #define LOG_MODULE "api"
 #include <string.h>
@@ -131,7 +132,7 @@ int api_cors_register(http_router_t *r, api_ctx_t *ctx)
     for (size_t i = 0; ctx->hsts && ctx->cors[i]; i++) {
         /* HSTS on: credentials over plain HTTP, or any origin, are most likely mistakes */
         if (strcmp(ctx->cors[i], "*") == 0 || strncmp(ctx->cors[i], "http://", 7) == 0)
-            log_warn("msg=\"JWTD_CORS_ALLOWED_ORIGINS entry unusual in production\" origin=%s",
+            log_warn("msg=\"JWTD_CORS_ALLOWED_ORIGINS entry unusual with HSTS\" origin=%s",
                      ctx->cors[i]);
     }
     int rc = http_router_use(r, "cors", on_cors, ctx);
