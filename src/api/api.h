@@ -39,9 +39,13 @@ enum api_web {
 /* Plain values the request layer needs, filled by the composition root. Copied by
    api_ctx_new (strings and lists too). */
 typedef struct {
-    /* browser: cookies, CORS, HSTS */
-    bool secure_cookie;            /* Secure attribute on the refresh cookie */
-    bool hsts;                     /* Strict-Transport-Security on every answer */
+    /* browser: cookies, CORS, HSTS; https: public_url https://, or a trusted proxy's
+       X-Forwarded-Proto (http_req_forwarded_https) */
+    bool secure_cookie;            /* Secure refresh cookie on every answer (else on https) */
+    int64_t hsts_max_age_s;        /* Strict-Transport-Security on https answers; 0 = none */
+    bool hsts_include_subdomains;  /* ; includeSubDomains */
+    bool hsts_preload;             /* ; preload (the configuration checked the rules) */
+    const char *public_url;        /* external base URL, no trailing '/'; NULL = from Host */
     const char *cookie_domain;     /* Domain attribute, NULL = host-only */
     const char *cookie_path;       /* Path attribute of the refresh cookie; NULL = /api/auth/ */
     const char *cookie_samesite;   /* SameSite attribute: "Lax", "Strict" or "None" (+Secure);

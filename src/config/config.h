@@ -129,6 +129,12 @@ struct cfg {
     uint32_t pool_queue_max;     /* queued blocking jobs before 503 */
     /* --- observability -------------------------------------------------------------- */
     int64_t slow_request_ms; /* JWTD_SLOW_REQUEST: performance log threshold, 0 = off */
+    /* --- behind a proxy: public URL, HSTS, route aliases ---------------------------------- */
+    char *public_url;             /* JWTD_PUBLIC_URL, NULL = unset; no trailing '/' */
+    int64_t hsts_max_age_s;       /* JWTD_HSTS_MAX_AGE: 0 = no HSTS header */
+    bool hsts_include_subdomains; /* JWTD_HSTS_INCLUDE_SUBDOMAINS */
+    bool hsts_preload;            /* JWTD_HSTS_PRELOAD (needs the two above, 1 year) */
+    cfg_strlist_t route_aliases;  /* JWTD_ROUTE_ALIASES: "ALIAS=TARGET" items */
     /* --- private to src/config/ ------------------------------------------------------- */
     unsigned char _source[CFG_MAX_ROWS]; /* enum cfg_source of each table row */
     void *_warnings; /* pending warning lines (buf_t *), logged by cfg_finish() */
@@ -201,5 +207,28 @@ int cfg_parse_rate(str_t s, cfg_rate_t *out);
 /* Comma-separated strings, trimmed, empty items dropped. Release with cfg_strlist_dispose. */
 int cfg_parse_strlist(str_t s, cfg_strlist_t *out);
 void cfg_strlist_dispose(cfg_strlist_t *list);
+/*
+ * JWTD_PUBLIC_URL: an absolute http:// or https:// URL (lower-case scheme), a host of
+ * letters, digits, '.' and '-' (or an [IPv6] literal), an optional :port (1..65535), an
+ * optional path of unreserved characters and '/'; no user info, query, fragment or blank. OUT:
+ * *len, the length without trailing slashes (the normalised URL is s.ptr[0..len)), *https.
+ * On error writes why (no value quoted) and returns ERR_CONFIG.
+ */
+int cfg_parse_public_url(str_t s, size_t *len, bool *https, char *why, size_t cap);
+
+/* One item of JWTD_ROUTE_ALIASES: slices of the item, no '*' in them. */
+typedef struct {
+    str_t alias;  /* "/login/simpleJWT/" */
+    str_t target; /* "/api/token/" */
+    bool prefix;  /* both sides ended in '/' then '*': every route below target, below alias */
+} cfg_route_alias_t;
+/*
+ * "ALIAS=TARGET" (exact path), or a prefix alias whose two sides end in '/' then '*' (every
+ * route below TARGET/, also below ALIAS/; the '*' is not part of the slices). Both sides are
+ * absolute paths of letters, digits, '-', '.', '_', '~' and '/', without empty, "." or ".."
+ * segments, at most 256 bytes, different from each other. Returns 0 with *out set (slices into
+ * item), or ERR_CONFIG with why.
+ */
+int cfg_parse_route_alias(str_t item, cfg_route_alias_t *out, char *why, size_t cap);
 
 #endif

@@ -1,10 +1,11 @@
 /*
  * finish.c - the last step of loading, once every source has been applied: defaults that
  * depend on other variables (JWTD_ENVIRONMENT decides the development CORS origins and the
- * data directory, and closes self-registration and the demo resource routes outside
- * development; the data directory decides where the default SQLite database and the upload
- * directory are), checks across variables, and the warnings queued while loading, which are
- * logged here because only now is JWTD_LOG_LEVEL known.
+ * data directory, closes self-registration and the demo resource routes outside development
+ * and turns HSTS on in production; the data directory decides where the default SQLite
+ * database and the upload directory are), the public URL's trailing slash dropped, checks
+ * across variables (HSTS preload, duplicate route aliases), and the warnings queued while
+ * loading, which are logged here because only now is JWTD_LOG_LEVEL known.
  *
  * Not here: anything about one variable on its own - its syntax and bounds are its type's
  * (types.c) and its row's (table.c), checked as it is set (apply.c).
@@ -94,6 +95,9 @@ static int environment_defaults(struct cfg *cfg, char *err, size_t cap)
     if ((rc = env_default(cfg, "SIGNUP", "closed", err, cap)) != 0 ||
         (rc = env_default(cfg, "RESOURCE_ROUTES", "false", err, cap)) != 0)
         return rc;
+    if (cfg->environment == CFG_ENV_PRODUCTION &&
+        (rc = env_default(cfg, "HSTS_MAX_AGE", "365d", err, cap)) != 0)
+        return rc;
     return env_default(cfg, "DATA_DIR", CFG_SERVER_DATA_DIR, err, cap);
 }
 
@@ -138,6 +142,69 @@ static int data_dir_defaults(struct cfg *cfg, char *err, size_t cap)
     return rc;
 }
 
+/* JWTD_PUBLIC_URL without its trailing slashes (it was validated when set). */
+static void public_url_normalise(struct cfg *cfg)
+{
+    size_t len;
+    bool https;
+    char why[160];
+    if (cfg->public_url &&
+        cfg_parse_public_url(str_cstr(cfg->public_url), &len, &https, why, sizeof why) == 0)
+        cfg->public_url[len] = '\0';
+}
+
+/* Browsers' preload list requires includeSubDomains and at least a year (hstspreload.org). */
+#define HSTS_PRELOAD_MIN_S 31536000
+
+static int hsts_check(struct cfg *cfg, char *err, size_t cap)
+{
+    if (cfg->hsts_preload &&
+        (!cfg->hsts_include_subdomains || cfg->hsts_max_age_s < HSTS_PRELOAD_MIN_S)) {
+        cfg__errf(err, cap, NULL, NULL,
+                  "JWTD_HSTS_PRELOAD=true needs JWTD_HSTS_INCLUDE_SUBDOMAINS=true and "
+                  "JWTD_HSTS_MAX_AGE of at least 365d (31536000 s); got includeSubDomains=%s, "
+                  "max-age=%lld",
+                  cfg->hsts_include_subdomains ? "true" : "false", (long long)cfg->hsts_max_age_s);
+        return ERR_CONFIG;
+    }
+    if (cfg->hsts_include_subdomains && cfg->hsts_max_age_s == 0)
+        cfg__warn_later(cfg, "msg=\"JWTD_HSTS_INCLUDE_SUBDOMAINS has no effect while "
+                             "JWTD_HSTS_MAX_AGE is 0 (no Strict-Transport-Security header)\"");
+    return 0;
+}
+
+/* An alias path compared as the router answers it: with and without its trailing slash. */
+static str_t alias_key(const cfg_route_alias_t *a)
+{
+    str_t p = a->alias;
+    if (!a->prefix && p.len > 1 && p.ptr[p.len - 1] == '/')
+        p.len--;
+    return p;
+}
+
+/* Two items of JWTD_ROUTE_ALIASES for the same path (each item was validated when set). */
+static int route_aliases_check(const struct cfg *cfg, char *err, size_t cap)
+{
+    const cfg_strlist_t *l = &cfg->route_aliases;
+    char why[160];
+    for (size_t i = 0; i < l->count; i++) {
+        cfg_route_alias_t a;
+        if (cfg_parse_route_alias(str_cstr(l->items[i]), &a, why, sizeof why) != 0)
+            continue;
+        for (size_t j = 0; j < i; j++) {
+            cfg_route_alias_t b;
+            if (cfg_parse_route_alias(str_cstr(l->items[j]), &b, why, sizeof why) != 0 ||
+                a.prefix != b.prefix || !str_eq(alias_key(&a), alias_key(&b)))
+                continue;
+            cfg__errf(err, cap, NULL, NULL,
+                      "JWTD_ROUTE_ALIASES: duplicate alias path %.*s (items %zu and %zu)",
+                      STR_FMT(a.alias), j + 1, i + 1);
+            return ERR_CONFIG;
+        }
+    }
+    return 0;
+}
+
 /* See config.h. */
 int cfg_finish(struct cfg *cfg, char *err, size_t cap)
 {
@@ -151,6 +218,9 @@ int cfg_finish(struct cfg *cfg, char *err, size_t cap)
                   "JWTD_SECRET_KEY and JWTD_SECRET_KEY_FILE are both set; set only one");
         return ERR_CONFIG;
     }
+    public_url_normalise(cfg);
+    if ((rc = hsts_check(cfg, err, cap)) != 0 || (rc = route_aliases_check(cfg, err, cap)) != 0)
+        return rc;
     if (cfg->signup == CFG_SIGNUP_VERIFIED) {
         cfg__errf(err, cap, NULL, NULL,
                   "JWTD_SIGNUP=verified needs e-mail delivery, which this build does not "

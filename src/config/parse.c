@@ -1,12 +1,14 @@
 /*
- * parse.c - the grammars of jwtd's configuration values: booleans, durations, sizes, rates
- * and string lists (see config.h for each). CIDR lists are common/ip.h's.
+ * parse.c - the grammars of jwtd's configuration values: booleans, durations, sizes, rates,
+ * string lists, the public URL and route aliases (see config.h for each). CIDR lists are
+ * common/ip.h's.
  *
  * Every parser takes a str_t (not NUL-terminated), accepts surrounding blanks, rejects
  * anything it does not fully consume, and checks overflow before it happens. None of them
  * knows variable names, bounds or messages: the value types (types.c) turn a failure into
  * the message, and apply.c names the variable.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -235,4 +237,183 @@ void cfg_strlist_dispose(cfg_strlist_t *list)
     free(list->items);
     list->items = NULL;
     list->count = 0;
+}
+
+/* --- URLs and paths -------------------------------------------------------------------- */
+
+/* RFC 3986 unreserved characters plus '/': what a path of jwtd's configuration may hold. */
+static bool path_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~' || c == '/';
+}
+
+/*
+ * Whether p (starting with '/') has only path_char bytes and no empty (except a final
+ * one: a trailing slash), "." or ".." segment. Writes why otherwise.
+ */
+static bool path_ok(str_t p, char *why, size_t cap)
+{
+    for (size_t i = 0; i < p.len; i++) {
+        if (!path_char(p.ptr[i])) {
+            unsigned char c = (unsigned char)p.ptr[i];
+            if (c >= 32 && c < 127)
+                snprintf(why, cap, "character '%c' not allowed in a path", c);
+            else
+                snprintf(why, cap, "character 0x%02x not allowed in a path", c);
+            return false;
+        }
+    }
+    size_t i = 1;
+    while (i <= p.len) {
+        size_t j = i;
+        while (j < p.len && p.ptr[j] != '/')
+            j++;
+        str_t seg = str_make(p.ptr + i, j - i);
+        if ((seg.len == 0 && j < p.len) || str_eq(seg, STR_LIT(".")) ||
+            str_eq(seg, STR_LIT(".."))) {
+            snprintf(why, cap, "empty, '.' or '..' path segment");
+            return false;
+        }
+        i = j + 1;
+    }
+    return true;
+}
+
+/* See config.h. */
+int cfg_parse_public_url(str_t s, size_t *len, bool *https, char *why, size_t cap)
+{
+    size_t i;
+    if (str_starts_with(s, STR_LIT("https://"))) {
+        *https = true;
+        i = 8;
+    } else if (str_starts_with(s, STR_LIT("http://"))) {
+        *https = false;
+        i = 7;
+    } else {
+        snprintf(why, cap,
+                 "expected an absolute http:// or https:// URL, e.g. "
+                 "https://auth.example.com");
+        return ERR_CONFIG;
+    }
+    for (size_t k = i; k < s.len && s.ptr[k] != '/' && s.ptr[k] != '?' && s.ptr[k] != '#'; k++) {
+        if (s.ptr[k] == '@') {
+            snprintf(why, cap, "a public URL has no user name or password");
+            return ERR_CONFIG;
+        }
+    }
+    /* host: a name or an [IPv6] literal */
+    size_t host = i;
+    if (i < s.len && s.ptr[i] == '[') {
+        while (i < s.len && s.ptr[i] != ']') {
+            char c = lower(s.ptr[i]);
+            if (i > host &&
+                !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == ':' || c == '.')) {
+                snprintf(why, cap, "bad IPv6 literal in the host");
+                return ERR_CONFIG;
+            }
+            i++;
+        }
+        if (i == s.len || i == host + 1) {
+            snprintf(why, cap, "bad IPv6 literal in the host");
+            return ERR_CONFIG;
+        }
+        i++;
+    } else {
+        while (i < s.len) {
+            char c = lower(s.ptr[i]);
+            if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-'))
+                break;
+            i++;
+        }
+        if (i == host) {
+            snprintf(why, cap, "the URL has no host");
+            return ERR_CONFIG;
+        }
+    }
+    if (i < s.len && s.ptr[i] == ':') {
+        size_t p = ++i;
+        uint64_t port = 0;
+        while (i < s.len && s.ptr[i] >= '0' && s.ptr[i] <= '9' && i - p < 6)
+            port = port * 10 + (uint64_t)(s.ptr[i++] - '0');
+        if (i == p || port == 0 || port > 65535) {
+            snprintf(why, cap, "the port must be a number 1..65535");
+            return ERR_CONFIG;
+        }
+    }
+    if (i < s.len && s.ptr[i] != '/') {
+        char c = s.ptr[i];
+        if (c == '?' || c == '#')
+            snprintf(why, cap, "a public URL has no query or fragment");
+        else
+            snprintf(why, cap, "bad character in the host");
+        return ERR_CONFIG;
+    }
+    str_t path = str_make(s.ptr + i, s.len - i);
+    if (memchr(path.ptr, '?', path.len) || memchr(path.ptr, '#', path.len)) {
+        snprintf(why, cap, "a public URL has no query or fragment");
+        return ERR_CONFIG;
+    }
+    while (path.len && path.ptr[path.len - 1] == '/') /* dropped, however many */
+        path.len--;
+    if (path.len && !path_ok(path, why, cap))
+        return ERR_CONFIG;
+    *len = i + path.len;
+    return 0;
+}
+
+/* Splits one side of an alias: its path, and whether it ends in a slash then a star. */
+static int alias_side(str_t side, const char *what, str_t *path, bool *prefix, char *why,
+                      size_t cap)
+{
+    side = str_trim(side);
+    *prefix = side.len >= 2 && side.ptr[side.len - 1] == '*' && side.ptr[side.len - 2] == '/';
+    if (*prefix)
+        side.len--;
+    if (side.len == 0 || side.ptr[0] != '/') {
+        snprintf(why, cap, "the %s must be an absolute path starting with '/'", what);
+        return ERR_CONFIG;
+    }
+    if (side.len > 256) {
+        snprintf(why, cap, "the %s is longer than 256 bytes", what);
+        return ERR_CONFIG;
+    }
+    char reason[96];
+    if (!path_ok(side, reason, sizeof reason)) {
+        snprintf(why, cap, "%s: %s", what, reason);
+        return ERR_CONFIG;
+    }
+    *path = side;
+    return 0;
+}
+
+/* See config.h. */
+int cfg_parse_route_alias(str_t item, cfg_route_alias_t *out, char *why, size_t cap)
+{
+    item = str_trim(item);
+    const char *eq = memchr(item.ptr, '=', item.len);
+    if (!eq) {
+        snprintf(why, cap, "expected ALIAS=TARGET, e.g. /login/simpleJWT/=/api/token/");
+        return ERR_CONFIG;
+    }
+    cfg_route_alias_t a;
+    bool pa, pt;
+    if (alias_side(str_make(item.ptr, (size_t)(eq - item.ptr)), "alias", &a.alias, &pa, why, cap) !=
+            0 ||
+        alias_side(str_make(eq + 1, item.len - (size_t)(eq + 1 - item.ptr)), "target", &a.target,
+                   &pt, why, cap) != 0)
+        return ERR_CONFIG;
+    if (pa != pt) {
+        snprintf(why, cap,
+                 "a prefix alias ends in /* on both sides, e.g. "
+                 "/login/simpleJWT/*=/api/token/*");
+        return ERR_CONFIG;
+    }
+    if (str_eq(a.alias, a.target)) {
+        snprintf(why, cap, "the alias and the target are the same path");
+        return ERR_CONFIG;
+    }
+    a.prefix = pa;
+    *out = a;
+    return 0;
 }

@@ -88,6 +88,20 @@ static int validate_cookie_path(const char *v, char *why, size_t cap)
     return 0;
 }
 
+static int validate_public_url(const char *v, char *why, size_t cap)
+{
+    size_t len;
+    bool https;
+    return cfg_parse_public_url(str_cstr(v), &len, &https, why, cap) == 0 ? 0 : -1;
+}
+
+/* One item of JWTD_ROUTE_ALIASES (duplicates across items: cfg_finish). */
+static int validate_route_alias(const char *v, char *why, size_t cap)
+{
+    cfg_route_alias_t a;
+    return cfg_parse_route_alias(str_cstr(v), &a, why, cap) == 0 ? 0 : -1;
+}
+
 /* --- choices --------------------------------------------------------------------------- */
 
 static const char *const environments[] = {"development", "staging", "production", NULL};
@@ -248,7 +262,8 @@ const struct cfg_row cfg_rows[] = {
     {"JWTD_RATE_LIMIT_USER", CFG_T_RATE, OFF(rate_limit_user), "1000/hour", 0, 0, CFG_F_RELOAD,
      NULL, NULL, "authenticated requests per user; 0 = unlimited", NULL},
     {"JWTD_TRUSTED_PROXIES", CFG_T_CIDR_LIST, OFF(trusted_proxies), "", 0, 0, 0, NULL, NULL,
-     "CIDRs whose X-Forwarded-For is believed (e.g. 10.0.0.0/8, ::1)", "none"},
+     "CIDRs whose X-Forwarded-For and X-Forwarded-Proto are believed (e.g. 10.0.0.0/8, ::1)",
+     "none"},
     {"JWTD_IP_ALLOWLIST", CFG_T_CIDR_LIST, OFF(ip_allowlist), "", 0, 0, 0, NULL, NULL,
      "only clients in these networks are served (403 otherwise, /healthz exempt); empty = all",
      "none"},
@@ -316,6 +331,33 @@ const struct cfg_row cfg_rows[] = {
      "requests slower than this are logged as event=slow_request (performance log) and "
      "counted in jwtd_slow_requests_total; 0 disables",
      NULL},
+    /* behind a proxy */
+    {"JWTD_PUBLIC_URL", CFG_T_STRING, OFF(public_url), NULL, 0, 0, CFG_F_URL | CFG_F_OPTIONAL, NULL,
+     validate_public_url,
+     "external base URL of jwtd, e.g. https://auth.example.com (a trailing slash is dropped): "
+     "URLs jwtd generates use it, never the Host header; https:// also makes every answer "
+     "https for the Secure cookie and HSTS; unset = from the request (logged as a warning in "
+     "staging and production)",
+     "unset"},
+    {"JWTD_HSTS_MAX_AGE", CFG_T_DURATION_S, OFF(hsts_max_age_s), "0", 0, 3650 * DAY_S, 0, NULL,
+     NULL,
+     "max-age of Strict-Transport-Security, sent only on answers known to be https "
+     "(JWTD_PUBLIC_URL https://, or X-Forwarded-Proto: https from a JWTD_TRUSTED_PROXIES peer); "
+     "0 = no header",
+     "`365d` in production, `0` otherwise"},
+    {"JWTD_HSTS_INCLUDE_SUBDOMAINS", CFG_T_BOOL, OFF(hsts_include_subdomains), "false", 0, 0, 0,
+     NULL, NULL, "add includeSubDomains to Strict-Transport-Security", NULL},
+    {"JWTD_HSTS_PRELOAD", CFG_T_BOOL, OFF(hsts_preload), "false", 0, 0, 0, NULL, NULL,
+     "add preload to Strict-Transport-Security; needs JWTD_HSTS_INCLUDE_SUBDOMAINS=true and "
+     "JWTD_HSTS_MAX_AGE of at least 365d (refused otherwise)",
+     NULL},
+    {"JWTD_ROUTE_ALIASES", CFG_T_STRLIST, OFF(route_aliases), "", 0, 0, 0, NULL,
+     validate_route_alias,
+     "more paths for existing routes, comma-separated: ALIAS=TARGET (one path; answered with "
+     "and without its trailing slash) or ALIAS/*=TARGET/* (every route below TARGET/), e.g. "
+     "/login/simpleJWT/=/api/token/; an alias behaves exactly like its target (hooks, rate "
+     "limits, metrics); an unknown target refuses to start",
+     "none"},
 };
 
 const size_t cfg_rows_count = sizeof cfg_rows / sizeof cfg_rows[0];

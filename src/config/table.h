@@ -100,7 +100,8 @@ extern const struct cfg_type_ops cfg_types[CFG_T_COUNT];
 #define CFG_F_RELOAD     0x08u /* `jwtd serve` applies a change on SIGHUP (cfg_diff) */
 
 /*
- * Optional extra check after parsing, for strings: returns 0, or writes why the value is
+ * Optional extra check after parsing, for strings and for each item of a string list
+ * (CFG_T_STRLIST): returns 0, or writes why the value is
  * wrong into why (no variable name, no value: the caller adds those) and returns -1.
  */
 typedef int (*cfg_validate_fn)(const char *value, char *why, size_t cap);

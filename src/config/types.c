@@ -482,10 +482,21 @@ static void release_cidr_list(void *field)
     ip_net_list_dispose(field);
 }
 
+/* A list; with a validator, each item must pass it. */
 static int parse_strlist(const struct cfg_row *row, str_t text, const char *shown, cfg_value_t *out,
                          char *why, size_t cap)
 {
-    return cfg_parse_strlist(text, &out->list);
+    int rc = cfg_parse_strlist(text, &out->list);
+    for (size_t i = 0; rc == 0 && row->validate && i < out->list.count; i++) {
+        char reason[200], item[100];
+        if (row->validate(out->list.items[i], reason, sizeof reason) != 0) {
+            cfg__quote(item, sizeof item, str_cstr(out->list.items[i]));
+            snprintf(why, cap, "invalid item %s (%s)", item, reason);
+            cfg_strlist_dispose(&out->list);
+            rc = ERR_CONFIG;
+        }
+    }
+    return rc;
 }
 
 static int format_strlist(const struct cfg_row *row, const void *field, bool reveal, buf_t *out)

@@ -392,6 +392,7 @@ static bool stream_route(http_conn_t *c, size_t *max_body)
     const char *q = memchr(path.ptr, '?', path.len);
     if (q)
         path.len = (size_t)(q - path.ptr);
+    path = http__router_resolve(c->worker->router, path);
     size_t max = http__router_stream_max(c->worker->router,
                                          http__method_from_llhttp(c->parser.method), path);
     if (max == 0)
@@ -827,13 +828,13 @@ static void dispatch(http_conn_t *c)
         req->path = req->target;
         req->query = str_make(req->target.ptr + req->target.len, 0);
     }
+    req->path = http__router_resolve(w->router, req->path);
     req->method = http__method_from_llhttp(c->parser.method);
     req->method_name = str_cstr(llhttp_method_name((llhttp_method_t)c->parser.method));
     if (c->err) {
         http_respond_error(req, c->err, NULL);
         return;
     }
-    (void)w;
     http_req_route(req);
 }
 

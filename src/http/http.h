@@ -140,6 +140,13 @@ const char *http_req_peer_str(http_req_t *req);
 const ip_addr_t *http_req_client_addr(http_req_t *req);
 /* The same as text, valid until the request ends. */
 const char *http_req_client_str(http_req_t *req);
+/*
+ * Whether the request reached a trusted proxy over https: the peer is one of the server's
+ * trusted proxies (the rule of http_req_client_addr) and the last entry of its
+ * X-Forwarded-Proto (the one that proxy wrote) is "https", in any case. A header from any
+ * other peer is ignored.
+ */
+bool http_req_forwarded_https(const http_req_t *req);
 /* The pointer set with http_worker_set_data() for the serving worker (NULL if none). */
 void *http_req_worker_data(const http_req_t *req);
 
@@ -290,6 +297,18 @@ int http_router_use(http_router_t *r, const char *name, http_hook_fn fn, void *d
 size_t http_router_count(const http_router_t *r);
 int http_router_route(const http_router_t *r, size_t i, enum http_method *method,
                       const char **pattern);
+/*
+ * Serves the exact path alias as the route path target (a literal pattern registered
+ * before, for any method): before the hooks run, a request whose path is alias gets
+ * target as req->path (req->target keeps what the client sent), so every hook, handler,
+ * log line and metric treats it as target. Call after the routes are registered, before
+ * http_server_run. Returns 0 (also when alias already maps to target), ERR_INVALID (bad
+ * path, or a target with {name} segments), ERR_NOT_FOUND (no route has the pattern target)
+ * or ERR_CONFLICT (alias is served by a route, or is an alias of another target).
+ */
+int http_router_alias(http_router_t *r, const char *alias, const char *target);
+/* How many aliases r holds. */
+size_t http_router_alias_count(const http_router_t *r);
 /* Replaces the default OPTIONS answer (204 with Allow) for paths that exist. */
 void http_router_set_options(http_router_t *r, http_options_fn fn);
 

@@ -202,6 +202,24 @@ const ip_addr_t *http_req_client_addr(http_req_t *req)
 }
 
 /* See http.h. */
+bool http_req_forwarded_https(const http_req_t *req)
+{
+    const ip_net_list_t *trusted = req->worker->opts->trusted_proxies;
+    if (!trusted || !ip_net_list_contains(trusted, &req->_conn->peer))
+        return false;
+    str_t v = http_req_header(req, "x-forwarded-proto");
+    if (!v.ptr)
+        return false;
+    for (size_t i = v.len; i > 0; i--) {
+        if (v.ptr[i - 1] == ',') {
+            v = str_make(v.ptr + i, v.len - i);
+            break;
+        }
+    }
+    return str_eq_nocase(str_trim(v), STR_LIT("https"));
+}
+
+/* See http.h. */
 const char *http_req_client_str(http_req_t *req)
 {
     if (!req->_client_str) {

@@ -7,6 +7,10 @@
  * asynchronous, then resume with http_req_route). A path that matches some pattern but none for
  * the method yields 405 with the list of methods (the Allow header). The route count is
  * small (tens), so a linear scan beats anything cleverer; register hot routes first.
+ *
+ * Aliases (http_router_alias) are exact paths served as a route's path: the request's path
+ * is replaced by the target's once, before the hooks run (http__router_resolve), so hooks,
+ * handlers, logs and metrics see the target and an alias behaves exactly like it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,9 +34,17 @@ struct hook {
     void *data;
 };
 
+/* An exact path served as another: the request's path is replaced before the hooks run. */
+struct alias {
+    char *from, *to;
+    size_t from_len, to_len;
+};
+
 struct http_router {
     struct route *routes;
     size_t count, cap;
+    struct alias *aliases;
+    size_t alias_count, alias_cap;
     bool has_stream; /* some route streams its body (checked only for requests with one) */
     struct hook hooks[HTTP_MAX_HOOKS];
     uint8_t hook_count;
@@ -86,6 +98,11 @@ void http_router_free(http_router_t *r)
     for (size_t i = 0; i < r->count; i++)
         free(r->routes[i].pattern);
     free(r->routes);
+    for (size_t i = 0; i < r->alias_count; i++) {
+        free(r->aliases[i].from);
+        free(r->aliases[i].to);
+    }
+    free(r->aliases);
     free(r);
 }
 
@@ -140,6 +157,58 @@ int http_router_add_stream(http_router_t *r, enum http_method method, const char
     r->routes[r->count - 1].stream_max = max_body_bytes;
     r->has_stream = true;
     return 0;
+}
+
+static bool match_path(const char *pat, str_t path, http_req_t *params);
+
+/* See http.h. */
+int http_router_alias(http_router_t *r, const char *alias, const char *target)
+{
+    if (!alias || !target || !pattern_valid(alias) || strchr(alias, '{') || !pattern_valid(target))
+        return ERR_INVALID;
+    if (strchr(target, '{'))
+        return ERR_INVALID; /* a path is substituted, not a pattern */
+    bool found = false;
+    for (size_t i = 0; i < r->count; i++) {
+        if (match_path(r->routes[i].pattern, str_cstr(alias), NULL))
+            return ERR_CONFLICT; /* already served by a route */
+        found = found || strcmp(r->routes[i].pattern, target) == 0;
+    }
+    if (!found)
+        return ERR_NOT_FOUND;
+    size_t fl = strlen(alias);
+    for (size_t i = 0; i < r->alias_count; i++) {
+        const struct alias *a = &r->aliases[i];
+        if (a->from_len == fl && memcmp(a->from, alias, fl) == 0)
+            return strcmp(a->to, target) == 0 ? 0 : ERR_CONFLICT;
+    }
+    if (r->alias_count == r->alias_cap) {
+        r->alias_cap = r->alias_cap ? r->alias_cap * 2 : 8;
+        r->aliases = xrealloc(r->aliases, r->alias_cap * sizeof *r->aliases);
+    }
+    r->aliases[r->alias_count++] =
+        (struct alias){xstrdup(alias), xstrdup(target), fl, strlen(target)};
+    return 0;
+}
+
+/* See http.h. */
+size_t http_router_alias_count(const http_router_t *r)
+{
+    return r->alias_count;
+}
+
+/*
+ * The path a request for path is served as: the target of the alias path is, else path.
+ * A scan comparing lengths first: aliases are few, and none costs one test.
+ */
+str_t http__router_resolve(const http_router_t *r, str_t path)
+{
+    for (size_t i = 0; i < r->alias_count; i++) {
+        const struct alias *a = &r->aliases[i];
+        if (a->from_len == path.len && memcmp(a->from, path.ptr, path.len) == 0)
+            return str_make(a->to, a->to_len);
+    }
+    return path;
 }
 
 /* See http.h. */

@@ -62,7 +62,10 @@ static void api_opts(const struct cfg *c, api_options_t *o)
 {
     memset(o, 0, sizeof *o);
     o->secure_cookie = c->environment != CFG_ENV_DEVELOPMENT;
-    o->hsts = c->environment == CFG_ENV_PRODUCTION;
+    o->hsts_max_age_s = c->hsts_max_age_s;
+    o->hsts_include_subdomains = c->hsts_include_subdomains;
+    o->hsts_preload = c->hsts_preload;
+    o->public_url = c->public_url;
     o->cookie_domain = c->cookie_domain;
     o->cookie_path = c->refresh_cookie_path;
     o->cookie_samesite = c->cookie_samesite == CFG_SAMESITE_NONE     ? "None"
@@ -123,6 +126,8 @@ void root__options(root_t *r)
     http_opts(c, &o->http);
     api_opts(c, &o->api);
     o->resource_routes = c->resource_routes;
+    o->route_aliases = c->route_aliases.items;
+    o->route_alias_count = c->route_aliases.count;
     o->resource.upload_dir = c->upload_dir; /* <data dir>/uploads unless set (cfg_finish) */
     root__keys_dir(c, r->_keys_dir, sizeof r->_keys_dir);
     o->resource.max_upload_bytes = c->max_upload_bytes;

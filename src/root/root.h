@@ -42,7 +42,7 @@ typedef struct {
     size_t log_buffer_bytes; /* access-line buffer per event loop, 0 = unbuffered */
     int64_t log_flush_ms;    /* the longest a buffered line waits */
     const char *pid_file;    /* NULL = none */
-    const char *algorithm; /* JWTD_ALGORITHM: what `jwtd keys add` generates by default */
+    const char *algorithm;   /* JWTD_ALGORITHM: what `jwtd keys add` generates by default */
     /* backends */
     const char *database_url;
     db_options_t db; /* what a command uses; serve widens the pool */
@@ -56,6 +56,8 @@ typedef struct {
     api_options_t api;
     bool resource_routes;
     resource_options_t resource;
+    char *const *route_aliases; /* JWTD_ROUTE_ALIASES items ("ALIAS=TARGET"), validated */
+    size_t route_alias_count;
 } root_options_t;
 
 /* What a command asks root_open to build. */
@@ -235,6 +237,14 @@ int root__keys_check(const struct cfg *cfg, char *msg, size_t cap);
 void root__keys_dir(const struct cfg *cfg, char *out, size_t cap);
 /* How long a retired key of a set stays for cfg (keys.c). */
 int64_t root__keys_keep_s(const struct cfg *cfg);
+/*
+ * Registers JWTD_ROUTE_ALIASES (items, n) on r, whose routes are all registered
+ * (aliases.c): an exact alias ALIAS=TARGET, and its form with or without the trailing
+ * slash unless that path is taken; a prefix alias, for every fixed route below TARGET/.
+ * Returns 0, or ERR_CONFIG with "JWTD_ROUTE_ALIASES: ..." in err (unknown target, a path
+ * that is already a route or another target's alias).
+ */
+int root__route_aliases(http_router_t *r, char *const *items, size_t n, char *err, size_t cap);
 /* The verification options of jwtd's own tokens (keys.c); strings point into cfg. */
 void root__keys_verify_options(const struct cfg *cfg, const struct jose_keyring *ring,
                                jwtv_options *opt);

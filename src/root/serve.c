@@ -134,7 +134,10 @@ static int open_logs(const root_t *r)
     return 0;
 }
 
-/* The router: the request layer, the resource wing, test routes, documentation last. */
+/*
+ * The router: the request layer, the resource wing, test routes, documentation last, then
+ * JWTD_ROUTE_ALIASES (their targets must be registered).
+ */
 static int build_router(root_t *r, api_ctx_t *ctx, resource_t **res, http_router_t *router)
 {
     int rc = api_mount(ctx, router);
@@ -152,7 +155,25 @@ static int build_router(root_t *r, api_ctx_t *ctx, resource_t **res, http_router
     }
     if (rc == 0) /* last: it checks every route registered above against the document */
         rc = api_mount_docs(ctx, router);
+    if (rc == 0 && r->opt.route_alias_count) { /* once every route is known */
+        char err[1200];
+        rc = root__route_aliases(router, r->opt.route_aliases, r->opt.route_alias_count, err,
+                                 sizeof err);
+        if (rc != 0)
+            root__fatal("configuration error: %s", err);
+    }
     return rc;
+}
+
+/* Staging and production are meant to run behind https: say what is missing to know it. */
+static void public_url_warn(const root_t *r)
+{
+    if (r->opt.environment == ROOT_ENV_DEVELOPMENT || r->opt.api.public_url)
+        return;
+    log_warn("msg=\"JWTD_PUBLIC_URL is unset: discovery URLs come from the Host header, and "
+             "only a JWTD_TRUSTED_PROXIES peer's X-Forwarded-Proto: https makes an answer "
+             "https (HSTS)\" environment=%s",
+             r->opt.environment == ROOT_ENV_PRODUCTION ? "production" : "staging");
 }
 
 /* See root.h. */
@@ -171,6 +192,7 @@ int root_serve(root_t *r)
     if (rc != 0)
         return rc;
     raise_nofile();
+    public_url_warn(r);
     store_t *st = auth_store(r->auth);
     if (r->opt.redis) { /* shared state for several instances */
         char err[256] = "";

@@ -3,8 +3,8 @@
 * production refuses to start without a key, with a short HMAC secret, a placeholder-like
   secret, an RSA key under 2048 bits, or a key file readable by group/others -- each with a
   clear message naming the variable, and never echoing the secret;
-* in production every answer carries Strict-Transport-Security and
-  X-Content-Type-Options, token answers Cache-Control: no-store, and the refresh cookie is
+* in production (behind https: JWTD_PUBLIC_URL https://) every answer carries
+  Strict-Transport-Security and X-Content-Type-Options, token answers Cache-Control: no-store, and the refresh cookie is
   always Secure + HttpOnly; development leaves HSTS off (plain http on localhost).
 """
 
@@ -21,6 +21,8 @@ from attack import jwtd_bin
 from peers import Jwtd, token_env
 
 PROD = {"JWTD_ENVIRONMENT": "production", "JWTD_CORS_ALLOWED_ORIGINS": "https://app.example.com"}
+# HSTS goes only on answers known to be https: an https public URL makes every answer so
+PROD_HTTPS = dict(PROD, JWTD_PUBLIC_URL="https://auth.example.com")
 
 
 def serve_fails(env, tmp):
@@ -73,7 +75,7 @@ def prod():
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     srv = JwtdServer(env=token_env(JWTD_ALGORITHM="ES256", JWTD_SIGNING_KEY_FILE=kf,
-                                   JWTD_SECRET_KEY=None, JWTD_TEST_ROUTES=None, **PROD))
+                                   JWTD_SECRET_KEY=None, JWTD_TEST_ROUTES=None, **PROD_HTTPS))
     j = Jwtd(srv)
     j.create_user()
     srv.start()

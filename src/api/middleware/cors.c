@@ -8,18 +8,21 @@
  * origin WITHOUT credentials; every other origin gets no CORS header, so the browser keeps
  * the answer from the page. Preflights (OPTIONS + Access-Control-Request-Method) are
  * answered here, 204 for an allowed origin, 403 otherwise. Responses that depend on Origin
- * carry Vary: Origin. In production every answer also carries HSTS.
+ * carry Vary: Origin. With JWTD_HSTS_MAX_AGE (365d in production), every answer known to
+ * be https (api__https: an https public URL, or a trusted proxy's X-Forwarded-Proto) also
+ * carries Strict-Transport-Security; over plain http browsers ignore it, so it is not sent.
  *
  * "csrf": a state-changing request (not GET/HEAD/OPTIONS) that carries the refresh_token
  * cookie is accepted only when its Origin (else the origin of its Referer) is this server
- * itself or a listed origin; with neither header it is refused (403). Why SameSite=Lax is
- * not enough on its own: "site" is the registrable domain, so every subdomain and every
- * port of the same host (an old app on staging.example.com, user content on
- * cdn.example.com, a dev server on localhost:3001) is same-site and gets the cookie on a
- * cross-origin POST; with JWTD_COOKIE_DOMAIN set the cookie is shared with all subdomains on
- * purpose; and Lax still sends cookies on top-level GET navigations and in browsers that
- * ignore SameSite. The origin check closes all of these; it costs nothing for requests
- * without the cookie (mobile clients send the refresh token in the body, not a cookie).
+ * itself (the Host header, or the origin of JWTD_PUBLIC_URL) or a listed origin; with
+ * neither header it is refused (403). Why SameSite=Lax is not enough on its own: "site" is
+ * the registrable domain, so every subdomain and every port of the same host (an old app
+ * on staging.example.com, user content on cdn.example.com, a dev server on localhost:3001)
+ * is same-site and gets the cookie on a cross-origin POST; with JWTD_COOKIE_DOMAIN set the
+ * cookie is shared with all subdomains on purpose; and Lax still sends cookies on
+ * top-level GET navigations and in browsers that ignore SameSite. The origin check closes
+ * all of these; it costs nothing for requests without the cookie (mobile clients send the
+ * refresh token in the body, not a cookie).
  */
 #define LOG_MODULE "api"
 #include <string.h>
@@ -36,8 +39,8 @@ static void forbid(http_req_t *req, const char *detail)
 static int on_cors(http_req_t *req, void *data)
 {
     const api_ctx_t *ctx = data;
-    if (ctx->o.hsts)
-        http_resp_header_add(req, "Strict-Transport-Security", "max-age=31536000");
+    if (ctx->hsts && api__https(req, ctx))
+        http_resp_header_add(req, "Strict-Transport-Security", ctx->hsts);
     str_t origin = http_req_header(req, "origin");
     if (!origin.ptr) {
         if (ctx->o.cors_origin_count)
@@ -60,7 +63,7 @@ static int on_cors(http_req_t *req, void *data)
         return ERR_DECLINED;
     /* a preflight */
     if (!listed && !star) {
-        if (!api__origin_is_self(req, origin)) {
+        if (!api__origin_is_self(req, origin) && !api__origin_is_public(ctx, origin)) {
             forbid(req, "CORS origin not allowed.");
             return 0;
         }
@@ -114,7 +117,8 @@ static int on_csrf(http_req_t *req, void *data)
         forbid(req, "CSRF check failed: the request has neither Origin nor Referer.");
         return 0;
     }
-    if (api__origin_is_self(req, origin) || api__origin_listed(ctx, origin))
+    if (api__origin_is_self(req, origin) || api__origin_is_public(ctx, origin) ||
+        api__origin_listed(ctx, origin))
         return ERR_DECLINED;
     log_audit_warn(http_req_rid(req), "event=csrf_rejected reason=origin via=%s path=%.*s", via,
                    STR_FMT(req->path));
@@ -125,10 +129,10 @@ static int on_csrf(http_req_t *req, void *data)
 /* See middleware.h. */
 int api_cors_register(http_router_t *r, api_ctx_t *ctx)
 {
-    for (size_t i = 0; ctx->o.hsts && ctx->cors[i]; i++) {
-        /* production: credentials over plain HTTP, or any origin, are most likely mistakes */
+    for (size_t i = 0; ctx->hsts && ctx->cors[i]; i++) {
+        /* HSTS on: credentials over plain HTTP, or any origin, are most likely mistakes */
         if (strcmp(ctx->cors[i], "*") == 0 || strncmp(ctx->cors[i], "http://", 7) == 0)
-            log_warn("msg=\"JWTD_CORS_ALLOWED_ORIGINS entry unusual in production\" origin=%s",
+            log_warn("msg=\"JWTD_CORS_ALLOWED_ORIGINS entry unusual with HSTS\" origin=%s",
                      ctx->cors[i]);
     }
     int rc = http_router_use(r, "cors", on_cors, ctx);

@@ -1,9 +1,11 @@
 /*
  * ctx.c - the request layer's context (api_ctx_new: the options copied, the origins and
- * fingerprint headers normalised) and what api.h mounts: the hook chain in its order, the
- * core route families, the test routes and the documentation route.
+ * fingerprint headers normalised, the HSTS value and the public origin computed once) and what
+ * api.h mounts: the hook chain in its order, the core route families, the test routes and the
+ * documentation route.
  */
 #define LOG_MODULE "api"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +55,28 @@ static char *lower_fix(const char *s)
     return c;
 }
 
+/* The Strict-Transport-Security value of o; NULL when max-age is 0. */
+static char *hsts_value(const api_options_t *o)
+{
+    if (o->hsts_max_age_s <= 0)
+        return NULL;
+    char v[96];
+    snprintf(v, sizeof v, "max-age=%lld%s%s", (long long)o->hsts_max_age_s,
+             o->hsts_include_subdomains ? "; includeSubDomains" : "",
+             o->hsts_preload ? "; preload" : "");
+    return xstrdup(v);
+}
+
+/* scheme://authority of an absolute http(s) URL (the public URL, validated at load). */
+static char *origin_of(const char *url)
+{
+    const char *auth = strstr(url, "://");
+    if (!auth)
+        return NULL;
+    auth += 3;
+    return xstrndup(url, (size_t)(auth - url) + strcspn(auth, "/"));
+}
+
 static void copy_nets(const ip_net_list_t *from, ip_net_list_t *to)
 {
     to->count = from ? from->count : 0;
@@ -74,6 +98,12 @@ int api_ctx_new(const api_options_t *o, auth_t *auth, api_ctx_t **out)
     c->o.cookie_samesite = xstrdup(o->cookie_samesite ? o->cookie_samesite : "Lax");
     c->o.web_dir = dup_or_null(o->web_dir);
     c->o.issuer = dup_or_null(o->issuer);
+    c->o.public_url = dup_or_null(o->public_url);
+    if (c->o.public_url) {
+        c->public_https = strncmp(c->o.public_url, "https://", 8) == 0;
+        c->public_origin = origin_of(c->o.public_url);
+    }
+    c->hsts = hsts_value(o);
     c->cors = copy_list(o->cors_origins, o->cors_origin_count, origin_fix);
     for (size_t i = 0; i < o->cors_origin_count; i++)
         c->cors_any |= strcmp(c->cors[i], "*") == 0;
@@ -104,6 +134,9 @@ void api_ctx_free(api_ctx_t *c)
     free((char *)c->o.cookie_samesite);
     free((char *)c->o.web_dir);
     free((char *)c->o.issuer);
+    free((char *)c->o.public_url);
+    free(c->public_origin);
+    free(c->hsts);
     free_list(c->cors);
     free_list(c->fingerprint_fields);
     free_list(c->one_time_routes);

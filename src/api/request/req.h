@@ -44,6 +44,9 @@ struct api_ctx {
     ip_net_list_t ip_allowlist; /* copies */
     ip_net_list_t admin_allowlist;
     char **one_time_routes;
+    char *hsts;            /* the Strict-Transport-Security value; NULL = none */
+    bool public_https;     /* o.public_url is https://: every answer counts as https */
+    char *public_origin;   /* scheme://host[:port] of o.public_url; NULL = unset */
     struct api_static *ui; /* the web UI's files (routes/static.c) */
     char *openapi;         /* the served document (routes/openapi.c) */
     size_t openapi_len;
@@ -239,6 +242,19 @@ void api__set_refresh_cookie(http_req_t *req, const api_ctx_t *ctx, const char *
 bool api__origin_listed(const api_ctx_t *ctx, str_t origin);
 /* Whether origin names this server itself: its authority equals the Host header. */
 bool api__origin_is_self(const http_req_t *req, str_t origin);
+/* Whether origin is the origin of the configured public URL (ctx->public_origin). */
+bool api__origin_is_public(const api_ctx_t *ctx, str_t origin);
+/*
+ * Whether req is known to have reached us over https: the public URL is https://, or a
+ * trusted proxy says so (http_req_forwarded_https). Decides the Secure cookie and HSTS.
+ */
+bool api__https(const http_req_t *req, const api_ctx_t *ctx);
+/*
+ * The external base URL of this server, without a trailing '/', into out (cap bytes): the
+ * public URL when configured (never the Host header then), else the scheme (api__https)
+ * and the request's Host when it is a plain host[:port], else the scheme and "localhost".
+ */
+void api__base_url(const http_req_t *req, const api_ctx_t *ctx, char *out, size_t cap);
 /* The request's client fingerprint into out (AUTH_FPH_MAX + 1); false when binding is off. */
 bool api__fingerprint(http_req_t *req, const api_ctx_t *ctx, char *out);
 

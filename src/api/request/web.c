@@ -1,7 +1,8 @@
 /*
  * web.c - what the browser flow needs of a request: the Cookie header, the refresh
- * cookie's Set-Cookie, origin comparison (CORS, CSRF), and the client fingerprint that
- * binds a session's tokens to the client that signed in.
+ * cookie's Set-Cookie, origin comparison (CORS, CSRF), whether the request came over https
+ * and this server's external base URL (JWTD_PUBLIC_URL, else the Host header), and the
+ * client fingerprint that binds a session's tokens to the client that signed in.
  *
  * The fingerprint (JWTD_FINGERPRINT_HEADERS) is base64url(first 16 bytes of SHA-256 of
  * "name:value\n" for each configured header, in order, missing = empty). It is not a
@@ -10,6 +11,7 @@
  */
 #define LOG_MODULE "api"
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -58,7 +60,7 @@ void api__set_refresh_cookie(http_req_t *req, const api_ctx_t *ctx, const char *
         buf_append_cstr(&b, "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
     }
     buf_printf(&b, "; Path=%s; HttpOnly; SameSite=%s", ctx->o.cookie_path, ctx->o.cookie_samesite);
-    if (ctx->o.secure_cookie || strcmp(ctx->o.cookie_samesite, "None") == 0)
+    if (ctx->o.secure_cookie || api__https(req, ctx) || strcmp(ctx->o.cookie_samesite, "None") == 0)
         buf_append_cstr(&b, "; Secure");
     if (ctx->o.cookie_domain)
         buf_printf(&b, "; Domain=%s", ctx->o.cookie_domain);
@@ -91,6 +93,47 @@ bool api__origin_is_self(const http_req_t *req, str_t origin)
     else
         return false;
     return str_eq_nocase(auth, str_trim(host));
+}
+
+/* See req.h. */
+bool api__origin_is_public(const api_ctx_t *ctx, str_t origin)
+{
+    return ctx->public_origin && origin.len && str_eq_nocase(origin, str_cstr(ctx->public_origin));
+}
+
+/* See req.h. */
+bool api__https(const http_req_t *req, const api_ctx_t *ctx)
+{
+    return ctx->public_https || http_req_forwarded_https(req);
+}
+
+/* Whether a Host header value is a plain host[:port] we may echo into a URL. */
+static bool host_ok(str_t h)
+{
+    if (h.len == 0 || h.len > 255)
+        return false;
+    for (size_t i = 0; i < h.len; i++) {
+        char c = h.ptr[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '-' || c == ':' || c == '[' || c == ']'))
+            return false;
+    }
+    return true;
+}
+
+/* See req.h. */
+void api__base_url(const http_req_t *req, const api_ctx_t *ctx, char *out, size_t cap)
+{
+    if (ctx->o.public_url) {
+        snprintf(out, cap, "%s", ctx->o.public_url);
+        return;
+    }
+    const char *scheme = api__https(req, ctx) ? "https" : "http";
+    str_t host = http_req_header(req, "host");
+    if (host.ptr && host_ok(host))
+        snprintf(out, cap, "%s://%.*s", scheme, STR_FMT(host));
+    else
+        snprintf(out, cap, "%s://localhost", scheme);
 }
 
 /* See req.h. */

@@ -5,7 +5,9 @@
  * The JWKS lists the public keys of the ring (active, next, retired; never an HMAC secret
  * and never another issuer's trusted key), so with an HS* key the set is empty. Both bodies
  * are built per request from the immutable ring (cheap, and not a hot path) and may be
- * cached by clients for 5 minutes.
+ * cached by clients for 5 minutes. Discovery's URLs start with JWTD_PUBLIC_URL when it is
+ * set (never the Host header then), else the issuer when it is an http(s) URL, else the
+ * request's scheme (https behind a trusted proxy that says so) and Host.
  */
 #include <stdio.h>
 #include <string.h>
@@ -28,37 +30,21 @@ static void on_jwks(http_req_t *req)
     api__respond_buf(req, 200, &b);
 }
 
-/* Whether a Host header value is a plain host[:port] we may echo into a URL. */
-static bool host_ok(str_t h)
-{
-    if (h.len == 0 || h.len > 255)
-        return false;
-    for (size_t i = 0; i < h.len; i++) {
-        char c = h.ptr[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '-' || c == ':' || c == '[' || c == ']'))
-            return false;
-    }
-    return true;
-}
-
 static void on_openid_configuration(http_req_t *req)
 {
     const api_ctx_t *ctx = req->route_data;
     const char *cfg_issuer = ctx->o.issuer;
-    /* The base URL: the configured issuer when it is an http(s) URL, else this host. */
+    /* The base URL: JWTD_PUBLIC_URL; else the issuer when it is an http(s) URL; else the
+       request's scheme and Host. */
     char base[512];
-    str_t host = http_req_header(req, "host");
-    if (cfg_issuer &&
+    if (!ctx->o.public_url && cfg_issuer &&
         (strncmp(cfg_issuer, "https://", 8) == 0 || strncmp(cfg_issuer, "http://", 7) == 0)) {
         size_t l = strlen(cfg_issuer);
         while (l && cfg_issuer[l - 1] == '/')
             l--;
         snprintf(base, sizeof base, "%.*s", (int)(l > 400 ? 400 : l), cfg_issuer);
-    } else if (host.ptr && host_ok(host)) {
-        snprintf(base, sizeof base, "http://%.*s", STR_FMT(host));
     } else {
-        snprintf(base, sizeof base, "http://localhost");
+        api__base_url(req, ctx, base, sizeof base);
     }
     const char *issuer = cfg_issuer ? cfg_issuer : base;
     const char *alg = auth_signing_alg(ctx->auth);

@@ -190,3 +190,99 @@ TEST(cfg_data_dir_holds_the_default_database_and_uploads)
     CHECK_STR_EQ(c.upload_dir, "/srv/a?b/uploads");
     cfg_dispose(&c);
 }
+
+TEST(cfg_hsts_defaults_and_preload_rules)
+{
+    struct cfg c;
+    char err[512] = "";
+    ASSERT_EQ_INT(cfgtest_load_text(&c, "", err, sizeof err), 0);
+    CHECK_EQ_INT(c.hsts_max_age_s, 0);
+    cfg_dispose(&c);
+    ASSERT_EQ_INT(cfgtest_load_text(&c, "ENVIRONMENT=staging\n", err, sizeof err), 0);
+    CHECK_EQ_INT(c.hsts_max_age_s, 0);
+    cfg_dispose(&c);
+    ASSERT_EQ_INT(cfgtest_load_text(&c, "ENVIRONMENT=production\n", err, sizeof err), 0);
+    CHECK_EQ_INT(c.hsts_max_age_s, 31536000);
+    cfg_dispose(&c);
+    ASSERT_EQ_INT(
+        cfgtest_load_text(&c, "ENVIRONMENT=production\nHSTS_MAX_AGE=0\n", err, sizeof err), 0);
+    CHECK_EQ_INT(c.hsts_max_age_s, 0);
+    cfg_dispose(&c);
+    ASSERT_EQ_INT(cfgtest_load_text(&c,
+                                    "HSTS_MAX_AGE=2y\n"
+                                    "HSTS_INCLUDE_SUBDOMAINS=true\nHSTS_PRELOAD=on\n",
+                                    err, sizeof err),
+                  ERR_CONFIG); /* no "y" unit: a year is 365d */
+    cfg_dispose(&c);
+    ASSERT_EQ_INT(cfgtest_load_text(&c,
+                                    "HSTS_MAX_AGE=365d\n"
+                                    "HSTS_INCLUDE_SUBDOMAINS=true\nHSTS_PRELOAD=on\n",
+                                    err, sizeof err),
+                  0);
+    CHECK_TRUE(c.hsts_preload && c.hsts_include_subdomains);
+    cfg_dispose(&c);
+    cfgtest_expect_error("HSTS_MAX_AGE=365d\nHSTS_PRELOAD=true\n",
+                         "JWTD_HSTS_PRELOAD=true needs JWTD_HSTS_INCLUDE_SUBDOMAINS=true and "
+                         "JWTD_HSTS_MAX_AGE of at least 365d (31536000 s); got "
+                         "includeSubDomains=false, max-age=31536000");
+    cfgtest_expect_error("HSTS_MAX_AGE=364d\nHSTS_INCLUDE_SUBDOMAINS=1\nHSTS_PRELOAD=true\n",
+                         "JWTD_HSTS_PRELOAD=true needs JWTD_HSTS_INCLUDE_SUBDOMAINS=true and "
+                         "JWTD_HSTS_MAX_AGE of at least 365d (31536000 s); got "
+                         "includeSubDomains=true, max-age=31449600");
+}
+
+TEST(cfg_hsts_include_subdomains_without_max_age_warns)
+{
+    struct cfg c;
+    char err[256] = "";
+    cfgtest_logs_begin();
+    int rc = cfgtest_load_text(&c, "HSTS_INCLUDE_SUBDOMAINS=true\n", err, sizeof err);
+    char *logs = cfgtest_logs_end();
+    CHECK_EQ_INT(rc, 0);
+    CHECK_TRUE(logs && strstr(logs, "JWTD_HSTS_INCLUDE_SUBDOMAINS has no effect"));
+    free(logs);
+    cfg_dispose(&c);
+}
+
+TEST(cfg_public_url_trailing_slash_dropped)
+{
+    struct cfg c;
+    char err[256] = "";
+    ASSERT_EQ_INT(
+        cfgtest_load_text(&c, "PUBLIC_URL=https://auth.example.com/base//\n", err, sizeof err), 0);
+    CHECK_STR_EQ(c.public_url, "https://auth.example.com/base");
+    cfg_dispose(&c);
+    ASSERT_EQ_INT(cfgtest_load_text(&c, "PUBLIC_URL=\n", err, sizeof err), 0);
+    CHECK_TRUE(c.public_url == NULL);
+    cfg_dispose(&c);
+    cfgtest_expect_error("PUBLIC_URL=https://a.example/?x\n",
+                         "test.conf:1: JWTD_PUBLIC_URL: invalid value \"https://a.example/?x\" "
+                         "(a public URL has no query or fragment)");
+}
+
+TEST(cfg_route_aliases_items_and_duplicates)
+{
+    struct cfg c;
+    char err[256] = "";
+    ASSERT_EQ_INT(cfgtest_load_text(&c,
+                                    "ROUTE_ALIASES=/login/simpleJWT/=/api/token/, "
+                                    "/login/simpleJWT/refresh/=/api/token/refresh/,"
+                                    "/jwt/*=/api/token/*\n",
+                                    err, sizeof err),
+                  0);
+    ASSERT_EQ_INT(c.route_aliases.count, 3);
+    CHECK_STR_EQ(c.route_aliases.items[1], "/login/simpleJWT/refresh/=/api/token/refresh/");
+    cfg_dispose(&c);
+    cfgtest_expect_error("ROUTE_ALIASES=/a/=/api/token/,/b=/x y\n",
+                         "test.conf:1: JWTD_ROUTE_ALIASES: invalid item \"/b=/x y\" (target: "
+                         "character ' ' not allowed in a path)");
+    cfgtest_expect_error("ROUTE_ALIASES=/a/=/api/token/,/b/=/c/,/a=/api/token/verify/\n",
+                         "JWTD_ROUTE_ALIASES: duplicate alias path /a (items 1 and 3)");
+    cfgtest_expect_error("ROUTE_ALIASES=/a/*=/api/*,/a/*=/auth/*\n",
+                         "JWTD_ROUTE_ALIASES: duplicate alias path /a/ (items 1 and 2)");
+    /* an exact alias and a prefix alias may share a path: the router decides at start */
+    ASSERT_EQ_INT(
+        cfgtest_load_text(&c, "ROUTE_ALIASES=/a/*=/api/token/*,/a/=/api/token/\n", err, sizeof err),
+        0);
+    cfg_dispose(&c);
+}

@@ -143,3 +143,133 @@ TEST(cfg_parse_strlist_trims_and_drops_empty)
     CHECK_EQ_INT(l.count, 0);
     cfg_strlist_dispose(&l);
 }
+
+TEST(cfg_parse_public_url_accepts_and_normalises)
+{
+    static const struct {
+        const char *in;
+        const char *norm;
+        bool https;
+    } ok[] = {
+        {"https://auth.example.com", "https://auth.example.com", true},
+        {"https://auth.example.com/", "https://auth.example.com", true},
+        {"http://auth.example.com:8080//", "http://auth.example.com:8080", false},
+        {"https://example.com/auth/", "https://example.com/auth", true},
+        {"https://[::1]:8443", "https://[::1]:8443", true},
+        {"http://127.0.0.1", "http://127.0.0.1", false},
+        {"https://Auth-1.Example.COM/a_b/c~d.e", "https://Auth-1.Example.COM/a_b/c~d.e", true},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        size_t len = 0;
+        bool https = !ok[i].https;
+        char why[160] = "";
+        if (!CHECK_EQ_INT(cfg_parse_public_url(S(ok[i].in), &len, &https, why, sizeof why), 0))
+            fprintf(stderr, "    input \"%s\": %s\n", ok[i].in, why);
+        CHECK_EQ_INT(len, strlen(ok[i].norm));
+        CHECK_MEM_EQ(ok[i].in, ok[i].norm, strlen(ok[i].norm));
+        CHECK_EQ_INT(https, ok[i].https);
+    }
+}
+
+#define URL_EXPECTED "expected an absolute http:// or https:// URL, e.g. https://auth.example.com"
+
+TEST(cfg_parse_public_url_rejects_with_reasons)
+{
+    static const struct {
+        const char *in;
+        const char *why;
+    } bad[] = {
+        {"", URL_EXPECTED},
+        {"auth.example.com", URL_EXPECTED},
+        {"HTTPS://auth.example.com", URL_EXPECTED},
+        {" https://auth.example.com", URL_EXPECTED},
+        {"ftp://auth.example.com", URL_EXPECTED},
+        {"https://", "the URL has no host"},
+        {"https:///path", "the URL has no host"},
+        {"https://auth.example.com?x=1", "a public URL has no query or fragment"},
+        {"https://auth.example.com/a?x=1", "a public URL has no query or fragment"},
+        {"https://auth.example.com/#f", "a public URL has no query or fragment"},
+        {"https://user:pw@auth.example.com", "a public URL has no user name or password"},
+        {"https://auth.example.com:0", "the port must be a number 1..65535"},
+        {"https://auth.example.com:65536", "the port must be a number 1..65535"},
+        {"https://auth.example.com:", "the port must be a number 1..65535"},
+        {"https://auth.example.com:80x", "bad character in the host"},
+        {"https://auth_example.com", "bad character in the host"},
+        {"https://[::1", "bad IPv6 literal in the host"},
+        {"https://[zz]", "bad IPv6 literal in the host"},
+        {"https://a.example/x y", "character ' ' not allowed in a path"},
+        {"https://a.example/a/../b", "empty, '.' or '..' path segment"},
+        {"https://a.example/a//b", "empty, '.' or '..' path segment"},
+        {"https://a.example/%41", "character '%' not allowed in a path"},
+        {"https://a.example ", "bad character in the host"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        size_t len;
+        bool https;
+        char why[160] = "";
+        if (!CHECK_EQ_INT(cfg_parse_public_url(S(bad[i].in), &len, &https, why, sizeof why),
+                          ERR_CONFIG))
+            fprintf(stderr, "    input \"%s\"\n", bad[i].in);
+        CHECK_STR_EQ(why, bad[i].why);
+    }
+}
+
+TEST(cfg_parse_route_alias_forms)
+{
+    cfg_route_alias_t a;
+    char why[160] = "";
+    ASSERT_EQ_INT(
+        cfg_parse_route_alias(S(" /login/simpleJWT/ = /api/token/ "), &a, why, sizeof why), 0);
+    CHECK_TRUE(str_eq(a.alias, STR_LIT("/login/simpleJWT/")));
+    CHECK_TRUE(str_eq(a.target, STR_LIT("/api/token/")));
+    CHECK_TRUE(!a.prefix);
+    ASSERT_EQ_INT(
+        cfg_parse_route_alias(S("/login/simpleJWT=/api/token/verify/"), &a, why, sizeof why), 0);
+    CHECK_TRUE(str_eq(a.alias, STR_LIT("/login/simpleJWT")));
+    ASSERT_EQ_INT(cfg_parse_route_alias(S("/auth/jwt/*=/api/token/*"), &a, why, sizeof why), 0);
+    CHECK_TRUE(a.prefix);
+    CHECK_TRUE(str_eq(a.alias, STR_LIT("/auth/jwt/")));
+    CHECK_TRUE(str_eq(a.target, STR_LIT("/api/token/")));
+    ASSERT_EQ_INT(cfg_parse_route_alias(S("/*=/api/*"), &a, why, sizeof why), 0);
+    CHECK_TRUE(a.prefix && str_eq(a.alias, STR_LIT("/")));
+}
+
+TEST(cfg_parse_route_alias_rejects_with_reasons)
+{
+    static const struct {
+        const char *in;
+        const char *why;
+    } bad[] = {
+        {"/login/", "expected ALIAS=TARGET, e.g. /login/simpleJWT/=/api/token/"},
+        {"", "expected ALIAS=TARGET, e.g. /login/simpleJWT/=/api/token/"},
+        {"login/=/api/token/", "the alias must be an absolute path starting with '/'"},
+        {"/login/=", "the target must be an absolute path starting with '/'"},
+        {"/login/=api/token/", "the target must be an absolute path starting with '/'"},
+        {"/log in/=/api/token/", "alias: character ' ' not allowed in a path"},
+        {"/login/=/api/token/?x", "target: character '?' not allowed in a path"},
+        {"/login/{id}=/api/token/", "alias: character '{' not allowed in a path"},
+        {"/login/=/api/token/=x", "target: character '=' not allowed in a path"},
+        {"/a/../b=/api/token/", "alias: empty, '.' or '..' path segment"},
+        {"/a//b=/api/token/", "alias: empty, '.' or '..' path segment"},
+        {"/a/./=/api/token/", "alias: empty, '.' or '..' path segment"},
+        {"/api/token/=/api/token/", "the alias and the target are the same path"},
+        {"/a/*=/api/token/", "a prefix alias ends in /* on both sides, e.g. "
+                             "/login/simpleJWT/*=/api/token/*"},
+        {"/a*=/b*", "alias: character '*' not allowed in a path"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cfg_route_alias_t a;
+        char why[200] = "";
+        if (!CHECK_EQ_INT(cfg_parse_route_alias(S(bad[i].in), &a, why, sizeof why), ERR_CONFIG))
+            fprintf(stderr, "    input \"%s\"\n", bad[i].in);
+        CHECK_STR_EQ(why, bad[i].why);
+    }
+    char long_path[300];
+    memset(long_path, 'a', sizeof long_path);
+    long_path[0] = '/';
+    memcpy(long_path + 280, "=/api/token/", 13);
+    cfg_route_alias_t a;
+    char why[200] = "";
+    CHECK_EQ_INT(cfg_parse_route_alias(S(long_path), &a, why, sizeof why), ERR_CONFIG);
+    CHECK_STR_EQ(why, "the alias is longer than 256 bytes");
+}

@@ -1,6 +1,7 @@
 /*
  * Unit tests for src/http/request.c: the client address behind trusted proxies (the
- * right-most X-Forwarded-For entry a trusted proxy did not add), computed once.
+ * right-most X-Forwarded-For entry a trusted proxy did not add), computed once, and
+ * X-Forwarded-Proto believed from trusted proxies only.
  */
 #include <stdio.h>
 #include <string.h>
@@ -51,4 +52,46 @@ TEST(http_client_address_behind_trusted_proxies)
     CHECK_TRUE(client_is("10.0.0.2", "10.0.0.0/8", "1.2.3.4, unknown", "10.0.0.2"));
     CHECK_TRUE(client_is("10.0.0.2", "10.0.0.0/8", NULL, "10.0.0.2"));
     CHECK_TRUE(client_is("::1", "::1", "198.51.100.1", "198.51.100.1"));
+}
+
+static void h_proto(http_req_t *req)
+{
+    http_respond(req, 200, "text/plain", str_cstr(http_req_forwarded_https(req) ? "https" : "-"));
+}
+
+/* Whether a request from peer with X-Forwarded-Proto xfp (NULL: none) counts as https. */
+static bool https_is(const char *peer, const char *trusted, const char *xfp, bool want)
+{
+    ip_net_list_t list = {0};
+    CHECK_EQ_INT(ip_net_list_parse(str_cstr(trusted), &list, NULL), 0);
+    char raw[512];
+    snprintf(raw, sizeof raw, "GET /p HTTP/1.1\r\nHost: x\r\n%s%s%s\r\n",
+             xfp ? "X-Forwarded-Proto: " : "", xfp ? xfp : "", xfp ? "\r\n" : "");
+    char *res = reqtest_run_from(peer, HTTP_M_GET, "/p", h_proto, NULL, &list, raw);
+    const char *tail = want ? "\r\n\r\nhttps" : "\r\n\r\n-";
+    const char *at = strstr(res, tail);
+    bool ok = at && strlen(at) == strlen(tail);
+    if (!ok)
+        fprintf(stderr, "    peer %s proto %s: want %d, got\n%s\n", peer, xfp ? xfp : "-", want,
+                res);
+    free(res);
+    ip_net_list_dispose(&list);
+    return ok;
+}
+
+TEST(http_forwarded_https_only_from_trusted_proxies)
+{
+    /* an untrusted peer's header is ignored */
+    CHECK_TRUE(https_is("203.0.113.9", "", "https", false));
+    CHECK_TRUE(https_is("203.0.113.9", "10.0.0.0/8", "https", false));
+    /* a trusted proxy: its own (last) entry, any case */
+    CHECK_TRUE(https_is("10.0.0.2", "10.0.0.0/8", "https", true));
+    CHECK_TRUE(https_is("10.0.0.2", "10.0.0.0/8", " HTTPS ", true));
+    CHECK_TRUE(https_is("10.0.0.2", "10.0.0.0/8", "http, https", true));
+    CHECK_TRUE(https_is("10.0.0.2", "10.0.0.0/8", "https, http", false));
+    CHECK_TRUE(https_is("10.0.0.2", "10.0.0.0/8", "http", false));
+    CHECK_TRUE(https_is("10.0.0.2", "10.0.0.0/8", "httpsx", false));
+    CHECK_TRUE(https_is("10.0.0.2", "10.0.0.0/8", "", false));
+    CHECK_TRUE(https_is("10.0.0.2", "10.0.0.0/8", NULL, false));
+    CHECK_TRUE(https_is("::1", "::1", "https", true));
 }

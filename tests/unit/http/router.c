@@ -3,6 +3,7 @@
 
 #include "common/err.h"
 #include "http/http.h"
+#include "http/http_internal.h"
 
 static void h_a(http_req_t *req)
 {
@@ -133,5 +134,53 @@ TEST(router_iteration_lists_routes_in_order)
     CHECK_EQ_INT(http_router_route(r, 5, &m, &pat), 0);
     CHECK_STR_EQ(pat, "/auth/login");
     CHECK_EQ_INT(http_router_route(r, 6, &m, &pat), ERR_NOT_FOUND);
+    http_router_free(r);
+}
+
+TEST(router_alias_serves_the_target_path)
+{
+    http_router_t *r = make();
+    CHECK_EQ_INT(http_router_alias(r, "/login/simpleJWT/", "/api/token/"), 0);
+    CHECK_EQ_INT(http_router_alias(r, "/login/simpleJWT/", "/api/token/"), 0); /* idempotent */
+    CHECK_EQ_INT(http_router_alias_count(r), 1);
+    str_t p = http__router_resolve(r, STR_LIT("/login/simpleJWT/"));
+    CHECK_TRUE(str_eq(p, STR_LIT("/api/token/")));
+    /* exact paths only: neighbours, prefixes and the slashless form are not aliases */
+    static const char *const same[] = {"/login/simpleJWT",   "/login/simpleJWT//", "/login/",
+                                       "/login/simpleJWT/x", "/api/token/",        ""};
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+        str_t in = str_cstr(same[i]);
+        str_t out = http__router_resolve(r, in);
+        CHECK_TRUE(out.ptr == in.ptr && out.len == in.len);
+    }
+    /* after resolving, matching is the target's: handler, 405 and Allow */
+    http_handler_fn fn = NULL;
+    void *data = NULL;
+    http_req_t req = {0};
+    char allow[64];
+    CHECK_EQ_INT(http_router_match(r, HTTP_M_POST, p, &fn, &data, &req, NULL, 0), 0);
+    CHECK_TRUE(data == (void *)2);
+    CHECK_EQ_INT(http_router_match(r, HTTP_M_GET, p, &fn, &data, &req, allow, sizeof allow),
+                 ERR_METHOD);
+    CHECK_STR_EQ(allow, "POST, OPTIONS");
+    http_router_free(r);
+}
+
+TEST(router_alias_refusals)
+{
+    http_router_t *r = make();
+    CHECK_EQ_INT(http_router_alias(r, "/x/", "/api/nothing/"), ERR_NOT_FOUND);
+    CHECK_EQ_INT(http_router_alias(r, "/x/", "/api/token"), ERR_NOT_FOUND);
+    CHECK_EQ_INT(http_router_alias(r, "/x/", "/posts/{id}"), ERR_INVALID);
+    CHECK_EQ_INT(http_router_alias(r, "/x/{id}", "/api/token/"), ERR_INVALID);
+    CHECK_EQ_INT(http_router_alias(r, "x/", "/api/token/"), ERR_INVALID);
+    CHECK_EQ_INT(http_router_alias(r, NULL, "/api/token/"), ERR_INVALID);
+    /* a path a route serves, fixed or with parameters */
+    CHECK_EQ_INT(http_router_alias(r, "/healthz", "/api/token/"), ERR_CONFLICT);
+    CHECK_EQ_INT(http_router_alias(r, "/posts/7", "/api/token/"), ERR_CONFLICT);
+    /* one alias, one target */
+    CHECK_EQ_INT(http_router_alias(r, "/x/", "/api/token/"), 0);
+    CHECK_EQ_INT(http_router_alias(r, "/x/", "/auth/login"), ERR_CONFLICT);
+    CHECK_EQ_INT(http_router_alias_count(r), 1);
     http_router_free(r);
 }
