@@ -1,11 +1,11 @@
-// jwtd-client.js - browser (and Node >= 18) client for jwtd's cookie flow (API.md section 4).
+// jwtd-client.js - browser (and Node >= 18) client for jwtd's cookie flow (docs/api.md §5).
 //
 // One ES module, no dependencies, built on fetch. What it does:
 //   - keeps the access token in memory only (never localStorage/sessionStorage); the refresh
 //     token lives in jwtd's HttpOnly cookie, which JavaScript cannot read;
 //   - adds `Authorization: Bearer <access>` to requests made with client.fetch();
 //   - on a 401 refreshes once and retries; concurrent callers share ONE refresh
-//     (single-flight: seed 004's queue of failed requests);
+//     (single-flight: one refresh, the failed requests queued behind it);
 //   - coordinates tabs: refreshes run under a Web Lock (navigator.locks) so two tabs never
 //     present the same cookie at once, and a tab that waited for the lock reuses the token
 //     the other tab just broadcast (BroadcastChannel) instead of rotating again; login and

@@ -1,6 +1,6 @@
 /*
  * server.c - a resource server in C that trusts jwtd's tokens without calling jwtd per
- * request: the C counterpart of seed 003's FastAPI server (examples/resource-server-c/).
+ * request: the C counterpart of a FastAPI + PyJWT resource service (examples/resource-server-c/).
  *
  * It fetches jwtd's public keys (GET /.well-known/jwks.json, a tiny HTTP/1.1 client over
  * plain sockets) and verifies every Bearer token locally with libjwtv:

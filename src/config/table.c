@@ -369,5 +369,5 @@ _Static_assert(sizeof cfg_rows / sizeof cfg_rows[0] <= CFG_MAX_ROWS,
  * Variables our own test, bench and run scripts set, which are not configuration (no
  * unknown-variable warning). Names starting with JWTD_TEST_ are skipped as well.
  */
-const char *const cfg_env_ignored[] = {"JWTD_SRC_ROOT",  "JWTD_BIN",         "JWTD_BIN_DIR",
-                                       "JWTD_PEERS_DIR", "JWTD_TEST_ROUTES", NULL};
+const char *const cfg_env_ignored[] = {"JWTD_SRC_ROOT", "JWTD_BIN", "JWTD_BIN_DIR",
+                                       "JWTD_TEST_ROUTES", NULL};

@@ -8,16 +8,16 @@ Two halves:
   `refresh()`, `verify()`, `me()`), plus JWT helpers to decode, re-sign and tamper tokens.
   `token_env()` is the base configuration of these tests: a fixed HS256 secret, no rate
   limits, cheap argon2 parameters (tests that measure hashing pass their own).
-* Django side: `DjangoPeer` runs the SimpleJWT reference peer of /work/shared/peers. That
-  directory is read-only (run-peers.sh writes `.run/` next to itself), so the tree is
-  copied into a temp dir and started from there, on free ports (never the peers' defaults
-  18000/18001/18379, never 2024), with its own SQLite database. `peer_packages_missing()`
-  says which Debian packages are missing when the peer cannot run.
+* Django/FastAPI side: the test fixtures of tests/peers/, run from the repository itself on
+  free 127.0.0.1 ports (never 2024) with their state in a temp dir. `DjangoPeer` is the
+  Django + SimpleJWT site (tests/peers/django_site), `FastApiService` the FastAPI + PyJWT
+  resource service (tests/peers/fastapi_service). A missing Debian package fails the test
+  with its name (`require_packages()`); nothing skips.
 
-Also usable from the command line (bench/run-tokens uses it):
+Also usable from the command line (start a Django site for a benchmark or by hand):
 
-    python3 tests/integration/peers.py start --dir DIR [--secret S]   # prints the URL
-    python3 tests/integration/peers.py stop --dir DIR
+    /usr/bin/python3 tests/integration/peers.py start --dir DIR [--secret S] [--bulk N]
+    /usr/bin/python3 tests/integration/peers.py stop --dir DIR
 """
 
 import base64
@@ -25,8 +25,8 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import socket
-import stat
 import subprocess
 import sys
 import tempfile
@@ -35,22 +35,21 @@ import time
 import pytest
 import requests
 
-# The peers ship in shared/ beside the repository (CI clones the repo next to it); the
-# absolute path is this machine's copy, for a checkout kept elsewhere.
-_BESIDE = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
-                                        "..", "shared", "peers"))
-PEERS_SRC = os.environ.get("JWTD_PEERS_DIR") or (
-    _BESIDE if os.path.isdir(_BESIDE) else "/work/shared/peers")
+# The fixtures live in the repository: tests/peers/.
+PEERS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "peers")
+DJANGO_SITE = os.path.join(PEERS_DIR, "django_site")
+FASTAPI_SERVICE = os.path.join(PEERS_DIR, "fastapi_service")
 PY = "/usr/bin/python3"
 
 # HS256 secret shared by jwtd and the Django peer in the tests (>= 32 bytes).
 SHARED_SECRET = "interop-test-hs256-shared-secret-0123456789abcdef"
 TEST_PASSWORD = "testpass123"
 
-# Debian packages the Django peer needs (run-peers.sh / install-deps.sh).
-PEER_PACKAGES = ["python3-django", "python3-djangorestframework",
-                 "python3-djangorestframework-simplejwt", "python3-django-redis",
-                 "python3-fastapi", "python3-uvicorn", "gunicorn", "redis-server"]
+# Debian packages the fixtures need (all in scripts/bootstrap's test profile).
+DJANGO_PACKAGES = ["python3-django", "python3-djangorestframework",
+                   "python3-djangorestframework-simplejwt", "gunicorn"]
+FASTAPI_PACKAGES = ["python3-fastapi", "python3-uvicorn", "python3-jwt"]
+PEER_PACKAGES = DJANGO_PACKAGES + FASTAPI_PACKAGES
 
 
 # --- JWT helpers -----------------------------------------------------------------------------
@@ -146,7 +145,7 @@ def alg_none(token):
 
 
 def oct_thumbprint(secret):
-    """RFC 7638 thumbprint of an HMAC secret as an `oct` JWK (API.md section 1: kid)."""
+    """RFC 7638 thumbprint of an HMAC secret as an `oct` JWK (docs/api.md, "Tokens": kid)."""
     if isinstance(secret, str):
         secret = secret.encode()
     canon = '{"k":"%s","kty":"oct"}' % b64u(secret)
@@ -298,17 +297,19 @@ def shared_jwtd():
     f.close()
 
 
-# --- golden transcripts ----------------------------------------------------------------------
+# --- golden table --------------------------------------------------------------------------
 #
-# What the Django peer answered in /work/shared/peers/golden/hs256/NN_*.txt (status, body,
-# whether WWW-Authenticate was sent), transcribed here so the tests also run where the peers
-# tree is absent; test_simplejwt_golden_table.py checks this table against the transcripts
-# when they exist. Token-bearing 200 bodies are checked by shape in the tests instead.
+# What Django + SimpleJWT 5.2.2 answers (status, body, whether WWW-Authenticate is sent) for
+# the numbered cases of the SimpleJWT wire format: 02-08 obtain, 11-15 refresh, 17-26
+# verify, 27-30 blacklist, 31-41 /api/users/me/. test_simplejwt_golden_table.py replays every
+# case against the test Django site (tests/peers/django_site) and against jwtd, live, so this
+# table is checked on every run. Token-bearing 200 bodies are checked by shape in the tests.
 #
-# jwtd differs on purpose (API.md): every error body also has `code`; 19 (verify of a
-# blacklisted token) is 401 token_not_valid; 22 (signature padding bits) is rejected; 31
-# (access token of a blacklisted session) is rejected; 11 (immediate reuse of a rotated
-# refresh token) is inside the reuse grace, so it returns the same successor.
+# jwtd differs on purpose (docs/api.md, "Differences from SimpleJWT"): every error body also
+# has `code`; 19 (verify of a blacklisted token) is 401 token_not_valid; 22 (signature
+# padding bits) is rejected; 31 (access token of a blacklisted session) is rejected; 11
+# (immediate reuse of a rotated refresh token) is inside the reuse grace, so it returns the
+# same successor.
 
 INVALID = "Token is invalid or expired"
 NOT_PROVIDED = "Authentication credentials were not provided."
@@ -364,7 +365,7 @@ GOLDEN = {
     41: (401, {"detail": NOT_PROVIDED}, True),
 }
 
-# The `code` jwtd adds where Django's body has none (API.md section 2).
+# The `code` jwtd adds where Django's body has none (docs/api.md, "Errors").
 GOLDEN_CODE = {2: "no_active_account", 3: "no_active_account", 4: "invalid_request",
                5: "invalid_request", 8: "method_not_allowed", 14: "invalid_request",
                26: "invalid_request", 33: "not_authenticated", 40: "not_authenticated",
@@ -411,14 +412,24 @@ def check_error(resp, case, token_presented=False):
 # --- Django side -----------------------------------------------------------------------------
 
 
-def peer_packages_missing():
+def peer_packages_missing(packages=None):
+    """The Debian packages of `packages` (default PEER_PACKAGES) that are not installed."""
     missing = []
-    for p in PEER_PACKAGES:
+    for p in packages or PEER_PACKAGES:
         r = subprocess.run(["dpkg-query", "-W", "-f=${Status}", p], capture_output=True,
                            text=True)
         if "install ok installed" not in r.stdout:
             missing.append(p)
     return missing
+
+
+def require_packages(packages=None):
+    """Fails the calling test (never skips) when a package the fixtures need is missing."""
+    missing = peer_packages_missing(packages)
+    if missing:
+        pytest.fail("Debian packages missing for the Django/FastAPI test fixtures: %s "
+                    "(install them with scripts/bootstrap test)" % " ".join(missing),
+                    pytrace=False)
 
 
 def free_port():
@@ -427,83 +438,139 @@ def free_port():
         return s.getsockname()[1]
 
 
-def _make_writable(root):
-    for d, dirs, files in os.walk(root):
-        os.chmod(d, os.stat(d).st_mode | stat.S_IWUSR)
-        for f in files:
-            p = os.path.join(d, f)
-            if not os.path.islink(p):
-                os.chmod(p, os.stat(p).st_mode | stat.S_IWUSR)
+def _peer_env(extra):
+    """The environment of a fixture process: ours without JWTD_*, no .pyc in the tree."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JWTD_")}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.update({k: str(v) for k, v in extra.items() if v is not None})
+    return env
+
+
+class _Service:
+    """One fixture server process: started in its source dir, logs in workdir/NAME.log, pid in
+    workdir/NAME.pid (so `peers.py stop` finds it), up once GET health_path answers."""
+
+    def __init__(self, name, workdir, cwd, argv, env, port, health_path):
+        self.name, self.workdir, self.cwd, self.argv, self.env = name, workdir, cwd, argv, env
+        self.port, self.health_path = port, health_path
+        self.url = "http://127.0.0.1:%d" % port
+        self.log = os.path.join(workdir, name + ".log")
+        self.pidfile = os.path.join(workdir, name + ".pid")
+        self.proc = None
+
+    def start(self, timeout=60):
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env,
+                                         stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                         start_new_session=True)
+        with open(self.pidfile, "w") as f:
+            f.write("%d\n" % self.proc.pid)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                requests.get(self.url + self.health_path, timeout=2)
+                return self
+            except requests.RequestException:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("%s did not start (%s); log:\n%s" % (
+            self.name, " ".join(self.argv), self.log_tail()))
+
+    def log_tail(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()[-4000:]
+        except OSError:
+            return ""
+
+    def pid(self):
+        if self.proc:
+            return self.proc.pid
+        try:
+            with open(self.pidfile) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def stop(self):
+        """SIGTERM to the process it started (gunicorn/uvicorn stop their workers), then
+        SIGKILL after 20 s."""
+        pid = self.pid()
+        if pid is None:
+            return
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        if self.proc:
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        else:  # started by another process (`peers.py start`): wait for the pid to go
+            for _ in range(200):
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.1)
+        self.proc = None
+        try:
+            os.unlink(self.pidfile)
+        except FileNotFoundError:
+            pass
 
 
 class DjangoPeer:
-    """The Django/SimpleJWT peer (plus its redis and FastAPI, as run-peers.sh starts them)
-    run from a private copy of the peers tree."""
+    """The test Django site (tests/peers/django_site: Django 3.2 + DRF + SimpleJWT 5.2.2 with
+    the blacklist app, rotation and blacklist-after-rotation on) under gunicorn, on a free
+    127.0.0.1 port, with its own SQLite database in workdir. testuser (testpass123) is id 1,
+    plus bulk_users user00001... `alg` HS256 signs with `secret`; RS256/ES256 need
+    JWT_PRIVATE_KEY_FILE and JWT_PUBLIC_KEY_FILE in `env`."""
 
     def __init__(self, workdir=None, secret=SHARED_SECRET, alg="HS256", bulk_users=0,
-                 env=None):
+                 env=None, workers=2):
         self.own_dir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix="jwtd-peer-")
-        self.tree = os.path.join(self.workdir, "peers")
+        os.makedirs(self.workdir, exist_ok=True)
         self.secret = secret
         self.alg = alg
         self.bulk_users = bulk_users
+        self.workers = workers
         self.extra_env = env or {}
+        self.env = _peer_env(dict(
+            {"JWT_ALG": alg, "JWT_SECRET_KEY": secret if alg == "HS256" else None,
+             "DJANGO_DB_PATH": os.path.join(self.workdir, "django.sqlite3")},
+            **self.extra_env))
+        self.server = None
         self.url = None
-        self.env = None
 
-    def start(self, timeout=120):
-        if not os.path.isdir(self.tree):
-            shutil.copytree(PEERS_SRC, self.tree, symlinks=True,
-                            ignore=shutil.ignore_patterns(".run", "db.sqlite3", "results",
-                                                          "__pycache__"))
-            _make_writable(self.tree)
-        ports = {"DJANGO_PORT": free_port(), "FASTAPI_PORT": free_port(),
-                 "REDIS_PORT": free_port()}
-        env = {k: v for k, v in os.environ.items() if not k.startswith("JWTD_")}
-        env.update({k: str(v) for k, v in ports.items()})
-        env.update({
-            "JWT_ALG": self.alg,
-            "BULK_USERS": str(self.bulk_users),
-            "DJANGO_DB_PATH": os.path.join(self.workdir, "django.sqlite3"),
-            "REDIS_URL": "redis://127.0.0.1:%d/1" % ports["REDIS_PORT"],
-            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin:" + os.environ.get("PATH", ""),
-        })
-        if self.alg == "HS256":
-            env["JWT_SECRET_KEY"] = self.secret
-        env.update(self.extra_env)
-        self.env = env
-        p = subprocess.run([os.path.join(self.tree, "run-peers.sh"), "--fresh"], env=env,
-                           capture_output=True, text=True, timeout=timeout)
-        if p.returncode != 0:
-            logs = ""
-            for f in ("django.log", "redis.log", "fastapi.log"):
-                path = os.path.join(self.tree, ".run", f)
-                if os.path.exists(path):
-                    with open(path) as fh:
-                        logs += "--- %s\n%s\n" % (f, fh.read()[-3000:])
-            self.stop()
-            raise RuntimeError("run-peers.sh failed (%d):\n%s\n%s\n%s"
-                               % (p.returncode, p.stdout, p.stderr, logs))
-        self.url = "http://127.0.0.1:%d" % ports["DJANGO_PORT"]
-        self.fastapi_url = "http://127.0.0.1:%d" % ports["FASTAPI_PORT"]
+    def start(self, timeout=60):
+        require_packages(DJANGO_PACKAGES)
+        self.manage("migrate", "-v0")
+        self.manage("create_test_users", "--bulk", str(self.bulk_users))
+        port = free_port()
+        self.server = _Service(
+            "django", self.workdir, DJANGO_SITE,
+            [PY, "-m", "gunicorn", "jwtpeer.wsgi:application", "--bind", "127.0.0.1:%d" % port,
+             "--workers", str(self.workers), "--worker-class", "sync", "--log-level",
+             "warning"], self.env, port, "/healthz").start(timeout)
+        self.url = self.server.url
         return self
 
     def pids(self):
-        out = []
-        for n in ("django", "fastapi", "redis"):
-            f = os.path.join(self.tree, ".run", n + ".pid")
-            if os.path.exists(f):
-                with open(f) as fh:
-                    out.append(int(fh.read().strip()))
-        return out
+        """[gunicorn master pid] (its workers are its children)."""
+        pid = self.server.pid() if self.server else None
+        return [pid] if pid else []
 
-    def manage(self, *args, timeout=600):
-        """manage.py ARGS with the running peer's settings; returns stdout."""
-        p = subprocess.run([PY, "manage.py"] + list(args), env=self.env,
-                           cwd=os.path.join(self.tree, "django_simplejwt"),
-                           capture_output=True, text=True, timeout=timeout)
-        assert p.returncode == 0, "manage.py %s: %s" % (" ".join(args), p.stderr)
+    def manage(self, *args, stdin=None, timeout=600):
+        """manage.py ARGS with the site's settings; returns stdout."""
+        p = subprocess.run([PY, "manage.py"] + list(args), env=self.env, cwd=DJANGO_SITE,
+                           input=stdin, capture_output=True, text=True, timeout=timeout)
+        assert p.returncode == 0, "manage.py %s: %s%s" % (" ".join(args), p.stdout, p.stderr)
         return p.stdout
 
     def login(self, username="testuser", password=TEST_PASSWORD):
@@ -517,32 +584,68 @@ class DjangoPeer:
                             headers={"Authorization": "Bearer " + token}, timeout=60)
 
     def stop(self):
-        if os.path.isdir(self.tree):
-            subprocess.run([os.path.join(self.tree, "stop-peers.sh")], capture_output=True,
-                           text=True, timeout=60, env=self.env or os.environ)
+        if self.server is None and os.path.exists(os.path.join(self.workdir, "django.pid")):
+            self.server = _Service("django", self.workdir, DJANGO_SITE, [], self.env, 0, "/")
+        if self.server:
+            self.server.stop()
+            self.server = None
         if self.own_dir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+class FastApiService:
+    """The test FastAPI + PyJWT resource service (tests/peers/fastapi_service) under uvicorn
+    on a free 127.0.0.1 port. It verifies access tokens with `alg` and one of: `secret`
+    (HS256), `public_key_file` (PEM) or `jwks_url` (keys by kid, PyJWKClient)."""
+
+    def __init__(self, workdir, alg, secret=None, public_key_file=None, jwks_url=None):
+        os.makedirs(workdir, exist_ok=True)
+        self.workdir = workdir
+        self.env = _peer_env({"JWT_ALG": alg, "JWT_SECRET_KEY": secret,
+                              "JWT_PUBLIC_KEY_FILE": public_key_file, "JWKS_URL": jwks_url})
+        self.server = None
+        self.url = None
+
+    def start(self, timeout=60):
+        require_packages(FASTAPI_PACKAGES)
+        port = free_port()
+        self.server = _Service(
+            "fastapi", self.workdir, FASTAPI_SERVICE,
+            [PY, "-m", "uvicorn", "main:app", "--host", "127.0.0.1", "--port", str(port),
+             "--log-level", "warning", "--no-access-log"], self.env, port, "/").start(timeout)
+        self.url = self.server.url
+        return self
+
+    def get(self, path, token=None, auth=None):
+        headers = {}
+        if token is not None:
+            headers["Authorization"] = "Bearer " + token
+        if auth is not None:
+            headers["Authorization"] = auth
+        return requests.get(self.url + path, headers=headers, timeout=30)
+
+    def stop(self):
+        if self.server:
+            self.server.stop()
+            self.server = None
+
+
 def _main(argv):
     import argparse
-    ap = argparse.ArgumentParser(description="run the Django peer from a private copy")
+    ap = argparse.ArgumentParser(description="run the test Django site (tests/peers)")
     ap.add_argument("cmd", choices=["start", "stop"])
-    ap.add_argument("--dir", required=True, help="work dir (the copy and its database)")
+    ap.add_argument("--dir", required=True, help="work dir (database, logs, pid file)")
     ap.add_argument("--secret", default=SHARED_SECRET)
     ap.add_argument("--bulk", type=int, default=0)
     a = ap.parse_args(argv)
-    os.makedirs(a.dir, exist_ok=True)
     peer = DjangoPeer(workdir=a.dir, secret=a.secret, bulk_users=a.bulk)
     if a.cmd == "start":
         peer.start()
         with open(os.path.join(a.dir, "peer.env"), "w") as f:
-            for k in ("JWT_ALG", "JWT_SECRET_KEY", "DJANGO_DB_PATH", "REDIS_URL", "DJANGO_PORT",
-                      "FASTAPI_PORT", "REDIS_PORT"):
+            for k in ("JWT_ALG", "JWT_SECRET_KEY", "DJANGO_DB_PATH"):
                 if k in peer.env:
                     f.write("export %s=%s\n" % (k, peer.env[k]))
             f.write("export DJANGO_URL=%s\n" % peer.url)
-            f.write("export PEER_TREE=%s\n" % peer.tree)
         print(peer.url)
     else:
         peer.stop()

@@ -1,4 +1,4 @@
-"""The browser cookie flow of API.md section 4 (seed 004; golden cases 42-65) under each
+"""The browser cookie flow of docs/api.md §5 under each
 JWTD_ENVIRONMENT: login sets the HttpOnly refresh cookie (Secure outside development, Domain
 when configured), refresh from the cookie rotates it, mobile login/refresh carry the refresh
 token in the body, logout revokes the session at once (its access tokens too), clears the

@@ -1,4 +1,4 @@
-"""CORS and CSRF of the browser flow (API.md section 4) under each JWTD_ENVIRONMENT.
+"""CORS and CSRF of the browser flow (docs/api.md §5) under each JWTD_ENVIRONMENT.
 
 CORS: development allows the localhost:3000 origins by default, staging and production
 nothing unless JWTD_CORS_ALLOWED_ORIGINS lists them; a listed origin gets its own origin

@@ -1,7 +1,7 @@
-"""Interop with the Django + SimpleJWT reference peer (issue 4 "Interop"; prepares issue 6).
+"""Interop with a Django + SimpleJWT site (issue 4 "Interop"; prepares issue 6).
 
-The peer (/work/shared/peers, run from a private copy by peers.DjangoPeer, HS256 with a
-shared secret) is started once for the module. Shown here:
+The site is the test fixture tests/peers/django_site (peers.DjangoPeer: Django 3.2, DRF,
+SimpleJWT 5.2.2, HS256 with a shared secret), started once for the module. Shown here:
   * a jwtd access token (same secret; testuser has id 1 on both sides) is accepted by
     SimpleJWT's JWTAuthentication on Django's /api/users/me/, although jwtd's user_id is a
     string and its header carries a kid;
@@ -9,7 +9,7 @@ shared secret) is started once for the module. Shown here:
     JWTD_TRUSTED_JWKS_FILE holding the secret as an `oct` JWK - and rejected by a jwtd
     that does not trust it;
   * tampered tokens are rejected both ways.
-Skipped only when the peer's Debian packages are not installed (the reason lists them).
+A missing Debian package fails the module with its name (peers.require_packages).
 """
 
 import json
@@ -23,12 +23,6 @@ from peers import (SHARED_SECRET, b64u, check_error, flip_data_bit, flip_padding
                    jwt_parts, resign, tamper_payload, tokens)  # noqa: F401 (fixtures)
 
 OTHER_SECRET = "jwtd-own-secret-distinct-from-django-0123456789"
-
-_missing = peers.peer_packages_missing()
-pytestmark = pytest.mark.skipif(
-    bool(_missing), reason="Django peer packages not installed: %s (scripts/bootstrap test)"
-    % " ".join(_missing))
-
 
 @pytest.fixture(scope="module")
 def django():

@@ -1,24 +1,25 @@
-"""Interop with the real seed services with asymmetric keys (issue 6, item 4).
+"""Interop with Django + SimpleJWT and a FastAPI + PyJWT resource service, asymmetric keys
+(issue 6, item 4).
 
-The Django + SimpleJWT peer and the seed-003 FastAPI resource server run from a private
-copy of /work/shared/peers (peers.DjangoPeer), configured the way a project migrating to
-jwtd would configure them:
+The test fixtures of tests/peers (peers.DjangoPeer: Django 3.2 + SimpleJWT 5.2.2;
+peers.FastApiService: FastAPI + PyJWT) are configured the way a project migrating to jwtd
+would configure them:
   * SimpleJWT's VERIFYING_KEY (JWT_PUBLIC_KEY_FILE) and FastAPI's public key are jwtd's
     public key: jwtd's RS256 / ES256 access tokens are accepted by Django's
     JWTAuthentication on /api/users/me/ (same user id: the ids are the same on both sides
     after `jwtd import-django`; here testuser is id 1 on both) and by FastAPI's /protected;
   * jwtd trusts Django's public key (JWTD_TRUSTED_JWKS_FILE), so tokens Django still issues
     during the migration work on jwtd too: both run side by side;
-  * PyJWT's PyJWKClient verifies jwtd's tokens from jwtd's /.well-known/jwks.json alone;
+  * PyJWT's PyJWKClient, and the FastAPI service pointed at JWKS_URL, verify jwtd's tokens
+    from jwtd's /.well-known/jwks.json alone;
   * tampered tokens and tokens from a foreign key are refused everywhere.
-ES256: the peer's settings accept RS256/HS256 only, so the copy's settings.py and auth.py
-get a one-line change that lets ES256 use the same key files (SimpleJWT 5.2.2 and PyJWT 2.6
-support ES256 as they are). The read-only original is never touched.
+A missing Debian package fails the module with its name (peers.require_packages).
 """
 
 import base64
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 
@@ -30,11 +31,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 import peers
 from peers import TEST_PASSWORD, claims, jwt_parts, tamper_payload, tokens  # noqa: F401
-
-_missing = peers.peer_packages_missing()
-pytestmark = pytest.mark.skipif(
-    bool(_missing), reason="peer packages not installed: %s" % " ".join(_missing))
-
 
 def b64u_int(n):
     raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
@@ -57,18 +53,6 @@ def pem_public(private_pem_path, out_path):
                    check=True, capture_output=True)
     with open(out_path, "rb") as f:
         return f.read()
-
-
-def patch_peer_copy(tree):
-    """ES256 through the same key-file settings as RS256 (copy only)."""
-    for rel, old in (("django_simplejwt/config/settings.py", 'if JWT_ALG == "RS256":'),
-                     ("fastapi_resource/auth.py", 'if JWT_ALG == "RS256":')):
-        path = os.path.join(tree, rel)
-        with open(path) as f:
-            text = f.read()
-        assert old in text, "peer file changed: %s" % rel
-        with open(path, "w") as f:
-            f.write(text.replace(old, 'if JWT_ALG in ("RS256", "ES256"):', 1))
 
 
 class Setup:
@@ -103,18 +87,17 @@ def setup(request):
     with open(s.trusted, "w") as f:
         json.dump({"keys": [public_jwk(django_pub, alg)]}, f)
 
-    s.peer = peers.DjangoPeer(workdir=os.path.join(s.dir, "peer"), alg=alg, env=env)
-    os.makedirs(s.peer.workdir, exist_ok=True)
-    import shutil
-    shutil.copytree(peers.PEERS_SRC, s.peer.tree, symlinks=True,
-                    ignore=shutil.ignore_patterns(".run", "db.sqlite3", "results",
-                                                  "__pycache__"))
-    peers._make_writable(s.peer.tree)
-    patch_peer_copy(s.peer.tree)
-    s.peer.start()
-    yield s
-    s.peer.stop()
-    shutil.rmtree(s.dir, ignore_errors=True)
+    s.peer = peers.DjangoPeer(workdir=os.path.join(s.dir, "django"), alg=alg, env=env)
+    s.fastapi = peers.FastApiService(os.path.join(s.dir, "fastapi"), alg,
+                                     public_key_file=s.jwtd_pub)
+    try:
+        s.peer.start()
+        s.fastapi.start()
+        yield s
+    finally:
+        s.fastapi.stop()
+        s.peer.stop()
+        shutil.rmtree(s.dir, ignore_errors=True)
 
 
 @pytest.fixture
@@ -124,8 +107,7 @@ def jwtd(tokens, setup):
 
 
 def fastapi(setup, token):
-    return requests.get(setup.peer.fastapi_url + "/protected",
-                        headers={"Authorization": "Bearer " + token}, timeout=30)
+    return setup.fastapi.get("/protected", token)
 
 
 def test_jwtd_tokens_accepted_by_django_and_fastapi(jwtd, setup):
@@ -138,7 +120,7 @@ def test_jwtd_tokens_accepted_by_django_and_fastapi(jwtd, setup):
     assert r.status_code == 200, r.text
     assert r.json()["id"] == int(c["user_id"]) == 1
     assert r.json()["username"] == "testuser"
-    # seed 003's FastAPI resource server with jwtd's public key
+    # the FastAPI resource service with jwtd's public key
     r = fastapi(setup, access)
     assert r.status_code == 200, r.text
     assert str(r.json()["user_id"]) == str(c["user_id"])
@@ -197,3 +179,29 @@ def test_pyjwkclient_against_jwtd_jwks(jwtd, setup):
     # a tampered token fails PyJWT's verification with the published key
     with pytest.raises(jwt.InvalidSignatureError):
         jwt.decode(tamper_payload(access, username="x"), key.key, algorithms=[setup.alg])
+
+
+def test_fastapi_service_with_jwtd_jwks(jwtd, setup, tmp_path):
+    """The FastAPI service configured with JWKS_URL only (no key file): keys by kid."""
+    svc = peers.FastApiService(str(tmp_path / "fastapi-jwks"), setup.alg,
+                               jwks_url=jwtd.url + "/.well-known/jwks.json").start()
+    try:
+        pair = jwtd.login()
+        r = svc.get("/protected", pair["access"])
+        assert r.status_code == 200, r.text
+        assert r.json() == {"message": "Authenticated", "user_id": "1",
+                            "username": "testuser", "role": "user"}
+        r = svc.get("/admin/dashboard", pair["access"])
+        assert r.status_code == 403 and r.json()["code"] == "permission_denied", r.text
+        # a refresh token, a tampered token, no header: jwtd's error shapes
+        r = svc.get("/protected", pair["refresh"])
+        assert r.status_code == 401 and r.json()["code"] == "token_not_valid", r.text
+        assert 'error="invalid_token"' in r.headers["WWW-Authenticate"]
+        r = svc.get("/protected", tamper_payload(pair["access"], role="admin"))
+        assert r.status_code == 401 and r.json()["code"] == "token_not_valid", r.text
+        r = svc.get("/protected")
+        assert r.status_code == 401 and r.json()["code"] == "not_authenticated", r.text
+        r = svc.get("/protected", auth="Bearer a b")
+        assert r.json()["code"] == "bad_authorization_header", r.text
+    finally:
+        svc.stop()

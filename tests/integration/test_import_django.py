@@ -1,6 +1,6 @@
 """`jwtd import-django` (issue 6, item 3) against real Django databases.
 
-A Django project (the SimpleJWT peer's code, from a private copy of /work/shared/peers)
+A Django project (the test site tests/peers/django_site, state in a temp dir)
 creates its users with its own `manage.py` - PBKDF2 hashes, a superuser, an inactive staff
 user, an unusable password, a duplicate email - in a SQLite file and, with its settings
 pointed at PostgreSQL (Django's postgresql backend, Debian python3-psycopg2), in a real
@@ -25,18 +25,6 @@ import peers
 import pgdb
 from peers import TEST_PASSWORD, claims, tokens  # noqa: F401 (fixtures)
 
-_missing = [p for p in peers.peer_packages_missing() if p.startswith("python3-django")]
-pytestmark = pytest.mark.skipif(bool(_missing), reason="Django packages not installed: %s"
-                                % " ".join(_missing))
-
-DJANGO_PG_SETTINGS = '''
-# --- added by jwtd's tests/integration/test_import_django.py (a copy, never the peer) ---
-if os.environ.get("DJANGO_PG_URL"):
-    from urllib.parse import urlparse as _u
-    _p = _u(os.environ["DJANGO_PG_URL"])
-    DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": _p.path[1:],
-                             "USER": _p.username, "HOST": _p.hostname, "PORT": _p.port}}
-'''
 
 SHELL_SETUP = '''
 from django.contrib.auth.models import User
@@ -51,22 +39,20 @@ User.objects.create_user("유저", "unicode@example.com", "unicodepass1")
 
 
 class DjangoProject:
-    """The peer's Django project in a temp dir, with a SQLite or PostgreSQL database."""
+    """The test Django site with a SQLite (temp dir) or PostgreSQL database (its settings
+    read DJANGO_DB_PATH / DJANGO_PG_URL); manage.py runs from the repository."""
 
     def __init__(self, pg_url=None):
+        peers.require_packages(["python3-django", "python3-djangorestframework",
+                                "python3-djangorestframework-simplejwt"] +
+                               (["python3-psycopg2"] if pg_url else []))
         self.dir = tempfile.mkdtemp(prefix="jwtd-django-")
-        src = os.path.join(peers.PEERS_SRC, "django_simplejwt")
-        self.tree = os.path.join(self.dir, "django_simplejwt")
-        shutil.copytree(src, self.tree, ignore=shutil.ignore_patterns(
-            "db.sqlite3", "__pycache__", "*.pem"))
-        peers._make_writable(self.tree)
-        with open(os.path.join(self.tree, "config", "settings.py"), "a") as f:
-            f.write(DJANGO_PG_SETTINGS)
+        self.tree = peers.DJANGO_SITE
         self.sqlite_path = os.path.join(self.dir, "django.sqlite3")
         self.pg_url = pg_url
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("JWTD_")}
         self.env.update({"JWT_ALG": "HS256", "JWT_SECRET_KEY": peers.SHARED_SECRET,
-                         "DJANGO_DB_PATH": self.sqlite_path})
+                         "DJANGO_DB_PATH": self.sqlite_path, "PYTHONDONTWRITEBYTECODE": "1"})
         if pg_url:
             self.env["DJANGO_PG_URL"] = pg_url
 

@@ -1,4 +1,4 @@
-"""GET /auth/introspect (API.md section 7), nginx's auth_request target: 204 + X-User-Id,
+"""GET /auth/introspect (docs/api.md §9), nginx's auth_request target: 204 + X-User-Id,
 X-Username, X-User-Role for a valid access token; 401 for anything else (no token, bad
 scheme, refresh token, tampered, expired, revoked - at once after logout); never a body
 that leaks details; and the 401 carries WWW-Authenticate."""

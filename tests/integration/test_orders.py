@@ -1,7 +1,7 @@
-"""GET /api/orders/ (API.md section 3, seed 000) on one instance (embedded store): the
-per-user, per-token cache of golden transcripts 45/46 ({"cached": false} then
-{"cached": true} with the same orders), all of the user's entries dropped on a refresh,
-and seed 000's bug (golden 09/16: the login primes the orders key with user data) fixed.
+"""GET /api/orders/ (docs/api.md §8) on one instance (embedded store): the
+per-user, per-token cache ({"cached": false} then {"cached": true} with the same orders),
+all of the user's entries dropped on a refresh, and no login priming the orders key with
+user data (a known bug of the Django original this route imitates).
 The same semantics across two instances on Redis: test_redis_shared.py."""
 
 from peers import NOT_PROVIDED, shared_jwtd, tokens  # noqa: F401 (fixtures)
@@ -19,7 +19,7 @@ def test_first_miss_then_hit(tokens):
     t = j.login()
     r = orders(j, t["access"])
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/json")
-    assert r.json() == {"cached": False, "data": ORDERS}  # golden 45 (not golden 09's bug)
+    assert r.json() == {"cached": False, "data": ORDERS}  # the login did not prime the cache
     assert orders(j, t["access"]).json() == {"cached": True, "data": ORDERS}  # golden 46
 
 

@@ -1,4 +1,4 @@
-"""Posts of API.md section 5 (seed 002): CRUD with Bearer, pagination bounds, author-or-
+"""Posts of docs/api.md §8: CRUD with Bearer, pagination bounds, author-or-
 admin for PUT/DELETE (403 otherwise), validation (lengths, UTF-8, types), JSON-safe output,
 and the list cache dropped on every write."""
 

@@ -1,4 +1,4 @@
-"""Rate limits (API.md section 9, issue 5 item 4) on one instance (embedded store): login
+"""Rate limits (docs/api.md §11, issue 5 item 4) on one instance (embedded store): login
 per client IP and per username (failures only), anonymous per IP, authenticated per user,
 429 `throttled` with Retry-After and DRF's message, X-Forwarded-For only from trusted
 proxies, suspicious invalid tokens logged and optionally blocked. The same buckets shared

@@ -215,7 +215,7 @@ def test_orders_cache_shared_and_dropped_on_refresh(pair):
     r = p.a.get("/api/orders/", token=t["access"])
     assert r.status_code == 200
     body = r.json()
-    # seed 000's bug fixed: the first call after a login is a miss WITH the orders
+    # the login does not prime the cache: the first call after a login is a miss WITH the orders
     assert body["cached"] is False
     assert body["data"] == [{"id": 1, "product": "노트북", "user": "testuser"},
                             {"id": 2, "product": "마우스", "user": "testuser"}]

@@ -1,4 +1,4 @@
-"""Resource routes of API.md section 6 (seed 003): GET /, /protected, /admin/dashboard with
+"""Resource routes of docs/api.md §8: GET /, /protected, /admin/dashboard with
 the RBAC matrix user/instructor/admin x route, and POST /upload + GET /upload/{id}: sizes,
 names, traversal attempts, ownership (404 for others), malformed multipart bodies."""
 

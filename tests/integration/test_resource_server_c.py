@@ -6,15 +6,14 @@ tokens locally with libjwtv against jwtd's JWKS, fetched over HTTP.
 * key rotation and fetch-storm protection against a JWKS server the test controls: an
   unknown kid triggers one refetch (the new key is then accepted), and a flood of tokens
   with unknown kids costs at most one fetch per cooldown;
-* the FastAPI recipe: the seed's peer (../shared/peers/fastapi_resource, copied to a temp
-  dir) pointed at jwtd's public key accepts jwtd's RS256 tokens.
+* the FastAPI recipe: the FastAPI + PyJWT test service (tests/peers/fastapi_service) pointed
+  at jwtd's public key answers like this C service.
 """
 
 import base64
 import http.server
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -28,14 +27,13 @@ import requests
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 
-from peers import PY, jwtd_bin, token_env
+from peers import jwtd_bin, token_env
 from svc_helpers import ROLES, Svc
 import peers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Built next to the jwtd under test (JWTD_BIN), so a private or sanitizer build tests its own copy.
 BIN = os.path.join(os.path.dirname(os.path.abspath(jwtd_bin())), "resource-server")
-FASTAPI_SRC = os.path.join(peers.PEERS_SRC, "fastapi_resource")
 
 
 def b64u(b):
@@ -270,84 +268,32 @@ def test_refuses_to_start_without_keys():
 # ---- the FastAPI recipe ------------------------------------------------------------------------
 
 
-def fastapi_missing():
-    try:
-        subprocess.run([PY, "-c", "import fastapi, uvicorn, jwt"], check=True,
-                       capture_output=True)
-        return not os.path.isdir(FASTAPI_SRC)
-    except subprocess.CalledProcessError:
-        return True
-
-
-@pytest.mark.skipif(fastapi_missing(), reason="FastAPI peer or its Debian packages missing")
-def test_fastapi_peer_verifies_jwtd_rs256_tokens(tmp_path):
-    """Recipe: export jwtd's public key, point the FastAPI peer's JWT_PUBLIC_KEY_FILE at it."""
+def test_fastapi_service_verifies_jwtd_rs256_tokens(tmp_path):
+    """Recipe: export jwtd's public key, point the FastAPI service's JWT_PUBLIC_KEY_FILE at it;
+    it answers /protected and /admin/dashboard like resource-server."""
     s, key = start_jwtd("RS256", str(tmp_path))
-    app_dir = os.path.join(str(tmp_path), "fastapi_resource")
-    shutil.copytree(FASTAPI_SRC, app_dir)
     pub = os.path.join(str(tmp_path), "public.pem")
     subprocess.run(["openssl", "pkey", "-in", key, "-pubout", "-out", pub], check=True)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    env = dict(os.environ, JWT_ALG="RS256", JWT_PUBLIC_KEY_FILE=pub)
-    proc = subprocess.Popen([PY, "-m", "uvicorn", "main:app", "--host", "127.0.0.1", "--port",
-                             str(port)], cwd=app_dir, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    svc = peers.FastApiService(os.path.join(str(tmp_path), "fastapi"), "RS256",
+                               public_key_file=pub)
     try:
-        url = "http://127.0.0.1:%d" % port
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                requests.get(url + "/", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        t = s.auth_login("u_admin")
-        r = requests.get(url + "/protected",
-                         headers={"Authorization": "Bearer " + t["access_token"]}, timeout=10)
-        assert r.status_code == 200, r.text
-        assert r.json()["user_id"] == str(t["user"]["id"]) and r.json()["username"] == "u_admin"
-        # the seed's check_role never sees the role: 403 even for an admin (jwtd: 200)
-        r = requests.get(url + "/admin/dashboard",
-                         headers={"Authorization": "Bearer " + t["access_token"]}, timeout=10)
-        assert r.status_code == 403
-        assert s.req("GET", "/admin/dashboard", t["access_token"]).status_code == 200
-        # a token from another key is refused by the peer
-        r = requests.get(url + "/protected", headers={"Authorization": "Bearer x.y.z"},
-                         timeout=10)
-        assert r.status_code == 401
+        svc.start()
+        for role in ROLES:
+            t = s.auth_login("u_" + role)
+            r = svc.get("/protected", t["access_token"])
+            assert r.status_code == 200, r.text
+            assert r.json() == {"message": "Authenticated", "user_id": str(t["user"]["id"]),
+                                "username": "u_" + role, "role": role}
+            r = svc.get("/admin/dashboard", t["access_token"])
+            assert r.status_code == (200 if role == "admin" else 403), (role, r.text)
+            assert s.req("GET", "/admin/dashboard", t["access_token"]).status_code == \
+                r.status_code
+            r = svc.get("/protected", t["refresh_token"])
+            assert r.status_code == 401 and r.json()["code"] == "token_not_valid", r.text
+        # a token nobody signed is refused
+        r = svc.get("/protected", "x.y.z")
+        assert r.status_code == 401 and r.json()["code"] == "token_not_valid", r.text
+        assert svc.get("/protected").json()["code"] == "not_authenticated"
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        svc.stop()
         s.srv.stop()
-
-
-def test_verified_token_cache_honours_exp_and_key_removal(servers, jwks_server):
-    kid1, k1 = jwks_server.add()
-    rs = ResourceServer("--jwks-url", jwks_server.url, "--refresh", "1", "--cooldown", "3600")
-    servers.append(rs)
-    # exp in whole seconds: 5 s leave a slow machine (ASan, loaded cores) time for the 20
-    # requests before it; then wait on the token's own exp, not on an assumed duration
-    exp = int(time.time()) + 5
-    short = sign_es256(k1, kid1, exp=exp)
-    sess = requests.Session()
-    for _ in range(20):  # both threads see it, and cache it
-        assert sess.get(rs.url + "/protected",
-                        headers={"Authorization": "Bearer " + short}).status_code == 200
-    time.sleep(max(0.0, exp - time.time()) + 1.1)
-    assert rs.get("/protected", short).status_code == 401  # expired, though cached
-    t = sign_es256(k1, kid1)
-    assert rs.get("/protected", t).status_code == 200
-    with jwks_server.lock:  # the issuer retires kid1 (compromised key)
-        jwks_server.keys = []
-    jwks_server.add()
-    deadline = time.monotonic() + 10
-    while rs.get("/protected", t).status_code == 200 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert rs.get("/protected", t).status_code == 401

@@ -1,4 +1,4 @@
-"""Revocation (API.md section 8; issue 4 items 3-4): a revoked token is rejected by every
+"""Revocation (docs/api.md §10; issue 4 items 3-4): a revoked token is rejected by every
 request - at once after a logout, on every worker; the whole session dies on refresh-token
 reuse after the grace; revocations survive a restart; `jwtd revoke --user`, `jwtd user
 passwd` and `jwtd user disable` run while the server runs reach it within a bounded delay

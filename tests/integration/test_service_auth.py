@@ -1,4 +1,4 @@
-"""The service routes of API.md section 5 (seed 002): /auth/register, /auth/login (JSON
+"""The service routes of docs/api.md §7: /auth/register, /auth/login (JSON
 and the OAuth2 password form), /auth/refresh, /auth/logout, /auth/logout-all, /auth/me,
 with the error bodies of section 2."""
 

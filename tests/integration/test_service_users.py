@@ -1,4 +1,4 @@
-"""GET /users/{id} (self or admin) and GET /users (admin, paginated) of API.md section 5."""
+"""GET /users/{id} (self or admin) and GET /users (admin, paginated) of docs/api.md §7."""
 
 from svc_helpers import check_error, svc  # noqa: F401 (fixtures)
 

@@ -1,4 +1,4 @@
-"""POST /api/token/blacklist/ (API.md sections 3 and 8; golden cases 27-31): logout of a
+"""POST /api/token/blacklist/ (docs/api.md §4 and §10; golden cases 27-31): logout of a
 session. Unlike Django (golden 31: the access token keeps working until it expires), the
 session's access tokens are rejected at once, on /api/users/me/ and /api/token/verify/."""
 

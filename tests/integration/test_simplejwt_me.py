@@ -1,4 +1,4 @@
-"""GET /api/users/me/ (API.md sections 2-3; golden cases 32-41): SimpleJWT's
+"""GET /api/users/me/ (docs/api.md §2 and §4; golden cases 32-41): SimpleJWT's
 JWTAuthentication behaviour - Bearer parsing (case-sensitive scheme, exactly two parts),
 the 401 bodies with `messages`, expiry reported before type, WWW-Authenticate."""
 
@@ -19,7 +19,7 @@ def test_32_me_success(shared_jwtd):
     expected = {"id": 1, "username": "testuser", "email": "test@example.com",
                 "first_name": "Test", "last_name": "User"}
     assert {k: body.get(k) for k in expected} == expected, body
-    # API.md section 3: "the user object" of /api/token/ (role, premium too)
+    # docs/api.md §4: "the user object" of /api/token/ (role, premium too)
     assert body == pair["user"], (body, pair["user"])
 
 

@@ -1,4 +1,4 @@
-"""POST /api/token/ (API.md sections 1-3; golden cases 01-08): the token pair, its claims
+"""POST /api/token/ (docs/api.md §2-4; golden cases 01-08): the token pair, its claims
 and header, the user object, credential errors without user enumeration (same status,
 body and timing for a wrong password, an unknown user and an inactive user), field
 errors, form bodies, malformed JSON and the wrong method."""
@@ -19,7 +19,7 @@ USER_KEYS = ["id", "username", "email", "first_name", "last_name", "role", "prem
 
 def check_pair(body, username="testuser", email="test@example.com", first="Test",
                last="User"):
-    """Golden 01 shape plus API.md section 1 claims; returns (access claims, refresh claims)."""
+    """Golden 01 shape plus docs/api.md §3 claims; returns (access claims, refresh claims)."""
     assert list(body.keys()) == ["refresh", "access", "user"], body.keys()
     user = body["user"]
     assert sorted(user.keys()) == sorted(USER_KEYS), user
@@ -103,7 +103,7 @@ def test_05_empty_body(shared_jwtd):
 
 
 def test_blank_fields(shared_jwtd):
-    # DRF: "This field may not be blank." (API.md: missing OR blank field -> 400)
+    # DRF: "This field may not be blank." (docs/api.md §4: missing OR blank field -> 400)
     r = shared_jwtd.post("/api/token/", {"username": "", "password": ""})
     assert r.status_code == 400, r.text
     b = r.json()
@@ -150,7 +150,7 @@ def test_inactive_user_same_answer(tokens):
     j = tokens(users=("testuser", "bob"))
     j.cli("user", "disable", "bob")
     r = j.post("/api/token/", {"username": "bob", "password": TEST_PASSWORD})
-    check_error(r, 2)  # inactive: the same text as a wrong password (API.md section 2)
+    check_error(r, 2)  # inactive: the same text as a wrong password (docs/api.md §2)
 
 
 def _timed_login(j, username, password):

@@ -1,4 +1,4 @@
-"""POST /api/token/refresh/ (API.md sections 3 and 8; golden cases 10-15): rotation, the
+"""POST /api/token/refresh/ (docs/api.md §4 and §10; golden cases 10-15): rotation, the
 reuse grace (a rotated token presented again within JWTD_REFRESH_REUSE_GRACE yields the
 SAME successor: golden 11 is 401 for Django, 200 here), token errors, and the rotation
 race: N concurrent refreshes of one token all get the same successor and the database

@@ -1,4 +1,4 @@
-"""POST /api/token/verify/ (API.md sections 1-3; golden cases 17-26): any token type,
+"""POST /api/token/verify/ (docs/api.md §2-4; golden cases 17-26): any token type,
 signature/format/alg/expiry checks, and the deliberate differences from Django: a token
 whose signature's padding bits were changed is REJECTED (golden 22 is 200 for Django), and
 a blacklisted token is 401 token_not_valid "Token is blacklisted" (golden 19 is 400)."""
@@ -31,7 +31,7 @@ def test_19_verify_blacklisted_refresh_is_401(shared_jwtd):
     pair = shared_jwtd.login()
     assert shared_jwtd.blacklist(pair["refresh"]).status_code == 200
     r = shared_jwtd.verify(pair["refresh"])
-    # Django: 400 {"non_field_errors":["Token is blacklisted"]}; API.md section 3: 401
+    # Django: 400 {"non_field_errors":["Token is blacklisted"]}; docs/api.md §4: 401
     assert r.status_code == 401, r.text
     assert r.json() == {"detail": "Token is blacklisted", "code": "token_not_valid"}
     assert r.headers["WWW-Authenticate"].startswith('Bearer realm="api"')
@@ -119,7 +119,7 @@ def test_verify_unknown_crit_header_rejected(shared_jwtd):
 
 
 def test_verify_alg_mismatch_rejected(shared_jwtd):
-    """The header says HS512 for an HS256 key: not accepted (API.md section 1)."""
+    """The header says HS512 for an HS256 key: not accepted (docs/api.md §3)."""
     pair = shared_jwtd.login()
     import hashlib
     import hmac

@@ -1,4 +1,4 @@
-"""GET /.well-known/jwks.json and /.well-known/openid-configuration (API.md section 7):
+"""GET /.well-known/jwks.json and /.well-known/openid-configuration (docs/api.md §9):
 with an asymmetric key (ES256, RS256) the published keys verify the issued tokens with
 PyJWT and their kid is the RFC 7638 thumbprint; with HS256 no secret is ever published.
 Also: the RS256 public key used as an HMAC secret (alg confusion) is rejected, and

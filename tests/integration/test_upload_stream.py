@@ -1,4 +1,4 @@
-"""POST /upload streamed to disk (API.md section 6; the HTTP layer's streaming routes):
+"""POST /upload streamed to disk (docs/api.md §8; the HTTP layer's streaming routes):
 server memory does not grow with the upload size, a client that disconnects mid-upload
 leaves no temp file, chunked transfer encoding, limits as the body streams in (413 as soon
 as the file part or a chunked body goes over), the body deadline, an early 401 without

@@ -31,10 +31,13 @@ import hashlib
 HASHES = {"256": hashlib.sha256, "384": hashlib.sha384, "512": hashlib.sha512}
 CHASHES = {"256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}
 
+# The checkout's own directory: a source or build path in an answer is a leak.
+SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 # Strings that must never appear in an answer body: internals (SQL, paths, sources, stack
 # traces, library names) and the suite's secrets.
-LEAK_MARKERS = ["sqlite", "select ", "insert ", "update ", "syntax error", "postgres", "/work/",
-                "/tmp/", ".c:", "traceback", "segmentation", "asan", "addresssanitizer",
+LEAK_MARKERS = ["sqlite", "select ", "insert ", "update ", "syntax error", "postgres",
+                SOURCE_ROOT + "/", "/tmp/", ".c:", "traceback", "segmentation", "asan", "addresssanitizer",
                 "openssl", "jansson", "errno", "assert", "private key", "-----begin",
                 SHARED_SECRET.lower(), TEST_PASSWORD]
 

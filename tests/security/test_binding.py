@@ -1,4 +1,4 @@
-"""Client-fingerprint binding (issue 9, seed 004): with JWTD_FINGERPRINT_HEADERS the tokens
+"""Client-fingerprint binding (issue 9): with JWTD_FINGERPRINT_HEADERS the tokens
 of a session carry an fph claim (hash of the configured request headers); a refresh from a
 client whose headers differ is refused on every refresh route (and logged), rotation
 carries the binding over, and JWTD_FINGERPRINT_ACCESS extends the check to access tokens.
@@ -82,7 +82,7 @@ def _refresh_from(j, tok, ip):
 
 
 def test_refresh_family_from_distant_network_is_revoked(tokens):
-    """Seed 001's anomaly rule: the same refresh family from another /16 within the window
+    """The anomaly rule: the same refresh family from another /16 within the window
     -> session revoked (its access tokens die too) and logged; the same /16 is fine."""
     j = tokens(JWTD_REFRESH_ANOMALY_WINDOW="10m", JWTD_TRUSTED_PROXIES="127.0.0.1/32")
     pair = login(j, {})

@@ -1,4 +1,4 @@
-"""Logs (issue 9, part 4; seed 002): with JWTD_LOG_DIR the four files exist and hold what
+"""Logs (issue 9, part 4): with JWTD_LOG_DIR the four files exist and hold what
 they should -- api.log one line per request (method, path, status, duration, user id,
 request id, a client's X-Request-Id kept), auth.log the security events (login, failed
 login, refresh reuse, logout, invalid tokens), performance.log slow requests, error.log the

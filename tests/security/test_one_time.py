@@ -1,4 +1,4 @@
-"""One-time-use access tokens for chosen routes (issue 9, seed 004 jti replay
+"""One-time-use access tokens for chosen routes (issue 9, jti replay
 protection): with JWTD_ONE_TIME_ROUTES a valid access token is accepted once on those
 paths; a replay of the same jti is refused (401, logged), other routes are unaffected, a
 fresh token works, and a forged token cannot burn someone else's jti."""

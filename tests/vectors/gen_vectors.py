@@ -397,7 +397,7 @@ def neg_vectors():
     last = alphabet.index(s[-1])
     s2 = s[:-1] + alphabet[last | 1 if not last & 1 else last & ~1]
     vec("b64-noncanonical-sig", "signature's last character differs only in its unused bits "
-        "(the Django peer accepts this; see peers/golden/*/22_verify_sig_padding_bits_flipped.txt)",
+        "(Django + SimpleJWT accepts this: case 22 of the golden table, tests/integration/peers.py)",
         h + "." + p + "." + s2, "JWTV_EMALFORMED")
     p_raw = json.dumps(good, separators=(",", ":")).encode()
     while len(p_raw) % 3 != 1:  # make the payload leave 4 unused bits

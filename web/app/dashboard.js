@@ -67,7 +67,7 @@ async function loadSessions() {
   $('status').textContent = sessions.length + (sessions.length === 1 ? ' active session.' : ' active sessions.');
 }
 
-/* The posts list of the service API (API.md section 5), shown only when jwtd serves it. */
+/* The posts list of the service API (docs/api.md §8), shown only when jwtd serves it. */
 async function loadPosts() {
   const res = await client.fetch('/posts?page=1&page_size=10');
   if (!res.ok) return; // 404: this jwtd has no posts API

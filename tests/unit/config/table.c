@@ -1,6 +1,6 @@
 /*
  * table.c - unit tests for the configuration table (src/config/table.c): the defaults are
- * those API.md documents, and every row is well formed (JWTD_ name, help, unique, found by
+ * those docs/config.md documents, and every row is well formed (JWTD_ name, help, unique, found by
  * its own name, a type that exists).
  */
 #include <string.h>
