@@ -186,7 +186,27 @@ const struct cfg_row cfg_rows[] = {
      "64 KiB more, JWTD_MAX_BODY_BYTES does not apply to it)",
      NULL},
     {"JWTD_RATE_LIMIT_LOGIN", CFG_T_RATE, OFF(rate_limit_login), "5/minute", 0, 0, 0, NULL, NULL,
-     "login attempts per client IP; 0 = unlimited", NULL},
+     "login attempts per client IP (per device token for a trusted device); 0 = no login "
+     "limit at all (the LOGIN_* budgets below too)",
+     NULL},
+    {"JWTD_RATE_LIMIT_LOGIN_ACCOUNT", CFG_T_RATE, OFF(rate_limit_login_account), "30/hour", 0, 0, 0,
+     NULL, NULL,
+     "failed logins per account from clients without its device token, all addresses together "
+     "(then only such clients are refused); 0 = unlimited",
+     NULL},
+    {"JWTD_RATE_LIMIT_LOGIN_ACCOUNT_IP", CFG_T_RATE, OFF(rate_limit_login_account_ip), "5/15m", 0,
+     0, 0, NULL, NULL,
+     "failed logins per account from one address without its device token; keep it below "
+     "JWTD_RATE_LIMIT_LOGIN_ACCOUNT so one address cannot lock the account; 0 = unlimited",
+     NULL},
+    {"JWTD_RATE_LIMIT_LOGIN_DEVICE", CFG_T_RATE, OFF(rate_limit_login_device), "5/15m", 0, 0, 0,
+     NULL, NULL, "failed logins per device token (then only that device is refused); 0 = unlimited",
+     NULL},
+    {"JWTD_DEVICE_TOKEN_LIFETIME", CFG_T_DURATION_S, OFF(device_token_lifetime_s), "180d", 0,
+     3650 * DAY_S, 0, NULL, NULL,
+     "lifetime of the device token a successful login earns (the device_token cookie or body "
+     "field, docs/security.md); 0 = no device tokens",
+     NULL},
     {"JWTD_RATE_LIMIT_ANON", CFG_T_RATE, OFF(rate_limit_anon), "100/hour", 0, 0, 0, NULL, NULL,
      "anonymous requests per client IP; 0 = unlimited", NULL},
     {"JWTD_RATE_LIMIT_USER", CFG_T_RATE, OFF(rate_limit_user), "1000/hour", 0, 0, 0, NULL, NULL,
