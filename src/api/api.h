@@ -33,13 +33,14 @@ typedef struct api_ctx api_ctx_t;
    api_ctx_new (strings and lists too). */
 typedef struct {
     /* browser: cookies, CORS, HSTS */
-    bool secure_cookie;            /* Secure attribute on the refresh cookie */
-    bool hsts;                     /* Strict-Transport-Security on every answer */
-    const char *cookie_domain;     /* Domain attribute, NULL = host-only */
-    int64_t refresh_lifetime_s;    /* the refresh cookie's Max-Age */
-    int64_t auto_refresh_window_s; /* X-New-Access-Token threshold; 0 disables */
-    bool sliding_session;          /* auto-refresh also rotates the refresh cookie */
-    char *const *cors_origins;     /* allowed origins; "*" = any origin, no credentials */
+    bool secure_cookie;              /* Secure attribute on the refresh cookie */
+    bool hsts;                       /* Strict-Transport-Security on every answer */
+    const char *cookie_domain;       /* Domain attribute, NULL = host-only */
+    int64_t refresh_lifetime_s;      /* the refresh cookie's Max-Age */
+    int64_t device_token_lifetime_s; /* the device cookie's Max-Age (0: device tokens off) */
+    int64_t auto_refresh_window_s;   /* X-New-Access-Token threshold; 0 disables */
+    bool sliding_session;            /* auto-refresh also rotates the refresh cookie */
+    char *const *cors_origins;       /* allowed origins; "*" = any origin, no credentials */
     size_t cors_origin_count;
     /* token binding and IP rules */
     char *const *fingerprint_headers; /* headers hashed into the "fph" claim; none = off */
