@@ -41,20 +41,21 @@ enum api_web {
 typedef struct {
     /* browser: cookies, CORS, HSTS; https: public_url https://, or a trusted proxy's
        X-Forwarded-Proto (http_req_forwarded_https) */
-    bool secure_cookie;            /* Secure refresh cookie on every answer (else on https) */
-    int64_t hsts_max_age_s;        /* Strict-Transport-Security on https answers; 0 = none */
-    bool hsts_include_subdomains;  /* ; includeSubDomains */
-    bool hsts_preload;             /* ; preload (the configuration checked the rules) */
-    const char *public_url;        /* external base URL, no trailing '/'; NULL = from Host */
-    const char *cookie_domain;     /* Domain attribute, NULL = host-only */
-    const char *cookie_path;       /* Path attribute of the refresh cookie; NULL = /api/auth/ */
-    const char *cookie_samesite;   /* SameSite attribute: "Lax", "Strict" or "None" (+Secure);
-                                      NULL = Lax */
-    bool combined_token_messages;  /* "Token is invalid or expired" for both (SimpleJWT 5.2) */
-    int64_t refresh_lifetime_s;    /* the refresh cookie's Max-Age */
-    int64_t auto_refresh_window_s; /* X-New-Access-Token threshold; 0 disables */
-    bool sliding_session;          /* auto-refresh also rotates the refresh cookie */
-    char *const *cors_origins;     /* allowed origins; "*" = any origin, no credentials */
+    bool secure_cookie;              /* Secure refresh cookie on every answer (else on https) */
+    int64_t hsts_max_age_s;          /* Strict-Transport-Security on https answers; 0 = none */
+    bool hsts_include_subdomains;    /* ; includeSubDomains */
+    bool hsts_preload;               /* ; preload (the configuration checked the rules) */
+    const char *public_url;          /* external base URL, no trailing '/'; NULL = from Host */
+    const char *cookie_domain;       /* Domain attribute, NULL = host-only */
+    const char *cookie_path;         /* Path attribute of the refresh cookie; NULL = /api/auth/ */
+    const char *cookie_samesite;     /* SameSite attribute: "Lax", "Strict" or "None" (+Secure);
+                                        NULL = Lax */
+    bool combined_token_messages;    /* "Token is invalid or expired" for both (SimpleJWT 5.2) */
+    int64_t refresh_lifetime_s;      /* the refresh cookie's Max-Age */
+    int64_t device_token_lifetime_s; /* the device cookie's Max-Age (0: device tokens off) */
+    int64_t auto_refresh_window_s;   /* X-New-Access-Token threshold; 0 disables */
+    bool sliding_session;            /* auto-refresh also rotates the refresh cookie */
+    char *const *cors_origins;       /* allowed origins; "*" = any origin, no credentials */
     size_t cors_origin_count;
     /* token binding and IP rules */
     char *const *fingerprint_headers; /* headers hashed into the "fph" claim; none = off */

@@ -73,11 +73,16 @@ typedef struct {
 
 /* The abuse guards' limits (auth_guard_*). */
 typedef struct {
-    auth_rate_t login;         /* attempts per client address; FAILED attempts per username */
-    auth_rate_t anon;          /* requests without a valid access token, per client address */
-    auth_rate_t user;          /* requests with a valid access token, per user */
-    auth_rate_t invalid_token; /* invalid tokens per client address before it is suspicious */
-    uint32_t invalid_block_s;  /* then blocked this long; 0 = only logged */
+    auth_rate_t login;            /* login attempts per client address, or per device token (a count
+                                     of 0 switches every login budget off, the three below too) */
+    auth_rate_t login_account;    /* failed logins per account from untrusted clients (no
+                                     device token for it), every address together */
+    auth_rate_t login_account_ip; /* the same from one address (keep it below the above) */
+    auth_rate_t login_device;     /* failed logins per device token */
+    auth_rate_t anon;             /* requests without a valid access token, per client address */
+    auth_rate_t user;             /* requests with a valid access token, per user */
+    auth_rate_t invalid_token;    /* invalid tokens per client address before it is suspicious */
+    uint32_t invalid_block_s;     /* then blocked this long; 0 = only logged */
 } auth_guard_options_t;
 
 typedef struct {
@@ -94,6 +99,8 @@ typedef struct {
     bool hash_dummy;           /* compute the dummy hash at auth_new (login needs it);
                                   default true; commands turn it off */
     auth_guard_options_t guard;
+    int64_t device_token_lifetime_s; /* device tokens (device.c); 0 = none issued or accepted
+                                        (the default) */
     bool signup_closed; /* auth_user_register refuses (ERR_SIGNUP_CLOSED); default false */
 } auth_options_t;
 
@@ -243,6 +250,10 @@ typedef struct {
     /* client fingerprint (JWTD_FINGERPRINT_HEADERS): bound into the session's tokens as the
        "fph" claim and carried over by every rotation; NULL/"" = unbound */
     const char *fph;
+    /* login only: the id of the valid device token the attempt presented for its username
+       (auth_device_token_check), NULL/"" = an untrusted client; the same as given to
+       auth_guard_login */
+    const char *device;
 } auth_client_t;
 
 /* A freshly issued pair (or, on refresh without rotation, only an access token). */
@@ -264,9 +275,10 @@ void auth_pair_dispose(auth_pair_t *p);
  * Login: finds username (exact), verifies password (the dummy hash when the user does not
  * exist, so timing does not reveal it), refuses an inactive user with the same answer,
  * rehashes to argon2id when the stored hash is weaker, creates a session with a fresh sid
- * and its first refresh token, signs the pair and caches the user. A failed login counts
- * against the username's login budget (auth_guard_check). OUT: *out (dispose it). Returns
- * 0, ERR_NO_ACTIVE_ACCOUNT, ERR_UNAVAILABLE, ERR_INTERNAL.
+ * and its first refresh token, signs the pair and caches the user. The attempt was checked
+ * by auth_guard_login first (with client->ip and client->device), which reserved its
+ * failure budgets: a failed login keeps them spent, a right password gives them back.
+ * OUT: *out (dispose it). Returns 0, ERR_NO_ACTIVE_ACCOUNT, ERR_UNAVAILABLE, ERR_INTERNAL.
  */
 int auth_login(auth_t *a, const char *username, const char *password, size_t password_len,
                const auth_client_t *client, int64_t now, auth_pair_t *out);
@@ -481,13 +493,55 @@ enum auth_guard_kind {
     AUTH_GUARD_ANON = 2,  /* any other request: the client address */
 };
 
+/*
+ * A login attempt (the login routes, once username and device token are read): counts it
+ * against the budgets of docs/security.md and decides. client is the client address as
+ * text, username the attempt's (may be NULL or ""), device the id of a valid device token
+ * for that username (auth_device_token_check; NULL or "" = untrusted). A trusted device
+ * counts against its own attempts and failures only; an untrusted client against the
+ * address's attempts, the account's failures from that address and the account's failures
+ * from every untrusted client. Failures are reserved here and given back by a successful
+ * auth_login with the same client. cb runs once, on this loop.
+ */
+void auth_guard_login(auth_t *a, const char *client, const char *username, const char *device,
+                      auth_guard_cb cb, void *arg);
+/*
+ * Gives back the failure budgets auth_guard_login reserved for an attempt it let through that
+ * never reached auth_login (the blocking pool was full). Same arguments. Any thread.
+ */
+void auth_guard_login_cancel(auth_t *a, const char *client, const char *username,
+                             const char *device);
+
+/* ==== device tokens (device.c; on any thread, no I/O) ========================================= */
+
+/* Length of a device token's id (lowercase hex). */
+#define AUTH_DEVICE_ID_LEN 32
+
+/* Whether device tokens are issued and accepted (a lifetime is configured). */
+bool auth_device_tokens_enabled(const auth_t *a);
+/*
+ * After a successful login of username: a new device token (a compact JWS of the ring's
+ * active key, a fresh random id, valid for the configured lifetime) into out (cap bytes,
+ * NUL-terminated; AUTH_TOKEN_MAX + 1 is enough). OUT: *out_len. Returns 0, ERR_INVALID
+ * (device tokens off, no username), ERR_TOO_LARGE or ERR_INTERNAL.
+ */
+int auth_device_token_issue(auth_t *a, const char *username, int64_t now, char *out, size_t cap,
+                            size_t *out_len);
+/*
+ * Whether token is a valid device token for username at now: signed by one of jwtd's own
+ * keys (not a trusted issuer's), not expired, issued for exactly username. OUT: device
+ * (its id, NUL-terminated; "" when not valid).
+ */
+bool auth_device_token_check(const auth_t *a, str_t token, const char *username, int64_t now,
+                             char device[AUTH_DEVICE_ID_LEN + 1]);
+
 /* Whether kind is limited at all (nothing would be counted otherwise). */
 bool auth_guard_limited(const auth_t *a, enum auth_guard_kind kind);
 /*
  * Counts one request against the budgets of kind (and the client's block, if any) and
  * decides: client is the client address as text, username the login's username (may be
- * NULL or ""), user_id the token's user. A username's budget is only checked here, never
- * consumed: only failed logins consume it (auth_login). cb runs once, on this loop.
+ * NULL or ""), user_id the token's user. AUTH_GUARD_LOGIN is auth_guard_login for an
+ * untrusted client. cb runs once, on this loop.
  */
 void auth_guard_check(auth_t *a, enum auth_guard_kind kind, const char *client,
                       const char *username, int64_t user_id, auth_guard_cb cb, void *arg);

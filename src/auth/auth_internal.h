@@ -104,8 +104,14 @@ int auth__refresh_lookup(auth_t *a, const auth_token_ref_t *ref, int64_t now,
 void auth__index_revoke_sid(auth_t *a, const char *sid, int64_t now);
 /* The store's pull function: re-applies what the database recorded since `since`. */
 int auth__pull(void *arg, store_t *st, int64_t since, int64_t now);
-/* Counts a failed login against username's login budget (guard.c). Any thread. */
-void auth__guard_login_failed(auth_t *a, const char *username);
+/*
+ * The end of a login attempt that auth_guard_login let through (guard.c): a success gives
+ * back the failure budgets the check reserved (the device's, or the account's from the
+ * client's address and from every untrusted client); a failure keeps them spent. Any
+ * thread; does not wait.
+ */
+void auth__guard_login_done(auth_t *a, const char *username, const auth_client_t *client,
+                            bool success);
 /* The guards' per-service state (guard.c). */
 struct auth_guard_log *auth__guard_log_new(void);
 void auth__guard_log_free(struct auth_guard_log *l);

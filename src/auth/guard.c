@@ -2,9 +2,16 @@
  * guard.c - the abuse guards, on the shared store (store.h: GCRA buckets and a cache; in
  * Redis when configured, so every instance shares them; in-process otherwise, and as the
  * fallback while Redis is down):
- *   - login attempts: every attempt counts against the client address; only FAILED attempts
- *     count against the username (auth_login calls auth__guard_login_failed), and the
- *     username's budget is only checked, never consumed, by the attempt itself;
+ *   - login attempts (auth_guard_login; docs/security.md), OWASP's device-cookie scheme:
+ *       - with a valid device token for the username (device.c, a "trusted device"): the
+ *         attempt counts against that device's attempts (the login rate) and failures;
+ *       - without one ("untrusted"): against the client address's attempts (the login
+ *         rate), the account's failures from that address, and the account's failures
+ *         from every untrusted client;
+ *     failure budgets are reserved by the check (so attempts in flight count) and given back
+ *     when the login succeeds (auth__guard_login_done), so a user who types the right
+ *     password never spends them, and when the untrusted budgets of an account are spent
+ *     only its untrusted clients are refused;
  *   - requests with a valid access token count against their user, any other request
  *     against the client address ("anonymous");
  *   - invalid tokens count against the client address: past the budget it is logged as
@@ -15,10 +22,16 @@
  *
  * DESIGN: the suspicious-address log table (struct auth_guard_log) lives in the service:
  * one slot per hashed address, so a collision only drops a log line.
+ * DESIGN: the failures of one account from one address are a budget of their own, smaller
+ * than the account's (count and rate): one address alone can never spend the account's
+ * budget, so while one address guesses, the owner still signs in from any other address
+ * without a device token; only guessing from several addresses at once locks out the
+ * account's untrusted clients, and then its devices still pass.
  */
 #define LOG_MODULE "auth"
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +83,7 @@ bool auth_guard_limited(const auth_t *a, enum auth_guard_kind kind)
     if (g->invalid_block_s)
         return true; /* a blocked address is refused whatever it asks */
     if (kind == AUTH_GUARD_LOGIN)
-        return limited(&g->login);
+        return limited(&g->login); /* the login rate switches every login budget */
     return limited(&g->anon) || limited(&g->user) || limited(&g->invalid_token);
 }
 
@@ -103,6 +116,10 @@ static void allow_now(auth_guard_cb cb, void *arg)
 void auth_guard_check(auth_t *a, enum auth_guard_kind kind, const char *client,
                       const char *username, int64_t user_id, auth_guard_cb cb, void *arg)
 {
+    if (kind == AUTH_GUARD_LOGIN) {
+        auth_guard_login(a, client, username, NULL, cb, arg);
+        return;
+    }
     const auth_guard_options_t *g = &auth__live(a)->guard;
     struct check *c = xcalloc(1, sizeof *c);
     store_rate_t r[3];
@@ -114,16 +131,7 @@ void auth_guard_check(auth_t *a, enum auth_guard_kind kind, const char *client,
         r[n] = (store_rate_t){c->keys[n], 0, 0, STORE_RATE_BLOCK};
         n++;
     }
-    if (kind == AUTH_GUARD_LOGIN && limited(&g->login)) {
-        snprintf(c->keys[n], KEY_MAX, "login:ip:%s", client);
-        r[n] = (store_rate_t){c->keys[n], g->login.count, g->login.period_s, STORE_RATE_CONSUME};
-        n++;
-        if (username && *username) {
-            snprintf(c->keys[n], KEY_MAX, "login:user:%.150s", username);
-            r[n] = (store_rate_t){c->keys[n], g->login.count, g->login.period_s, STORE_RATE_PEEK};
-            n++;
-        }
-    } else if (kind == AUTH_GUARD_USER && limited(&g->user)) {
+    if (kind == AUTH_GUARD_USER && limited(&g->user)) {
         snprintf(c->keys[n], KEY_MAX, "user:%" PRId64, user_id);
         r[n] = (store_rate_t){c->keys[n], g->user.count, g->user.period_s, STORE_RATE_CONSUME};
         n++;
@@ -140,15 +148,116 @@ void auth_guard_check(auth_t *a, enum auth_guard_kind kind, const char *client,
     store_rate_check(a->store, r, n, on_rate, c);
 }
 
-/* See auth_internal.h. */
-void auth__guard_login_failed(auth_t *a, const char *username)
+/* ---- logins -------------------------------------------------------------------------------- */
+
+/* The buckets of one login check: their keys and rates. */
+struct login_buckets {
+    size_t n;
+    store_rate_t r[4];
+    char keys[4][KEY_MAX];
+};
+
+/* Appends a bucket of key (printf format) with rate rt and mode to b. */
+__attribute__((format(printf, 4, 5))) static void
+add(struct login_buckets *b, const auth_rate_t *rt, enum store_rate_mode mode, const char *fmt, ...)
 {
-    const auth_rate_t *login = &auth__live(a)->guard.login;
-    if (!limited(login) || !username || !*username)
+    if (b->n >= 4)
         return;
-    char k[KEY_MAX];
-    snprintf(k, sizeof k, "login:user:%.150s", username);
-    store_rate_consume(a->store, k, login->count, login->period_s);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b->keys[b->n], KEY_MAX, fmt, ap);
+    va_end(ap);
+    b->r[b->n] = (store_rate_t){b->keys[b->n], rt ? rt->count : 0, rt ? rt->period_s : 0, mode};
+    b->n++;
+}
+
+/*
+ * The failure budgets of a login attempt (those a success gives back), appended to b: the
+ * device's, or the account's from this address and from every untrusted client (CONSUME).
+ */
+static void failure_budgets(const auth_t *a, const char *client, const char *username,
+                            const char *device, struct login_buckets *b)
+{
+    const auth_guard_options_t *g = &auth__live(a)->guard;
+    if (!limited(&g->login))
+        return;
+    if (device && *device) {
+        if (limited(&g->login_device))
+            add(b, &g->login_device, STORE_RATE_CONSUME, "login:devfail:%.64s", device);
+        return;
+    }
+    if (!username || !*username)
+        return;
+    /* an address never holds '|': the first one ends it */
+    if (limited(&g->login_account_ip) && client && *client)
+        add(b, &g->login_account_ip, STORE_RATE_CONSUME, "login:pair:%.64s|%.150s", client,
+            username);
+    if (limited(&g->login_account))
+        add(b, &g->login_account, STORE_RATE_CONSUME, "login:user:%.150s", username);
+}
+
+/* A login check in flight: the caller's callback and the buckets. */
+struct login_check {
+    auth_guard_cb cb;
+    void *arg;
+    struct login_buckets b;
+};
+
+static void on_login_rate(void *arg, const store_rate_result_t *r)
+{
+    struct login_check *c = arg;
+    auth_guard_result_t res = {r->allowed, r->retry_after_s, r->local};
+    auth_guard_cb cb = c->cb;
+    void *cb_arg = c->arg;
+    free(c);
+    cb(cb_arg, &res);
+}
+
+/* See auth.h. */
+void auth_guard_login(auth_t *a, const char *client, const char *username, const char *device,
+                      auth_guard_cb cb, void *arg)
+{
+    const auth_guard_options_t *g = &auth__live(a)->guard;
+    struct login_check *c = xcalloc(1, sizeof *c);
+    c->cb = cb;
+    c->arg = arg;
+    if (g->invalid_block_s)
+        add(&c->b, NULL, STORE_RATE_BLOCK, "block:%s", client);
+    if (limited(&g->login)) {
+        /* every attempt: the device's (a trusted device is its own client), else the
+           address's */
+        if (device && *device)
+            add(&c->b, &g->login, STORE_RATE_CONSUME, "login:dev:%.64s", device);
+        else
+            add(&c->b, &g->login, STORE_RATE_CONSUME, "login:ip:%s", client);
+        failure_budgets(a, client, username, device, &c->b);
+    }
+    if (c->b.n == 0) {
+        free(c);
+        allow_now(cb, arg);
+        return;
+    }
+    store_rate_check(a->store, c->b.r, c->b.n, on_login_rate, c);
+}
+
+/* See auth.h. */
+void auth_guard_login_cancel(auth_t *a, const char *client, const char *username,
+                             const char *device)
+{
+    auth_client_t c = {client, NULL, NULL, device};
+    auth__guard_login_done(a, username, &c, true);
+}
+
+/* See auth_internal.h. */
+void auth__guard_login_done(auth_t *a, const char *username, const auth_client_t *client,
+                            bool success)
+{
+    if (!success)
+        return; /* the check counted it already */
+    struct login_buckets b = {0};
+    failure_budgets(a, client ? client->ip : NULL, username, client ? client->device : NULL, &b);
+    for (size_t i = 0; i < b.n; i++)
+        store_rate_refund(a->store, b.r[i].key, b.r[i].count, b.r[i].period_s);
 }
 
 /* ---- invalid tokens ---------------------------------------------------------------------- */

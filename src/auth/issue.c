@@ -171,11 +171,12 @@ int auth_login(auth_t *a, const char *username, const char *password, size_t pas
         auth_password_verify_dummy(password, password_len);
         log_audit_info(NULL, "event=login_failed reason=no_such_user");
         metrics_count(METRICS_LOGIN_FAILURE);
-        auth__guard_login_failed(a, username);
+        auth__guard_login_done(a, username, client, false);
         return ERR_NO_ACTIVE_ACCOUNT;
     }
     if (rc != 0) {
         metrics_count(METRICS_LOGIN_ERROR);
+        auth__guard_login_done(a, username, client, true); /* no guess was tried */
         return ERR_UNAVAILABLE;
     }
     bool ok = auth_password_verify(u.password_hash, password, password_len);
@@ -184,9 +185,10 @@ int auth_login(auth_t *a, const char *username, const char *password, size_t pas
                        ok ? "inactive" : "bad_password");
         metrics_count(METRICS_LOGIN_FAILURE);
         db_user_dispose(&u);
-        auth__guard_login_failed(a, username);
+        auth__guard_login_done(a, username, client, false);
         return ERR_NO_ACTIVE_ACCOUNT;
     }
+    auth__guard_login_done(a, username, client, true);
     if (auth_password_needs_rehash(u.password_hash, &a->opts.argon2)) {
         char h[AUTH_PASSWORD_HASH_MAX];
         if (auth_password_hash(&a->opts.argon2, password, password_len, h, sizeof h) == 0) {

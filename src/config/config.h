@@ -97,6 +97,10 @@ struct cfg {
     char *upload_dir;                       /* JWTD_UPLOAD_DIR, NULL = <data_dir>/uploads */
     size_t max_upload_bytes;                /* JWTD_MAX_UPLOAD_BYTES */
     cfg_rate_t rate_limit_login;
+    cfg_rate_t rate_limit_login_account;    /* failed logins per account, untrusted clients */
+    cfg_rate_t rate_limit_login_account_ip; /* the same from one address */
+    cfg_rate_t rate_limit_login_device;     /* failed logins per device token */
+    int64_t device_token_lifetime_s;        /* JWTD_DEVICE_TOKEN_LIFETIME: 0 = no device tokens */
     cfg_rate_t rate_limit_anon;
     cfg_rate_t rate_limit_user;
     ip_net_list_t trusted_proxies;

@@ -30,6 +30,10 @@ static void auth_opts(const struct cfg *c, auth_options_t *o)
     o->user_cache_ttl_s = c->user_cache_ttl_s;
     o->hash_dummy = false; /* serving turns it on */
     o->guard.login = rate(c->rate_limit_login);
+    o->guard.login_account = rate(c->rate_limit_login_account);
+    o->guard.login_account_ip = rate(c->rate_limit_login_account_ip);
+    o->guard.login_device = rate(c->rate_limit_login_device);
+    o->device_token_lifetime_s = c->device_token_lifetime_s;
     o->guard.anon = rate(c->rate_limit_anon);
     o->guard.user = rate(c->rate_limit_user);
     o->guard.invalid_token = rate(c->invalid_token_limit);
@@ -73,6 +77,7 @@ static void api_opts(const struct cfg *c, api_options_t *o)
                                                                      : "Lax";
     o->combined_token_messages = c->token_messages == CFG_TOKEN_MESSAGES_COMBINED;
     o->refresh_lifetime_s = c->refresh_token_lifetime_s;
+    o->device_token_lifetime_s = c->device_token_lifetime_s;
     o->auto_refresh_window_s = c->auto_refresh_window_s;
     o->sliding_session = c->sliding_session;
     o->cors_origins = c->cors_allowed_origins.items;

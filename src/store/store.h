@@ -218,6 +218,12 @@ typedef void (*store_rate_cb)(void *arg, const store_rate_result_t *r);
 void store_rate_check(store_t *st, const store_rate_t *r, size_t n, store_rate_cb cb, void *arg);
 /* Counts one event in a bucket without a decision (a failed login). Any thread, async. */
 void store_rate_consume(store_t *st, const char *key, uint32_t count, uint32_t period_s);
+/*
+ * Gives back one event a CONSUME check counted in the bucket (a login attempt that turned out
+ * to be a success), never below an empty bucket: TAT = max(TAT - period/count, now). Any
+ * thread, async. Same count and period as the check, else the arithmetic is meaningless.
+ */
+void store_rate_refund(store_t *st, const char *key, uint32_t count, uint32_t period_s);
 /* Blocks key for seconds (a STORE_RATE_BLOCK bucket denies until then). Any thread. */
 void store_rate_block(store_t *st, const char *key, uint32_t seconds);
 

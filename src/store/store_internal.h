@@ -47,8 +47,10 @@ void store__local_cache_set(store_local_t *l, const char *key, str_t value, uint
                             const char *group, int64_t now_us);
 void store__local_cache_del(store_local_t *l, const char *key);
 void store__local_cache_drop_group(store_local_t *l, const char *group);
-/* Internal mode beyond enum store_rate_mode: count one event whatever the bucket says. */
-#define STORE__RATE_FORCE 3
+/* Internal modes beyond enum store_rate_mode: count one event whatever the bucket says;
+   give one counted event back (never below an empty bucket). */
+#define STORE__RATE_FORCE  3
+#define STORE__RATE_REFUND 4
 void store__local_rate_check(store_local_t *l, const store_rate_t *r, size_t n, int64_t now_us,
                              store_rate_result_t *out);
 void store__local_rate_block(store_local_t *l, const char *key, uint32_t seconds, int64_t now_us);

@@ -273,6 +273,10 @@ int64_t store__gcra(int64_t *tat, uint32_t count, uint32_t period_s, int64_t now
         *tat = n > now_us + period ? now_us + period : n;
         return 0;
     }
+    if (mode == STORE__RATE_REFUND) {
+        *tat = cur - t > now_us ? cur - t : now_us;
+        return 0;
+    }
     int64_t over = cur - now_us - (period - t);
     if (over > 0)
         return over;
@@ -332,7 +336,9 @@ void store__local_rate_check(store_local_t *l, const store_rate_t *r, size_t n, 
     } else {
         for (size_t i = 0; i < n; i++) {
             int mode = (int)r[i].mode;
-            if ((mode != STORE_RATE_CONSUME && mode != STORE__RATE_FORCE) || r[i].count == 0)
+            if ((mode != STORE_RATE_CONSUME && mode != STORE__RATE_FORCE &&
+                 mode != STORE__RATE_REFUND) ||
+                r[i].count == 0)
                 continue;
             char k[300];
             rate_key(k, sizeof k, r[i].key);

@@ -55,7 +55,8 @@
 
 /*
  * GCRA over KEYS[1..n]; ARGV = count, period_s, mode per key (mode c = consume, p = peek,
- * b = blocked-key check, f = count whatever the bucket says). Returns {allowed, retry_s,
+ * b = blocked-key check, f = count whatever the bucket says, r = give one counted event
+ * back, never below an empty bucket). Returns {allowed, retry_s,
  * denied_index}. Same arithmetic as store__gcra(); time from the server.
  */
 static const char LUA_RATE[] =
@@ -72,6 +73,7 @@ static const char LUA_RATE[] =
     "  local tat=tonumber(redis.call('GET',KEYS[i]) or '0') or 0\n"
     "  if tat<now then tat=now end\n"
     "  if mode=='f' then tats[i]=math.min(tat+T,now+period)\n"
+    "  elseif mode=='r' then if tat>now then tats[i]=math.max(tat-T,now) end\n"
     "  else\n"
     "   local over=tat-now-(period-T)\n"
     "   if over>0 then if deny<0 then deny=i-1 end if over>retry then retry=over end\n"

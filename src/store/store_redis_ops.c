@@ -230,7 +230,7 @@ static void on_rate_reply(rconn_t *rc, void *arg, redisReply *r)
     free(c);
 }
 
-static const char RATE_MODE[] = {'c', 'p', 'b', 'f'};
+static const char RATE_MODE[] = {'c', 'p', 'b', 'f', 'r'};
 
 /* Builds the EVALSHA argv of the rate script for c into argv/len; returns argc. */
 static int rate_argv(struct rate_ctx *c, const char **argv, size_t *len, char nums[][2][16],
@@ -252,7 +252,8 @@ static int rate_argv(struct rate_ctx *c, const char **argv, size_t *len, char nu
     for (size_t i = 0; i < c->n; i++) {
         snprintf(nums[i][0], 16, "%u", c->r[i].count);
         snprintf(nums[i][1], 16, "%u", c->r[i].period_s);
-        modes[i][0] = RATE_MODE[(int)c->r[i].mode & 3];
+        unsigned m = (unsigned)c->r[i].mode;
+        modes[i][0] = RATE_MODE[m < sizeof RATE_MODE ? m : 1];
         modes[i][1] = '\0';
         argv[a] = nums[i][0];
         len[a++] = strlen(nums[i][0]);
@@ -308,12 +309,12 @@ void store_rate_check(store_t *st, const store_rate_t *r, size_t n, store_rate_c
     free(c);
 }
 
-/* See store.h. */
-void store_rate_consume(store_t *st, const char *key, uint32_t count, uint32_t period_s)
+/* One event counted (STORE__RATE_FORCE) or given back (STORE__RATE_REFUND), not waited for. */
+static void rate_adjust(store_t *st, const char *key, uint32_t count, uint32_t period_s, int mode)
 {
     if (count == 0)
         return;
-    store_rate_t r = {key, count, period_s, (enum store_rate_mode)STORE__RATE_FORCE};
+    store_rate_t r = {key, count, period_s, (enum store_rate_mode)mode};
     if (!st->rd || !atomic_load(&st->rd->cmd_up)) {
         store_rate_result_t res;
         char k[300];
@@ -331,6 +332,18 @@ void store_rate_consume(store_t *st, const char *key, uint32_t count, uint32_t p
     int argc = rate_argv(c, argv, len, nums, modes, nk);
     store__redis_send_any(st->rd, argc, argv, len);
     free(c);
+}
+
+/* See store.h. */
+void store_rate_consume(store_t *st, const char *key, uint32_t count, uint32_t period_s)
+{
+    rate_adjust(st, key, count, period_s, STORE__RATE_FORCE);
+}
+
+/* See store.h. */
+void store_rate_refund(store_t *st, const char *key, uint32_t count, uint32_t period_s)
+{
+    rate_adjust(st, key, count, period_s, STORE__RATE_REFUND);
 }
 
 /* See store.h. */

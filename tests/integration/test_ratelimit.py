@@ -1,6 +1,7 @@
-"""Rate limits (docs/api.md §11, issue 5 item 4) on one instance (embedded store): login
-per client IP and per username (failures only), anonymous per IP, authenticated per user,
-429 `throttled` with Retry-After and DRF's message, X-Forwarded-For only from trusted
+"""Rate limits (docs/api.md §11) on one instance (embedded store): login per client IP and
+per username (failures of clients without the account's device token; one address alone
+never locks the account: docs/security.md, tests/security/test_bruteforce.py), anonymous
+per IP, authenticated per user, 429 `throttled` with Retry-After and DRF's message, X-Forwarded-For only from trusted
 proxies, suspicious invalid tokens logged and optionally blocked. The same buckets shared
 through Redis are tested in test_redis_shared.py."""
 
@@ -50,17 +51,35 @@ def test_login_limit_form_and_cookie_routes_share_the_ip_bucket(tokens):
 
 def test_username_limit_counts_failures_from_every_ip(tokens):
     j = tokens(users=("testuser", "alice"), JWTD_RATE_LIMIT_LOGIN="5/minute",
-               JWTD_TRUSTED_PROXIES="127.0.0.1/32")
+               JWTD_RATE_LIMIT_LOGIN_ACCOUNT="5/hour", JWTD_TRUSTED_PROXIES="127.0.0.1/32")
+    device = login(j, xff="192.0.2.1").headers["X-Device-Token"]
     for i in range(5):
         assert login(j, password="wrong", xff="203.0.113.%d" % i).status_code == 401
-    # the account is now throttled from a fresh address too, even with the right password
-    assert_throttled(login(j, xff="198.51.100.7"), 60)
+    # the account is now throttled for clients without its device token, from a fresh
+    # address too, even with the right password (docs/security.md)
+    assert_throttled(login(j, xff="198.51.100.7"), 3600)
     # ...but only that account: alice logs in from the same fresh address
     assert login(j, user="alice", xff="198.51.100.7").status_code == 200
+    # ...and the owner's device is not locked out (tests/security/test_bruteforce.py)
+    r = j.post("/api/token/", {"username": "testuser", "password": TEST_PASSWORD,
+                               "device_token": device},
+               headers={"X-Forwarded-For": "198.51.100.7"})
+    assert r.status_code == 200, r.text
+
+
+def test_one_address_cannot_lock_the_account(tokens):
+    j = tokens(JWTD_RATE_LIMIT_LOGIN="10/minute", JWTD_RATE_LIMIT_LOGIN_ACCOUNT="5/hour",
+               JWTD_RATE_LIMIT_LOGIN_ACCOUNT_IP="2/hour", JWTD_TRUSTED_PROXIES="127.0.0.1/32")
+    codes = [login(j, password="wrong", xff="203.0.113.1").status_code for _ in range(6)]
+    assert codes == [401, 401, 429, 429, 429, 429], codes
+    assert_throttled(login(j, password="wrong", xff="203.0.113.1"), 3600)
+    # the owner, from any other address, without a device token
+    assert login(j, xff="198.51.100.7").status_code == 200
 
 
 def test_successful_logins_do_not_use_the_username_budget(tokens):
-    j = tokens(JWTD_RATE_LIMIT_LOGIN="3/minute", JWTD_TRUSTED_PROXIES="127.0.0.1/32")
+    j = tokens(JWTD_RATE_LIMIT_LOGIN="3/minute", JWTD_RATE_LIMIT_LOGIN_ACCOUNT="3/hour",
+               JWTD_TRUSTED_PROXIES="127.0.0.1/32")
     for i in range(8):
         r = login(j, xff="192.0.2.%d" % i)
         assert r.status_code == 200, (i, r.text)

@@ -4,12 +4,12 @@
  * "cors": CORS per JWTD_ENVIRONMENT / JWTD_CORS_ALLOWED_ORIGINS (development defaults to
  * the localhost:3000 origins of a Next.js dev server; staging and production allow nothing
  * unless configured). A listed origin gets Access-Control-Allow-Origin: <origin> with
- * Allow-Credentials and Expose-Headers: X-New-Access-Token; "*" in the list allows any
- * origin WITHOUT credentials; every other origin gets no CORS header, so the browser keeps
- * the answer from the page. Preflights (OPTIONS + Access-Control-Request-Method) are
- * answered here, 204 for an allowed origin, 403 otherwise. Responses that depend on Origin
- * carry Vary: Origin. With JWTD_HSTS_MAX_AGE (365d in production), every answer known to
- * be https (api__https: an https public URL, or a trusted proxy's X-Forwarded-Proto) also
+ * Allow-Credentials and Expose-Headers: X-New-Access-Token, X-Device-Token; "*" in the
+ * list allows any origin WITHOUT credentials; every other origin gets no CORS header, so the
+ * browser keeps the answer from the page. Preflights (OPTIONS + Access-Control-Request-Method)
+ * are answered here, 204 for an allowed origin, 403 otherwise. Responses that depend on
+ * Origin carry Vary: Origin. With JWTD_HSTS_MAX_AGE (365d in production), every answer known
+ * to be https (api__https: an https public URL, or a trusted proxy's X-Forwarded-Proto) also
  * carries Strict-Transport-Security; over plain http browsers ignore it, so it is not sent.
  *
  * "csrf": a state-changing request (not GET/HEAD/OPTIONS) that carries the refresh_token
@@ -54,10 +54,12 @@ static int on_cors(http_req_t *req, void *data)
         char *o = http_req_strndup(req, origin);
         http_resp_header_add(req, "Access-Control-Allow-Origin", o);
         http_resp_header_add(req, "Access-Control-Allow-Credentials", "true");
-        http_resp_header_add(req, "Access-Control-Expose-Headers", "X-New-Access-Token");
+        http_resp_header_add(req, "Access-Control-Expose-Headers",
+                             "X-New-Access-Token, X-Device-Token");
     } else if (star) {
         http_resp_header_add(req, "Access-Control-Allow-Origin", "*");
-        http_resp_header_add(req, "Access-Control-Expose-Headers", "X-New-Access-Token");
+        http_resp_header_add(req, "Access-Control-Expose-Headers",
+                             "X-New-Access-Token, X-Device-Token");
     }
     if (req->method != HTTP_M_OPTIONS || !http_req_header(req, "access-control-request-method").ptr)
         return ERR_DECLINED;

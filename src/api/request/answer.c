@@ -1,8 +1,8 @@
 /*
  * answer.c - the answers of the HTTP contract that more than one family gives: error bodies
  * ({"detail","code"}, DRF's field errors, SimpleJWT's token errors with messages[], the
- * browser flow's shape with "error"), blocking-side failures (503/500), and the user object
- * from the user cache.
+ * browser flow's shape with "error"), blocking-side failures (503/500), the guards' 429,
+ * and the user object from the user cache.
  */
 #define LOG_MODULE "api"
 #include <stdio.h>
@@ -11,12 +11,34 @@
 #include "api/request/req.h"
 #include "common/err.h"
 #include "common/jsonw.h"
+#include "runtime/log.h"
+#include "runtime/metrics.h"
 
 /* See req.h. */
 void api__respond_nostore(http_req_t *req, int status, str_t body)
 {
     http_resp_header_add(req, "Cache-Control", "no-store");
     http_respond(req, status, API_JSON_CT, body);
+}
+
+static const char *const GUARD_KIND[] = {"login", "user", "anon"};
+
+/* See req.h. */
+void api__respond_throttled(http_req_t *req, const auth_guard_result_t *r,
+                            enum auth_guard_kind kind)
+{
+    char retry[16], detail[96];
+    snprintf(retry, sizeof retry, "%u", r->retry_after_s);
+    snprintf(detail, sizeof detail, "Request was throttled. Expected available in %u second%s.",
+             r->retry_after_s, r->retry_after_s == 1 ? "" : "s");
+    http_resp_header_add(req, "Retry-After", retry);
+    metrics_count(kind == AUTH_GUARD_LOGIN  ? METRICS_RATE_LOGIN
+                  : kind == AUTH_GUARD_USER ? METRICS_RATE_USER
+                                            : METRICS_RATE_ANON);
+    log_audit_info(http_req_rid(req), "event=throttled kind=%s ip=%s retry_after=%u%s",
+                   GUARD_KIND[kind], http_req_client_str(req), r->retry_after_s,
+                   r->local ? " local=1" : "");
+    http_respond_error(req, ERR_THROTTLED, detail);
 }
 
 /* See req.h. */

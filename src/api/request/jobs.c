@@ -33,20 +33,53 @@ void api__login_job_free(api_login_job_t *j)
     free(j->ua);
     free(j->fph);
     auth_pair_dispose(&j->pair);
+    free_secret(j->device_token, j->device_token_len + 1);
     free(j);
 }
 
 static void login_work(void *arg)
 {
     api_login_job_t *j = arg;
-    auth_client_t client = {j->ip, j->ua, j->fph};
-    j->rc = auth_login(j->auth, j->username, j->password, j->password_len, &client, clock_now_s(),
-                       &j->pair);
+    auth_client_t client = {j->ip, j->ua, j->fph, j->device};
+    int64_t now = clock_now_s();
+    j->rc = auth_login(j->auth, j->username, j->password, j->password_len, &client, now, &j->pair);
+    if (j->rc == 0 && auth_device_tokens_enabled(j->auth)) {
+        j->device_token = xmalloc(AUTH_TOKEN_MAX + 1);
+        if (auth_device_token_issue(j->auth, j->username, now, j->device_token, AUTH_TOKEN_MAX + 1,
+                                    &j->device_token_len) != 0) {
+            free(j->device_token); /* the login stands; the client stays untrusted */
+            j->device_token = NULL;
+            j->device_token_len = 0;
+        }
+    }
+}
+
+static void login_run(api_login_job_t *j)
+{
+    http_req_t *req = j->req;
+    if (http_pool_submit(req, login_work, j->done, j) != 0) {
+        auth_guard_login_cancel(j->auth, j->ip, j->username, j->device); /* no guess made */
+        api__login_job_free(j);
+        http_respond_error(req, ERR_UNAVAILABLE, NULL);
+    }
+}
+
+/* auth_guard_cb of a login attempt: on the request's loop, now or once Redis answered. */
+static void on_login_guard(void *arg, const auth_guard_result_t *r)
+{
+    api_login_job_t *j = arg;
+    if (r->allowed) {
+        login_run(j);
+        return;
+    }
+    http_req_t *req = j->req;
+    api__login_job_free(j);
+    api__respond_throttled(req, r, AUTH_GUARD_LOGIN);
 }
 
 /* See req.h. */
 void api__login_submit(http_req_t *req, const api_ctx_t *ctx, str_t username, str_t password,
-                       int shape, http_done_fn done)
+                       str_t device_token, int shape, http_done_fn done)
 {
     char fph[AUTH_FPH_MAX + 1];
     api_login_job_t *j = xcalloc(1, sizeof *j);
@@ -58,10 +91,24 @@ void api__login_submit(http_req_t *req, const api_ctx_t *ctx, str_t username, st
     j->ip = xstrdup(http_req_client_str(req));
     j->ua = client_ua(req);
     j->fph = api__fingerprint(req, ctx, fph) ? xstrdup(fph) : NULL;
-    if (http_pool_submit(req, login_work, done, j) != 0) {
-        api__login_job_free(j);
-        http_respond_error(req, ERR_UNAVAILABLE, NULL);
+    j->req = req;
+    j->done = done;
+    if (!auth_guard_limited(ctx->auth, AUTH_GUARD_LOGIN)) {
+        login_run(j); /* nothing would be counted (limits "0"): no work at all */
+        return;
     }
+    /* the body field, else the browser's cookie; an invalid one is no token at all */
+    str_t dev = device_token.len ? device_token : api__cookie(req, API_DEVICE_TOKEN);
+    if (dev.len)
+        auth_device_token_check(ctx->auth, dev, j->username, clock_now_s(), j->device);
+    auth_guard_login(ctx->auth, j->ip, j->username, j->device, on_login_guard, j);
+}
+
+/* See req.h. */
+void api__device_token_header(http_req_t *req, const api_login_job_t *j)
+{
+    if (j->device_token)
+        http_resp_header_add(req, API_DEVICE_HEADER, j->device_token);
 }
 
 /* See req.h. */

@@ -27,6 +27,12 @@ struct api_static;
 
 #define API_JSON_CT        "application/json; charset=utf-8"
 #define API_REFRESH_COOKIE "refresh_token"
+/* The device token (docs/security.md): a login presents it in this cookie (browsers) or
+   body field (JSON and form clients); a successful login answers it in the cookie (the
+   browser flow) or in this header (the JSON routes, whose bodies keep SimpleJWT's and
+   FastAPI's shapes). */
+#define API_DEVICE_TOKEN  "device_token"
+#define API_DEVICE_HEADER "X-Device-Token"
 /* WWW-Authenticate values (RFC 6750): no credentials, a bad header, a refused token. */
 #define API_WWW_PLAIN       "Bearer realm=\"api\""
 #define API_WWW_BAD_REQUEST "Bearer realm=\"api\", error=\"invalid_request\""
@@ -238,6 +244,12 @@ void api__auth_error(http_req_t *req, int status, const char *code, const char *
 str_t api__cookie(const http_req_t *req, const char *name);
 /* Adds Set-Cookie for the refresh token (value NULL: the clearing cookie, Max-Age=0). */
 void api__set_refresh_cookie(http_req_t *req, const api_ctx_t *ctx, const char *value, size_t len);
+/*
+ * Adds Set-Cookie for a device token: HttpOnly, SameSite=Strict, Path=/api/auth/login/ (the
+ * browser flow's login, the only route a browser needs it on), Max-Age = the token's
+ * lifetime, Secure unless development, host-only.
+ */
+void api__set_device_cookie(http_req_t *req, const api_ctx_t *ctx, const char *value, size_t len);
 /* Whether origin (scheme://host[:port]) is listed ("*" is not a listing). */
 bool api__origin_listed(const api_ctx_t *ctx, str_t origin);
 /* Whether origin names this server itself: its authority equals the Host header. */
@@ -292,19 +304,35 @@ typedef struct {
     size_t password_len;
     char *ip;
     char *ua;
-    char *fph;        /* client fingerprint, NULL = binding off */
-    int rc;           /* OUT: auth_login's result */
-    auth_pair_t pair; /* OUT when rc == 0 */
+    char *fph;                           /* client fingerprint, NULL = binding off */
+    char device[AUTH_DEVICE_ID_LEN + 1]; /* the presented device token's id, "" = none */
+    http_req_t *req;                     /* while the guard decides */
+    http_done_fn done;                   /* the route's */
+    int rc;                              /* OUT: auth_login's result */
+    auth_pair_t pair;                    /* OUT when rc == 0 */
+    char *device_token; /* OUT when rc == 0 and device tokens are on: a new one, else NULL */
+    size_t device_token_len;
 } api_login_job_t;
 
 /*
- * Copies username, password and the client (address, User-Agent, fingerprint) into a job
- * and runs auth_login on the pool; done(req, job, status) then runs on req's loop and must
- * api__login_job_free(job). When the pool is full it answers 503 (no job left).
+ * A login attempt: copies username, password and the client (address, User-Agent,
+ * fingerprint) into a job; checks the device token the client presented (device_token, the
+ * body field, else the cookie API_DEVICE_TOKEN) for username; lets the login guard decide
+ * (auth_guard_login: 429 throttled when refused) and then runs auth_login on the pool, which
+ * also issues a new device token on success. done(req, job, status) then runs on req's loop
+ * and must api__login_job_free(job). When the pool is full it answers 503 (no job left).
  */
 void api__login_submit(http_req_t *req, const api_ctx_t *ctx, str_t username, str_t password,
-                       int shape, http_done_fn done);
+                       str_t device_token, int shape, http_done_fn done);
 void api__login_job_free(api_login_job_t *j);
+/* Adds the X-Device-Token header when the job earned a device token (a JSON login). */
+void api__device_token_header(http_req_t *req, const api_login_job_t *j);
+/*
+ * 429 throttled with Retry-After and DRF's message, counted in the metrics of kind and
+ * logged (event=throttled), for a guard's refusal r.
+ */
+void api__respond_throttled(http_req_t *req, const auth_guard_result_t *r,
+                            enum auth_guard_kind kind);
 
 /* What a token job runs on the pool. */
 enum api_token_op {

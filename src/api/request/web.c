@@ -1,7 +1,7 @@
 /*
- * web.c - what the browser flow needs of a request: the Cookie header, the refresh
- * cookie's Set-Cookie, origin comparison (CORS, CSRF), whether the request came over https
- * and this server's external base URL (JWTD_PUBLIC_URL, else the Host header), and the
+ * web.c - what the browser flow needs of a request: the Cookie header, the refresh and
+ * device cookies' Set-Cookie, origin comparison (CORS, CSRF), whether the request came over
+ * https and this server's external base URL (JWTD_PUBLIC_URL, else the Host header), and the
  * client fingerprint that binds a session's tokens to the client that signed in.
  *
  * The fingerprint (JWTD_FINGERPRINT_HEADERS) is base64url(first 16 bytes of SHA-256 of
@@ -64,6 +64,21 @@ void api__set_refresh_cookie(http_req_t *req, const api_ctx_t *ctx, const char *
         buf_append_cstr(&b, "; Secure");
     if (ctx->o.cookie_domain)
         buf_printf(&b, "; Domain=%s", ctx->o.cookie_domain);
+    http_resp_header_add(req, "Set-Cookie", b.data);
+    buf_dispose_secret(&b);
+}
+
+/* See req.h. */
+void api__set_device_cookie(http_req_t *req, const api_ctx_t *ctx, const char *value, size_t len)
+{
+    buf_t b;
+    buf_init(&b, 2 * AUTH_TOKEN_MAX);
+    buf_append_cstr(&b, API_DEVICE_TOKEN "=");
+    buf_append(&b, value, len);
+    buf_printf(&b, "; Max-Age=%" PRId64 "; Path=/api/auth/login/; HttpOnly; SameSite=Strict",
+               ctx->o.device_token_lifetime_s);
+    if (ctx->o.secure_cookie || api__https(req, ctx))
+        buf_append_cstr(&b, "; Secure");
     http_resp_header_add(req, "Set-Cookie", b.data);
     buf_dispose_secret(&b);
 }

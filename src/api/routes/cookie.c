@@ -4,7 +4,10 @@
  *   POST /api/auth/login/         {"access","user"} + Set-Cookie refresh_token (HttpOnly,
  *                                 Path=/api/auth/, SameSite=Lax, Max-Age, Secure unless
  *                                 development, Domain when JWTD_COOKIE_DOMAIN is set)
- *   POST /api/auth/mobile/login/  {"access","refresh","user"}: no cookie (secure storage)
+ *                                 + Set-Cookie device_token (HttpOnly, SameSite=Strict,
+ *                                 Path=/api/auth/login/; docs/security.md)
+ *   POST /api/auth/mobile/login/  {"access","refresh","user"} + X-Device-Token: no cookie
+ *                                 (secure storage)
  *   POST /api/auth/refresh/       cookie -> {"access"} + rotated cookie; {"refresh"} body
  *                                 (mobile) -> {"access","refresh"}; neither -> 401
  *   POST /api/auth/logout/        refresh cookie (or body) and/or Bearer: the session is
@@ -52,6 +55,10 @@ static void login_done(http_req_t *req, void *arg, int status)
         buf_append_char(&b, '}');
         if (!mobile)
             api__set_refresh_cookie(req, ctx, j->pair.refresh, j->pair.refresh_len);
+        if (!mobile && j->device_token)
+            api__set_device_cookie(req, ctx, j->device_token, j->device_token_len);
+        else if (mobile)
+            api__device_token_header(req, j);
         api__respond_nostore(req, 200, buf_str(&b));
         buf_dispose_secret(&b);
     } else if (rc == ERR_NO_ACTIVE_ACCOUNT) {
@@ -69,6 +76,7 @@ static void login_route(http_req_t *req, int shape)
         return;
     str_t user = api__json_string(body, "username");
     str_t pass = api__json_string(body, "password");
+    str_t device = api__json_string(body, API_DEVICE_TOKEN);
     if (!user.ptr || !pass.ptr) {
         json_decref(body);
         api__auth_error(req, 400, "invalid_request", "Username and password are required", NULL);
@@ -84,7 +92,8 @@ static void login_route(http_req_t *req, int shape)
         api__auth_error(req, 400, "invalid_request", msg, NULL);
         return;
     }
-    api__login_submit(req, req->route_data, user, pass, shape, login_done);
+    api__login_submit(req, req->route_data, user, pass, device.ptr ? device : STR_NULL, shape,
+                      login_done);
     json_decref(body);
 }
 

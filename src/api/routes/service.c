@@ -197,6 +197,7 @@ static void login_done(http_req_t *req, void *arg, int status)
     api_login_job_t *j = arg;
     int rc = status != 0 ? status : j->rc;
     if (rc == 0) {
+        api__device_token_header(req, j);
         respond_tokens(req, req->route_data, &j->pair,
                        str_make(j->pair.refresh, j->pair.refresh_len));
     } else if (rc == ERR_NO_ACTIVE_ACCOUNT) {
@@ -215,13 +216,14 @@ static void login_done(http_req_t *req, void *arg, int status)
  */
 static void on_login(http_req_t *req)
 {
-    api_field_t f[3] = {
+    api_field_t f[4] = {
         {.name = "username", .required = true, .trim = true, .max_chars = 150},
         {.name = "password", .required = true, .trim = false},
         {.name = "grant_type", .trim = true, .allow_blank = true},
+        {.name = API_DEVICE_TOKEN, .max_chars = AUTH_TOKEN_MAX},
     };
     json_t *body;
-    if (api__read_fields(req, f, 3, 0, &body) != 0)
+    if (api__read_fields(req, f, 4, 0, &body) != 0)
         return;
     if (f[2].value.ptr && f[2].value.len && !str_eq_cstr(f[2].value, "password")) {
         json_decref(body);
@@ -230,7 +232,7 @@ static void on_login(http_req_t *req)
                              "\"code\":\"invalid_request\",\"error\":\"unsupported_grant_type\"}"));
         return;
     }
-    api__login_submit(req, req->route_data, f[0].value, f[1].value, 0, login_done);
+    api__login_submit(req, req->route_data, f[0].value, f[1].value, f[3].value, 0, login_done);
     json_decref(body);
 }
 

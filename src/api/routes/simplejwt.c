@@ -50,25 +50,28 @@ static void login_done(http_req_t *req, void *arg, int status)
 {
     api_login_job_t *j = arg;
     int rc = status != 0 ? status : j->rc;
-    if (rc == 0)
+    if (rc == 0) {
+        api__device_token_header(req, j);
         respond_tokens(req, &j->pair, true);
-    else if (rc == ERR_NO_ACTIVE_ACCOUNT)
+    } else if (rc == ERR_NO_ACTIVE_ACCOUNT) {
         api__respond_code(req, 401, "no_active_account",
                           "No active account found with the given credentials", API_WWW_PLAIN);
-    else
+    } else {
         api__failure(req, rc);
+    }
     api__login_job_free(j);
 }
 
 static void on_token_obtain(http_req_t *req)
 {
     const api_ctx_t *ctx = req->route_data;
-    api_field_t f[2] = {{.name = "username", .required = true, .trim = true},
-                        {.name = "password", .required = true}};
+    api_field_t f[3] = {{.name = "username", .required = true, .trim = true},
+                        {.name = "password", .required = true},
+                        {.name = API_DEVICE_TOKEN, .max_chars = AUTH_TOKEN_MAX}};
     json_t *body;
-    if (api__read_fields(req, f, 2, API_FIELDS_NUMBERS, &body) != 0)
+    if (api__read_fields(req, f, 3, API_FIELDS_NUMBERS, &body) != 0)
         return;
-    api__login_submit(req, ctx, f[0].value, f[1].value, 0, login_done);
+    api__login_submit(req, ctx, f[0].value, f[1].value, f[2].value, 0, login_done);
     json_decref(body);
 }
 

@@ -1,9 +1,11 @@
 /*
- * Unit tests for src/auth/guard.c on the embedded store (no Redis: every guard answers
- * before its call returns): the login budget per client address and the username's budget
- * consumed by failed logins only, the user and anonymous budgets, the invalid-token budget
- * and its block, one-time tokens, refresh-family networks, and which kinds are limited.
- * Budgets are per hour so that the wall clock never matters. Against the fixture of fx.h.
+ * Unit tests for src/auth/guard.c and device.c on the embedded store (no Redis: every
+ * guard answers before its call returns): the login budget per client address, the
+ * account's untrusted budgets spent by failed logins only (one address never spends the
+ * account's), trusted devices counted against themselves, device tokens, the user and anonymous
+ * budgets, the invalid-token budget and its block, one-time tokens, refresh-family networks, and
+ * which kinds are limited. Budgets are per hour so that the wall clock never matters. Against the
+ * fixture of fx.h.
  */
 #include "fx.h"
 #include "runtime/metrics.h"
@@ -49,13 +51,35 @@ static int open_guarded(struct fx *f, const auth_guard_options_t *g)
     return fx_open(f, &o);
 }
 
-static int login_as(struct fx *f, const char *username, const char *password)
+/* auth_login as username from client ip (NULL: none) with device id device (NULL: none). */
+static int login_from(struct fx *f, const char *ip, const char *device, const char *username,
+                      const char *password)
 {
     auth_pair_t p = {0};
-    auth_client_t c = {NULL, NULL, NULL};
+    auth_client_t c = {ip, NULL, NULL, device};
     int rc = auth_login(f->auth, username, password, strlen(password), &c, clock_now_s(), &p);
     auth_pair_dispose(&p);
     return rc;
+}
+
+/* auth_guard_login's decision. */
+static struct answer attempt(struct fx *f, const char *client, const char *username,
+                             const char *device)
+{
+    struct answer a = {0};
+    auth_guard_login(f->auth, client, username, device, on_answer, &a);
+    return a;
+}
+
+/* One login attempt as the login routes make it: the guard, then (when let through) the
+   login. Returns the login's result, or 1 when the guard refused. */
+static int sign_in(struct fx *f, const char *ip, const char *device, const char *username,
+                   const char *password)
+{
+    struct answer a = attempt(f, ip, username, device);
+    if (a.calls != 1 || !a.r.allowed)
+        return 1;
+    return login_from(f, ip, device, username, password);
 }
 
 TEST(auth_guard_login_attempts_per_address)
@@ -86,42 +110,158 @@ static const char *next_ip(char ip[32], int *n)
     return ip;
 }
 
-TEST(auth_guard_username_budget_only_spent_by_failed_logins)
+TEST(auth_guard_account_budget_only_spent_by_failed_logins)
+{
+    struct fx f;
+    auth_guard_options_t g = {0};
+    g.login = (auth_rate_t){100, 3600};
+    g.login_account = (auth_rate_t){3, 3600};
+    ASSERT_EQ_INT(open_guarded(&f, &g), 0);
+    char ip[32];
+    int n = 0; /* a fresh address per attempt: only the account's budget is in play */
+    for (int i = 0; i < 2; i++)
+        CHECK_EQ_INT(sign_in(&f, next_ip(ip, &n), NULL, "alice", "wrong"), ERR_NO_ACTIVE_ACCOUNT);
+    /* two failures of three: the right password from another address is let through, and
+       successful logins, however many, give back what their check reserved */
+    for (int i = 0; i < 5; i++)
+        CHECK_EQ_INT(sign_in(&f, next_ip(ip, &n), NULL, "alice", "correct horse"), 0);
+    /* an attempt that never reached the login (a full pool) gives its slot back */
+    CHECK_TRUE(allowed(attempt(&f, next_ip(ip, &n), "alice", NULL)));
+    auth_guard_login_cancel(f.auth, ip, "alice", NULL);
+    /* an attempt in flight holds its slot: with it the budget is spent, and refusals
+       reserve nothing */
+    CHECK_TRUE(allowed(attempt(&f, next_ip(ip, &n), "alice", NULL)));
+    CHECK_TRUE(refused(attempt(&f, next_ip(ip, &n), "alice", NULL), 3600));
+    CHECK_EQ_INT(login_from(&f, ip, NULL, "alice", "wrong"), ERR_NO_ACTIVE_ACCOUNT);
+    /* past the limit every untrusted attempt for the account is refused, before any
+       password is looked at, from addresses that have spent nothing */
+    CHECK_TRUE(refused(attempt(&f, next_ip(ip, &n), "alice", NULL), 3600));
+    next_ip(ip, &n);
+    for (int i = 0; i < 3; i++)
+        CHECK_TRUE(refused(attempt(&f, ip, "alice", NULL), 3600));
+    /* such an address may still log in as someone else: the refusals did not spend it */
+    CHECK_TRUE(allowed(attempt(&f, ip, "bob", NULL)));
+    CHECK_TRUE(allowed(attempt(&f, ip, NULL, NULL)));
+    /* failures for a username that does not exist count the same way */
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ_INT(sign_in(&f, next_ip(ip, &n), NULL, "nobody", "whatever"),
+                     ERR_NO_ACTIVE_ACCOUNT);
+    CHECK_TRUE(refused(attempt(&f, next_ip(ip, &n), "nobody", NULL), 3600));
+    fx_close(&f);
+}
+
+TEST(auth_guard_one_address_cannot_spend_the_account_budget)
+{
+    struct fx f;
+    auth_guard_options_t g = {0};
+    g.login = (auth_rate_t){100, 3600};
+    g.login_account = (auth_rate_t){4, 3600};
+    g.login_account_ip = (auth_rate_t){2, 3600};
+    ASSERT_EQ_INT(open_guarded(&f, &g), 0);
+    /* one address guesses: two failures, then refused for this account */
+    for (int i = 0; i < 2; i++)
+        CHECK_EQ_INT(sign_in(&f, "203.0.113.1", NULL, "alice", "wrong"), ERR_NO_ACTIVE_ACCOUNT);
+    for (int i = 0; i < 5; i++)
+        CHECK_TRUE(refused(attempt(&f, "203.0.113.1", "alice", NULL), 3600));
+    /* ...and the owner, from any other address, still signs in */
+    CHECK_EQ_INT(sign_in(&f, "192.0.2.10", NULL, "alice", "correct horse"), 0);
+    /* the same address may still try other accounts */
+    CHECK_TRUE(allowed(attempt(&f, "203.0.113.1", "bob", NULL)));
+    /* a second guessing address spends the rest of the account's budget: from then on
+       only untrusted clients are refused, from any address */
+    for (int i = 0; i < 2; i++)
+        CHECK_EQ_INT(sign_in(&f, "203.0.113.2", NULL, "alice", "wrong"), ERR_NO_ACTIVE_ACCOUNT);
+    CHECK_TRUE(refused(attempt(&f, "192.0.2.11", "alice", NULL), 3600));
+    CHECK_TRUE(allowed(attempt(&f, "192.0.2.11", "alice", "0123456789abcdef0123456789abcdef")));
+    fx_close(&f);
+}
+
+TEST(auth_guard_trusted_device_counts_against_itself)
 {
     struct fx f;
     auth_guard_options_t g = {0};
     g.login = (auth_rate_t){3, 3600};
+    g.login_account = (auth_rate_t){2, 3600};
+    g.login_device = (auth_rate_t){2, 3600};
     ASSERT_EQ_INT(open_guarded(&f, &g), 0);
-    char ip[32];
-    int n = 0; /* a fresh address per attempt: only the username's budget is in play */
-    for (int i = 0; i < 2; i++) {
-        CHECK_TRUE(allowed(check(&f, AUTH_GUARD_LOGIN, next_ip(ip, &n), "alice", 0)));
-        CHECK_EQ_INT(login_as(&f, "alice", "wrong"), ERR_NO_ACTIVE_ACCOUNT);
-    }
-    /* two failures of three: the right password from another address is let through, and
-       successful logins, however many, spend nothing */
-    for (int i = 0; i < 5; i++) {
-        CHECK_TRUE(allowed(check(&f, AUTH_GUARD_LOGIN, next_ip(ip, &n), "alice", 0)));
-        CHECK_EQ_INT(login_as(&f, "alice", "correct horse"), 0);
-    }
-    /* the checks themselves did not spend the username's budget either: one more failure
-       reaches it */
-    CHECK_TRUE(allowed(check(&f, AUTH_GUARD_LOGIN, next_ip(ip, &n), "alice", 0)));
-    CHECK_EQ_INT(login_as(&f, "alice", "wrong"), ERR_NO_ACTIVE_ACCOUNT);
-    /* past the limit every attempt for the username is refused, before any password is
-       looked at, from addresses that have spent nothing */
-    CHECK_TRUE(refused(check(&f, AUTH_GUARD_LOGIN, next_ip(ip, &n), "alice", 0), 3600));
-    CHECK_TRUE(refused(check(&f, AUTH_GUARD_LOGIN, next_ip(ip, &n), "alice", 0), 3600));
-    /* such an address may still log in as someone else: the refusals did not spend it */
-    next_ip(ip, &n);
-    for (int i = 0; i < 3; i++)
-        CHECK_TRUE(refused(check(&f, AUTH_GUARD_LOGIN, ip, "alice", 0), 3600));
-    CHECK_TRUE(allowed(check(&f, AUTH_GUARD_LOGIN, ip, "bob", 0)));
-    CHECK_TRUE(allowed(check(&f, AUTH_GUARD_LOGIN, ip, NULL, 0)));
-    /* failures for a username that does not exist count the same way */
-    for (int i = 0; i < 3; i++)
-        CHECK_EQ_INT(login_as(&f, "nobody", "whatever"), ERR_NO_ACTIVE_ACCOUNT);
-    CHECK_TRUE(refused(check(&f, AUTH_GUARD_LOGIN, next_ip(ip, &n), "nobody", 0), 3600));
+    const char *d1 = "11111111111111111111111111111111", *d2 = "22222222222222222222222222222222";
+    /* the account's untrusted budget is spent, and the address's attempts too */
+    for (int i = 0; i < 2; i++)
+        CHECK_EQ_INT(sign_in(&f, "203.0.113.1", NULL, "alice", "wrong"), ERR_NO_ACTIVE_ACCOUNT);
+    CHECK_TRUE(refused(attempt(&f, "192.0.2.1", "alice", NULL), 3600));
+    CHECK_TRUE(allowed(attempt(&f, "203.0.113.1", "bob", NULL)));
+    CHECK_TRUE(refused(attempt(&f, "203.0.113.1", "bob", NULL), 3600));
+    /* a trusted device passes, even from that address, and successes cost its failure
+       budget nothing */
+    CHECK_EQ_INT(sign_in(&f, "203.0.113.1", d1, "alice", "correct horse"), 0);
+    CHECK_EQ_INT(sign_in(&f, "203.0.113.1", d1, "alice", "correct horse"), 0);
+    /* its failures lock out that device only */
+    CHECK_EQ_INT(sign_in(&f, "192.0.2.1", d2, "alice", "wrong"), ERR_NO_ACTIVE_ACCOUNT);
+    CHECK_EQ_INT(sign_in(&f, "192.0.2.1", d2, "alice", "wrong"), ERR_NO_ACTIVE_ACCOUNT);
+    CHECK_TRUE(refused(attempt(&f, "192.0.2.1", "alice", d2), 3600));
+    CHECK_TRUE(allowed(attempt(&f, "192.0.2.1", "alice", d1)));
+    /* and every attempt of a device counts against its own attempt budget (the login
+       rate), as an address's would: d1 has made 3 */
+    CHECK_TRUE(refused(attempt(&f, "192.0.2.2", "alice", d1), 3600));
+    fx_close(&f);
+}
+
+TEST(auth_device_tokens_bound_to_username_key_and_lifetime)
+{
+    struct fx f;
+    auth_options_t o;
+    fx_options(&o);
+    ASSERT_EQ_INT(fx_open(&f, &o), 0);
+    char tok[AUTH_TOKEN_MAX + 1], id[AUTH_DEVICE_ID_LEN + 1];
+    size_t len = 0;
+    int64_t now = clock_now_s();
+    /* off by default: none issued, none accepted */
+    CHECK_TRUE(!auth_device_tokens_enabled(f.auth));
+    CHECK_EQ_INT(auth_device_token_issue(f.auth, "alice", now, tok, sizeof tok, &len), ERR_INVALID);
+    auth_free(f.auth);
+    f.auth = NULL;
+
+    o.device_token_lifetime_s = 3600;
+    ASSERT_EQ_INT(fx_auth(&f, &o), 0);
+    CHECK_TRUE(auth_device_tokens_enabled(f.auth));
+    ASSERT_EQ_INT(auth_device_token_issue(f.auth, "alice", now, tok, sizeof tok, &len), 0);
+    CHECK_EQ_INT(len, strlen(tok));
+    str_t t = str_make(tok, len);
+    CHECK_TRUE(auth_device_token_check(f.auth, t, "alice", now, id));
+    CHECK_EQ_INT(strlen(id), AUTH_DEVICE_ID_LEN);
+    /* each token is a device of its own */
+    char tok2[AUTH_TOKEN_MAX + 1], id2[AUTH_DEVICE_ID_LEN + 1];
+    size_t len2 = 0;
+    ASSERT_EQ_INT(auth_device_token_issue(f.auth, "alice", now, tok2, sizeof tok2, &len2), 0);
+    CHECK_TRUE(auth_device_token_check(f.auth, str_make(tok2, len2), "alice", now, id2));
+    CHECK_TRUE(strcmp(id, id2) != 0);
+    /* for exactly that username, until it expires */
+    CHECK_TRUE(!auth_device_token_check(f.auth, t, "Alice", now, id));
+    CHECK_EQ_INT(id[0], '\0');
+    CHECK_TRUE(!auth_device_token_check(f.auth, t, "alic", now, id));
+    CHECK_TRUE(!auth_device_token_check(f.auth, t, "", now, id));
+    CHECK_TRUE(auth_device_token_check(f.auth, t, "alice", now + 3599, id));
+    CHECK_TRUE(!auth_device_token_check(f.auth, t, "alice", now + 3600, id));
+    /* a changed signature or payload byte, or no token, is no device */
+    tok[len - 2] = tok[len - 2] == 'A' ? 'B' : 'A';
+    CHECK_TRUE(!auth_device_token_check(f.auth, t, "alice", now, id));
+    CHECK_TRUE(!auth_device_token_check(f.auth, STR_LIT("x.y.z"), "alice", now, id));
+    CHECK_TRUE(!auth_device_token_check(f.auth, STR_NULL, "alice", now, id));
+    /* nor is a token of jwtd's other kinds, signed by the same key */
+    auth_pair_t p = {0};
+    auth_client_t c = {NULL, NULL, NULL, NULL};
+    ASSERT_EQ_INT(auth_login(f.auth, "alice", "correct horse", 13, &c, now, &p), 0);
+    CHECK_TRUE(
+        !auth_device_token_check(f.auth, str_make(p.access, p.access_len), "alice", now, id));
+    CHECK_TRUE(
+        !auth_device_token_check(f.auth, str_make(p.refresh, p.refresh_len), "alice", now, id));
+    /* and a device token is no access token */
+    auth_token_ref_t ref;
+    str_t t2 = str_make(tok2, len2);
+    CHECK_TRUE(auth_verify_token(f.auth, t2, AUTH_TOKEN_ACCESS, now, &ref) != AUTH_OK);
+    CHECK_TRUE(auth_verify_token(f.auth, t2, AUTH_TOKEN_REFRESH, now, &ref) != AUTH_OK);
+    CHECK_TRUE(auth_verify_token(f.auth, t2, AUTH_TOKEN_ANY, now, &ref) != AUTH_OK);
+    auth_pair_dispose(&p);
     fx_close(&f);
 }
 

@@ -46,6 +46,23 @@ TEST(store_gcra_peek_force_and_unlimited)
     CHECK_EQ_INT(store__gcra(&t2, 0, 10, now, STORE_RATE_CONSUME), 0); /* count 0: unlimited */
 }
 
+TEST(store_gcra_refund_gives_one_back_never_below_empty)
+{
+    int64_t tat = 0, now = 50 * S;
+    for (int i = 0; i < 2; i++)
+        CHECK_EQ_INT(store__gcra(&tat, 2, 10, now, STORE_RATE_CONSUME), 0);
+    CHECK_TRUE(store__gcra(&tat, 2, 10, now, STORE_RATE_CONSUME) > 0);
+    store__gcra(&tat, 2, 10, now, STORE__RATE_REFUND);
+    CHECK_EQ_INT(tat, now + 5 * S);
+    CHECK_EQ_INT(store__gcra(&tat, 2, 10, now, STORE_RATE_CONSUME), 0); /* the slot is back */
+    for (int i = 0; i < 5; i++)
+        store__gcra(&tat, 2, 10, now, STORE__RATE_REFUND);
+    CHECK_EQ_INT(tat, now); /* an empty bucket: no credit beyond the burst */
+    for (int i = 0; i < 2; i++)
+        CHECK_EQ_INT(store__gcra(&tat, 2, 10, now, STORE_RATE_CONSUME), 0);
+    CHECK_TRUE(store__gcra(&tat, 2, 10, now, STORE_RATE_CONSUME) > 0);
+}
+
 struct rate_out {
     int calls;
     store_rate_result_t r;
@@ -56,6 +73,26 @@ static void on_rate(void *arg, const store_rate_result_t *r)
     struct rate_out *o = arg;
     o->calls++;
     o->r = *r;
+}
+
+TEST(store_rate_refund_embedded)
+{
+    store_t *st;
+    ASSERT_EQ_INT(store_mem_open(NULL, &st), 0);
+    store_rate_t acct = {"login:user:carol", 2, 3600, STORE_RATE_CONSUME};
+    struct rate_out o = {0};
+    for (int i = 0; i < 2; i++) {
+        store_rate_check(st, &acct, 1, on_rate, &o);
+        CHECK_TRUE(o.r.allowed);
+    }
+    store_rate_check(st, &acct, 1, on_rate, &o);
+    CHECK_TRUE(!o.r.allowed);
+    store_rate_refund(st, "login:user:carol", 2, 3600);
+    store_rate_check(st, &acct, 1, on_rate, &o);
+    CHECK_TRUE(o.r.allowed);
+    store_rate_check(st, &acct, 1, on_rate, &o);
+    CHECK_TRUE(!o.r.allowed);
+    store_close(st);
 }
 
 TEST(store_rate_check_all_or_nothing)
