@@ -120,7 +120,9 @@ struct cfg {
     uint32_t pool_threads;       /* blocking-work pool size, 0 = cores */
     uint32_t pool_queue_max;     /* queued blocking jobs before 503 */
     /* --- observability -------------------------------------------------------------- */
-    int64_t slow_request_ms; /* JWTD_SLOW_REQUEST: performance log threshold, 0 = off */
+    int64_t slow_request_ms;   /* JWTD_SLOW_REQUEST: performance log threshold, 0 = off */
+    char *metrics_listen;      /* JWTD_METRICS_LISTEN "host:port", NULL = on JWTD_LISTEN */
+    int64_t audit_retention_s; /* JWTD_AUDIT_RETENTION: audit_log rows kept; 0 = not stored */
     /* --- private to src/config/ ------------------------------------------------------- */
     unsigned char _source[CFG_MAX_ROWS]; /* enum cfg_source of each table row */
     void *_warnings; /* pending warning lines (buf_t *), logged by cfg_finish() */

@@ -106,6 +106,8 @@ void root__options(root_t *r)
     o->redis_opt.timeout_ms = (uint32_t)c->redis_timeout_ms;
     auth_opts(c, &o->auth);
     o->listen = c->listen ? c->listen : "127.0.0.1:8000";
+    o->metrics_listen = c->metrics_listen && *c->metrics_listen ? c->metrics_listen : NULL;
+    o->audit_retention_s = c->audit_retention_s;
     http_opts(c, &o->http);
     api_opts(c, &o->api);
     o->resource_routes = c->resource_routes;
