@@ -173,11 +173,11 @@ int root_open(int argc, char **argv, unsigned parts, root_t **out)
     root_t *r = xcalloc(1, sizeof *r);
     r->_cfg = xcalloc(1, sizeof *r->_cfg);
     *out = NULL;
+    if (!(parts & ROOT_SERVE))
+        audit_as_command();
     int rc = load_config(argc, argv, r->_cfg);
     if (rc == 0) {
         root__options(r);
-        if (!(parts & ROOT_SERVE))
-            audit_as_command();
         if (parts & ROOT_SERVE) /* every line of the server in one format, start-up included */
             log_set_json(r->opt.log_json);
         rc = root_add(r, parts);
