@@ -202,6 +202,12 @@ const ip_addr_t *http_req_client_addr(http_req_t *req)
 }
 
 /* See http.h. */
+bool http_req_on_aux(const http_req_t *req)
+{
+    return req->_conn && req->_conn->aux;
+}
+
+/* See http.h. */
 const char *http_req_client_str(http_req_t *req)
 {
     if (!req->_client_str) {

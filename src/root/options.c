@@ -83,6 +83,7 @@ static void api_opts(const struct cfg *c, api_options_t *o)
     o->revocations_window_s = c->access_token_lifetime_s;
     o->slow_request_ms = (uint64_t)c->slow_request_ms;
     o->redis_required = c->redis_required;
+    o->metrics_apart = c->metrics_listen && *c->metrics_listen;
     o->web_dir = c->web_dir;
     o->issuer = c->issuer;
 }
