@@ -178,12 +178,12 @@ static void *writer_main(void *arg)
 }
 
 /* See auth.h. */
-int auth_audit_start(struct db *db, int64_t retention_s)
+int auth_audit_start(struct db *db, int64_t retention_s, bool sweep)
 {
     if (W.running)
         return 0;
     W.db = db;
-    W.retention_s = retention_s > 0 ? retention_s : 0;
+    W.retention_s = sweep && retention_s > 0 ? retention_s : 0;
     W.q = xcalloc(AUDIT_QUEUE_MAX, sizeof *W.q);
     W.head = W.n = W.busy = 0;
     W.dropped = 0;

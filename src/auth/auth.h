@@ -512,12 +512,13 @@ void auth_guard_family_network(auth_t *a, const char *sid, const char *net, uint
 
 /*
  * Stores every audit record (runtime/audit.h) in the database from now on: sets the audit
- * sink and starts the writer thread, which inserts queued records in batches and, when
- * retention_s > 0, deletes rows older than retention_s at start and then every quarter of it
- * (at most hourly). One trail per process; a second call is a no-op. The schema must be
- * migrated. Returns 0 or ERR_INTERNAL.
+ * sink and starts the writer thread, which inserts queued records in batches and, with
+ * sweep (the server; commands leave it to the server), deletes rows older than retention_s
+ * at start and then every quarter of it (at least every second, at most every hour). One
+ * trail per process; a second call is a no-op. The schema must be migrated. Returns 0 or
+ * ERR_INTERNAL.
  */
-int auth_audit_start(struct db *db, int64_t retention_s);
+int auth_audit_start(struct db *db, int64_t retention_s, bool sweep);
 /* Waits until every record emitted so far is written (tests, commands). */
 void auth_audit_flush(void);
 /* Writes what is queued, stops the writer and removes the sink. No-op when not started. */

@@ -86,7 +86,7 @@ static int load_config(int argc, char **argv, struct cfg *cfg)
     return 0;
 }
 
-static int open_db(root_t *r, bool migrate)
+static int open_db(root_t *r, bool migrate, bool serving)
 {
     char err[256] = "";
     int rc = db_open(r->opt.database_url, &r->opt.db, &r->db, err, sizeof err);
@@ -100,7 +100,7 @@ static int open_db(root_t *r, bool migrate)
     }
     /* the audit trail needs the migrated table; a read-only inspection writes nothing */
     if (migrate && r->opt.audit_retention_s > 0 &&
-        (rc = auth_audit_start(r->db, r->opt.audit_retention_s)) != 0) {
+        (rc = auth_audit_start(r->db, r->opt.audit_retention_s, serving)) != 0) {
         root__fatal("cannot start the audit writer (%s)", err_name(rc));
         return rc;
     }
@@ -161,7 +161,7 @@ int root_add(root_t *r, unsigned parts)
     if (!r->ring && (parts & ROOT_KEYS))
         rc = open_keys(r);
     if (rc == 0 && !r->db && (parts & ROOT_DB))
-        rc = open_db(r, parts & ROOT_MIGRATE);
+        rc = open_db(r, parts & ROOT_MIGRATE, serving);
     if (rc == 0 && !r->auth && (parts & ROOT_AUTH))
         rc = open_auth(r, serving);
     return rc;

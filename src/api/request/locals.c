@@ -236,7 +236,27 @@ const auth_token_ref_t *api__authenticate_role(http_req_t *req, const api_ctx_t 
                                                const char *role)
 {
     const auth_token_ref_t *t = api__authenticate(req, ctx);
-    if (t && (!t->has_role || strcmp(t->role, role) != 0)) {
+    if (!t)
+        return NULL;
+    bool refused = !t->has_role || strcmp(t->role, role) != 0;
+    bool reads = req->method == HTTP_M_GET || req->method == HTTP_M_HEAD;
+    /* admin routes: every refusal, and every change an admin makes (reads, which sidecars
+       poll, are in the access log only) */
+    if (strcmp(role, "admin") == 0 && (refused || !reads)) {
+        char path[300], detail[340];
+        snprintf(detail, sizeof detail, "method=%s %s", http_method_name(req->method),
+                 api__audit_path(req, path, sizeof path));
+        audit_ctx_t who = api__audit_ctx(req);
+        audit_emit(LOG_MODULE, refused ? LOG_WARN : LOG_INFO, &who,
+                   &(const audit_event_t){.event = "admin_action",
+                                          .outcome = refused ? "failure" : "success",
+                                          .user_id = t->user_id != INT64_MIN ? t->user_id : 0,
+                                          .username = t->username,
+                                          .sid = t->sid,
+                                          .reason = refused ? "not_admin" : "",
+                                          .detail = detail});
+    }
+    if (refused) {
         http_respond_error(req, ERR_PERMISSION, NULL);
         return NULL;
     }
