@@ -11,7 +11,7 @@
  * the log) and counted, and the drop is logged once per batch. The same thread deletes rows
  * older than the retention every sweep interval. The disk use of the table is bounded by
  * what can happen within the retention: failed logins and invalid tokens are rate limited
- * per client address (JWTD_RATE_LOGIN, JWTD_RATE_INVALID_TOKEN), and tamper records per
+ * per client address (JWTD_RATE_LIMIT_LOGIN, JWTD_INVALID_TOKEN_LIMIT), and tamper records per
  * address are sampled (api layer), so a flood costs at most those rates times the retention.
  */
 #define LOG_MODULE "audit"

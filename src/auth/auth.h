@@ -187,10 +187,10 @@ typedef struct {
 /*
  * Verifies token as kind at time now (0 = clock_now_s()): signature and claims (jose), the
  * token type, then the revocation index, and copies what it needs into *out (filled on
- * AUTH_OK; zeroed otherwise). A token whose jti or sid is longer than AUTH_ID_MAX, or an
- * access token whose user_id, username or role claim is longer than its AUTH_CLAIM_*_MAX,
- * is AUTH_INVALID. Access tokens go through a per-thread cache of tokens already verified
- * (exact bytes, while unexpired and the key ring unchanged): a repeated token costs a
+ * AUTH_OK; zeroed otherwise, but for its tamper class). A token whose jti or sid is longer than
+ * AUTH_ID_MAX, or an access token whose user_id, username or role claim is longer than its
+ * AUTH_CLAIM_*_MAX, is AUTH_INVALID. Access tokens go through a per-thread cache of tokens already
+ * verified (exact bytes, while unexpired and the key ring unchanged): a repeated token costs a
  * compare instead of base64, signature and JSON, and the revocation index is still asked
  * every time. Never blocks. Thread-safe. Each call is counted once in the metrics.
  */
