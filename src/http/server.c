@@ -685,6 +685,7 @@ int http_server_run(const struct http_options *opts, const http_router_t *router
         srv.workers[i].aux_fd = -1;
     uint16_t aux_port = 0;
     struct sockaddr_storage aux_ss;
+    memset(&aux_ss, 0, sizeof aux_ss);
     if (rc == 0 && opts->aux_host) {
         if (resolve(opts->aux_host, opts->aux_port, &aux_ss) != 0) {
             log_error("msg=\"cannot resolve the second listen address\" host=%s", opts->aux_host);
