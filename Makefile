@@ -89,8 +89,25 @@ VERSIONED_SRC := src/cli/cli.c src/api/routes/metrics.c tests/unit/cli/cli.c
 $(shell mkdir -p $(BUILD) && { [ "$$(cat $(BUILD)/version 2>/dev/null)" = "$(JWTD_VERSION)" ] || \
         echo "$(JWTD_VERSION)" > $(BUILD)/version; })
 $(call obj,$(VERSIONED_SRC)): $(BUILD)/version
+# --- the web UI built into jwtd ----------------------------------------------------------------
+# scripts/embed-web writes $(BUILD)/gen/web_files.c: the files of web/app/ included by the
+# assembler (.incbin, paths relative to this directory) and their table, which
+# src/api/routes/static.c serves under /app/ by default. It depends on every file and
+# directory below web/app/ (a directory's time changes when a file is added or removed), so
+# editing, adding or removing a file regenerates and recompiles it.
+WEB_UI      := web/app
+WEB_UI_DEPS := $(shell find -L $(WEB_UI) -name '.?*' -prune -o -print 2>/dev/null)
+WEB_UI_C    := $(BUILD)/gen/web_files.c
+WEB_UI_OBJ  := $(BUILD)/obj/gen/web_files.o
+$(WEB_UI_C): scripts/embed-web $(WEB_UI_DEPS)
+	@mkdir -p $(dir $@)
+	scripts/embed-web $(WEB_UI) > $@.tmp && mv $@.tmp $@
+$(WEB_UI_OBJ): $(WEB_UI_C)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
 JWTV_OBJ   := $(call obj,$(JWTV_SRC))
-SERVER_OBJ := $(call obj,$(SERVER_SRC))
+SERVER_OBJ := $(call obj,$(SERVER_SRC)) $(WEB_UI_OBJ)
 MAIN_OBJ   := $(call obj,$(MAIN_SRC))
 UNIT_OBJ   := $(call obj,$(UNIT_SRC))
 LLHTTP_OBJ := $(patsubst $(LLHTTP_DIR)/%.c,$(BUILD)/obj/llhttp/%.o,$(LLHTTP_SRC))

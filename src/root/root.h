@@ -73,7 +73,6 @@ typedef struct root {
     jwtv_options vopt;         /* ROOT_KEYS: jwtd's own tokens (strings point into the root) */
     auth_t *auth;              /* ROOT_AUTH */
     struct cfg *_cfg;          /* private: the configuration */
-    char _upload_dir[4096];    /* private: <data_dir>/uploads when not configured */
 } root_t;
 
 /*

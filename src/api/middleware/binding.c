@@ -99,8 +99,10 @@ static void revoke_work(void *arg)
 static void revoke_done(http_req_t *req, void *arg, int status)
 {
     (void)status;
-    free(arg);
-    api__respond_token_invalid(req, AUTH_REVOKED);
+    struct anomaly *an = arg;
+    const api_ctx_t *ctx = an->ctx;
+    free(an);
+    api__respond_token_invalid(req, ctx, AUTH_REVOKED);
 }
 
 /* The decision is in: let the request through, or revoke the family and refuse it. */
@@ -174,7 +176,7 @@ static int on_binding(http_req_t *req, void *data)
         audit_warn(&who, .event = "fingerprint_mismatch", .outcome = "failure",
                    .user_id = t->user_id != INT64_MIN ? t->user_id : 0, .sid = t->sid,
                    .reason = "refresh", .detail = api__audit_path(req, path, sizeof path));
-        api__respond_token_invalid(req, AUTH_INVALID);
+        api__respond_token_invalid(req, ctx, AUTH_INVALID);
         return 0;
     }
     return check_anomaly(req, ctx, t);
