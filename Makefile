@@ -12,7 +12,8 @@
 #   make fuzz       libFuzzer targets (clang) into build/fuzz/, each run FUZZ_SECONDS
 #   make format / check-format / lint
 #   make openapi-check  docs/openapi.json through a strict OpenAPI 3 validator (npm)
-#   make bench      the benchmark runner (bench/run), results into BENCH.md
+#   make bench      the headline benchmarks (bench/run-all, a few minutes), the table that
+#                   opens BENCH.md; bench/run, bench/run-tokens, ... write the sections below
 #   make soak       60 s mixed attack load under wrk (tests/soak/soak.py; SOAK_SECONDS)
 
 CC        ?= gcc
@@ -278,7 +279,7 @@ run: bootstrap
 	scripts/run-dev
 
 bench: all
-	bench/run
+	bench/run-all
 
 SOAK_SECONDS ?= 60
 soak: all

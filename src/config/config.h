@@ -60,6 +60,8 @@ struct cfg {
     char *pid_file;  /* JWTD_PID_FILE, NULL = none */
     /* JWTD_LOG_FORMAT text|json */
     char *log_format;
+    size_t log_buffer_bytes; /* JWTD_LOG_BUFFER: access-line buffer per loop, 0 = unbuffered */
+    int64_t log_flush_ms;    /* JWTD_LOG_FLUSH: the longest a buffered line waits */
     /* --- backends -------------------------------------------------------------------- */
     char *database_url;       /* JWTD_DATABASE_URL */
     char *redis_url;          /* JWTD_REDIS_URL, NULL = embedded store */

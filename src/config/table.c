@@ -135,6 +135,13 @@ const struct cfg_row cfg_rows[] = {
      "directory for auth.log, api.log, error.log, performance.log; unset = stderr", NULL},
     {"JWTD_LOG_FORMAT", CFG_T_STRING, OFF(log_format), "text", 0, 0, 0, log_formats, NULL,
      "log lines as key=value text or JSON lines (one object per line, same keys)", NULL},
+    {"JWTD_LOG_BUFFER", CFG_T_SIZE, OFF(log_buffer_bytes), "64k", 0, 16 * MIB, 0, NULL, NULL,
+     "access lines (one per request) are gathered in a buffer of this size per event loop and "
+     "written when it fills, every JWTD_LOG_FLUSH and at shutdown or SIGHUP; 0 = one write per "
+     "line",
+     NULL},
+    {"JWTD_LOG_FLUSH", CFG_T_DURATION_MS, OFF(log_flush_ms), "1s", 10, 60 * 1000LL, 0, NULL, NULL,
+     "with JWTD_LOG_BUFFER: the longest an access line waits in its buffer", NULL},
     {"JWTD_PID_FILE", CFG_T_PATH, OFF(pid_file), NULL, 0, 0, CFG_F_OPTIONAL, NULL, NULL,
      "`jwtd serve` writes its process id here once listening and removes it at exit; it "
      "refuses to start while the file names another running process; unset = none",

@@ -110,6 +110,8 @@ void root__options(root_t *r)
     o->log_dir = c->log_dir && *c->log_dir ? c->log_dir : NULL;
     o->pid_file = c->pid_file && *c->pid_file ? c->pid_file : NULL;
     o->log_json = c->log_format && strcmp(c->log_format, "json") == 0;
+    o->log_buffer_bytes = c->log_buffer_bytes;
+    o->log_flush_ms = c->log_flush_ms;
     o->database_url = c->database_url;
     o->db.max_connections = 2;
     o->redis = c->redis_url != NULL;
