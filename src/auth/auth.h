@@ -49,6 +49,7 @@
 #include "common/str.h"
 #include "jwtv/jwtv.h"
 
+struct audit_record;
 struct db;
 struct db_user;
 struct jose_keyring;
@@ -201,15 +202,19 @@ typedef struct {
     char username[AUTH_CLAIM_NAME_MAX + 1];   /* access tokens only */
     char role[AUTH_CLAIM_ROLE_MAX + 1];       /* access tokens only */
     char fph[AUTH_FPH_MAX + 1]; /* the token's "fph" claim (client fingerprint), "" when none */
+    /* on AUTH_INVALID only: the tamper class when the token looks forged or altered
+       ("bad_signature", "bad_alg", "unknown_kid", "malformed"); NULL when it was merely
+       expired, of the wrong type, with unacceptable claims, or revoked */
+    const char *tamper;
 } auth_token_ref_t;
 
 /*
  * Verifies token as kind at time now (0 = clock_now_s()): signature and claims (jose), the
  * token type, then the revocation index, and copies what it needs into *out (filled on
- * AUTH_OK; zeroed otherwise). A token whose jti or sid is longer than AUTH_ID_MAX, or an
- * access token whose user_id, username or role claim is longer than its AUTH_CLAIM_*_MAX,
- * is AUTH_INVALID. Access tokens go through a per-thread cache of tokens already verified
- * (exact bytes, while unexpired and the key ring unchanged): a repeated token costs a
+ * AUTH_OK; zeroed otherwise, but for its tamper class). A token whose jti or sid is longer than
+ * AUTH_ID_MAX, or an access token whose user_id, username or role claim is longer than its
+ * AUTH_CLAIM_*_MAX, is AUTH_INVALID. Access tokens go through a per-thread cache of tokens already
+ * verified (exact bytes, while unexpired and the key ring unchanged): a repeated token costs a
  * compare instead of base64, signature and JSON, and the revocation index is still asked
  * every time. Never blocks. Thread-safe. Each call is counted once in the metrics.
  */
@@ -551,6 +556,15 @@ void auth_guard_check(auth_t *a, enum auth_guard_kind kind, const char *client,
  * Any thread; does not wait.
  */
 void auth_guard_invalid_token(auth_t *a, const char *client);
+/* Tamper records written per client address a minute (auth_guard_tamper_sample). */
+#define AUTH_TAMPER_RECORDS_PER_MINUTE 10
+/*
+ * Whether to write an audit record for a forged or altered token presented from client
+ * now: at most AUTH_TAMPER_RECORDS_PER_MINUTE per address a minute (hashed slots, so two
+ * addresses may share a budget). OUT: *suppressed, the records of this address skipped
+ * since the last one written (when true). Any thread; a hash and a lock.
+ */
+bool auth_guard_tamper_sample(auth_t *a, const char *client, uint32_t *suppressed);
 /*
  * One-time access tokens: consumes jti (valid until exp) on every instance; the first use
  * is allowed, any later one refused. cb runs once, on this loop.
@@ -564,5 +578,37 @@ void auth_guard_use_once(auth_t *a, const char *jti, int64_t exp, auth_guard_cb 
  */
 void auth_guard_family_network(auth_t *a, const char *sid, const char *net, uint32_t window_s,
                                auth_guard_cb cb, void *arg);
+
+/* ==== the audit trail (the audit_log table) =================================================== */
+
+/*
+ * Stores every audit record (runtime/audit.h) in the database from now on: sets the audit
+ * sink and starts the writer thread, which inserts queued records in batches and, with
+ * sweep (the server; commands leave it to the server), deletes rows older than retention_s
+ * at start and then every quarter of it (at least every second, at most every hour). One
+ * trail per process; a second call is a no-op. The schema must be migrated. Returns 0 or
+ * ERR_INTERNAL.
+ */
+int auth_audit_start(struct db *db, int64_t retention_s, bool sweep);
+/* Waits until every record emitted so far is written (tests, commands). */
+void auth_audit_flush(void);
+/* Writes what is queued, stops the writer and removes the sink. No-op when not started. */
+void auth_audit_stop(void);
+/* Deletes the records older than now - retention_s (none when retention_s <= 0). OUT:
+ *deleted. Returns 0 or the database's error. Blocking. */
+int auth_audit_sweep(struct db *db, int64_t now, int64_t retention_s, int64_t *deleted);
+
+/* A query of the audit trail: "" / 0 = no filter. */
+typedef struct {
+    const char *user;     /* a user id or a username (attempted names included) */
+    const char *event;    /* exact event name */
+    const char *ip;       /* exact client address */
+    int64_t since, until; /* Unix seconds, inclusive */
+    uint32_t limit;       /* rows, newest first; 0 = 100 */
+} auth_audit_filter_t;
+/* Called per row, newest first; nonzero stops the query and is returned. */
+typedef int (*auth_audit_row_fn)(void *arg, const struct audit_record *r);
+/* Runs the query (`jwtd audit`). Blocking. Returns 0 or the database's error. */
+int auth_audit_query(struct db *db, const auth_audit_filter_t *f, auth_audit_row_fn fn, void *arg);
 
 #endif

@@ -40,6 +40,7 @@
 #include "common/clock.h"
 #include "common/ip.h"
 #include "runtime/alloc.h"
+#include "runtime/audit.h"
 #include "runtime/log.h"
 #include "runtime/metrics.h"
 
@@ -52,6 +53,11 @@ struct auth_guard_log {
         uint64_t h;
         int64_t at;
     } slots[LOG_SLOTS];
+    struct { /* tamper records: per address slot, the minute and how many in it */
+        uint64_t h;
+        int64_t minute;
+        uint32_t written, suppressed;
+    } tamper[LOG_SLOTS];
 };
 
 /* See auth_internal.h. */
@@ -262,6 +268,42 @@ void auth__guard_login_done(auth_t *a, const char *username, const auth_client_t
 
 /* ---- invalid tokens ---------------------------------------------------------------------- */
 
+static uint64_t client_hash(const char *client)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = client; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    return h;
+}
+
+/* See auth.h. */
+bool auth_guard_tamper_sample(auth_t *a, const char *client, uint32_t *suppressed)
+{
+    struct auth_guard_log *l = a->guard_log;
+    uint64_t h = client_hash(client);
+    int64_t minute = clock_now_s() / 60;
+    pthread_mutex_lock(&l->mu);
+    __typeof__(l->tamper[0]) *s = &l->tamper[h % LOG_SLOTS];
+    if (s->h != h || s->minute != minute) {
+        uint32_t carried = s->h == h ? s->suppressed : 0;
+        s->h = h;
+        s->minute = minute;
+        s->written = 0;
+        s->suppressed = carried;
+    }
+    bool yes = s->written < AUTH_TAMPER_RECORDS_PER_MINUTE;
+    *suppressed = 0;
+    if (yes) {
+        s->written++;
+        *suppressed = s->suppressed;
+        s->suppressed = 0;
+    } else {
+        s->suppressed++;
+    }
+    pthread_mutex_unlock(&l->mu);
+    return yes;
+}
+
 /* Whether to log a suspicious address now: at most once a minute per address. */
 static bool log_suspicious_now(struct auth_guard_log *l, const char *client)
 {
@@ -290,13 +332,18 @@ static void on_invalid(void *arg, const store_rate_result_t *r)
     const auth_guard_options_t *g = &auth__live(b->a)->guard;
     if (!r->allowed) {
         metrics_count(METRICS_RATE_INVALID);
-        if (log_suspicious_now(b->a->guard_log, b->client))
-            log_audit_warn(NULL,
-                           "event=suspicious_invalid_tokens ip=%s limit=%u/%us action=%s "
-                           "msg=\"more invalid tokens than the limit (logged at most once a "
-                           "minute)\"",
-                           b->client, g->invalid_token.count, g->invalid_token.period_s,
-                           g->invalid_block_s ? "blocked" : "logged");
+        if (log_suspicious_now(b->a->guard_log, b->client)) {
+            char detail[160];
+            snprintf(detail, sizeof detail,
+                     "limit=%u/%us action=%s msg=\"more invalid tokens than the limit (logged at "
+                     "most once a minute)\"",
+                     g->invalid_token.count, g->invalid_token.period_s,
+                     g->invalid_block_s ? "blocked" : "logged");
+            audit_ctx_t who = {.ip = b->client};
+            audit_warn(&who, .event = "suspicious_invalid_tokens",
+                       .outcome = g->invalid_block_s ? "blocked" : "detected",
+                       .reason = "invalid_token_rate", .detail = detail);
+        }
         if (g->invalid_block_s) {
             char k[KEY_MAX];
             snprintf(k, sizeof k, "block:%s", b->client);

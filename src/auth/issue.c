@@ -16,6 +16,7 @@
 #include "auth/auth_internal.h"
 #include "common/err.h"
 #include "common/jsonw.h"
+#include "runtime/audit.h"
 #include "runtime/errtab.h"
 #include "runtime/log.h"
 #include "runtime/metrics.h"
@@ -169,7 +170,8 @@ int auth_login(auth_t *a, const char *username, const char *password, size_t pas
     int rc = db_user_find_by_username(a->db, username, &u);
     if (rc == ERR_NOT_FOUND || rc == ERR_INVALID) {
         auth_password_verify_dummy(password, password_len);
-        log_audit_info(NULL, "event=login_failed reason=no_such_user");
+        audit_info(NULL, .event = "login_failed", .outcome = "failure", .username = username,
+                   .reason = "no_such_user");
         metrics_count(METRICS_LOGIN_FAILURE);
         auth__guard_login_done(a, username, client, false);
         return ERR_NO_ACTIVE_ACCOUNT;
@@ -181,8 +183,8 @@ int auth_login(auth_t *a, const char *username, const char *password, size_t pas
     }
     bool ok = auth_password_verify(u.password_hash, password, password_len);
     if (!ok || !u.is_active) {
-        log_audit_info(NULL, "event=login_failed user_id=%" PRId64 " reason=%s", u.id,
-                       ok ? "inactive" : "bad_password");
+        audit_info(NULL, .event = "login_failed", .outcome = "failure", .user_id = u.id,
+                   .username = u.username, .reason = ok ? "inactive" : "bad_password");
         metrics_count(METRICS_LOGIN_FAILURE);
         db_user_dispose(&u);
         auth__guard_login_done(a, username, client, false);
@@ -197,14 +199,16 @@ int auth_login(auth_t *a, const char *username, const char *password, size_t pas
                 log_warn("msg=\"rehash not stored\" user_id=%" PRId64 " err=%s", u.id,
                          err_name(r2));
             else
-                log_audit_info(NULL, "event=password_rehashed user_id=%" PRId64, u.id);
+                audit_info(NULL, .event = "password_rehashed", .outcome = "success",
+                           .user_id = u.id, .username = u.username);
         }
         OPENSSL_cleanse(h, sizeof h);
     }
     rc = issue_session(a, &u, client, now, out);
     metrics_count(rc == 0 ? METRICS_LOGIN_SUCCESS : METRICS_LOGIN_ERROR);
     if (rc == 0)
-        log_audit_info(NULL, "event=login user_id=%" PRId64 " sid=%s", u.id, out->sid);
+        audit_info(NULL, .event = "login", .outcome = "success", .user_id = u.id,
+                   .username = u.username, .sid = out->sid);
     else
         auth_pair_dispose(out);
     db_user_dispose(&u);
@@ -304,14 +308,22 @@ int auth_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now, auth_pair_
     if (!a->opts.rotate_refresh_tokens) {
         db_user_t u;
         memset(&u, 0, sizeof u);
-        if ((rc = auth__refresh_lookup(a, ref, now, verdict, &u, NULL)) != 0 || *verdict != AUTH_OK)
+        if ((rc = auth__refresh_lookup(a, ref, now, verdict, &u, NULL)) != 0 ||
+            *verdict != AUTH_OK) {
+            if (rc == 0)
+                audit_warn(NULL, .event = "refresh_failed", .outcome = "failure",
+                           .user_id = ref->user_id != INT64_MIN ? ref->user_id : 0, .sid = ref->sid,
+                           .reason = *verdict == AUTH_REVOKED ? "revoked" : "invalid");
             return rc;
+        }
         auth__id_copy(out->sid, ref->sid);
         rc = sign_access(a, &u, ref->sid, now, ref->fph, out->access, &out->access_len);
         if (rc == 0) {
             auth__user_cache_put(a, &u, now, out);
             auth__drop_user_groups(a, u.id); /* a renewal, as with rotation */
             (void)db_session_touch(a->db, ref->sid, now, 60);
+            audit_info(NULL, .event = "refresh", .outcome = "success", .user_id = u.id,
+                       .username = u.username, .sid = ref->sid, .reason = "no_rotation");
         } else {
             *verdict = AUTH_INVALID;
         }
@@ -347,9 +359,12 @@ int auth_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now, auth_pair_
             auth__drop_user_groups(a, r.user_id); /* a renewal drops the user's caches */
             metrics_count(r.status == DB_ROTATE_ROTATED ? METRICS_REFRESH_ROTATED
                                                         : METRICS_REFRESH_GRACE);
-            if (r.status == DB_ROTATE_REUSED_WITHIN_GRACE)
-                log_audit_info(NULL, "event=refresh_grace user_id=%" PRId64 " sid=%s jti=%s",
-                               r.user_id, r.sid, ref->jti);
+            char detail[AUTH_ID_MAX + 8];
+            snprintf(detail, sizeof detail, "jti=%s", ref->jti);
+            audit_info(NULL, .event = "refresh", .outcome = "success", .user_id = r.user_id,
+                       .username = r.user.username, .sid = r.sid,
+                       .reason = r.status == DB_ROTATE_ROTATED ? "rotated" : "grace",
+                       .detail = detail);
         } else {
             auth_pair_dispose(out);
         }
@@ -359,10 +374,12 @@ int auth_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now, auth_pair_
         metrics_count(METRICS_REFRESH_REFUSED);
         metrics_count(METRICS_REVOKE_SID);
         auth__index_revoke_sid(a, r.sid, now);
-        log_audit_warn(NULL,
-                       "event=refresh_reuse user_id=%" PRId64 " sid=%s jti=%s msg=\"refresh token "
-                       "presented after rotation; session revoked\"",
-                       r.user_id, r.sid, ref->jti);
+        char reused[AUTH_ID_MAX + 80];
+        snprintf(reused, sizeof reused,
+                 "jti=%s msg=\"refresh token presented after rotation; session revoked\"",
+                 ref->jti);
+        audit_warn(NULL, .event = "refresh_reuse", .outcome = "detected", .user_id = r.user_id,
+                   .sid = r.sid, .reason = "reuse_after_grace", .detail = reused);
         *verdict = AUTH_REVOKED;
         break;
     case DB_ROTATE_NOT_VALID:
@@ -372,6 +389,9 @@ int auth_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now, auth_pair_
             r.reason && (strcmp(r.reason, "unknown") == 0 || strcmp(r.reason, "expired") == 0)
                 ? AUTH_INVALID
                 : AUTH_REVOKED;
+        audit_warn(NULL, .event = "refresh_failed", .outcome = "failure",
+                   .user_id = ref->user_id != INT64_MIN ? ref->user_id : 0, .sid = ref->sid,
+                   .reason = r.reason ? r.reason : "not_valid");
         break;
     }
     db_rotate_result_dispose(&r);

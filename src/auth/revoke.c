@@ -9,12 +9,14 @@
  */
 #define LOG_MODULE "auth"
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 
 #include "auth/auth_internal.h"
 #include "common/err.h"
+#include "runtime/audit.h"
 #include "runtime/errtab.h"
 #include "runtime/log.h"
 #include "runtime/metrics.h"
@@ -50,7 +52,8 @@ int auth_logout(auth_t *a, const auth_token_ref_t *refresh, int64_t now, enum au
         return 0;
     }
     metrics_count(METRICS_REVOKE_SID);
-    log_audit_info(NULL, "event=logout user_id=%" PRId64 " sid=%s", refresh->user_id, sid);
+    audit_info(NULL, .event = "logout", .outcome = "success", .user_id = refresh->user_id,
+               .sid = sid);
     return 0;
 }
 
@@ -62,7 +65,7 @@ int auth_revoke_session(auth_t *a, const char *sid, int64_t now)
         return auth__map_db(rc);
     auth__index_revoke_sid(a, sid, now);
     metrics_count(METRICS_REVOKE_SID);
-    log_audit_info(NULL, "event=session_revoked sid=%s", sid);
+    audit_info(NULL, .event = "session_revoked", .outcome = "success", .sid = sid);
     return 0;
 }
 
@@ -76,6 +79,9 @@ int auth_revoke_jti(auth_t *a, const char *jti, int64_t exp, int64_t now)
     if (store_id_parse(str_cstr(jti), &id) == 0)
         store_revoke_jti(a->store, &id, exp + a->opts.leeway_s + 1);
     metrics_count(METRICS_REVOKE_JTI);
+    char detail[AUTH_ID_MAX + 8];
+    snprintf(detail, sizeof detail, "jti=%s", jti);
+    audit_info(NULL, .event = "token_revoked", .outcome = "success", .detail = detail);
     return 0;
 }
 
@@ -103,7 +109,10 @@ int auth_user_revoke_all(auth_t *a, int64_t user_id, int64_t now)
     if (rc != 0)
         return auth__map_db(rc);
     index_revoke_user(a, user_id, now);
-    log_audit_info(NULL, "event=logout_all user_id=%" PRId64 " sessions=%u", user_id, n);
+    char detail[32];
+    snprintf(detail, sizeof detail, "sessions=%u", n);
+    audit_info(NULL, .event = "logout_all", .outcome = "success", .user_id = user_id,
+               .detail = detail);
     return 0;
 }
 
@@ -129,7 +138,7 @@ int auth_user_set_password(auth_t *a, int64_t user_id, const char *password, siz
     if (rc != 0)
         return rc;
     index_revoke_user(a, user_id, now);
-    log_audit_info(NULL, "event=password_changed user_id=%" PRId64, user_id);
+    audit_info(NULL, .event = "password_changed", .outcome = "success", .user_id = user_id);
     return 0;
 }
 
@@ -144,8 +153,8 @@ int auth_user_set_active(auth_t *a, int64_t user_id, bool is_active, int64_t now
     else
         auth__ucache_drop(a->users, user_id);
     store_user_changed(a->store, user_id);
-    log_audit_info(NULL, "event=%s user_id=%" PRId64,
-                   is_active ? "user_activated" : "user_deactivated", user_id);
+    audit_info(NULL, .event = is_active ? "user_activated" : "user_deactivated",
+               .outcome = "success", .user_id = user_id);
     return 0;
 }
 

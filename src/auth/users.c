@@ -11,6 +11,7 @@
  */
 #define LOG_MODULE "auth"
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,7 @@
 #include "common/jsonw.h"
 #include "common/text.h"
 #include "runtime/alloc.h"
+#include "runtime/audit.h"
 #include "runtime/log.h"
 
 #define MAX_NAME_CHARS  150
@@ -145,7 +147,8 @@ int auth_user_create(db_t *db, const auth_argon2_params_t *argon2, const auth_ne
     int64_t local;
     int rc = create(db, argon2, u, true, now, id ? id : &local, errors);
     if (rc == 0)
-        log_audit_info(NULL, "event=user_created user_id=%" PRId64 " via=cli", id ? *id : local);
+        audit_info(NULL, .event = "user_created", .outcome = "success", .user_id = id ? *id : local,
+                   .username = u->username);
     return rc;
 }
 
@@ -161,15 +164,22 @@ int auth_user_register(auth_t *a, const auth_new_user_t *u, int64_t now, int64_t
 {
     int64_t uid = 0;
     if (!auth_signup_open(a)) {
-        log_audit_info(NULL, "event=signup_refused reason=closed");
+        audit_info(NULL, .event = "signup", .outcome = "failure", .username = u->username,
+                   .reason = "closed");
         return ERR_SIGNUP_CLOSED;
     }
     int rc = create(a->db, &a->opts.argon2, u, false, now, &uid, errors);
-    if (rc != 0)
+    if (rc != 0) {
+        audit_info(NULL, .event = "signup", .outcome = "failure", .username = u->username,
+                   .reason = rc == ERR_CONFLICT  ? "taken"
+                             : rc == ERR_INVALID ? "invalid"
+                                                 : "unavailable");
         return rc;
+    }
     if (id)
         *id = uid;
-    log_audit_info(NULL, "event=user_registered user_id=%" PRId64, uid);
+    audit_info(NULL, .event = "signup", .outcome = "success", .user_id = uid,
+               .username = u->username);
     if (!json)
         return 0;
     db_user_t created;

@@ -106,6 +106,23 @@ static enum metrics_result reject_class(int jose_rc)
     }
 }
 
+/* The audit name of a tamper class, NULL for a verdict that is not one (audit.h). */
+static const char *tamper_name(enum metrics_result r)
+{
+    switch (r) {
+    case METRICS_R_BAD_ALG:
+        return "bad_alg";
+    case METRICS_R_BAD_SIGNATURE:
+        return "bad_signature";
+    case METRICS_R_UNKNOWN_KID:
+        return "unknown_kid";
+    case METRICS_R_MALFORMED:
+        return "malformed";
+    default:
+        return NULL;
+    }
+}
+
 /* The index's view of a reference: ids parsed into jti and sid (ref->jti/sid NULL when
    absent or not an id). */
 static void index_ref(const auth_token_ref_t *r, store_id_t *jti, store_id_t *sid,
@@ -139,17 +156,22 @@ static const jwtv_options *options_for(const auth_live_t *l, enum auth_token_kin
 }
 
 /* Signature and claims (jose), then the index; c holds the claims on AUTH_OK. OUT: *alg,
-   the metrics label the verdict was counted under. */
+   the metrics label the verdict was counted under, and *tamper, the tamper class of a
+   refused token (NULL when not one). */
 static enum auth_verdict verify_claims(auth_t *a, const auth_live_t *l, enum auth_token_kind kind,
                                        str_t token, int64_t now, jwtv_claims *c,
-                                       auth_token_ref_t *ref, enum metrics_alg *alg)
+                                       auth_token_ref_t *ref, enum metrics_alg *alg,
+                                       const char **tamper)
 {
+    *tamper = NULL;
     int rc = jose_jwt_verify(l->ring, options_for(l, kind), token, now, c);
     /* jose names the token's algorithm, for a rejected token too when its header was
        readable: every verdict is counted under it */
     *alg = metrics_alg_of(jose_claims_alg(c));
     if (rc != 0) {
-        metrics_verified(*alg, reject_class(rc));
+        enum metrics_result r = reject_class(rc);
+        metrics_verified(*alg, r);
+        *tamper = tamper_name(r);
         return rc == JWTV_ETOKEN_TYPE ? AUTH_WRONG_TYPE
                : rc == JWTV_EEXPIRED  ? AUTH_EXPIRED
                                       : AUTH_INVALID;
@@ -182,9 +204,11 @@ enum auth_verdict auth_verify_token(auth_t *a, str_t token, enum auth_token_kind
             return v;
         }
     }
-    enum auth_verdict v = verify_claims(a, l, kind, token, now, &scratch, out, &alg);
+    const char *tamper;
+    enum auth_verdict v = verify_claims(a, l, kind, token, now, &scratch, out, &alg, &tamper);
     if (v != AUTH_OK) {
         memset(out, 0, sizeof *out);
+        out->tamper = tamper;
         return v;
     }
     if (kind == AUTH_TOKEN_ACCESS)
@@ -198,9 +222,10 @@ static enum auth_verdict verify_full(auth_t *a, enum auth_token_kind kind, str_t
 {
     auth_token_ref_t ref;
     enum metrics_alg alg;
+    const char *tamper;
     if (now == 0)
         now = clock_now_s();
-    enum auth_verdict v = verify_claims(a, auth__live(a), kind, token, now, c, &ref, &alg);
+    enum auth_verdict v = verify_claims(a, auth__live(a), kind, token, now, c, &ref, &alg, &tamper);
     if (v != AUTH_OK)
         memset(c, 0, sizeof *c);
     return v;

@@ -143,6 +143,7 @@ int cli_root_open(int argc, char **argv, unsigned parts, root_t **r);
     X("token", token, "issue a token pair for a user (token issue --user NAME)")                   \
     X("revoke", revoke, "revoke every session of a user (revoke --user NAME)")                     \
     X("flush-expired", flush_expired, "delete expired tokens and dead sessions from the database") \
+    X("audit", audit, "query the audit trail (audit --user U --event E --since 1h --json)")        \
     X("import-django", import_django,                                                              \
       "import the users of a Django project (import-django --database URL)")                       \
     X("keygen", keygen, "generate a signing key (keygen --alg ALG --out FILE)")                    \

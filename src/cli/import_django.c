@@ -36,6 +36,7 @@
 #include "common/err.h"
 #include "db/db.h"
 #include "runtime/alloc.h"
+#include "runtime/audit.h"
 #include "runtime/errtab.h"
 
 /* ==== reading the Django database ========================================================= */
@@ -586,6 +587,14 @@ static int import_all(root_t *r, struct source *src, struct run *run, const char
     }
     if (step < 0)
         return CLI_EXIT_FAILURE;
+    if (!run->dry_run) {
+        char detail[160];
+        snprintf(detail, sizeof detail, "read=%u created=%u updated=%u skipped=%u", run->n.read,
+                 run->n.created, run->n.updated, run->n.skipped);
+        audit_info(NULL, .event = "users_imported",
+                   .outcome = run->n.skipped ? "partial" : "success", .reason = "django",
+                   .detail = detail);
+    }
     print_summary(run, src, table);
     return run->n.skipped ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
 }

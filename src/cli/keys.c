@@ -32,6 +32,7 @@
 #include "common/err.h"
 #include "common/json_scan.h"
 #include "jose/jose.h"
+#include "runtime/audit.h"
 #include "runtime/fileio.h"
 
 #define TOKEN_STDIN_MAX (JWTV_MAX_TOKEN_BYTES + 1024)
@@ -70,6 +71,22 @@ static int write_file_0600(const char *path, const void *data, size_t n, bool fo
 }
 
 /* See cli.h. */
+/*
+ * The audit record of a generated key: in the database too when it can be opened (keygen
+ * itself needs none, so a database that is not there only leaves the record in the log).
+ */
+static void record_keygen(int argc, char **argv, const char *alg, const char *path)
+{
+    root_t *r = NULL;
+    char detail[300], esc[256];
+    snprintf(detail, sizeof detail, "alg=%s file=\"%s\"", alg,
+             log_value_escape(esc, sizeof esc, path, strlen(path)));
+    int rc = root_open(argc, argv, ROOT_DB | ROOT_MIGRATE, &r);
+    audit_info(NULL, .event = "key_generated", .outcome = "success", .detail = detail);
+    if (rc == 0)
+        root_close(r);
+}
+
 int cli_keygen(int argc, char **argv)
 {
     const char *alg_name = NULL, *out = NULL;
@@ -148,6 +165,7 @@ int cli_keygen(int argc, char **argv)
         buf_dispose(&jwk);
     }
     rc = CLI_EXIT_OK;
+    record_keygen(argc, argv, alg->name, out);
 out:
     buf_dispose_secret(&data);
     jose_thread_cleanup();

@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "db/db.h"
+#include "runtime/audit.h"
 #include "runtime/errtab.h"
 
 /* The one option of `token issue` and `revoke`: --user NAME (required); output to *user. */
@@ -70,6 +71,14 @@ static int token_issue(int argc, char **argv, char **full_argv, int full_argc)
     auth_pair_t *p = calloc(1, sizeof *p);
     auth_client_t client = {"cli", "jwtd token issue", NULL, NULL};
     rc = p ? auth_issue_for_user(r->auth, user, &client, clock_now_s(), p) : ERR_NOMEM;
+    if (rc == 0)
+        audit_info(NULL, .event = "token_issued", .outcome = "success", .user_id = p->user_id,
+                   .username = user, .sid = p->sid);
+    else
+        audit_warn(NULL, .event = "token_issued", .outcome = "failure", .username = user,
+                   .reason = rc == ERR_NOT_FOUND           ? "no_such_user"
+                             : rc == ERR_NO_ACTIVE_ACCOUNT ? "inactive"
+                                                           : "error");
     if (rc == 0) {
         printf("{\"refresh\":\"%.*s\",\"access\":\"%.*s\"}\n", (int)p->refresh_len, p->refresh,
                (int)p->access_len, p->access);
@@ -135,6 +144,14 @@ int cli_revoke(int argc, char **argv)
     rc = db_user_find_by_username(db, user, &u);
     if (rc == 0)
         rc = db_user_revoke_all(db, u.id, clock_now_s(), &n);
+    char detail[32];
+    snprintf(detail, sizeof detail, "sessions=%u", n);
+    if (rc == 0)
+        audit_info(NULL, .event = "user_revoked", .outcome = "success", .user_id = u.id,
+                   .username = user, .detail = detail);
+    else
+        audit_warn(NULL, .event = "user_revoked", .outcome = "failure", .username = user,
+                   .reason = rc == ERR_NOT_FOUND || rc == ERR_INVALID ? "no_such_user" : "error");
     if (rc == 0)
         printf("revoked %u session(s) of %s (user id %" PRId64 ")\n", n, user, u.id);
     else if (rc == ERR_NOT_FOUND || rc == ERR_INVALID)

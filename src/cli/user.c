@@ -25,6 +25,7 @@
 #include "common/err.h"
 #include "db/db.h"
 #include "runtime/alloc.h"
+#include "runtime/audit.h"
 #include "runtime/errtab.h"
 
 /* Longest password line accepted: AUTH_PASSWORD_MAX_CHARS of up to 4 bytes, + slack. */
@@ -288,6 +289,8 @@ static int user_passwd(int argc, char **argv, root_t *r)
     db_t *db = r->db;
     int err = db_user_find_by_username(db, args.v[0], &u);
     if (err != 0) {
+        audit_warn(NULL, .event = "password_changed", .outcome = "failure", .username = args.v[0],
+                   .reason = err == ERR_NOT_FOUND ? "no_such_user" : "error");
         fprintf(stderr, "jwtd user passwd: %s\n",
                 err == ERR_NOT_FOUND ? "no such user" : err_name(err));
         rc = CLI_EXIT_FAILURE;
@@ -307,6 +310,8 @@ static int user_passwd(int argc, char **argv, root_t *r)
         rc = CLI_EXIT_FAILURE;
         goto out;
     }
+    audit_info(NULL, .event = "password_changed", .outcome = "success", .user_id = u.id,
+               .username = u.username, .detail = "via=user_passwd");
     printf("password changed for %s; every session of the user is revoked\n", u.username);
 out:
     db_user_dispose(&u);
@@ -330,6 +335,13 @@ static int user_set_active(int argc, char **argv, root_t *r, bool active)
     int err = db_user_find_by_username(r->db, args.v[0], &u);
     if (err == 0)
         err = db_user_set_active(r->db, u.id, active, clock_now_s());
+    const char *event = active ? "user_activated" : "user_deactivated";
+    if (err != 0)
+        audit_warn(NULL, .event = event, .outcome = "failure", .username = args.v[0],
+                   .reason = err == ERR_NOT_FOUND ? "no_such_user" : "error");
+    else
+        audit_info(NULL, .event = event, .outcome = "success", .user_id = u.id,
+                   .username = u.username);
     if (err != 0) {
         fprintf(stderr, "jwtd %s: %s\n", cmd,
                 err == ERR_NOT_FOUND ? "no such user" : err_name(err));

@@ -139,6 +139,8 @@ struct cfg {
     bool hsts_include_subdomains; /* JWTD_HSTS_INCLUDE_SUBDOMAINS */
     bool hsts_preload;            /* JWTD_HSTS_PRELOAD (needs the two above, 1 year) */
     cfg_strlist_t route_aliases;  /* JWTD_ROUTE_ALIASES: "ALIAS=TARGET" items */
+    char *metrics_listen;         /* JWTD_METRICS_LISTEN "host:port", NULL = on JWTD_LISTEN */
+    int64_t audit_retention_s;    /* JWTD_AUDIT_RETENTION: audit_log rows kept; 0 = not stored */
     /* --- private to src/config/ ------------------------------------------------------- */
     unsigned char _source[CFG_MAX_ROWS]; /* enum cfg_source of each table row */
     void *_warnings; /* pending warning lines (buf_t *), logged by cfg_finish() */

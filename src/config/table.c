@@ -379,6 +379,16 @@ const struct cfg_row cfg_rows[] = {
      "/login/simpleJWT/=/api/token/; an alias behaves exactly like its target (hooks, rate "
      "limits, metrics); an unknown target refuses to start",
      "none"},
+    {"JWTD_METRICS_LISTEN", CFG_T_STRING, OFF(metrics_listen), NULL, 0, 0, CFG_F_OPTIONAL, NULL,
+     validate_listen,
+     "address:port of a second listener that alone serves GET /metrics (the public listener "
+     "then answers 404 there); unset = /metrics on JWTD_LISTEN",
+     NULL},
+    {"JWTD_AUDIT_RETENTION", CFG_T_DURATION_S, OFF(audit_retention_s), "90d", 0, 3650 * DAY_S, 0,
+     NULL, NULL,
+     "audit records are also stored in the database table audit_log and deleted once older "
+     "than this; 0 = not stored (auth.log only)",
+     NULL},
 };
 
 const size_t cfg_rows_count = sizeof cfg_rows / sizeof cfg_rows[0];

@@ -147,6 +147,9 @@ const char *http_req_client_str(http_req_t *req);
  * other peer is ignored.
  */
 bool http_req_forwarded_https(const http_req_t *req);
+
+/* Whether the request came in on the second listener (http_options.aux_host). */
+bool http_req_on_aux(const http_req_t *req);
 /* The pointer set with http_worker_set_data() for the serving worker (NULL if none). */
 void *http_req_worker_data(const http_req_t *req);
 
@@ -362,6 +365,12 @@ struct http_options {
        serving whatever it does. NULL = SIGHUP is logged and otherwise ignored. */
     void (*on_sighup)(void *arg);
     void *signal_arg; /* passed to on_ready and on_sighup */
+    /* A second listener (the metrics address): NULL = none. Bound with the first, served by
+       worker 0's loop with the same router; its requests say so (http_req_on_aux), so a hook
+       decides what each listener serves. Its address is printed as
+       "jwtd metrics listening on http://HOST:PORT" after the first line. */
+    const char *aux_host;
+    uint16_t aux_port; /* 0 = a free port */
 };
 
 /* Fills the documented defaults (16 KiB headers, 100 headers, 8 KiB URL, 1 MiB body...). */

@@ -77,6 +77,8 @@ struct http_worker {
     bool shutting_down;
     /* server.c state */
     uv_tcp_t listener;
+    uv_tcp_t aux_listener; /* worker 0 only, when http_options.aux_host is set */
+    int aux_fd;            /* -1 = none */
     uv_async_t stop_async;
     uv_timer_t shutdown_timer;
     int listen_fd;
@@ -106,6 +108,7 @@ struct http_conn {
     size_t ilen, icap;    /* bytes held / allocated */
     size_t iparsed;       /* bytes of ibuf already given to the parser */
     bool in_ibuf;         /* the parse in progress reads from ibuf */
+    bool aux;             /* accepted on the second listener (http_options.aux_port) */
     bool in_parse;        /* inside llhttp_execute */
     const char *span_end; /* end of the furthest slice of the current request */
     const char *hdr_end;  /* span_end when the headers completed */

@@ -13,12 +13,14 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/err.h"
 #include "http/http_internal.h"
 #include "runtime/alloc.h"
+#include "runtime/audit.h"
 #include "runtime/log.h"
 #include "runtime/metrics.h"
 
@@ -28,6 +30,12 @@ struct job {
     http_work_fn work;
     http_done_fn done;
     void *arg;
+    /* who the job works for, the pool thread's audit context while it runs (audit.h): the
+       request's fields copied at submit, so a use case never reads the request off its loop */
+    audit_ctx_t actx;
+    char rid[HTTP_RID_MAX + 1];
+    char ip[AUDIT_IP_MAX + 1];
+    char ua[AUDIT_UA_MAX + 1];
 };
 
 static atomic_uint pool_depth;
@@ -50,7 +58,9 @@ void http__pool_configure(uint32_t threads, uint32_t queue_max)
 static void on_work(uv_work_t *w)
 {
     struct job *j = w->data;
+    audit_ctx_set(&j->actx);
     j->work(j->arg);
+    audit_ctx_set(NULL);
 }
 
 static void on_done(uv_work_t *w, int status)
@@ -78,6 +88,13 @@ int http_pool_submit(http_req_t *req, http_work_fn work, http_done_fn done, void
     }
     struct job *j = xmalloc(sizeof *j);
     *j = (struct job){.req = req, .work = work, .done = done, .arg = arg};
+    snprintf(j->rid, sizeof j->rid, "%s", http_req_rid(req));
+    snprintf(j->ip, sizeof j->ip, "%s", http_req_client_str(req));
+    str_t ua = http_req_header(req, "user-agent");
+    size_t ual = ua.len < AUDIT_UA_MAX ? ua.len : AUDIT_UA_MAX;
+    if (ua.ptr)
+        memcpy(j->ua, ua.ptr, ual);
+    j->actx = (audit_ctx_t){.rid = j->rid, .ip = j->ip, .ua = {j->ua, ua.ptr ? ual : 0}};
     j->work_req.data = j;
     if (uv_queue_work(req->worker->loop, &j->work_req, on_work, on_done) != 0) {
         atomic_fetch_sub(&pool_depth, 1);

@@ -220,6 +220,12 @@ bool http_req_forwarded_https(const http_req_t *req)
 }
 
 /* See http.h. */
+bool http_req_on_aux(const http_req_t *req)
+{
+    return req->_conn && req->_conn->aux;
+}
+
+/* See http.h. */
 const char *http_req_client_str(http_req_t *req)
 {
     if (!req->_client_str) {

@@ -402,6 +402,7 @@ static void on_connection(uv_stream_t *server, int status)
     }
     http_conn_t *c = xcalloc(1, sizeof *c);
     http__conn_init(c, w);
+    c->aux = server == (uv_stream_t *)&w->aux_listener;
     buf_init(&c->wq, (size_t)64 << 20);
     uv_tcp_init(w->loop, &c->tcp);
     uv_timer_init(w->loop, &c->timer);
@@ -467,6 +468,8 @@ static void on_stop(uv_async_t *a)
         return;
     w->shutting_down = true;
     uv_close((uv_handle_t *)&w->listener, on_closed_noop);
+    if (w->aux_fd >= 0)
+        uv_close((uv_handle_t *)&w->aux_listener, on_closed_noop);
     for (http_conn_t *c = w->conns, *next; c; c = next) {
         next = c->next;
         if (c->state == CONN_IDLE && !c->writing)
@@ -502,6 +505,13 @@ static void worker_main(void *arg)
         rc = uv_listen((uv_stream_t *)&w->listener, LISTEN_BACKLOG, on_connection);
     if (rc != 0)
         log_error("msg=\"listen failed\" worker=%u err=%s", w->index, uv_strerror(rc));
+    if (w->aux_fd >= 0) {
+        rc = uv_tcp_open(&w->aux_listener, w->aux_fd);
+        if (rc == 0)
+            rc = uv_listen((uv_stream_t *)&w->aux_listener, LISTEN_BACKLOG, on_connection);
+        if (rc != 0)
+            log_error("msg=\"second listener failed\" worker=%u err=%s", w->index, uv_strerror(rc));
+    }
     if (w->opts->on_worker_start)
         w->opts->on_worker_start(w, loop, w->opts->hook_arg);
     uv_run(loop, UV_RUN_DEFAULT);
@@ -674,11 +684,30 @@ int http_server_run(const struct http_options *opts, const http_router_t *router
         if (opened == 0)
             port = bound_port(w->listen_fd);
     }
+    for (uint32_t i = 0; i < n; i++)
+        srv.workers[i].aux_fd = -1;
+    uint16_t aux_port = 0;
+    struct sockaddr_storage aux_ss;
+    memset(&aux_ss, 0, sizeof aux_ss);
+    if (rc == 0 && opts->aux_host) {
+        if (resolve(opts->aux_host, opts->aux_port, &aux_ss) != 0) {
+            log_error("msg=\"cannot resolve the second listen address\" host=%s", opts->aux_host);
+            rc = ERR_CONFIG;
+        } else if ((rc = open_listener(&aux_ss, &srv.workers[0].aux_fd)) != 0) {
+            log_error("msg=\"cannot listen\" host=%s port=%u err=\"%s\"", opts->aux_host,
+                      opts->aux_port, strerror(-rc));
+            rc = ERR_CONFIG;
+        } else {
+            aux_port = bound_port(srv.workers[0].aux_fd);
+        }
+    }
     if (rc == 0 && opts->on_ready)
         rc = opts->on_ready(port, opts->signal_arg);
     if (rc != 0) {
         for (uint32_t i = 0; i < opened; i++)
             close(srv.workers[i].listen_fd);
+        if (n && srv.workers[0].aux_fd >= 0)
+            close(srv.workers[0].aux_fd);
         free(srv.workers);
         return rc;
     }
@@ -703,6 +732,10 @@ int http_server_run(const struct http_options *opts, const http_router_t *router
         w->date_tick = -1;
         uv_tcp_init(w->loop, &w->listener);
         w->listener.data = w;
+        if (w->aux_fd >= 0) {
+            uv_tcp_init(w->loop, &w->aux_listener);
+            w->aux_listener.data = w;
+        }
         uv_async_init(w->loop, &w->stop_async, on_stop);
         w->stop_async.data = w;
         uv_timer_init(w->loop, &w->shutdown_timer);
@@ -720,6 +753,12 @@ int http_server_run(const struct http_options *opts, const http_router_t *router
 
     bool v6 = ss.ss_family == AF_INET6;
     printf("jwtd listening on http://%s%s%s:%u\n", v6 ? "[" : "", opts->host, v6 ? "]" : "", port);
+    if (opts->aux_host) {
+        bool aux_v6 = aux_ss.ss_family == AF_INET6;
+        printf("jwtd metrics listening on http://%s%s%s:%u\n", aux_v6 ? "[" : "", opts->aux_host,
+               aux_v6 ? "]" : "", aux_port);
+        log_info("msg=\"second listener\" host=%s port=%u", opts->aux_host, aux_port);
+    }
     fflush(stdout);
     log_info("msg=\"listening\" host=%s port=%u workers=%u pinned=%s steered=%s", opts->host, port,
              n, pin ? "yes" : "no", steer ? "yes" : "no");

@@ -95,6 +95,7 @@ static void api_opts(const struct cfg *c, api_options_t *o)
     o->revocations_window_s = c->access_token_lifetime_s;
     o->slow_request_ms = (uint64_t)c->slow_request_ms;
     o->redis_required = c->redis_required;
+    o->metrics_apart = c->metrics_listen && *c->metrics_listen;
     /* JWTD_WEB_DIR: builtin (the default), empty or off = no UI, else a directory */
     if (!c->web_dir || strcmp(c->web_dir, "off") == 0)
         o->web = API_WEB_NONE;
@@ -128,6 +129,8 @@ void root__options(root_t *r)
     o->redis_opt.timeout_ms = (uint32_t)c->redis_timeout_ms;
     auth_opts(c, &o->auth);
     o->listen = c->listen ? c->listen : "127.0.0.1:8000";
+    o->metrics_listen = c->metrics_listen && *c->metrics_listen ? c->metrics_listen : NULL;
+    o->audit_retention_s = c->audit_retention_s;
     http_opts(c, &o->http);
     api_opts(c, &o->api);
     o->resource_routes = c->resource_routes;

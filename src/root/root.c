@@ -14,15 +14,18 @@
 #include "root/root.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/err.h"
 #include "config/config.h"
 #include "jose/jose.h"
 #include "runtime/alloc.h"
+#include "runtime/audit.h"
 #include "runtime/errtab.h"
 #include "runtime/fileio.h"
 #include "runtime/log.h"
@@ -105,7 +108,7 @@ static int make_data_dir(root_t *r)
     return 0;
 }
 
-static int open_db(root_t *r, bool migrate)
+static int open_db(root_t *r, bool migrate, bool serving)
 {
     char err[256] = "";
     if (make_data_dir(r) != 0)
@@ -119,7 +122,29 @@ static int open_db(root_t *r, bool migrate)
         root__fatal("database migration failed (%s)", err_name(rc));
         return rc == ERR_CONFIG ? ERR_CONFIG : ERR_UNAVAILABLE;
     }
+    /* the audit trail needs the migrated table; a read-only inspection writes nothing */
+    if (migrate && r->opt.audit_retention_s > 0 &&
+        (rc = auth_audit_start(r->db, r->opt.audit_retention_s, serving)) != 0) {
+        root__fatal("cannot start the audit writer (%s)", err_name(rc));
+        return rc;
+    }
     return 0;
+}
+
+/* A command's audit records: source=cli and who ran it. */
+static void audit_as_command(void)
+{
+    static char actor[AUDIT_ACTOR_MAX + 1];
+    static audit_ctx_t ctx;
+    struct passwd pw, *res = NULL;
+    char buf[1024];
+    uid_t uid = getuid();
+    if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res)
+        snprintf(actor, sizeof actor, "uid=%u(%.32s)", (unsigned)uid, res->pw_name);
+    else
+        snprintf(actor, sizeof actor, "uid=%u", (unsigned)uid);
+    ctx = (audit_ctx_t){.source = "cli", .actor = actor};
+    audit_ctx_set_default(&ctx);
 }
 
 static int open_keys(root_t *r)
@@ -160,7 +185,7 @@ int root_add(root_t *r, unsigned parts)
     if (!r->ring && (parts & ROOT_KEYS))
         rc = open_keys(r);
     if (rc == 0 && !r->db && (parts & ROOT_DB))
-        rc = open_db(r, parts & ROOT_MIGRATE);
+        rc = open_db(r, parts & ROOT_MIGRATE, serving);
     if (rc == 0 && !r->auth && (parts & ROOT_AUTH))
         rc = open_auth(r, serving);
     return rc;
@@ -172,6 +197,8 @@ int root_open(int argc, char **argv, unsigned parts, root_t **out)
     root_t *r = xcalloc(1, sizeof *r);
     r->_cfg = xcalloc(1, sizeof *r->_cfg);
     *out = NULL;
+    if (!(parts & ROOT_SERVE))
+        audit_as_command();
     int rc = load_config(argc, argv, r->_cfg, &r->_config_path);
     if (rc == 0) {
         root__options(r);
@@ -192,6 +219,7 @@ void root_close(root_t *r)
 {
     if (!r)
         return;
+    auth_audit_stop(); /* what was recorded is written before the database closes */
     auth_free(r->auth);
     jose_keyring_release(r->ring);
     db_close(r->db);

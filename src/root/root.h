@@ -52,7 +52,9 @@ typedef struct {
     auth_options_t auth;
     /* the server */
     const char *listen;
-    struct http_options http; /* host is set by root_serve from listen */
+    const char *metrics_listen; /* JWTD_METRICS_LISTEN, NULL = /metrics on listen */
+    struct http_options http;   /* host is set by root_serve from listen */
+    int64_t audit_retention_s;  /* JWTD_AUDIT_RETENTION; 0 = audit_log not written */
     api_options_t api;
     bool resource_routes;
     resource_options_t resource;

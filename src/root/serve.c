@@ -186,6 +186,16 @@ int root_serve(root_t *r)
         return ERR_CONFIG;
     }
     ho.host = host;
+    char metrics_host[256];
+    if (r->opt.metrics_listen) {
+        if (split_listen(r->opt.metrics_listen, metrics_host, sizeof metrics_host, &ho.aux_port) !=
+            0) {
+            root__fatal("configuration error: JWTD_METRICS_LISTEN: expected HOST:PORT, got %s",
+                        r->opt.metrics_listen);
+            return ERR_CONFIG;
+        }
+        ho.aux_host = metrics_host;
+    }
     int rc = claim_pid_file(r);
     if (rc == 0)
         rc = open_logs(r);

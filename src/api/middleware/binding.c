@@ -22,6 +22,7 @@
  * reuses this link's verification (api__verify).
  */
 #define LOG_MODULE "api"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,10 +115,11 @@ static void anomaly_finish(struct anomaly *an)
         return;
     }
     metrics_count(METRICS_REFRESH_ANOMALY);
-    log_audit_warn(http_req_rid(req),
-                   "event=refresh_anomaly sid=%s ip=%s msg=\"refresh family used from a "
-                   "distant network within the window; session revoked\"",
-                   an->sid, http_req_client_str(req));
+    audit_ctx_t who = api__audit_ctx(req);
+    audit_warn(&who, .event = "refresh_anomaly", .outcome = "detected", .sid = an->sid,
+               .reason = "distant_network",
+               .detail = "msg=\"refresh family used from a distant network within the window; "
+                         "session revoked\"");
     api__submit(req, revoke_work, revoke_done, an, free);
 }
 
@@ -169,8 +171,11 @@ static int on_binding(http_req_t *req, void *data)
         return ERR_DECLINED; /* the route answers it */
     char mine[AUTH_FPH_MAX + 1];
     if (t->fph[0] && (!api__fingerprint(req, ctx, mine) || strcmp(t->fph, mine) != 0)) {
-        log_audit_warn(http_req_rid(req), "event=fingerprint_mismatch token=refresh path=\"%.*s\"",
-                       (int)req->path.len, req->path.ptr);
+        char path[300];
+        audit_ctx_t who = api__audit_ctx(req);
+        audit_warn(&who, .event = "fingerprint_mismatch", .outcome = "failure",
+                   .user_id = t->user_id != INT64_MIN ? t->user_id : 0, .sid = t->sid,
+                   .reason = "refresh", .detail = api__audit_path(req, path, sizeof path));
         api__respond_token_invalid(req, ctx, AUTH_INVALID);
         return 0;
     }

@@ -25,6 +25,7 @@
  * refresh token in the body, not a cookie).
  */
 #define LOG_MODULE "api"
+#include <stdio.h>
 #include <string.h>
 
 #include "api/middleware/middleware.h"
@@ -114,16 +115,21 @@ static int on_csrf(http_req_t *req, void *data)
         via = "Referer";
     }
     if (!origin.ptr) {
-        log_audit_warn(http_req_rid(req), "event=csrf_rejected reason=no_origin path=%.*s",
-                       STR_FMT(req->path));
+        char path[300];
+        audit_ctx_t who = api__audit_ctx(req);
+        audit_warn(&who, .event = "csrf_rejected", .outcome = "failure", .reason = "no_origin",
+                   .detail = api__audit_path(req, path, sizeof path));
         forbid(req, "CSRF check failed: the request has neither Origin nor Referer.");
         return 0;
     }
     if (api__origin_is_self(req, origin) || api__origin_is_public(ctx, origin) ||
         api__origin_listed(ctx, origin))
         return ERR_DECLINED;
-    log_audit_warn(http_req_rid(req), "event=csrf_rejected reason=origin via=%s path=%.*s", via,
-                   STR_FMT(req->path));
+    char path[300], detail[320];
+    snprintf(detail, sizeof detail, "via=%s %s", via, api__audit_path(req, path, sizeof path));
+    audit_ctx_t who = api__audit_ctx(req);
+    audit_warn(&who, .event = "csrf_rejected", .outcome = "failure", .reason = "origin",
+               .detail = detail);
     forbid(req, "CSRF check failed: origin not allowed.");
     return 0;
 }

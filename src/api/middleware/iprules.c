@@ -21,8 +21,8 @@ static int on_iprules(http_req_t *req, void *data)
         return ERR_DECLINED;
     if (ip_net_list_contains(&ctx->ip_allowlist, http_req_client_addr(req)))
         return ERR_DECLINED;
-    log_audit_warn(http_req_rid(req), "event=ip_denied ip=%s rule=JWTD_IP_ALLOWLIST",
-                   http_req_client_str(req));
+    audit_ctx_t who = api__audit_ctx(req);
+    audit_warn(&who, .event = "ip_denied", .outcome = "blocked", .reason = "JWTD_IP_ALLOWLIST");
     http_respond_error(req, ERR_PERMISSION, "Client address not allowed.");
     return 0;
 }

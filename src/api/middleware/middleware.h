@@ -3,6 +3,7 @@
  * http_router_use), one registration function each, called by api_mount (request/ctx.c)
  * in this order (API_LINKS):
  *   observe      request id and nosniff on every answer (observe.c)
+ *   listener     with a metrics listener: /metrics there only, nothing else there (listener.c)
  *   cors, csrf   CORS answers and preflights, HSTS; the origin check of cookie-carrying
  *                state changes (cors.c)
  *   ratelimit    the guards' budgets, so that a 429 carries the CORS headers (ratelimit.c)
@@ -19,7 +20,8 @@
 
 #include "api/request/req.h"
 
-#define API_LINKS(X) X(observe) X(cors) X(ratelimit) X(iprules) X(binding) X(onetime) X(autorefresh)
+#define API_LINKS(X)                                                                               \
+    X(observe) X(listener) X(cors) X(ratelimit) X(iprules) X(binding) X(onetime) X(autorefresh)
 
 #define API_LINK_DECL_(name) int api_##name##_register(http_router_t *r, api_ctx_t *ctx);
 API_LINKS(API_LINK_DECL_)

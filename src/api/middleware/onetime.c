@@ -10,6 +10,7 @@
  * auto-refresh); a retry after a network error needs a new token too.
  */
 #define LOG_MODULE "api"
+#include <stdio.h>
 #include <string.h>
 
 #include "api/middleware/middleware.h"
@@ -25,8 +26,11 @@ struct once {
 
 static void refuse(http_req_t *req, const char *jti)
 {
-    log_audit_warn(http_req_rid(req), "event=token_replay jti=%s path=\"%.*s\"", jti,
-                   (int)req->path.len, req->path.ptr);
+    char path[300], detail[400];
+    snprintf(detail, sizeof detail, "jti=%.64s %s", jti, api__audit_path(req, path, sizeof path));
+    audit_ctx_t who = api__audit_ctx(req);
+    audit_warn(&who, .event = "token_replay", .outcome = "failure", .reason = "one_time",
+               .detail = detail);
     api__respond_code(req, 401, "token_not_valid", "Token has already been used", API_WWW_INVALID);
 }
 

@@ -35,9 +35,11 @@ void api__respond_throttled(http_req_t *req, const auth_guard_result_t *r,
     metrics_count(kind == AUTH_GUARD_LOGIN  ? METRICS_RATE_LOGIN
                   : kind == AUTH_GUARD_USER ? METRICS_RATE_USER
                                             : METRICS_RATE_ANON);
-    log_audit_info(http_req_rid(req), "event=throttled kind=%s ip=%s retry_after=%u%s",
-                   GUARD_KIND[kind], http_req_client_str(req), r->retry_after_s,
-                   r->local ? " local=1" : "");
+    char extra[48];
+    snprintf(extra, sizeof extra, "retry_after=%u%s", r->retry_after_s, r->local ? " local=1" : "");
+    audit_ctx_t who = api__audit_ctx(req);
+    audit_info(&who, .event = "throttled", .outcome = "blocked", .reason = GUARD_KIND[kind],
+               .detail = extra);
     http_respond_error(req, ERR_THROTTLED, detail);
 }
 

@@ -5,6 +5,7 @@
  * (user id, the admin address rule, the access-token fingerprint rule).
  */
 #define LOG_MODULE "api"
+#include <stdio.h>
 #include <string.h>
 
 #include "api/request/req.h"
@@ -79,9 +80,48 @@ const api_locals_t *api__caller(http_req_t *req, const api_ctx_t *ctx)
     l->caller_done = true;
     l->verdict = AUTH_INVALID;
     l->bearer_rc = api__bearer(req, &l->token);
-    if (l->bearer_rc == 0)
+    if (l->bearer_rc == 0) {
         l->verdict = auth_verify_token(ctx->auth, l->token, AUTH_TOKEN_ACCESS, 0, &l->ref);
+        if (l->verdict == AUTH_INVALID && l->ref.tamper)
+            api__audit_tamper(req, ctx, &l->ref, AUTH_TOKEN_ACCESS);
+    }
     return l;
+}
+
+/* See req.h. */
+audit_ctx_t api__audit_ctx(http_req_t *req)
+{
+    return (audit_ctx_t){.rid = http_req_rid(req),
+                         .ip = http_req_client_str(req),
+                         .ua = http_req_header(req, "user-agent")};
+}
+
+/* See req.h. */
+const char *api__audit_path(http_req_t *req, char *out, size_t cap)
+{
+    char esc[256];
+    size_t n = req->path.len < 64 ? req->path.len : 64;
+    log_value_escape(esc, sizeof esc, req->path.ptr, n);
+    snprintf(out, cap, "path=\"%s\"", esc);
+    return out;
+}
+
+/* See req.h. */
+void api__audit_tamper(http_req_t *req, const api_ctx_t *ctx, const auth_token_ref_t *t,
+                       enum auth_token_kind kind)
+{
+    uint32_t skipped;
+    if (!auth_guard_tamper_sample(ctx->auth, http_req_client_str(req), &skipped))
+        return;
+    char detail[64];
+    snprintf(detail, sizeof detail, "token=%s suppressed=%u",
+             kind == AUTH_TOKEN_ACCESS    ? "access"
+             : kind == AUTH_TOKEN_REFRESH ? "refresh"
+                                          : "any",
+             skipped);
+    audit_ctx_t who = api__audit_ctx(req);
+    audit_warn(&who, .event = "token_invalid", .outcome = "detected", .reason = t->tamper,
+               .detail = detail);
 }
 
 /* The memo of api__verify. */
@@ -109,6 +149,8 @@ const auth_token_ref_t *api__verify(http_req_t *req, const api_ctx_t *ctx, str_t
     m->token = str_make(http_req_strndup(req, token), token.len);
     m->kind = kind;
     m->verdict = auth_verify_token(ctx->auth, token, kind, 0, &m->ref);
+    if (m->verdict == AUTH_INVALID && m->ref.tamper)
+        api__audit_tamper(req, ctx, &m->ref, kind);
     *v = m->verdict;
     return &m->ref;
 }
@@ -126,9 +168,10 @@ static bool admin_address_ok(http_req_t *req, const api_ctx_t *ctx, const auth_t
         return true;
     if (ip_net_list_contains(&ctx->admin_allowlist, http_req_client_addr(req)))
         return true;
-    log_audit_warn(http_req_rid(req),
-                   "event=ip_denied ip=%s role=admin rule=JWTD_ADMIN_IP_ALLOWLIST",
-                   http_req_client_str(req));
+    audit_ctx_t who = api__audit_ctx(req);
+    audit_warn(&who, .event = "ip_denied", .outcome = "blocked",
+               .user_id = t->user_id != INT64_MIN ? t->user_id : 0, .sid = t->sid,
+               .reason = "JWTD_ADMIN_IP_ALLOWLIST", .detail = "role=admin");
     return false;
 }
 
@@ -140,7 +183,10 @@ static bool fingerprint_ok(http_req_t *req, const api_ctx_t *ctx, const auth_tok
         return true;
     if (api__fingerprint(req, ctx, mine) && strcmp(mine, t->fph) == 0)
         return true;
-    log_audit_warn(http_req_rid(req), "event=fingerprint_mismatch token=access");
+    audit_ctx_t who = api__audit_ctx(req);
+    audit_warn(&who, .event = "fingerprint_mismatch", .outcome = "failure",
+               .user_id = t->user_id != INT64_MIN ? t->user_id : 0, .sid = t->sid,
+               .reason = "access");
     return false;
 }
 
@@ -190,7 +236,27 @@ const auth_token_ref_t *api__authenticate_role(http_req_t *req, const api_ctx_t 
                                                const char *role)
 {
     const auth_token_ref_t *t = api__authenticate(req, ctx);
-    if (t && (!t->has_role || strcmp(t->role, role) != 0)) {
+    if (!t)
+        return NULL;
+    bool refused = !t->has_role || strcmp(t->role, role) != 0;
+    bool reads = req->method == HTTP_M_GET || req->method == HTTP_M_HEAD;
+    /* admin routes: every refusal, and every change an admin makes (reads, which sidecars
+       poll, are in the access log only) */
+    if (strcmp(role, "admin") == 0 && (refused || !reads)) {
+        char path[300], detail[340];
+        snprintf(detail, sizeof detail, "method=%s %s", http_method_name(req->method),
+                 api__audit_path(req, path, sizeof path));
+        audit_ctx_t who = api__audit_ctx(req);
+        audit_emit(LOG_MODULE, refused ? LOG_WARN : LOG_INFO, &who,
+                   &(const audit_event_t){.event = "admin_action",
+                                          .outcome = refused ? "failure" : "success",
+                                          .user_id = t->user_id != INT64_MIN ? t->user_id : 0,
+                                          .username = t->username,
+                                          .sid = t->sid,
+                                          .reason = refused ? "not_admin" : "",
+                                          .detail = detail});
+    }
+    if (refused) {
         http_respond_error(req, ERR_PERMISSION, NULL);
         return NULL;
     }

@@ -21,6 +21,7 @@
 #include "common/buf.h"
 #include "common/ip.h"
 #include "http/http.h"
+#include "runtime/audit.h"
 
 struct json_t;
 struct api_static;
@@ -138,6 +139,20 @@ const auth_token_ref_t *api__verify(http_req_t *req, const api_ctx_t *ctx, str_t
                                     enum auth_token_kind kind, enum auth_verdict *v);
 /* Whether the token's role is admin. */
 bool api__is_admin(const auth_token_ref_t *t);
+
+/* The audit context of a request handled on its loop (runtime/audit.h): request id, client
+   address and User-Agent, pointing into the request. */
+audit_ctx_t api__audit_ctx(http_req_t *req);
+/* Writes `path="<the request's path, escaped>"` into out (an audit record's detail). */
+const char *api__audit_path(http_req_t *req, char *out, size_t cap);
+/*
+ * A token that failed verification with a tamper class (bad signature, algorithm, unknown
+ * key, malformed: not an expired or revoked one) as an audit record event=token_invalid.
+ * Sampled per client address (at most a few records a minute each, the rest counted in the
+ * next record's suppressed=N), so a flood costs a hash and a lock per token, not a record.
+ */
+void api__audit_tamper(http_req_t *req, const api_ctx_t *ctx, const auth_token_ref_t *t,
+                       enum auth_token_kind kind);
 
 /*
  * SimpleJWT's Bearer parsing (scheme exactly "Bearer", exactly two whitespace-separated

@@ -129,6 +129,8 @@ TEST(auth_verify_token_each_kind)
     CHECK_TRUE(zeroed(&r));
     for (int kind = AUTH_TOKEN_ACCESS; kind <= AUTH_TOKEN_ANY; kind++) {
         CHECK_EQ_INT(verify_token(&f, "abc", 3, (enum auth_token_kind)kind, now, &r), AUTH_INVALID);
+        CHECK_TRUE(r.tamper && strcmp(r.tamper, "malformed") == 0); /* the audit's class */
+        r.tamper = NULL;
         CHECK_TRUE(zeroed(&r));
         CHECK_EQ_INT(verify_token(&f, "", 0, (enum auth_token_kind)kind, now, &r), AUTH_INVALID);
         CHECK_EQ_INT(verify_token(&f, p.access, p.access_len, (enum auth_token_kind)kind,
