@@ -77,3 +77,17 @@ size_t text_edit_distance(str_t a, str_t b)
     }
     return prev[b.len];
 }
+
+/* See text.h. */
+size_t text_put_u64(char *out, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}

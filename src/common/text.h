@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/str.h"
 
@@ -20,4 +21,8 @@ size_t text_utf8_chars(str_t s);
  */
 #define TEXT_EDIT_MAX 64
 size_t text_edit_distance(str_t a, str_t b);
+
+/* Writes v in decimal at out (room for 20 characters, no NUL); returns the length. For hot
+   paths that build a line by hand instead of through printf. */
+size_t text_put_u64(char *out, uint64_t v);
 #endif

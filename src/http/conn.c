@@ -33,6 +33,7 @@
 
 #include "common/err.h"
 #include "common/jsonw.h"
+#include "common/text.h"
 #include "http/http_internal.h"
 #include "runtime/alloc.h"
 #include "runtime/errtab.h"
@@ -630,20 +631,6 @@ static const char *status_line(int status)
     }
 }
 
-/* Writes a decimal number; returns its length. */
-static size_t fmt_u64(char *out, uint64_t v)
-{
-    char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    return n;
-}
-
 static void resume(http_conn_t *c);
 
 /* Ends the current request after its response was serialised (or dropped). */
@@ -725,7 +712,7 @@ void http_respond(http_req_t *req, int status, const char *content_type, str_t b
         n = 0;
         if (status >= 200 && status != 204 && status != 304) {
             memcpy(head, "Content-Length: ", 16);
-            n = 16 + fmt_u64(head + 16, body.len);
+            n = 16 + text_put_u64(head + 16, body.len);
             head[n++] = '\r';
             head[n++] = '\n';
         }

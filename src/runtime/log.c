@@ -661,20 +661,6 @@ void log_request(enum log_level level, const char *module, const char *rid, str_
     log_request_user(level, module, rid, method, target, status, bytes, duration_us, 0);
 }
 
-/* Appends v in decimal at out; returns the length. */
-static size_t put_u64(char *out, uint64_t v)
-{
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    return n;
-}
-
 static size_t put(char *out, const char *s, size_t n)
 {
     memcpy(out, s, n);
@@ -715,17 +701,17 @@ static void access_text(enum log_level level, const char *module, const char *ri
     PUT_LIT(p, "\" status=");
     if (status < 0) {
         *p++ = '-';
-        p += put_u64(p, (uint64_t) - (int64_t)status);
+        p += text_put_u64(p, (uint64_t) - (int64_t)status);
     } else {
-        p += put_u64(p, (uint64_t)status);
+        p += text_put_u64(p, (uint64_t)status);
     }
     PUT_LIT(p, " bytes=");
-    p += put_u64(p, bytes);
+    p += text_put_u64(p, bytes);
     PUT_LIT(p, " duration_us=");
-    p += put_u64(p, duration_us);
+    p += text_put_u64(p, duration_us);
     if (user_id > 0) {
         PUT_LIT(p, " user_id=");
-        p += put_u64(p, (uint64_t)user_id);
+        p += text_put_u64(p, (uint64_t)user_id);
     }
     *p++ = '\n';
     emit(LOG_CH_ACCESS, line, (size_t)(p - line));

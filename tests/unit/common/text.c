@@ -37,3 +37,14 @@ TEST(text_edit_distance_case_insensitive_and_bounded)
     CHECK_EQ_INT(text_edit_distance(str_make(long_word, sizeof long_word), S("a")),
                  TEXT_EDIT_MAX + 1);
 }
+
+TEST(text_put_u64_writes_decimal)
+{
+    char out[24];
+    CHECK_EQ_INT((int)text_put_u64(out, 0), 1);
+    CHECK_TRUE(memcmp(out, "0", 1) == 0);
+    CHECK_EQ_INT((int)text_put_u64(out, 40213), 5);
+    CHECK_TRUE(memcmp(out, "40213", 5) == 0);
+    CHECK_EQ_INT((int)text_put_u64(out, UINT64_MAX), 20);
+    CHECK_TRUE(memcmp(out, "18446744073709551615", 20) == 0);
+}
