@@ -25,7 +25,7 @@ import urllib.request
 
 import pytest
 
-from pkgutil import ROOT, SOVERSION, VERSION, deb_dir, read_unit, run, unit_environment
+from pkg_helpers import ROOT, SOVERSION, VERSION, deb_dir, read_unit, run, unit_environment
 
 PACKAGES = ["jwtd", "libjwtv0", "libjwtv-dev"]
 UNIT = "/lib/systemd/system/jwtd.service"

@@ -15,7 +15,7 @@ import tempfile
 
 import pytest
 
-from pkgutil import ROOT, SOVERSION, VERSION, build_dir, make, read_unit, run
+from pkg_helpers import ROOT, SOVERSION, VERSION, build_dir, make, read_unit, run
 
 HEADERS = sorted(os.listdir(os.path.join(ROOT, "include", "jwtv")))
 

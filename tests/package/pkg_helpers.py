@@ -38,7 +38,9 @@ def make(*targets, **variables):
     argv = ["make", "--no-print-directory", "-C", ROOT,
             "BUILD=" + os.path.relpath(build_dir(), ROOT)]
     argv += ["%s=%s" % kv for kv in variables.items()] + list(targets)
-    return run(argv)
+    # Not the jobserver of a `make package-test` above us: its descriptors are not inherited.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    return run(argv, env=env)
 
 
 def read_unit(path):
