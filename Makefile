@@ -226,7 +226,7 @@ uninstall:
 	    $(DESTDIR)$(LIBDIR)/pkgconfig/jwtv.pc $(DESTDIR)$(MANDIR)/man1/jwtd.1 \
 	    $(DESTDIR)$(MANDIR)/man5/jwtd.conf.5 $(DESTDIR)$(UNITDIR)/jwtd.service
 	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/jwtv/,$(notdir $(wildcard include/jwtv/*.h)))
-	-rmdir $(DESTDIR)$(INCLUDEDIR)/jwtv 2>/dev/null
+	rmdir $(DESTDIR)$(INCLUDEDIR)/jwtv 2>/dev/null || true
 	@$(DIST_SUBST) dist/jwtd.conf.in | cmp -s - $(DESTDIR)$(SYSCONFDIR)/jwtd/jwtd.conf && \
 	    rm -f $(DESTDIR)$(SYSCONFDIR)/jwtd/jwtd.conf || \
 	    { [ ! -e $(DESTDIR)$(SYSCONFDIR)/jwtd/jwtd.conf ] || \
@@ -235,7 +235,7 @@ uninstall:
 	    rm -f $(DESTDIR)$(SYSCONFDIR)/logrotate.d/jwtd || \
 	    { [ ! -e $(DESTDIR)$(SYSCONFDIR)/logrotate.d/jwtd ] || \
 	      echo "uninstall: kept the edited $(DESTDIR)$(SYSCONFDIR)/logrotate.d/jwtd"; }
-	-rmdir $(DESTDIR)$(SYSCONFDIR)/jwtd 2>/dev/null
+	rmdir $(DESTDIR)$(SYSCONFDIR)/jwtd 2>/dev/null || true
 
 # --- Debian packages ------------------------------------------------------------------------
 # make deb: jwtd, libjwtv0 and libjwtv-dev (debian/) into build/deb/, by dpkg-buildpackage
