@@ -6,7 +6,7 @@
 #   make            build/jwtd, build/libjwtv.a, build/libjwtv.so
 #   make run        bootstrap (apt when root), build, start jwtd on the embedded defaults
 #   make test       bootstrap, then every test: unit, unit+integration under ASan+UBSan,
-#                   fuzz-corpus replay, standalone jwtv link check
+#                   fuzz-corpus replay, standalone jwtv link check, packaging (as root)
 #   make asan       the same binaries with ASan+UBSan into build/asan/
 #   make tsan       the threaded tests under ThreadSanitizer (build/tsan/)
 #   make fuzz       libFuzzer targets (clang) into build/fuzz/, each run FUZZ_SECONDS
@@ -342,10 +342,10 @@ test: bootstrap
 	$(MAKE) BUILD=build/asan SAN=asan unit
 	$(MAKE) BUILD=build/asan SAN=asan fuzz-replay
 	$(MAKE) jwtv-check
-	$(MAKE) package-test
 	$(MAKE) integration JWTD_BIN_DIR=build/asan
 	$(MAKE) test-pg JWTD_BIN_DIR=build/asan
 	$(MAKE) e2e JWTD_BIN_DIR=build/asan
+	$(MAKE) package-test
 
 run: BOOTSTRAP_PROFILE = build
 run: bootstrap
