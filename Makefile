@@ -12,7 +12,8 @@
 #   make fuzz       libFuzzer targets (clang) into build/fuzz/, each run FUZZ_SECONDS
 #   make format / check-format / lint
 #   make openapi-check  docs/openapi.json through a strict OpenAPI 3 validator (npm)
-#   make bench      the benchmark runner (bench/run), results into BENCH.md
+#   make bench      the headline benchmarks (bench/run-all, a few minutes), the table that
+#                   opens BENCH.md; bench/run, bench/run-tokens, ... write the sections below
 #   make soak       60 s mixed attack load under wrk (tests/soak/soak.py; SOAK_SECONDS)
 #   make install    jwtd, libjwtv, headers, jwtv.pc, man pages, unit, sample configuration
 #                   into DESTDIR/PREFIX (/usr/local); make uninstall (docs/install.md)
@@ -96,8 +97,25 @@ $(shell mkdir -p $(BUILD) && { [ "$$(cat $(BUILD)/version 2>/dev/null)" = "$(JWT
 $(call obj,$(VERSIONED_SRC)): $(BUILD)/version
 # The shared library's ABI version: the major number of VERSION.
 JWTV_SONAME := libjwtv.so.$(firstword $(subst ., ,$(JWTD_BASE_VERSION)))
+# --- the web UI built into jwtd ----------------------------------------------------------------
+# scripts/embed-web writes $(BUILD)/gen/web_files.c: the files of web/app/ included by the
+# assembler (.incbin, paths relative to this directory) and their table, which
+# src/api/routes/static.c serves under /app/ by default. It depends on every file and
+# directory below web/app/ (a directory's time changes when a file is added or removed), so
+# editing, adding or removing a file regenerates and recompiles it.
+WEB_UI      := web/app
+WEB_UI_DEPS := $(shell find -L $(WEB_UI) -name '.?*' -prune -o -print 2>/dev/null)
+WEB_UI_C    := $(BUILD)/gen/web_files.c
+WEB_UI_OBJ  := $(BUILD)/obj/gen/web_files.o
+$(WEB_UI_C): scripts/embed-web $(WEB_UI_DEPS)
+	@mkdir -p $(dir $@)
+	scripts/embed-web $(WEB_UI) > $@.tmp && mv $@.tmp $@
+$(WEB_UI_OBJ): $(WEB_UI_C)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
 JWTV_OBJ   := $(call obj,$(JWTV_SRC))
-SERVER_OBJ := $(call obj,$(SERVER_SRC))
+SERVER_OBJ := $(call obj,$(SERVER_SRC)) $(WEB_UI_OBJ)
 MAIN_OBJ   := $(call obj,$(MAIN_SRC))
 UNIT_OBJ   := $(call obj,$(UNIT_SRC))
 LLHTTP_OBJ := $(patsubst $(LLHTTP_DIR)/%.c,$(BUILD)/obj/llhttp/%.o,$(LLHTTP_SRC))
@@ -353,7 +371,7 @@ run: bootstrap
 	scripts/run-dev
 
 bench: all
-	bench/run
+	bench/run-all
 
 SOAK_SECONDS ?= 60
 soak: all

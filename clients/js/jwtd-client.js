@@ -150,21 +150,26 @@ export class JwtdClient extends EventTarget {
     return this._user;
   }
 
-  /** Signs out: jwtd revokes the session and clears the cookie; every tab follows. */
+  /**
+   * Signs out: jwtd revokes the session and clears the cookie; every tab follows. The refresh
+   * cookie alone is enough for jwtd, so this works after the access token has expired. The
+   * local state is cleared in any case; the promise rejects (JwtdError with jwtd's status and
+   * code) when jwtd did not confirm the logout, so a caller never mistakes a session that may
+   * still be alive on the server for a signed-out one.
+   */
   async logout() {
     const token = this._access;
     let error = null;
-    if (token) {
-      try {
-        const res = await this._fetch(this.baseUrl + '/api/auth/logout/', {
-          method: 'POST',
-          credentials: 'include',
-          headers: { Authorization: 'Bearer ' + token },
-        });
-        if (!res.ok && res.status !== 401) error = await errorFrom(res, 'Logout failed');
-      } catch (e) {
-        error = e;
-      }
+    try {
+      const headers = token ? { Authorization: 'Bearer ' + token } : {};
+      const res = await this._fetch(this.baseUrl + '/api/auth/logout/', {
+        method: 'POST',
+        credentials: 'include',
+        headers,
+      });
+      if (!res.ok) error = await errorFrom(res, 'Logout failed');
+    } catch (e) {
+      error = e;
     }
     this._post({ type: 'logout' });
     this._signedOut('logout');

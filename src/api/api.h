@@ -29,6 +29,13 @@
 typedef struct auth auth_t;
 typedef struct api_ctx api_ctx_t;
 
+/* Where the web UI under /app/ comes from (api_options_t.web). */
+enum api_web {
+    API_WEB_NONE = 0, /* no UI: /app/ answers 404 */
+    API_WEB_BUILTIN,  /* the files of web/app/ built into jwtd (routes.h, api_web_files) */
+    API_WEB_DIR,      /* the files below web_dir, read once at start */
+};
+
 /* Plain values the request layer needs, filled by the composition root. Copied by
    api_ctx_new (strings and lists too). */
 typedef struct {
@@ -36,6 +43,10 @@ typedef struct {
     bool secure_cookie;            /* Secure attribute on the refresh cookie */
     bool hsts;                     /* Strict-Transport-Security on every answer */
     const char *cookie_domain;     /* Domain attribute, NULL = host-only */
+    const char *cookie_path;       /* Path attribute of the refresh cookie; NULL = /api/auth/ */
+    const char *cookie_samesite;   /* SameSite attribute: "Lax", "Strict" or "None" (+Secure);
+                                      NULL = Lax */
+    bool combined_token_messages;  /* "Token is invalid or expired" for both (SimpleJWT 5.2) */
     int64_t refresh_lifetime_s;    /* the refresh cookie's Max-Age */
     int64_t auto_refresh_window_s; /* X-New-Access-Token threshold; 0 disables */
     bool sliding_session;          /* auto-refresh also rotates the refresh cookie */
@@ -56,7 +67,8 @@ typedef struct {
     int64_t revocations_window_s; /* default look-back of GET /auth/revocations */
     uint64_t slow_request_ms;     /* performance-log threshold; 0 = never */
     bool redis_required;          /* /readyz fails while Redis is down */
-    const char *web_dir;          /* the web UI's files; NULL = no UI */
+    enum api_web web;             /* the web UI: none, built in, or web_dir */
+    const char *web_dir;          /* API_WEB_DIR: the directory of the UI's files */
     const char *issuer;           /* JWTD_ISSUER (discovery's base URL when http(s)) */
 } api_options_t;
 

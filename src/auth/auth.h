@@ -148,13 +148,16 @@ const char *auth_signing_alg(const auth_t *a);
 /* Why a token was refused; the messages are SimpleJWT's. */
 enum auth_verdict {
     AUTH_OK = 0,
-    AUTH_INVALID = 1,    /* "Token is invalid or expired": format, signature, alg, claims, exp */
+    AUTH_INVALID = 1,    /* "Token is invalid": format, signature, alg, claims */
     AUTH_WRONG_TYPE = 2, /* "Token has wrong type" (reported after expiry, as SimpleJWT does) */
     AUTH_REVOKED = 3,    /* "Token is blacklisted": revoked by jti, session or watermark, or a
                             refresh token already used */
+    AUTH_EXPIRED = 4,    /* "Token is expired": exp has passed (beyond the leeway), the token
+                            otherwise valid as far as it was checked */
 };
 
-/* SimpleJWT's text for a verdict ("Token is blacklisted"); "" for AUTH_OK. */
+/* SimpleJWT's text for a verdict ("Token is blacklisted"; expired and invalid worded as
+   SimpleJWT 5.3 and later words them); "" for AUTH_OK. */
 const char *auth_verdict_message(enum auth_verdict v);
 
 /* Which token type a check expects. */

@@ -389,10 +389,13 @@ int auth_access_for_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now,
         return rc;
     auth__id_copy(out->sid, sid);
     rc = sign_access(a, &u, sid, now, ref->fph, out->access, &out->access_len);
-    if (rc == 0)
+    if (rc == 0) {
         auth__user_cache_put(a, &u, now, out);
-    else
+        auth__drop_user_groups(a, u.id); /* a new access token drops the user's caches, as a
+                                            refresh does (auto-refresh goes through here) */
+    } else {
         *verdict = AUTH_INVALID;
+    }
     db_user_dispose(&u);
     return rc;
 }

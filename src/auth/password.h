@@ -68,10 +68,11 @@ __attribute__((warn_unused_result)) bool auth_password_verify(const char *stored
 bool auth_password_needs_rehash(const char *stored, const auth_argon2_params_t *params);
 
 /*
- * Computes the dummy hash (argon2id at params, random password) that unknown usernames are
- * verified against, so that a login for a missing user costs what a wrong password costs.
- * Call once at start before any thread uses auth_password_verify_dummy(). Returns 0 or an
- * error from auth_password_hash.
+ * Makes the dummy hash (argon2id at params, random salt and random tag: no password matches
+ * it) that unknown usernames are verified against, so that a login for a missing user costs
+ * what a wrong password costs. Computes no hash itself. Call once at start before any thread
+ * uses auth_password_verify_dummy(). Returns 0, ERR_INVALID (params out of range) or
+ * ERR_INTERNAL (no randomness).
  */
 int auth_password_dummy_init(const auth_argon2_params_t *params);
 /* Verifies pw against the dummy hash and discards the result (always "no match"). */

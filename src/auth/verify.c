@@ -26,9 +26,11 @@ const char *auth_verdict_message(enum auth_verdict v)
         return "Token has wrong type";
     case AUTH_REVOKED:
         return "Token is blacklisted";
+    case AUTH_EXPIRED:
+        return "Token is expired";
     case AUTH_INVALID:
     default:
-        return "Token is invalid or expired";
+        return "Token is invalid";
     }
 }
 
@@ -148,7 +150,9 @@ static enum auth_verdict verify_claims(auth_t *a, enum auth_token_kind kind, str
     *alg = metrics_alg_of(jose_claims_alg(c));
     if (rc != 0) {
         metrics_verified(*alg, reject_class(rc));
-        return rc == JWTV_ETOKEN_TYPE ? AUTH_WRONG_TYPE : AUTH_INVALID;
+        return rc == JWTV_ETOKEN_TYPE ? AUTH_WRONG_TYPE
+               : rc == JWTV_EEXPIRED  ? AUTH_EXPIRED
+                                      : AUTH_INVALID;
     }
     if (auth_token_ref_from_claims(c, ref) != 0) {
         metrics_verified(*alg, METRICS_R_INVALID_CLAIMS);

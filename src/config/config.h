@@ -27,6 +27,8 @@ enum cfg_environment { CFG_ENV_DEVELOPMENT = 0, CFG_ENV_STAGING = 1, CFG_ENV_PRO
 enum cfg_affinity { CFG_AFFINITY_AUTO = 0, CFG_AFFINITY_ON = 1, CFG_AFFINITY_OFF = 2 };
 /* JWTD_SIGNUP: who may create an account through the API (same order as the table's choices). */
 enum cfg_signup { CFG_SIGNUP_OPEN = 0, CFG_SIGNUP_VERIFIED = 1, CFG_SIGNUP_CLOSED = 2 };
+enum cfg_samesite { CFG_SAMESITE_LAX = 0, CFG_SAMESITE_STRICT = 1, CFG_SAMESITE_NONE = 2 };
+enum cfg_token_messages { CFG_TOKEN_MESSAGES_DISTINCT = 0, CFG_TOKEN_MESSAGES_COMBINED = 1 };
 
 /* A rate such as "5/minute": count requests per period_s seconds. count 0 = unlimited. */
 typedef struct {
@@ -58,6 +60,8 @@ struct cfg {
     char *pid_file;  /* JWTD_PID_FILE, NULL = none */
     /* JWTD_LOG_FORMAT text|json */
     char *log_format;
+    size_t log_buffer_bytes; /* JWTD_LOG_BUFFER: access-line buffer per loop, 0 = unbuffered */
+    int64_t log_flush_ms;    /* JWTD_LOG_FLUSH: the longest a buffered line waits */
     /* --- backends -------------------------------------------------------------------- */
     char *database_url;       /* JWTD_DATABASE_URL */
     char *redis_url;          /* JWTD_REDIS_URL, NULL = embedded store */
@@ -81,13 +85,16 @@ struct cfg {
     int64_t auto_refresh_window_s; /* 0 disables */
     /* --- browser and abuse ----------------------------------------------------------- */
     cfg_strlist_t cors_allowed_origins;
-    char *cookie_domain;     /* JWTD_COOKIE_DOMAIN, NULL = host-only cookie */
-    bool sliding_session;    /* JWTD_SLIDING_SESSION */
-    char *web_dir;           /* JWTD_WEB_DIR, NULL = no web UI */
-    enum cfg_signup signup;  /* JWTD_SIGNUP: self-registration open or closed */
-    bool resource_routes;    /* JWTD_RESOURCE_ROUTES: the demo resource API */
-    char *upload_dir;        /* JWTD_UPLOAD_DIR, NULL = <data_dir>/uploads */
-    size_t max_upload_bytes; /* JWTD_MAX_UPLOAD_BYTES */
+    char *cookie_domain;                    /* JWTD_COOKIE_DOMAIN, NULL = host-only cookie */
+    bool sliding_session;                   /* JWTD_SLIDING_SESSION */
+    char *refresh_cookie_path;              /* JWTD_REFRESH_COOKIE_PATH */
+    enum cfg_samesite cookie_samesite;      /* JWTD_COOKIE_SAMESITE */
+    enum cfg_token_messages token_messages; /* JWTD_TOKEN_MESSAGES */
+    char *web_dir;                          /* JWTD_WEB_DIR, NULL = no web UI */
+    enum cfg_signup signup;                 /* JWTD_SIGNUP: self-registration open or closed */
+    bool resource_routes;                   /* JWTD_RESOURCE_ROUTES: the demo resource API */
+    char *upload_dir;                       /* JWTD_UPLOAD_DIR, NULL = <data_dir>/uploads */
+    size_t max_upload_bytes;                /* JWTD_MAX_UPLOAD_BYTES */
     cfg_rate_t rate_limit_login;
     cfg_rate_t rate_limit_anon;
     cfg_rate_t rate_limit_user;

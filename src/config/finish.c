@@ -1,9 +1,10 @@
 /*
  * finish.c - the last step of loading, once every source has been applied: defaults that
- * depend on other variables (JWTD_ENVIRONMENT decides the development CORS origins, and
- * closes self-registration and the demo resource routes outside development),
- * checks across variables, and the warnings queued while loading, which are logged here
- * because only now is JWTD_LOG_LEVEL known.
+ * depend on other variables (JWTD_ENVIRONMENT decides the development CORS origins and the
+ * data directory, and closes self-registration and the demo resource routes outside
+ * development; the data directory decides where the default SQLite database and the upload
+ * directory are), checks across variables, and the warnings queued while loading, which are
+ * logged here because only now is JWTD_LOG_LEVEL known.
  *
  * Not here: anything about one variable on its own - its syntax and bounds are its type's
  * (types.c) and its row's (table.c), checked as it is set (apply.c).
@@ -20,6 +21,7 @@
 #include "runtime/log.h"
 
 #define CFG_DEV_CORS_ORIGINS "http://localhost:3000,http://127.0.0.1:3000"
+#define CFG_SERVER_DATA_DIR  "/var/lib/jwtd"
 
 /* --- warnings --------------------------------------------------------------------------- */
 
@@ -87,16 +89,61 @@ static int environment_defaults(struct cfg *cfg, char *err, size_t cap)
             rc = env_default(cfg, "CORS_ALLOWED_ORIGINS", CFG_DEV_CORS_ORIGINS, err, cap);
         return rc;
     }
-    /* staging and production start closed: no self-registration, no demo routes */
-    if ((rc = env_default(cfg, "SIGNUP", "closed", err, cap)) != 0)
+    /* staging and production start closed: no self-registration, no demo routes; their
+       state lives where a service's does, whatever the working directory */
+    if ((rc = env_default(cfg, "SIGNUP", "closed", err, cap)) != 0 ||
+        (rc = env_default(cfg, "RESOURCE_ROUTES", "false", err, cap)) != 0)
         return rc;
-    return env_default(cfg, "RESOURCE_ROUTES", "false", err, cap);
+    return env_default(cfg, "DATA_DIR", CFG_SERVER_DATA_DIR, err, cap);
+}
+
+/*
+ * The paths inside the data directory (table.c documents them through def_doc): the SQLite
+ * database <data dir>/jwtd.db unless JWTD_DATABASE_URL is set, and the upload directory
+ * <data dir>/uploads unless JWTD_UPLOAD_DIR is set to a path (empty means this default).
+ */
+static int data_dir_defaults(struct cfg *cfg, char *err, size_t cap)
+{
+    if (!cfg->data_dir)
+        return 0;
+    size_t n = strlen(cfg->data_dir);
+    while (n > 1 && cfg->data_dir[n - 1] == '/')
+        n--;
+    const char *sep = n == 1 && cfg->data_dir[0] == '/' ? "" : "/";
+    int db = cfg__row_find(str_cstr("DATABASE_URL"));
+    int up = cfg__row_find(str_cstr("UPLOAD_DIR"));
+    int rc = 0;
+    buf_t v;
+    buf_init(&v, n + 32); /* room for either value */
+    if (db >= 0 && cfg->_source[db] == CFG_SRC_DEFAULT) {
+        if (memchr(cfg->data_dir, '?', n)) {
+            cfg__errf(err, cap, NULL, NULL,
+                      "JWTD_DATA_DIR contains '?', which cannot be part of the default "
+                      "database URL; set JWTD_DATABASE_URL");
+            rc = ERR_CONFIG;
+        } else {
+            /* sqlite:///abs/path for an absolute directory, sqlite:rel/path otherwise */
+            buf_printf(&v, "sqlite:%s%.*s%sjwtd.db", cfg->data_dir[0] == '/' ? "//" : "", (int)n,
+                       cfg->data_dir, sep);
+            rc = cfg__set_row(cfg, (size_t)db, buf_str(&v), CFG_SRC_DEFAULT, "default of ", err,
+                              cap);
+        }
+    }
+    if (rc == 0 && up >= 0 && !cfg->upload_dir) {
+        buf_reset(&v);
+        buf_printf(&v, "%.*s%suploads", (int)n, cfg->data_dir, sep);
+        rc = cfg__set_row(cfg, (size_t)up, buf_str(&v), CFG_SRC_DEFAULT, "default of ", err, cap);
+    }
+    buf_dispose(&v);
+    return rc;
 }
 
 /* See config.h. */
 int cfg_finish(struct cfg *cfg, char *err, size_t cap)
 {
     int rc = environment_defaults(cfg, err, cap);
+    if (rc == 0)
+        rc = data_dir_defaults(cfg, err, cap);
     if (rc != 0)
         return rc;
     if (cfg->secret_key && cfg->secret_key_file) {

@@ -68,10 +68,32 @@ static int validate_redis_url(const char *v, char *why, size_t cap)
                         why, cap);
 }
 
+/* A cookie Path attribute: an absolute path of URL characters, nothing that would end the
+   attribute (';', ',') or need quoting. */
+static int validate_cookie_path(const char *v, char *why, size_t cap)
+{
+    if (v[0] != '/') {
+        snprintf(why, cap, "expected an absolute path starting with / (e.g. /api/auth/ or /)");
+        return -1;
+    }
+    for (const char *p = v; *p; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch <= ' ' || ch >= 0x7f || ch == ';' || ch == ',' || ch == '"' || ch == '\\') {
+            snprintf(why, cap,
+                     "a cookie path may not contain spaces, ';', ',', quotes or "
+                     "non-ASCII characters");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* --- choices --------------------------------------------------------------------------- */
 
 static const char *const environments[] = {"development", "staging", "production", NULL};
 static const char *const signups[] = {"open", "verified", "closed", NULL};
+static const char *const samesites[] = {"Lax", "Strict", "None", NULL};
+static const char *const token_messages[] = {"distinct", "combined", NULL};
 static const char *const log_formats[] = {"text", "json", NULL};
 static const char *const affinities[] = {"auto", "on", "off", NULL};
 static const char *const log_levels[] = {"debug", "info", "warn", "error", "off", NULL};
@@ -103,13 +125,23 @@ const struct cfg_row cfg_rows[] = {
      "key",
      NULL},
     {"JWTD_DATA_DIR", CFG_T_PATH, OFF(data_dir), "var", 0, 0, 0, NULL, NULL,
-     "directory for generated keys and the default SQLite database", NULL},
+     "where jwtd keeps its state: the default SQLite database and upload directory, the "
+     "development keys; created (0700) when first needed",
+     "`var` (relative to the working directory) in development, `/var/lib/jwtd` in staging and "
+     "production"},
     {"JWTD_LOG_LEVEL", CFG_T_STRING, OFF(log_level), "info", 0, 0, 0, log_levels, NULL,
      "minimum level of log lines written", NULL},
     {"JWTD_LOG_DIR", CFG_T_PATH, OFF(log_dir), NULL, 0, 0, CFG_F_OPTIONAL, NULL, NULL,
      "directory for auth.log, api.log, error.log, performance.log; unset = stderr", NULL},
     {"JWTD_LOG_FORMAT", CFG_T_STRING, OFF(log_format), "text", 0, 0, 0, log_formats, NULL,
      "log lines as key=value text or JSON lines (one object per line, same keys)", NULL},
+    {"JWTD_LOG_BUFFER", CFG_T_SIZE, OFF(log_buffer_bytes), "64k", 0, 16 * MIB, 0, NULL, NULL,
+     "access lines (one per request) are gathered in a buffer of this size per event loop and "
+     "written when it fills, every JWTD_LOG_FLUSH and at shutdown or SIGHUP; 0 = one write per "
+     "line",
+     NULL},
+    {"JWTD_LOG_FLUSH", CFG_T_DURATION_MS, OFF(log_flush_ms), "1s", 10, 60 * 1000LL, 0, NULL, NULL,
+     "with JWTD_LOG_BUFFER: the longest an access line waits in its buffer", NULL},
     {"JWTD_PID_FILE", CFG_T_PATH, OFF(pid_file), NULL, 0, 0, CFG_F_OPTIONAL, NULL, NULL,
      "`jwtd serve` writes its process id here once listening and removes it at exit; it "
      "refuses to start while the file names another running process; unset = none",
@@ -117,7 +149,7 @@ const struct cfg_row cfg_rows[] = {
     /* backends */
     {"JWTD_DATABASE_URL", CFG_T_STRING, OFF(database_url), "sqlite:var/jwtd.db", 0, 0, CFG_F_URL,
      NULL, validate_database_url, "user database: sqlite:PATH or postgresql://user:pass@host/db",
-     NULL},
+     "`sqlite:<JWTD_DATA_DIR>/jwtd.db`"},
     {"JWTD_REDIS_URL", CFG_T_STRING, OFF(redis_url), NULL, 0, 0, CFG_F_URL | CFG_F_OPTIONAL, NULL,
      validate_redis_url,
      "redis://host:port/db: shared state for several instances; unset = embedded store", NULL},
@@ -157,6 +189,11 @@ const struct cfg_row cfg_rows[] = {
      "iss claim of issued tokens, required on verified ones; unset = none", NULL},
     {"JWTD_AUDIENCE", CFG_T_STRING, OFF(audience), NULL, 0, 0, CFG_F_OPTIONAL, NULL, NULL,
      "aud claim of issued tokens, required on verified ones; unset = none", NULL},
+    {"JWTD_TOKEN_MESSAGES", CFG_T_ENUM, OFF(token_messages), "distinct", 0, 0, 0, token_messages,
+     NULL,
+     "token error texts: distinct = \"Token is expired\" / \"Token is invalid\" (SimpleJWT 5.3 "
+     "and later), combined = \"Token is invalid or expired\" for both (SimpleJWT 5.2 and earlier)",
+     NULL},
     {"JWTD_AUTO_REFRESH_WINDOW", CFG_T_DURATION_S, OFF(auto_refresh_window_s), "5m", 0, 30 * DAY_S,
      0, NULL, NULL, "X-New-Access-Token threshold; 0 disables", NULL},
     /* browser and abuse */
@@ -165,10 +202,22 @@ const struct cfg_row cfg_rows[] = {
      "`http://localhost:3000,http://127.0.0.1:3000` in development, empty otherwise"},
     {"JWTD_COOKIE_DOMAIN", CFG_T_STRING, OFF(cookie_domain), NULL, 0, 0, CFG_F_OPTIONAL, NULL, NULL,
      "Domain attribute of the refresh_token cookie (e.g. example.com); unset = host-only", NULL},
+    {"JWTD_REFRESH_COOKIE_PATH", CFG_T_STRING, OFF(refresh_cookie_path), "/api/auth/", 1, 256, 0,
+     NULL, validate_cookie_path,
+     "Path attribute of the refresh_token cookie: the browser sends the cookie only under it. "
+     "`/` also lets auto-refresh (X-New-Access-Token) work on every API route, at the price of "
+     "sending the refresh token with every request",
+     NULL},
+    {"JWTD_COOKIE_SAMESITE", CFG_T_ENUM, OFF(cookie_samesite), "Lax", 0, 0, 0, samesites, NULL,
+     "SameSite attribute of the refresh_token cookie: Lax, Strict, or None for a front-end on "
+     "another site (None always adds Secure, which browsers require)",
+     NULL},
     {"JWTD_SLIDING_SESSION", CFG_T_BOOL, OFF(sliding_session), "false", 0, 0, 0, NULL, NULL,
      "auto-refresh also rotates the refresh cookie, so an active session never expires", NULL},
-    {"JWTD_WEB_DIR", CFG_T_PATH, OFF(web_dir), "web/app", 0, 0, CFG_F_OPTIONAL, NULL, NULL,
-     "static web UI served under /app/ (loaded at start); empty = no UI", NULL},
+    {"JWTD_WEB_DIR", CFG_T_PATH, OFF(web_dir), "builtin", 0, 0, CFG_F_OPTIONAL, NULL, NULL,
+     "web UI served under /app/: `builtin` = the files of web/app/ built into jwtd; a "
+     "directory = its files instead (read at start); empty or `off` = no UI",
+     NULL},
     {"JWTD_SIGNUP", CFG_T_ENUM, OFF(signup), "open", 0, 0, 0, signups, NULL,
      "who may create an account through POST /auth/register: open = anyone, closed = nobody "
      "(403 signup_closed; administrators use `jwtd user create`), verified = once the e-mail "
@@ -179,7 +228,8 @@ const struct cfg_row cfg_rows[] = {
      "/admin/dashboard); off = they answer 404",
      "`true` in development, `false` in staging and production"},
     {"JWTD_UPLOAD_DIR", CFG_T_PATH, OFF(upload_dir), NULL, 0, 0, CFG_F_OPTIONAL, NULL, NULL,
-     "where POST /upload stores files (random names; created if missing)", "`<data_dir>/uploads`"},
+     "where POST /upload stores files (random names; created if missing)",
+     "`<JWTD_DATA_DIR>/uploads`"},
     {"JWTD_MAX_UPLOAD_BYTES", CFG_T_SIZE, OFF(max_upload_bytes), "1048576", 1, 1024 * MIB, 0, NULL,
      NULL,
      "largest file POST /upload accepts (413 as soon as it goes over; the streamed body may be "

@@ -487,6 +487,7 @@ static void worker_main(void *arg)
 {
     http_worker_t *w = arg;
     uv_loop_t *loop = w->loop;
+    log_thread_buffer_begin(); /* this loop's access lines (JWTD_LOG_BUFFER) */
     if (w->cpu >= 0) {
         cpu_set_t set;
         CPU_ZERO(&set);
@@ -509,6 +510,7 @@ static void worker_main(void *arg)
         uv_run(loop, UV_RUN_DEFAULT);
         uv_loop_close(loop);
     }
+    log_thread_buffer_end();
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -516,6 +518,7 @@ static void on_signal(uv_signal_t *s, int signum)
     http_server_t *srv = s->data;
     if (srv->stopping) {
         log_warn("msg=\"second signal: exiting now\" signal=%d", signum);
+        log_flush(); /* the access lines buffered so far */
         _exit(1);
     }
     srv->stopping = true;

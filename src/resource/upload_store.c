@@ -40,25 +40,6 @@ static void paths(const resource_t *res, const char *id, char *tmp, char *dst, s
     snprintf(dst, cap, "%s/%s", res->upload_dir, id);
 }
 
-/* mkdir -p of dir with mode 0700 for the components it creates. */
-static int mkdirs(const char *dir)
-{
-    char p[4096];
-    if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p)
-        return ERR_IO;
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = '\0';
-        if (mkdir(p, 0700) != 0 && errno != EEXIST)
-            return ERR_IO;
-        *s = '/';
-    }
-    if (mkdir(p, 0700) != 0 && errno != EEXIST)
-        return ERR_IO;
-    return 0;
-}
-
 /* Removes temp files (.<id>.tmp, <id>.json.tmp-*) not written to for UPLOAD_STALE_S. */
 static void sweep_stale_tmp(const char *dir)
 {
@@ -88,7 +69,7 @@ static void sweep_stale_tmp(const char *dir)
 /* See resource_internal.h. */
 int resource__uploads_init(resource_t *res)
 {
-    if (mkdirs(res->upload_dir) != 0) {
+    if (fileio_mkdirs(res->upload_dir, 0700) != 0) {
         log_error("msg=\"cannot create upload directory\" dir=\"%s\" errno=%d", res->upload_dir,
                   errno);
         return ERR_IO;

@@ -291,7 +291,7 @@ static int add_key_list(struct loader *ld, jose_keyring_t *ring, const jose_alg_
 
 static int ensure_dir(struct loader *ld, const char *dir)
 {
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+    if (fileio_mkdirs(dir, 0700) != 0)
         return fail(ld, "JWTD_DATA_DIR: cannot create %s: %s", dir, strerror(errno));
     return 0;
 }

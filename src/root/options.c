@@ -4,7 +4,6 @@
  * point into the configuration, which lives as long as the root.
  */
 #define LOG_MODULE "root"
-#include <stdio.h>
 #include <string.h>
 
 #include "config/config.h"
@@ -65,6 +64,11 @@ static void api_opts(const struct cfg *c, api_options_t *o)
     o->secure_cookie = c->environment != CFG_ENV_DEVELOPMENT;
     o->hsts = c->environment == CFG_ENV_PRODUCTION;
     o->cookie_domain = c->cookie_domain;
+    o->cookie_path = c->refresh_cookie_path;
+    o->cookie_samesite = c->cookie_samesite == CFG_SAMESITE_NONE     ? "None"
+                         : c->cookie_samesite == CFG_SAMESITE_STRICT ? "Strict"
+                                                                     : "Lax";
+    o->combined_token_messages = c->token_messages == CFG_TOKEN_MESSAGES_COMBINED;
     o->refresh_lifetime_s = c->refresh_token_lifetime_s;
     o->auto_refresh_window_s = c->auto_refresh_window_s;
     o->sliding_session = c->sliding_session;
@@ -83,7 +87,14 @@ static void api_opts(const struct cfg *c, api_options_t *o)
     o->revocations_window_s = c->access_token_lifetime_s;
     o->slow_request_ms = (uint64_t)c->slow_request_ms;
     o->redis_required = c->redis_required;
-    o->web_dir = c->web_dir;
+    /* JWTD_WEB_DIR: builtin (the default), empty or off = no UI, else a directory */
+    if (!c->web_dir || strcmp(c->web_dir, "off") == 0)
+        o->web = API_WEB_NONE;
+    else if (strcmp(c->web_dir, "builtin") == 0)
+        o->web = API_WEB_BUILTIN;
+    else
+        o->web = API_WEB_DIR;
+    o->web_dir = o->web == API_WEB_DIR ? c->web_dir : NULL;
     o->issuer = c->issuer;
 }
 
@@ -98,6 +109,8 @@ void root__options(root_t *r)
     o->log_dir = c->log_dir && *c->log_dir ? c->log_dir : NULL;
     o->pid_file = c->pid_file && *c->pid_file ? c->pid_file : NULL;
     o->log_json = c->log_format && strcmp(c->log_format, "json") == 0;
+    o->log_buffer_bytes = c->log_buffer_bytes;
+    o->log_flush_ms = c->log_flush_ms;
     o->database_url = c->database_url;
     o->db.max_connections = 2;
     o->redis = c->redis_url != NULL;
@@ -109,8 +122,7 @@ void root__options(root_t *r)
     http_opts(c, &o->http);
     api_opts(c, &o->api);
     o->resource_routes = c->resource_routes;
-    snprintf(r->_upload_dir, sizeof r->_upload_dir, "%s/uploads", o->data_dir);
-    o->resource.upload_dir = c->upload_dir && *c->upload_dir ? c->upload_dir : r->_upload_dir;
+    o->resource.upload_dir = c->upload_dir; /* <data dir>/uploads unless set (cfg_finish) */
     o->resource.max_upload_bytes = c->max_upload_bytes;
     o->resource.posts_cache_ttl_s = 30;
 }

@@ -7,11 +7,13 @@
  * checked without writing has passed. The configuration is validated as it loads; the key
  * ring comes before the database because a production start without a usable key must not
  * leave a created and migrated database (nor its directory) behind. The one file the keys
- * may write, the generated development secret, comes after those checks.
+ * may write, the generated development secret, comes after those checks, and so does the
+ * data directory (JWTD_DATA_DIR), created when the database or a key goes into it.
  */
 #define LOG_MODULE "root"
 #include "root/root.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@
 #include "jose/jose.h"
 #include "runtime/alloc.h"
 #include "runtime/errtab.h"
+#include "runtime/fileio.h"
 #include "runtime/log.h"
 
 /* See root.h. */
@@ -83,9 +86,29 @@ static int load_config(int argc, char **argv, struct cfg *cfg)
     return 0;
 }
 
+/*
+ * The data directory, when the database is the default one inside it (cfg_finish derived
+ * JWTD_DATABASE_URL from JWTD_DATA_DIR): created with its missing parents, 0700, now that
+ * the configuration and the keys have passed. Other databases leave it alone: a
+ * deployment on PostgreSQL needs no data directory unless something else goes there.
+ */
+static int make_data_dir(root_t *r)
+{
+    if (cfg_source_of(r->_cfg, "JWTD_DATABASE_URL") != CFG_SRC_DEFAULT)
+        return 0;
+    if (fileio_mkdirs(r->opt.data_dir, 0700) != 0) {
+        root__fatal("cannot create the data directory %s (JWTD_DATA_DIR): %s", r->opt.data_dir,
+                    strerror(errno));
+        return ERR_UNAVAILABLE;
+    }
+    return 0;
+}
+
 static int open_db(root_t *r, bool migrate)
 {
     char err[256] = "";
+    if (make_data_dir(r) != 0)
+        return ERR_UNAVAILABLE;
     int rc = db_open(r->opt.database_url, &r->opt.db, &r->db, err, sizeof err);
     if (rc != 0) {
         root__fatal("cannot open the database: %s", err[0] ? err : err_message(rc));

@@ -39,7 +39,9 @@ typedef struct {
     /* logs */
     const char *log_dir; /* NULL = stderr */
     bool log_json;
-    const char *pid_file; /* NULL = none */
+    size_t log_buffer_bytes; /* access-line buffer per event loop, 0 = unbuffered */
+    int64_t log_flush_ms;    /* the longest a buffered line waits */
+    const char *pid_file;    /* NULL = none */
     /* backends */
     const char *database_url;
     db_options_t db; /* what a command uses; serve widens the pool */
@@ -71,7 +73,6 @@ typedef struct root {
     jwtv_options vopt;         /* ROOT_KEYS: jwtd's own tokens (strings point into the root) */
     auth_t *auth;              /* ROOT_AUTH */
     struct cfg *_cfg;          /* private: the configuration */
-    char _upload_dir[4096];    /* private: <data_dir>/uploads when not configured */
 } root_t;
 
 /*

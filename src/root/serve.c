@@ -75,6 +75,7 @@ static void on_worker_stop(http_worker_t *w, struct uv_loop_s *loop, void *arg)
 static void serve_reload(void *arg)
 {
     const root_t *r = arg;
+    log_flush(); /* buffered access lines go to the file they were written for */
     if (!r->opt.log_dir) {
         log_info("msg=\"SIGHUP: nothing to reopen (logging to stderr)\"");
         return;
@@ -185,10 +186,13 @@ int root_serve(root_t *r)
         rc = build_router(r, ctx, &res, router);
     }
     if (rc == 0) {
+        if (log_buffer_start(r->opt.log_buffer_bytes, r->opt.log_flush_ms) != 0)
+            log_warn("msg=\"cannot start the log flusher: access lines unbuffered\"");
         rc = http_server_run(&ho, router);
         if (rc == 0 && r->opt.pid_file)
             pidfile_remove(r->opt.pid_file);
     }
+    log_buffer_stop(); /* the loops have ended: every buffered line is out (no-op if unused) */
     http_router_free(router);
     resource_free(res);
     api_ctx_free(ctx);

@@ -1,5 +1,5 @@
 /*
- * fileio.c - whole writes and atomic file replacement (see fileio.h).
+ * fileio.c - whole writes, atomic file replacement and mkdir -p (see fileio.h).
  */
 #include "runtime/fileio.h"
 
@@ -82,4 +82,35 @@ int fileio_write_atomic(const char *path, const void *data, size_t n, mode_t mod
     }
     errno = saved;
     return rc;
+}
+
+/* See fileio.h. */
+int fileio_mkdirs(const char *dir, mode_t mode)
+{
+    char p[4096];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof p) {
+        errno = n ? ENAMETOOLONG : ENOENT;
+        return ERR_IO;
+    }
+    memcpy(p, dir, n + 1);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/' || s[-1] == '/')
+            continue;
+        *s = '\0';
+        int rc = mkdir(p, mode);
+        *s = '/';
+        if (rc != 0 && errno != EEXIST)
+            return ERR_IO;
+    }
+    struct stat st;
+    if (mkdir(p, mode) != 0 && errno != EEXIST)
+        return ERR_IO;
+    if (stat(p, &st) != 0)
+        return ERR_IO;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return ERR_IO;
+    }
+    return 0;
 }

@@ -1,7 +1,7 @@
 /*
- * fileio.h - the few file operations jwtd repeats: write a whole buffer, and replace (or
+ * fileio.h - the few file operations jwtd repeats: write a whole buffer, replace (or
  * create) a file atomically so that a crash never leaves a half-written key, upload
- * sidecar or configuration behind.
+ * sidecar or configuration behind, and create a directory with its parents.
  */
 #ifndef JWTD_RUNTIME_FILEIO_H
 #define JWTD_RUNTIME_FILEIO_H
@@ -22,5 +22,12 @@ int fileio_write_all(int fd, const void *data, size_t n);
  * and !replace), or ERR_IO (errno tells why; the temporary file is removed).
  */
 int fileio_write_atomic(const char *path, const void *data, size_t n, mode_t mode, bool replace);
+
+/*
+ * mkdir -p: creates dir and its missing parents, each with mode (less the umask); what
+ * exists already keeps its mode. Returns 0 when dir is a directory then, or ERR_IO (errno
+ * tells why: ENOTDIR when dir or a parent is another kind of file).
+ */
+int fileio_mkdirs(const char *dir, mode_t mode);
 
 #endif

@@ -7,7 +7,9 @@
  *     ts=2026-11-22T11:00:00.123Z level=info module=http msg="listening" addr=127.0.0.1:8000
  *
  * The macros test the level before evaluating their arguments (Redis serverLog). A line is
- * written with one write(2), so lines from several threads never interleave.
+ * written with one write(2), so lines from several threads never interleave; access lines
+ * of the event loops may instead be gathered per thread and written many at a time
+ * (log_buffer_start), always whole lines.
  *
  * Never pass a token, password, cookie, key or Authorization header to these functions:
  * log jti, kid, user id or a short hash prefix instead (log_value_escape helps with
@@ -99,6 +101,30 @@ int log_open_dir(const char *dir, char *err, size_t cap);
  * reopened (lines keep going to the old one).
  */
 int log_reopen(void);
+/*
+ * Buffered access lines (JWTD_LOG_BUFFER, JWTD_LOG_FLUSH): from now on, the access lines
+ * (LOG_CH_ACCESS) of each thread that calls log_thread_buffer_begin() gather in a buffer of
+ * bytes bytes of its own, written with one write(2) when the next line would not fit, by a
+ * flusher thread every interval_ms, by log_flush() and by log_thread_buffer_end() /
+ * log_buffer_stop(). Lines of one thread stay in order, also with its other lines on a shared
+ * descriptor (such a line writes out the buffer first). bytes 0 = unbuffered (no-op). Call
+ * before threads start, after log_set_fd/log_open_dir. Returns 0, or -1 when the flusher
+ * thread could not start (then lines stay unbuffered).
+ */
+int log_buffer_start(size_t bytes, int64_t interval_ms);
+/* Stops the flusher thread and writes out every buffer; later lines are unbuffered. Call
+   after the buffering threads have ended (or accept that their late lines go direct). */
+void log_buffer_stop(void);
+/* The calling thread buffers its access lines (an event loop, at its start). No-op when
+   buffering is off, or if the buffer cannot be allocated. */
+void log_thread_buffer_begin(void);
+/* Writes out and releases the calling thread's buffer (at the end of the thread). */
+void log_thread_buffer_end(void);
+/*
+ * Writes out every thread's buffered lines now (before a log reopen on SIGHUP, before an
+ * emergency exit). Thread-safe; not async-signal-safe.
+ */
+void log_flush(void);
 /* JSON lines (true) or key=value text (false, the default). Call before threads start. */
 void log_set_json(int on);
 /* Whether lines are JSON (log_set_json). */

@@ -7,6 +7,7 @@ JWTD_BIN (default build/jwtd) is the binary under test. No server is started.
 """
 
 import os
+import re
 import subprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -119,26 +120,29 @@ def test_version():
 
 
 def source_version():
-    """What the Makefile passes as JWTD_VERSION: `git describe` of a git checkout, else the
-    VERSION file. None when git cannot describe the checkout here."""
-    if os.path.exists(os.path.join(ROOT, ".git")):
-        p = subprocess.run(["git", "-C", ROOT, "describe", "--tags", "--always", "--dirty"],
-                           capture_output=True, text=True, timeout=30)
-        return p.stdout.strip() if p.returncode == 0 else None
+    """What the Makefile passes as JWTD_VERSION, without the .dirty mark: the VERSION file,
+    plus "+g<commit>" in a git checkout that is not the release tag v<VERSION>."""
     with open(os.path.join(ROOT, "VERSION")) as f:
-        return f.read().strip()
+        base = f.read().strip()
+    if not os.path.exists(os.path.join(ROOT, ".git")):
+        return base
+    tagged = subprocess.run(["git", "-C", ROOT, "describe", "--tags", "--exact-match",
+                             "--match", "v" + base], capture_output=True, timeout=30)
+    if tagged.returncode == 0:
+        return base
+    p = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--abbrev=7", "--exclude",
+                        "*"], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    return base + "+g" + p.stdout.strip()
 
 
 def test_version_comes_from_the_source():
     rc, out, _ = run("--version")
     assert rc == 0
     built = out.splitlines()[0].removeprefix("jwtd ")
-    want = source_version()
-    if want is None:
-        assert built and built != "unknown", out
-        return
-    # edits after the build change only the -dirty mark, not the commit
-    assert built.removesuffix("-dirty") == want.removesuffix("-dirty"), (built, want)
+    assert re.fullmatch(r"\d+\.\d+\.\d+(\+g[0-9a-f]{7,}(\.dirty)?)?", built), built
+    # edits after the build change only the .dirty mark, not the commit
+    assert built.removesuffix(".dirty") == source_version(), built
 
 
 def test_docs_config_md_is_generated_from_the_table():

@@ -43,7 +43,7 @@ def run_serve(cwd, **env):
     ({"JWTD_SIGNUP": "verified"}, "JWTD_SIGNUP=verified"),
 ], ids=["production-without-key", "staging-weak-key", "signup-verified"])
 def test_failed_start_creates_no_file_and_no_directory(tmp_path, env, named):
-    # the default database (sqlite:var/jwtd.db) is relative to the working directory
+    # the default database (sqlite:<data dir>/jwtd.db) would go into JWTD_DATA_DIR, below tmp_path
     p = run_serve(tmp_path, JWTD_DATA_DIR=str(tmp_path / "data"), **env)
     assert p.returncode != 0
     assert "configuration error" in p.stderr and named in p.stderr, p.stderr

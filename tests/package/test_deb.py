@@ -242,9 +242,8 @@ def test_server_started_as_the_unit_does_serves_healthz(system, served):
 
 
 def test_server_started_as_the_unit_does_serves_the_web_ui(system, served):
-    # The web UI under /app/, from the installed package alone. Until the UI is embedded in
-    # the binary, the installed jwtd has no files to serve (JWTD_WEB_DIR defaults to
-    # web/app, relative to the working directory, / under systemd) and this answers 404.
+    # The web UI under /app/, from the installed package alone: it is built into the binary
+    # (scripts/embed-web), the package installs no web file, and the working directory is /.
     if getattr(served, "proc", None) is None or served.proc.poll() is not None:
         pytest.fail("the server of the previous test is not running")
     status, body = _get(served.url + "/app/")

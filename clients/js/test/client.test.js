@@ -159,6 +159,36 @@ describe('against jwtd (default lifetimes)', () => {
     tab2.destroy();
   });
 
+  test('logout with the refresh cookie alone (no access token in memory) revokes the session', async () => {
+    const b = browserFetch(srv.url);
+    const c = new JwtdClient({ baseUrl: srv.url, fetch: b.fetch, channelName: null });
+    await c.login('testuser', TEST_PASSWORD);
+    const access = c.accessToken;
+    const cookie = b.jar.get('refresh_token').value;
+    c.destroy();
+    // a reloaded page: same cookie jar, nothing in memory
+    const reloaded = new JwtdClient({ baseUrl: srv.url, fetch: b.fetch, channelName: null });
+    await reloaded.logout();
+    assert.equal(reloaded.isAuthenticated, false);
+    const v = await fetch(srv.url + '/api/auth/verify/', { headers: { Authorization: 'Bearer ' + access } });
+    assert.equal(v.status, 401);
+    const r = await fetch(srv.url + '/api/auth/refresh/', {
+      method: 'POST',
+      headers: { Cookie: 'refresh_token=' + cookie, Origin: srv.url },
+    });
+    assert.equal(r.status, 401);
+    reloaded.destroy();
+  });
+
+  test('a logout jwtd did not confirm rejects (it is never reported as success)', async () => {
+    const b = browserFetch(srv.url);
+    const c = new JwtdClient({ baseUrl: srv.url, fetch: b.fetch, channelName: null });
+    // no session at all: jwtd answers 401 not_authenticated
+    await assert.rejects(c.logout(), (e) => e instanceof JwtdError && e.status === 401);
+    assert.equal(c.isAuthenticated, false);
+    c.destroy();
+  });
+
   test('after logout the old access token and the old refresh cookie are rejected', async () => {
     const b = browserFetch(srv.url);
     const c = new JwtdClient({ baseUrl: srv.url, fetch: b.fetch, channelName: null });

@@ -57,8 +57,8 @@ static int on_autorefresh(http_req_t *req, void *data)
     const auth_token_ref_t *rt = api__verify(req, ctx, cookie, AUTH_TOKEN_REFRESH, &v);
     if (v != AUTH_OK || strcmp(rt->sid, caller->ref.sid) != 0)
         return ERR_DECLINED;
-    api_token_job_t *j = api__token_job_new(ctx->auth, ctx->o.sliding_session ? API_TOKEN_REFRESH
-                                                                              : API_TOKEN_ACCESS);
+    api_token_job_t *j =
+        api__token_job_new(ctx, ctx->o.sliding_session ? API_TOKEN_REFRESH : API_TOKEN_ACCESS);
     j->sliding = ctx->o.sliding_session;
     j->ctx = ctx;
     j->ref = *rt;

@@ -98,8 +98,10 @@ static void revoke_work(void *arg)
 static void revoke_done(http_req_t *req, void *arg, int status)
 {
     (void)status;
-    free(arg);
-    api__respond_token_invalid(req, AUTH_REVOKED);
+    struct anomaly *an = arg;
+    const api_ctx_t *ctx = an->ctx;
+    free(an);
+    api__respond_token_invalid(req, ctx, AUTH_REVOKED);
 }
 
 /* The decision is in: let the request through, or revoke the family and refuse it. */
@@ -169,7 +171,7 @@ static int on_binding(http_req_t *req, void *data)
     if (t->fph[0] && (!api__fingerprint(req, ctx, mine) || strcmp(t->fph, mine) != 0)) {
         log_audit_warn(http_req_rid(req), "event=fingerprint_mismatch token=refresh path=\"%.*s\"",
                        (int)req->path.len, req->path.ptr);
-        api__respond_token_invalid(req, AUTH_INVALID);
+        api__respond_token_invalid(req, ctx, AUTH_INVALID);
         return 0;
     }
     return check_anomaly(req, ctx, t);

@@ -62,13 +62,23 @@ void api__respond_code(http_req_t *req, int status, const char *code, const char
 }
 
 /* See req.h. */
-void api__respond_token_invalid(http_req_t *req, enum auth_verdict v)
+const char *api__verdict_text(const api_ctx_t *ctx, enum auth_verdict v)
 {
-    api__respond_code(req, 401, "token_not_valid", auth_verdict_message(v), API_WWW_INVALID);
+    if (v == AUTH_OK)
+        v = AUTH_INVALID;
+    if (ctx->o.combined_token_messages && (v == AUTH_INVALID || v == AUTH_EXPIRED))
+        return "Token is invalid or expired";
+    return auth_verdict_message(v);
 }
 
 /* See req.h. */
-void api__bearer_error(http_req_t *req, int rc, enum auth_verdict verdict)
+void api__respond_token_invalid(http_req_t *req, const api_ctx_t *ctx, enum auth_verdict v)
+{
+    api__respond_code(req, 401, "token_not_valid", api__verdict_text(ctx, v), API_WWW_INVALID);
+}
+
+/* See req.h. */
+void api__bearer_error(http_req_t *req, const api_ctx_t *ctx, int rc, enum auth_verdict verdict)
 {
     if (rc == ERR_NOT_AUTHENTICATED || rc == ERR_BAD_AUTH_HEADER) { /* no token, or no Bearer */
         bool none = rc == ERR_NOT_AUTHENTICATED;
@@ -86,7 +96,7 @@ void api__bearer_error(http_req_t *req, int rc, enum auth_verdict verdict)
                      "{\"detail\":\"Given token not valid for any token type\",\"code\":"
                      "\"token_not_valid\",\"messages\":[{\"token_class\":\"AccessToken\","
                      "\"token_type\":\"access\",\"message\":\"%s\"}]}",
-                     auth_verdict_message(verdict == AUTH_OK ? AUTH_INVALID : verdict));
+                     api__verdict_text(ctx, verdict));
     http_resp_header_add(req, "WWW-Authenticate", API_WWW_INVALID);
     http_respond(req, 401, API_JSON_CT, str_make(body, (size_t)n));
 }

@@ -70,6 +70,8 @@ int api_ctx_new(const api_options_t *o, auth_t *auth, api_ctx_t **out)
     c->auth = auth;
     c->o = *o;
     c->o.cookie_domain = dup_or_null(o->cookie_domain);
+    c->o.cookie_path = xstrdup(o->cookie_path ? o->cookie_path : "/api/auth/");
+    c->o.cookie_samesite = xstrdup(o->cookie_samesite ? o->cookie_samesite : "Lax");
     c->o.web_dir = dup_or_null(o->web_dir);
     c->o.issuer = dup_or_null(o->issuer);
     c->cors = copy_list(o->cors_origins, o->cors_origin_count, origin_fix);
@@ -98,6 +100,8 @@ void api_ctx_free(api_ctx_t *c)
         return;
     api_static_free(c->ui);
     free((char *)c->o.cookie_domain);
+    free((char *)c->o.cookie_path);
+    free((char *)c->o.cookie_samesite);
     free((char *)c->o.web_dir);
     free((char *)c->o.issuer);
     free_list(c->cors);

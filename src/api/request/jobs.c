@@ -65,10 +65,11 @@ void api__login_submit(http_req_t *req, const api_ctx_t *ctx, str_t username, st
 }
 
 /* See req.h. */
-api_token_job_t *api__token_job_new(auth_t *a, enum api_token_op op)
+api_token_job_t *api__token_job_new(const api_ctx_t *ctx, enum api_token_op op)
 {
     api_token_job_t *j = xcalloc(1, sizeof *j);
-    j->auth = a;
+    j->ctx = ctx;
+    j->auth = ctx->auth;
     j->op = op;
     j->verdict = AUTH_INVALID;
     return j;
@@ -89,7 +90,7 @@ bool api__token_job_refused(http_req_t *req, const api_token_job_t *j, int statu
     if (rc != 0)
         api__failure(req, rc);
     else if (j->verdict != AUTH_OK)
-        api__respond_token_invalid(req, j->verdict);
+        api__respond_token_invalid(req, j->ctx, j->verdict);
     return rc != 0 || j->verdict != AUTH_OK;
 }
 
@@ -264,7 +265,7 @@ void api__respond_user(http_req_t *req, const api_ctx_t *ctx, int64_t user_id, b
 {
     if (respond_cached_user(req, ctx, user_id, wrap))
         return;
-    api_token_job_t *j = api__token_job_new(ctx->auth, API_TOKEN_USER);
+    api_token_job_t *j = api__token_job_new(ctx, API_TOKEN_USER);
     j->user_id = user_id;
     j->ctx = ctx;
     j->shape = wrap;

@@ -149,7 +149,7 @@ const api_locals_t *api__caller_presented(http_req_t *req, const api_ctx_t *ctx)
 {
     const api_locals_t *l = api__caller(req, ctx);
     if (l->bearer_rc != 0) {
-        api__bearer_error(req, l->bearer_rc, AUTH_INVALID);
+        api__bearer_error(req, ctx, l->bearer_rc, AUTH_INVALID);
         return NULL;
     }
     return l;
@@ -162,7 +162,7 @@ const auth_token_ref_t *api__authenticate(http_req_t *req, const api_ctx_t *ctx)
     if (!l)
         return NULL;
     if (l->verdict != AUTH_OK) {
-        api__bearer_error(req, 0, l->verdict);
+        api__bearer_error(req, ctx, 0, l->verdict);
         return NULL;
     }
     const auth_token_ref_t *t = &l->ref;
@@ -178,7 +178,7 @@ const auth_token_ref_t *api__authenticate(http_req_t *req, const api_ctx_t *ctx)
         return NULL;
     }
     if (!fingerprint_ok(req, ctx, t)) {
-        api__bearer_error(req, 0, AUTH_INVALID);
+        api__bearer_error(req, ctx, 0, AUTH_INVALID);
         return NULL;
     }
     req->log_user_id = t->user_id; /* the access line names the user */

@@ -200,13 +200,19 @@ void api__respond_buf(http_req_t *req, int status, buf_t *b);
 /* {"detail": detail, "code": code} with status; www (may be NULL) as WWW-Authenticate. */
 void api__respond_code(http_req_t *req, int status, const char *code, const char *detail,
                        const char *www);
+/*
+ * The text of a verdict as this server words it: auth_verdict_message, except that with
+ * JWTD_TOKEN_MESSAGES=combined an expired and an invalid token both read "Token is invalid or
+ * expired" (SimpleJWT 5.2 and earlier). AUTH_OK reads as AUTH_INVALID.
+ */
+const char *api__verdict_text(const api_ctx_t *ctx, enum auth_verdict v);
 /* 401 token_not_valid with the verdict's message, for a token given in a body field. */
-void api__respond_token_invalid(http_req_t *req, enum auth_verdict v);
+void api__respond_token_invalid(http_req_t *req, const api_ctx_t *ctx, enum auth_verdict v);
 /*
  * 401 of a protected route for a Bearer problem: rc of api__bearer (not authenticated, bad
  * header) or 0 with the token's verdict (the SimpleJWT body with messages[]).
  */
-void api__bearer_error(http_req_t *req, int rc, enum auth_verdict verdict);
+void api__bearer_error(http_req_t *req, const api_ctx_t *ctx, int rc, enum auth_verdict verdict);
 /* 503 unavailable / 500 internal for an error of the blocking side. */
 void api__failure(http_req_t *req, int rc);
 /* 400 {"detail": detail, "code": "invalid_request", field: [detail]} (field may be NULL). */
@@ -314,8 +320,8 @@ typedef struct {
     auth_pair_t pair;
 } api_token_job_t;
 
-/* A zeroed job for op (verdict AUTH_INVALID). */
-api_token_job_t *api__token_job_new(auth_t *a, enum api_token_op op);
+/* A zeroed job for op (verdict AUTH_INVALID) on ctx (j->ctx, j->auth). */
+api_token_job_t *api__token_job_new(const api_ctx_t *ctx, enum api_token_op op);
 /*
  * Runs the job's op on the pool, then done(req, job, status) on req's loop, which must
  * api__token_job_free(job). When the pool is full the job is freed and, with answer, 503

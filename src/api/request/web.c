@@ -57,8 +57,8 @@ void api__set_refresh_cookie(http_req_t *req, const api_ctx_t *ctx, const char *
     } else {
         buf_append_cstr(&b, "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
     }
-    buf_append_cstr(&b, "; Path=/api/auth/; HttpOnly; SameSite=Lax");
-    if (ctx->o.secure_cookie)
+    buf_printf(&b, "; Path=%s; HttpOnly; SameSite=%s", ctx->o.cookie_path, ctx->o.cookie_samesite);
+    if (ctx->o.secure_cookie || strcmp(ctx->o.cookie_samesite, "None") == 0)
         buf_append_cstr(&b, "; Secure");
     if (ctx->o.cookie_domain)
         buf_printf(&b, "; Domain=%s", ctx->o.cookie_domain);

@@ -7,9 +7,11 @@
  *   POST /api/auth/mobile/login/  {"access","refresh","user"}: no cookie (secure storage)
  *   POST /api/auth/refresh/       cookie -> {"access"} + rotated cookie; {"refresh"} body
  *                                 (mobile) -> {"access","refresh"}; neither -> 401
- *   POST /api/auth/logout/        Bearer (+ cookie or body): the session is revoked (its
- *                                 access tokens fail at once), the cookie cleared; a second
- *                                 logout is harmless (200)
+ *   POST /api/auth/logout/        refresh cookie (or body) and/or Bearer: the session is
+ *                                 revoked (its access tokens fail at once), the cookie
+ *                                 cleared; the refresh token alone is enough (an expired
+ *                                 access token does not stop a logout); a second logout is
+ *                                 harmless (200)
  *   GET  /api/auth/verify/        Bearer -> {"valid":true,"user":{...}}
  *   POST /api/auth/check/         {"token"} -> {"valid","message"}
  *
@@ -170,7 +172,7 @@ static void on_refresh(http_req_t *req)
                         API_WWW_INVALID);
         return;
     }
-    api_token_job_t *j = api__token_job_new(ctx->auth, API_TOKEN_REFRESH);
+    api_token_job_t *j = api__token_job_new(ctx, API_TOKEN_REFRESH);
     j->from_body = from_body;
     j->ctx = ctx;
     j->ref = *t;
@@ -191,33 +193,54 @@ static void logout_done(http_req_t *req, void *arg, int status)
     api__token_job_free(j);
 }
 
+/*
+ * Logout is authenticated by either credential of the session: the refresh token (cookie,
+ * CSRF-checked by the "csrf" link, or body) or the Bearer access token. The refresh token is
+ * enough on its own, so a browser whose access token has expired can still sign out; an
+ * expired or forged Bearer beside a valid refresh token does not stop it.
+ *   - a valid refresh token: its session is revoked (and the Bearer's, when that is valid
+ *     and names another session), the cookie cleared, 200;
+ *   - a refresh token already used, revoked or expired: nothing is left to revoke by it; the
+ *     Bearer's session is revoked when the Bearer is valid; the cookie cleared, 200;
+ *   - no refresh token: the Bearer decides, as before (valid or revoked: 200, else 401);
+ *   - a refresh token that is not one of ours (forged, wrong type) and no valid Bearer: 401.
+ */
 static void on_logout(http_req_t *req)
 {
     const api_ctx_t *ctx = req->route_data;
-    const api_locals_t *caller = api__caller_presented(req, ctx);
-    if (!caller)
-        return;
-    /* A revoked (already logged out) token may log out again: it can only revoke what is
-       already revoked, and clear the cookie. Forged, expired or wrong-type tokens may not. */
-    if (caller->verdict != AUTH_OK && caller->verdict != AUTH_REVOKED) {
-        api__bearer_error(req, 0, caller->verdict);
-        return;
-    }
-    api_token_job_t *j = api__token_job_new(ctx->auth, API_TOKEN_LOGOUT);
-    j->ctx = ctx;
-    if (caller->verdict == AUTH_OK)
-        memcpy(j->access_sid, caller->ref.sid, sizeof j->access_sid);
     str_t token;
     bool from_body;
     int rc = find_refresh(req, &token, &from_body);
-    if (rc == -1) {
-        api__token_job_free(j);
+    if (rc == -1)
         return;
-    }
-    enum auth_verdict v = AUTH_INVALID;
+    enum auth_verdict rv = AUTH_INVALID;
     const auth_token_ref_t *t =
-        rc == 0 ? api__verify(req, ctx, token, AUTH_TOKEN_REFRESH, &v) : NULL;
-    if (t && v == AUTH_OK) {
+        rc == 0 ? api__verify(req, ctx, token, AUTH_TOKEN_REFRESH, &rv) : NULL;
+    bool refresh_spent = rc == 0 && (rv == AUTH_REVOKED || rv == AUTH_EXPIRED);
+    const api_locals_t *caller = api__caller(req, ctx);
+    bool bearer_ok = caller->bearer_rc == 0 && caller->verdict == AUTH_OK;
+    if (rv != AUTH_OK && !refresh_spent) {
+        /* no usable refresh token: the Bearer decides. A revoked (already logged out) access
+           token may log out again: it can only revoke what is already revoked. */
+        if (caller->bearer_rc != 0 && rc == 0) {
+            api__auth_error(req, 401, "token_not_valid", "Invalid or expired refresh token",
+                            API_WWW_INVALID);
+            return;
+        }
+        if (caller->bearer_rc != 0) {
+            api__bearer_error(req, ctx, caller->bearer_rc, AUTH_INVALID);
+            return;
+        }
+        if (caller->verdict != AUTH_OK && caller->verdict != AUTH_REVOKED) {
+            api__bearer_error(req, ctx, 0, caller->verdict);
+            return;
+        }
+    }
+    api_token_job_t *j = api__token_job_new(ctx, API_TOKEN_LOGOUT);
+    j->ctx = ctx;
+    if (bearer_ok)
+        memcpy(j->access_sid, caller->ref.sid, sizeof j->access_sid);
+    if (t && rv == AUTH_OK) {
         j->ref = *t;
         j->has_ref = true;
     }
@@ -235,7 +258,7 @@ static void on_verify(http_req_t *req)
         return;
     if (caller->verdict != AUTH_OK || caller->ref.user_id == INT64_MIN ||
         !caller->ref.has_user_id) {
-        api__bearer_error(req, 0, caller->verdict == AUTH_OK ? AUTH_INVALID : caller->verdict);
+        api__bearer_error(req, ctx, 0, caller->verdict);
         return;
     }
     api__respond_user(req, ctx, caller->ref.user_id, true);
@@ -260,7 +283,7 @@ static void on_check(http_req_t *req)
         api__respond_nostore(req, 200, STR_LIT("{\"valid\":true,\"message\":\"Token is valid\"}"));
         return;
     }
-    const char *why = auth_verdict_message(v);
+    const char *why = api__verdict_text(ctx, v);
     buf_t b;
     buf_init(&b, 512);
     buf_append_cstr(&b, "{\"valid\":false,\"error\":");

@@ -84,7 +84,7 @@ static void on_introspect(http_req_t *req)
                          !header_safe(t->username) || !header_safe(t->role)))
         v = AUTH_INVALID;
     if (v != AUTH_OK) {
-        api__bearer_error(req, 0, v);
+        api__bearer_error(req, ctx, 0, v);
         return;
     }
     if (req->query.len && !role_allowed(req, t)) {

@@ -260,10 +260,10 @@ static void on_refresh(http_req_t *req)
     const auth_token_ref_t *t = api__verify(req, ctx, f[0].value, AUTH_TOKEN_REFRESH, &v);
     if (v != AUTH_OK) {
         json_decref(body);
-        api__respond_token_invalid(req, v);
+        api__respond_token_invalid(req, ctx, v);
         return;
     }
-    api_token_job_t *j = api__token_job_new(ctx->auth, API_TOKEN_REFRESH);
+    api_token_job_t *j = api__token_job_new(ctx, API_TOKEN_REFRESH);
     j->ctx = ctx;
     j->ref = *t;
     j->has_ref = true;

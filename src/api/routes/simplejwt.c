@@ -104,7 +104,7 @@ static void token_route(http_req_t *req, const char *name, enum api_token_op op)
         req, ctx, f[0].value, op == API_TOKEN_CHECK ? AUTH_TOKEN_ANY : AUTH_TOKEN_REFRESH, &v);
     json_decref(body);
     if (v != AUTH_OK) {
-        api__respond_token_invalid(req, v);
+        api__respond_token_invalid(req, ctx, v);
         return;
     }
     if (op == API_TOKEN_CHECK && !t->is_refresh) {
@@ -112,7 +112,7 @@ static void token_route(http_req_t *req, const char *name, enum api_token_op op)
         api__respond_nostore(req, 200, STR_LIT("{}"));
         return;
     }
-    api_token_job_t *j = api__token_job_new(ctx->auth, op);
+    api_token_job_t *j = api__token_job_new(ctx, op);
     j->ref = *t;
     j->has_ref = true;
     (void)api__token_submit(req, j, token_done, true);

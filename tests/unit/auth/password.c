@@ -193,6 +193,20 @@ TEST(password_malformed_and_unknown_formats_fail_closed)
                               "testpass123\0tail", 16));
 }
 
+/* The dummy is written, not hashed: no argon2 work at init (no start-up cost, no work area
+   left resident on the starting thread); verifying against it costs one hash at its params. */
+TEST(password_dummy_hash_costs_one_verification_and_nothing_at_init)
+{
+    uint64_t w0 = auth__password_argon2_work();
+    ASSERT_EQ_INT(auth_password_dummy_init(&cheap), 0);
+    CHECK_TRUE(auth__password_argon2_work() == w0);
+    auth_password_verify_dummy(PW("anything"));
+    CHECK_TRUE(auth__password_argon2_work() - w0 == (uint64_t)cheap.memory_kib * cheap.iterations);
+    auth_argon2_params_t bad = cheap;
+    bad.iterations = 0;
+    CHECK_EQ_INT(auth_password_dummy_init(&bad), ERR_INVALID);
+}
+
 TEST(password_dummy_hash_never_matches)
 {
     ASSERT_EQ_INT(auth_password_dummy_init(&cheap), 0);

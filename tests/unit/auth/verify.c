@@ -23,15 +23,16 @@ TEST(auth_verify_wrong_type_and_expiry_first)
     jwtv_claims c;
     CHECK_EQ_INT(auth_verify_any(f.auth, str_make(p.refresh, p.refresh_len), now, &c), AUTH_OK);
     CHECK_EQ_INT(auth_verify_any(f.auth, str_make(p.access, p.access_len), now, &c), AUTH_OK);
-    /* expired: invalid (not wrong type), as SimpleJWT reports expiry before type */
-    CHECK_EQ_INT(verify_access(&f, p.access, p.access_len, now + 900), AUTH_INVALID);
-    CHECK_EQ_INT(verify_access(&f, p.refresh, p.refresh_len, now + 7 * 86400), AUTH_INVALID);
+    /* expired (not wrong type), as SimpleJWT reports expiry before type */
+    CHECK_EQ_INT(verify_access(&f, p.access, p.access_len, now + 900), AUTH_EXPIRED);
+    CHECK_EQ_INT(verify_access(&f, p.refresh, p.refresh_len, now + 7 * 86400), AUTH_EXPIRED);
     CHECK_EQ_INT(verify_access(&f, p.access, p.access_len, now + 899), AUTH_OK);
     /* tampering */
     p.access[p.access_len - 5] ^= 1;
     CHECK_EQ_INT(verify_access(&f, p.access, p.access_len, now), AUTH_INVALID);
     CHECK_EQ_INT(verify_access(&f, "abc", 3, now), AUTH_INVALID);
-    CHECK_STR_EQ(auth_verdict_message(AUTH_INVALID), "Token is invalid or expired");
+    CHECK_STR_EQ(auth_verdict_message(AUTH_INVALID), "Token is invalid");
+    CHECK_STR_EQ(auth_verdict_message(AUTH_EXPIRED), "Token is expired");
     CHECK_STR_EQ(auth_verdict_message(AUTH_WRONG_TYPE), "Token has wrong type");
     CHECK_STR_EQ(auth_verdict_message(AUTH_REVOKED), "Token is blacklisted");
     auth_pair_dispose(&p);
@@ -132,7 +133,7 @@ TEST(auth_verify_token_each_kind)
         CHECK_EQ_INT(verify_token(&f, "", 0, (enum auth_token_kind)kind, now, &r), AUTH_INVALID);
         CHECK_EQ_INT(verify_token(&f, p.access, p.access_len, (enum auth_token_kind)kind,
                                   now + 7 * 86400, &r),
-                     AUTH_INVALID); /* expired, reported before the type */
+                     AUTH_EXPIRED); /* expired, reported before the type */
         CHECK_TRUE(zeroed(&r));
     }
     /* a revoked session: revoked whatever the kind */
@@ -198,7 +199,7 @@ TEST(auth_verify_token_repeated_access_token_revoked_at_once)
     ASSERT_EQ_INT(verify_token(&f, t.access, t.access_len, AUTH_TOKEN_ACCESS, now, &first),
                   AUTH_OK);
     CHECK_EQ_INT(verify_token(&f, t.access, t.access_len, AUTH_TOKEN_ACCESS, first.exp, &again),
-                 AUTH_INVALID);
+                 AUTH_EXPIRED);
     CHECK_EQ_INT(verify_token(&f, t.access, t.access_len, AUTH_TOKEN_ACCESS, now, &again), AUTH_OK);
     auth_pair_dispose(&p);
     auth_pair_dispose(&q);

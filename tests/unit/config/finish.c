@@ -126,3 +126,67 @@ TEST(cfg_unknown_variables_warn_with_suggestion)
     CHECK_EQ_INT(cfg_apply_env(&c, quiet, err, sizeof err), 0);
     cfg_dispose(&c); /* without cfg_finish: the queue must not leak (ASan run) */
 }
+
+TEST(cfg_data_dir_default_depends_on_environment)
+{
+    struct cfg c;
+    char err[256] = "";
+    ASSERT_EQ_INT(cfgtest_load_text(&c, "", err, sizeof err), 0);
+    CHECK_STR_EQ(c.data_dir, "var");
+    CHECK_STR_EQ(c.database_url, "sqlite:var/jwtd.db");
+    CHECK_STR_EQ(c.upload_dir, "var/uploads");
+    CHECK_STR_EQ(c.web_dir, "builtin");
+    CHECK_EQ_INT(cfg_source_of(&c, "JWTD_DATABASE_URL"), CFG_SRC_DEFAULT);
+    cfg_dispose(&c);
+    static const char *const servers[] = {"ENVIRONMENT=staging\n", "ENVIRONMENT=production\n"};
+    for (size_t i = 0; i < 2; i++) {
+        ASSERT_EQ_INT(cfgtest_load_text(&c, servers[i], err, sizeof err), 0);
+        CHECK_STR_EQ(c.data_dir, "/var/lib/jwtd");
+        CHECK_STR_EQ(c.database_url, "sqlite:///var/lib/jwtd/jwtd.db");
+        CHECK_STR_EQ(c.upload_dir, "/var/lib/jwtd/uploads");
+        CHECK_EQ_INT(cfg_source_of(&c, "JWTD_DATA_DIR"), CFG_SRC_DEFAULT);
+        cfg_dispose(&c);
+    }
+}
+
+TEST(cfg_data_dir_holds_the_default_database_and_uploads)
+{
+    struct cfg c;
+    char err[256] = "";
+    /* a directory of its own moves both; trailing slashes are not repeated */
+    ASSERT_EQ_INT(
+        cfgtest_load_text(&c, "ENVIRONMENT=production\nDATA_DIR=/srv/jwtd//\n", err, sizeof err),
+        0);
+    CHECK_STR_EQ(c.database_url, "sqlite:///srv/jwtd/jwtd.db");
+    CHECK_STR_EQ(c.upload_dir, "/srv/jwtd/uploads");
+    cfg_dispose(&c);
+    ASSERT_EQ_INT(cfgtest_load_text(&c, "DATA_DIR=state\n", err, sizeof err), 0);
+    CHECK_STR_EQ(c.database_url, "sqlite:state/jwtd.db");
+    CHECK_STR_EQ(c.upload_dir, "state/uploads");
+    cfg_dispose(&c);
+    ASSERT_EQ_INT(cfgtest_load_text(&c, "DATA_DIR=/\n", err, sizeof err), 0);
+    CHECK_STR_EQ(c.database_url, "sqlite:///jwtd.db");
+    CHECK_STR_EQ(c.upload_dir, "/uploads");
+    cfg_dispose(&c);
+    /* what the operator sets wins; an empty upload directory means the default */
+    ASSERT_EQ_INT(cfgtest_load_text(&c,
+                                    "DATA_DIR=/srv/jwtd\nDATABASE_URL=postgresql://db/jwtd\n"
+                                    "UPLOAD_DIR=/srv/files\n",
+                                    err, sizeof err),
+                  0);
+    CHECK_STR_EQ(c.database_url, "postgresql://db/jwtd");
+    CHECK_STR_EQ(c.upload_dir, "/srv/files");
+    cfg_dispose(&c);
+    ASSERT_EQ_INT(cfgtest_load_text(&c, "DATA_DIR=/srv/jwtd\nUPLOAD_DIR=\n", err, sizeof err), 0);
+    CHECK_STR_EQ(c.upload_dir, "/srv/jwtd/uploads");
+    cfg_dispose(&c);
+    /* a '?' would start the URL's options: refused, unless the URL is set */
+    cfgtest_expect_error("DATA_DIR=/srv/a?b\n",
+                         "JWTD_DATA_DIR contains '?', which cannot be part of the default "
+                         "database URL; set JWTD_DATABASE_URL");
+    ASSERT_EQ_INT(cfgtest_load_text(&c, "DATA_DIR=/srv/a?b\nDATABASE_URL=sqlite:/srv/jwtd.db\n",
+                                    err, sizeof err),
+                  0);
+    CHECK_STR_EQ(c.upload_dir, "/srv/a?b/uploads");
+    cfg_dispose(&c);
+}

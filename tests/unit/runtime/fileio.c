@@ -71,3 +71,42 @@ TEST(fileio_write_all_writes_everything)
     signal(SIGPIPE, old);
     close(p[1]);
 }
+
+TEST(fileio_mkdirs_creates_parents_private)
+{
+    char dir[] = "/tmp/jwtd-mkdirs-XXXXXX";
+    ASSERT_TRUE(mkdtemp(dir) != NULL);
+    char path[256], file[256];
+    snprintf(path, sizeof path, "%s/a//b/c/", dir);
+    ASSERT_EQ_INT(fileio_mkdirs(path, 0700), 0);
+    struct stat st;
+    ASSERT_EQ_INT(stat(path, &st), 0);
+    CHECK_TRUE(S_ISDIR(st.st_mode));
+    CHECK_EQ_INT(st.st_mode & 0777, 0700);
+    snprintf(path, sizeof path, "%s/a", dir);
+    ASSERT_EQ_INT(stat(path, &st), 0);
+    CHECK_EQ_INT(st.st_mode & 0777, 0700);
+    /* an existing directory is fine and keeps its mode */
+    ASSERT_EQ_INT(chmod(path, 0750), 0);
+    CHECK_EQ_INT(fileio_mkdirs(path, 0700), 0);
+    ASSERT_EQ_INT(stat(path, &st), 0);
+    CHECK_EQ_INT(st.st_mode & 0777, 0750);
+    /* a file where a directory should be */
+    snprintf(file, sizeof file, "%s/f", dir);
+    int fd = open(file, O_CREAT | O_WRONLY, 0600);
+    ASSERT_TRUE(fd >= 0);
+    close(fd);
+    errno = 0;
+    CHECK_EQ_INT(fileio_mkdirs(file, 0700), ERR_IO);
+    CHECK_EQ_INT(errno, ENOTDIR);
+    snprintf(path, sizeof path, "%s/f/g", dir);
+    CHECK_EQ_INT(fileio_mkdirs(path, 0700), ERR_IO);
+    CHECK_EQ_INT(fileio_mkdirs("", 0700), ERR_IO);
+    unlink(file);
+    static const char *const made[] = {"a/b/c", "a/b", "a"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, made[i]);
+        rmdir(path);
+    }
+    rmdir(dir);
+}

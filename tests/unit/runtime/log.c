@@ -197,3 +197,92 @@ TEST(log_json_odd_text_stays_valid_json)
     CHECK_TRUE(strstr(out, "\"truncated\":true") != NULL);
     free(out);
 }
+
+/* The text access line built without printf has the bytes of the general path. */
+TEST(log_request_text_matches_the_general_format)
+{
+    cap_begin(LOG_INFO);
+    log_request_user(LOG_INFO, "http", "00000000000000ab", STR_LIT("DELETE"), STR_LIT("/api/x?y=1"),
+                     204, 0, 1234567, 42);
+    log_write(LOG_CH_ACCESS, LOG_INFO, "http", "00000000000000ab",
+              "msg=\"request\" method=%s path=\"%s\" status=%d bytes=%llu duration_us=%llu "
+              "user_id=%d",
+              "DELETE", "/api/x", 204, 0ULL, 1234567ULL, 42);
+    log_request(LOG_ERROR, "http", NULL, STR_LIT("GET"), STR_LIT("/"), -1, 18446744073709551615ULL,
+                0);
+    char *out = cap_end();
+    char *second = strchr(out, '\n');
+    CHECK_TRUE(second != NULL);
+    if (second) {
+        second++;
+        /* the same line after the timestamp ("ts=" and 24 bytes) */
+        char *third = strchr(second, '\n');
+        CHECK_TRUE(third != NULL &&
+                   strncmp(out + 27, second + 27, (size_t)(third - second - 26)) == 0);
+        CHECK_TRUE(strstr(third ? third : "", " level=error module=http msg=\"request\" method=GET "
+                                              "path=\"/\" status=-1 bytes=18446744073709551615 "
+                                              "duration_us=0\n") != NULL);
+    }
+    CHECK_TRUE(strncmp(out, "ts=2", 4) == 0 && out[26] == 'Z' && out[22] == '.');
+    free(out);
+}
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* Access lines wait in the thread's buffer: out on log_flush, when full, and before a line
+   of another channel to the same descriptor; every line whole and in order. */
+TEST(log_buffer_holds_access_lines_until_flushed)
+{
+    cap_begin(LOG_INFO);
+    CHECK_EQ_INT(log_buffer_start(1024, 60 * 1000), 0);
+    log_thread_buffer_begin();
+    log_request(LOG_INFO, "http", NULL, STR_LIT("GET"), STR_LIT("/one"), 200, 1, 1);
+    log_request(LOG_INFO, "http", NULL, STR_LIT("GET"), STR_LIT("/two"), 200, 1, 1);
+    CHECK_EQ_INT((int)lseek(cap_fd, 0, SEEK_END), 0); /* still buffered */
+    log_flush();
+    off_t after_flush = lseek(cap_fd, 0, SEEK_END);
+    CHECK_TRUE(after_flush > 0);
+    log_request(LOG_INFO, "http", NULL, STR_LIT("GET"), STR_LIT("/three"), 200, 1, 1);
+    log_warn("msg=\"other channel\""); /* same fd: writes /three first */
+    CHECK_TRUE(lseek(cap_fd, 0, SEEK_END) > after_flush);
+    for (int i = 0; i < 20; i++) /* about 2 KiB: the 1 KiB buffer fills and is written */
+        log_request(LOG_INFO, "http", NULL, STR_LIT("GET"), STR_LIT("/many"), 200, 1, 1);
+    log_thread_buffer_end(); /* writes the rest */
+    log_buffer_stop();
+    log_request(LOG_INFO, "http", NULL, STR_LIT("GET"), STR_LIT("/direct"), 200, 1, 1);
+    char *out = cap_end();
+    CHECK_EQ_INT(count_lines(out), 2 + 1 + 1 + 20 + 1);
+    char *one = strstr(out, "path=\"/one\""), *two = strstr(out, "path=\"/two\"");
+    char *three = strstr(out, "path=\"/three\""), *other = strstr(out, "other channel");
+    char *direct = strstr(out, "path=\"/direct\"");
+    CHECK_TRUE(one && two && three && other && direct);
+    CHECK_TRUE(one < two && two < three && three < other && other < direct);
+    free(out);
+}
+
+/* JSON lines go through the same buffer. */
+TEST(log_buffer_json_lines)
+{
+    cap_begin(LOG_INFO);
+    log_set_json(1);
+    CHECK_EQ_INT(log_buffer_start(64 * 1024, 60 * 1000), 0);
+    log_thread_buffer_begin();
+    for (int i = 0; i < 5; i++)
+        log_request(LOG_INFO, "http", "00000000000000cd", STR_LIT("GET"), STR_LIT("/j"), 200, 2, 3);
+    CHECK_EQ_INT((int)lseek(cap_fd, 0, SEEK_END), 0);
+    log_thread_buffer_end();
+    log_buffer_stop();
+    log_set_json(0);
+    char *out = cap_end();
+    json_t *last = NULL;
+    CHECK_EQ_INT(json_lines_ok(out, &last), 5);
+    CHECK_TRUE(last && json_integer_value(json_object_get(last, "status")) == 200);
+    json_decref(last);
+    free(out);
+}
