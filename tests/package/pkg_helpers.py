@@ -1,7 +1,7 @@
 """Helpers shared by the packaging tests (tests/package): paths, commands, the unit file.
 
 Environment: JWTD_BUILD (default build/) is the build whose jwtd and libjwtv `make install`
-installs; JWTD_DEB_DIR (default build/deb/) holds the packages of `make deb`.
+installs (build/asan: with SAN=asan, or JWTD_SAN); JWTD_DEB_DIR (default build/deb/) holds the packages of `make deb`.
 """
 
 import os
@@ -37,6 +37,10 @@ def make(*targets, **variables):
     """`make -C ROOT TARGETS VAR=value...` with BUILD set to the build under test."""
     argv = ["make", "--no-print-directory", "-C", ROOT,
             "BUILD=" + os.path.relpath(build_dir(), ROOT)]
+    # A sanitizer build relinks with its own flags (make asan = BUILD=build/asan SAN=asan).
+    san = os.environ.get("JWTD_SAN", os.path.basename(build_dir()))
+    if san in ("asan", "tsan"):
+        argv.append("SAN=" + san)
     argv += ["%s=%s" % kv for kv in variables.items()] + list(targets)
     # Not the jobserver of a `make package-test` above us: its descriptors are not inherited.
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}

@@ -83,6 +83,10 @@ def test_program_builds_with_pkg_config_and_runs_on_the_installed_library(dest, 
     assert "-ljwtv" in flags
     assert "-L" + os.path.join(dest, "usr/lib") in flags
     exe = str(tmp_path / "standalone")
+    # An ASan build's library (JWTD_BUILD=build/asan) needs the sanitizer runtime linked first.
+    lib = os.path.join(dest, "usr/lib/libjwtv.so.%s" % VERSION)
+    if "[libasan.so" in run(["readelf", "-d", lib]).stdout:
+        flags = ["-fsanitize=address,undefined"] + flags
     run(["cc", "-o", exe, os.path.join(ROOT, "tests/jwtv/standalone.c")] + flags)
     needed = run(["readelf", "-d", exe]).stdout
     assert "Shared library: [libjwtv.so.%s]" % SOVERSION in needed  # the .so, not the .a
