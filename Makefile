@@ -6,7 +6,7 @@
 #   make            build/jwtd, build/libjwtv.a, build/libjwtv.so
 #   make run        bootstrap (apt when root), build, start jwtd on the embedded defaults
 #   make test       bootstrap, then every test: unit, unit+integration under ASan+UBSan,
-#                   fuzz-corpus replay, standalone jwtv link check
+#                   fuzz-corpus replay, standalone jwtv link check, packaging (as root)
 #   make asan       the same binaries with ASan+UBSan into build/asan/
 #   make tsan       the threaded tests under ThreadSanitizer (build/tsan/)
 #   make fuzz       libFuzzer targets (clang) into build/fuzz/, each run FUZZ_SECONDS
@@ -15,6 +15,10 @@
 #   make bench      the headline benchmarks (bench/run-all, a few minutes), the table that
 #                   opens BENCH.md; bench/run, bench/run-tokens, ... write the sections below
 #   make soak       60 s mixed attack load under wrk (tests/soak/soak.py; SOAK_SECONDS)
+#   make install    jwtd, libjwtv, headers, jwtv.pc, man pages, unit, sample configuration
+#                   into DESTDIR/PREFIX (/usr/local); make uninstall (docs/install.md)
+#   make deb        the Debian packages jwtd, libjwtv0, libjwtv-dev into build/deb/
+#   make package-test   make install into a temp tree, then the packages installed and purged
 
 CC        ?= gcc
 BUILD     ?= build
@@ -80,9 +84,10 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 # the tree has changes). Characters outside [A-Za-z0-9.+_-] are dropped so the value is safe
 # inside the -D quoting. It is defined for every compilation, but only the objects listed in
 # VERSIONED_SRC use it: they depend on $(BUILD)/version, rewritten only when the value
-# changes, so a new commit recompiles those few files and nothing else.
+# changes, so a new commit recompiles those few files and nothing else. JWTD_GIT_BUILD may
+# come from the environment instead: `make deb` builds a copy without .git and passes it.
 JWTD_BASE_VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
-JWTD_GIT_BUILD := $(shell [ -e .git ] && ! git describe --tags --exact-match --match 'v$(JWTD_BASE_VERSION)' >/dev/null 2>&1 && \
+JWTD_GIT_BUILD ?= $(shell [ -e .git ] && ! git describe --tags --exact-match --match 'v$(JWTD_BASE_VERSION)' >/dev/null 2>&1 && \
                           git describe --always --dirty --abbrev=7 --exclude '*' 2>/dev/null | sed 's/^/+g/; s/-dirty$$/.dirty/')
 JWTD_VERSION := $(shell printf '%s%s' '$(JWTD_BASE_VERSION)' '$(JWTD_GIT_BUILD)' | tr -cd 'A-Za-z0-9.+_-')
 CPPFLAGS += -DJWTD_VERSION=\"$(JWTD_VERSION)\"
@@ -90,6 +95,8 @@ VERSIONED_SRC := src/cli/cli.c src/api/routes/metrics.c tests/unit/cli/cli.c
 $(shell mkdir -p $(BUILD) && { [ "$$(cat $(BUILD)/version 2>/dev/null)" = "$(JWTD_VERSION)" ] || \
         echo "$(JWTD_VERSION)" > $(BUILD)/version; })
 $(call obj,$(VERSIONED_SRC)): $(BUILD)/version
+# The shared library's ABI version: the major number of VERSION.
+JWTV_SONAME := libjwtv.so.$(firstword $(subst ., ,$(JWTD_BASE_VERSION)))
 # --- the web UI built into jwtd ----------------------------------------------------------------
 # scripts/embed-web writes $(BUILD)/gen/web_files.c: the files of web/app/ included by the
 # assembler (.incbin, paths relative to this directory) and their table, which
@@ -144,8 +151,13 @@ $(JWTV_INTERNAL): $(JWTV_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/libjwtv.so: $(JWTV_OBJ) src/lib/jwtv.map
-	$(CC) -shared $(LDFLAGS) -Wl,--version-script=src/lib/jwtv.map -o $@ $(JWTV_OBJ) $(LDLIBS_JWTV)
+# libjwtv.so carries the SONAME libjwtv.so.<major of VERSION>; the build names the file
+# libjwtv.so and links that name to it, so programs linked with -Lbuild -ljwtv run with
+# LD_LIBRARY_PATH=build. `make install` installs it as libjwtv.so.<VERSION> with both links.
+$(BUILD)/libjwtv.so: $(JWTV_OBJ) src/lib/jwtv.map VERSION
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,$(JWTV_SONAME) -Wl,--version-script=src/lib/jwtv.map \
+	    -o $@ $(JWTV_OBJ) $(LDLIBS_JWTV)
+	ln -sf libjwtv.so $(BUILD)/$(JWTV_SONAME)
 
 $(BUILD)/jwtd: $(MAIN_OBJ) $(SERVER_OBJ) $(LLHTTP_OBJ) $(JWTV_INTERNAL)
 	$(CC) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(SERVER_OBJ) $(LLHTTP_OBJ) $(JWTV_INTERNAL) $(LDLIBS_ALL)
@@ -177,6 +189,85 @@ jwtv-check: $(BUILD)/jwtv_standalone
 	n=$$(nm -g --defined-only $(BUILD)/libjwtv.a | awk 'NF == 3' | wc -l); \
 	[ "$$n" -gt 0 ] || { echo "libjwtv.a defines no jwtv_* symbol"; exit 1; }; \
 	echo "libjwtv.a: $$n global symbols, all jwtv_*"
+
+# --- install -------------------------------------------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=] (docs/install.md). The configuration and
+# logrotate files go to SYSCONFDIR (/etc, whatever the prefix) and are never overwritten;
+# the paths in the unit, jwtv.pc and the sample configuration are filled in here, so they
+# always match the PREFIX of this installation. The man pages are generated from the binary
+# (scripts/gen-man), so they cannot drift from it.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+INSTALL    ?= install
+JWTV_REAL  := libjwtv.so.$(JWTD_BASE_VERSION)
+DIST_SUBST  = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
+                  -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+                  -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@VERSION@|$(JWTD_BASE_VERSION)|g'
+
+.PHONY: install uninstall man deb package-test
+man: $(BUILD)/man/jwtd.1 $(BUILD)/man/jwtd.conf.5
+$(BUILD)/man/jwtd.1 $(BUILD)/man/jwtd.conf.5 &: $(BUILD)/jwtd scripts/gen-man
+	scripts/gen-man $(BUILD)/jwtd $(BUILD)/man
+
+# Installs FILE to DEST (mode 0644 then MODE) unless DEST exists: $(call install_keep,FILE,DEST,MODE)
+install_keep = if [ -e $(2) ]; then echo "install: kept the existing $(2)"; \
+               else $(INSTALL) -m $(3) $(1) $(2); fi
+
+install: $(BUILD)/jwtd $(BUILD)/libjwtv.a $(BUILD)/libjwtv.so man
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/jwtv \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/jwtd $(DESTDIR)$(SYSCONFDIR)/logrotate.d
+	$(INSTALL) -m 0755 $(BUILD)/jwtd $(DESTDIR)$(BINDIR)/jwtd
+	$(INSTALL) -m 0644 $(BUILD)/libjwtv.a $(DESTDIR)$(LIBDIR)/libjwtv.a
+	$(INSTALL) -m 0644 $(BUILD)/libjwtv.so $(DESTDIR)$(LIBDIR)/$(JWTV_REAL)
+	ln -sf $(JWTV_REAL) $(DESTDIR)$(LIBDIR)/$(JWTV_SONAME)
+	ln -sf $(JWTV_SONAME) $(DESTDIR)$(LIBDIR)/libjwtv.so
+	$(INSTALL) -m 0644 include/jwtv/*.h $(DESTDIR)$(INCLUDEDIR)/jwtv/
+	$(DIST_SUBST) dist/jwtv.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/jwtv.pc
+	$(INSTALL) -m 0644 $(BUILD)/man/jwtd.1 $(DESTDIR)$(MANDIR)/man1/jwtd.1
+	$(INSTALL) -m 0644 $(BUILD)/man/jwtd.conf.5 $(DESTDIR)$(MANDIR)/man5/jwtd.conf.5
+	$(DIST_SUBST) dist/jwtd.service.in > $(DESTDIR)$(UNITDIR)/jwtd.service
+	$(DIST_SUBST) dist/jwtd.conf.in > $(BUILD)/jwtd.conf
+	@$(call install_keep,$(BUILD)/jwtd.conf,$(DESTDIR)$(SYSCONFDIR)/jwtd/jwtd.conf,0640)
+	@$(call install_keep,examples/logrotate/jwtd,$(DESTDIR)$(SYSCONFDIR)/logrotate.d/jwtd,0644)
+
+# Removes what install installed; the configuration and logrotate files only when they are
+# still the installed ones (an edited file is kept, and said so).
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/jwtd $(DESTDIR)$(LIBDIR)/libjwtv.a $(DESTDIR)$(LIBDIR)/$(JWTV_REAL) \
+	    $(DESTDIR)$(LIBDIR)/$(JWTV_SONAME) $(DESTDIR)$(LIBDIR)/libjwtv.so \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig/jwtv.pc $(DESTDIR)$(MANDIR)/man1/jwtd.1 \
+	    $(DESTDIR)$(MANDIR)/man5/jwtd.conf.5 $(DESTDIR)$(UNITDIR)/jwtd.service
+	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/jwtv/,$(notdir $(wildcard include/jwtv/*.h)))
+	rmdir $(DESTDIR)$(INCLUDEDIR)/jwtv 2>/dev/null || true
+	@$(DIST_SUBST) dist/jwtd.conf.in | cmp -s - $(DESTDIR)$(SYSCONFDIR)/jwtd/jwtd.conf && \
+	    rm -f $(DESTDIR)$(SYSCONFDIR)/jwtd/jwtd.conf || \
+	    { [ ! -e $(DESTDIR)$(SYSCONFDIR)/jwtd/jwtd.conf ] || \
+	      echo "uninstall: kept the edited $(DESTDIR)$(SYSCONFDIR)/jwtd/jwtd.conf"; }
+	@cmp -s examples/logrotate/jwtd $(DESTDIR)$(SYSCONFDIR)/logrotate.d/jwtd && \
+	    rm -f $(DESTDIR)$(SYSCONFDIR)/logrotate.d/jwtd || \
+	    { [ ! -e $(DESTDIR)$(SYSCONFDIR)/logrotate.d/jwtd ] || \
+	      echo "uninstall: kept the edited $(DESTDIR)$(SYSCONFDIR)/logrotate.d/jwtd"; }
+	rmdir $(DESTDIR)$(SYSCONFDIR)/jwtd 2>/dev/null || true
+
+# --- Debian packages ------------------------------------------------------------------------
+# make deb: jwtd, libjwtv0 and libjwtv-dev (debian/) into build/deb/, by dpkg-buildpackage
+# in a copy of the tree (build/deb/src/), then lintian. One build with Debian's flags, no
+# tests (`make test` runs them); scripts/build-deb.
+deb: BOOTSTRAP_PROFILE = package
+deb: bootstrap
+	JWTD_GIT_BUILD='$(JWTD_GIT_BUILD)' scripts/build-deb build/deb
+
+# The tests of this section (tests/package): make install into a temp tree, then the
+# packages of `make deb` installed with dpkg (as root), run as the unit runs jwtd, purged.
+package-test: deb all
+	JWTD_BUILD=$(CURDIR)/$(BUILD) JWTD_DEB_DIR=$(CURDIR)/build/deb $(PYTHON) -m pytest -q \
+	    -p no:cacheprovider tests/package $(PYTEST_ARGS)
 
 # --- fuzzing --------------------------------------------------------------------------------
 # Replay binaries: each target linked with fuzz/replay_main.c (gcc, any SAN), run over its
@@ -272,6 +363,7 @@ test: bootstrap
 	$(MAKE) integration JWTD_BIN_DIR=build/asan
 	$(MAKE) test-pg JWTD_BIN_DIR=build/asan
 	$(MAKE) e2e JWTD_BIN_DIR=build/asan
+	$(MAKE) package-test
 
 run: BOOTSTRAP_PROFILE = build
 run: bootstrap
