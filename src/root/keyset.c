@@ -66,7 +66,7 @@ void root_keyset_dispose(root_keyset_t *ks)
 /* See root.h. */
 bool root_kid_valid(str_t kid)
 {
-    if (kid.len == 0 || kid.len > ROOT_KID_MAX || kid.ptr[0] == '.' || kid.ptr[0] == '-')
+    if (kid.len == 0 || kid.len > ROOT_KID_MAX || kid.ptr[0] == '.')
         return false;
     for (size_t i = 0; i < kid.len; i++) {
         char c = kid.ptr[i];

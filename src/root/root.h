@@ -145,7 +145,8 @@ typedef struct {
 /* "next", "active", "retired". */
 const char *root_key_state_name(enum root_key_state s);
 void root_keyset_dispose(root_keyset_t *ks);
-/* Whether kid may name a key of a set (and its file): 1..128 of A-Z a-z 0-9 - _ . */
+/* Whether kid may name a key of a set (and its file): 1..128 of A-Z a-z 0-9 - _ . , not
+   starting with '.' (an RFC 7638 thumbprint may start with '-'). */
 bool root_kid_valid(str_t kid);
 /* The entry of kid, or NULL. */
 root_key_entry_t *root_keyset_find(const root_keyset_t *ks, const char *kid);

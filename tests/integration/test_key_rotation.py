@@ -66,8 +66,17 @@ class Rotating:
             assert p.returncode == 0, (args, p.stdout, p.stderr)
         return p
 
-    def keys(self, *args, check=True):
-        return self.run("keys", *args, check=check)
+    def keys(self, sub, *rest, check=True):
+        """`jwtd keys SUB [--flags] -- [KID]`: a kid is a base64url thumbprint and may start
+        with '-', so it goes after `--` (as docs/key-rotation.md tells operators)."""
+        flags = [a for a in rest if a.startswith("--")]
+        kids = [a for a in rest if not a.startswith("--")]
+        args = ["keys", sub] + flags + ["--config", self.config] + (["--"] + kids if kids else [])
+        p = subprocess.run([jwtd_bin()] + args, env=self.srv.env, cwd=self.srv.data_dir,
+                           capture_output=True, text=True, timeout=120)
+        if check:
+            assert p.returncode == 0, (args, p.stdout, p.stderr)
+        return p
 
     def start(self):
         self.run("user", "create", "alice", "--email", "alice@example.com", "--password-stdin",

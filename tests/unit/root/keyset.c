@@ -255,3 +255,15 @@ TEST(root_keyset_on_disk_loads_in_roles)
     root_keyset_dispose(&ks);
     rm_rf(tmpdir);
 }
+
+/* kids are RFC 7638 thumbprints in base64url: one in 64 starts with '-' (a set refused such a
+   key once in a while); '.' stays refused (hidden files, "..") */
+TEST(root_kid_valid_accepts_thumbprints)
+{
+    CHECK_TRUE(root_kid_valid(STR_LIT("-3nYr0yJxuQ9Qd5l8k0wq7Gd3sD2_fkP9aR4oVZ1xHc")));
+    CHECK_TRUE(root_kid_valid(STR_LIT("_a.b-c")));
+    CHECK_TRUE(!root_kid_valid(STR_LIT(".hidden")));
+    CHECK_TRUE(!root_kid_valid(STR_LIT("..")));
+    CHECK_TRUE(!root_kid_valid(STR_LIT("a/b")));
+    CHECK_TRUE(!root_kid_valid(STR_LIT("")));
+}
