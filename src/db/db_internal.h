@@ -105,6 +105,12 @@ extern const db_stmt_def_t db__sql[DB_STMT__COUNT];
  * expires, used_at, replaced_by, session revoked_at, the user columns).
  */
 extern const db_stmt_def_t db__pg_rotate;
+/*
+ * PostgreSQL's login write as one statement (data-modifying CTEs; SQLite runs create_body's
+ * transaction): sid, user_id, now, client_ip, user_agent, first jti (NULL: no refresh
+ * token), its expires_at -> the number of users whose last_login was set (1).
+ */
+extern const db_stmt_def_t db__pg_session_create;
 
 /* ==== statement helpers (stmt.c) ========================================================== */
 

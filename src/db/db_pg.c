@@ -11,9 +11,8 @@
  * that touches the database. A blocking libpq connection per checkout is therefore the
  * natural fit: one round trip per statement with no event-loop hand-off, and the event
  * loops never see the database. (libpq's non-blocking API on the loop would save the pool
- * thread, but the login path must leave the loop for argon2 anyway, and a rotation is 4
- * dependent statements in a transaction - a state machine per request for no gain. The
- * measured cost is in BENCH.md "pg".)
+ * thread, but the login path must leave the loop for argon2 anyway. The measured cost is in
+ * BENCH.md "pg".)
  *
  * Statements are prepared once per connection (PQprepare on first use, named "sN" in the
  * order the connection met them, their ?n placeholders rewritten to $n at that moment) and
@@ -21,11 +20,13 @@
  * nothing is ever built from input. Results are fetched whole (every statement returns at
  * most 1000 rows).
  *
- * Isolation: READ COMMITTED. Atomic rotation takes a row lock on the refresh token
- * (`SELECT ... FOR UPDATE OF r` in ROTATE_LOAD): concurrent rotations of one jti queue on
- * that lock, and each statement after the lock sees the winner's committed successor (READ
- * COMMITTED takes a fresh snapshot per statement), so N concurrent presentations produce one
- * successor and N-1 "grace" answers, as on SQLite. Other write transactions touch rows by
+ * Isolation: READ COMMITTED. Atomic rotation is one statement calling the server-side
+ * function jwtd_refresh_rotate (migration 5; refresh.c), one round trip in autocommit; it
+ * takes a row lock on the refresh token (`SELECT ... FOR UPDATE OF r`): concurrent rotations
+ * of one jti queue on that lock, and each statement after the lock sees the winner's
+ * committed successor (READ COMMITTED takes a fresh snapshot per statement, inside a
+ * function too), so N concurrent presentations produce one successor and N-1 "grace"
+ * answers, as on SQLite. Other write transactions touch rows by
  * key (UPDATE takes the row lock itself). Lock waits are bounded by lock_timeout
  * (busy_timeout_ms); a timeout is ERR_UNAVAILABLE.
  *
@@ -60,6 +61,9 @@
 #include "runtime/log.h"
 
 #define MAX_PARAMS 16
+
+/* Round trips are counted (pg_state.round_trips, db__round_trips) so that tests can assert
+   how many a call costs: one per PQexec / PQprepare / PQexecPrepared / pipeline. */
 
 /* ==== state and connections ============================================================== */
 

@@ -136,3 +136,15 @@ const db_stmt_def_t db__pg_rotate = {
           "(f.o_user).password, (f.o_user).created_at, (f.o_user).last_login, "
           "(f.o_user).revoke_before, (f.o_user).updated_at "
           "FROM jwtd_refresh_rotate(?1, ?2, ?3, ?4, ?5, ?6) f"};
+
+/* See db_internal.h. Constraints are checked at the end of the statement, so the refresh
+   token's foreign key sees the session inserted by the same statement, and a missing user
+   fails the session's (ERR_NOT_FOUND) as in the transaction. */
+const db_stmt_def_t db__pg_session_create = {
+    .name = "SESSION_CREATE_PG",
+    .pg = "WITH s AS (INSERT INTO sessions (id, user_id, created_at, last_used_at, client_ip, "
+          "user_agent) VALUES (?1, ?2, ?3, ?3, ?4, ?5) RETURNING id), "
+          "r AS (INSERT INTO refresh_tokens (jti, sid, issued_at, expires_at) "
+          "SELECT ?6::text, s.id, ?3::bigint, ?7::bigint FROM s WHERE ?6::text IS NOT NULL), "
+          "u AS (UPDATE users SET last_login = ?3 WHERE id = ?2 RETURNING id) "
+          "SELECT count(*) FROM u"};

@@ -367,6 +367,35 @@ TEST(db_pg_rotation_is_one_round_trip)
         }
         db_rotate_result_dispose(&out);
     }
+    /* login's write (session, first refresh token, last_login) is one trip too */
+    db_session_t s2 = {0};
+    db_refresh_t rt2 = {0};
+    snprintf(s2.sid, sizeof s2.sid, "s2");
+    s2.user_id = uid;
+    snprintf(rt2.jti, sizeof rt2.jti, "q1");
+    rt2.expires_at = 9000;
+    CHECK_EQ_INT(db_session_create(db, &s2, &rt2, 2350), 0); /* prepares it */
+    snprintf(s2.sid, sizeof s2.sid, "s3");
+    before = db__round_trips(db);
+    CHECK_EQ_INT(db_session_create(db, &s2, &rt2, 2351), 0); /* q1 again: another session */
+    CHECK_EQ_INT(db__round_trips(db) - before, 1);
+    db_refresh_t got;
+    CHECK_EQ_INT(db_refresh_get(db, "s3", "q1", &got), 0);
+    CHECK_EQ_INT(got.issued_at, 2351);
+    CHECK_EQ_INT(got.expires_at, 9000);
+    db_user_t u;
+    CHECK_EQ_INT(db_user_find_by_id(db, uid, &u), 0);
+    CHECK_EQ_INT(u.last_login, 2351);
+    db_user_dispose(&u);
+    snprintf(s2.sid, sizeof s2.sid, "s4"); /* without a refresh token */
+    CHECK_EQ_INT(db_session_create(db, &s2, NULL, 2352), 0);
+    CHECK_EQ_INT(db_refresh_get(db, "s4", "q1", &got), ERR_NOT_FOUND);
+    CHECK_EQ_INT(db_session_create(db, &s2, NULL, 2353), ERR_CONFLICT);
+    s2.user_id = uid + 100;
+    snprintf(s2.sid, sizeof s2.sid, "s5");
+    CHECK_EQ_INT(db_session_create(db, &s2, &rt2, 2354), ERR_NOT_FOUND);
+    CHECK_EQ_INT(db_refresh_get(db, "s5", "q1", &got), ERR_NOT_FOUND);
+
     /* the counter counts: a two-statement transaction is more than one trip */
     before = db__round_trips(db);
     CHECK_EQ_INT(db_user_revoke_all(db, uid, 2400, NULL), 0);
