@@ -134,6 +134,10 @@ int db_open(const char *url, const db_options_t *opts, db_t **out, char *err, si
     }
     /* A guard for statements and migrations added later without every backend's text. */
     int rc = db__stmt_check(db__sql, DB_STMT__COUNT, drv->backend, err, cap);
+    if (rc == 0 && drv->backend == DB_BACKEND_PG)
+        rc = db__stmt_check(&db__pg_rotate, 1, drv->backend, err, cap);
+    if (rc == 0 && drv->backend == DB_BACKEND_PG)
+        rc = db__stmt_check(&db__pg_session_create, 1, drv->backend, err, cap);
     if (rc == 0)
         rc = db__migrations_check(drv->backend, err, cap);
     if (rc != 0)

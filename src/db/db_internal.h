@@ -97,6 +97,21 @@ extern const db_stmt_def_t db__sql[DB_STMT__COUNT];
 /* The definition of statement DB_STMT_<name>. */
 #define DB_SQL(name) (&db__sql[DB_STMT_##name])
 
+/*
+ * PostgreSQL's whole rotation as one statement (no SQLite text: SQLite rotates through
+ * ROTATE_LOAD and the runner): calls migration 5's jwtd_refresh_rotate. sid, jti, new_jti,
+ * new_exp, now, grace_s -> no row (unknown token) or action (0 rotated, 1 grace, 2 reuse,
+ * 3 not valid), successor jti, issued, expires, then ROTATE_LOAD's columns (sid, issued,
+ * expires, used_at, replaced_by, session revoked_at, the user columns).
+ */
+extern const db_stmt_def_t db__pg_rotate;
+/*
+ * PostgreSQL's login write as one statement (data-modifying CTEs; SQLite runs create_body's
+ * transaction): sid, user_id, now, client_ip, user_agent, first jti (NULL: no refresh
+ * token), its expires_at -> the number of users whose last_login was set (1).
+ */
+extern const db_stmt_def_t db__pg_session_create;
+
 /* ==== statement helpers (stmt.c) ========================================================== */
 
 /* The text of def on backend b (its override, else the shared text); NULL when it has none. */
@@ -166,6 +181,8 @@ struct db_driver {
     void (*reset)(db_conn_t *c);
     /* Rows changed by the last finished INSERT/UPDATE/DELETE. */
     int64_t (*changes)(db_conn_t *c);
+    /* Round trips to the server so far, all connections (NULL: an in-process backend). */
+    uint64_t (*round_trips)(void *state);
 };
 
 extern const struct db_driver db__sqlite_driver;
@@ -210,6 +227,9 @@ void db__pool_init(db_t *db, uint32_t max);
 /* Closes every idle connection and the rotation connection; frees the pool. */
 void db__pool_dispose(db_t *db);
 
+/* Round trips db's backend has made to its server so far (0 for SQLite): tests count
+   them around one call. */
+uint64_t db__round_trips(const db_t *db);
 /* Runs body(tx, arg) on one connection of the pool without a transaction: each statement
    commits by itself. Returns what body returns (or the checkout's error). */
 int db__run(db_t *db, db_tx_cb body, void *arg);

@@ -11,9 +11,8 @@
  * that touches the database. A blocking libpq connection per checkout is therefore the
  * natural fit: one round trip per statement with no event-loop hand-off, and the event
  * loops never see the database. (libpq's non-blocking API on the loop would save the pool
- * thread, but the login path must leave the loop for argon2 anyway, and a rotation is 4
- * dependent statements in a transaction - a state machine per request for no gain. The
- * measured cost is in BENCH.md "pg".)
+ * thread, but the login path must leave the loop for argon2 anyway. The measured cost is in
+ * BENCH.md "pg".)
  *
  * Statements are prepared once per connection (PQprepare on first use, named "sN" in the
  * order the connection met them, their ?n placeholders rewritten to $n at that moment) and
@@ -21,11 +20,13 @@
  * nothing is ever built from input. Results are fetched whole (every statement returns at
  * most 1000 rows).
  *
- * Isolation: READ COMMITTED. Atomic rotation takes a row lock on the refresh token
- * (`SELECT ... FOR UPDATE OF r` in ROTATE_LOAD): concurrent rotations of one jti queue on
- * that lock, and each statement after the lock sees the winner's committed successor (READ
- * COMMITTED takes a fresh snapshot per statement), so N concurrent presentations produce one
- * successor and N-1 "grace" answers, as on SQLite. Other write transactions touch rows by
+ * Isolation: READ COMMITTED. Atomic rotation is one statement calling the server-side
+ * function jwtd_refresh_rotate (migration 5; refresh.c), one round trip in autocommit; it
+ * takes a row lock on the refresh token (`SELECT ... FOR UPDATE OF r`): concurrent rotations
+ * of one jti queue on that lock, and each statement after the lock sees the winner's
+ * committed successor (READ COMMITTED takes a fresh snapshot per statement, inside a
+ * function too), so N concurrent presentations produce one successor and N-1 "grace"
+ * answers, as on SQLite. Other write transactions touch rows by
  * key (UPDATE takes the row lock itself). Lock waits are bounded by lock_timeout
  * (busy_timeout_ms); a timeout is ERR_UNAVAILABLE.
  *
@@ -61,6 +62,9 @@
 
 #define MAX_PARAMS 16
 
+/* Round trips are counted (pg_state.round_trips, db__round_trips) so that tests can assert
+   how many a call costs: one per PQexec / PQprepare / PQexecPrepared / pipeline. */
+
 /* ==== state and connections ============================================================== */
 
 struct pg_state {
@@ -68,7 +72,8 @@ struct pg_state {
     char *where;           /* host:port/db for messages (never the password) */
     uint32_t lock_timeout; /* ms */
     enum db_sync synchronous;
-    bool read_only; /* db_options_t.read_only */
+    bool read_only;       /* db_options_t.read_only */
+    uint64_t round_trips; /* atomic (__atomic builtins): messages answered by the server */
 };
 
 struct db_conn {
@@ -82,6 +87,12 @@ struct db_conn {
     bool begin_pending; /* BEGIN not sent yet: it goes out with the first statement */
     bool broken;
 };
+
+/* Counts one round trip to the server (a statement, a pipeline, a PREPARE). */
+static void count_trip(const struct db_conn *c)
+{
+    __atomic_fetch_add(&c->st->round_trips, 1, __ATOMIC_RELAXED);
+}
 
 /* First line of libpq's message (they end in '\n' and may span lines). */
 static void log_pg_error(const char *what, const char *msg, const char *sqlstate)
@@ -135,6 +146,7 @@ static int map_result(struct db_conn *c, const PGresult *r, const char *what)
 /* Runs a parameterless command on the connection (session settings, BEGIN/COMMIT). */
 static int simple_exec(struct db_conn *c, const char *sql, const char *what)
 {
+    count_trip(c);
     PGresult *r = PQexec(c->pg, sql);
     ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     int rc = 0;
@@ -307,6 +319,7 @@ static int pg_commit(db_conn_t *c)
         c->in_tx = false;
         return 0;
     }
+    count_trip(c);
     PGresult *r = PQexec(c->pg, "COMMIT");
     int rc = 0;
     if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
@@ -333,6 +346,7 @@ static int pg_exec_script(db_conn_t *c, const char *sql)
     int rc = c->in_tx ? flush_begin(c) : ensure_alive(c);
     if (rc != 0)
         return rc;
+    count_trip(c);
     PGresult *r = PQexec(c->pg, sql);
     ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
@@ -351,6 +365,7 @@ static PGresult *send_with_begin(struct db_conn *c, const char *name, int n,
     PGresult *got[2] = {NULL, NULL};
     int k = 0;
     c->begin_pending = false;
+    count_trip(c); /* BEGIN and the statement travel together */
     if (!PQenterPipelineMode(c->pg) ||
         !PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) ||
         !PQsendQueryPrepared(c->pg, name, n, values, lengths, NULL, 0) || !PQpipelineSync(c->pg)) {
@@ -401,6 +416,7 @@ static int prepare(struct db_conn *c, const db_stmt_def_t *def, uint32_t *number
     char name[16];
     *number = c->cache.count;
     snprintf(name, sizeof name, "s%u", *number);
+    count_trip(c);
     PGresult *r = PQprepare(c->pg, name, sql, 0, NULL);
     free(sql);
     int rc = 0;
@@ -458,6 +474,7 @@ static int pg_query(db_conn_t *c, const db_stmt_def_t *def, const db_param_t *pa
         if (!r)
             return rc ? rc : ERR_INTERNAL;
     } else {
+        count_trip(c);
         r = PQexecPrepared(c->pg, name, (int)n, values, lengths, NULL, 0);
     }
     ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
@@ -623,6 +640,12 @@ fail_config:
     return ERR_CONFIG;
 }
 
+static uint64_t pg_round_trips(void *state)
+{
+    struct pg_state *st = state;
+    return __atomic_load_n(&st->round_trips, __ATOMIC_RELAXED);
+}
+
 static void pg_close(void *state)
 {
     struct pg_state *st = state;
@@ -654,4 +677,5 @@ const struct db_driver db__pg_driver = {
     .col_text = pg_col_text,
     .reset = pg_reset,
     .changes = pg_changes,
+    .round_trips = pg_round_trips,
 };

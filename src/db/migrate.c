@@ -24,6 +24,61 @@
 #define LOG_MODULE "db"
 #include "runtime/log.h"
 
+/*
+ * jwtd_refresh_rotate(sid, jti, new_jti, new_exp, now, grace): the whole rotation of
+ * db_refresh_rotate (db.h) as one PostgreSQL function, so one statement and one round trip:
+ * load the token with its session and lock it (FOR UPDATE OF r: concurrent presentations
+ * queue here, and each statement after the lock sees the winner's commit, READ COMMITTED),
+ * read the session's user, then decide and write exactly as refresh.c's transaction does.
+ * No row: unknown token. One row: o_action 0 rotated (marked used, successor inserted,
+ * session touched), 1 used within the grace (o_succ_* = the existing successor), 2 reuse
+ * (session revoked), 3 not valid (refusal, or a successor already flushed); then the loaded
+ * token, its session's revoked_at and the user row (o_user), from which the caller names the
+ * reason. Written once here; a later change is a new migration (CREATE OR REPLACE).
+ */
+#define PG_REFRESH_ROTATE_FN                                                                       \
+    "CREATE OR REPLACE FUNCTION jwtd_refresh_rotate(p_sid TEXT, p_jti TEXT, p_new_jti TEXT,"       \
+    "  p_new_exp BIGINT, p_now BIGINT, p_grace BIGINT,"                                            \
+    "  OUT o_action INTEGER, OUT o_succ_jti TEXT, OUT o_succ_issued_at BIGINT,"                    \
+    "  OUT o_succ_expires_at BIGINT, OUT o_sid TEXT, OUT o_issued_at BIGINT,"                      \
+    "  OUT o_expires_at BIGINT, OUT o_used_at BIGINT, OUT o_replaced_by TEXT,"                     \
+    "  OUT o_session_revoked_at BIGINT, OUT o_user users)"                                         \
+    " RETURNS SETOF record LANGUAGE plpgsql AS $fn$"                                               \
+    " DECLARE v_user_id BIGINT;"                                                                   \
+    " BEGIN"                                                                                       \
+    "  SELECT r.sid, r.issued_at, r.expires_at, r.used_at, r.replaced_by, s.revoked_at, s.user_id" \
+    "    INTO o_sid, o_issued_at, o_expires_at, o_used_at, o_replaced_by, o_session_revoked_at,"   \
+    "         v_user_id"                                                                           \
+    "    FROM refresh_tokens r JOIN sessions s ON s.id = r.sid"                                    \
+    "    WHERE r.sid = p_sid AND r.jti = p_jti FOR UPDATE OF r;"                                   \
+    "  IF NOT FOUND THEN RETURN; END IF;"                                                          \
+    "  SELECT * INTO o_user FROM users WHERE id = v_user_id;"                                      \
+    "  IF NOT FOUND THEN RETURN; END IF;"                                                          \
+    "  o_action := 3;"                                                                             \
+    "  IF COALESCE(o_session_revoked_at, 0) <> 0 OR NOT o_user.is_active"                          \
+    "     OR o_issued_at < o_user.revoke_before OR o_expires_at <= p_now THEN"                     \
+    "    RETURN NEXT; RETURN;"                                                                     \
+    "  END IF;"                                                                                    \
+    "  IF o_used_at IS NULL THEN"                                                                  \
+    "    UPDATE refresh_tokens SET used_at = p_now, replaced_by = p_new_jti"                       \
+    "      WHERE sid = o_sid AND jti = p_jti;"                                                     \
+    "    INSERT INTO refresh_tokens (jti, sid, parent_jti, issued_at, expires_at)"                 \
+    "      VALUES (p_new_jti, o_sid, p_jti, p_now, p_new_exp);"                                    \
+    "    UPDATE sessions SET last_used_at = p_now WHERE id = o_sid;"                               \
+    "    o_action := 0; o_succ_jti := p_new_jti;"                                                  \
+    "    o_succ_issued_at := p_now; o_succ_expires_at := p_new_exp;"                               \
+    "  ELSIF p_now - o_used_at <= p_grace AND COALESCE(o_replaced_by, '') <> '' THEN"              \
+    "    SELECT t.jti, t.issued_at, t.expires_at"                                                  \
+    "      INTO o_succ_jti, o_succ_issued_at, o_succ_expires_at"                                   \
+    "      FROM refresh_tokens t WHERE t.sid = o_sid AND t.jti = o_replaced_by;"                   \
+    "    IF FOUND THEN o_action := 1; END IF;"                                                     \
+    "  ELSE"                                                                                       \
+    "    UPDATE sessions SET revoked_at = p_now WHERE id = o_sid AND revoked_at IS NULL;"          \
+    "    o_action := 2;"                                                                           \
+    "  END IF;"                                                                                    \
+    "  RETURN NEXT;"                                                                               \
+    " END $fn$;"
+
 /* One schema version: the script taking version i to i + 1, per dialect. */
 struct migration {
     const char *sqlite;
@@ -176,6 +231,10 @@ static const struct migration migrations[] = {
                                                             "INTEGER") ");" AUDIT_LOG_INDEXES,
      .pg = "CREATE TABLE audit_log (" AUDIT_LOG_COLUMNS(
          "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", "BIGINT") ");" AUDIT_LOG_INDEXES},
+    /* 5: PostgreSQL's rotation in one round trip: jwtd_refresh_rotate, a server-side function
+       called by one autocommit statement (sql.c db__pg_rotate; refresh.c). SQLite rotates
+       in-process through the runner and needs nothing. */
+    {.sqlite = "SELECT 1", .pg = PG_REFRESH_ROTATE_FN},
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])

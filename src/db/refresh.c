@@ -1,14 +1,16 @@
 /*
  * refresh.c - refresh tokens (db.h "refresh tokens"): insert, lookup by (sid, jti) and the
- * atomic rotation, the hottest write of jwtd. A rotation is one write transaction through
- * the runner on the connection rotations use (run.c: SQLite's dedicated rotation
- * connection, PostgreSQL's pool) of four statements: load the token with its session and
- * user (ROTATE_LOAD, a row lock on PostgreSQL), then mark it used, insert the successor and
- * touch the session. The SQL text is in sql.c; sessions are sessions.c's.
+ * atomic rotation, the hottest write of jwtd. On SQLite a rotation is one write transaction
+ * through the runner on SQLite's dedicated rotation connection (run.c) of four statements:
+ * load the token with its session and user (ROTATE_LOAD), then mark it used, insert the
+ * successor and touch the session. On PostgreSQL the same steps run inside the server, in
+ * the function jwtd_refresh_rotate (migration 5, migrate.c), called by one autocommit
+ * statement (db__pg_rotate): one round trip instead of five (BEGIN + load, mark, insert,
+ * touch, COMMIT). The SQL text is in sql.c and migrate.c; sessions are sessions.c's.
  *
  * DESIGN (concurrency): N threads presenting the same token serialise on the write lock
- * (SQLite: one writer; PostgreSQL: ROTATE_LOAD's FOR UPDATE), so the first marks it used
- * and inserts the successor and the others find it used within the grace and answer that
+ * (SQLite: one writer; PostgreSQL: the function's SELECT ... FOR UPDATE OF r), so the first marks
+ * it used and inserts the successor and the others find it used within the grace and answer that
  * same successor. ROTATE_MARK's "AND used_at IS NULL" cannot miss under that lock.
  */
 #include "db/db.h"
@@ -220,6 +222,85 @@ static int rotate_body(db_tx_t *tx, void *arg)
     return rc;
 }
 
+/* db__pg_rotate's row: the function's verdict, then ROTATE_LOAD's columns. */
+struct pg_rotate_row {
+    int64_t action; /* 0 rotated, 1 grace, 2 reuse, 3 not valid */
+    char succ_jti[DB_ID_MAX + 1];
+    int64_t succ_issued_at, succ_expires_at;
+    struct rotate_row r;
+};
+
+static int read_pg_rotate_row(void *arg, const db_row_t *row)
+{
+    struct pg_rotate_row *x = arg;
+    x->action = db_row_int(row, 0);
+    db__row_id(row, 1, x->succ_jti);
+    x->succ_issued_at = db_row_int(row, 2);
+    x->succ_expires_at = db_row_int(row, 3);
+    db__row_id(row, 4, x->r.sid);
+    x->r.issued_at = db_row_int(row, 5);
+    x->r.expires_at = db_row_int(row, 6);
+    x->r.used_at = db_row_int(row, 7);
+    db__row_id(row, 8, x->r.replaced_by);
+    x->r.session_revoked_at = db_row_int(row, 9);
+    db__read_user_at(row, 10, &x->r.user);
+    return 0;
+}
+
+/*
+ * PostgreSQL: the whole rotation is one autocommit statement, one round trip (the function
+ * jwtd_refresh_rotate of migration 5 loads, locks, decides and writes in the server; see
+ * rotate_body for the same steps run from here). Its action is mapped to the result the
+ * same way; the refusal reason is named here from the row it returns (refusal()).
+ */
+static int rotate_pg(db_t *db, const struct rotate *a)
+{
+    struct pg_rotate_row x;
+    memset(&x, 0, sizeof x);
+    db_param_t p[] = {db_text(a->sid),    db_text(a->old_jti), db_text(a->new_jti),
+                      db_int(a->new_exp), db_int(a->now),      db_int(a->grace_s)};
+    int rc = db_query_one(db, &db__pg_rotate, p, DB_NPARAMS(p), read_pg_rotate_row, &x);
+    if (rc == ERR_NOT_FOUND) {
+        a->out->reason = "unknown";
+        return 0;
+    }
+    if (rc != 0) {
+        db_user_dispose(&x.r.user);
+        return rc;
+    }
+    db_rotate_result_t *out = a->out;
+    out->user_id = x.r.user.id;
+    memcpy(out->sid, x.r.sid, sizeof out->sid);
+    switch (x.action) {
+    case 0:
+        out->status = DB_ROTATE_ROTATED;
+        out->reason = "rotated";
+        break;
+    case 1:
+        out->status = DB_ROTATE_REUSED_WITHIN_GRACE;
+        out->reason = "grace";
+        break;
+    case 2:
+        out->status = DB_ROTATE_REUSE_DETECTED;
+        out->reason = "reuse";
+        break;
+    default: { /* refused, or a successor already flushed (stays "unknown", as rotate_decide) */
+        const char *refused = refusal(&x.r, a->now);
+        out->reason = refused ? refused : "unknown";
+        break;
+    }
+    }
+    if (out->status == DB_ROTATE_ROTATED || out->status == DB_ROTATE_REUSED_WITHIN_GRACE) {
+        memcpy(out->successor_jti, x.succ_jti, sizeof out->successor_jti);
+        out->successor_issued_at = x.succ_issued_at;
+        out->successor_expires_at = x.succ_expires_at;
+        out->user = x.r.user; /* the user row of the access token (see db.h) */
+    } else {
+        db_user_dispose(&x.r.user);
+    }
+    return 0;
+}
+
 /* See db.h. */
 int db_refresh_rotate(db_t *db, const char *sid, const char *old_jti, const char *new_jti,
                       int64_t new_exp, int64_t now, int64_t grace_s, db_rotate_result_t *out)
@@ -232,7 +313,8 @@ int db_refresh_rotate(db_t *db, const char *sid, const char *old_jti, const char
     if (!db__valid_id(sid) || !db__valid_id(old_jti))
         return 0;
     struct rotate a = {sid, old_jti, new_jti, new_exp, now, grace_s, out};
-    int rc = db__transact_rotation(db, rotate_body, &a);
+    int rc = db->drv->backend == DB_BACKEND_PG ? rotate_pg(db, &a)
+                                               : db__transact_rotation(db, rotate_body, &a);
     if (rc != 0) { /* rolled back: nothing of it holds */
         db_rotate_result_dispose(out);
         memset(out, 0, sizeof *out);

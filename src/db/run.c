@@ -285,6 +285,12 @@ int db__transact_rotation(db_t *db, db_tx_cb body, void *arg)
 }
 
 /* See db_internal.h. */
+uint64_t db__round_trips(const db_t *db)
+{
+    return db->drv->round_trips ? db->drv->round_trips(db->state) : 0;
+}
+
+/* See db_internal.h. */
 int db__tx_script(db_tx_t *tx, const char *sql)
 {
     return tx->db->drv->exec_script(tx->c, sql);

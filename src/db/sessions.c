@@ -1,6 +1,7 @@
 /*
  * sessions.c - the sessions table (db.h "sessions"): login (a session with its first
- * refresh token, in one transaction), lookups, the throttled last-use touch, revocation and
+ * refresh token, in one transaction; on PostgreSQL one statement, db__pg_session_create,
+ * so one round trip), lookups, the throttled last-use touch, revocation and
  * the two lists (a user's active sessions, recently revoked ones for the revocation index).
  * Statements run through the runner (run.c); their text is in sql.c. Refresh tokens and
  * their rotation are refresh.c's; revoking every session of a user together with the
@@ -106,7 +107,22 @@ int db_session_create(db_t *db, const db_session_t *s, const db_refresh_t *rt, i
     char *ip = clean_text(s->client_ip, MAX_CLIENT_IP_BYTES);
     char *ua = clean_text(s->user_agent, MAX_USER_AGENT_BYTES);
     struct create a = {s, rt, ip, ua, now};
-    int rc = db_transact(db, create_body, &a);
+    int rc;
+    if (db->drv->backend == DB_BACKEND_PG) { /* one statement, one round trip */
+        db_param_t p[] = {db_text(s->sid),
+                          db_int(s->user_id),
+                          db_int(now),
+                          db_text(ip),
+                          db_text(ua),
+                          db_text_or_null(rt ? rt->jti : NULL),
+                          db_int(rt ? rt->expires_at : 0)};
+        int64_t users = 0;
+        rc = db_query_one(db, &db__pg_session_create, p, DB_NPARAMS(p), db_row_read_int, &users);
+        if (rc == 0 && users != 1)
+            rc = ERR_NOT_FOUND;
+    } else {
+        rc = db_transact(db, create_body, &a);
+    }
     free(ip);
     free(ua);
     return rc;

@@ -124,3 +124,27 @@ const db_stmt_def_t db__sql[DB_STMT__COUNT] = {
          "WHERE r.sid = sessions.id) AND (CASE WHEN revoked_at IS NOT NULL AND revoked_at > "
          "last_used_at THEN revoked_at ELSE last_used_at END) <= ?1"),
 };
+
+/* See db_internal.h. The function is migration 5's (migrate.c); the user columns are read
+   out of its o_user (DB_USER_NCOLS of them, read by db__read_user_at). */
+const db_stmt_def_t db__pg_rotate = {
+    .name = "ROTATE_PG",
+    .pg = "SELECT f.o_action, f.o_succ_jti, f.o_succ_issued_at, f.o_succ_expires_at, f.o_sid, "
+          "f.o_issued_at, f.o_expires_at, f.o_used_at, f.o_replaced_by, f.o_session_revoked_at, "
+          "(f.o_user).id, (f.o_user).username, (f.o_user).email, (f.o_user).first_name, "
+          "(f.o_user).last_name, (f.o_user).role, (f.o_user).premium, (f.o_user).is_active, "
+          "(f.o_user).password, (f.o_user).created_at, (f.o_user).last_login, "
+          "(f.o_user).revoke_before, (f.o_user).updated_at "
+          "FROM jwtd_refresh_rotate(?1, ?2, ?3, ?4, ?5, ?6) f"};
+
+/* See db_internal.h. Constraints are checked at the end of the statement, so the refresh
+   token's foreign key sees the session inserted by the same statement, and a missing user
+   fails the session's (ERR_NOT_FOUND) as in the transaction. */
+const db_stmt_def_t db__pg_session_create = {
+    .name = "SESSION_CREATE_PG",
+    .pg = "WITH s AS (INSERT INTO sessions (id, user_id, created_at, last_used_at, client_ip, "
+          "user_agent) VALUES (?1, ?2, ?3, ?3, ?4, ?5) RETURNING id), "
+          "r AS (INSERT INTO refresh_tokens (jti, sid, issued_at, expires_at) "
+          "SELECT ?6::text, s.id, ?3::bigint, ?7::bigint FROM s WHERE ?6::text IS NOT NULL), "
+          "u AS (UPDATE users SET last_login = ?3 WHERE id = ?2 RETURNING id) "
+          "SELECT count(*) FROM u"};

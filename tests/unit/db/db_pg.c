@@ -20,6 +20,7 @@
 
 #include "common/err.h"
 #include "db/db.h"
+#include "db/db_internal.h"
 #include "db/pgtest.h"
 
 /* ==== fixture ============================================================================= */
@@ -307,6 +308,98 @@ TEST(db_pg_lock_timeout_is_unavailable)
     CHECK_EQ_INT(out.status, DB_ROTATE_ROTATED);
     CHECK_STR_EQ(out.user.username, "alice");
     db_rotate_result_dispose(&out);
+    db_close(db);
+    pgtest_drop_db(url);
+}
+
+/* A rotation on PostgreSQL is one round trip whatever its verdict: the function call of
+   db__pg_rotate, in autocommit (no BEGIN, no COMMIT). */
+TEST(db_pg_rotation_is_one_round_trip)
+{
+    SKIP_WITHOUT_PG();
+    char url[320], err[256];
+    db_t *db;
+    ASSERT_EQ_INT(pgtest_create_db(url, sizeof url), 0);
+    ASSERT_EQ_INT(db_open(url, &(db_options_t){.max_connections = 1}, &db, err, sizeof err), 0);
+    ASSERT_EQ_INT(db_migrate(db, NULL), 0);
+    int64_t uid = mkuser(db, "alice");
+    ASSERT_TRUE(uid > 0);
+    db_session_t s = {0};
+    db_refresh_t rt = {0};
+    snprintf(s.sid, sizeof s.sid, "s1");
+    s.user_id = uid;
+    snprintf(rt.jti, sizeof rt.jti, "r1");
+    rt.expires_at = 9000;
+    ASSERT_EQ_INT(db_session_create(db, &s, &rt, 2000), 0);
+
+    /* The first rotation on the connection also prepares the statement (one more trip). */
+    db_rotate_result_t out;
+    uint64_t before = db__round_trips(db);
+    CHECK_EQ_INT(db_refresh_rotate(db, "s1", "r1", "r2", 9500, 2100, 10, &out), 0);
+    CHECK_EQ_INT(out.status, DB_ROTATE_ROTATED);
+    CHECK_TRUE(db__round_trips(db) - before <= 2);
+    db_rotate_result_dispose(&out);
+
+    struct {
+        const char *jti, *new_jti;
+        int64_t now;
+        enum db_rotate_status status;
+        const char *reason;
+    } steps[] = {
+        {"r2", "r3", 2200, DB_ROTATE_ROTATED, "rotated"},
+        {"r2", "r4", 2205, DB_ROTATE_REUSED_WITHIN_GRACE, "grace"},
+        {"zz", "r5", 2206, DB_ROTATE_NOT_VALID, "unknown"},
+        {"r1", "r6", 2300, DB_ROTATE_REUSE_DETECTED, "reuse"},
+        {"r3", "r7", 2301, DB_ROTATE_NOT_VALID, "session_revoked"},
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        before = db__round_trips(db);
+        CHECK_EQ_INT(db_refresh_rotate(db, "s1", steps[i].jti, steps[i].new_jti, 9500, steps[i].now,
+                                       10, &out),
+                     0);
+        CHECK_EQ_INT(db__round_trips(db) - before, 1);
+        CHECK_EQ_INT(out.status, steps[i].status);
+        CHECK_STR_EQ(out.reason, steps[i].reason);
+        if (steps[i].status == DB_ROTATE_REUSED_WITHIN_GRACE) {
+            CHECK_STR_EQ(out.successor_jti, "r3");
+            CHECK_EQ_INT(out.successor_issued_at, 2200);
+            CHECK_STR_EQ(out.user.username, "alice");
+        }
+        db_rotate_result_dispose(&out);
+    }
+    /* login's write (session, first refresh token, last_login) is one trip too */
+    db_session_t s2 = {0};
+    db_refresh_t rt2 = {0};
+    snprintf(s2.sid, sizeof s2.sid, "s2");
+    s2.user_id = uid;
+    snprintf(rt2.jti, sizeof rt2.jti, "q1");
+    rt2.expires_at = 9000;
+    CHECK_EQ_INT(db_session_create(db, &s2, &rt2, 2350), 0); /* prepares it */
+    snprintf(s2.sid, sizeof s2.sid, "s3");
+    before = db__round_trips(db);
+    CHECK_EQ_INT(db_session_create(db, &s2, &rt2, 2351), 0); /* q1 again: another session */
+    CHECK_EQ_INT(db__round_trips(db) - before, 1);
+    db_refresh_t got;
+    CHECK_EQ_INT(db_refresh_get(db, "s3", "q1", &got), 0);
+    CHECK_EQ_INT(got.issued_at, 2351);
+    CHECK_EQ_INT(got.expires_at, 9000);
+    db_user_t u;
+    CHECK_EQ_INT(db_user_find_by_id(db, uid, &u), 0);
+    CHECK_EQ_INT(u.last_login, 2351);
+    db_user_dispose(&u);
+    snprintf(s2.sid, sizeof s2.sid, "s4"); /* without a refresh token */
+    CHECK_EQ_INT(db_session_create(db, &s2, NULL, 2352), 0);
+    CHECK_EQ_INT(db_refresh_get(db, "s4", "q1", &got), ERR_NOT_FOUND);
+    CHECK_EQ_INT(db_session_create(db, &s2, NULL, 2353), ERR_CONFLICT);
+    s2.user_id = uid + 100;
+    snprintf(s2.sid, sizeof s2.sid, "s5");
+    CHECK_EQ_INT(db_session_create(db, &s2, &rt2, 2354), ERR_NOT_FOUND);
+    CHECK_EQ_INT(db_refresh_get(db, "s5", "q1", &got), ERR_NOT_FOUND);
+
+    /* the counter counts: a two-statement transaction is more than one trip */
+    before = db__round_trips(db);
+    CHECK_EQ_INT(db_user_revoke_all(db, uid, 2400, NULL), 0);
+    CHECK_TRUE(db__round_trips(db) - before >= 2);
     db_close(db);
     pgtest_drop_db(url);
 }
