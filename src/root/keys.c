@@ -116,14 +116,7 @@ static int read_key_file(struct loader *ld, const char *var, const char *path, c
         close(fd);
         return fail(ld, "%s: out of memory", var);
     }
-    while (n < (size_t)st.st_size) {
-        ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-    }
+    n = fileio_read_upto(fd, buf, (size_t)st.st_size);
     close(fd);
     buf[n] = '\0';
     *out = buf;

@@ -331,15 +331,7 @@ int root_keyset_read(const char *dir, root_keyset_t *out, char *err, size_t cap)
         return fail(err, cap, ERR_CONFIG, "%s is not a regular file of at most 1 MiB", path);
     }
     char *text = xmalloc((size_t)st.st_size + 1);
-    size_t n = 0;
-    while (n < (size_t)st.st_size) {
-        ssize_t r = read(fd, text + n, (size_t)st.st_size - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-    }
+    size_t n = fileio_read_upto(fd, text, (size_t)st.st_size);
     close(fd);
     char why[256];
     int rc = root_keyset_parse(str_make(text, n), out, why, sizeof why);

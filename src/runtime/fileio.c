@@ -33,6 +33,22 @@ int fileio_write_all(int fd, const void *data, size_t n)
     return 0;
 }
 
+/* See fileio.h. */
+size_t fileio_read_upto(int fd, void *buf, size_t n)
+{
+    char *p = buf;
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, p + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    return got;
+}
+
 /* fsync of the directory holding path, so that a rename or link survives a crash. */
 static int sync_dir(const char *path)
 {

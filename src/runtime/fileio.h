@@ -1,5 +1,5 @@
 /*
- * fileio.h - the few file operations jwtd repeats: write a whole buffer, replace (or
+ * fileio.h - the few file operations jwtd repeats: read or write a whole buffer, replace (or
  * create) a file atomically so that a crash never leaves a half-written key, upload
  * sidecar or configuration behind, and create a directory with its parents.
  */
@@ -13,6 +13,10 @@
 /* Writes all n bytes to fd, retrying on EINTR and short writes. Returns 0 or ERR_IO (errno
    tells why). */
 int fileio_write_all(int fd, const void *data, size_t n);
+
+/* Reads from fd into buf until n bytes, end of file or an error, retrying on EINTR and short
+   reads. Returns the bytes read (fewer than n at end of file or on an error). */
+size_t fileio_read_upto(int fd, void *buf, size_t n);
 
 /*
  * Writes data to path atomically: a temporary file in the same directory (created with

@@ -10,19 +10,15 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "runtime/fileio.h"
+
 /* Reads up to cap-1 bytes of path into buf, NUL-terminated. Returns the length or -1. */
 static ssize_t read_small(const char *path, char *buf, size_t cap)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    size_t n = 0;
-    while (n < cap - 1) {
-        ssize_t r = read(fd, buf + n, cap - 1 - n);
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-    }
+    size_t n = fileio_read_upto(fd, buf, cap - 1);
     close(fd);
     buf[n] = '\0';
     return (ssize_t)n;

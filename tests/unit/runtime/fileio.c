@@ -110,3 +110,18 @@ TEST(fileio_mkdirs_creates_parents_private)
     }
     rmdir(dir);
 }
+
+TEST(fileio_read_upto_stops_at_n_or_end_of_file)
+{
+    int p[2];
+    ASSERT_TRUE(pipe(p) == 0);
+    ASSERT_EQ_INT(fileio_write_all(p[1], "abcdefgh", 8), 0);
+    char buf[16] = "";
+    CHECK_EQ_INT((int)fileio_read_upto(p[0], buf, 3), 3);
+    CHECK_TRUE(memcmp(buf, "abc", 3) == 0);
+    close(p[1]);
+    CHECK_EQ_INT((int)fileio_read_upto(p[0], buf, sizeof buf), 5);
+    CHECK_TRUE(memcmp(buf, "defgh", 5) == 0);
+    CHECK_EQ_INT((int)fileio_read_upto(p[0], buf, sizeof buf), 0);
+    close(p[0]);
+}
