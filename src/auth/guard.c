@@ -95,16 +95,23 @@ bool auth_guard_limited(const auth_t *a, enum auth_guard_kind kind)
 
 /* ---- checks ---------------------------------------------------------------------------------- */
 
-/* One check in flight: the caller's callback and the keys the buckets point at. */
-struct check {
+/* The head of every check in flight (its first member): the caller's callback. on_rate
+   answers it and frees the whole check. */
+struct check_reply {
     auth_guard_cb cb;
     void *arg;
+};
+
+/* One check in flight: the caller's callback and the keys the buckets point at. */
+struct check {
+    struct check_reply reply;
     char keys[3][KEY_MAX];
 };
 
+/* The store's answer to a check whose first member is a struct check_reply. */
 static void on_rate(void *arg, const store_rate_result_t *r)
 {
-    struct check *c = arg;
+    struct check_reply *c = arg;
     auth_guard_result_t res = {r->allowed, r->retry_after_s, r->local};
     auth_guard_cb cb = c->cb;
     void *cb_arg = c->arg;
@@ -130,8 +137,8 @@ void auth_guard_check(auth_t *a, enum auth_guard_kind kind, const char *client,
     struct check *c = xcalloc(1, sizeof *c);
     store_rate_t r[3];
     size_t n = 0;
-    c->cb = cb;
-    c->arg = arg;
+    c->reply.cb = cb;
+    c->reply.arg = arg;
     if (g->invalid_block_s) {
         snprintf(c->keys[n], KEY_MAX, "block:%s", client);
         r[n] = (store_rate_t){c->keys[n], 0, 0, STORE_RATE_BLOCK};
@@ -204,20 +211,9 @@ static void failure_budgets(const auth_t *a, const char *client, const char *use
 
 /* A login check in flight: the caller's callback and the buckets. */
 struct login_check {
-    auth_guard_cb cb;
-    void *arg;
+    struct check_reply reply;
     struct login_buckets b;
 };
-
-static void on_login_rate(void *arg, const store_rate_result_t *r)
-{
-    struct login_check *c = arg;
-    auth_guard_result_t res = {r->allowed, r->retry_after_s, r->local};
-    auth_guard_cb cb = c->cb;
-    void *cb_arg = c->arg;
-    free(c);
-    cb(cb_arg, &res);
-}
 
 /* See auth.h. */
 void auth_guard_login(auth_t *a, const char *client, const char *username, const char *device,
@@ -225,8 +221,8 @@ void auth_guard_login(auth_t *a, const char *client, const char *username, const
 {
     const auth_guard_options_t *g = &auth__live(a)->guard;
     struct login_check *c = xcalloc(1, sizeof *c);
-    c->cb = cb;
-    c->arg = arg;
+    c->reply.cb = cb;
+    c->reply.arg = arg;
     if (g->invalid_block_s)
         add(&c->b, NULL, STORE_RATE_BLOCK, "block:%s", client);
     if (limited(&g->login)) {
@@ -243,7 +239,7 @@ void auth_guard_login(auth_t *a, const char *client, const char *username, const
         allow_now(cb, arg);
         return;
     }
-    store_rate_check(a->store, c->b.r, c->b.n, on_login_rate, c);
+    store_rate_check(a->store, c->b.r, c->b.n, on_rate, c);
 }
 
 /* See auth.h. */
@@ -376,8 +372,8 @@ void auth_guard_use_once(auth_t *a, const char *jti, int64_t exp, auth_guard_cb 
     int64_t left = exp > 0 ? exp - clock_now_s() : 3600;
     uint32_t period = (uint32_t)(left < 1 ? 1 : left > 86400 ? 86400 : left) + 1;
     struct check *c = xcalloc(1, sizeof *c);
-    c->cb = cb;
-    c->arg = arg;
+    c->reply.cb = cb;
+    c->reply.arg = arg;
     snprintf(c->keys[0], KEY_MAX, "once:%.64s", jti);
     store_rate_t r = {c->keys[0], 1, period, STORE_RATE_CONSUME};
     store_rate_check(a->store, &r, 1, on_rate, c);
