@@ -29,7 +29,7 @@ LLHTTP_DIR := /usr/share/llhttp
 LLHTTP_INC := /usr/share/include/llhttp
 
 PKGS_JWTV := openssl jansson
-PKGS_ALL  := $(PKGS_JWTV) libuv hiredis sqlite3 libpq libargon2
+PKGS_ALL  := $(PKGS_JWTV) libuv hiredis sqlite3 libpq libargon2 libcurl libcbor libqrencode
 
 OPT       ?= -O2
 WARN      := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes \
@@ -338,7 +338,7 @@ test-pg:
 # end-to-end tests in Debian's Chromium (tests/e2e: playwright-core, installed by bootstrap).
 e2e:
 	cd clients/js && JWTD_BIN=$(CURDIR)/$(JWTD_BIN_DIR)/jwtd node --test test/client.test.js
-	cd tests/e2e && JWTD_BIN=$(CURDIR)/$(JWTD_BIN_DIR)/jwtd node --test e2e.test.js
+	cd tests/e2e && JWTD_BIN=$(CURDIR)/$(JWTD_BIN_DIR)/jwtd node --test *.test.js
 
 # docs/openapi.json against the OpenAPI 3 schema plus the rules a strict linter adds (unique
 # operationIds, no empty `required`, path parameters declared); tests/openapi/validate.js,
