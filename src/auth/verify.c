@@ -192,7 +192,9 @@ enum auth_verdict auth_verify_token(auth_t *a, str_t token, enum auth_token_kind
     const auth_live_t *l = auth__live(a);
     if (now == 0)
         now = clock_now_s();
-    if (kind == AUTH_TOKEN_ACCESS) {
+    /* the cache holds access tokens only; an access token checked as "any" type (the
+       verify route) gets the same answer, since the two checks differ by the type alone */
+    if (kind != AUTH_TOKEN_REFRESH) {
         int cached_alg;
         const auth_token_ref_t *hit = auth__vcache_get(l->gen, token, now, &cached_alg);
         if (hit) {
@@ -211,7 +213,8 @@ enum auth_verdict auth_verify_token(auth_t *a, str_t token, enum auth_token_kind
         out->tamper = tamper;
         return v;
     }
-    if (kind == AUTH_TOKEN_ACCESS)
+    if (kind == AUTH_TOKEN_ACCESS ||
+        (kind == AUTH_TOKEN_ANY && scratch.token_type && strcmp(scratch.token_type, "access") == 0))
         auth__vcache_put(l->gen, token, now, out, (int)alg);
     return v;
 }

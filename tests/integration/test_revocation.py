@@ -73,6 +73,25 @@ def test_logout_rejects_access_at_once_on_every_worker(tokens):
     assert v.status_code == 401 and v.json() == BLACKLISTED, v.text
 
 
+def test_verify_route_cache_sees_a_logout_at_once(tokens):
+    """The verify route answers a known access token from the verified-token cache: the
+    revocation index is still consulted on every hit, on every worker."""
+    j = tokens(workers=2)
+    pair = j.login()
+    for _ in range(6):  # new connections: both workers cache it
+        r = requests.post(j.url + "/api/token/verify/", json={"token": pair["access"]},
+                          headers={"Connection": "close"}, timeout=30)
+        assert r.status_code == 200, r.text
+    assert j.verify(pair["refresh"]).status_code == 200  # a refresh token: never cached
+    assert j.blacklist(pair["refresh"]).status_code == 200
+    for _ in range(20):
+        r = requests.post(j.url + "/api/token/verify/", json={"token": pair["access"]},
+                          headers={"Connection": "close"}, timeout=30)
+        assert r.status_code == 401 and r.json() == BLACKLISTED, r.text
+    r = j.verify(pair["refresh"])
+    assert r.status_code == 401 and r.json() == BLACKLISTED, r.text
+
+
 def test_reuse_after_grace_kills_the_session(tokens):
     j = tokens(JWTD_REFRESH_REUSE_GRACE="1s")
     s0 = j.login()
