@@ -162,6 +162,11 @@ $(BUILD)/libjwtv.so: $(JWTV_OBJ) src/lib/jwtv.map VERSION
 $(BUILD)/jwtd: $(MAIN_OBJ) $(SERVER_OBJ) $(LLHTTP_OBJ) $(JWTV_INTERNAL)
 	$(CC) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(SERVER_OBJ) $(LLHTTP_OBJ) $(JWTV_INTERNAL) $(LDLIBS_ALL)
 
+# bench/micro-rate's program: the rate limiter's per-request work against the server's objects
+$(BUILD)/micro_rate: bench/micro_rate.c $(SERVER_OBJ) $(LLHTTP_OBJ) $(JWTV_INTERNAL)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(SERVER_OBJ) $(LLHTTP_OBJ) $(JWTV_INTERNAL) \
+	    $(LDLIBS_ALL)
+
 $(BUILD)/unit_tests: $(UNIT_OBJ) $(SERVER_OBJ) $(LLHTTP_OBJ) $(JWTV_INTERNAL)
 	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(SERVER_OBJ) $(LLHTTP_OBJ) $(JWTV_INTERNAL) $(LDLIBS_ALL)
 

@@ -39,6 +39,7 @@
 #include "auth/auth_internal.h"
 #include "common/clock.h"
 #include "common/ip.h"
+#include "common/text.h"
 #include "runtime/alloc.h"
 #include "runtime/audit.h"
 #include "runtime/log.h"
@@ -125,6 +126,18 @@ static void allow_now(auth_guard_cb cb, void *arg)
     cb(arg, &res);
 }
 
+/* out = prefix + s, cut to KEY_MAX - 1 bytes (the per-request keys: no printf on the hot
+   path) */
+static void key_join(char out[KEY_MAX], const char *prefix, size_t plen, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > KEY_MAX - 1 - plen)
+        n = KEY_MAX - 1 - plen;
+    memcpy(out, prefix, plen);
+    memcpy(out + plen, s, n);
+    out[plen + n] = '\0';
+}
+
 /* See auth.h. */
 void auth_guard_check(auth_t *a, enum auth_guard_kind kind, const char *client,
                       const char *username, int64_t user_id, auth_guard_cb cb, void *arg)
@@ -140,16 +153,22 @@ void auth_guard_check(auth_t *a, enum auth_guard_kind kind, const char *client,
     c->reply.cb = cb;
     c->reply.arg = arg;
     if (g->invalid_block_s) {
-        snprintf(c->keys[n], KEY_MAX, "block:%s", client);
+        key_join(c->keys[n], "block:", 6, client);
         r[n] = (store_rate_t){c->keys[n], 0, 0, STORE_RATE_BLOCK};
         n++;
     }
     if (kind == AUTH_GUARD_USER && limited(&g->user)) {
-        snprintf(c->keys[n], KEY_MAX, "user:%" PRId64, user_id);
+        memcpy(c->keys[n], "user:", 5);
+        if (user_id < 0) {
+            c->keys[n][5] = '-';
+            c->keys[n][6 + text_put_u64(c->keys[n] + 6, -(uint64_t)user_id)] = '\0';
+        } else {
+            c->keys[n][5 + text_put_u64(c->keys[n] + 5, (uint64_t)user_id)] = '\0';
+        }
         r[n] = (store_rate_t){c->keys[n], g->user.count, g->user.period_s, STORE_RATE_CONSUME};
         n++;
     } else if (kind == AUTH_GUARD_ANON && limited(&g->anon)) {
-        snprintf(c->keys[n], KEY_MAX, "anon:%s", client);
+        key_join(c->keys[n], "anon:", 5, client);
         r[n] = (store_rate_t){c->keys[n], g->anon.count, g->anon.period_s, STORE_RATE_CONSUME};
         n++;
     }

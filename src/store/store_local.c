@@ -296,6 +296,15 @@ static void rate_key(char *out, size_t cap, const char *key)
     out[5 + n] = '\0';
 }
 
+/* Whether a check's bucket is written when the request is allowed. */
+static bool rate_counted(const store_rate_t *r)
+{
+    int mode = (int)r->mode;
+    return (mode == STORE_RATE_CONSUME || mode == STORE__RATE_FORCE ||
+            mode == STORE__RATE_REFUND) &&
+           r->count != 0;
+}
+
 void store__local_rate_check(store_local_t *l, const store_rate_t *r, size_t n, int64_t now_us,
                              store_rate_result_t *out)
 {
@@ -305,6 +314,8 @@ void store__local_rate_check(store_local_t *l, const store_rate_t *r, size_t n, 
     out->local = true;
     int64_t retry = 0;
     int64_t tats[8];
+    struct lentry *found[8];
+    bool all_found = true; /* then the counting pass needs no second lookup */
     if (n > 8)
         n = 8;
     pthread_mutex_lock(&l->mu);
@@ -312,6 +323,8 @@ void store__local_rate_check(store_local_t *l, const store_rate_t *r, size_t n, 
         char k[300];
         rate_key(k, sizeof k, r[i].key);
         struct lentry *e = find(l, k, hash_str(k), now_us);
+        found[i] = e;
+        all_found = all_found && (e || !rate_counted(&r[i]));
         tats[i] = e ? e->tat_us : 0;
         int64_t wait = 0;
         if ((int)r[i].mode == STORE_RATE_BLOCK) {
@@ -335,14 +348,16 @@ void store__local_rate_check(store_local_t *l, const store_rate_t *r, size_t n, 
             out->retry_after_s = 1;
     } else {
         for (size_t i = 0; i < n; i++) {
-            int mode = (int)r[i].mode;
-            if ((mode != STORE_RATE_CONSUME && mode != STORE__RATE_FORCE &&
-                 mode != STORE__RATE_REFUND) ||
-                r[i].count == 0)
+            if (!rate_counted(&r[i]))
                 continue;
-            char k[300];
-            rate_key(k, sizeof k, r[i].key);
-            struct lentry *e = upsert(l, k, now_us);
+            /* an insertion may prune (free) other entries: found[] holds only while none
+               is inserted */
+            struct lentry *e = found[i];
+            if (!all_found) {
+                char k[300];
+                rate_key(k, sizeof k, r[i].key);
+                e = upsert(l, k, now_us);
+            }
             e->tat_us = tats[i];
             e->expires_us = tats[i] > now_us ? tats[i] + 1 : now_us + 1;
         }
