@@ -70,6 +70,8 @@ static void on_openid_configuration(http_req_t *req)
     buf_printf(&b, ",\"revocation_endpoint\":\"%s/oauth/revoke\"", base);
     buf_printf(&b, ",\"introspection_endpoint\":\"%s/oauth/introspect\"", base);
     buf_printf(&b, ",\"end_session_endpoint\":\"%s/oauth/logout\"", base);
+    /* jwtd's own refresh route (SimpleJWT's), kept for clients that read it */
+    buf_printf(&b, ",\"refresh_endpoint\":\"%s/api/token/refresh/\"", base);
     buf_append_cstr(
         &b, ",\"scopes_supported\":[\"openid\",\"profile\",\"email\",\"offline_access\"]"
             ",\"response_types_supported\":[\"code\"]"
