@@ -148,7 +148,7 @@ static void respond_page(http_req_t *req, int status, buf_t *b)
     http_resp_header_add(req, "Cache-Control", "no-store");
     http_resp_header_add(req, "Content-Security-Policy", PAGE_CSP);
     http_resp_header_add(req, "X-Frame-Options", "DENY");
-    http_resp_header_add(req, "Referrer-Policy", "no-referrer");
+    http_resp_header_add(req, "Referrer-Policy", "same-origin");
     http_respond(req, status, HTML_CT, buf_str(b));
     buf_dispose(b);
 }
