@@ -283,16 +283,12 @@ static int issue_code(auth_t *a, const auth_oauth_authz_t *q, const char *client
     oauth__sha256_hex(code, AUTH_OAUTH_SECRET_LEN, hash);
     db_param_t purge[] = {db_int(now - 3600)};
     (void)db_exec(a->db, &oauth__sql[OQ_CODE_PURGE], purge, DB_NPARAMS(purge), NULL);
-    db_param_t p[] = {db_text(hash),
-                      db_text(client_id),
-                      db_int(q->me->user_id),
+    db_param_t p[] = {db_text(hash), db_text(client_id), db_int(q->me->user_id),
                       db_text(q->me->sid),
-                      db_text(uri),
-                      db_text(scope),
-                      db_text(q->nonce),
-                      db_text(q->code_challenge),
-                      db_int(q->me->auth_time),
-                      db_int(now),
+                      /* "" when the request left redirect_uri out (one registered URI):
+                         the token request may then leave it out too (RFC 6749 §4.1.3) */
+                      db_text(q->redirect_uri ? uri : ""), db_text(scope), db_text(q->nonce),
+                      db_text(q->code_challenge), db_int(q->me->auth_time), db_int(now),
                       db_int(now + AUTH_OAUTH_CODE_LIFETIME_S)};
     int rc = auth__map_db(db_exec(a->db, &oauth__sql[OQ_CODE_INSERT], p, DB_NPARAMS(p), NULL));
     if (rc == ERR_NOT_FOUND) /* the user or client went away meanwhile */
@@ -658,7 +654,9 @@ static int grant_code(auth_t *a, const auth_oauth_client_t *c, const auth_oauth_
         fail(r, "invalid_grant", "The authorization code is invalid or expired.");
         goto out;
     }
-    if (!q->redirect_uri || strcmp(q->redirect_uri, row.redirect_uri) != 0) {
+    if (row.redirect_uri[0]
+            ? !q->redirect_uri || strcmp(q->redirect_uri, row.redirect_uri) != 0
+            : q->redirect_uri && !oauth__list_has_cstr(c->redirect_uris, q->redirect_uri)) {
         fail(r, "invalid_grant", "redirect_uri does not match the authorization request.");
         goto out;
     }

@@ -214,6 +214,17 @@ def test_public_client_pkce_and_client_secret_post(op):
     r = token(op, {"grant_type": "authorization_code", "code": code, "redirect_uri": SPA_CB,
                    "client_id": op.spa["client_id"], "code_verifier": verifier})
     assert r.status_code == 200, r.text
+    # redirect_uri left out of both requests (the client has exactly one)
+    _, code = code_for(op, s, op.spa, redirect_uri=None, code_challenge=challenge,
+                       code_challenge_method="S256")
+    r = token(op, {"grant_type": "authorization_code", "code": code,
+                   "client_id": op.spa["client_id"], "code_verifier": verifier})
+    assert r.status_code == 200, r.text
+    # ... but given in the authorization request, it is required in the token request
+    _, code = code_for(op, s, op.spa, code_challenge=challenge, code_challenge_method="S256")
+    r = token(op, {"grant_type": "authorization_code", "code": code,
+                   "client_id": op.spa["client_id"], "code_verifier": verifier})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant", r.text
     # client_secret_post works for the confidential client
     _, code = code_for(op, s, op.app)
     r = token(op, {"grant_type": "authorization_code", "code": code, "redirect_uri": APP_CB,
