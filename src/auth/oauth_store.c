@@ -421,7 +421,7 @@ int auth_oauth_client_create(auth_t *a, const auth_oauth_client_new_t *n, int64_
                                           "post_logout_redirect_uri: an absolute https URI (http "
                                           "only for localhost) without a fragment")
                               : NULL;
-    if (!*why && !*redirects && oauth__list_has_cstr(grants, "authorization_code"))
+    if (!*why && redirects && !*redirects && oauth__list_has_cstr(grants, "authorization_code"))
         *why = "redirect_uri: at least one is required for the authorization code grant";
     char hash[65] = "";
     char id[33];

@@ -126,6 +126,12 @@ static int client_create(int argc, char **argv, root_t *r)
     fputc('\n', stdout);
     if (secret[0])
         fprintf(stderr, "jwtd client create: store the client_secret now: it is not shown again\n");
+    if (!auth_oauth_can_sign_id_tokens(r->auth))
+        fprintf(stderr,
+                "jwtd client create: warning: the signing key is %s; ID tokens need an "
+                "asymmetric key, and jwtd serve refuses to start with clients and an "
+                "HMAC key (docs/oidc.md)\n",
+                auth_signing_alg(r->auth));
     buf_dispose_secret(&b);
     auth_oauth_client_dispose(&c);
     return CLI_EXIT_OK;
