@@ -181,6 +181,20 @@ describe('jwtd as an OpenID Connect provider, openid-client as the relying party
     );
   });
 
+  test('prompt=login asks for the password again although the browser is signed in', async () => {
+    const { url, checks } = await request({ prompt: 'login' });
+    await page.goto(url.href);
+    await page.waitForURL(/\/app\/\?login=1&next=/);
+    await page.getByLabel('Password').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Sign in' }).isVisible(), true);
+    await page.getByLabel('Username').fill('testuser');
+    await page.getByLabel('Password').fill(TEST_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL((u) => u.href.startsWith(redirectUri));
+    const fresh = await oidc.authorizationCodeGrant(config, new URL(page.url()), checks);
+    assert.ok(fresh.claims().auth_time >= tokens.claims().auth_time);
+  });
+
   test('the dashboard lists the app under "Connected apps" and revokes it', async () => {
     const { url, checks } = await request();
     await page.goto(url.href);

@@ -301,6 +301,18 @@ def test_prompt_none_without_session_is_login_required(op):
     _, r = authorize(op, login(op), op.app, prompt="login")
     u, q = redirected(r)
     assert u.path == "/app/" and q["login"] == "1" and "prompt" not in q["next"]
+    # max_age older than the sign-in: the same; a fresh enough sign-in goes on
+    s = login(op)
+    _, r = authorize(op, s, op.app, max_age="3600")
+    assert r.status_code == 200 and "Allow access?" in r.text
+    time.sleep(1.1)
+    _, r = authorize(op, s, op.app, max_age="0")
+    u, q = redirected(r)
+    assert u.path == "/app/" and q["login"] == "1" and "max_age" not in q["next"]
+    params, r = authorize(op, s, op.app, max_age="0", prompt="none")
+    assert redirected(r)[1]["error"] == "login_required"
+    _, r = authorize(op, s, op.app, max_age="-1")
+    assert r.status_code == 400 and "Location" not in r.headers
 
 
 def test_consent_denied_and_csrf(op):
