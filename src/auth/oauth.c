@@ -1023,7 +1023,7 @@ int auth_oauth_userinfo(auth_t *a, const auth_token_ref_t *access, int64_t now,
 /* See oauth.h. */
 int auth_oauth_logout(auth_t *a, str_t id_token_hint, const char *client_id,
                       const char *post_logout_redirect_uri, const auth_oauth_browser_t *me,
-                      int64_t now, char **redirect, const char **why)
+                      bool confirmed, int64_t now, char **redirect, const char **why)
 {
     *redirect = NULL;
     *why = NULL;
@@ -1065,6 +1065,13 @@ int auth_oauth_logout(auth_t *a, str_t id_token_hint, const char *client_id,
         return rc;
     if (*why)
         return ERR_INVALID;
+    /* without a valid hint, the user confirms first (RP-Initiated Logout 1.0 §2): a page
+       elsewhere must not sign a user out by a link */
+    if (me && me->user_id > 0 && !id_token_hint.len && !confirmed) {
+        free(*redirect);
+        *redirect = NULL;
+        return ERR_DECLINED;
+    }
     if (me && me->user_id > 0) {
         rc = auth_revoke_session(a, me->sid, now);
         if (rc == 0)

@@ -238,13 +238,15 @@ int auth_oauth_userinfo(auth_t *a, const auth_token_ref_t *access, int64_t now,
 /*
  * RP-initiated logout: id_token_hint (may be empty: jwtd's own signature required, expiry
  * ignored) names the client (else client_id); post_logout_redirect_uri (may be NULL) must
- * be one of its registered ones. Ends the browser session me (may be NULL). OUT: *redirect
- * (heap; NULL = show the signed-out page). Returns 0, ERR_INVALID (*why: a bad hint, an
- * unregistered URI), ERR_UNAVAILABLE.
+ * be one of its registered ones. Ends the browser session me (may be NULL); without a
+ * hint, only once the user confirmed (confirmed: the confirmation form's answer). OUT:
+ * *redirect (heap; NULL = show the signed-out page). Returns 0, ERR_DECLINED (ask the user
+ * first; nothing done), ERR_INVALID (*why: a bad hint, an unregistered URI),
+ * ERR_UNAVAILABLE.
  */
 int auth_oauth_logout(auth_t *a, str_t id_token_hint, const char *client_id,
                       const char *post_logout_redirect_uri, const auth_oauth_browser_t *me,
-                      int64_t now, char **redirect, const char **why);
+                      bool confirmed, int64_t now, char **redirect, const char **why);
 /* The user's connected apps: {"apps":[{"client_id","name","scope","granted_at",
    "active_sessions"}]}. Returns 0 or ERR_UNAVAILABLE. */
 int auth_oauth_apps_json(auth_t *a, int64_t user_id, int64_t now, buf_t *out);

@@ -304,7 +304,8 @@ def test_prompt_none_without_session_is_login_required(op):
     # max_age older than the sign-in: the same; a fresh enough sign-in goes on
     s = login(op)
     _, r = authorize(op, s, op.app, max_age="3600")
-    assert r.status_code == 200 and "Allow access?" in r.text
+    assert ("Allow access?" in r.text if r.status_code == 200   # consent asked, or
+            else "code=" in r.headers["Location"])                 # remembered
     time.sleep(1.1)
     _, r = authorize(op, s, op.app, max_age="0")
     u, q = redirected(r)
@@ -414,6 +415,28 @@ def test_rp_initiated_logout(op):
     s.cookies.clear()
     _, r = authorize(op, s, op.app, prompt="none")
     assert redirected(r)[1]["error"] == "login_required"
+
+
+def test_logout_without_hint_asks_first(op):
+    s = login(op, "bob")
+    q = {"client_id": op.app["client_id"], "post_logout_redirect_uri": LOGOUT_CB, "state": "s2"}
+    r = s.get(op.url + "/oauth/logout", params=q, allow_redirects=False)
+    assert r.status_code == 200 and "Sign out?" in r.text and "Location" not in r.headers
+    # nothing happened yet: the browser session still works
+    _, a = authorize(op, s, op.app, prompt="none", scope="openid")
+    assert "login_required" not in a.headers.get("Location", "")
+    # a forged confirmation is refused
+    fields = dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"', r.text))
+    forged = dict(fields, csrf_token="x" * 43)
+    assert s.post(op.url + "/oauth/logout", data=forged, allow_redirects=False,
+                  headers={"Origin": op.url}).status_code == 403
+    r = s.post(op.url + "/oauth/logout", data=fields, allow_redirects=False,
+               headers={"Origin": op.url})
+    u, got = redirected(r)
+    assert f"{u.scheme}://{u.netloc}{u.path}" == LOGOUT_CB and got == {"state": "s2"}
+    s.cookies.clear()
+    _, a = authorize(op, s, op.app, prompt="none")
+    assert redirected(a)[1]["error"] == "login_required"
 
 
 def test_admin_clients_api(op):

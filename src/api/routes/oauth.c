@@ -11,7 +11,8 @@
  *   GET|POST /oauth/userinfo the claims of the token's scopes
  *   POST /oauth/revoke       RFC 7009
  *   POST /oauth/introspect   RFC 7662
- *   GET  /oauth/logout       RP-initiated logout 1.0
+ *   GET  /oauth/logout       RP-initiated logout 1.0 (without id_token_hint the user
+ *                            confirms: POST /oauth/logout, CSRF-protected)
  *   POST /oauth/session      the web UI, signed in (Bearer), gets the OAuth browser session
  *                            cookie (Path=/oauth/) that /oauth/authorize reads
  *   GET  /auth/apps, DELETE /auth/apps/{client_id}   the user's connected apps
@@ -716,6 +717,7 @@ struct logout_job {
     auth_t *auth;
     const char *hint, *client_id, *uri, *state;
     auth_oauth_browser_t me;
+    bool confirmed;
     int rc;
     char *redirect;
     const char *why;
@@ -725,7 +727,7 @@ static void logout_work(void *arg)
 {
     struct logout_job *j = arg;
     j->rc = auth_oauth_logout(j->auth, str_cstr(j->hint ? j->hint : ""), j->client_id, j->uri,
-                              &j->me, clock_now_s(), &j->redirect, &j->why);
+                              &j->me, j->confirmed, clock_now_s(), &j->redirect, &j->why);
 }
 
 static void logout_free(void *arg)
@@ -741,6 +743,20 @@ static void logout_done(http_req_t *req, void *arg, int status)
     int rc = status ? status : j->rc;
     if (rc == ERR_INVALID) {
         error_page(req, 400, "invalid_request", j->why);
+    } else if (rc == ERR_DECLINED) {
+        char csrf[AUTH_OAUTH_SECRET_LEN + 1];
+        auth_oauth_csrf(api__cookie(req, COOKIE), csrf);
+        buf_t b;
+        buf_init(&b, 16384);
+        page_start(&b, "Sign out?");
+        buf_append_cstr(&b, "<p>An application asks to sign you out of jwtd.</p>"
+                            "<form method=\"post\" action=\"/oauth/logout\">");
+        hidden(&b, "csrf_token", csrf);
+        hidden(&b, "client_id", j->client_id);
+        hidden(&b, "post_logout_redirect_uri", j->uri);
+        hidden(&b, "state", j->state);
+        buf_append_cstr(&b, "<button id=\"signout\" type=\"submit\">Sign out</button></form>");
+        respond_page(req, 200, &b);
     } else if (rc != 0) {
         error_page(req, 503, "temporarily_unavailable", "Try again in a moment.");
     } else {
@@ -766,23 +782,43 @@ static void logout_done(http_req_t *req, void *arg, int status)
     logout_free(j);
 }
 
-/* GET /oauth/logout: RP-initiated logout. */
+/* GET /oauth/logout (RP-initiated logout) and its confirmation form's POST. */
 static void on_logout(http_req_t *req)
 {
     const api_ctx_t *ctx = req->route_data;
+    json_t *body = NULL;
     bool bad = false;
+    if (req->method == HTTP_M_POST && http_req_json(req, &body) != 0)
+        return;
     struct logout_job *j = xcalloc(1, sizeof *j);
     j->auth = ctx->auth;
-    j->hint = param(req, NULL, "id_token_hint", &bad);
-    j->client_id = param(req, NULL, "client_id", &bad);
-    j->uri = param(req, NULL, "post_logout_redirect_uri", &bad);
-    j->state = param(req, NULL, "state", &bad);
+    j->hint = body ? NULL : param(req, NULL, "id_token_hint", &bad);
+    j->client_id = param(req, body, "client_id", &bad);
+    j->uri = param(req, body, "post_logout_redirect_uri", &bad);
+    j->state = param(req, body, "state", &bad);
+    browser(req, ctx, &j->me);
+    if (body) {
+        const char *csrf = param(req, body, "csrf_token", &bad);
+        char want[AUTH_OAUTH_SECRET_LEN + 1];
+        auth_oauth_csrf(api__cookie(req, COOKIE), want);
+        str_t origin = http_req_header(req, "origin");
+        j->confirmed =
+            csrf && strlen(csrf) == AUTH_OAUTH_SECRET_LEN &&
+            CRYPTO_memcmp(csrf, want, AUTH_OAUTH_SECRET_LEN) == 0 &&
+            (!origin.ptr || api__origin_is_self(req, origin) || api__origin_is_public(ctx, origin));
+        json_decref(body);
+        if (!j->confirmed && j->me.user_id) {
+            free(j);
+            error_page(req, 403, "access_denied",
+                       "This sign-out form is not valid for this browser session.");
+            return;
+        }
+    }
     if (bad) {
         free(j);
         error_page(req, 400, "invalid_request", "A parameter is malformed or too long.");
         return;
     }
-    browser(req, ctx, &j->me);
     api__submit(req, logout_work, logout_done, j, logout_free);
 }
 
@@ -1011,6 +1047,7 @@ static const api_route_t ROUTES[] = {
     {HTTP_M_POST, "/oauth/revoke", on_revoke},
     {HTTP_M_POST, "/oauth/introspect", on_introspect},
     {HTTP_M_GET, "/oauth/logout", on_logout},
+    {HTTP_M_POST, "/oauth/logout", on_logout},
     {HTTP_M_POST, "/oauth/session", on_session},
     {HTTP_M_GET, "/auth/apps", on_apps},
     {HTTP_M_DELETE, "/auth/apps/{client_id}", on_apps},
