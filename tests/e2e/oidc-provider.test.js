@@ -79,7 +79,11 @@ describe('jwtd as an OpenID Connect provider, openid-client as the relying party
     redirectUri = app.url + '/callback';
     keyDir = mkdtempSync(join(tmpdir(), 'jwtd-oidc-key-'));
     const key = join(keyDir, 'es256.pem');
-    const r = spawnSync(jwtdBin(), ['keygen', '--alg', 'ES256', '--out', key], { encoding: 'utf8' });
+    const r = spawnSync(jwtdBin(), ['keygen', '--alg', 'ES256', '--out', key], {
+      encoding: 'utf8',
+      cwd: keyDir,
+      env: { ...process.env, JWTD_DATA_DIR: keyDir, JWTD_DATABASE_URL: `sqlite:${keyDir}/unused.db` },
+    });
     assert.equal(r.status, 0, r.stderr);
     jwtd = await startJwtd({ env: { JWTD_ENVIRONMENT: 'development', JWTD_ALGORITHM: 'ES256', JWTD_SIGNING_KEY_FILE: key, JWTD_SECRET_KEY: undefined },
     });
