@@ -72,11 +72,13 @@ typedef struct {
     int64_t revocations_window_s; /* default look-back of GET /auth/revocations */
     uint64_t slow_request_ms;     /* performance-log threshold; 0 = never */
     bool redis_required;          /* /readyz fails while Redis is down */
-    bool metrics_apart;  /* GET /metrics only on the server's second listener (http_req_on_aux),
-                            404 on the public one; the second listener serves nothing else */
-    enum api_web web;    /* the web UI: none, built in, or web_dir */
-    const char *web_dir; /* API_WEB_DIR: the directory of the UI's files */
-    const char *issuer;  /* JWTD_ISSUER (discovery's base URL when http(s)) */
+    bool metrics_apart;    /* GET /metrics only on the server's second listener (http_req_on_aux),
+                              404 on the public one; the second listener serves nothing else */
+    enum api_web web;      /* the web UI: none, built in, or web_dir */
+    const char *web_dir;   /* API_WEB_DIR: the directory of the UI's files */
+    const char *issuer;    /* JWTD_ISSUER (discovery's base URL when http(s)) */
+    bool issuer_from_host; /* development: without JWTD_ISSUER and JWTD_PUBLIC_URL, the OpenID
+                              Connect issuer is the request's base URL (never otherwise) */
 } api_options_t;
 
 /*

@@ -69,8 +69,8 @@ int auth_device_token_issue(auth_t *a, const char *username, int64_t now, char *
     return 0;
 }
 
-/* Whether the header's kid names one of jwtd's own keys (not another issuer's). */
-static bool own_key(const auth_t *a, str_t token)
+/* See auth_internal.h. */
+bool auth__own_key(const auth_t *a, str_t token)
 {
     buf_t h, p;
     buf_init(&h, 4096);
@@ -113,7 +113,7 @@ bool auth_device_token_check(const auth_t *a, str_t token, const char *username,
 {
     device[0] = '\0';
     if (!auth_device_tokens_enabled(a) || !token.len || token.len > AUTH_TOKEN_MAX || !username ||
-        !*username || !own_key(a, token))
+        !*username || !auth__own_key(a, token))
         return false;
     buf_t p;
     buf_init(&p, AUTH_TOKEN_MAX);

@@ -236,6 +236,23 @@ int auth_issue_for_user(auth_t *a, const char *username, const auth_client_t *cl
     return rc;
 }
 
+/* See auth_internal.h. */
+int auth__issue_for_user_id(auth_t *a, int64_t user_id, const auth_client_t *client, int64_t now,
+                            auth_pair_t *out)
+{
+    db_user_t u;
+    memset(&u, 0, sizeof u);
+    memset(out, 0, sizeof *out);
+    int rc = db_user_find_by_id(a->db, user_id, &u);
+    if (rc != 0)
+        return auth__map_db(rc) == ERR_NOT_FOUND ? ERR_NO_ACTIVE_ACCOUNT : ERR_UNAVAILABLE;
+    rc = u.is_active ? issue_session(a, &u, client, now, out) : ERR_NO_ACTIVE_ACCOUNT;
+    if (rc != 0)
+        auth_pair_dispose(out);
+    db_user_dispose(&u);
+    return rc;
+}
+
 /* ==== refresh ============================================================================== */
 
 /* See auth_internal.h. */

@@ -206,7 +206,9 @@ const struct cfg_row cfg_rows[] = {
     {"JWTD_LEEWAY", CFG_T_DURATION_S, OFF(leeway_s), "0", 0, 3600, 0, NULL, NULL,
      "clock skew tolerated on exp/nbf/iat", NULL},
     {"JWTD_ISSUER", CFG_T_STRING, OFF(issuer), NULL, 0, 0, CFG_F_OPTIONAL, NULL, NULL,
-     "iss claim of issued tokens, required on verified ones; unset = none", NULL},
+     "iss claim of issued tokens, required on verified ones, and the OpenID Connect issuer "
+     "(docs/oidc.md); unset = none (the OpenID Connect issuer is then JWTD_PUBLIC_URL)",
+     NULL},
     {"JWTD_AUDIENCE", CFG_T_STRING, OFF(audience), NULL, 0, 0, CFG_F_OPTIONAL, NULL, NULL,
      "aud claim of issued tokens, required on verified ones; unset = none", NULL},
     {"JWTD_TOKEN_MESSAGES", CFG_T_ENUM, OFF(token_messages), "distinct", 0, 0, 0, token_messages,

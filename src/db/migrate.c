@@ -172,6 +172,51 @@ struct migration {
     "CREATE INDEX audit_log_ts_idx ON audit_log (ts);"                                             \
     "CREATE INDEX audit_log_event_idx ON audit_log (event, ts);"
 
+/* Migration 6's tables, written once over the 64-bit integer type. Flags are 0/1 integers
+   on both backends. URI and scope lists are space-separated (a URI holds no blank). */
+#define OAUTH_TABLES(I64)                                                                          \
+    "CREATE TABLE oauth_clients ("                                                                 \
+    "  client_id TEXT PRIMARY KEY,"                                                                \
+    "  secret_hash TEXT NOT NULL DEFAULT '',"                                                      \
+    "  name TEXT NOT NULL,"                                                                        \
+    "  redirect_uris TEXT NOT NULL DEFAULT '',"                                                    \
+    "  post_logout_redirect_uris TEXT NOT NULL DEFAULT '',"                                        \
+    "  is_public INTEGER NOT NULL DEFAULT 0 CHECK (is_public IN (0, 1)),"                          \
+    "  first_party INTEGER NOT NULL DEFAULT 0 CHECK (first_party IN (0, 1)),"                      \
+    "  scopes TEXT NOT NULL DEFAULT '',"                                                           \
+    "  grant_types TEXT NOT NULL DEFAULT '',"                                                      \
+    "  created_at " I64 " NOT NULL);"                                                              \
+    "CREATE TABLE oauth_codes ("                                                                   \
+    "  code_hash TEXT PRIMARY KEY,"                                                                \
+    "  client_id TEXT NOT NULL REFERENCES oauth_clients (client_id) ON DELETE CASCADE,"            \
+    "  user_id " I64 " NOT NULL REFERENCES users (id) ON DELETE CASCADE,"                          \
+    "  browser_sid TEXT NOT NULL DEFAULT '',"                                                      \
+    "  redirect_uri TEXT NOT NULL,"                                                                \
+    "  scope TEXT NOT NULL DEFAULT '',"                                                            \
+    "  nonce TEXT NOT NULL DEFAULT '',"                                                            \
+    "  code_challenge TEXT NOT NULL DEFAULT '',"                                                   \
+    "  auth_time " I64 " NOT NULL,"                                                                \
+    "  created_at " I64 " NOT NULL,"                                                               \
+    "  expires_at " I64 " NOT NULL,"                                                               \
+    "  used_at " I64 ","                                                                           \
+    "  issued_sid TEXT NOT NULL DEFAULT '');"                                                      \
+    "CREATE INDEX oauth_codes_expires_idx ON oauth_codes (expires_at);"                            \
+    "CREATE TABLE oauth_grants ("                                                                  \
+    "  sid TEXT PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE,"                           \
+    "  client_id TEXT NOT NULL REFERENCES oauth_clients (client_id) ON DELETE CASCADE,"            \
+    "  user_id " I64 " NOT NULL REFERENCES users (id) ON DELETE CASCADE,"                          \
+    "  scope TEXT NOT NULL DEFAULT '',"                                                            \
+    "  auth_time " I64 " NOT NULL,"                                                                \
+    "  created_at " I64 " NOT NULL);"                                                              \
+    "CREATE INDEX oauth_grants_user_idx ON oauth_grants (user_id, client_id);"                     \
+    "CREATE INDEX oauth_grants_client_idx ON oauth_grants (client_id);"                            \
+    "CREATE TABLE oauth_consents ("                                                                \
+    "  user_id " I64 " NOT NULL REFERENCES users (id) ON DELETE CASCADE,"                          \
+    "  client_id TEXT NOT NULL REFERENCES oauth_clients (client_id) ON DELETE CASCADE,"            \
+    "  scope TEXT NOT NULL DEFAULT '',"                                                            \
+    "  granted_at " I64 " NOT NULL,"                                                               \
+    "  PRIMARY KEY (user_id, client_id));"
+
 static const struct migration migrations[] = {
     /* 1: users, sessions, refresh tokens, access-token revocations */
     {.sqlite = MIGRATION_1("INTEGER", "INTEGER PRIMARY KEY AUTOINCREMENT", "length", SQLITE_FLAG,
@@ -235,6 +280,12 @@ static const struct migration migrations[] = {
        called by one autocommit statement (sql.c db__pg_rotate; refresh.c). SQLite rotates
        in-process through the runner and needs nothing. */
     {.sqlite = "SELECT 1", .pg = PG_REFRESH_ROTATE_FN},
+    /* 6: the OAuth 2.0 / OpenID Connect provider (src/auth/oauth_store.c owns the
+       statements): registered clients (secrets stored as SHA-256 hex), authorization codes
+       (stored as SHA-256 hex of the code, single-use), grants (one jwtd session per code
+       exchange, so refresh rotation, reuse detection and revocation are the sessions') and
+       remembered consents. A client's rows go with it; its sessions are revoked first. */
+    {.sqlite = OAUTH_TABLES("INTEGER"), .pg = OAUTH_TABLES("BIGINT")},
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])

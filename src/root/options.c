@@ -65,6 +65,7 @@ static void http_opts(const struct cfg *c, struct http_options *o)
 static void api_opts(const struct cfg *c, api_options_t *o)
 {
     memset(o, 0, sizeof *o);
+    o->issuer_from_host = c->environment == CFG_ENV_DEVELOPMENT;
     o->secure_cookie = c->environment != CFG_ENV_DEVELOPMENT;
     o->hsts_max_age_s = c->hsts_max_age_s;
     o->hsts_include_subdomains = c->hsts_include_subdomains;

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth/oauth.h"
 #include "common/err.h"
 #include "config/config.h"
 #include "jose/jose.h"
@@ -168,6 +169,12 @@ static int open_auth(root_t *r, bool serving)
     }
     if (serving && (rc = auth_start(r->auth)) != 0) {
         root__fatal("cannot load the revocation index from the database (%s)", err_name(rc));
+        return rc;
+    }
+    if (serving && (rc = auth_oauth_check_keys(r->auth)) != 0) {
+        root__fatal("configuration error: OpenID Connect clients are registered, and ID tokens "
+                    "need an asymmetric signing key (RS256, ES256, EdDSA, ...), not %s",
+                    auth_signing_alg(r->auth));
         return rc;
     }
     return 0;

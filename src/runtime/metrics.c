@@ -195,6 +195,10 @@ enum metrics_family metrics_family_of_path(str_t p)
 {
     if (str_starts_with(p, STR_LIT("/api/token/")))
         return METRICS_F_TOKEN;
+    if (str_starts_with(p, STR_LIT("/oauth/")) || str_eq(p, STR_LIT("/admin/clients")) ||
+        str_starts_with(p, STR_LIT("/admin/clients/")) || str_eq(p, STR_LIT("/auth/apps")) ||
+        str_starts_with(p, STR_LIT("/auth/apps/")))
+        return METRICS_F_OAUTH;
     if (str_starts_with(p, STR_LIT("/api/auth/")))
         return METRICS_F_COOKIE;
     if (str_starts_with(p, STR_LIT("/auth/")))

@@ -96,6 +96,7 @@ enum metrics_result {
     X(WELLKNOWN, "well_known")                                                                     \
     X(PLATFORM, "platform")                                                                        \
     X(APP, "app")                                                                                  \
+    X(OAUTH, "oauth")                                                                              \
     X(OTHER, "other")
 
 enum metrics_family {

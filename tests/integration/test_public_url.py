@@ -45,30 +45,31 @@ def test_public_url_in_generated_urls_whatever_the_host(tokens):  # noqa: F811
     for host in ("evil.example", "127.0.0.1:1", None):
         d = discovery(j, **({"Host": host} if host else {}))
         assert d["jwks_uri"] == PUBLIC + "/.well-known/jwks.json", d
-        assert d["token_endpoint"] == PUBLIC + "/api/token/"
+        assert d["token_endpoint"] == PUBLIC + "/oauth/token"
+        assert d["authorization_endpoint"] == PUBLIC + "/oauth/authorize"
         assert d["refresh_endpoint"] == PUBLIC + "/api/token/refresh/"
-        assert d["revocation_endpoint"] == PUBLIC + "/api/token/blacklist/"
-        assert d["userinfo_endpoint"] == PUBLIC + "/api/users/me/"
+        assert d["revocation_endpoint"] == PUBLIC + "/oauth/revoke"
+        assert d["userinfo_endpoint"] == PUBLIC + "/oauth/userinfo"
         assert d["issuer"] == PUBLIC
     # a path prefix is kept (jwtd mounted below /auth by the proxy)
     k = tokens(JWTD_PUBLIC_URL="http://proxy.example:8080/auth/")
-    assert discovery(k, Host="x")["token_endpoint"] == "http://proxy.example:8080/auth/api/token/"
+    assert discovery(k, Host="x")["token_endpoint"] == "http://proxy.example:8080/auth/oauth/token"
 
 
 def test_without_public_url_host_and_trusted_proto(tokens):  # noqa: F811
     trusted = tokens(JWTD_TRUSTED_PROXIES="127.0.0.1/32")
     d = discovery(trusted, Host="auth.test:8443")
-    assert d["token_endpoint"] == "http://auth.test:8443/api/token/"
+    assert d["token_endpoint"] == "http://auth.test:8443/oauth/token"
     d = discovery(trusted, Host="auth.test", **{"X-Forwarded-Proto": "https"})
-    assert d["token_endpoint"] == "https://auth.test/api/token/"
+    assert d["token_endpoint"] == "https://auth.test/oauth/token"
     # the proxy nearest to jwtd writes the last entry
     d = discovery(trusted, Host="auth.test", **{"X-Forwarded-Proto": "http, HTTPS"})
-    assert d["token_endpoint"] == "https://auth.test/api/token/"
+    assert d["token_endpoint"] == "https://auth.test/oauth/token"
     d = discovery(trusted, Host="auth.test", **{"X-Forwarded-Proto": "https, http"})
-    assert d["token_endpoint"] == "http://auth.test/api/token/"
+    assert d["token_endpoint"] == "http://auth.test/oauth/token"
     untrusted = tokens(JWTD_TRUSTED_PROXIES="10.0.0.0/8")
     d = discovery(untrusted, Host="auth.test", **{"X-Forwarded-Proto": "https"})
-    assert d["token_endpoint"] == "http://auth.test/api/token/"
+    assert d["token_endpoint"] == "http://auth.test/oauth/token"
 
 
 def test_secure_cookie_and_hsts_follow_trusted_forwarded_proto(tokens):  # noqa: F811

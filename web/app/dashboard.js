@@ -1,6 +1,7 @@
 // dashboard.js - the protected page: restores the session from the refresh cookie (or
 // sends the visitor to sign-in), shows the user, the access token's remaining lifetime and
-// the active sessions with "sign out this session" and "sign out everywhere".
+// the active sessions with "sign out this session" and "sign out everywhere", and the
+// connected apps (OpenID Connect clients) with "revoke".
 import { client, restoreOrNull } from './session.js';
 
 const $ = (id) => document.getElementById(id);
@@ -67,6 +68,36 @@ async function loadSessions() {
   $('status').textContent = sessions.length + (sessions.length === 1 ? ' active session.' : ' active sessions.');
 }
 
+/* The apps signed in through jwtd (OpenID Connect), each with "Revoke". */
+async function loadApps() {
+  const res = await client.fetch('/auth/apps');
+  if (!res.ok) return;
+  const { apps } = await res.json();
+  const body = $('apps');
+  body.replaceChildren();
+  for (const a of apps) {
+    const tr = document.createElement('tr');
+    tr.dataset.clientId = a.client_id;
+    tr.append(text('td', a.name), text('td', a.scope || '–'), text('td', when(a.granted_at)), text('td', String(a.active_sessions)));
+    const td = document.createElement('td');
+    const b = text('button', 'Revoke', 'link');
+    b.type = 'button';
+    b.setAttribute('aria-label', 'Revoke access of ' + a.name);
+    b.addEventListener('click', async () => {
+      b.disabled = true;
+      const r = await client.fetch('/auth/apps/' + encodeURIComponent(a.client_id), { method: 'DELETE' });
+      if (!r.ok && r.status !== 404) $('status').textContent = 'Could not revoke ' + a.name + ' (' + r.status + ').';
+      await loadApps();
+      $('apps-h').focus();
+    });
+    td.append(b);
+    tr.append(td);
+    body.append(tr);
+  }
+  $('apps-empty').hidden = apps.length > 0;
+  $('apps-section').hidden = false;
+}
+
 /* The posts list of the service API (docs/api.md §8), shown only when jwtd serves it. */
 async function loadPosts() {
   const res = await client.fetch('/posts?page=1&page_size=10');
@@ -122,10 +153,11 @@ async function start(u) {
   $('signout').addEventListener('click', signOut);
   $('signout-all').addEventListener('click', signOutEverywhere);
   $('sessions-h').tabIndex = -1;
+  $('apps-h').tabIndex = -1;
   for (const id of ['user-section', 'token-section', 'sessions-section']) $(id).hidden = false;
   tick();
   setInterval(tick, 1000);
-  await Promise.all([loadSessions(), loadPosts().catch(() => {})]);
+  await Promise.all([loadSessions(), loadApps().catch(() => {}), loadPosts().catch(() => {})]);
   $('main').setAttribute('aria-busy', 'false');
   $('title').focus();
 }

@@ -1,6 +1,8 @@
 // signin.js - the sign-in page: an existing session (refresh cookie) goes straight on;
-// otherwise the form signs in through the client and goes to the requested page.
-import { client, restoreOrNull, safeNext } from './session.js';
+// otherwise the form signs in through the client and goes to the requested page. An app
+// signing in through jwtd (next=/oauth/authorize?...) gets the OAuth browser session first;
+// login=1 (prompt=login, max_age) always asks for the password.
+import { client, isAuthorizeReturn, restoreOrNull, safeNext, startOAuthSession } from './session.js';
 
 const form = document.getElementById('signin');
 const username = document.getElementById('username');
@@ -8,7 +10,16 @@ const password = document.getElementById('password');
 const error = document.getElementById('error');
 const submit = document.getElementById('submit');
 const checking = document.getElementById('checking');
-const next = safeNext(new URLSearchParams(location.search).get('next'));
+const params = new URLSearchParams(location.search);
+const next = safeNext(params.get('next'));
+// an app asked for a fresh sign-in (prompt=login, max_age): no session reuse
+const forceLogin = params.get('login') === '1' && isAuthorizeReturn(next);
+
+/** Goes to next; an app's authorization request first gets the OAuth browser session. */
+async function proceed() {
+  if (isAuthorizeReturn(next)) await startOAuthSession();
+  location.replace(next);
+}
 
 function showError(text, field) {
   error.textContent = text;
@@ -20,8 +31,8 @@ function showError(text, field) {
 }
 
 checking.hidden = false;
-if (await restoreOrNull()) {
-  location.replace(next);
+if (!forceLogin && (await restoreOrNull())) {
+  await proceed();
 } else {
   checking.hidden = true;
   username.focus();
@@ -29,7 +40,7 @@ if (await restoreOrNull()) {
 
 // signed in from another tab: follow it
 client.addEventListener('login', (e) => {
-  if (e.detail && e.detail.fromOtherTab) location.replace(next);
+  if (e.detail && e.detail.fromOtherTab && !forceLogin) proceed();
 });
 
 form.addEventListener('submit', async (e) => {
@@ -43,7 +54,7 @@ form.addEventListener('submit', async (e) => {
   submit.textContent = 'Signing in…';
   try {
     await client.login(username.value.trim(), password.value);
-    location.assign(next);
+    await proceed();
   } catch (err) {
     password.value = '';
     if (err.status === 401) showError('Wrong username or password.', password);

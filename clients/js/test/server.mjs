@@ -19,7 +19,7 @@ export function jwtdBin() {
 }
 
 /**
- * Starts jwtd. env: extra JWTD_* settings. users: names to create (password testpass123).
+ * Starts jwtd. env: extra JWTD_* settings (undefined removes a default). users: names to create (password testpass123).
  * Resolves to { url, dir, env, cli(args, stdin), stop() }.
  */
 export async function startJwtd({ env = {}, users = ['testuser'] } = {}) {
@@ -42,6 +42,8 @@ export async function startJwtd({ env = {}, users = ['testuser'] } = {}) {
     JWTD_WEB_DIR: join(ROOT, 'web', 'app'),
     ...env,
   };
+  // a setting given as undefined is removed (e.g. JWTD_SECRET_KEY with an asymmetric key)
+  for (const k of Object.keys(fullEnv)) if (fullEnv[k] === undefined) delete fullEnv[k];
   const cli = (args, stdin) => {
     const r = spawnSync(jwtdBin(), args, { env: fullEnv, cwd: dir, input: stdin, encoding: 'utf8' });
     if (r.error) throw new Error(`cannot run ${jwtdBin()} (set JWTD_BIN): ${r.error.message}`);

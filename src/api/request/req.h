@@ -282,6 +282,12 @@ bool api__https(const http_req_t *req, const api_ctx_t *ctx);
  * and the request's Host when it is a plain host[:port], else the scheme and "localhost".
  */
 void api__base_url(const http_req_t *req, const api_ctx_t *ctx, char *out, size_t cap);
+/*
+ * The OpenID Connect issuer into out (cap bytes, no trailing '/'): JWTD_ISSUER, else
+ * JWTD_PUBLIC_URL, else in development only the request's base URL (api__base_url). False
+ * when there is none (outside development with neither set): never the Host header then.
+ */
+bool api__oidc_issuer(const http_req_t *req, const api_ctx_t *ctx, char *out, size_t cap);
 /* The request's client fingerprint into out (AUTH_FPH_MAX + 1); false when binding is off. */
 bool api__fingerprint(http_req_t *req, const api_ctx_t *ctx, char *out);
 

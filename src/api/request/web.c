@@ -152,6 +152,23 @@ void api__base_url(const http_req_t *req, const api_ctx_t *ctx, char *out, size_
 }
 
 /* See req.h. */
+bool api__oidc_issuer(const http_req_t *req, const api_ctx_t *ctx, char *out, size_t cap)
+{
+    const char *fixed = ctx->o.issuer ? ctx->o.issuer : ctx->o.public_url;
+    if (fixed) {
+        size_t l = strlen(fixed);
+        while (l > 1 && fixed[l - 1] == '/')
+            l--;
+        snprintf(out, cap, "%.*s", (int)l, fixed);
+        return true;
+    }
+    if (!ctx->o.issuer_from_host)
+        return false;
+    api__base_url(req, ctx, out, cap);
+    return true;
+}
+
+/* See req.h. */
 bool api__fingerprint(http_req_t *req, const api_ctx_t *ctx, char *out)
 {
     if (!ctx->fingerprint_fields[0])

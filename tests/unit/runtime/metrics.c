@@ -56,6 +56,9 @@ TEST(metrics_names_and_families)
     ASSERT_EQ_INT(metrics_family_of_path(STR_LIT("/auth/login")), METRICS_F_SERVICE);
     ASSERT_EQ_INT(metrics_family_of_path(STR_LIT("/posts/3")), METRICS_F_POSTS);
     ASSERT_EQ_INT(metrics_family_of_path(STR_LIT("/postsX")), METRICS_F_OTHER);
+    ASSERT_EQ_INT(metrics_family_of_path(STR_LIT("/oauth/token")), METRICS_F_OAUTH);
+    ASSERT_EQ_INT(metrics_family_of_path(STR_LIT("/admin/clients/abc")), METRICS_F_OAUTH);
+    ASSERT_EQ_INT(metrics_family_of_path(STR_LIT("/auth/apps")), METRICS_F_OAUTH);
     ASSERT_EQ_INT(metrics_family_of_path(STR_LIT("/metrics")), METRICS_F_PLATFORM);
     ASSERT_EQ_INT(metrics_family_of_path(STR_LIT("/.well-known/jwks.json")), METRICS_F_WELLKNOWN);
     ASSERT_EQ_INT(metrics_family_of_path(STR_LIT("/")), METRICS_F_RESOURCE);
