@@ -31,6 +31,7 @@
 #include "common/b64url.h"
 #include "common/err.h"
 #include "common/json_scan.h"
+#include "db/db.h"
 #include "jose/jose.h"
 #include "runtime/audit.h"
 #include "runtime/fileio.h"
@@ -81,9 +82,15 @@ static void record_keygen(int argc, char **argv, const char *alg, const char *pa
     char detail[300], esc[256];
     snprintf(detail, sizeof detail, "alg=%s file=\"%s\"", alg,
              log_value_escape(esc, sizeof esc, path, strlen(path)));
-    int rc = root_open(argc, argv, ROOT_DB | ROOT_MIGRATE, &r);
+    /* the configuration only, then the database if there is one: keygen never creates it
+       (nor the data directory) where it happens to run */
+    int rc = root_open(argc, argv, 0, &r);
+    if (rc == 0 && db_exists(r->opt.database_url) && root_add(r, ROOT_DB | ROOT_MIGRATE) != 0) {
+        root_close(r);
+        r = NULL;
+    }
     audit_info(NULL, .event = "key_generated", .outcome = "success", .detail = detail);
-    if (rc == 0)
+    if (r)
         root_close(r);
 }
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "common/err.h"
 #include "common/str.h"
@@ -109,6 +110,24 @@ static const struct db_driver *driver_for(const char *url, const char **target)
         return &db__pg_driver;
     }
     return NULL;
+}
+
+/* See db.h. */
+bool db_exists(const char *url)
+{
+    const char *target = NULL;
+    const struct db_driver *drv = url ? driver_for(url, &target) : NULL;
+    if (!drv)
+        return false;
+    if (drv != &db__sqlite_driver)
+        return true;
+    if (strncmp(target, "//", 2) == 0)
+        target += 2;
+    size_t n = strcspn(target, "?");
+    char *path = xstrndup(target, n);
+    bool yes = n > 0 && access(path, F_OK) == 0;
+    free(path);
+    return yes;
 }
 
 /* See db.h. */

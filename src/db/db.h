@@ -78,6 +78,11 @@ typedef struct {
  * err (cap bytes; err may be NULL). OUT: *out, freed with db_close().
  */
 int db_open(const char *url, const db_options_t *opts, db_t **out, char *err, size_t cap);
+/*
+ * Whether opening url would find an existing database rather than create one: for SQLite,
+ * whether its file exists; a server database (PostgreSQL) is assumed to. A bad URL: false.
+ */
+bool db_exists(const char *url);
 /* Closes every pooled connection and frees db. No call may be running. NULL is a no-op. */
 void db_close(db_t *db);
 /* Backend name: "sqlite" or "postgresql". */

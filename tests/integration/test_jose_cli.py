@@ -169,3 +169,27 @@ def test_token_command_errors(tmp):
     assert r.returncode == 1 and "JSON object" in r.stderr
     assert run(["token", "frobnicate"], env).returncode == 2
     assert run(["token", "verify"], env).returncode == 2
+
+
+def test_keygen_creates_no_database(tmp):
+    """keygen needs no database: run with the default configuration in a fresh working
+    directory, it writes the key file and nothing else (no var/jwtd.db there, nothing in the
+    data directory); with an existing database its audit row goes there too."""
+    cwd = os.path.join(tmp, "work")
+    data = os.path.join(tmp, "data")
+    os.mkdir(cwd)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JWTD_")}
+    env.update({"JWTD_LOG_LEVEL": "error", "JWTD_DATA_DIR": data})
+    r = subprocess.run([jwtd_bin(), "keygen", "--alg", "ES256", "--out", "k.pem"], env=env,
+                       cwd=cwd, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert sorted(os.listdir(cwd)) == ["k.pem"]
+    assert not os.path.exists(data)
+    db = os.path.join(tmp, "existing.db")
+    env["JWTD_DATABASE_URL"] = "sqlite:" + db
+    assert run(["migrate"], env).returncode == 0
+    r = subprocess.run([jwtd_bin(), "keygen", "--alg", "ES256", "--out", "k2.pem"], env=env,
+                       cwd=cwd, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    a = run(["audit", "--event", "key_generated", "--json"], env)
+    assert a.returncode == 0 and "k2.pem" in a.stdout, a.stdout + a.stderr
