@@ -79,9 +79,10 @@ static int validate_oidc_name(const char *v, char *why, size_t cap)
         ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
              c == '-' || c == '_';
     }
-    if (ok)
+    if (ok && strcmp(v, "providers") != 0 && strcmp(v, "identities") != 0)
         return 0;
-    snprintf(why, cap, "a provider name is 1..32 letters, digits, '-' or '_'");
+    snprintf(why, cap, "a provider name is 1..32 letters, digits, '-' or '_' (not `providers` "
+                       "or `identities`: routes of their own)");
     return -1;
 }
 

@@ -56,6 +56,7 @@ struct api_ctx {
     char *public_origin;   /* scheme://host[:port] of o.public_url; NULL = unset */
     struct api_static *ui; /* the web UI's files (routes/static.c) */
     char *openapi;         /* the served document (routes/openapi.c) */
+    struct auth_oidc *oidc; /* social sign-in (routes/oidc.c); NULL = its routes are off */
     size_t openapi_len;
 };
 
