@@ -44,6 +44,7 @@ struct provider {
     int64_t disc_at;    /* 0 = no discovery document */
     int64_t disc_failed_at;
     char *authorization_endpoint, *token_endpoint, *jwks_uri;
+    char *userinfo_endpoint; /* NULL = none */
     unsigned algs;   /* JWTV_ALG_* bits allowed for ID tokens */
     bool auth_basic; /* token_endpoint_auth_methods_supported */
     bool auth_post;
@@ -66,7 +67,8 @@ static void provider_clear_discovery(struct provider *p)
     free(p->authorization_endpoint);
     free(p->token_endpoint);
     free(p->jwks_uri);
-    p->authorization_endpoint = p->token_endpoint = p->jwks_uri = NULL;
+    free(p->userinfo_endpoint);
+    p->authorization_endpoint = p->token_endpoint = p->jwks_uri = p->userinfo_endpoint = NULL;
     p->disc_at = 0;
 }
 
@@ -253,7 +255,7 @@ static int discover_locked(const auth_oidc_t *o, struct provider *p, int64_t now
     buf_append_str(&url, iss);
     buf_append_cstr(&url, "/.well-known/openid-configuration");
     long status = 0;
-    int rc = auth__oidc_http(&o->lim, url.data, NULL, NULL, NULL, &status, &body);
+    int rc = auth__oidc_http(&o->lim, url.data, NULL, NULL, NULL, NULL, &status, &body);
     json_t *doc = NULL;
     const char *why = NULL;
     if (rc != 0 || status != 200)
@@ -263,13 +265,14 @@ static int discover_locked(const auth_oidc_t *o, struct provider *p, int64_t now
         why = "not_json";
     else if (!json_str(doc, "issuer") || strcmp(json_str(doc, "issuer"), p->issuer) != 0)
         why = "issuer_mismatch";
-    char *authz = NULL, *token = NULL, *jwks = NULL;
+    char *authz = NULL, *token = NULL, *jwks = NULL, *userinfo = NULL;
     unsigned algs = 0;
     bool basic = false, post = false;
     if (!why) {
         authz = endpoint(o, doc, "authorization_endpoint");
         token = endpoint(o, doc, "token_endpoint");
         jwks = endpoint(o, doc, "jwks_uri");
+        userinfo = endpoint(o, doc, "userinfo_endpoint");
         if (!authz || !token || !jwks)
             why = "bad_endpoint";
     }
@@ -305,6 +308,7 @@ static int discover_locked(const auth_oidc_t *o, struct provider *p, int64_t now
         free(authz);
         free(token);
         free(jwks);
+        free(userinfo);
         p->disc_failed_at = now;
         log_warn("msg=\"provider discovery failed\" provider=%s reason=%s status=%ld", p->name,
                  why, status);
@@ -314,6 +318,7 @@ static int discover_locked(const auth_oidc_t *o, struct provider *p, int64_t now
     p->authorization_endpoint = authz;
     p->token_endpoint = token;
     p->jwks_uri = jwks;
+    p->userinfo_endpoint = userinfo;
     p->algs = algs;
     p->auth_basic = basic;
     p->auth_post = post;
@@ -327,7 +332,7 @@ static int jwks_fetch_locked(const auth_oidc_t *o, struct provider *p, int64_t n
     buf_t body;
     buf_init(&body, o->lim.max_bytes);
     long status = 0;
-    int rc = auth__oidc_http(&o->lim, p->jwks_uri, NULL, NULL, NULL, &status, &body);
+    int rc = auth__oidc_http(&o->lim, p->jwks_uri, NULL, NULL, NULL, NULL, &status, &body);
     p->jwks_at = now;
     if (rc != 0 || status != 200) {
         buf_dispose(&body);
@@ -561,10 +566,12 @@ out:
 
 /*
  * Exchanges code at p's token endpoint (p->mu held for the endpoint only; the request runs
- * without it). OUT: id_token (appended). Returns AUTH_OIDC_OK or the error.
+ * without it). OUT: id_token, access_token (appended; the latter may stay empty). Returns
+ * AUTH_OIDC_OK or the error.
  */
 static enum auth_oidc_error exchange(const auth_oidc_t *o, struct provider *p, str_t code,
-                                     const auth__oidc_state_t *st, buf_t *id_token)
+                                     const auth__oidc_state_t *st, buf_t *id_token,
+                                     buf_t *access_token)
 {
     pthread_mutex_lock(&p->mu);
     char *token_endpoint = xstrdup(p->token_endpoint);
@@ -591,7 +598,7 @@ static enum auth_oidc_error exchange(const auth_oidc_t *o, struct provider *p, s
     }
     long status = 0;
     int rc = auth__oidc_http(&o->lim, token_endpoint, form.data, use_basic ? user.data : NULL,
-                             use_basic ? pass.data : NULL, &status, &body);
+                             use_basic ? pass.data : NULL, NULL, &status, &body);
     enum auth_oidc_error e = AUTH_OIDC_OK;
     json_t *doc = NULL;
     if (rc != 0) {
@@ -607,6 +614,9 @@ static enum auth_oidc_error exchange(const auth_oidc_t *o, struct provider *p, s
         e = AUTH_OIDC_EXCHANGE_FAILED;
     } else {
         buf_append_cstr(id_token, json_str(doc, "id_token"));
+        const char *at = json_str(doc, "access_token");
+        if (at && strlen(at) < access_token->max_len)
+            buf_append_cstr(access_token, at);
     }
     json_decref(doc);
     free_secret(c, code.len + 1);
@@ -651,6 +661,56 @@ static enum auth_oidc_error verify_signature(const auth_oidc_t *o, struct provid
         return AUTH_OIDC_INVALID_ID_TOKEN;
     }
     return AUTH_OIDC_OK;
+}
+
+/*
+ * Fills what the ID token did not carry (e-mail, name) from the userinfo endpoint, as a
+ * provider that keeps the ID token small (OpenID Connect Core §5.4: scope claims go to
+ * userinfo when an access token is issued) expects. The answer must be a JSON object for the
+ * same sub; anything else is ignored (logged): the sign-in goes on with what the ID token had.
+ */
+static void userinfo_fill(const auth_oidc_t *o, struct provider *p, str_t access_token,
+                          struct identity *id)
+{
+    if (id->email && id->preferred_username)
+        return;
+    pthread_mutex_lock(&p->mu);
+    char *url = p->userinfo_endpoint ? xstrdup(p->userinfo_endpoint) : NULL;
+    pthread_mutex_unlock(&p->mu);
+    if (!url || !access_token.len) {
+        free(url);
+        return;
+    }
+    buf_t body;
+    buf_init(&body, o->lim.max_bytes);
+    char *at = xstrndup(access_token.ptr, access_token.len);
+    long status = 0;
+    int rc = auth__oidc_http(&o->lim, url, NULL, NULL, NULL, at, &status, &body);
+    json_t *doc = rc == 0 && status == 200
+                      ? json_loadb(body.data, body.len, JSON_REJECT_DUPLICATES, NULL)
+                      : NULL;
+    const char *sub = doc ? json_str(doc, "sub") : NULL;
+    if (!sub || strcmp(sub, id->sub) != 0) {
+        log_warn("msg=\"userinfo ignored\" provider=%s status=%ld reason=%s", p->name, status,
+                 !doc ? "not_json" : "sub");
+    } else {
+        if (!id->email) {
+            id->email = dup_or_null(json_str(doc, "email"), 254);
+            const json_t *ev = json_object_get(doc, "email_verified");
+            id->email_verified = id->email && (json_is_true(ev) || (json_is_string(ev) &&
+                                               strcmp(json_string_value(ev), "true") == 0));
+        }
+        if (!id->preferred_username)
+            id->preferred_username = dup_or_null(json_str(doc, "preferred_username"), 150);
+        if (!id->given_name)
+            id->given_name = dup_or_null(json_str(doc, "given_name"), 150);
+        if (!id->family_name)
+            id->family_name = dup_or_null(json_str(doc, "family_name"), 150);
+    }
+    json_decref(doc);
+    free_secret(at, access_token.len + 1);
+    buf_dispose_secret(&body);
+    free(url);
 }
 
 /* A username for a new account: from the provider's preferred_username, else the e-mail's
@@ -729,8 +789,9 @@ enum auth_oidc_error auth_oidc_finish(auth_oidc_t *o, str_t name, const auth_oid
     memset(&st, 0, sizeof st);
     struct identity id;
     memset(&id, 0, sizeof id);
-    buf_t token, payload;
+    buf_t token, payload, access;
     buf_init(&token, JWTV_MAX_TOKEN_BYTES);
+    buf_init(&access, 8192);
     buf_init(&payload, JWTV_MAX_PAYLOAD_BYTES);
     enum auth_oidc_error e = AUTH_OIDC_OK;
     const char *why = NULL;
@@ -777,7 +838,7 @@ enum auth_oidc_error auth_oidc_finish(auth_oidc_t *o, str_t name, const auth_oid
         e = AUTH_OIDC_UNAVAILABLE, why = "discovery";
         goto out;
     }
-    if ((e = exchange(o, p, cb->code, &st, &token)) != AUTH_OIDC_OK) {
+    if ((e = exchange(o, p, cb->code, &st, &token, &access)) != AUTH_OIDC_OK) {
         why = "exchange";
         goto out;
     }
@@ -787,6 +848,7 @@ enum auth_oidc_error auth_oidc_finish(auth_oidc_t *o, str_t name, const auth_oid
         e = AUTH_OIDC_INVALID_ID_TOKEN;
         goto out;
     }
+    userinfo_fill(o, p, buf_str(&access), &id);
 
     /* the account: by iss + sub, else by verified e-mail, else a new one */
     rc = auth__oidc_identity_find(o->a->db, p->issuer, id.sub, &uid);
@@ -873,6 +935,7 @@ out:
     auth__oidc_state_dispose(&st);
     buf_dispose_secret(&token);
     buf_dispose_secret(&payload);
+    buf_dispose_secret(&access);
     return e;
 }
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 
 #include "auth/oidc_internal.h"
 #include "common/err.h"
@@ -81,7 +82,8 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
 
 /* See oidc_internal.h. */
 int auth__oidc_http(const auth__oidc_http_limits_t *lim, const char *url, const char *form,
-                    const char *user, const char *pass, long *status, buf_t *body)
+                    const char *user, const char *pass, const char *bearer, long *status,
+                    buf_t *body)
 {
     *status = 0;
     if (!auth__oidc_url_ok(lim, url))
@@ -91,6 +93,15 @@ int auth__oidc_http(const auth__oidc_http_limits_t *lim, const char *url, const 
         return ERR_UNAVAILABLE;
     struct sink s = {body, lim->max_bytes, false};
     struct curl_slist *hdr = curl_slist_append(NULL, "Accept: application/json");
+    if (bearer) {
+        buf_t h;
+        buf_init(&h, 16 * 1024);
+        buf_append_cstr(&h, "Authorization: Bearer ");
+        buf_append_cstr(&h, bearer);
+        if (h.data)
+            hdr = curl_slist_append(hdr, h.data);
+        buf_dispose_secret(&h);
+    }
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
@@ -127,6 +138,8 @@ int auth__oidc_http(const auth__oidc_http_limits_t *lim, const char *url, const 
     } else {
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
     }
+    for (struct curl_slist *l = hdr; l; l = l->next)
+        OPENSSL_cleanse(l->data, strlen(l->data)); /* the access token */
     curl_slist_free_all(hdr);
     curl_easy_cleanup(c);
     return rc;

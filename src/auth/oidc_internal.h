@@ -23,12 +23,13 @@ bool auth__oidc_url_ok(const auth__oidc_http_limits_t *lim, const char *url);
 /*
  * One request (BLOCKS): GET url, or POST form (application/x-www-form-urlencoded) when form
  * is not NULL, with HTTP basic authentication when user is not NULL (already
- * form-encoded, RFC 6749 §2.3.1). No redirects; TLS peer and host verified; the limits of
+ * form-encoded, RFC 6749 §2.3.1), or Authorization: Bearer when bearer is not NULL. No redirects; TLS peer and host verified; the limits of
  * lim. OUT: *status, body (appended; at most lim->max_bytes). Returns 0 (any status),
  * ERR_UNAVAILABLE (connection, TLS, timeout), ERR_TOO_LARGE, ERR_INVALID (url refused).
  */
 int auth__oidc_http(const auth__oidc_http_limits_t *lim, const char *url, const char *form,
-                    const char *user, const char *pass, long *status, buf_t *body);
+                    const char *user, const char *pass, const char *bearer, long *status,
+                    buf_t *body);
 /* Once per process, before threads fetch. */
 void auth__oidc_http_init(void);
 

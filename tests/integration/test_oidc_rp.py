@@ -64,6 +64,8 @@ class Idp:
                      "preferred_username": "alice"}
         self.codes = {}
         self.jwks_fetches = 0
+        self.userinfo_requests = 0
+        self.userinfo_sub = None  # None = the ID token's
         self.token_requests = []
         handler = self._handler()
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -79,7 +81,7 @@ class Idp:
         claims = {"iss": self.issuer, "sub": self.user["sub"], "aud": CLIENT_ID, "iat": now,
                   "exp": now + 300, "nonce": nonce}
         for k in ("email", "email_verified", "preferred_username"):
-            if k in self.user:
+            if k in self.user and self.mode != "claims_in_userinfo":
                 claims[k] = self.user[k]
         key, kid, alg = self.key, self.kid, "RS256"
         m = self.mode
@@ -130,6 +132,7 @@ class Idp:
                         "authorization_endpoint": idp.issuer + "/authorize",
                         "token_endpoint": idp.issuer + "/token",
                         "jwks_uri": idp.issuer + "/jwks",
+                        "userinfo_endpoint": idp.issuer + "/userinfo",
                         "response_types_supported": ["code"],
                         "id_token_signing_alg_values_supported": ["RS256", "HS256"],
                         "token_endpoint_auth_methods_supported": ["client_secret_basic"],
@@ -138,6 +141,14 @@ class Idp:
                 elif u.path == "/jwks":
                     idp.jwks_fetches += 1
                     self._json(200, {"keys": [_jwk(k, kid) for k, kid in idp.published]})
+                elif u.path == "/userinfo":
+                    if self.headers.get("Authorization") != "Bearer at":
+                        return self._json(401, {"error": "invalid_token"})
+                    idp.userinfo_requests += 1
+                    answer = dict(idp.user)
+                    if idp.userinfo_sub:
+                        answer["sub"] = idp.userinfo_sub
+                    self._json(200, answer)
                 elif u.path == "/authorize":
                     assert q["response_type"] == "code" and q["client_id"] == CLIENT_ID
                     assert q["code_challenge_method"] == "S256"
@@ -336,6 +347,26 @@ def test_link_by_verified_email(rp_factory, idp):
     assert me["username"] == "bob"
     ids = rp.j.get("/auth/oidc/identities", token=tok).json()
     assert [(i["provider"], i["email"]) for i in ids] == [("test", "bob@example.com")]
+
+
+def test_claims_from_userinfo(rp_factory, idp):
+    """A provider that keeps scope claims out of the ID token: e-mail and name come from
+    userinfo (for the same sub), and linking by verified e-mail still works."""
+    rp = rp_factory(users=[("frank", "frank@example.com")])
+    idp.mode = "claims_in_userinfo"
+    idp.user = {"sub": "frank-sub", "email": "frank@example.com", "email_verified": True}
+    b = rp.browser()
+    assert rp.sign_in(b).headers["Location"] == "/app/dashboard.html"
+    me, _ = rp.me(b)
+    assert me["username"] == "frank" and idp.userinfo_requests == 1
+    # userinfo for another sub is ignored: a new account, without that e-mail
+    idp.user = {"sub": "grace-sub", "email": "grace@idp.test", "email_verified": True,
+                "preferred_username": "grace"}
+    idp.userinfo_sub = "someone-else"
+    b = rp.browser()
+    assert rp.sign_in(b).status_code == 302
+    me, _ = rp.me(b)
+    assert me["email"] == "" and me["username"] == "user"
 
 
 def test_unverified_email_is_not_linked(rp_factory, idp):

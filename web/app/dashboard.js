@@ -1,6 +1,7 @@
 // dashboard.js - the protected page: restores the session from the refresh cookie (or
 // sends the visitor to sign-in), shows the user, the access token's remaining lifetime and
-// the active sessions with "sign out this session" and "sign out everywhere".
+// the active sessions with "sign out this session" and "sign out everywhere", and the
+// linked sign-in providers (social sign-in) with "unlink".
 import { client, restoreOrNull } from './session.js';
 
 const $ = (id) => document.getElementById(id);
@@ -67,6 +68,50 @@ async function loadSessions() {
   $('status').textContent = sessions.length + (sessions.length === 1 ? ' active session.' : ' active sessions.');
 }
 
+/* The providers linked to the account (GET /auth/oidc/identities), shown when jwtd has them. */
+async function loadIdentities() {
+  const res = await client.fetch('/auth/oidc/identities');
+  if (!res.ok) return; // 404: no social sign-in on this server
+  const identities = await res.json();
+  const body = $('identities');
+  body.replaceChildren();
+  for (const i of identities) {
+    const tr = document.createElement('tr');
+    tr.dataset.identity = String(i.id);
+    tr.append(text('td', i.provider), text('td', i.email || '–'), text('td', when(i.created_at)), text('td', when(i.last_login)));
+    const td = document.createElement('td');
+    const b = text('button', 'Unlink', 'link');
+    b.type = 'button';
+    b.setAttribute('aria-label', 'Unlink ' + i.provider);
+    b.addEventListener('click', () => unlink(i, b));
+    td.append(b);
+    tr.append(td);
+    body.append(tr);
+  }
+  $('identities-table').hidden = identities.length === 0;
+  $('identities-none').hidden = identities.length !== 0;
+  $('identities-section').hidden = false;
+}
+
+async function unlink(identity, button) {
+  button.disabled = true;
+  const status = $('identities-status');
+  status.hidden = true;
+  const res = await client.fetch('/auth/oidc/identities/' + encodeURIComponent(identity.id), { method: 'DELETE' });
+  if (res.status === 409) {
+    status.textContent = 'This is the only way to sign in to this account: it cannot be unlinked.';
+    status.hidden = false;
+    button.disabled = false;
+    return;
+  }
+  if (!res.ok && res.status !== 404) {
+    status.textContent = 'Could not unlink ' + identity.provider + ' (' + res.status + ').';
+    status.hidden = false;
+  }
+  await loadIdentities();
+  $('identities-h').focus();
+}
+
 /* The posts list of the service API (docs/api.md §8), shown only when jwtd serves it. */
 async function loadPosts() {
   const res = await client.fetch('/posts?page=1&page_size=10');
@@ -122,10 +167,11 @@ async function start(u) {
   $('signout').addEventListener('click', signOut);
   $('signout-all').addEventListener('click', signOutEverywhere);
   $('sessions-h').tabIndex = -1;
+  $('identities-h').tabIndex = -1;
   for (const id of ['user-section', 'token-section', 'sessions-section']) $(id).hidden = false;
   tick();
   setInterval(tick, 1000);
-  await Promise.all([loadSessions(), loadPosts().catch(() => {})]);
+  await Promise.all([loadSessions(), loadPosts().catch(() => {}), loadIdentities().catch(() => {})]);
   $('main').setAttribute('aria-busy', 'false');
   $('title').focus();
 }
