@@ -70,9 +70,14 @@ async function loadSessions() {
 
 /* The providers linked to the account (GET /auth/oidc/identities), shown when jwtd has them. */
 async function loadIdentities() {
-  const res = await client.fetch('/auth/oidc/identities');
+  const [res, providers] = await Promise.all([
+    client.fetch('/auth/oidc/identities'),
+    fetch('/auth/oidc/providers').then((r) => (r.ok ? r.json() : { providers: [] })),
+  ]);
   if (!res.ok) return; // 404: no social sign-in on this server
   const identities = await res.json();
+  // nothing linked and no provider to link: nothing to show
+  if (!identities.length && !providers.providers.length) return;
   const body = $('identities');
   body.replaceChildren();
   for (const i of identities) {
