@@ -45,8 +45,8 @@ struct provider {
     int64_t disc_failed_at;
     char *authorization_endpoint, *token_endpoint, *jwks_uri;
     char *userinfo_endpoint; /* NULL = none */
-    unsigned algs;   /* JWTV_ALG_* bits allowed for ID tokens */
-    bool auth_basic; /* token_endpoint_auth_methods_supported */
+    unsigned algs;           /* JWTV_ALG_* bits allowed for ID tokens */
+    bool auth_basic;         /* token_endpoint_auth_methods_supported */
     bool auth_post;
     jose_keyring_t *ring; /* the JWKS, NULL until fetched */
     int64_t jwks_at;
@@ -310,8 +310,8 @@ static int discover_locked(const auth_oidc_t *o, struct provider *p, int64_t now
         free(jwks);
         free(userinfo);
         p->disc_failed_at = now;
-        log_warn("msg=\"provider discovery failed\" provider=%s reason=%s status=%ld", p->name,
-                 why, status);
+        log_warn("msg=\"provider discovery failed\" provider=%s reason=%s status=%ld", p->name, why,
+                 status);
         return ERR_UNAVAILABLE;
     }
     provider_clear_discovery(p);
@@ -390,7 +390,7 @@ int auth_oidc_start(auth_oidc_t *o, str_t name, const char *redirect_uri, const 
     pkce_challenge(verifier, challenge);
     sha256_hex(str_cstr(state), state_hash);
     sha256_hex(str_cstr(out->bind), bind_hash);
-    auth__oidc_state_t s = {p->name,          bind_hash, nonce, verifier, (char *)redirect_uri,
+    auth__oidc_state_t s = {p->name,      bind_hash,        nonce, verifier, (char *)redirect_uri,
                             (char *)next, now + STATE_TTL_S};
     rc = auth__oidc_state_put(o->a->db, state_hash, &s, now);
     if (rc == 0) {
@@ -697,8 +697,9 @@ static void userinfo_fill(const auth_oidc_t *o, struct provider *p, str_t access
         if (!id->email) {
             id->email = dup_or_null(json_str(doc, "email"), 254);
             const json_t *ev = json_object_get(doc, "email_verified");
-            id->email_verified = id->email && (json_is_true(ev) || (json_is_string(ev) &&
-                                               strcmp(json_string_value(ev), "true") == 0));
+            id->email_verified =
+                id->email && (json_is_true(ev) ||
+                              (json_is_string(ev) && strcmp(json_string_value(ev), "true") == 0));
         }
         if (!id->preferred_username)
             id->preferred_username = dup_or_null(json_str(doc, "preferred_username"), 150);

@@ -51,11 +51,11 @@ typedef struct {
 typedef struct {
     const auth_oidc_provider_t *providers;
     size_t count;
-    bool link_by_email;        /* JWTD_OIDC_LINK_BY_EMAIL */
-    bool allow_http;           /* http:// provider URLs beyond loopback (development) */
+    bool link_by_email;         /* JWTD_OIDC_LINK_BY_EMAIL */
+    bool allow_http;            /* http:// provider URLs beyond loopback (development) */
     int64_t connect_timeout_ms; /* 0 = 5 s */
-    int64_t timeout_ms;        /* whole request; 0 = 10 s */
-    size_t max_response_bytes; /* 0 = 256 KiB */
+    int64_t timeout_ms;         /* whole request; 0 = 10 s */
+    size_t max_response_bytes;  /* 0 = 256 KiB */
 } auth_oidc_options_t;
 
 /*
@@ -84,8 +84,8 @@ bool auth_oidc_next_ok(str_t next);
 
 /* What auth_oidc_start gives the route. */
 typedef struct {
-    char *location;                          /* heap: the provider's authorization URL */
-    char bind[AUTH_OIDC_RANDOM_LEN + 1];     /* the browser binding (cookie value) */
+    char *location;                      /* heap: the provider's authorization URL */
+    char bind[AUTH_OIDC_RANDOM_LEN + 1]; /* the browser binding (cookie value) */
 } auth_oidc_start_t;
 void auth_oidc_start_dispose(auth_oidc_start_t *s);
 
@@ -102,14 +102,14 @@ int auth_oidc_start(auth_oidc_t *o, str_t name, const char *redirect_uri, const 
 /* Why a callback did not sign anyone in: stable codes (the redirect's oidc_error). */
 enum auth_oidc_error {
     AUTH_OIDC_OK = 0,
-    AUTH_OIDC_INVALID_STATE,     /* unknown, used, expired, foreign or unbound state */
-    AUTH_OIDC_PROVIDER_ERROR,    /* the provider answered error= (e.g. access_denied) */
-    AUTH_OIDC_EXCHANGE_FAILED,   /* the token endpoint refused the code */
-    AUTH_OIDC_INVALID_ID_TOKEN,  /* signature, key, alg, iss, aud, azp, exp, iat, nonce */
-    AUTH_OIDC_UNAVAILABLE,       /* the provider or the database cannot be reached */
-    AUTH_OIDC_SIGNUP_CLOSED,     /* no account and sign-up is closed */
-    AUTH_OIDC_ACCOUNT_EXISTS,    /* the e-mail has an account but cannot be linked */
-    AUTH_OIDC_ACCOUNT_INACTIVE,  /* the account is disabled */
+    AUTH_OIDC_INVALID_STATE,    /* unknown, used, expired, foreign or unbound state */
+    AUTH_OIDC_PROVIDER_ERROR,   /* the provider answered error= (e.g. access_denied) */
+    AUTH_OIDC_EXCHANGE_FAILED,  /* the token endpoint refused the code */
+    AUTH_OIDC_INVALID_ID_TOKEN, /* signature, key, alg, iss, aud, azp, exp, iat, nonce */
+    AUTH_OIDC_UNAVAILABLE,      /* the provider or the database cannot be reached */
+    AUTH_OIDC_SIGNUP_CLOSED,    /* no account and sign-up is closed */
+    AUTH_OIDC_ACCOUNT_EXISTS,   /* the e-mail has an account but cannot be linked */
+    AUTH_OIDC_ACCOUNT_INACTIVE, /* the account is disabled */
 };
 /* The stable code of an error ("invalid_state"). */
 const char *auth_oidc_error_code(enum auth_oidc_error e);

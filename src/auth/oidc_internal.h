@@ -23,9 +23,10 @@ bool auth__oidc_url_ok(const auth__oidc_http_limits_t *lim, const char *url);
 /*
  * One request (BLOCKS): GET url, or POST form (application/x-www-form-urlencoded) when form
  * is not NULL, with HTTP basic authentication when user is not NULL (already
- * form-encoded, RFC 6749 §2.3.1), or Authorization: Bearer when bearer is not NULL. No redirects; TLS peer and host verified; the limits of
- * lim. OUT: *status, body (appended; at most lim->max_bytes). Returns 0 (any status),
- * ERR_UNAVAILABLE (connection, TLS, timeout), ERR_TOO_LARGE, ERR_INVALID (url refused).
+ * form-encoded, RFC 6749 §2.3.1), or Authorization: Bearer when bearer is not NULL. No redirects;
+ * TLS peer and host verified; the limits of lim. OUT: *status, body (appended; at most
+ * lim->max_bytes). Returns 0 (any status), ERR_UNAVAILABLE (connection, TLS, timeout),
+ * ERR_TOO_LARGE, ERR_INVALID (url refused).
  */
 int auth__oidc_http(const auth__oidc_http_limits_t *lim, const char *url, const char *form,
                     const char *user, const char *pass, const char *bearer, long *status,
@@ -54,8 +55,7 @@ int auth__oidc_state_put(db_t *db, const char *state_hash, const auth__oidc_stat
 int auth__oidc_state_take(db_t *db, const char *state_hash, auth__oidc_state_t *out);
 
 /* The user linked to (issuer, subject). OUT: *user_id. 0, ERR_NOT_FOUND, ERR_UNAVAILABLE. */
-int auth__oidc_identity_find(db_t *db, const char *issuer, const char *subject,
-                             int64_t *user_id);
+int auth__oidc_identity_find(db_t *db, const char *issuer, const char *subject, int64_t *user_id);
 /* Links (issuer, subject) to user_id. 0, ERR_CONFLICT, ERR_NOT_FOUND (no user),
    ERR_UNAVAILABLE. */
 int auth__oidc_identity_add(db_t *db, int64_t user_id, const char *provider, const char *issuer,

@@ -85,8 +85,7 @@ void auth__oidc_state_dispose(auth__oidc_state_t *s)
 }
 
 /* See oidc_internal.h. */
-int auth__oidc_state_put(db_t *db, const char *state_hash, const auth__oidc_state_t *s,
-                         int64_t now)
+int auth__oidc_state_put(db_t *db, const char *state_hash, const auth__oidc_state_t *s, int64_t now)
 {
     db_param_t purge[] = {db_int(now)};
     (void)db_exec(db, &oidc_sql[ST_PURGE], purge, DB_NPARAMS(purge), NULL);
@@ -133,8 +132,8 @@ int auth__oidc_identity_find(db_t *db, const char *issuer, const char *subject, 
 int auth__oidc_identity_add(db_t *db, int64_t user_id, const char *provider, const char *issuer,
                             const char *subject, const char *email, int64_t now)
 {
-    db_param_t p[] = {db_int(user_id), db_text(provider), db_text(issuer),
-                      db_text(subject), db_text(email),   db_int(now)};
+    db_param_t p[] = {db_int(user_id),  db_text(provider), db_text(issuer),
+                      db_text(subject), db_text(email),    db_int(now)};
     int rc = db_exec(db, &oidc_sql[ID_ADD], p, DB_NPARAMS(p), NULL);
     return rc == 0 || rc == ERR_CONFLICT || rc == ERR_NOT_FOUND ? rc : ERR_UNAVAILABLE;
 }
@@ -150,8 +149,7 @@ int auth__oidc_identity_touch(db_t *db, const char *issuer, const char *subject,
 int auth__oidc_user_by_email(db_t *db, const char *email, int64_t *user_id)
 {
     db_param_t p[] = {db_text(email)};
-    int rc =
-        db_query_one(db, &oidc_sql[USER_BY_EMAIL], p, DB_NPARAMS(p), db_row_read_int, user_id);
+    int rc = db_query_one(db, &oidc_sql[USER_BY_EMAIL], p, DB_NPARAMS(p), db_row_read_int, user_id);
     return rc == 0 || rc == ERR_NOT_FOUND ? rc : ERR_UNAVAILABLE;
 }
 

@@ -81,8 +81,9 @@ static int validate_oidc_name(const char *v, char *why, size_t cap)
     }
     if (ok && strcmp(v, "providers") != 0 && strcmp(v, "identities") != 0)
         return 0;
-    snprintf(why, cap, "a provider name is 1..32 letters, digits, '-' or '_' (not `providers` "
-                       "or `identities`: routes of their own)");
+    snprintf(why, cap,
+             "a provider name is 1..32 letters, digits, '-' or '_' (not `providers` "
+             "or `identities`: routes of their own)");
     return -1;
 }
 

@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config/config.h"
 #include "common/err.h"
+#include "config/config.h"
 #include "root/root.h"
 #include "runtime/alloc.h"
 #include "runtime/fileio.h"
@@ -38,8 +38,7 @@ static int read_secret(const char *path, bool strict, char **out, char *why, siz
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > SECRET_FILE_MAX) {
         close(fd);
-        snprintf(why, cap, "%s is not a regular file of at most %d bytes", path,
-                 SECRET_FILE_MAX);
+        snprintf(why, cap, "%s is not a regular file of at most %d bytes", path, SECRET_FILE_MAX);
         return ERR_CONFIG;
     }
     if (strict && (st.st_mode & 077)) {

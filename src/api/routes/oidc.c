@@ -31,17 +31,18 @@
 #include "common/jsonw.h"
 #include "runtime/alloc.h"
 
-#define API_OIDC_COOKIE  "jwtd_oidc"
+#define API_OIDC_COOKIE   "jwtd_oidc"
 #define OIDC_DEFAULT_NEXT "/app/"
-#define OIDC_SIGNIN_PAGE "/app/"
-#define URL_MAX          2048
+#define OIDC_SIGNIN_PAGE  "/app/"
+#define URL_MAX           2048
 
 /* Set-Cookie of the browser binding (value NULL: cleared). */
 static void set_bind_cookie(http_req_t *req, const api_ctx_t *ctx, const char *value)
 {
     char c[256];
     bool secure = ctx->o.secure_cookie || api__https(req, ctx);
-    snprintf(c, sizeof c, API_OIDC_COOKIE "=%s; Max-Age=%d; Path=/auth/oidc/; HttpOnly; SameSite=Lax%s",
+    snprintf(c, sizeof c,
+             API_OIDC_COOKIE "=%s; Max-Age=%d; Path=/auth/oidc/; HttpOnly; SameSite=Lax%s",
              value ? value : "", value ? 600 : 0, secure ? "; Secure" : "");
     http_resp_header_add(req, "Set-Cookie", c);
 }

@@ -11,12 +11,20 @@
 
 TEST(auth_oidc_next_only_paths_of_this_site)
 {
-    static const char *const ok[] = {"/", "/app/", "/app/dashboard.html?tab=security#x",
-                                     "/a/b/c"};
-    static const char *const bad[] = {"",       "//evil.example", "/\\evil.example",
-                                      "https://evil.example/", "http:/x", "evil",
-                                      "/app/\\x", "/app/ x", "/\t/evil", "/app/\"x",
-                                      "/app/<script>", "/\x7f", "/caf\xc3\xa9"};
+    static const char *const ok[] = {"/", "/app/", "/app/dashboard.html?tab=security#x", "/a/b/c"};
+    static const char *const bad[] = {"",
+                                      "//evil.example",
+                                      "/\\evil.example",
+                                      "https://evil.example/",
+                                      "http:/x",
+                                      "evil",
+                                      "/app/\\x",
+                                      "/app/ x",
+                                      "/\t/evil",
+                                      "/app/\"x",
+                                      "/app/<script>",
+                                      "/\x7f",
+                                      "/caf\xc3\xa9"};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
         CHECK_TRUE(auth_oidc_next_ok(str_cstr(ok[i])));
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)

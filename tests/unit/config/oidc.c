@@ -102,8 +102,8 @@ TEST(cfg_oidc_unlisted_name_warns)
     struct cfg c;
     char err[512] = "";
     cfgtest_logs_begin();
-    CHECK_EQ_INT(cfgtest_load_text(&c, "OIDC_OTHER_ISSUER=https://x\nOIDC_OTHER_CLIENT_ID=c\n",
-                                   err, sizeof err),
+    CHECK_EQ_INT(cfgtest_load_text(&c, "OIDC_OTHER_ISSUER=https://x\nOIDC_OTHER_CLIENT_ID=c\n", err,
+                                   sizeof err),
                  0);
     char *logs = cfgtest_logs_end();
     CHECK_TRUE(strstr(logs, "name=JWTD_OIDC_OTHER_ISSUER") != NULL);
