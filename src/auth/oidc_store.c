@@ -56,7 +56,7 @@ static const db_stmt_def_t oidc_sql[OIDC__N] = {
     /* email -> id */
     [USER_BY_EMAIL] = {.name = "oidc_user_by_email",
                        .sql = "SELECT id FROM users WHERE email <> '' AND lower(email) = "
-                              "lower(?1)"},
+                              "lower(CAST(?1 AS TEXT))"},
     /* user_id -> id, provider, email, created_at, last_login */
     [ID_LIST] = {.name = "oidc_identity_list",
                  .sql = "SELECT id, provider, email, created_at, last_login FROM user_identities "
