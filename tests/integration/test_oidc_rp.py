@@ -66,6 +66,8 @@ class Idp:
         self.jwks_fetches = 0
         self.userinfo_requests = 0
         self.userinfo_sub = None  # None = the ID token's
+        self.auth_methods = ["client_secret_basic"]
+        self.algs = ["RS256", "HS256"]
         self.token_requests = []
         handler = self._handler()
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -134,8 +136,8 @@ class Idp:
                         "jwks_uri": idp.issuer + "/jwks",
                         "userinfo_endpoint": idp.issuer + "/userinfo",
                         "response_types_supported": ["code"],
-                        "id_token_signing_alg_values_supported": ["RS256", "HS256"],
-                        "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+                        "id_token_signing_alg_values_supported": idp.algs,
+                        "token_endpoint_auth_methods_supported": idp.auth_methods,
                         "code_challenge_methods_supported": ["S256"],
                     })
                 elif u.path == "/jwks":
@@ -170,7 +172,12 @@ class Idp:
                 auth = self.headers.get("Authorization", "")
                 want = "Basic " + base64.b64encode(
                     ("%s:%s" % (CLIENT_ID, CLIENT_SECRET)).encode()).decode()
-                if auth != want:
+                if "client_secret_basic" in idp.auth_methods:
+                    ok = auth == want
+                else:  # client_secret_post
+                    ok = not auth and form.get("client_id") == CLIENT_ID and \
+                        form.get("client_secret") == CLIENT_SECRET
+                if not ok:
                     return self._json(401, {"error": "invalid_client"})
                 q = idp.codes.pop(form.get("code"), None)
                 if not q or form.get("redirect_uri") != q["redirect_uri"]:
@@ -238,10 +245,11 @@ class Rp:
 def rp_factory(idp, tmp_path):
     started = []
 
-    def make(users=(), **env):
+    def make(users=(), secret=CLIENT_SECRET, **env):
         from conftest import JwtdServer
+        secret_value = secret
         secret = tmp_path / "client_secret"
-        secret.write_text(CLIENT_SECRET + "\n")
+        secret.write_text(secret_value + "\n")
         os.chmod(secret, 0o600)
         e = token_env(**dict({"JWTD_OIDC_PROVIDERS": "test", "JWTD_OIDC_TEST_ISSUER": idp.issuer,
                               "JWTD_OIDC_TEST_CLIENT_ID": CLIENT_ID,
@@ -325,6 +333,26 @@ def test_sign_in_creates_account(rp_factory, idp):
     assert rp.sign_in(b2).status_code == 302
     me2, _ = rp.me(b2)
     assert me2["id"] == me["id"] and me2["username"] == "alice"
+
+
+def test_client_secret_post_when_basic_is_not_offered(rp_factory, idp):
+    idp.auth_methods = ["client_secret_post"]
+    rp = rp_factory()
+    assert rp.sign_in(rp.browser()).headers["Location"] == "/app/dashboard.html"
+    headers, form = idp.token_requests[-1]
+    assert "Authorization" not in headers
+    assert form["client_id"] == CLIENT_ID and form["client_secret"] == CLIENT_SECRET
+
+
+def test_alg_outside_discovery_list_refused(rp_factory, idp):
+    idp.algs = ["ES256"]  # the provider says it signs ID tokens with ES256 only
+    rp = rp_factory()
+    assert error_of(rp.sign_in(rp.browser())) == "invalid_id_token"
+
+
+def test_wrong_client_secret(rp_factory, idp):
+    rp = rp_factory(secret="not-the-secret")
+    assert error_of(rp.sign_in(rp.browser())) == "exchange_failed"
 
 
 def test_username_made_unique(rp_factory, idp):
