@@ -28,6 +28,7 @@
 
 typedef struct auth auth_t;
 typedef struct api_ctx api_ctx_t;
+struct auth_oidc;
 
 /* Where the web UI under /app/ comes from (api_options_t.web). */
 enum api_web {
@@ -88,6 +89,12 @@ typedef struct {
  */
 int api_ctx_new(const api_options_t *o, auth_t *auth, api_ctx_t **out);
 void api_ctx_free(api_ctx_t *ctx);
+
+/*
+ * Gives the request layer the relying party of social sign-in (auth/oidc.h; borrowed, must
+ * outlive ctx): api_mount then mounts /auth/oidc/... Call before api_mount.
+ */
+void api_ctx_set_oidc(api_ctx_t *ctx, struct auth_oidc *oidc);
 
 /* Sets ho's observers: request counts and durations, slow requests, open connections. */
 void api_observe(api_ctx_t *ctx, struct http_options *ho);

@@ -122,6 +122,7 @@ void cfg_dispose(struct cfg *cfg)
             t->release(cfg__field(cfg, &cfg_rows[i]));
     }
     cfg__warnings_dispose(cfg);
+    cfg__oidc_dispose(cfg);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -173,6 +174,9 @@ static int apply_line(struct cfg *cfg, str_t line, char *where, char *err, size_
         value = str_make(value.ptr + 1, value.len - 2);
     }
     if (i < 0) {
+        int taken = cfg__oidc_take(cfg, key, value, false, err, cap);
+        if (taken != 0)
+            return taken < 0 ? taken : 0;
         where[strlen(where) - 2] = '\0'; /* "file:12" */
         cfg__warn_unknown(cfg, key, where);
         return 0;
@@ -264,6 +268,11 @@ int cfg_apply_env(struct cfg *cfg, char *const *envp, char *err, size_t cap)
             continue;
         int i = cfg__row_find_exact(name); /* environment names are exact */
         if (i < 0) {
+            int taken = cfg__oidc_take(cfg, name, str_cstr(eq + 1), true, err, cap);
+            if (taken < 0)
+                return taken;
+            if (taken)
+                continue;
             cfg__warn_unknown(cfg, name, "environment");
             continue;
         }

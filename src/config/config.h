@@ -42,6 +42,19 @@ typedef struct {
     size_t count;
 } cfg_strlist_t;
 
+/*
+ * One OpenID Connect provider jwtd signs users in with (JWTD_OIDC_PROVIDERS lists their
+ * names; JWTD_OIDC_<NAME>_ISSUER, _CLIENT_ID, _CLIENT_SECRET_FILE and _SCOPES set each one:
+ * per-name variables, read by src/config/oidc.c rather than table rows).
+ */
+struct cfg_oidc_provider {
+    char *name;               /* as listed, lower-case: letters, digits, '-', '_' */
+    char *issuer;             /* without trailing '/': https://, or http:// on loopback/dev */
+    char *client_id;          /* required */
+    char *client_secret_file; /* NULL = a public client (PKCE only) */
+    char *scopes;             /* space-separated, always with openid */
+};
+
 /* Upper bound on the number of table rows (checked at compile time in table.c). */
 #define CFG_MAX_ROWS 96
 
@@ -141,9 +154,15 @@ struct cfg {
     cfg_strlist_t route_aliases;  /* JWTD_ROUTE_ALIASES: "ALIAS=TARGET" items */
     char *metrics_listen;         /* JWTD_METRICS_LISTEN "host:port", NULL = on JWTD_LISTEN */
     int64_t audit_retention_s;    /* JWTD_AUDIT_RETENTION: audit_log rows kept; 0 = not stored */
+    /* --- social sign-in (OpenID Connect relying party) ------------------------------------ */
+    cfg_strlist_t oidc_providers;   /* JWTD_OIDC_PROVIDERS: names, empty = none */
+    bool oidc_link_by_email;        /* JWTD_OIDC_LINK_BY_EMAIL */
+    struct cfg_oidc_provider *oidc; /* one per name of oidc_providers, in its order */
+    size_t oidc_count;              /* (filled by cfg_finish from the per-name variables) */
     /* --- private to src/config/ ------------------------------------------------------- */
     unsigned char _source[CFG_MAX_ROWS]; /* enum cfg_source of each table row */
-    void *_warnings; /* pending warning lines (buf_t *), logged by cfg_finish() */
+    void *_warnings;  /* pending warning lines (buf_t *), logged by cfg_finish() */
+    void *_oidc_vars; /* JWTD_OIDC_<NAME>_* values seen while loading (oidc.c) */
 };
 
 /*

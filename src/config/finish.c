@@ -221,6 +221,8 @@ int cfg_finish(struct cfg *cfg, char *err, size_t cap)
     public_url_normalise(cfg);
     if ((rc = hsts_check(cfg, err, cap)) != 0 || (rc = route_aliases_check(cfg, err, cap)) != 0)
         return rc;
+    if ((rc = cfg__oidc_finish(cfg, err, cap)) != 0)
+        return rc;
     if (cfg->signup == CFG_SIGNUP_VERIFIED) {
         cfg__errf(err, cap, NULL, NULL,
                   "JWTD_SIGNUP=verified needs e-mail delivery, which this build does not "

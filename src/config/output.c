@@ -52,7 +52,7 @@ int cfg__format(const struct cfg *cfg, buf_t *out, bool reveal)
         if (rc)
             return ERR_TOO_LARGE;
     }
-    return 0;
+    return cfg__oidc_format(cfg, out);
 }
 
 static void write_all(int fd, str_t s)
@@ -98,6 +98,10 @@ size_t cfg_reload_merge(struct cfg *next, const struct cfg *running,
         }
         buf_dispose_secret(&va);
         buf_dispose_secret(&vb);
+    }
+    if (cfg__oidc_keep_running(next, running)) {
+        n++;
+        cb("JWTD_OIDC_<NAME>_*", false, arg);
     }
     return n;
 }
@@ -172,6 +176,7 @@ void cfg_markdown(int fd)
     markdown_intro(&b);
     for (size_t i = 0; i < cfg_rows_count; i++)
         markdown_row(&b, &cfg_rows[i]);
+    cfg__oidc_markdown(&b);
     write_all(fd, buf_str(&b));
     buf_dispose(&b);
 }

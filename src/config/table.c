@@ -68,6 +68,25 @@ static int validate_redis_url(const char *v, char *why, size_t cap)
                         why, cap);
 }
 
+/* A provider name of JWTD_OIDC_PROVIDERS: it appears in a path (/auth/oidc/NAME/start) and,
+   upper-cased with '-' as '_', in the names of its variables. */
+static int validate_oidc_name(const char *v, char *why, size_t cap)
+{
+    size_t n = strlen(v);
+    bool ok = n >= 1 && n <= 32;
+    for (size_t k = 0; ok && k < n; k++) {
+        char c = v[k];
+        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '-' || c == '_';
+    }
+    if (ok && strcmp(v, "providers") != 0 && strcmp(v, "identities") != 0)
+        return 0;
+    snprintf(why, cap,
+             "a provider name is 1..32 letters, digits, '-' or '_' (not `providers` "
+             "or `identities`: routes of their own)");
+    return -1;
+}
+
 /* A cookie Path attribute: an absolute path of URL characters, nothing that would end the
    attribute (';', ',') or need quoting. */
 static int validate_cookie_path(const char *v, char *why, size_t cap)
@@ -390,6 +409,16 @@ const struct cfg_row cfg_rows[] = {
      NULL, NULL,
      "audit records are also stored in the database table audit_log and deleted once older "
      "than this; 0 = not stored (auth.log only)",
+     NULL},
+    {"JWTD_OIDC_PROVIDERS", CFG_T_STRLIST, OFF(oidc_providers), "", 0, 0, 0, NULL,
+     validate_oidc_name,
+     "names of the OpenID Connect providers users may sign in with (\"Sign in with ...\"); "
+     "each is configured by the JWTD_OIDC_<NAME>_* variables below; empty = none",
+     "none"},
+    {"JWTD_OIDC_LINK_BY_EMAIL", CFG_T_BOOL, OFF(oidc_link_by_email), "true", 0, 0, 0, NULL, NULL,
+     "a first sign-in through a provider that says the e-mail is verified (email_verified) "
+     "signs into the local account with that e-mail and links it; false = such a sign-in is "
+     "refused (account_exists) while the e-mail belongs to an account",
      NULL},
 };
 

@@ -177,6 +177,26 @@ __attribute__((format(printf, 2, 3))) void cfg__warn_later(struct cfg *cfg, cons
 /* Drops the queued warnings. */
 void cfg__warnings_dispose(struct cfg *cfg);
 
+/* --- oidc.c: the per-name variables of social sign-in ------------------------------------ */
+
+/*
+ * Keeps name=value aside when name (not a row) is JWTD_OIDC_<NAME>_<FIELD> for one of the
+ * per-provider fields; exact = the environment's rule (the full upper-case name). Returns 1
+ * when taken, 0 when name is not one of them, ERR_CONFIG (err set) on a bad value.
+ */
+int cfg__oidc_take(struct cfg *cfg, str_t name, str_t value, bool exact, char *err, size_t cap);
+/* Builds cfg->oidc from JWTD_OIDC_PROVIDERS and the values kept aside. 0 or ERR_CONFIG. */
+int cfg__oidc_finish(struct cfg *cfg, char *err, size_t cap);
+/* Frees the providers and the values kept aside. */
+void cfg__oidc_dispose(struct cfg *cfg);
+/* Appends JWTD_OIDC_<NAME>_<FIELD>=value lines for every provider. 0 or ERR_TOO_LARGE. */
+int cfg__oidc_format(const struct cfg *cfg, buf_t *out);
+/* A reload: when next's providers differ from running's, gives next a copy of running's
+   (they need a restart) and returns true. */
+bool cfg__oidc_keep_running(struct cfg *next, const struct cfg *running);
+/* Appends the reference section of the per-name variables (docs/config.md). */
+void cfg__oidc_markdown(buf_t *b);
+
 /* --- output.c: printing ------------------------------------------------------------------ */
 
 /*

@@ -126,6 +126,9 @@ int root_check(int argc, char **argv, FILE *out)
         check_logs(r, out, &problems);
         check_database(r, out, &problems);
         check_redis(r, out, &problems);
+        char msg[2048];
+        bool ok = root__oidc_check(r, msg, sizeof msg);
+        report(out, &problems, "oidc", ok, msg);
     }
     root_close(r);
     return problems;

@@ -20,6 +20,7 @@
 
 #include "api/api.h"
 #include "auth/auth.h"
+#include "auth/oidc.h"
 #include "db/db.h"
 #include "http/http.h"
 #include "resource/resource.h"
@@ -222,6 +223,14 @@ const char *root_config_path(int argc, char **argv, bool *missing);
  * JWTD_LOG_LEVEL says.
  */
 void root__fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * The relying party of social sign-in (oidc.c) over r->auth, its client secrets read from
+ * their files. Prints what is wrong. OUT: *out (auth_oidc_free). 0 or ERR_CONFIG.
+ */
+int root__oidc_new(root_t *r, struct auth_oidc **out);
+/* `jwtd check`'s line: the providers, their secret files read. False with msg on a problem. */
+bool root__oidc_check(const root_t *r, char *msg, size_t cap);
+
 /* Fills r->opt from r->_cfg (options.c). */
 void root__options(root_t *r);
 /*

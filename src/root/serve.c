@@ -220,7 +220,10 @@ int root_serve(root_t *r)
     api_ctx_t *ctx = NULL;
     resource_t *res = NULL;
     http_router_t *router = http_router_new();
+    auth_oidc_t *oidc = NULL;
     rc = api_ctx_new(&r->opt.api, r->auth, &ctx);
+    if (rc == 0 && (rc = root__oidc_new(r, &oidc)) == 0)
+        api_ctx_set_oidc(ctx, oidc);
     if (rc == 0) {
         api_observe(ctx, &ho);
         rc = build_router(r, ctx, &res, router);
@@ -236,5 +239,6 @@ int root_serve(root_t *r)
     http_router_free(router);
     resource_free(res);
     api_ctx_free(ctx);
+    auth_oidc_free(oidc);
     return rc;
 }

@@ -1,7 +1,8 @@
 // dashboard.js - the protected page: restores the session from the refresh cookie (or
 // sends the visitor to sign-in), shows the user, the access token's remaining lifetime and
 // the active sessions with "sign out this session" and "sign out everywhere", and the
-// connected apps (OpenID Connect clients) with "revoke".
+// connected apps (OpenID Connect clients) with "revoke" and the linked sign-in providers
+// (social sign-in) with "unlink".
 import { client, restoreOrNull } from './session.js';
 
 const $ = (id) => document.getElementById(id);
@@ -98,6 +99,55 @@ async function loadApps() {
   $('apps-section').hidden = false;
 }
 
+/* The providers linked to the account (GET /auth/oidc/identities), shown when jwtd has them. */
+async function loadIdentities() {
+  const [res, providers] = await Promise.all([
+    client.fetch('/auth/oidc/identities'),
+    fetch('/auth/oidc/providers').then((r) => (r.ok ? r.json() : { providers: [] })),
+  ]);
+  if (!res.ok) return; // 404: no social sign-in on this server
+  const identities = await res.json();
+  // nothing linked and no provider to link: nothing to show
+  if (!identities.length && !providers.providers.length) return;
+  const body = $('identities');
+  body.replaceChildren();
+  for (const i of identities) {
+    const tr = document.createElement('tr');
+    tr.dataset.identity = String(i.id);
+    tr.append(text('td', i.provider), text('td', i.email || '–'), text('td', when(i.created_at)), text('td', when(i.last_login)));
+    const td = document.createElement('td');
+    const b = text('button', 'Unlink', 'link');
+    b.type = 'button';
+    b.setAttribute('aria-label', 'Unlink ' + i.provider);
+    b.addEventListener('click', () => unlink(i, b));
+    td.append(b);
+    tr.append(td);
+    body.append(tr);
+  }
+  $('identities-table').hidden = identities.length === 0;
+  $('identities-none').hidden = identities.length !== 0;
+  $('identities-section').hidden = false;
+}
+
+async function unlink(identity, button) {
+  button.disabled = true;
+  const status = $('identities-status');
+  status.hidden = true;
+  const res = await client.fetch('/auth/oidc/identities/' + encodeURIComponent(identity.id), { method: 'DELETE' });
+  if (res.status === 409) {
+    status.textContent = 'This is the only way to sign in to this account: it cannot be unlinked.';
+    status.hidden = false;
+    button.disabled = false;
+    return;
+  }
+  if (!res.ok && res.status !== 404) {
+    status.textContent = 'Could not unlink ' + identity.provider + ' (' + res.status + ').';
+    status.hidden = false;
+  }
+  await loadIdentities();
+  $('identities-h').focus();
+}
+
 /* The posts list of the service API (docs/api.md §8), shown only when jwtd serves it. */
 async function loadPosts() {
   const res = await client.fetch('/posts?page=1&page_size=10');
@@ -154,10 +204,11 @@ async function start(u) {
   $('signout-all').addEventListener('click', signOutEverywhere);
   $('sessions-h').tabIndex = -1;
   $('apps-h').tabIndex = -1;
+  $('identities-h').tabIndex = -1;
   for (const id of ['user-section', 'token-section', 'sessions-section']) $(id).hidden = false;
   tick();
   setInterval(tick, 1000);
-  await Promise.all([loadSessions(), loadApps().catch(() => {}), loadPosts().catch(() => {})]);
+  await Promise.all([loadSessions(), loadApps().catch(() => {}), loadPosts().catch(() => {}), loadIdentities().catch(() => {})]);
   $('main').setAttribute('aria-busy', 'false');
   $('title').focus();
 }

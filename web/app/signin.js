@@ -1,7 +1,9 @@
 // signin.js - the sign-in page: an existing session (refresh cookie) goes straight on;
 // otherwise the form signs in through the client and goes to the requested page. An app
 // signing in through jwtd (next=/oauth/authorize?...) gets the OAuth browser session first;
-// login=1 (prompt=login, max_age) always asks for the password.
+// login=1 (prompt=login, max_age) always asks for the password. The "Sign in with ..." links
+// come from GET /auth/oidc/providers (social sign-in); a social sign-in that failed comes
+// back here with ?oidc_error=CODE.
 import { client, isAuthorizeReturn, restoreOrNull, safeNext, startOAuthSession } from './session.js';
 
 const form = document.getElementById('signin');
@@ -29,6 +31,44 @@ function showError(text, field) {
     field.focus();
   }
 }
+
+// why a social sign-in came back here (the callback's oidc_error codes)
+const OIDC_ERRORS = {
+  invalid_state: 'That sign-in link has expired or was already used. Try again.',
+  provider_error: 'The provider did not sign you in.',
+  exchange_failed: 'The provider refused the sign-in. Try again.',
+  invalid_id_token: 'The provider\'s answer could not be verified.',
+  provider_unavailable: 'The provider cannot be reached right now. Try again later.',
+  signup_closed: 'No account is linked to that sign-in, and sign-up is closed.',
+  account_exists: 'An account already uses that e-mail address: sign in with its password.',
+  account_inactive: 'This account is disabled.',
+};
+
+async function showProviders() {
+  let providers = [];
+  try {
+    const res = await fetch('/auth/oidc/providers', { credentials: 'same-origin' });
+    if (res.ok) ({ providers } = await res.json());
+  } catch {
+    return; // no social sign-in on this server
+  }
+  const list = document.getElementById('providers');
+  for (const p of providers) {
+    const a = document.createElement('a');
+    a.className = 'button social';
+    a.href = p.start + '?next=' + encodeURIComponent(next);
+    a.textContent = 'Sign in with ' + p.name.charAt(0).toUpperCase() + p.name.slice(1);
+    a.dataset.provider = p.name;
+    const li = document.createElement('li');
+    li.append(a);
+    list.append(li);
+  }
+  document.getElementById('social').hidden = providers.length === 0;
+}
+
+const oidcError = new URLSearchParams(location.search).get('oidc_error');
+if (oidcError) showError(OIDC_ERRORS[oidcError] || 'Sign-in failed.', null);
+showProviders();
 
 checking.hidden = false;
 if (!forceLogin && (await restoreOrNull())) {

@@ -163,6 +163,12 @@ int api__families_add(http_router_t *r, const api_family_t *const *families, siz
 }
 
 /* See api.h. */
+void api_ctx_set_oidc(api_ctx_t *ctx, struct auth_oidc *oidc)
+{
+    ctx->oidc = oidc;
+}
+
+/* See api.h. */
 int api_mount(api_ctx_t *ctx, http_router_t *r)
 {
     /* the chain: the order is part of the contract (a 429 carries CORS headers, ...) */

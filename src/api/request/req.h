@@ -51,11 +51,12 @@ struct api_ctx {
     ip_net_list_t ip_allowlist; /* copies */
     ip_net_list_t admin_allowlist;
     char **one_time_routes;
-    char *hsts;            /* the Strict-Transport-Security value; NULL = none */
-    bool public_https;     /* o.public_url is https://: every answer counts as https */
-    char *public_origin;   /* scheme://host[:port] of o.public_url; NULL = unset */
-    struct api_static *ui; /* the web UI's files (routes/static.c) */
-    char *openapi;         /* the served document (routes/openapi.c) */
+    char *hsts;             /* the Strict-Transport-Security value; NULL = none */
+    bool public_https;      /* o.public_url is https://: every answer counts as https */
+    char *public_origin;    /* scheme://host[:port] of o.public_url; NULL = unset */
+    struct api_static *ui;  /* the web UI's files (routes/static.c) */
+    char *openapi;          /* the served document (routes/openapi.c) */
+    struct auth_oidc *oidc; /* social sign-in (routes/oidc.c); NULL = its routes are off */
     size_t openapi_len;
 };
 
