@@ -7,7 +7,8 @@
  * verified-token cache), issue.c (login, signing, refresh), revoke.c (revocations and the
  * feed that keeps the index current), users.c (registration, the user object and cache),
  * sessions.c (queries of sessions and revocations), guard.c (rate limits and the other
- * store-backed guards), usercache.c, vcache.c, password.c, policy.c.
+ * store-backed guards), mfa.c (second factors and a login's second step, mfa.h), usercache.c,
+ * vcache.c, password.c, policy.c.
  */
 #ifndef JWTD_AUTH_INTERNAL_H
 #define JWTD_AUTH_INTERNAL_H
