@@ -31,7 +31,8 @@
  * Claims (docs/api.md "Tokens"): access = token_type, exp, iat, jti, user_id (string), sub,
  * sid, username, email, role, premium (+ iss/aud when configured); refresh = token_type,
  * exp, iat, jti, user_id, sub, sid (+ iss/aud); both + amr and auth_time (how and when the
- * session signed in, auth/mfa.h) when known, carried over by every refresh. jti and sid are 32 random lowercase hex.
+ * session signed in, auth/mfa.h) when known, carried over by every refresh. jti and sid are
+ * 32 random lowercase hex.
  *
  * Thread-safe after auth_start(): the key ring, lifetimes and guard limits are one immutable
  * snapshot that auth_reload replaces atomically (readers take no lock), the index and the
