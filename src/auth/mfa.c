@@ -42,6 +42,7 @@
 #include "runtime/audit.h"
 #include "runtime/errtab.h"
 #include "runtime/log.h"
+#include "runtime/metrics.h"
 
 /* ==== amr ======================================================================================
  */
@@ -817,6 +818,7 @@ int auth_mfa_challenge_complete(auth_t *a, const char *token, const auth_mfa_cha
         return ERR_NO_ACTIVE_ACCOUNT;
     }
     rc = auth__issue_session(a, &u, client, now, c->amr | factor_amr | AUTH_AMR_MFA, now, out);
+    metrics_count(rc == 0 ? METRICS_LOGIN_SUCCESS : METRICS_LOGIN_ERROR);
     if (rc == 0)
         audit_info(NULL, .event = "login", .outcome = "success", .user_id = u.id,
                    .username = u.username, .sid = out->sid, .reason = "mfa");
