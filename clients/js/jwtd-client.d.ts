@@ -36,7 +36,9 @@ export interface JwtdEventDetail {
 export class JwtdError extends Error {
   status: number;
   code: string;
-  constructor(message: string, status?: number, code?: string);
+  /** jwtd's parsed answer (for "mfa_required": mfa_token and factors), or null. */
+  body: Record<string, unknown> | null;
+  constructor(message: string, status?: number, code?: string, body?: Record<string, unknown> | null);
 }
 
 export function decodeJwt(token: string): Record<string, unknown> | null;
@@ -48,6 +50,8 @@ export class JwtdClient extends EventTarget {
   readonly isAuthenticated: boolean;
   secondsLeft(): number | null;
   login(username: string, password: string): Promise<JwtdUser>;
+  /** Finishes a login that rejected with code "mfa_required" (TOTP or recovery code). */
+  verifyMfa(mfaToken: string, code: string): Promise<JwtdUser>;
   restore(): Promise<JwtdUser | null>;
   loadUser(): Promise<JwtdUser>;
   logout(): Promise<void>;

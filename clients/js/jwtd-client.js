@@ -21,13 +21,18 @@
 const DEFAULT_CHANNEL = 'jwtd-auth';
 const DEFAULT_LOCK = 'jwtd-refresh';
 
-/** Error raised by the client; `status` and `code` come from jwtd's answer when there is one. */
+/**
+ * Error raised by the client; `status`, `code` and `body` (the parsed answer) come from jwtd's
+ * answer when there is one. A login that needs its second factor rejects with code
+ * "mfa_required" and body.mfa_token: finish it with verifyMfa().
+ */
 export class JwtdError extends Error {
-  constructor(message, status = 0, code = '') {
+  constructor(message, status = 0, code = '', body = null) {
     super(message);
     this.name = 'JwtdError';
     this.status = status;
     this.code = code;
+    this.body = body;
   }
 }
 
@@ -57,7 +62,7 @@ async function errorFrom(res, fallback) {
     /* not JSON */
   }
   const msg = (body && (body.detail || body.error)) || fallback;
-  return new JwtdError(msg, res.status, (body && body.code) || '');
+  return new JwtdError(msg, res.status, (body && body.code) || '', body);
 }
 
 export class JwtdClient extends EventTarget {
@@ -119,7 +124,26 @@ export class JwtdClient extends EventTarget {
       body: JSON.stringify({ username, password }),
     });
     if (!res.ok) throw await errorFrom(res, 'Login failed');
-    const body = await res.json();
+    return this._signedIn(await res.json());
+  }
+
+  /**
+   * The second step of a login that rejected with code "mfa_required": the mfa_token of that
+   * answer and a code of the user's authenticator app (or a recovery code). jwtd sets the
+   * refresh cookie. Resolves to the user.
+   */
+  async verifyMfa(mfaToken, code) {
+    const res = await this._fetch(this.baseUrl + '/auth/mfa/verify', {
+      method: 'POST',
+      credentials: 'include',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ mfa_token: mfaToken, code }),
+    });
+    if (!res.ok) throw await errorFrom(res, 'Verification failed');
+    return this._signedIn(await res.json());
+  }
+
+  _signedIn(body) {
     this._user = body.user || null;
     this._setAccess(body.access, 'login');
     this._post({ type: 'login', access: body.access, user: this._user });

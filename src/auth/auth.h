@@ -30,7 +30,9 @@
  *
  * Claims (docs/api.md "Tokens"): access = token_type, exp, iat, jti, user_id (string), sub,
  * sid, username, email, role, premium (+ iss/aud when configured); refresh = token_type,
- * exp, iat, jti, user_id, sub, sid (+ iss/aud). jti and sid are 32 random lowercase hex.
+ * exp, iat, jti, user_id, sub, sid (+ iss/aud); both + amr and auth_time (how and when the
+ * session signed in, auth/mfa.h) when known, carried over by every refresh. jti and sid are
+ * 32 random lowercase hex.
  *
  * Thread-safe after auth_start(): the key ring, lifetimes and guard limits are one immutable
  * snapshot that auth_reload replaces atomically (readers take no lock), the index and the
@@ -103,6 +105,10 @@ typedef struct {
     int64_t device_token_lifetime_s; /* device tokens (device.c); 0 = none issued or accepted
                                         (the default) */
     bool signup_closed; /* auth_user_register refuses (ERR_SIGNUP_CLOSED); default false */
+    /* roles (bit 1 << db role: user 0, instructor 1, admin 2) whose users get tokens only
+       after a second factor, and until they have one only a token that can enroll one
+       (JWTD_MFA_REQUIRED_ROLES); 0 = none */
+    unsigned mfa_required_roles;
 } auth_options_t;
 
 /* Fills *o with the defaults above (no guard limits). */
@@ -206,6 +212,11 @@ typedef struct {
        ("bad_signature", "bad_alg", "unknown_kid", "malformed"); NULL when it was merely
        expired, of the wrong type, with unacceptable claims, or revoked */
     const char *tamper;
+    /* how the session was authenticated: AUTH_AMR_* bits of the "amr" claim (auth/mfa.h)
+       and "auth_time" (0 when absent: a token issued before jwtd had them) */
+    unsigned amr;
+    int64_t auth_time;
+    bool is_mfa_enroll; /* token_type "mfa_enroll": it may only enroll a second factor */
 } auth_token_ref_t;
 
 /*
@@ -259,6 +270,11 @@ typedef struct {
        (auth_device_token_check), NULL/"" = an untrusted client; the same as given to
        auth_guard_login */
     const char *device;
+    /* login only: the family of the route that started it ("simplejwt", "cookie", ...) and
+       what its second step must present again (bind: the cookie flow's Origin), kept with
+       the mfa_token when the user has a second factor (auth/mfa.h); NULL = "" */
+    const char *family;
+    const char *bind;
 } auth_client_t;
 
 /* A freshly issued pair (or, on refresh without rotation, only an access token). */
@@ -271,6 +287,12 @@ typedef struct {
     char sid[AUTH_ID_MAX + 1];
     char *user_json; /* heap: the API user object {"id",...,"premium"}; NULL if not set */
     size_t user_json_len;
+    /* auth_login's ERR_MFA_REQUIRED: the single-use mfa_token and the JSON array of the
+       user's factors [{"id","type"}] (heap); ERR_MFA_ENROLL_REQUIRED: access holds a token
+       that can only enroll a factor (token_type "mfa_enroll", no refresh token) */
+    char mfa_token[65];
+    char *mfa_factors;
+    size_t mfa_factors_len;
 } auth_pair_t;
 
 /* Frees user_json and wipes the tokens. Safe on a zeroed or disposed struct. */
@@ -283,7 +305,12 @@ void auth_pair_dispose(auth_pair_t *p);
  * and its first refresh token, signs the pair and caches the user. The attempt was checked
  * by auth_guard_login first (with client->ip and client->device), which reserved its
  * failure budgets: a failed login keeps them spent, a right password gives them back.
- * OUT: *out (dispose it). Returns 0, ERR_NO_ACTIVE_ACCOUNT, ERR_UNAVAILABLE, ERR_INTERNAL.
+ * A user with an active second factor (auth/mfa.h) gets no tokens: ERR_MFA_REQUIRED with
+ * out->mfa_token and out->mfa_factors (a challenge remembering client->family and ->bind);
+ * a user of a role in mfa_required_roles without a factor gets ERR_MFA_ENROLL_REQUIRED with
+ * only an enrolment token in out->access. Tokens carry amr ["pwd"] and auth_time now.
+ * OUT: *out (dispose it). Returns 0, ERR_NO_ACTIVE_ACCOUNT, ERR_MFA_REQUIRED,
+ * ERR_MFA_ENROLL_REQUIRED, ERR_UNAVAILABLE, ERR_INTERNAL.
  */
 int auth_login(auth_t *a, const char *username, const char *password, size_t password_len,
                const auth_client_t *client, int64_t now, auth_pair_t *out);

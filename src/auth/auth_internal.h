@@ -7,7 +7,8 @@
  * verified-token cache), issue.c (login, signing, refresh), revoke.c (revocations and the
  * feed that keeps the index current), users.c (registration, the user object and cache),
  * sessions.c (queries of sessions and revocations), guard.c (rate limits and the other
- * store-backed guards), usercache.c, vcache.c, password.c, policy.c.
+ * store-backed guards), mfa.c (second factors and a login's second step, mfa.h), usercache.c,
+ * vcache.c, password.c, policy.c.
  */
 #ifndef JWTD_AUTH_INTERNAL_H
 #define JWTD_AUTH_INTERNAL_H
@@ -90,6 +91,13 @@ int64_t auth__revocation_horizon(const auth_t *a, int64_t at);
 int auth__random_id(char out[33]);
 /* Copies an id (at most AUTH_ID_MAX bytes, checked by the callers) with a bound. */
 void auth__id_copy(char dst[AUTH_ID_MAX + 1], const char *src);
+/*
+ * Creates a session for u (already authenticated: amr says how, at auth_time; 0 = unknown,
+ * no claims) with client's details, signs its first pair into *out and caches the user.
+ * Returns 0, ERR_NO_ACTIVE_ACCOUNT (the user is gone), ERR_UNAVAILABLE, ERR_INTERNAL.
+ */
+int auth__issue_session(auth_t *a, const db_user_t *u, const auth_client_t *client, int64_t now,
+                        unsigned amr, int64_t auth_time, auth_pair_t *out);
 /* Caches u (the API user object) at now, and when out is not NULL puts its JSON there. */
 void auth__user_cache_put(auth_t *a, const db_user_t *u, int64_t now, auth_pair_t *out);
 /* Drops every cache group registered for user_id (auth_cache_group_register). */

@@ -3,7 +3,10 @@
 // signing in through jwtd (next=/oauth/authorize?...) gets the OAuth browser session first;
 // login=1 (prompt=login, max_age) always asks for the password. The "Sign in with ..." links
 // come from GET /auth/oidc/providers (social sign-in); a social sign-in that failed comes
-// back here with ?oidc_error=CODE.
+// back here with ?oidc_error=CODE. When the server asks for a second factor (mfa_required),
+// a second form takes the authenticator app's code (or a recovery code); when the user's
+// role requires one that is not set up yet (mfa_enrollment_required), the enrolment token is
+// handed to the Security page.
 import { client, isAuthorizeReturn, restoreOrNull, safeNext, startOAuthSession } from './session.js';
 
 const form = document.getElementById('signin');
@@ -97,11 +100,67 @@ form.addEventListener('submit', async (e) => {
     await proceed();
   } catch (err) {
     password.value = '';
-    if (err.status === 401) showError('Wrong username or password.', password);
+    if (err.code === 'mfa_required') askForCode(err.body.mfa_token);
+    else if (err.code === 'mfa_enrollment_required') {
+      sessionStorage.setItem('jwtd-enroll-token', err.body.enroll_token);
+      location.assign('/app/security.html?enroll=1');
+    } else if (err.status === 401) showError('Wrong username or password.', password);
     else if (err.status === 429) showError('Too many attempts. Wait a minute and try again.', password);
     else showError('Sign-in failed: ' + (err.message || 'network error'), null);
   } finally {
     submit.disabled = false;
     submit.textContent = 'Sign in';
+  }
+});
+
+// ---- the second step -------------------------------------------------------------------------
+
+const mfaForm = document.getElementById('mfa');
+const code = document.getElementById('code');
+const mfaError = document.getElementById('mfa-error');
+const verify = document.getElementById('verify');
+let mfaToken = null;
+
+function askForCode(token) {
+  mfaToken = token;
+  form.hidden = true;
+  mfaForm.hidden = false;
+  code.value = '';
+  code.focus();
+}
+
+function showMfaError(text) {
+  mfaError.textContent = text;
+  mfaError.hidden = false;
+  code.setAttribute('aria-invalid', 'true');
+  code.focus();
+}
+
+document.getElementById('mfa-cancel').addEventListener('click', () => {
+  mfaToken = null;
+  mfaForm.hidden = true;
+  form.hidden = false;
+  password.focus();
+});
+
+mfaForm.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  mfaError.hidden = true;
+  code.removeAttribute('aria-invalid');
+  if (!code.value.trim()) return showMfaError('Enter the code.');
+  verify.disabled = true;
+  verify.textContent = 'Verifying…';
+  try {
+    await client.verifyMfa(mfaToken, code.value.trim());
+    await proceed(); // (an app signing in through jwtd gets its OAuth session first)
+  } catch (err) {
+    code.value = '';
+    if (err.code === 'invalid_code') showMfaError('That code is not valid. Try the next one.');
+    else if (err.code === 'mfa_token_invalid') showMfaError('This sign-in has expired. Start over.');
+    else if (err.status === 429) showMfaError('Too many wrong codes. Wait a few minutes and start over.');
+    else showMfaError('Verification failed: ' + (err.message || 'network error'));
+  } finally {
+    verify.disabled = false;
+    verify.textContent = 'Verify';
   }
 });

@@ -13,10 +13,11 @@
  * order), each with its file: platform (GET /healthz), simplejwt (/api/token/, refresh,
  * verify, blacklist, /api/users/me/), wellknown (JWKS, OpenID discovery), metrics,
  * readyz, cookie (the browser flow under /api/auth/), sessions (/auth/sessions), service
- * (/auth/register, login, refresh, logout, logout-all, me), oidc (social sign-in under
- * /auth/oidc/, only with a relying party: api_ctx_set_oidc), introspect (/auth/introspect,
- * /auth/revocations), oauth (the OpenID Connect provider: /oauth/..., /auth/apps,
- * /admin/clients) and static (the web UI under /app/: the files built into jwtd,
+ * (/auth/register, login, refresh, logout, logout-all, me), mfa (/auth/mfa/...: TOTP
+ * factors and a login's second step), oidc (social sign-in under /auth/oidc/, only with a
+ * relying party: api_ctx_set_oidc), introspect (/auth/introspect, /auth/revocations), oauth
+ * (the OpenID Connect provider: /oauth/..., /auth/apps, /admin/clients) and static (the web
+ * UI under /app/: the files built into jwtd,
  * api_web_files, or every regular file below ctx->o.web_dir, loaded, bounded, into ctx->ui
  * and registered each as its own GET route, so no request path ever reaches the file
  * system; a missing directory means no UI, logged).
@@ -26,7 +27,8 @@
     X(platform)                                                                                    \
     X(simplejwt)                                                                                   \
     X(wellknown)                                                                                   \
-    X(metrics) X(readyz) X(cookie) X(sessions) X(service) X(oidc) X(introspect) X(oauth) X(static)
+    X(metrics) X(readyz) X(cookie) X(sessions) X(service) X(mfa) X(oidc) X(introspect) X(oauth)  \
+        X(static)
 
 #define API_FAMILY_DECL_(name) extern const api_family_t api_##name##_family;
 API_ROUTE_FAMILIES(API_FAMILY_DECL_)
