@@ -112,10 +112,11 @@ int auth__refresh_lookup(auth_t *a, const auth_token_ref_t *ref, int64_t now,
    (device.c): jwtd's own statements (device tokens, OAuth browser sessions, ID token hints). */
 bool auth__own_key(const auth_t *a, str_t token);
 /* A new session and its pair for the active user user_id, authenticated elsewhere (the
-   OAuth code exchange; issue.c). Returns 0, ERR_NO_ACTIVE_ACCOUNT (missing or inactive),
-   ERR_UNAVAILABLE, ERR_INTERNAL. OUT: *out (dispose it). */
+   OAuth code exchange; issue.c) as amr says, at auth_time (as auth__issue_session). Returns
+   0, ERR_NO_ACTIVE_ACCOUNT (missing or inactive), ERR_UNAVAILABLE, ERR_INTERNAL. OUT: *out
+   (dispose it). */
 int auth__issue_for_user_id(auth_t *a, int64_t user_id, const auth_client_t *client, int64_t now,
-                            auth_pair_t *out);
+                            unsigned amr, int64_t auth_time, auth_pair_t *out);
 /* Applies the revocation of session sid (made at now) to the index. */
 void auth__index_revoke_sid(auth_t *a, const char *sid, int64_t now);
 /* The store's pull function: re-applies what the database recorded since `since`. */

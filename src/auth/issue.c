@@ -334,7 +334,7 @@ int auth_issue_for_user(auth_t *a, const char *username, const auth_client_t *cl
 
 /* See auth_internal.h. */
 int auth__issue_for_user_id(auth_t *a, int64_t user_id, const auth_client_t *client, int64_t now,
-                            auth_pair_t *out)
+                            unsigned amr, int64_t auth_time, auth_pair_t *out)
 {
     db_user_t u;
     memset(&u, 0, sizeof u);
@@ -342,7 +342,8 @@ int auth__issue_for_user_id(auth_t *a, int64_t user_id, const auth_client_t *cli
     int rc = db_user_find_by_id(a->db, user_id, &u);
     if (rc != 0)
         return auth__map_db(rc) == ERR_NOT_FOUND ? ERR_NO_ACTIVE_ACCOUNT : ERR_UNAVAILABLE;
-    rc = u.is_active ? issue_session(a, &u, client, now, out) : ERR_NO_ACTIVE_ACCOUNT;
+    rc = u.is_active ? auth__issue_session(a, &u, client, now, amr, auth_time, out)
+                     : ERR_NO_ACTIVE_ACCOUNT;
     if (rc != 0)
         auth_pair_dispose(out);
     db_user_dispose(&u);

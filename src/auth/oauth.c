@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "auth/mfa.h"
 #include "auth/oauth_internal.h"
 #include "common/b64url.h"
 #include "common/err.h"
@@ -23,18 +24,48 @@
 
 /* ==== values other features own (wired here, one function each) ============================ */
 
-/* The authentication methods of a browser session (OpenID Connect "amr", RFC 8176): a
-   password sign-in. Multi-factor sign-in adds its methods here. */
-static const char *session_amr_json(const char *sid)
+/* How session sid was authenticated (its AUTH_AMR_* bits and auth_time, from the session
+   row; a session recorded before multi-factor sign-in: a password at its creation). */
+static unsigned session_amr(auth_t *a, const char *sid, int64_t *auth_time)
 {
-    (void)sid;
-    return "[\"pwd\"]";
+    db_session_t s;
+    memset(&s, 0, sizeof s);
+    *auth_time = 0;
+    if (!sid || !*sid || db_session_get(a->db, sid, &s) != 0)
+        return AUTH_AMR_PWD;
+    unsigned amr = 0;
+    for (const char *p = s.amr ? s.amr : ""; *p;) {
+        size_t n = strcspn(p, " ");
+        amr |= auth_amr_bit(p, n);
+        p += n + (p[n] == ' ');
+    }
+    *auth_time = s.auth_time ? s.auth_time : s.created_at;
+    db_session_dispose(&s);
+    return amr ? amr : AUTH_AMR_PWD;
 }
 
-/* When the user of session s authenticated: the session's creation (a sign-in). */
+/* The "amr" claim (RFC 8176) of an ID token for session sid, as a JSON array into out. */
+static const char *session_amr_json(auth_t *a, const char *sid, char *out, size_t cap)
+{
+    int64_t t;
+    char text[AUTH_AMR_TEXT_MAX];
+    auth_amr_text(session_amr(a, sid, &t), text);
+    size_t n = 0;
+    out[n++] = '[';
+    for (const char *p = text; *p && n + 12 < cap;) {
+        size_t k = strcspn(p, " ");
+        n += (size_t)snprintf(out + n, cap - n, "%s\"%.*s\"", n > 1 ? "," : "", (int)k, p);
+        p += k + (p[k] == ' ');
+    }
+    out[n++] = ']';
+    out[n] = '\0';
+    return out;
+}
+
+/* When the user of session s authenticated: its recorded auth_time, else its creation. */
 static int64_t session_auth_time(const db_session_t *s)
 {
-    return s->created_at;
+    return s->auth_time ? s->auth_time : s->created_at;
 }
 
 /* Whether the user's e-mail address is verified: not known until e-mail verification
@@ -521,7 +552,8 @@ static int sign_id_token(auth_t *a, const id_claims_t *c, int64_t now, char *out
         jsonw_member(&w, "nonce", c->nonce);
     jsonw_member(&w, "at_hash", ah);
     jsonw_raw(&w, ",\"amr\":");
-    jsonw_raw(&w, session_amr_json(c->sid));
+    char amr[64];
+    jsonw_raw(&w, session_amr_json(a, c->sid, amr, sizeof amr));
     jsonw_member(&w, "sid", c->sid);
     jsonw_raw(&w, "}");
     return sign_json(a, &w, out, len);
@@ -551,7 +583,7 @@ static void token_answer(auth_t *a, auth_oauth_answer_t *r, const char *access, 
 
 /* A code row. */
 typedef struct {
-    char *client_id, *redirect_uri, *scope, *nonce, *challenge, *issued_sid;
+    char *client_id, *redirect_uri, *scope, *nonce, *challenge, *issued_sid, *browser_sid;
     int64_t user_id, auth_time, expires_at, used_at;
 } code_row_t;
 
@@ -568,6 +600,7 @@ static int read_code(void *arg, const db_row_t *row)
     c->expires_at = db_row_int(row, 7);
     c->used_at = db_row_int(row, 8);
     c->issued_sid = db_row_strdup(row, 9);
+    c->browser_sid = db_row_strdup(row, 10);
     return 0;
 }
 
@@ -579,6 +612,7 @@ static void code_row_dispose(code_row_t *c)
     free(c->nonce);
     free(c->challenge);
     free(c->issued_sid);
+    free(c->browser_sid);
     memset(c, 0, sizeof *c);
 }
 
@@ -665,8 +699,12 @@ static int grant_code(auth_t *a, const auth_oauth_client_t *c, const auth_oauth_
         goto out;
     }
     auth_pair_t *pair = xcalloc(1, sizeof *pair);
-    auth_client_t client = {NULL, c->name, NULL, NULL};
-    rc = auth__issue_for_user_id(a, row.user_id, &client, now, pair);
+    auth_client_t client = {.user_agent = c->name};
+    /* the app's session is authenticated as the browser session it came from */
+    int64_t browser_auth_time;
+    unsigned amr = session_amr(a, row.browser_sid, &browser_auth_time);
+    rc = auth__issue_for_user_id(a, row.user_id, &client, now, amr,
+                                 row.auth_time ? row.auth_time : browser_auth_time, pair);
     if (rc == ERR_NO_ACTIVE_ACCOUNT) {
         rc = 0;
         fail(r, "invalid_grant", "The user is no longer active.");

@@ -89,11 +89,11 @@ const db_stmt_def_t oauth__sql[OQ__N] = {
                                "auth_time, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, "
                                "?6, ?7, ?8, ?9, ?10, ?11)"},
     /* code_hash -> client_id, user_id, redirect_uri, scope, nonce, code_challenge,
-       auth_time, expires_at, used_at, issued_sid */
+       auth_time, expires_at, used_at, issued_sid, browser_sid */
     [OQ_CODE_GET] = {.name = "oauth_code_get",
                      .sql = "SELECT client_id, user_id, redirect_uri, scope, nonce, "
-                            "code_challenge, auth_time, expires_at, used_at, issued_sid FROM "
-                            "oauth_codes WHERE code_hash = ?1"},
+                            "code_challenge, auth_time, expires_at, used_at, issued_sid, "
+                            "browser_sid FROM oauth_codes WHERE code_hash = ?1"},
     /* code_hash, now: marks it used, once */
     [OQ_CODE_USE] = {.name = "oauth_code_use",
                      .sql = "UPDATE oauth_codes SET used_at = ?2 WHERE code_hash = ?1 AND "

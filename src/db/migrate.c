@@ -222,7 +222,7 @@ struct migration {
  * a user; auth/oidc.c) and oidc_states (a sign-in in progress: the state's hash, single-use,
  * with the nonce, the PKCE verifier and where to go next; rows live ten minutes).
  */
-#define OIDC_RP_TABLES(ID_KEY, I64)                                                                   \
+#define OIDC_RP_TABLES(ID_KEY, I64)                                                                \
     "CREATE TABLE user_identities ("                                                               \
     "  id " ID_KEY ","                                                                             \
     "  user_id " I64 " NOT NULL REFERENCES users (id) ON DELETE CASCADE,"                          \

@@ -185,7 +185,7 @@ static void callback_work(void *arg)
     struct callback_job *j = arg;
     auth_oidc_callback_t cb = {opt_str(j->state), opt_str(j->code), opt_str(j->error),
                                opt_str(j->bind)};
-    auth_client_t client = {j->ip, j->ua, j->fph, NULL};
+    auth_client_t client = {.ip = j->ip, .user_agent = j->ua, .fph = j->fph};
     j->e = auth_oidc_finish(j->oidc, str_cstr(j->name), &cb, &client, clock_now_s(), &j->out);
 }
 
