@@ -336,11 +336,8 @@ static void on_otp_verify(http_req_t *req)
     bool by_token = f[2].value.ptr && f[2].value.len;
     if (!by_token && !(f[0].value.len && f[1].value.len)) {
         json_decref(body);
-        if (!f[0].value.len)
-            f[0].error = "This field is required.";
-        if (!f[1].value.len)
-            f[1].error = "This field is required.";
-        api__respond_field_errors(req, f, 2);
+        /* no field map: a "code" member would clash with the error body's own */
+        api__bad_request(req, NULL, "Send the e-mail address and the code, or the token.");
         return;
     }
     struct account_job *j = job_new(req, OP_OTP_VERIFY);
