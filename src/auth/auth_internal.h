@@ -139,7 +139,7 @@ void auth__mailer_free(struct auth_mailer *m);
 const auth_mail_options_t *auth__mailer_options(const struct auth_mailer *m);
 /* Whether mail goes to the spool directory (development without SMTP). */
 bool auth__mailer_spool(const struct auth_mailer *m);
-/* After a commit that queued a real mail: counts it and wakes the sender. */
+/* After a commit that queued a real mail: counts it (the sender finds it by its poll). */
 void auth__mailer_kick(struct auth_mailer *m);
 /*
  * Inside tx: renders the mail of kind for to with the template values vars (mail.h

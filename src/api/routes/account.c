@@ -1,7 +1,8 @@
 /*
  * account.c - the account lifecycle routes (e-mail): POST /auth/email/verify,
  * /auth/email/resend, /auth/email/change, /auth/password/forgot, /auth/password/reset,
- * /auth/password/change, /auth/otp and /auth/otp/verify.
+ * /auth/password/change, /auth/otp and /auth/otp/verify (with "set_cookie": true, as the web
+ * UI sends it, the refresh token is also set as the browser flow's cookie).
  *
  * Thin adapters over the lifecycle use cases of auth.h (lifecycle.c): read the body, ask the
  * mail guard when the route sends mail or checks an e-mailed code (per address and per client
@@ -44,6 +45,7 @@ struct account_job {
     int64_t user_id;
     char sid[AUTH_ID_MAX + 1];
     char *ip, *ua;
+    bool set_cookie; /* otp/verify from the web UI: the refresh token in the cookie too */
     /* OUT */
     int rc;
     auth_policy_result_t policy;
@@ -160,6 +162,8 @@ static void done(http_req_t *req, void *arg, int status)
     } else if (j->op == OP_RESET || j->op == OP_CHANGE_PASSWORD) {
         api__respond_nostore(req, 200, STR_LIT("{}"));
     } else if (j->op == OP_OTP_VERIFY) {
+        if (j->set_cookie)
+            api__set_refresh_cookie(req, j->ctx, j->pair.refresh, j->pair.refresh_len);
         api__service_tokens(req, j->ctx, &j->pair, str_make(j->pair.refresh, j->pair.refresh_len));
     } else {
         api__respond_nostore(req, 202, STR_LIT("{}"));
@@ -347,6 +351,8 @@ static void on_otp_verify(http_req_t *req)
         j->email = dup_field(f[0].value);
         j->code = dup_field(f[1].value);
     }
+    /* the web UI's sign-in: its session lives in the refresh cookie, as after its login */
+    j->set_cookie = json_is_true(json_object_get(body, "set_cookie"));
     json_decref(body);
     j->ip = xstrdup(http_req_client_str(req));
     str_t ua = http_req_header(req, "user-agent");
