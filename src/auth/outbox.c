@@ -349,6 +349,12 @@ static void record(struct auth_mailer *m, const struct claimed *c, enum auth_mai
         log_warn("msg=\"outbox outcome not recorded\" id=%" PRId64 " err=%s", c->id, err_name(rc));
 }
 
+static int by_id(const void *x, const void *y)
+{
+    const struct claimed *a = x, *b = y;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
 static int run_batch(struct auth_mailer *m, int64_t now)
 {
     struct {
@@ -361,6 +367,9 @@ static int run_batch(struct auth_mailer *m, int64_t now)
         log_warn("msg=\"outbox claim failed\" err=%s", err_name(rc));
         return 0;
     }
+    /* in the order they were queued (RETURNING has no order of its own) */
+    if (l.count > 1)
+        qsort(l.items, l.count, sizeof l.items[0], by_id);
     for (size_t i = 0; i < l.count; i++) {
         char why[256];
         enum auth_mail_result r = auth__mail_deliver(

@@ -46,6 +46,10 @@ form.addEventListener('submit', async (e) => {
     location.assign(next);
   } catch (err) {
     password.value = '';
+    if (err.code === 'email_not_verified') {
+      showError('Confirm your e-mail address first: open the link we sent you.', null);
+      return;
+    }
     if (err.status === 401) showError('Wrong username or password.', password);
     else if (err.status === 429) showError('Too many attempts. Wait a minute and try again.', password);
     else showError('Sign-in failed: ' + (err.message || 'network error'), null);
