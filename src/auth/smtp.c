@@ -124,7 +124,10 @@ static enum auth_mail_result deliver_smtp(const auth_mail_transport_t *t, const 
         return AUTH_MAIL_DELIVERED;
     snprintf(why, cap, "%s (smtp %ld)", curl_easy_strerror(rc), code);
     /* a 5xx answer is the server's final word on this message (RFC 5321 4.2.1); anything
-       else (no connection, TLS, timeouts, 4xx) may pass later */
+       else (no connection, TLS, timeouts, 4xx) may pass later, and so may a refused login:
+       that is this server's configuration, fixed by its operator, not the message's fault */
+    if (rc == CURLE_LOGIN_DENIED)
+        return AUTH_MAIL_RETRY;
     return code >= 500 && code < 600 ? AUTH_MAIL_REJECTED : AUTH_MAIL_RETRY;
 }
 

@@ -50,9 +50,11 @@ class _Handler:
 
 
 class MailSink:
-    def __init__(self, port=None, spool=None):
+    def __init__(self, port=None, spool=None, credentials=None):
         self.port = port or free_port()
         self.spool = spool
+        self.credentials = credentials  # (user, password): AUTH required, checked
+        self.logins = []
         self.messages = []
         self.raw = []
         self.cond = threading.Condition()
@@ -62,8 +64,18 @@ class MailSink:
     def url(self):
         return "smtp://127.0.0.1:%d" % self.port
 
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult
+        user, password = auth_data.login.decode(), auth_data.password.decode()
+        self.logins.append((mechanism, user))
+        return AuthResult(success=(user, password) == self.credentials)
+
     def start(self):
-        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+        kw = {}
+        if self.credentials:
+            kw = {"authenticator": self._authenticate, "auth_required": True,
+                  "auth_require_tls": False}
+        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port, **kw)
         self.controller.start()
         return self
 

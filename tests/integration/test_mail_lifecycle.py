@@ -428,6 +428,43 @@ def test_outbox_survives_mail_outage_and_restart(tmp_path):
         shutil.rmtree(data, ignore_errors=True)
 
 
+def test_smtp_authentication_with_a_password_file(jwtd_server, tmp_path):
+    sink = MailSink(credentials=("mailer", "s3cret pass")).start()
+    try:
+        pw = tmp_path / "smtp-password"
+        pw.write_text("s3cret pass\n")
+        url = "smtp://mailer@127.0.0.1:%d" % sink.port
+        srv = jwtd_server(env=mail_env(url, JWTD_SMTP_PASSWORD_FILE=str(pw)))
+        m = Mailer(srv, sink)
+        m.register("sven")
+        assert m.post("/auth/password/forgot", {"email": "sven@example.org"}).status_code == 202
+        m.mails_to("sven@example.org")
+        assert sink.logins and sink.logins[-1][1] == "mailer"
+        assert "s3cret" not in srv.stderr()
+    finally:
+        sink.stop()
+
+
+def test_smtp_authentication_refused_is_retried_not_lost(jwtd_server):
+    sink = MailSink(credentials=("mailer", "right")).start()
+    try:
+        srv = jwtd_server(env=mail_env("smtp://mailer:wrong@127.0.0.1:%d" % sink.port))
+        m = Mailer(srv, sink)
+        m.register("tove")
+        assert m.post("/auth/password/forgot", {"email": "tove@example.org"}).status_code == 202
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not m.metric('jwtd_mails_total{result="retried"}'):
+            time.sleep(0.2)
+        assert m.metric('jwtd_mails_total{result="retried"}') >= 1
+        assert m.metric('jwtd_mails_total{result="failed"}') == 0
+        assert sink.messages == []
+        rows = pgdb.db_query(srv.env["JWTD_DATABASE_URL"], "SELECT state FROM mail_outbox")
+        assert rows == [("pending",)]
+        assert "wrong" not in srv.stderr()  # the URL's password is never logged
+    finally:
+        sink.stop()
+
+
 # ---- without SMTP --------------------------------------------------------------------------------
 
 
