@@ -465,6 +465,35 @@ def test_smtp_authentication_refused_is_retried_not_lost(jwtd_server):
         sink.stop()
 
 
+def test_two_instances_on_one_database_send_each_mail_once():
+    """Two jwtd processes share the database (and so the outbox): each mail goes out once."""
+    sink = MailSink().start()
+    data = tempfile.mkdtemp(prefix="jwtd-outbox2-")
+    db_url = pgdb.default_url(data)
+    env = mail_env(sink.url, JWTD_DATABASE_URL=db_url)
+    servers = []
+    try:
+        servers = [JwtdServer(env=env).start(), JwtdServer(env=env).start()]
+        a, b = (Mailer(srv, sink) for srv in servers)
+        users = ["w%d" % i for i in range(12)]
+        for u in users:
+            a.register(u)
+        for i, u in enumerate(users):
+            r = (a, b)[i % 2].post("/auth/password/forgot", {"email": u + "@example.org"})
+            assert r.status_code == 202
+        sink.wait_for(len(users), timeout=60)
+        time.sleep(2.0)  # no second copy arrives
+        rcpts = sorted(r for (_, rs, _) in sink.messages for r in rs)
+        assert rcpts == sorted(u + "@example.org" for u in users)
+        sent = sum(m.metric('jwtd_mails_total{result="sent"}') for m in (a, b))
+        assert sent == len(users)
+    finally:
+        for srv in servers:
+            srv.stop()
+        sink.stop()
+        shutil.rmtree(data, ignore_errors=True)
+
+
 # ---- without SMTP --------------------------------------------------------------------------------
 
 
