@@ -683,8 +683,8 @@ static int otp_by_code(auth_t *a, const char *email, const char *code, int64_t n
     db_user_t u;
     struct otp_row o = {0};
     int rc = db_user_find_by_email(a->db, email, &u, NULL);
-    if (rc == 0) {
-        db_param_t p[] = {db_int(u.id), db_int(now)};
+    if (rc == 0 || rc == ERR_NOT_FOUND) { /* an unknown address asks too (for user -1) */
+        db_param_t p[] = {db_int(rc == 0 ? u.id : -1), db_int(now)};
         rc = db_query_one(a->db, &OTP_CURRENT, p, DB_NPARAMS(p), read_otp, &o);
     }
     bool found = rc == 0;
@@ -697,11 +697,9 @@ static int otp_by_code(auth_t *a, const char *email, const char *code, int64_t n
     hash_hex(found ? o.hash : "0000", code, strlen(code), want);
     bool ok = found && code_shape_ok(code) && strlen(o.code_hash) == HASH_HEX &&
               CRYPTO_memcmp(want, o.code_hash, HASH_HEX) == 0;
-    if (!ok) {
-        if (found) {
-            db_param_t p[] = {db_int(now), db_text(o.hash)};
-            (void)db_exec(a->db, &OTP_MISS, p, DB_NPARAMS(p), NULL);
-        }
+    if (!ok) { /* counted; without a row the same statement matches nothing */
+        db_param_t p[] = {db_int(now), db_text(found ? o.hash : want)};
+        (void)db_exec(a->db, &OTP_MISS, p, DB_NPARAMS(p), NULL);
         db_user_dispose(&u);
         return ERR_INVALID_LINK;
     }
