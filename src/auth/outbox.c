@@ -58,6 +58,7 @@ struct auth_mailer {
     pthread_cond_t cv;
     bool stop;
     int64_t last_housekeeping;
+    bool poll_failing; /* the last poll failed (logged once per outage) */
 };
 
 /* ==== statements ============================================================================ */
@@ -75,6 +76,13 @@ static const db_stmt_def_t OUTBOX_INSERT = {
     "RETURNING id, recipient, message, attempts"
 static const db_stmt_def_t OUTBOX_CLAIM = {"outbox_claim", NULL, CLAIM_SQL(""),
                                            CLAIM_SQL(" FOR UPDATE SKIP LOCKED")};
+
+/* Whether anything is due: the idle poll is this read, never a write. */
+static const db_stmt_def_t OUTBOX_DUE = {
+    "outbox_due",
+    "SELECT count(*) FROM (SELECT 1 FROM mail_outbox WHERE state = 'pending' AND "
+    "next_attempt_at <= ?1 AND lease_until <= ?1 LIMIT 1) d",
+    NULL, NULL};
 
 static const db_stmt_def_t OUTBOX_SENT = {
     "outbox_sent",
@@ -361,8 +369,18 @@ static int run_batch(struct auth_mailer *m, int64_t now)
         struct claimed *items;
         size_t count;
     } l = {0};
+    int64_t due = 0;
+    db_param_t d[] = {db_int(now)};
+    int rc = db_query_one(m->db, &OUTBOX_DUE, d, DB_NPARAMS(d), db_row_read_int, &due);
+    if (rc != 0 && !m->poll_failing)
+        log_warn("msg=\"outbox poll failed; mail waits in the outbox\" err=%s", err_name(rc));
+    else if (rc == 0 && m->poll_failing)
+        log_info("msg=\"outbox poll works again\"");
+    m->poll_failing = rc != 0;
+    if (rc != 0 || due == 0)
+        return 0;
     db_param_t p[] = {db_int(now), db_int(LEASE_S), db_text(m->owner), db_int(CLAIM_BATCH)};
-    int rc = DB_QUERY_LIST(m->db, &OUTBOX_CLAIM, p, DB_NPARAMS(p), &CLAIMED, &l);
+    rc = DB_QUERY_LIST(m->db, &OUTBOX_CLAIM, p, DB_NPARAMS(p), &CLAIMED, &l);
     if (rc != 0) {
         log_warn("msg=\"outbox claim failed\" err=%s", err_name(rc));
         return 0;
