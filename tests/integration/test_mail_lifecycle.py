@@ -350,17 +350,18 @@ def test_unknown_address_same_answer_and_timing(mailer):
     m = mailer()
     m.register("olga")
     known, unknown = [], []
-    for i in range(12):
+    for i in range(15):
         for addr, out in (("olga@example.org", known), ("ghost%d@example.org" % i, unknown)):
             t0 = time.perf_counter()
             r = m.post("/auth/password/forgot", {"email": addr})
             out.append(time.perf_counter() - t0)
             assert (r.status_code, r.text) == (202, "{}")
             assert r.headers["Content-Type"].startswith("application/json")
-    # the fastest of each side: the same work is done, so neither is far from the other
+    # the fastest of each side: the same work is done, so neither is far from the other (a
+    # generous bound: an SMTP conversation or a password hash in the answer would break it)
     k, u = min(known), min(unknown)
-    assert abs(k - u) < max(0.005, 0.5 * max(k, u)), (k, u)
-    assert len(m.mails_to("olga@example.org", 12)) == 12
+    assert abs(k - u) < max(0.010, 0.6 * max(k, u)), (k, u)
+    assert len(m.mails_to("olga@example.org", 15)) == 15
     time.sleep(0.5)
     assert all("ghost" not in rc for (_, rcpts, _) in m.sink.messages for rc in rcpts)
 
