@@ -217,7 +217,7 @@ static int sign_enroll(const auth_t *a, const db_user_t *u, int64_t now, auth_pa
  * token when the user's role requires one and there is none; or the error.
  */
 static int second_step(auth_t *a, const db_user_t *u, const auth_client_t *client, int64_t now,
-                       auth_pair_t *out)
+                       unsigned amr, auth_pair_t *out)
 {
     bool has = false;
     int rc = auth_mfa_has_factor(a, u->id, &has);
@@ -226,7 +226,7 @@ static int second_step(auth_t *a, const db_user_t *u, const auth_client_t *clien
     if (has) {
         buf_t factors;
         buf_init(&factors, 64 * 1024);
-        rc = auth_mfa_challenge_new(a, u->id, AUTH_AMR_PWD, client ? client->family : NULL,
+        rc = auth_mfa_challenge_new(a, u->id, amr, client ? client->family : NULL,
                                     client ? client->bind : NULL, now, out->mfa_token, &factors);
         if (rc == 0) {
             out->mfa_factors = factors.data; /* the buffer's heap string, now the pair's */
@@ -281,6 +281,17 @@ int auth_login(auth_t *a, const char *username, const char *password, size_t pas
         return ERR_NO_ACTIVE_ACCOUNT;
     }
     auth__guard_login_done(a, username, client, true);
+    if (a->opts.signup_verified) { /* told only to whoever knows the password */
+        bool verified = false;
+        rc = db_user_email_verified(a->db, u.id, &verified);
+        if (rc != 0 || !verified) {
+            audit_info(NULL, .event = "login_failed", .outcome = "failure", .user_id = u.id,
+                       .username = u.username, .reason = rc ? "unavailable" : "email_not_verified");
+            metrics_count(rc ? METRICS_LOGIN_ERROR : METRICS_LOGIN_FAILURE);
+            db_user_dispose(&u);
+            return rc ? auth__map_db(rc) : ERR_EMAIL_NOT_VERIFIED;
+        }
+    }
     if (auth_password_needs_rehash(u.password_hash, &a->opts.argon2)) {
         char h[AUTH_PASSWORD_HASH_MAX];
         if (auth_password_hash(&a->opts.argon2, password, password_len, h, sizeof h) == 0) {
@@ -294,7 +305,7 @@ int auth_login(auth_t *a, const char *username, const char *password, size_t pas
         }
         OPENSSL_cleanse(h, sizeof h);
     }
-    rc = second_step(a, &u, client, now, out);
+    rc = second_step(a, &u, client, now, AUTH_AMR_PWD, out);
     if (rc == 1)
         rc = auth__issue_session(a, &u, client, now, AUTH_AMR_PWD, now, out);
     else if (rc == ERR_MFA_REQUIRED || rc == ERR_MFA_ENROLL_REQUIRED) {
@@ -308,6 +319,25 @@ int auth_login(auth_t *a, const char *username, const char *password, size_t pas
     else
         auth_pair_dispose(out);
     db_user_dispose(&u);
+    return rc;
+}
+
+/* See auth_internal.h. */
+int auth__login_user(auth_t *a, const db_user_t *u, const auth_client_t *client, const char *method,
+                     int64_t now, auth_pair_t *out)
+{
+    /* an e-mailed code is one factor: a user with a second one still needs it */
+    int rc = second_step(a, u, client, now, AUTH_AMR_OTP, out);
+    if (rc == 1)
+        rc = auth__issue_session(a, u, client, now, AUTH_AMR_OTP, now, out);
+    else if (rc == ERR_MFA_REQUIRED || rc == ERR_MFA_ENROLL_REQUIRED)
+        return rc;
+    metrics_count(rc == 0 ? METRICS_LOGIN_SUCCESS : METRICS_LOGIN_ERROR);
+    if (rc == 0)
+        audit_info(NULL, .event = "login", .outcome = "success", .user_id = u->id,
+                   .username = u->username, .sid = out->sid, .reason = method);
+    else
+        auth_pair_dispose(out);
     return rc;
 }
 

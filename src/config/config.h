@@ -105,7 +105,7 @@ struct cfg {
     enum cfg_samesite cookie_samesite;      /* JWTD_COOKIE_SAMESITE */
     enum cfg_token_messages token_messages; /* JWTD_TOKEN_MESSAGES */
     char *web_dir;                          /* JWTD_WEB_DIR, NULL = no web UI */
-    enum cfg_signup signup;                 /* JWTD_SIGNUP: self-registration open or closed */
+    enum cfg_signup signup;                 /* JWTD_SIGNUP: open, verified (by e-mail), closed */
     bool resource_routes;                   /* JWTD_RESOURCE_ROUTES: the demo resource API */
     char *upload_dir;                       /* JWTD_UPLOAD_DIR, NULL = <data_dir>/uploads */
     size_t max_upload_bytes;                /* JWTD_MAX_UPLOAD_BYTES */
@@ -160,6 +160,15 @@ struct cfg {
     bool oidc_link_by_email;        /* JWTD_OIDC_LINK_BY_EMAIL */
     struct cfg_oidc_provider *oidc; /* one per name of oidc_providers, in its order */
     size_t oidc_count;              /* (filled by cfg_finish from the per-name variables) */
+    /* --- e-mail (the account lifecycle) ---------------------------------------------------- */
+    char *smtp_url;                /* JWTD_SMTP_URL, NULL = none (.eml files in development) */
+    char *smtp_password_file;      /* JWTD_SMTP_PASSWORD_FILE, NULL = the URL's password */
+    char *mail_from;               /* JWTD_MAIL_FROM */
+    char *mail_templates_dir;      /* JWTD_MAIL_TEMPLATES_DIR, NULL = built in */
+    int64_t email_link_lifetime_s; /* JWTD_EMAIL_LINK_LIFETIME */
+    int64_t mail_retry_s;          /* JWTD_MAIL_RETRY: first retry delay */
+    cfg_rate_t rate_limit_mail;    /* JWTD_RATE_LIMIT_MAIL: per address */
+    cfg_rate_t rate_limit_mail_ip; /* JWTD_RATE_LIMIT_MAIL_IP: per client address */
     /* --- private to src/config/ ------------------------------------------------------- */
     unsigned char _source[CFG_MAX_ROWS]; /* enum cfg_source of each table row */
     void *_warnings;  /* pending warning lines (buf_t *), logged by cfg_finish() */

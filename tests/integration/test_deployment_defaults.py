@@ -40,7 +40,7 @@ def run_serve(cwd, **env):
 @pytest.mark.parametrize("env,named", [
     ({"JWTD_ENVIRONMENT": "production"}, "JWTD_SECRET_KEY"),
     ({"JWTD_ENVIRONMENT": "staging", "JWTD_SECRET_KEY": "changeme" * 8}, "JWTD_SECRET_KEY"),
-    ({"JWTD_SIGNUP": "verified"}, "JWTD_SIGNUP=verified"),
+    ({"JWTD_ENVIRONMENT": "production", "JWTD_SIGNUP": "verified"}, "JWTD_SIGNUP=verified"),
 ], ids=["production-without-key", "staging-weak-key", "signup-verified"])
 def test_failed_start_creates_no_file_and_no_directory(tmp_path, env, named):
     # the default database (sqlite:<data dir>/jwtd.db) would go into JWTD_DATA_DIR, below tmp_path

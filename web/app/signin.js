@@ -100,6 +100,10 @@ form.addEventListener('submit', async (e) => {
     await proceed();
   } catch (err) {
     password.value = '';
+    if (err.code === 'email_not_verified') {
+      showError('Confirm your e-mail address first: open the link we sent you.', null);
+      return;
+    }
     if (err.code === 'mfa_required') askForCode(err.body.mfa_token);
     else if (err.code === 'mfa_enrollment_required') {
       sessionStorage.setItem('jwtd-enroll-token', err.body.enroll_token);

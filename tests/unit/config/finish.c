@@ -4,6 +4,7 @@
  * (logged by cfg_finish once JWTD_LOG_LEVEL is known, dropped by cfg_dispose).
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/err.h"
 #include "config/cfgtest.h"
@@ -62,15 +63,60 @@ TEST(cfg_signup_and_resource_routes_close_outside_development)
     cfg_dispose(&c);
 }
 
-TEST(cfg_signup_verified_is_refused_without_email_delivery)
+TEST(cfg_signup_verified_needs_smtp_outside_development)
 {
-    cfgtest_expect_error("SIGNUP=verified\n",
-                         "JWTD_SIGNUP=verified needs e-mail delivery, which this build does not "
-                         "configure; use open or closed");
+    cfgtest_expect_error("ENVIRONMENT=production\nSIGNUP=verified\n",
+                         "JWTD_SIGNUP=verified needs JWTD_SMTP_URL outside development (the "
+                         "confirmation mail could not be sent)");
+    cfgtest_expect_error("ENVIRONMENT=staging\nSMTP_URL=smtp://mail.example.com\n",
+                         "JWTD_SMTP_URL needs JWTD_PUBLIC_URL outside development (the links of "
+                         "the mails point to it)");
+    cfgtest_expect_error("ENVIRONMENT=staging\nSMTP_URL=smtp://mail.example.com\n"
+                         "PUBLIC_URL=https://auth.example.com\n",
+                         "JWTD_SMTP_URL needs JWTD_MAIL_FROM outside development (the sender of "
+                         "the mails)");
     cfgtest_expect_error(
         "SIGNUP=invite\n",
         "test.conf:1: JWTD_SIGNUP: invalid value \"invite\" (expected one of: open, "
         "verified, closed)");
+    struct cfg c;
+    char err[512] = "";
+    /* development: .eml files stand in for SMTP */
+    CHECK_EQ_INT(cfgtest_load_text(&c, "SIGNUP=verified\n", err, sizeof err), 0);
+    CHECK_EQ_INT(c.signup, CFG_SIGNUP_VERIFIED);
+    cfg_dispose(&c);
+    CHECK_EQ_INT(cfgtest_load_text(&c,
+                                   "ENVIRONMENT=production\nSIGNUP=verified\n"
+                                   "SMTP_URL=smtps://u:p@mail.example.com:465?tls=required\n"
+                                   "PUBLIC_URL=https://auth.example.com\n"
+                                   "MAIL_FROM=Example <auth@example.com>\n",
+                                   err, sizeof err),
+                 0);
+    CHECK_STR_EQ(err, "");
+    cfg_dispose(&c);
+}
+
+TEST(cfg_mail_values_are_checked)
+{
+    struct cfg c;
+    char err[512];
+    const char *bad[] = {"SMTP_URL=http://mail.example.com\n",
+                         "SMTP_URL=smtp://\n",
+                         "SMTP_URL=smtp://h?tls=maybe\n",
+                         "MAIL_FROM=nobody\n",
+                         "MAIL_FROM=Name <a@b\n",
+                         "MAIL_FROM=Ann <a@b> x\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        CHECK_EQ_INT(cfgtest_load_text(&c, bad[i], err, sizeof err), ERR_CONFIG);
+        CHECK_TRUE(strstr(err, "test.conf:1:") != NULL);
+        cfg_dispose(&c);
+    }
+    /* the URL's password never appears in an error */
+    CHECK_EQ_INT(cfgtest_load_text(&c, "SMTP_URL=smtp://u:hunter2@h?x=1\n", err, sizeof err),
+                 ERR_CONFIG);
+    CHECK_TRUE(strstr(err, "hunter2") == NULL);
+    cfg_dispose(&c);
 }
 
 TEST(cfg_secret_key_and_its_file_are_exclusive)
