@@ -102,6 +102,14 @@ int auth__refresh_lookup(auth_t *a, const auth_token_ref_t *ref, int64_t now,
                          enum auth_verdict *verdict, db_user_t *user, char sid[AUTH_ID_MAX + 1]);
 /* Applies the revocation of session sid (made at now) to the index. */
 void auth__index_revoke_sid(auth_t *a, const char *sid, int64_t now);
+/*
+ * After the database revoked every session of user_id and raised its watermark (or wrote a
+ * deleted user's tombstone) to watermark: the watermark goes into the index at once (and to
+ * the other instances through the store), the user cache entry is dropped, and a pull
+ * brings the revoked sessions (which also cover tokens issued earlier in the same second,
+ * which the watermark cannot).
+ */
+void auth__index_revoke_user(auth_t *a, int64_t user_id, int64_t watermark);
 /* The store's pull function: re-applies what the database recorded since `since`. */
 int auth__pull(void *arg, store_t *st, int64_t since, int64_t now);
 /*

@@ -85,14 +85,10 @@ int auth_revoke_jti(auth_t *a, const char *jti, int64_t exp, int64_t now)
     return 0;
 }
 
-/*
- * After the database revoked every session of user_id and raised its watermark to now:
- * the watermark goes into the index at once, and a pull brings the revoked sessions (which
- * also cover tokens issued earlier in the same second, which the watermark cannot).
- */
-static void index_revoke_user(auth_t *a, int64_t user_id, int64_t now)
+/* See auth_internal.h. */
+void auth__index_revoke_user(auth_t *a, int64_t user_id, int64_t watermark)
 {
-    store_revoke_user(a->store, user_id, now, auth__revocation_horizon(a, now));
+    store_revoke_user(a->store, user_id, watermark, auth__revocation_horizon(a, watermark));
     metrics_count(METRICS_REVOKE_USER);
     auth__ucache_drop(a->users, user_id);
     int rc = store_sync(a->store);
@@ -108,7 +104,7 @@ int auth_user_revoke_all(auth_t *a, int64_t user_id, int64_t now)
     int rc = db_user_revoke_all(a->db, user_id, now, &n);
     if (rc != 0)
         return auth__map_db(rc);
-    index_revoke_user(a, user_id, now);
+    auth__index_revoke_user(a, user_id, now);
     char detail[32];
     snprintf(detail, sizeof detail, "sessions=%u", n);
     audit_info(NULL, .event = "logout_all", .outcome = "success", .user_id = user_id,
@@ -137,7 +133,7 @@ int auth_user_set_password(auth_t *a, int64_t user_id, const char *password, siz
     OPENSSL_cleanse(h, sizeof h);
     if (rc != 0)
         return rc;
-    index_revoke_user(a, user_id, now);
+    auth__index_revoke_user(a, user_id, now);
     audit_info(NULL, .event = "password_changed", .outcome = "success", .user_id = user_id);
     return 0;
 }
@@ -149,7 +145,7 @@ int auth_user_set_active(auth_t *a, int64_t user_id, bool is_active, int64_t now
     if (rc != 0)
         return auth__map_db(rc);
     if (!is_active)
-        index_revoke_user(a, user_id, now);
+        auth__index_revoke_user(a, user_id, now);
     else
         auth__ucache_drop(a->users, user_id);
     store_user_changed(a->store, user_id);

@@ -155,6 +155,40 @@ void db_user_list_dispose(db_user_list_t *list);
 int db_user_list(db_t *db, int64_t after_id, uint32_t limit, db_user_list_t *list);
 
 /*
+ * Search for the administration API: up to limit (1..1000) users, skipping offset, ordered by
+ * id, whose username or email contains q (ASCII case-insensitive; "" or NULL = every user;
+ * '%', '_' and '\\' in q match themselves). OUT: *list, *total (may be NULL) = every match.
+ */
+int db_user_search(db_t *db, const char *q, uint64_t offset, uint32_t limit, db_user_list_t *list,
+                   int64_t *total);
+
+/* What an administrator changes on a user (db_user_admin_update): the fields flagged set. */
+typedef struct {
+    bool set_email, set_role, set_active;
+    const char *email; /* "" clears it */
+    enum db_role role;
+    bool is_active;
+} db_user_change_t;
+
+/*
+ * Applies c to user id in one transaction and, when it deactivates the user or changes its
+ * role, also raises revoke_before to now and revokes every open session (tokens carry the
+ * role: the old ones must not outlive the change). OUT: *revoked (may be NULL) = whether it
+ * did; *before (may be NULL; dispose it) = the user as it was. ERR_NOT_FOUND, ERR_CONFLICT
+ * (email taken), ERR_INVALID (a bad role).
+ */
+int db_user_admin_update(db_t *db, int64_t id, const db_user_change_t *c, int64_t now,
+                         bool *revoked, db_user_t *before);
+/*
+ * Deletes user id and, with it (foreign keys), its sessions, refresh tokens and posts, in one
+ * transaction that also records a tombstone: revoke_before (pass now + 1, so that tokens
+ * issued in this very second are covered) stays in db_watermark_list's answer until
+ * db_flush_expired removes it, so the revocation index still refuses the deleted user's
+ * access tokens after a restart. The id is never reused. ERR_NOT_FOUND.
+ */
+int db_user_delete(db_t *db, int64_t id, int64_t revoke_before);
+
+/*
  * Updates email, first_name, last_name, role and premium of user id from u (other fields
  * ignored). ERR_NOT_FOUND, ERR_CONFLICT (email taken).
  */
@@ -217,7 +251,8 @@ typedef struct {
 void db_watermark_list_dispose(db_watermark_list_t *list);
 /*
  * Every user with revoke_before >= since (pass now - access lifetime - leeway: older
- * watermarks cannot reject a live access token), for loading the revocation index.
+ * watermarks cannot reject a live access token), then every deleted user's tombstone
+ * (db_user_delete) at or after since, for loading the revocation index.
  */
 int db_watermark_list(db_t *db, int64_t since, db_watermark_list_t *list);
 
@@ -366,6 +401,7 @@ typedef struct {
     uint32_t refresh_tokens; /* rows deleted per table */
     uint32_t revoked_tokens;
     uint32_t sessions;
+    uint32_t tombstones; /* deleted users' watermarks (db_user_delete) */
 } db_flush_stats_t;
 
 /*
@@ -373,7 +409,8 @@ typedef struct {
  * expires_at <= now; access-token revocations with expires_at <= now; sessions that have
  * no refresh token left and were last used / revoked before now - retain_s (pass the
  * access-token lifetime + leeway, so a revoked session's row outlives every access token
- * it issued and the revocation index still finds it after a restart). OUT: *stats (may be
+ * it issued and the revocation index still finds it after a restart); deleted users'
+ * tombstones whose watermark is older than now - retain_s. OUT: *stats (may be
  * NULL).
  */
 int db_flush_expired(db_t *db, int64_t now, int64_t retain_s, db_flush_stats_t *stats);

@@ -62,6 +62,12 @@ enum db_stmt {
     DB_STMT_USER_SET_ACTIVE,      /* active, now, id */
     DB_STMT_USER_SET_ROLE,        /* role, now, id */
     DB_STMT_USER_SET_LAST_LOGIN,  /* now, id */
+    DB_STMT_USER_ADMIN_UPDATE,    /* email, role, active, now, id */
+    DB_STMT_USER_SEARCH,          /* pattern ("" = all), limit, offset -> user columns */
+    DB_STMT_USER_SEARCH_COUNT,    /* pattern ("" = all) -> count */
+    DB_STMT_USER_DELETE,          /* id */
+    DB_STMT_TOMBSTONE_INSERT,     /* id, revoke_before */
+    DB_STMT_FLUSH_TOMBSTONES,     /* threshold: revoke_before <= it */
     DB_STMT_USER_IMPORT_INSERT,   /* id, username, email, first, last, role, premium, active,
                                      password, created_at, last_login, now */
     DB_STMT_USER_IMPORT_UPDATE,   /* username, email, first, last, role, premium, active,
@@ -69,7 +75,7 @@ enum db_stmt {
     DB_STMT_USER_ID_SYNC,         /* after explicit ids: later inserts get a higher id (no-op
                                      where the backend tracks it) */
     DB_STMT_USER_BUMP_WATERMARK,  /* now, id: revoke_before = max(revoke_before, now) */
-    DB_STMT_WATERMARK_LIST,       /* since -> id, revoke_before */
+    DB_STMT_WATERMARK_LIST,       /* since -> id, revoke_before (users, then tombstones) */
     DB_STMT_SESSION_INSERT,       /* sid, user_id, now, client_ip, user_agent */
     DB_STMT_SESSION_GET,          /* sid -> session columns */
     DB_STMT_SESSION_TOUCH,        /* now, sid, threshold: only if last_used_at < threshold */

@@ -235,6 +235,14 @@ static const struct migration migrations[] = {
        called by one autocommit statement (sql.c db__pg_rotate; refresh.c). SQLite rotates
        in-process through the runner and needs nothing. */
     {.sqlite = "SELECT 1", .pg = PG_REFRESH_ROTATE_FN},
+    /* 6: user_tombstones: the watermark of a deleted user (db_user_delete). Deleting a user
+       deletes its sessions (cascade), so neither its row's revoke_before nor its revoked
+       sessions are left for the revocation index to reload after a restart; this row is,
+       until every access token the user held has expired (db_flush_expired deletes it). */
+    {.sqlite = "CREATE TABLE user_tombstones (user_id INTEGER PRIMARY KEY,"
+               "  revoke_before INTEGER NOT NULL);",
+     .pg = "CREATE TABLE user_tombstones (user_id BIGINT PRIMARY KEY,"
+           "  revoke_before BIGINT NOT NULL);"},
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
