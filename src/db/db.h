@@ -415,6 +415,38 @@ typedef struct {
  */
 int db_flush_expired(db_t *db, int64_t now, int64_t retain_s, db_flush_stats_t *stats);
 
+/* ==== copying a SQLite database into PostgreSQL (copy.c, `jwtd db copy`) ================== */
+
+/* One table of a copy: rows and checksum on each side (hex SHA-256 sums, see copy.c). */
+typedef struct {
+    char table[64];
+    int64_t source_rows, target_rows;
+    char source_checksum[65], target_checksum[65];
+    bool match;
+} db_copy_table_t;
+
+typedef struct {
+    int schema_version;
+    db_copy_table_t *tables; /* in the order they were filled */
+    size_t count;
+} db_copy_report_t;
+
+void db_copy_report_dispose(db_copy_report_t *r);
+/*
+ * Copies every row of every table (but schema_version) of the SQLite database from_url into
+ * the PostgreSQL database to_url, migrated first to the same schema version (the source
+ * must be at this binary's latest), in ONE transaction on the target: refused with
+ * ERR_CONFLICT when a table of the target has rows, unless force (then every row of the
+ * target is replaced); identity sequences moved past the copied ids; then, before the
+ * commit, the row count and checksum of each table compared on both sides (any difference
+ * rolls back). Opens and closes both databases itself. OUT: *report (dispose it; filled as
+ * far as the verification got), a one-line reason in err (cap bytes) on failure. Returns 0,
+ * ERR_CONFIG (URLs, schema versions), ERR_INVALID (schemas differ), ERR_CONFLICT,
+ * ERR_UNAVAILABLE, ERR_INTERNAL (the copy differs).
+ */
+int db_copy(const char *from_url, const char *to_url, bool force, db_copy_report_t *report,
+            char *err, size_t cap);
+
 /* ==== statements of other modules ======================================================== */
 
 /*
