@@ -247,6 +247,14 @@ int auth_new(const auth_options_t *opts, db_t *db, jose_keyring_t *ring, const j
         return rc;
     }
     store_set_user_hook(a->store, on_user_changed, a);
+    if (opts->mail.enabled && (rc = auth__mailer_new(&opts->mail, &a->mailer)) != 0) {
+        auth_free(a);
+        return rc;
+    }
+    if (a->opts.mail.link_lifetime_s <= 0)
+        a->opts.mail.link_lifetime_s = 1800;
+    if (a->opts.mail.code_lifetime_s <= 0)
+        a->opts.mail.code_lifetime_s = 600;
     *out = a;
     return 0;
 }
@@ -259,7 +267,10 @@ int auth_start(auth_t *a)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     if (auth_password_offload_start(cores > 0 ? (unsigned)cores : 2) != 0)
         log_warn("msg=\"no hashing thread: passwords are hashed on the pool threads\"");
-    return store_start(a->store);
+    int rc = store_start(a->store);
+    if (rc == 0 && a->mailer && (rc = auth__mailer_start(a->mailer, a->db)) != 0)
+        log_error("msg=\"cannot start the mail sender\"");
+    return rc;
 }
 
 /* See auth.h. */
@@ -267,6 +278,7 @@ void auth_free(auth_t *a)
 {
     if (!a)
         return;
+    auth__mailer_free(a->mailer); /* its current attempt finishes first */
     store_close(a->store);
     auth__ucache_free(a->users);
     auth__guard_log_free(a->guard_log);

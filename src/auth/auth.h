@@ -84,7 +84,24 @@ typedef struct {
     auth_rate_t user;             /* requests with a valid access token, per user */
     auth_rate_t invalid_token;    /* invalid tokens per client address before it is suspicious */
     uint32_t invalid_block_s;     /* then blocked this long; 0 = only logged */
+    auth_rate_t mail_address;     /* mails asked for one address (any route that sends one) */
+    auth_rate_t mail_ip;          /* mails asked for by one client address */
 } auth_guard_options_t;
+
+/* E-mail of the account lifecycle (lifecycle.c, outbox.c). Strings are copied. */
+typedef struct {
+    bool enabled;              /* mail can be sent: SMTP, or .eml files in development */
+    const char *smtp_url;      /* smtp:// or smtps:// (?tls=required); NULL = spool_dir */
+    const char *smtp_password; /* JWTD_SMTP_PASSWORD_FILE's content; NULL = the URL's */
+    const char *from;          /* JWTD_MAIL_FROM, "Name <addr>" or "addr" */
+    const char *spool_dir;     /* without SMTP: DATA_DIR/mail (the links are logged) */
+    const char *templates_dir; /* NULL = the built-in templates */
+    const char *link_base;     /* links are <link_base>/app/<page>#token=... */
+    const char *site_name;     /* the {{site}} of the templates (the public URL's host) */
+    int64_t link_lifetime_s;   /* default 1800 */
+    int64_t code_lifetime_s;   /* e-mailed sign-in codes; default 600 */
+    int64_t retry_base_s;      /* first retry delay, doubled per attempt; default 30 */
+} auth_mail_options_t;
 
 typedef struct {
     int64_t access_lifetime_s;  /* default 900 */
@@ -102,7 +119,10 @@ typedef struct {
     auth_guard_options_t guard;
     int64_t device_token_lifetime_s; /* device tokens (device.c); 0 = none issued or accepted
                                         (the default) */
-    bool signup_closed; /* auth_user_register refuses (ERR_SIGNUP_CLOSED); default false */
+    bool signup_closed;   /* auth_user_register refuses (ERR_SIGNUP_CLOSED); default false */
+    bool signup_verified; /* a new account signs in once its e-mail address is confirmed
+                             (login answers ERR_EMAIL_NOT_VERIFIED until then); needs mail */
+    auth_mail_options_t mail;
 } auth_options_t;
 
 /* Fills *o with the defaults above (no guard limits). */
@@ -390,6 +410,8 @@ typedef struct {
  * ERR_INVALID with *errors saying why.
  */
 int auth_user_validate(const auth_new_user_t *u, bool email_optional, auth_user_errors_t *errors);
+/* Whether s looks like an e-mail address (the rule of auth_user_validate). Pure. */
+bool auth_email_valid(const char *s);
 /*
  * Whether self-registration is open (auth_options_t.signup_closed is false), so that a
  * route can refuse before it reads the request body. Any thread.
@@ -487,6 +509,62 @@ int auth_admin_user_revoke(auth_t *a, int64_t id, int64_t now);
 int auth_account_delete(auth_t *a, int64_t user_id, const char *password, size_t password_len,
                         const auth_client_t *client, int64_t now);
 
+/* ==== blocking: the account lifecycle over e-mail (lifecycle.c) ============================== */
+
+/*
+ * Mail goes out through an outbox (outbox.c): each use case below writes its change, its
+ * link token (256 random bits, stored as a SHA-256, one purpose, one user, single use,
+ * expiring) and its mail in one transaction, and a sender thread delivers the mail with
+ * retries. Routes that take an address answer the same, and do the same work, whether or
+ * not it has an account. All return ERR_UNAVAILABLE when the database fails, and those that
+ * send mail ERR_UNAVAILABLE when no mail is configured (auth_mail_enabled).
+ */
+/* Whether mail can be sent (SMTP, or .eml files in development). Any thread. */
+bool auth_mail_enabled(const auth_t *a);
+/*
+ * Applies a verification or e-mail change link: the address is marked verified (changed
+ * first, for a change). OUT: *json, the user object (heap). Returns 0, ERR_INVALID_LINK
+ * (unknown, used, expired, another purpose's, or the new address taken meanwhile).
+ */
+int auth_email_verify(auth_t *a, const char *token, int64_t now, char **json, size_t *json_len);
+/* A new verification mail to the account of email when it is not verified yet. 0 always but
+   for ERR_UNAVAILABLE. */
+int auth_email_resend(auth_t *a, const char *email, int64_t now);
+/* A reset mail to the active account of email, if any. 0 always but for ERR_UNAVAILABLE. */
+int auth_password_forgot(auth_t *a, const char *email, int64_t now);
+/*
+ * Sets the password of a reset link's user (policy: ERR_INVALID with *policy, the link stays
+ * usable), revokes every session and, by the watermark, every access token at once, and marks
+ * the address verified. Returns 0, ERR_INVALID_LINK, ERR_INVALID.
+ */
+int auth_password_reset(auth_t *a, const char *token, const char *password, size_t len, int64_t now,
+                        auth_policy_result_t *policy);
+/*
+ * A signed-in user's new password: current must be right (ERR_PERMISSION), the new one pass
+ * the policy (ERR_INVALID, *policy). Every session but sid is revoked, and a notice mail
+ * queued in the same transaction when mail is on. ERR_NOT_FOUND when the user is gone.
+ */
+int auth_password_change(auth_t *a, int64_t user_id, const char *sid, const char *current,
+                         size_t current_len, const char *password, size_t len, int64_t now,
+                         auth_policy_result_t *policy);
+/*
+ * A confirmation link to new_email (validated by the caller); the change applies when it is
+ * followed (auth_email_verify). password must be the user's (ERR_PERMISSION). An address
+ * that has an account gets no mail, with the same answer.
+ */
+int auth_email_change(auth_t *a, int64_t user_id, const char *new_email, const char *password,
+                      size_t len, int64_t now);
+/* A sign-in code (6 digits) and link to the active account of email, if any. 0 always but
+   for ERR_UNAVAILABLE. */
+int auth_otp_request(auth_t *a, const char *email, int64_t now);
+/*
+ * Sign-in by e-mail: the code mailed to email (compared in constant time; the fifth wrong
+ * code retires it), or the link's token (email and code ignored then). The address counts
+ * as verified. OUT: *out as auth_login's. Returns 0, ERR_INVALID_LINK.
+ */
+int auth_otp_verify(auth_t *a, const char *email, const char *code, const char *token,
+                    const auth_client_t *client, int64_t now, auth_pair_t *out);
+
 /* ==== the user cache (the /me routes without a query per request) ============================ */
 
 /*
@@ -566,6 +644,7 @@ enum auth_guard_kind {
     AUTH_GUARD_LOGIN = 0, /* a login attempt: client address + the username's failures */
     AUTH_GUARD_USER = 1,  /* a request with a valid access token: its user */
     AUTH_GUARD_ANON = 2,  /* any other request: the client address */
+    AUTH_GUARD_MAIL = 3,  /* a request that sends mail: the address and the client address */
 };
 
 /*
@@ -609,6 +688,14 @@ int auth_device_token_issue(auth_t *a, const char *username, int64_t now, char *
  */
 bool auth_device_token_check(const auth_t *a, str_t token, const char *username, int64_t now,
                              char device[AUTH_DEVICE_ID_LEN + 1]);
+
+/*
+ * A request that sends mail (or checks an e-mailed code) to address from client: counts
+ * against the address's budget (lowercased) and the client address's (guard.mail_address,
+ * guard.mail_ip), whether or not the address has an account. cb runs once, on this loop.
+ */
+void auth_guard_mail(auth_t *a, const char *client, const char *address, auth_guard_cb cb,
+                     void *arg);
 
 /* Whether kind is limited at all (nothing would be counted otherwise). */
 bool auth_guard_limited(const auth_t *a, enum auth_guard_kind kind);

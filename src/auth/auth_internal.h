@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "auth/auth.h"
+#include "auth/mail.h"
 #include "db/db.h"
 #include "jose/jose.h"
 #include "store/store.h"
@@ -60,6 +61,7 @@ struct auth {
     char cache_groups[AUTH__MAX_CACHE_GROUPS][AUTH__CACHE_GROUP_MAX];
     size_t cache_group_count;
     struct auth_guard_log *guard_log; /* guard.c: when each suspicious address was logged */
+    struct auth_mailer *mailer;       /* outbox.c; NULL = no mail (the e-mail routes answer 503) */
 };
 
 /* The revocations recorded in the database: revoked access-token ids not yet expired,
@@ -120,6 +122,39 @@ int auth__pull(void *arg, store_t *st, int64_t since, int64_t now);
  */
 void auth__guard_login_done(auth_t *a, const char *username, const auth_client_t *client,
                             bool success);
+/*
+ * Signs u (authenticated by other means than auth_login's password: an e-mailed code) in:
+ * a new session and its pair, counted and audited as a login with reason = method.
+ */
+int auth__login_user(auth_t *a, const db_user_t *u, const auth_client_t *client, const char *method,
+                     int64_t now, auth_pair_t *out);
+
+/* ---- mail (outbox.c, lifecycle.c; mail.h) --------------------------------------------------- */
+
+struct auth_mailer;
+/* The mailer of opts (templates loaded, SMTP URL parsed). 0, ERR_CONFIG (logged). */
+int auth__mailer_new(const auth_mail_options_t *opts, struct auth_mailer **out);
+/* Starts the sender thread over db (the server only). 0 or ERR_INTERNAL. */
+int auth__mailer_start(struct auth_mailer *m, db_t *db);
+/* Stops the sender (after its current attempt) and frees m. NULL is a no-op. */
+void auth__mailer_free(struct auth_mailer *m);
+const auth_mail_options_t *auth__mailer_options(const struct auth_mailer *m);
+/* Whether mail goes to the spool directory (development without SMTP). */
+bool auth__mailer_spool(const struct auth_mailer *m);
+/* After a commit that queued a real mail: counts it and wakes the sender. */
+void auth__mailer_kick(struct auth_mailer *m);
+/*
+ * Inside tx: renders the mail of kind for to with the template values vars (mail.h
+ * auth_mail_var_t) and inserts it into the outbox; void_row: written as 'void', never sent.
+ */
+int auth__outbox_add(db_tx_t *tx, struct auth_mailer *m, enum auth_mail_kind kind, const char *to,
+                     const auth_mail_var_t *vars, size_t n, bool void_row, int64_t now);
+/* Registration with JWTD_SIGNUP=verified (users.c): the verification link and mail inside the
+   transaction that creates the user; then auth__signup_mail_queued after its commit. */
+int auth__signup_mail_tx(auth_t *a, db_tx_t *tx, int64_t user_id, const char *username,
+                         const char *email, int64_t now);
+void auth__signup_mail_queued(auth_t *a);
+
 /* The guards' per-service state (guard.c). */
 struct auth_guard_log *auth__guard_log_new(void);
 void auth__guard_log_free(struct auth_guard_log *l);

@@ -161,6 +161,46 @@ void auth_guard_check(auth_t *a, enum auth_guard_kind kind, const char *client,
     store_rate_check(a->store, r, n, on_rate, c);
 }
 
+/* ---- mail ------------------------------------------------------------------------------------ */
+
+/* See auth.h. */
+void auth_guard_mail(auth_t *a, const char *client, const char *address, auth_guard_cb cb,
+                     void *arg)
+{
+    const auth_guard_options_t *g = &auth__live(a)->guard;
+    struct check *c = xcalloc(1, sizeof *c);
+    store_rate_t r[3];
+    size_t n = 0;
+    c->reply.cb = cb;
+    c->reply.arg = arg;
+    if (g->invalid_block_s) {
+        snprintf(c->keys[n], KEY_MAX, "block:%s", client);
+        r[n] = (store_rate_t){c->keys[n], 0, 0, STORE_RATE_BLOCK};
+        n++;
+    }
+    if (limited(&g->mail_address) && address && *address) {
+        int len = snprintf(c->keys[n], KEY_MAX, "mail:addr:%.200s", address);
+        for (int i = 10; i < len && i < KEY_MAX; i++) /* addresses compare ASCII-folded */
+            if (c->keys[n][i] >= 'A' && c->keys[n][i] <= 'Z')
+                c->keys[n][i] = (char)(c->keys[n][i] - 'A' + 'a');
+        r[n] = (store_rate_t){c->keys[n], g->mail_address.count, g->mail_address.period_s,
+                              STORE_RATE_CONSUME};
+        n++;
+    }
+    if (limited(&g->mail_ip)) {
+        snprintf(c->keys[n], KEY_MAX, "mail:ip:%s", client);
+        r[n] =
+            (store_rate_t){c->keys[n], g->mail_ip.count, g->mail_ip.period_s, STORE_RATE_CONSUME};
+        n++;
+    }
+    if (n == 0) {
+        free(c);
+        allow_now(cb, arg);
+        return;
+    }
+    store_rate_check(a->store, r, n, on_rate, c);
+}
+
 /* ---- logins -------------------------------------------------------------------------------- */
 
 /* The buckets of one login check: their keys and rates. */

@@ -191,6 +191,17 @@ int auth_login(auth_t *a, const char *username, const char *password, size_t pas
         return ERR_NO_ACTIVE_ACCOUNT;
     }
     auth__guard_login_done(a, username, client, true);
+    if (a->opts.signup_verified) { /* told only to whoever knows the password */
+        bool verified = false;
+        rc = db_user_email_verified(a->db, u.id, &verified);
+        if (rc != 0 || !verified) {
+            audit_info(NULL, .event = "login_failed", .outcome = "failure", .user_id = u.id,
+                       .username = u.username, .reason = rc ? "unavailable" : "email_not_verified");
+            metrics_count(rc ? METRICS_LOGIN_ERROR : METRICS_LOGIN_FAILURE);
+            db_user_dispose(&u);
+            return rc ? auth__map_db(rc) : ERR_EMAIL_NOT_VERIFIED;
+        }
+    }
     if (auth_password_needs_rehash(u.password_hash, &a->opts.argon2)) {
         char h[AUTH_PASSWORD_HASH_MAX];
         if (auth_password_hash(&a->opts.argon2, password, password_len, h, sizeof h) == 0) {
@@ -212,6 +223,20 @@ int auth_login(auth_t *a, const char *username, const char *password, size_t pas
     else
         auth_pair_dispose(out);
     db_user_dispose(&u);
+    return rc;
+}
+
+/* See auth_internal.h. */
+int auth__login_user(auth_t *a, const db_user_t *u, const auth_client_t *client, const char *method,
+                     int64_t now, auth_pair_t *out)
+{
+    int rc = issue_session(a, u, client, now, out);
+    metrics_count(rc == 0 ? METRICS_LOGIN_SUCCESS : METRICS_LOGIN_ERROR);
+    if (rc == 0)
+        audit_info(NULL, .event = "login", .outcome = "success", .user_id = u->id,
+                   .username = u->username, .sid = out->sid, .reason = method);
+    else
+        auth_pair_dispose(out);
     return rc;
 }
 

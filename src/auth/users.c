@@ -99,9 +99,32 @@ int auth_user_validate(const auth_new_user_t *u, bool email_optional, auth_user_
     return bad ? ERR_INVALID : 0;
 }
 
-/* Validates, hashes and inserts; on a conflict tells which unique field is taken. */
+/* The insert of a new account, and with a (JWTD_SIGNUP=verified) the verification mail, in
+   one transaction. */
+struct create_tx {
+    const db_user_t *u;
+    bool verified;
+    auth_t *mail; /* NULL = no mail */
+    int64_t now, id;
+};
+
+static int create_body(db_tx_t *tx, void *arg)
+{
+    struct create_tx *c = arg;
+    int rc = db_tx_user_create(tx, c->u, c->verified, c->now, &c->id);
+    if (rc == 0 && c->mail)
+        rc = auth__signup_mail_tx(c->mail, tx, c->id, c->u->username, c->u->email, c->now);
+    return rc;
+}
+
+/*
+ * Validates, hashes and inserts; on a conflict tells which unique field is taken. verified:
+ * the address counts as confirmed (an administrator's account); mail: send the verification
+ * mail of a (NULL = none).
+ */
 static int create(db_t *db, const auth_argon2_params_t *argon2, const auth_new_user_t *nu,
-                  bool email_optional, int64_t now, int64_t *id, auth_user_errors_t *errors)
+                  bool email_optional, bool verified, auth_t *mail, int64_t now, int64_t *id,
+                  auth_user_errors_t *errors)
 {
     if (!nu->password)
         return ERR_INVALID;
@@ -123,7 +146,10 @@ static int create(db_t *db, const auth_argon2_params_t *argon2, const auth_new_u
     u.premium = nu->premium;
     u.is_active = true;
     u.password_hash = hash;
-    rc = db_user_create(db, &u, now, id);
+    struct create_tx c = {&u, verified, mail, now, 0};
+    rc = db_transact(db, create_body, &c);
+    if (rc == 0)
+        *id = c.id;
     OPENSSL_cleanse(hash, sizeof hash);
     if (rc == ERR_CONFLICT) {
         db_user_t other;
@@ -145,11 +171,17 @@ int auth_user_create(db_t *db, const auth_argon2_params_t *argon2, const auth_ne
                      int64_t now, int64_t *id, auth_user_errors_t *errors)
 {
     int64_t local;
-    int rc = create(db, argon2, u, true, now, id ? id : &local, errors);
+    int rc = create(db, argon2, u, true, true, NULL, now, id ? id : &local, errors);
     if (rc == 0)
         audit_info(NULL, .event = "user_created", .outcome = "success", .user_id = id ? *id : local,
                    .username = u->username);
     return rc;
+}
+
+/* See auth.h. */
+bool auth_email_valid(const char *s)
+{
+    return s && email_ok(s);
 }
 
 /* See auth.h. */
@@ -168,7 +200,8 @@ int auth_user_register(auth_t *a, const auth_new_user_t *u, int64_t now, int64_t
                    .reason = "closed");
         return ERR_SIGNUP_CLOSED;
     }
-    int rc = create(a->db, &a->opts.argon2, u, false, now, &uid, errors);
+    auth_t *mail = a->opts.signup_verified && a->mailer ? a : NULL;
+    int rc = create(a->db, &a->opts.argon2, u, false, false, mail, now, &uid, errors);
     if (rc != 0) {
         audit_info(NULL, .event = "signup", .outcome = "failure", .username = u->username,
                    .reason = rc == ERR_CONFLICT  ? "taken"
@@ -178,8 +211,10 @@ int auth_user_register(auth_t *a, const auth_new_user_t *u, int64_t now, int64_t
     }
     if (id)
         *id = uid;
+    if (mail)
+        auth__signup_mail_queued(a);
     audit_info(NULL, .event = "signup", .outcome = "success", .user_id = uid,
-               .username = u->username);
+               .username = u->username, .reason = mail ? "verification_sent" : NULL);
     if (!json)
         return 0;
     db_user_t created;

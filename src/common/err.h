@@ -25,6 +25,8 @@
     X(DECLINED, "declined", 0, "Not handled here")                                                 \
     X(AGAIN, "again", 0, "Operation would block")                                                  \
     X(INVALID, "invalid_request", 400, "Invalid request.")                                         \
+    X(INVALID_LINK, "invalid_link", 400,                                                           \
+      "This link or code is invalid or has expired. Ask for a new one.")                           \
     X(NOT_AUTHENTICATED, "not_authenticated", 401,                                                 \
       "Authentication credentials were not provided.")                                             \
     X(BAD_AUTH_HEADER, "bad_authorization_header", 401,                                            \
@@ -32,6 +34,8 @@
     X(TOKEN_INVALID, "token_not_valid", 401, "Given token not valid for any token type")           \
     X(NO_ACTIVE_ACCOUNT, "no_active_account", 401,                                                 \
       "No active account found with the given credentials")                                        \
+    X(EMAIL_NOT_VERIFIED, "email_not_verified", 401,                                               \
+      "The e-mail address of this account is not confirmed yet: follow the link we sent.")         \
     X(PERMISSION, "permission_denied", 403, "You do not have permission to perform this action.")  \
     X(SIGNUP_CLOSED, "signup_closed", 403,                                                         \
       "Self-registration is closed on this server; an administrator creates accounts.")            \

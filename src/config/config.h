@@ -92,7 +92,7 @@ struct cfg {
     enum cfg_samesite cookie_samesite;      /* JWTD_COOKIE_SAMESITE */
     enum cfg_token_messages token_messages; /* JWTD_TOKEN_MESSAGES */
     char *web_dir;                          /* JWTD_WEB_DIR, NULL = no web UI */
-    enum cfg_signup signup;                 /* JWTD_SIGNUP: self-registration open or closed */
+    enum cfg_signup signup;                 /* JWTD_SIGNUP: open, verified (by e-mail), closed */
     bool resource_routes;                   /* JWTD_RESOURCE_ROUTES: the demo resource API */
     char *upload_dir;                       /* JWTD_UPLOAD_DIR, NULL = <data_dir>/uploads */
     size_t max_upload_bytes;                /* JWTD_MAX_UPLOAD_BYTES */
@@ -141,6 +141,15 @@ struct cfg {
     cfg_strlist_t route_aliases;  /* JWTD_ROUTE_ALIASES: "ALIAS=TARGET" items */
     char *metrics_listen;         /* JWTD_METRICS_LISTEN "host:port", NULL = on JWTD_LISTEN */
     int64_t audit_retention_s;    /* JWTD_AUDIT_RETENTION: audit_log rows kept; 0 = not stored */
+    /* --- e-mail (the account lifecycle) ---------------------------------------------------- */
+    char *smtp_url;                /* JWTD_SMTP_URL, NULL = none (.eml files in development) */
+    char *smtp_password_file;      /* JWTD_SMTP_PASSWORD_FILE, NULL = the URL's password */
+    char *mail_from;               /* JWTD_MAIL_FROM */
+    char *mail_templates_dir;      /* JWTD_MAIL_TEMPLATES_DIR, NULL = built in */
+    int64_t email_link_lifetime_s; /* JWTD_EMAIL_LINK_LIFETIME */
+    int64_t mail_retry_s;          /* JWTD_MAIL_RETRY: first retry delay */
+    cfg_rate_t rate_limit_mail;    /* JWTD_RATE_LIMIT_MAIL: per address */
+    cfg_rate_t rate_limit_mail_ip; /* JWTD_RATE_LIMIT_MAIL_IP: per client address */
     /* --- private to src/config/ ------------------------------------------------------- */
     unsigned char _source[CFG_MAX_ROWS]; /* enum cfg_source of each table row */
     void *_warnings; /* pending warning lines (buf_t *), logged by cfg_finish() */

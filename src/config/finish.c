@@ -205,6 +205,38 @@ static int route_aliases_check(const struct cfg *cfg, char *err, size_t cap)
     return 0;
 }
 
+/*
+ * E-mail outside development: no pretending. Without JWTD_SMTP_URL the e-mail routes answer
+ * 503, so a sign-up that needs a confirmed address cannot work and is refused here; with it,
+ * links need the public URL and mail a sender of its own.
+ */
+static int mail_check(const struct cfg *cfg, char *err, size_t cap)
+{
+    if (cfg->environment == CFG_ENV_DEVELOPMENT)
+        return 0;
+    bool smtp = cfg->smtp_url && *cfg->smtp_url;
+    if (cfg->signup == CFG_SIGNUP_VERIFIED && !smtp) {
+        cfg__errf(err, cap, NULL, NULL,
+                  "JWTD_SIGNUP=verified needs JWTD_SMTP_URL outside development (the "
+                  "confirmation mail could not be sent)");
+        return ERR_CONFIG;
+    }
+    if (smtp && !cfg->public_url) {
+        cfg__errf(err, cap, NULL, NULL,
+                  "JWTD_SMTP_URL needs JWTD_PUBLIC_URL outside development (the links of "
+                  "the mails point to it)");
+        return ERR_CONFIG;
+    }
+    int from = cfg__row_find(str_cstr("MAIL_FROM"));
+    if (smtp && from >= 0 && cfg->_source[from] == CFG_SRC_DEFAULT) {
+        cfg__errf(err, cap, NULL, NULL,
+                  "JWTD_SMTP_URL needs JWTD_MAIL_FROM outside development (the sender of "
+                  "the mails)");
+        return ERR_CONFIG;
+    }
+    return 0;
+}
+
 /* See config.h. */
 int cfg_finish(struct cfg *cfg, char *err, size_t cap)
 {
@@ -221,12 +253,8 @@ int cfg_finish(struct cfg *cfg, char *err, size_t cap)
     public_url_normalise(cfg);
     if ((rc = hsts_check(cfg, err, cap)) != 0 || (rc = route_aliases_check(cfg, err, cap)) != 0)
         return rc;
-    if (cfg->signup == CFG_SIGNUP_VERIFIED) {
-        cfg__errf(err, cap, NULL, NULL,
-                  "JWTD_SIGNUP=verified needs e-mail delivery, which this build does not "
-                  "configure; use open or closed");
-        return ERR_CONFIG;
-    }
+    if ((rc = mail_check(cfg, err, cap)) != 0)
+        return rc;
     warnings_flush(cfg);
     return 0;
 }

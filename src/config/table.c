@@ -95,6 +95,54 @@ static int validate_public_url(const char *v, char *why, size_t cap)
     return cfg_parse_public_url(str_cstr(v), &len, &https, why, cap) == 0 ? 0 : -1;
 }
 
+static int validate_smtp_url(const char *v, char *why, size_t cap)
+{
+    const char *rest = strncmp(v, "smtps://", 8) == 0  ? v + 8
+                       : strncmp(v, "smtp://", 7) == 0 ? v + 7
+                                                       : NULL;
+    if (!rest) {
+        snprintf(why, cap, "must start with smtp:// or smtps://");
+        return -1;
+    }
+    if (!*rest || *rest == '/' || *rest == '?') {
+        snprintf(why, cap, "has no host");
+        return -1;
+    }
+    for (const char *p = v; *p; p++) {
+        if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+            snprintf(why, cap, "may not contain blanks or control characters");
+            return -1;
+        }
+    }
+    const char *q = strchr(rest, '?');
+    if (q && strcmp(q, "?tls=required") != 0 && strcmp(q, "?tls=opportunistic") != 0) {
+        snprintf(why, cap, "the only query is ?tls=required or ?tls=opportunistic");
+        return -1;
+    }
+    return 0;
+}
+
+/* "Name <a@b>" or "a@b": printable ASCII, one address with an @. */
+static int validate_mail_from(const char *v, char *why, size_t cap)
+{
+    for (const char *p = v; *p; p++) {
+        if ((unsigned char)*p < ' ' || (unsigned char)*p >= 0x7f) {
+            snprintf(why, cap, "must be printable ASCII");
+            return -1;
+        }
+    }
+    const char *lt = strchr(v, '<');
+    const char *gt = lt ? strchr(lt, '>') : NULL;
+    const char *addr = lt ? lt + 1 : v;
+    size_t n = lt ? (gt ? (size_t)(gt - addr) : 0) : strlen(v);
+    const char *at = memchr(addr, '@', n);
+    if ((lt && (!gt || gt[1])) || !at || at == addr || at == addr + n - 1 || memchr(addr, ' ', n)) {
+        snprintf(why, cap, "must be `Name <address>` or `address`");
+        return -1;
+    }
+    return 0;
+}
+
 /* One item of JWTD_ROUTE_ALIASES (duplicates across items: cfg_finish). */
 static int validate_route_alias(const char *v, char *why, size_t cap)
 {
@@ -240,8 +288,9 @@ const struct cfg_row cfg_rows[] = {
      NULL},
     {"JWTD_SIGNUP", CFG_T_ENUM, OFF(signup), "open", 0, 0, 0, signups, NULL,
      "who may create an account through POST /auth/register: open = anyone, closed = nobody "
-     "(403 signup_closed; administrators use `jwtd user create`), verified = once the e-mail "
-     "is confirmed (needs e-mail delivery, not configurable in this build)",
+     "(403 signup_closed; administrators use `jwtd user create`), verified = anyone, and the "
+     "account signs in once its e-mail address is confirmed (needs JWTD_SMTP_URL outside "
+     "development)",
      "`open` in development, `closed` in staging and production"},
     {"JWTD_RESOURCE_ROUTES", CFG_T_BOOL, OFF(resource_routes), "true", 0, 0, 0, NULL, NULL,
      "serve the demo resource API (posts, orders, uploads, users, /protected, "
@@ -337,6 +386,13 @@ const struct cfg_row cfg_rows[] = {
      NULL, NULL, "the whole header section must arrive within this (slowloris bound)", NULL},
     {"JWTD_BODY_TIMEOUT", CFG_T_DURATION_MS, OFF(body_timeout_ms), "30s", 10, 3600 * 1000LL, 0,
      NULL, NULL, "the whole body must arrive within this", NULL},
+    {"JWTD_RATE_LIMIT_MAIL", CFG_T_RATE, OFF(rate_limit_mail), "5/hour", 0, 0, CFG_F_RELOAD, NULL,
+     NULL,
+     "mails asked for one e-mail address (verification, reset, sign-in code, e-mail change; "
+     "code checks count too), whether or not it has an account; 0 = unlimited",
+     NULL},
+    {"JWTD_RATE_LIMIT_MAIL_IP", CFG_T_RATE, OFF(rate_limit_mail_ip), "20/hour", 0, 0, CFG_F_RELOAD,
+     NULL, NULL, "requests of the mail-sending routes per client IP; 0 = unlimited", NULL},
     {"JWTD_IDLE_TIMEOUT", CFG_T_DURATION_MS, OFF(idle_timeout_ms), "60s", 10, 3600 * 1000LL, 0,
      NULL, NULL, "keep-alive connections idle this long are closed", NULL},
     {"JWTD_SHUTDOWN_TIMEOUT", CFG_T_DURATION_MS, OFF(shutdown_timeout_ms), "10s", 0, 3600 * 1000LL,
@@ -360,6 +416,34 @@ const struct cfg_row cfg_rows[] = {
      "https for the Secure cookie and HSTS; unset = from the request (logged as a warning in "
      "staging and production)",
      "unset"},
+    /* e-mail */
+    {"JWTD_SMTP_URL", CFG_T_STRING, OFF(smtp_url), NULL, 0, 0, CFG_F_URL | CFG_F_OPTIONAL, NULL,
+     validate_smtp_url,
+     "mail server: smtp://[user:password@]host[:port] (STARTTLS when the server offers it; "
+     "add ?tls=required to refuse plain text) or smtps://host[:port] (TLS from the start); "
+     "unset = no mail: .eml files in <JWTD_DATA_DIR>/mail in development, the e-mail routes "
+     "answer 503 elsewhere",
+     "unset"},
+    {"JWTD_SMTP_PASSWORD_FILE", CFG_T_PATH, OFF(smtp_password_file), NULL, 0, 0, CFG_F_OPTIONAL,
+     NULL, NULL, "file holding the SMTP password (instead of one in JWTD_SMTP_URL)", NULL},
+    {"JWTD_MAIL_FROM", CFG_T_STRING, OFF(mail_from), "jwtd <noreply@localhost>", 0, 0, 0, NULL,
+     validate_mail_from,
+     "sender of the mails: `Name <address>` or `address` (required with JWTD_SMTP_URL outside "
+     "development)",
+     NULL},
+    {"JWTD_MAIL_TEMPLATES_DIR", CFG_T_PATH, OFF(mail_templates_dir), NULL, 0, 0, CFG_F_OPTIONAL,
+     NULL, NULL,
+     "directory whose <kind>.subject, <kind>.txt and <kind>.html files replace the built-in "
+     "mail templates (kinds: verify, reset, email_change, otp, password_changed); read at start",
+     "built in"},
+    {"JWTD_EMAIL_LINK_LIFETIME", CFG_T_DURATION_S, OFF(email_link_lifetime_s), "30m", 60, 7 * DAY_S,
+     0, NULL, NULL,
+     "lifetime of e-mailed links (verification, reset, e-mail change; sign-in codes live 10m)",
+     NULL},
+    {"JWTD_MAIL_RETRY", CFG_T_DURATION_S, OFF(mail_retry_s), "30s", 1, 3600, 0, NULL, NULL,
+     "delay before a failed mail is tried again, doubled after each failure (at most 120 "
+     "times this); after 10 attempts the mail is given up",
+     NULL},
     {"JWTD_HSTS_MAX_AGE", CFG_T_DURATION_S, OFF(hsts_max_age_s), "0", 0, 3650 * DAY_S, 0, NULL,
      NULL,
      "max-age of Strict-Transport-Security, sent only on answers known to be https "

@@ -42,6 +42,8 @@
 #include <string.h>
 
 typedef struct db db_t;
+/* The statements of one db_transact body (end of this file). */
+typedef struct db_tx db_tx_t;
 
 /* Longest jti / sid stored (jwtd issues 32 lowercase hex digits; longer ids are
    ERR_INVALID). */
@@ -214,6 +216,32 @@ int db_user_set_last_login(db_t *db, int64_t id, int64_t now);
  * ERR_NOT_FOUND.
  */
 int db_user_revoke_all(db_t *db, int64_t id, int64_t now, uint32_t *sessions_revoked);
+
+/* Looks a user up by e-mail address (ASCII case-insensitive, as the unique index compares;
+   "" never matches). OUT: *u (dispose it), *email_verified (may be NULL). ERR_NOT_FOUND. */
+int db_user_find_by_email(db_t *db, const char *email, db_user_t *u, bool *email_verified);
+/* OUT: *verified, whether user id confirmed its e-mail address. ERR_NOT_FOUND. */
+int db_user_email_verified(db_t *db, int64_t id, bool *verified);
+
+/*
+ * The same user writes inside a transaction of db_transact (the account lifecycle: a change
+ * and the mail it causes commit together, src/auth/lifecycle.c). Same rules and results as
+ * the functions above.
+ *   db_tx_user_create: db_user_create, with email_verified as given.
+ *   db_tx_user_set_password: a new hash; revoke = also the watermark and every session
+ *     (db_user_set_password with revoke_sessions).
+ *   db_tx_user_set_email: email (NULL = keep it) and email_verified; ERR_CONFLICT when the
+ *     address belongs to another user.
+ *   db_tx_session_revoke_others: every open session of the user but keep_sid (a password
+ *     change keeps the session that made it). OUT: *count (may be NULL).
+ */
+int db_tx_user_create(db_tx_t *tx, const db_user_t *u, bool email_verified, int64_t now,
+                      int64_t *id);
+int db_tx_user_find_by_id(db_tx_t *tx, int64_t id, db_user_t *u);
+int db_tx_user_set_password(db_tx_t *tx, int64_t id, const char *hash, bool revoke, int64_t now);
+int db_tx_user_set_email(db_tx_t *tx, int64_t id, const char *email, bool verified, int64_t now);
+int db_tx_session_revoke_others(db_tx_t *tx, int64_t user_id, const char *keep_sid, int64_t now,
+                                uint32_t *count);
 
 enum db_import_status {
     DB_IMPORT_CREATED = 0,  /* no user had this id: inserted with it */
@@ -585,8 +613,6 @@ void db_list_free(const db_list_def_t *list, void *items, size_t count);
         }                                                                                          \
     } while (0)
 
-/* The statements of one db_transact body (one connection, one transaction). */
-typedef struct db_tx db_tx_t;
 /* A transaction's body: 0 commits, an ERR_* code rolls back and is returned. */
 typedef int (*db_tx_cb)(db_tx_t *tx, void *arg);
 

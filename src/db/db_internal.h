@@ -47,54 +47,59 @@ enum db_backend { DB_BACKEND_SQLITE = 0, DB_BACKEND_PG = 1 };
  * runs it. The user columns are read by users.c (db__read_user_at).
  */
 enum db_stmt {
-    DB_STMT_PING,                 /* -> 1 */
-    DB_STMT_SCHEMA_LOCK,          /* serialise migrators (no-op where begin(write) suffices) */
-    DB_STMT_SCHEMA_EXISTS,        /* -> 1 when the schema_version table exists, else 0 */
-    DB_STMT_SCHEMA_VERSION,       /* -> max(version) or 0 */
-    DB_STMT_SCHEMA_INSERT,        /* version, now */
-    DB_STMT_USER_INSERT,          /* username, email, first, last, role, premium, active,
-                                     password, now -> id */
-    DB_STMT_USER_BY_ID,           /* id -> user columns */
-    DB_STMT_USER_BY_USERNAME,     /* username -> user columns */
-    DB_STMT_USER_LIST,            /* after_id, limit -> user columns */
-    DB_STMT_USER_UPDATE_PROFILE,  /* email, first, last, role, premium, now, id */
-    DB_STMT_USER_SET_PASSWORD,    /* password, now, id */
-    DB_STMT_USER_SET_ACTIVE,      /* active, now, id */
-    DB_STMT_USER_SET_ROLE,        /* role, now, id */
-    DB_STMT_USER_SET_LAST_LOGIN,  /* now, id */
+    DB_STMT_PING,                  /* -> 1 */
+    DB_STMT_SCHEMA_LOCK,           /* serialise migrators (no-op where begin(write) suffices) */
+    DB_STMT_SCHEMA_EXISTS,         /* -> 1 when the schema_version table exists, else 0 */
+    DB_STMT_SCHEMA_VERSION,        /* -> max(version) or 0 */
+    DB_STMT_SCHEMA_INSERT,         /* version, now */
+    DB_STMT_USER_INSERT,           /* username, email, first, last, role, premium, active,
+                                      password, now -> id */
+    DB_STMT_USER_BY_ID,            /* id -> user columns */
+    DB_STMT_USER_BY_USERNAME,      /* username -> user columns */
+    DB_STMT_USER_LIST,             /* after_id, limit -> user columns */
+    DB_STMT_USER_UPDATE_PROFILE,   /* email, first, last, role, premium, now, id */
+    DB_STMT_USER_SET_PASSWORD,     /* password, now, id */
+    DB_STMT_USER_SET_ACTIVE,       /* active, now, id */
+    DB_STMT_USER_SET_ROLE,         /* role, now, id */
+    DB_STMT_USER_SET_LAST_LOGIN,   /* now, id */
+    DB_STMT_USER_IMPORT_INSERT,    /* id, username, email, first, last, role, premium, active,
+                                      password, created_at, last_login, now */
+    DB_STMT_USER_IMPORT_UPDATE,    /* username, email, first, last, role, premium, active,
+                                      password, now, id */
+    DB_STMT_USER_ID_SYNC,          /* after explicit ids: later inserts get a higher id (no-op
+                                      where the backend tracks it) */
+    DB_STMT_USER_BUMP_WATERMARK,   /* now, id: revoke_before = max(revoke_before, now) */
+    DB_STMT_WATERMARK_LIST,        /* since -> id, revoke_before (users, then tombstones) */
+    DB_STMT_USER_BY_EMAIL,         /* email -> user columns (case-insensitive, ASCII) */
+    DB_STMT_USER_EMAIL_VERIFIED,   /* id -> email_verified */
+    DB_STMT_USER_SET_EMAIL,        /* email, verified, now, id */
+    DB_STMT_USER_INSERT_VERIFIED,  /* USER_INSERT's parameters, then email_verified -> id */
+    DB_STMT_SESSION_REVOKE_OTHERS, /* now, user_id, keep_sid: every other open session */
+    DB_STMT_SESSION_INSERT,        /* sid, user_id, now, client_ip, user_agent */
+    DB_STMT_SESSION_GET,           /* sid -> session columns */
+    DB_STMT_SESSION_TOUCH,         /* now, sid, threshold: only if last_used_at < threshold */
+    DB_STMT_SESSION_REVOKE,        /* now, sid: only if not revoked */
+    DB_STMT_SESSION_REVOKE_USER,   /* now, user_id: every open session */
+    DB_STMT_SESSION_LIST_ACTIVE,   /* user_id, now -> session columns */
+    DB_STMT_SESSION_LIST_REVOKED,  /* since -> session columns */
+    DB_STMT_SESSION_SET_USED,      /* now, sid */
+    DB_STMT_REFRESH_INSERT,        /* jti, sid, parent, issued, expires, used_at, replaced_by */
+    DB_STMT_REFRESH_GET,           /* sid, jti -> jti, sid, parent, issued, expires, used_at,
+                                      replaced_by */
+    DB_STMT_ROTATE_LOAD,           /* sid, jti -> sid, issued, expires, used_at, replaced_by,
+                                      session revoked_at, then the user columns (locks the row) */
+    DB_STMT_ROTATE_MARK,           /* now, new_jti, sid, old_jti: only if unused */
+    DB_STMT_REVOKED_INSERT,        /* jti, expires_at, now, reason: no-op if present */
+    DB_STMT_REVOKED_LIST,          /* now -> jti, expires_at */
+    DB_STMT_FLUSH_REFRESH,         /* now */
+    DB_STMT_FLUSH_REVOKED,         /* now */
+    DB_STMT_FLUSH_SESSIONS,        /* threshold: no refresh token left, last activity <= it */
     DB_STMT_USER_ADMIN_UPDATE,    /* email, role, active, now, id */
     DB_STMT_USER_SEARCH,          /* pattern ("" = all), limit, offset -> user columns */
     DB_STMT_USER_SEARCH_COUNT,    /* pattern ("" = all) -> count */
     DB_STMT_USER_DELETE,          /* id */
     DB_STMT_TOMBSTONE_INSERT,     /* id, revoke_before */
     DB_STMT_FLUSH_TOMBSTONES,     /* threshold: revoke_before <= it */
-    DB_STMT_USER_IMPORT_INSERT,   /* id, username, email, first, last, role, premium, active,
-                                     password, created_at, last_login, now */
-    DB_STMT_USER_IMPORT_UPDATE,   /* username, email, first, last, role, premium, active,
-                                     password, now, id */
-    DB_STMT_USER_ID_SYNC,         /* after explicit ids: later inserts get a higher id (no-op
-                                     where the backend tracks it) */
-    DB_STMT_USER_BUMP_WATERMARK,  /* now, id: revoke_before = max(revoke_before, now) */
-    DB_STMT_WATERMARK_LIST,       /* since -> id, revoke_before (users, then tombstones) */
-    DB_STMT_SESSION_INSERT,       /* sid, user_id, now, client_ip, user_agent */
-    DB_STMT_SESSION_GET,          /* sid -> session columns */
-    DB_STMT_SESSION_TOUCH,        /* now, sid, threshold: only if last_used_at < threshold */
-    DB_STMT_SESSION_REVOKE,       /* now, sid: only if not revoked */
-    DB_STMT_SESSION_REVOKE_USER,  /* now, user_id: every open session */
-    DB_STMT_SESSION_LIST_ACTIVE,  /* user_id, now -> session columns */
-    DB_STMT_SESSION_LIST_REVOKED, /* since -> session columns */
-    DB_STMT_SESSION_SET_USED,     /* now, sid */
-    DB_STMT_REFRESH_INSERT,       /* jti, sid, parent, issued, expires, used_at, replaced_by */
-    DB_STMT_REFRESH_GET,          /* sid, jti -> jti, sid, parent, issued, expires, used_at,
-                                     replaced_by */
-    DB_STMT_ROTATE_LOAD,          /* sid, jti -> sid, issued, expires, used_at, replaced_by,
-                                     session revoked_at, then the user columns (locks the row) */
-    DB_STMT_ROTATE_MARK,          /* now, new_jti, sid, old_jti: only if unused */
-    DB_STMT_REVOKED_INSERT,       /* jti, expires_at, now, reason: no-op if present */
-    DB_STMT_REVOKED_LIST,         /* now -> jti, expires_at */
-    DB_STMT_FLUSH_REFRESH,        /* now */
-    DB_STMT_FLUSH_REVOKED,        /* now */
-    DB_STMT_FLUSH_SESSIONS,       /* threshold: no refresh token left, last activity <= it */
     DB_STMT__COUNT
 };
 

@@ -87,6 +87,21 @@ const db_stmt_def_t db__sql[DB_STMT__COUNT] = {
     STMT(USER_BUMP_WATERMARK,
          "UPDATE users SET revoke_before = CASE WHEN revoke_before < ?1 THEN ?1 "
          "ELSE revoke_before END, updated_at = ?1 WHERE id = ?2"),
+    /* the unique index's folding (migration 1): ASCII only on both backends */
+    [DB_STMT_USER_BY_EMAIL] = {.name = "USER_BY_EMAIL",
+                               .sqlite = "SELECT " USER_COLS
+                                         ", email_verified FROM users WHERE email <> '' "
+                                         "AND lower(email) = lower(?1)",
+                               .pg = "SELECT " USER_COLS
+                                     ", email_verified FROM users WHERE email <> '' "
+                                     "AND lower(email COLLATE \"C\") = lower(?1 COLLATE \"C\")"},
+    STMT(USER_EMAIL_VERIFIED, "SELECT email_verified FROM users WHERE id = ?1"),
+    STMT(USER_SET_EMAIL,
+         "UPDATE users SET email = ?1, email_verified = ?2, updated_at = ?3 WHERE id = ?4"),
+    STMT(USER_INSERT_VERIFIED,
+         "INSERT INTO users (username, email, first_name, last_name, role, premium, is_active, "
+         "password, created_at, updated_at, email_verified) "
+         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10) RETURNING id"),
     STMT(WATERMARK_LIST,
          "SELECT id, revoke_before FROM users WHERE revoke_before > 0 AND revoke_before >= ?1 "
          "UNION ALL SELECT user_id, revoke_before FROM user_tombstones WHERE revoke_before >= ?1"),
@@ -108,6 +123,8 @@ const db_stmt_def_t db__sql[DB_STMT__COUNT] = {
          "AND r.expires_at > ?2) ORDER BY s.last_used_at DESC, s.id LIMIT 1000"),
     STMT(SESSION_LIST_REVOKED,
          "SELECT " SESSION_COLS " FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at >= ?1"),
+    STMT(SESSION_REVOKE_OTHERS, "UPDATE sessions SET revoked_at = ?1 WHERE user_id = ?2 AND "
+                                "id <> ?3 AND revoked_at IS NULL"),
     STMT(SESSION_SET_USED, "UPDATE sessions SET last_used_at = ?1 WHERE id = ?2"),
 
     /* refresh tokens */

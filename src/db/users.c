@@ -147,6 +147,73 @@ int db_user_find_by_username(db_t *db, const char *username, db_user_t *u)
     return db_query_one(db, DB_SQL(USER_BY_USERNAME), p, DB_NPARAMS(p), read_user_row, u);
 }
 
+/* See db.h. */
+/* A db_row_cb reading the user columns, then email_verified, into a struct user_verified. */
+struct user_verified {
+    db_user_t *u;
+    bool verified;
+};
+
+static int read_user_verified_row(void *arg, const db_row_t *row)
+{
+    struct user_verified *uv = arg;
+    db__read_user_at(row, 0, uv->u);
+    uv->verified = db_row_int(row, DB_USER_NCOLS) != 0;
+    return 0;
+}
+
+/* See db.h. */
+int db_user_find_by_email(db_t *db, const char *email, db_user_t *u, bool *email_verified)
+{
+    memset(u, 0, sizeof *u);
+    if (email_verified)
+        *email_verified = false;
+    if (!email || !*email)
+        return ERR_NOT_FOUND;
+    struct user_verified uv = {u, false};
+    db_param_t p[] = {db_text(email)};
+    int rc = db_query_one(db, DB_SQL(USER_BY_EMAIL), p, DB_NPARAMS(p), read_user_verified_row, &uv);
+    if (rc == 0 && email_verified)
+        *email_verified = uv.verified;
+    return rc;
+}
+
+/* See db.h. */
+int db_user_email_verified(db_t *db, int64_t id, bool *verified)
+{
+    int64_t v = 0;
+    db_param_t p[] = {db_int(id)};
+    int rc = db_query_one(db, DB_SQL(USER_EMAIL_VERIFIED), p, DB_NPARAMS(p), db_row_read_int, &v);
+    *verified = rc == 0 && v != 0;
+    return rc;
+}
+
+/* See db.h. */
+int db_tx_user_create(db_tx_t *tx, const db_user_t *u, bool email_verified, int64_t now,
+                      int64_t *id)
+{
+    if (!valid_user(u))
+        return ERR_INVALID;
+    int64_t new_id = 0;
+    db_param_t p[PROFILE_NPARAMS + 2];
+    profile_params(u, u->password_hash, p);
+    p[PROFILE_NPARAMS] = db_int(now);
+    p[PROFILE_NPARAMS + 1] = db_bool(email_verified);
+    int rc = db_tx_query_one(tx, DB_SQL(USER_INSERT_VERIFIED), p, DB_NPARAMS(p), db_row_read_int,
+                             &new_id);
+    if (rc == 0 && id)
+        *id = new_id;
+    return rc;
+}
+
+/* See db.h. */
+int db_tx_user_find_by_id(db_tx_t *tx, int64_t id, db_user_t *u)
+{
+    memset(u, 0, sizeof *u);
+    db_param_t p[] = {db_int(id)};
+    return db_tx_query_one(tx, DB_SQL(USER_BY_ID), p, DB_NPARAMS(p), read_user_row, u);
+}
+
 static void dispose_user(void *item)
 {
     db_user_dispose(item);
@@ -270,6 +337,39 @@ int db_user_set_password(db_t *db, int64_t id, const char *hash, bool revoke_ses
 {
     struct user_update a = {DB_SQL(USER_SET_PASSWORD), db_text(hash), id, now, revoke_sessions};
     return db_transact(db, user_update_body, &a);
+}
+
+/* See db.h. */
+int db_tx_user_set_password(db_tx_t *tx, int64_t id, const char *hash, bool revoke, int64_t now)
+{
+    struct user_update a = {DB_SQL(USER_SET_PASSWORD), db_text(hash), id, now, revoke};
+    return user_update_body(tx, &a);
+}
+
+/* See db.h. */
+int db_tx_user_set_email(db_tx_t *tx, int64_t id, const char *email, bool verified, int64_t now)
+{
+    db_user_t cur;
+    int rc = db_tx_user_find_by_id(tx, id, &cur);
+    if (rc == 0) {
+        db_param_t p[] = {db_text(email ? email : cur.email), db_bool(verified), db_int(now),
+                          db_int(id)};
+        rc = db__tx_exec_one(tx, DB_SQL(USER_SET_EMAIL), p, DB_NPARAMS(p));
+    }
+    db_user_dispose(&cur);
+    return rc;
+}
+
+/* See db.h. */
+int db_tx_session_revoke_others(db_tx_t *tx, int64_t user_id, const char *keep_sid, int64_t now,
+                                uint32_t *count)
+{
+    int64_t n = 0;
+    db_param_t p[] = {db_int(now), db_int(user_id), db_text(keep_sid)};
+    int rc = db_tx_exec(tx, DB_SQL(SESSION_REVOKE_OTHERS), p, DB_NPARAMS(p), &n);
+    if (rc == 0 && count)
+        *count = (uint32_t)n;
+    return rc;
 }
 
 /* See db.h. */

@@ -4,6 +4,7 @@
  * point into the configuration, which lives as long as the root.
  */
 #define LOG_MODULE "root"
+#include <stdio.h>
 #include <string.h>
 
 #include "config/config.h"
@@ -38,8 +39,20 @@ static void auth_opts(const struct cfg *c, auth_options_t *o)
     o->guard.user = rate(c->rate_limit_user);
     o->guard.invalid_token = rate(c->invalid_token_limit);
     o->guard.invalid_block_s = (uint32_t)c->invalid_token_block_s;
-    /* JWTD_SIGNUP=verified never gets here: cfg_finish refuses it in this build */
-    o->signup_closed = c->signup != CFG_SIGNUP_OPEN;
+    o->signup_closed = c->signup == CFG_SIGNUP_CLOSED;
+    o->signup_verified = c->signup == CFG_SIGNUP_VERIFIED;
+    o->guard.mail_address = rate(c->rate_limit_mail);
+    o->guard.mail_ip = rate(c->rate_limit_mail_ip);
+    /* mail: SMTP when configured; .eml files in development; else none (503) */
+    bool smtp = c->smtp_url && *c->smtp_url;
+    o->mail.enabled = smtp || c->environment == CFG_ENV_DEVELOPMENT;
+    o->mail.smtp_url = smtp ? c->smtp_url : NULL;
+    o->mail.from = c->mail_from;
+    o->mail.templates_dir = c->mail_templates_dir;
+    o->mail.link_lifetime_s = c->email_link_lifetime_s;
+    o->mail.code_lifetime_s = 600;
+    o->mail.retry_base_s = c->mail_retry_s;
+    /* smtp_password (the file's), spool_dir, link_base and site_name: root__mail_paths */
 }
 
 static void http_opts(const struct cfg *c, struct http_options *o)
@@ -108,6 +121,28 @@ static void api_opts(const struct cfg *c, api_options_t *o)
 }
 
 /* See root.h. */
+/* The mail's strings that are derived from other settings: the spool directory, the base
+   of the links (the public URL; else the listening address, development only) and the
+   site's name in the templates. */
+static void mail_paths(root_t *r)
+{
+    const struct cfg *c = r->_cfg;
+    auth_mail_options_t *m = &r->opt.auth.mail;
+    snprintf(r->_mail_spool, sizeof r->_mail_spool, "%s/mail", r->opt.data_dir);
+    if (c->public_url)
+        snprintf(r->_mail_link_base, sizeof r->_mail_link_base, "%s", c->public_url);
+    else
+        snprintf(r->_mail_link_base, sizeof r->_mail_link_base, "http://%s", r->opt.listen);
+    const char *host = strstr(r->_mail_link_base, "://");
+    host = host ? host + 3 : r->_mail_link_base;
+    size_t n = strcspn(host, "/");
+    snprintf(r->_mail_site, sizeof r->_mail_site, "%.*s", (int)n, host);
+    m->spool_dir = m->smtp_url ? NULL : r->_mail_spool;
+    m->link_base = r->_mail_link_base;
+    m->site_name = r->_mail_site;
+    m->smtp_password = r->_mail_password;
+}
+
 void root__options(root_t *r)
 {
     const struct cfg *c = r->_cfg;
@@ -139,5 +174,6 @@ void root__options(root_t *r)
     o->resource.upload_dir = c->upload_dir; /* <data dir>/uploads unless set (cfg_finish) */
     root__keys_dir(c, r->_keys_dir, sizeof r->_keys_dir);
     o->resource.max_upload_bytes = c->max_upload_bytes;
+    mail_paths(r);
     o->resource.posts_cache_ttl_s = 30;
 }

@@ -14,12 +14,15 @@
 #include "root/root.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <openssl/crypto.h>
 
 #include "common/err.h"
 #include "config/config.h"
@@ -158,8 +161,34 @@ static int open_keys(root_t *r)
     return 0;
 }
 
+/* JWTD_SMTP_PASSWORD_FILE: the password, without its trailing newline. */
+static int read_smtp_password(root_t *r)
+{
+    const char *path = r->_cfg->smtp_password_file;
+    if (!path || !*path || r->_mail_password)
+        return 0;
+    char buf[1024];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    size_t n = fd >= 0 ? fileio_read_upto(fd, buf, sizeof buf) : 0;
+    if (fd >= 0)
+        close(fd);
+    if (fd < 0 || n == 0 || n >= sizeof buf) {
+        root__fatal("cannot read JWTD_SMTP_PASSWORD_FILE %s (missing, empty or over 1 KiB)", path);
+        OPENSSL_cleanse(buf, sizeof buf);
+        return ERR_CONFIG;
+    }
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        n--;
+    r->_mail_password = xstrndup(buf, n);
+    OPENSSL_cleanse(buf, sizeof buf);
+    r->opt.auth.mail.smtp_password = r->_mail_password;
+    return 0;
+}
+
 static int open_auth(root_t *r, bool serving)
 {
+    if (read_smtp_password(r) != 0)
+        return ERR_CONFIG;
     r->opt.auth.hash_dummy = serving;
     int rc = auth_new(&r->opt.auth, r->db, r->ring, &r->vopt, &r->auth);
     if (rc != 0) {
@@ -223,6 +252,8 @@ void root_close(root_t *r)
     auth_free(r->auth);
     jose_keyring_release(r->ring);
     db_close(r->db);
+    if (r->_mail_password)
+        free_secret(r->_mail_password, strlen(r->_mail_password) + 1);
     cfg_dispose(r->_cfg);
     free(r->_cfg);
     if (r->_live) {

@@ -73,14 +73,18 @@ enum root_part {
 
 typedef struct root {
     root_options_t opt;
-    struct db *db;             /* ROOT_DB */
-    struct jose_keyring *ring; /* ROOT_KEYS */
-    jwtv_options vopt;         /* ROOT_KEYS: jwtd's own tokens (strings point into the root) */
-    auth_t *auth;              /* ROOT_AUTH */
-    struct cfg *_cfg;          /* private: the configuration */
-    struct cfg *_live;         /* private: the configuration last reloaded (NULL = _cfg) */
-    const char *_config_path;  /* private: `--config FILE` (reloads read it again) */
-    char _keys_dir[4096];      /* private: JWTD_KEYS_DIR or <data_dir>/keys */
+    struct db *db;              /* ROOT_DB */
+    struct jose_keyring *ring;  /* ROOT_KEYS */
+    jwtv_options vopt;          /* ROOT_KEYS: jwtd's own tokens (strings point into the root) */
+    auth_t *auth;               /* ROOT_AUTH */
+    struct cfg *_cfg;           /* private: the configuration */
+    struct cfg *_live;          /* private: the configuration last reloaded (NULL = _cfg) */
+    const char *_config_path;   /* private: `--config FILE` (reloads read it again) */
+    char _keys_dir[4096];       /* private: JWTD_KEYS_DIR or <data_dir>/keys */
+    char _mail_spool[4096];     /* private: <data_dir>/mail (mail without SMTP) */
+    char _mail_link_base[1024]; /* private: JWTD_PUBLIC_URL, else http://<JWTD_LISTEN> */
+    char _mail_site[256];       /* private: the host of _mail_link_base */
+    char *_mail_password;       /* private: JWTD_SMTP_PASSWORD_FILE's content (wiped) */
 } root_t;
 
 /*

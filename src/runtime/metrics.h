@@ -38,6 +38,11 @@
     X(RATE_ANON, "rate_limit_hits", "limit=\"anon\"")                                              \
     X(RATE_USER, "rate_limit_hits", "limit=\"user\"")                                              \
     X(RATE_INVALID, "rate_limit_hits", "limit=\"invalid_token\"")                                  \
+    X(RATE_MAIL, "rate_limit_hits", "limit=\"mail\"")                                              \
+    X(MAIL_QUEUED, "mails", "result=\"queued\"")                                                   \
+    X(MAIL_SENT, "mails", "result=\"sent\"")                                                       \
+    X(MAIL_RETRIED, "mails", "result=\"retried\"")                                                 \
+    X(MAIL_FAILED, "mails", "result=\"failed\"")                                                   \
     X(POOL_REJECTED, "pool_rejections", "")                                                        \
     X(SLOW_REQUESTS, "slow_requests", "")
 
@@ -49,6 +54,8 @@
     X("refresh_anomalies", "Refresh families revoked as stolen (used from a distant network).")    \
     X("revocations", "Revocations by kind (one token, a session, every token of a user).")         \
     X("rate_limit_hits", "Requests refused by a rate limit, by limit.")                            \
+    X("mails", "Mails by result: queued in the outbox, sent, retried after a failed attempt, "     \
+               "failed for good.")                                                                 \
     X("pool_rejections", "Requests refused because the blocking pool was full.")                   \
     X("slow_requests", "Requests slower than JWTD_SLOW_REQUEST.")
 

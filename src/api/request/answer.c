@@ -21,7 +21,7 @@ void api__respond_nostore(http_req_t *req, int status, str_t body)
     http_respond(req, status, API_JSON_CT, body);
 }
 
-static const char *const GUARD_KIND[] = {"login", "user", "anon"};
+static const char *const GUARD_KIND[] = {"login", "user", "anon", "mail"};
 
 /* See req.h. */
 void api__respond_throttled(http_req_t *req, const auth_guard_result_t *r,
@@ -34,6 +34,7 @@ void api__respond_throttled(http_req_t *req, const auth_guard_result_t *r,
     http_resp_header_add(req, "Retry-After", retry);
     metrics_count(kind == AUTH_GUARD_LOGIN  ? METRICS_RATE_LOGIN
                   : kind == AUTH_GUARD_USER ? METRICS_RATE_USER
+                  : kind == AUTH_GUARD_MAIL ? METRICS_RATE_MAIL
                                             : METRICS_RATE_ANON);
     char extra[48];
     snprintf(extra, sizeof extra, "retry_after=%u%s", r->retry_after_s, r->local ? " local=1" : "");
@@ -128,6 +129,11 @@ void api__bearer_error(http_req_t *req, const api_ctx_t *ctx, int rc, enum auth_
 /* See req.h. */
 void api__failure(http_req_t *req, int rc)
 {
+    if (rc == ERR_EMAIL_NOT_VERIFIED) { /* a login whose password was right (JWTD_SIGNUP) */
+        http_resp_header_add(req, "WWW-Authenticate", API_WWW_PLAIN);
+        http_respond_error(req, rc, NULL);
+        return;
+    }
     http_respond_error(req, rc == ERR_UNAVAILABLE ? ERR_UNAVAILABLE : ERR_INTERNAL, NULL);
 }
 

@@ -13,7 +13,8 @@
  * order), each with its file: platform (GET /healthz), simplejwt (/api/token/, refresh,
  * verify, blacklist, /api/users/me/), wellknown (JWKS, OpenID discovery), metrics,
  * readyz, cookie (the browser flow under /api/auth/), sessions (/auth/sessions), service
- * (/auth/register, login, refresh, logout, logout-all, me, DELETE /auth/me), admin (the
+ * (/auth/register, login, refresh, logout, logout-all, me, DELETE /auth/me), account (the
+ * e-mail lifecycle: /auth/email/..., /auth/password/..., /auth/otp...), admin (the
  * administration API under /admin/users), introspect (/auth/introspect,
  * /auth/revocations) and static (the web UI under /app/: the files built into jwtd,
  * api_web_files, or every regular file below ctx->o.web_dir, loaded, bounded, into ctx->ui
@@ -25,7 +26,8 @@
     X(platform)                                                                                    \
     X(simplejwt)                                                                                   \
     X(wellknown)                                                                                   \
-    X(metrics) X(readyz) X(cookie) X(sessions) X(service) X(admin) X(introspect) X(static)
+    X(metrics) X(readyz) X(cookie) X(sessions) X(service) X(account) X(admin) X(introspect)      \
+        X(static)
 
 #define API_FAMILY_DECL_(name) extern const api_family_t api_##name##_family;
 API_ROUTE_FAMILIES(API_FAMILY_DECL_)
@@ -47,6 +49,12 @@ typedef struct {
  */
 extern const api_web_file_t api_web_files[];
 extern const size_t api_web_file_count;
+/*
+ * The service routes' token answer (service.c): {"access_token","refresh_token",
+ * "token_type":"bearer","expires_in","user"}, no-store; refresh is the refresh token to show.
+ */
+void api__service_tokens(http_req_t *req, const api_ctx_t *ctx, const auth_pair_t *p,
+                         str_t refresh);
 /* GET /openapi.json (openapi.c); last, see api_mount_docs. */
 extern const api_family_t api_openapi_family;
 

@@ -23,9 +23,8 @@
 
 /* ==== shapes ================================================================================= */
 
-/* {"access_token","refresh_token","token_type":"bearer","expires_in","user"}, no-store. */
-static void respond_tokens(http_req_t *req, const api_ctx_t *ctx, const auth_pair_t *p,
-                           str_t refresh)
+/* See routes.h. */
+void api__service_tokens(http_req_t *req, const api_ctx_t *ctx, const auth_pair_t *p, str_t refresh)
 {
     buf_t b;
     buf_init(&b, 4 * AUTH_TOKEN_MAX + 8192);
@@ -198,8 +197,8 @@ static void login_done(http_req_t *req, void *arg, int status)
     int rc = status != 0 ? status : j->rc;
     if (rc == 0) {
         api__device_token_header(req, j);
-        respond_tokens(req, req->route_data, &j->pair,
-                       str_make(j->pair.refresh, j->pair.refresh_len));
+        api__service_tokens(req, req->route_data, &j->pair,
+                            str_make(j->pair.refresh, j->pair.refresh_len));
     } else if (rc == ERR_NO_ACTIVE_ACCOUNT) {
         http_resp_header_add(req, "WWW-Authenticate", API_WWW_PLAIN);
         http_respond_error(req, ERR_NO_ACTIVE_ACCOUNT, NULL);
@@ -246,7 +245,7 @@ static void refresh_done(http_req_t *req, void *arg, int status)
         /* without rotation the refresh token presented stays the client's */
         str_t refresh = j->pair.refresh_len ? str_make(j->pair.refresh, j->pair.refresh_len)
                                             : str_make(j->presented, j->presented_len);
-        respond_tokens(req, j->ctx, &j->pair, refresh);
+        api__service_tokens(req, j->ctx, &j->pair, refresh);
     }
     api__token_job_free(j);
 }
