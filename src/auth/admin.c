@@ -29,8 +29,8 @@
 
 /* ==== the admin view of a user ============================================================== */
 
-/* Appends the admin user object of u to out. */
-static int admin_user_append(buf_t *out, const db_user_t *u)
+/* Appends the admin user object of u (whose e-mail is verified or not) to out. */
+static int admin_user_append(buf_t *out, const db_user_t *u, bool verified)
 {
     size_t len;
     char *json = auth_user_json(u, &len);
@@ -39,13 +39,27 @@ static int admin_user_append(buf_t *out, const db_user_t *u)
     free(json);
     if (rc == 0)
         rc = buf_printf(out,
-                        ",\"is_active\":%s,\"created_at\":%" PRId64 ",\"updated_at\":%" PRId64
-                        ",\"last_login\":",
-                        u->is_active ? "true" : "false", u->created_at, u->updated_at);
+                        ",\"is_active\":%s,\"email_verified\":%s,\"created_at\":%" PRId64
+                        ",\"updated_at\":%" PRId64 ",\"last_login\":",
+                        u->is_active ? "true" : "false", verified ? "true" : "false", u->created_at,
+                        u->updated_at);
     if (rc == 0)
         rc = u->last_login ? buf_printf(out, "%" PRId64 "}", u->last_login)
                            : buf_append_cstr(out, "null}");
     return rc == 0 ? 0 : ERR_TOO_LARGE;
+}
+
+/* Loads user id and appends its admin object to out. ERR_NOT_FOUND, ERR_UNAVAILABLE. OUT: *u
+   (dispose it). */
+static int load_append(auth_t *a, int64_t id, db_user_t *u, buf_t *out)
+{
+    bool verified = false;
+    int rc = auth__map_db(db_user_find_by_id(a->db, id, u));
+    if (rc == 0)
+        rc = auth__map_db(db_user_email_verified(a->db, id, &verified));
+    if (rc == 0 && out)
+        rc = admin_user_append(out, u, verified);
+    return rc;
 }
 
 /* The detail of an audit record naming the target user. */
@@ -83,7 +97,7 @@ static const char *reason_of(int rc)
 /* See auth.h. */
 int auth_admin_users_json(auth_t *a, const char *q, uint32_t page, uint32_t page_size, buf_t *out)
 {
-    db_user_list_t list;
+    db_admin_user_list_t list;
     int64_t total = 0;
     uint64_t offset = (uint64_t)(page ? page - 1 : 0) * page_size;
     int rc = auth__map_db(db_user_search(a->db, q, offset, page_size, &list, &total));
@@ -94,14 +108,14 @@ int auth_admin_users_json(auth_t *a, const char *q, uint32_t page, uint32_t page
             if (i)
                 rc = buf_append_char(out, ',');
             if (rc == 0)
-                rc = admin_user_append(out, &list.items[i]);
+                rc = admin_user_append(out, &list.items[i].user, list.items[i].email_verified);
         }
         if (rc == 0)
             rc = buf_append_cstr(out, "]}");
         if (rc != 0)
             rc = ERR_TOO_LARGE;
     }
-    db_user_list_dispose(&list);
+    db_admin_user_list_dispose(&list);
     char detail[96];
     snprintf(detail, sizeof detail, "page=%u page_size=%u results=%" PRId64 " query=%s", page,
              page_size, total, q && *q ? "yes" : "no");
@@ -114,9 +128,7 @@ int auth_admin_users_json(auth_t *a, const char *q, uint32_t page, uint32_t page
 int auth_admin_user_get_json(auth_t *a, int64_t id, buf_t *out)
 {
     db_user_t u;
-    int rc = auth__map_db(db_user_find_by_id(a->db, id, &u));
-    if (rc == 0)
-        rc = admin_user_append(out, &u);
+    int rc = load_append(a, id, &u, out);
     char detail[48];
     audit_info(NULL, .event = "admin_user_view", .outcome = outcome_of(rc), .user_id = u.id,
                .username = u.username, .reason = reason_of(rc),
@@ -165,19 +177,21 @@ int auth_admin_sessions_json(auth_t *a, int64_t id, int64_t now, buf_t *out)
 /* ==== changes ================================================================================ */
 
 /* See auth.h. */
-int auth_admin_user_create(auth_t *a, const auth_new_user_t *nu, bool is_active, int64_t now,
-                           buf_t *out, auth_user_errors_t *errors)
+int auth_admin_user_create(auth_t *a, const auth_new_user_t *nu, bool is_active,
+                           bool email_verified, int64_t now, buf_t *out, auth_user_errors_t *errors)
 {
     int64_t id = 0;
     int rc = auth_user_create(a->db, &a->opts.argon2, nu, now, &id, errors);
-    if (rc == 0 && !is_active)
-        rc = auth__map_db(db_user_set_active(a->db, id, false, now));
+    db_user_change_t c = {.set_active = true,
+                          .is_active = is_active,
+                          .set_email_verified = true,
+                          .email_verified = email_verified};
+    if (rc == 0 && (!is_active || !email_verified))
+        rc = auth__map_db(db_user_admin_update(a->db, id, &c, now, NULL, NULL));
     db_user_t u;
     memset(&u, 0, sizeof u);
     if (rc == 0)
-        rc = auth__map_db(db_user_find_by_id(a->db, id, &u));
-    if (rc == 0)
-        rc = admin_user_append(out, &u);
+        rc = load_append(a, id, &u, out);
     char more[40], detail[80];
     snprintf(more, sizeof more, "role=%s is_active=%s", nu->role ? nu->role : "user",
              is_active ? "true" : "false");
@@ -217,6 +231,8 @@ int auth_user_change(auth_t *a, int64_t id, const auth_user_change_t *c, int64_t
         (void)db_role_parse(c->role, strlen(c->role), &dc.role);
     dc.set_active = c->set_active;
     dc.is_active = c->is_active;
+    dc.set_email_verified = c->set_email_verified;
+    dc.email_verified = c->email_verified;
     bool revoked = false;
     db_user_t before;
     memset(&before, 0, sizeof before);
@@ -234,14 +250,12 @@ int auth_user_change(auth_t *a, int64_t id, const auth_user_change_t *c, int64_t
     }
     db_user_t u;
     memset(&u, 0, sizeof u);
-    if (rc == 0 && out) {
-        rc = auth__map_db(db_user_find_by_id(a->db, id, &u));
-        if (rc == 0)
-            rc = admin_user_append(out, &u);
-    }
+    if (rc == 0 && out)
+        rc = load_append(a, id, &u, out);
     char more[96], detail[128];
-    snprintf(more, sizeof more, "fields=%s%s%s revoked=%s", c->email ? "email," : "",
-             c->role ? "role," : "", c->set_active ? "is_active," : "", revoked ? "yes" : "no");
+    snprintf(more, sizeof more, "fields=%s%s%s%s revoked=%s", c->email ? "email," : "",
+             c->role ? "role," : "", c->set_active ? "is_active," : "",
+             c->set_email_verified ? "email_verified," : "", revoked ? "yes" : "no");
     audit_info(NULL, .event = "admin_user_update", .outcome = outcome_of(rc), .user_id = id,
                .username = before.username, .reason = reason_of(rc),
                .detail = target_detail(detail, sizeof detail, id, more));

@@ -444,9 +444,9 @@ char *auth_user_json(const struct db_user *u, size_t *len);
 /*
  * Each writes one audit record (admin_user_list, _view, _sessions, _create, _update,
  * _delete, _revoke; account_deleted) with its outcome, under the thread's audit context.
- * The admin user object is the API user object plus "is_active", "created_at",
- * "updated_at" and "last_login" (Unix seconds, null when never). Results that do not fit
- * out are ERR_TOO_LARGE.
+ * The admin user object is the API user object plus "is_active", "email_verified",
+ * "created_at", "updated_at" and "last_login" (Unix seconds, null when never). Results that do not
+ * fit out are ERR_TOO_LARGE.
  */
 
 /*
@@ -465,11 +465,12 @@ int auth_admin_user_get_json(auth_t *a, int64_t id, buf_t *out);
 int auth_admin_sessions_json(auth_t *a, int64_t id, int64_t now, buf_t *out);
 /*
  * Creates an account as auth_user_create does (the same validation and password policy,
- * e-mail optional, any role), inactive unless is_active, and appends its admin object to
- * out. Returns 0, ERR_INVALID / ERR_CONFLICT (*errors says why), ERR_UNAVAILABLE.
+ * e-mail optional, any role), inactive unless is_active, its address unverified unless
+ * email_verified, and appends its admin object to out. Returns 0, ERR_INVALID /
+ * ERR_CONFLICT (*errors says why), ERR_UNAVAILABLE.
  */
-int auth_admin_user_create(auth_t *a, const auth_new_user_t *u, bool is_active, int64_t now,
-                           buf_t *out, auth_user_errors_t *errors);
+int auth_admin_user_create(auth_t *a, const auth_new_user_t *u, bool is_active, bool email_verified,
+                           int64_t now, buf_t *out, auth_user_errors_t *errors);
 
 /* What an administrator changes on a user: NULL / false = unchanged. */
 typedef struct {
@@ -477,6 +478,8 @@ typedef struct {
     const char *role;  /* "user", "instructor", "admin" */
     bool set_active;
     bool is_active;
+    bool set_email_verified; /* without it, a new address is unverified */
+    bool email_verified;
 } auth_user_change_t;
 
 /* Checks c without touching the database (errors->email, ->role). Pure. 0 or ERR_INVALID. */

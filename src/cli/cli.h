@@ -140,7 +140,7 @@ int cli_root_open(int argc, char **argv, unsigned parts, root_t **r);
     X("serve", serve, "run the HTTP server")                                                       \
     X("migrate", migrate, "apply the database migrations")                                         \
     X("db", db, "copy a SQLite database into PostgreSQL, verified (db copy --from --to)")          \
-    X("user", user, "manage users: create, list, passwd, disable, enable, set-role, delete")       \
+    X("user", user, "manage users: create, list, passwd, disable, set-role, delete, ...")          \
     X("token", token, "issue a token pair for a user (token issue --user NAME)")                   \
     X("revoke", revoke, "revoke every session of a user (revoke --user NAME)")                     \
     X("flush-expired", flush_expired, "delete expired tokens and dead sessions from the database") \

@@ -1,6 +1,6 @@
 /*
- * user.c - `jwtd user create|list|passwd|disable|enable|set-role|delete`: user administration
- * straight on the database (no server needed).
+ * user.c - `jwtd user create|list|passwd|disable|enable|set-role|verify-email|delete`: user
+ * administration straight on the database (no server needed).
  *
  * Passwords come from --password-stdin (one line) or, on a terminal, from two prompts with
  * echo off; they go through the same policy (policy.h) and argon2id parameters (from the
@@ -430,6 +430,50 @@ static int user_set_role(int argc, char **argv, root_t *r)
     return rc;
 }
 
+/* `user verify-email NAME [--unverified]`: marks the user's address confirmed (or not), as an
+   administrator vouching for it; no session is touched. */
+static int user_verify_email(int argc, char **argv, root_t *r)
+{
+    bool unverified = false;
+    const struct cli_opt opts[] = {
+        {"unverified", 0, CLI_OPT_FLAG, &unverified, NULL, "mark the address unverified instead"},
+        CLI_OPT_END,
+    };
+    struct cli_args args;
+    int rc = cli_parse_args(argc, argv, opts, 1, "user verify-email NAME [--unverified]", &args);
+    if (rc != 0)
+        return rc;
+    if ((rc = open_db(r)) != 0)
+        return rc;
+    db_user_t u = {0};
+    db_user_change_t c = {.set_email_verified = true, .email_verified = !unverified};
+    int err = db_user_find_by_username(r->db, args.v[0], &u);
+    if (err == 0 && !u.email[0])
+        err = ERR_INVALID;
+    if (err == 0)
+        err = db_user_admin_update(r->db, u.id, &c, clock_now_s(), NULL, NULL);
+    const char *detail = unverified ? "email_verified=false" : "email_verified=true";
+    if (err != 0) {
+        audit_warn(NULL, .event = "email_verified", .outcome = "failure", .username = args.v[0],
+                   .reason = err == ERR_NOT_FOUND ? "no_such_user"
+                             : err == ERR_INVALID ? "no_email"
+                                                  : "error",
+                   .detail = detail);
+        fprintf(stderr, "jwtd user verify-email: %s\n",
+                err == ERR_NOT_FOUND ? "no such user"
+                : err == ERR_INVALID ? "the user has no e-mail address"
+                                     : err_name(err));
+        rc = CLI_EXIT_FAILURE;
+    } else {
+        audit_info(NULL, .event = "email_verified", .outcome = "success", .user_id = u.id,
+                   .username = u.username, .detail = detail);
+        printf("e-mail address of %s marked %s\n", u.username,
+               unverified ? "unverified" : "verified");
+    }
+    db_user_dispose(&u);
+    return rc;
+}
+
 /* See cli.h. */
 void cli_user_help(FILE *out)
 {
@@ -446,6 +490,8 @@ void cli_user_help(FILE *out)
                  "  enable NAME        reactivate the user (old sessions stay revoked)\n"
                  "  set-role NAME ROLE set the role (user, instructor or admin) and revoke\n"
                  "                     every session: the role is a claim of the tokens\n"
+                 "  verify-email NAME [--unverified]\n"
+                 "                     mark the user's e-mail address verified (or not)\n"
                  "  delete NAME        delete the user with its sessions, refresh tokens and\n"
                  "                     posts; its access tokens stay refused until they expire\n\n"
                  "Passwords must have at least 8 characters, not be entirely numeric and not\n"
@@ -474,10 +520,12 @@ int cli_user(int argc, char **argv)
         fn = user_delete;
     else if (strcmp(sub, "set-role") == 0)
         fn = user_set_role;
+    else if (strcmp(sub, "verify-email") == 0)
+        fn = user_verify_email;
     else if (strcmp(sub, "disable") != 0 && strcmp(sub, "enable") != 0) {
         fprintf(stderr,
                 "jwtd user: unknown subcommand %s (create, list, passwd, disable, "
-                "enable, set-role, delete)\n",
+                "enable, set-role, verify-email, delete)\n",
                 sub);
         return CLI_EXIT_USAGE;
     }

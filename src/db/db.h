@@ -156,20 +156,33 @@ void db_user_list_dispose(db_user_list_t *list);
  */
 int db_user_list(db_t *db, int64_t after_id, uint32_t limit, db_user_list_t *list);
 
+/* A user as the administration API shows it: the row and whether its e-mail is verified. */
+typedef struct {
+    db_user_t user;
+    bool email_verified;
+} db_admin_user_t;
+
+typedef struct {
+    db_admin_user_t *items;
+    size_t count;
+} db_admin_user_list_t;
+
+void db_admin_user_list_dispose(db_admin_user_list_t *list);
 /*
  * Search for the administration API: up to limit (1..1000) users, skipping offset, ordered by
  * id, whose username or email contains q (ASCII case-insensitive; "" or NULL = every user;
  * '%', '_' and '\\' in q match themselves). OUT: *list, *total (may be NULL) = every match.
  */
-int db_user_search(db_t *db, const char *q, uint64_t offset, uint32_t limit, db_user_list_t *list,
-                   int64_t *total);
+int db_user_search(db_t *db, const char *q, uint64_t offset, uint32_t limit,
+                   db_admin_user_list_t *list, int64_t *total);
 
 /* What an administrator changes on a user (db_user_admin_update): the fields flagged set. */
 typedef struct {
-    bool set_email, set_role, set_active;
+    bool set_email, set_role, set_active, set_email_verified;
     const char *email; /* "" clears it */
     enum db_role role;
     bool is_active;
+    bool email_verified; /* with set_email_verified; a new address without it is unverified */
 } db_user_change_t;
 
 /*

@@ -94,12 +94,13 @@ enum db_stmt {
     DB_STMT_FLUSH_REFRESH,         /* now */
     DB_STMT_FLUSH_REVOKED,         /* now */
     DB_STMT_FLUSH_SESSIONS,        /* threshold: no refresh token left, last activity <= it */
-    DB_STMT_USER_ADMIN_UPDATE,    /* email, role, active, now, id */
-    DB_STMT_USER_SEARCH,          /* pattern ("" = all), limit, offset -> user columns */
-    DB_STMT_USER_SEARCH_COUNT,    /* pattern ("" = all) -> count */
-    DB_STMT_USER_DELETE,          /* id */
-    DB_STMT_TOMBSTONE_INSERT,     /* id, revoke_before */
-    DB_STMT_FLUSH_TOMBSTONES,     /* threshold: revoke_before <= it */
+    DB_STMT_USER_ADMIN_UPDATE,     /* email, role, active, email_verified, now, id */
+    DB_STMT_USER_SEARCH,           /* pattern ("" = all), limit, offset -> user columns,
+                                      email_verified */
+    DB_STMT_USER_SEARCH_COUNT,     /* pattern ("" = all) -> count */
+    DB_STMT_USER_DELETE,           /* id */
+    DB_STMT_TOMBSTONE_INSERT,      /* id, revoke_before */
+    DB_STMT_FLUSH_TOMBSTONES,      /* threshold: revoke_before <= it */
     DB_STMT__COUNT
 };
 

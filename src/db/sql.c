@@ -59,12 +59,12 @@ const db_stmt_def_t db__sql[DB_STMT__COUNT] = {
     STMT(USER_SET_ACTIVE, "UPDATE users SET is_active = ?1, updated_at = ?2 WHERE id = ?3"),
     STMT(USER_SET_ROLE, "UPDATE users SET role = ?1, updated_at = ?2 WHERE id = ?3"),
     STMT(USER_SET_LAST_LOGIN, "UPDATE users SET last_login = ?1 WHERE id = ?2"),
-    STMT(USER_ADMIN_UPDATE,
-         "UPDATE users SET email = ?1, role = ?2, is_active = ?3, updated_at = ?4 WHERE id = ?5"),
+    STMT(USER_ADMIN_UPDATE, "UPDATE users SET email = ?1, role = ?2, is_active = ?3, "
+                            "email_verified = ?4, updated_at = ?5 WHERE id = ?6"),
     /* ?1 is a LIKE pattern over the lowercased username and e-mail ('\\' escapes) */
-    STMT(USER_SEARCH, "SELECT " USER_COLS " FROM users WHERE ?1 = '' OR lower(username) LIKE ?1 "
-                      "ESCAPE '\\' OR lower(email) LIKE ?1 ESCAPE '\\' ORDER BY id LIMIT ?2 "
-                      "OFFSET ?3"),
+    STMT(USER_SEARCH, "SELECT " USER_COLS ", email_verified FROM users WHERE ?1 = '' OR "
+                      "lower(username) LIKE ?1 ESCAPE '\\' OR lower(email) LIKE ?1 ESCAPE '\\' "
+                      "ORDER BY id LIMIT ?2 OFFSET ?3"),
     STMT(USER_SEARCH_COUNT, "SELECT count(*) FROM users WHERE ?1 = '' OR lower(username) LIKE ?1 "
                             "ESCAPE '\\' OR lower(email) LIKE ?1 ESCAPE '\\'"),
     STMT(USER_DELETE, "DELETE FROM users WHERE id = ?1"),

@@ -260,9 +260,32 @@ static char *search_pattern(const char *q)
     return p;
 }
 
+static int read_admin_user_row(void *arg, const db_row_t *row)
+{
+    db_admin_user_t *a = arg;
+    db__read_user_at(row, 0, &a->user);
+    a->email_verified = db_row_int(row, DB_USER_NCOLS) != 0;
+    return 0;
+}
+
+static void dispose_admin_user(void *item)
+{
+    db_admin_user_t *a = item;
+    db_user_dispose(&a->user);
+}
+
+static const db_list_def_t ADMIN_USER_ROWS = {sizeof(db_admin_user_t), 0, read_admin_user_row,
+                                              dispose_admin_user};
+
 /* See db.h. */
-int db_user_search(db_t *db, const char *q, uint64_t offset, uint32_t limit, db_user_list_t *list,
-                   int64_t *total)
+void db_admin_user_list_dispose(db_admin_user_list_t *list)
+{
+    DB_LIST_RELEASE(&ADMIN_USER_ROWS, list);
+}
+
+/* See db.h. */
+int db_user_search(db_t *db, const char *q, uint64_t offset, uint32_t limit,
+                   db_admin_user_list_t *list, int64_t *total)
 {
     memset(list, 0, sizeof *list);
     if (limit < 1 || limit > MAX_LIST_ROWS || offset > INT64_MAX)
@@ -275,7 +298,8 @@ int db_user_search(db_t *db, const char *q, uint64_t offset, uint32_t limit, db_
         rc = db_query_one(db, DB_SQL(USER_SEARCH_COUNT), c, DB_NPARAMS(c), db_row_read_int, total);
     }
     if (rc == 0) {
-        const db_list_def_t rows = {sizeof(db_user_t), limit, read_user_row, dispose_user};
+        db_list_def_t rows = ADMIN_USER_ROWS;
+        rows.limit = limit;
         db_param_t p[] = {db_text(pattern), db_int(limit), db_int((int64_t)offset)};
         rc = DB_QUERY_LIST(db, DB_SQL(USER_SEARCH), p, DB_NPARAMS(p), &rows, list);
     }
@@ -415,8 +439,18 @@ static int admin_update_body(db_tx_t *tx, void *arg)
     enum db_role role = c->set_role ? c->role : cur->role;
     bool active = c->set_active ? c->is_active : cur->is_active;
     const char *email = c->set_email ? (c->email ? c->email : "") : cur->email;
-    db_param_t p[] = {db_text(email), db_text(db_role_name(role)), db_bool(active), db_int(a->now),
-                      db_int(a->id)};
+    int64_t was_verified = 0;
+    rc = db_tx_query_one(tx, DB_SQL(USER_EMAIL_VERIFIED), k, DB_NPARAMS(k), db_row_read_int,
+                         &was_verified);
+    if (rc != 0)
+        return rc;
+    /* a new address is not verified unless the administrator says so */
+    bool verified = c->set_email_verified            ? c->email_verified
+                    : strcmp(email, cur->email) != 0 ? false
+                                                     : was_verified != 0;
+    db_param_t p[] = {db_text(email),  db_text(db_role_name(role)),
+                      db_bool(active), db_bool(verified),
+                      db_int(a->now),  db_int(a->id)};
     rc = db__tx_exec_one(tx, DB_SQL(USER_ADMIN_UPDATE), p, DB_NPARAMS(p));
     a->revoked = role != cur->role || (cur->is_active && !active);
     if (rc == 0 && a->revoked)

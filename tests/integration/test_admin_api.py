@@ -73,7 +73,8 @@ def test_list_search_paginate(svc):
     ids = [u["id"] for u in body["results"]]
     assert ids == sorted(ids)
     first = body["results"][0]
-    for k in ("id", "username", "email", "role", "is_active", "created_at", "last_login"):
+    for k in ("id", "username", "email", "role", "is_active", "email_verified", "created_at",
+              "last_login"):
         assert k in first, first
     assert "password" not in r.text and "argon2" not in r.text
     # search by username or e-mail, case-insensitively; % and _ are literal
@@ -107,6 +108,9 @@ def test_create_validation_and_conflicts(svc):
     u = r.json()
     assert u["username"] == "carol" and u["role"] == "instructor" and u["is_active"] is True
     assert u["first_name"] == "Carol" and u["last_login"] is None
+    assert u["email_verified"] is True  # an administrator's account, as `jwtd user create`'s
+    r = create(s, tok, username="unconfirmed", email="unc@example.com", email_verified=False)
+    assert r.status_code == 201 and r.json()["email_verified"] is False
     # the new user can sign in with the password the admin set
     assert s.auth_login("carol", NEW_PASSWORD)["user"]["role"] == "instructor"
     # inactive at creation
@@ -153,8 +157,18 @@ def test_get_patch_and_errors(svc):
     check_error(s.req("PATCH", "/admin/users/999999", tok, json={"role": "user"}), 404,
                 "not_found")
     # e-mail change and clearing
+    assert r.json()["email_verified"] is True
     r = s.req("PATCH", "/admin/users/%d" % uid, tok, json={"email": "dave@new.example"})
     assert r.status_code == 200 and r.json()["email"] == "dave@new.example"
+    assert r.json()["email_verified"] is False  # a new address is not verified
+    r = s.req("PATCH", "/admin/users/%d" % uid, tok, json={"email_verified": True})
+    assert r.status_code == 200 and r.json()["email_verified"] is True
+    r = s.req("PATCH", "/admin/users/%d" % uid, tok,
+              json={"email": "dave@newer.example", "email_verified": True})
+    assert r.json()["email"] == "dave@newer.example" and r.json()["email_verified"] is True
+    b = check_error(s.req("PATCH", "/admin/users/%d" % uid, tok, json={"email_verified": 3}),
+                    400, "invalid_request")
+    assert "email_verified" in b
     b = check_error(s.req("PATCH", "/admin/users/%d" % uid, tok,
                           json={"email": "USER@example.com"}), 409, "conflict")
     assert "email" in b
@@ -290,7 +304,7 @@ def test_delete_me(svc_factory):  # noqa: F811
     assert "password" in b
     b = check_error(s.req("DELETE", "/auth/me", tok, json={"password": "wrong-password"}), 400,
                     "invalid_request")
-    assert "password" in b
+    assert b["password"] == ["The password is not correct."]
     assert s.req("GET", "/auth/me", tok).status_code == 200  # nothing happened
     r = s.req("DELETE", "/auth/me", tok, json={"password": TEST_PASSWORD})
     assert r.status_code == 204, r.text
@@ -331,6 +345,14 @@ def test_cli_delete_and_set_role(svc):
     p = s.cli("user", "set-role", "hank", "wizard", check=False)
     assert p.returncode == 2 and "role" in p.stderr
     p = s.cli("user", "set-role", "nobody", "user", check=False)
+    assert p.returncode == 1 and "no such user" in p.stderr
+    uid = s.req("GET", "/admin/users", htok, params={"q": "hank"}).json()["results"][0]["id"]
+    p = s.cli("user", "verify-email", "hank", "--unverified")
+    assert "unverified" in p.stdout
+    assert s.req("GET", "/admin/users/%d" % uid, htok).json()["email_verified"] is False
+    s.cli("user", "verify-email", "hank")
+    assert s.req("GET", "/admin/users/%d" % uid, htok).json()["email_verified"] is True
+    p = s.cli("user", "verify-email", "nobody", check=False)
     assert p.returncode == 1 and "no such user" in p.stderr
     p = s.cli("user", "delete", "nobody", check=False)
     assert p.returncode == 1 and "no such user" in p.stderr

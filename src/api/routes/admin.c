@@ -4,9 +4,10 @@
  *   GET    /admin/users?q=&page=&page_size=  users whose username or e-mail contains q,
  *                                            by id: {"count","page","page_size","results"}
  *   POST   /admin/users                      201, the new user (the password policy of
- *                                            every other path; role, is_active)
+ *                                            every other path; role, is_active,
+ *                                            email_verified)
  *   GET    /admin/users/{id}                 the admin user object
- *   PATCH  /admin/users/{id}                 email, role, is_active: 200, the user
+ *   PATCH  /admin/users/{id}                 email, role, is_active, email_verified: 200
  *   DELETE /admin/users/{id}                 204; the user, its sessions and tokens are gone
  *   POST   /admin/users/{id}/revoke          204; every session and access token revoked
  *   GET    /admin/users/{id}/sessions        {"sessions":[...]}
@@ -51,6 +52,7 @@ struct job {
     char *password;
     size_t password_len;
     bool set_active, is_active;
+    bool set_verified, verified;
     /* OUT */
     int rc;
     auth_user_errors_t errors;
@@ -93,15 +95,16 @@ static void work(void *arg)
                              .first_name = j->first,
                              .last_name = j->last,
                              .role = j->role};
-        j->rc = auth_admin_user_create(j->auth, &u, !j->set_active || j->is_active, now, &j->out,
-                                       &j->errors);
+        j->rc = auth_admin_user_create(j->auth, &u, !j->set_active || j->is_active,
+                                       !j->set_verified || j->verified, now, &j->out, &j->errors);
         break;
     }
     case GET:
         j->rc = auth_admin_user_get_json(j->auth, j->id, &j->out);
         break;
     case UPDATE: {
-        auth_user_change_t c = {j->email, j->role, j->set_active, j->is_active};
+        auth_user_change_t c = {j->email,     j->role,         j->set_active,
+                                j->is_active, j->set_verified, j->verified};
         j->rc = auth_user_change(j->auth, j->id, &c, now, &j->out, &j->errors);
         break;
     }
@@ -295,11 +298,12 @@ static void on_create(http_req_t *req)
         job_free(j);
         return;
     }
-    bool active = true;
+    bool active = true, verified = true;
     int b = read_bool(body, "is_active", &active);
-    if (b < 0) {
+    int v = read_bool(body, "email_verified", &verified);
+    if (b < 0 || v < 0) {
         json_decref(body);
-        respond_field(req, "is_active", "Must be a valid boolean.");
+        respond_field(req, b < 0 ? "is_active" : "email_verified", "Must be a valid boolean.");
         job_free(j);
         return;
     }
@@ -312,6 +316,8 @@ static void on_create(http_req_t *req)
     j->role = dup_or_null(f[5].value);
     j->set_active = b > 0;
     j->is_active = active;
+    j->set_verified = v > 0;
+    j->verified = verified;
     json_decref(body);
     /* the checks that need no database, before the pool (and the password hash) */
     auth_new_user_t u = {.username = j->username,
@@ -372,22 +378,26 @@ static void on_update(http_req_t *req)
         return;
     }
     int b = read_bool(body, "is_active", &j->is_active);
+    int v = read_bool(body, "email_verified", &j->verified);
     const char *key;
     json_t *value;
     const char *unknown = NULL;
     json_object_foreach(body, key, value)
     {
-        if (strcmp(key, "email") != 0 && strcmp(key, "role") != 0 && strcmp(key, "is_active") != 0)
+        if (strcmp(key, "email") != 0 && strcmp(key, "role") != 0 &&
+            strcmp(key, "is_active") != 0 && strcmp(key, "email_verified") != 0)
             unknown = key;
     }
-    if (b < 0 || unknown || json_object_size(body) == 0) {
-        if (b < 0)
-            respond_field(req, "is_active", "Must be a valid boolean.");
+    if (b < 0 || v < 0 || unknown || json_object_size(body) == 0) {
+        if (b < 0 || v < 0)
+            respond_field(req, b < 0 ? "is_active" : "email_verified", "Must be a valid boolean.");
         else if (unknown)
             respond_field(req, unknown,
-                          "This field cannot be changed here: email, role and is_active can.");
+                          "This field cannot be changed here: email, role, is_active and "
+                          "email_verified can.");
         else
-            api__bad_request(req, NULL, "Nothing to change: give email, role or is_active.");
+            api__bad_request(req, NULL,
+                             "Nothing to change: give email, role, is_active or email_verified.");
         json_decref(body);
         job_free(j);
         return;
@@ -395,8 +405,10 @@ static void on_update(http_req_t *req)
     j->email = f[0].value.ptr ? xstrndup(f[0].value.ptr, f[0].value.len) : NULL;
     j->role = dup_or_null(f[1].value);
     j->set_active = b > 0;
+    j->set_verified = v > 0;
     json_decref(body);
-    auth_user_change_t c = {j->email, j->role, j->set_active, j->is_active};
+    auth_user_change_t c = {j->email,     j->role,         j->set_active,
+                            j->is_active, j->set_verified, j->verified};
     if (auth_user_change_validate(&c, &j->errors) != 0) {
         respond_user_errors(req, 400, &j->errors);
         job_free(j);

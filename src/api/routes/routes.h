@@ -26,8 +26,8 @@
     X(platform)                                                                                    \
     X(simplejwt)                                                                                   \
     X(wellknown)                                                                                   \
-    X(metrics) X(readyz) X(cookie) X(sessions) X(service) X(account) X(admin) X(introspect)      \
-        X(static)
+    X(metrics)                                                                                     \
+    X(readyz) X(cookie) X(sessions) X(service) X(account) X(admin) X(introspect) X(static)
 
 #define API_FAMILY_DECL_(name) extern const api_family_t api_##name##_family;
 API_ROUTE_FAMILIES(API_FAMILY_DECL_)

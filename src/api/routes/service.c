@@ -383,7 +383,7 @@ static void delete_done(http_req_t *req, void *arg, int status)
         http_resp_header_add(req, "Cache-Control", "no-store");
         http_respond(req, 204, NULL, STR_NULL);
     } else if (rc == ERR_PERMISSION) {
-        api__bad_request(req, "password", "Password is incorrect.");
+        api__bad_request(req, "password", "The password is not correct.");
     } else {
         api__failure(req, rc);
     }
