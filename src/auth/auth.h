@@ -466,6 +466,79 @@ int auth_user_create(struct db *db, const auth_argon2_params_t *argon2, const au
  */
 char *auth_user_json(const struct db_user *u, size_t *len);
 
+/* ==== blocking: administration (admin.c: the admin API, DELETE /auth/me) ===================== */
+
+/*
+ * Each writes one audit record (admin_user_list, _view, _sessions, _create, _update,
+ * _delete, _revoke; account_deleted) with its outcome, under the thread's audit context.
+ * The admin user object is the API user object plus "is_active", "email_verified",
+ * "created_at", "updated_at" and "last_login" (Unix seconds, null when never). Results that do not
+ * fit out are ERR_TOO_LARGE.
+ */
+
+/*
+ * Page page (>= 1) of page_size (1..1000) users whose username or e-mail contains q (ASCII
+ * case-insensitive; "" = all), by id: {"count","page","page_size","results":[...]} appended
+ * to out. Returns 0, ERR_INVALID (bounds), ERR_UNAVAILABLE.
+ */
+int auth_admin_users_json(auth_t *a, const char *q, uint32_t page, uint32_t page_size, buf_t *out);
+/* The admin user object of id appended to out. Returns 0, ERR_NOT_FOUND, ERR_UNAVAILABLE. */
+int auth_admin_user_get_json(auth_t *a, int64_t id, buf_t *out);
+/*
+ * The sessions of user id that can still refresh, as auth_sessions_list, appended to out:
+ * {"sessions":[{"sid","created_at","last_used_at","client_ip","user_agent"}]}. Returns 0,
+ * ERR_NOT_FOUND (no such user), ERR_UNAVAILABLE.
+ */
+int auth_admin_sessions_json(auth_t *a, int64_t id, int64_t now, buf_t *out);
+/*
+ * Creates an account as auth_user_create does (the same validation and password policy,
+ * e-mail optional, any role), inactive unless is_active, its address unverified unless
+ * email_verified, and appends its admin object to out. Returns 0, ERR_INVALID /
+ * ERR_CONFLICT (*errors says why), ERR_UNAVAILABLE.
+ */
+int auth_admin_user_create(auth_t *a, const auth_new_user_t *u, bool is_active, bool email_verified,
+                           int64_t now, buf_t *out, auth_user_errors_t *errors);
+
+/* What an administrator changes on a user: NULL / false = unchanged. */
+typedef struct {
+    const char *email; /* a valid address, or "" to clear it */
+    const char *role;  /* "user", "instructor", "admin" */
+    bool set_active;
+    bool is_active;
+    bool set_email_verified; /* without it, a new address is unverified */
+    bool email_verified;
+} auth_user_change_t;
+
+/* Checks c without touching the database (errors->email, ->role). Pure. 0 or ERR_INVALID. */
+int auth_user_change_validate(const auth_user_change_t *c, auth_user_errors_t *errors);
+/*
+ * Applies c to user id in one transaction. Deactivating the user or changing its role also
+ * revokes every session and access token it holds (watermark), at once on every instance;
+ * any change drops the user's cache entries here and on the other instances. The admin user
+ * object after the change is appended to out (may be NULL). Returns 0, ERR_NOT_FOUND,
+ * ERR_INVALID / ERR_CONFLICT (the e-mail is taken; *errors says why), ERR_UNAVAILABLE.
+ */
+int auth_user_change(auth_t *a, int64_t id, const auth_user_change_t *c, int64_t now, buf_t *out,
+                     auth_user_errors_t *errors);
+/*
+ * Deletes user id with its sessions, refresh tokens and resource rows; every token it held
+ * is refused at once, on every instance and after a restart (db_user_delete's tombstone).
+ * Returns 0, ERR_NOT_FOUND, ERR_UNAVAILABLE.
+ */
+int auth_user_delete(auth_t *a, int64_t id, int64_t now);
+/* Revokes every session and access token of user id (auth_user_revoke_all), audited as an
+   administrator's act. Returns 0, ERR_NOT_FOUND, ERR_UNAVAILABLE. */
+int auth_admin_user_revoke(auth_t *a, int64_t id, int64_t now);
+/*
+ * DELETE /auth/me: deletes the caller's own account, as auth_user_delete, once password is
+ * its password. The attempt was counted by auth_guard_login (client->ip, the username) like
+ * a login: a right password gives the reserved failure budgets back. Returns 0,
+ * ERR_PERMISSION (wrong password; nothing changed), ERR_NOT_FOUND (already gone),
+ * ERR_UNAVAILABLE.
+ */
+int auth_account_delete(auth_t *a, int64_t user_id, const char *password, size_t password_len,
+                        const auth_client_t *client, int64_t now);
+
 /* ==== blocking: the account lifecycle over e-mail (lifecycle.c) ============================== */
 
 /*

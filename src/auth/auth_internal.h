@@ -121,6 +121,14 @@ int auth__issue_for_user_id(auth_t *a, int64_t user_id, const auth_client_t *cli
                             unsigned amr, int64_t auth_time, auth_pair_t *out);
 /* Applies the revocation of session sid (made at now) to the index. */
 void auth__index_revoke_sid(auth_t *a, const char *sid, int64_t now);
+/*
+ * After the database revoked every session of user_id and raised its watermark (or wrote a
+ * deleted user's tombstone) to watermark: the watermark goes into the index at once (and to
+ * the other instances through the store), the user cache entry is dropped, and a pull
+ * brings the revoked sessions (which also cover tokens issued earlier in the same second,
+ * which the watermark cannot).
+ */
+void auth__index_revoke_user(auth_t *a, int64_t user_id, int64_t watermark);
 /* The store's pull function: re-applies what the database recorded since `since`. */
 int auth__pull(void *arg, store_t *st, int64_t since, int64_t now);
 /*
@@ -131,12 +139,6 @@ int auth__pull(void *arg, store_t *st, int64_t since, int64_t now);
  */
 void auth__guard_login_done(auth_t *a, const char *username, const auth_client_t *client,
                             bool success);
-/*
- * After the database revoked every session of user_id and raised its watermark to now:
- * the watermark goes into the index at once, and a pull brings the revoked sessions (which
- * also cover tokens issued earlier in the same second, which the watermark cannot).
- */
-void auth__index_revoke_user(auth_t *a, int64_t user_id, int64_t now);
 /*
  * Signs u (authenticated by other means than auth_login's password: an e-mailed code) in:
  * a new session and its pair, counted and audited as a login with reason = method.

@@ -86,9 +86,9 @@ int auth_revoke_jti(auth_t *a, const char *jti, int64_t exp, int64_t now)
 }
 
 /* See auth_internal.h. */
-void auth__index_revoke_user(auth_t *a, int64_t user_id, int64_t now)
+void auth__index_revoke_user(auth_t *a, int64_t user_id, int64_t watermark)
 {
-    store_revoke_user(a->store, user_id, now, auth__revocation_horizon(a, now));
+    store_revoke_user(a->store, user_id, watermark, auth__revocation_horizon(a, watermark));
     metrics_count(METRICS_REVOKE_USER);
     auth__ucache_drop(a->users, user_id);
     int rc = store_sync(a->store);

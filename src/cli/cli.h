@@ -139,7 +139,8 @@ int cli_root_open(int argc, char **argv, unsigned parts, root_t **r);
 #define CLI_COMMANDS(X)                                                                            \
     X("serve", serve, "run the HTTP server")                                                       \
     X("migrate", migrate, "apply the database migrations")                                         \
-    X("user", user, "manage users: create, list, passwd, disable, enable")                         \
+    X("db", db, "copy a SQLite database into PostgreSQL, verified (db copy --from --to)")          \
+    X("user", user, "manage users: create, list, passwd, disable, set-role, delete, ...")          \
     X("token", token, "issue a token pair for a user (token issue --user NAME)")                   \
     X("client", client, "manage OAuth / OpenID Connect clients: create, list, show, delete")       \
     X("revoke", revoke, "revoke every session of a user (revoke --user NAME)")                     \

@@ -84,11 +84,15 @@ int cli_flush_expired(int argc, char **argv)
         return rc;
     const auth_options_t *ao = &r->opt.auth;
     int err = db_flush_expired(r->db, clock_now_s(), ao->access_lifetime_s + ao->leeway_s, &st);
-    if (err != 0)
+    if (err != 0) {
         rc = failed("flush-expired", err);
-    else
-        printf("deleted %u refresh tokens, %u access-token revocations, %u sessions\n",
+    } else {
+        printf("deleted %u refresh tokens, %u access-token revocations, %u sessions",
                st.refresh_tokens, st.revoked_tokens, st.sessions);
+        if (st.tombstones) /* deleted users' watermarks (db_user_delete) */
+            printf(", %u deleted users' watermarks", st.tombstones);
+        printf("\n");
+    }
     root_close(r);
     return rc;
 }

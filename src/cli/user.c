@@ -1,11 +1,13 @@
 /*
- * user.c - `jwtd user create|list|passwd|disable|enable`: user administration straight on
- * the database (no server needed).
+ * user.c - `jwtd user create|list|passwd|disable|enable|set-role|verify-email|delete`: user
+ * administration straight on the database (no server needed).
  *
  * Passwords come from --password-stdin (one line) or, on a terminal, from two prompts with
  * echo off; they go through the same policy (policy.h) and argon2id parameters (from the
  * configuration) as the HTTP API, and are wiped after use. `passwd` and `disable` revoke
- * every session of the user in the same transaction (watermark + sessions). A running
+ * every session of the user in the same transaction (watermark + sessions), as does
+ * `set-role` (the role is a claim of the tokens); `delete` removes the user with its sessions
+ * and leaves a tombstone watermark that keeps its access tokens refused. A running
  * server sees those revocations through the database: tokens can no longer be refreshed at
  * once, and its in-memory revocation index picks them up as the token service reloads it
  * (see docs/internals.md "db").
@@ -355,6 +357,123 @@ static int user_set_active(int argc, char **argv, root_t *r, bool active)
     return rc;
 }
 
+/* `user delete NAME`: the user, its sessions, refresh tokens and posts, one transaction;
+   a tombstone keeps its access tokens refused (db_user_delete). */
+static int user_delete(int argc, char **argv, root_t *r)
+{
+    struct cli_args args;
+    int rc = cli_parse_args(argc, argv, (const struct cli_opt[]){CLI_OPT_END}, 1,
+                            "user delete NAME", &args);
+    if (rc != 0)
+        return rc;
+    if ((rc = open_db(r)) != 0)
+        return rc;
+    db_user_t u = {0};
+    int err = db_user_find_by_username(r->db, args.v[0], &u);
+    if (err == 0)
+        err = db_user_delete(r->db, u.id, clock_now_s() + 1);
+    if (err != 0) {
+        audit_warn(NULL, .event = "user_deleted", .outcome = "failure", .username = args.v[0],
+                   .reason = err == ERR_NOT_FOUND ? "no_such_user" : "error");
+        fprintf(stderr, "jwtd user delete: %s\n",
+                err == ERR_NOT_FOUND ? "no such user" : err_name(err));
+        rc = CLI_EXIT_FAILURE;
+    } else {
+        audit_info(NULL, .event = "user_deleted", .outcome = "success", .user_id = u.id,
+                   .username = u.username);
+        printf("deleted user %s (id %lld) with its sessions; its tokens are revoked\n", u.username,
+               (long long)u.id);
+    }
+    db_user_dispose(&u);
+    return rc;
+}
+
+/* `user set-role NAME ROLE`: the role is a claim of access tokens, so a change also revokes
+   every session (db_user_admin_update), as the admin API does. */
+static int user_set_role(int argc, char **argv, root_t *r)
+{
+    struct cli_args args;
+    int rc = cli_parse_args(argc, argv, (const struct cli_opt[]){CLI_OPT_END}, 2,
+                            "user set-role NAME ROLE", &args);
+    if (rc != 0)
+        return rc;
+    db_user_change_t c = {.set_role = true};
+    if (db_role_parse(args.v[1], strlen(args.v[1]), &c.role) != 0) {
+        fprintf(stderr, "jwtd user set-role: the role must be user, instructor or admin\n");
+        return CLI_EXIT_USAGE;
+    }
+    if ((rc = open_db(r)) != 0)
+        return rc;
+    db_user_t u = {0};
+    bool revoked = false;
+    int err = db_user_find_by_username(r->db, args.v[0], &u);
+    if (err == 0)
+        err = db_user_admin_update(r->db, u.id, &c, clock_now_s(), &revoked, NULL);
+    char detail[48];
+    snprintf(detail, sizeof detail, "role=%s revoked=%s", args.v[1], revoked ? "yes" : "no");
+    if (err != 0) {
+        audit_warn(NULL, .event = "role_changed", .outcome = "failure", .username = args.v[0],
+                   .reason = err == ERR_NOT_FOUND ? "no_such_user" : "error", .detail = detail);
+        fprintf(stderr, "jwtd user set-role: %s\n",
+                err == ERR_NOT_FOUND ? "no such user" : err_name(err));
+        rc = CLI_EXIT_FAILURE;
+    } else {
+        audit_info(NULL, .event = "role_changed", .outcome = "success", .user_id = u.id,
+                   .username = u.username, .detail = detail);
+        if (revoked)
+            printf("role of %s set to %s; every session of the user is revoked\n", u.username,
+                   args.v[1]);
+        else
+            printf("role of %s is already %s\n", u.username, args.v[1]);
+    }
+    db_user_dispose(&u);
+    return rc;
+}
+
+/* `user verify-email NAME [--unverified]`: marks the user's address confirmed (or not), as an
+   administrator vouching for it; no session is touched. */
+static int user_verify_email(int argc, char **argv, root_t *r)
+{
+    bool unverified = false;
+    const struct cli_opt opts[] = {
+        {"unverified", 0, CLI_OPT_FLAG, &unverified, NULL, "mark the address unverified instead"},
+        CLI_OPT_END,
+    };
+    struct cli_args args;
+    int rc = cli_parse_args(argc, argv, opts, 1, "user verify-email NAME [--unverified]", &args);
+    if (rc != 0)
+        return rc;
+    if ((rc = open_db(r)) != 0)
+        return rc;
+    db_user_t u = {0};
+    db_user_change_t c = {.set_email_verified = true, .email_verified = !unverified};
+    int err = db_user_find_by_username(r->db, args.v[0], &u);
+    if (err == 0 && !u.email[0])
+        err = ERR_INVALID;
+    if (err == 0)
+        err = db_user_admin_update(r->db, u.id, &c, clock_now_s(), NULL, NULL);
+    const char *detail = unverified ? "email_verified=false" : "email_verified=true";
+    if (err != 0) {
+        audit_warn(NULL, .event = "email_verified", .outcome = "failure", .username = args.v[0],
+                   .reason = err == ERR_NOT_FOUND ? "no_such_user"
+                             : err == ERR_INVALID ? "no_email"
+                                                  : "error",
+                   .detail = detail);
+        fprintf(stderr, "jwtd user verify-email: %s\n",
+                err == ERR_NOT_FOUND ? "no such user"
+                : err == ERR_INVALID ? "the user has no e-mail address"
+                                     : err_name(err));
+        rc = CLI_EXIT_FAILURE;
+    } else {
+        audit_info(NULL, .event = "email_verified", .outcome = "success", .user_id = u.id,
+                   .username = u.username, .detail = detail);
+        printf("e-mail address of %s marked %s\n", u.username,
+               unverified ? "unverified" : "verified");
+    }
+    db_user_dispose(&u);
+    return rc;
+}
+
 /* See cli.h. */
 void cli_user_help(FILE *out)
 {
@@ -368,7 +487,13 @@ void cli_user_help(FILE *out)
                  "  passwd NAME [--password-stdin]\n"
                  "                     set a new password and revoke every session of the user\n"
                  "  disable NAME       deactivate the user and revoke every session\n"
-                 "  enable NAME        reactivate the user (old sessions stay revoked)\n\n"
+                 "  enable NAME        reactivate the user (old sessions stay revoked)\n"
+                 "  set-role NAME ROLE set the role (user, instructor or admin) and revoke\n"
+                 "                     every session: the role is a claim of the tokens\n"
+                 "  verify-email NAME [--unverified]\n"
+                 "                     mark the user's e-mail address verified (or not)\n"
+                 "  delete NAME        delete the user with its sessions, refresh tokens and\n"
+                 "                     posts; its access tokens stay refused until they expire\n\n"
                  "Passwords must have at least 8 characters, not be entirely numeric and not\n"
                  "equal the username or email; they are hashed with argon2id using the\n"
                  "JWTD_ARGON2_* settings. The database (JWTD_DATABASE_URL) is migrated first.\n"
@@ -391,10 +516,16 @@ int cli_user(int argc, char **argv)
         fn = user_list;
     else if (strcmp(sub, "passwd") == 0)
         fn = user_passwd;
+    else if (strcmp(sub, "delete") == 0)
+        fn = user_delete;
+    else if (strcmp(sub, "set-role") == 0)
+        fn = user_set_role;
+    else if (strcmp(sub, "verify-email") == 0)
+        fn = user_verify_email;
     else if (strcmp(sub, "disable") != 0 && strcmp(sub, "enable") != 0) {
         fprintf(stderr,
                 "jwtd user: unknown subcommand %s (create, list, passwd, disable, "
-                "enable)\n",
+                "enable, set-role, verify-email, delete)\n",
                 sub);
         return CLI_EXIT_USAGE;
     }

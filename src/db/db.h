@@ -161,6 +161,53 @@ void db_user_list_dispose(db_user_list_t *list);
  */
 int db_user_list(db_t *db, int64_t after_id, uint32_t limit, db_user_list_t *list);
 
+/* A user as the administration API shows it: the row and whether its e-mail is verified. */
+typedef struct {
+    db_user_t user;
+    bool email_verified;
+} db_admin_user_t;
+
+typedef struct {
+    db_admin_user_t *items;
+    size_t count;
+} db_admin_user_list_t;
+
+void db_admin_user_list_dispose(db_admin_user_list_t *list);
+/*
+ * Search for the administration API: up to limit (1..1000) users, skipping offset, ordered by
+ * id, whose username or email contains q (ASCII case-insensitive; "" or NULL = every user;
+ * '%', '_' and '\\' in q match themselves). OUT: *list, *total (may be NULL) = every match.
+ */
+int db_user_search(db_t *db, const char *q, uint64_t offset, uint32_t limit,
+                   db_admin_user_list_t *list, int64_t *total);
+
+/* What an administrator changes on a user (db_user_admin_update): the fields flagged set. */
+typedef struct {
+    bool set_email, set_role, set_active, set_email_verified;
+    const char *email; /* "" clears it */
+    enum db_role role;
+    bool is_active;
+    bool email_verified; /* with set_email_verified; a new address without it is unverified */
+} db_user_change_t;
+
+/*
+ * Applies c to user id in one transaction and, when it deactivates the user or changes its
+ * role, also raises revoke_before to now and revokes every open session (tokens carry the
+ * role: the old ones must not outlive the change). OUT: *revoked (may be NULL) = whether it
+ * did; *before (may be NULL; dispose it) = the user as it was. ERR_NOT_FOUND, ERR_CONFLICT
+ * (email taken), ERR_INVALID (a bad role).
+ */
+int db_user_admin_update(db_t *db, int64_t id, const db_user_change_t *c, int64_t now,
+                         bool *revoked, db_user_t *before);
+/*
+ * Deletes user id and, with it (foreign keys), its sessions, refresh tokens and posts, in one
+ * transaction that also records a tombstone: revoke_before (pass now + 1, so that tokens
+ * issued in this very second are covered) stays in db_watermark_list's answer until
+ * db_flush_expired removes it, so the revocation index still refuses the deleted user's
+ * access tokens after a restart. The id is never reused. ERR_NOT_FOUND.
+ */
+int db_user_delete(db_t *db, int64_t id, int64_t revoke_before);
+
 /*
  * Updates email, first_name, last_name, role and premium of user id from u (other fields
  * ignored). ERR_NOT_FOUND, ERR_CONFLICT (email taken).
@@ -250,7 +297,8 @@ typedef struct {
 void db_watermark_list_dispose(db_watermark_list_t *list);
 /*
  * Every user with revoke_before >= since (pass now - access lifetime - leeway: older
- * watermarks cannot reject a live access token), for loading the revocation index.
+ * watermarks cannot reject a live access token), then every deleted user's tombstone
+ * (db_user_delete) at or after since, for loading the revocation index.
  */
 int db_watermark_list(db_t *db, int64_t since, db_watermark_list_t *list);
 
@@ -403,6 +451,7 @@ typedef struct {
     uint32_t refresh_tokens; /* rows deleted per table */
     uint32_t revoked_tokens;
     uint32_t sessions;
+    uint32_t tombstones; /* deleted users' watermarks (db_user_delete) */
 } db_flush_stats_t;
 
 /*
@@ -410,10 +459,43 @@ typedef struct {
  * expires_at <= now; access-token revocations with expires_at <= now; sessions that have
  * no refresh token left and were last used / revoked before now - retain_s (pass the
  * access-token lifetime + leeway, so a revoked session's row outlives every access token
- * it issued and the revocation index still finds it after a restart). OUT: *stats (may be
+ * it issued and the revocation index still finds it after a restart); deleted users'
+ * tombstones whose watermark is older than now - retain_s. OUT: *stats (may be
  * NULL).
  */
 int db_flush_expired(db_t *db, int64_t now, int64_t retain_s, db_flush_stats_t *stats);
+
+/* ==== copying a SQLite database into PostgreSQL (copy.c, `jwtd db copy`) ================== */
+
+/* One table of a copy: rows and checksum on each side (hex SHA-256 sums, see copy.c). */
+typedef struct {
+    char table[64];
+    int64_t source_rows, target_rows;
+    char source_checksum[65], target_checksum[65];
+    bool match;
+} db_copy_table_t;
+
+typedef struct {
+    int schema_version;
+    db_copy_table_t *tables; /* in the order they were filled */
+    size_t count;
+} db_copy_report_t;
+
+void db_copy_report_dispose(db_copy_report_t *r);
+/*
+ * Copies every row of every table (but schema_version) of the SQLite database from_url into
+ * the PostgreSQL database to_url, migrated first to the same schema version (the source
+ * must be at this binary's latest), in ONE transaction on the target: refused with
+ * ERR_CONFLICT when a table of the target has rows, unless force (then every row of the
+ * target is replaced); identity sequences moved past the copied ids; then, before the
+ * commit, the row count and checksum of each table compared on both sides (any difference
+ * rolls back). Opens and closes both databases itself. OUT: *report (dispose it; filled as
+ * far as the verification got), a one-line reason in err (cap bytes) on failure. Returns 0,
+ * ERR_CONFIG (URLs, schema versions), ERR_INVALID (schemas differ), ERR_CONFLICT,
+ * ERR_UNAVAILABLE, ERR_INTERNAL (the copy differs).
+ */
+int db_copy(const char *from_url, const char *to_url, bool force, db_copy_report_t *report,
+            char *err, size_t cap);
 
 /* ==== statements of other modules ======================================================== */
 

@@ -69,7 +69,7 @@ enum db_stmt {
     DB_STMT_USER_ID_SYNC,          /* after explicit ids: later inserts get a higher id (no-op
                                       where the backend tracks it) */
     DB_STMT_USER_BUMP_WATERMARK,   /* now, id: revoke_before = max(revoke_before, now) */
-    DB_STMT_WATERMARK_LIST,        /* since -> id, revoke_before */
+    DB_STMT_WATERMARK_LIST,        /* since -> id, revoke_before (users, then tombstones) */
     DB_STMT_USER_BY_EMAIL,         /* email -> user columns (case-insensitive, ASCII) */
     DB_STMT_USER_EMAIL_VERIFIED,   /* id -> email_verified */
     DB_STMT_USER_SET_EMAIL,        /* email, verified, now, id */
@@ -94,6 +94,13 @@ enum db_stmt {
     DB_STMT_FLUSH_REFRESH,         /* now */
     DB_STMT_FLUSH_REVOKED,         /* now */
     DB_STMT_FLUSH_SESSIONS,        /* threshold: no refresh token left, last activity <= it */
+    DB_STMT_USER_ADMIN_UPDATE,     /* email, role, active, email_verified, now, id */
+    DB_STMT_USER_SEARCH,           /* pattern ("" = all), limit, offset -> user columns,
+                                      email_verified */
+    DB_STMT_USER_SEARCH_COUNT,     /* pattern ("" = all) -> count */
+    DB_STMT_USER_DELETE,           /* id */
+    DB_STMT_TOMBSTONE_INSERT,      /* id, revoke_before */
+    DB_STMT_FLUSH_TOMBSTONES,      /* threshold: revoke_before <= it */
     DB_STMT__COUNT
 };
 

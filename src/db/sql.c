@@ -59,6 +59,18 @@ const db_stmt_def_t db__sql[DB_STMT__COUNT] = {
     STMT(USER_SET_ACTIVE, "UPDATE users SET is_active = ?1, updated_at = ?2 WHERE id = ?3"),
     STMT(USER_SET_ROLE, "UPDATE users SET role = ?1, updated_at = ?2 WHERE id = ?3"),
     STMT(USER_SET_LAST_LOGIN, "UPDATE users SET last_login = ?1 WHERE id = ?2"),
+    STMT(USER_ADMIN_UPDATE, "UPDATE users SET email = ?1, role = ?2, is_active = ?3, "
+                            "email_verified = ?4, updated_at = ?5 WHERE id = ?6"),
+    /* ?1 is a LIKE pattern over the lowercased username and e-mail ('\\' escapes) */
+    STMT(USER_SEARCH, "SELECT " USER_COLS ", email_verified FROM users WHERE ?1 = '' OR "
+                      "lower(username) LIKE ?1 ESCAPE '\\' OR lower(email) LIKE ?1 ESCAPE '\\' "
+                      "ORDER BY id LIMIT ?2 OFFSET ?3"),
+    STMT(USER_SEARCH_COUNT, "SELECT count(*) FROM users WHERE ?1 = '' OR lower(username) LIKE ?1 "
+                            "ESCAPE '\\' OR lower(email) LIKE ?1 ESCAPE '\\'"),
+    STMT(USER_DELETE, "DELETE FROM users WHERE id = ?1"),
+    STMT(TOMBSTONE_INSERT,
+         "INSERT INTO user_tombstones (user_id, revoke_before) VALUES (?1, ?2) "
+         "ON CONFLICT (user_id) DO UPDATE SET revoke_before = excluded.revoke_before"),
     STMT(USER_IMPORT_INSERT,
          "INSERT INTO users (id, username, email, first_name, last_name, role, premium, "
          "is_active, password, created_at, last_login, updated_at) "
@@ -91,7 +103,8 @@ const db_stmt_def_t db__sql[DB_STMT__COUNT] = {
          "password, created_at, updated_at, email_verified) "
          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10) RETURNING id"),
     STMT(WATERMARK_LIST,
-         "SELECT id, revoke_before FROM users WHERE revoke_before > 0 AND revoke_before >= ?1"),
+         "SELECT id, revoke_before FROM users WHERE revoke_before > 0 AND revoke_before >= ?1 "
+         "UNION ALL SELECT user_id, revoke_before FROM user_tombstones WHERE revoke_before >= ?1"),
 
     /* sessions */
     STMT(SESSION_INSERT,
@@ -136,6 +149,7 @@ const db_stmt_def_t db__sql[DB_STMT__COUNT] = {
     /* housekeeping */
     STMT(FLUSH_REFRESH, "DELETE FROM refresh_tokens WHERE expires_at <= ?1"),
     STMT(FLUSH_REVOKED, "DELETE FROM revoked_tokens WHERE expires_at <= ?1"),
+    STMT(FLUSH_TOMBSTONES, "DELETE FROM user_tombstones WHERE revoke_before <= ?1"),
     STMT(FLUSH_SESSIONS,
          "DELETE FROM sessions WHERE NOT EXISTS (SELECT 1 FROM refresh_tokens r "
          "WHERE r.sid = sessions.id) AND (CASE WHEN revoked_at IS NOT NULL AND revoked_at > "

@@ -8,6 +8,7 @@
  */
 #include "db/db.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -236,6 +237,76 @@ int db_user_list(db_t *db, int64_t after_id, uint32_t limit, db_user_list_t *lis
     return DB_QUERY_LIST(db, DB_SQL(USER_LIST), p, DB_NPARAMS(p), &rows, list);
 }
 
+/* The LIKE pattern of a search: %q%, lowercased (ASCII), with %, _ and \\ escaped; "" for
+   no filter. The caller frees it. */
+static char *search_pattern(const char *q)
+{
+    size_t n = q ? strlen(q) : 0;
+    char *p = xmalloc(2 * n + 3);
+    size_t k = 0;
+    if (n == 0) {
+        p[0] = '\0';
+        return p;
+    }
+    p[k++] = '%';
+    for (size_t i = 0; i < n; i++) {
+        char c = q[i];
+        if (c == '%' || c == '_' || c == '\\')
+            p[k++] = '\\';
+        p[k++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    }
+    p[k++] = '%';
+    p[k] = '\0';
+    return p;
+}
+
+static int read_admin_user_row(void *arg, const db_row_t *row)
+{
+    db_admin_user_t *a = arg;
+    db__read_user_at(row, 0, &a->user);
+    a->email_verified = db_row_int(row, DB_USER_NCOLS) != 0;
+    return 0;
+}
+
+static void dispose_admin_user(void *item)
+{
+    db_admin_user_t *a = item;
+    db_user_dispose(&a->user);
+}
+
+static const db_list_def_t ADMIN_USER_ROWS = {sizeof(db_admin_user_t), 0, read_admin_user_row,
+                                              dispose_admin_user};
+
+/* See db.h. */
+void db_admin_user_list_dispose(db_admin_user_list_t *list)
+{
+    DB_LIST_RELEASE(&ADMIN_USER_ROWS, list);
+}
+
+/* See db.h. */
+int db_user_search(db_t *db, const char *q, uint64_t offset, uint32_t limit,
+                   db_admin_user_list_t *list, int64_t *total)
+{
+    memset(list, 0, sizeof *list);
+    if (limit < 1 || limit > MAX_LIST_ROWS || offset > INT64_MAX)
+        return ERR_INVALID;
+    char *pattern = search_pattern(q);
+    int rc = 0;
+    if (total) {
+        *total = 0;
+        db_param_t c[] = {db_text(pattern)};
+        rc = db_query_one(db, DB_SQL(USER_SEARCH_COUNT), c, DB_NPARAMS(c), db_row_read_int, total);
+    }
+    if (rc == 0) {
+        db_list_def_t rows = ADMIN_USER_ROWS;
+        rows.limit = limit;
+        db_param_t p[] = {db_text(pattern), db_int(limit), db_int((int64_t)offset)};
+        rc = DB_QUERY_LIST(db, DB_SQL(USER_SEARCH), p, DB_NPARAMS(p), &rows, list);
+    }
+    free(pattern);
+    return rc;
+}
+
 /* ==== updates ============================================================================= */
 
 /* See db.h. */
@@ -346,6 +417,84 @@ int db_user_set_last_login(db_t *db, int64_t id, int64_t now)
 {
     db_param_t p[] = {db_int(now), db_int(id)};
     return db__exec_one(db, DB_SQL(USER_SET_LAST_LOGIN), p, DB_NPARAMS(p));
+}
+
+struct admin_update {
+    int64_t id, now;
+    const db_user_change_t *c;
+    bool revoked;
+    db_user_t before;
+};
+
+static int admin_update_body(db_tx_t *tx, void *arg)
+{
+    struct admin_update *a = arg;
+    const db_user_change_t *c = a->c;
+    db_user_dispose(&a->before);
+    db_param_t k[] = {db_int(a->id)};
+    int rc = db_tx_query_one(tx, DB_SQL(USER_BY_ID), k, DB_NPARAMS(k), read_user_row, &a->before);
+    if (rc != 0)
+        return rc;
+    const db_user_t *cur = &a->before;
+    enum db_role role = c->set_role ? c->role : cur->role;
+    bool active = c->set_active ? c->is_active : cur->is_active;
+    const char *email = c->set_email ? (c->email ? c->email : "") : cur->email;
+    int64_t was_verified = 0;
+    rc = db_tx_query_one(tx, DB_SQL(USER_EMAIL_VERIFIED), k, DB_NPARAMS(k), db_row_read_int,
+                         &was_verified);
+    if (rc != 0)
+        return rc;
+    /* a new address is not verified unless the administrator says so */
+    bool verified = c->set_email_verified            ? c->email_verified
+                    : strcmp(email, cur->email) != 0 ? false
+                                                     : was_verified != 0;
+    db_param_t p[] = {db_text(email),  db_text(db_role_name(role)),
+                      db_bool(active), db_bool(verified),
+                      db_int(a->now),  db_int(a->id)};
+    rc = db__tx_exec_one(tx, DB_SQL(USER_ADMIN_UPDATE), p, DB_NPARAMS(p));
+    a->revoked = role != cur->role || (cur->is_active && !active);
+    if (rc == 0 && a->revoked)
+        rc = db__revoke_user_in_tx(tx, a->id, a->now, NULL);
+    return rc;
+}
+
+/* See db.h. */
+int db_user_admin_update(db_t *db, int64_t id, const db_user_change_t *c, int64_t now,
+                         bool *revoked, db_user_t *before)
+{
+    if (c->set_role && (unsigned)c->role > DB_ROLE_ADMIN)
+        return ERR_INVALID;
+    struct admin_update a = {.id = id, .now = now, .c = c};
+    int rc = db_transact(db, admin_update_body, &a);
+    if (revoked)
+        *revoked = rc == 0 && a.revoked;
+    if (rc == 0 && before)
+        *before = a.before;
+    else
+        db_user_dispose(&a.before);
+    return rc;
+}
+
+struct user_delete {
+    int64_t id, revoke_before;
+};
+
+static int delete_body(db_tx_t *tx, void *arg)
+{
+    const struct user_delete *a = arg;
+    db_param_t k[] = {db_int(a->id)};
+    int rc = db__tx_exec_one(tx, DB_SQL(USER_DELETE), k, DB_NPARAMS(k));
+    db_param_t t[] = {db_int(a->id), db_int(a->revoke_before)};
+    if (rc == 0)
+        rc = db_tx_exec(tx, DB_SQL(TOMBSTONE_INSERT), t, DB_NPARAMS(t), NULL);
+    return rc;
+}
+
+/* See db.h. */
+int db_user_delete(db_t *db, int64_t id, int64_t revoke_before)
+{
+    struct user_delete a = {id, revoke_before};
+    return db_transact(db, delete_body, &a);
 }
 
 struct revoke_all {

@@ -204,7 +204,8 @@ enum metrics_family metrics_family_of_path(str_t p)
     if (str_starts_with(p, STR_LIT("/auth/")))
         return METRICS_F_SERVICE;
     if (str_starts_with(p, STR_LIT("/api/users/")) || str_eq(p, STR_LIT("/users")) ||
-        str_starts_with(p, STR_LIT("/users/")))
+        str_starts_with(p, STR_LIT("/users/")) || str_eq(p, STR_LIT("/admin/users")) ||
+        str_starts_with(p, STR_LIT("/admin/users/")))
         return METRICS_F_USERS;
     if (str_eq(p, STR_LIT("/posts")) || str_starts_with(p, STR_LIT("/posts/")))
         return METRICS_F_POSTS;

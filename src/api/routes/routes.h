@@ -13,9 +13,10 @@
  * order), each with its file: platform (GET /healthz), simplejwt (/api/token/, refresh,
  * verify, blacklist, /api/users/me/), wellknown (JWKS, OpenID discovery), metrics,
  * readyz, cookie (the browser flow under /api/auth/), sessions (/auth/sessions), service
- * (/auth/register, login, refresh, logout, logout-all, me), account (the e-mail lifecycle:
- * /auth/email/..., /auth/password/..., /auth/otp...), mfa (/auth/mfa/...: TOTP factors and
- * a login's second step), oidc (social sign-in under /auth/oidc/, only with a relying party:
+ * (/auth/register, login, refresh, logout, logout-all, me, DELETE /auth/me), account (the
+ * e-mail lifecycle: /auth/email/..., /auth/password/..., /auth/otp...), admin (the
+ * administration API under /admin/users), mfa (/auth/mfa/...: TOTP factors and a login's
+ * second step), oidc (social sign-in under /auth/oidc/, only with a relying party:
  * api_ctx_set_oidc), introspect (/auth/introspect, /auth/revocations), oauth (the OpenID
  * Connect provider: /oauth/..., /auth/apps, /admin/clients) and static (the web UI under
  * /app/: the files built into jwtd,
@@ -30,7 +31,8 @@
     X(wellknown)                                                                                   \
     X(metrics)                                                                                     \
     X(readyz)                                                                                      \
-    X(cookie) X(sessions) X(service) X(account) X(mfa) X(oidc) X(introspect) X(oauth) X(static)
+    X(cookie)                                                                                      \
+    X(sessions) X(service) X(account) X(admin) X(mfa) X(oidc) X(introspect) X(oauth) X(static)
 
 #define API_FAMILY_DECL_(name) extern const api_family_t api_##name##_family;
 API_ROUTE_FAMILIES(API_FAMILY_DECL_)

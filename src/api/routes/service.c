@@ -1,7 +1,7 @@
 /*
  * service.c - the service routes (FastAPI-style): POST /auth/register, /auth/login (JSON or
  * the OAuth2 password form), /auth/refresh, /auth/logout, /auth/logout-all and GET
- * /auth/me.
+ * /auth/me, and DELETE /auth/me (deleting one's own account with its password).
  *
  * Thin adapters over the token service: tokens are issued, rotated and revoked exactly as
  * for the SimpleJWT routes; only the wire shapes differ ({"access_token","refresh_token",
@@ -346,10 +346,101 @@ static void on_logout_all(http_req_t *req)
     logout_route(req, true);
 }
 
+/* ==== DELETE /auth/me ============================================================================
+ */
+
+/* Deleting one's own account: the password again, counted like a login attempt. */
+struct delete_job {
+    auth_t *auth;
+    http_req_t *req; /* while the guard decides */
+    int64_t user_id;
+    char *username;
+    char *ip;
+    char *password; /* wiped on free */
+    size_t password_len;
+    int rc;
+};
+
+static void delete_job_free(void *arg)
+{
+    struct delete_job *j = arg;
+    free(j->username);
+    free(j->ip);
+    free_secret(j->password, j->password_len + 1);
+    free(j);
+}
+
+static void delete_work(void *arg)
+{
+    struct delete_job *j = arg;
+    auth_client_t client = {.ip = j->ip};
+    j->rc = auth_account_delete(j->auth, j->user_id, j->password, j->password_len, &client,
+                                clock_now_s());
+}
+
+static void delete_done(http_req_t *req, void *arg, int status)
+{
+    struct delete_job *j = arg;
+    int rc = status != 0 ? status : j->rc;
+    if (rc == 0 || rc == ERR_NOT_FOUND) { /* gone either way */
+        http_resp_header_add(req, "Cache-Control", "no-store");
+        http_respond(req, 204, NULL, STR_NULL);
+    } else if (rc == ERR_PERMISSION) {
+        api__bad_request(req, "password", "The password is not correct.");
+    } else {
+        api__failure(req, rc);
+    }
+    delete_job_free(j);
+}
+
+static void on_delete_guard(void *arg, const auth_guard_result_t *r)
+{
+    struct delete_job *j = arg;
+    http_req_t *req = j->req;
+    if (!r->allowed) {
+        delete_job_free(j);
+        api__respond_throttled(req, r, AUTH_GUARD_LOGIN);
+        return;
+    }
+    char *username = xstrdup(j->username), *ip = xstrdup(j->ip);
+    auth_t *auth = j->auth;
+    if (!api__submit(req, delete_work, delete_done, j, delete_job_free))
+        auth_guard_login_cancel(auth, ip, username, NULL);
+    free(username);
+    free(ip);
+}
+
+static void on_delete_me(http_req_t *req)
+{
+    const api_ctx_t *ctx = req->route_data;
+    const auth_token_ref_t *t = api__authenticate(req, ctx);
+    if (!t)
+        return;
+    api_field_t f[1] = {{.name = "password", .required = true, .trim = false}};
+    json_t *body;
+    if (api__read_fields(req, f, 1, 0, &body) != 0)
+        return;
+    struct delete_job *j = xcalloc(1, sizeof *j);
+    j->auth = ctx->auth;
+    j->req = req;
+    j->user_id = t->user_id;
+    j->username = xstrdup(t->username);
+    j->ip = xstrdup(http_req_client_str(req));
+    j->password = xstrndup(f[0].value.ptr, f[0].value.len);
+    j->password_len = f[0].value.len;
+    json_decref(body);
+    if (!auth_guard_limited(ctx->auth, AUTH_GUARD_LOGIN)) {
+        api__submit(req, delete_work, delete_done, j, delete_job_free);
+        return;
+    }
+    auth_guard_login(ctx->auth, j->ip, j->username, NULL, on_delete_guard, j);
+}
+
 static const api_route_t ROUTES[] = {
     {HTTP_M_POST, "/auth/register", on_register},     {HTTP_M_POST, "/auth/login", on_login},
     {HTTP_M_POST, "/auth/refresh", on_refresh},       {HTTP_M_POST, "/auth/logout", on_logout},
     {HTTP_M_POST, "/auth/logout-all", on_logout_all}, {HTTP_M_GET, "/auth/me", api__on_me},
+    {HTTP_M_DELETE, "/auth/me", on_delete_me},
 };
 
 /* See routes.h. */

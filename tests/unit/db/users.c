@@ -1,7 +1,8 @@
 /*
  * Unit tests for src/db/users.c: creation, lookups and constraint mapping, keyset listing,
- * updates, password change and deactivation revoking sessions, watermarks, and the import
- * of users from another system (on both backends). With JWTD_TEST_PG=1 the tmpdb tests run
+ * updates, password change and deactivation revoking sessions, watermarks, the import
+ * of users from another system (on both backends), the administration search and updates,
+ * deletion with its tombstone. With JWTD_TEST_PG=1 the tmpdb tests run
  * on PostgreSQL (tmpdb.h).
  */
 #include "test.h"
@@ -304,4 +305,154 @@ TEST(db_user_import_both_backends)
     import_semantics(db);
     db_close(db);
     pgtest_drop_db(url);
+}
+
+TEST(db_user_search_matches_username_and_email)
+{
+    struct tmpdb t;
+    ASSERT_EQ_INT(tmpdb_open(&t), 0);
+    ASSERT_TRUE(tmpdb_mkuser(t.db, "Alice", "alice@Corp.example") > 0);
+    ASSERT_TRUE(tmpdb_mkuser(t.db, "bob", "bob@home.example") > 0);
+    ASSERT_TRUE(tmpdb_mkuser(t.db, "corp_admin", "") > 0);
+    ASSERT_TRUE(tmpdb_mkuser(t.db, "100%real", "") > 0);
+    db_admin_user_list_t l;
+    int64_t total = -1;
+    ASSERT_EQ_INT(db_user_search(t.db, "", 0, 10, &l, &total), 0);
+    CHECK_EQ_INT(total, 4);
+    CHECK_EQ_INT(l.count, 4);
+    db_admin_user_list_dispose(&l);
+    /* case-insensitive, username or e-mail */
+    ASSERT_EQ_INT(db_user_search(t.db, "CORP", 0, 10, &l, &total), 0);
+    CHECK_EQ_INT(total, 2);
+    ASSERT_EQ_INT(l.count, 2);
+    CHECK_STR_EQ(l.items[0].user.username, "Alice");
+    CHECK_STR_EQ(l.items[1].user.username, "corp_admin");
+    db_admin_user_list_dispose(&l);
+    /* LIKE's wildcards match themselves */
+    ASSERT_EQ_INT(db_user_search(t.db, "%", 0, 10, &l, &total), 0);
+    CHECK_EQ_INT(total, 1);
+    ASSERT_EQ_INT(l.count, 1);
+    CHECK_STR_EQ(l.items[0].user.username, "100%real");
+    db_admin_user_list_dispose(&l);
+    ASSERT_EQ_INT(db_user_search(t.db, "p_a", 0, 10, &l, &total), 0);
+    CHECK_EQ_INT(total, 1);
+    db_admin_user_list_dispose(&l);
+    ASSERT_EQ_INT(db_user_search(t.db, "b_b", 0, 10, &l, &total), 0);
+    CHECK_EQ_INT(total, 0);
+    db_admin_user_list_dispose(&l);
+    /* pages: offset and limit, the total stays the whole match */
+    ASSERT_EQ_INT(db_user_search(t.db, NULL, 2, 1, &l, &total), 0);
+    CHECK_EQ_INT(total, 4);
+    ASSERT_EQ_INT(l.count, 1);
+    CHECK_STR_EQ(l.items[0].user.username, "corp_admin");
+    db_admin_user_list_dispose(&l);
+    CHECK_EQ_INT(db_user_search(t.db, "", 0, 0, &l, NULL), ERR_INVALID);
+    CHECK_EQ_INT(db_user_search(t.db, "", 0, 1001, &l, NULL), ERR_INVALID);
+    tmpdb_close(&t);
+}
+
+/* The watermark db_watermark_list reports for user_id (0 = none). */
+static int64_t watermark_of(db_t *db, int64_t user_id)
+{
+    db_watermark_list_t w;
+    int64_t found = 0;
+    if (db_watermark_list(db, 0, &w) != 0)
+        return -1;
+    for (size_t i = 0; i < w.count; i++)
+        if (w.items[i].user_id == user_id)
+            found = w.items[i].revoke_before;
+    db_watermark_list_dispose(&w);
+    return found;
+}
+
+TEST(db_user_admin_update_revokes_on_role_and_deactivation)
+{
+    struct tmpdb t;
+    ASSERT_EQ_INT(tmpdb_open(&t), 0);
+    int64_t uid = tmpdb_mkuser(t.db, "erin", "erin@example.com");
+    int64_t other = tmpdb_mkuser(t.db, "fred", "fred@example.com");
+    ASSERT_EQ_INT(tmpdb_mksession(t.db, uid, "s1", "r1", 2000, 9000), 0);
+    bool revoked = true, verified = false;
+    db_user_t before = {0}, got = {0};
+    /* an e-mail change: no revocation, the new address unverified */
+    ASSERT_EQ_INT(db_user_email_verified(t.db, uid, &verified), 0);
+    db_user_change_t c = {.set_email = true, .email = "erin@new.example"};
+    ASSERT_EQ_INT(db_user_admin_update(t.db, uid, &c, 3000, &revoked, &before), 0);
+    CHECK_TRUE(!revoked);
+    CHECK_STR_EQ(before.email, "erin@example.com");
+    db_user_dispose(&before);
+    ASSERT_EQ_INT(db_user_email_verified(t.db, uid, &verified), 0);
+    CHECK_TRUE(!verified);
+    CHECK_EQ_INT(watermark_of(t.db, uid), 0);
+    c = (db_user_change_t){.set_email_verified = true, .email_verified = true};
+    ASSERT_EQ_INT(db_user_admin_update(t.db, uid, &c, 3000, &revoked, NULL), 0);
+    ASSERT_EQ_INT(db_user_email_verified(t.db, uid, &verified), 0);
+    CHECK_TRUE(verified);
+    /* a taken address, an unknown user, a bad role */
+    c = (db_user_change_t){.set_email = true, .email = "FRED@example.com"};
+    CHECK_EQ_INT(db_user_admin_update(t.db, uid, &c, 3000, NULL, NULL), ERR_CONFLICT);
+    CHECK_EQ_INT(db_user_admin_update(t.db, 99999, &c, 3000, NULL, NULL), ERR_NOT_FOUND);
+    c = (db_user_change_t){.set_role = true, .role = (enum db_role)9};
+    CHECK_EQ_INT(db_user_admin_update(t.db, uid, &c, 3000, NULL, NULL), ERR_INVALID);
+    /* the same role: nothing revoked; another role: watermark and sessions */
+    c = (db_user_change_t){.set_role = true, .role = DB_ROLE_USER};
+    ASSERT_EQ_INT(db_user_admin_update(t.db, uid, &c, 3000, &revoked, NULL), 0);
+    CHECK_TRUE(!revoked);
+    c.role = DB_ROLE_ADMIN;
+    ASSERT_EQ_INT(db_user_admin_update(t.db, uid, &c, 3100, &revoked, NULL), 0);
+    CHECK_TRUE(revoked);
+    CHECK_EQ_INT(watermark_of(t.db, uid), 3100);
+    db_session_t s = {0};
+    ASSERT_EQ_INT(db_session_get(t.db, "s1", &s), 0);
+    CHECK_EQ_INT(s.revoked_at, 3100);
+    db_session_dispose(&s);
+    ASSERT_EQ_INT(db_user_find_by_id(t.db, uid, &got), 0);
+    CHECK_EQ_INT(got.role, DB_ROLE_ADMIN);
+    CHECK_STR_EQ(got.email, "erin@new.example");
+    db_user_dispose(&got);
+    /* deactivation revokes, reactivation does not */
+    c = (db_user_change_t){.set_active = true, .is_active = false};
+    ASSERT_EQ_INT(db_user_admin_update(t.db, uid, &c, 3200, &revoked, NULL), 0);
+    CHECK_TRUE(revoked);
+    CHECK_EQ_INT(watermark_of(t.db, uid), 3200);
+    c.is_active = true;
+    ASSERT_EQ_INT(db_user_admin_update(t.db, uid, &c, 3300, &revoked, NULL), 0);
+    CHECK_TRUE(!revoked);
+    CHECK_EQ_INT(watermark_of(t.db, other), 0);
+    tmpdb_close(&t);
+}
+
+TEST(db_user_delete_leaves_a_tombstone_until_flushed)
+{
+    struct tmpdb t;
+    ASSERT_EQ_INT(tmpdb_open(&t), 0);
+    int64_t uid = tmpdb_mkuser(t.db, "gone", "gone@example.com");
+    int64_t keep = tmpdb_mkuser(t.db, "kept", "");
+    ASSERT_EQ_INT(tmpdb_mksession(t.db, uid, "sg", "rg", 2000, 9000), 0);
+    ASSERT_EQ_INT(tmpdb_mksession(t.db, keep, "sk", "rk", 2000, 9000), 0);
+    ASSERT_EQ_INT(db_user_delete(t.db, uid, 5001), 0);
+    CHECK_EQ_INT(db_user_delete(t.db, uid, 5001), ERR_NOT_FOUND);
+    db_user_t u = {0};
+    CHECK_EQ_INT(db_user_find_by_id(t.db, uid, &u), ERR_NOT_FOUND);
+    db_session_t s = {0};
+    CHECK_EQ_INT(db_session_get(t.db, "sg", &s), ERR_NOT_FOUND); /* cascaded */
+    CHECK_EQ_INT(db_session_get(t.db, "sk", &s), 0);
+    db_session_dispose(&s);
+    /* the tombstone is a watermark the index reloads */
+    CHECK_EQ_INT(watermark_of(t.db, uid), 5001);
+    db_watermark_list_t w;
+    ASSERT_EQ_INT(db_watermark_list(t.db, 6000, &w), 0); /* older than since: not listed */
+    CHECK_EQ_INT(w.count, 0);
+    db_watermark_list_dispose(&w);
+    /* the name is free, the id is not reused */
+    int64_t again = tmpdb_mkuser(t.db, "gone", "gone@example.com");
+    CHECK_TRUE(again > uid);
+    /* flushed once past the retention */
+    db_flush_stats_t st = {0};
+    ASSERT_EQ_INT(db_flush_expired(t.db, 5500, 900, &st), 0);
+    CHECK_EQ_INT(st.tombstones, 0);
+    ASSERT_EQ_INT(db_flush_expired(t.db, 5901, 900, &st), 0);
+    CHECK_EQ_INT(st.tombstones, 1);
+    CHECK_EQ_INT(watermark_of(t.db, uid), 0);
+    tmpdb_close(&t);
 }
