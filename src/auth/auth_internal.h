@@ -100,6 +100,12 @@ void auth__drop_user_groups(auth_t *a, int64_t user_id);
  */
 int auth__refresh_lookup(auth_t *a, const auth_token_ref_t *ref, int64_t now,
                          enum auth_verdict *verdict, db_user_t *user, char sid[AUTH_ID_MAX + 1]);
+/*
+ * A new session and token pair for u (active, already authenticated by the caller: a
+ * passkey). OUT: *out (dispose it). Returns 0, ERR_UNAVAILABLE or ERR_INTERNAL.
+ */
+int auth__issue_session(auth_t *a, const db_user_t *u, const auth_client_t *client, int64_t now,
+                        auth_pair_t *out);
 /* Applies the revocation of session sid (made at now) to the index. */
 void auth__index_revoke_sid(auth_t *a, const char *sid, int64_t now);
 /* The store's pull function: re-applies what the database recorded since `since`. */

@@ -236,6 +236,17 @@ int auth_issue_for_user(auth_t *a, const char *username, const auth_client_t *cl
     return rc;
 }
 
+/* See auth_internal.h. */
+int auth__issue_session(auth_t *a, const db_user_t *u, const auth_client_t *client, int64_t now,
+                        auth_pair_t *out)
+{
+    memset(out, 0, sizeof *out);
+    int rc = issue_session(a, u, client, now, out);
+    if (rc != 0)
+        auth_pair_dispose(out);
+    return rc;
+}
+
 /* ==== refresh ============================================================================== */
 
 /* See auth_internal.h. */

@@ -35,19 +35,88 @@
 
 /* ==== CBOR helpers ========================================================================== */
 
-/* One CBOR item from p..p+n. OUT: *used. NULL when it does not decode. */
+#define CBOR_MAX_DEPTH 16
+
+/*
+ * Checks that p starts with one well-formed CBOR item of the kinds WebAuthn uses: definite
+ * lengths only, no tags, simple values false/true/null/undefined and floats, at most
+ * CBOR_MAX_DEPTH levels, and no string, array or map count larger than the bytes left (an
+ * element takes at least one byte). libcbor 0.8 allocates an array for the count an item
+ * declares before reading its elements, so this scan runs first and libcbor never sees a
+ * count the input cannot hold. Iterative. OUT: *len, the item's size.
+ */
+static bool cbor_prescan(const uint8_t *p, size_t n, size_t *len)
+{
+    uint64_t pending[CBOR_MAX_DEPTH + 1];
+    int depth = 0;
+    size_t off = 0;
+    pending[0] = 1;
+    for (;;) {
+        if (pending[depth] == 0) {
+            if (depth == 0)
+                break;
+            depth--;
+            continue;
+        }
+        pending[depth]--;
+        if (off >= n)
+            return false;
+        uint8_t ib = p[off++], major = ib >> 5, ai = ib & 31;
+        uint64_t v = ai;
+        if (ai >= 24 && ai <= 27) {
+            size_t k = (size_t)1 << (ai - 24);
+            if (n - off < k)
+                return false;
+            v = 0;
+            for (size_t i = 0; i < k; i++)
+                v = v << 8 | p[off + i];
+            off += k;
+        } else if (ai > 27) {
+            return false; /* reserved, or an indefinite length */
+        }
+        switch (major) {
+        case 0:
+        case 1:
+            break;
+        case 2:
+        case 3:
+            if (v > n - off)
+                return false;
+            off += (size_t)v;
+            break;
+        case 4:
+        case 5:
+            if (v > n - off || (major == 5 && v > (n - off) / 2) || depth == CBOR_MAX_DEPTH)
+                return false;
+            pending[++depth] = major == 5 ? v * 2 : v;
+            break;
+        case 6:
+            return false;
+        default: /* 7: false, true, null, undefined, half/single/double floats */
+            if (!((ai >= 20 && ai <= 23) || (ai >= 25 && ai <= 27)))
+                return false;
+            break;
+        }
+    }
+    *len = off;
+    return true;
+}
+
+/* One CBOR item from p..p+n (cbor_prescan's rules). OUT: *used. NULL when it does not
+   decode. */
 static cbor_item_t *cbor_one(const uint8_t *p, size_t n, size_t *used)
 {
     struct cbor_load_result res;
-    if (n == 0 || n > WA_MAX_INPUT)
+    size_t len = 0;
+    if (n == 0 || n > WA_MAX_INPUT || !cbor_prescan(p, n, &len))
         return NULL;
-    cbor_item_t *it = cbor_load(p, n, &res);
-    if (!it || res.error.code != CBOR_ERR_NONE) {
+    cbor_item_t *it = cbor_load(p, len, &res);
+    if (!it || res.error.code != CBOR_ERR_NONE || res.read != len) {
         if (it)
             cbor_decref(&it);
         return NULL;
     }
-    *used = res.read;
+    *used = len;
     return it;
 }
 

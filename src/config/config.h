@@ -29,6 +29,7 @@ enum cfg_affinity { CFG_AFFINITY_AUTO = 0, CFG_AFFINITY_ON = 1, CFG_AFFINITY_OFF
 enum cfg_signup { CFG_SIGNUP_OPEN = 0, CFG_SIGNUP_VERIFIED = 1, CFG_SIGNUP_CLOSED = 2 };
 enum cfg_samesite { CFG_SAMESITE_LAX = 0, CFG_SAMESITE_STRICT = 1, CFG_SAMESITE_NONE = 2 };
 enum cfg_token_messages { CFG_TOKEN_MESSAGES_DISTINCT = 0, CFG_TOKEN_MESSAGES_COMBINED = 1 };
+enum cfg_webauthn_uv { CFG_WEBAUTHN_UV_PREFERRED = 0, CFG_WEBAUTHN_UV_REQUIRED = 1 };
 
 /* A rate such as "5/minute": count requests per period_s seconds. count 0 = unlimited. */
 typedef struct {
@@ -141,6 +142,12 @@ struct cfg {
     cfg_strlist_t route_aliases;  /* JWTD_ROUTE_ALIASES: "ALIAS=TARGET" items */
     char *metrics_listen;         /* JWTD_METRICS_LISTEN "host:port", NULL = on JWTD_LISTEN */
     int64_t audit_retention_s;    /* JWTD_AUDIT_RETENTION: audit_log rows kept; 0 = not stored */
+    /* --- passkeys (WebAuthn) ----------------------------------------------------------- */
+    char *webauthn_rp_id;                /* JWTD_WEBAUTHN_RP_ID, NULL = passkeys off */
+    char *webauthn_rp_name;              /* JWTD_WEBAUTHN_RP_NAME */
+    cfg_strlist_t webauthn_origins;      /* JWTD_WEBAUTHN_ORIGINS */
+    enum cfg_webauthn_uv webauthn_uv;    /* JWTD_WEBAUTHN_USER_VERIFICATION */
+    int64_t webauthn_timeout_s;          /* JWTD_WEBAUTHN_TIMEOUT: ceremony / challenge life */
     /* --- private to src/config/ ------------------------------------------------------- */
     unsigned char _source[CFG_MAX_ROWS]; /* enum cfg_source of each table row */
     void *_warnings; /* pending warning lines (buf_t *), logged by cfg_finish() */

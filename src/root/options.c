@@ -40,6 +40,12 @@ static void auth_opts(const struct cfg *c, auth_options_t *o)
     o->guard.invalid_block_s = (uint32_t)c->invalid_token_block_s;
     /* JWTD_SIGNUP=verified never gets here: cfg_finish refuses it in this build */
     o->signup_closed = c->signup != CFG_SIGNUP_OPEN;
+    o->webauthn_rp_id = c->webauthn_rp_id;
+    o->webauthn_rp_name = c->webauthn_rp_name;
+    o->webauthn_origins = c->webauthn_origins.items;
+    o->webauthn_origin_count = c->webauthn_origins.count;
+    o->webauthn_require_uv = c->webauthn_uv == CFG_WEBAUTHN_UV_REQUIRED;
+    o->webauthn_timeout_s = (uint32_t)c->webauthn_timeout_s;
 }
 
 static void http_opts(const struct cfg *c, struct http_options *o)

@@ -1,0 +1,274 @@
+/*
+ * webauthn.c - the passkey routes (WebAuthn Level 3): POST /auth/webauthn/register/options
+ * and /auth/webauthn/register (Bearer), POST /auth/webauthn/login/options and
+ * /auth/webauthn/login, and the caller's passkeys: GET /auth/webauthn/credentials, DELETE
+ * /auth/webauthn/credentials/{id}.
+ *
+ * Adapters over auth.h's passkey use cases, each one blocking job: the body (parsed JSON)
+ * goes to the job, whose result maps to the contract's answers. A passkey sign-in answers
+ * as POST /auth/login does ({"access_token","refresh_token","token_type","expires_in",
+ * "user"}). When passkeys are not configured (no JWTD_WEBAUTHN_RP_ID) every route answers
+ * 404 passkeys_disabled.
+ */
+#define LOG_MODULE "api"
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "api/routes/routes.h"
+#include "common/clock.h"
+#include "common/err.h"
+#include "runtime/alloc.h"
+
+#define OPTIONS_MAX  (64 * 1024)
+#define CHALLENGE_TX "The challenge is unknown, expired or already used."
+
+enum wa_op { OP_REG_OPTIONS, OP_REGISTER, OP_LOGIN_OPTIONS, OP_LOGIN, OP_LIST, OP_DELETE };
+
+struct wa_job {
+    const api_ctx_t *ctx;
+    enum wa_op op;
+    int64_t user_id; /* the caller (Bearer routes) */
+    int64_t id;      /* OP_DELETE */
+    json_t *body;
+    char *username; /* OP_LOGIN_OPTIONS, NULL = username-less */
+    char *ip, *ua;
+    /* OUT */
+    int rc;
+    enum auth_webauthn_result res;
+    const char *why;
+    buf_t out;
+    auth_pair_t pair;
+};
+
+static void job_free(void *arg)
+{
+    struct wa_job *j = arg;
+    if (j->body)
+        json_decref(j->body);
+    free(j->username);
+    free(j->ip);
+    free(j->ua);
+    buf_dispose(&j->out);
+    auth_pair_dispose(&j->pair);
+    free(j);
+}
+
+static void work(void *arg)
+{
+    struct wa_job *j = arg;
+    auth_t *a = j->ctx->auth;
+    int64_t now = clock_now_s();
+    switch (j->op) {
+    case OP_REG_OPTIONS:
+        j->rc = auth_webauthn_register_options(a, j->user_id, now, &j->out);
+        break;
+    case OP_REGISTER:
+        j->rc = auth_webauthn_register(a, j->user_id, j->body, now, &j->out, &j->res, &j->why);
+        break;
+    case OP_LOGIN_OPTIONS:
+        j->rc = auth_webauthn_login_options(a, j->username, 0, now, &j->out);
+        break;
+    case OP_LOGIN: {
+        int64_t user_id = 0, mfa_user = 0;
+        j->rc = auth_webauthn_login(a, j->body, now, &user_id, &mfa_user, &j->res, &j->why);
+        if (j->rc == 0 && j->res == AUTH_WA_OK) {
+            auth_client_t client = {.ip = j->ip, .user_agent = j->ua};
+            j->rc = auth_webauthn_issue(a, user_id, &client, now, &j->pair);
+        }
+        break;
+    }
+    case OP_LIST:
+        j->rc = auth_webauthn_list(a, j->user_id, &j->out);
+        break;
+    case OP_DELETE:
+        j->rc = auth_webauthn_delete(a, j->user_id, j->id);
+        break;
+    }
+}
+
+/* {"access_token","refresh_token","token_type":"bearer","expires_in","user"}: /auth/login's. */
+static void respond_tokens(http_req_t *req, const api_ctx_t *ctx, const auth_pair_t *p)
+{
+    buf_t b;
+    buf_init(&b, 4 * AUTH_TOKEN_MAX + 8192);
+    buf_append_cstr(&b, "{\"access_token\":\"");
+    buf_append(&b, p->access, p->access_len);
+    buf_append_cstr(&b, "\",\"refresh_token\":\"");
+    buf_append(&b, p->refresh, p->refresh_len);
+    buf_printf(&b, "\",\"token_type\":\"bearer\",\"expires_in\":%" PRId64,
+               auth_access_lifetime(ctx->auth));
+    if (p->user_json) {
+        buf_append_cstr(&b, ",\"user\":");
+        buf_append(&b, p->user_json, p->user_json_len);
+    }
+    buf_append_char(&b, '}');
+    http_resp_header_add(req, "Pragma", "no-cache");
+    api__respond_nostore(req, 200, buf_str(&b));
+    buf_dispose_secret(&b);
+}
+
+/* The answer of a ceremony that did not end in AUTH_WA_OK. */
+static void respond_result(http_req_t *req, const struct wa_job *j)
+{
+    const char *why = j->why ? j->why : "The passkey was not accepted.";
+    switch (j->res) {
+    case AUTH_WA_MALFORMED:
+        api__respond_code(req, 400, "invalid_request", why, NULL);
+        break;
+    case AUTH_WA_CHALLENGE:
+        api__respond_code(req, 400, "challenge_invalid", CHALLENGE_TX, NULL);
+        break;
+    case AUTH_WA_DUPLICATE:
+        api__respond_code(req, 409, "conflict", why, NULL);
+        break;
+    case AUTH_WA_CLONED:
+        api__respond_code(req, 401, "passkey_cloned", why, NULL);
+        break;
+    default:
+        if (j->op == OP_LOGIN)
+            api__respond_code(req, 401, "passkey_rejected", why, NULL);
+        else
+            api__respond_code(req, 400, "passkey_rejected", why, NULL);
+        break;
+    }
+}
+
+static void done(http_req_t *req, void *arg, int status)
+{
+    struct wa_job *j = arg;
+    int rc = status != 0 ? status : j->rc;
+    if (rc == ERR_NO_ACTIVE_ACCOUNT) {
+        http_resp_header_add(req, "WWW-Authenticate", API_WWW_PLAIN);
+        http_respond_error(req, ERR_NO_ACTIVE_ACCOUNT, NULL);
+    } else if (rc == ERR_NOT_FOUND) {
+        api__respond_code(req, 404, "not_found",
+                          j->op == OP_DELETE ? "No such passkey." : "Not found.", NULL);
+    } else if (rc != 0) {
+        api__failure(req, rc);
+    } else if ((j->op == OP_REGISTER || j->op == OP_LOGIN) && j->res != AUTH_WA_OK) {
+        respond_result(req, j);
+    } else if (j->op == OP_LOGIN) {
+        respond_tokens(req, j->ctx, &j->pair);
+    } else if (j->op == OP_DELETE) {
+        http_respond(req, 204, NULL, STR_NULL);
+    } else {
+        api__respond_nostore(req, j->op == OP_REGISTER ? 201 : 200, buf_str(&j->out));
+    }
+    job_free(j);
+}
+
+/* A job for op, or NULL after answering (passkeys off, no caller, bad body). */
+static struct wa_job *job_new(http_req_t *req, enum wa_op op, bool bearer, bool body)
+{
+    const api_ctx_t *ctx = req->route_data;
+    if (!auth_webauthn_enabled(ctx->auth)) {
+        api__respond_code(req, 404, "passkeys_disabled", "Passkeys are not enabled on this server.",
+                          NULL);
+        return NULL;
+    }
+    const auth_token_ref_t *t = NULL;
+    if (bearer && !(t = api__authenticate(req, ctx)))
+        return NULL;
+    json_t *b = NULL;
+    if (body) {
+        if (http_req_json(req, &b) != 0)
+            return NULL;
+        if (!json_is_object(b)) {
+            json_decref(b);
+            api__bad_request(req, NULL, "The body must be a JSON object.");
+            return NULL;
+        }
+    }
+    struct wa_job *j = xcalloc(1, sizeof *j);
+    j->ctx = ctx;
+    j->op = op;
+    j->user_id = t ? t->user_id : 0;
+    j->body = b;
+    buf_init(&j->out, OPTIONS_MAX);
+    return j;
+}
+
+static void on_register_options(http_req_t *req)
+{
+    struct wa_job *j = job_new(req, OP_REG_OPTIONS, true, false);
+    if (j)
+        api__submit(req, work, done, j, job_free);
+}
+
+static void on_register(http_req_t *req)
+{
+    struct wa_job *j = job_new(req, OP_REGISTER, true, true);
+    if (j)
+        api__submit(req, work, done, j, job_free);
+}
+
+static void on_login_options(http_req_t *req)
+{
+    struct wa_job *j = job_new(req, OP_LOGIN_OPTIONS, false, true);
+    if (!j)
+        return;
+    json_t *u = json_object_get(j->body, "username");
+    if (json_object_get(j->body, "mfa_token")) {
+        job_free(j);
+        api__bad_request(req, "mfa_token", "A second factor step is not available here.");
+        return;
+    }
+    if (u && !json_is_null(u)) {
+        if (!json_is_string(u) || json_string_length(u) == 0 || json_string_length(u) > 600 ||
+            memchr(json_string_value(u), 0, json_string_length(u))) {
+            job_free(j);
+            api__bad_request(req, "username", "Enter a valid username.");
+            return;
+        }
+        j->username = xstrndup(json_string_value(u), json_string_length(u));
+    }
+    api__submit(req, work, done, j, job_free);
+}
+
+static void on_login(http_req_t *req)
+{
+    struct wa_job *j = job_new(req, OP_LOGIN, false, true);
+    if (!j)
+        return;
+    j->ip = xstrdup(http_req_client_str(req));
+    str_t ua = http_req_header(req, "user-agent");
+    if (ua.ptr)
+        j->ua = xstrndup(ua.ptr, ua.len > 512 ? 512 : ua.len);
+    api__submit(req, work, done, j, job_free);
+}
+
+static void on_list(http_req_t *req)
+{
+    struct wa_job *j = job_new(req, OP_LIST, true, false);
+    if (j)
+        api__submit(req, work, done, j, job_free);
+}
+
+static void on_delete(http_req_t *req)
+{
+    int64_t id;
+    if (!api__param_id(req, "id", &id)) {
+        api__respond_code(req, 404, "not_found", "No such passkey.", NULL);
+        return;
+    }
+    struct wa_job *j = job_new(req, OP_DELETE, true, false);
+    if (!j)
+        return;
+    j->id = id;
+    api__submit(req, work, done, j, job_free);
+}
+
+static const api_route_t ROUTES[] = {
+    {HTTP_M_POST, "/auth/webauthn/register/options", on_register_options},
+    {HTTP_M_POST, "/auth/webauthn/register", on_register},
+    {HTTP_M_POST, "/auth/webauthn/login/options", on_login_options},
+    {HTTP_M_POST, "/auth/webauthn/login", on_login},
+    {HTTP_M_GET, "/auth/webauthn/credentials", on_list},
+    {HTTP_M_DELETE, "/auth/webauthn/credentials/{id}", on_delete},
+};
+
+/* See routes.h. */
+const api_family_t api_webauthn_family = API_FAMILY(ROUTES, NULL);
