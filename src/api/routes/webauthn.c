@@ -125,11 +125,11 @@ static void respond_result(http_req_t *req, const struct wa_job *j)
         api__respond_code(req, 409, "conflict", why, NULL);
         break;
     case AUTH_WA_CLONED:
-        api__respond_code(req, 401, "passkey_cloned", why, NULL);
+        api__respond_code(req, 401, "passkey_cloned", why, API_WWW_PLAIN);
         break;
     default:
         if (j->op == OP_LOGIN)
-            api__respond_code(req, 401, "passkey_rejected", why, NULL);
+            api__respond_code(req, 401, "passkey_rejected", why, API_WWW_PLAIN);
         else
             api__respond_code(req, 400, "passkey_rejected", why, NULL);
         break;
