@@ -103,6 +103,10 @@ typedef struct {
     int64_t device_token_lifetime_s; /* device tokens (device.c); 0 = none issued or accepted
                                         (the default) */
     bool signup_closed; /* auth_user_register refuses (ERR_SIGNUP_CLOSED); default false */
+    /* roles (bit 1 << db role: user 0, instructor 1, admin 2) whose users get tokens only
+       after a second factor, and until they have one only a token that can enroll one
+       (JWTD_MFA_REQUIRED_ROLES); 0 = none */
+    unsigned mfa_required_roles;
     /* passkeys (passkeys.c): borrowed strings that outlive the service; rp id NULL = off */
     const char *webauthn_rp_id;
     const char *webauthn_rp_name;
@@ -213,6 +217,11 @@ typedef struct {
        ("bad_signature", "bad_alg", "unknown_kid", "malformed"); NULL when it was merely
        expired, of the wrong type, with unacceptable claims, or revoked */
     const char *tamper;
+    /* how the session was authenticated: AUTH_AMR_* bits of the "amr" claim (auth/mfa.h)
+       and "auth_time" (0 when absent: a token issued before jwtd had them) */
+    unsigned amr;
+    int64_t auth_time;
+    bool is_mfa_enroll; /* token_type "mfa_enroll": it may only enroll a second factor */
 } auth_token_ref_t;
 
 /*
@@ -266,6 +275,11 @@ typedef struct {
        (auth_device_token_check), NULL/"" = an untrusted client; the same as given to
        auth_guard_login */
     const char *device;
+    /* login only: the family of the route that started it ("simplejwt", "cookie", ...) and
+       what its second step must present again (bind: the cookie flow's Origin), kept with
+       the mfa_token when the user has a second factor (auth/mfa.h); NULL = "" */
+    const char *family;
+    const char *bind;
 } auth_client_t;
 
 /* A freshly issued pair (or, on refresh without rotation, only an access token). */
@@ -278,6 +292,12 @@ typedef struct {
     char sid[AUTH_ID_MAX + 1];
     char *user_json; /* heap: the API user object {"id",...,"premium"}; NULL if not set */
     size_t user_json_len;
+    /* auth_login's ERR_MFA_REQUIRED: the single-use mfa_token and the JSON array of the
+       user's factors [{"id","type"}] (heap); ERR_MFA_ENROLL_REQUIRED: access holds a token
+       that can only enroll a factor (token_type "mfa_enroll", no refresh token) */
+    char mfa_token[65];
+    char *mfa_factors;
+    size_t mfa_factors_len;
 } auth_pair_t;
 
 /* Frees user_json and wipes the tokens. Safe on a zeroed or disposed struct. */
@@ -290,7 +310,12 @@ void auth_pair_dispose(auth_pair_t *p);
  * and its first refresh token, signs the pair and caches the user. The attempt was checked
  * by auth_guard_login first (with client->ip and client->device), which reserved its
  * failure budgets: a failed login keeps them spent, a right password gives them back.
- * OUT: *out (dispose it). Returns 0, ERR_NO_ACTIVE_ACCOUNT, ERR_UNAVAILABLE, ERR_INTERNAL.
+ * A user with an active second factor (auth/mfa.h) gets no tokens: ERR_MFA_REQUIRED with
+ * out->mfa_token and out->mfa_factors (a challenge remembering client->family and ->bind);
+ * a user of a role in mfa_required_roles without a factor gets ERR_MFA_ENROLL_REQUIRED with
+ * only an enrolment token in out->access. Tokens carry amr ["pwd"] and auth_time now.
+ * OUT: *out (dispose it). Returns 0, ERR_NO_ACTIVE_ACCOUNT, ERR_MFA_REQUIRED,
+ * ERR_MFA_ENROLL_REQUIRED, ERR_UNAVAILABLE, ERR_INTERNAL.
  */
 int auth_login(auth_t *a, const char *username, const char *password, size_t password_len,
                const auth_client_t *client, int64_t now, auth_pair_t *out);
@@ -666,34 +691,34 @@ int auth_webauthn_register(auth_t *a, int64_t user_id, struct json_t *body, int6
 
 /*
  * PublicKeyCredentialRequestOptionsJSON plus "challenge_id": for username (NULL = a
- * discoverable, username-less sign-in: no allowCredentials) or for the user of a pending
- * MFA step (mfa_user_id > 0, then username is ignored). An unknown username gets options
- * with no credentials, like a user without passkeys (no enumeration). Appends to out.
- * Returns 0, ERR_UNAVAILABLE, ERR_INTERNAL.
+ * discoverable, username-less sign-in: no allowCredentials), or for the user of a pending
+ * MFA step when mfa_token is not NULL (username is then ignored; the step is completed by
+ * auth_webauthn_login). An unknown username gets options with no credentials, like a user
+ * without passkeys (no enumeration). Appends to out. Returns 0, ERR_MFA_TOKEN_INVALID (no
+ * such pending step), ERR_UNAVAILABLE, ERR_INTERNAL.
  */
-int auth_webauthn_login_options(auth_t *a, const char *username, int64_t mfa_user_id,
+int auth_webauthn_login_options(auth_t *a, const char *username, const char *mfa_token,
                                 int64_t now, buf_t *out);
+
+/* Room for the name of the login family an MFA step answers in ("" = a passkey sign-in). */
+#define AUTH_WEBAUTHN_FAMILY_MAX 15
 
 /*
  * Verifies an AuthenticationResponseJSON ({"challenge_id","credential"}): the challenge is
  * consumed, the credential looked up (it must belong to the user the options were for, and
  * userHandle, required without a username, must be the credential's), the assertion
  * verified (webauthn.h) and the counter stored only if it is still the one read, so two
- * concurrent uses of one counter value cannot both pass. OUT: *res, *why, *user_id (the
- * user who signed in), *mfa_user_id (the user of the MFA step the challenge was made for,
- * 0 when it was a passkey sign-in: then the caller issues tokens, auth_webauthn_issue).
- * Returns 0 (see *res), ERR_UNAVAILABLE or ERR_INTERNAL.
+ * concurrent uses of one counter value cannot both pass. Then it issues: a passkey sign-in
+ * (amr ["hwk","user"], family "") or, when the options were for an MFA step, that step
+ * completed (amr of the first factor + hwk + mfa; bind as for auth_mfa_verify; family = the
+ * login family that started it). OUT: *out (on AUTH_WA_OK; dispose it), family, *res, *why.
+ * Returns 0 (see *res), ERR_MFA_TOKEN_INVALID, ERR_NO_ACTIVE_ACCOUNT, ERR_UNAVAILABLE or
+ * ERR_INTERNAL.
  */
-int auth_webauthn_login(auth_t *a, struct json_t *body, int64_t now, int64_t *user_id,
-                        int64_t *mfa_user_id, enum auth_webauthn_result *res, const char **why);
-
-/*
- * A session and token pair for a user who just signed in with a passkey (the user must be
- * active: ERR_NO_ACTIVE_ACCOUNT otherwise). OUT: *out (dispose it). Returns 0,
- * ERR_NO_ACTIVE_ACCOUNT, ERR_UNAVAILABLE, ERR_INTERNAL.
- */
-int auth_webauthn_issue(auth_t *a, int64_t user_id, const auth_client_t *client, int64_t now,
-                        auth_pair_t *out);
+int auth_webauthn_login(auth_t *a, struct json_t *body, const char *bind,
+                        const auth_client_t *client, int64_t now, auth_pair_t *out,
+                        char family[AUTH_WEBAUTHN_FAMILY_MAX + 1], enum auth_webauthn_result *res,
+                        const char **why);
 
 /* The user's passkeys as a JSON array of factor objects (newest first). 0 or ERR_*. */
 int auth_webauthn_list(auth_t *a, int64_t user_id, buf_t *out);

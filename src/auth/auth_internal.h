@@ -90,6 +90,13 @@ int64_t auth__revocation_horizon(const auth_t *a, int64_t at);
 int auth__random_id(char out[33]);
 /* Copies an id (at most AUTH_ID_MAX bytes, checked by the callers) with a bound. */
 void auth__id_copy(char dst[AUTH_ID_MAX + 1], const char *src);
+/*
+ * Creates a session for u (already authenticated: amr says how, at auth_time; 0 = unknown,
+ * no claims) with client's details, signs its first pair into *out and caches the user.
+ * Returns 0, ERR_NO_ACTIVE_ACCOUNT (the user is gone), ERR_UNAVAILABLE, ERR_INTERNAL.
+ */
+int auth__issue_session(auth_t *a, const db_user_t *u, const auth_client_t *client, int64_t now,
+                        unsigned amr, int64_t auth_time, auth_pair_t *out);
 /* Caches u (the API user object) at now, and when out is not NULL puts its JSON there. */
 void auth__user_cache_put(auth_t *a, const db_user_t *u, int64_t now, auth_pair_t *out);
 /* Drops every cache group registered for user_id (auth_cache_group_register). */
@@ -101,11 +108,12 @@ void auth__drop_user_groups(auth_t *a, int64_t user_id);
 int auth__refresh_lookup(auth_t *a, const auth_token_ref_t *ref, int64_t now,
                          enum auth_verdict *verdict, db_user_t *user, char sid[AUTH_ID_MAX + 1]);
 /*
- * A new session and token pair for u (active, already authenticated by the caller: a
- * passkey). OUT: *out (dispose it). Returns 0, ERR_UNAVAILABLE or ERR_INTERNAL.
+ * Appends the user's passkeys to a factor list being written (passkeys.c): items
+ * {"id":"webauthn-<n>","type":"webauthn"} (brief) or with name, created_at and last_used_at,
+ * each preceded by a comma when *n (the items written so far, updated) is not 0. Returns 0
+ * or ERR_UNAVAILABLE.
  */
-int auth__issue_session(auth_t *a, const db_user_t *u, const auth_client_t *client, int64_t now,
-                        auth_pair_t *out);
+int auth__webauthn_factors(auth_t *a, int64_t user_id, bool brief, buf_t *out, size_t *n);
 /* Applies the revocation of session sid (made at now) to the index. */
 void auth__index_revoke_sid(auth_t *a, const char *sid, int64_t now);
 /* The store's pull function: re-applies what the database recorded since `since`. */

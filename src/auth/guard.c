@@ -246,7 +246,7 @@ void auth_guard_login(auth_t *a, const char *client, const char *username, const
 void auth_guard_login_cancel(auth_t *a, const char *client, const char *username,
                              const char *device)
 {
-    auth_client_t c = {client, NULL, NULL, device};
+    auth_client_t c = {.ip = client, .device = device};
     auth__guard_login_done(a, username, &c, true);
 }
 

@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 
 #include "auth/auth_internal.h"
+#include "auth/mfa.h"
 #include "common/err.h"
 #include "common/jsonw.h"
 #include "runtime/audit.h"
@@ -52,6 +53,7 @@ void auth_pair_dispose(auth_pair_t *p)
     if (!p)
         return;
     free(p->user_json);
+    free(p->mfa_factors);
     OPENSSL_cleanse(p, sizeof *p);
     memset(p, 0, sizeof *p);
 }
@@ -80,6 +82,26 @@ static void claims_common(jsonw_t *w, const auth_t *a, const char *type, int64_t
         jsonw_member(w, "aud", a->audience);
 }
 
+/* Appends "amr" and "auth_time" (RFC 8176, OpenID Connect Core) when auth_time is known. */
+static void claims_how(jsonw_t *w, unsigned amr, int64_t auth_time)
+{
+    if (auth_time <= 0)
+        return;
+    static const char *const names[] = {"pwd", "otp", "mfa", "hwk", "user"};
+    jsonw_raw(w, ",\"amr\":[");
+    bool first = true;
+    for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (!(amr & (1u << i)))
+            continue;
+        if (!first)
+            jsonw_raw(w, ",");
+        jsonw_str(w, names[i]);
+        first = false;
+    }
+    jsonw_raw(w, "],\"auth_time\":");
+    jsonw_int(w, auth_time);
+}
+
 /* Ends the claims with the client fingerprint binding, when there is one, and signs them. */
 static int sign_payload(const auth_t *a, jsonw_t *w, const char *fph, char *out, size_t *out_len)
 {
@@ -102,18 +124,22 @@ static int sign_payload(const auth_t *a, jsonw_t *w, const char *fph, char *out,
 
 /* Signs a refresh token. out holds AUTH_TOKEN_MAX + 1 bytes. */
 static int sign_refresh(const auth_t *a, const char *jti, const char *sid, int64_t user_id,
-                        int64_t iat, int64_t exp, const char *fph, char *out, size_t *out_len)
+                        int64_t iat, int64_t exp, const char *fph, unsigned amr, int64_t auth_time,
+                        char *out, size_t *out_len)
 {
     char buf[1024];
     jsonw_t w;
     jsonw_init(&w, buf, sizeof buf);
     claims_common(&w, a, "refresh", iat, exp, jti, user_id, sid);
+    claims_how(&w, amr, auth_time);
     return sign_payload(a, &w, fph, out, out_len);
 }
 
-/* Signs a new access token for user u in session sid, issued at now. */
-static int sign_access(const auth_t *a, const db_user_t *u, const char *sid, int64_t now,
-                       const char *fph, char *out, size_t *out_len)
+/* Signs a new token of type (access, or mfa_enroll living lifetime_s) for user u in session
+   sid, issued at now. */
+static int sign_user_token(const auth_t *a, const char *type, int64_t lifetime_s,
+                           const db_user_t *u, const char *sid, int64_t now, const char *fph,
+                           unsigned amr, int64_t auth_time, char *out, size_t *out_len)
 {
     char jti[33];
     if (auth__random_id(jti) != 0)
@@ -121,17 +147,26 @@ static int sign_access(const auth_t *a, const db_user_t *u, const char *sid, int
     char buf[4096];
     jsonw_t w;
     jsonw_init(&w, buf, sizeof buf);
-    claims_common(&w, a, "access", now, now + auth__live(a)->access_lifetime_s, jti, u->id, sid);
+    claims_common(&w, a, type, now, now + lifetime_s, jti, u->id, sid);
     jsonw_member(&w, "username", u->username);
     jsonw_member(&w, "email", u->email);
     jsonw_member(&w, "role", db_role_name(u->role));
     jsonw_raw(&w, u->premium ? ",\"premium\":true" : ",\"premium\":false");
+    claims_how(&w, amr, auth_time);
     return sign_payload(a, &w, fph, out, out_len);
 }
 
-/* Creates a session for u (already authenticated) and signs its first pair. */
-static int issue_session(auth_t *a, const db_user_t *u, const auth_client_t *client, int64_t now,
-                         auth_pair_t *out)
+/* Signs a new access token for user u in session sid, issued at now. */
+static int sign_access(const auth_t *a, const db_user_t *u, const char *sid, int64_t now,
+                       const char *fph, unsigned amr, int64_t auth_time, char *out, size_t *out_len)
+{
+    return sign_user_token(a, "access", auth__live(a)->access_lifetime_s, u, sid, now, fph, amr,
+                           auth_time, out, out_len);
+}
+
+/* See auth_internal.h. */
+int auth__issue_session(auth_t *a, const db_user_t *u, const auth_client_t *client, int64_t now,
+                        unsigned amr, int64_t auth_time, auth_pair_t *out)
 {
     db_session_t s;
     db_refresh_t rt;
@@ -142,6 +177,10 @@ static int issue_session(auth_t *a, const db_user_t *u, const auth_client_t *cli
     s.user_id = u->id;
     s.client_ip = client ? (char *)client->ip : NULL;
     s.user_agent = client ? (char *)client->user_agent : NULL;
+    char amr_text[AUTH_AMR_TEXT_MAX];
+    auth_amr_text(auth_time > 0 ? amr : 0, amr_text);
+    s.amr = amr_text;
+    s.auth_time = auth_time;
     auth__id_copy(rt.sid, s.sid);
     rt.issued_at = now;
     rt.expires_at = now + auth__live(a)->refresh_lifetime_s;
@@ -152,12 +191,63 @@ static int issue_session(auth_t *a, const db_user_t *u, const auth_client_t *cli
     }
     auth__id_copy(out->sid, s.sid);
     const char *fph = client && client->fph && *client->fph ? client->fph : NULL;
-    if ((rc = sign_refresh(a, rt.jti, s.sid, u->id, now, rt.expires_at, fph, out->refresh,
-                           &out->refresh_len)) != 0 ||
-        (rc = sign_access(a, u, s.sid, now, fph, out->access, &out->access_len)) != 0)
+    if ((rc = sign_refresh(a, rt.jti, s.sid, u->id, now, rt.expires_at, fph, amr, auth_time,
+                           out->refresh, &out->refresh_len)) != 0 ||
+        (rc = sign_access(a, u, s.sid, now, fph, amr, auth_time, out->access, &out->access_len)) !=
+            0)
         return rc;
     auth__user_cache_put(a, u, now, out);
     return 0;
+}
+
+/* Signs a token that can only enroll a second factor (token_type "mfa_enroll", 10 minutes,
+   no session behind it: a random sid). */
+static int sign_enroll(const auth_t *a, const db_user_t *u, int64_t now, auth_pair_t *out)
+{
+    char sid[33];
+    if (auth__random_id(sid) != 0)
+        return ERR_INTERNAL;
+    return sign_user_token(a, "mfa_enroll", AUTH_REAUTH_WINDOW_S, u, sid, now, NULL, AUTH_AMR_PWD,
+                           now, out->access, &out->access_len);
+}
+
+/*
+ * After a right password: 1 when the login may issue its session; ERR_MFA_REQUIRED with a
+ * challenge when the user has a second factor; ERR_MFA_ENROLL_REQUIRED with an enrolment
+ * token when the user's role requires one and there is none; or the error.
+ */
+static int second_step(auth_t *a, const db_user_t *u, const auth_client_t *client, int64_t now,
+                       auth_pair_t *out)
+{
+    bool has = false;
+    int rc = auth_mfa_has_factor(a, u->id, &has);
+    if (rc != 0)
+        return rc;
+    if (has) {
+        buf_t factors;
+        buf_init(&factors, 64 * 1024);
+        rc = auth_mfa_challenge_new(a, u->id, AUTH_AMR_PWD, client ? client->family : NULL,
+                                    client ? client->bind : NULL, now, out->mfa_token, &factors);
+        if (rc == 0) {
+            out->mfa_factors = factors.data; /* the buffer's heap string, now the pair's */
+            out->mfa_factors_len = factors.len;
+            out->user_id = u->id;
+            audit_info(NULL, .event = "mfa_challenge", .outcome = "success", .user_id = u->id,
+                       .username = u->username, .reason = client ? client->family : NULL);
+            return ERR_MFA_REQUIRED;
+        }
+        buf_dispose(&factors);
+        return rc;
+    }
+    if (a->opts.mfa_required_roles & (1u << u->role)) {
+        if ((rc = sign_enroll(a, u, now, out)) != 0)
+            return rc;
+        out->user_id = u->id;
+        audit_info(NULL, .event = "mfa_enroll_required", .outcome = "success", .user_id = u->id,
+                   .username = u->username);
+        return ERR_MFA_ENROLL_REQUIRED;
+    }
+    return 1;
 }
 
 /* See auth.h. */
@@ -204,7 +294,13 @@ int auth_login(auth_t *a, const char *username, const char *password, size_t pas
         }
         OPENSSL_cleanse(h, sizeof h);
     }
-    rc = issue_session(a, &u, client, now, out);
+    rc = second_step(a, &u, client, now, out);
+    if (rc == 1)
+        rc = auth__issue_session(a, &u, client, now, AUTH_AMR_PWD, now, out);
+    else if (rc == ERR_MFA_REQUIRED || rc == ERR_MFA_ENROLL_REQUIRED) {
+        db_user_dispose(&u);
+        return rc;
+    }
     metrics_count(rc == 0 ? METRICS_LOGIN_SUCCESS : METRICS_LOGIN_ERROR);
     if (rc == 0)
         audit_info(NULL, .event = "login", .outcome = "success", .user_id = u.id,
@@ -229,21 +325,10 @@ int auth_issue_for_user(auth_t *a, const char *username, const auth_client_t *cl
         db_user_dispose(&u);
         return ERR_NO_ACTIVE_ACCOUNT;
     }
-    rc = issue_session(a, &u, client, now, out);
+    rc = auth__issue_session(a, &u, client, now, 0, 0, out);
     if (rc != 0)
         auth_pair_dispose(out);
     db_user_dispose(&u);
-    return rc;
-}
-
-/* See auth_internal.h. */
-int auth__issue_session(auth_t *a, const db_user_t *u, const auth_client_t *client, int64_t now,
-                        auth_pair_t *out)
-{
-    memset(out, 0, sizeof *out);
-    int rc = issue_session(a, u, client, now, out);
-    if (rc != 0)
-        auth_pair_dispose(out);
     return rc;
 }
 
@@ -328,7 +413,8 @@ int auth_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now, auth_pair_
             return rc;
         }
         auth__id_copy(out->sid, ref->sid);
-        rc = sign_access(a, &u, ref->sid, now, ref->fph, out->access, &out->access_len);
+        rc = sign_access(a, &u, ref->sid, now, ref->fph, ref->amr, ref->auth_time, out->access,
+                         &out->access_len);
         if (rc == 0) {
             auth__user_cache_put(a, &u, now, out);
             auth__drop_user_groups(a, u.id); /* a renewal, as with rotation */
@@ -361,9 +447,11 @@ int auth_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now, auth_pair_
     case DB_ROTATE_REUSED_WITHIN_GRACE:
         auth__id_copy(out->sid, r.sid);
         rc = sign_refresh(a, r.successor_jti, r.sid, r.user_id, r.successor_issued_at,
-                          r.successor_expires_at, ref->fph, out->refresh, &out->refresh_len);
+                          r.successor_expires_at, ref->fph, ref->amr, ref->auth_time, out->refresh,
+                          &out->refresh_len);
         if (rc == 0)
-            rc = sign_access(a, &r.user, r.sid, now, ref->fph, out->access, &out->access_len);
+            rc = sign_access(a, &r.user, r.sid, now, ref->fph, ref->amr, ref->auth_time,
+                             out->access, &out->access_len);
         if (rc == 0) {
             auth__user_cache_put(a, &r.user, now, out);
             *verdict = AUTH_OK;
@@ -421,7 +509,8 @@ int auth_access_for_refresh(auth_t *a, const auth_token_ref_t *ref, int64_t now,
     if (rc != 0 || *verdict != AUTH_OK)
         return rc;
     auth__id_copy(out->sid, sid);
-    rc = sign_access(a, &u, sid, now, ref->fph, out->access, &out->access_len);
+    rc = sign_access(a, &u, sid, now, ref->fph, ref->amr, ref->auth_time, out->access,
+                     &out->access_len);
     if (rc == 0) {
         auth__user_cache_put(a, &u, now, out);
         auth__drop_user_groups(a, u.id); /* a new access token drops the user's caches, as a

@@ -23,6 +23,7 @@
 #include <openssl/rand.h>
 
 #include "auth/auth_internal.h"
+#include "auth/mfa.h"
 #include "auth/webauthn.h"
 #include "common/b64url.h"
 #include "common/err.h"
@@ -286,6 +287,9 @@ static int append_ids(auth_t *a, int64_t user_id, buf_t *out)
     return db_query(a->db, &S_IDS, p, 1, read_id, &c);
 }
 
+static int webauthn_issue(auth_t *a, int64_t user_id, const auth_client_t *client, int64_t now,
+                          auth_pair_t *out);
+
 /* ==== registration ========================================================================== */
 
 int auth_webauthn_register_options(auth_t *a, int64_t user_id, int64_t now, buf_t *out)
@@ -486,17 +490,29 @@ done:
 
 /* ==== sign-in =============================================================================== */
 
-int auth_webauthn_login_options(auth_t *a, const char *username, int64_t mfa_user_id, int64_t now,
+int auth_webauthn_login_options(auth_t *a, const char *username, const char *mfa_token, int64_t now,
                                 buf_t *out)
 {
-    char challenge[CHALLENGE_B64 + 1], cid[33];
+    char challenge[CHALLENGE_B64 + 1], cid[33], extra[AUTH_MFA_TOKEN_LEN + 8] = "-";
     int rc = random_b64(WA_CHALLENGE_LEN, challenge, sizeof challenge);
     if (rc == 0)
         rc = auth__random_id(cid);
     if (rc != 0)
         return rc;
-    int64_t user_id = mfa_user_id;
-    if (user_id <= 0 && username) {
+    int64_t user_id = 0;
+    if (mfa_token) {
+        auth_mfa_challenge_t c;
+        if (strlen(mfa_token) != AUTH_MFA_TOKEN_LEN ||
+            strspn(mfa_token, "0123456789abcdef") != AUTH_MFA_TOKEN_LEN)
+            return ERR_MFA_TOKEN_INVALID;
+        rc = auth_mfa_challenge_find(a, mfa_token, now, &c, NULL);
+        if (rc == ERR_THROTTLED)
+            rc = ERR_MFA_TOKEN_INVALID;
+        if (rc != 0)
+            return rc;
+        user_id = c.user_id;
+        snprintf(extra, sizeof extra, "mfa:%s", mfa_token);
+    } else if (username) {
         db_user_t u;
         memset(&u, 0, sizeof u);
         rc = db_user_find_by_username(a->db, username, &u);
@@ -518,11 +534,7 @@ int auth_webauthn_login_options(auth_t *a, const char *username, int64_t mfa_use
     if (user_id > 0 && (rc = append_ids(a, user_id, out)) != 0)
         return auth__map_db(rc);
     buf_printf(out, "],\"userVerification\":\"%s\",\"challenge_id\":\"%s\"}", uv_word(a), cid);
-    challenge_put(a, 'l', cid, now,
-                  user_id > 0   ? user_id
-                  : user_id < 0 ? -1
-                                : 0,
-                  challenge, mfa_user_id > 0 ? "mfa" : "-");
+    challenge_put(a, 'l', cid, now, user_id > 0 ? user_id : user_id < 0 ? -1 : 0, challenge, extra);
     return 0;
 }
 
@@ -552,12 +564,32 @@ static int read_cred(void *arg, const db_row_t *row)
     return 0;
 }
 
-int auth_webauthn_login(auth_t *a, json_t *body, int64_t now, int64_t *user_id,
-                        int64_t *mfa_user_id, enum auth_webauthn_result *res, const char **why)
+/* Completes the MFA step of token with a passkey of user_id: bound as auth_mfa_verify. */
+static int complete_mfa(auth_t *a, const char *token, int64_t user_id, const char *bind,
+                        const auth_client_t *client, int64_t now, auth_pair_t *out,
+                        char family[AUTH_WEBAUTHN_FAMILY_MAX + 1])
+{
+    auth_mfa_challenge_t c;
+    int rc = auth_mfa_challenge_find(a, token, now, &c, NULL);
+    if (rc == ERR_THROTTLED)
+        rc = ERR_MFA_TOKEN_INVALID;
+    if (rc != 0)
+        return rc;
+    if (c.user_id != user_id || (c.bind[0] && strcmp(c.bind, bind ? bind : "") != 0))
+        return ERR_MFA_TOKEN_INVALID;
+    rc = auth_mfa_challenge_complete(a, token, &c, AUTH_AMR_HWK, client, now, out);
+    if (rc == 0)
+        snprintf(family, AUTH_WEBAUTHN_FAMILY_MAX + 1, "%s", c.family);
+    return rc;
+}
+
+int auth_webauthn_login(auth_t *a, json_t *body, const char *bind, const auth_client_t *client,
+                        int64_t now, auth_pair_t *out, char family[AUTH_WEBAUTHN_FAMILY_MAX + 1],
+                        enum auth_webauthn_result *res, const char **why)
 {
     *res = AUTH_WA_MALFORMED;
-    *user_id = 0;
-    *mfa_user_id = 0;
+    family[0] = 0;
+    memset(out, 0, sizeof *out);
     const char *cid = jstr(body, "challenge_id"), *id = NULL;
     json_t *cred = json_object_get(body, "credential");
     if (!cid || strlen(cid) != 32 || strspn(cid, "0123456789abcdef") != 32) {
@@ -583,7 +615,7 @@ int auth_webauthn_login(auth_t *a, json_t *body, int64_t now, int64_t *user_id,
         goto done;
     }
     (void)uh_len;
-    char challenge_b64[CHALLENGE_B64 + 1], extra[16];
+    char challenge_b64[CHALLENGE_B64 + 1], extra[AUTH_MFA_TOKEN_LEN + 8];
     int64_t owner = 0;
     if (!challenge_take(a, 'l', cid, now, &owner, challenge_b64, extra, sizeof extra)) {
         *res = AUTH_WA_CHALLENGE;
@@ -653,8 +685,10 @@ int auth_webauthn_login(auth_t *a, json_t *body, int64_t now, int64_t *user_id,
     }
     *res = AUTH_WA_OK;
     *why = NULL;
-    *user_id = c.user_id;
-    *mfa_user_id = strcmp(extra, "mfa") == 0 ? c.user_id : 0;
+    if (strncmp(extra, "mfa:", 4) == 0)
+        rc = complete_mfa(a, extra + 4, c.user_id, bind, client, now, out, family);
+    else
+        rc = webauthn_issue(a, c.user_id, client, now, out);
 done:
     free(c.key_b64);
     free(cdj);
@@ -663,8 +697,9 @@ done:
     return rc;
 }
 
-int auth_webauthn_issue(auth_t *a, int64_t user_id, const auth_client_t *client, int64_t now,
-                        auth_pair_t *out)
+/* A passkey sign-in's session: amr hwk + user, auth_time now. */
+static int webauthn_issue(auth_t *a, int64_t user_id, const auth_client_t *client, int64_t now,
+                          auth_pair_t *out)
 {
     db_user_t u;
     memset(&u, 0, sizeof u);
@@ -678,7 +713,7 @@ int auth_webauthn_issue(auth_t *a, int64_t user_id, const auth_client_t *client,
         db_user_dispose(&u);
         return ERR_NO_ACTIVE_ACCOUNT;
     }
-    rc = auth__issue_session(a, &u, client, now, out);
+    rc = auth__issue_session(a, &u, client, now, AUTH_AMR_HWK | AUTH_AMR_USER, now, out);
     if (rc == 0)
         audit_info(NULL, .event = "login", .outcome = "success", .user_id = u.id,
                    .username = u.username, .sid = out->sid, .reason = "passkey");
@@ -706,6 +741,43 @@ static int read_factor(void *arg, const db_row_t *row)
     free(aaguid);
     free(tr);
     return 0;
+}
+
+struct factor_ctx {
+    buf_t *out;
+    bool brief;
+    size_t *n;
+};
+
+static int read_mfa_factor(void *arg, const db_row_t *row)
+{
+    struct factor_ctx *f = arg;
+    if ((*f->n)++)
+        buf_append_char(f->out, ',');
+    buf_printf(f->out, "{\"id\":\"webauthn-%" PRId64 "\",\"type\":\"webauthn\"",
+               db_row_int(row, 0));
+    if (!f->brief) {
+        char *name = db_row_strdup(row, 1);
+        buf_append_cstr(f->out, ",\"name\":");
+        jsonw_buf_cstr(f->out, name);
+        free(name);
+        buf_printf(f->out, ",\"created_at\":%" PRId64 ",\"last_used_at\":", db_row_int(row, 2));
+        if (db_row_is_null(row, 3))
+            buf_append_cstr(f->out, "null");
+        else
+            buf_printf(f->out, "%" PRId64, db_row_int(row, 3));
+    }
+    buf_append_char(f->out, '}');
+    return 0;
+}
+
+/* See auth_internal.h. */
+int auth__webauthn_factors(auth_t *a, int64_t user_id, bool brief, buf_t *out, size_t *n)
+{
+    struct factor_ctx f = {out, brief, n};
+    db_param_t p[] = {db_int(user_id)};
+    int rc = db_query(a->db, &S_LIST, p, 1, read_mfa_factor, &f);
+    return rc == 0 ? 0 : auth__map_db(rc);
 }
 
 int auth_webauthn_list(auth_t *a, int64_t user_id, buf_t *out)

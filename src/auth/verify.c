@@ -12,8 +12,10 @@
 #include <string.h>
 
 #include "auth/auth_internal.h"
+#include "auth/mfa.h"
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/json_scan.h"
 #include "runtime/metrics.h"
 
 /* See auth.h. */
@@ -57,6 +59,31 @@ static bool copy_claim(char *dst, size_t cap, const char *s, bool *present)
     return true;
 }
 
+/* Reads "amr" (RFC 8176 values jwtd knows; others ignored) and "auth_time" into out. A token
+   without auth_time (issued before jwtd wrote it) costs no scan. */
+static void read_how(const jwtv_claims *c, auth_token_ref_t *out)
+{
+    if (!c->payload || !memmem(c->payload, c->payload_len, "\"auth_time\"", 11))
+        return;
+    json_tok_t toks[JWTV_MAX_JSON_TOKENS];
+    size_t nt;
+    if (json_scan(c->payload, c->payload_len, toks, JWTV_MAX_JSON_TOKENS, JWTV_MAX_JSON_DEPTH,
+                  &nt) != 0)
+        return;
+    long t = json_obj_get(c->payload, toks, 0, "auth_time");
+    int64_t at;
+    if (t < 0 || toks[t].type != JSON_T_NUMBER || json_tok_int64(c->payload, &toks[t], &at) != 0 ||
+        at <= 0)
+        return;
+    out->auth_time = at;
+    long arr = json_obj_get(c->payload, toks, 0, "amr");
+    if (arr < 0 || toks[arr].type != JSON_T_ARRAY)
+        return;
+    for (uint32_t k = (uint32_t)arr + 1; k < toks[arr].next; k = toks[k].next)
+        if (toks[k].type == JSON_T_STRING && !toks[k].has_escape)
+            out->amr |= auth_amr_bit(c->payload + toks[k].start, toks[k].len);
+}
+
 /* See auth.h. */
 int auth_token_ref_from_claims(const jwtv_claims *c, auth_token_ref_t *out)
 {
@@ -76,6 +103,8 @@ int auth_token_ref_from_claims(const jwtv_claims *c, auth_token_ref_t *out)
         return ERR_INVALID;
     if (jwtv_claims_get_string(c, "fph", out->fph, sizeof out->fph) != 0)
         out->fph[0] = '\0';
+    out->is_mfa_enroll = c->token_type && strcmp(c->token_type, "mfa_enroll") == 0;
+    read_how(c, out);
     return 0;
 }
 

@@ -69,7 +69,7 @@ static int token_issue(int argc, char **argv, char **full_argv, int full_argc)
     if ((rc = cli_root_open(full_argc, full_argv, ROOT_AUTH, &r)) != 0)
         return rc;
     auth_pair_t *p = calloc(1, sizeof *p);
-    auth_client_t client = {"cli", "jwtd token issue", NULL, NULL};
+    auth_client_t client = {.ip = "cli", .user_agent = "jwtd token issue"};
     rc = p ? auth_issue_for_user(r->auth, user, &client, clock_now_s(), p) : ERR_NOMEM;
     if (rc == 0)
         audit_info(NULL, .event = "token_issued", .outcome = "success", .user_id = p->user_id,

@@ -32,6 +32,14 @@
     X(TOKEN_INVALID, "token_not_valid", 401, "Given token not valid for any token type")           \
     X(NO_ACTIVE_ACCOUNT, "no_active_account", 401,                                                 \
       "No active account found with the given credentials")                                        \
+    X(MFA_REQUIRED, "mfa_required", 401, "A second factor is required to complete the sign-in.")   \
+    X(MFA_ENROLL_REQUIRED, "mfa_enrollment_required", 403,                                         \
+      "Your role requires a second factor: set one up before using this account.")                 \
+    X(REAUTH_REQUIRED, "reauthentication_required", 401,                                           \
+      "Sign in again to confirm it is you: this action needs a recent sign-in.")                   \
+    X(MFA_TOKEN_INVALID, "mfa_token_invalid", 401,                                                 \
+      "The sign-in step has expired or was already used: sign in again.")                          \
+    X(MFA_CODE_INVALID, "invalid_code", 401, "The code is not valid.")                             \
     X(PERMISSION, "permission_denied", 403, "You do not have permission to perform this action.")  \
     X(SIGNUP_CLOSED, "signup_closed", 403,                                                         \
       "Self-registration is closed on this server; an administrator creates accounts.")            \

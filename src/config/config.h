@@ -102,6 +102,7 @@ struct cfg {
     cfg_rate_t rate_limit_login_account_ip; /* the same from one address */
     cfg_rate_t rate_limit_login_device;     /* failed logins per device token */
     int64_t device_token_lifetime_s;        /* JWTD_DEVICE_TOKEN_LIFETIME: 0 = no device tokens */
+    cfg_strlist_t mfa_required_roles;       /* JWTD_MFA_REQUIRED_ROLES: role names, empty = none */
     cfg_rate_t rate_limit_anon;
     cfg_rate_t rate_limit_user;
     ip_net_list_t trusted_proxies;

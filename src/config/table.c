@@ -54,6 +54,25 @@ static int scheme_check(const char *v, const char *const *schemes, const char *e
     return -1;
 }
 
+/* A comma-separated list of roles (user, instructor, admin), or nothing. */
+static int validate_roles(const char *v, char *why, size_t cap)
+{
+    for (const char *p = v; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ", ");
+        if (n && !((n == 4 && strncmp(p, "user", 4) == 0) ||
+                   (n == 10 && strncmp(p, "instructor", 10) == 0) ||
+                   (n == 5 && strncmp(p, "admin", 5) == 0))) {
+            snprintf(why, cap, "unknown role \"%.*s\": expected user, instructor or admin",
+                     (int)(n > 32 ? 32 : n), p);
+            return -1;
+        }
+        p += n;
+    }
+    return 0;
+}
+
 static int validate_database_url(const char *v, char *why, size_t cap)
 {
     static const char *const schemes[] = {"sqlite:", "postgresql://", "postgres://", NULL};
@@ -279,6 +298,11 @@ const struct cfg_row cfg_rows[] = {
      "lifetime of the device token a successful login earns (the device_token cookie or body "
      "field, docs/security.md); 0 = no device tokens",
      NULL},
+    {"JWTD_MFA_REQUIRED_ROLES", CFG_T_STRLIST, OFF(mfa_required_roles), "", 0, 0, 0, NULL,
+     validate_roles,
+     "roles whose users get tokens only after a second factor (docs/mfa.md), e.g. admin; until "
+     "they have one, a password login yields only a token that can enroll one",
+     "none"},
     {"JWTD_RATE_LIMIT_ANON", CFG_T_RATE, OFF(rate_limit_anon), "100/hour", 0, 0, CFG_F_RELOAD, NULL,
      NULL, "anonymous requests per client IP; 0 = unlimited", NULL},
     {"JWTD_RATE_LIMIT_USER", CFG_T_RATE, OFF(rate_limit_user), "1000/hour", 0, 0, CFG_F_RELOAD,

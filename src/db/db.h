@@ -231,6 +231,10 @@ typedef struct {
     int64_t revoked_at; /* 0 = active */
     char *client_ip;    /* heap-owned in results ("" when unknown); borrowed as input */
     char *user_agent;   /* idem, truncated to 512 bytes on insert */
+    /* how the login authenticated (written on insert only): RFC 8176 values separated by
+       spaces ("pwd otp mfa"), NULL/"" = unknown; auth_time 0 = unknown */
+    const char *amr;
+    int64_t auth_time;
 } db_session_t;
 
 void db_session_dispose(db_session_t *s);

@@ -80,8 +80,13 @@ struct create {
 static int create_body(db_tx_t *tx, void *arg)
 {
     const struct create *a = arg;
-    db_param_t p[] = {db_text(a->s->sid), db_int(a->s->user_id), db_int(a->now), db_text(a->ip),
-                      db_text(a->ua)};
+    db_param_t p[] = {db_text(a->s->sid),
+                      db_int(a->s->user_id),
+                      db_int(a->now),
+                      db_text(a->ip),
+                      db_text(a->ua),
+                      db_text_or_null(a->s->amr),
+                      db_int_or_null(a->s->auth_time)};
     int rc = db_tx_exec(tx, DB_SQL(SESSION_INSERT), p, DB_NPARAMS(p), NULL);
     if (rc == 0 && a->rt) {
         db_refresh_t first;
@@ -115,7 +120,9 @@ int db_session_create(db_t *db, const db_session_t *s, const db_refresh_t *rt, i
                           db_text(ip),
                           db_text(ua),
                           db_text_or_null(rt ? rt->jti : NULL),
-                          db_int(rt ? rt->expires_at : 0)};
+                          db_int(rt ? rt->expires_at : 0),
+                          db_text_or_null(s->amr),
+                          db_int_or_null(s->auth_time)};
         int64_t users = 0;
         rc = db_query_one(db, &db__pg_session_create, p, DB_NPARAMS(p), db_row_read_int, &users);
         if (rc == 0 && users != 1)

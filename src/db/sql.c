@@ -80,8 +80,8 @@ const db_stmt_def_t db__sql[DB_STMT__COUNT] = {
 
     /* sessions */
     STMT(SESSION_INSERT,
-         "INSERT INTO sessions (id, user_id, created_at, last_used_at, client_ip, user_agent) "
-         "VALUES (?1, ?2, ?3, ?3, ?4, ?5)"),
+         "INSERT INTO sessions (id, user_id, created_at, last_used_at, client_ip, user_agent, "
+         "amr, auth_time) VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7)"),
     STMT(SESSION_GET, "SELECT " SESSION_COLS " FROM sessions WHERE id = ?1"),
     STMT(SESSION_TOUCH,
          "UPDATE sessions SET last_used_at = ?1 WHERE id = ?2 AND last_used_at < ?3"),
@@ -143,7 +143,7 @@ const db_stmt_def_t db__pg_rotate = {
 const db_stmt_def_t db__pg_session_create = {
     .name = "SESSION_CREATE_PG",
     .pg = "WITH s AS (INSERT INTO sessions (id, user_id, created_at, last_used_at, client_ip, "
-          "user_agent) VALUES (?1, ?2, ?3, ?3, ?4, ?5) RETURNING id), "
+          "user_agent, amr, auth_time) VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?8, ?9) RETURNING id), "
           "r AS (INSERT INTO refresh_tokens (jti, sid, issued_at, expires_at) "
           "SELECT ?6::text, s.id, ?3::bigint, ?7::bigint FROM s WHERE ?6::text IS NOT NULL), "
           "u AS (UPDATE users SET last_login = ?3 WHERE id = ?2 RETURNING id) "

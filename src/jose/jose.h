@@ -147,6 +147,14 @@ int jose_key_public_jwk(const jose_key_t *key, buf_t *out);
 /* Appends the private key as unencrypted PKCS#8 PEM (asymmetric keys only). */
 int jose_key_private_pem(const jose_key_t *key, buf_t *out);
 
+/*
+ * Derives len bytes (at most 64) for another use of the key's secret material: HKDF-SHA256
+ * (RFC 5869) over the HMAC secret or the private key's DER encoding, with info naming the
+ * use (e.g. "jwtd mfa secret v1"), so the derived bytes say nothing of the key and differ per
+ * use. The material never leaves jose. Keys without private material: JWTV_EKEY.
+ */
+int jose_key_derive(const jose_key_t *key, const char *info, unsigned char *out, size_t len);
+
 /* ---------------------------------------------------------------------------------------- */
 /* Key rings                                                                                 */
 /* ---------------------------------------------------------------------------------------- */

@@ -22,6 +22,7 @@
 #include <openssl/encoder.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -244,6 +245,44 @@ int jose_key_private_pem(const jose_key_t *key, buf_t *out)
     rc = map_buf_err(buf_append(out, p, (size_t)n));
 out:
     BIO_free_all(bio);
+    return rc;
+}
+
+/* See jose.h. */
+int jose_key_derive(const jose_key_t *key, const char *info, unsigned char *out, size_t len)
+{
+    if (!key || !key->has_private || len == 0 || len > 64)
+        return JWTV_EKEY;
+    unsigned char *der = NULL;
+    const unsigned char *ikm = key->secret;
+    size_t ikm_len = key->secret_len;
+    if (key->pkey) {
+        int n = i2d_PrivateKey(key->pkey, &der);
+        if (n <= 0)
+            return JWTV_ECRYPTO;
+        ikm = der;
+        ikm_len = (size_t)n;
+    }
+    int rc = JWTV_ECRYPTO;
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+    if (kctx) {
+        static const char salt[] = "jwtd key derivation";
+        OSSL_PARAM params[] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
+            OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikm_len),
+            OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, sizeof salt - 1),
+            OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, strlen(info)),
+            OSSL_PARAM_construct_end()};
+        if (EVP_KDF_derive(kctx, out, len, params) == 1)
+            rc = JWTV_OK;
+    }
+    EVP_KDF_CTX_free(kctx);
+    EVP_KDF_free(kdf);
+    if (der) {
+        OPENSSL_cleanse(der, ikm_len);
+        OPENSSL_free(der);
+    }
     return rc;
 }
 

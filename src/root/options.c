@@ -34,6 +34,13 @@ static void auth_opts(const struct cfg *c, auth_options_t *o)
     o->guard.login_account_ip = rate(c->rate_limit_login_account_ip);
     o->guard.login_device = rate(c->rate_limit_login_device);
     o->device_token_lifetime_s = c->device_token_lifetime_s;
+    o->mfa_required_roles = 0;
+    for (size_t i = 0; i < c->mfa_required_roles.count; i++) {
+        enum db_role role;
+        const char *name = c->mfa_required_roles.items[i];
+        if (db_role_parse(name, strlen(name), &role) == 0)
+            o->mfa_required_roles |= 1u << role;
+    }
     o->guard.anon = rate(c->rate_limit_anon);
     o->guard.user = rate(c->rate_limit_user);
     o->guard.invalid_token = rate(c->invalid_token_limit);

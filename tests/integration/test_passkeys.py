@@ -288,3 +288,62 @@ def test_rp_id_defaults_to_public_url(svc_factory):  # noqa: F811
     cred = Credential(ES256, "auth.example.test")
     body = cred.registration_json(unb64u(opts["challenge"]), "https://auth.example.test")
     assert s.req("POST", "/auth/webauthn/register", tok, json=body).status_code == 201
+
+
+# ---- with the MFA step of password logins ------------------------------------------------------
+
+def test_passkey_sign_in_claims(pk):
+    tok = token_of(pk)
+    cred, r = register(pk, tok)
+    assert r.status_code == 201
+    t = login(pk, cred).json()
+    c = claims(t["access_token"])
+    assert c["amr"] == ["hwk", "user"] and isinstance(c["auth_time"], int)
+
+
+def test_passkey_is_a_second_factor(pk):
+    tok = token_of(pk)
+    cred, r = register(pk, tok)
+    fid = "webauthn-%d" % r.json()["id"]
+    # a password login now needs the second step, and names the passkey as a factor
+    r = pk.post("/auth/login", {"username": "u_user", "password": "testpass123"})
+    b = check_error(r, 401, "mfa_required")
+    assert {"id": fid, "type": "webauthn"} in b["factors"]
+    o = login_options(pk, {"mfa_token": b["mfa_token"]})
+    assert [c["id"] for c in o["allowCredentials"]] == [b64u(cred.id)]
+    r = login(pk, cred, o)
+    assert r.status_code == 200, r.text
+    t = r.json()
+    assert t["token_type"] == "bearer"  # the shape of the login that started it
+    c = claims(t["access_token"])
+    assert set(c["amr"]) == {"pwd", "hwk", "mfa"}
+    # the mfa_token is used up: its options cannot be asked for again
+    check_error(pk.post("/auth/webauthn/login/options", {"mfa_token": b["mfa_token"]}), 401,
+                "mfa_token_invalid")
+    # SimpleJWT's family answers in its own shape
+    r = pk.post("/api/token/", {"username": "u_user", "password": "testpass123"})
+    b = check_error(r, 401, "mfa_required")
+    r = login(pk, cred, login_options(pk, {"mfa_token": b["mfa_token"]}))
+    assert r.status_code == 200, r.text
+    assert set(r.json()) >= {"access", "refresh"}
+    # the factor list has it; removing it there ends the second step
+    lst = pk.req("GET", "/auth/mfa/factors", tok).json()
+    assert [f["id"] for f in lst] == [fid] and lst[0]["name"] == "My key"
+    assert pk.req("DELETE", "/auth/mfa/factors/" + fid, tok).status_code == 204
+    assert pk.req("GET", "/auth/mfa/factors", tok).json() == []
+    assert pk.auth_login("u_user")["access_token"]
+
+
+def test_mfa_step_only_for_its_user(pk):
+    tok, other = token_of(pk), token_of(pk, "u_admin")
+    cred, r = register(pk, tok)
+    assert r.status_code == 201
+    cred2, r = register(pk, other)
+    assert r.status_code == 201
+    b = check_error(pk.post("/auth/login", {"username": "u_user", "password": "testpass123"}),
+                    401, "mfa_required")
+    o = login_options(pk, {"mfa_token": b["mfa_token"]})
+    # another user's passkey cannot finish u_user's step
+    check_error(login(pk, cred2, o), 401, "passkey_rejected")
+    check_error(pk.post("/auth/webauthn/login/options", {"mfa_token": "0" * 64}), 401,
+                "mfa_token_invalid")

@@ -82,24 +82,6 @@ static int on_cors(http_req_t *req, void *data)
     return 0;
 }
 
-/* The origin (scheme://authority) of a Referer URL; STR_NULL when it has none. */
-static str_t referer_origin(str_t ref)
-{
-    size_t skip;
-    if (str_starts_with(ref, STR_LIT("http://")))
-        skip = 7;
-    else if (str_starts_with(ref, STR_LIT("https://")))
-        skip = 8;
-    else
-        return STR_NULL;
-    size_t i = skip;
-    while (i < ref.len && ref.ptr[i] != '/' && ref.ptr[i] != '?' && ref.ptr[i] != '#')
-        i++;
-    if (i == skip)
-        return STR_NULL;
-    return str_make(ref.ptr, i);
-}
-
 static int on_csrf(http_req_t *req, void *data)
 {
     const api_ctx_t *ctx = data;
@@ -111,7 +93,7 @@ static int on_csrf(http_req_t *req, void *data)
     const char *via = "Origin";
     if (!origin.ptr || !origin.len) {
         str_t ref = http_req_header(req, "referer");
-        origin = ref.ptr ? referer_origin(ref) : STR_NULL;
+        origin = ref.ptr ? api__referer_origin(ref) : STR_NULL;
         via = "Referer";
     }
     if (!origin.ptr) {

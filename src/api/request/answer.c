@@ -11,6 +11,7 @@
 #include "api/request/req.h"
 #include "common/err.h"
 #include "common/jsonw.h"
+#include "runtime/errtab.h"
 #include "runtime/log.h"
 #include "runtime/metrics.h"
 
@@ -41,6 +42,45 @@ void api__respond_throttled(http_req_t *req, const auth_guard_result_t *r,
     audit_info(&who, .event = "throttled", .outcome = "blocked", .reason = GUARD_KIND[kind],
                .detail = extra);
     http_respond_error(req, ERR_THROTTLED, detail);
+}
+
+/* See req.h. */
+bool api__respond_login_step(http_req_t *req, int rc, const auth_pair_t *p, bool browser)
+{
+    if (rc != ERR_MFA_REQUIRED && rc != ERR_MFA_ENROLL_REQUIRED)
+        return false;
+    const char *detail = err_message(rc);
+    buf_t b;
+    buf_init(&b, 2 * AUTH_TOKEN_MAX + 64 * 1024);
+    buf_append_char(&b, '{');
+    if (browser) {
+        buf_append_cstr(&b, "\"error\":");
+        jsonw_buf_cstr(&b, detail);
+        buf_append_char(&b, ',');
+    }
+    buf_append_cstr(&b, "\"detail\":");
+    jsonw_buf_cstr(&b, detail);
+    buf_append_cstr(&b, ",\"code\":");
+    jsonw_buf_cstr(&b, err_name(rc));
+    if (rc == ERR_MFA_REQUIRED) {
+        buf_append_cstr(&b, ",\"mfa_token\":");
+        jsonw_buf_cstr(&b, p->mfa_token);
+        buf_append_cstr(&b, ",\"factors\":");
+        if (p->mfa_factors)
+            buf_append(&b, p->mfa_factors, p->mfa_factors_len);
+        else
+            buf_append_cstr(&b, "[]");
+        http_resp_header_add(req, "WWW-Authenticate", API_WWW_PLAIN);
+    } else {
+        buf_append_cstr(&b, ",\"enroll_token\":\"");
+        buf_append(&b, p->access, p->access_len);
+        buf_append_char(&b, '"');
+    }
+    buf_append_char(&b, '}');
+    http_resp_header_add(req, "Cache-Control", "no-store");
+    http_respond(req, err_http_status(rc), API_JSON_CT, buf_str(&b));
+    buf_dispose_secret(&b);
+    return true;
 }
 
 /* See req.h. */
@@ -163,11 +203,26 @@ bool api__respond_field_errors(http_req_t *req, const api_field_t *f, size_t n)
         any |= f[i].error != NULL;
     if (!any)
         return false;
+    /* a field named like a member of the contract's body ("code" of a one-time code) cannot
+       have a member of its own: its message goes into detail */
+    const api_field_t *clash = NULL;
+    for (size_t i = 0; i < n && !clash; i++)
+        if (f[i].error && (strcmp(f[i].name, "code") == 0 || strcmp(f[i].name, "detail") == 0))
+            clash = &f[i];
     buf_t b;
     buf_init(&b, 8192);
-    buf_append_cstr(&b, "{\"detail\":\"Invalid input.\",\"code\":\"invalid_request\"");
+    buf_append_cstr(&b, "{\"detail\":");
+    if (clash) {
+        char detail[256];
+        snprintf(detail, sizeof detail, "%s: %s", clash->name, clash->error);
+        jsonw_buf_cstr(&b, detail);
+    } else {
+        buf_append_cstr(&b, "\"Invalid input.\"");
+    }
+    buf_append_cstr(&b, ",\"code\":\"invalid_request\"");
     for (size_t i = 0; i < n; i++)
-        if (f[i].error)
+        if (f[i].error &&
+            (!clash || (strcmp(f[i].name, "code") != 0 && strcmp(f[i].name, "detail") != 0)))
             append_field_error(&b, f[i].name, f[i].error);
     buf_append_char(&b, '}');
     api__respond_buf(req, 400, &b);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api/request/req.h"
+#include "auth/mfa.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "runtime/alloc.h"
@@ -32,6 +33,7 @@ void api__login_job_free(api_login_job_t *j)
     free(j->ip);
     free(j->ua);
     free(j->fph);
+    free(j->bind);
     auth_pair_dispose(&j->pair);
     free_secret(j->device_token, j->device_token_len + 1);
     free(j);
@@ -40,7 +42,12 @@ void api__login_job_free(api_login_job_t *j)
 static void login_work(void *arg)
 {
     api_login_job_t *j = arg;
-    auth_client_t client = {j->ip, j->ua, j->fph, j->device};
+    auth_client_t client = {.ip = j->ip,
+                            .user_agent = j->ua,
+                            .fph = j->fph,
+                            .device = j->device,
+                            .family = j->family,
+                            .bind = j->bind};
     int64_t now = clock_now_s();
     j->rc = auth_login(j->auth, j->username, j->password, j->password_len, &client, now, &j->pair);
     if (j->rc == 0 && auth_device_tokens_enabled(j->auth)) {
@@ -85,6 +92,18 @@ void api__login_submit(http_req_t *req, const api_ctx_t *ctx, str_t username, st
     api_login_job_t *j = xcalloc(1, sizeof *j);
     j->auth = ctx->auth;
     j->shape = shape;
+    j->family = api__login_family(done, shape);
+    bool bound = false;
+#define API_BOUND_(name, fn, sh, b)                                                                \
+    if (done == fn && shape == sh)                                                                 \
+        bound = b;
+    API_LOGIN_FAMILIES(API_BOUND_)
+#undef API_BOUND_
+    if (bound) {
+        char origin[AUTH_MFA_BIND_MAX + 1];
+        api__request_origin(req, origin, sizeof origin);
+        j->bind = origin[0] ? xstrdup(origin) : NULL;
+    }
     j->username = xstrndup(username.ptr, username.len);
     j->password = xstrndup(password.ptr, password.len);
     j->password_len = password.len;
@@ -102,6 +121,17 @@ void api__login_submit(http_req_t *req, const api_ctx_t *ctx, str_t username, st
     if (dev.len)
         auth_device_token_check(ctx->auth, dev, j->username, clock_now_s(), j->device);
     auth_guard_login(ctx->auth, j->ip, j->username, j->device, on_login_guard, j);
+}
+
+/* See req.h. */
+const char *api__login_family(http_done_fn done, int shape)
+{
+#define API_FAMILY_OF_(name, fn, sh, b)                                                            \
+    if (done == fn && shape == sh)                                                                 \
+        return name;
+    API_LOGIN_FAMILIES(API_FAMILY_OF_)
+#undef API_FAMILY_OF_
+    return NULL;
 }
 
 /* See req.h. */

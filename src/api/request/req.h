@@ -313,7 +313,10 @@ void api__respond_user(http_req_t *req, const api_ctx_t *ctx, int64_t user_id, b
 /* A login: auth_login with the request's credentials and client, on the pool. */
 typedef struct {
     auth_t *auth;
-    int shape; /* the route's answer shape, for its done callback */
+    int shape;          /* the route's answer shape, for its done callback */
+    const char *family; /* the login family (static text: "simplejwt", "cookie", ...) */
+    char *bind;         /* what the second step must present again (the cookie flow's
+                           Origin), NULL = nothing */
     char *username;
     char *password; /* wiped on free */
     size_t password_len;
@@ -339,6 +342,36 @@ typedef struct {
  */
 void api__login_submit(http_req_t *req, const api_ctx_t *ctx, str_t username, str_t password,
                        str_t device_token, int shape, http_done_fn done);
+/*
+ * The login families, each with the done callback that writes its answer and its shape:
+ * what a login started with (api__login_submit: the family is the name below), and what
+ * POST /auth/mfa/verify finishes in (routes/mfa.c calls the family's done with a job
+ * holding the issued pair). X(name, done, shape, bound): bound families keep the request's
+ * Origin with the challenge (the browser cookie flow).
+ */
+void api_simplejwt_login_done(http_req_t *req, void *arg, int status);
+void api_cookie_login_done(http_req_t *req, void *arg, int status);
+void api_service_login_done(http_req_t *req, void *arg, int status);
+#define API_LOGIN_FAMILIES(X)                                                                      \
+    X("simplejwt", api_simplejwt_login_done, 0, false)                                             \
+    X("cookie", api_cookie_login_done, 0, true)                                                    \
+    X("mobile", api_cookie_login_done, 1, false)                                                   \
+    X("service", api_service_login_done, 0, false)
+/* The family name of (done, shape), NULL when none. */
+const char *api__login_family(http_done_fn done, int shape);
+/* The origin (scheme://authority) of a Referer URL; STR_NULL when it has none (web.c). */
+str_t api__referer_origin(str_t ref);
+/* The request's Origin (else the origin of its Referer) into out, "" when neither or when it
+   does not fit (web.c). */
+void api__request_origin(const http_req_t *req, char *out, size_t cap);
+/*
+ * The answer of a login that needs its second step (rc ERR_MFA_REQUIRED: 401
+ * {"detail","code":"mfa_required","mfa_token","factors"}) or an enrolment first (rc
+ * ERR_MFA_ENROLL_REQUIRED: 403 {"detail","code":"mfa_enrollment_required","enroll_token"}),
+ * plus "error" in the browser flow's shape (browser). False when rc is neither (nothing
+ * sent).
+ */
+bool api__respond_login_step(http_req_t *req, int rc, const auth_pair_t *p, bool browser);
 void api__login_job_free(api_login_job_t *j);
 /* Adds the X-Device-Token header when the job earned a device token (a JSON login). */
 void api__device_token_header(http_req_t *req, const api_login_job_t *j);

@@ -174,3 +174,33 @@ bool api__fingerprint(http_req_t *req, const api_ctx_t *ctx, char *out)
     out[AUTH_FPH_MAX] = '\0';
     return true;
 }
+
+/* See req.h. */
+str_t api__referer_origin(str_t ref)
+{
+    size_t skip;
+    if (str_starts_with(ref, STR_LIT("http://")))
+        skip = 7;
+    else if (str_starts_with(ref, STR_LIT("https://")))
+        skip = 8;
+    else
+        return STR_NULL;
+    size_t i = skip;
+    while (i < ref.len && ref.ptr[i] != '/' && ref.ptr[i] != '?' && ref.ptr[i] != '#')
+        i++;
+    if (i == skip)
+        return STR_NULL;
+    return str_make(ref.ptr, i);
+}
+
+/* See req.h. */
+void api__request_origin(const http_req_t *req, char *out, size_t cap)
+{
+    str_t origin = http_req_header(req, "origin");
+    if (!origin.ptr || !origin.len) {
+        str_t ref = http_req_header(req, "referer");
+        origin = ref.ptr ? api__referer_origin(ref) : STR_NULL;
+    }
+    snprintf(out, cap, "%.*s", origin.ptr && origin.len < cap ? (int)origin.len : 0,
+             origin.ptr ? origin.ptr : "");
+}

@@ -35,7 +35,8 @@ enum { SHAPE_COOKIE = 0, SHAPE_MOBILE = 1 };
 
 /* ==== login ================================================================================== */
 
-static void login_done(http_req_t *req, void *arg, int status)
+/* See req.h (API_LOGIN_FAMILIES): the answer of a login, or of its second step. */
+void api_cookie_login_done(http_req_t *req, void *arg, int status)
 {
     api_login_job_t *j = arg;
     const api_ctx_t *ctx = req->route_data;
@@ -61,6 +62,7 @@ static void login_done(http_req_t *req, void *arg, int status)
             api__device_token_header(req, j);
         api__respond_nostore(req, 200, buf_str(&b));
         buf_dispose_secret(&b);
+    } else if (api__respond_login_step(req, rc, &j->pair, true)) {
     } else if (rc == ERR_NO_ACTIVE_ACCOUNT) {
         api__auth_error(req, 401, "no_active_account", "Invalid credentials", API_WWW_PLAIN);
     } else {
@@ -93,7 +95,7 @@ static void login_route(http_req_t *req, int shape)
         return;
     }
     api__login_submit(req, req->route_data, user, pass, device.ptr ? device : STR_NULL, shape,
-                      login_done);
+                      api_cookie_login_done);
     json_decref(body);
 }
 

@@ -13,7 +13,8 @@
  * order), each with its file: platform (GET /healthz), simplejwt (/api/token/, refresh,
  * verify, blacklist, /api/users/me/), wellknown (JWKS, OpenID discovery), metrics,
  * readyz, cookie (the browser flow under /api/auth/), sessions (/auth/sessions), service
- * (/auth/register, login, refresh, logout, logout-all, me), introspect (/auth/introspect,
+ * (/auth/register, login, refresh, logout, logout-all, me), mfa (/auth/mfa/...: TOTP
+ * factors and a login's second step), introspect (/auth/introspect,
  * /auth/revocations) and static (the web UI under /app/: the files built into jwtd,
  * api_web_files, or every regular file below ctx->o.web_dir, loaded, bounded, into ctx->ui
  * and registered each as its own GET route, so no request path ever reaches the file
@@ -23,7 +24,8 @@
 #define API_ROUTE_FAMILIES(X)                                                                      \
     X(platform)                                                                                    \
     X(simplejwt)                                                                                   \
-    X(wellknown) X(metrics) X(readyz) X(cookie) X(sessions) X(service) X(introspect) X(static)   \
+    X(wellknown)                                                                                   \
+    X(metrics) X(readyz) X(cookie) X(sessions) X(service) X(mfa) X(introspect) X(static)           \
     X(webauthn)
 
 #define API_FAMILY_DECL_(name) extern const api_family_t api_##name##_family;

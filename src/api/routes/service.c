@@ -192,7 +192,8 @@ static void on_register(http_req_t *req)
 /* ==== POST /auth/login ==========================================================================
  */
 
-static void login_done(http_req_t *req, void *arg, int status)
+/* See req.h (API_LOGIN_FAMILIES): the answer of a login, or of its second step. */
+void api_service_login_done(http_req_t *req, void *arg, int status)
 {
     api_login_job_t *j = arg;
     int rc = status != 0 ? status : j->rc;
@@ -200,6 +201,7 @@ static void login_done(http_req_t *req, void *arg, int status)
         api__device_token_header(req, j);
         respond_tokens(req, req->route_data, &j->pair,
                        str_make(j->pair.refresh, j->pair.refresh_len));
+    } else if (api__respond_login_step(req, rc, &j->pair, false)) {
     } else if (rc == ERR_NO_ACTIVE_ACCOUNT) {
         http_resp_header_add(req, "WWW-Authenticate", API_WWW_PLAIN);
         http_respond_error(req, ERR_NO_ACTIVE_ACCOUNT, NULL);
@@ -232,7 +234,8 @@ static void on_login(http_req_t *req)
                              "\"code\":\"invalid_request\",\"error\":\"unsupported_grant_type\"}"));
         return;
     }
-    api__login_submit(req, req->route_data, f[0].value, f[1].value, f[3].value, 0, login_done);
+    api__login_submit(req, req->route_data, f[0].value, f[1].value, f[3].value, 0,
+                      api_service_login_done);
     json_decref(body);
 }
 

@@ -46,13 +46,15 @@ static void respond_tokens(http_req_t *req, const auth_pair_t *p, bool with_user
 
 /* ==== POST /api/token/ ======================================================================= */
 
-static void login_done(http_req_t *req, void *arg, int status)
+/* See req.h (API_LOGIN_FAMILIES): the answer of a login, or of its second step. */
+void api_simplejwt_login_done(http_req_t *req, void *arg, int status)
 {
     api_login_job_t *j = arg;
     int rc = status != 0 ? status : j->rc;
     if (rc == 0) {
         api__device_token_header(req, j);
         respond_tokens(req, &j->pair, true);
+    } else if (api__respond_login_step(req, rc, &j->pair, false)) {
     } else if (rc == ERR_NO_ACTIVE_ACCOUNT) {
         api__respond_code(req, 401, "no_active_account",
                           "No active account found with the given credentials", API_WWW_PLAIN);
@@ -71,7 +73,7 @@ static void on_token_obtain(http_req_t *req)
     json_t *body;
     if (api__read_fields(req, f, 3, API_FIELDS_NUMBERS, &body) != 0)
         return;
-    api__login_submit(req, ctx, f[0].value, f[1].value, f[2].value, 0, login_done);
+    api__login_submit(req, ctx, f[0].value, f[1].value, f[2].value, 0, api_simplejwt_login_done);
     json_decref(body);
 }
 

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "api/routes/routes.h"
+#include "auth/mfa.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "runtime/alloc.h"
@@ -33,8 +34,10 @@ struct wa_job {
     int64_t user_id; /* the caller (Bearer routes) */
     int64_t id;      /* OP_DELETE */
     json_t *body;
-    char *username; /* OP_LOGIN_OPTIONS, NULL = username-less */
-    char *ip, *ua;
+    char *username;  /* OP_LOGIN_OPTIONS, NULL = username-less */
+    char *mfa_token; /* OP_LOGIN_OPTIONS, NULL = none */
+    char *ip, *ua, *fph, *bind;
+    char family[AUTH_WEBAUTHN_FAMILY_MAX + 1]; /* OUT: OP_LOGIN, "" = a passkey sign-in */
     /* OUT */
     int rc;
     enum auth_webauthn_result res;
@@ -49,8 +52,12 @@ static void job_free(void *arg)
     if (j->body)
         json_decref(j->body);
     free(j->username);
+    if (j->mfa_token)
+        free_secret(j->mfa_token, strlen(j->mfa_token) + 1);
     free(j->ip);
     free(j->ua);
+    free(j->fph);
+    free(j->bind);
     buf_dispose(&j->out);
     auth_pair_dispose(&j->pair);
     free(j);
@@ -69,15 +76,12 @@ static void work(void *arg)
         j->rc = auth_webauthn_register(a, j->user_id, j->body, now, &j->out, &j->res, &j->why);
         break;
     case OP_LOGIN_OPTIONS:
-        j->rc = auth_webauthn_login_options(a, j->username, 0, now, &j->out);
+        j->rc = auth_webauthn_login_options(a, j->username, j->mfa_token, now, &j->out);
         break;
     case OP_LOGIN: {
-        int64_t user_id = 0, mfa_user = 0;
-        j->rc = auth_webauthn_login(a, j->body, now, &user_id, &mfa_user, &j->res, &j->why);
-        if (j->rc == 0 && j->res == AUTH_WA_OK) {
-            auth_client_t client = {.ip = j->ip, .user_agent = j->ua};
-            j->rc = auth_webauthn_issue(a, user_id, &client, now, &j->pair);
-        }
+        auth_client_t client = {.ip = j->ip, .user_agent = j->ua, .fph = j->fph};
+        j->rc = auth_webauthn_login(a, j->body, j->bind, &client, now, &j->pair, j->family, &j->res,
+                                    &j->why);
         break;
     }
     case OP_LIST:
@@ -89,25 +93,25 @@ static void work(void *arg)
     }
 }
 
-/* {"access_token","refresh_token","token_type":"bearer","expires_in","user"}: /auth/login's. */
-static void respond_tokens(http_req_t *req, const api_ctx_t *ctx, const auth_pair_t *p)
+/*
+ * The tokens of a sign-in, in the shape of the login family: a passkey sign-in answers as
+ * POST /auth/login ("service"); a completed MFA step as the login that started it.
+ */
+static void finish_login(http_req_t *req, struct wa_job *v)
 {
-    buf_t b;
-    buf_init(&b, 4 * AUTH_TOKEN_MAX + 8192);
-    buf_append_cstr(&b, "{\"access_token\":\"");
-    buf_append(&b, p->access, p->access_len);
-    buf_append_cstr(&b, "\",\"refresh_token\":\"");
-    buf_append(&b, p->refresh, p->refresh_len);
-    buf_printf(&b, "\",\"token_type\":\"bearer\",\"expires_in\":%" PRId64,
-               auth_access_lifetime(ctx->auth));
-    if (p->user_json) {
-        buf_append_cstr(&b, ",\"user\":");
-        buf_append(&b, p->user_json, p->user_json_len);
+    const char *family = v->family[0] ? v->family : "service";
+#define API_FINISH_(name, fn, sh, b)                                                               \
+    if (strcmp(family, name) == 0) {                                                               \
+        api_login_job_t *j = xcalloc(1, sizeof *j);                                                \
+        j->shape = sh;                                                                             \
+        j->pair = v->pair; /* moved: the login job owns it now */                                  \
+        memset(&v->pair, 0, sizeof v->pair);                                                       \
+        fn(req, j, 0);                                                                             \
+        return;                                                                                    \
     }
-    buf_append_char(&b, '}');
-    http_resp_header_add(req, "Pragma", "no-cache");
-    api__respond_nostore(req, 200, buf_str(&b));
-    buf_dispose_secret(&b);
+    API_LOGIN_FAMILIES(API_FINISH_)
+#undef API_FINISH_
+    api__failure(req, ERR_INTERNAL); /* a family this build does not know */
 }
 
 /* The answer of a ceremony that did not end in AUTH_WA_OK. */
@@ -140,9 +144,9 @@ static void done(http_req_t *req, void *arg, int status)
 {
     struct wa_job *j = arg;
     int rc = status != 0 ? status : j->rc;
-    if (rc == ERR_NO_ACTIVE_ACCOUNT) {
+    if (rc == ERR_NO_ACTIVE_ACCOUNT || rc == ERR_MFA_TOKEN_INVALID) {
         http_resp_header_add(req, "WWW-Authenticate", API_WWW_PLAIN);
-        http_respond_error(req, ERR_NO_ACTIVE_ACCOUNT, NULL);
+        http_respond_error(req, rc, NULL);
     } else if (rc == ERR_NOT_FOUND) {
         api__respond_code(req, 404, "not_found",
                           j->op == OP_DELETE ? "No such passkey." : "Not found.", NULL);
@@ -151,7 +155,7 @@ static void done(http_req_t *req, void *arg, int status)
     } else if ((j->op == OP_REGISTER || j->op == OP_LOGIN) && j->res != AUTH_WA_OK) {
         respond_result(req, j);
     } else if (j->op == OP_LOGIN) {
-        respond_tokens(req, j->ctx, &j->pair);
+        finish_login(req, j);
     } else if (j->op == OP_DELETE) {
         http_respond(req, 204, NULL, STR_NULL);
     } else {
@@ -210,13 +214,16 @@ static void on_login_options(http_req_t *req)
     struct wa_job *j = job_new(req, OP_LOGIN_OPTIONS, false, true);
     if (!j)
         return;
-    json_t *u = json_object_get(j->body, "username");
-    if (json_object_get(j->body, "mfa_token")) {
-        job_free(j);
-        api__bad_request(req, "mfa_token", "A second factor step is not available here.");
-        return;
-    }
-    if (u && !json_is_null(u)) {
+    json_t *u = json_object_get(j->body, "username"), *m = json_object_get(j->body, "mfa_token");
+    if (m && !json_is_null(m)) {
+        if (!json_is_string(m) || json_string_length(m) == 0 || json_string_length(m) > 128 ||
+            memchr(json_string_value(m), 0, json_string_length(m))) {
+            job_free(j);
+            api__bad_request(req, "mfa_token", "Not a valid string.");
+            return;
+        }
+        j->mfa_token = xstrndup(json_string_value(m), json_string_length(m));
+    } else if (u && !json_is_null(u)) {
         if (!json_is_string(u) || json_string_length(u) == 0 || json_string_length(u) > 600 ||
             memchr(json_string_value(u), 0, json_string_length(u))) {
             job_free(j);
@@ -233,10 +240,14 @@ static void on_login(http_req_t *req)
     struct wa_job *j = job_new(req, OP_LOGIN, false, true);
     if (!j)
         return;
+    char origin[256], fph[AUTH_FPH_MAX + 1];
+    api__request_origin(req, origin, sizeof origin);
+    j->bind = xstrdup(origin);
     j->ip = xstrdup(http_req_client_str(req));
     str_t ua = http_req_header(req, "user-agent");
     if (ua.ptr)
         j->ua = xstrndup(ua.ptr, ua.len > 512 ? 512 : ua.len);
+    j->fph = api__fingerprint(req, j->ctx, fph) ? xstrdup(fph) : NULL;
     api__submit(req, work, done, j, job_free);
 }
 
@@ -257,6 +268,15 @@ static void on_delete(http_req_t *req)
     struct wa_job *j = job_new(req, OP_DELETE, true, false);
     if (!j)
         return;
+    const api_locals_t *l = api__caller(req, j->ctx);
+    if (!auth_recent_auth(l->ref.auth_time, clock_now_s())) {
+        job_free(j);
+        api__respond_code(req, 401, "reauthentication_required",
+                          "Sign in again to confirm it is you: removing a passkey needs a "
+                          "sign-in within the last 10 minutes.",
+                          API_WWW_INVALID);
+        return;
+    }
     j->id = id;
     api__submit(req, work, done, j, job_free);
 }

@@ -122,7 +122,7 @@ static inline int fx_add_user(struct fx *f, const char *username, const char *em
 /* alice's login from 127.0.0.1 with user agent "unit". */
 static inline int login(struct fx *f, int64_t now, auth_pair_t *p)
 {
-    auth_client_t c = {"127.0.0.1", "unit", NULL, NULL};
+    auth_client_t c = {.ip = "127.0.0.1", .user_agent = "unit"};
     return auth_login(f->auth, "alice", "correct horse", 13, &c, now, p);
 }
 

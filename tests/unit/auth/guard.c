@@ -56,7 +56,7 @@ static int login_from(struct fx *f, const char *ip, const char *device, const ch
                       const char *password)
 {
     auth_pair_t p = {0};
-    auth_client_t c = {ip, NULL, NULL, device};
+    auth_client_t c = {.ip = ip, .device = device};
     int rc = auth_login(f->auth, username, password, strlen(password), &c, clock_now_s(), &p);
     auth_pair_dispose(&p);
     return rc;
@@ -249,7 +249,7 @@ TEST(auth_device_tokens_bound_to_username_key_and_lifetime)
     CHECK_TRUE(!auth_device_token_check(f.auth, STR_NULL, "alice", now, id));
     /* nor is a token of jwtd's other kinds, signed by the same key */
     auth_pair_t p = {0};
-    auth_client_t c = {NULL, NULL, NULL, NULL};
+    auth_client_t c = {0};
     ASSERT_EQ_INT(auth_login(f.auth, "alice", "correct horse", 13, &c, now, &p), 0);
     CHECK_TRUE(
         !auth_device_token_check(f.auth, str_make(p.access, p.access_len), "alice", now, id));

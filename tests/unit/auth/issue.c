@@ -78,7 +78,7 @@ TEST(auth_login_failures_are_indistinguishable)
     ASSERT_EQ_INT(fx_open(&f, NULL), 0);
     int64_t now = clock_now_s();
     auth_pair_t p = {0};
-    auth_client_t c = {NULL, NULL, NULL, NULL};
+    auth_client_t c = {0};
     CHECK_EQ_INT(auth_login(f.auth, "alice", "wrong", 5, &c, now, &p), ERR_NO_ACTIVE_ACCOUNT);
     CHECK_EQ_INT(auth_login(f.auth, "nobody", "correct horse", 13, &c, now, &p),
                  ERR_NO_ACTIVE_ACCOUNT);
@@ -106,7 +106,7 @@ TEST(auth_login_unknown_user_costs_a_password_hash)
     ASSERT_EQ_INT(auth_password_hash(&o.argon2, "correct horse", 13, hash, sizeof hash), 0);
     ASSERT_EQ_INT(db_user_set_password(f.db, f.uid, hash, false, clock_now_s()), 0);
     auth_pair_t p = {0};
-    auth_client_t c = {NULL, NULL, NULL, NULL};
+    auth_client_t c = {0};
     uint64_t w0 = auth__password_argon2_work();
     CHECK_EQ_INT(auth_login(f.auth, "alice", "wrong pw", 8, &c, clock_now_s(), &p),
                  ERR_NO_ACTIVE_ACCOUNT);

@@ -70,7 +70,7 @@ TEST(auth_user_wide_revocations)
     ASSERT_EQ_INT(auth_user_set_password(f.auth, f.uid, "new passphrase", 14, now + 2, NULL), 0);
     CHECK_EQ_INT(verify_access(&f, q.access, q.access_len, now + 2), AUTH_REVOKED);
     CHECK_EQ_INT(login(&f, now + 2, &p), ERR_NO_ACTIVE_ACCOUNT);
-    auth_client_t c = {NULL, NULL, NULL, NULL};
+    auth_client_t c = {0};
     auth_pair_dispose(&q);
     ASSERT_EQ_INT(auth_login(f.auth, "alice", "new passphrase", 14, &c, now + 2, &q), 0);
     CHECK_EQ_INT(verify_access(&f, q.access, q.access_len, now + 2), AUTH_OK);

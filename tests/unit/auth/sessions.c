@@ -21,7 +21,7 @@ TEST(auth_sessions_list_newest_first_live_only)
     int64_t bob;
     ASSERT_EQ_INT(fx_add_user(&f, "bob", "bob@example.com", &bob), 0);
     int64_t now = clock_now_s();
-    auth_client_t anon = {NULL, NULL, NULL, NULL};
+    auth_client_t anon = {0};
     auth_pair_t old = {0}, a = {0}, b = {0}, c = {0}, d = {0}, o = {0};
     /* a session whose refresh token has expired cannot refresh: not listed */
     ASSERT_EQ_INT(login(&f, now - 8 * 86400, &old), 0);
@@ -88,7 +88,7 @@ TEST(auth_revoke_own_session_only)
     int64_t bob;
     ASSERT_EQ_INT(fx_add_user(&f, "bob", "bob@example.com", &bob), 0);
     int64_t now = clock_now_s();
-    auth_client_t anon = {NULL, NULL, NULL, NULL};
+    auth_client_t anon = {0};
     auth_pair_t mine = {0}, other = {0}, theirs = {0};
     ASSERT_EQ_INT(login(&f, now, &mine), 0);
     ASSERT_EQ_INT(login(&f, now, &other), 0);
@@ -175,7 +175,7 @@ TEST(auth_revocations_json_members)
     int64_t bob;
     ASSERT_EQ_INT(fx_add_user(&f, "bob", "bob@example.com", &bob), 0);
     int64_t now = clock_now_s();
-    auth_client_t anon = {NULL, NULL, NULL, NULL};
+    auth_client_t anon = {0};
     auth_pair_t p = {0}, q = {0}, r = {0};
     ASSERT_EQ_INT(login(&f, now - 100, &p), 0);
     ASSERT_EQ_INT(login(&f, now - 100, &q), 0);

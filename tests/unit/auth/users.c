@@ -271,7 +271,7 @@ TEST(auth_user_register_creates_an_active_user)
     CHECK_EQ_INT(row.created_at, now);
     db_user_dispose(&row);
     auth_pair_t p = {0};
-    auth_client_t c = {NULL, NULL, NULL, NULL};
+    auth_client_t c = {0};
     CHECK_EQ_INT(auth_login(f.auth, "bob", "a long passphrase", 17, &c, now, &p), 0);
     CHECK_EQ_INT(p.user_id, id);
     auth_pair_dispose(&p);

@@ -81,7 +81,7 @@ TEST(auth_verify_token_each_kind)
     ASSERT_EQ_INT(fx_open(&f, NULL), 0);
     int64_t now = clock_now_s();
     auth_pair_t p = {0};
-    auth_client_t c = {"127.0.0.1", "unit", "AAAAAAAAAAAAAAAAAAAAAA", NULL};
+    auth_client_t c = {.ip = "127.0.0.1", .user_agent = "unit", .fph = "AAAAAAAAAAAAAAAAAAAAAA"};
     ASSERT_EQ_INT(auth_login(f.auth, "alice", "correct horse", 13, &c, now, &p), 0);
     jwtv_claims claims;
     ASSERT_EQ_INT(auth_verify_access(f.auth, str_make(p.access, p.access_len), now, &claims),
