@@ -1,6 +1,7 @@
 // dashboard.js - the protected page: restores the session from the refresh cookie (or
 // sends the visitor to sign-in), shows the user, the access token's remaining lifetime and
 // the active sessions with "sign out this session" and "sign out everywhere".
+import { startPasskeys } from './passkeys-section.js';
 import { client, restoreOrNull } from './session.js';
 
 const $ = (id) => document.getElementById(id);
@@ -125,7 +126,7 @@ async function start(u) {
   for (const id of ['user-section', 'token-section', 'sessions-section']) $(id).hidden = false;
   tick();
   setInterval(tick, 1000);
-  await Promise.all([loadSessions(), loadPosts().catch(() => {})]);
+  await Promise.all([loadSessions(), loadPosts().catch(() => {}), startPasskeys().catch(() => {})]);
   $('main').setAttribute('aria-busy', 'false');
   $('title').focus();
 }

@@ -38,6 +38,7 @@ struct wa_job {
     char *mfa_token; /* OP_LOGIN_OPTIONS, NULL = none */
     char *ip, *ua, *fph, *bind;
     char family[AUTH_WEBAUTHN_FAMILY_MAX + 1]; /* OUT: OP_LOGIN, "" = a passkey sign-in */
+    bool cookie; /* OP_LOGIN: a passkey sign-in answers as the browser flow (refresh cookie) */
     /* OUT */
     int rc;
     enum auth_webauthn_result res;
@@ -99,7 +100,7 @@ static void work(void *arg)
  */
 static void finish_login(http_req_t *req, struct wa_job *v)
 {
-    const char *family = v->family[0] ? v->family : "service";
+    const char *family = v->family[0] ? v->family : v->cookie ? "cookie" : "service";
 #define API_FINISH_(name, fn, sh, b)                                                               \
     if (strcmp(family, name) == 0) {                                                               \
         api_login_job_t *j = xcalloc(1, sizeof *j);                                                \
@@ -242,6 +243,25 @@ static void on_login(http_req_t *req)
         return;
     char origin[256], fph[AUTH_FPH_MAX + 1];
     api__request_origin(req, origin, sizeof origin);
+    json_t *ck = json_object_get(j->body, "cookie");
+    if (ck && !json_is_boolean(ck)) {
+        job_free(j);
+        api__bad_request(req, "cookie", "Must be a boolean.");
+        return;
+    }
+    j->cookie = json_is_true(ck);
+    /* the refresh cookie only for a page of this server or of a listed origin: another
+       site must not sign a browser in (login CSRF with the attacker's own passkey) */
+    str_t o = str_cstr(origin);
+    if (j->cookie && !(o.len && (api__origin_is_self(req, o) || api__origin_listed(j->ctx, o) ||
+                                 api__origin_is_public(j->ctx, o)))) {
+        job_free(j);
+        api__respond_code(req, 403, "permission_denied",
+                          "A passkey sign-in with the refresh cookie needs the request's Origin "
+                          "to be this server or an allowed origin.",
+                          NULL);
+        return;
+    }
     j->bind = xstrdup(origin);
     j->ip = xstrdup(http_req_client_str(req));
     str_t ua = http_req_header(req, "user-agent");
