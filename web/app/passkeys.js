@@ -9,8 +9,20 @@
 // the page then restores its session from the cookie like after a password sign-in.
 import { client } from './session.js';
 
+const json = (body) => ({ method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+
 /** Whether this browser has WebAuthn at all. */
 export const supported = () => typeof window.PublicKeyCredential === 'function';
+
+/** Whether jwtd has passkeys switched on (its sign-in options answer 404 when not). */
+export async function enabledOnServer() {
+  try {
+    const res = await fetch('/auth/webauthn/login/options', json({}));
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
 
 /** Whether the browser can offer passkeys in the username field's autofill. */
 export async function conditionalAvailable() {
@@ -76,8 +88,6 @@ async function problem(res, fallback) {
   err.code = body.code || '';
   return err;
 }
-
-const json = (body) => ({ method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 
 /** Creates a passkey for the signed-in user and registers it under name. Resolves to the factor. */
 export async function addPasskey(name) {

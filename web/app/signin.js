@@ -1,6 +1,6 @@
 // signin.js - the sign-in page: an existing session (refresh cookie) goes straight on;
 // otherwise the form signs in through the client and goes to the requested page.
-import { cancelPasskeyRequest, conditionalAvailable, signInWithPasskey, supported } from './passkeys.js';
+import { cancelPasskeyRequest, conditionalAvailable, enabledOnServer, signInWithPasskey, supported } from './passkeys.js';
 import { client, restoreOrNull, safeNext } from './session.js';
 
 const form = document.getElementById('signin');
@@ -52,7 +52,7 @@ if (await restoreOrNull()) {
 } else {
   checking.hidden = true;
   username.focus();
-  if (supported()) {
+  if (supported() && (await enabledOnServer())) {
     passkey.hidden = false;
     passkeyButton.addEventListener('click', () => {
       error.hidden = true;
@@ -82,7 +82,7 @@ form.addEventListener('submit', async (e) => {
     location.assign(next);
   } catch (err) {
     password.value = '';
-    if (err.code === 'mfa_required' && err.factors.some((f) => f.type === 'webauthn') && supported()) {
+    if (err.code === 'mfa_required' && err.factors.some((f) => f.type === 'webauthn') && !passkey.hidden) {
       // the password was right: the second step with a passkey
       mfaToken = err.mfaToken;
       passkeyStep.hidden = false;
