@@ -651,7 +651,7 @@ int auth_audit_query(struct db *db, const auth_audit_filter_t *f, auth_audit_row
  * Challenges are 32 random bytes in the shared store (cache entries with the ceremony's
  * timeout), single-use: a response consumes its challenge atomically (a one-event rate
  * bucket, like one-time tokens) before anything else is checked, so a replay fails even on
- * another instance. Credentials are rows of webauthn_credentials (migration 6).
+ * another instance. Credentials are rows of webauthn_credentials (a migration of db).
  * Every function here is BLOCKING (pool threads). body is a parsed JSON object (jansson),
  * borrowed.
  */
