@@ -686,8 +686,8 @@ int auth_webauthn_register_options(auth_t *a, int64_t user_id, int64_t now, buf_
  * {"id","type":"webauthn","name","created_at","last_used_at",...} is appended to out.
  * Returns 0 (see *res), ERR_UNAVAILABLE or ERR_INTERNAL.
  */
-int auth_webauthn_register(auth_t *a, int64_t user_id, struct json_t *body, int64_t now,
-                           buf_t *out, enum auth_webauthn_result *res, const char **why);
+int auth_webauthn_register(auth_t *a, int64_t user_id, struct json_t *body, int64_t now, buf_t *out,
+                           enum auth_webauthn_result *res, const char **why);
 
 /*
  * PublicKeyCredentialRequestOptionsJSON plus "challenge_id": for username (NULL = a
@@ -697,8 +697,8 @@ int auth_webauthn_register(auth_t *a, int64_t user_id, struct json_t *body, int6
  * without passkeys (no enumeration). Appends to out. Returns 0, ERR_MFA_TOKEN_INVALID (no
  * such pending step), ERR_UNAVAILABLE, ERR_INTERNAL.
  */
-int auth_webauthn_login_options(auth_t *a, const char *username, const char *mfa_token,
-                                int64_t now, buf_t *out);
+int auth_webauthn_login_options(auth_t *a, const char *username, const char *mfa_token, int64_t now,
+                                buf_t *out);
 
 /* Room for the name of the login family an MFA step answers in ("" = a passkey sign-in). */
 #define AUTH_WEBAUTHN_FAMILY_MAX 15

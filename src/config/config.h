@@ -144,11 +144,11 @@ struct cfg {
     char *metrics_listen;         /* JWTD_METRICS_LISTEN "host:port", NULL = on JWTD_LISTEN */
     int64_t audit_retention_s;    /* JWTD_AUDIT_RETENTION: audit_log rows kept; 0 = not stored */
     /* --- passkeys (WebAuthn) ----------------------------------------------------------- */
-    char *webauthn_rp_id;                /* JWTD_WEBAUTHN_RP_ID, NULL = passkeys off */
-    char *webauthn_rp_name;              /* JWTD_WEBAUTHN_RP_NAME */
-    cfg_strlist_t webauthn_origins;      /* JWTD_WEBAUTHN_ORIGINS */
-    enum cfg_webauthn_uv webauthn_uv;    /* JWTD_WEBAUTHN_USER_VERIFICATION */
-    int64_t webauthn_timeout_s;          /* JWTD_WEBAUTHN_TIMEOUT: ceremony / challenge life */
+    char *webauthn_rp_id;             /* JWTD_WEBAUTHN_RP_ID, NULL = passkeys off */
+    char *webauthn_rp_name;           /* JWTD_WEBAUTHN_RP_NAME */
+    cfg_strlist_t webauthn_origins;   /* JWTD_WEBAUTHN_ORIGINS */
+    enum cfg_webauthn_uv webauthn_uv; /* JWTD_WEBAUTHN_USER_VERIFICATION */
+    int64_t webauthn_timeout_s;       /* JWTD_WEBAUTHN_TIMEOUT: ceremony / challenge life */
     /* --- private to src/config/ ------------------------------------------------------- */
     unsigned char _source[CFG_MAX_ROWS]; /* enum cfg_source of each table row */
     void *_warnings; /* pending warning lines (buf_t *), logged by cfg_finish() */

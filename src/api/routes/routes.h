@@ -25,8 +25,7 @@
     X(platform)                                                                                    \
     X(simplejwt)                                                                                   \
     X(wellknown)                                                                                   \
-    X(metrics) X(readyz) X(cookie) X(sessions) X(service) X(mfa) X(introspect) X(static)           \
-    X(webauthn)
+    X(metrics) X(readyz) X(cookie) X(sessions) X(service) X(mfa) X(introspect) X(static) X(webauthn)
 
 #define API_FAMILY_DECL_(name) extern const api_family_t api_##name##_family;
 API_ROUTE_FAMILIES(API_FAMILY_DECL_)
