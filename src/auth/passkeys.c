@@ -525,7 +525,6 @@ int auth_webauthn_login_options(auth_t *a, const char *username, const char *mfa
         if (rc != 0)
             user_id = -1;
         db_user_dispose(&u);
-        rc = 0;
     }
     buf_printf(out, "{\"challenge\":\"%s\",\"timeout\":%" PRIu32 "000,\"rpId\":", challenge,
                timeout_s(a));
