@@ -330,7 +330,7 @@ JWTD_BIN_DIR ?= build/asan
 # One test suite, two databases: the db unit tests (and those of the modules storing through
 # db, resource_post_) and the database-touching integration tests again, against a real
 # PostgreSQL server the tests start (tests/pg/pg-server).
-PG_TESTS ?= test_simplejwt_obtain.py test_simplejwt_refresh.py test_simplejwt_blacklist.py \
+PG_TESTS ?= test_passkeys.py test_simplejwt_obtain.py test_simplejwt_refresh.py test_simplejwt_blacklist.py \
 	    test_simplejwt_me.py test_revocation.py test_cookie_flow.py test_service_auth.py \
 	    test_smoke_tokens.py test_posts.py test_import_django.py test_pg_backend.py \
 	    test_oidc_provider.py test_oidc_rp.py test_mfa.py test_mail_lifecycle.py \

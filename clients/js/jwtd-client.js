@@ -62,7 +62,13 @@ async function errorFrom(res, fallback) {
     /* not JSON */
   }
   const msg = (body && (body.detail || body.error)) || fallback;
-  return new JwtdError(msg, res.status, (body && body.code) || '', body);
+  const err = new JwtdError(msg, res.status, (body && body.code) || '', body);
+  // a login's second step: what the page needs to finish it
+  if (body && body.code === 'mfa_required') {
+    err.mfaToken = body.mfa_token;
+    err.factors = body.factors || [];
+  }
+  return err;
 }
 
 export class JwtdClient extends EventTarget {

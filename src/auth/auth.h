@@ -129,6 +129,13 @@ typedef struct {
        after a second factor, and until they have one only a token that can enroll one
        (JWTD_MFA_REQUIRED_ROLES); 0 = none */
     unsigned mfa_required_roles;
+    /* passkeys (passkeys.c): borrowed strings that outlive the service; rp id NULL = off */
+    const char *webauthn_rp_id;
+    const char *webauthn_rp_name;
+    char *const *webauthn_origins;
+    size_t webauthn_origin_count;
+    bool webauthn_require_uv;
+    uint32_t webauthn_timeout_s; /* ceremony timeout and challenge life; 0 = 300 */
 } auth_options_t;
 
 /* Fills *o with the defaults above (no guard limits). */
@@ -797,5 +804,89 @@ typedef struct {
 typedef int (*auth_audit_row_fn)(void *arg, const struct audit_record *r);
 /* Runs the query (`jwtd audit`). Blocking. Returns 0 or the database's error. */
 int auth_audit_query(struct db *db, const auth_audit_filter_t *f, auth_audit_row_fn fn, void *arg);
+
+/* ==== passkeys (passkeys.c): WebAuthn Level 3 ================================================ */
+/*
+ * Registration and sign-in with passkeys, over the checks of auth/webauthn.h. Options and
+ * responses are the standard JSON forms (PublicKeyCredentialCreationOptionsJSON, ...), so a
+ * browser's PublicKeyCredential.parseCreationOptionsFromJSON / toJSON() work unchanged.
+ * Challenges are 32 random bytes in the shared store (cache entries with the ceremony's
+ * timeout), single-use: a response consumes its challenge atomically (a one-event rate
+ * bucket, like one-time tokens) before anything else is checked, so a replay fails even on
+ * another instance. Credentials are rows of webauthn_credentials (a migration of db).
+ * Every function here is BLOCKING (pool threads). body is a parsed JSON object (jansson),
+ * borrowed.
+ */
+struct json_t;
+
+/* What a passkey ceremony ended with, besides errors of the backends. */
+enum auth_webauthn_result {
+    AUTH_WA_OK = 0,
+    AUTH_WA_MALFORMED = 1, /* the request is not a well-formed response: 400 invalid_request */
+    AUTH_WA_CHALLENGE = 2, /* the challenge is unknown, expired or already used: 400 */
+    AUTH_WA_REJECTED = 3,  /* a WebAuthn check failed (origin, rpIdHash, flags, signature,
+                              unknown credential): 401 on sign-in, 400 on registration */
+    AUTH_WA_CLONED = 4,    /* the signature counter went backwards: 401 */
+    AUTH_WA_DUPLICATE = 5, /* the credential is registered already: 409 */
+};
+
+/* Whether passkeys are configured (a relying party id). Any thread. */
+bool auth_webauthn_enabled(const auth_t *a);
+
+/*
+ * PublicKeyCredentialCreationOptionsJSON for user_id (resident key required, the user's
+ * credentials in excludeCredentials, ES256, EdDSA and RS256, attestation "none"), its
+ * challenge stored. Appends to out. Returns 0, ERR_NOT_FOUND (no such user),
+ * ERR_UNAVAILABLE, ERR_INTERNAL.
+ */
+int auth_webauthn_register_options(auth_t *a, int64_t user_id, int64_t now, buf_t *out);
+
+/*
+ * Verifies a RegistrationResponseJSON (body, with an optional "name" of at most 64
+ * characters) for user_id and stores the credential. OUT: *res and *why (a user-safe
+ * sentence when *res is not AUTH_WA_OK); on AUTH_WA_OK the factor object
+ * {"id","type":"webauthn","name","created_at","last_used_at",...} is appended to out.
+ * Returns 0 (see *res), ERR_UNAVAILABLE or ERR_INTERNAL.
+ */
+int auth_webauthn_register(auth_t *a, int64_t user_id, struct json_t *body, int64_t now, buf_t *out,
+                           enum auth_webauthn_result *res, const char **why);
+
+/*
+ * PublicKeyCredentialRequestOptionsJSON plus "challenge_id": for username (NULL = a
+ * discoverable, username-less sign-in: no allowCredentials), or for the user of a pending
+ * MFA step when mfa_token is not NULL (username is then ignored; the step is completed by
+ * auth_webauthn_login). An unknown username gets options with no credentials, like a user
+ * without passkeys (no enumeration). Appends to out. Returns 0, ERR_MFA_TOKEN_INVALID (no
+ * such pending step), ERR_UNAVAILABLE, ERR_INTERNAL.
+ */
+int auth_webauthn_login_options(auth_t *a, const char *username, const char *mfa_token, int64_t now,
+                                buf_t *out);
+
+/* Room for the name of the login family an MFA step answers in ("" = a passkey sign-in). */
+#define AUTH_WEBAUTHN_FAMILY_MAX 15
+
+/*
+ * Verifies an AuthenticationResponseJSON ({"challenge_id","credential"}): the challenge is
+ * consumed, the credential looked up (it must belong to the user the options were for, and
+ * userHandle, required without a username, must be the credential's), the assertion
+ * verified (webauthn.h) and the counter stored only if it is still the one read, so two
+ * concurrent uses of one counter value cannot both pass. Then it issues: a passkey sign-in
+ * (amr ["hwk","user"], family "") or, when the options were for an MFA step, that step
+ * completed (amr of the first factor + hwk + mfa; bind as for auth_mfa_verify; family = the
+ * login family that started it). OUT: *out (on AUTH_WA_OK; dispose it), family, *res, *why.
+ * Returns 0 (see *res), ERR_MFA_TOKEN_INVALID, ERR_NO_ACTIVE_ACCOUNT, ERR_UNAVAILABLE or
+ * ERR_INTERNAL.
+ */
+int auth_webauthn_login(auth_t *a, struct json_t *body, const char *bind,
+                        const auth_client_t *client, int64_t now, auth_pair_t *out,
+                        char family[AUTH_WEBAUTHN_FAMILY_MAX + 1], enum auth_webauthn_result *res,
+                        const char **why);
+
+/* The user's passkeys as a JSON array of factor objects (newest first). 0 or ERR_*. */
+int auth_webauthn_list(auth_t *a, int64_t user_id, buf_t *out);
+/* Whether the user has at least one passkey. OUT: *has. 0 or ERR_UNAVAILABLE. */
+int auth_webauthn_has(auth_t *a, int64_t user_id, bool *has);
+/* Removes passkey id of user_id. Returns 0, ERR_NOT_FOUND (none of the user's), ERR_*. */
+int auth_webauthn_delete(auth_t *a, int64_t user_id, int64_t id);
 
 #endif

@@ -119,6 +119,13 @@ bool auth__own_key(const auth_t *a, str_t token);
    (dispose it). */
 int auth__issue_for_user_id(auth_t *a, int64_t user_id, const auth_client_t *client, int64_t now,
                             unsigned amr, int64_t auth_time, auth_pair_t *out);
+/*
+ * Appends the user's passkeys to a factor list being written (passkeys.c): items
+ * {"id":"webauthn-<n>","type":"webauthn"} (brief) or with name, created_at and last_used_at,
+ * each preceded by a comma when *n (the items written so far, updated) is not 0. Returns 0
+ * or ERR_UNAVAILABLE.
+ */
+int auth__webauthn_factors(auth_t *a, int64_t user_id, bool brief, buf_t *out, size_t *n);
 /* Applies the revocation of session sid (made at now) to the index. */
 void auth__index_revoke_sid(auth_t *a, const char *sid, int64_t now);
 /*

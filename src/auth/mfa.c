@@ -458,7 +458,9 @@ int auth_mfa_has_factor(auth_t *a, int64_t user_id, bool *has)
     int64_t one = 0;
     int rc = db_query_one(a->db, SQL(F_HAS), p, 1, db_row_read_int, &one);
     *has = rc == 0;
-    return rc == ERR_NOT_FOUND ? 0 : auth__map_db(rc);
+    if (rc == ERR_NOT_FOUND) /* no TOTP factor: a passkey is one too */
+        return auth_webauthn_has(a, user_id, has);
+    return auth__map_db(rc);
 }
 
 /* See mfa.h. */
@@ -651,6 +653,8 @@ static int factors_json(auth_t *a, int64_t user_id, bool brief, buf_t *out)
     db_param_t p[] = {db_int(user_id)};
     buf_append_char(out, '[');
     int rc = db_query(a->db, SQL(brief ? F_LIST_BRIEF : F_LIST), p, 1, list_row, &l);
+    if (rc == 0)
+        rc = auth__webauthn_factors(a, user_id, brief, out, &l.n);
     buf_append_char(out, ']');
     return auth__map_db(rc);
 }

@@ -29,6 +29,7 @@ enum cfg_affinity { CFG_AFFINITY_AUTO = 0, CFG_AFFINITY_ON = 1, CFG_AFFINITY_OFF
 enum cfg_signup { CFG_SIGNUP_OPEN = 0, CFG_SIGNUP_VERIFIED = 1, CFG_SIGNUP_CLOSED = 2 };
 enum cfg_samesite { CFG_SAMESITE_LAX = 0, CFG_SAMESITE_STRICT = 1, CFG_SAMESITE_NONE = 2 };
 enum cfg_token_messages { CFG_TOKEN_MESSAGES_DISTINCT = 0, CFG_TOKEN_MESSAGES_COMBINED = 1 };
+enum cfg_webauthn_uv { CFG_WEBAUTHN_UV_PREFERRED = 0, CFG_WEBAUTHN_UV_REQUIRED = 1 };
 
 /* A rate such as "5/minute": count requests per period_s seconds. count 0 = unlimited. */
 typedef struct {
@@ -56,7 +57,7 @@ struct cfg_oidc_provider {
 };
 
 /* Upper bound on the number of table rows (checked at compile time in table.c). */
-#define CFG_MAX_ROWS 96
+#define CFG_MAX_ROWS 160
 
 /* Where a variable's effective value came from. */
 enum cfg_source { CFG_SRC_DEFAULT = 0, CFG_SRC_FILE = 1, CFG_SRC_ENV = 2, CFG_SRC_CLI = 3 };
@@ -169,6 +170,12 @@ struct cfg {
     int64_t mail_retry_s;          /* JWTD_MAIL_RETRY: first retry delay */
     cfg_rate_t rate_limit_mail;    /* JWTD_RATE_LIMIT_MAIL: per address */
     cfg_rate_t rate_limit_mail_ip; /* JWTD_RATE_LIMIT_MAIL_IP: per client address */
+    /* --- passkeys (WebAuthn) ----------------------------------------------------------- */
+    char *webauthn_rp_id;             /* JWTD_WEBAUTHN_RP_ID, NULL = passkeys off */
+    char *webauthn_rp_name;           /* JWTD_WEBAUTHN_RP_NAME */
+    cfg_strlist_t webauthn_origins;   /* JWTD_WEBAUTHN_ORIGINS */
+    enum cfg_webauthn_uv webauthn_uv; /* JWTD_WEBAUTHN_USER_VERIFICATION */
+    int64_t webauthn_timeout_s;       /* JWTD_WEBAUTHN_TIMEOUT: ceremony / challenge life */
     /* --- private to src/config/ ------------------------------------------------------- */
     unsigned char _source[CFG_MAX_ROWS]; /* enum cfg_source of each table row */
     void *_warnings;  /* pending warning lines (buf_t *), logged by cfg_finish() */

@@ -153,6 +153,39 @@ static void public_url_normalise(struct cfg *cfg)
         cfg->public_url[len] = '\0';
 }
 
+/*
+ * Passkeys' defaults (table.c documents them): the relying party id is the host of
+ * JWTD_PUBLIC_URL, and the origins the public URL's origin, else https://<rp id>.
+ */
+static int webauthn_defaults(struct cfg *cfg, char *err, size_t cap)
+{
+    int id = cfg__row_find(str_cstr("WEBAUTHN_RP_ID"));
+    int org = cfg__row_find(str_cstr("WEBAUTHN_ORIGINS"));
+    int rc = 0;
+    const char *pu = cfg->public_url;
+    const char *host = pu ? strstr(pu, "://") : NULL;
+    if (host)
+        host += 3;
+    size_t host_len = host ? strcspn(host, ":/") : 0;
+    size_t origin_len = host ? (size_t)(host - pu) + strcspn(host, "/") : 0;
+    buf_t v;
+    buf_init(&v, 600);
+    if (id >= 0 && !cfg->webauthn_rp_id && host_len > 0) {
+        buf_append(&v, host, host_len);
+        rc = cfg__set_row(cfg, (size_t)id, buf_str(&v), CFG_SRC_DEFAULT, "default of ", err, cap);
+    }
+    if (rc == 0 && org >= 0 && cfg->webauthn_origins.count == 0 && cfg->webauthn_rp_id) {
+        buf_reset(&v);
+        if (origin_len > 0)
+            buf_append(&v, pu, origin_len);
+        else
+            buf_printf(&v, "https://%s", cfg->webauthn_rp_id);
+        rc = cfg__set_row(cfg, (size_t)org, buf_str(&v), CFG_SRC_DEFAULT, "default of ", err, cap);
+    }
+    buf_dispose(&v);
+    return rc;
+}
+
 /* Browsers' preload list requires includeSubDomains and at least a year (hstspreload.org). */
 #define HSTS_PRELOAD_MIN_S 31536000
 
@@ -251,6 +284,8 @@ int cfg_finish(struct cfg *cfg, char *err, size_t cap)
         return ERR_CONFIG;
     }
     public_url_normalise(cfg);
+    if ((rc = webauthn_defaults(cfg, err, cap)) != 0)
+        return rc;
     if ((rc = hsts_check(cfg, err, cap)) != 0 || (rc = route_aliases_check(cfg, err, cap)) != 0)
         return rc;
     if ((rc = cfg__oidc_finish(cfg, err, cap)) != 0)

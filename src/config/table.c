@@ -194,6 +194,7 @@ static const char *const environments[] = {"development", "staging", "production
 static const char *const signups[] = {"open", "verified", "closed", NULL};
 static const char *const samesites[] = {"Lax", "Strict", "None", NULL};
 static const char *const token_messages[] = {"distinct", "combined", NULL};
+static const char *const webauthn_uvs[] = {"preferred", "required", NULL};
 static const char *const log_formats[] = {"text", "json", NULL};
 static const char *const affinities[] = {"auto", "on", "off", NULL};
 static const char *const log_levels[] = {"debug", "info", "warn", "error", "off", NULL};
@@ -527,6 +528,28 @@ const struct cfg_row cfg_rows[] = {
      "a first sign-in through a provider that says the e-mail is verified (email_verified) "
      "signs into the local account with that e-mail and links it; false = such a sign-in is "
      "refused (account_exists) while the e-mail belongs to an account",
+     NULL},
+    /* passkeys (WebAuthn) */
+    {"JWTD_WEBAUTHN_RP_ID", CFG_T_STRING, OFF(webauthn_rp_id), NULL, 1, 253, CFG_F_OPTIONAL, NULL,
+     NULL,
+     "WebAuthn relying party id: the domain passkeys are bound to (e.g. example.com); unset = "
+     "the host of JWTD_PUBLIC_URL, or passkeys off when that is unset too",
+     "the host of JWTD_PUBLIC_URL"},
+    {"JWTD_WEBAUTHN_RP_NAME", CFG_T_STRING, OFF(webauthn_rp_name), "jwtd", 1, 64, 0, NULL, NULL,
+     "relying party name the browser shows when a passkey is created", NULL},
+    {"JWTD_WEBAUTHN_ORIGINS", CFG_T_STRLIST, OFF(webauthn_origins), "", 0, 0, 0, NULL, NULL,
+     "comma-separated origins whose pages may use passkeys (clientDataJSON origin, exact "
+     "match)",
+     "the origin of JWTD_PUBLIC_URL, else https://<JWTD_WEBAUTHN_RP_ID>"},
+    {"JWTD_WEBAUTHN_USER_VERIFICATION", CFG_T_ENUM, OFF(webauthn_uv), "preferred", 0, 0, 0,
+     webauthn_uvs, NULL,
+     "user verification (PIN, biometrics) asked of authenticators: required = an assertion or "
+     "registration without it is refused; preferred = asked, not enforced",
+     NULL},
+    {"JWTD_WEBAUTHN_TIMEOUT", CFG_T_DURATION_S, OFF(webauthn_timeout_s), "5m", 30, 3600, 0, NULL,
+     NULL,
+     "how long a passkey ceremony may take: the browser's timeout and the life of its "
+     "single-use challenge",
      NULL},
 };
 

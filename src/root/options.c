@@ -60,6 +60,12 @@ static void auth_opts(const struct cfg *c, auth_options_t *o)
     o->mail.code_lifetime_s = 600;
     o->mail.retry_base_s = c->mail_retry_s;
     /* smtp_password (the file's), spool_dir, link_base and site_name: root__mail_paths */
+    o->webauthn_rp_id = c->webauthn_rp_id;
+    o->webauthn_rp_name = c->webauthn_rp_name;
+    o->webauthn_origins = c->webauthn_origins.items;
+    o->webauthn_origin_count = c->webauthn_origins.count;
+    o->webauthn_require_uv = c->webauthn_uv == CFG_WEBAUTHN_UV_REQUIRED;
+    o->webauthn_timeout_s = (uint32_t)c->webauthn_timeout_s;
 }
 
 static void http_opts(const struct cfg *c, struct http_options *o)

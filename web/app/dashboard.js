@@ -1,8 +1,9 @@
 // dashboard.js - the protected page: restores the session from the refresh cookie (or
 // sends the visitor to sign-in), shows the user, the access token's remaining lifetime and
-// the active sessions with "sign out this session" and "sign out everywhere", and the
-// connected apps (OpenID Connect clients) with "revoke" and the linked sign-in providers
+// the active sessions with "sign out this session" and "sign out everywhere", the passkeys,
+// the connected apps (OpenID Connect clients) with "revoke" and the linked sign-in providers
 // (social sign-in) with "unlink".
+import { startPasskeys } from './passkeys-section.js';
 import { client, restoreOrNull } from './session.js';
 
 const $ = (id) => document.getElementById(id);
@@ -208,7 +209,8 @@ async function start(u) {
   for (const id of ['user-section', 'token-section', 'sessions-section']) $(id).hidden = false;
   tick();
   setInterval(tick, 1000);
-  await Promise.all([loadSessions(), loadApps().catch(() => {}), loadPosts().catch(() => {}), loadIdentities().catch(() => {})]);
+  await Promise.all([loadSessions(), loadApps().catch(() => {}), loadPosts().catch(() => {}),
+    loadIdentities().catch(() => {}), startPasskeys().catch(() => {})]);
   $('main').setAttribute('aria-busy', 'false');
   $('title').focus();
 }

@@ -6,7 +6,9 @@
 // back here with ?oidc_error=CODE. When the server asks for a second factor (mfa_required),
 // a second form takes the authenticator app's code (or a recovery code); when the user's
 // role requires one that is not set up yet (mfa_enrollment_required), the enrolment token is
-// handed to the Security page.
+// handed to the Security page. A passkey signs in without a password, or is the second
+// step.
+import { cancelPasskeyRequest, conditionalAvailable, enabledOnServer, signInWithPasskey, supported } from './passkeys.js';
 import { client, isAuthorizeReturn, restoreOrNull, safeNext, startOAuthSession } from './session.js';
 
 const form = document.getElementById('signin');
@@ -73,12 +75,46 @@ const oidcError = new URLSearchParams(location.search).get('oidc_error');
 if (oidcError) showError(OIDC_ERRORS[oidcError] || 'Sign-in failed.', null);
 showProviders();
 
+const passkey = document.getElementById('passkey');
+const passkeyButton = document.getElementById('passkey-signin');
+const passkeyStep = document.getElementById('passkey-step');
+let passkeyMfaToken = null; // the second step of a password sign-in, when the server asks for it
+
+/** A passkey sign-in (the button, the username field's autofill, or the second step). */
+async function passkeySignIn(conditional) {
+  try {
+    await signInWithPasskey({ conditional, mfaToken: passkeyMfaToken });
+    await proceed();
+  } catch (err) {
+    if (err.name === 'AbortError') return; // replaced by another request
+    if (err.name === 'NotAllowedError') {
+      if (!conditional) showError('The passkey request was cancelled or timed out.', null);
+      return;
+    }
+    if (err.code === 'mfa_token_invalid') passkeyMfaToken = null;
+    showError(err.status ? err.message : 'Passkey sign-in failed: ' + err.message, null);
+  }
+}
+
+/** Offers the passkeys in the username field's autofill, where the browser can. */
+async function offerConditional() {
+  if (!passkeyMfaToken && (await conditionalAvailable())) passkeySignIn(true);
+}
+
 checking.hidden = false;
 if (!forceLogin && (await restoreOrNull())) {
   await proceed();
 } else {
   checking.hidden = true;
   username.focus();
+  if (supported() && (await enabledOnServer())) {
+    passkey.hidden = false;
+    passkeyButton.addEventListener('click', () => {
+      error.hidden = true;
+      passkeySignIn(false);
+    });
+    offerConditional();
+  }
 }
 
 // signed in from another tab: follow it
@@ -95,6 +131,7 @@ form.addEventListener('submit', async (e) => {
   if (!password.value) return showError('Enter your password.', password);
   submit.disabled = true;
   submit.textContent = 'Signing in…';
+  cancelPasskeyRequest();
   try {
     await client.login(username.value.trim(), password.value);
     await proceed();
@@ -104,8 +141,17 @@ form.addEventListener('submit', async (e) => {
       showError('Confirm your e-mail address first: open the link we sent you.', null);
       return;
     }
-    if (err.code === 'mfa_required') askForCode(err.body.mfa_token);
-    else if (err.code === 'mfa_enrollment_required') {
+    if (err.code === 'mfa_required') {
+      const factors = err.factors || [];
+      if (factors.some((f) => f.type === 'webauthn') && !passkey.hidden) {
+        // the password was right: the second step with a passkey (or the code form below)
+        passkeyMfaToken = err.mfaToken;
+        passkeyStep.hidden = false;
+        passkeyButton.textContent = 'Confirm with your passkey';
+      }
+      if (factors.some((f) => f.type !== 'webauthn')) askForCode(err.body.mfa_token);
+      else passkeyButton.focus();
+    } else if (err.code === 'mfa_enrollment_required') {
       sessionStorage.setItem('jwtd-enroll-token', err.body.enroll_token);
       location.assign('/app/security.html?enroll=1');
     } else if (err.status === 401) showError('Wrong username or password.', password);

@@ -80,7 +80,8 @@ struct job {
     auth_t *auth;
     enum op op;
     int64_t user_id, factor_id;
-    char *code; /* ACTIVATE, wiped on free */
+    bool passkey; /* REMOVE: factor_id is a passkey's ("webauthn-<id>") */
+    char *code;   /* ACTIVATE, wiped on free */
     int rc;
     buf_t out;
 };
@@ -145,7 +146,8 @@ static void work(void *arg)
         j->rc = auth_mfa_factors_json(j->auth, j->user_id, &j->out);
         break;
     case REMOVE:
-        j->rc = auth_mfa_factor_delete(j->auth, j->user_id, j->factor_id, now);
+        j->rc = j->passkey ? auth_webauthn_delete(j->auth, j->user_id, j->factor_id)
+                           : auth_mfa_factor_delete(j->auth, j->user_id, j->factor_id, now);
         break;
     }
 }
@@ -234,12 +236,26 @@ static void on_factor_delete(http_req_t *req)
         return;
     }
     int64_t id;
-    if (!api__param_id(req, "id", &id)) {
+    /* a passkey's id in the factor list is "webauthn-<id>" */
+    str_t p = http_req_param(req, "id");
+    bool passkey = str_starts_with(p, STR_LIT("webauthn-"));
+    if (passkey) {
+        char num[24];
+        if (p.len - 9 == 0 || p.len - 9 >= sizeof num ||
+            strspn(p.ptr + 9, "0123456789") < p.len - 9) {
+            http_respond_error(req, ERR_NOT_FOUND, "No such factor.");
+            return;
+        }
+        memcpy(num, p.ptr + 9, p.len - 9);
+        num[p.len - 9] = 0;
+        id = strtoll(num, NULL, 10);
+    } else if (!api__param_id(req, "id", &id)) {
         http_respond_error(req, ERR_NOT_FOUND, "No such factor.");
         return;
     }
     struct job *j = job_new(ctx, REMOVE, t->user_id);
     j->factor_id = id;
+    j->passkey = passkey;
     api__submit(req, work, done, j, job_free);
 }
 

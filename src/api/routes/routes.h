@@ -32,7 +32,8 @@
     X(metrics)                                                                                     \
     X(readyz)                                                                                      \
     X(cookie)                                                                                      \
-    X(sessions) X(service) X(account) X(admin) X(mfa) X(oidc) X(introspect) X(oauth) X(static)
+    X(sessions)                                                                                    \
+    X(service) X(account) X(admin) X(mfa) X(webauthn) X(oidc) X(introspect) X(oauth) X(static)
 
 #define API_FAMILY_DECL_(name) extern const api_family_t api_##name##_family;
 API_ROUTE_FAMILIES(API_FAMILY_DECL_)
