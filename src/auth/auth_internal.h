@@ -60,7 +60,12 @@ struct auth {
     char cache_groups[AUTH__MAX_CACHE_GROUPS][AUTH__CACHE_GROUP_MAX];
     size_t cache_group_count;
     struct auth_guard_log *guard_log; /* guard.c: when each suspicious address was logged */
+    struct auth_feed *feed;           /* feed.c: the revocation feed's ring */
 };
+
+/* The revocation feed's state (feed.c). */
+struct auth_feed *auth__feed_new(void);
+void auth__feed_free(struct auth_feed *f);
 
 /* The revocations recorded in the database: revoked access-token ids not yet expired,
    sessions revoked since `since` and user watermarks raised since `since`. */
