@@ -523,6 +523,8 @@ int auth_feed_refresh(auth_t *a);
  */
 typedef void (*auth_feed_fn)(void *arg);
 int auth_feed_subscribe(auth_t *a, auth_feed_fn fn, void *arg);
+/* Removes a subscriber; once it returns, fn(arg) is not running and never runs again. */
+void auth_feed_unsubscribe(auth_t *a, auth_feed_fn fn, void *arg);
 
 typedef struct {
     auth_feed_event_t *events;

@@ -55,6 +55,7 @@ struct auth_feed {
     uint64_t floor;      /* every event after floor is in the ring */
     _Atomic uint64_t head;
     pthread_mutex_t refresh_mu; /* one refresh at a time */
+    pthread_mutex_t subs_mu;    /* guards subs; held while they run */
     bool loaded;
     struct {
         auth_feed_fn fn;
@@ -100,6 +101,7 @@ struct auth_feed *auth__feed_new(void)
     f->ring = xcalloc(AUTH_FEED_HISTORY, sizeof *f->ring);
     pthread_mutex_init(&f->mu, NULL);
     pthread_mutex_init(&f->refresh_mu, NULL);
+    pthread_mutex_init(&f->subs_mu, NULL);
     return f;
 }
 
@@ -110,6 +112,7 @@ void auth__feed_free(struct auth_feed *f)
         return;
     pthread_mutex_destroy(&f->mu);
     pthread_mutex_destroy(&f->refresh_mu);
+    pthread_mutex_destroy(&f->subs_mu);
     free(f->ring);
     free(f);
 }
@@ -118,12 +121,32 @@ void auth__feed_free(struct auth_feed *f)
 int auth_feed_subscribe(auth_t *a, auth_feed_fn fn, void *arg)
 {
     struct auth_feed *f = a->feed;
-    if (!fn || f->nsubs >= FEED_MAX_SUBS)
-        return ERR_INVALID;
-    f->subs[f->nsubs].fn = fn;
-    f->subs[f->nsubs].arg = arg;
-    f->nsubs++;
-    return 0;
+    int rc = 0;
+    pthread_mutex_lock(&f->subs_mu);
+    if (!fn || f->nsubs >= FEED_MAX_SUBS) {
+        rc = ERR_INVALID;
+    } else {
+        f->subs[f->nsubs].fn = fn;
+        f->subs[f->nsubs].arg = arg;
+        f->nsubs++;
+    }
+    pthread_mutex_unlock(&f->subs_mu);
+    return rc;
+}
+
+/* See auth.h. */
+void auth_feed_unsubscribe(auth_t *a, auth_feed_fn fn, void *arg)
+{
+    struct auth_feed *f = a->feed;
+    pthread_mutex_lock(&f->subs_mu);
+    for (size_t i = 0; i < f->nsubs; i++) {
+        if (f->subs[i].fn == fn && f->subs[i].arg == arg) {
+            f->subs[i] = f->subs[f->nsubs - 1];
+            f->nsubs--;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&f->subs_mu);
 }
 
 /* See auth.h. */
@@ -220,8 +243,10 @@ static int read_event(void *arg, const db_row_t *row)
 
 static void notify(struct auth_feed *f)
 {
+    pthread_mutex_lock(&f->subs_mu);
     for (size_t i = 0; i < f->nsubs; i++)
         f->subs[i].fn(f->subs[i].arg);
+    pthread_mutex_unlock(&f->subs_mu);
 }
 
 /* See auth.h. */

@@ -39,7 +39,8 @@
     X(RATE_USER, "rate_limit_hits", "limit=\"user\"")                                              \
     X(RATE_INVALID, "rate_limit_hits", "limit=\"invalid_token\"")                                  \
     X(POOL_REJECTED, "pool_rejections", "")                                                        \
-    X(SLOW_REQUESTS, "slow_requests", "")
+    X(SLOW_REQUESTS, "slow_requests", "")                                                          \
+    X(FEED_EVENTS, "revocation_feed_events", "")
 
 /* The HELP text of each counter family above (one row per family name). */
 #define METRICS_COUNTER_HELP_MAP(X)                                                                \
@@ -50,7 +51,8 @@
     X("revocations", "Revocations by kind (one token, a session, every token of a user).")         \
     X("rate_limit_hits", "Requests refused by a rate limit, by limit.")                            \
     X("pool_rejections", "Requests refused because the blocking pool was full.")                   \
-    X("slow_requests", "Requests slower than JWTD_SLOW_REQUEST.")
+    X("slow_requests", "Requests slower than JWTD_SLOW_REQUEST.")                                  \
+    X("revocation_feed_events", "Revocation events sent to resource servers (streams and polls).")
 
 enum metrics_counter {
 #define METRICS_C_ENUM_(id, name, labels) METRICS_##id,
@@ -114,7 +116,7 @@ enum metrics_family {
 #define METRICS__BUCKETS 15 /* 14 bounds + Inf */
 
 /* Gauges kept by increments (each shard holds its own delta; the sum is the value). */
-enum metrics_gauge { METRICS_G_OPEN_CONNECTIONS, METRICS__GAUGES };
+enum metrics_gauge { METRICS_G_OPEN_CONNECTIONS, METRICS_G_FEED_CLIENTS, METRICS__GAUGES };
 
 /* A summed view of every shard (metrics_snapshot). Status classes: 1xx..5xx -> [0..4]. */
 typedef struct {

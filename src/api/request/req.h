@@ -56,6 +56,7 @@ struct api_ctx {
     char *public_origin;   /* scheme://host[:port] of o.public_url; NULL = unset */
     struct api_static *ui; /* the web UI's files (routes/static.c) */
     char *openapi;         /* the served document (routes/openapi.c) */
+    struct api_feed *feed; /* the revocation feed's clients per loop (routes/feed.c) */
     size_t openapi_len;
 };
 
