@@ -9,8 +9,9 @@
  * checked, and the snapshot read when the client has no servable cursor, in one pool job.
  * Then, on the request's loop:
  *   - a stream begins (http_stream_begin), gets the snapshot or what followed its cursor,
- *     and stays in its loop's client list; a ": keepalive" comment every 15 s keeps idle
- *     proxies from closing it;
+ *     then a ": ready" comment (a client knows it is current from there on), and stays in
+ *     its loop's client list; a ": keepalive" comment every 15 s keeps idle proxies from
+ *     closing it;
  *   - a long poll answers at once when there is something newer than its cursor (or a
  *     snapshot), else waits in the list until an event or its deadline (wait <= 60 s).
  * When the feed has new events (a revocation of this process, or the store's pull of other
@@ -406,6 +407,10 @@ static void feed_done(http_req_t *req, void *arg, int status)
     http_req_on_abandon(req, on_abandon, c);
     if (!client_deliver(c))
         return; /* answered (a poll with events) or ended */
+    if (c->stream && http_stream_write(req, STR_LIT(": ready\n\n")) != 0) {
+        client_end(c); /* the snapshot or catch-up is out: what follows is live */
+        return;
+    }
     if (!c->stream && wait_s == 0) {
         client_end(c);
         return;
