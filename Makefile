@@ -63,7 +63,7 @@ endif
 # server runtime (src/runtime/: log, metrics, aborting allocator, HTTP error table).
 JWTV_SRC   := src/common/b64url.c src/common/buf.c src/common/clock.c src/common/json_scan.c \
               src/jose/alg.c src/jose/jwk.c src/jose/jws.c src/jose/jwt.c src/jose/keyring.c \
-              src/jose/mem.c src/lib/jwtv.c
+              src/jose/mem.c src/lib/jwtv.c src/lib/revset.c
 # The rest of the portable core (pure helpers only jwtd needs), then the server.
 CORE_SRC   := $(filter-out $(JWTV_SRC),$(wildcard src/common/*.c))
 SERVER_SRC := $(CORE_SRC) $(wildcard src/runtime/*.c src/http/*.c src/config/*.c src/store/*.c \
