@@ -366,6 +366,7 @@ typedef struct {
     uint32_t refresh_tokens; /* rows deleted per table */
     uint32_t revoked_tokens;
     uint32_t sessions;
+    uint32_t revocation_events;
 } db_flush_stats_t;
 
 /*
@@ -373,8 +374,8 @@ typedef struct {
  * expires_at <= now; access-token revocations with expires_at <= now; sessions that have
  * no refresh token left and were last used / revoked before now - retain_s (pass the
  * access-token lifetime + leeway, so a revoked session's row outlives every access token
- * it issued and the revocation index still finds it after a restart). OUT: *stats (may be
- * NULL).
+ * it issued and the revocation index still finds it after a restart); revocation events
+ * made before now - retain_s. OUT: *stats (may be NULL).
  */
 int db_flush_expired(db_t *db, int64_t now, int64_t retain_s, db_flush_stats_t *stats);
 
