@@ -39,6 +39,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 HERE = os.path.dirname(os.path.abspath(__file__))
 RS_BIN = os.path.join(os.path.dirname(os.path.abspath(jwtd_bin())), "resource-server")
 TIMEOUT = 10.0
+START_TIMEOUT = 60.0  # a verifier's start (imports, first snapshot) on a loaded machine
 
 
 def wait_until(fn, timeout=TIMEOUT, what="condition"):
@@ -70,11 +71,11 @@ class FastApiVerifier:
         self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "feed_fastapi_service.py")],
                                      env=e, stdout=self.log, stderr=subprocess.STDOUT)
         wait_until(lambda: os.path.exists(self.port_file) or self.proc.poll() is not None,
-                   what="the FastAPI service")
+                   timeout=START_TIMEOUT, what="the FastAPI service")
         assert self.proc.poll() is None, open(os.path.join(self.tmp, "log")).read()
         with open(self.port_file) as f:
             self.url = "http://127.0.0.1:%s" % f.read().strip()
-        wait_until(self._ready, what="the FastAPI service's feed")
+        wait_until(self._ready, timeout=START_TIMEOUT, what="the FastAPI service's feed")
 
     def _ready(self):
         try:
@@ -118,7 +119,8 @@ class CVerifier:
             raise RuntimeError("resource-server did not start: %r %s"
                                % (line, self.proc.stderr.read().decode()))
         self.url = line.split("listening on ", 1)[1]
-        wait_until(lambda: self.feed().get("feed_ready"), what="the C server's feed")
+        wait_until(lambda: self.feed().get("feed_ready"), timeout=START_TIMEOUT,
+                   what="the C server's feed")
 
     def feed(self):
         return requests.get(self.url + "/_stats", timeout=5).json()
