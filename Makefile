@@ -327,7 +327,8 @@ JWTD_BIN_DIR ?= build/asan
 # PostgreSQL server the tests start (tests/pg/pg-server).
 PG_TESTS ?= test_simplejwt_obtain.py test_simplejwt_refresh.py test_simplejwt_blacklist.py \
 	    test_simplejwt_me.py test_revocation.py test_cookie_flow.py test_service_auth.py \
-	    test_smoke_tokens.py test_posts.py test_import_django.py test_pg_backend.py
+	    test_smoke_tokens.py test_posts.py test_import_django.py test_pg_backend.py \
+	    test_revocation_feed.py
 test-pg:
 	JWTD_TEST_PG=1 JWTD_SRC_ROOT=$(CURDIR) ./$(JWTD_BIN_DIR)/unit_tests db_
 	JWTD_TEST_PG=1 JWTD_SRC_ROOT=$(CURDIR) ./$(JWTD_BIN_DIR)/unit_tests resource_post_
