@@ -355,6 +355,10 @@ static void feed_work(void *arg)
     }
     j->rc = auth_feed_snapshot(j->auth, j->now, &j->snap);
     j->snapshot_taken = j->rc == 0;
+    /* the database may be ahead of this process's ring (another process revoked since the
+       last pull): catch up, so the client can follow on from the snapshot's cursor */
+    if (j->snapshot_taken && j->snap.cursor > auth_feed_head(j->auth))
+        (void)auth_feed_refresh(j->auth);
 }
 
 static void feed_done(http_req_t *req, void *arg, int status)
