@@ -63,7 +63,7 @@ endif
 # server runtime (src/runtime/: log, metrics, aborting allocator, HTTP error table).
 JWTV_SRC   := src/common/b64url.c src/common/buf.c src/common/clock.c src/common/json_scan.c \
               src/jose/alg.c src/jose/jwk.c src/jose/jws.c src/jose/jwt.c src/jose/keyring.c \
-              src/jose/mem.c src/lib/jwtv.c
+              src/jose/mem.c src/lib/jwtv.c src/lib/revset.c
 # The rest of the portable core (pure helpers only jwtd needs), then the server.
 CORE_SRC   := $(filter-out $(JWTV_SRC),$(wildcard src/common/*.c))
 SERVER_SRC := $(CORE_SRC) $(wildcard src/runtime/*.c src/http/*.c src/config/*.c src/store/*.c \
@@ -334,7 +334,7 @@ PG_TESTS ?= test_passkeys.py test_simplejwt_obtain.py test_simplejwt_refresh.py 
 	    test_simplejwt_me.py test_revocation.py test_cookie_flow.py test_service_auth.py \
 	    test_smoke_tokens.py test_posts.py test_import_django.py test_pg_backend.py \
 	    test_oidc_provider.py test_oidc_rp.py test_mfa.py test_mail_lifecycle.py \
-	    test_admin_api.py
+	    test_admin_api.py test_revocation_feed.py
 test-pg:
 	JWTD_TEST_PG=1 JWTD_SRC_ROOT=$(CURDIR) ./$(JWTD_BIN_DIR)/unit_tests db_
 	JWTD_TEST_PG=1 JWTD_SRC_ROOT=$(CURDIR) ./$(JWTD_BIN_DIR)/unit_tests resource_post_

@@ -7,7 +7,17 @@
  *   GET /                 {"status":"ok"}
  *   GET /protected        any valid access token: {"message","user_id","username","role"}
  *   GET /admin/dashboard  role "admin" only (403 otherwise)
- *   GET /_stats           {"jwks_fetches": n, "kid_refetches": n, "keys": n} (tests, ops)
+ *   GET /_stats           {"jwks_fetches", "kid_refetches", "keys", and with a feed
+ *                         "feed_ready", "feed_connected", "feed_events", "revoked"}
+ *
+ * Revocations (--feed-url http://HOST:PORT/auth/revocations/stream, the verifier key in the
+ * environment variable JWTD_VERIFIER_KEY, from `jwtd verifier create NAME`): a thread
+ * follows jwtd's revocation feed (Server-Sent Events over its own small socket client) and
+ * applies each event to a libjwtv revocation set (jwtv_revset_apply_event); every request
+ * checks its token against the set (jwtv_revset_check: O(1), no lock), cached tokens
+ * included. The thread reconnects with backoff (0.25 s doubling to 30 s) and Last-Event-ID,
+ * so nothing revoked while it was away is missed; without --feed-url the server works as
+ * before (signatures and expiry only).
  *
  * Keys: fetched at start (the server refuses to start without them), refreshed every
  * --refresh seconds in a background thread, and refetched at once when a token names a
@@ -38,6 +48,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +79,10 @@ static struct {
     int cooldown_s;
     int threads;
     jwtv_options vopt;
+    char feed_host[256];
+    int feed_port;
+    char feed_path[1024];
+    const char *feed_key;
 } cfg = {.host = "127.0.0.1", .port = 9000, .refresh_s = 300, .cooldown_s = 30, .threads = 2};
 
 /* ==== keys ==================================================================================== */
@@ -272,6 +287,144 @@ struct conn {
 
 static _Thread_local jwtv_claims t_claims;
 
+/* ==== revocations: the feed ====================================================================
+ */
+
+static jwtv_revset *g_revset; /* NULL without --feed-url */
+static atomic_bool g_feed_ready, g_feed_connected;
+static atomic_ulong g_feed_events;
+
+/* Applies the SSE lines in buf[0..n) (complete lines only); returns the bytes consumed. */
+static size_t feed_lines(char *buf, size_t n, char *id, size_t idcap, char *last_id)
+{
+    static char data[1024];
+    static size_t dlen;
+    size_t done = 0;
+    for (;;) {
+        char *nl = memchr(buf + done, '\n', n - done);
+        if (!nl)
+            return done;
+        size_t ll = (size_t)(nl - (buf + done));
+        char *line = buf + done;
+        if (ll && line[ll - 1] == '\r')
+            ll--;
+        done = (size_t)(nl - buf) + 1;
+        if (ll == 0) { /* end of an event */
+            if (dlen && jwtv_revset_apply_event(g_revset, data, dlen) == JWTV_OK) {
+                atomic_fetch_add(&g_feed_events, 1);
+                if (id[0])
+                    snprintf(last_id, 24, "%s", id);
+            }
+            dlen = 0;
+            id[0] = '\0';
+        } else if (line[0] == ':') {
+            if (ll == 7 && memcmp(line, ": ready", 7) == 0)
+                atomic_store(&g_feed_ready, true); /* the snapshot or catch-up is in */
+        } else if (ll > 4 && memcmp(line, "id: ", 4) == 0 && ll - 4 < idcap) {
+            memcpy(id, line + 4, ll - 4);
+            id[ll - 4] = '\0';
+        } else if (ll > 6 && memcmp(line, "data: ", 6) == 0 && dlen + ll - 6 < sizeof data) {
+            memcpy(data + dlen, line + 6, ll - 6);
+            dlen += ll - 6;
+        }
+    }
+}
+
+/* One connection to the feed, read until it ends. Returns 1 when it delivered anything. */
+static int feed_once(char *last_id)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+    char port[16];
+    snprintf(port, sizeof port, "%d", cfg.feed_port);
+    if (getaddrinfo(cfg.feed_host, port, &hints, &ai) != 0)
+        return 0;
+    int fd = -1;
+    for (struct addrinfo *a = ai; a && fd < 0; a = a->ai_next) {
+        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, 0);
+        if (fd >= 0 && connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(ai);
+    if (fd < 0)
+        return 0;
+    struct timeval tv = {40, 0}; /* jwtd sends a comment every 15 s: silence means gone */
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char req[2048], resume[64] = "";
+    if (last_id[0])
+        snprintf(resume, sizeof resume, "Last-Event-ID: %s\r\n", last_id);
+    int n = snprintf(req, sizeof req,
+                     "GET %s HTTP/1.1\r\nHost: %s:%d\r\nAccept: text/event-stream\r\n"
+                     "Authorization: Bearer %s\r\n%sUser-Agent: jwtd-resource-server-c\r\n"
+                     "Connection: close\r\n\r\n",
+                     cfg.feed_path, cfg.feed_host, cfg.feed_port, cfg.feed_key, resume);
+    if (n <= 0 || n >= (int)sizeof req || write(fd, req, (size_t)n) != n) {
+        close(fd);
+        return 0;
+    }
+    static char buf[65536];
+    size_t len = 0;
+    bool in_body = false;
+    int got = 0;
+    char id[24] = "";
+    int64_t next_prune = now_ms() + 60000;
+    for (;;) {
+        if (len == sizeof buf) { /* a line longer than the buffer: not jwtd's feed */
+            break;
+        }
+        ssize_t r = read(fd, buf + len, sizeof buf - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+        if (!in_body) {
+            char *end = memmem(buf, len, "\r\n\r\n", 4);
+            if (!end)
+                continue;
+            if (len < 12 || memcmp(buf, "HTTP/1.", 7) != 0 || memcmp(buf + 9, "200", 3) != 0) {
+                fprintf(stderr, "feed: refused (%.12s): check JWTD_VERIFIER_KEY\n", buf);
+                break;
+            }
+            in_body = true;
+            atomic_store(&g_feed_connected, true);
+            size_t hl = (size_t)(end + 4 - buf);
+            memmove(buf, buf + hl, len - hl);
+            len -= hl;
+        }
+        size_t used = feed_lines(buf, len, id, sizeof id, last_id);
+        memmove(buf, buf + used, len - used);
+        len -= used;
+        got = 1;
+        if (now_ms() >= next_prune) {
+            jwtv_revset_prune(g_revset, (int64_t)time(NULL));
+            next_prune = now_ms() + 60000;
+        }
+    }
+    atomic_store(&g_feed_connected, false);
+    close(fd);
+    return got;
+}
+
+static void *feed_main(void *arg)
+{
+    (void)arg;
+    char last_id[24] = "";
+    int64_t backoff = 250;
+    for (;;) {
+        if (feed_once(last_id))
+            backoff = 250; /* it was up: come back soon */
+        struct timespec ts = {0, 0};
+        int64_t d = backoff / 2 + (int64_t)(random() % (backoff / 2 + 1));
+        ts.tv_sec = d / 1000;
+        ts.tv_nsec = (long)(d % 1000) * 1000000L;
+        nanosleep(&ts, NULL);
+        backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
+    }
+    return NULL;
+}
+
 /*
  * Per-thread cache of verified tokens. Clients send the same access token with every
  * request until it expires, and an ES256/RS256 signature check costs 20-60 us, so each
@@ -291,7 +444,9 @@ struct tc_entry {
     uint64_t gen;
     int64_t exp;
     size_t len, tail_len;
-    bool admin; /* role is "admin" */
+    bool admin;  /* role is "admin" */
+    int64_t iat; /* what the revocation set is asked (revocations come later) */
+    char jti[65], sid[65], uid[32];
     char token[TC_TOKEN_MAX];
     char tail[TC_TAIL_MAX]; /* the answer's body after "message": see body_tail() */
 };
@@ -442,11 +597,19 @@ static void handle(struct conn *c, const char *method, size_t mlen, const char *
         return;
     }
     if (IS("/_stats")) {
-        char b[160];
+        char b[320];
         jwtv_verifier *v = atomic_load(&g_verifier);
-        snprintf(b, sizeof b, "{\"jwks_fetches\":%lu,\"kid_refetches\":%lu,\"keys\":%zu}",
-                 atomic_load(&g_fetches), atomic_load(&g_kid_refetches),
-                 v ? jwtv_verifier_key_count(v) : 0);
+        int n = snprintf(b, sizeof b, "{\"jwks_fetches\":%lu,\"kid_refetches\":%lu,\"keys\":%zu",
+                         atomic_load(&g_fetches), atomic_load(&g_kid_refetches),
+                         v ? jwtv_verifier_key_count(v) : 0);
+        if (g_revset)
+            n += snprintf(b + n, sizeof b - (size_t)n,
+                          ",\"feed_ready\":%s,\"feed_connected\":%s,\"feed_events\":%lu,"
+                          "\"revoked\":%zu",
+                          atomic_load(&g_feed_ready) ? "true" : "false",
+                          atomic_load(&g_feed_connected) ? "true" : "false",
+                          atomic_load(&g_feed_events), jwtv_revset_count(g_revset));
+        snprintf(b + n, sizeof b - (size_t)n, "}");
         respond(c, 200, NULL, b, head);
         return;
     }
@@ -490,6 +653,18 @@ static void handle(struct conn *c, const char *method, size_t mlen, const char *
         tail = e->tail;
         tail_len = e->tail_len;
         is_admin = e->admin;
+        if (g_revset) { /* a cached token may have been revoked since */
+            memset(&t_claims, 0, offsetof(jwtv_claims, _storage));
+            t_claims.jti = e->jti[0] ? e->jti : NULL;
+            t_claims.sid = e->sid[0] ? e->sid : NULL;
+            t_claims.user_id = e->uid;
+            t_claims.iat = e->iat;
+            t_claims.has_iat = true;
+            if (jwtv_revset_check(g_revset, &t_claims) == JWTV_EREVOKED) {
+                e->hash = 0;
+                goto revoked;
+            }
+        }
         goto verified;
     }
     jwtv_verifier *v = atomic_load(&g_verifier);
@@ -500,6 +675,12 @@ static void handle(struct conn *c, const char *method, size_t mlen, const char *
     }
     if (rc == JWTV_OK && !t_claims.user_id)
         rc = JWTV_ECLAIM;
+    if (rc == JWTV_OK && g_revset && jwtv_revset_check(g_revset, &t_claims) == JWTV_EREVOKED) {
+    revoked:
+        respond(c, 401, WWW_INVALID,
+                "{\"detail\":\"Token is blacklisted\",\"code\":\"token_not_valid\"}", head);
+        return;
+    }
     if (rc != JWTV_OK) {
         char b[256];
         snprintf(b, sizeof b,
@@ -522,6 +703,14 @@ static void handle(struct conn *c, const char *method, size_t mlen, const char *
         e->tail_len = tail_len;
         memcpy(e->tail, tb, tail_len);
         e->admin = is_admin;
+        e->iat = t_claims.has_iat ? t_claims.iat : 0;
+        snprintf(e->jti, sizeof e->jti, "%s", t_claims.jti ? t_claims.jti : "");
+        snprintf(e->sid, sizeof e->sid, "%s", t_claims.sid ? t_claims.sid : "");
+        snprintf(e->uid, sizeof e->uid, "%s", t_claims.user_id);
+        if (strlen(t_claims.user_id) >= sizeof e->uid ||
+            (t_claims.jti && strlen(t_claims.jti) >= 65) ||
+            (t_claims.sid && strlen(t_claims.sid) >= 65))
+            e->hash = 0; /* not cached: the revocation check needs the whole values */
     }
 verified:
     if (admin && !is_admin) {
@@ -764,7 +953,8 @@ static int parse_int(const char *s, long lo, long hi, int *out)
     return 0;
 }
 
-static int parse_url(const char *url)
+/* http://HOST[:PORT][/PATH] into host (256 bytes), *port and path (1024 bytes). */
+static int parse_url(const char *url, char *host, int *port_out, char *path)
 {
     if (strncmp(url, "http://", 7) != 0)
         return -1;
@@ -772,11 +962,11 @@ static int parse_url(const char *url)
     const char *slash = strchr(h, '/');
     const char *colon = memchr(h, ':', slash ? (size_t)(slash - h) : strlen(h));
     size_t hl = colon ? (size_t)(colon - h) : slash ? (size_t)(slash - h) : strlen(h);
-    if (hl == 0 || hl >= sizeof cfg.jwks_host)
+    if (hl == 0 || hl >= 256)
         return -1;
-    memcpy(cfg.jwks_host, h, hl);
-    cfg.jwks_host[hl] = '\0';
-    cfg.jwks_port = 80;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    *port_out = 80;
     if (colon) {
         char port[8];
         size_t pl = (size_t)((slash ? slash : colon + strlen(colon)) - colon - 1);
@@ -784,11 +974,11 @@ static int parse_url(const char *url)
             return -1;
         memcpy(port, colon + 1, pl);
         port[pl] = '\0';
-        if (parse_int(port, 1, 65535, &cfg.jwks_port) != 0)
+        if (parse_int(port, 1, 65535, port_out) != 0)
             return -1;
     }
-    snprintf(cfg.jwks_path, sizeof cfg.jwks_path, "%s", slash ? slash : "/");
-    return cfg.jwks_port > 0 && cfg.jwks_port < 65536 ? 0 : -1;
+    snprintf(path, 1024, "%s", slash ? slash : "/");
+    return *port_out > 0 && *port_out < 65536 ? 0 : -1;
 }
 
 static void usage(void)
@@ -797,7 +987,9 @@ static void usage(void)
         stderr,
         "usage: resource-server --jwks-url http://HOST:PORT/.well-known/jwks.json | --jwks-file F\n"
         "                       [--listen HOST:PORT] [--threads N] [--refresh S] [--cooldown S]\n"
-        "                       [--issuer ISS] [--audience AUD] [--leeway S]\n");
+        "                       [--issuer ISS] [--audience AUD] [--leeway S]\n"
+        "                       [--feed-url http://HOST:PORT/auth/revocations/stream]\n"
+        "  (with --feed-url, the verifier key is read from JWTD_VERIFIER_KEY)\n");
 }
 
 int main(int argc, char **argv)
@@ -805,7 +997,7 @@ int main(int argc, char **argv)
     jwtv_options_init(&cfg.vopt);
     cfg.vopt.token_type = "access";
     cfg.vopt.required = JWTV_REQUIRE_EXP | JWTV_REQUIRE_USER_ID;
-    const char *url = NULL;
+    const char *url = NULL, *feed_url = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {
@@ -844,6 +1036,8 @@ int main(int argc, char **argv)
                 usage();
                 return 2;
             }
+        } else if (!strcmp(a, "--feed-url")) {
+            feed_url = v;
         } else if (!strcmp(a, "--issuer")) {
             cfg.vopt.issuer = v;
         } else if (!strcmp(a, "--audience")) {
@@ -860,8 +1054,19 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if ((!url && !cfg.jwks_file) || (url && parse_url(url) != 0) || cfg.threads < 1 ||
-        cfg.threads > 64 || cfg.refresh_s < 1 || cfg.cooldown_s < 0) {
+    if (feed_url) {
+        cfg.feed_key = getenv("JWTD_VERIFIER_KEY");
+        if (!cfg.feed_key || !*cfg.feed_key || strlen(cfg.feed_key) > 200 ||
+            strpbrk(cfg.feed_key, "\r\n") ||
+            parse_url(feed_url, cfg.feed_host, &cfg.feed_port, cfg.feed_path) != 0) {
+            fprintf(stderr,
+                    "resource-server: --feed-url needs an http:// URL and JWTD_VERIFIER_KEY\n");
+            return 2;
+        }
+    }
+    if ((!url && !cfg.jwks_file) ||
+        (url && parse_url(url, cfg.jwks_host, &cfg.jwks_port, cfg.jwks_path) != 0) ||
+        cfg.threads < 1 || cfg.threads > 64 || cfg.refresh_s < 1 || cfg.cooldown_s < 0) {
         usage();
         return 2;
     }
@@ -891,6 +1096,14 @@ int main(int argc, char **argv)
     pthread_t th;
     pthread_create(&th, NULL, refresher, NULL);
     pthread_detach(th);
+    if (feed_url) {
+        if (jwtv_revset_new(&g_revset) != JWTV_OK) {
+            fprintf(stderr, "resource-server: out of memory\n");
+            return 1;
+        }
+        pthread_create(&th, NULL, feed_main, NULL);
+        pthread_detach(th);
+    }
     for (int i = 1; i < cfg.threads; i++) {
         pthread_create(&th, NULL, loop, (void *)(intptr_t)i);
         pthread_detach(th);

@@ -81,7 +81,8 @@ extern "C" {
     X(ECLAIM, -18, "missing or malformed claim")                                                   \
     X(EKEY, -19, "invalid or unsupported key")                                                     \
     X(EJWKS, -20, "malformed JWK set")                                                             \
-    X(ECRYPTO, -21, "cryptographic library error")
+    X(ECRYPTO, -21, "cryptographic library error")                                                 \
+    X(EREVOKED, -22, "token is revoked")
 
 /** The error enum: JWTV_OK and JWTV_EINVAL, JWTV_ENOMEM, ... (see JWTV_ERRNO_MAP). */
 enum jwtv_err {
@@ -326,6 +327,61 @@ int jwtv_claims_get_string(const jwtv_claims *c, const char *name, char *out, si
  * JWTV_ECLAIM when absent, not an integer, or out of the int64 range.
  */
 int jwtv_claims_get_int(const jwtv_claims *c, const char *name, int64_t *out);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Revocations                                                                                 */
+/* ------------------------------------------------------------------------------------------ */
+
+/**
+ * A revocation set: the revocations a service learns from jwtd's revocation feed
+ * (GET /auth/revocations/stream, docs/revocation-feed.md) -- token ids (`jti`), sessions
+ * (`sid`) and user watermarks (tokens of a user with `iat` before it) -- each kept until
+ * the time after which every token it covers has expired. Feed it with
+ * jwtv_revset_apply_event() (or the jwtv_revset_add_* functions) from the thread that reads
+ * the feed; check tokens with jwtv_verify_revocable() or jwtv_revset_check() from any number
+ * of threads at once: a check is O(1) and takes no lock (readers never wait for the
+ * writer). Memory: about 48 bytes per entry at a load factor of at most 1/2; tables
+ * outgrown by the set are kept until jwtv_revset_free().
+ */
+typedef struct jwtv_revset jwtv_revset;
+
+/** Creates an empty set. Returns JWTV_OK, JWTV_EINVAL or JWTV_ENOMEM. */
+int jwtv_revset_new(jwtv_revset **out);
+/** Frees the set; no thread may use it any more. NULL is a no-op. */
+void jwtv_revset_free(jwtv_revset *rs);
+
+/**
+ * Adds a revocation valid until `until` (seconds since the epoch): a token id, a session id,
+ * or a user's watermark (tokens of user_id with iat < before). Adding what is there keeps the
+ * later `until` and the higher watermark. Writers are serialised internally. Returns JWTV_OK,
+ * JWTV_EINVAL (empty value, until <= 0), JWTV_ETOOLARGE (over 255 bytes), JWTV_ENOMEM.
+ */
+int jwtv_revset_add_jti(jwtv_revset *rs, const char *jti, int64_t until);
+int jwtv_revset_add_sid(jwtv_revset *rs, const char *sid, int64_t until);
+int jwtv_revset_add_user(jwtv_revset *rs, const char *user_id, int64_t before, int64_t until);
+/**
+ * Applies one event of the feed: the JSON of its `data:` line,
+ * {"type": "jti"|"sid"|"user", "value": "...", "before": N (user), "until": N}. An unknown
+ * type is ignored (JWTV_OK). Returns JWTV_OK, JWTV_EMALFORMED or an error of the add.
+ */
+int jwtv_revset_apply_event(jwtv_revset *rs, const char *json, size_t len);
+/** Forgets the entries whose `until` is before now. Returns how many. */
+size_t jwtv_revset_prune(jwtv_revset *rs, int64_t now);
+/** Entries in force. */
+size_t jwtv_revset_count(const jwtv_revset *rs);
+
+/**
+ * Checks verified claims against the set: JWTV_EREVOKED when the token's jti or sid is
+ * revoked, or its iat is before its user's watermark; else JWTV_OK. Lock-free, O(1).
+ */
+int jwtv_revset_check(const jwtv_revset *rs, const jwtv_claims *c);
+
+/**
+ * jwtv_verify(), then jwtv_revset_check() (rs may be NULL: no revocations). A revoked token
+ * returns JWTV_EREVOKED with *out still filled (who it was, for logs).
+ */
+int jwtv_verify_revocable(const jwtv_verifier *v, const jwtv_revset *rs, const char *token,
+                          size_t len, jwtv_claims *out) __attribute__((warn_unused_result));
 
 /* ------------------------------------------------------------------------------------------ */
 /* Process and thread housekeeping                                                             */

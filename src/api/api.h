@@ -89,6 +89,11 @@ typedef struct {
  */
 int api_ctx_new(const api_options_t *o, auth_t *auth, api_ctx_t **out);
 void api_ctx_free(api_ctx_t *ctx);
+/*
+ * On worker w's thread when its loop has stopped (http_options.on_worker_stop): the
+ * request layer wakes that loop no more (the revocation feed's streams).
+ */
+void api_worker_stop(api_ctx_t *ctx, http_worker_t *w);
 
 /*
  * Gives the request layer the relying party of social sign-in (auth/oidc.h; borrowed, must

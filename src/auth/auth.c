@@ -237,6 +237,7 @@ int auth_new(const auth_options_t *opts, db_t *db, jose_keyring_t *ring, const j
     a->epoch = atomic_fetch_add(&epochs, 1) + 1;
     a->users = auth__ucache_new(65536);
     a->guard_log = auth__guard_log_new();
+    a->feed = auth__feed_new();
     store_options_t so = {0};
     so.pull = auth__pull;
     so.pull_arg = a;
@@ -270,6 +271,8 @@ int auth_start(auth_t *a)
     int rc = store_start(a->store);
     if (rc == 0 && a->mailer && (rc = auth__mailer_start(a->mailer, a->db)) != 0)
         log_error("msg=\"cannot start the mail sender\"");
+    if (rc == 0)
+        rc = auth_feed_refresh(a);
     return rc;
 }
 
@@ -282,6 +285,7 @@ void auth_free(auth_t *a)
     store_close(a->store);
     auth__ucache_free(a->users);
     auth__guard_log_free(a->guard_log);
+    auth__feed_free(a->feed);
     live_release(a->live);
     pthread_mutex_destroy(&a->live_mu);
     free(a->issuer);

@@ -663,6 +663,100 @@ void auth_health(auth_t *a, auth_health_t *h);
 /* The same without the database ping (db_rc = 0 and db_ping_ns = 0): never blocks. */
 void auth_health_quick(auth_t *a, auth_health_t *h);
 
+/* ==== the revocation feed (feed.c) ==========================================================
+ *
+ * Every revocation (by jti, by sid, by user watermark) as an event with a cursor: the id of
+ * its database row, increasing, the same on every instance and after restarts. The feed
+ * carries ids and times, never tokens. Resource servers read it with a verifier key
+ * (`jwtd verifier create`) over GET /auth/revocations[/stream].
+ */
+
+/* Events kept in memory per process: a cursor older than that gets the snapshot. */
+#define AUTH_FEED_HISTORY 4096
+
+enum auth_feed_kind { AUTH_FEED_JTI = 0, AUTH_FEED_SID = 1, AUTH_FEED_USER = 2 };
+
+typedef struct {
+    uint64_t cursor; /* the event's row id; a snapshot's events all carry its cursor */
+    int64_t before;  /* USER: tokens of that user with iat < before are revoked; else 0 */
+    int64_t until;   /* Unix time after which every token it covers has expired */
+    uint8_t kind;    /* enum auth_feed_kind */
+    char value[AUTH_ID_MAX + 1]; /* the jti, the sid, or the user id in decimal */
+} auth_feed_event_t;
+
+/* "jti", "sid", "user". */
+const char *auth_feed_kind_name(enum auth_feed_kind k);
+
+/*
+ * Any thread, no I/O: copies at most max events with a cursor after since, oldest first.
+ * Returns 0 (OUT: *n, 0 when nothing is newer), or ERR_NOT_FOUND when the process cannot
+ * tell what came after since: older than the history it keeps, or newer than what it has
+ * read (another database, or not refreshed yet); then the client needs the snapshot.
+ */
+int auth_feed_read(auth_t *a, uint64_t since, auth_feed_event_t *out, size_t max, size_t *n);
+/* The newest cursor this process has read (any thread). */
+uint64_t auth_feed_head(auth_t *a);
+/*
+ * Blocking: reads the events committed since the newest one held (the first call loads the
+ * last AUTH_FEED_HISTORY), then runs the subscribers when there were any. Returns 0 or
+ * ERR_UNAVAILABLE. Called after each revocation and by the store's pull.
+ */
+int auth_feed_refresh(auth_t *a);
+/*
+ * Called (on the refreshing thread, which must not be kept waiting) after new events were
+ * appended. Register before serving; at most 4. Returns 0 or ERR_INVALID.
+ */
+typedef void (*auth_feed_fn)(void *arg);
+int auth_feed_subscribe(auth_t *a, auth_feed_fn fn, void *arg);
+/* Removes a subscriber; once it returns, fn(arg) is not running and never runs again. */
+void auth_feed_unsubscribe(auth_t *a, auth_feed_fn fn, void *arg);
+
+typedef struct {
+    auth_feed_event_t *events;
+    size_t count;
+    uint64_t cursor; /* follow with events after it */
+} auth_feed_snapshot_t;
+/*
+ * Blocking: every revocation still in force (live jtis, sessions and watermarks within the
+ * revocation horizon) as events carrying the cursor of the newest committed event. Returns
+ * 0 or ERR_UNAVAILABLE. OUT: *out, released with auth_feed_snapshot_dispose.
+ */
+int auth_feed_snapshot(auth_t *a, int64_t now, auth_feed_snapshot_t *out);
+void auth_feed_snapshot_dispose(auth_feed_snapshot_t *s);
+
+/*
+ * Blocking: whether credential (the Bearer value) may read the feed: a verifier key that
+ * exists. Returns 0, ERR_NOT_AUTHENTICATED or ERR_UNAVAILABLE. An OAuth client's access
+ * token with the scope "revocations:read" is the second kind of credential, to be accepted
+ * here once jwtd issues client-credentials tokens.
+ */
+int auth_feed_authorize(auth_t *a, str_t credential, int64_t now);
+/* Any thread: whether s has the shape of a verifier key ("jwtdv_" + 64 lowercase hex). */
+bool auth_verifier_key_shape(str_t s);
+
+/* Verifier keys (`jwtd verifier`), blocking. */
+#define AUTH_VERIFIER_KEY_MAX 80
+/*
+ * Creates the verifier name (1..100 characters, no control bytes) with a new key, written
+ * into key (shown once: only its SHA-256 is stored). Returns 0, ERR_INVALID (name),
+ * ERR_CONFLICT (name taken), ERR_UNAVAILABLE.
+ */
+int auth_verifier_create(auth_t *a, const char *name, int64_t now, char key[AUTH_VERIFIER_KEY_MAX]);
+typedef struct {
+    int64_t id;
+    char *name;
+    int64_t created_at, last_used_at; /* last_used_at: 0 = never; updated at most once a minute */
+} auth_verifier_t;
+typedef struct {
+    auth_verifier_t *items;
+    size_t count;
+} auth_verifier_list_t;
+/* Every verifier, oldest first. Returns 0 or ERR_UNAVAILABLE. */
+int auth_verifier_list(auth_t *a, auth_verifier_list_t *out);
+void auth_verifier_list_dispose(auth_verifier_list_t *l);
+/* Deletes the verifier name: its key is refused from then on. 0, ERR_NOT_FOUND, ERR_UNAVAILABLE. */
+int auth_verifier_delete(auth_t *a, const char *name);
+
 /* ==== guards (asynchronous, on an event loop) ==================================================
  */
 

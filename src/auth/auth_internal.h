@@ -63,7 +63,12 @@ struct auth {
     size_t cache_group_count;
     struct auth_guard_log *guard_log; /* guard.c: when each suspicious address was logged */
     struct auth_mailer *mailer;       /* outbox.c; NULL = no mail (the e-mail routes answer 503) */
+    struct auth_feed *feed;           /* feed.c: the revocation feed's ring */
 };
+
+/* The revocation feed's state (feed.c). */
+struct auth_feed *auth__feed_new(void);
+void auth__feed_free(struct auth_feed *f);
 
 /* The revocations recorded in the database: revoked access-token ids not yet expired,
    sessions revoked since `since` and user watermarks raised since `since`. */

@@ -27,6 +27,7 @@ void auth__index_revoke_sid(auth_t *a, const char *sid, int64_t now)
     store_id_t id;
     if (store_id_parse(str_cstr(sid), &id) == 0)
         store_revoke_sid(a->store, &id, auth__revocation_horizon(a, now));
+    (void)auth_feed_refresh(a); /* the feed has it before the answer; else the next pull */
 }
 
 /* ==== revocation ============================================================================ */
@@ -78,6 +79,7 @@ int auth_revoke_jti(auth_t *a, const char *jti, int64_t exp, int64_t now)
     store_id_t id;
     if (store_id_parse(str_cstr(jti), &id) == 0)
         store_revoke_jti(a->store, &id, exp + a->opts.leeway_s + 1);
+    (void)auth_feed_refresh(a);
     metrics_count(METRICS_REVOKE_JTI);
     char detail[AUTH_ID_MAX + 8];
     snprintf(detail, sizeof detail, "jti=%s", jti);
@@ -187,6 +189,7 @@ int auth__pull(void *arg, store_t *st, int64_t since, int64_t now)
         auth__ucache_drop(a->users, w->user_id);
     }
     auth__revocations_dispose(&r);
+    (void)auth_feed_refresh(a); /* the feed's events, read the same way */
     return 0;
 }
 

@@ -144,6 +144,7 @@ int cli_root_open(int argc, char **argv, unsigned parts, root_t **r);
     X("token", token, "issue a token pair for a user (token issue --user NAME)")                   \
     X("client", client, "manage OAuth / OpenID Connect clients: create, list, show, delete")       \
     X("revoke", revoke, "revoke every session of a user (revoke --user NAME)")                     \
+    X("verifier", verifier, "manage revocation-feed keys: create NAME, list, delete NAME")         \
     X("flush-expired", flush_expired, "delete expired tokens and dead sessions from the database") \
     X("audit", audit, "query the audit trail (audit --user U --event E --since 1h --json)")        \
     X("import-django", import_django,                                                              \

@@ -452,6 +452,7 @@ typedef struct {
     uint32_t revoked_tokens;
     uint32_t sessions;
     uint32_t tombstones; /* deleted users' watermarks (db_user_delete) */
+    uint32_t revocation_events;
 } db_flush_stats_t;
 
 /*
@@ -460,8 +461,8 @@ typedef struct {
  * no refresh token left and were last used / revoked before now - retain_s (pass the
  * access-token lifetime + leeway, so a revoked session's row outlives every access token
  * it issued and the revocation index still finds it after a restart); deleted users'
- * tombstones whose watermark is older than now - retain_s. OUT: *stats (may be
- * NULL).
+ * tombstones whose watermark is older than now - retain_s; revocation events made before
+ * now - retain_s. OUT: *stats (may be NULL).
  */
 int db_flush_expired(db_t *db, int64_t now, int64_t retain_s, db_flush_stats_t *stats);
 

@@ -93,6 +93,7 @@ enum db_stmt {
     DB_STMT_REVOKED_LIST,          /* now -> jti, expires_at */
     DB_STMT_FLUSH_REFRESH,         /* now */
     DB_STMT_FLUSH_REVOKED,         /* now */
+    DB_STMT_FLUSH_EVENTS,          /* threshold: revocation events made at or before it */
     DB_STMT_FLUSH_SESSIONS,        /* threshold: no refresh token left, last activity <= it */
     DB_STMT_USER_ADMIN_UPDATE,     /* email, role, active, email_verified, now, id */
     DB_STMT_USER_SEARCH,           /* pattern ("" = all), limit, offset -> user columns,

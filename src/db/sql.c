@@ -150,6 +150,7 @@ const db_stmt_def_t db__sql[DB_STMT__COUNT] = {
     STMT(FLUSH_REFRESH, "DELETE FROM refresh_tokens WHERE expires_at <= ?1"),
     STMT(FLUSH_REVOKED, "DELETE FROM revoked_tokens WHERE expires_at <= ?1"),
     STMT(FLUSH_TOMBSTONES, "DELETE FROM user_tombstones WHERE revoke_before <= ?1"),
+    STMT(FLUSH_EVENTS, "DELETE FROM revocation_events WHERE created_at <= ?1"),
     STMT(FLUSH_SESSIONS,
          "DELETE FROM sessions WHERE NOT EXISTS (SELECT 1 FROM refresh_tokens r "
          "WHERE r.sid = sessions.id) AND (CASE WHEN revoked_at IS NOT NULL AND revoked_at > "

@@ -643,6 +643,9 @@ static void request_finish(http_conn_t *c, bool close)
     req->_header_cap = 0;
     req->_resp_headers = NULL;
     req->_resp_tail = NULL;
+    c->ev_fn = NULL;
+    c->abandon_fn = NULL;
+    c->streaming = false;
     if (c->body.data)
         buf_dispose(&c->body); /* idle connections hold no buffers */
     if (c->closed) {
@@ -656,6 +659,59 @@ static void request_finish(http_conn_t *c, bool close)
         http__conn_flush(c);
         if (c->state == CONN_IDLE)
             resume(c);
+    }
+}
+
+/* The access line and the observer of a request that ends with status and bytes of body. */
+static void observe_end(http_req_t *req, int status, uint64_t bytes)
+{
+    http_worker_t *w = req->worker;
+    http_observer_fn observer = w->opts->observer;
+    if (log_enabled(LOG_INFO) || observer) {
+        uint64_t us = req->_start_ns ? (uv_hrtime() - req->_start_ns) / 1000 : 0;
+        if (log_enabled(LOG_INFO))
+            log_request_user(LOG_INFO, LOG_MODULE, http_req_rid(req),
+                             req->method_name.len ? req->method_name : STR_LIT("-"),
+                             req->target.ptr ? req->target : STR_LIT("-"), status, bytes, us,
+                             req->log_user_id);
+        if (observer)
+            observer(w->opts->observer_data, req, status, bytes, us);
+    }
+}
+
+/* Status line, Date, Content-Type and the added headers of req's answer into the output. */
+static void write_head(http_conn_t *c, int status, const char *content_type)
+{
+    http_worker_t *w = c->worker;
+    http_req_t *req = &c->req;
+    if (w->loop) {
+        int64_t sec = (int64_t)(uv_now(w->loop) / 1000);
+        if (sec != w->date_tick) {
+            w->date_tick = sec;
+            http__worker_update_date(w, (int64_t)time(NULL));
+        }
+    }
+    char head[64];
+    const char *sl = status_line(status);
+    if (sl) {
+        out_append(w, c, sl, strlen(sl));
+    } else {
+        if (status < 100 || status > 999)
+            status = 500;
+        size_t n = (size_t)snprintf(head, sizeof head, "HTTP/1.1 %d Status\r\n", status);
+        out_append(w, c, head, n);
+    }
+    out_append(w, c, w->date_line, w->date_len);
+    if (content_type) {
+        out_append(w, c, "Content-Type: ", 14);
+        out_append(w, c, content_type, strlen(content_type));
+        out_append(w, c, "\r\n", 2);
+    }
+    for (struct http_resp_header *h = req->_resp_headers; h; h = h->next) {
+        out_append(w, c, h->name.ptr, h->name.len);
+        out_append(w, c, ": ", 2);
+        out_append(w, c, h->value.ptr, h->value.len);
+        out_append(w, c, "\r\n", 2);
     }
 }
 
@@ -676,40 +732,9 @@ void http_respond(http_req_t *req, int status, const char *content_type, str_t b
         c->continue_pending = false;
     }
     if (!c->closed) {
-        if (w->loop) {
-            int64_t sec = (int64_t)(uv_now(w->loop) / 1000);
-            if (sec != w->date_tick) {
-                w->date_tick = sec;
-                http__worker_update_date(w, (int64_t)time(NULL));
-            }
-        }
-        char head[256];
+        write_head(c, status, content_type);
+        char head[64];
         size_t n = 0;
-        const char *sl = status_line(status);
-        if (sl) {
-            size_t l = strlen(sl);
-            memcpy(head, sl, l);
-            n = l;
-        } else {
-            if (status < 100 || status > 999)
-                status = 500;
-            n = (size_t)snprintf(head, sizeof head, "HTTP/1.1 %d Status\r\n", status);
-        }
-        memcpy(head + n, w->date_line, w->date_len);
-        n += w->date_len;
-        out_append(w, c, head, n);
-        if (content_type) {
-            out_append(w, c, "Content-Type: ", 14);
-            out_append(w, c, content_type, strlen(content_type));
-            out_append(w, c, "\r\n", 2);
-        }
-        for (struct http_resp_header *h = req->_resp_headers; h; h = h->next) {
-            out_append(w, c, h->name.ptr, h->name.len);
-            out_append(w, c, ": ", 2);
-            out_append(w, c, h->value.ptr, h->value.len);
-            out_append(w, c, "\r\n", 2);
-        }
-        n = 0;
         if (status >= 200 && status != 204 && status != 304) {
             memcpy(head, "Content-Length: ", 16);
             n = 16 + text_put_u64(head + 16, body.len);
@@ -729,17 +754,7 @@ void http_respond(http_req_t *req, int status, const char *content_type, str_t b
         if (body.len && !req->is_head && status != 204 && status != 304)
             out_append(w, c, body.ptr, body.len);
     }
-    http_observer_fn observer = w->opts->observer;
-    if (log_enabled(LOG_INFO) || observer) {
-        uint64_t us = req->_start_ns ? (uv_hrtime() - req->_start_ns) / 1000 : 0;
-        if (log_enabled(LOG_INFO))
-            log_request_user(LOG_INFO, LOG_MODULE, http_req_rid(req),
-                             req->method_name.len ? req->method_name : STR_LIT("-"),
-                             req->target.ptr ? req->target : STR_LIT("-"), status, body.len, us,
-                             req->log_user_id);
-        if (observer)
-            observer(w->opts->observer_data, req, status, body.len, us);
-    }
+    observe_end(req, status, body.len);
     request_finish(c, close);
 }
 
@@ -994,8 +1009,8 @@ static void resume(http_conn_t *c)
 /* See http_internal.h. */
 void http__conn_feed(http_conn_t *c, const char *data, size_t len)
 {
-    if (c->state == CONN_CLOSING || c->closed || len == 0)
-        return;
+    if (c->state == CONN_CLOSING || c->closed || len == 0 || c->streaming)
+        return; /* a stream's client has nothing more to say: its input is dropped */
     if (c->state == CONN_HANDLER) {
         ibuf_append(c, data, len); /* parsed after the handler answers */
         return;
@@ -1014,6 +1029,10 @@ void http__conn_feed(http_conn_t *c, const char *data, size_t len)
 /* See http_internal.h. */
 void http__conn_eof(http_conn_t *c)
 {
+    if (c->streaming) {
+        http__conn_abandon(c); /* the client left the stream */
+        return;
+    }
     if (c->state == CONN_HANDLER) {
         c->req._keep_alive = false; /* answer, then close */
         return;
@@ -1052,6 +1071,109 @@ void http__conn_gone(http_conn_t *c)
     if (c->req._stream && !c->req._responded &&
         (c->body_state == BODY_READING || c->body_state == BODY_PAUSED))
         stream_fail(c, ERR_IO);
+    else
+        http__conn_abandon(c);
+}
+
+/* ---- answering later ---------------------------------------------------------------------- */
+
+/* See http.h. */
+int http_req_timer(http_req_t *req, uint64_t delay_ms, http_req_event_fn fn, void *arg)
+{
+    http_conn_t *c = req->_conn;
+    http_worker_t *w = req->worker;
+    if (req->_responded || !w->loop || !fn)
+        return ERR_INVALID;
+    c->ev_fn = fn;
+    c->ev_arg = arg;
+    c->ev_due_ms = uv_now(w->loop) + delay_ms;
+    http__conn_update_deadline(c);
+    return 0;
+}
+
+/* See http.h. */
+void http_req_on_abandon(http_req_t *req, http_req_event_fn fn, void *arg)
+{
+    http_conn_t *c = req->_conn;
+    if (req->_responded)
+        return;
+    c->abandon_fn = fn;
+    c->abandon_arg = arg;
+}
+
+/* See http_internal.h. */
+void http__conn_timer_fire(http_conn_t *c)
+{
+    http_req_event_fn fn = c->ev_fn;
+    if (!fn || c->req._responded)
+        return;
+    c->ev_fn = NULL;
+    c->deadline_ms = 0;
+    fn(&c->req, c->ev_arg);
+}
+
+/* See http_internal.h. The abandon fn answers, which may free c: nothing touches it after. */
+void http__conn_abandon(http_conn_t *c)
+{
+    http_req_event_fn fn = c->abandon_fn;
+    if (!fn || c->req._responded)
+        return;
+    c->abandon_fn = NULL;
+    c->ev_fn = NULL;
+    fn(&c->req, c->abandon_arg);
+}
+
+/* See http.h. */
+int http_stream_begin(http_req_t *req, int status, const char *content_type)
+{
+    http_conn_t *c = req->_conn;
+    if (req->_responded || c->streaming || req->_stream)
+        return ERR_INVALID;
+    if (c->closed)
+        return ERR_IO;
+    if (req->is_head) {
+        http_respond(req, status, content_type, STR_NULL);
+        return ERR_IO;
+    }
+    req->_keep_alive = false;
+    c->streaming = true;
+    c->stream_status = status;
+    c->stream_bytes = 0;
+    write_head(c, status, content_type);
+    out_append(c->worker, c, "Connection: close\r\n\r\n", 21);
+    if (!c->in_parse) {
+        http__conn_flush(c);
+        c->worker->io->pause(c, false); /* read on: the client's EOF ends the stream */
+    }
+    return 0;
+}
+
+/* See http.h. */
+int http_stream_write(http_req_t *req, str_t data)
+{
+    http_conn_t *c = req->_conn;
+    if (!c->streaming || req->_responded)
+        return ERR_INVALID;
+    if (c->closed)
+        return ERR_IO;
+    if (c->wq.len > HTTP_STREAM_MAX_QUEUED)
+        return ERR_TOO_LARGE;
+    out_append(c->worker, c, data.ptr, data.len);
+    c->stream_bytes += data.len;
+    if (!c->in_parse)
+        http__conn_flush(c);
+    return 0;
+}
+
+/* See http.h. */
+void http_stream_end(http_req_t *req)
+{
+    http_conn_t *c = req->_conn;
+    if (!c->streaming || req->_responded)
+        return;
+    req->_responded = true;
+    observe_end(req, c->stream_status, c->stream_bytes);
+    request_finish(c, true);
 }
 
 /* True while a handler or a body consumer still owns the request (it has to respond). */

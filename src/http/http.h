@@ -232,6 +232,52 @@ void http_respond_json(http_req_t *req, int status, const struct json_t *value);
  */
 void http_respond_error(http_req_t *req, int err, const char *detail);
 
+/* ---- answering later: timers, abandoned requests, streamed responses ------------------------ */
+
+typedef void (*http_req_event_fn)(http_req_t *req, void *arg);
+/*
+ * Runs fn(req, arg) on req's loop delay_ms from now unless the request was answered first:
+ * a handler that answers later (a long poll's deadline, a stream's keepalive). One timer
+ * per request: a second call replaces the first. The callback runs once; it may set the
+ * timer again. Returns 0, or ERR_INVALID (answered already, or no event loop).
+ */
+int http_req_timer(http_req_t *req, uint64_t delay_ms, http_req_event_fn fn, void *arg);
+/*
+ * fn(req, arg) runs once, on req's loop, if the request is abandoned while its handler
+ * still owns it: the connection broke, the client closed a streamed response, or the server
+ * is shutting down. fn MUST answer it (any respond function, or http_stream_end for a
+ * stream) and touch nothing of it afterwards. Replaces a previous fn; the request's timer
+ * does not run after it.
+ */
+void http_req_on_abandon(http_req_t *req, http_req_event_fn fn, void *arg);
+
+/*
+ * Streamed responses (Server-Sent Events, long-lived answers the loop writes to as events
+ * arrive): http_stream_begin sends the status line and headers (those added with
+ * http_resp_header_add, content_type, "Connection: close", no Content-Length: the body
+ * ends when the connection closes, valid for HTTP/1.0 and 1.1); then http_stream_write
+ * sends pieces, and http_stream_end ends the response and closes the connection. Input
+ * that arrives meanwhile is discarded; the client's EOF, a broken connection and the
+ * server's shutdown reach the handler through http_req_on_abandon (set it before
+ * beginning). The connection counts against max_connections like any other.
+ *
+ * http_stream_begin returns 0, ERR_INVALID (already answered or streaming, or a request
+ * whose body is being streamed), or ERR_IO (the client is gone; for HEAD the headers were
+ * sent and the response ended): on an error the stream did not begin and the caller answers
+ * (a no-op when gone).
+ */
+int http_stream_begin(http_req_t *req, int status, const char *content_type);
+/* Most bytes queued for a slow client before http_stream_write refuses (ERR_TOO_LARGE). */
+#define HTTP_STREAM_MAX_QUEUED (256u * 1024u)
+/*
+ * Sends data now (or queues it behind a write in flight). Returns 0, ERR_INVALID (no
+ * stream), ERR_IO (the connection is gone) or ERR_TOO_LARGE (the client does not read:
+ * HTTP_STREAM_MAX_QUEUED bytes wait already); after an error the caller ends the stream.
+ */
+int http_stream_write(http_req_t *req, str_t data);
+/* Ends the stream (logged and observed as one request) and closes the connection. */
+void http_stream_end(http_req_t *req);
+
 /*
  * Observer of finished requests (metrics, slow-request logs): called on the worker thread
  * right after each response was serialised, with the status, body bytes and the time since
@@ -391,6 +437,16 @@ void http_worker_set_data(http_worker_t *w, void *data);
 void *http_worker_data(const http_worker_t *w);
 /* 0-based index of the worker. */
 uint32_t http_worker_index(const http_worker_t *w);
+
+/*
+ * Wakeups from other threads: fn(w, arg) runs on w's loop after http_worker_wake(w). Call
+ * http_worker_on_wake on w's own thread (at most 4 per worker). http_worker_wake may be
+ * called from any thread while the worker runs (a no-op once its loop has stopped): calls
+ * made before the loop gets to them are coalesced into one run of every fn.
+ */
+typedef void (*http_wake_fn)(http_worker_t *w, void *arg);
+int http_worker_on_wake(http_worker_t *w, http_wake_fn fn, void *arg);
+void http_worker_wake(http_worker_t *w);
 
 /* ---- blocking-work pool ------------------------------------------------------------------- */
 

@@ -80,6 +80,14 @@ struct http_worker {
     uv_tcp_t aux_listener; /* worker 0 only, when http_options.aux_host is set */
     int aux_fd;            /* -1 = none */
     uv_async_t stop_async;
+    uv_async_t wake_async; /* http_worker_wake */
+    uv_mutex_t wake_mu;    /* guards wake_open against the closing of wake_async */
+    bool wake_open;
+    struct {
+        http_wake_fn fn;
+        void *arg;
+    } wake[4];
+    uint32_t nwake;
     uv_timer_t shutdown_timer;
     int listen_fd;
     int cpu; /* CPU this worker's thread is pinned to; -1 = not pinned */
@@ -123,6 +131,15 @@ struct http_conn {
     uint8_t body_state;    /* enum http_body_state (conn.c); valid when req._stream */
     bool body_buffered;    /* http_req_body_read over an already buffered body */
     bool continue_pending; /* "100 Continue" deferred until the handler reads the body */
+    /* answering later (http_req_timer, http_req_on_abandon, http_stream_*) */
+    http_req_event_fn ev_fn; /* the request's timer; NULL = none */
+    void *ev_arg;
+    uint64_t ev_due_ms;
+    http_req_event_fn abandon_fn;
+    void *abandon_arg;
+    bool streaming;        /* http_stream_begin: the response is open */
+    int stream_status;     /* for the access line at the end */
+    uint64_t stream_bytes; /* body bytes written */
     int err;               /* ERR_* that stopped parsing */
     uint64_t msg_start_ms;
     uint64_t headers_done_ms;
@@ -161,6 +178,10 @@ void http__conn_gone(http_conn_t *c);
 bool http__conn_in_flight(const http_conn_t *c);
 /* Asks the connection to stop (timeouts, shutdown): answers err (0 = silently) and closes. */
 void http__conn_abort(http_conn_t *c, int err);
+/* The request's timer is due (http_req_timer): runs its callback. */
+void http__conn_timer_fire(http_conn_t *c);
+/* The handler's request is abandoned (shutdown, broken connection): runs its abandon fn. */
+void http__conn_abandon(http_conn_t *c);
 
 /* server.c: transport hooks called by conn.c */
 void http__conn_release(http_conn_t *c); /* request finished after the conn was gone */

@@ -103,6 +103,37 @@ uint32_t http_worker_index(const http_worker_t *w)
     return w->index;
 }
 
+/* ---- wakeups from other threads --------------------------------------------------------- */
+
+static void on_wake(uv_async_t *a)
+{
+    http_worker_t *w = a->data;
+    for (uint32_t i = 0; i < w->nwake; i++)
+        w->wake[i].fn(w, w->wake[i].arg);
+}
+
+/* See http.h. */
+int http_worker_on_wake(http_worker_t *w, http_wake_fn fn, void *arg)
+{
+    if (!fn || !w->loop || w->nwake >= sizeof w->wake / sizeof w->wake[0])
+        return ERR_INVALID;
+    w->wake[w->nwake].fn = fn;
+    w->wake[w->nwake].arg = arg;
+    w->nwake++;
+    return 0;
+}
+
+/* See http.h. */
+void http_worker_wake(http_worker_t *w)
+{
+    if (!w->loop)
+        return;
+    uv_mutex_lock(&w->wake_mu);
+    if (w->wake_open)
+        uv_async_send(&w->wake_async);
+    uv_mutex_unlock(&w->wake_mu);
+}
+
 /* ---- deadlines ------------------------------------------------------------------------- */
 
 static void set_deadline(http_conn_t *c, uint64_t when)
@@ -135,7 +166,10 @@ void http__conn_update_deadline(http_conn_t *c)
         set_deadline(c, c->headers_done_ms + o->body_timeout_ms);
         break;
     case CONN_HANDLER:
-        c->deadline_ms = 0; /* the handler's own work is not bounded here */
+        if (c->ev_fn) /* the handler's timer (http_req_timer) */
+            set_deadline(c, c->ev_due_ms);
+        else
+            c->deadline_ms = 0; /* the handler's own work is not bounded here */
         break;
     case CONN_CLOSING:
         set_deadline(c, uv_now(w->loop) + o->idle_timeout_ms);
@@ -152,6 +186,10 @@ static void on_conn_timer(uv_timer_t *t)
     if (now + 1 < c->deadline_ms) {
         uv_timer_start(&c->timer, on_conn_timer, c->deadline_ms - now, 0);
         c->timer_due_ms = c->deadline_ms;
+        return;
+    }
+    if (c->state == CONN_HANDLER && c->ev_fn && !c->lingering) {
+        http__conn_timer_fire(c); /* may answer, and close; c is not freed while open */
         return;
     }
     if (c->lingering || c->writing || c->state == CONN_CLOSING) {
@@ -447,6 +485,10 @@ static void maybe_finish_shutdown(http_worker_t *w)
     w->stop_async.data = NULL; /* once */
     uv_close((uv_handle_t *)&w->shutdown_timer, on_closed_noop);
     uv_close((uv_handle_t *)&w->stop_async, on_closed_noop);
+    uv_mutex_lock(&w->wake_mu);
+    w->wake_open = false; /* http_worker_wake is a no-op from now on */
+    uv_mutex_unlock(&w->wake_mu);
+    uv_close((uv_handle_t *)&w->wake_async, on_closed_noop);
     if (w->opts->on_worker_stop)
         w->opts->on_worker_stop(w, w->loop, w->opts->hook_arg);
 }
@@ -474,6 +516,8 @@ static void on_stop(uv_async_t *a)
         next = c->next;
         if (c->state == CONN_IDLE && !c->writing)
             close_now(c);
+        else if (c->state == CONN_HANDLER)
+            http__conn_abandon(c); /* streams and long polls end now, not at the timeout */
     }
     uv_timer_start(&w->shutdown_timer, on_shutdown_timeout, w->opts->shutdown_timeout_ms, 0);
     maybe_finish_shutdown(w);
@@ -738,6 +782,10 @@ int http_server_run(const struct http_options *opts, const http_router_t *router
         }
         uv_async_init(w->loop, &w->stop_async, on_stop);
         w->stop_async.data = w;
+        uv_async_init(w->loop, &w->wake_async, on_wake);
+        w->wake_async.data = w;
+        uv_mutex_init(&w->wake_mu);
+        w->wake_open = true;
         uv_timer_init(w->loop, &w->shutdown_timer);
         w->shutdown_timer.data = w;
     }
@@ -770,8 +818,10 @@ int http_server_run(const struct http_options *opts, const http_router_t *router
     for (uint32_t i = 0; i < n; i++)
         uv_thread_join(&srv.workers[i].thread);
     uv_loop_close(&srv.main_loop);
-    for (uint32_t i = 0; i < n; i++)
+    for (uint32_t i = 0; i < n; i++) {
         http__worker_dispose_common(&srv.workers[i]);
+        uv_mutex_destroy(&srv.workers[i].wake_mu);
+    }
     free(srv.workers);
     log_info("msg=\"stopped\"");
     return 0;

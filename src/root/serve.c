@@ -53,18 +53,26 @@ static void raise_nofile(void)
     }
 }
 
+/* What the worker hooks reach: the store, and the request layer once built. */
+struct serve_hooks {
+    store_t *st;
+    api_ctx_t *ctx;
+};
+
 /* Each event loop gets its own Redis connection (a no-op on the embedded store). */
 static void on_worker_start(http_worker_t *w, struct uv_loop_s *loop, void *arg)
 {
+    struct serve_hooks *h = arg;
     (void)w;
-    store_loop_attach(arg, loop);
+    store_loop_attach(h->st, loop);
 }
 
 static void on_worker_stop(http_worker_t *w, struct uv_loop_s *loop, void *arg)
 {
-    (void)w;
+    struct serve_hooks *h = arg;
     (void)loop;
-    store_loop_detach(arg);
+    api_worker_stop(h->ctx, w); /* no more wakeups for this loop (the revocation feed) */
+    store_loop_detach(h->st);
 }
 
 /* SIGHUP's first step: the log files reopened by name (logrotate renamed them). */
@@ -213,7 +221,8 @@ int root_serve(root_t *r)
     }
     ho.on_worker_start = on_worker_start;
     ho.on_worker_stop = on_worker_stop;
-    ho.hook_arg = st;
+    struct serve_hooks hooks = {st, NULL};
+    ho.hook_arg = &hooks;
     ho.on_ready = serve_ready;
     ho.on_sighup = serve_reload;
     ho.signal_arg = r;
@@ -224,6 +233,7 @@ int root_serve(root_t *r)
     rc = api_ctx_new(&r->opt.api, r->auth, &ctx);
     if (rc == 0 && (rc = root__oidc_new(r, &oidc)) == 0)
         api_ctx_set_oidc(ctx, oidc);
+    hooks.ctx = ctx;
     if (rc == 0) {
         api_observe(ctx, &ho);
         rc = build_router(r, ctx, &res, router);

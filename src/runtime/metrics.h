@@ -44,7 +44,8 @@
     X(MAIL_RETRIED, "mails", "result=\"retried\"")                                                 \
     X(MAIL_FAILED, "mails", "result=\"failed\"")                                                   \
     X(POOL_REJECTED, "pool_rejections", "")                                                        \
-    X(SLOW_REQUESTS, "slow_requests", "")
+    X(SLOW_REQUESTS, "slow_requests", "")                                                          \
+    X(FEED_EVENTS, "revocation_feed_events", "")
 
 /* The HELP text of each counter family above (one row per family name). */
 #define METRICS_COUNTER_HELP_MAP(X)                                                                \
@@ -57,7 +58,8 @@
     X("mails", "Mails by result: queued in the outbox, sent, retried after a failed attempt, "     \
                "failed for good.")                                                                 \
     X("pool_rejections", "Requests refused because the blocking pool was full.")                   \
-    X("slow_requests", "Requests slower than JWTD_SLOW_REQUEST.")
+    X("slow_requests", "Requests slower than JWTD_SLOW_REQUEST.")                                  \
+    X("revocation_feed_events", "Revocation events sent to resource servers (streams and polls).")
 
 enum metrics_counter {
 #define METRICS_C_ENUM_(id, name, labels) METRICS_##id,
@@ -122,7 +124,7 @@ enum metrics_family {
 #define METRICS__BUCKETS 15 /* 14 bounds + Inf */
 
 /* Gauges kept by increments (each shard holds its own delta; the sum is the value). */
-enum metrics_gauge { METRICS_G_OPEN_CONNECTIONS, METRICS__GAUGES };
+enum metrics_gauge { METRICS_G_OPEN_CONNECTIONS, METRICS_G_FEED_CLIENTS, METRICS__GAUGES };
 
 /* A summed view of every shard (metrics_snapshot). Status classes: 1xx..5xx -> [0..4]. */
 typedef struct {

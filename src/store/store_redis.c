@@ -527,6 +527,7 @@ static void apply_message(store_redis_t *rd, const char *m, size_t n)
             store_revindex_add_jti(st->ix, &id, a);
         else
             store_revindex_add_sid(st->ix, &id, a);
+        store_request_pull(st); /* the owner's pull also brings the revocation feed's rows */
         break;
     case 'w':
         if (!parse_i64(&p, &a) || !parse_i64(&p, &b) || !parse_i64(&p, &c))

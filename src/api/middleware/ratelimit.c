@@ -63,6 +63,16 @@ static bool is_exempt(const http_req_t *req)
            str_eq(p, STR_LIT("/auth/introspect")); /* nginx's per-request subrequest */
 }
 
+/* A resource server's verifier key on a feed route: not a JWT, so never verified as one nor
+   counted as an invalid token (the route checks the key); the request counts against the
+   address's budget. */
+static bool is_verifier_key(const http_req_t *req)
+{
+    str_t key;
+    return str_starts_with(req->path, STR_LIT("/auth/revocations")) &&
+           api__bearer(req, &key) == 0 && auth_verifier_key_shape(key);
+}
+
 static int on_ratelimit(http_req_t *req, void *data)
 {
     const api_ctx_t *ctx = data;
@@ -78,12 +88,12 @@ static int on_ratelimit(http_req_t *req, void *data)
         return ERR_DECLINED;
     const char *client = http_req_client_str(req);
     int64_t uid = 0;
-    const api_locals_t *caller = api__caller(req, ctx);
-    if (caller->bearer_rc == 0 && caller->verdict == AUTH_OK && caller->ref.has_user_id &&
+    const api_locals_t *caller = is_verifier_key(req) ? NULL : api__caller(req, ctx);
+    if (caller && caller->bearer_rc == 0 && caller->verdict == AUTH_OK && caller->ref.has_user_id &&
         caller->ref.user_id != INT64_MIN) {
         kind = AUTH_GUARD_USER;
         uid = caller->ref.user_id;
-    } else if (caller->bearer_rc == 0) {
+    } else if (caller && caller->bearer_rc == 0) {
         auth_guard_invalid_token(ctx->auth, client);
     }
     struct rl *c = http_req_alloc(req, sizeof *c);

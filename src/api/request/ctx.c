@@ -119,6 +119,7 @@ int api_ctx_new(const api_options_t *o, auth_t *auth, api_ctx_t **out)
     c->o.admin_ip_allowlist = &c->admin_allowlist;
     if (c->o.revocations_window_s <= 0)
         c->o.revocations_window_s = 900;
+    c->feed = api__feed_new(auth);
     *out = c;
     return 0;
 }
@@ -128,6 +129,7 @@ void api_ctx_free(api_ctx_t *c)
 {
     if (!c)
         return;
+    api__feed_free(c->feed);
     api_static_free(c->ui);
     free((char *)c->o.cookie_domain);
     free((char *)c->o.cookie_path);

@@ -57,6 +57,7 @@ struct api_ctx {
     struct api_static *ui;  /* the web UI's files (routes/static.c) */
     char *openapi;          /* the served document (routes/openapi.c) */
     struct auth_oidc *oidc; /* social sign-in (routes/oidc.c); NULL = its routes are off */
+    struct api_feed *feed;  /* the revocation feed's clients per loop (routes/feed.c) */
     size_t openapi_len;
 };
 

@@ -108,6 +108,10 @@ static void render(buf_t *b, const metrics_snapshot_t *m, const auth_health_t *h
     head(b, "http_open_connections", "gauge", "Open client connections.");
     buf_printf(b, "jwtd_http_open_connections %lld\n",
                (long long)m->gauge[METRICS_G_OPEN_CONNECTIONS]);
+    head(b, "revocation_feed_clients", "gauge",
+         "Resource servers following the revocation feed (streams and waiting polls).");
+    buf_printf(b, "jwtd_revocation_feed_clients %lld\n",
+               (long long)m->gauge[METRICS_G_FEED_CLIENTS]);
     head(b, "http_pool_depth", "gauge", "Blocking-pool jobs queued or running.");
     buf_printf(b, "jwtd_http_pool_depth %u\n", http_pool_depth());
     head(b, "database_up", "gauge", "1 when the database answered this scrape's ping.");

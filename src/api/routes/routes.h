@@ -33,11 +33,21 @@
     X(readyz)                                                                                      \
     X(cookie)                                                                                      \
     X(sessions)                                                                                    \
-    X(service) X(account) X(admin) X(mfa) X(webauthn) X(oidc) X(introspect) X(oauth) X(static)
+    X(service)                                                                                     \
+    X(account) X(admin) X(mfa) X(webauthn) X(oidc) X(introspect) X(feed) X(oauth) X(static)
 
 #define API_FAMILY_DECL_(name) extern const api_family_t api_##name##_family;
 API_ROUTE_FAMILIES(API_FAMILY_DECL_)
 #undef API_FAMILY_DECL_
+
+/*
+ * The revocation feed (feed.c): its clients per loop, created with the context (subscribed
+ * to auth's feed when auth is set) and freed with it (unsubscribed first).
+ */
+struct api_feed *api__feed_new(auth_t *auth);
+void api__feed_free(struct api_feed *f);
+/* GET /auth/revocations with a verifier key: the feed's long poll (introspect.c calls it). */
+void api__feed_poll(http_req_t *req);
 
 /* /_test/...: echo, path parameters, slow pool work (platform.c; tests only). */
 extern const api_family_t api_test_family;
