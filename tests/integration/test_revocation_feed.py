@@ -27,6 +27,7 @@ import tempfile
 import threading
 import time
 
+import jwt
 import pytest
 import requests
 
@@ -426,3 +427,17 @@ def test_two_instances_on_one_redis(tmp_path, verifiers):
             b.stop()
     finally:
         redis.stop()
+
+
+def test_deleted_user_is_a_feed_event(jwtd):
+    """Deleting a user takes its sessions with it (no session event is left to send): its
+    tombstone is the revocation the feed carries, a user watermark verifiers apply."""
+    key = jwtd.verifier_key()
+    t = jwtd.login("carol")
+    c0 = poll(jwtd.url, key)["cursor"]
+    uid = str(jwt.decode(t["access"], options={"verify_signature": False})["user_id"])
+    jwtd.svc.cli("user", "delete", "carol")
+    got = poll(jwtd.url, key, since=c0, wait=10)
+    users = [e for e in got["events"] if e["type"] == "user"]
+    assert [e["value"] for e in users] == [uid], got
+    assert users[0]["before"] >= int(time.time()) - 5, users
