@@ -124,21 +124,32 @@ void store_request_pull(store_t *st);
 /* ---- Redis backend (store_redis.c) ------------------------------------------------------ */
 
 typedef struct {
-    const char *url;     /* redis://[:password@]host[:port][/db] or unix:///path[?db=N] */
+    /* redis://[:password@]host[:port][/db], unix:///path[?db=N] or
+       redis-sentinel://[:password@]host[:port],host[:port]/MASTER[?db=N&sentinel_password=P]
+       (the password before '@' is the master's; sentinels default to port 26379) */
+    const char *url;
     const char *prefix;  /* prefix of every key and channel; NULL = "jwtd:" */
     uint32_t timeout_ms; /* connect and command timeout; 0 = 500 */
+    /* sentinel mode: a file holding the sentinels' password (read once, trailing newline
+       dropped); NULL = none or the URL's sentinel_password */
+    const char *sentinel_password_file;
 } store_redis_options_t;
 
 /*
  * Connects the store to Redis: parses the URL (ERR_CONFIG with a message in err on a bad
  * one), starts the store thread (subscriber + command connection). Never fails because
  * Redis is down: it keeps reconnecting with backoff. Call after store_start(), once.
+ * Sentinel mode: the store thread asks the sentinels for the master (SENTINEL
+ * get-master-addr-by-name, confirmed by ROLE), follows +switch-master, and asks again when a
+ * connection fails or answers READONLY; every connection then moves to the new master (the
+ * subscriber re-subscribes, which pulls the revocations from the database).
  */
 int store_redis_start(store_t *st, const store_redis_options_t *o, char *err, size_t cap);
 /*
- * One synchronous round trip to the Redis of o (`jwtd check`): connect, AUTH and SELECT
- * when the URL asks for them, PING, each bounded by o->timeout_ms; no store needed, nothing
- * written. Returns 0, ERR_CONFIG (bad URL) or ERR_UNAVAILABLE, with a message in err.
+ * One synchronous round trip to the Redis of o (`jwtd check`): connect (in sentinel mode:
+ * to the master the sentinels name, confirmed by ROLE), AUTH and SELECT when the URL asks
+ * for them, PING, each bounded by o->timeout_ms; no store needed, nothing written. Returns 0,
+ * ERR_CONFIG (bad URL) or ERR_UNAVAILABLE, with a message in err.
  */
 int store_redis_ping(const store_redis_options_t *o, char *err, size_t cap);
 /* Whether Redis is configured / currently reachable (subscribed and answering). */
