@@ -477,6 +477,7 @@ def main():
                         "--password-stdin"], input=PASSWORD, env=sys_.cli_env, check=True,
                        capture_output=True, text=True, timeout=60, cwd=sys_.dir)
         hist.write({"k": "meta", "seconds": seconds, "seed": seed, "grace_s": GRACE_S,
+                    "wall": time.time(),
                     "instances": INSTANCES, "workers": int(os.environ.get("FAULT_WORKERS", "4")),
                     "t": time.monotonic()})
         workers = [Worker(n, sys_, hist, stop, seed + n)

@@ -366,6 +366,7 @@ typedef struct {
     bool has_ref;
     char access_sid[AUTH_ID_MAX + 1]; /* LOGOUT: the Bearer token's session ("" = none) */
     int64_t user_id;                  /* USER */
+    int loads;                        /* USER: loads so far (see user_done) */
     /* route fields, not used here */
     int shape;
     bool from_body;
