@@ -152,6 +152,17 @@ int store_redis_start(store_t *st, const store_redis_options_t *o, char *err, si
  * ERR_CONFIG (bad URL) or ERR_UNAVAILABLE, with a message in err.
  */
 int store_redis_ping(const store_redis_options_t *o, char *err, size_t cap);
+/*
+ * For processes without a store (the CLI): PUBLISHes "every session of user_id issued
+ * before revoke_before is revoked" on the revocation channel of o, as a server does, so
+ * the servers apply a change the CLI wrote to the database at once instead of at their
+ * next database poll (which waits for the database: a change made just before a database
+ * outage would otherwise reach them only after it). Same connection steps and result as
+ * store_redis_ping.
+ */
+int store_redis_publish_watermark(const store_redis_options_t *o, int64_t user_id,
+                                  int64_t revoke_before, int64_t keep_until, char *err,
+                                  size_t cap);
 /* Whether Redis is configured / currently reachable (subscribed and answering). */
 bool store_redis_configured(const store_t *st);
 bool store_redis_up(const store_t *st);

@@ -1156,8 +1156,30 @@ static int sync_command(redisContext *c, int argc, const char **argv, char *err,
     return rc;
 }
 
+/* One synchronous command (after connect, AUTH, SELECT) to the Redis of o. */
+static int sync_once(const store_redis_options_t *o, int argc, const char **argv, char *err,
+                     size_t cap);
+
 /* See store.h. */
 int store_redis_ping(const store_redis_options_t *o, char *err, size_t cap)
+{
+    return sync_once(o, 1, (const char *[]){"PING"}, err, cap);
+}
+
+/* See store.h. */
+int store_redis_publish_watermark(const store_redis_options_t *o, int64_t user_id,
+                                  int64_t revoke_before, int64_t keep_until, char *err,
+                                  size_t cap)
+{
+    char channel[160], msg[96];
+    snprintf(channel, sizeof channel, "%srevocations", o->prefix ? o->prefix : "jwtd:");
+    snprintf(msg, sizeof msg, "w %" PRId64 " %" PRId64 " %" PRId64, user_id, revoke_before,
+             keep_until);
+    return sync_once(o, 3, (const char *[]){"PUBLISH", channel, msg}, err, cap);
+}
+
+static int sync_once(const store_redis_options_t *o, int argc, const char **argv, char *err,
+                     size_t cap)
 {
     store_redis_t *rd = xcalloc(1, sizeof *rd);
     int rc = rd_configure(rd, o, err, cap);
@@ -1195,7 +1217,7 @@ int store_redis_ping(const store_redis_options_t *o, char *err, size_t cap)
     if (rc == 0 && rd->db)
         rc = sync_command(c, 2, (const char *[]){"SELECT", dbs}, err, cap);
     if (rc == 0)
-        rc = sync_command(c, 1, (const char *[]){"PING"}, err, cap);
+        rc = sync_command(c, argc, argv, err, cap);
     if (c)
         redisFree(c);
     rd_free(rd);
