@@ -281,8 +281,8 @@ static void tell_servers(root_t *r, const char *cmd, int64_t user_id, int64_t no
     if (!r->opt.redis)
         return;
     char err[512];
-    if (store_redis_publish_watermark(&r->opt.redis_opt, user_id, now,
-                                      now + root_keyset_keep_s(r), err, sizeof err) != 0)
+    if (store_redis_publish_watermark(&r->opt.redis_opt, user_id, now, now + root_keyset_keep_s(r),
+                                      err, sizeof err) != 0)
         fprintf(stderr,
                 "jwtd %s: done; the servers will apply it at their next database poll "
                 "(redis: %s)\n",

@@ -161,8 +161,7 @@ int store_redis_ping(const store_redis_options_t *o, char *err, size_t cap);
  * store_redis_ping.
  */
 int store_redis_publish_watermark(const store_redis_options_t *o, int64_t user_id,
-                                  int64_t revoke_before, int64_t keep_until, char *err,
-                                  size_t cap);
+                                  int64_t revoke_before, int64_t keep_until, char *err, size_t cap);
 /* Whether Redis is configured / currently reachable (subscribed and answering). */
 bool store_redis_configured(const store_t *st);
 bool store_redis_up(const store_t *st);

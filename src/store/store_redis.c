@@ -1168,8 +1168,7 @@ int store_redis_ping(const store_redis_options_t *o, char *err, size_t cap)
 
 /* See store.h. */
 int store_redis_publish_watermark(const store_redis_options_t *o, int64_t user_id,
-                                  int64_t revoke_before, int64_t keep_until, char *err,
-                                  size_t cap)
+                                  int64_t revoke_before, int64_t keep_until, char *err, size_t cap)
 {
     char channel[160], msg[96];
     snprintf(channel, sizeof channel, "%srevocations", o->prefix ? o->prefix : "jwtd:");
