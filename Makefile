@@ -121,7 +121,8 @@ UNIT_OBJ   := $(call obj,$(UNIT_SRC))
 LLHTTP_OBJ := $(patsubst $(LLHTTP_DIR)/%.c,$(BUILD)/obj/llhttp/%.o,$(LLHTTP_SRC))
 
 .PHONY: all clean run test unit asan tsan fuzz fuzz-build fuzz-replay integration test-pg examples \
-        jwtv-check format check-format lint bootstrap bench e2e soak openapi-check version-file
+        jwtv-check format check-format lint bootstrap bench e2e soak openapi-check version-file \
+        fault-test
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/jwtd $(BUILD)/libjwtv.a $(BUILD)/libjwtv.so $(BUILD)/unit_tests $(BUILD)/resource-server
@@ -340,6 +341,14 @@ test-pg:
 	JWTD_TEST_PG=1 JWTD_SRC_ROOT=$(CURDIR) ./$(JWTD_BIN_DIR)/unit_tests resource_post_
 	JWTD_TEST_DB=pg JWTD_BIN=$(CURDIR)/$(JWTD_BIN_DIR)/jwtd $(PYTHON) -m pytest -q \
 	    -p no:cacheprovider $(addprefix tests/integration/,$(PG_TESTS)) $(PYTEST_ARGS)
+
+# Fault injection (tests/fault, docs/reliability.md): HAProxy in front of 3 instances on
+# PostgreSQL and Redis Sentinel, a mixed load, faults injected, the history checked by
+# tests/fault/check.py. FAULT_SECONDS=60 by default (the report run: 300 or more).
+FAULT_SECONDS ?= 60
+fault-test:
+	FAULT_SECONDS=$(FAULT_SECONDS) JWTD_BIN=$(CURDIR)/$(FAULT_BIN_DIR)/jwtd $(PYTHON) tests/fault/run.py
+FAULT_BIN_DIR ?= build
 
 # Browser flow: the JS client's unit tests (node's test runner, against a real jwtd) and the
 # end-to-end tests in Debian's Chromium (tests/e2e: playwright-core, installed by bootstrap).

@@ -614,6 +614,12 @@ int auth_user_cached(auth_t *a, int64_t user_id, int64_t now, char *out, size_t 
                      bool *is_active);
 /* Blocking: loads user_id into the cache. Returns 0, ERR_NOT_FOUND, ERR_UNAVAILABLE. */
 int auth_user_load(auth_t *a, int64_t user_id, int64_t now);
+/*
+ * auth_user_load, and on success a copy of what was cached: out->user_id, out->user_json
+ * (auth_pair_dispose frees it) and *is_active. The copy answers the request that asked for
+ * the load even when a change to the user drops the cache entry right after.
+ */
+int auth_user_load_copy(auth_t *a, int64_t user_id, int64_t now, auth_pair_t *out, bool *is_active);
 /* Drops user_id from the cache (after a change made outside auth). Thread-safe. */
 void auth_user_invalidate(auth_t *a, int64_t user_id);
 

@@ -277,6 +277,12 @@ int auth_user_cached(auth_t *a, int64_t user_id, int64_t now, char *out, size_t 
 /* See auth.h. */
 int auth_user_load(auth_t *a, int64_t user_id, int64_t now)
 {
+    return auth_user_load_copy(a, user_id, now, NULL, NULL);
+}
+
+/* See auth.h. */
+int auth_user_load_copy(auth_t *a, int64_t user_id, int64_t now, auth_pair_t *out, bool *is_active)
+{
     db_user_t u;
     memset(&u, 0, sizeof u);
     int rc = db_user_find_by_id(a->db, user_id, &u);
@@ -285,7 +291,9 @@ int auth_user_load(auth_t *a, int64_t user_id, int64_t now)
             auth__ucache_drop(a->users, user_id);
         return auth__map_db(rc);
     }
-    auth__user_cache_put(a, &u, now, NULL);
+    auth__user_cache_put(a, &u, now, out);
+    if (is_active)
+        *is_active = u.is_active;
     db_user_dispose(&u);
     return 0;
 }

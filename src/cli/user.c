@@ -29,6 +29,7 @@
 #include "runtime/alloc.h"
 #include "runtime/audit.h"
 #include "runtime/errtab.h"
+#include "store/store.h"
 
 /* Longest password line accepted: AUTH_PASSWORD_MAX_CHARS of up to 4 bytes, + slack. */
 #define PW_BUF_BYTES (AUTH_PASSWORD_MAX_CHARS * 4 + 8)
@@ -272,6 +273,24 @@ static int user_list(int argc, char **argv, root_t *r)
     return rc;
 }
 
+/*
+ * After every session of user_id was revoked in the database: with Redis configured, tells
+ * the running servers at once (the message a server publishes), so they do not wait for
+ * their next database poll; that poll still brings it when Redis is unreachable (warned).
+ */
+static void tell_servers(root_t *r, const char *cmd, int64_t user_id, int64_t now)
+{
+    if (!r->opt.redis)
+        return;
+    char err[512];
+    if (store_redis_publish_watermark(&r->opt.redis_opt, user_id, now, now + root_keyset_keep_s(r),
+                                      err, sizeof err) != 0)
+        fprintf(stderr,
+                "jwtd %s: done; the servers will apply it at their next database poll "
+                "(redis: %s)\n",
+                cmd, err);
+}
+
 static int user_passwd(int argc, char **argv, root_t *r)
 {
     bool from_stdin = false;
@@ -306,12 +325,14 @@ static int user_passwd(int argc, char **argv, root_t *r)
     rc = check_and_hash("user passwd", r, pw, (size_t)len, u.username, u.email, hash, sizeof hash);
     if (rc != 0)
         goto out;
-    err = db_user_set_password(r->db, u.id, hash, true, clock_now_s());
+    int64_t now = clock_now_s();
+    err = db_user_set_password(r->db, u.id, hash, true, now);
     if (err != 0) {
         fprintf(stderr, "jwtd user passwd: failed (%s)\n", err_name(err));
         rc = CLI_EXIT_FAILURE;
         goto out;
     }
+    tell_servers(r, "user passwd", u.id, now);
     audit_info(NULL, .event = "password_changed", .outcome = "success", .user_id = u.id,
                .username = u.username, .detail = "via=user_passwd");
     printf("password changed for %s; every session of the user is revoked\n", u.username);
@@ -335,8 +356,11 @@ static int user_set_active(int argc, char **argv, root_t *r, bool active)
     if ((rc = open_db(r)) != 0)
         return rc;
     int err = db_user_find_by_username(r->db, args.v[0], &u);
+    int64_t now = clock_now_s();
     if (err == 0)
-        err = db_user_set_active(r->db, u.id, active, clock_now_s());
+        err = db_user_set_active(r->db, u.id, active, now);
+    if (err == 0 && !active)
+        tell_servers(r, cmd, u.id, now);
     const char *event = active ? "user_activated" : "user_deactivated";
     if (err != 0)
         audit_warn(NULL, .event = event, .outcome = "failure", .username = args.v[0],

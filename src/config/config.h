@@ -83,6 +83,7 @@ struct cfg {
     int64_t redis_timeout_ms; /* JWTD_REDIS_TIMEOUT: connect and command timeout */
     int64_t user_cache_ttl_s; /* JWTD_USER_CACHE_TTL: /api/users/me/ user cache lifetime */
     char *redis_prefix;       /* JWTD_REDIS_PREFIX: prefix of every key and channel */
+    char *redis_sentinel_password_file; /* JWTD_REDIS_SENTINEL_PASSWORD_FILE, NULL = none */
     /* --- keys and tokens --------------------------------------------------------------- */
     char *algorithm;         /* JWTD_ALGORITHM */
     char *secret_key;        /* JWTD_SECRET_KEY (SECRET) */

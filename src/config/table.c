@@ -82,8 +82,11 @@ static int validate_database_url(const char *v, char *why, size_t cap)
 
 static int validate_redis_url(const char *v, char *why, size_t cap)
 {
-    static const char *const schemes[] = {"redis://", "rediss://", "unix://", NULL};
-    return scheme_check(v, schemes, "expected redis://host:port/db, rediss://... or unix:///path",
+    static const char *const schemes[] = {"redis://",          "rediss://",        "unix://",
+                                          "redis-sentinel://", "redis-cluster://", NULL};
+    return scheme_check(v, schemes,
+                        "expected redis://host:port/db, unix:///path or "
+                        "redis-sentinel://host:port,host:port/MASTERNAME?db=N",
                         why, cap);
 }
 
@@ -253,13 +256,21 @@ const struct cfg_row cfg_rows[] = {
      "`sqlite:<JWTD_DATA_DIR>/jwtd.db`"},
     {"JWTD_REDIS_URL", CFG_T_STRING, OFF(redis_url), NULL, 0, 0, CFG_F_URL | CFG_F_OPTIONAL, NULL,
      validate_redis_url,
-     "redis://host:port/db: shared state for several instances; unset = embedded store", NULL},
+     "redis://host:port/db (or redis-sentinel://host:port,host:port/MASTERNAME?db=N: the master "
+     "is asked of the sentinels and followed across failovers): shared state for several "
+     "instances; unset = embedded store",
+     NULL},
     {"JWTD_REDIS_REQUIRED", CFG_T_BOOL, OFF(redis_required), "false", 0, 0, 0, NULL, NULL,
      "with JWTD_REDIS_URL: /readyz answers 503 while Redis is unreachable", NULL},
     {"JWTD_REDIS_TIMEOUT", CFG_T_DURATION_MS, OFF(redis_timeout_ms), "500ms", 10, 60 * 1000LL, 0,
      NULL, NULL, "Redis connect and command timeout (then: reconnect with backoff)", NULL},
     {"JWTD_REDIS_PREFIX", CFG_T_STRING, OFF(redis_prefix), "jwtd:", 0, 64, 0, NULL, NULL,
      "prefix of every Redis key and channel jwtd uses (several deployments, one Redis)", NULL},
+    {"JWTD_REDIS_SENTINEL_PASSWORD_FILE", CFG_T_PATH, OFF(redis_sentinel_password_file), NULL, 0, 0,
+     CFG_F_OPTIONAL, NULL, NULL,
+     "with redis-sentinel://: file holding the sentinels' password (AUTH to the sentinels; the "
+     "master's password stays in the URL); instead of ?sentinel_password= in the URL",
+     NULL},
     {"JWTD_USER_CACHE_TTL", CFG_T_DURATION_S, OFF(user_cache_ttl_s), "60s", 1, DAY_S, 0, NULL, NULL,
      "how long a user object is served from memory; changes made through any jwtd drop it at "
      "once (on every instance with Redis), CLI changes reach servers by the database poll",

@@ -175,6 +175,7 @@ void root__options(root_t *r)
     o->redis = c->redis_url != NULL;
     o->redis_opt.url = c->redis_url;
     o->redis_opt.prefix = c->redis_prefix;
+    o->redis_opt.sentinel_password_file = c->redis_sentinel_password_file;
     o->redis_opt.timeout_ms = (uint32_t)c->redis_timeout_ms;
     auth_opts(c, &o->auth);
     o->listen = c->listen ? c->listen : "127.0.0.1:8000";

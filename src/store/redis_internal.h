@@ -37,7 +37,10 @@ struct rconn {
     redisAsyncContext *ac;
     enum rc_state state;
     bool subscriber;
+    bool watch;     /* sentinel mode: SUBSCRIBE +switch-master on a sentinel */
+    bool reconnect; /* a READONLY reply: reconnect (to the master) at the next tick */
     bool closing;
+    unsigned gen;     /* sentinel mode: the master_gen this connection was made for */
     bool was_ready;   /* logged as up (to log transitions once) */
     uint32_t backoff; /* ms until the next attempt after a failure */
     uint64_t connect_started_ns, retry_at_ns, ping_ns, scripts_loaded_ns;
@@ -62,10 +65,28 @@ struct syncwait {
     size_t cap, len;
 };
 
+#define SENTINEL_MAX 8
+
 struct store_redis {
     store_t *st;
     char *host, *unix_path, *password;
     int port, db;
+    /* sentinel mode (redis-sentinel://): the master is asked of the sentinels */
+    bool sentinel;
+    char *master_name, *sentinel_password;
+    char *sentinel_host[SENTINEL_MAX];
+    int sentinel_port[SENTINEL_MAX];
+    int nsentinels;
+    pthread_mutex_t amu;   /* guards master_host, master_port */
+    char master_host[256]; /* "" = not known yet */
+    int master_port;
+    atomic_uint master_gen;  /* bumped on every change of the master's address */
+    atomic_bool rediscover;  /* a connection failed or saw READONLY: ask the sentinels */
+    uint64_t discover_at_ns; /* store thread: no discovery before this */
+    uint64_t discovered_ns;  /* store thread: last successful discovery */
+    uint32_t discover_backoff;
+    rconn_t *watch; /* store thread: the +switch-master subscription */
+    int watch_idx;  /* the sentinel it is (or will be) connected to */
     char prefix[80];
     char channel[128];
     uint32_t timeout_ms;

@@ -124,23 +124,44 @@ void store_request_pull(store_t *st);
 /* ---- Redis backend (store_redis.c) ------------------------------------------------------ */
 
 typedef struct {
-    const char *url;     /* redis://[:password@]host[:port][/db] or unix:///path[?db=N] */
+    /* redis://[:password@]host[:port][/db], unix:///path[?db=N] or
+       redis-sentinel://[:password@]host[:port],host[:port]/MASTER[?db=N&sentinel_password=P]
+       (the password before '@' is the master's; sentinels default to port 26379) */
+    const char *url;
     const char *prefix;  /* prefix of every key and channel; NULL = "jwtd:" */
     uint32_t timeout_ms; /* connect and command timeout; 0 = 500 */
+    /* sentinel mode: a file holding the sentinels' password (read once, trailing newline
+       dropped); NULL = none or the URL's sentinel_password */
+    const char *sentinel_password_file;
 } store_redis_options_t;
 
 /*
  * Connects the store to Redis: parses the URL (ERR_CONFIG with a message in err on a bad
  * one), starts the store thread (subscriber + command connection). Never fails because
  * Redis is down: it keeps reconnecting with backoff. Call after store_start(), once.
+ * Sentinel mode: the store thread asks the sentinels for the master (SENTINEL
+ * get-master-addr-by-name, confirmed by ROLE), follows +switch-master, and asks again when a
+ * connection fails or answers READONLY; every connection then moves to the new master (the
+ * subscriber re-subscribes, which pulls the revocations from the database).
  */
 int store_redis_start(store_t *st, const store_redis_options_t *o, char *err, size_t cap);
 /*
- * One synchronous round trip to the Redis of o (`jwtd check`): connect, AUTH and SELECT
- * when the URL asks for them, PING, each bounded by o->timeout_ms; no store needed, nothing
- * written. Returns 0, ERR_CONFIG (bad URL) or ERR_UNAVAILABLE, with a message in err.
+ * One synchronous round trip to the Redis of o (`jwtd check`): connect (in sentinel mode:
+ * to the master the sentinels name, confirmed by ROLE), AUTH and SELECT when the URL asks
+ * for them, PING, each bounded by o->timeout_ms; no store needed, nothing written. Returns 0,
+ * ERR_CONFIG (bad URL) or ERR_UNAVAILABLE, with a message in err.
  */
 int store_redis_ping(const store_redis_options_t *o, char *err, size_t cap);
+/*
+ * For processes without a store (the CLI): PUBLISHes "every session of user_id issued
+ * before revoke_before is revoked" on the revocation channel of o, as a server does, so
+ * the servers apply a change the CLI wrote to the database at once instead of at their
+ * next database poll (which waits for the database: a change made just before a database
+ * outage would otherwise reach them only after it). Same connection steps and result as
+ * store_redis_ping.
+ */
+int store_redis_publish_watermark(const store_redis_options_t *o, int64_t user_id,
+                                  int64_t revoke_before, int64_t keep_until, char *err, size_t cap);
 /* Whether Redis is configured / currently reachable (subscribed and answering). */
 bool store_redis_configured(const store_t *st);
 bool store_redis_up(const store_t *st);

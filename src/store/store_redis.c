@@ -44,6 +44,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "common/err.h"
@@ -122,10 +123,170 @@ int64_t store__redis_now_us(void)
 
 /* ---- URL ------------------------------------------------------------------------------- */
 
+/* "host[:port]" or "[v6]:port" of n bytes at p into *host (allocated) and *port. 0 or -1. */
+static int parse_hostport(const char *p, size_t n, int def_port, char **host, int *port)
+{
+    const char *pc = NULL;
+    *port = def_port;
+    if (n && p[0] == '[') {
+        const char *rb = memchr(p, ']', n);
+        if (!rb || rb == p + 1)
+            return -1;
+        if (rb + 1 < p + n) {
+            if (rb[1] != ':')
+                return -1;
+            pc = rb + 2;
+        }
+        *host = xstrndup(p + 1, (size_t)(rb - p - 1));
+    } else {
+        const char *colon = memchr(p, ':', n);
+        size_t hl = colon ? (size_t)(colon - p) : n;
+        if (hl == 0)
+            return -1;
+        *host = xstrndup(p, hl);
+        if (colon)
+            pc = colon + 1;
+    }
+    if (pc) {
+        char *end;
+        long v = strtol(pc, &end, 10);
+        if (end == pc || end != p + n || v <= 0 || v > 65535) {
+            free(*host);
+            *host = NULL;
+            return -1;
+        }
+        *port = (int)v;
+    }
+    return 0;
+}
+
+/* Decodes the %XX escapes of n bytes at p (a password may hold '@', '&', '/'). */
+static char *url_decode(const char *p, size_t n)
+{
+    char *out = xmalloc(n + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int hi, lo;
+        if (p[i] == '%' && i + 2 < n && (hi = OPENSSL_hexchar2int((unsigned char)p[i + 1])) >= 0 &&
+            (lo = OPENSSL_hexchar2int((unsigned char)p[i + 2])) >= 0) {
+            out[o++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            out[o++] = p[i];
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/*
+ * redis-sentinel://[:password@]h1[:port],h2[:port]/MASTER[?db=N&sentinel_password=P]: the
+ * password before '@' is the master's (as in redis://), sentinels default to port 26379.
+ */
+static int parse_sentinel_url(store_redis_t *rd, const char *url, char *err, size_t cap)
+{
+    static const char usage[] = "JWTD_REDIS_URL: expected "
+                                "redis-sentinel://host:port,host:port/MASTERNAME[?db=N]";
+    const char *p = url + strlen("redis-sentinel://");
+    rd->sentinel = true;
+    const char *q = strchr(p, '?');
+    const char *end = q ? q : p + strlen(p);
+    const char *slash = memchr(p, '/', (size_t)(end - p));
+    const char *at = NULL;
+    for (const char *c = p; c < (slash ? slash : end); c++)
+        if (*c == '@')
+            at = c;
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        if (colon)
+            rd->password = url_decode(colon + 1, (size_t)(at - colon - 1));
+        else if (at > p)
+            rd->password = url_decode(p, (size_t)(at - p));
+        p = at + 1;
+    }
+    slash = memchr(p, '/', (size_t)(end - p));
+    if (!slash || slash == p || slash + 1 == end) {
+        snprintf(err, cap, "%s", usage);
+        return ERR_CONFIG;
+    }
+    rd->master_name = xstrndup(slash + 1, (size_t)(end - slash - 1));
+    for (const char *h = p; h < slash;) {
+        const char *comma = memchr(h, ',', (size_t)(slash - h));
+        const char *he = comma ? comma : slash;
+        if (rd->nsentinels == SENTINEL_MAX) {
+            snprintf(err, cap, "JWTD_REDIS_URL: at most %d sentinels", SENTINEL_MAX);
+            return ERR_CONFIG;
+        }
+        int i = rd->nsentinels;
+        if (parse_hostport(h, (size_t)(he - h), 26379, &rd->sentinel_host[i],
+                           &rd->sentinel_port[i]) != 0) {
+            snprintf(err, cap, "JWTD_REDIS_URL: bad sentinel address (expected host:port)");
+            return ERR_CONFIG;
+        }
+        rd->nsentinels++;
+        h = comma ? comma + 1 : slash;
+    }
+    for (const char *a = q ? q + 1 : NULL; a && *a;) {
+        const char *amp = strchr(a, '&');
+        size_t n = amp ? (size_t)(amp - a) : strlen(a);
+        if (n > 3 && strncmp(a, "db=", 3) == 0) {
+            char *e;
+            long db = strtol(a + 3, &e, 10);
+            if (e != a + n || db < 0 || db > 1000000) {
+                snprintf(err, cap, "JWTD_REDIS_URL: bad database number");
+                return ERR_CONFIG;
+            }
+            rd->db = (int)db;
+        } else if (n > 18 && strncmp(a, "sentinel_password=", 18) == 0) {
+            free(rd->sentinel_password);
+            rd->sentinel_password = url_decode(a + 18, n - 18);
+        } else {
+            snprintf(err, cap,
+                     "JWTD_REDIS_URL: unknown parameter %.*s (known: db, sentinel_password)",
+                     (int)(memchr(a, '=', n) ? (const char *)memchr(a, '=', n) - a : (long)n), a);
+            return ERR_CONFIG;
+        }
+        a = amp ? amp + 1 : NULL;
+    }
+    return 0;
+}
+
+/* Reads the sentinels' password from path (the first line). */
+static int read_password_file(store_redis_t *rd, const char *path, char *err, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, cap, "JWTD_REDIS_SENTINEL_PASSWORD_FILE: cannot read the file: %s",
+                 strerror(errno));
+        return ERR_CONFIG;
+    }
+    char buf[1024];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    buf[strcspn(buf, "\r\n")] = '\0';
+    if (!buf[0]) {
+        snprintf(err, cap, "JWTD_REDIS_SENTINEL_PASSWORD_FILE: the file is empty");
+        return ERR_CONFIG;
+    }
+    free(rd->sentinel_password);
+    rd->sentinel_password = xstrdup(buf);
+    OPENSSL_cleanse(buf, sizeof buf);
+    return 0;
+}
+
 static int parse_url(store_redis_t *rd, const char *url, char *err, size_t cap)
 {
     rd->port = 6379;
     rd->db = 0;
+    if (strncmp(url, "redis-sentinel://", 17) == 0)
+        return parse_sentinel_url(rd, url, err, cap);
+    if (strncmp(url, "redis-cluster://", 16) == 0) {
+        snprintf(err, cap,
+                 "JWTD_REDIS_URL: redis-cluster:// is not supported by this build (see "
+                 "docs/scaling.md); use redis-sentinel:// for high availability");
+        return ERR_CONFIG;
+    }
     if (strncmp(url, "rediss://", 9) == 0) {
         snprintf(err, cap,
                  "JWTD_REDIS_URL: rediss:// (TLS) is not supported by this build's "
@@ -202,6 +363,154 @@ static int parse_url(store_redis_t *rd, const char *url, char *err, size_t cap)
     return 0;
 }
 
+/* ---- sentinel: where the master is -------------------------------------------------------- */
+
+/* Connects with timeouts and sends AUTH when password is set. NULL (message in err) or a
+   context the caller frees. */
+static redisContext *sync_connect(const char *host, int port, const char *password, uint32_t ms,
+                                  char *err, size_t cap)
+{
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    redisContext *c = redisConnectWithTimeout(host, port, tv);
+    if (!c || c->err) {
+        snprintf(err, cap, "cannot connect to %s:%d: %s", host, port,
+                 c ? c->errstr : "out of memory");
+        if (c)
+            redisFree(c);
+        return NULL;
+    }
+    redisSetTimeout(c, tv);
+    if (password) {
+        const char *argv[] = {"AUTH", password};
+        redisReply *r = redisCommandArgv(c, 2, argv, NULL);
+        bool ok = r && r->type != REDIS_REPLY_ERROR;
+        if (!ok)
+            snprintf(err, cap, "AUTH at %s:%d %s", host, port, r ? "refused" : "failed: no reply");
+        if (r)
+            freeReplyObject(r);
+        if (!ok) {
+            redisFree(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+/* Whether the server at host:port answers ROLE with "master". */
+static bool is_master(const store_redis_t *rd, const char *host, int port, char *err, size_t cap)
+{
+    redisContext *c = sync_connect(host, port, rd->password, rd->timeout_ms, err, cap);
+    if (!c)
+        return false;
+    redisReply *r = redisCommand(c, "ROLE");
+    bool ok = r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+              r->element[0]->type == REDIS_REPLY_STRING &&
+              strcmp(r->element[0]->str, "master") == 0;
+    if (!ok)
+        snprintf(err, cap, "%s:%d is not a master (%s)", host, port,
+                 !r ? "no answer to ROLE" : "ROLE says otherwise");
+    if (r)
+        freeReplyObject(r);
+    redisFree(c);
+    return ok;
+}
+
+/*
+ * Asks the sentinels, starting with the one the watch uses, for the master of
+ * rd->master_name and confirms it with ROLE. Blocking (each step bounded by the timeout):
+ * only on the store thread, or in `jwtd check`. 0 with host/port, or ERR_UNAVAILABLE.
+ */
+static int sentinel_discover(store_redis_t *rd, char *host, size_t hcap, int *port, char *err,
+                             size_t cap)
+{
+    char tried[256] = "";
+    int tried_port = 0;
+    snprintf(err, cap, "no sentinel answered");
+    for (int k = 0; k < rd->nsentinels; k++) {
+        int i = (rd->watch_idx + k) % rd->nsentinels;
+        char why[256];
+        redisContext *c = sync_connect(rd->sentinel_host[i], rd->sentinel_port[i],
+                                       rd->sentinel_password, rd->timeout_ms, why, sizeof why);
+        if (!c) {
+            snprintf(err, cap, "sentinel %s", why);
+            continue;
+        }
+        const char *argv[] = {"SENTINEL", "get-master-addr-by-name", rd->master_name};
+        redisReply *r = redisCommandArgv(c, 3, argv, NULL);
+        bool got = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+                   r->element[0]->type == REDIS_REPLY_STRING &&
+                   r->element[1]->type == REDIS_REPLY_STRING;
+        if (got) {
+            snprintf(host, hcap, "%s", r->element[0]->str);
+            *port = (int)strtol(r->element[1]->str, NULL, 10);
+        } else {
+            snprintf(err, cap, "sentinel %s:%d does not know master %s", rd->sentinel_host[i],
+                     rd->sentinel_port[i], rd->master_name);
+        }
+        if (r)
+            freeReplyObject(r);
+        redisFree(c);
+        if (!got)
+            continue;
+        if (strcmp(tried, host) == 0 && tried_port == *port)
+            continue; /* the same answer as the previous sentinel, already refused */
+        snprintf(tried, sizeof tried, "%s", host);
+        tried_port = *port;
+        if (is_master(rd, host, *port, err, cap))
+            return 0;
+    }
+    return ERR_UNAVAILABLE;
+}
+
+/* Store thread: records the master's address; connections made for another one move. */
+static void set_master(store_redis_t *rd, const char *host, int port, const char *why)
+{
+    pthread_mutex_lock(&rd->amu);
+    bool changed = strcmp(rd->master_host, host) != 0 || rd->master_port != port;
+    bool first = !rd->master_host[0];
+    if (changed) {
+        snprintf(rd->master_host, sizeof rd->master_host, "%s", host);
+        rd->master_port = port;
+        atomic_fetch_add(&rd->master_gen, 1);
+    }
+    pthread_mutex_unlock(&rd->amu);
+    if (changed && first)
+        log_info("msg=\"redis master found by sentinel\" master=%s host=%s port=%d",
+                 rd->master_name, host, port);
+    else if (changed)
+        log_warn("msg=\"redis master changed, reconnecting\" master=%s host=%s port=%d by=%s",
+                 rd->master_name, host, port, why);
+}
+
+/* Store thread, every tick: asks the sentinels when a connection asked for it (failure,
+   READONLY), when the watch is not subscribed (every 5 s), never more often than the
+   backoff allows. */
+static void maybe_discover(store_redis_t *rd, uint64_t now)
+{
+    bool watching = rd->watch && rd->watch->state == RC_READY;
+    bool want = atomic_load(&rd->rediscover) || rd->discovered_ns == 0 ||
+                (!watching && now - rd->discovered_ns > 5000000000u);
+    if (!want || now < rd->discover_at_ns)
+        return;
+    atomic_store(&rd->rediscover, false);
+    char host[256], err[512];
+    int port = 0;
+    if (sentinel_discover(rd, host, sizeof host, &port, err, sizeof err) == 0) {
+        set_master(rd, host, port, "sentinel");
+        rd->discovered_ns = store__redis_mono_ns();
+        rd->discover_backoff = 0;
+        rd->discover_at_ns = rd->discovered_ns + 100000000u;
+        return;
+    }
+    atomic_store(&rd->rediscover, true);
+    rd->discover_backoff = rd->discover_backoff ? rd->discover_backoff * 2 : 100;
+    if (rd->discover_backoff > 1000)
+        rd->discover_backoff = 1000;
+    rd->discover_at_ns = store__redis_mono_ns() + (uint64_t)rd->discover_backoff * 1000000u;
+    log_debug("msg=\"redis master not found by sentinel\" master=%s err=\"%s\"", rd->master_name,
+              err);
+}
+
 /* ---- one connection ------------------------------------------------------------------------ */
 
 static void rc_on_reply(redisAsyncContext *ac, void *r, void *privdata);
@@ -209,7 +518,7 @@ static void rc_on_sub(redisAsyncContext *ac, void *r, void *privdata);
 
 static const char *rc_name(const rconn_t *rc)
 {
-    return rc->subscriber ? "subscriber" : "command";
+    return rc->watch ? "sentinel" : rc->subscriber ? "subscriber" : "command";
 }
 
 /* Sends argv without looking at the state (the connect preamble). 0 or -1. */
@@ -292,6 +601,14 @@ static void rc_on_reply(redisAsyncContext *ac, void *r, void *privdata)
         log_warn("msg=\"redis lost the Lua scripts, loading them again\" conn=%s", rc_name(rc));
         rc_load_scripts(rc);
     }
+    /* a master demoted to replica (a failover we have not heard of yet): ask the
+       sentinels and reconnect at the next tick; this command falls back */
+    if (reply && reply->type == REDIS_REPLY_ERROR && rc->rd->sentinel &&
+        strncmp(reply->str, "READONLY", 8) == 0 && !rc->reconnect) {
+        log_warn("msg=\"redis answered READONLY, asking the sentinels\" conn=%s", rc_name(rc));
+        rc->reconnect = true;
+        atomic_store(&rc->rd->rediscover, true);
+    }
     if (op->fn)
         op->fn(rc, op->arg, r);
     free(op);
@@ -312,6 +629,10 @@ static void schedule_retry(rconn_t *rc)
         atomic_store(&rc->rd->sub_up, false);
     else if (rc == rc->rd->cmd)
         atomic_store(&rc->rd->cmd_up, false);
+    if (rc->watch) /* the next attempt goes to the next sentinel */
+        rc->rd->watch_idx = (rc->rd->watch_idx + 1) % rc->rd->nsentinels;
+    else if (rc->rd->sentinel)
+        atomic_store(&rc->rd->rediscover, true); /* maybe the master moved */
 }
 
 /* Drops the connection (timeout, stop): outstanding callbacks run with a NULL reply. */
@@ -339,7 +660,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
         schedule_retry(rc);
         return;
     }
-    if (rc->subscriber)
+    if (rc->subscriber || rc->watch)
         return; /* ready once the subscription is confirmed */
     rc->state = RC_READY;
     rc->backoff = 0;
@@ -371,11 +692,32 @@ static void on_preamble(rconn_t *rc, void *arg, redisReply *r)
         log_error("msg=\"redis %s failed\" conn=%s err=\"%s\"", what, rc_name(rc), r->str);
 }
 
+static void rc_on_watch(redisAsyncContext *ac, void *r, void *privdata);
+
 static void rc_connect(rconn_t *rc)
 {
     store_redis_t *rd = rc->rd;
-    redisAsyncContext *ac = rd->unix_path ? redisAsyncConnectUnix(rd->unix_path)
-                                          : redisAsyncConnect(rd->host, rd->port);
+    rc->reconnect = false;
+    char host[256];
+    int port = rd->port;
+    if (rc->watch) {
+        snprintf(host, sizeof host, "%s", rd->sentinel_host[rd->watch_idx]);
+        port = rd->sentinel_port[rd->watch_idx];
+    } else if (rd->sentinel) {
+        pthread_mutex_lock(&rd->amu);
+        snprintf(host, sizeof host, "%s", rd->master_host);
+        port = rd->master_port;
+        rc->gen = atomic_load(&rd->master_gen);
+        pthread_mutex_unlock(&rd->amu);
+        if (!host[0]) { /* not known yet: the store thread is asking */
+            schedule_retry(rc);
+            return;
+        }
+    } else if (!rd->unix_path) {
+        snprintf(host, sizeof host, "%s", rd->host);
+    }
+    redisAsyncContext *ac =
+        rd->unix_path ? redisAsyncConnectUnix(rd->unix_path) : redisAsyncConnect(host, port);
     if (!ac) {
         schedule_retry(rc);
         return;
@@ -397,6 +739,17 @@ static void rc_connect(rconn_t *rc)
     rc->connect_started_ns = store__redis_mono_ns();
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    if (rc->watch) {
+        if (rd->sentinel_password) {
+            const char *argv[] = {"AUTH", rd->sentinel_password};
+            size_t len[] = {4, strlen(rd->sentinel_password)};
+            rc_send(rc, on_preamble, "sentinel AUTH", 2, argv, len);
+        }
+        const char *argv[] = {"SUBSCRIBE", "+switch-master"};
+        size_t len[] = {9, 14};
+        redisAsyncCommandArgv(ac, rc_on_watch, rc, 2, argv, len);
+        return;
+    }
     if (rd->password) {
         const char *argv[] = {"AUTH", rd->password};
         size_t len[] = {4, strlen(rd->password)};
@@ -425,6 +778,20 @@ static void on_timer(uv_timer_t *t)
         return;
     uint64_t now = store__redis_mono_ns();
     uint64_t limit = (uint64_t)rc->rd->timeout_ms * 1000000u;
+    store_redis_t *rd = rc->rd;
+    if (rd->sentinel && rc == rd->cmd)
+        maybe_discover(rd, now);
+    if (rd->sentinel && !rc->watch && rc->gen != atomic_load(&rd->master_gen)) {
+        /* the master moved: reconnect now, whatever the backoff */
+        if (rc->ac)
+            rc_teardown(rc);
+        rc->gen = atomic_load(&rd->master_gen);
+        rc->backoff = 0;
+        rc->retry_at_ns = now;
+        now = store__redis_mono_ns();
+    } else if (rc->reconnect && rc->ac) {
+        rc_teardown(rc);
+    }
     switch (rc->state) {
     case RC_DOWN:
         if (now >= rc->retry_at_ns)
@@ -454,12 +821,13 @@ static void on_timer(uv_timer_t *t)
     }
 }
 
-static rconn_t *rc_new(store_redis_t *rd, uv_loop_t *loop, bool subscriber)
+static rconn_t *rc_new_kind(store_redis_t *rd, uv_loop_t *loop, bool subscriber, bool watch)
 {
     rconn_t *rc = xcalloc(1, sizeof *rc);
     rc->rd = rd;
     rc->loop = loop;
     rc->subscriber = subscriber;
+    rc->watch = watch;
     rc->state = RC_DOWN;
     uv_timer_init(loop, &rc->timer);
     rc->timer.data = rc;
@@ -471,6 +839,17 @@ static rconn_t *rc_new(store_redis_t *rd, uv_loop_t *loop, bool subscriber)
     uv_timer_start(&rc->timer, on_timer, 0, tick);
     rc_connect(rc);
     return rc;
+}
+
+static rconn_t *rc_new(store_redis_t *rd, uv_loop_t *loop, bool subscriber)
+{
+    return rc_new_kind(rd, loop, subscriber, false);
+}
+
+/* Sentinel mode: the store thread's subscription to +switch-master. */
+static rconn_t *rc_new_watch(store_redis_t *rd, uv_loop_t *loop)
+{
+    return rc_new_kind(rd, loop, false, true);
 }
 
 static void rc_free_cb(uv_handle_t *h)
@@ -574,6 +953,43 @@ static void rc_on_sub(redisAsyncContext *ac, void *r, void *privdata)
     }
 }
 
+/* The sentinel's +switch-master messages: "<name> <old-ip> <old-port> <new-ip> <new-port>". */
+static void rc_on_watch(redisAsyncContext *ac, void *r, void *privdata)
+{
+    rconn_t *rc = privdata;
+    store_redis_t *rd = rc->rd;
+    redisReply *reply = r;
+    (void)ac;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 3 ||
+        reply->element[0]->type != REDIS_REPLY_STRING)
+        return;
+    const char *kind = reply->element[0]->str;
+    if (strcmp(kind, "subscribe") == 0) {
+        rc->state = RC_READY;
+        rc->backoff = 0;
+        if (!rc->was_ready) {
+            rc->was_ready = true;
+            log_info("msg=\"redis sentinel watched\" host=%s port=%d master=%s",
+                     rd->sentinel_host[rd->watch_idx], rd->sentinel_port[rd->watch_idx],
+                     rd->master_name);
+        }
+        atomic_store(&rd->rediscover, true); /* a switch may have happened meanwhile */
+        return;
+    }
+    if (strcmp(kind, "message") != 0 || reply->element[2]->type != REDIS_REPLY_STRING)
+        return;
+    char name[128], oldh[256], newh[256];
+    int oldp, newp;
+    if (sscanf(reply->element[2]->str, "%127s %255s %d %255s %d", name, oldh, &oldp, newh, &newp) !=
+            5 ||
+        strcmp(name, rd->master_name) != 0 || newp <= 0 || newp > 65535)
+        return;
+    set_master(rd, newh, newp, "+switch-master");
+    /* confirmed by ROLE at the next tick (and corrected if the sentinels disagree) */
+    atomic_store(&rd->rediscover, true);
+    rd->discover_at_ns = 0;
+}
+
 /* ---- the store thread and its queue --------------------------------------------------------- */
 
 static void qitem_free(struct qitem *q)
@@ -633,6 +1049,7 @@ static void on_wake(uv_async_t *h)
     if (stopping) {
         rc_close(rd->cmd);
         rc_close(rd->sub);
+        rc_close(rd->watch);
         uv_close((uv_handle_t *)&rd->wake, NULL);
     }
 }
@@ -703,8 +1120,26 @@ static void rd_free(store_redis_t *rd)
 {
     free(rd->host);
     free(rd->unix_path);
+    if (rd->password)
+        OPENSSL_cleanse(rd->password, strlen(rd->password));
     free(rd->password);
+    if (rd->sentinel_password)
+        OPENSSL_cleanse(rd->sentinel_password, strlen(rd->sentinel_password));
+    free(rd->sentinel_password);
+    free(rd->master_name);
+    for (int i = 0; i < rd->nsentinels; i++)
+        free(rd->sentinel_host[i]);
     free(rd);
+}
+
+/* The URL, then the sentinels' password file. */
+static int rd_configure(store_redis_t *rd, const store_redis_options_t *o, char *err, size_t cap)
+{
+    int rc = parse_url(rd, o->url, err, cap);
+    if (rc == 0 && o->sentinel_password_file && rd->sentinel)
+        rc = read_password_file(rd, o->sentinel_password_file, err, cap);
+    rd->timeout_ms = o->timeout_ms ? o->timeout_ms : 500;
+    return rc;
 }
 
 /* Sends one command and checks its reply is not an error. Returns 0 or ERR_UNAVAILABLE. */
@@ -722,14 +1157,44 @@ static int sync_command(redisContext *c, int argc, const char **argv, char *err,
     return rc;
 }
 
+/* One synchronous command (after connect, AUTH, SELECT) to the Redis of o. */
+static int sync_once(const store_redis_options_t *o, int argc, const char **argv, char *err,
+                     size_t cap);
+
 /* See store.h. */
 int store_redis_ping(const store_redis_options_t *o, char *err, size_t cap)
 {
+    return sync_once(o, 1, (const char *[]){"PING"}, err, cap);
+}
+
+/* See store.h. */
+int store_redis_publish_watermark(const store_redis_options_t *o, int64_t user_id,
+                                  int64_t revoke_before, int64_t keep_until, char *err, size_t cap)
+{
+    char channel[160], msg[96];
+    snprintf(channel, sizeof channel, "%srevocations", o->prefix ? o->prefix : "jwtd:");
+    snprintf(msg, sizeof msg, "w %" PRId64 " %" PRId64 " %" PRId64, user_id, revoke_before,
+             keep_until);
+    return sync_once(o, 3, (const char *[]){"PUBLISH", channel, msg}, err, cap);
+}
+
+static int sync_once(const store_redis_options_t *o, int argc, const char **argv, char *err,
+                     size_t cap)
+{
     store_redis_t *rd = xcalloc(1, sizeof *rd);
-    int rc = parse_url(rd, o->url, err, cap);
-    uint32_t ms = o->timeout_ms ? o->timeout_ms : 500;
+    int rc = rd_configure(rd, o, err, cap);
+    uint32_t ms = rd->timeout_ms;
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
     redisContext *c = NULL;
+    if (rc == 0 && rd->sentinel) {
+        char host[256];
+        int port = 0;
+        rc = sentinel_discover(rd, host, sizeof host, &port, err, cap);
+        if (rc == 0) {
+            rd->host = xstrdup(host);
+            rd->port = port;
+        }
+    }
     if (rc == 0) {
         c = rd->unix_path ? redisConnectUnixWithTimeout(rd->unix_path, tv)
                           : redisConnectWithTimeout(rd->host, rd->port, tv);
@@ -752,7 +1217,7 @@ int store_redis_ping(const store_redis_options_t *o, char *err, size_t cap)
     if (rc == 0 && rd->db)
         rc = sync_command(c, 2, (const char *[]){"SELECT", dbs}, err, cap);
     if (rc == 0)
-        rc = sync_command(c, 1, (const char *[]){"PING"}, err, cap);
+        rc = sync_command(c, argc, argv, err, cap);
     if (c)
         redisFree(c);
     rd_free(rd);
@@ -766,35 +1231,43 @@ int store_redis_start(store_t *st, const store_redis_options_t *o, char *err, si
         return ERR_INVALID;
     store_redis_t *rd = xcalloc(1, sizeof *rd);
     rd->st = st;
-    int rc = parse_url(rd, o->url, err, cap);
+    int rc = rd_configure(rd, o, err, cap);
     if (rc != 0) {
         rd_free(rd);
         return rc;
     }
     snprintf(rd->prefix, sizeof rd->prefix, "%s", o->prefix ? o->prefix : "jwtd:");
     snprintf(rd->channel, sizeof rd->channel, "%srevocations", rd->prefix);
-    rd->timeout_ms = o->timeout_ms ? o->timeout_ms : 500;
     for (int i = 0; i < SCRIPT__N; i++)
         sha1_hex(SCRIPTS[i], rd->sha[i]);
     pthread_mutex_init(&rd->qmu, NULL);
+    pthread_mutex_init(&rd->amu, NULL);
     uv_loop_init(&rd->loop);
     uv_async_init(&rd->loop, &rd->wake, on_wake);
     rd->wake.data = rd;
     /* created before the thread starts: other threads read rd->cmd (never written again) */
     rd->cmd = rc_new(rd, &rd->loop, false);
     rd->sub = rc_new(rd, &rd->loop, true);
+    if (rd->sentinel) {
+        rd->watch = rc_new_watch(rd, &rd->loop);
+    }
     if (pthread_create(&rd->thread, NULL, redis_main, rd) != 0) {
         rc_close(rd->cmd);
         rc_close(rd->sub);
+        rc_close(rd->watch);
         uv_close((uv_handle_t *)&rd->wake, NULL);
         uv_run(&rd->loop, UV_RUN_DEFAULT);
         uv_loop_close(&rd->loop);
         pthread_mutex_destroy(&rd->qmu);
+        pthread_mutex_destroy(&rd->amu);
         rd_free(rd);
         return ERR_INTERNAL;
     }
     st->rd = rd;
-    if (rd->unix_path)
+    if (rd->sentinel)
+        log_info("msg=\"shared store on redis sentinel\" master=%s sentinels=%d db=%d prefix=%s",
+                 rd->master_name, rd->nsentinels, rd->db, rd->prefix);
+    else if (rd->unix_path)
         log_info("msg=\"shared store on redis\" socket=%s db=%d prefix=%s", rd->unix_path, rd->db,
                  rd->prefix);
     else
@@ -824,6 +1297,7 @@ void store__redis_close(store_redis_t *rd)
         q = n;
     }
     pthread_mutex_destroy(&rd->qmu);
+    pthread_mutex_destroy(&rd->amu);
     rd_free(rd);
 }
 

@@ -7,6 +7,19 @@
     .cli(*args) -> stdout of one command (redis-cli is not needed: a tiny RESP client)
 
 Fixture `redis_server`: factory; every server it started is stopped afterwards.
+
+    SentinelSet(password=None, sentinel_password=None).start()
+                                         a master, a replica and 3 sentinels (redis-server
+                                         --sentinel), all on ephemeral loopback ports; quorum 2,
+                                         down-after 1 s
+    .url (redis-sentinel://...)  .url_with(db=, password=, sentinel_password=)
+    .master() the RedisServer the sentinels name  .cli(*args) on it
+    .failover() SENTINEL failover, waits for the new master
+    .kill_master() kill -9 of the master, waits for the failover, restarts the old one
+    .kill() / .restart() every data node (as RedisServer for the shared-store tests)
+    .pause_master() / .resume() SIGSTOP / SIGCONT
+
+Fixture `sentinel_set`: factory, like redis_server.
 """
 
 import os
@@ -29,10 +42,11 @@ def free_port():
 
 
 class RedisServer:
-    def __init__(self, persist=False, password=None):
+    def __init__(self, persist=False, password=None, extra=()):
         self.dir = tempfile.mkdtemp(prefix="jwtd-redis-")
         self.persist = persist
         self.password = password
+        self.extra = list(extra)
         self.port = None
         self.proc = None
 
@@ -45,7 +59,8 @@ class RedisServer:
                 "--dir", self.dir, "--logfile", os.path.join(self.dir, "redis.log"),
                 "--protected-mode", "no"]
         if self.password:
-            args += ["--requirepass", self.password]
+            args += ["--requirepass", self.password, "--masterauth", self.password]
+        args += self.extra
         if self.persist:
             args += ["--appendonly", "yes", "--appendfsync", "always", "--save", ""]
         else:
@@ -100,21 +115,26 @@ class RedisServer:
     def cli(self, *args, db=0):
         """One command over RESP (after AUTH / SELECT when needed); returns str, int, list
         or None."""
-        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
-            f = s.makefile("rb")
-            pre = []
-            if self.password:
-                pre.append(("AUTH", self.password))
-            if db:
-                pre.append(("SELECT", db))
-            for cmd in pre + [args]:
-                out = b"*%d\r\n" % len(cmd)
-                for a in cmd:
-                    a = a if isinstance(a, bytes) else str(a).encode()
-                    out += b"$%d\r\n%s\r\n" % (len(a), a)
-                s.sendall(out)
-                reply = _read(f)
-            return reply
+        return resp(self.port, args, password=self.password, db=db)
+
+
+def resp(port, args, password=None, db=0, timeout=5):
+    """One command to 127.0.0.1:port (after AUTH / SELECT when needed)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        f = s.makefile("rb")
+        pre = []
+        if password:
+            pre.append(("AUTH", password))
+        if db:
+            pre.append(("SELECT", db))
+        for cmd in pre + [tuple(args)]:
+            out = b"*%d\r\n" % len(cmd)
+            for a in cmd:
+                a = a if isinstance(a, bytes) else str(a).encode()
+                out += b"$%d\r\n%s\r\n" % (len(a), a)
+            s.sendall(out)
+            reply = _read(f)
+        return reply
 
 
 def _read(f):
@@ -138,6 +158,200 @@ def _read(f):
         n = int(rest)
         return None if n < 0 else [_read(f) for _ in range(n)]
     raise OSError("bad reply %r" % line)
+
+
+class SentinelSet:
+    """A master, a replica and 3 sentinels watching them (quorum 2)."""
+
+    NAME = "jwtdmaster"
+
+    def __init__(self, password=None, sentinel_password=None, down_after_ms=1000):
+        self.password = password
+        self.sentinel_password = sentinel_password
+        self.down_after_ms = down_after_ms
+        self.nodes = []
+        self.sentinels = []  # [(port, proc, dir)]
+
+    def start(self):
+        first = RedisServer(password=self.password).start()
+        self.nodes.append(first)
+        replica = RedisServer(password=self.password,
+                              extra=["--replicaof", "127.0.0.1", str(first.port)]).start()
+        self.nodes.append(replica)
+        for _ in range(3):
+            self.sentinels.append(self._spawn_sentinel(first.port))
+        self._wait(lambda: self._settled(), 30, "the sentinels did not see each other")
+        return self
+
+    def _spawn_sentinel(self, master_port):
+        for _ in range(5):
+            d = tempfile.mkdtemp(prefix="jwtd-sentinel-")
+            port = free_port()
+            conf = os.path.join(d, "sentinel.conf")
+            lines = ["port %d" % port, "bind 127.0.0.1", "protected-mode no", "dir %s" % d,
+                     "logfile %s" % os.path.join(d, "sentinel.log"),
+                     "sentinel monitor %s 127.0.0.1 %d 2" % (self.NAME, master_port),
+                     "sentinel down-after-milliseconds %s %d" % (self.NAME, self.down_after_ms),
+                     "sentinel failover-timeout %s 4000" % self.NAME,
+                     "sentinel parallel-syncs %s 1" % self.NAME]
+            if self.password:
+                lines.append("sentinel auth-pass %s %s" % (self.NAME, self.password))
+            if self.sentinel_password:
+                lines += ["requirepass %s" % self.sentinel_password,
+                          "sentinel sentinel-pass %s" % self.sentinel_password]
+            with open(conf, "w") as f:
+                f.write("\n".join(lines) + "\n")
+            proc = subprocess.Popen(["redis-server", conf, "--sentinel"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and proc.poll() is None:
+                try:
+                    if resp(port, ["PING"], password=self.sentinel_password) == "PONG":
+                        return (port, proc, d)
+                except OSError:
+                    time.sleep(0.02)
+            proc.kill()
+            proc.wait()
+            shutil.rmtree(d, ignore_errors=True)
+        raise RuntimeError("redis sentinel did not start")
+
+    @staticmethod
+    def _wait(cond, seconds, what):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                if cond():
+                    return
+            except (OSError, RuntimeError):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(what)
+
+    def sentinel_cli(self, *args, i=0):
+        return resp(self.sentinels[i][0], args, password=self.sentinel_password)
+
+    def _settled(self):
+        """Every sentinel knows the master, its replica (linked) and the 2 other sentinels."""
+        for i in range(len(self.sentinels)):
+            if len(self.sentinel_cli("SENTINEL", "sentinels", self.NAME, i=i)) != 2:
+                return False
+            reps = self.sentinel_cli("SENTINEL", "replicas", self.NAME, i=i)
+            ok = [r for r in reps
+                  if "s_down" not in dict(zip(r[::2], r[1::2])).get("flags", "s_down")
+                  and dict(zip(r[::2], r[1::2])).get("master-link-status") == "ok"]
+            if not ok:
+                return False
+        return True
+
+    def master_port(self, i=0):
+        return int(self.sentinel_cli("SENTINEL", "get-master-addr-by-name", self.NAME, i=i)[1])
+
+    def master(self):
+        port = self.master_port()
+        return [n for n in self.nodes if n.port == port][0]
+
+    def replica(self):
+        port = self.master_port()
+        return [n for n in self.nodes if n.port != port][0]
+
+    @property
+    def port(self):
+        return self.master().port
+
+    @property
+    def url(self):
+        return self.url_with()
+
+    def url_with(self, db=0, password=None, sentinel_password=None):
+        auth = ":%s@" % password if password else ""
+        hosts = ",".join("127.0.0.1:%d" % p for p, _, _ in self.sentinels)
+        q = "?db=%d" % db
+        if sentinel_password:
+            q += "&sentinel_password=%s" % sentinel_password
+        return "redis-sentinel://%s%s/%s%s" % (auth, hosts, self.NAME, q)
+
+    def cli(self, *args, db=0):
+        return self.master().cli(*args, db=db)
+
+    def _role(self, node):
+        try:
+            return node.cli("ROLE")[0]
+        except (OSError, RuntimeError, TypeError):
+            return None
+
+    def _new_master(self, old_port, seconds=30):
+        """Waits until every sentinel names a master other than old_port that says so."""
+        def done():
+            ports = {self.master_port(i) for i in range(len(self.sentinels))}
+            if len(ports) != 1 or old_port in ports:
+                return False
+            return self._role([n for n in self.nodes if n.port in ports][0]) == "master"
+        self._wait(done, seconds, "no failover away from port %d" % old_port)
+
+    def failover(self):
+        """SENTINEL failover (a graceful switch); returns once the replica is the master and
+        the old master its replica again."""
+        old = self.master()
+        self.sentinel_cli("SENTINEL", "failover", self.NAME)
+        self._new_master(old.port)
+        self._wait(self._settled, 30, "the old master did not rejoin as a replica")
+
+    def kill_master(self, restart=True):
+        """kill -9 of the master: the sentinels fail over to the replica; the old master is
+        then restarted (the sentinels make it a replica)."""
+        old = self.master()
+        old.kill()
+        self._new_master(old.port)
+        if restart:
+            old.restart()
+            self._wait(self._settled, 40, "the old master did not rejoin as a replica")
+        return old
+
+    def pause_master(self):
+        m = self.master()
+        m.proc.send_signal(signal.SIGSTOP)
+        self._paused = m
+        return m
+
+    def resume(self):
+        self._paused.proc.send_signal(signal.SIGCONT)
+
+    def kill(self):
+        for n in self.nodes:
+            n.kill()
+
+    def restart(self):
+        for n in self.nodes:
+            n.restart()
+        return self
+
+    def stop(self):
+        for port, proc, d in self.sentinels:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            shutil.rmtree(d, ignore_errors=True)
+        for n in self.nodes:
+            if n.proc is not None and n.proc.poll() is None:
+                try:
+                    n.proc.send_signal(signal.SIGCONT)
+                except OSError:
+                    pass
+            n.stop()
+
+
+@pytest.fixture
+def sentinel_set():
+    started = []
+
+    def factory(password=None, sentinel_password=None, **kw):
+        s = SentinelSet(password=password, sentinel_password=sentinel_password, **kw).start()
+        started.append(s)
+        return s
+
+    yield factory
+    for s in started:
+        s.stop()
 
 
 @pytest.fixture

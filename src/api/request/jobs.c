@@ -204,7 +204,7 @@ static void token_work(void *arg)
         j->rc = logout(j, now);
         break;
     case API_TOKEN_USER:
-        j->rc = auth_user_load(j->auth, j->user_id, now);
+        j->rc = auth_user_load_copy(j->auth, j->user_id, now, &j->pair, &j->user_active);
         break;
     }
 }
@@ -282,6 +282,8 @@ void api__submit_json(http_req_t *req, api_json_work_fn work, void *arg, void (*
 
 /* ---- the user object ---------------------------------------------------------------------- */
 
+static void respond_user(http_req_t *req, const char *out, size_t len, bool active, bool wrap);
+
 /*
  * Answers a user-cache lookup: the user object (wrapped when wrap) or 401 user_inactive in
  * the given shape. Returns false on a miss (nothing sent).
@@ -300,16 +302,23 @@ static bool respond_cached_user(http_req_t *req, const api_ctx_t *ctx, int64_t u
     }
     if (rc != 0)
         return false;
+    respond_user(req, out, len, active, wrap);
+    return true;
+}
+
+/* The user object json (wrapped when wrap), or 401 user_inactive in that shape. */
+static void respond_user(http_req_t *req, const char *out, size_t len, bool active, bool wrap)
+{
     if (!active) {
         if (wrap)
             api__auth_error(req, 401, "user_inactive", "User is inactive", API_WWW_INVALID);
         else
             api__respond_code(req, 401, "user_inactive", "User is inactive", API_WWW_INVALID);
-        return true;
+        return;
     }
     if (!wrap) {
         api__respond_nostore(req, 200, str_make(out, len));
-        return true;
+        return;
     }
     buf_t b;
     buf_init(&b, len + 64);
@@ -318,7 +327,6 @@ static bool respond_cached_user(http_req_t *req, const api_ctx_t *ctx, int64_t u
     buf_append_char(&b, '}');
     api__respond_nostore(req, 200, buf_str(&b));
     buf_dispose(&b);
-    return true;
 }
 
 static void user_done(http_req_t *req, void *arg, int status)
@@ -332,8 +340,9 @@ static void user_done(http_req_t *req, void *arg, int status)
         api__respond_code(req, 401, "user_not_found", "User not found", API_WWW_INVALID);
     else if (rc != 0)
         api__failure(req, rc);
-    else if (!respond_cached_user(req, j->ctx, j->user_id, wrap))
-        http_respond_error(req, ERR_UNAVAILABLE, NULL); /* evicted in between: rare */
+    else /* from the job's copy: a change to the user on any instance may have dropped the
+            cache entry since (that was a 503 with every backend healthy) */
+        respond_user(req, j->pair.user_json, j->pair.user_json_len, j->user_active, wrap);
     api__token_job_free(j);
 }
 

@@ -396,7 +396,7 @@ enum api_token_op {
     API_TOKEN_CHECK,   /* auth_refresh_check: does the database still accept ref */
     API_TOKEN_ACCESS,  /* auth_access_for_refresh: a new access token, no rotation */
     API_TOKEN_LOGOUT,  /* auth_logout(ref) when has_ref, then the session access_sid */
-    API_TOKEN_USER     /* auth_user_load(user_id) into the user cache */
+    API_TOKEN_USER     /* auth_user_load_copy(user_id): the cache, and pair.user_json */
 };
 
 /* A token job. The route fills the inputs of its op and may use the route fields. */
@@ -407,6 +407,7 @@ typedef struct {
     bool has_ref;
     char access_sid[AUTH_ID_MAX + 1]; /* LOGOUT: the Bearer token's session ("" = none) */
     int64_t user_id;                  /* USER */
+    bool user_active;                 /* USER: OUT, with pair.user_json */
     /* route fields, not used here */
     int shape;
     bool from_body;

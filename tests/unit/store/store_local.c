@@ -253,11 +253,23 @@ TEST(store_redis_start_rejects_bad_urls)
     store_t *st;
     ASSERT_EQ_INT(store_mem_open(NULL, &st), 0);
     char err[256];
-    const char *bad[] = {"rediss://h:1/0", "redis://h:99999/0", "redis://h:1/x", "http://h",
-                         "unix://relative"};
+    const char *bad[] = {"rediss://h:1/0",
+                         "redis://h:99999/0",
+                         "redis://h:1/x",
+                         "http://h",
+                         "unix://relative",
+                         "redis-sentinel://h1:26379,h2:26379",
+                         "redis-sentinel://h1:26379/",
+                         "redis-sentinel:///mymaster",
+                         "redis-sentinel://h1:0/mymaster",
+                         "redis-sentinel://h1:26379,:1/mymaster",
+                         "redis-sentinel://h1/mymaster?db=x",
+                         "redis-sentinel://h1/mymaster?nope=1",
+                         "redis-sentinel://a,b,c,d,e,f,g,h,i/mymaster",
+                         "redis-cluster://h1:6379,h2:6379"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';
-        store_redis_options_t o = {bad[i], NULL, 100};
+        store_redis_options_t o = {bad[i], NULL, 100, NULL};
         CHECK_EQ_INT(store_redis_start(st, &o, err, sizeof err), ERR_CONFIG);
         CHECK_TRUE(strstr(err, "JWTD_REDIS_URL") != NULL);
     }
