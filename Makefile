@@ -334,7 +334,7 @@ JWTD_BIN_DIR ?= build/asan
 PG_TESTS ?= test_passkeys.py test_simplejwt_obtain.py test_simplejwt_refresh.py test_simplejwt_blacklist.py \
 	    test_simplejwt_me.py test_revocation.py test_cookie_flow.py test_service_auth.py \
 	    test_smoke_tokens.py test_posts.py test_import_django.py test_pg_backend.py \
-	    test_oidc_provider.py test_oidc_rp.py test_mfa.py test_mail_lifecycle.py \
+	    test_oidc_provider.py test_mfa.py test_mail_lifecycle.py \
 	    test_admin_api.py test_revocation_feed.py
 test-pg:
 	JWTD_TEST_PG=1 JWTD_SRC_ROOT=$(CURDIR) ./$(JWTD_BIN_DIR)/unit_tests db_

@@ -404,6 +404,32 @@ static int copy_row(void *arg, const db_row_t *row)
     return rc;
 }
 
+/* Copies table t's rows from the source into the target and moves its identity sequences
+   past them. OUT: *rows, the rows copied. Returns 0 or fail()'s code. */
+static int copy_table(struct copy *c, db_tx_t *tx, struct table *t, int64_t *rows)
+{
+    struct row_copy x = {tx, t, 0};
+    int rc = db_query(c->src, &t->select_src, NULL, 0, copy_row, &x);
+    *rows = x.rows;
+    if (rc != 0)
+        return fail(c, rc, "copying table %s failed at row %" PRId64 " (%s)", t->name, x.rows + 1,
+                    rc == ERR_CONFLICT ? "a duplicate key" : "see the log");
+    for (size_t k = 0; k < t->ncols; k++) {
+        if (!t->cols[k].identity)
+            continue;
+        int64_t max = 0;
+        rc = db_tx_query_one(tx, &t->max_of[k], NULL, 0, db_row_read_int, &max);
+        int64_t next = max > t->seq ? max : t->seq;
+        db_param_t p[] = {db_text(t->name), db_text(t->cols[k].name), db_int(next > 0 ? next : 1),
+                          db_bool(next > 0)};
+        if (rc == 0)
+            rc = db_tx_query(tx, &DST_SETVAL, p, DB_NPARAMS(p), NULL, NULL);
+        if (rc != 0)
+            return fail(c, rc, "moving the sequence of %s.%s failed", t->name, t->cols[k].name);
+    }
+    return 0;
+}
+
 static int copy_body(db_tx_t *tx, void *arg)
 {
     struct copy *c = arg;
@@ -424,27 +450,25 @@ static int copy_body(db_tx_t *tx, void *arg)
         for (size_t i = c->ntables; i-- > 0;)
             if ((rc = db_tx_exec(tx, &c->tables[i].clear, NULL, 0, NULL)) != 0)
                 return fail(c, rc, "emptying table %s of the target failed", c->tables[i].name);
-    for (size_t i = 0; i < c->ntables; i++) {
-        struct table *t = &c->tables[i];
-        struct row_copy x = {tx, t, 0};
-        rc = db_query(c->src, &t->select_src, NULL, 0, copy_row, &x);
+    int64_t *copied = xcalloc(c->ntables ? c->ntables : 1, sizeof *copied);
+    for (size_t i = 0; i < c->ntables && rc == 0; i++)
+        rc = copy_table(c, tx, &c->tables[i], &copied[i]);
+    /* Triggers of the target (the revocation feed's) add rows to tables copied before their
+       sources: such a table holds more rows than were copied into it. It is copied again,
+       alone, so the target holds exactly the source's rows. */
+    for (size_t i = 0; i < c->ntables && rc == 0; i++) {
+        int64_t n = 0;
+        rc = db_tx_query_one(tx, &c->tables[i].count, NULL, 0, db_row_read_int, &n);
         if (rc != 0)
-            return fail(c, rc, "copying table %s failed at row %" PRId64 " (%s)", t->name,
-                        x.rows + 1, rc == ERR_CONFLICT ? "a duplicate key" : "see the log");
-        for (size_t k = 0; k < t->ncols; k++) {
-            if (!t->cols[k].identity)
-                continue;
-            int64_t max = 0;
-            rc = db_tx_query_one(tx, &t->max_of[k], NULL, 0, db_row_read_int, &max);
-            int64_t next = max > t->seq ? max : t->seq;
-            db_param_t p[] = {db_text(t->name), db_text(t->cols[k].name),
-                              db_int(next > 0 ? next : 1), db_bool(next > 0)};
-            if (rc == 0)
-                rc = db_tx_query(tx, &DST_SETVAL, p, DB_NPARAMS(p), NULL, NULL);
-            if (rc != 0)
-                return fail(c, rc, "moving the sequence of %s.%s failed", t->name, t->cols[k].name);
-        }
+            rc = fail(c, rc, "counting the rows of %s in the target failed", c->tables[i].name);
+        else if (n != copied[i] && (rc = db_tx_exec(tx, &c->tables[i].clear, NULL, 0, NULL)) != 0)
+            rc = fail(c, rc, "emptying table %s of the target failed", c->tables[i].name);
+        else if (n != copied[i])
+            rc = copy_table(c, tx, &c->tables[i], &copied[i]);
     }
+    free(copied);
+    if (rc != 0)
+        return rc;
     /* verification, before the commit */
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     if (!md)

@@ -115,5 +115,7 @@ def test_wellknown_routes(jwtd_server):
     assert r.status_code == 200
     doc = r.json()
     assert doc["jwks_uri"].endswith("/.well-known/jwks.json")
-    assert doc["token_endpoint"].endswith("/api/token/")
-    assert doc["id_token_signing_alg_values_supported"] == ["HS256"]
+    assert doc["token_endpoint"].endswith("/oauth/token")  # the OpenID Connect provider
+    assert doc["refresh_endpoint"].endswith("/api/token/refresh/")
+    # an HS-only deployment signs no ID token (they need an asymmetric key)
+    assert doc["id_token_signing_alg_values_supported"] == []
