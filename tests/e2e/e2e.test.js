@@ -122,7 +122,7 @@ describe('jwtd web UI in Chromium', () => {
     await page.waitForURL(/\/app\/\?next=/);
     await page.getByLabel('Username').fill('testuser');
     await page.getByLabel('Password').fill('wrong-password');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByRole('alert').filter({ hasText: 'Wrong username or password.' }).waitFor();
     await shot(page, '01-signin-error');
     await page.getByLabel('Password').fill(TEST_PASSWORD);

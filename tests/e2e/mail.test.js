@@ -155,7 +155,7 @@ describe('account pages in Chromium with real mail', () => {
     await page.goto(jwtd.url + '/app/');
     await page.getByLabel('Username').fill('alice');
     await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForURL(/dashboard\.html$/);
     await page.getByText('Signed in as alice').waitFor();
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
@@ -184,7 +184,7 @@ describe('account pages in Chromium with real mail', () => {
     await page.getByRole('link', { name: 'Sign in with your new password' }).click();
     await page.getByLabel('Username').fill('alice');
     await page.getByLabel('Password').fill(NEW_PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForURL(/dashboard\.html$/);
     await page.getByText('Signed in as alice').waitFor();
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
@@ -200,10 +200,10 @@ describe('account pages in Chromium with real mail', () => {
     const code = /\b(\d{6})\b/.exec(text)[1];
     const wrong = String((Number(code) + 1) % 1000000).padStart(6, '0');
     await page.getByLabel('6-digit code').fill(wrong);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByRole('alert').filter({ hasText: 'This code is wrong or has expired' }).waitFor();
     await page.getByLabel('6-digit code').fill(code);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForURL(/dashboard\.html$/);
     await page.getByText('Signed in as alice').waitFor();
     await page.reload(); // the session lives in the refresh cookie

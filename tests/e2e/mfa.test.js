@@ -57,7 +57,7 @@ describe('multi-factor sign-in in Chromium', () => {
     await page.goto(jwtd.url + '/app/');
     await page.getByLabel('Username').fill('mfauser');
     await page.getByLabel('Password').fill(TEST_PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForURL(/\/app\/dashboard\.html$/);
     await page.getByText('Signed in as mfauser').waitFor();
     assert.deepEqual((await claims(page)).amr, ['pwd']);
@@ -98,7 +98,7 @@ describe('multi-factor sign-in in Chromium', () => {
     await page.waitForURL(/\/app\/$/);
     await page.getByLabel('Username').fill('mfauser');
     await page.getByLabel('Password').fill(TEST_PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     const code = page.getByLabel('Verification code');
     await code.waitFor();
     await shot(page, 'mfa-02-code');
@@ -125,7 +125,7 @@ describe('multi-factor sign-in in Chromium', () => {
     await page.waitForURL(/\/app\/$/);
     await page.getByLabel('Username').fill('mfauser');
     await page.getByLabel('Password').fill(TEST_PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByLabel('Verification code').fill(recovery[0]);
     await page.getByRole('button', { name: 'Verify' }).click();
     await page.waitForURL(/\/app\/dashboard\.html$/);

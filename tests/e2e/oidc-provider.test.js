@@ -121,7 +121,7 @@ describe('jwtd as an OpenID Connect provider, openid-client as the relying party
     await page.waitForURL(/\/app\/\?next=%2Foauth%2Fauthorize/);
     await page.getByLabel('Username').fill('testuser');
     await page.getByLabel('Password').fill(TEST_PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
     const text = await page.locator('main').innerText();
     assert.match(text, /Photo App/);
@@ -190,10 +190,10 @@ describe('jwtd as an OpenID Connect provider, openid-client as the relying party
     await page.goto(url.href);
     await page.waitForURL(/\/app\/\?login=1&next=/);
     await page.getByLabel('Password').waitFor();
-    assert.equal(await page.getByRole('button', { name: 'Sign in' }).isVisible(), true);
+    assert.equal(await page.getByRole('button', { name: 'Sign in', exact: true }).isVisible(), true);
     await page.getByLabel('Username').fill('testuser');
     await page.getByLabel('Password').fill(TEST_PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForURL((u) => u.href.startsWith(redirectUri));
     const fresh = await oidc.authorizationCodeGrant(config, new URL(page.url()), checks);
     assert.ok(fresh.claims().auth_time >= tokens.claims().auth_time);
