@@ -258,35 +258,8 @@ static bool is_challenge(const char *s)
 /* The scope asked, normalised (known, allowed, each once, in order) into *out (heap). */
 static const char *normalise_scope(const char *asked, const char *allowed, char **out)
 {
-    *out = NULL;
-    buf_t b;
-    buf_init(&b, 4096);
-    const char *p = asked ? asked : "";
-    while (*p) {
-        while (*p == ' ')
-            p++;
-        const char *e = p;
-        while (*e && *e != ' ')
-            e++;
-        if (e == p)
-            break;
-        size_t n = (size_t)(e - p);
-        if (!oauth__list_has(AUTH_OAUTH_SCOPES, p, n) || !oauth__list_has(allowed, p, n)) {
-            buf_dispose(&b);
-            return "A requested scope is unknown or not allowed for this client.";
-        }
-        buf_append_char(&b, '\0');
-        b.len--;
-        if (!oauth__list_has((const char *)b.data, p, n)) {
-            if (b.len)
-                buf_append_char(&b, ' ');
-            buf_append(&b, p, n);
-        }
-        p = e;
-    }
-    *out = xstrndup(b.data ? (const char *)b.data : "", b.len);
-    buf_dispose(&b);
-    return NULL;
+    *out = oauth__words(asked ? asked : "", AUTH_OAUTH_SCOPES, allowed);
+    return *out ? NULL : "A requested scope is unknown or not allowed for this client.";
 }
 
 static void redirect_error(auth_oauth_authz_result_t *r, const char *uri, const char *error,

@@ -59,6 +59,9 @@ void oauth__sha256_hex(const void *p, size_t n, char out[65]);
 int oauth__random_token(char out[AUTH_OAUTH_SECRET_LEN + 1]);
 /* Whether the space-separated list holds item (len bytes) / the C string item. */
 bool oauth__list_has(const char *list, const char *item, size_t len);
+/* The space-separated words of s, each once, in order (heap), or NULL when one is not in
+   allowed (nor, when also is not NULL, in also). */
+char *oauth__words(const char *s, const char *allowed, const char *also);
 bool oauth__list_has_cstr(const char *list, const char *item);
 /* Whether u is an acceptable redirect URI to register (oauth.h auth_oauth_client_create). */
 bool oauth__redirect_uri_ok(const char *u);

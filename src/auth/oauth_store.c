@@ -350,10 +350,9 @@ static char *join_uris(const char *const *v, size_t n, const char **why, const c
     return s;
 }
 
-/* Checks a list of words against the allowed ones; NULL gives def. Heap, or NULL. */
-static char *check_words(const char *given, const char *allowed, const char *def)
+/* See oauth_internal.h. */
+char *oauth__words(const char *s, const char *allowed, const char *also)
 {
-    const char *s = given ? given : def;
     buf_t b;
     buf_init(&b, 4096);
     const char *p = s;
@@ -365,22 +364,29 @@ static char *check_words(const char *given, const char *allowed, const char *def
             e++;
         if (e == p)
             break;
-        if (!oauth__list_has(allowed, p, (size_t)(e - p))) {
+        size_t n = (size_t)(e - p);
+        if (!oauth__list_has(allowed, p, n) || (also && !oauth__list_has(also, p, n))) {
             buf_dispose(&b);
             return NULL;
         }
         buf_append_char(&b, '\0');
         b.len--;
-        if (!oauth__list_has((const char *)b.data, p, (size_t)(e - p))) {
+        if (!oauth__list_has((const char *)b.data, p, n)) {
             if (b.len)
                 buf_append_char(&b, ' ');
-            buf_append(&b, p, (size_t)(e - p));
+            buf_append(&b, p, n);
         }
         p = e;
     }
     char *out = xstrndup(b.data ? (const char *)b.data : "", b.len);
     buf_dispose(&b);
     return out;
+}
+
+/* Checks a list of words against the allowed ones; NULL gives def. Heap, or NULL. */
+static char *check_words(const char *given, const char *allowed, const char *def)
+{
+    return oauth__words(given ? given : def, allowed, NULL);
 }
 
 /* See oauth.h. */
