@@ -335,32 +335,32 @@ static void on_create(http_req_t *req)
     api__submit(req, work, done, j, job_free);
 }
 
-static void on_get(http_req_t *req)
+/* The routes that take the user id alone: its job, submitted. */
+static void submit_for_id(http_req_t *req, enum op op)
 {
-    struct job *j = job_for_id(req, GET);
+    struct job *j = job_for_id(req, op);
     if (j)
         api__submit(req, work, done, j, job_free);
+}
+
+static void on_get(http_req_t *req)
+{
+    submit_for_id(req, GET);
 }
 
 static void on_sessions(http_req_t *req)
 {
-    struct job *j = job_for_id(req, SESSIONS);
-    if (j)
-        api__submit(req, work, done, j, job_free);
+    submit_for_id(req, SESSIONS);
 }
 
 static void on_delete(http_req_t *req)
 {
-    struct job *j = job_for_id(req, DELETE);
-    if (j)
-        api__submit(req, work, done, j, job_free);
+    submit_for_id(req, DELETE);
 }
 
 static void on_revoke(http_req_t *req)
 {
-    struct job *j = job_for_id(req, REVOKE);
-    if (j)
-        api__submit(req, work, done, j, job_free);
+    submit_for_id(req, REVOKE);
 }
 
 static void on_update(http_req_t *req)
