@@ -321,11 +321,16 @@ tsan:
 	TSAN_OPTIONS=halt_on_error=1 JWTD_SRC_ROOT=$(CURDIR) ./build/tsan/unit_tests thread
 
 PYTEST_ARGS ?=
+# The integration suites run on pytest-xdist workers, one test file per worker at a time
+# (loadfile: a file's module-scoped servers start once). Most of a test's time is waiting
+# (process start, hashing, timers), so 2 workers on 2 cores nearly halve the run.
+# PYTEST_JOBS= runs them serially.
+PYTEST_JOBS ?= -n 2 --dist loadfile
 integration:
 	JWTD_BIN=$(CURDIR)/$(JWTD_BIN_DIR)/jwtd $(PYTHON) -m pytest -q -p no:cacheprovider \
-	    tests/integration $(PYTEST_ARGS)
+	    $(PYTEST_JOBS) tests/integration $(PYTEST_ARGS)
 	JWTD_BIN=$(CURDIR)/$(JWTD_BIN_DIR)/jwtd $(PYTHON) -m pytest -q -p no:cacheprovider \
-	    tests/security $(PYTEST_ARGS)
+	    $(PYTEST_JOBS) tests/security $(PYTEST_ARGS)
 JWTD_BIN_DIR ?= build/asan
 
 # One test suite, two databases: the db unit tests (and those of the modules storing through
@@ -340,7 +345,7 @@ test-pg:
 	JWTD_TEST_PG=1 JWTD_SRC_ROOT=$(CURDIR) ./$(JWTD_BIN_DIR)/unit_tests db_
 	JWTD_TEST_PG=1 JWTD_SRC_ROOT=$(CURDIR) ./$(JWTD_BIN_DIR)/unit_tests resource_post_
 	JWTD_TEST_DB=pg JWTD_BIN=$(CURDIR)/$(JWTD_BIN_DIR)/jwtd $(PYTHON) -m pytest -q \
-	    -p no:cacheprovider $(addprefix tests/integration/,$(PG_TESTS)) $(PYTEST_ARGS)
+	    -p no:cacheprovider $(PYTEST_JOBS) $(addprefix tests/integration/,$(PG_TESTS)) $(PYTEST_ARGS)
 
 # Fault injection (tests/fault, docs/reliability.md): HAProxy in front of 3 instances on
 # PostgreSQL and Redis Sentinel, a mixed load, faults injected, the history checked by
