@@ -82,7 +82,7 @@ class FastApiVerifier(_Verifier):
 
     name = "fastapi"
 
-    def __init__(self, jwtd_url, key, feed_url=None, feed_timeout=None, **env):
+    def __init__(self, jwtd_url, key, feed_url=None, feed_timeout=None, wait_ready=True, **env):
         self.tmp = tempfile.mkdtemp(prefix="jwtd-feed-fastapi-")
         self.port_file = os.path.join(self.tmp, "port")
         e = dict(os.environ)
@@ -101,13 +101,22 @@ class FastApiVerifier(_Verifier):
         assert self.proc.poll() is None, open(os.path.join(self.tmp, "log")).read()
         with open(self.port_file) as f:
             self.url = "http://127.0.0.1:%s" % f.read().strip()
-        wait_until(self._ready, timeout=START_TIMEOUT, what="the FastAPI service's feed")
+        if wait_ready:
+            wait_until(self._ready, timeout=START_TIMEOUT, what="the FastAPI service's feed")
+        else:
+            wait_until(lambda: self._ready() is not None, timeout=START_TIMEOUT,
+                       what="the FastAPI service")
+
+    def log_text(self):
+        with open(os.path.join(self.tmp, "log"), errors="replace") as f:
+            return f.read()
 
     def _ready(self):
+        """Whether the feed is in (None: the service does not answer yet)."""
         try:
             return requests.get(self.url + "/_feed", timeout=5).json()["ready"]
         except requests.RequestException:
-            return False
+            return None
 
     def feed(self):
         return requests.get(self.url + "/_feed", timeout=5).json()

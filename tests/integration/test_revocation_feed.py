@@ -529,11 +529,12 @@ def test_python_helper_staleness_and_fail_closed(jwtd, verifiers):
     jwtd.srv._stderr.close()
     jwtd.srv.start()
     wait_until(lambda: v.status(t) == 200, what="recovered")
-    # a wrong key: the helper never becomes ready and, failing closed, refuses
-    bad = FastApiVerifier.__new__(FastApiVerifier)
-    with pytest.raises(AssertionError):
-        FastApiVerifier.__init__(bad, jwtd.url, "jwtdv_" + "1" * 64, VERIFIER_FAIL_CLOSED="1")
-    bad.stop()
+    # a wrong key: the helper is refused, never becomes ready and, failing closed, refuses
+    bad = FastApiVerifier(jwtd.url, "jwtdv_" + "1" * 64, wait_ready=False,
+                          VERIFIER_FAIL_CLOSED="1")
+    verifiers.append(bad)
+    wait_until(lambda: "verifier key refused" in bad.log_text(), what="the key refused")
+    assert bad.feed()["ready"] is False and bad.status(t) == 503
 
 
 @pytest.mark.skipif(os.environ.get("JWTD_TEST_DB") == "pg", reason="Redis pair: SQLite run only")
