@@ -16,7 +16,9 @@
  * applies each event to a libjwtv revocation set (jwtv_revset_apply_event); every request
  * checks its token against the set (jwtv_revset_check: O(1), no lock), cached tokens
  * included. The thread reconnects with backoff (0.25 s doubling to 30 s) and Last-Event-ID,
- * so nothing revoked while it was away is missed; without --feed-url the server works as
+ * so nothing revoked while it was away is missed; a feed silent for --feed-timeout seconds
+ * (default 40: jwtd writes a comment every 15 s, so only a dead peer or a stalled proxy is
+ * that quiet) is dropped and reconnected; without --feed-url the server works as
  * before (signatures and expiry only).
  *
  * Keys: fetched at start (the server refuses to start without them), refreshed every
@@ -83,7 +85,13 @@ static struct {
     int feed_port;
     char feed_path[1024];
     const char *feed_key;
-} cfg = {.host = "127.0.0.1", .port = 9000, .refresh_s = 300, .cooldown_s = 30, .threads = 2};
+    int feed_timeout_s; /* silence on the feed longer than this: the connection is dead */
+} cfg = {.host = "127.0.0.1",
+         .port = 9000,
+         .refresh_s = 300,
+         .cooldown_s = 30,
+         .threads = 2,
+         .feed_timeout_s = 40};
 
 /* ==== keys ==================================================================================== */
 
@@ -294,11 +302,18 @@ static jwtv_revset *g_revset; /* NULL without --feed-url */
 static atomic_bool g_feed_ready, g_feed_connected;
 static atomic_ulong g_feed_events;
 
+/* The event being read on one feed connection. A connection that ends in the middle of an
+ * event takes its partial event with it: the next connection starts from an empty one (the
+ * event comes again after Last-Event-ID, whole). */
+struct feed_event {
+    char id[24];
+    char data[1024];
+    size_t dlen;
+};
+
 /* Applies the SSE lines in buf[0..n) (complete lines only); returns the bytes consumed. */
-static size_t feed_lines(char *buf, size_t n, char *id, size_t idcap, char *last_id)
+static size_t feed_lines(char *buf, size_t n, struct feed_event *ev, char *last_id)
 {
-    static char data[1024];
-    static size_t dlen;
     size_t done = 0;
     for (;;) {
         char *nl = memchr(buf + done, '\n', n - done);
@@ -310,22 +325,23 @@ static size_t feed_lines(char *buf, size_t n, char *id, size_t idcap, char *last
             ll--;
         done = (size_t)(nl - buf) + 1;
         if (ll == 0) { /* end of an event */
-            if (dlen && jwtv_revset_apply_event(g_revset, data, dlen) == JWTV_OK) {
+            if (ev->dlen && jwtv_revset_apply_event(g_revset, ev->data, ev->dlen) == JWTV_OK) {
                 atomic_fetch_add(&g_feed_events, 1);
-                if (id[0])
-                    snprintf(last_id, 24, "%s", id);
+                if (ev->id[0])
+                    snprintf(last_id, 24, "%s", ev->id);
             }
-            dlen = 0;
-            id[0] = '\0';
+            ev->dlen = 0;
+            ev->id[0] = '\0';
         } else if (line[0] == ':') {
             if (ll == 7 && memcmp(line, ": ready", 7) == 0)
                 atomic_store(&g_feed_ready, true); /* the snapshot or catch-up is in */
-        } else if (ll > 4 && memcmp(line, "id: ", 4) == 0 && ll - 4 < idcap) {
-            memcpy(id, line + 4, ll - 4);
-            id[ll - 4] = '\0';
-        } else if (ll > 6 && memcmp(line, "data: ", 6) == 0 && dlen + ll - 6 < sizeof data) {
-            memcpy(data + dlen, line + 6, ll - 6);
-            dlen += ll - 6;
+        } else if (ll > 4 && memcmp(line, "id: ", 4) == 0 && ll - 4 < sizeof ev->id) {
+            memcpy(ev->id, line + 4, ll - 4);
+            ev->id[ll - 4] = '\0';
+        } else if (ll > 6 && memcmp(line, "data: ", 6) == 0 &&
+                   ev->dlen + ll - 6 < sizeof ev->data) {
+            memcpy(ev->data + ev->dlen, line + 6, ll - 6);
+            ev->dlen += ll - 6;
         }
     }
 }
@@ -349,7 +365,8 @@ static int feed_once(char *last_id)
     freeaddrinfo(ai);
     if (fd < 0)
         return 0;
-    struct timeval tv = {40, 0}; /* jwtd sends a comment every 15 s: silence means gone */
+    /* jwtd sends a comment every 15 s: silence (a dead peer, a stalled proxy) means gone */
+    struct timeval tv = {cfg.feed_timeout_s, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     char req[2048], resume[64] = "";
     if (last_id[0])
@@ -367,7 +384,7 @@ static int feed_once(char *last_id)
     size_t len = 0;
     bool in_body = false;
     int got = 0;
-    char id[24] = "";
+    struct feed_event ev = {.dlen = 0};
     int64_t next_prune = now_ms() + 60000;
     for (;;) {
         if (len == sizeof buf) { /* a line longer than the buffer: not jwtd's feed */
@@ -393,7 +410,7 @@ static int feed_once(char *last_id)
             memmove(buf, buf + hl, len - hl);
             len -= hl;
         }
-        size_t used = feed_lines(buf, len, id, sizeof id, last_id);
+        size_t used = feed_lines(buf, len, &ev, last_id);
         memmove(buf, buf + used, len - used);
         len -= used;
         got = 1;
@@ -989,6 +1006,7 @@ static void usage(void)
         "                       [--listen HOST:PORT] [--threads N] [--refresh S] [--cooldown S]\n"
         "                       [--issuer ISS] [--audience AUD] [--leeway S]\n"
         "                       [--feed-url http://HOST:PORT/auth/revocations/stream]\n"
+        "                       [--feed-timeout S]\n"
         "  (with --feed-url, the verifier key is read from JWTD_VERIFIER_KEY)\n");
 }
 
@@ -1038,6 +1056,11 @@ int main(int argc, char **argv)
             }
         } else if (!strcmp(a, "--feed-url")) {
             feed_url = v;
+        } else if (!strcmp(a, "--feed-timeout")) {
+            if (parse_int(v, 1, 3600, &cfg.feed_timeout_s) != 0) {
+                usage();
+                return 2;
+            }
         } else if (!strcmp(a, "--issuer")) {
             cfg.vopt.issuer = v;
         } else if (!strcmp(a, "--audience")) {

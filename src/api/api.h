@@ -72,6 +72,7 @@ typedef struct {
     int64_t access_lifetime_s;    /* expires_in of the service routes */
     int64_t revocations_window_s; /* default look-back of GET /auth/revocations */
     uint64_t slow_request_ms;     /* performance-log threshold; 0 = never */
+    uint64_t feed_keepalive_ms;   /* ": keepalive" interval of revocation streams; 0 = 15 s */
     bool redis_required;          /* /readyz fails while Redis is down */
     bool metrics_apart;    /* GET /metrics only on the server's second listener (http_req_on_aux),
                               404 on the public one; the second listener serves nothing else */

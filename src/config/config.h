@@ -148,7 +148,8 @@ struct cfg {
     uint32_t pool_threads;       /* blocking-work pool size, 0 = cores */
     uint32_t pool_queue_max;     /* queued blocking jobs before 503 */
     /* --- observability -------------------------------------------------------------- */
-    int64_t slow_request_ms; /* JWTD_SLOW_REQUEST: performance log threshold, 0 = off */
+    int64_t slow_request_ms;   /* JWTD_SLOW_REQUEST: performance log threshold, 0 = off */
+    int64_t feed_keepalive_ms; /* JWTD_FEED_KEEPALIVE: comment interval on revocation streams */
     /* --- behind a proxy: public URL, HSTS, route aliases ---------------------------------- */
     char *public_url;             /* JWTD_PUBLIC_URL, NULL = unset; no trailing '/' */
     int64_t hsts_max_age_s;       /* JWTD_HSTS_MAX_AGE: 0 = no HSTS header */

@@ -465,6 +465,12 @@ const struct cfg_row cfg_rows[] = {
      "requests slower than this are logged as event=slow_request (performance log) and "
      "counted in jwtd_slow_requests_total; 0 disables",
      NULL},
+    {"JWTD_FEED_KEEPALIVE", CFG_T_DURATION_MS, OFF(feed_keepalive_ms), "15s", 100, 3600 * 1000LL, 0,
+     NULL, NULL,
+     "a revocation stream (GET /auth/revocations/stream) with nothing to send writes a "
+     "\": keepalive\" comment this often, so that proxies keep it open and verifiers can tell "
+     "a silent connection from a live one (the helpers reconnect after 40 s of silence)",
+     NULL},
     /* behind a proxy */
     {"JWTD_PUBLIC_URL", CFG_T_STRING, OFF(public_url), NULL, 0, 0, CFG_F_URL | CFG_F_OPTIONAL, NULL,
      validate_public_url,

@@ -121,6 +121,7 @@ static void api_opts(const struct cfg *c, api_options_t *o)
     o->access_lifetime_s = c->access_token_lifetime_s;
     o->revocations_window_s = c->access_token_lifetime_s;
     o->slow_request_ms = (uint64_t)c->slow_request_ms;
+    o->feed_keepalive_ms = (uint64_t)c->feed_keepalive_ms;
     o->redis_required = c->redis_required;
     o->metrics_apart = c->metrics_listen && *c->metrics_listen;
     /* JWTD_WEB_DIR: builtin (the default), empty or off = no UI, else a directory */

@@ -2,7 +2,8 @@
 set up exactly as clients/python/README.md shows; test_revocation_feed.py runs it.
 
 Environment: JWTD_URL, JWTD_VERIFIER_KEY (the README's), and for the harness PORT_FILE (the
-bound port is written there) and VERIFIER_FAIL_CLOSED / VERIFIER_MAX_STALENESS.
+bound port is written there) and VERIFIER_FAIL_CLOSED / VERIFIER_MAX_STALENESS /
+VERIFIER_KEEPALIVE_TIMEOUT.
 """
 
 import os
@@ -16,7 +17,8 @@ from jwtd_verifier import Verifier
 # --- the README's setup ------------------------------------------------------------------
 verifier = Verifier(os.environ["JWTD_URL"], verifier_key=os.environ["JWTD_VERIFIER_KEY"],
                     fail_closed=os.environ.get("VERIFIER_FAIL_CLOSED") == "1",
-                    max_staleness=float(os.environ.get("VERIFIER_MAX_STALENESS", "30")))
+                    max_staleness=float(os.environ.get("VERIFIER_MAX_STALENESS", "30")),
+                    keepalive_timeout=float(os.environ.get("VERIFIER_KEEPALIVE_TIMEOUT", "40")))
 verifier.start()
 app = FastAPI()
 current_claims = verifier.fastapi_dependency()
@@ -39,7 +41,10 @@ def feed_state():
 
 
 if __name__ == "__main__":
-    sock = socket.socket()
+    # IPPROTO_TCP named: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and
+    # without it every answer waits for the client's delayed ACK (40 ms), as `uvicorn --port`
+    # never does
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     with open(os.environ["PORT_FILE"] + ".tmp", "w") as f:
         f.write(str(sock.getsockname()[1]))

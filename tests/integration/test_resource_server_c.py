@@ -14,7 +14,6 @@ import base64
 import http.server
 import json
 import os
-import signal
 import socket
 import subprocess
 import tempfile
@@ -27,13 +26,13 @@ import requests
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 
+from feed_verifiers import RS_BIN, start_resource_server, stop_process
 from peers import jwtd_bin, token_env
 from svc_helpers import ROLES, Svc
 import peers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# Built next to the jwtd under test (JWTD_BIN), so a private or sanitizer build tests its own copy.
-BIN = os.path.join(os.path.dirname(os.path.abspath(jwtd_bin())), "resource-server")
+BIN = RS_BIN
 
 
 def b64u(b):
@@ -42,14 +41,7 @@ def b64u(b):
 
 class ResourceServer:
     def __init__(self, *args):
-        self.proc = subprocess.Popen([BIN, "--listen", "127.0.0.1:0", "--threads", "2"] +
-                                     list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        line = self.proc.stdout.readline().decode().strip()
-        if "listening on " not in line:
-            self.proc.kill()
-            raise RuntimeError("resource-server did not start: %r %s" % (
-                line, self.proc.stderr.read().decode()))
-        self.url = line.split("listening on ", 1)[1]
+        self.proc, self.url = start_resource_server(args)
 
     def get(self, path, token=None, **kw):
         h = {"Authorization": "Bearer " + token} if token else {}
@@ -59,12 +51,7 @@ class ResourceServer:
         return self.get("/_stats").json()
 
     def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
 
 
 @pytest.fixture

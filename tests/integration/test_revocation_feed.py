@@ -7,8 +7,12 @@ both verifying jwtd's RS256 tokens locally.
 
 * a logout, a logout-all, a password change (the CLI) and a refresh-token reuse each make
   both verifiers refuse the affected tokens, and only those;
-* restarting jwtd (with a revocation made by the CLI while it is down), restarting the
-  verifier, and a feed connection cut mid-stream lose no revocation;
+* restarting jwtd (with a revocation made by the CLI while it is down) and restarting the
+  verifier lose no revocation;
+* through a proxy (FeedProxy) that cuts the feed's connections, after some events and in
+  the middle of an event's bytes, and that stalls: no revocation lost, none applied twice
+  or in part, Last-Event-ID resumes, and a silent connection (jwtd writes keepalive
+  comments) is dropped and reconnected by both verifiers;
 * a wrong or missing credential is refused; the feed never carries token text;
 * cursors: the long poll answers events after a cursor, waits for new ones, and a cursor
   from before the retained history gets the snapshot;
@@ -22,8 +26,6 @@ import select
 import signal
 import socket
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 
@@ -32,115 +34,173 @@ import pytest
 import requests
 
 from conftest import JwtdServer
+from feed_verifiers import VERIFIERS, FastApiVerifier, wait_until
 from peers import TEST_PASSWORD, jwtd_bin, token_env
 from redis_util import RedisServer, free_port
 from svc_helpers import Svc
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-HERE = os.path.dirname(os.path.abspath(__file__))
-RS_BIN = os.path.join(os.path.dirname(os.path.abspath(jwtd_bin())), "resource-server")
-TIMEOUT = 10.0
-START_TIMEOUT = 60.0  # a verifier's start (imports, first snapshot) on a loaded machine
+KEEPALIVE = "250ms"  # JWTD_FEED_KEEPALIVE: the streams' comment interval (15 s by default)
 
 
-def wait_until(fn, timeout=TIMEOUT, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.02)
+# ---- a proxy the test can cut and stall ----------------------------------------------------
 
+class FeedProxy:
+    """A TCP proxy on 127.0.0.1 (ephemeral port) in front of jwtd, one thread per connection.
 
-# ---- the verifiers ------------------------------------------------------------------------
+    down(): every connection is closed and new ones are closed at once, until up().
+    cut_next_event(where): the next event jwtd sends is forwarded in part, then every
+    connection is closed and the proxy is down: where="in_data" cuts inside its data line,
+    "before_end" after its data line, before the blank line that completes it.
+    stall(): the connections open now, and those accepted until up(), forward nothing more in
+    either direction (a hung proxy); only the client closing them ends them.
+    Each connection is recorded: what the client sent (the request), what was forwarded to
+    it (down), and whether the client closed it (client_closed)."""
 
-class FastApiVerifier:
-    """feed_fastapi_service.py (uvicorn) following jwtd's feed."""
+    def __init__(self, upstream_url):
+        host, port = upstream_url.split("//", 1)[1].rsplit(":", 1)
+        self.upstream = (host, int(port))
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(16)
+        self.lsock.settimeout(0.05)
+        self.url = "http://127.0.0.1:%d" % self.lsock.getsockname()[1]
+        self.lock = threading.Lock()
+        self.mode = "up"  # up, down, stall
+        self.cut = None
+        self.records = []
+        self._socks = []
+        self._closing = False
+        self._threads = [threading.Thread(target=self._accept, daemon=True)]
+        self._threads[0].start()
 
-    name = "fastapi"
+    def _accept(self):
+        while not self._closing:
+            try:
+                client, _ = self.lsock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with self.lock:
+                mode = self.mode
+            if mode == "down":
+                client.close()
+                continue
+            rec = {"request": b"", "down": b"", "client_closed": False, "stalled": mode == "stall"}
+            with self.lock:
+                self.records.append(rec)
+            th = threading.Thread(target=self._pair, args=(client, rec), daemon=True)
+            self._threads.append(th)
+            th.start()
 
-    def __init__(self, jwtd_url, key, **env):
-        self.tmp = tempfile.mkdtemp(prefix="jwtd-feed-fastapi-")
-        self.port_file = os.path.join(self.tmp, "port")
-        e = dict(os.environ)
-        e.update({"JWTD_URL": jwtd_url, "JWTD_VERIFIER_KEY": key, "PORT_FILE": self.port_file,
-                  "PYTHONPATH": os.pathsep.join([os.path.join(ROOT, "clients", "python"), HERE])})
-        e.update(env)
-        self.log = open(os.path.join(self.tmp, "log"), "wb")
-        self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "feed_fastapi_service.py")],
-                                     env=e, stdout=self.log, stderr=subprocess.STDOUT)
-        wait_until(lambda: os.path.exists(self.port_file) or self.proc.poll() is not None,
-                   timeout=START_TIMEOUT, what="the FastAPI service")
-        assert self.proc.poll() is None, open(os.path.join(self.tmp, "log")).read()
-        with open(self.port_file) as f:
-            self.url = "http://127.0.0.1:%s" % f.read().strip()
-        wait_until(self._ready, timeout=START_TIMEOUT, what="the FastAPI service's feed")
-
-    def _ready(self):
+    def _pair(self, client, rec):
         try:
-            return requests.get(self.url + "/_feed", timeout=5).json()["ready"]
-        except requests.RequestException:
-            return False
+            up = socket.create_connection(self.upstream, timeout=5)
+        except OSError:
+            client.close()
+            return
+        with self.lock:
+            self._socks += [client, up]
+        pending = b""  # held back while a cut is armed
+        try:
+            while not self._closing:
+                socks = [client] if rec["stalled"] else [client, up]
+                r, _, _ = select.select(socks, [], [], 0.05)
+                if client in r:
+                    data = client.recv(65536)
+                    if not data:
+                        rec["client_closed"] = True
+                        return
+                    rec["request"] += data
+                    if not rec["stalled"]:
+                        up.sendall(data)
+                if up in r and not rec["stalled"]:
+                    data = up.recv(65536)
+                    if not data:
+                        return
+                    pending += data
+                    with self.lock:
+                        where = self.cut if b"/auth/revocations/stream" in rec["request"] else None
+                    n = self._cut_at(pending, where) if where else len(pending)
+                    if n is None:
+                        continue  # the whole event is not in yet
+                    client.sendall(pending[:n])
+                    rec["down"] += pending[:n]
+                    pending = pending[n:]
+                    if where:
+                        with self.lock:
+                            self.cut = None
+                        self.down()
+                        return
+        except OSError:
+            return
+        finally:
+            client.close()
+            up.close()
 
-    def feed(self):
-        return requests.get(self.url + "/_feed", timeout=5).json()
+    @staticmethod
+    def _cut_at(buf, where):
+        """Where to cut buf for a cut in the first event: None until its data line is in."""
+        i = buf.find(b"\ndata: ")
+        j = buf.find(b"\n", i + 1) if i >= 0 else -1
+        if j < 0:
+            return None
+        return i + len(b"\ndata: ") + 8 if where == "in_data" else j + 1
 
-    def status(self, token):
-        return requests.get(self.url + "/protected", headers={"Authorization": "Bearer " + token},
-                            timeout=10).status_code
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+    def _close_all(self):
+        with self.lock:
+            socks, self._socks = self._socks, []
+        for s in socks:
             try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def down(self):
+        with self.lock:
+            self.mode = "down"
+        self._close_all()
+
+    def up(self):
+        with self.lock:
+            self.mode = "up"
+
+    def stall(self):
+        with self.lock:
+            self.mode = "stall"
+            for rec in self.records:
+                rec["stalled"] = True
+
+    def cut_next_event(self, where):
+        with self.lock:
+            self.cut = where
+
+    def feed_records(self, verifier):
+        """The feed connections of one verifier (the C one names itself in User-Agent)."""
+        c = verifier.name == "c"
+        with self.lock:
+            return [r for r in self.records if b"/auth/revocations/stream" in r["request"] and
+                    (b"jwtd-resource-server-c" in r["request"]) == c]
+
+    def close(self):
+        self._closing = True
+        self.lsock.close()
+        self._close_all()
+        for th in self._threads:
+            th.join(5)
 
 
-class CVerifier:
-    """examples/resource-server-c with --feed-url: libjwtv's revocation set."""
-
-    name = "c"
-
-    def __init__(self, jwtd_url, key, **env):
-        self.proc = subprocess.Popen(
-            [RS_BIN, "--listen", "127.0.0.1:0", "--threads", "2",
-             "--jwks-url", jwtd_url + "/.well-known/jwks.json",
-             "--feed-url", jwtd_url + "/auth/revocations/stream"],
-            env=dict(os.environ, JWTD_VERIFIER_KEY=key), stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE)
-        line = self.proc.stdout.readline().decode().strip()
-        if "listening on " not in line:
-            self.proc.kill()
-            raise RuntimeError("resource-server did not start: %r %s"
-                               % (line, self.proc.stderr.read().decode()))
-        self.url = line.split("listening on ", 1)[1]
-        wait_until(lambda: self.feed().get("feed_ready"), timeout=START_TIMEOUT,
-                   what="the C server's feed")
-
-    def feed(self):
-        return requests.get(self.url + "/_stats", timeout=5).json()
-
-    def status(self, token):
-        return requests.get(self.url + "/protected", headers={"Authorization": "Bearer " + token},
-                            timeout=10).status_code
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-VERIFIERS = [FastApiVerifier, CVerifier]
+def complete_events(down):
+    """The ids of the whole events (ended by their blank line) in a stream's bytes as
+    forwarded: what a correct client applies; a cut event at the end is not among them."""
+    body = down.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in down else b""
+    ids = []
+    for block in body.split(b"\n\n")[:-1]:
+        lines = block.split(b"\n")
+        if any(line.startswith(b"data: ") for line in lines):
+            ids.append(next((line[4:].decode() for line in lines if line.startswith(b"id: ")),
+                            None))
+    return ids
 
 
 # ---- jwtd ---------------------------------------------------------------------------------
@@ -156,7 +216,8 @@ class Jwtd:
                            check=True, capture_output=True)
         env = token_env(JWTD_ALGORITHM="RS256", JWTD_SECRET_KEY=None,
                         JWTD_SIGNING_KEY_FILE=self.key_file, JWTD_REFRESH_REUSE_GRACE="0",
-                        JWTD_LISTEN="127.0.0.1:%d" % free_port())
+                        JWTD_LISTEN="127.0.0.1:%d" % free_port(),
+                        JWTD_FEED_KEEPALIVE=KEEPALIVE)
         env.update(extra_env or {})
         self.srv = JwtdServer(env=env)
         self.svc = Svc(self.srv)
@@ -173,14 +234,6 @@ class Jwtd:
         r = self.svc.post("/api/token/", {"username": name, "password": TEST_PASSWORD})
         assert r.status_code == 200, r.text
         return r.json()
-
-    def restart(self):
-        self.srv.signal(signal.SIGTERM)
-        assert self.srv.wait() == 0, self.srv.stderr()
-        self.srv.proc.stdout.close()
-        self.srv._stderr.close()
-        self.srv.start()
-        assert self.srv.url == self.url
 
     def stop(self):
         self.srv.stop()
@@ -346,7 +399,7 @@ def test_feed_contents_credentials_and_cursors(jwtd):
 
 
 @pytest.mark.parametrize("kind", VERIFIERS, ids=lambda k: k.name)
-def test_restarts_and_cut_connections_lose_nothing(jwtd, verifiers, kind):
+def test_restarts_lose_nothing(jwtd, verifiers, kind):
     key = jwtd.verifier_key()
     v = kind(jwtd.url, key)
     verifiers.append(v)
@@ -365,10 +418,8 @@ def test_restarts_and_cut_connections_lose_nothing(jwtd, verifiers, kind):
     wait_until(lambda: v.status(a["access"]) == 401, what="alice refused after the restart")
     assert v.status(b["access"]) == 200
 
-    # the feed connection cut mid-stream (jwtd restarts again); a revocation right after
-    jwtd.restart()
     assert jwtd.svc.blacklist(b["refresh"]).status_code == 200
-    wait_until(lambda: v.status(b["access"]) == 401, what="bob refused after the cut")
+    wait_until(lambda: v.status(b["access"]) == 401, what="bob refused")
     assert v.status(c["access"]) == 200
 
     # the verifier restarts: the snapshot brings back everything still in force
@@ -379,6 +430,88 @@ def test_restarts_and_cut_connections_lose_nothing(jwtd, verifiers, kind):
     assert v2.status(a["access"]) == 401
     assert v2.status(b["access"]) == 401
     assert v2.status(c["access"]) == 200
+
+
+def test_proxy_cut_and_stall_lose_nothing(jwtd, verifiers):
+    """Both verifiers follow the feed through a proxy that cuts every connection (after some
+    events, and in the middle of an event's bytes) and that stalls: every revocation made
+    meanwhile reaches them once the proxy is back, each whole event is applied once and a
+    partial one never, every reconnection resumes with Last-Event-ID, and a silent
+    connection is dropped."""
+    key = jwtd.verifier_key()
+    proxy = FeedProxy(jwtd.url)
+    try:
+        for kind in VERIFIERS:
+            verifiers.append(kind(jwtd.url, key, feed_url=proxy.url, feed_timeout=1))
+        t = {n: jwtd.login("alice") for n in "abcdefgh"}  # a session each
+
+        def revoke(n):
+            assert jwtd.svc.blacklist(t[n]["refresh"]).status_code == 200
+
+        def status(n):
+            return [v.status(t[n]["access"]) for v in verifiers]
+
+        def refused(n):
+            for v in verifiers:
+                wait_until(lambda: v.status(t[n]["access"]) == 401, what=n + " refused")
+
+        assert all(status(n) == [200, 200] for n in t)
+        # events flow; then the proxy cuts every connection and refuses new ones
+        revoke("a")
+        refused("a")
+        proxy.down()
+        revoke("b")
+        assert status("b") == [200, 200]  # they cannot know yet
+        proxy.up()
+        refused("b")
+
+        # an event cut inside its data line, then one cut just before its blank line; a
+        # revocation while the proxy is down after each
+        for cut, meanwhile, where in (("c", "d", "in_data"), ("e", "f", "before_end")):
+            proxy.cut_next_event(where)
+            revoke(cut)
+            wait_until(lambda: proxy.mode == "down", what="the cut (%s)" % where)
+            revoke(meanwhile)
+            assert status(meanwhile) == [200, 200]
+            proxy.up()
+            refused(cut)
+            refused(meanwhile)
+
+        # jwtd writes keepalive comments on the stream; a proxy that stalls (the open
+        # connections and the next ones forward nothing) is noticed by the silence, and the
+        # verifiers reconnect once the proxy forwards again
+        for v in verifiers:
+            wait_until(lambda: b": keepalive\n\n" in proxy.feed_records(v)[-1]["down"],
+                       what="a keepalive comment to " + v.name)
+            wait_until(v.connected, what=v.name + " connected")
+        n = {v.name: len(proxy.feed_records(v)) for v in verifiers}
+        proxy.stall()
+        revoke("g")
+        for v in verifiers:
+            wait_until(lambda: not v.connected(), what=v.name + " dropping the silent feed")
+            wait_until(lambda: any(r["client_closed"] for r in proxy.feed_records(v)[n[v.name]:]),
+                       what=v.name + " giving up a connection into the stall")
+        assert verifiers[0].feed()["staleness"] > 0
+        assert status("g") == [200, 200]
+        proxy.up()
+        refused("g")
+        assert status("h") == [200, 200]  # never revoked: still valid
+
+        # every reconnection resumed after the last whole event it had been given; each
+        # whole event was applied once, and nothing else
+        for v in verifiers:
+            seen, applied = [], 0
+            for rec in proxy.feed_records(v):
+                if seen:
+                    assert b"\r\nlast-event-id: %s\r\n" % seen[-1].encode() in \
+                        rec["request"].lower(), (v.name, seen[-1], rec["request"])
+                ids = complete_events(rec["down"])
+                applied += len(ids)
+                seen += [i for i in ids if i]
+            state = v.feed()
+            assert state.get("events", state.get("feed_events")) == applied, (v.name, state)
+    finally:
+        proxy.close()
 
 
 def test_python_helper_staleness_and_fail_closed(jwtd, verifiers):
@@ -396,11 +529,12 @@ def test_python_helper_staleness_and_fail_closed(jwtd, verifiers):
     jwtd.srv._stderr.close()
     jwtd.srv.start()
     wait_until(lambda: v.status(t) == 200, what="recovered")
-    # a wrong key: the helper never becomes ready and, failing closed, refuses
-    bad = FastApiVerifier.__new__(FastApiVerifier)
-    with pytest.raises(AssertionError):
-        FastApiVerifier.__init__(bad, jwtd.url, "jwtdv_" + "1" * 64, VERIFIER_FAIL_CLOSED="1")
-    bad.stop()
+    # a wrong key: the helper is refused, never becomes ready and, failing closed, refuses
+    bad = FastApiVerifier(jwtd.url, "jwtdv_" + "1" * 64, wait_ready=False,
+                          VERIFIER_FAIL_CLOSED="1")
+    verifiers.append(bad)
+    wait_until(lambda: "verifier key refused" in bad.log_text(), what="the key refused")
+    assert bad.feed()["ready"] is False and bad.status(t) == 503
 
 
 @pytest.mark.skipif(os.environ.get("JWTD_TEST_DB") == "pg", reason="Redis pair: SQLite run only")

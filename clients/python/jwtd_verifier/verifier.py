@@ -263,6 +263,9 @@ class Verifier:
             except _Refused as e:
                 log.error("feed: %s", e)
             if self.connected:
+                # the stream was up: a connection cut after that (a proxy, a silent peer
+                # timed out) comes back soon, however many failures came before it
+                delay = self.reconnect_min
                 self.connected = False
                 self._down_since = time.monotonic()
             if self._stop.wait(delay * (0.5 + random.random() / 2)):

@@ -119,6 +119,8 @@ int api_ctx_new(const api_options_t *o, auth_t *auth, api_ctx_t **out)
     c->o.admin_ip_allowlist = &c->admin_allowlist;
     if (c->o.revocations_window_s <= 0)
         c->o.revocations_window_s = 900;
+    if (c->o.feed_keepalive_ms == 0)
+        c->o.feed_keepalive_ms = 15000;
     c->feed = api__feed_new(auth);
     *out = c;
     return 0;

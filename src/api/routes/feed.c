@@ -10,8 +10,9 @@
  * Then, on the request's loop:
  *   - a stream begins (http_stream_begin), gets the snapshot or what followed its cursor,
  *     then a ": ready" comment (a client knows it is current from there on), and stays in
- *     its loop's client list; a ": keepalive" comment every 15 s keeps idle proxies from
- *     closing it;
+ *     its loop's client list; a ": keepalive" comment every 15 s (JWTD_FEED_KEEPALIVE) keeps
+ *     idle proxies from closing it, and tells a verifier that a silent connection (a stalled
+ *     proxy) is dead;
  *   - a long poll answers at once when there is something newer than its cursor (or a
  *     snapshot), else waits in the list until an event or its deadline (wait <= 60 s).
  * When the feed has new events (a revocation of this process, or the store's pull of other
@@ -39,13 +40,12 @@
 #include "runtime/alloc.h"
 #include "runtime/metrics.h"
 
-#define FEED_MAX_WORKERS  256
-#define FEED_KEEPALIVE_MS 15000u
-#define FEED_MAX_WAIT_S   60u
-#define FEED_BATCH        64
-#define FEED_EVENT_MAX    256 /* one event as SSE or JSON, bounded by its fields */
-#define FEED_WWW          "Bearer realm=\"api\""
-#define FEED_WWW_INVALID  "Bearer realm=\"api\", error=\"invalid_token\""
+#define FEED_MAX_WORKERS 256
+#define FEED_MAX_WAIT_S  60u
+#define FEED_BATCH       64
+#define FEED_EVENT_MAX   256 /* one event as SSE or JSON, bounded by its fields */
+#define FEED_WWW         "Bearer realm=\"api\""
+#define FEED_WWW_INVALID "Bearer realm=\"api\", error=\"invalid_token\""
 
 struct feed_worker;
 
@@ -306,7 +306,7 @@ static void on_timer(http_req_t *req, void *arg)
         client_end(c);
         return;
     }
-    http_req_timer(req, FEED_KEEPALIVE_MS, on_timer, c);
+    http_req_timer(req, c->ctx->o.feed_keepalive_ms, on_timer, c);
 }
 
 /* ==== the requests =========================================================================== */
@@ -419,7 +419,8 @@ static void feed_done(http_req_t *req, void *arg, int status)
         client_end(c);
         return;
     }
-    http_req_timer(req, c->stream ? FEED_KEEPALIVE_MS : (uint64_t)wait_s * 1000u, on_timer, c);
+    http_req_timer(req, c->stream ? c->ctx->o.feed_keepalive_ms : (uint64_t)wait_s * 1000u,
+                   on_timer, c);
 }
 
 /* A cursor: 1..20 digits. */
