@@ -95,6 +95,7 @@ typedef struct {
     bool enabled;              /* mail can be sent: SMTP, or .eml files in development */
     const char *smtp_url;      /* smtp:// or smtps:// (?tls=required); NULL = spool_dir */
     const char *smtp_password; /* JWTD_SMTP_PASSWORD_FILE's content; NULL = the URL's */
+    const char *smtp_ca_file;  /* JWTD_SMTP_CA_FILE: PEM CAs for the server; NULL = system's */
     const char *from;          /* JWTD_MAIL_FROM, "Name <addr>" or "addr" */
     const char *spool_dir;     /* without SMTP: DATA_DIR/mail (the links are logged) */
     const char *templates_dir; /* NULL = the built-in templates */
@@ -558,6 +559,13 @@ int auth_account_delete(auth_t *a, int64_t user_id, const char *password, size_t
  */
 /* Whether mail can be sent (SMTP, or .eml files in development). Any thread. */
 bool auth_mail_enabled(const auth_t *a);
+/*
+ * `jwtd check`'s probe of o's SMTP server: connects, EHLO, STARTTLS or implicit TLS as
+ * configured (certificate verified), AUTH when a user is set, and hangs up; no mail is sent.
+ * o->smtp_url must be set. Returns 0 with msg "host:port, <TLS>, <auth>" or -1 with msg the
+ * reason; msg (cap bytes) never holds the password. Blocking (at most about a minute).
+ */
+int auth_mail_probe(const auth_mail_options_t *o, char *msg, size_t cap);
 /*
  * Applies a verification or e-mail change link: the address is marked verified (changed
  * first, for a change). OUT: *json, the user object (heap). Returns 0, ERR_INVALID_LINK

@@ -81,6 +81,7 @@ typedef struct {
     char *url;           /* smtp:// or smtps:// without jwtd's own query; NULL = spool */
     bool tls_required;   /* ?tls=required: STARTTLS or nothing */
     char *password;      /* JWTD_SMTP_PASSWORD_FILE's, or NULL (then the URL's, if any) */
+    char *ca_file;       /* JWTD_SMTP_CA_FILE (PEM), or NULL: the system's trust store */
     char *envelope_from; /* the bare address of JWTD_MAIL_FROM */
     char *spool_dir;     /* without SMTP: DATA_DIR/mail */
 } auth_mail_transport_t;
@@ -108,5 +109,13 @@ enum auth_mail_result {
 enum auth_mail_result auth__mail_deliver(const auth_mail_transport_t *t, int64_t id,
                                          const char *rcpt, const char *msg, size_t len, char *why,
                                          size_t cap);
+
+/*
+ * Connects to the SMTP server of t as a delivery would (greeting, EHLO, STARTTLS or implicit
+ * TLS with the certificate verified, AUTH when a user is set) and hangs up without sending
+ * anything. Returns 0, or -1 with why (cap bytes, no secret). Blocking, bounded like a
+ * delivery. t->url must be set.
+ */
+int auth__smtp_probe(const auth_mail_transport_t *t, char *why, size_t cap);
 
 #endif

@@ -130,6 +130,7 @@ int auth__mailer_new(const auth_mail_options_t *o, struct auth_mailer **out)
     auth__mail_address(o->from ? o->from : "", addr, sizeof addr);
     m->t.envelope_from = xstrdup(addr);
     m->t.password = o->smtp_password ? xstrdup(o->smtp_password) : NULL;
+    m->t.ca_file = o->smtp_ca_file && *o->smtp_ca_file ? xstrdup(o->smtp_ca_file) : NULL;
     m->t.spool_dir = o->spool_dir ? xstrdup(o->spool_dir) : NULL;
     if (!m->t.url && !m->t.spool_dir) {
         log_error("msg=\"mail needs JWTD_SMTP_URL or a data directory\"");
@@ -147,8 +148,40 @@ int auth__mailer_new(const auth_mail_options_t *o, struct auth_mailer **out)
     m->o.link_base = xstrdup(o->link_base ? o->link_base : "");
     m->o.site_name = xstrdup(o->site_name ? o->site_name : "");
     m->o.smtp_url = m->o.smtp_password = m->o.spool_dir = m->o.templates_dir = NULL;
+    m->o.smtp_ca_file = NULL;
     *out = m;
     return 0;
+}
+
+/* See auth.h. */
+int auth_mail_probe(const auth_mail_options_t *o, char *msg, size_t cap)
+{
+    auth_mail_transport_t t = {0};
+    char why[512] = "";
+    int rc = auth__smtp_url_parse(o->smtp_url ? o->smtp_url : "", &t, why, sizeof why);
+    if (rc != 0) {
+        snprintf(msg, cap, "%s", why);
+        auth__mail_transport_dispose(&t);
+        return -1;
+    }
+    t.password = o->smtp_password ? xstrdup(o->smtp_password) : NULL;
+    t.ca_file = o->smtp_ca_file && *o->smtp_ca_file ? xstrdup(o->smtp_ca_file) : NULL;
+    /* what is shown of the URL: host[:port], never its user:password@ */
+    bool smtps = strncmp(t.url, "smtps://", 8) == 0;
+    const char *host = t.url + (smtps ? 8 : 7);
+    const char *at = strrchr(host, '@');
+    bool user = at != NULL;
+    if (at)
+        host = at + 1;
+    const char *tls = smtps ? "implicit TLS" : t.tls_required ? "STARTTLS" : "STARTTLS if offered";
+    const char *login = user ? "AUTH ok" : "no AUTH";
+    rc = auth__smtp_probe(&t, why, sizeof why);
+    if (rc == 0)
+        snprintf(msg, cap, "%.*s, %s, %s", (int)strcspn(host, "/"), host, tls, login);
+    else
+        snprintf(msg, cap, "%.*s: %s", (int)strcspn(host, "/"), host, why);
+    auth__mail_transport_dispose(&t);
+    return rc == 0 ? 0 : -1;
 }
 
 /* Claims and delivers one batch. Returns how many rows it claimed. */

@@ -1,8 +1,9 @@
 /*
  * smtp.c - delivering one rendered message (mail.h): over SMTP with libcurl (smtp:// with
  * STARTTLS when the server offers it, required with ?tls=required; smtps:// implicit TLS;
- * certificates verified; user and password from the URL or JWTD_SMTP_PASSWORD_FILE), or,
- * without an SMTP URL (development), as an .eml file in the spool directory.
+ * certificates always verified, against JWTD_SMTP_CA_FILE when set; user and password from
+ * the URL or JWTD_SMTP_PASSWORD_FILE), or, without an SMTP URL (development), as an .eml file
+ * in the spool directory. Also the connection-only probe of `jwtd check`.
  *
  * DESIGN: one easy handle per attempt on the sender thread: a delivery is rare and slow
  * next to the cost of a handle, and nothing is shared between threads. Every attempt is
@@ -67,6 +68,7 @@ void auth__mail_transport_dispose(auth_mail_transport_t *t)
     free(t->url);
     if (t->password)
         free_secret(t->password, strlen(t->password) + 1);
+    free(t->ca_file);
     free(t->envelope_from);
     free(t->spool_dir);
     memset(t, 0, sizeof *t);
@@ -88,10 +90,49 @@ static size_t read_cb(char *dst, size_t size, size_t nmemb, void *arg)
     return n;
 }
 
+/*
+ * A handle for one connection to t's server, with what every use shares: the URL, the
+ * timeouts, TLS (tried or required, peer and host name verified, t->ca_file's CAs), the
+ * password and curl's error text into errbuf (CURL_ERROR_SIZE bytes). NULL when curl has none.
+ */
+static CURL *smtp_handle(const auth_mail_transport_t *t, char *errbuf)
+{
+    CURL *c = curl_easy_init();
+    if (!c)
+        return NULL;
+    errbuf[0] = '\0';
+    curl_easy_setopt(c, CURLOPT_URL, t->url);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(c, CURLOPT_USE_SSL,
+                     t->tls_required ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_TRY);
+    /* never configurable: a mail server whose certificate does not verify gets no mail */
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (t->ca_file)
+        curl_easy_setopt(c, CURLOPT_CAINFO, t->ca_file);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    if (t->password)
+        curl_easy_setopt(c, CURLOPT_PASSWORD, t->password);
+    return c;
+}
+
+/* why = curl's message for rc, with its detail when it has one, and the last SMTP code. */
+static void smtp_why(CURLcode rc, const char *errbuf, long code, char *why, size_t cap)
+{
+    if (errbuf[0] && strcmp(errbuf, curl_easy_strerror(rc)) != 0)
+        snprintf(why, cap, "%s: %s (smtp %ld)", curl_easy_strerror(rc), errbuf, code);
+    else
+        snprintf(why, cap, "%s (smtp %ld)", curl_easy_strerror(rc), code);
+}
+
 static enum auth_mail_result deliver_smtp(const auth_mail_transport_t *t, const char *rcpt,
                                           const char *msg, size_t len, char *why, size_t cap)
 {
-    CURL *c = curl_easy_init();
+    char errbuf[CURL_ERROR_SIZE];
+    CURL *c = smtp_handle(t, errbuf);
     if (!c) {
         snprintf(why, cap, "no curl handle");
         return AUTH_MAIL_RETRY;
@@ -100,21 +141,12 @@ static enum auth_mail_result deliver_smtp(const auth_mail_transport_t *t, const 
     struct upload up = {msg, len};
     char from[330];
     snprintf(from, sizeof from, "<%s>", t->envelope_from);
-    curl_easy_setopt(c, CURLOPT_URL, t->url);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);
     curl_easy_setopt(c, CURLOPT_MAIL_RCPT, to);
     curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
     curl_easy_setopt(c, CURLOPT_READDATA, &up);
     curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-    curl_easy_setopt(c, CURLOPT_USE_SSL,
-                     t->tls_required ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_TRY);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-    if (t->password)
-        curl_easy_setopt(c, CURLOPT_PASSWORD, t->password);
     CURLcode rc = curl_easy_perform(c);
     long code = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
@@ -122,13 +154,35 @@ static enum auth_mail_result deliver_smtp(const auth_mail_transport_t *t, const 
     curl_easy_cleanup(c);
     if (rc == CURLE_OK)
         return AUTH_MAIL_DELIVERED;
-    snprintf(why, cap, "%s (smtp %ld)", curl_easy_strerror(rc), code);
+    smtp_why(rc, errbuf, code, why, cap);
     /* a 5xx answer is the server's final word on this message (RFC 5321 4.2.1); anything
        else (no connection, TLS, timeouts, 4xx) may pass later, and so may a refused login:
        that is this server's configuration, fixed by its operator, not the message's fault */
     if (rc == CURLE_LOGIN_DENIED)
         return AUTH_MAIL_RETRY;
     return code >= 500 && code < 600 ? AUTH_MAIL_REJECTED : AUTH_MAIL_RETRY;
+}
+
+/* See mail.h. */
+int auth__smtp_probe(const auth_mail_transport_t *t, char *why, size_t cap)
+{
+    char errbuf[CURL_ERROR_SIZE];
+    why[0] = '\0';
+    CURL *c = smtp_handle(t, errbuf);
+    if (!c) {
+        snprintf(why, cap, "no curl handle");
+        return -1;
+    }
+    /* the connection phase of SMTP is greeting, EHLO, STARTTLS and AUTH: then curl stops */
+    curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+    CURLcode rc = curl_easy_perform(c);
+    long code = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_cleanup(c);
+    if (rc == CURLE_OK)
+        return 0;
+    smtp_why(rc, errbuf, code, why, cap);
+    return -1;
 }
 
 static enum auth_mail_result deliver_spool(const auth_mail_transport_t *t, int64_t id,

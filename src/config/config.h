@@ -166,6 +166,7 @@ struct cfg {
     /* --- e-mail (the account lifecycle) ---------------------------------------------------- */
     char *smtp_url;                /* JWTD_SMTP_URL, NULL = none (.eml files in development) */
     char *smtp_password_file;      /* JWTD_SMTP_PASSWORD_FILE, NULL = the URL's password */
+    char *smtp_ca_file;            /* JWTD_SMTP_CA_FILE, NULL = the system's trust store */
     char *mail_from;               /* JWTD_MAIL_FROM */
     char *mail_templates_dir;      /* JWTD_MAIL_TEMPLATES_DIR, NULL = built in */
     int64_t email_link_lifetime_s; /* JWTD_EMAIL_LINK_LIFETIME */

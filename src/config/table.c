@@ -489,6 +489,10 @@ const struct cfg_row cfg_rows[] = {
      "unset"},
     {"JWTD_SMTP_PASSWORD_FILE", CFG_T_PATH, OFF(smtp_password_file), NULL, 0, 0, CFG_F_OPTIONAL,
      NULL, NULL, "file holding the SMTP password (instead of one in JWTD_SMTP_URL)", NULL},
+    {"JWTD_SMTP_CA_FILE", CFG_T_PATH, OFF(smtp_ca_file), NULL, 0, 0, CFG_F_OPTIONAL, NULL, NULL,
+     "PEM file of the certificate authorities trusted for the mail server's TLS certificate "
+     "(STARTTLS or smtps://); the certificate and its host name are always verified",
+     "the system's trust store"},
     {"JWTD_MAIL_FROM", CFG_T_STRING, OFF(mail_from), "jwtd <noreply@localhost>", 0, 0, 0, NULL,
      validate_mail_from,
      "sender of the mails: `Name <address>` or `address` (required with JWTD_SMTP_URL outside "

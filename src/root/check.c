@@ -3,7 +3,8 @@
  * Each check prints one line ("NAME: ok (details)" or "NAME: <problem>") and the checks after
  * the configuration are independent, so one run names every problem. Nothing here creates or
  * writes a file: the keys are loaded without generating any, the database is opened
- * read-only and its schema version read without migrating, Redis only answers a PING.
+ * read-only and its schema version read without migrating, Redis only answers a PING, the
+ * mail server is connected to (TLS, AUTH) and hung up on without a mail.
  */
 #define LOG_MODULE "check"
 #include <stdlib.h>
@@ -103,6 +104,31 @@ static void check_redis(const root_t *r, FILE *out, int *problems)
     report(out, problems, "redis", rc == 0, rc == 0 ? "PONG" : why);
 }
 
+/* The mail server as the sender would use it: connected, TLS, AUTH; no mail is sent. */
+static void check_smtp(root_t *r, FILE *out, int *problems)
+{
+    auth_mail_options_t o = r->opt.auth.mail;
+    if (!o.smtp_url) {
+        report(out, problems, "smtp", true,
+               o.enabled ? "not configured: .eml files in the data directory" : "not configured");
+        return;
+    }
+    char *password = NULL, why[4200] = "";
+    if (root__smtp_password(r->_cfg, &password, why, sizeof why) != 0) {
+        report(out, problems, "smtp", false, why);
+        return;
+    }
+    if (password)
+        o.smtp_password = password;
+    char msg[1024] = "";
+    bool ok = auth_mail_probe(&o, msg, sizeof msg) == 0;
+    if (password)
+        free_secret(password, strlen(password) + 1);
+    if (!ok)
+        snprintf(why, sizeof why, "JWTD_SMTP_URL: %s", msg);
+    report(out, problems, "smtp", ok, ok ? msg : why);
+}
+
 /* See root.h. */
 int root_check(int argc, char **argv, FILE *out)
 {
@@ -126,6 +152,7 @@ int root_check(int argc, char **argv, FILE *out)
         check_logs(r, out, &problems);
         check_database(r, out, &problems);
         check_redis(r, out, &problems);
+        check_smtp(r, out, &problems);
         char msg[2048];
         bool ok = root__oidc_check(r, msg, sizeof msg);
         report(out, &problems, "oidc", ok, msg);

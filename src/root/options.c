@@ -54,6 +54,7 @@ static void auth_opts(const struct cfg *c, auth_options_t *o)
     bool smtp = c->smtp_url && *c->smtp_url;
     o->mail.enabled = smtp || c->environment == CFG_ENV_DEVELOPMENT;
     o->mail.smtp_url = smtp ? c->smtp_url : NULL;
+    o->mail.smtp_ca_file = c->smtp_ca_file;
     o->mail.from = c->mail_from;
     o->mail.templates_dir = c->mail_templates_dir;
     o->mail.link_lifetime_s = c->email_link_lifetime_s;

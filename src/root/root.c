@@ -162,11 +162,12 @@ static int open_keys(root_t *r)
     return 0;
 }
 
-/* JWTD_SMTP_PASSWORD_FILE: the password, without its trailing newline. */
-static int read_smtp_password(root_t *r)
+/* See root.h. */
+int root__smtp_password(const struct cfg *cfg, char **out, char *why, size_t cap)
 {
-    const char *path = r->_cfg->smtp_password_file;
-    if (!path || !*path || r->_mail_password)
+    const char *path = cfg->smtp_password_file;
+    *out = NULL;
+    if (!path || !*path)
         return 0;
     char buf[1024];
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -174,14 +175,28 @@ static int read_smtp_password(root_t *r)
     if (fd >= 0)
         close(fd);
     if (fd < 0 || n == 0 || n >= sizeof buf) {
-        root__fatal("cannot read JWTD_SMTP_PASSWORD_FILE %s (missing, empty or over 1 KiB)", path);
+        snprintf(why, cap, "cannot read JWTD_SMTP_PASSWORD_FILE %s (missing, empty or over 1 KiB)",
+                 path);
         OPENSSL_cleanse(buf, sizeof buf);
         return ERR_CONFIG;
     }
     while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
         n--;
-    r->_mail_password = xstrndup(buf, n);
+    *out = xstrndup(buf, n);
     OPENSSL_cleanse(buf, sizeof buf);
+    return 0;
+}
+
+/* JWTD_SMTP_PASSWORD_FILE: the password, without its trailing newline. */
+static int read_smtp_password(root_t *r)
+{
+    if (r->_mail_password)
+        return 0;
+    char why[4200];
+    if (root__smtp_password(r->_cfg, &r->_mail_password, why, sizeof why) != 0) {
+        root__fatal("%s", why);
+        return ERR_CONFIG;
+    }
     r->opt.auth.mail.smtp_password = r->_mail_password;
     return 0;
 }

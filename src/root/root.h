@@ -238,6 +238,11 @@ bool root__oidc_check(const root_t *r, char *msg, size_t cap);
 /* Fills r->opt from r->_cfg (options.c). */
 void root__options(root_t *r);
 /*
+ * JWTD_SMTP_PASSWORD_FILE's password without its trailing newline (heap; wipe with
+ * free_secret), or NULL when the setting is unset. Returns 0, or ERR_CONFIG with why.
+ */
+int root__smtp_password(const struct cfg *cfg, char **out, char *why, size_t cap);
+/*
  * Builds the key ring for the configuration (keys.c). OUT: *out (one reference). Returns 0,
  * or ERR_CONFIG with a message naming the variable in err (cap bytes).
  */

@@ -3,7 +3,9 @@
 // which stores each message it receives), and the test opens the link of the message that
 // actually arrived. Scenarios: sign-up with JWTD_SIGNUP=verified -> "check your e-mail" ->
 // the link -> verified -> sign in; forgot password -> the link -> a weak password refused ->
-// a new password -> sign in with it; sign-in with an e-mailed code; the pages at 390 px.
+// a new password -> sign in with it; sign-in with an e-mailed code, and with a code when the
+// account has an authenticator app (the page goes on to the second step; otplib computes the
+// app's codes); the pages at 390 px.
 //
 //   cd tests/e2e && node --test mail.test.js     (JWTD_BIN picks the binary)
 
@@ -15,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
+import { generate } from 'otplib';
 import { chromium } from 'playwright-core';
 
 import { ROOT, startJwtd } from '../../clients/js/test/server.mjs';
@@ -209,5 +212,57 @@ describe('account pages in Chromium with real mail', () => {
     await page.reload(); // the session lives in the refresh cookie
     await page.getByText('Signed in as alice').waitFor();
     await shot(page, 'mail-05-code-signin');
+  });
+
+  test('sign in with an e-mailed code when the account has an authenticator app', async () => {
+    // (signed in from the test before) alice sets up an authenticator app through the API
+    const { secret, factorId } = await page.evaluate(async () => {
+      const { client } = await import('/app/session.js');
+      const r = await client.fetch('/auth/mfa/totp/enroll', { method: 'POST' });
+      const e = await r.json();
+      return { secret: e.secret, factorId: e.factor_id };
+    });
+    const activated = await page.evaluate(async ([id, code]) => {
+      const { client } = await import('/app/session.js');
+      const r = await client.fetch('/auth/mfa/totp/activate', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ factor_id: id, code }),
+      });
+      return r.status;
+    }, [factorId, await generate({ secret })]);
+    assert.equal(activated, 200);
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.waitForURL(/\/app\/(\?.*)?$/);
+
+    await page.goto(jwtd.url + '/app/code-signin.html');
+    await page.getByLabel('E-mail address').fill('alice@example.org');
+    await page.getByRole('button', { name: 'E-mail me a code' }).click();
+    await page.getByLabel('6-digit code').waitFor();
+    const text = await mailTo(sink, 'alice@example.org', 4);
+    await page.getByLabel('6-digit code').fill(/\b(\d{6})\b/.exec(text)[1]);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    // the e-mailed code was right: the second step, as on the password sign-in page
+    const totp = page.getByLabel('Verification code');
+    await totp.waitFor();
+    assert.ok(await page.getByLabel('6-digit code').isHidden());
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 390));
+    await shot(page, 'mail-06-code-signin-mfa');
+    await totp.fill('abcd-efgh-ijkl-mnop');
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.getByRole('alert').filter({ hasText: 'not valid' }).waitFor();
+    // the activation used this time step's code: the app's next one
+    await totp.fill(await generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 }));
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.waitForURL(/dashboard\.html$/);
+    await page.getByText('Signed in as alice').waitFor();
+    const amr = await page.evaluate(async () => {
+      const { client } = await import('/app/session.js');
+      const part = client.accessToken.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+      return JSON.parse(atob(part)).amr;
+    });
+    assert.ok(amr.includes('otp') && amr.includes('mfa'), JSON.stringify(amr));
+    await page.reload(); // the session lives in the refresh cookie
+    await page.getByText('Signed in as alice').waitFor();
   });
 });

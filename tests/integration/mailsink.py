@@ -1,8 +1,11 @@
 """A real SMTP server for the tests (Debian's python3-aiosmtpd) that keeps what it receives.
 
     sink = MailSink(port=None)   # an ephemeral loopback port unless given
+    MailSink(starttls=ctx)       # offers STARTTLS and requires it; MailSink(smtps=ctx): TLS
+                                 # from the first byte (ctx: a server ssl.SSLContext)
     sink.start(); ...; sink.stop()
     sink.messages                # [(envelope_from, [rcpts], email.message.Message)], in order
+    sink.tls                     # for each message: whether it came over TLS
     sink.wait_for(n, timeout)    # until n messages arrived
     mail_text(msg), mail_html(msg), link_of(msg, page), code_of(msg)
 
@@ -40,6 +43,7 @@ class _Handler:
         with self.sink.cond:
             self.sink.messages.append((envelope.mail_from, list(envelope.rcpt_tos), msg))
             self.sink.raw.append(envelope.original_content)
+            self.sink.tls.append(server.transport.get_extra_info("ssl_object") is not None)
             self.sink.cond.notify_all()
         if self.sink.spool:
             path = os.path.join(self.sink.spool, "%04d.eml" % len(self.sink.raw))
@@ -50,31 +54,40 @@ class _Handler:
 
 
 class MailSink:
-    def __init__(self, port=None, spool=None, credentials=None):
+    def __init__(self, port=None, spool=None, credentials=None, starttls=None, smtps=None):
         self.port = port or free_port()
         self.spool = spool
         self.credentials = credentials  # (user, password): AUTH required, checked
+        self.starttls = starttls
+        self.smtps = smtps
         self.logins = []
         self.messages = []
         self.raw = []
+        self.tls = []
         self.cond = threading.Condition()
         self.controller = None
 
     @property
     def url(self):
-        return "smtp://127.0.0.1:%d" % self.port
+        return "%s://127.0.0.1:%d" % ("smtps" if self.smtps else "smtp", self.port)
 
     def _authenticate(self, server, session, envelope, mechanism, auth_data):
         from aiosmtpd.smtp import AuthResult
         user, password = auth_data.login.decode(), auth_data.password.decode()
         self.logins.append((mechanism, user))
-        return AuthResult(success=(user, password) == self.credentials)
+        # handled=False: aiosmtpd answers a refusal itself (535); handled=True would leave the
+        # client waiting for an answer that never comes
+        return AuthResult(success=(user, password) == self.credentials, handled=False)
 
     def start(self):
         kw = {}
         if self.credentials:
             kw = {"authenticator": self._authenticate, "auth_required": True,
-                  "auth_require_tls": False}
+                  "auth_require_tls": bool(self.starttls)}  # smtps: TLS from the start
+        if self.starttls:
+            kw.update(tls_context=self.starttls, require_starttls=True)
+        if self.smtps:
+            kw["ssl_context"] = self.smtps
         self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port, **kw)
         self.controller.start()
         return self

@@ -328,6 +328,48 @@ def test_otp_code_and_link_sign_in(mailer):
     check_error(m.post("/auth/otp/verify", {"email": "mia@example.org"}), 400, "invalid_request")
 
 
+def test_otp_sign_in_of_an_account_with_totp_asks_for_the_second_factor(mailer):
+    """The e-mailed code is the first step only; with set_cookie (the web UI) the second step,
+    from the same origin, sets the refresh cookie."""
+    import pyotp
+    m = mailer()
+    m.register("otto")
+    r = m.login("otto")
+    assert r.status_code == 200, r.text
+    access = r.json()["access_token"]
+    r = m.http.post(m.url + "/auth/mfa/totp/enroll", headers={"Authorization": "Bearer " + access},
+                    timeout=30)
+    assert r.status_code == 200, r.text
+    e = r.json()
+    totp = pyotp.TOTP(e["secret"])
+    r = m.post("/auth/mfa/totp/activate", {"factor_id": e["factor_id"], "code": totp.now()}, access)
+    assert r.status_code == 200, r.text
+    # the second steps: the app's next code (this step's was the activation's), a recovery code
+    second = [totp.at(time.time() + 30), r.json()["recovery_codes"][0]]
+    for n, set_cookie in ((1, False), (2, True)):
+        assert m.post("/auth/otp", {"email": "otto@example.org"}).status_code == 202
+        code = code_of(m.mails_to("otto@example.org", n)[n - 1])
+        body = {"email": "otto@example.org", "code": code}
+        if set_cookie:
+            body["set_cookie"] = True
+        r = m.http.post(m.url + "/auth/otp/verify", json=body, timeout=30,
+                        headers={"Origin": m.url})
+        check_error(r, 401, "mfa_required")
+        assert "access" not in r.json() and "access_token" not in r.json()
+        assert "refresh_token" not in r.headers.get("Set-Cookie", "")
+        assert [f["type"] for f in r.json()["factors"]] == ["totp"]
+        r = m.http.post(m.url + "/auth/mfa/verify", timeout=30, headers={"Origin": m.url},
+                        json={"mfa_token": r.json()["mfa_token"],
+                              "code": second[n - 1]})
+        assert r.status_code == 200, r.text
+        if set_cookie:  # the browser flow's answer: the refresh token only in the cookie
+            assert r.headers.get("Set-Cookie", "").startswith("refresh_token=")
+            assert "access" in r.json() and "refresh" not in r.json()
+        else:  # the /auth/login answer
+            assert "refresh_token=" not in r.headers.get("Set-Cookie", "")
+            assert r.json()["access_token"] and r.json()["refresh_token"]
+
+
 def test_otp_five_wrong_codes_retire_the_code(mailer):
     m = mailer()
     m.register("noah")

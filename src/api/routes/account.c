@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "api/routes/routes.h"
+#include "auth/mfa.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/jsonw.h"
@@ -46,6 +47,7 @@ struct account_job {
     char sid[AUTH_ID_MAX + 1];
     char *ip, *ua;
     bool set_cookie; /* otp/verify from the web UI: the refresh token in the cookie too */
+    char *bind;      /* with set_cookie: the request's origin, bound to a second step */
     /* OUT */
     int rc;
     auth_policy_result_t policy;
@@ -68,6 +70,7 @@ static void job_free(void *arg)
         free_secret(j->password2, j->password2_len + 1);
     free(j->ip);
     free(j->ua);
+    free(j->bind);
     free(j->json);
     auth_pair_dispose(&j->pair);
     free(j);
@@ -116,8 +119,13 @@ static void work(void *arg)
         j->rc = auth_otp_request(a, j->email, now);
         break;
     case OP_OTP_VERIFY: {
-        /* a second step finishes in the /auth/login shape (API_LOGIN_FAMILIES) */
-        auth_client_t client = {.ip = j->ip, .user_agent = j->ua, .family = "service"};
+        /* a second step (POST /auth/mfa/verify) finishes in the shape of a login
+           (API_LOGIN_FAMILIES): the web UI's (set_cookie) as its cookie login, bound to its
+           origin as that one is; otherwise as /auth/login */
+        auth_client_t client = {.ip = j->ip,
+                                .user_agent = j->ua,
+                                .family = j->set_cookie ? "cookie" : "service",
+                                .bind = j->set_cookie ? j->bind : NULL};
         j->rc = auth_otp_verify(a, j->email, j->code, j->token, &client, now, &j->pair);
         break;
     }
@@ -357,6 +365,11 @@ static void on_otp_verify(http_req_t *req)
     /* the web UI's sign-in: its session lives in the refresh cookie, as after its login */
     j->set_cookie = json_is_true(json_object_get(body, "set_cookie"));
     json_decref(body);
+    if (j->set_cookie) {
+        char origin[AUTH_MFA_BIND_MAX + 1];
+        api__request_origin(req, origin, sizeof origin);
+        j->bind = origin[0] ? xstrdup(origin) : NULL;
+    }
     j->ip = xstrdup(http_req_client_str(req));
     str_t ua = http_req_header(req, "user-agent");
     j->ua = ua.ptr ? xstrndup(ua.ptr, ua.len > 512 ? 512 : ua.len) : NULL;
