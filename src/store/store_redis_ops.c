@@ -139,7 +139,21 @@ void store_cache_del(store_t *st, const char *key)
     size_t kl = cache_key(st->rd, k, sizeof k, "cache", key);
     const char *argv[] = {"DEL", k};
     size_t len[] = {3, kl};
-    store__redis_send_any(st->rd, 2, argv, len);
+    if (store__tls_rc || !atomic_load(&st->rd->cmd_up)) {
+        store__redis_send_any(st->rd, 2, argv, len); /* an event loop never waits */
+        return;
+    }
+    /* a pool thread (a write): wait for Redis to have dropped the key (bounded by the command
+       timeout), so that no instance serves it once the writer has answered */
+    struct syncwait w;
+    memset(&w, 0, sizeof w);
+    pthread_cond_init(&w.cv, NULL);
+    store__redis_enqueue(st->rd, 2, argv, len, &w);
+    pthread_mutex_lock(&st->rd->qmu);
+    while (!w.done)
+        pthread_cond_wait(&w.cv, &st->rd->qmu);
+    pthread_mutex_unlock(&st->rd->qmu);
+    pthread_cond_destroy(&w.cv);
 }
 
 /* See store.h. */
