@@ -245,7 +245,7 @@ int auth_user_change(auth_t *a, int64_t id, const auth_user_change_t *c, int64_t
     if (rc == 0) {
         if (revoked)
             auth__index_revoke_user(a, id, now); /* the old claims die with the tokens */
-        auth__ucache_drop(a->users, id);
+        auth__user_drop(a, id);
         store_user_changed(a->store, id);
     }
     db_user_t u;
@@ -270,8 +270,7 @@ static int delete_user(auth_t *a, int64_t id, int64_t now)
     int rc = auth__map_db(db_user_delete(a->db, id, now + 1));
     if (rc != 0)
         return rc;
-    auth__index_revoke_user(a, id, now + 1);
-    auth__drop_user_groups(a, id);
+    auth__index_revoke_user(a, id, now + 1); /* drops its cache tiers too */
     store_user_changed(a->store, id);
     return 0;
 }

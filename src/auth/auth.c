@@ -48,7 +48,7 @@ void auth_options_defaults(auth_options_t *o)
     o->leeway_s = 0;
     auth_argon2_params_t d = AUTH_ARGON2_DEFAULTS;
     o->argon2 = d;
-    o->user_cache_ttl_s = 60;
+    o->user_cache_ttl_s = 3600;
     o->poll_interval_ms = 1000;
     o->hash_dummy = true;
 }
@@ -223,8 +223,8 @@ int auth_new(const auth_options_t *opts, db_t *db, jose_keyring_t *ring, const j
     }
     auth_t *a = xcalloc(1, sizeof *a);
     a->opts = *opts;
-    if (a->opts.user_cache_ttl_s <= 0)
-        a->opts.user_cache_ttl_s = 60;
+    if (a->opts.user_cache_ttl_s < 0)
+        a->opts.user_cache_ttl_s = 3600;
     a->issuer = dup_or_null(opts->issuer);
     a->audience = dup_or_null(opts->audience);
     a->opts.issuer = a->issuer;

@@ -115,7 +115,7 @@ typedef struct {
     const char *issuer;         /* or NULL; copied */
     const char *audience;       /* or NULL; copied */
     auth_argon2_params_t argon2;
-    int64_t user_cache_ttl_s;  /* how long the user cache serves an entry; default 60 */
+    int64_t user_cache_ttl_s;  /* how long the user tier serves an entry; default 3600, 0 = off */
     uint32_t poll_interval_ms; /* revocation poll of the database; default 1000 */
     bool hash_dummy;           /* compute the dummy hash at auth_new (login needs it);
                                   default true; commands turn it off */
@@ -616,10 +616,21 @@ int auth_otp_verify(auth_t *a, const char *email, const char *code, const char *
  * Hot path: copies the cached user object of user_id into out (cap bytes, not NUL-
  * terminated) if present and younger than the TTL at now. OUT: *len (also set when cap is
  * too small), *is_active. Returns 0, ERR_NOT_FOUND (miss or stale: load it on the pool)
- * or ERR_TOO_LARGE (retry with *len bytes). Thread-safe, never blocks on I/O.
+ * or ERR_TOO_LARGE (retry with *len bytes). Thread-safe, never blocks on I/O. The in-process
+ * tier only: with Redis (the tier is shared, see auth_user_cached_get) or a TTL of 0, always
+ * ERR_NOT_FOUND.
  */
 int auth_user_cached(auth_t *a, int64_t user_id, int64_t now, char *out, size_t cap, size_t *len,
                      bool *is_active);
+/* What auth_user_cached_get finds: status 0 with the user object (valid during the call only)
+   and is_active, or ERR_NOT_FOUND (miss, tier off, Redis unreachable: load it on the pool). */
+typedef void (*auth_user_cb)(void *arg, int status, str_t json, bool is_active);
+/*
+ * Hot path (an event loop): looks user_id up in the user tier. In process (no Redis) cb runs
+ * before the call returns, as auth_user_cached; with Redis the tier is the shared key and cb
+ * runs later on this loop (store_cache_get), never blocking it.
+ */
+void auth_user_cached_get(auth_t *a, int64_t user_id, int64_t now, auth_user_cb cb, void *arg);
 /* Blocking: loads user_id into the cache. Returns 0, ERR_NOT_FOUND, ERR_UNAVAILABLE. */
 int auth_user_load(auth_t *a, int64_t user_id, int64_t now);
 /*

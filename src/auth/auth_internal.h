@@ -107,6 +107,13 @@ int auth__issue_session(auth_t *a, const db_user_t *u, const auth_client_t *clie
                         unsigned amr, int64_t auth_time, auth_pair_t *out);
 /* Caches u (the API user object) at now, and when out is not NULL puts its JSON there. */
 void auth__user_cache_put(auth_t *a, const db_user_t *u, int64_t now, auth_pair_t *out);
+/*
+ * A change to user_id was committed: drops its user-tier entry (in process; in Redis, waiting
+ * for Redis off the event loops, so that no instance serves it after the writer answers) and
+ * its registered cache groups (the API-response tier). The caller also tells the other
+ * instances (store_user_changed) for their in-process copies.
+ */
+void auth__user_drop(auth_t *a, int64_t user_id);
 /* Drops every cache group registered for user_id (auth_cache_group_register). */
 void auth__drop_user_groups(auth_t *a, int64_t user_id);
 /*

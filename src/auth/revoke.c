@@ -92,7 +92,7 @@ void auth__index_revoke_user(auth_t *a, int64_t user_id, int64_t watermark)
 {
     store_revoke_user(a->store, user_id, watermark, auth__revocation_horizon(a, watermark));
     metrics_count(METRICS_REVOKE_USER);
-    auth__ucache_drop(a->users, user_id);
+    auth__user_drop(a, user_id);
     int rc = store_sync(a->store);
     if (rc != 0)
         log_warn("msg=\"revocation pull after user revocation failed\" user_id=%" PRId64 " err=%s",
@@ -149,7 +149,7 @@ int auth_user_set_active(auth_t *a, int64_t user_id, bool is_active, int64_t now
     if (!is_active)
         auth__index_revoke_user(a, user_id, now);
     else
-        auth__ucache_drop(a->users, user_id);
+        auth__user_drop(a, user_id);
     store_user_changed(a->store, user_id);
     audit_info(NULL, .event = is_active ? "user_activated" : "user_deactivated",
                .outcome = "success", .user_id = user_id);

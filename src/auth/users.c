@@ -250,13 +250,43 @@ char *auth_user_json(const db_user_t *u, size_t *len)
 }
 
 /* ==== the user cache ========================================================================= */
+/*
+ * DESIGN: the user tier. Without Redis it is the in-process table (usercache.c), serving an
+ * entry for user_cache_ttl_s; with Redis it is the key "user:<id>" in the shared cache
+ * (value: '1' or '0' for is_active, then the user object's JSON; Redis expires it after
+ * user_cache_ttl_s), read by every instance, so a change dropped there by the writing request
+ * is seen at once everywhere. A TTL of 0 turns the tier off (every /me reads the database).
+ */
+
+/* The shared-cache key of user_id's object. */
+static void user_key(int64_t user_id, char key[32])
+{
+    snprintf(key, 32, "user:%" PRId64, user_id);
+}
+
+/* Whether the user tier is in Redis (else in process). */
+static bool tier_shared(const auth_t *a)
+{
+    return store_redis_configured(a->store);
+}
 
 /* See auth_internal.h. */
 void auth__user_cache_put(auth_t *a, const db_user_t *u, int64_t now, auth_pair_t *out)
 {
     size_t len;
     char *json = auth_user_json(u, &len);
-    auth__ucache_put(a->users, u->id, u->is_active, json, len, now);
+    if (a->opts.user_cache_ttl_s > 0 && tier_shared(a)) {
+        char key[32];
+        user_key(u->id, key);
+        char *v = xmalloc(len + 1);
+        v[0] = u->is_active ? '1' : '0';
+        memcpy(v + 1, json, len);
+        store_cache_set(a->store, key, str_make(v, len + 1), (uint32_t)a->opts.user_cache_ttl_s,
+                        NULL);
+        free(v);
+    } else if (a->opts.user_cache_ttl_s > 0) {
+        auth__ucache_put(a->users, u->id, u->is_active, json, len, now);
+    }
     if (out) {
         out->user_id = u->id;
         out->user_json = json;
@@ -266,12 +296,69 @@ void auth__user_cache_put(auth_t *a, const db_user_t *u, int64_t now, auth_pair_
     }
 }
 
+/* See auth_internal.h. */
+void auth__user_drop(auth_t *a, int64_t user_id)
+{
+    auth__ucache_drop(a->users, user_id);
+    if (tier_shared(a)) {
+        char key[32];
+        user_key(user_id, key);
+        store_cache_del(a->store, key);
+    }
+    auth__drop_user_groups(a, user_id); /* the API-response tier: the user's answers */
+}
+
 /* See auth.h. */
 int auth_user_cached(auth_t *a, int64_t user_id, int64_t now, char *out, size_t cap, size_t *len,
                      bool *is_active)
 {
+    if (a->opts.user_cache_ttl_s <= 0 || tier_shared(a))
+        return ERR_NOT_FOUND;
     return auth__ucache_get(a->users, user_id, now - a->opts.user_cache_ttl_s, out, cap, len,
                             is_active);
+}
+
+struct user_lookup {
+    auth_user_cb cb;
+    void *arg;
+};
+
+/* store_cache_cb of auth_user_cached_get: the value is the is_active byte, then the JSON. */
+static void on_user_value(void *arg, int status, str_t value)
+{
+    struct user_lookup l = *(struct user_lookup *)arg;
+    free(arg);
+    if (status != 0 || value.len < 2 || (value.ptr[0] != '0' && value.ptr[0] != '1')) {
+        l.cb(l.arg, ERR_NOT_FOUND, STR_NULL, false);
+        return;
+    }
+    l.cb(l.arg, 0, str_make(value.ptr + 1, value.len - 1), value.ptr[0] == '1');
+}
+
+/* See auth.h. */
+void auth_user_cached_get(auth_t *a, int64_t user_id, int64_t now, auth_user_cb cb, void *arg)
+{
+    if (a->opts.user_cache_ttl_s > 0 && tier_shared(a)) {
+        char key[32];
+        user_key(user_id, key);
+        struct user_lookup *l = xmalloc(sizeof *l);
+        l->cb = cb;
+        l->arg = arg;
+        store_cache_get(a->store, key, on_user_value, l);
+        return;
+    }
+    char stackbuf[2048];
+    char *out = stackbuf;
+    size_t len = 0;
+    bool active = false;
+    int rc = auth_user_cached(a, user_id, now, out, sizeof stackbuf, &len, &active);
+    if (rc == ERR_TOO_LARGE) {
+        out = xmalloc(len);
+        rc = auth_user_cached(a, user_id, now, out, len, &len, &active);
+    }
+    cb(arg, rc == 0 ? 0 : ERR_NOT_FOUND, rc == 0 ? str_make(out, len) : STR_NULL, active);
+    if (out != stackbuf)
+        free(out);
 }
 
 /* See auth.h. */
@@ -288,7 +375,7 @@ int auth_user_load_copy(auth_t *a, int64_t user_id, int64_t now, auth_pair_t *ou
     int rc = db_user_find_by_id(a->db, user_id, &u);
     if (rc != 0) {
         if (rc == ERR_NOT_FOUND)
-            auth__ucache_drop(a->users, user_id);
+            auth__user_drop(a, user_id);
         return auth__map_db(rc);
     }
     auth__user_cache_put(a, &u, now, out);
@@ -301,6 +388,6 @@ int auth_user_load_copy(auth_t *a, int64_t user_id, int64_t now, auth_pair_t *ou
 /* See auth.h. */
 void auth_user_invalidate(auth_t *a, int64_t user_id)
 {
-    auth__ucache_drop(a->users, user_id);
+    auth__user_drop(a, user_id);
     store_user_changed(a->store, user_id); /* the other instances' caches too */
 }

@@ -77,12 +77,14 @@ struct cfg {
     size_t log_buffer_bytes; /* JWTD_LOG_BUFFER: access-line buffer per loop, 0 = unbuffered */
     int64_t log_flush_ms;    /* JWTD_LOG_FLUSH: the longest a buffered line waits */
     /* --- backends -------------------------------------------------------------------- */
-    char *database_url;       /* JWTD_DATABASE_URL */
-    char *redis_url;          /* JWTD_REDIS_URL, NULL = embedded store */
-    bool redis_required;      /* JWTD_REDIS_REQUIRED: /readyz fails while Redis is down */
-    int64_t redis_timeout_ms; /* JWTD_REDIS_TIMEOUT: connect and command timeout */
-    int64_t user_cache_ttl_s; /* JWTD_USER_CACHE_TTL: /api/users/me/ user cache lifetime */
-    char *redis_prefix;       /* JWTD_REDIS_PREFIX: prefix of every key and channel */
+    char *database_url;        /* JWTD_DATABASE_URL */
+    char *redis_url;           /* JWTD_REDIS_URL, NULL = embedded store */
+    bool redis_required;       /* JWTD_REDIS_REQUIRED: /readyz fails while Redis is down */
+    int64_t redis_timeout_ms;  /* JWTD_REDIS_TIMEOUT: connect and command timeout */
+    int64_t user_cache_ttl_s;  /* JWTD_USER_CACHE_TTL: /api/users/me/ user cache lifetime */
+    int64_t posts_cache_ttl_s; /* JWTD_POSTS_CACHE_TTL: cached post list pages */
+    int64_t api_cache_ttl_s;   /* JWTD_API_CACHE_TTL: cached per-user API answers (orders) */
+    char *redis_prefix;        /* JWTD_REDIS_PREFIX: prefix of every key and channel */
     char *redis_sentinel_password_file; /* JWTD_REDIS_SENTINEL_PASSWORD_FILE, NULL = none */
     /* --- keys and tokens --------------------------------------------------------------- */
     char *algorithm;         /* JWTD_ALGORITHM */

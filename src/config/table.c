@@ -271,9 +271,20 @@ const struct cfg_row cfg_rows[] = {
      "with redis-sentinel://: file holding the sentinels' password (AUTH to the sentinels; the "
      "master's password stays in the URL); instead of ?sentinel_password= in the URL",
      NULL},
-    {"JWTD_USER_CACHE_TTL", CFG_T_DURATION_S, OFF(user_cache_ttl_s), "60s", 1, DAY_S, 0, NULL, NULL,
-     "how long a user object is served from memory; changes made through any jwtd drop it at "
-     "once (on every instance with Redis), CLI changes reach servers by the database poll",
+    {"JWTD_USER_CACHE_TTL", CFG_T_DURATION_S, OFF(user_cache_ttl_s), "1h", 0, DAY_S, 0, NULL, NULL,
+     "cache tier of user objects (the /me routes): in Redis when JWTD_REDIS_URL is set (shared, "
+     "dropped there by the request that changes the user), else in memory (changes through this "
+     "jwtd drop it at once, other instances' by the database poll or the TTL); 0 = no cache",
+     NULL},
+    {"JWTD_POSTS_CACHE_TTL", CFG_T_DURATION_S, OFF(posts_cache_ttl_s), "5m", 0, DAY_S, 0, NULL,
+     NULL,
+     "cache tier of the post list pages (GET /posts), in Redis when JWTD_REDIS_URL is set; every "
+     "post write drops them (on every instance with Redis); 0 = no cache",
+     NULL},
+    {"JWTD_API_CACHE_TTL", CFG_T_DURATION_S, OFF(api_cache_ttl_s), "1m", 0, DAY_S, 0, NULL, NULL,
+     "cache tier of per-user API answers (GET /api/orders/), in Redis when JWTD_REDIS_URL is set; "
+     "never past the access token's expiry, dropped by a refresh and by any change to the user; "
+     "0 = no cache",
      NULL},
     /* keys and tokens */
     {"JWTD_ALGORITHM", CFG_T_STRING, OFF(algorithm), "HS256", 0, 0, CFG_F_RELOAD, algorithms, NULL,

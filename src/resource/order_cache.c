@@ -1,10 +1,11 @@
 /*
  * order_cache.c - the storage of GET /api/orders/: the orders themselves (a fixed
  * "database" of two orders per user) and their per-user, per-token cache in the shared
- * store: an entry per (user, access token jti), "orders:<user_id>:<jti>", lives 15 minutes
- * and never past the token's expiry, in the group "orders:user:<user_id>". The wing
- * registers that group with the token service, so a renewal of any of the user's tokens
- * drops all of the user's entries, on every instance when the store is on Redis.
+ * store (the API-response tier): an entry per (user, access token jti),
+ * "orders:<user_id>:<jti>", lives JWTD_API_CACHE_TTL (api_cache_ttl_s; 0 = no cache) and never
+ * past the token's expiry, in the group "orders:user:<user_id>". The wing registers that group
+ * with the token service, so a renewal of any of the user's tokens and any change to the user
+ * drop all of the user's entries, on every instance when the store is on Redis.
  *
  * Nothing but this file writes under "orders:": the first GET with a new token is always a
  * miss with the orders. (The key uses the jti, not the token text: shorter, and the same
@@ -17,12 +18,12 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/err.h"
 #include "common/jsonw.h"
 #include "resource/resource_internal.h"
 #include "runtime/alloc.h"
 #include "store/store.h"
 
-#define ORDERS_TTL_S 900
 #define GROUP_PREFIX "orders:user:"
 
 /* See resource_internal.h. */
@@ -64,8 +65,8 @@ static void on_cached(void *arg, int status, str_t value)
     buf_init(&data, 1u << 20);
     orders_of(l->username, &data);
     int64_t ttl = l->exp - clock_now_s();
-    if (ttl > ORDERS_TTL_S)
-        ttl = ORDERS_TTL_S;
+    if (ttl > l->res->api_cache_ttl_s)
+        ttl = l->res->api_cache_ttl_s;
     if (ttl > 0) {
         char group[AUTH_CACHE_GROUP_NAME_MAX];
         auth_cache_group_name(GROUP_PREFIX, l->user_id, group);
@@ -86,9 +87,13 @@ void resource__orders_get(resource_t *res, int64_t user_id, const char *jti, int
     l->cb = cb;
     l->arg = arg;
     l->user_id = user_id;
-    l->exp = exp ? exp : clock_now_s() + ORDERS_TTL_S;
+    l->exp = exp ? exp : clock_now_s() + res->api_cache_ttl_s;
     resource__orders_key(user_id, jti, l->key);
     snprintf(l->username, sizeof l->username, "%s", username);
+    if (!res->api_cache_ttl_s) {
+        on_cached(l, ERR_NOT_FOUND, STR_NULL); /* the tier is off: always computed */
+        return;
+    }
     store_cache_get(res->store, l->key, on_cached, l);
 }
 

@@ -4,11 +4,13 @@
  *
  * DESIGN (cache): list pages are cached in the shared store's cache (in-process, or Redis
  * shared by every instance when JWTD_REDIS_URL is set) under "posts:<page>:<page_size>" in
- * the group "posts", for posts_cache_ttl_s seconds. Every write (create, update, delete)
- * drops the whole group after the database commit, before its answer. A page computed while
- * a write was in flight could be stored after that drop: the wing's write counter, read
- * before the query and compared before storing, keeps this instance from caching such a
- * page; across instances the TTL bounds the staleness.
+ * the group "posts", for posts_cache_ttl_s seconds (JWTD_POSTS_CACHE_TTL, 0 = no cache).
+ * Every write (create, update, delete) drops the whole group after the database commit,
+ * before its answer; a page is stored before the reader's answer (the store waits for Redis
+ * on the pool), so a write made after a reader was answered always drops that page. A page
+ * computed while a write was in flight could be stored after that drop: the wing's write
+ * counter, read before the query and compared before storing, keeps this instance from
+ * caching such a page; across instances the TTL bounds the staleness.
  *
  * Post JSON is escaped for JSON, which makes it safe to embed in JSON but NOT in HTML:
  * escaping user content for HTML is the client's job (jwtd's web UI inserts text with

@@ -22,6 +22,7 @@ int resource_new(const resource_options_t *o, api_ctx_t *ctx, struct db *db, res
     res->upload_dir = xstrdup(o->upload_dir && *o->upload_dir ? o->upload_dir : "var/uploads");
     res->max_upload_bytes = o->max_upload_bytes;
     res->posts_cache_ttl_s = o->posts_cache_ttl_s;
+    res->api_cache_ttl_s = o->api_cache_ttl_s;
     int rc = resource__uploads_init(res);
     if (rc == 0)
         rc = resource__orders_init(res);

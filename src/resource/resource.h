@@ -27,6 +27,7 @@ typedef struct {
     const char *upload_dir;     /* created if missing (mode 0700) */
     uint64_t max_upload_bytes;  /* larger files get 413 */
     uint32_t posts_cache_ttl_s; /* lifetime of a cached /posts page; 0 = no cache */
+    uint32_t api_cache_ttl_s;   /* lifetime of a cached per-user answer (orders); 0 = no cache */
 } resource_options_t;
 
 /*

@@ -21,6 +21,7 @@ struct resource {
     char *upload_dir;
     uint64_t max_upload_bytes;
     uint32_t posts_cache_ttl_s;
+    uint32_t api_cache_ttl_s;
     atomic_uint_fast64_t post_writes; /* bumped after every committed post write */
 };
 

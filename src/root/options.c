@@ -192,5 +192,6 @@ void root__options(root_t *r)
     root__keys_dir(c, r->_keys_dir, sizeof r->_keys_dir);
     o->resource.max_upload_bytes = c->max_upload_bytes;
     mail_paths(r);
-    o->resource.posts_cache_ttl_s = 30;
+    o->resource.posts_cache_ttl_s = (uint32_t)c->posts_cache_ttl_s;
+    o->resource.api_cache_ttl_s = (uint32_t)c->api_cache_ttl_s;
 }

@@ -196,9 +196,14 @@ void store_cache_get(store_t *st, const char *key, store_cache_cb cb, void *arg)
  * ERR_NOT_FOUND (miss or Redis unreachable). Never call on an event loop.
  */
 int store_cache_get_sync(store_t *st, const char *key, char *out, size_t cap, size_t *len);
-/* Stores value under key for ttl_s seconds, adding key to group (NULL = none). Any thread. */
+/*
+ * Stores value under key for ttl_s seconds, adding key to group (NULL = none). Any thread; with
+ * Redis, off the event loops the call returns once Redis has stored it (at most timeout_ms), so
+ * a drop made after the caller answered cannot be overtaken by the entry.
+ */
 void store_cache_set(store_t *st, const char *key, str_t value, uint32_t ttl_s, const char *group);
-/* Drops one key. Any thread. */
+/* Drops one key. Any thread; with Redis, off the event loops the call returns once Redis has
+   done it (at most timeout_ms), like store_cache_drop_group. */
 void store_cache_del(store_t *st, const char *key);
 /*
  * Drops every key of group and the group. Any thread; with Redis, one atomic script, and

@@ -119,13 +119,27 @@ void store_cache_set(store_t *st, const char *key, str_t value, uint32_t ttl_s, 
                           k,         group ? g : "",          value.ptr ? value.ptr : "",
                           ttl};
     size_t len[] = {7, 40, 1, kl, gl, value.len, strlen(ttl)};
-    if (group) {
-        store__redis_send_any(st->rd, 7, argv, len);
-    } else {
-        const char *a2[] = {argv[0], argv[1], argv[2], argv[3], argv[5], argv[6]};
-        size_t l2[] = {len[0], len[1], len[2], len[3], len[5], len[6]};
-        store__redis_send_any(st->rd, 6, a2, l2);
+    const char *a2[] = {argv[0], argv[1], argv[2], argv[3], argv[5], argv[6]};
+    size_t l2[] = {len[0], len[1], len[2], len[3], len[5], len[6]};
+    int n = group ? 7 : 6;
+    const char **av = group ? argv : a2;
+    size_t *al = group ? len : l2;
+    if (store__tls_rc || !atomic_load(&st->rd->cmd_up)) {
+        store__redis_send_any(st->rd, n, av, al); /* an event loop never waits */
+        return;
     }
+    /* a pool thread: wait for Redis to have stored it (bounded by the command timeout), so
+       that a write made after this request was answered, on any instance, drops the entry
+       instead of being overtaken by it */
+    struct syncwait w;
+    memset(&w, 0, sizeof w);
+    pthread_cond_init(&w.cv, NULL);
+    store__redis_enqueue(st->rd, n, av, al, &w);
+    pthread_mutex_lock(&st->rd->qmu);
+    while (!w.done)
+        pthread_cond_wait(&w.cv, &st->rd->qmu);
+    pthread_mutex_unlock(&st->rd->qmu);
+    pthread_cond_destroy(&w.cv);
 }
 
 /* See store.h. */
@@ -139,7 +153,21 @@ void store_cache_del(store_t *st, const char *key)
     size_t kl = cache_key(st->rd, k, sizeof k, "cache", key);
     const char *argv[] = {"DEL", k};
     size_t len[] = {3, kl};
-    store__redis_send_any(st->rd, 2, argv, len);
+    if (store__tls_rc || !atomic_load(&st->rd->cmd_up)) {
+        store__redis_send_any(st->rd, 2, argv, len); /* an event loop never waits */
+        return;
+    }
+    /* a pool thread (a write): wait for Redis to have dropped the key (bounded by the command
+       timeout), so that no instance serves it once the writer has answered */
+    struct syncwait w;
+    memset(&w, 0, sizeof w);
+    pthread_cond_init(&w.cv, NULL);
+    store__redis_enqueue(st->rd, 2, argv, len, &w);
+    pthread_mutex_lock(&st->rd->qmu);
+    while (!w.done)
+        pthread_cond_wait(&w.cv, &st->rd->qmu);
+    pthread_mutex_unlock(&st->rd->qmu);
+    pthread_cond_destroy(&w.cv);
 }
 
 /* See store.h. */

@@ -284,26 +284,30 @@ void api__submit_json(http_req_t *req, api_json_work_fn work, void *arg, void (*
 
 static void respond_user(http_req_t *req, const char *out, size_t len, bool active, bool wrap);
 
-/*
- * Answers a user-cache lookup: the user object (wrapped when wrap) or 401 user_inactive in
- * the given shape. Returns false on a miss (nothing sent).
- */
-static bool respond_cached_user(http_req_t *req, const api_ctx_t *ctx, int64_t user_id, bool wrap)
+struct user_lookup {
+    http_req_t *req;
+    const api_ctx_t *ctx;
+    int64_t user_id;
+    bool wrap;
+};
+
+static void user_done(http_req_t *req, void *arg, int status);
+
+/* auth_user_cb: a hit answers the user object (or 401 user_inactive); a miss loads the user
+   on the pool (user_done). */
+static void on_user_cached(void *arg, int status, str_t json, bool active)
 {
-    char stackbuf[2048];
-    char *out = stackbuf;
-    size_t len = 0;
-    bool active = false;
-    int64_t now = clock_now_s();
-    int rc = auth_user_cached(ctx->auth, user_id, now, out, sizeof stackbuf, &len, &active);
-    if (rc == ERR_TOO_LARGE) {
-        out = http_req_alloc(req, len);
-        rc = auth_user_cached(ctx->auth, user_id, now, out, len, &len, &active);
+    struct user_lookup l = *(struct user_lookup *)arg;
+    free(arg);
+    if (status == 0) {
+        respond_user(l.req, json.ptr, json.len, active, l.wrap);
+        return;
     }
-    if (rc != 0)
-        return false;
-    respond_user(req, out, len, active, wrap);
-    return true;
+    api_token_job_t *j = api__token_job_new(l.ctx, API_TOKEN_USER);
+    j->user_id = l.user_id;
+    j->ctx = l.ctx;
+    j->shape = l.wrap;
+    (void)api__token_submit(l.req, j, user_done, true);
 }
 
 /* The user object json (wrapped when wrap), or 401 user_inactive in that shape. */
@@ -349,11 +353,10 @@ static void user_done(http_req_t *req, void *arg, int status)
 /* See req.h. */
 void api__respond_user(http_req_t *req, const api_ctx_t *ctx, int64_t user_id, bool wrap)
 {
-    if (respond_cached_user(req, ctx, user_id, wrap))
-        return;
-    api_token_job_t *j = api__token_job_new(ctx, API_TOKEN_USER);
-    j->user_id = user_id;
-    j->ctx = ctx;
-    j->shape = wrap;
-    (void)api__token_submit(req, j, user_done, true);
+    struct user_lookup *l = xmalloc(sizeof *l);
+    l->req = req;
+    l->ctx = ctx;
+    l->user_id = user_id;
+    l->wrap = wrap;
+    auth_user_cached_get(ctx->auth, user_id, clock_now_s(), on_user_cached, l);
 }

@@ -28,8 +28,8 @@ TEST(auth_user_cache_fill_ttl_invalidate)
     CHECK_EQ_INT(len, p.user_json_len);
     CHECK_MEM_EQ(out, p.user_json, len);
     CHECK_EQ_INT(auth_user_cached(f.auth, f.uid, now, out, 4, &len, &active), ERR_TOO_LARGE);
-    CHECK_EQ_INT(auth_user_cached(f.auth, f.uid, now + 61, out, sizeof out, &len, &active),
-                 ERR_NOT_FOUND); /* stale after the TTL */
+    CHECK_EQ_INT(auth_user_cached(f.auth, f.uid, now + 3601, out, sizeof out, &len, &active),
+                 ERR_NOT_FOUND); /* stale after the TTL (default 1 h) */
     auth_user_invalidate(f.auth, f.uid);
     CHECK_EQ_INT(auth_user_cached(f.auth, f.uid, now, out, sizeof out, &len, &active),
                  ERR_NOT_FOUND);
