@@ -740,6 +740,8 @@ static void on_connect(const redisAsyncContext *ac, int status)
     }
     if (rc == rc->rd->cmd)
         atomic_store(&rc->rd->cmd_up, true);
+    if (rc->parent && !rc->parent->cl->loaded) /* the slot map at once, not at the next tick */
+        cluster_tick(rc->parent, store__redis_mono_ns());
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)

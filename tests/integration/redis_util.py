@@ -429,7 +429,9 @@ class RedisCluster:
             if "cluster_state:ok" not in info or \
                     "cluster_known_nodes:%d" % self.masters not in info:
                 return False
-            if len(n.cli("CLUSTER", "SLOTS")) != self.masters:
+            ranges = n.cli("CLUSTER", "SLOTS")
+            if sum(e - s + 1 for s, e, *_ in ranges) != 16384 or \
+                    len({r[2][1] for r in ranges}) != self.masters:
                 return False
         return True
 

@@ -21,7 +21,8 @@ import requests
 from conftest import JwtdServer
 from peers import TEST_PASSWORD, token_env
 from redis_util import RedisCluster, key_slot
-from test_redis_shared import PROPAGATION_CI_BOUND_S, Pair, me_status, wait_status
+from test_redis_shared import (PROPAGATION_CI_BOUND_S, Pair, cached, me_status, wait_cluster_maps,
+                               wait_status)
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +37,10 @@ def cpair(cluster):
     made = []
 
     def factory(prefix, **kw):
+        kw.setdefault("JWTD_LOG_LEVEL", "info")  # wait_cluster_maps reads the log
         p = Pair(cluster, JWTD_REDIS_PREFIX=prefix, **kw)
         made.append(p)
+        wait_cluster_maps(p)
         return p
 
     yield factory
@@ -55,7 +58,7 @@ def test_keys_hash_tagged_one_slot_per_script(cluster, cpair):
     t = p.a.login()
     assert p.b.login()["access"]
     assert p.a.get("/api/orders/", token=t["access"]).status_code == 200
-    assert p.b.get("/api/orders/", token=t["access"]).json()["cached"] is True
+    assert cached(p.b, t["access"], True)["cached"] is True, p.b.srv.stderr()
     assert p.a.post("/api/token/", {"username": "testuser", "password": "wrong"}).status_code \
         == 401
     assert p.b.verify("x").status_code == 401

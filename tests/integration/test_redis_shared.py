@@ -94,13 +94,27 @@ def pair(request, redis_server, module_cluster):  # noqa: F811
             CLUSTER_PAIRS[0] += 1
             redis = module_cluster()
             kw.setdefault("JWTD_REDIS_PREFIX", "p%d:" % CLUSTER_PAIRS[0])
+            kw.setdefault("JWTD_LOG_LEVEL", "info")  # wait_cluster_maps reads the log
         p = Pair(redis or redis_server(), **kw)
         made.append(p)
+        if request.param == "cluster":
+            wait_cluster_maps(p)
         return p
 
     yield factory
     for p in made:
         p.stop()
+
+
+def wait_cluster_maps(p, workers=2):
+    """Until every router of both instances (one per worker loop, one on the store thread)
+    has read the slot map: before that, a rate check is decided locally, as it is on a
+    single Redis until the loop's connection is up."""
+    t0 = time.monotonic()
+    for j in (p.a, p.b):
+        while j.srv.stderr().count("redis cluster slot map read") < workers + 1:
+            assert time.monotonic() - t0 < 10, "slot map not read"
+            time.sleep(0.02)
 
 
 # the shared-state tests: on one redis-server, and on a Redis Cluster
