@@ -33,7 +33,7 @@ struct rop {
 enum rc_state { RC_DOWN, RC_CONNECTING, RC_READY };
 
 #define CLUSTER_NODES_MAX 64
-#define NODE_NONE 0xff
+#define NODE_NONE         0xff
 
 /*
  * Cluster mode: what a router rconn (one per event loop, and the store thread's command
@@ -67,8 +67,8 @@ struct rconn {
     struct rop *head, *tail; /* outstanding commands, oldest first */
     uv_timer_t timer;
     /* cluster mode */
-    struct cluster *cl; /* a router: routes commands to its node connections */
-    rconn_t *parent;    /* a node connection: its router */
+    struct cluster *cl;  /* a router: routes commands to its node connections */
+    rconn_t *parent;     /* a node connection: its router */
     char node_host[256]; /* a node connection, or the subscriber: where it connects */
     int node_port;
 };

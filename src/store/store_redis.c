@@ -24,6 +24,13 @@
  * or a command times out, its callbacks still run exactly once (with a NULL reply): rate
  * checks then decide on the local tables (logged once per outage), cache reads miss.
  *
+ * Redis Cluster (redis-cluster://, hiredis 0.14 has no cluster support): the per-loop and
+ * the command connection are routers, each with its own slot map (CLUSTER SLOTS) and one
+ * child connection per master; commands go to their key's slot owner and MOVED / ASK /
+ * NOSCRIPT are followed before the caller's callback runs (see "cluster" below). Keys are
+ * hash-tagged (store__redis_key) so each script touches one slot; the subscriber listens
+ * on one seed node (Redis 7 forwards every PUBLISH to every node), the next when it fails.
+ *
  * Messages on the channel (text): "j <jti> <exp>", "s <sid> <exp>",
  * "w <user_id> <revoke_before> <keep_until>", "u <user_id>".
  */
@@ -219,8 +226,7 @@ static int parse_sentinel_url(store_redis_t *rd, const char *url, char *err, siz
             return ERR_CONFIG;
         }
         int i = rd->nseeds;
-        if (parse_hostport(h, (size_t)(he - h), 26379, &rd->seed_host[i],
-                           &rd->seed_port[i]) != 0) {
+        if (parse_hostport(h, (size_t)(he - h), 26379, &rd->seed_host[i], &rd->seed_port[i]) != 0) {
             snprintf(err, cap, "JWTD_REDIS_URL: bad sentinel address (expected host:port)");
             return ERR_CONFIG;
         }
@@ -312,8 +318,9 @@ static int parse_cluster_url(store_redis_t *rd, const char *url, char *err, size
     }
     if ((slash && !(slash + 1 == end || (slash + 2 == end && slash[1] == '0'))) ||
         (q && strcmp(q, "?db=0") != 0)) {
-        snprintf(err, cap, "JWTD_REDIS_URL: a Redis Cluster has only database 0 (no /db or "
-                           "?db= other than 0)");
+        snprintf(err, cap,
+                 "JWTD_REDIS_URL: a Redis Cluster has only database 0 (no /db or "
+                 "?db= other than 0)");
         return ERR_CONFIG;
     }
     for (const char *h = p; h < hosts_end;) {
@@ -324,8 +331,7 @@ static int parse_cluster_url(store_redis_t *rd, const char *url, char *err, size
             return ERR_CONFIG;
         }
         int i = rd->nseeds;
-        if (parse_hostport(h, (size_t)(he - h), 6379, &rd->seed_host[i], &rd->seed_port[i]) !=
-            0) {
+        if (parse_hostport(h, (size_t)(he - h), 6379, &rd->seed_host[i], &rd->seed_port[i]) != 0) {
             snprintf(err, cap, "JWTD_REDIS_URL: bad cluster node address (expected host:port)");
             return ERR_CONFIG;
         }
@@ -485,8 +491,8 @@ static int sentinel_discover(store_redis_t *rd, char *host, size_t hcap, int *po
     for (int k = 0; k < rd->nseeds; k++) {
         int i = (rd->watch_idx + k) % rd->nseeds;
         char why[256];
-        redisContext *c = sync_connect(rd->seed_host[i], rd->seed_port[i],
-                                       rd->sentinel_password, rd->timeout_ms, why, sizeof why);
+        redisContext *c = sync_connect(rd->seed_host[i], rd->seed_port[i], rd->sentinel_password,
+                                       rd->timeout_ms, why, sizeof why);
         if (!c) {
             snprintf(err, cap, "sentinel %s", why);
             continue;
@@ -983,8 +989,7 @@ static int cluster_node(rconn_t *router, const char *host, int port)
             return i;
     if (cl->nnodes == CLUSTER_NODES_MAX)
         return -1;
-    cl->node[cl->nnodes] =
-        rc_new_kind(router->rd, router->loop, false, false, router, host, port);
+    cl->node[cl->nnodes] = rc_new_kind(router->rd, router->loop, false, false, router, host, port);
     return cl->nnodes++;
 }
 
@@ -1011,8 +1016,7 @@ static void ccmd_free(struct ccmd *c)
 /* The key that decides the node: EVAL[SHA]'s first key, else the first argument (GET, SET,
    DEL). false: any node will do (PING, a script without keys, PUBLISH: Redis 7 forwards it
    to every node over the cluster bus, so a lost node only costs its own slots). */
-static bool ccmd_key(int argc, char *const *argv, const size_t *len, const char **key,
-                     size_t *klen)
+static bool ccmd_key(int argc, char *const *argv, const size_t *len, const char **key, size_t *klen)
 {
     if (strcasecmp(argv[0], "PUBLISH") == 0)
         return false;
@@ -1335,8 +1339,7 @@ static void rc_on_watch(redisAsyncContext *ac, void *r, void *privdata)
         if (!rc->was_ready) {
             rc->was_ready = true;
             log_info("msg=\"redis sentinel watched\" host=%s port=%d master=%s",
-                     rd->seed_host[rd->watch_idx], rd->seed_port[rd->watch_idx],
-                     rd->master_name);
+                     rd->seed_host[rd->watch_idx], rd->seed_port[rd->watch_idx], rd->master_name);
         }
         atomic_store(&rd->rediscover, true); /* a switch may have happened meanwhile */
         return;

@@ -8,8 +8,8 @@ what only a cluster has:
   ASK (during the migration) and MOVED (after it) are followed, no check falls back to the
   local counters, the count stays exact;
 - the node the subscribers listen on is killed: they subscribe on another node and a
-  revocation still propagates by pub/sub;
-- malformed URLs are configuration errors.
+  revocation still propagates by pub/sub.
+(Malformed redis-cluster:// URLs: tests/unit/store/cluster.c.)
 """
 
 import re
@@ -18,8 +18,6 @@ import time
 import pytest
 import requests
 
-from conftest import JwtdServer
-from peers import TEST_PASSWORD, token_env
 from redis_util import RedisCluster, key_slot
 from test_redis_shared import (PROPAGATION_CI_BOUND_S, Pair, cached, me_status, wait_cluster_maps,
                                wait_status)
@@ -163,16 +161,3 @@ def test_subscriber_moves_when_its_node_dies(cluster, cpair):
     while not cluster._settled():
         assert time.monotonic() - t0 < 30, "the cluster did not heal"
         time.sleep(0.1)
-
-
-@pytest.mark.parametrize("url,why", [
-    ("redis-cluster://", "redis-cluster://"),
-    ("redis-cluster://127.0.0.1:1,/", "cluster node address"),
-    ("redis-cluster://127.0.0.1:1/3", "only database 0"),
-    ("redis-cluster://127.0.0.1:99999", "cluster node address"),
-])
-def test_bad_cluster_url_is_a_config_error(url, why):
-    srv = JwtdServer(env=token_env(JWTD_REDIS_URL=url))
-    with pytest.raises(RuntimeError) as e:
-        srv.start()
-    assert why in str(e.value)

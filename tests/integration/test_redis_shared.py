@@ -9,8 +9,8 @@ the test on an ephemeral port) and one SQLite file.
   instances resynchronise without a restart, /readyz reports it (JWTD_REDIS_REQUIRED);
 - the sessions list and revoke across instances.
 
-The shared-state tests (revocation, refresh, rate limits, cache, sessions) also run on a
-3-master Redis Cluster (redis-cluster://, parameter "cluster"): one cluster for the module,
+The shared-state tests (revocation push, rate limits, sessions) also run on a 3-master Redis
+Cluster (redis-cluster://, parameter "cluster"): one cluster for the module,
 each pair of instances with its own key prefix.
 """
 
@@ -177,7 +177,6 @@ def test_logout_all_on_a_rejected_on_b(pair):
         wait_status(sb, p.b.url, tok, 401, PROPAGATION_CI_BOUND_S)
 
 
-@both
 def test_concurrent_refresh_on_a_and_b_one_successor(pair):
     p = pair()
     for _ in range(10):
@@ -258,7 +257,6 @@ def cached(j, token, want, bound=PROPAGATION_CI_BOUND_S):
         time.sleep(0.01)
 
 
-@both
 def test_orders_cache_shared_and_dropped_on_refresh(pair):
     p = pair()
     t = p.a.login()

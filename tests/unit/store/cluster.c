@@ -1,12 +1,15 @@
 /*
  * Unit tests for src/store/cluster.c: CRC16 and key slots against the Redis Cluster
- * specification's vectors (hash tags included), and the MOVED / ASK error parser.
+ * specification's vectors (hash tags included), the MOVED / ASK error parser, and the
+ * redis-cluster:// URLs refused before any connection.
  */
 #include "test.h"
 
 #include <string.h>
 
+#include "common/err.h"
 #include "store/cluster.h"
+#include "store/store.h"
 
 #define SLOT(s) store__key_slot(s, strlen(s))
 
@@ -98,4 +101,40 @@ TEST(cluster_redirect_rejects_other_errors)
     memcpy(longm + 308, ":1", 3);
     struct redirect r;
     CHECK_EQ_INT(store__redirect_parse(longm, strlen(longm), &r), REDIRECT_NONE);
+}
+
+static int url_error(const char *url, char *err, size_t cap)
+{
+    store_redis_options_t o = {.url = url, .timeout_ms = 50};
+    err[0] = '\0';
+    return store_redis_ping(&o, err, cap);
+}
+
+TEST(cluster_bad_urls_are_config_errors)
+{
+    static const struct {
+        const char *url, *why;
+    } bad[] = {
+        {"redis-cluster://", "redis-cluster://"},
+        {"redis-cluster://:pw@", "redis-cluster://"},
+        {"redis-cluster://127.0.0.1:1,", "cluster node address"},
+        {"redis-cluster://127.0.0.1:1,,127.0.0.1:2", "cluster node address"},
+        {"redis-cluster://127.0.0.1:99999", "cluster node address"},
+        {"redis-cluster://127.0.0.1:1/3", "only database 0"},
+        {"redis-cluster://127.0.0.1:1?db=2", "only database 0"},
+        {"redis-cluster://a:1,b:2,c:3,d:4,e:5,f:6,g:7,h:8,i:9", "at most 8"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char err[256];
+        if (!CHECK_EQ_INT(url_error(bad[i].url, err, sizeof err), ERR_CONFIG))
+            test__fail(__FILE__, __LINE__, "accepted: %s", bad[i].url);
+        else if (!CHECK_TRUE(strstr(err, bad[i].why) != NULL))
+            test__fail(__FILE__, __LINE__, "%s: \"%s\"", bad[i].url, err);
+    }
+    /* well-formed: refused only because nothing listens there (port 1) */
+    char err[256];
+    CHECK_EQ_INT(url_error("redis-cluster://:p%40ss@127.0.0.1:1,[::1]:1/", err, sizeof err),
+                 ERR_UNAVAILABLE);
+    CHECK_EQ_INT(url_error("redis-cluster://127.0.0.1:1/0?db=0", err, sizeof err),
+                 ERR_UNAVAILABLE);
 }
