@@ -135,6 +135,5 @@ TEST(cluster_bad_urls_are_config_errors)
     char err[256];
     CHECK_EQ_INT(url_error("redis-cluster://:p%40ss@127.0.0.1:1,[::1]:1/", err, sizeof err),
                  ERR_UNAVAILABLE);
-    CHECK_EQ_INT(url_error("redis-cluster://127.0.0.1:1/0?db=0", err, sizeof err),
-                 ERR_UNAVAILABLE);
+    CHECK_EQ_INT(url_error("redis-cluster://127.0.0.1:1/0?db=0", err, sizeof err), ERR_UNAVAILABLE);
 }
