@@ -85,8 +85,9 @@ static int validate_redis_url(const char *v, char *why, size_t cap)
     static const char *const schemes[] = {"redis://",          "rediss://",        "unix://",
                                           "redis-sentinel://", "redis-cluster://", NULL};
     return scheme_check(v, schemes,
-                        "expected redis://host:port/db, unix:///path or "
-                        "redis-sentinel://host:port,host:port/MASTERNAME?db=N",
+                        "expected redis://host:port/db, unix:///path, "
+                        "redis-sentinel://host:port,host:port/MASTERNAME?db=N or "
+                        "redis-cluster://host:port,host:port",
                         why, cap);
 }
 
@@ -257,8 +258,9 @@ const struct cfg_row cfg_rows[] = {
     {"JWTD_REDIS_URL", CFG_T_STRING, OFF(redis_url), NULL, 0, 0, CFG_F_URL | CFG_F_OPTIONAL, NULL,
      validate_redis_url,
      "redis://host:port/db (or redis-sentinel://host:port,host:port/MASTERNAME?db=N: the master "
-     "is asked of the sentinels and followed across failovers): shared state for several "
-     "instances; unset = embedded store",
+     "is asked of the sentinels and followed across failovers; or "
+     "redis-cluster://host:port,host:port: Redis Cluster seed nodes, keys hash-tagged, "
+     "MOVED/ASK followed): shared state for several instances; unset = embedded store",
      NULL},
     {"JWTD_REDIS_REQUIRED", CFG_T_BOOL, OFF(redis_required), "false", 0, 0, 0, NULL, NULL,
      "with JWTD_REDIS_URL: /readyz answers 503 while Redis is unreachable", NULL},

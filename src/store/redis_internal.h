@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "store/cluster.h"
 #include "store/store_internal.h"
 
 /* The Lua scripts loaded on every connection (EVALSHA by their SHA-1). */
@@ -31,6 +32,25 @@ struct rop {
 
 enum rc_state { RC_DOWN, RC_CONNECTING, RC_READY };
 
+#define CLUSTER_NODES_MAX 64
+#define NODE_NONE         0xff
+
+/*
+ * Cluster mode: what a router rconn (one per event loop, and the store thread's command
+ * connection) holds: one node rconn per master it has heard of, and which one serves each
+ * slot. Only its loop's thread touches it.
+ */
+struct cluster {
+    int nnodes;
+    rconn_t *node[CLUSTER_NODES_MAX];
+    uint8_t slot[CLUSTER_SLOTS]; /* index into node, NODE_NONE = not known */
+    bool loaded;                 /* a CLUSTER SLOTS answer was applied */
+    bool refresh;                /* a redirect or a failure: read CLUSTER SLOTS again */
+    bool refreshing;             /* a CLUSTER SLOTS is outstanding */
+    uint32_t backoff;            /* ms */
+    uint64_t refresh_at_ns;      /* no CLUSTER SLOTS before this */
+};
+
 struct rconn {
     store_redis_t *rd;
     uv_loop_t *loop;
@@ -46,6 +66,11 @@ struct rconn {
     uint64_t connect_started_ns, retry_at_ns, ping_ns, scripts_loaded_ns;
     struct rop *head, *tail; /* outstanding commands, oldest first */
     uv_timer_t timer;
+    /* cluster mode */
+    struct cluster *cl;  /* a router: routes commands to its node connections */
+    rconn_t *parent;     /* a node connection: its router */
+    char node_host[256]; /* a node connection, or the subscriber: where it connects */
+    int node_port;
 };
 
 /* A command queued for the store thread's command connection. */
@@ -65,7 +90,7 @@ struct syncwait {
     size_t cap, len;
 };
 
-#define SENTINEL_MAX 8
+#define SEED_MAX 8
 
 struct store_redis {
     store_t *st;
@@ -73,10 +98,13 @@ struct store_redis {
     int port, db;
     /* sentinel mode (redis-sentinel://): the master is asked of the sentinels */
     bool sentinel;
+    /* cluster mode (redis-cluster://): seed_* are the seed nodes; keys carry hash tags */
+    bool cluster;
+    int sub_idx; /* cluster mode: the seed the subscriber is (or will be) connected to */
     char *master_name, *sentinel_password;
-    char *sentinel_host[SENTINEL_MAX];
-    int sentinel_port[SENTINEL_MAX];
-    int nsentinels;
+    char *seed_host[SEED_MAX]; /* the sentinels, or the cluster's seed nodes */
+    int seed_port[SEED_MAX];
+    int nseeds;
     pthread_mutex_t amu;   /* guards master_host, master_port */
     char master_host[256]; /* "" = not known yet */
     int master_port;
@@ -104,6 +132,13 @@ struct store_redis {
     atomic_bool fallback; /* rate limits currently decided locally */
     atomic_uint_fast64_t dropped;
 };
+
+/* The key of a rate bucket or a cache entry or group ("rate", "cache", "cache-group"):
+   <prefix><kind>:<key>, and in cluster mode <prefix>{rate}:<key>, <prefix>{cache}:<key>,
+   <prefix>{cache}-group:<group> so that each script's keys share one slot. Returns the
+   length (truncated to cap - 1). */
+size_t store__redis_key(const store_redis_t *rd, char *out, size_t cap, const char *kind,
+                        const char *key);
 
 /* This event loop's connection (store_loop_attach). */
 extern __thread rconn_t *store__tls_rc;

@@ -126,7 +126,8 @@ void store_request_pull(store_t *st);
 typedef struct {
     /* redis://[:password@]host[:port][/db], unix:///path[?db=N] or
        redis-sentinel://[:password@]host[:port],host[:port]/MASTER[?db=N&sentinel_password=P]
-       (the password before '@' is the master's; sentinels default to port 26379) */
+       (the password before '@' is the master's; sentinels default to port 26379) or
+       redis-cluster://[:password@]host[:port],host[:port] (seed nodes, database 0 only) */
     const char *url;
     const char *prefix;  /* prefix of every key and channel; NULL = "jwtd:" */
     uint32_t timeout_ms; /* connect and command timeout; 0 = 500 */

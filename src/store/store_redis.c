@@ -24,6 +24,13 @@
  * or a command times out, its callbacks still run exactly once (with a NULL reply): rate
  * checks then decide on the local tables (logged once per outage), cache reads miss.
  *
+ * Redis Cluster (redis-cluster://, hiredis 0.14 has no cluster support): the per-loop and
+ * the command connection are routers, each with its own slot map (CLUSTER SLOTS) and one
+ * child connection per master; commands go to their key's slot owner and MOVED / ASK /
+ * NOSCRIPT are followed before the caller's callback runs (see "cluster" below). Keys are
+ * hash-tagged (store__redis_key) so each script touches one slot; the subscriber listens
+ * on one seed node (Redis 7 forwards every PUBLISH to every node), the next when it fails.
+ *
  * Messages on the channel (text): "j <jti> <exp>", "s <sid> <exp>",
  * "w <user_id> <revoke_before> <keep_until>", "u <user_id>".
  */
@@ -42,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/crypto.h>
@@ -213,17 +221,16 @@ static int parse_sentinel_url(store_redis_t *rd, const char *url, char *err, siz
     for (const char *h = p; h < slash;) {
         const char *comma = memchr(h, ',', (size_t)(slash - h));
         const char *he = comma ? comma : slash;
-        if (rd->nsentinels == SENTINEL_MAX) {
-            snprintf(err, cap, "JWTD_REDIS_URL: at most %d sentinels", SENTINEL_MAX);
+        if (rd->nseeds == SEED_MAX) {
+            snprintf(err, cap, "JWTD_REDIS_URL: at most %d sentinels", SEED_MAX);
             return ERR_CONFIG;
         }
-        int i = rd->nsentinels;
-        if (parse_hostport(h, (size_t)(he - h), 26379, &rd->sentinel_host[i],
-                           &rd->sentinel_port[i]) != 0) {
+        int i = rd->nseeds;
+        if (parse_hostport(h, (size_t)(he - h), 26379, &rd->seed_host[i], &rd->seed_port[i]) != 0) {
             snprintf(err, cap, "JWTD_REDIS_URL: bad sentinel address (expected host:port)");
             return ERR_CONFIG;
         }
-        rd->nsentinels++;
+        rd->nseeds++;
         h = comma ? comma + 1 : slash;
     }
     for (const char *a = q ? q + 1 : NULL; a && *a;) {
@@ -275,18 +282,73 @@ static int read_password_file(store_redis_t *rd, const char *path, char *err, si
     return 0;
 }
 
+/*
+ * redis-cluster://[:password@]h1[:port],h2[:port][/]: seed nodes (port 6379 when omitted);
+ * a cluster has only database 0, so a path or ?db= other than 0 is refused.
+ */
+static int parse_cluster_url(store_redis_t *rd, const char *url, char *err, size_t cap)
+{
+    static const char usage[] = "JWTD_REDIS_URL: expected "
+                                "redis-cluster://[:password@]host:port,host:port";
+    const char *p = url + strlen("redis-cluster://");
+    rd->cluster = true;
+    const char *q = strchr(p, '?');
+    const char *end = q ? q : p + strlen(p);
+    const char *slash = memchr(p, '/', (size_t)(end - p));
+    const char *hosts_end = slash ? slash : end;
+    const char *at = NULL;
+    for (const char *c = p; c < hosts_end; c++)
+        if (*c == '@')
+            at = c;
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        if (colon)
+            rd->password = url_decode(colon + 1, (size_t)(at - colon - 1));
+        else if (at > p)
+            rd->password = url_decode(p, (size_t)(at - p));
+        p = at + 1;
+    }
+    if (p == hosts_end) {
+        snprintf(err, cap, "%s", usage);
+        return ERR_CONFIG;
+    }
+    if (hosts_end[-1] == ',') {
+        snprintf(err, cap, "JWTD_REDIS_URL: bad cluster node address (expected host:port)");
+        return ERR_CONFIG;
+    }
+    if ((slash && !(slash + 1 == end || (slash + 2 == end && slash[1] == '0'))) ||
+        (q && strcmp(q, "?db=0") != 0)) {
+        snprintf(err, cap,
+                 "JWTD_REDIS_URL: a Redis Cluster has only database 0 (no /db or "
+                 "?db= other than 0)");
+        return ERR_CONFIG;
+    }
+    for (const char *h = p; h < hosts_end;) {
+        const char *comma = memchr(h, ',', (size_t)(hosts_end - h));
+        const char *he = comma ? comma : hosts_end;
+        if (rd->nseeds == SEED_MAX) {
+            snprintf(err, cap, "JWTD_REDIS_URL: at most %d seed nodes", SEED_MAX);
+            return ERR_CONFIG;
+        }
+        int i = rd->nseeds;
+        if (parse_hostport(h, (size_t)(he - h), 6379, &rd->seed_host[i], &rd->seed_port[i]) != 0) {
+            snprintf(err, cap, "JWTD_REDIS_URL: bad cluster node address (expected host:port)");
+            return ERR_CONFIG;
+        }
+        rd->nseeds++;
+        h = comma ? comma + 1 : hosts_end;
+    }
+    return 0;
+}
+
 static int parse_url(store_redis_t *rd, const char *url, char *err, size_t cap)
 {
     rd->port = 6379;
     rd->db = 0;
     if (strncmp(url, "redis-sentinel://", 17) == 0)
         return parse_sentinel_url(rd, url, err, cap);
-    if (strncmp(url, "redis-cluster://", 16) == 0) {
-        snprintf(err, cap,
-                 "JWTD_REDIS_URL: redis-cluster:// is not supported by this build (see "
-                 "docs/scaling.md); use redis-sentinel:// for high availability");
-        return ERR_CONFIG;
-    }
+    if (strncmp(url, "redis-cluster://", 16) == 0)
+        return parse_cluster_url(rd, url, err, cap);
     if (strncmp(url, "rediss://", 9) == 0) {
         snprintf(err, cap,
                  "JWTD_REDIS_URL: rediss:// (TLS) is not supported by this build's "
@@ -426,11 +488,11 @@ static int sentinel_discover(store_redis_t *rd, char *host, size_t hcap, int *po
     char tried[256] = "";
     int tried_port = 0;
     snprintf(err, cap, "no sentinel answered");
-    for (int k = 0; k < rd->nsentinels; k++) {
-        int i = (rd->watch_idx + k) % rd->nsentinels;
+    for (int k = 0; k < rd->nseeds; k++) {
+        int i = (rd->watch_idx + k) % rd->nseeds;
         char why[256];
-        redisContext *c = sync_connect(rd->sentinel_host[i], rd->sentinel_port[i],
-                                       rd->sentinel_password, rd->timeout_ms, why, sizeof why);
+        redisContext *c = sync_connect(rd->seed_host[i], rd->seed_port[i], rd->sentinel_password,
+                                       rd->timeout_ms, why, sizeof why);
         if (!c) {
             snprintf(err, cap, "sentinel %s", why);
             continue;
@@ -444,8 +506,8 @@ static int sentinel_discover(store_redis_t *rd, char *host, size_t hcap, int *po
             snprintf(host, hcap, "%s", r->element[0]->str);
             *port = (int)strtol(r->element[1]->str, NULL, 10);
         } else {
-            snprintf(err, cap, "sentinel %s:%d does not know master %s", rd->sentinel_host[i],
-                     rd->sentinel_port[i], rd->master_name);
+            snprintf(err, cap, "sentinel %s:%d does not know master %s", rd->seed_host[i],
+                     rd->seed_port[i], rd->master_name);
         }
         if (r)
             freeReplyObject(r);
@@ -514,11 +576,18 @@ static void maybe_discover(store_redis_t *rd, uint64_t now)
 /* ---- one connection ------------------------------------------------------------------------ */
 
 static void rc_on_reply(redisAsyncContext *ac, void *r, void *privdata);
+static int cluster_cmd(rconn_t *router, rop_fn fn, void *arg, int argc, const char **argv,
+                       const size_t *argvlen);
+static void cluster_tick(rconn_t *router, uint64_t now);
+static int cluster_node(rconn_t *router, const char *host, int port);
 static void rc_on_sub(redisAsyncContext *ac, void *r, void *privdata);
 
 static const char *rc_name(const rconn_t *rc)
 {
-    return rc->watch ? "sentinel" : rc->subscriber ? "subscriber" : "command";
+    return rc->watch        ? "sentinel"
+           : rc->subscriber ? "subscriber"
+           : rc->parent     ? "cluster-node"
+                            : "command";
 }
 
 /* Sends argv without looking at the state (the connect preamble). 0 or -1. */
@@ -559,6 +628,8 @@ static int rc_send(rconn_t *rc, rop_fn fn, void *arg, int argc, const char **arg
 int store__rc_cmd(rconn_t *rc, rop_fn fn, void *arg, int argc, const char **argv,
                   const size_t *argvlen)
 {
+    if (rc && rc->cl)
+        return cluster_cmd(rc, fn, arg, argc, argv, argvlen);
     if (!rc || rc->state != RC_READY)
         return -1;
     return rc_send(rc, fn, arg, argc, argv, argvlen);
@@ -629,8 +700,12 @@ static void schedule_retry(rconn_t *rc)
         atomic_store(&rc->rd->sub_up, false);
     else if (rc == rc->rd->cmd)
         atomic_store(&rc->rd->cmd_up, false);
+    if (rc->parent) /* a node failed: maybe its slots moved (a failover) */
+        rc->parent->cl->refresh = true;
+    else if (rc->rd->cluster && rc->subscriber) /* the next attempt goes to the next node */
+        rc->rd->sub_idx = (rc->rd->sub_idx + 1) % rc->rd->nseeds;
     if (rc->watch) /* the next attempt goes to the next sentinel */
-        rc->rd->watch_idx = (rc->rd->watch_idx + 1) % rc->rd->nsentinels;
+        rc->rd->watch_idx = (rc->rd->watch_idx + 1) % rc->rd->nseeds;
     else if (rc->rd->sentinel)
         atomic_store(&rc->rd->rediscover, true); /* maybe the master moved */
 }
@@ -671,6 +746,8 @@ static void on_connect(const redisAsyncContext *ac, int status)
     }
     if (rc == rc->rd->cmd)
         atomic_store(&rc->rd->cmd_up, true);
+    if (rc->parent && !rc->parent->cl->loaded) /* the slot map at once, not at the next tick */
+        cluster_tick(rc->parent, store__redis_mono_ns());
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
@@ -701,8 +778,14 @@ static void rc_connect(rconn_t *rc)
     char host[256];
     int port = rd->port;
     if (rc->watch) {
-        snprintf(host, sizeof host, "%s", rd->sentinel_host[rd->watch_idx]);
-        port = rd->sentinel_port[rd->watch_idx];
+        snprintf(host, sizeof host, "%s", rd->seed_host[rd->watch_idx]);
+        port = rd->seed_port[rd->watch_idx];
+    } else if (rc->node_port) {
+        snprintf(host, sizeof host, "%s", rc->node_host);
+        port = rc->node_port;
+    } else if (rd->cluster) { /* the subscriber: any node hears every PUBLISH */
+        snprintf(host, sizeof host, "%s", rd->seed_host[rd->sub_idx]);
+        port = rd->seed_port[rd->sub_idx];
     } else if (rd->sentinel) {
         pthread_mutex_lock(&rd->amu);
         snprintf(host, sizeof host, "%s", rd->master_host);
@@ -779,6 +862,11 @@ static void on_timer(uv_timer_t *t)
     uint64_t now = store__redis_mono_ns();
     uint64_t limit = (uint64_t)rc->rd->timeout_ms * 1000000u;
     store_redis_t *rd = rc->rd;
+    if (rc->cl) {
+        cluster_tick(rc, now);
+        return;
+    }
+    bool pinger = rc == rd->cmd || (rc->parent && rc->parent == rd->cmd);
     if (rd->sentinel && rc == rd->cmd)
         maybe_discover(rd, now);
     if (rd->sentinel && !rc->watch && rc->gen != atomic_load(&rd->master_gen)) {
@@ -811,7 +899,7 @@ static void on_timer(uv_timer_t *t)
             /* the subscriber shares the server: a silent (hung) Redis is only seen here */
             if (rc == rc->rd->cmd && rc->rd->sub && rc->rd->sub->ac)
                 rc_teardown(rc->rd->sub);
-        } else if (rc == rc->rd->cmd && now - rc->ping_ns > 1000000000u) {
+        } else if (pinger && now - rc->ping_ns > 1000000000u) {
             rc->ping_ns = now; /* health check of the store thread's connection */
             const char *argv[] = {"PING"};
             size_t len[] = {4};
@@ -821,7 +909,9 @@ static void on_timer(uv_timer_t *t)
     }
 }
 
-static rconn_t *rc_new_kind(store_redis_t *rd, uv_loop_t *loop, bool subscriber, bool watch)
+/* parent, host, port: a cluster node connection of that router. */
+static rconn_t *rc_new_kind(store_redis_t *rd, uv_loop_t *loop, bool subscriber, bool watch,
+                            rconn_t *parent, const char *host, int port)
 {
     rconn_t *rc = xcalloc(1, sizeof *rc);
     rc->rd = rd;
@@ -829,6 +919,18 @@ static rconn_t *rc_new_kind(store_redis_t *rd, uv_loop_t *loop, bool subscriber,
     rc->subscriber = subscriber;
     rc->watch = watch;
     rc->state = RC_DOWN;
+    rc->parent = parent;
+    if (parent) {
+        snprintf(rc->node_host, sizeof rc->node_host, "%s", host);
+        rc->node_port = port;
+    } else if (rd->cluster && !subscriber) {
+        /* a router: a connection per seed node until CLUSTER SLOTS names the masters */
+        rc->cl = xcalloc(1, sizeof *rc->cl);
+        memset(rc->cl->slot, NODE_NONE, sizeof rc->cl->slot);
+        rc->cl->refresh = true;
+        for (int i = 0; i < rd->nseeds; i++)
+            cluster_node(rc, rd->seed_host[i], rd->seed_port[i]);
+    }
     uv_timer_init(loop, &rc->timer);
     rc->timer.data = rc;
     uint64_t tick = rd->timeout_ms / 4;
@@ -837,19 +939,20 @@ static rconn_t *rc_new_kind(store_redis_t *rd, uv_loop_t *loop, bool subscriber,
     if (tick > 100)
         tick = 100;
     uv_timer_start(&rc->timer, on_timer, 0, tick);
-    rc_connect(rc);
+    if (!rc->cl)
+        rc_connect(rc);
     return rc;
 }
 
 static rconn_t *rc_new(store_redis_t *rd, uv_loop_t *loop, bool subscriber)
 {
-    return rc_new_kind(rd, loop, subscriber, false);
+    return rc_new_kind(rd, loop, subscriber, false, NULL, NULL, 0);
 }
 
 /* Sentinel mode: the store thread's subscription to +switch-master. */
 static rconn_t *rc_new_watch(store_redis_t *rd, uv_loop_t *loop)
 {
-    return rc_new_kind(rd, loop, false, true);
+    return rc_new_kind(rd, loop, false, true, NULL, NULL, 0);
 }
 
 static void rc_free_cb(uv_handle_t *h)
@@ -864,8 +967,274 @@ static void rc_close(rconn_t *rc)
         return;
     rc->closing = true;
     uv_timer_stop(&rc->timer);
+    if (rc->cl) { /* the nodes' callbacks (NULL replies) run now, while cl is still there */
+        for (int i = 0; i < rc->cl->nnodes; i++)
+            rc_close(rc->cl->node[i]);
+        free(rc->cl);
+        rc->cl = NULL;
+    }
     rc_teardown(rc);
     uv_close((uv_handle_t *)&rc->timer, rc_free_cb);
+}
+
+/* ---- cluster: slot map and redirections ------------------------------------------------------ */
+
+/* The node connection of router for host:port (created, and connecting, when new). Its
+   index, or -1 when CLUSTER_NODES_MAX are in use. */
+static int cluster_node(rconn_t *router, const char *host, int port)
+{
+    struct cluster *cl = router->cl;
+    for (int i = 0; i < cl->nnodes; i++)
+        if (cl->node[i]->node_port == port && strcmp(cl->node[i]->node_host, host) == 0)
+            return i;
+    if (cl->nnodes == CLUSTER_NODES_MAX)
+        return -1;
+    cl->node[cl->nnodes] = rc_new_kind(router->rd, router->loop, false, false, router, host, port);
+    return cl->nnodes++;
+}
+
+/* A command routed by the router: a copy of it, to send it again after a redirection. */
+struct ccmd {
+    rconn_t *router;
+    rop_fn fn;
+    void *arg;
+    int argc;
+    int tries;
+    char **argv;
+    size_t *len;
+};
+
+static void ccmd_free(struct ccmd *c)
+{
+    for (int i = 0; i < c->argc; i++)
+        free(c->argv[i]);
+    free(c->argv);
+    free(c->len);
+    free(c);
+}
+
+/* The key that decides the node: EVAL[SHA]'s first key, else the first argument (GET, SET,
+   DEL). false: any node will do (PING, a script without keys, PUBLISH: Redis 7 forwards it
+   to every node over the cluster bus, so a lost node only costs its own slots). */
+static bool ccmd_key(int argc, char *const *argv, const size_t *len, const char **key, size_t *klen)
+{
+    if (strcasecmp(argv[0], "PUBLISH") == 0)
+        return false;
+    if (argc >= 3 && (strcasecmp(argv[0], "EVALSHA") == 0 || strcasecmp(argv[0], "EVAL") == 0)) {
+        if (argc < 4 || strcmp(argv[2], "0") == 0)
+            return false;
+        *key = argv[3];
+        *klen = len[3];
+        return true;
+    }
+    if (argc < 2)
+        return false;
+    *key = argv[1];
+    *klen = len[1];
+    return true;
+}
+
+static void on_cluster_reply(rconn_t *node, void *arg, redisReply *r);
+
+/* Sends c on node i (after ASKING when asking). 0, or -1 when that node is not ready. */
+static int ccmd_send(struct ccmd *c, int i, bool asking)
+{
+    rconn_t *node = c->router->cl->node[i];
+    if (node->state != RC_READY)
+        return -1;
+    if (asking && rc_send(node, NULL, NULL, 1, (const char *[]){"ASKING"}, (size_t[]){6}) != 0)
+        return -1;
+    return rc_send(node, on_cluster_reply, c, c->argc, (const char **)c->argv, c->len);
+}
+
+/* The node for c: the slot's owner, or (no key) the first ready node. -1 if none. */
+static int ccmd_route(struct ccmd *c)
+{
+    struct cluster *cl = c->router->cl;
+    const char *key;
+    size_t klen;
+    if (ccmd_key(c->argc, c->argv, c->len, &key, &klen)) {
+        uint8_t i = cl->slot[store__key_slot(key, klen)];
+        return i == NODE_NONE ? -1 : i;
+    }
+    for (int i = 0; i < cl->nnodes; i++)
+        if (cl->node[i]->state == RC_READY)
+            return i;
+    return -1;
+}
+
+static int cluster_cmd(rconn_t *router, rop_fn fn, void *arg, int argc, const char **argv,
+                       const size_t *argvlen)
+{
+    if (!router->cl->loaded)
+        return -1;
+    struct ccmd *c = xcalloc(1, sizeof *c);
+    c->router = router;
+    c->fn = fn;
+    c->arg = arg;
+    c->argc = argc;
+    c->argv = xmalloc(sizeof(char *) * (size_t)argc);
+    c->len = xmalloc(sizeof(size_t) * (size_t)argc);
+    for (int i = 0; i < argc; i++) {
+        c->argv[i] = xstrndup(argv[i], argvlen[i]);
+        c->len[i] = argvlen[i];
+    }
+    int i = ccmd_route(c);
+    if (i < 0 || ccmd_send(c, i, false) != 0) {
+        ccmd_free(c);
+        return -1;
+    }
+    return 0;
+}
+
+/* EVALSHA that met NOSCRIPT (the node lost its scripts, or this connection is newer than
+   them): the same command as EVAL with the script's text. false if c is not our EVALSHA. */
+static bool ccmd_as_eval(struct ccmd *c)
+{
+    if (c->argc < 3 || strcmp(c->argv[0], "EVALSHA") != 0)
+        return false;
+    for (int s = 0; s < SCRIPT__N; s++) {
+        if (strcmp(c->argv[1], c->router->rd->sha[s]) != 0)
+            continue;
+        free(c->argv[0]);
+        free(c->argv[1]);
+        c->argv[0] = xstrdup("EVAL");
+        c->len[0] = 4;
+        c->argv[1] = xstrdup(SCRIPTS[s]);
+        c->len[1] = strlen(SCRIPTS[s]);
+        return true;
+    }
+    return false;
+}
+
+/* Every routed command's reply: MOVED (the slot has a new owner: remember it, read the
+   map again, send there), ASK (a slot being migrated: ASKING then the command on the
+   target, this once), NOSCRIPT (again as EVAL), else the caller's callback. */
+static void on_cluster_reply(rconn_t *node, void *arg, redisReply *r)
+{
+    struct ccmd *c = arg;
+    struct cluster *cl = c->router->cl;
+    if (!r) {
+        if (cl)
+            cl->refresh = true; /* a timeout or a lost node: maybe the map changed */
+    } else if (r->type == REDIS_REPLY_ERROR && cl && !node->closing && c->tries < 5) {
+        struct redirect red;
+        if (store__redirect_parse(r->str, r->len, &red) != REDIRECT_NONE) {
+            c->tries++;
+            /* a node that does not know its address means the one we asked */
+            int i = cluster_node(c->router, red.host[0] ? red.host : node->node_host, red.port);
+            if (i >= 0 && red.kind == REDIRECT_MOVED) {
+                cl->slot[red.slot] = (uint8_t)i;
+                cl->refresh = true;
+            }
+            if (i >= 0 && ccmd_send(c, i, red.kind == REDIRECT_ASK) == 0)
+                return;
+            log_debug("msg=\"redis cluster redirect not followed: node not ready\" slot=%u "
+                      "host=%s port=%d",
+                      red.slot, red.host, red.port);
+        } else if (strncmp(r->str, "NOSCRIPT", 8) == 0 && ccmd_as_eval(c)) {
+            c->tries++;
+            if (rc_send(node, on_cluster_reply, c, c->argc, (const char **)c->argv, c->len) == 0)
+                return;
+        } else if (strncmp(r->str, "CLUSTERDOWN", 11) == 0 || strncmp(r->str, "TRYAGAIN", 8) == 0) {
+            cl->refresh = true;
+        }
+    }
+    if (c->fn)
+        c->fn(node, c->arg, r);
+    ccmd_free(c);
+}
+
+/* CLUSTER SLOTS: [[start, end, [host, port, id...], replicas...], ...]. Applies the
+   masters to the router's map; unknown slots stay unknown (commands there fall back). */
+static void on_slots(rconn_t *node, void *arg, redisReply *r)
+{
+    rconn_t *router = arg;
+    struct cluster *cl = router->cl;
+    if (!cl || router->closing)
+        return;
+    cl->refreshing = false;
+    bool ok = r && r->type == REDIS_REPLY_ARRAY && r->elements > 0;
+    for (size_t k = 0; ok && k < r->elements; k++) {
+        redisReply *e = r->element[k];
+        ok = e->type == REDIS_REPLY_ARRAY && e->elements >= 3 &&
+             e->element[0]->type == REDIS_REPLY_INTEGER &&
+             e->element[1]->type == REDIS_REPLY_INTEGER &&
+             e->element[2]->type == REDIS_REPLY_ARRAY && e->element[2]->elements >= 2 &&
+             e->element[2]->element[0]->type == REDIS_REPLY_STRING &&
+             e->element[2]->element[1]->type == REDIS_REPLY_INTEGER &&
+             e->element[0]->integer >= 0 && e->element[0]->integer <= e->element[1]->integer &&
+             e->element[1]->integer < CLUSTER_SLOTS && e->element[2]->element[1]->integer > 0 &&
+             e->element[2]->element[1]->integer <= 65535;
+    }
+    uint64_t now = store__redis_mono_ns();
+    if (!ok) {
+        if (r && r->type == REDIS_REPLY_ERROR)
+            log_warn("msg=\"redis CLUSTER SLOTS refused\" host=%s port=%d err=\"%s\"",
+                     node->node_host, node->node_port, r->str);
+        cl->backoff = cl->backoff ? cl->backoff * 2 : 100;
+        if (cl->backoff > 2000)
+            cl->backoff = 2000;
+        cl->refresh = true;
+        cl->refresh_at_ns = now + (uint64_t)cl->backoff * 1000000u;
+        return;
+    }
+    memset(cl->slot, NODE_NONE, sizeof cl->slot);
+    size_t covered = 0;
+    for (size_t k = 0; k < r->elements; k++) {
+        redisReply *e = r->element[k];
+        const char *host = e->element[2]->element[0]->str;
+        int i = cluster_node(router, host[0] && strcmp(host, "?") != 0 ? host : node->node_host,
+                             (int)e->element[2]->element[1]->integer);
+        if (i < 0)
+            continue;
+        for (long long s = e->element[0]->integer; s <= e->element[1]->integer; s++)
+            cl->slot[s] = (uint8_t)i;
+        covered += (size_t)(e->element[1]->integer - e->element[0]->integer + 1);
+    }
+    if (!cl->loaded || covered != CLUSTER_SLOTS)
+        log_info("msg=\"redis cluster slot map read\" ranges=%zu slots_covered=%zu nodes=%d",
+                 r->elements, covered, cl->nnodes);
+    cl->loaded = true;
+    cl->refresh = false;
+    cl->backoff = 0;
+    cl->refresh_at_ns = now + 100000000u; /* at most 10 maps a second */
+}
+
+/* The router's tick: reads CLUSTER SLOTS (from any ready node) when asked, and publishes
+   the store thread's router's health. */
+static void cluster_tick(rconn_t *router, uint64_t now)
+{
+    struct cluster *cl = router->cl;
+    store_redis_t *rd = router->rd;
+    int ready = -1;
+    for (int k = 0; k < cl->nnodes && ready < 0; k++)
+        if (cl->node[k]->state == RC_READY)
+            ready = k;
+    if (router == rd->cmd) {
+        bool up = cl->loaded && ready >= 0;
+        bool was = atomic_exchange(&rd->cmd_up, up);
+        if (up && !was)
+            log_info("msg=\"redis cluster connected\" nodes=%d", cl->nnodes);
+        else if (!up && was)
+            log_warn("msg=\"redis cluster unreachable, reconnecting\"");
+    }
+    router->state = cl->loaded ? RC_READY : RC_DOWN;
+    if (cl->refreshing || !cl->refresh || now < cl->refresh_at_ns || ready < 0)
+        return;
+    /* start from a different node each time: the one that failed may be the first */
+    static _Thread_local unsigned spin;
+    for (int k = 0; k < cl->nnodes; k++) {
+        rconn_t *n = cl->node[(unsigned)(k + (int)spin) % (unsigned)cl->nnodes];
+        if (n->state != RC_READY)
+            continue;
+        if (rc_send(n, on_slots, router, 2, (const char *[]){"CLUSTER", "SLOTS"},
+                    (size_t[]){7, 5}) == 0) {
+            cl->refreshing = true;
+            spin++;
+            return;
+        }
+    }
 }
 
 /* ---- subscriber ------------------------------------------------------------------------------ */
@@ -970,8 +1339,7 @@ static void rc_on_watch(redisAsyncContext *ac, void *r, void *privdata)
         if (!rc->was_ready) {
             rc->was_ready = true;
             log_info("msg=\"redis sentinel watched\" host=%s port=%d master=%s",
-                     rd->sentinel_host[rd->watch_idx], rd->sentinel_port[rd->watch_idx],
-                     rd->master_name);
+                     rd->seed_host[rd->watch_idx], rd->seed_port[rd->watch_idx], rd->master_name);
         }
         atomic_store(&rd->rediscover, true); /* a switch may have happened meanwhile */
         return;
@@ -1127,8 +1495,8 @@ static void rd_free(store_redis_t *rd)
         OPENSSL_cleanse(rd->sentinel_password, strlen(rd->sentinel_password));
     free(rd->sentinel_password);
     free(rd->master_name);
-    for (int i = 0; i < rd->nsentinels; i++)
-        free(rd->sentinel_host[i]);
+    for (int i = 0; i < rd->nseeds; i++)
+        free(rd->seed_host[i]);
     free(rd);
 }
 
@@ -1194,6 +1562,19 @@ static int sync_once(const store_redis_options_t *o, int argc, const char **argv
             rd->host = xstrdup(host);
             rd->port = port;
         }
+    }
+    if (rc == 0 && rd->cluster) { /* any node answers PING, and PUBLISH reaches them all */
+        for (int i = 0; i < rd->nseeds && !c; i++) {
+            c = sync_connect(rd->seed_host[i], rd->seed_port[i], rd->password, ms, err, cap);
+            if (c)
+                rc = sync_command(c, argc, argv, err, cap);
+        }
+        if (!c)
+            rc = ERR_UNAVAILABLE;
+        else
+            redisFree(c);
+        rd_free(rd);
+        return rc;
     }
     if (rc == 0) {
         c = rd->unix_path ? redisConnectUnixWithTimeout(rd->unix_path, tv)
@@ -1264,9 +1645,12 @@ int store_redis_start(store_t *st, const store_redis_options_t *o, char *err, si
         return ERR_INTERNAL;
     }
     st->rd = rd;
-    if (rd->sentinel)
+    if (rd->cluster)
+        log_info("msg=\"shared store on redis cluster\" seeds=%d prefix=%s", rd->nseeds,
+                 rd->prefix);
+    else if (rd->sentinel)
         log_info("msg=\"shared store on redis sentinel\" master=%s sentinels=%d db=%d prefix=%s",
-                 rd->master_name, rd->nsentinels, rd->db, rd->prefix);
+                 rd->master_name, rd->nseeds, rd->db, rd->prefix);
     else if (rd->unix_path)
         log_info("msg=\"shared store on redis\" socket=%s db=%d prefix=%s", rd->unix_path, rd->db,
                  rd->prefix);

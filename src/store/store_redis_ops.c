@@ -18,11 +18,24 @@
 
 /* ---- cache ---------------------------------------------------------------------------------- */
 
+/* See redis_internal.h. */
+size_t store__redis_key(const store_redis_t *rd, char *out, size_t cap, const char *kind,
+                        const char *key)
+{
+    int n;
+    if (!rd->cluster)
+        n = snprintf(out, cap, "%s%s:%s", rd->prefix, kind, key);
+    else if (strncmp(kind, "cache", 5) == 0) /* an entry and its group: one slot */
+        n = snprintf(out, cap, "%s{cache}%s:%s", rd->prefix, kind + 5, key);
+    else /* the buckets of one check: one slot */
+        n = snprintf(out, cap, "%s{%s}:%s", rd->prefix, kind, key);
+    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
 static size_t cache_key(const store_redis_t *rd, char *out, size_t cap, const char *kind,
                         const char *key)
 {
-    int n = snprintf(out, cap, "%s%s:%s", rd->prefix, kind, key);
-    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+    return store__redis_key(rd, out, cap, kind, key);
 }
 
 struct get_ctx {
@@ -305,7 +318,7 @@ static struct rate_ctx *rate_ctx_new(store_t *st, const store_rate_t *r, size_t 
     for (size_t i = 0; i < m; i++) {
         c->r[i] = r[i];
         if (st->rd)
-            snprintf(c->keys[i], sizeof c->keys[i], "%srate_limit:%s", st->rd->prefix, r[i].key);
+            store__redis_key(st->rd, c->keys[i], sizeof c->keys[i], "rate_limit", r[i].key);
         else
             snprintf(c->keys[i], sizeof c->keys[i], "%s", r[i].key);
         c->r[i].key = c->keys[i];
@@ -347,7 +360,7 @@ static void rate_adjust(store_t *st, const char *key, uint32_t count, uint32_t p
         store_rate_result_t res;
         char k[300];
         if (st->rd) {
-            snprintf(k, sizeof k, "%srate_limit:%s", st->rd->prefix, key);
+            store__redis_key(st->rd, k, sizeof k, "rate_limit", key);
             r.key = k;
         }
         store__local_rate_check(st->local, &r, 1, store__redis_now_us(), &res);
@@ -382,14 +395,14 @@ void store_rate_block(store_t *st, const char *key, uint32_t seconds)
     if (!st->rd || !atomic_load(&st->rd->cmd_up)) {
         char k[300];
         if (st->rd)
-            snprintf(k, sizeof k, "%srate_limit:%s", st->rd->prefix, key);
+            store__redis_key(st->rd, k, sizeof k, "rate_limit", key);
         store__local_rate_block(st->local, st->rd ? k : key, seconds, store__redis_now_us());
         return;
     }
     char k[300], ms[24];
-    int kl = snprintf(k, sizeof k, "%srate_limit:%s", st->rd->prefix, key);
+    size_t kl = store__redis_key(st->rd, k, sizeof k, "rate_limit", key);
     snprintf(ms, sizeof ms, "%" PRIu64, (uint64_t)seconds * 1000u);
     const char *argv[] = {"SET", k, "1", "PX", ms};
-    size_t len[] = {3, (size_t)kl, 1, 2, strlen(ms)};
+    size_t len[] = {3, kl, 1, 2, strlen(ms)};
     store__redis_send_any(st->rd, 5, argv, len);
 }

@@ -20,6 +20,14 @@ Fixture `redis_server`: factory; every server it started is stopped afterwards.
     .pause_master() / .resume() SIGSTOP / SIGCONT
 
 Fixture `sentinel_set`: factory, like redis_server.
+
+    RedisCluster(masters=3, password=None).start()
+                                         3 redis-server --cluster-enabled yes on ephemeral
+                                         loopback ports, slots assigned, CLUSTER MEET
+    .url (redis-cluster://...)  .cli(*args) (to the key's node)  .keys()  .owner(slot)
+    .start_migration / .move_keys / .finish_migration: one slot moved while jwtd runs
+
+Fixture `redis_cluster`: factory, like redis_server. key_slot(key): a key's slot.
 """
 
 import os
@@ -118,16 +126,16 @@ class RedisServer:
         return resp(self.port, args, password=self.password, db=db)
 
 
-def resp(port, args, password=None, db=0, timeout=5):
-    """One command to 127.0.0.1:port (after AUTH / SELECT when needed)."""
+def resp(port, args, password=None, db=0, timeout=5, pre=()):
+    """One command to 127.0.0.1:port (after AUTH / SELECT when needed, then pre)."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         f = s.makefile("rb")
-        pre = []
+        first = []
         if password:
-            pre.append(("AUTH", password))
+            first.append(("AUTH", password))
         if db:
-            pre.append(("SELECT", db))
-        for cmd in pre + [tuple(args)]:
+            first.append(("SELECT", db))
+        for cmd in first + list(pre) + [tuple(args)]:
             out = b"*%d\r\n" % len(cmd)
             for a in cmd:
                 a = a if isinstance(a, bytes) else str(a).encode()
@@ -366,3 +374,158 @@ def redis_server():
     yield factory
     for r in started:
         r.stop()
+
+
+def key_slot(key):
+    """The Redis Cluster slot of a key (CRC16/XMODEM mod 16384, hash tags honoured)."""
+    k = key.encode() if isinstance(key, str) else key
+    s = k.find(b"{")
+    if s >= 0:
+        e = k.find(b"}", s + 1)
+        if e > s + 1:
+            k = k[s + 1:e]
+    crc = 0
+    for b in k:
+        crc ^= b << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
+            crc &= 0xFFFF
+    return crc % 16384
+
+
+class RedisCluster:
+    """3 masters (redis-server --cluster-enabled yes, no replicas) on ephemeral loopback
+    ports, slots split in three with CLUSTER ADDSLOTSRANGE and joined with CLUSTER MEET.
+
+        .url (redis-cluster://...)  .nodes [RedisServer]  .node_for(key)
+        .cli(*args) follows MOVED/ASK for one keyed command (args[1] is the key)
+        .keys() every key of every node  .migrate_slot(slot, to) (MIGRATING/IMPORTING,
+        MIGRATE the keys, SETSLOT NODE everywhere) in steps the test can interleave
+    """
+
+    def __init__(self, masters=3, password=None):
+        self.masters = masters
+        self.password = password
+        self.nodes = []
+
+    def start(self):
+        for _ in range(self.masters):
+            self.nodes.append(RedisServer(password=self.password, extra=[
+                "--cluster-enabled", "yes",
+                "--cluster-node-timeout", "2000",
+                "--cluster-require-full-coverage", "no"]).start())
+        per = 16384 // self.masters
+        for i, n in enumerate(self.nodes):
+            end = 16383 if i == self.masters - 1 else (i + 1) * per - 1
+            n.cli("CLUSTER", "ADDSLOTSRANGE", i * per, end)
+        for n in self.nodes[1:]:
+            n.cli("CLUSTER", "MEET", "127.0.0.1", self.nodes[0].port)
+        SentinelSet._wait(self._settled, 30, "the cluster did not form")
+        return self
+
+    def _settled(self):
+        for n in self.nodes:
+            info = n.cli("CLUSTER", "INFO")
+            if "cluster_state:ok" not in info or \
+                    "cluster_known_nodes:%d" % self.masters not in info:
+                return False
+            ranges = n.cli("CLUSTER", "SLOTS")
+            if sum(e - s + 1 for s, e, *_ in ranges) != 16384 or \
+                    len({r[2][1] for r in ranges}) != self.masters:
+                return False
+        return True
+
+    @property
+    def url(self):
+        auth = ":%s@" % self.password if self.password else ""
+        return "redis-cluster://%s%s" % (
+            auth, ",".join("127.0.0.1:%d" % n.port for n in self.nodes))
+
+    @property
+    def port(self):
+        return self.nodes[0].port
+
+    def node_id(self, node):
+        return node.cli("CLUSTER", "MYID")
+
+    def owner(self, slot):
+        for start, end, master, *_ in self.nodes[0].cli("CLUSTER", "SLOTS"):
+            if start <= slot <= end:
+                return [n for n in self.nodes if n.port == master[1]][0]
+        raise KeyError(slot)
+
+    def node_for(self, key):
+        return self.owner(key_slot(key))
+
+    def cli(self, *args, db=0):
+        """A keyless command on the first node, else the command on the key's node
+        (following one MOVED / ASK)."""
+        if len(args) < 2:
+            return self.nodes[0].cli(*args)
+        node = self.node_for(str(args[1]))
+        try:
+            return node.cli(*args)
+        except RuntimeError as e:
+            kind, _, addr = str(e).split(" ", 2)
+            if kind not in ("MOVED", "ASK"):
+                raise
+            port = int(addr.rsplit(":", 1)[1])
+            target = [n for n in self.nodes if n.port == port][0]
+            if kind == "ASK":
+                return resp(port, args, password=self.password, pre=[("ASKING",)])
+            return target.cli(*args)
+
+    def keys(self, pattern="*"):
+        out = []
+        for n in self.nodes:
+            out += n.cli("KEYS", pattern)
+        return out
+
+    def start_migration(self, slot, dst):
+        src = self.owner(slot)
+        dst.cli("CLUSTER", "SETSLOT", slot, "IMPORTING", self.node_id(src))
+        src.cli("CLUSTER", "SETSLOT", slot, "MIGRATING", self.node_id(dst))
+        return src
+
+    def move_keys(self, slot, src, dst, batch=100):
+        while True:
+            keys = src.cli("CLUSTER", "GETKEYSINSLOT", slot, batch)
+            if not keys:
+                return
+            args = ["MIGRATE", "127.0.0.1", dst.port, "", 0, 5000]
+            if self.password:
+                args += ["AUTH", self.password]
+            src.cli(*(args + ["KEYS"] + keys))
+
+    def finish_migration(self, slot, dst):
+        dst_id = self.node_id(dst)
+        for n in [dst] + [n for n in self.nodes if n is not dst]:
+            n.cli("CLUSTER", "SETSLOT", slot, "NODE", dst_id)
+
+    def kill(self):
+        for n in self.nodes:
+            n.kill()
+
+    def restart(self):
+        for n in self.nodes:
+            n.restart()
+        SentinelSet._wait(self._settled, 30, "the cluster did not come back")
+        return self
+
+    def stop(self):
+        for n in self.nodes:
+            n.stop()
+
+
+@pytest.fixture
+def redis_cluster():
+    started = []
+
+    def factory(**kw):
+        c = RedisCluster(**kw).start()
+        started.append(c)
+        return c
+
+    yield factory
+    for c in started:
+        c.stop()

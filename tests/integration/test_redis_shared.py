@@ -8,6 +8,10 @@ the test on an ephemeral port) and one SQLite file.
 - Redis killed mid-run and restarted: no revoked token accepted, nothing lost, the
   instances resynchronise without a restart, /readyz reports it (JWTD_REDIS_REQUIRED);
 - the sessions list and revoke across instances.
+
+The shared-state tests (revocation push, rate limits, sessions) also run on a 3-master Redis
+Cluster (redis-cluster://, parameter "cluster"): one cluster for the module,
+each pair of instances with its own key prefix.
 """
 
 import os
@@ -20,7 +24,7 @@ import requests
 
 from conftest import JwtdServer
 from peers import TEST_PASSWORD, Jwtd, token_env, tokens  # noqa: F401 (fixture)
-from redis_util import redis_server  # noqa: F401 (fixture)
+from redis_util import RedisCluster, redis_server  # noqa: F401 (fixture)
 
 # How long another instance may take to see a write: far above the pub/sub push (ms), and
 # above the 1 s database poll too, so a slow machine (ASan, 2 loaded cores) never fails a
@@ -35,6 +39,7 @@ class Pair:
 
     def __init__(self, redis, users=("testuser",), workers=2, **env):
         self.dir = None
+        self.cluster = False  # on a Redis Cluster (the "cluster" runs)
         base = dict(env)
         base.setdefault("JWTD_REDIS_URL", redis.url)
         first = JwtdServer(env=token_env(**base), workers=workers)
@@ -62,18 +67,60 @@ class Pair:
         assert not errors, "\n".join(errors)
 
 
-@pytest.fixture
-def pair(redis_server):  # noqa: F811
+@pytest.fixture(scope="module")
+def module_cluster():
+    """One Redis Cluster for the module's cluster runs, started on first use."""
+    holder = []
+
+    def get():
+        if not holder:
+            holder.append(RedisCluster().start())
+        return holder[0]
+
+    yield get
+    for c in holder:
+        c.stop()
+
+
+CLUSTER_PAIRS = [0]
+
+
+@pytest.fixture(params=["redis"])
+def pair(request, redis_server, module_cluster):  # noqa: F811
     made = []
 
     def factory(redis=None, **kw):
+        if redis is None and request.param == "cluster":
+            # the module's cluster; a prefix of its own so tests never share a bucket
+            CLUSTER_PAIRS[0] += 1
+            redis = module_cluster()
+            kw.setdefault("JWTD_REDIS_PREFIX", "p%d:" % CLUSTER_PAIRS[0])
+            kw.setdefault("JWTD_LOG_LEVEL", "info")  # wait_cluster_maps reads the log
         p = Pair(redis or redis_server(), **kw)
+        p.cluster = request.param == "cluster"
         made.append(p)
+        if p.cluster:
+            wait_cluster_maps(p)
         return p
 
     yield factory
     for p in made:
         p.stop()
+
+
+def wait_cluster_maps(p, workers=2):
+    """Until every router of both instances (one per worker loop, one on the store thread)
+    has read the slot map: before that, a rate check is decided locally, as it is on a
+    single Redis until the loop's connection is up."""
+    t0 = time.monotonic()
+    for j in (p.a, p.b):
+        while j.srv.stderr().count("redis cluster slot map read") < workers + 1:
+            assert time.monotonic() - t0 < 10, "slot map not read"
+            time.sleep(0.02)
+
+
+# the shared-state tests: on one redis-server, and on a Redis Cluster
+both = pytest.mark.parametrize("pair", ["redis", "cluster"], indirect=True)
 
 
 def me_status(session, url, token):
@@ -97,11 +144,12 @@ def percentile(xs, p):
     return xs[min(len(xs) - 1, int(round(p / 100.0 * (len(xs) - 1))))]
 
 
+@both
 def test_logout_on_a_rejected_on_b_propagation(pair):
     p = pair()
     sb = requests.Session()
     delays = []
-    for _ in range(40):
+    for _ in range(15 if p.cluster else 40):  # the cluster run: CI time
         t = p.a.login()
         assert me_status(sb, p.b.url, t["access"]) == 200
         r = p.a.blacklist(t["refresh"])
@@ -158,6 +206,7 @@ def test_concurrent_refresh_on_a_and_b_one_successor(pair):
         assert r.status_code == 200, r.text
 
 
+@both
 def test_rate_limit_shared_between_instances(pair):
     p = pair(JWTD_RATE_LIMIT_LOGIN="5/minute", JWTD_RATE_LIMIT_ANON="6/hour")
     codes = []
@@ -232,6 +281,7 @@ def test_orders_cache_shared_and_dropped_on_refresh(pair):
     assert cached(p.b, t2["access"], True)["cached"] is True
 
 
+@both
 def test_sessions_list_and_revoke_across_instances(pair):
     p = pair()
     t1 = p.a.login()

@@ -266,7 +266,8 @@ TEST(store_redis_start_rejects_bad_urls)
                          "redis-sentinel://h1/mymaster?db=x",
                          "redis-sentinel://h1/mymaster?nope=1",
                          "redis-sentinel://a,b,c,d,e,f,g,h,i/mymaster",
-                         "redis-cluster://h1:6379,h2:6379"};
+                         "redis-cluster://h1:6379,h2:6379/2",
+                         "redis-cluster://h1:6379,"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';
         store_redis_options_t o = {bad[i], NULL, 100, NULL};
