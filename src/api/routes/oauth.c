@@ -462,10 +462,13 @@ static bool back_form(http_req_t *req, json_t **out)
 {
     *out = NULL;
     str_t ct = http_req_header(req, "content-type");
-    const char *semi = ct.ptr ? memchr(ct.ptr, ';', ct.len) : NULL;
-    str_t base = str_trim(semi ? str_make(ct.ptr, (size_t)(semi - ct.ptr)) : ct);
-    if (ct.ptr ? !str_eq_nocase(base, STR_LIT("application/x-www-form-urlencoded"))
-               : req->body.len != 0) {
+    bool form_ct = false;
+    if (ct.ptr) {
+        const char *semi = memchr(ct.ptr, ';', ct.len);
+        str_t base = str_trim(semi ? str_make(ct.ptr, (size_t)(semi - ct.ptr)) : ct);
+        form_ct = str_eq_nocase(base, STR_LIT("application/x-www-form-urlencoded"));
+    }
+    if (ct.ptr ? !form_ct : req->body.len != 0) {
         oauth_error(req, 400, "invalid_request",
                     "The request body must be application/x-www-form-urlencoded.", NULL);
         return false;
