@@ -76,6 +76,22 @@ static bool user_email_verified(const db_user_t *u)
     return false;
 }
 
+/* The user's jwtd role into role ("" when scope has no "roles": no role claims). Returns 0,
+   or ERR_UNAVAILABLE (a user that is gone has no role claims: the grant fails elsewhere). */
+static int grant_role(auth_t *a, int64_t user_id, const char *scope, char role[32])
+{
+    role[0] = '\0';
+    if (!oauth__list_has_cstr(scope, "roles"))
+        return 0;
+    db_user_t u;
+    memset(&u, 0, sizeof u);
+    int rc = auth__map_db(db_user_find_by_id(a->db, user_id, &u));
+    if (rc == 0)
+        snprintf(role, 32, "%s", db_role_name(u.role));
+    db_user_dispose(&u);
+    return rc == 0 || rc == ERR_NOT_FOUND ? 0 : ERR_UNAVAILABLE;
+}
+
 /* ==== answers ================================================================================ */
 
 /* See oauth.h. */
@@ -492,6 +508,7 @@ static void at_hash(const auth_t *a, const char *access, size_t len, char out[96
 
 typedef struct {
     const char *issuer, *client_id, *nonce, *sid;
+    const char *role; /* "" = no role claims (the grant has no "roles" scope) */
     int64_t user_id, auth_time;
     const char *access;
     size_t access_len;
@@ -528,6 +545,12 @@ static int sign_id_token(auth_t *a, const id_claims_t *c, int64_t now, char *out
     char amr[64];
     jsonw_raw(&w, session_amr_json(a, c->sid, amr, sizeof amr));
     jsonw_member(&w, "sid", c->sid);
+    if (c->role && *c->role) {
+        jsonw_member(&w, "role", c->role);
+        jsonw_raw(&w, ",\"roles\":[");
+        jsonw_str(&w, c->role);
+        jsonw_raw(&w, "]");
+    }
     jsonw_raw(&w, "}");
     return sign_json(a, &w, out, len);
 }
@@ -692,9 +715,12 @@ static int grant_code(auth_t *a, const auth_oauth_client_t *c, const auth_oauth_
         size_t id_len = 0;
         if (rc == 0 && oauth__list_has_cstr(row.scope, "openid")) {
             id_token = xmalloc(AUTH_TOKEN_MAX + 1);
-            id_claims_t ic = {q->issuer,   c->client_id,  row.nonce,    pair->sid,
+            char role[32];
+            id_claims_t ic = {q->issuer,   c->client_id,  row.nonce,    pair->sid,       role,
                               row.user_id, row.auth_time, pair->access, pair->access_len};
-            rc = sign_id_token(a, &ic, now, id_token, &id_len);
+            rc = grant_role(a, row.user_id, row.scope, role);
+            if (rc == 0)
+                rc = sign_id_token(a, &ic, now, id_token, &id_len);
         }
         if (rc == 0) {
             token_answer(a, r, pair->access,
@@ -774,15 +800,42 @@ static int grant_refresh(auth_t *a, const auth_oauth_client_t *c, const auth_oau
         grant_row_dispose(&g);
         return fail(r, "invalid_scope", "The scope asked exceeds the grant's.");
     }
+    if (oauth__list_has_cstr(g.scope, "openid") && !auth_oauth_can_sign_id_tokens(a)) {
+        /* checked before the rotation, which would consume the client's refresh token */
+        log_error("msg=\"an ID token needs an asymmetric signing key\"");
+        grant_row_dispose(&g);
+        return ERR_INTERNAL;
+    }
+    char role[32];
+    if ((rc = grant_role(a, g.user_id, g.scope, role)) != 0) {
+        grant_row_dispose(&g);
+        return rc;
+    }
     auth_pair_t *pair = xcalloc(1, sizeof *pair);
+    char *id_token = NULL;
+    size_t id_len = 0;
     rc = auth_refresh(a, &ref, now, pair, &v);
-    if (rc == 0 && v != AUTH_OK)
+    if (rc == 0 && v != AUTH_OK) {
         fail(r, "invalid_grant", "The refresh token is invalid, expired or revoked.");
-    else if (rc == 0)
-        token_answer(a, r, pair->access, pair->refresh_len ? pair->refresh : q->refresh_token, NULL,
-                     g.scope);
-    else
+    } else if (rc == 0) {
+        /* OpenID Connect Core §12.2: a new ID token for the same authentication (iss, sub,
+           aud, auth_time, amr and sid unchanged), new iat and exp, at_hash of the new access
+           token, and no nonce (it belonged to the authentication request) */
+        if (oauth__list_has_cstr(g.scope, "openid")) {
+            id_token = xmalloc(AUTH_TOKEN_MAX + 1);
+            id_claims_t ic = {q->issuer, c->client_id, NULL,         ref.sid,         role,
+                              g.user_id, g.auth_time,  pair->access, pair->access_len};
+            rc = sign_id_token(a, &ic, now, id_token, &id_len);
+        }
+        if (rc == 0)
+            token_answer(a, r, pair->access, pair->refresh_len ? pair->refresh : q->refresh_token,
+                         id_token, g.scope);
+        else /* the rotation happened: its new refresh token is lost with this error */
+            rc = rc == ERR_CONFIG || rc == ERR_TOO_LARGE ? ERR_INTERNAL : ERR_UNAVAILABLE;
+    } else {
         rc = ERR_UNAVAILABLE;
+    }
+    free_secret(id_token, AUTH_TOKEN_MAX + 1);
     auth_pair_dispose(pair);
     free(pair);
     grant_row_dispose(&g);
@@ -1023,6 +1076,9 @@ int auth_oauth_userinfo(auth_t *a, const auth_token_ref_t *access, int64_t now,
         jsonw_buf_cstr(b, u.email);
         buf_printf(b, ",\"email_verified\":%s", user_email_verified(&u) ? "true" : "false");
     }
+    if (oauth__list_has_cstr(g.scope, "roles"))
+        buf_printf(b, ",\"role\":\"%s\",\"roles\":[\"%s\"]", db_role_name(u.role),
+                   db_role_name(u.role));
     buf_append_char(b, '}');
     db_user_dispose(&u);
     grant_row_dispose(&g);

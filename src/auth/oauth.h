@@ -42,8 +42,8 @@
 #define AUTH_OAUTH_ID_MAX 64
 /* A client secret as shown once: base64url of 32 random bytes. */
 #define AUTH_OAUTH_SECRET_LEN 43
-/* The scopes jwtd knows. */
-#define AUTH_OAUTH_SCOPES "openid profile email offline_access"
+/* The scopes jwtd knows ("roles": the user's jwtd role as the claims "role" and "roles"). */
+#define AUTH_OAUTH_SCOPES "openid profile email offline_access roles"
 /* How long an authorization code lives (seconds). */
 #define AUTH_OAUTH_CODE_LIFETIME_S 60
 
@@ -108,6 +108,9 @@ void auth_oauth_client_json(const auth_oauth_client_t *c, buf_t *out);
  * ERR_UNAVAILABLE. Called by the server at start.
  */
 int auth_oauth_check_keys(auth_t *a);
+/* How many clients the database db holds (for `jwtd check`, which has no token service).
+   Returns 0 (*n set) or ERR_UNAVAILABLE (no client table: an older schema). */
+int auth_oauth_client_count(struct db *db, int64_t *n);
 /* Whether the active signing key is asymmetric (ID tokens can be signed). Never blocks. */
 bool auth_oauth_can_sign_id_tokens(const auth_t *a);
 
@@ -206,10 +209,12 @@ void auth_oauth_answer_dispose(auth_oauth_answer_t *r);
  * POST /oauth/token: client authentication (client_secret_basic, client_secret_post, none
  * for public clients), then the grant: authorization_code (single-use, 60 s, redirect URI
  * and PKCE verifier checked; a replay revokes the session it issued), refresh_token (jwtd's
- * rotation; the token must belong to the client), client_credentials (confidential
- * clients). Success: {"access_token","token_type":"Bearer","expires_in","scope",
- * "refresh_token"? (offline_access), "id_token"? (openid)}. Returns 0 (see *r) or
- * ERR_UNAVAILABLE.
+ * rotation; the token must belong to the client; with openid, a new ID token for the same
+ * authentication, without nonce: OpenID Connect Core §12.2), client_credentials
+ * (confidential clients). Success: {"access_token","token_type":"Bearer","expires_in",
+ * "scope","refresh_token"? (offline_access), "id_token"? (openid)}; the ID token carries
+ * "role" and "roles" (the user's jwtd role, and it as a one-item array) with scope roles.
+ * Returns 0 (see *r) or ERR_UNAVAILABLE.
  */
 int auth_oauth_token(auth_t *a, const auth_oauth_client_auth_t *ca, const auth_oauth_token_req_t *q,
                      int64_t now, auth_oauth_answer_t *r);
@@ -225,7 +230,8 @@ int auth_oauth_introspect(auth_t *a, const auth_oauth_client_auth_t *ca, str_t t
                           auth_oauth_answer_t *r);
 /*
  * GET|POST /oauth/userinfo for a verified access token of an OAuth grant: the claims its
- * scopes allow (sub; profile: preferred_username, name; email: email, email_verified).
+ * scopes allow (sub; profile: preferred_username, name; email: email, email_verified;
+ * roles: role, roles).
  * r->error "invalid_token" (not an OAuth token, grant gone) or "insufficient_scope" (no
  * openid). Returns 0 (see *r) or ERR_UNAVAILABLE.
  */

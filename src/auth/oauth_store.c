@@ -417,7 +417,7 @@ int auth_oauth_client_create(auth_t *a, const auth_oauth_client_new_t *n, int64_
     char *scopes = check_words(n->scopes, AUTH_OAUTH_SCOPES, AUTH_OAUTH_SCOPES);
     if (!scopes) {
         free(grants);
-        *why = "scope: openid, profile, email, offline_access";
+        *why = "scope: openid, profile, email, offline_access, roles";
         return ERR_INVALID;
     }
     char *redirects = join_uris(n->redirect_uris, n->n_redirect_uris, why,
@@ -557,13 +557,21 @@ bool auth_oauth_can_sign_id_tokens(const auth_t *a)
 }
 
 /* See oauth.h. */
+int auth_oauth_client_count(db_t *db, int64_t *n)
+{
+    *n = 0;
+    return db_query_one(db, &oauth__sql[OQ_CLIENT_COUNT], NULL, 0, db_row_read_int, n) == 0
+               ? 0
+               : ERR_UNAVAILABLE;
+}
+
+/* See oauth.h. */
 int auth_oauth_check_keys(auth_t *a)
 {
     if (auth_oauth_can_sign_id_tokens(a))
         return 0;
     int64_t n = 0;
-    int rc = db_query_one(a->db, &oauth__sql[OQ_CLIENT_COUNT], NULL, 0, db_row_read_int, &n);
-    if (rc != 0)
+    if (auth_oauth_client_count(a->db, &n) != 0)
         return ERR_UNAVAILABLE;
     if (n == 0)
         return 0;

@@ -20,10 +20,14 @@ void cli_check_help(FILE *out)
                  "  logs      JWTD_LOG_DIR is a writable directory (when set)\n"
                  "  database  JWTD_DATABASE_URL opens read-only and its schema version is known\n"
                  "            (pending migrations are noted); a missing SQLite file is a problem\n"
+                 "  clients   no OpenID Connect client is registered while the signing key is an\n"
+                 "            HMAC key (serve refuses to start then: ID tokens need an\n"
+                 "            asymmetric key)\n"
                  "  redis     JWTD_REDIS_URL answers a PING within 1 s (when set)\n"
                  "  smtp      JWTD_SMTP_URL accepts a connection: EHLO, STARTTLS or TLS as\n"
                  "            configured (certificate verified), AUTH when a user is set; no\n"
                  "            mail is sent (when set)\n"
+                 "  oidc      the social sign-in providers' client secret files (when set)\n"
                  "Creates and writes nothing. Exits 0 when every check is ok, 1 otherwise (the\n"
                  "last line names the failed checks), 2 on bad arguments.\n\n");
     cli_print_opts(out, (const struct cli_opt[]){CLI_OPT_END});

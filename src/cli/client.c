@@ -31,7 +31,7 @@ void cli_client_help(FILE *out)
             "confidential client, its client_secret: shown once, stored hashed. A public\n"
             "client (an SPA, a mobile app) has no secret and must use PKCE. A first-party\n"
             "client is not asked for the user's consent. --scope limits the scopes the client\n"
-            "may ask for (default: \"openid profile email offline_access\"); --grant-types\n"
+            "may ask for (default: \"openid profile email offline_access roles\"); --grant-types\n"
             "the grants (default: authorization_code refresh_token, plus client_credentials\n"
             "for a confidential client). Redirect URIs are matched exactly. delete revokes\n"
             "every session issued to the client first.\n\n");

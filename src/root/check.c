@@ -11,8 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth/oauth.h"
 #include "common/err.h"
 #include "config/config.h"
+#include "jose/jose.h"
 #include "root/root.h"
 #include "runtime/alloc.h"
 #include "runtime/errtab.h"
@@ -32,11 +34,39 @@ static void report(FILE *out, int *problems, const char *name, bool ok, const ch
         (*problems)++;
 }
 
-static void check_keys(const root_t *r, FILE *out, int *problems)
+/* OUT: alg, the signing algorithm ("" when the keys do not load). */
+static void check_keys(const root_t *r, FILE *out, int *problems, char *alg, size_t alg_cap)
 {
     char msg[1024];
-    int rc = root__keys_check(r->_cfg, msg, sizeof msg);
+    int rc = root__keys_check(r->_cfg, msg, sizeof msg, alg, alg_cap);
     report(out, problems, "keys", rc == 0 || rc == ERR_NOT_FOUND, msg);
+}
+
+/* OpenID Connect clients with an HMAC signing key: serve refuses to start (root.c). */
+static void check_clients(const root_t *r, const char *alg, FILE *out, int *problems)
+{
+    char msg[512];
+    const jose_alg_t *a = jose_alg_by_name(str_cstr(alg));
+    int64_t n = 0;
+    int version = 0;
+    if (!r->db || !a) {
+        report(out, problems, "clients", true,
+               !r->db ? "not checked: no database" : "not checked: no signing key");
+        return;
+    }
+    if (auth_oauth_client_count(r->db, &n) != 0) {
+        /* a schema from before the provider has no client table: serve migrates first */
+        bool older = db_schema_version(r->db, &version) == 0 && version < db_schema_latest();
+        report(out, problems, "clients", older,
+               older ? "none (migrations pending)" : "cannot count the OAuth clients");
+        return;
+    }
+    bool ok = n == 0 || a->family != JOSE_FAMILY_HMAC;
+    if (ok)
+        snprintf(msg, sizeof msg, "%lld OpenID Connect client%s", (long long)n, n == 1 ? "" : "s");
+    else
+        root__oauth_key_problem(a->name, msg, sizeof msg);
+    report(out, problems, "clients", ok, msg);
 }
 
 static void check_logs(const root_t *r, FILE *out, int *problems)
@@ -148,9 +178,11 @@ int root_check(int argc, char **argv, FILE *out)
     } else {
         report(out, &problems, "config", true, path ? path : "environment only");
         root__options(r);
-        check_keys(r, out, &problems);
+        char alg[32];
+        check_keys(r, out, &problems, alg, sizeof alg);
         check_logs(r, out, &problems);
         check_database(r, out, &problems);
+        check_clients(r, alg, out, &problems);
         check_redis(r, out, &problems);
         check_smtp(r, out, &problems);
         char msg[2048];

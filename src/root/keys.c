@@ -555,12 +555,15 @@ int root__keys_load(const struct cfg *cfg, jose_keyring_t **out, char *err, size
 }
 
 /* See root.h. */
-int root__keys_check(const struct cfg *cfg, char *msg, size_t cap)
+int root__keys_check(const struct cfg *cfg, char *msg, size_t cap, char *alg, size_t alg_cap)
 {
     jose_keyring_t *ring = NULL;
     int rc = keys_load(cfg, false, &ring, msg, cap);
+    snprintf(alg, alg_cap, "%s",
+             rc == ERR_NOT_FOUND ? (cfg->algorithm ? cfg->algorithm : "HS256") : "");
     if (rc == 0) {
         const jose_key_t *k = jose_keyring_active(ring);
+        snprintf(alg, alg_cap, "%s", jose_key_alg(k)->name);
         snprintf(msg, cap, "%s, kid %s, %zu key%s", jose_key_alg(k)->name, jose_key_kid(k),
                  jose_keyring_count(ring), jose_keyring_count(ring) == 1 ? "" : "s");
     }

@@ -201,6 +201,15 @@ static int read_smtp_password(root_t *r)
     return 0;
 }
 
+/* See root.h. */
+void root__oauth_key_problem(const char *alg, char *msg, size_t cap)
+{
+    snprintf(msg, cap,
+             "OpenID Connect clients are registered, and ID tokens need an asymmetric signing "
+             "key (RS256, ES256, EdDSA, ...), not %s",
+             alg);
+}
+
 static int open_auth(root_t *r, bool serving)
 {
     if (read_smtp_password(r) != 0)
@@ -216,9 +225,9 @@ static int open_auth(root_t *r, bool serving)
         return rc;
     }
     if (serving && (rc = auth_oauth_check_keys(r->auth)) != 0) {
-        root__fatal("configuration error: OpenID Connect clients are registered, and ID tokens "
-                    "need an asymmetric signing key (RS256, ES256, EdDSA, ...), not %s",
-                    auth_signing_alg(r->auth));
+        char msg[256];
+        root__oauth_key_problem(auth_signing_alg(r->auth), msg, sizeof msg);
+        root__fatal("configuration error: %s", msg);
         return rc;
     }
     return 0;

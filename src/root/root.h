@@ -251,9 +251,13 @@ int root__keys_load(const struct cfg *cfg, struct jose_keyring **out, char *err,
  * Loads the key ring as root__keys_load does but never creates a file (keys.c). Returns 0
  * with a summary in msg (algorithm, active kid, count), ERR_NOT_FOUND when only the
  * development key is not generated yet (`jwtd serve` would create it; msg says where), or
- * ERR_CONFIG with the problem in msg.
+ * ERR_CONFIG with the problem in msg. OUT: alg (alg_cap bytes): the active key's algorithm,
+ * or the configured one when the development key is not generated yet; "" on ERR_CONFIG.
  */
-int root__keys_check(const struct cfg *cfg, char *msg, size_t cap);
+int root__keys_check(const struct cfg *cfg, char *msg, size_t cap, char *alg, size_t alg_cap);
+/* The problem of OpenID Connect clients with an HMAC signing key alg, as serve refuses to
+   start and `jwtd check` reports it, into msg (root.c). */
+void root__oauth_key_problem(const char *alg, char *msg, size_t cap);
 /* The key set directory of cfg into out (keys.c). */
 void root__keys_dir(const struct cfg *cfg, char *out, size_t cap);
 /* How long a retired key of a set stays for cfg (keys.c). */

@@ -15,6 +15,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -153,6 +154,15 @@ describe('jwtd as an OpenID Connect provider, openid-client as the relying party
     const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token);
     assert.ok(refreshed.refresh_token && refreshed.refresh_token !== tokens.refresh_token, 'rotated');
     assert.notEqual(refreshed.access_token, tokens.access_token);
+    // a new ID token (OpenID Connect Core 12.2), validated by openid-client: the same
+    // authentication, no nonce, at_hash of the new access token
+    assert.ok(refreshed.id_token && refreshed.id_token !== tokens.id_token, 'a new ID token');
+    const first = tokens.claims(), again = refreshed.claims();
+    for (const k of ['iss', 'sub', 'aud', 'auth_time', 'amr', 'sid']) assert.deepEqual(again[k], first[k], k);
+    assert.equal(again.nonce, undefined);
+    assert.ok(again.iat >= first.iat);
+    const digest = crypto.createHash('sha256').update(refreshed.access_token).digest();
+    assert.equal(again.at_hash, digest.subarray(0, 16).toString('base64url'));
 
     let intro = await oidc.tokenIntrospection(config, refreshed.access_token);
     assert.equal(intro.active, true);

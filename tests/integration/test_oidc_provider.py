@@ -469,10 +469,21 @@ def test_admin_clients_api(op):
 
 def test_hs_only_deployment_with_clients_refuses_to_start(jwtd_server):
     srv = JwtdServer(env=dict(FAST, JWTD_SECRET_KEY="an-hs256-secret-for-tests-0123456789abcdef"))
+    # no client yet: `jwtd check` has nothing against the HMAC key
+    cli(srv, "migrate")
+    r = cli(srv, "check")
+    assert "clients: ok (0 OpenID Connect clients)" in r.stdout, r.stdout
     cli(srv, "client", "create", "--name", "x", "--redirect-uri", APP_CB)
     with pytest.raises(RuntimeError) as e:
         srv.start()
     assert "asymmetric" in str(e.value)
+    # `jwtd check` names the same problem, in the words serve used
+    r = cli(srv, "check", check=False)
+    assert r.returncode == 1, r.stdout
+    got = dict(line.split(": ", 1) for line in r.stdout.splitlines() if ": " in line)
+    assert "asymmetric signing key" in got["clients"] and "not HS256" in got["clients"]
+    assert got["clients"] in str(e.value)
+    assert r.stdout.splitlines()[-1] == "jwtd check: 1 problem: clients"
 
 
 def test_issuer_never_from_host_outside_development(jwtd_server):
@@ -482,3 +493,127 @@ def test_issuer_never_from_host_outside_development(jwtd_server):
                      headers={"Host": "evil.example"}).json()
     assert d["issuer"] == "https://auth.example.com"
     assert d["authorization_endpoint"] == "https://auth.example.com/oauth/authorize"
+
+
+def decode_id_token(op, id_token, aud):
+    key = jwt.PyJWKClient(op.url + "/.well-known/jwks.json").get_signing_key_from_jwt(id_token)
+    return jwt.decode(id_token, key.key, algorithms=["ES256"], audience=aud, issuer=op.url)
+
+
+def test_refresh_returns_a_new_id_token_checked_by_authlib(op):
+    from authlib.jose import JsonWebKey
+    from authlib.jose import jwt as ajwt
+    from authlib.oidc.core import CodeIDToken, IDToken
+
+    s = login(op)
+    params, code = code_for(op, s, op.app)
+    sess = OAuth2Session(op.app["client_id"], op.app["client_secret"],
+                         token_endpoint_auth_method="client_secret_basic")
+    t1 = sess.fetch_token(op.url + "/oauth/token", grant_type="authorization_code", code=code,
+                          redirect_uri=APP_CB)
+    t2 = sess.refresh_token(op.url + "/oauth/token", refresh_token=t1["refresh_token"])
+    assert t2["id_token"] and t2["id_token"] != t1["id_token"]
+    # authlib's OpenID Connect validation: signature with the JWKS, iss, aud, exp, iat, and
+    # at_hash against the new access token; the first one also with its nonce
+    jwks = JsonWebKey.import_key_set(requests.get(op.url + "/.well-known/jwks.json").json())
+    opts = {"iss": {"essential": True, "value": op.url},
+            "aud": {"essential": True, "value": op.app["client_id"]}}
+    c1 = ajwt.decode(t1["id_token"], jwks, claims_cls=CodeIDToken, claims_options=opts,
+                     claims_params={"nonce": params["nonce"],
+                                    "access_token": t1["access_token"]})
+    c1.validate()
+    c2 = ajwt.decode(t2["id_token"], jwks, claims_cls=IDToken, claims_options=opts,
+                     claims_params={"access_token": t2["access_token"]})
+    c2.validate()
+    # OpenID Connect Core 12.2: same authentication, new token
+    for k in ("iss", "sub", "aud", "azp", "auth_time", "amr", "sid"):
+        assert c2[k] == c1[k], k
+    assert c2["iat"] >= c1["iat"] and c2["exp"] >= c1["exp"]  # issued now (whole seconds)
+    assert "nonce" not in c2 and c1["nonce"] == params["nonce"]
+    digest = hashlib.sha256(t2["access_token"].encode()).digest()
+    assert c2["at_hash"] == b64url(digest[:16]) != c1["at_hash"]
+    # without the openid scope, a refresh answers no ID token
+    params, code = code_for(op, s, op.app, scope="profile offline_access")
+    t3 = sess.fetch_token(op.url + "/oauth/token", grant_type="authorization_code", code=code,
+                          redirect_uri=APP_CB)
+    assert "id_token" not in t3
+    t4 = sess.refresh_token(op.url + "/oauth/token", refresh_token=t3["refresh_token"])
+    assert "id_token" not in t4 and t4["scope"] == "profile offline_access"
+
+
+def test_roles_scope_in_id_token_and_userinfo(op):
+    d = requests.get(op.url + "/.well-known/openid-configuration").json()
+    assert "roles" in d["scopes_supported"]
+    assert {"role", "roles"} <= set(d["claims_supported"])
+    auth = (op.app["client_id"], op.app["client_secret"])
+    for user, role in (("root", "admin"), ("bob", "user")):
+        s = login(op, user)
+        _, r = authorize(op, s, op.app, scope="openid roles offline_access")
+        assert r.status_code == 200 and "See your role" in r.text, r.text  # consent names it
+        _, q = redirected(consent(op, s, r.text))
+        t = token(op, {"grant_type": "authorization_code", "code": q["code"],
+                       "redirect_uri": APP_CB}, auth=auth).json()
+        assert t["scope"] == "openid roles offline_access"
+        c = decode_id_token(op, t["id_token"], op.app["client_id"])
+        assert c["role"] == role and c["roles"] == [role]
+        ui = requests.get(op.url + "/oauth/userinfo",
+                          headers={"Authorization": "Bearer " + t["access_token"]}).json()
+        assert ui == {"sub": c["sub"], "role": role, "roles": [role]}
+        # the refreshed ID token carries it too
+        t2 = token(op, {"grant_type": "refresh_token", "refresh_token": t["refresh_token"]},
+                   auth=auth).json()
+        assert decode_id_token(op, t2["id_token"], op.app["client_id"])["roles"] == [role]
+    # without the scope, no role claim anywhere
+    s = login(op, "root")
+    _, code = code_for(op, s, op.app, scope="openid profile")
+    t = token(op, {"grant_type": "authorization_code", "code": code, "redirect_uri": APP_CB},
+              auth=auth).json()
+    c = decode_id_token(op, t["id_token"], op.app["client_id"])
+    assert "role" not in c and "roles" not in c
+    ui = requests.get(op.url + "/oauth/userinfo",
+                      headers={"Authorization": "Bearer " + t["access_token"]}).json()
+    assert "role" not in ui and "roles" not in ui and ui["preferred_username"] == "root"
+
+
+def assert_oauth_400(r, *words):
+    """RFC 6749 §5.2's shape: 400, invalid_request with a description, never cached."""
+    assert r.status_code == 400, (r.status_code, r.text)
+    assert r.headers["Content-Type"].startswith("application/json")
+    assert r.headers["Cache-Control"] == "no-store"
+    body = r.json()
+    assert body["error"] == "invalid_request", body
+    for w in words:
+        assert w in body["error_description"], body
+
+
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/revoke", "/oauth/introspect"])
+def test_form_errors_have_the_rfc6749_shape(op, path):
+    url = op.url + path
+    auth = (op.app["client_id"], op.app["client_secret"])
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    ok = "grant_type=client_credentials" if path == "/oauth/token" else "token=abc"
+    # the well-formed request is accepted, so each error below is the form's
+    assert requests.post(url, data=ok, headers=form, auth=auth).status_code == 200
+    # a wrong Content-Type (JSON is jwtd's own API's, not OAuth's), or none with a body
+    assert_oauth_400(requests.post(url, json={"grant_type": "client_credentials", "token": "a"},
+                                   auth=auth), "application/x-www-form-urlencoded")
+    assert_oauth_400(requests.post(url, data=ok, headers={"Content-Type": "text/plain"},
+                                   auth=auth), "application/x-www-form-urlencoded")
+    assert_oauth_400(requests.post(url, data=ok.encode(), auth=auth),
+                     "application/x-www-form-urlencoded")
+    # malformed: a bad %-escape, text that is not UTF-8
+    for bad in (ok + "&scope=%zz", ok + "&scope=%ff%fe", ok + "&%ff=1"):
+        assert_oauth_400(requests.post(url, data=bad, headers=form, auth=auth), "malformed")
+    # a parameter more than once (RFC 6749 §3.2), even with the same value
+    name = ok.split("=")[0]
+    assert_oauth_400(requests.post(url, data=ok + "&" + ok, headers=form, auth=auth),
+                     "repeated: " + name)
+    assert_oauth_400(requests.post(url, data=ok + "&client_id=a&client_id=a", headers=form),
+                     "repeated: client_id")
+    # oversized
+    assert_oauth_400(requests.post(url, data=ok + "&pad=" + "a" * 70000, headers=form, auth=auth),
+                     "64 KiB")
+    # the required parameter missing
+    missing = "grant_type is required" if path == "/oauth/token" else "token is required"
+    assert_oauth_400(requests.post(url, data="", headers=form, auth=auth), missing)
+    assert_oauth_400(requests.post(url, data="scope=openid", headers=form, auth=auth), missing)

@@ -285,6 +285,8 @@ static const char *scope_text(const char *s, size_t n)
         return "See your e-mail address";
     if (n == 14 && memcmp(s, "offline_access", 14) == 0)
         return "Stay signed in (keep access while you are away)";
+    if (n == 5 && memcmp(s, "roles", 5) == 0)
+        return "See your role (user, instructor or admin)";
     return NULL;
 }
 
@@ -445,6 +447,70 @@ static void on_authorize(http_req_t *req)
 
 /* ==== client authentication of the back-channel endpoints ==================================== */
 
+/* The largest form body the back-channel endpoints read (their parameters are at most
+   MAX_PARAM bytes each, and a handful of them). */
+#define BACK_BODY_MAX (64 * 1024)
+
+/*
+ * The form body of /oauth/token, /oauth/revoke and /oauth/introspect into *out (an object of
+ * strings): application/x-www-form-urlencoded only (RFC 6749 §4.1.3, RFC 7009 §2.1, RFC 7662
+ * §2.1), at most BACK_BODY_MAX bytes, valid percent-encoding and UTF-8, and each parameter
+ * at most once (RFC 6749 §3.2). An empty body without a Content-Type is an empty form. false
+ * when it has RESPONDED: 400 invalid_request in RFC 6749's shape, never jwtd's own.
+ */
+static bool back_form(http_req_t *req, json_t **out)
+{
+    *out = NULL;
+    str_t ct = http_req_header(req, "content-type");
+    bool form_ct = false;
+    if (ct.ptr) {
+        const char *semi = memchr(ct.ptr, ';', ct.len);
+        str_t base = str_trim(semi ? str_make(ct.ptr, (size_t)(semi - ct.ptr)) : ct);
+        form_ct = str_eq_nocase(base, STR_LIT("application/x-www-form-urlencoded"));
+    }
+    if (ct.ptr ? !form_ct : req->body.len != 0) {
+        oauth_error(req, 400, "invalid_request",
+                    "The request body must be application/x-www-form-urlencoded.", NULL);
+        return false;
+    }
+    if (req->body.len > BACK_BODY_MAX) {
+        oauth_error(req, 400, "invalid_request", "The request body is larger than 64 KiB.", NULL);
+        return false;
+    }
+    json_t *obj = json_object();
+    char *kb = http_req_alloc(req, req->body.len + 1), *vb = http_req_alloc(req, req->body.len + 1);
+    const char *why = NULL;
+    char dup[96];
+    str_t cur = req->body, k, v;
+    while (!why && http_form_next(&cur, &k, &v)) {
+        long kl = http_pct_decode(k, kb, true), vl = http_pct_decode(v, vb, true);
+        json_t *s = kl > 0 && vl >= 0 && !memchr(kb, '\0', (size_t)kl)
+                        ? json_stringn(vb, (size_t)vl)
+                        : NULL;
+        if (!s) {
+            why = "The form body is malformed (a bad %-escape, or text that is not UTF-8).";
+        } else if (json_object_getn(obj, kb, (size_t)kl)) {
+            json_decref(s);
+            /* the name when it is a plain one, else none: it is the client's text */
+            bool plain = kl <= 40;
+            for (long i = 0; plain && i < kl; i++)
+                plain = (kb[i] >= 'a' && kb[i] <= 'z') || kb[i] == '_';
+            snprintf(dup, sizeof dup, "A parameter is repeated%s%.*s (RFC 6749 §3.2).",
+                     plain ? ": " : "", plain ? (int)kl : 0, kb);
+            why = dup;
+        } else if (json_object_setn_new(obj, kb, (size_t)kl, s) != 0) {
+            why = "The form body is malformed (a parameter name that is not UTF-8).";
+        }
+    }
+    if (why) {
+        json_decref(obj);
+        oauth_error(req, 400, "invalid_request", why, NULL);
+        return false;
+    }
+    *out = obj;
+    return true;
+}
+
 /* Reads client_secret_basic / client_secret_post / none. false when it has RESPONDED. */
 static bool client_auth(http_req_t *req, json_t *body, auth_oauth_client_auth_t *ca)
 {
@@ -558,7 +624,7 @@ static void on_back(http_req_t *req, enum back_op op)
 {
     const api_ctx_t *ctx = req->route_data;
     json_t *body = NULL;
-    if (http_req_json(req, &body) != 0)
+    if (!back_form(req, &body))
         return;
     struct back_job *j = xcalloc(1, sizeof *j);
     j->auth = ctx->auth;
@@ -595,7 +661,11 @@ static void on_back(http_req_t *req, enum back_op op)
         oauth_error(req, 400, "invalid_request", "A parameter is malformed or too long.", NULL);
         return;
     }
-    api__submit(req, back_work, back_done, j, back_free);
+    if (http_pool_submit(req, back_work, back_done, j) != 0) {
+        back_free(j);
+        oauth_error(req, 503, "temporarily_unavailable",
+                    "The service is temporarily unavailable; try again.", NULL);
+    }
 }
 
 static void on_token(http_req_t *req)

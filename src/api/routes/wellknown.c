@@ -73,7 +73,8 @@ static void on_openid_configuration(http_req_t *req)
     /* jwtd's own refresh route (SimpleJWT's), kept for clients that read it */
     buf_printf(&b, ",\"refresh_endpoint\":\"%s/api/token/refresh/\"", base);
     buf_append_cstr(
-        &b, ",\"scopes_supported\":[\"openid\",\"profile\",\"email\",\"offline_access\"]"
+        &b, ",\"scopes_supported\":[\"openid\",\"profile\",\"email\",\"offline_access\","
+            "\"roles\"]"
             ",\"response_types_supported\":[\"code\"]"
             ",\"response_modes_supported\":[\"query\"]"
             ",\"grant_types_supported\":[\"authorization_code\",\"refresh_token\","
@@ -98,7 +99,8 @@ static void on_openid_configuration(http_req_t *req)
     buf_printf(&b, ",\"token_signing_alg_values_supported\":[\"%s\"]", alg);
     buf_append_cstr(&b, ",\"claims_supported\":[\"iss\",\"sub\",\"aud\",\"exp\",\"iat\","
                         "\"auth_time\",\"nonce\",\"at_hash\",\"amr\",\"azp\",\"sid\","
-                        "\"preferred_username\",\"name\",\"email\",\"email_verified\"]}");
+                        "\"preferred_username\",\"name\",\"email\",\"email_verified\","
+                        "\"role\",\"roles\"]}");
     http_resp_header_add(req, "Cache-Control", "public, max-age=300");
     api__respond_buf(req, 200, &b);
 }
