@@ -500,7 +500,9 @@ def main():
         quiet = 6.0  # seconds of normal operation between two faults
         k = 0
         time.sleep(min(quiet, seconds / 6))
-        while time.monotonic() < t_end - 5:
+        # Round robin over FAULTS, and past the end of the run if need be so that every kind
+        # is injected at least once whatever FAULT_SECONDS is.
+        while time.monotonic() < t_end - 5 or k < len(FAULTS):
             name = FAULTS[k % len(FAULTS)]
             k += 1
             t0 = time.monotonic()
