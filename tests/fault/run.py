@@ -478,7 +478,7 @@ def main():
                        capture_output=True, text=True, timeout=60, cwd=sys_.dir)
         hist.write({"k": "meta", "seconds": seconds, "seed": seed, "grace_s": GRACE_S,
                     "wall": time.time(),
-                    "instances": INSTANCES, "workers": int(os.environ.get("FAULT_WORKERS", "4")),
+                    "instances": INSTANCES, "fault_kinds": FAULTS, "workers": int(os.environ.get("FAULT_WORKERS", "4")),
                     "t": time.monotonic()})
         workers = [Worker(n, sys_, hist, stop, seed + n)
                    for n in range(int(os.environ.get("FAULT_WORKERS", "4")))]
