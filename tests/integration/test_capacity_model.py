@@ -90,10 +90,16 @@ def test_model_arithmetic(costs):
     rd = r["redis"]
     assert rd["roundtrips_per_s"] == 100000 + 3000 + 20000 + 200
     assert rd["commands_per_s"] == 400000 + 16000 + 70000 + 500
-    # 0.5 + 0.01 + 0.08 + 0.0006 cores: above one core at 50 % -> a Cluster, 3 masters at least
-    assert rd["cpu_cores_busy"] == 0.59
+    # Redis CPU per command = verify's 5 us / 4 commands = 1.25 us; login 16 commands x 1000,
+    # refresh 7 x 10000, logout 5 x 100, verify 4 x 100000:
+    # 0.5 + 0.02 + 0.0875 + 0.000625 = 0.608 cores: above one core at 50 % -> 3 masters
+    assert rd["cpu_us_per_command"] == 1.25
+    assert rd["cpu_cores_by_op"] == {"verify": 0.5, "login": 0.02, "refresh": 0.09,
+                                     "logout": 0.0}
+    assert rd["cpu_cores_busy"] == 0.61
     assert rd["masters"] == 3
-    assert rd["topology"].startswith("Redis Cluster, 3 masters")
+    assert "Redis Cluster of 3 masters" in rd["topology"]
+    assert "jwtd does not support" in rd["topology"]
     # in: 1e7 + 5e5 + 2.5e6 + 23000 bytes/s
     assert rd["in_mbit_per_s"] == round(13023000 * 8 / 1e6, 1)
     # out: 2e6 + 5e4 + 3e5 + 21000, less the 2 deliveries measured (100 x 2 x 90), plus one
@@ -105,18 +111,30 @@ def test_model_arithmetic(costs):
     assert r["revocation_index"]["live_entries"] == 91100
     assert r["revocation_index"]["mib_per_instance"] == 5.8
 
-    # Redis at 0.59 / 0.5 = 1.18x of one master, PostgreSQL at 12228 / (20000 x 0.5) = 1.22x
+    # Redis at 0.608125 / 0.5 = 1.216x of one master, PostgreSQL at 12228 / (20000 x 0.5) =
+    # 1.2228x: PostgreSQL first
     b = r["first_bottleneck"]
     assert b["component"] == "PostgreSQL primary commits"
     assert b["load_vs_single_node"] == 1.22
-    assert b["all"]["Redis master CPU (one thread)"] == 1.18
+    assert b["all"] == {"Redis master CPU (one thread)": 1.22, "PostgreSQL primary commits": 1.22}
+
+
+def test_redis_cpu_measured_per_operation(costs):
+    p = run("--costs", costs, "--json", "--redis-cpu", "measured", *LOAD)
+    assert p.returncode == 0, p.stderr
+    rd = json.loads(p.stdout)["redis"]
+    # each operation's own figure: 100000 x 5 + 1000 x 10 + 10000 x 8 + 100 x 6 us
+    assert rd["cpu_cores_by_op"] == {"verify": 0.5, "login": 0.01, "refresh": 0.08,
+                                     "logout": 0.0}
+    assert rd["cpu_cores_busy"] == 0.59
+    assert rd["masters"] == 3
 
 
 def test_small_load_fits_one_redis_master(costs):
     p = run("--costs", costs, "--json", *(LOAD + ["--verifications", "1000"]))
     assert p.returncode == 0, p.stderr
     r = json.loads(p.stdout)
-    # 0.005 + 0.01 + 0.08 + 0.0006 cores of Redis: one master (and Sentinel) is enough
+    # 0.005 + 0.02 + 0.0875 + 0.000625 cores of Redis: one master (and Sentinel) is enough
     assert r["redis"]["masters"] == 1
     assert "Sentinel" in r["redis"]["topology"]
     assert r["first_bottleneck"]["component"] == "PostgreSQL primary commits"
