@@ -5,7 +5,8 @@ Started here, on 127.0.0.1 and ephemeral ports, in temp dirs: PostgreSQL (tests/
 Redis with a replica and 3 sentinels (tests/integration/redis_util.SentinelSet), 3 jwtd
 instances on both (JWTD_REDIS_URL=redis-sentinel://...), and HAProxy (tests/fault/haproxy.cfg.in)
 in front of them. A mixed load runs for FAULT_SECONDS (default 60) while faults are injected
-one after the other, again and again:
+one after the other, in this order, again and again (and past FAULT_SECONDS until every
+kind has been injected once; the checker fails a history that misses one):
 
     jwtd_kill         kill -9 of one instance, restarted 2 s later
     redis_master_kill kill -9 of the Redis master: Sentinel fails over; the old one restarts
