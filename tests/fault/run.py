@@ -76,7 +76,10 @@ class History:
 
 
 class Instance:
-    """One jwtd; .expected_down while the test itself killed it."""
+    """One jwtd; .expected_down while the test itself killed it, .ended the processes the
+    test killed or stopped (a process is only a crash if it is not among them: the flag
+    alone raced with a restart, the watcher seeing the old process dead and the flag
+    already cleared)."""
 
     def __init__(self, idx, env):
         self.idx = idx
@@ -87,11 +90,12 @@ class Instance:
         self.url = "http://127.0.0.1:%d" % self.port
         self.log = open(os.path.join(self.dir, "stderr.log"), "ab")
         self.expected_down = False
+        self.ended = set()
 
     def start(self):
-        self.expected_down = False
         self.proc = subprocess.Popen([jwtd_bin(), "serve"], env=self.env, cwd=self.dir,
                                      stdout=subprocess.DEVNULL, stderr=self.log)
+        self.expected_down = False
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -106,11 +110,14 @@ class Instance:
 
     def kill(self):
         self.expected_down = True
+        self.ended.add(self.proc.pid)
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
 
     def stop(self):
         self.expected_down = True
+        if self.proc:
+            self.ended.add(self.proc.pid)
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -491,7 +498,8 @@ def main():
             while not stop.is_set():
                 for i in sys_.instances:
                     p = i.proc
-                    if p and p.poll() is not None and not i.expected_down and p.pid not in seen:
+                    if (p and p.poll() is not None and not i.expected_down
+                            and p.pid not in i.ended and p.pid not in seen):
                         seen.add(p.pid)
                         hist.write({"k": "crash", "instance": i.idx, "status": p.returncode,
                                     "t": time.monotonic()})
