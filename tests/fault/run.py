@@ -526,7 +526,10 @@ def main():
             if after:
                 after()
             wait_ready(sys_)
-            time.sleep(min(quiet, max(0.0, t_end - time.monotonic())))
+            # the quiet time in full while kinds remain (past the end too), so that each
+            # fault's window (healing + 5 s) does not take in the next fault's failures
+            left = quiet if k < len(FAULTS) else max(0.0, t_end - time.monotonic())
+            time.sleep(min(quiet, left))
         stop.set()
         for w in workers:
             w.join(timeout=30)
