@@ -168,6 +168,11 @@ $(BUILD)/micro_rate: bench/micro_rate.c $(SERVER_OBJ) $(LLHTTP_OBJ) $(JWTV_INTER
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(SERVER_OBJ) $(LLHTTP_OBJ) $(JWTV_INTERNAL) \
 	    $(LDLIBS_ALL)
 
+# bench/run-costs' program: the revocation index's resident memory per million revoked ids
+$(BUILD)/revindex_mem: bench/revindex_mem.c $(SERVER_OBJ) $(LLHTTP_OBJ) $(JWTV_INTERNAL)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(SERVER_OBJ) $(LLHTTP_OBJ) $(JWTV_INTERNAL) \
+	    $(LDLIBS_ALL)
+
 $(BUILD)/unit_tests: $(UNIT_OBJ) $(SERVER_OBJ) $(LLHTTP_OBJ) $(JWTV_INTERNAL)
 	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(SERVER_OBJ) $(LLHTTP_OBJ) $(JWTV_INTERNAL) $(LDLIBS_ALL)
 

@@ -180,7 +180,8 @@ def check(records):
     # 4 -------------------------------------------------------------------------------------
     windows = [(f["t0"], f["t1"] + SETTLE_S, f) for f in faults]
     per = [{"fault": f["name"], "what": f.get("what", ""), "healed_s": round(f["t1"] - f["t0"], 2),
-            "requests": 0, "failed": 0, "recovery_s": 0.0} for _, _, f in windows]
+            "requests": 0, "failed": 0, "recovery_s": 0.0,
+            "lb_requests": 0, "lb_failed": 0, "lb_recovery_s": 0.0} for _, _, f in windows]
     for r in reqs:
         inside = [i for i, (a, b, _) in enumerate(windows) if a <= r["t1"] and r["t0"] <= b]
         for i in inside:
@@ -189,12 +190,34 @@ def check(records):
                 per[i]["failed"] += 1
                 per[i]["recovery_s"] = max(per[i]["recovery_s"],
                                            round(r["t1"] - windows[i][0], 2))
+            if r.get("via") == "lb":  # what a client behind HAProxy saw
+                per[i]["lb_requests"] += 1
+                if failed(r):
+                    per[i]["lb_failed"] += 1
+                    per[i]["lb_recovery_s"] = max(per[i]["lb_recovery_s"],
+                                                  round(r["t1"] - windows[i][0], 2))
         if failed(r) and not inside:
             violations["no_5xx_outside_faults"].append(
                 {"op": r["op"], "via": r["via"], "status": r.get("status"),
                  "error": r.get("error"), "t0": r["t0"]})
     for p in per:
         p["availability"] = round(1 - p["failed"] / p["requests"], 4) if p["requests"] else 1.0
+    # the run must have injected every kind it knows (runs from before the list was recorded
+    # in the meta line are not checked)
+    for kind in meta.get("fault_kinds", []):
+        if not any(f["name"] == kind for f in faults):
+            violations["every_fault_kind"].append({"missing": kind})
+    kinds = {}
+    for p in per:
+        k = kinds.setdefault(p["fault"], {"times": 0, "requests": 0, "failed": 0,
+                                          "lb_requests": 0, "lb_failed": 0, "recovery_s": 0.0,
+                                          "lb_recovery_s": 0.0, "healed_s": []})
+        k["times"] += 1
+        k["healed_s"].append(p["healed_s"])
+        for f in ("requests", "failed", "lb_requests", "lb_failed"):
+            k[f] += p[f]
+        for f in ("recovery_s", "lb_recovery_s"):
+            k[f] = max(k[f], p[f])
 
     t_start = meta.get("t", min((r["t0"] for r in reqs), default=0))
     t_end = max((r["t1"] for r in reqs), default=t_start)
@@ -207,6 +230,7 @@ def check(records):
         "requests_per_op": {k: dict(v) for k, v in sorted(ops.items())},
         "password_changes": sum(1 for p in passwds if p.get("ok")),
         "faults": per,
+        "fault_kinds": kinds,
         "violations": {k: len(v) for k, v in violations.items()},
         "violation_examples": {k: v[:MAX_SHOWN] for k, v in violations.items()},
         "bound_s": BOUND_S, "settle_s": SETTLE_S, "grace_s": grace,
@@ -225,11 +249,20 @@ def render(rep):
         out.append("%-18s %-38s %7.1fs %8d %7d %11.2f%% %9.2fs"
                    % (f["fault"], f["what"][:38], f["healed_s"], f["requests"], f["failed"],
                       100 * f["availability"], f["recovery_s"]))
+    out += ["", "%-18s %5s %15s %13s %13s %15s %13s" % (
+        "per kind", "times", "failed/total", "availability", "recovery max", "HAProxy f/t",
+        "HAProxy avail")]
+    for name, k in rep["fault_kinds"].items():
+        out.append("%-18s %5d %15s %12.2f%% %12.2fs %15s %12.2f%%" % (
+            name, k["times"], "%d/%d" % (k["failed"], k["requests"]),
+            100 * (1 - k["failed"] / k["requests"]) if k["requests"] else 100,
+            k["recovery_s"], "%d/%d" % (k["lb_failed"], k["lb_requests"]),
+            100 * (1 - k["lb_failed"] / k["lb_requests"]) if k["lb_requests"] else 100))
     out.append("")
     total = sum(rep["violations"].values())
     out.append("invariant violations: %d" % total)
     for k in ("revoked_never_accepted", "one_successor", "nothing_lost", "no_5xx_outside_faults",
-              "no_crash", "load_error"):
+              "no_crash", "every_fault_kind", "load_error"):
         if k in rep["violations"] or k != "load_error":
             out.append("  %-24s %d" % (k, rep["violations"].get(k, 0)))
     for k, ex in rep["violation_examples"].items():

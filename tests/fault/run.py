@@ -5,7 +5,8 @@ Started here, on 127.0.0.1 and ephemeral ports, in temp dirs: PostgreSQL (tests/
 Redis with a replica and 3 sentinels (tests/integration/redis_util.SentinelSet), 3 jwtd
 instances on both (JWTD_REDIS_URL=redis-sentinel://...), and HAProxy (tests/fault/haproxy.cfg.in)
 in front of them. A mixed load runs for FAULT_SECONDS (default 60) while faults are injected
-one after the other, again and again:
+one after the other, in this order, again and again (and past FAULT_SECONDS until every
+kind has been injected once; the checker fails a history that misses one):
 
     jwtd_kill         kill -9 of one instance, restarted 2 s later
     redis_master_kill kill -9 of the Redis master: Sentinel fails over; the old one restarts
@@ -75,7 +76,10 @@ class History:
 
 
 class Instance:
-    """One jwtd; .expected_down while the test itself killed it."""
+    """One jwtd; .expected_down while the test itself killed it, .ended the processes the
+    test killed or stopped (a process is only a crash if it is not among them: the flag
+    alone raced with a restart, the watcher seeing the old process dead and the flag
+    already cleared)."""
 
     def __init__(self, idx, env):
         self.idx = idx
@@ -86,11 +90,12 @@ class Instance:
         self.url = "http://127.0.0.1:%d" % self.port
         self.log = open(os.path.join(self.dir, "stderr.log"), "ab")
         self.expected_down = False
+        self.ended = set()
 
     def start(self):
-        self.expected_down = False
         self.proc = subprocess.Popen([jwtd_bin(), "serve"], env=self.env, cwd=self.dir,
                                      stdout=subprocess.DEVNULL, stderr=self.log)
+        self.expected_down = False
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -105,11 +110,14 @@ class Instance:
 
     def kill(self):
         self.expected_down = True
+        self.ended.add(self.proc.pid)
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
 
     def stop(self):
         self.expected_down = True
+        if self.proc:
+            self.ended.add(self.proc.pid)
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -478,7 +486,7 @@ def main():
                        capture_output=True, text=True, timeout=60, cwd=sys_.dir)
         hist.write({"k": "meta", "seconds": seconds, "seed": seed, "grace_s": GRACE_S,
                     "wall": time.time(),
-                    "instances": INSTANCES, "workers": int(os.environ.get("FAULT_WORKERS", "4")),
+                    "instances": INSTANCES, "fault_kinds": FAULTS, "workers": int(os.environ.get("FAULT_WORKERS", "4")),
                     "t": time.monotonic()})
         workers = [Worker(n, sys_, hist, stop, seed + n)
                    for n in range(int(os.environ.get("FAULT_WORKERS", "4")))]
@@ -490,7 +498,8 @@ def main():
             while not stop.is_set():
                 for i in sys_.instances:
                     p = i.proc
-                    if p and p.poll() is not None and not i.expected_down and p.pid not in seen:
+                    if (p and p.poll() is not None and not i.expected_down
+                            and p.pid not in i.ended and p.pid not in seen):
                         seen.add(p.pid)
                         hist.write({"k": "crash", "instance": i.idx, "status": p.returncode,
                                     "t": time.monotonic()})
@@ -500,7 +509,9 @@ def main():
         quiet = 6.0  # seconds of normal operation between two faults
         k = 0
         time.sleep(min(quiet, seconds / 6))
-        while time.monotonic() < t_end - 5:
+        # Round robin over FAULTS, and past the end of the run if need be so that every kind
+        # is injected at least once whatever FAULT_SECONDS is.
+        while time.monotonic() < t_end - 5 or k < len(FAULTS):
             name = FAULTS[k % len(FAULTS)]
             k += 1
             t0 = time.monotonic()
@@ -515,7 +526,10 @@ def main():
             if after:
                 after()
             wait_ready(sys_)
-            time.sleep(min(quiet, max(0.0, t_end - time.monotonic())))
+            # the quiet time in full while kinds remain (past the end too), so that each
+            # fault's window (healing + 5 s) does not take in the next fault's failures
+            left = quiet if k < len(FAULTS) else max(0.0, t_end - time.monotonic())
+            time.sleep(min(quiet, left))
         stop.set()
         for w in workers:
             w.join(timeout=30)
