@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "auth/mfa.h"
 #include "auth/oidc_internal.h"
 #include "common/b64url.h"
 #include "common/err.h"
