@@ -374,5 +374,9 @@ void cfg__oidc_markdown(buf_t *b)
            "secret (client_secret_basic or client_secret_post, as the provider supports); unset "
            "= a public client (PKCE only) |\n"
            "| `JWTD_OIDC_<NAME>_SCOPES` | string | `" OIDC_DEFAULT_SCOPES "` | scopes asked "
-           "for, space-separated; must include `openid` |\n");
+           "for, space-separated; must include `openid` |\n"
+           "| `JWTD_OIDC_<NAME>_TRUST_MFA` | bool | `false` | an ID token whose `amr` proves a "
+           "multi-factor sign-in at the provider (`mfa`, `otp`, `hwk`, `swk`, `sc`, `sms`, "
+           "`tel`) stands for jwtd's second step (and for `JWTD_MFA_REQUIRED_ROLES`); false = a "
+           "user with a factor of jwtd's is asked for it after the provider (docs/mfa.md) |\n");
 }
