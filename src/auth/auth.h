@@ -321,6 +321,10 @@ typedef struct {
     char mfa_token[65];
     char *mfa_factors;
     size_t mfa_factors_len;
+    /* a password login finished by its second step (auth/mfa.h), with device tokens on: the
+       device token it earned, as a one-step login earns one (heap, NULL = none) */
+    char *device_token;
+    size_t device_token_len;
 } auth_pair_t;
 
 /* Frees user_json and wipes the tokens. Safe on a zeroed or disposed struct. */
@@ -891,6 +895,29 @@ void auth_guard_use_once(auth_t *a, const char *jti, int64_t exp, auth_guard_cb 
  */
 void auth_guard_family_network(auth_t *a, const char *sid, const char *net, uint32_t window_s,
                                auth_guard_cb cb, void *arg);
+
+/* ==== housekeeping (flush.c, `jwtd flush-expired`) ============================================ */
+
+/* Rows deleted per table by auth_flush_expired. */
+typedef struct {
+    int64_t mfa_challenges; /* second steps of logins */
+    int64_t oauth_codes;    /* authorization codes */
+    int64_t oidc_states;    /* social sign-ins in progress */
+    int64_t email_tokens;   /* e-mailed links and codes */
+    int64_t mail_outbox;    /* delivered, failed or void mails */
+} auth_flush_stats_t;
+
+/*
+ * Deletes the rows of the auth tables that can no longer matter (db_flush_expired does the
+ * token tables): MFA challenges expired and older than the per-user attempt window
+ * (AUTH_MFA_USER_WINDOW_S, their failures still count until then); OAuth authorization codes
+ * expired for an hour (a replayed code is recognised, and revokes what it issued, until
+ * then); social sign-in states expired; e-mailed links and codes expired for a day; mails
+ * no longer pending and a week old. Passkey challenges live in the store with a TTL and
+ * need nothing. Each table in its own statement. OUT: *stats (may be NULL; counts of the
+ * statements that ran). Returns 0 or the database's error. Blocking.
+ */
+int auth_flush_expired(struct db *db, int64_t now, auth_flush_stats_t *stats);
 
 /* ==== the audit trail (the audit_log table) =================================================== */
 

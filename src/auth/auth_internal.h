@@ -164,6 +164,26 @@ void auth__guard_login_done(auth_t *a, const char *username, const auth_client_t
  */
 int auth__login_user(auth_t *a, const db_user_t *u, const auth_client_t *client, const char *method,
                      int64_t now, auth_pair_t *out);
+/*
+ * After a right first factor (amr: how; client: the family and bind of the login): 1 when
+ * the login may issue its session; ERR_MFA_REQUIRED with a challenge in out when the user
+ * has a second factor (with AUTH_AMR_HWK in amr, a passkey sign-in, only a TOTP factor
+ * counts: a second passkey is no other factor); ERR_MFA_ENROLL_REQUIRED with an enrolment
+ * token in out when the user's role requires one and there is none; or the error.
+ */
+int auth__second_step(auth_t *a, const db_user_t *u, const auth_client_t *client, int64_t now,
+                      unsigned amr, auth_pair_t *out);
+/* Whether user_id has an active TOTP factor. OUT: *has. Returns 0 or ERR_UNAVAILABLE. */
+int auth__mfa_has_totp(auth_t *a, int64_t user_id, bool *has);
+
+/* ---- housekeeping (flush.c: auth_flush_expired) ---------------------------------------------- */
+
+/* Each deletes its module's rows that can no longer matter (see auth_flush_expired). OUT:
+   the rows deleted. Return 0 or the database's error. */
+int auth__mfa_flush(db_t *db, int64_t now, int64_t *deleted);
+int auth__oidc_flush(db_t *db, int64_t now, int64_t *deleted);
+int auth__oauth_flush(db_t *db, int64_t now, int64_t *deleted);
+int auth__outbox_flush(db_t *db, int64_t now, int64_t *mails, int64_t *links);
 
 /* ---- mail (outbox.c, lifecycle.c; mail.h) --------------------------------------------------- */
 

@@ -54,6 +54,10 @@ void auth_pair_dispose(auth_pair_t *p)
         return;
     free(p->user_json);
     free(p->mfa_factors);
+    if (p->device_token) {
+        OPENSSL_cleanse(p->device_token, p->device_token_len);
+        free(p->device_token);
+    }
     OPENSSL_cleanse(p, sizeof *p);
     memset(p, 0, sizeof *p);
 }
@@ -87,7 +91,7 @@ static void claims_how(jsonw_t *w, unsigned amr, int64_t auth_time)
 {
     if (auth_time <= 0)
         return;
-    static const char *const names[] = {"pwd", "otp", "mfa", "hwk", "user"};
+    static const char *const names[] = {"pwd", "otp", "mfa", "hwk", "user", "ext"};
     jsonw_raw(w, ",\"amr\":[");
     bool first = true;
     for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -211,16 +215,13 @@ static int sign_enroll(const auth_t *a, const db_user_t *u, int64_t now, auth_pa
                            now, out->access, &out->access_len);
 }
 
-/*
- * After a right password: 1 when the login may issue its session; ERR_MFA_REQUIRED with a
- * challenge when the user has a second factor; ERR_MFA_ENROLL_REQUIRED with an enrolment
- * token when the user's role requires one and there is none; or the error.
- */
-static int second_step(auth_t *a, const db_user_t *u, const auth_client_t *client, int64_t now,
-                       unsigned amr, auth_pair_t *out)
+/* See auth_internal.h. */
+int auth__second_step(auth_t *a, const db_user_t *u, const auth_client_t *client, int64_t now,
+                      unsigned amr, auth_pair_t *out)
 {
     bool has = false;
-    int rc = auth_mfa_has_factor(a, u->id, &has);
+    int rc = (amr & AUTH_AMR_HWK) ? auth__mfa_has_totp(a, u->id, &has)
+                                  : auth_mfa_has_factor(a, u->id, &has);
     if (rc != 0)
         return rc;
     if (has) {
@@ -305,7 +306,7 @@ int auth_login(auth_t *a, const char *username, const char *password, size_t pas
         }
         OPENSSL_cleanse(h, sizeof h);
     }
-    rc = second_step(a, &u, client, now, AUTH_AMR_PWD, out);
+    rc = auth__second_step(a, &u, client, now, AUTH_AMR_PWD, out);
     if (rc == 1)
         rc = auth__issue_session(a, &u, client, now, AUTH_AMR_PWD, now, out);
     else if (rc == ERR_MFA_REQUIRED || rc == ERR_MFA_ENROLL_REQUIRED) {
@@ -327,7 +328,7 @@ int auth__login_user(auth_t *a, const db_user_t *u, const auth_client_t *client,
                      int64_t now, auth_pair_t *out)
 {
     /* an e-mailed code is one factor: a user with a second one still needs it */
-    int rc = second_step(a, u, client, now, AUTH_AMR_OTP, out);
+    int rc = auth__second_step(a, u, client, now, AUTH_AMR_OTP, out);
     if (rc == 1)
         rc = auth__issue_session(a, u, client, now, AUTH_AMR_OTP, now, out);
     else if (rc == ERR_MFA_REQUIRED || rc == ERR_MFA_ENROLL_REQUIRED)

@@ -47,7 +47,7 @@
 /* ==== amr ======================================================================================
  */
 
-static const char *const amr_names[] = {"pwd", "otp", "mfa", "hwk", "user"};
+static const char *const amr_names[] = {"pwd", "otp", "mfa", "hwk", "user", "ext"};
 #define N_AMR (sizeof amr_names / sizeof amr_names[0])
 
 /* See mfa.h. */
@@ -166,6 +166,7 @@ enum {
     R_USE,
     C_INSERT,
     C_PRUNE,
+    C_FLUSH,
     C_GET,
     C_USER_FAILURES,
     C_FAIL,
@@ -235,6 +236,9 @@ static const db_stmt_def_t mfa_sql[MFA__N] = {
     /* user_id, before */
     [C_PRUNE] = {.name = "mfa_challenge_prune",
                  .sql = "DELETE FROM mfa_challenges WHERE user_id = ?1 AND created_at < ?2"},
+    /* now, before: expired and older than the per-user attempt window (auth__mfa_flush) */
+    [C_FLUSH] = {.name = "mfa_challenge_flush",
+                 .sql = "DELETE FROM mfa_challenges WHERE expires_at <= ?1 AND created_at < ?2"},
     /* token_hash -> user_id, family, bind, amr, expires_at, attempts, used_at */
     [C_GET] = {.name = "mfa_challenge_get",
                .sql = "SELECT user_id, family, bind, amr, expires_at, attempts, used_at FROM "
@@ -450,6 +454,16 @@ static void token_hash(const char *token, char hex[65])
 
 /* ==== factors ==================================================================================
  */
+
+/* See auth_internal.h. */
+int auth__mfa_has_totp(auth_t *a, int64_t user_id, bool *has)
+{
+    db_param_t p[] = {db_int(user_id)};
+    int64_t one = 0;
+    int rc = db_query_one(a->db, SQL(F_HAS), p, 1, db_row_read_int, &one);
+    *has = rc == 0;
+    return rc == ERR_NOT_FOUND ? 0 : auth__map_db(rc);
+}
 
 /* See mfa.h. */
 int auth_mfa_has_factor(auth_t *a, int64_t user_id, bool *has)
@@ -691,6 +705,14 @@ int auth_mfa_factor_delete(auth_t *a, int64_t user_id, int64_t id, int64_t now)
 /* ==== challenges ===============================================================================
  */
 
+/* See auth_internal.h. A challenge's failed attempts count against its user for
+   AUTH_MFA_USER_WINDOW_S after it was made, so it stays that long even when expired. */
+int auth__mfa_flush(db_t *db, int64_t now, int64_t *deleted)
+{
+    db_param_t p[] = {db_int(now), db_int(now - AUTH_MFA_USER_WINDOW_S)};
+    return db_exec(db, SQL(C_FLUSH), p, 2, deleted);
+}
+
 /* See mfa.h. */
 int auth_mfa_challenge_new(auth_t *a, int64_t user_id, unsigned amr, const char *family,
                            const char *bind, int64_t now, char token[AUTH_MFA_TOKEN_LEN + 1],
@@ -828,6 +850,17 @@ int auth_mfa_challenge_complete(auth_t *a, const char *token, const auth_mfa_cha
                    .username = u.username, .sid = out->sid, .reason = "mfa");
     else
         auth_pair_dispose(out);
+    if (rc == 0 && (c->amr & AUTH_AMR_PWD) && auth_device_tokens_enabled(a)) {
+        /* the password was right: the client earns its device token now, as a login of
+           one step does (the login guard's trusted device, device.c) */
+        out->device_token = xmalloc(AUTH_TOKEN_MAX + 1);
+        if (auth_device_token_issue(a, u.username, now, out->device_token, AUTH_TOKEN_MAX + 1,
+                                    &out->device_token_len) != 0) {
+            free(out->device_token); /* the login stands; the client stays untrusted */
+            out->device_token = NULL;
+            out->device_token_len = 0;
+        }
+    }
     db_user_dispose(&u);
     return rc;
 }

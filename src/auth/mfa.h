@@ -34,12 +34,15 @@
 #define AUTH_AMR_MFA  0x04u /* more than one factor */
 #define AUTH_AMR_HWK  0x08u /* proof of possession of a hardware key (passkey) */
 #define AUTH_AMR_USER 0x10u /* user presence/verification by the authenticator */
+/* jwtd's own value, not one of RFC 8176's: the first factor was a sign-in at an external
+   OpenID Connect provider (social sign-in, auth/oidc.h) */
+#define AUTH_AMR_EXT 0x20u
 
-/* Room for the space-separated text of every value ("pwd otp mfa hwk user"). */
-#define AUTH_AMR_TEXT_MAX 24
+/* Room for the space-separated text of every value ("pwd otp mfa hwk user ext"). */
+#define AUTH_AMR_TEXT_MAX 32
 /* The values of amr separated by spaces (the sessions table's column), "" for none. */
 void auth_amr_text(unsigned amr, char out[AUTH_AMR_TEXT_MAX]);
-/* Parses one RFC 8176 value ("otp"); 0 when it is not one of the five above. Pure. */
+/* Parses one value ("otp"); 0 when it is not one of the six above. Pure. */
 unsigned auth_amr_bit(const char *name, size_t len);
 
 /* Step-up: how recent a sign-in must be for a sensitive action (removing a factor). */

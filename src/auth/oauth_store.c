@@ -581,3 +581,11 @@ int auth_oauth_check_keys(auth_t *a)
               n);
     return ERR_CONFIG;
 }
+
+/* See auth_internal.h. Codes expired for an hour: until then a replayed one is recognised
+   (and revokes what it issued), as the purge before each new code keeps them. */
+int auth__oauth_flush(db_t *db, int64_t now, int64_t *deleted)
+{
+    db_param_t p[] = {db_int(now - 3600)};
+    return db_exec(db, &oauth__sql[OQ_CODE_PURGE], p, DB_NPARAMS(p), deleted);
+}

@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "auth/mfa.h"
 #include "auth/oidc_internal.h"
 #include "common/b64url.h"
 #include "common/err.h"
@@ -40,6 +41,7 @@
 
 struct provider {
     char *name, *issuer, *client_id, *client_secret, *scopes;
+    bool trust_mfa;     /* the ID token's amr may stand for jwtd's second step */
     pthread_mutex_t mu; /* the cached documents below */
     int64_t disc_at;    /* 0 = no discovery document */
     int64_t disc_failed_at;
@@ -91,6 +93,7 @@ int auth_oidc_new(auth_t *a, const auth_oidc_options_t *o, auth_oidc_t **out)
         p->client_id = xstrdup(c->client_id);
         p->client_secret = c->client_secret ? xstrdup(c->client_secret) : NULL;
         p->scopes = xstrdup(c->scopes ? c->scopes : "openid email profile");
+        p->trust_mfa = c->trust_mfa;
         pthread_mutex_init(&p->mu, NULL);
     }
     auth__oidc_http_init();
@@ -456,7 +459,30 @@ void auth_oidc_result_dispose(auth_oidc_result_t *r)
 struct identity {
     char *sub, *email, *preferred_username, *given_name, *family_name;
     bool email_verified;
+    bool mfa; /* the ID token's amr says the provider used more than a password */
 };
+
+/*
+ * Whether an ID token's amr (RFC 8176) proves a multi-factor sign-in at the provider:
+ * "mfa", or a possession factor that a provider only asks for beside the password ("otp",
+ * "hwk", "swk", "sc", "sms", "tel"). Anything else ("pwd" alone, biometrics alone,
+ * unknown values, no amr) does not.
+ */
+static bool amr_is_mfa(const json_t *amr)
+{
+    static const char *const strong[] = {"mfa", "otp", "hwk", "swk", "sc", "sms", "tel"};
+    size_t i;
+    const json_t *v;
+    if (!json_is_array(amr))
+        return false;
+    json_array_foreach(amr, i, v)
+    {
+        for (size_t k = 0; json_is_string(v) && k < sizeof strong / sizeof strong[0]; k++)
+            if (strcmp(json_string_value(v), strong[k]) == 0)
+                return true;
+    }
+    return false;
+}
 
 static void identity_dispose(struct identity *id)
 {
@@ -559,6 +585,7 @@ static const char *check_claims(const struct provider *p, str_t payload, const c
     id->preferred_username = dup_or_null(json_str(c, "preferred_username"), 150);
     id->given_name = dup_or_null(json_str(c, "given_name"), 150);
     id->family_name = dup_or_null(json_str(c, "family_name"), 150);
+    id->mfa = amr_is_mfa(json_object_get(c, "amr"));
 out:
     json_decref(c);
     return why;
@@ -902,8 +929,17 @@ enum auth_oidc_error auth_oidc_finish(auth_oidc_t *o, str_t name, const auth_oid
         e = AUTH_OIDC_ACCOUNT_INACTIVE, why = "inactive";
         goto out;
     }
-    rc = auth_issue_for_user(o->a, user.username, client, now, &out->pair);
-    if (rc != 0) {
+    /* the provider's sign-in is one factor (amr ext): a user with a factor of jwtd's takes
+       the second step, as after a password, unless the provider is trusted to have asked
+       for more than one and its ID token says so */
+    bool trusted_mfa = p->trust_mfa && id.mfa;
+    rc = trusted_mfa ? 1 : auth__second_step(o->a, &user, client, now, AUTH_AMR_EXT, &out->pair);
+    if (rc == 1)
+        rc = auth__issue_session(o->a, &user, client, now,
+                                 AUTH_AMR_EXT | (trusted_mfa ? AUTH_AMR_MFA : 0), now, &out->pair);
+    if (rc == ERR_MFA_REQUIRED || rc == ERR_MFA_ENROLL_REQUIRED) {
+        out->step = rc;
+    } else if (rc != 0) {
         e = rc == ERR_NO_ACTIVE_ACCOUNT ? AUTH_OIDC_ACCOUNT_INACTIVE : AUTH_OIDC_UNAVAILABLE;
         why = "session";
         goto out;
@@ -919,9 +955,10 @@ out:
         if (out->created)
             audit_info(NULL, .event = "signup", .outcome = "success", .user_id = uid,
                        .username = created_name, .reason = "oidc", .detail = detail);
-        audit_info(NULL, .event = "login", .outcome = "success", .user_id = uid,
-                   .username = user.username, .sid = out->pair.sid, .reason = "oidc",
-                   .detail = detail);
+        if (out->step == 0) /* (a second step was audited as mfa_challenge) */
+            audit_info(NULL, .event = "login", .outcome = "success", .user_id = uid,
+                       .username = user.username, .sid = out->pair.sid, .reason = "oidc",
+                       .detail = detail);
     } else {
         char detail[96];
         snprintf(detail, sizeof detail, "provider=%s error=%s", p ? p->name : "unknown",

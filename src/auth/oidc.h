@@ -46,6 +46,8 @@ typedef struct {
     const char *client_id;     /* jwtd's client at the provider */
     const char *client_secret; /* NULL = public client (PKCE only) */
     const char *scopes;        /* space-separated, with openid */
+    bool trust_mfa;            /* an ID token whose amr says multi-factor ("mfa", "otp", "hwk", ...)
+                                  stands for jwtd's own second step; false = the user's factor is asked */
 } auth_oidc_provider_t;
 
 typedef struct {
@@ -119,9 +121,15 @@ typedef struct {
     str_t state, code, error, bind;
 } auth_oidc_callback_t;
 
-/* A signed-in callback: the session's tokens and where to go. */
+/*
+ * A signed-in callback: the session's tokens and where to go. Or, when step is not 0, the
+ * sign-in needs jwtd's second step (the user has a factor, auth/mfa.h): step is
+ * ERR_MFA_REQUIRED with pair.mfa_token and pair.mfa_factors (a challenge of the "cookie"
+ * family), or ERR_MFA_ENROLL_REQUIRED with an enrolment token in pair.access; no session.
+ */
 typedef struct {
     auth_pair_t pair;
+    int step;     /* 0, ERR_MFA_REQUIRED or ERR_MFA_ENROLL_REQUIRED */
     char *next;   /* heap: the path stored at start */
     bool created; /* a new account */
     bool linked;  /* an existing account linked by e-mail */
@@ -130,10 +138,12 @@ void auth_oidc_result_dispose(auth_oidc_result_t *r);
 
 /*
  * Finishes a sign-in (BLOCKS: the state consumed, the code exchanged, the ID token
- * verified, the account found, linked or created, a session issued). client is recorded on
- * the session. Returns an auth_oidc_error; on AUTH_OIDC_OK *out holds the session (dispose
- * it). Each failure is logged and audited with its reason; nothing of it reaches the
- * browser but the code.
+ * verified, the account found, linked or created, a session issued with amr ["ext"], or
+ * ["ext","mfa"] when the provider is trusted for MFA and its ID token's amr proves it; a
+ * user with a factor of jwtd's otherwise gets the second step, see out->step). client is
+ * recorded on the session (its family and bind on the second step's challenge). Returns an
+ * auth_oidc_error; on AUTH_OIDC_OK *out holds the session (dispose it). Each failure is logged and
+ * audited with its reason; nothing of it reaches the browser but the code.
  */
 enum auth_oidc_error auth_oidc_finish(auth_oidc_t *o, str_t name, const auth_oidc_callback_t *cb,
                                       const auth_client_t *client, int64_t now,

@@ -84,6 +84,13 @@ void auth__oidc_state_dispose(auth__oidc_state_t *s)
     memset(s, 0, sizeof *s);
 }
 
+/* See auth_internal.h. */
+int auth__oidc_flush(db_t *db, int64_t now, int64_t *deleted)
+{
+    db_param_t p[] = {db_int(now)};
+    return db_exec(db, &oidc_sql[ST_PURGE], p, DB_NPARAMS(p), deleted);
+}
+
 /* See oidc_internal.h. */
 int auth__oidc_state_put(db_t *db, const char *state_hash, const auth__oidc_state_t *s, int64_t now)
 {

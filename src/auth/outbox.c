@@ -44,7 +44,8 @@
 #define MAX_ATTEMPTS   10
 #define KEEP_DONE_S    (7 * 86400) /* sent, failed and void rows are deleted after this */
 #define HOUSEKEEPING_S 600
-#define POLL_MS        500 /* how often due mail is looked for */
+#define KEEP_LINKS_S   86400 /* e-mailed links and codes are deleted a day after they expire */
+#define POLL_MS        500   /* how often due mail is looked for */
 
 struct auth_mailer {
     auth_mail_options_t o;
@@ -187,17 +188,22 @@ int auth_mail_probe(const auth_mail_options_t *o, char *msg, size_t cap)
 /* Claims and delivers one batch. Returns how many rows it claimed. */
 static int run_batch(struct auth_mailer *m, int64_t now);
 
+/* See auth_internal.h. */
+int auth__outbox_flush(db_t *db, int64_t now, int64_t *mails, int64_t *links)
+{
+    db_param_t p[] = {db_int(now - KEEP_DONE_S)};
+    db_param_t q[] = {db_int(now - KEEP_LINKS_S)};
+    int rc = db_exec(db, &OUTBOX_PRUNE, p, 1, mails);
+    return rc == 0 ? db_exec(db, &TOKENS_PRUNE, q, 1, links) : rc;
+}
+
 static void housekeeping(struct auth_mailer *m, int64_t now)
 {
     if (now - m->last_housekeeping < HOUSEKEEPING_S)
         return;
     m->last_housekeeping = now;
-    db_param_t p[] = {db_int(now - KEEP_DONE_S)};
     int64_t rows = 0, tokens = 0;
-    int rc = db_exec(m->db, &OUTBOX_PRUNE, p, 1, &rows);
-    db_param_t q[] = {db_int(now - 86400)};
-    if (rc == 0)
-        rc = db_exec(m->db, &TOKENS_PRUNE, q, 1, &tokens);
+    int rc = auth__outbox_flush(m->db, now, &rows, &tokens);
     if (rc != 0)
         log_warn("msg=\"outbox housekeeping failed\" err=%s", err_name(rc));
     else if (rows || tokens)

@@ -287,8 +287,8 @@ static int append_ids(auth_t *a, int64_t user_id, buf_t *out)
     return db_query(a->db, &S_IDS, p, 1, read_id, &c);
 }
 
-static int webauthn_issue(auth_t *a, int64_t user_id, const auth_client_t *client, int64_t now,
-                          auth_pair_t *out);
+static int webauthn_issue(auth_t *a, int64_t user_id, bool uv, const auth_client_t *client,
+                          int64_t now, auth_pair_t *out);
 
 /* ==== registration ========================================================================== */
 
@@ -574,7 +574,8 @@ static int complete_mfa(auth_t *a, const char *token, int64_t user_id, const cha
         rc = ERR_MFA_TOKEN_INVALID;
     if (rc != 0)
         return rc;
-    if (c.user_id != user_id || (c.bind[0] && strcmp(c.bind, bind ? bind : "") != 0))
+    if (c.user_id != user_id || (c.bind[0] && strcmp(c.bind, bind ? bind : "") != 0) ||
+        (c.amr & AUTH_AMR_HWK)) /* a passkey sign-in's second step is no other passkey */
         return ERR_MFA_TOKEN_INVALID;
     rc = auth_mfa_challenge_complete(a, token, &c, AUTH_AMR_HWK, client, now, out);
     if (rc == 0)
@@ -687,7 +688,7 @@ int auth_webauthn_login(auth_t *a, json_t *body, const char *bind, const auth_cl
     if (strncmp(extra, "mfa:", 4) == 0)
         rc = complete_mfa(a, extra + 4, c.user_id, bind, client, now, out, family);
     else
-        rc = webauthn_issue(a, c.user_id, client, now, out);
+        rc = webauthn_issue(a, c.user_id, (as.flags & WA_FLAG_UV) != 0, client, now, out);
 done:
     free(c.key_b64);
     free(cdj);
@@ -696,9 +697,15 @@ done:
     return rc;
 }
 
-/* A passkey sign-in's session: amr hwk + user, auth_time now. */
-static int webauthn_issue(auth_t *a, int64_t user_id, const auth_client_t *client, int64_t now,
-                          auth_pair_t *out)
+/*
+ * A passkey sign-in's session: amr hwk + user, auth_time now. A passkey that verified its
+ * user (UV: a PIN or a biometric on the authenticator) is a multi-factor authenticator
+ * (NIST SP 800-63B: something you have, unlocked by something you know or are), so it
+ * satisfies JWTD_MFA_REQUIRED_ROLES; without UV it is one factor, and a user of such a role
+ * gets the second step (a TOTP factor) or, without one, only an enrolment token.
+ */
+static int webauthn_issue(auth_t *a, int64_t user_id, bool uv, const auth_client_t *client,
+                          int64_t now, auth_pair_t *out)
 {
     db_user_t u;
     memset(&u, 0, sizeof u);
@@ -712,7 +719,11 @@ static int webauthn_issue(auth_t *a, int64_t user_id, const auth_client_t *clien
         db_user_dispose(&u);
         return ERR_NO_ACTIVE_ACCOUNT;
     }
-    rc = auth__issue_session(a, &u, client, now, AUTH_AMR_HWK | AUTH_AMR_USER, now, out);
+    rc = 1;
+    if (!uv && (a->opts.mfa_required_roles & (1u << u.role)))
+        rc = auth__second_step(a, &u, client, now, AUTH_AMR_HWK | AUTH_AMR_USER, out);
+    if (rc == 1)
+        rc = auth__issue_session(a, &u, client, now, AUTH_AMR_HWK | AUTH_AMR_USER, now, out);
     if (rc == 0)
         audit_info(NULL, .event = "login", .outcome = "success", .user_id = u.id,
                    .username = u.username, .sid = out->sid, .reason = "passkey");

@@ -45,7 +45,8 @@ typedef struct {
 
 /*
  * One OpenID Connect provider jwtd signs users in with (JWTD_OIDC_PROVIDERS lists their
- * names; JWTD_OIDC_<NAME>_ISSUER, _CLIENT_ID, _CLIENT_SECRET_FILE and _SCOPES set each one:
+ * names; JWTD_OIDC_<NAME>_ISSUER, _CLIENT_ID, _CLIENT_SECRET_FILE, _SCOPES and _TRUST_MFA set
+ * each one:
  * per-name variables, read by src/config/oidc.c rather than table rows).
  */
 struct cfg_oidc_provider {
@@ -54,6 +55,8 @@ struct cfg_oidc_provider {
     char *client_id;          /* required */
     char *client_secret_file; /* NULL = a public client (PKCE only) */
     char *scopes;             /* space-separated, always with openid */
+    bool trust_mfa; /* _TRUST_MFA: an ID token whose amr proves multi-factor sign-in at the
+                       provider stands for jwtd's second step (default false) */
 };
 
 /* Upper bound on the number of table rows (checked at compile time in table.c). */

@@ -1,10 +1,10 @@
 /*
  * oidc.c - the per-name variables of social sign-in: JWTD_OIDC_<NAME>_ISSUER, _CLIENT_ID,
- * _CLIENT_SECRET_FILE and _SCOPES for each name of JWTD_OIDC_PROVIDERS.
+ * _CLIENT_SECRET_FILE, _SCOPES and _TRUST_MFA for each name of JWTD_OIDC_PROVIDERS.
  *
  * DESIGN: their names depend on a value (the provider list), so they cannot be rows of the
  * table. While loading, a name that is no row but has the shape JWTD_OIDC_<NAME>_<FIELD>
- * (FIELD one of the four above) is kept aside with its value (cfg__oidc_take), whatever
+ * (FIELD one of the five above) is kept aside with its value (cfg__oidc_take), whatever
  * order the sources give them in; cfg_finish, once JWTD_OIDC_PROVIDERS is final, builds
  * one struct cfg_oidc_provider per listed name from them (cfg__oidc_finish), checks each
  * one and warns about values for names that are not listed. `jwtd config` prints them
@@ -29,9 +29,9 @@
 #define OIDC_MAX_VALUE      2048
 
 /* The per-name fields, in the order they print. */
-enum oidc_field { F_ISSUER, F_CLIENT_ID, F_CLIENT_SECRET_FILE, F_SCOPES, F_COUNT };
+enum oidc_field { F_ISSUER, F_CLIENT_ID, F_CLIENT_SECRET_FILE, F_SCOPES, F_TRUST_MFA, F_COUNT };
 static const char *const field_suffix[F_COUNT] = {"_ISSUER", "_CLIENT_ID", "_CLIENT_SECRET_FILE",
-                                                  "_SCOPES"};
+                                                  "_SCOPES", "_TRUST_MFA"};
 
 struct oidc_var {
     char *name; /* upper-case NAME part ("MY_IDP") */
@@ -247,6 +247,7 @@ int cfg__oidc_finish(struct cfg *cfg, char *err, size_t cap)
         const char *client_id = var_value(cfg, n, F_CLIENT_ID);
         const char *secret = var_value(cfg, n, F_CLIENT_SECRET_FILE);
         const char *scopes = var_value(cfg, n, F_SCOPES);
+        const char *trust_mfa = var_value(cfg, n, F_TRUST_MFA);
         if (!issuer || !*issuer || !client_id || !*client_id) {
             cfg__errf(err, cap, NULL, NULL,
                       "JWTD_OIDC_PROVIDERS lists %s: set JWTD_OIDC_%s_ISSUER and "
@@ -266,6 +267,10 @@ int cfg__oidc_finish(struct cfg *cfg, char *err, size_t cap)
         }
         if (scopes && scopes_check(scopes, why, sizeof why) != 0) {
             cfg__errf(err, cap, NULL, NULL, "JWTD_OIDC_%s_SCOPES: %s", n, why);
+            return ERR_CONFIG;
+        }
+        if (trust_mfa && *trust_mfa && cfg_parse_bool(str_cstr(trust_mfa), &p->trust_mfa) != 0) {
+            cfg__errf(err, cap, NULL, NULL, "JWTD_OIDC_%s_TRUST_MFA: expected true or false", n);
             return ERR_CONFIG;
         }
         p->issuer = xstrdup(issuer);
@@ -309,7 +314,8 @@ int cfg__oidc_format(const struct cfg *cfg, buf_t *out)
     int rc = 0;
     for (size_t i = 0; i < cfg->oidc_count; i++) {
         const struct cfg_oidc_provider *p = &cfg->oidc[i];
-        const char *values[F_COUNT] = {p->issuer, p->client_id, p->client_secret_file, p->scopes};
+        const char *values[F_COUNT] = {p->issuer, p->client_id, p->client_secret_file, p->scopes,
+                                       p->trust_mfa ? "true" : "false"};
         char n[64];
         env_name(p->name, n, sizeof n);
         for (int f = 0; f < F_COUNT; f++)
@@ -337,8 +343,9 @@ bool cfg__oidc_keep_running(struct cfg *next, const struct cfg *running)
     for (size_t i = 0; i < running->oidc_count; i++) {
         const struct cfg_oidc_provider *p = &running->oidc[i];
         next->oidc[i] = (struct cfg_oidc_provider){
-            xstrdup(p->name), xstrdup(p->issuer), xstrdup(p->client_id),
-            p->client_secret_file ? xstrdup(p->client_secret_file) : NULL, xstrdup(p->scopes)};
+            xstrdup(p->name),      xstrdup(p->issuer),
+            xstrdup(p->client_id), p->client_secret_file ? xstrdup(p->client_secret_file) : NULL,
+            xstrdup(p->scopes),    p->trust_mfa};
     }
     next->oidc_count = running->oidc_count;
     return true;
@@ -367,5 +374,9 @@ void cfg__oidc_markdown(buf_t *b)
            "secret (client_secret_basic or client_secret_post, as the provider supports); unset "
            "= a public client (PKCE only) |\n"
            "| `JWTD_OIDC_<NAME>_SCOPES` | string | `" OIDC_DEFAULT_SCOPES "` | scopes asked "
-           "for, space-separated; must include `openid` |\n");
+           "for, space-separated; must include `openid` |\n"
+           "| `JWTD_OIDC_<NAME>_TRUST_MFA` | bool | `false` | an ID token whose `amr` proves a "
+           "multi-factor sign-in at the provider (`mfa`, `otp`, `hwk`, `swk`, `sc`, `sms`, "
+           "`tel`) stands for jwtd's second step (and for `JWTD_MFA_REQUIRED_ROLES`); false = a "
+           "user with a factor of jwtd's is asked for it after the provider (docs/mfa.md) |\n");
 }

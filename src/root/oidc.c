@@ -80,7 +80,8 @@ int root__oidc_new(root_t *r, auth_oidc_t **out)
             rc = ERR_CONFIG;
             break;
         }
-        p[i] = (auth_oidc_provider_t){c->name, c->issuer, c->client_id, secrets[i], c->scopes};
+        p[i] = (auth_oidc_provider_t){c->name,    c->issuer, c->client_id,
+                                      secrets[i], c->scopes, c->trust_mfa};
     }
     if (rc == 0) {
         auth_oidc_options_t o = {.providers = p,

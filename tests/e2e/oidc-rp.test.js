@@ -8,7 +8,9 @@
 //   someone whose verified e-mail is a local account's -> signed into that account, linked,
 //   and the link can be removed from the dashboard (the account has a password);
 //   an unverified e-mail -> not linked: a new account;
-//   the provider's "deny" (error=access_denied) -> back on the sign-in page with a message.
+//   the provider's "deny" (error=access_denied) -> back on the sign-in page with a message;
+//   a person with an authenticator app at jwtd -> the sign-in page asks for its code after
+//   the provider (code from npm otplib), then the dashboard.
 // Screenshots go to build/e2e-artifacts/.
 //
 //   cd tests/e2e && npm install && node --test oidc-rp.test.js     (JWTD_BIN picks the binary)
@@ -20,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
+import { generate } from 'otplib';
 import { chromium } from 'playwright-core';
 
 import { ROOT, startJwtd } from '../../clients/js/test/server.mjs';
@@ -173,6 +176,48 @@ describe('social sign-in through oidc-provider in Chromium', () => {
     const { context, page } = await signInWithProvider('unverified-x@example.com');
     await page.waitForURL(/\/app\/dashboard\.html$/);
     await page.getByText('Signed in as unverified-x').waitFor();
+    await context.close();
+  });
+
+  test('a person with a second factor at jwtd is asked for its code after the provider', async () => {
+    const first = await signInWithProvider('mfaperson');
+    await first.page.getByText('Signed in as mfaperson').waitFor();
+    // an authenticator app set up at jwtd (through the API, with the session's token)
+    const secret = await first.page.evaluate(async () => {
+      const { client } = await import('/app/session.js');
+      const e = await (await client.fetch('/auth/mfa/totp/enroll', { method: 'POST' })).json();
+      sessionStorage.setItem('e2e-factor', e.factor_id);
+      return e.secret;
+    });
+    const activated = await first.page.evaluate(async ([code]) => {
+      const { client } = await import('/app/session.js');
+      const res = await client.fetch('/auth/mfa/totp/activate', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ factor_id: sessionStorage.getItem('e2e-factor'), code }),
+      });
+      return res.status;
+    }, [await generate({ secret })]);
+    assert.equal(activated, 200);
+    await first.context.close();
+    // a new browser: the provider signs the person in, then jwtd's page asks for the code
+    const { context, page } = await signInWithProvider('mfaperson');
+    const code = page.getByLabel('Verification code');
+    await code.waitFor();
+    assert.equal(new URL(page.url()).hash, ''); // the mfa_token left the address bar
+    const none = await page.evaluate(async () => (await fetch('/api/auth/refresh/', { method: 'POST' })).status);
+    assert.equal(none, 401); // no session before the code
+    await page.screenshot({ path: join(ARTIFACTS, 'oidc-05-second-step.png') });
+    await code.fill(await generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 }));
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.waitForURL(/\/app\/dashboard\.html$/);
+    await page.getByText('Signed in as mfaperson').waitFor();
+    const amr = await page.evaluate(async () => {
+      const { client } = await import('/app/session.js');
+      const part = client.accessToken.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+      return JSON.parse(atob(part)).amr;
+    });
+    assert.deepEqual(amr, ['otp', 'mfa', 'ext']);
     await context.close();
   });
 

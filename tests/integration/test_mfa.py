@@ -334,3 +334,85 @@ def test_required_roles_get_only_an_enrolment_token(svc_factory):
     # it cannot remove the factor (no step-up with an enrolment token)
     r = s.req("DELETE", "/auth/mfa/factors/" + fid, token=enroll_token)
     assert r.status_code == 401
+
+
+def device_for(token):
+    """The username a device token vouches for (its payload; jwtd checks the signature)."""
+    c = jwt.decode(token, options={"verify_signature": False})
+    assert len(c["device"]) == 32 and c["exp"] > time.time()
+    return c["for"]
+
+
+def test_second_step_earns_the_device_token(svc_factory):
+    s = svc_factory()
+    # a login of one step earns it (the control)
+    r = s.post("/api/token/", {"username": "u_user", "password": TEST_PASSWORD})
+    assert r.status_code == 200 and device_for(r.headers["X-Device-Token"]) == "u_user"
+    # a login finished by its second step earns it too, in the family's way: the header...
+    name, totp, _, _ = enrolled_user(s)
+    r = s.post("/api/token/", {"username": name, "password": TEST_PASSWORD})
+    body = mfa_step(r)
+    assert "X-Device-Token" not in r.headers  # not for the password alone
+    r = s.post("/auth/mfa/verify", {"mfa_token": body["mfa_token"], "code": next_code(totp)})
+    assert r.status_code == 200, r.text
+    assert device_for(r.headers["X-Device-Token"]) == name
+    # ...or the cookie of the browser flow; and it is the login guard's: a trusted device
+    name, totp, _, _ = enrolled_user(s)
+    r = s.post("/api/auth/login/", {"username": name, "password": TEST_PASSWORD},
+               headers={"Origin": s.url})
+    body = mfa_step(r)
+    r = s.post("/auth/mfa/verify", {"mfa_token": body["mfa_token"], "code": next_code(totp)},
+               headers={"Origin": s.url})
+    assert r.status_code == 200, r.text
+    cookie = [c for c in r.headers["Set-Cookie"].split(", ") if c.startswith("device_token=")]
+    assert cookie and "HttpOnly" in cookie[0]
+    assert device_for(cookie[0].split(";")[0].split("=", 1)[1]) == name
+
+
+def test_flush_expired_deletes_the_auth_tables(svc_factory):
+    s = svc_factory()
+    url = s.env["JWTD_DATABASE_URL"]
+    now = int(time.time())
+    uid = pgdb.db_query(url, "SELECT id FROM users WHERE username = ?", "u_user")[0][0]
+    q = lambda sql, *a: pgdb.db_query(url, sql, *a)  # noqa: E731
+    # MFA challenges: expired beyond the per-user attempt window (gone), expired within it
+    # (kept: its wrong codes still count), live (kept)
+    for h, created, expires in (("old", now - 2000, now - 1700), ("recent", now - 400, now - 100),
+                                ("live", now, now + 300)):
+        q("INSERT INTO mfa_challenges (token_hash, user_id, family, bind, amr, created_at, "
+          "expires_at, attempts) VALUES (?, ?, 'simplejwt', '', '1', ?, ?, 1)",
+          h, uid, created, expires)
+    # OAuth codes: expired for more than an hour (gone), for a minute (kept: a replay is
+    # still recognised)
+    q("INSERT INTO oauth_clients (client_id, name, created_at) VALUES ('c1', 'c', ?)", now)
+    for h, expires in (("old", now - 4000), ("recent", now - 60)):
+        q("INSERT INTO oauth_codes (code_hash, client_id, user_id, redirect_uri, auth_time, "
+          "created_at, expires_at) VALUES (?, 'c1', ?, 'https://c.test/cb', ?, ?, ?)",
+          h, uid, now, expires - 60, expires)
+    # social sign-ins in progress: expired (gone), live (kept)
+    for h, expires in (("old", now - 10), ("live", now + 600)):
+        q("INSERT INTO oidc_states (state_hash, provider, bind_hash, nonce, verifier, "
+          "redirect_uri, next, expires_at) VALUES (?, 'p', 'b', 'n', 'v', 'r', '/app/', ?)",
+          h, expires)
+    # e-mailed links: expired two days ago (gone), an hour ago (kept)
+    for h, expires in (("old", now - 2 * 86400), ("recent", now - 3600)):
+        q("INSERT INTO email_tokens (token_hash, user_id, purpose, created_at, expires_at) "
+          "VALUES (?, ?, 'verify', ?, ?)", h, uid, expires - 3600, expires)
+    # mails: sent eight days ago (gone), pending that long (kept; its next attempt is later,
+    # so that the server's sender leaves it alone here), sent today (kept)
+    for state, created in (("sent", now - 8 * 86400), ("pending", now - 8 * 86400),
+                           ("sent", now - 60)):
+        q("INSERT INTO mail_outbox (kind, recipient, message, state, created_at, "
+          "next_attempt_at) VALUES ('verify', 'a@b.test', 'm', ?, ?, ?)", state, created,
+          now + 86400)
+    out = s.cli("flush-expired").stdout.strip()
+    assert out.startswith("deleted ") and out.endswith(
+        ", 1 MFA challenges, 1 OAuth codes, 1 social sign-in states, 1 e-mailed links, 1 mails"), out
+    assert sorted(r[0] for r in q("SELECT token_hash FROM mfa_challenges")) == ["live", "recent"]
+    assert [r[0] for r in q("SELECT code_hash FROM oauth_codes")] == ["recent"]
+    assert [r[0] for r in q("SELECT state_hash FROM oidc_states")] == ["live"]
+    assert [r[0] for r in q("SELECT token_hash FROM email_tokens")] == ["recent"]
+    assert sorted(r[0] for r in q("SELECT state FROM mail_outbox")) == ["pending", "sent"]
+    # nothing left to delete
+    out = s.cli("flush-expired").stdout.strip()
+    assert "MFA" not in out and "OAuth" not in out and "mails" not in out, out

@@ -69,6 +69,7 @@ class Idp:
         self.auth_methods = ["client_secret_basic"]
         self.algs = ["RS256", "HS256"]
         self.token_requests = []
+        self.amr = None  # the ID token's amr, None = none
         handler = self._handler()
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.issuer = "http://127.0.0.1:%d" % self.httpd.server_address[1]
@@ -85,6 +86,8 @@ class Idp:
         for k in ("email", "email_verified", "preferred_username"):
             if k in self.user and self.mode != "claims_in_userinfo":
                 claims[k] = self.user[k]
+        if self.amr is not None:
+            claims["amr"] = self.amr
         key, kid, alg = self.key, self.kid, "RS256"
         m = self.mode
         if m == "wrong_nonce":
@@ -333,6 +336,83 @@ def test_sign_in_creates_account(rp_factory, idp):
     assert rp.sign_in(b2).status_code == 302
     me2, _ = rp.me(b2)
     assert me2["id"] == me["id"] and me2["username"] == "alice"
+
+
+def _step_of(r):
+    """The redirect to the sign-in page's second step: (next, fragment parameters)."""
+    assert r.status_code == 302, r.text
+    loc = urllib.parse.urlsplit(r.headers["Location"])
+    assert loc.path == "/app/" and not loc.netloc, r.headers["Location"]
+    assert "refresh_token=" not in r.headers.get("Set-Cookie", "")  # no session yet
+    return dict(urllib.parse.parse_qsl(loc.query))["next"], dict(urllib.parse.parse_qsl(
+        loc.fragment))
+
+
+def _amr(access):
+    return jwt.decode(access, options={"verify_signature": False})["amr"]
+
+
+def test_second_factor_after_social_sign_in(rp_factory, idp):
+    import pyotp
+    rp = rp_factory()
+    b = rp.browser()
+    assert rp.sign_in(b).status_code == 302
+    access = rp.access(b)
+    assert _amr(access) == ["ext"]  # the provider's sign-in: one factor
+    # the user sets up TOTP at jwtd
+    auth = {"Authorization": "Bearer " + access}
+    e = requests.post(rp.url + "/auth/mfa/totp/enroll", headers=auth, timeout=30).json()
+    totp = pyotp.TOTP(e["secret"])
+    r = requests.post(rp.url + "/auth/mfa/totp/activate", headers=auth, timeout=30,
+                      json={"factor_id": e["factor_id"], "code": totp.now()})
+    assert r.status_code == 200, r.text
+    # the next social sign-in asks for it, as a password login does, even when the
+    # provider says it asked for more (it is not trusted for that by default)
+    idp.amr = ["pwd", "mfa"]
+    b = rp.browser()
+    next_, step = _step_of(rp.sign_in(b, "/app/dashboard.html"))
+    assert next_ == "/app/dashboard.html" and step["factors"] == "totp"
+    assert len(step["mfa_token"]) == 64
+    r = b.post(rp.url + "/auth/mfa/verify", headers={"Origin": rp.url}, timeout=30,
+               json={"mfa_token": step["mfa_token"], "code": totp.at(time.time() + 30)})
+    assert r.status_code == 200, r.text  # the browser flow's answer and its cookie
+    assert "refresh_token=" in r.headers["Set-Cookie"] and set(r.json()) == {"access", "user"}
+    assert _amr(r.json()["access"]) == ["otp", "mfa", "ext"]
+    assert _amr(rp.access(b)) == ["otp", "mfa", "ext"]  # kept by the session
+    # the token is single-use
+    r = b.post(rp.url + "/auth/mfa/verify", headers={"Origin": rp.url}, timeout=30,
+               json={"mfa_token": step["mfa_token"], "code": totp.now()})
+    assert r.status_code == 401 and r.json()["code"] == "mfa_token_invalid"
+
+
+def test_provider_trusted_for_mfa(rp_factory, idp):
+    import pyotp
+    rp = rp_factory(JWTD_OIDC_TEST_TRUST_MFA="true", JWTD_MFA_REQUIRED_ROLES="user")
+    b = rp.browser()
+    # a role that requires MFA: the provider's amr proves it, so the session is full
+    idp.amr = ["pwd", "otp"]
+    assert rp.sign_in(b).headers["Location"] == "/app/dashboard.html"
+    access = rp.access(b)
+    assert _amr(access) == ["mfa", "ext"]
+    # without that proof: the enrolment token first (no factor yet) ...
+    idp.amr = ["pwd"]
+    _, step = _step_of(rp.sign_in(rp.browser()))
+    enroll = step["enroll_token"]
+    assert jwt.decode(enroll, options={"verify_signature": False})["token_type"] == "mfa_enroll"
+    e = requests.post(rp.url + "/auth/mfa/totp/enroll", timeout=30,
+                      headers={"Authorization": "Bearer " + enroll}).json()
+    totp = pyotp.TOTP(e["secret"])
+    r = requests.post(rp.url + "/auth/mfa/totp/activate", timeout=30,
+                      headers={"Authorization": "Bearer " + enroll},
+                      json={"factor_id": e["factor_id"], "code": totp.now()})
+    assert r.status_code == 200, r.text
+    # ... then the second step; with the proof, none
+    _, step = _step_of(rp.sign_in(rp.browser()))
+    assert step["factors"] == "totp" and len(step["mfa_token"]) == 64
+    idp.amr = ["mfa"]
+    b = rp.browser()
+    assert rp.sign_in(b).headers["Location"] == "/app/dashboard.html"
+    assert _amr(rp.access(b)) == ["mfa", "ext"]
 
 
 def test_client_secret_post_when_basic_is_not_offered(rp_factory, idp):
@@ -601,6 +681,7 @@ def test_config_per_provider_variables():
     r = _config({"JWTD_OIDC_PROVIDERS": "google,my-idp",
                  "JWTD_OIDC_GOOGLE_ISSUER": "https://accounts.google.com",
                  "JWTD_OIDC_GOOGLE_CLIENT_ID": "g-id",
+                 "JWTD_OIDC_GOOGLE_TRUST_MFA": "yes",
                  "JWTD_OIDC_MY_IDP_ISSUER": "https://id.example.com/realms/x",
                  "JWTD_OIDC_MY_IDP_CLIENT_ID": "m-id",
                  "JWTD_OIDC_MY_IDP_SCOPES": "openid email",
@@ -610,6 +691,8 @@ def test_config_per_provider_variables():
     assert "JWTD_OIDC_GOOGLE_ISSUER=https://accounts.google.com" in lines
     assert "JWTD_OIDC_GOOGLE_SCOPES=openid email profile" in lines
     assert "JWTD_OIDC_MY_IDP_SCOPES=openid email" in lines
+    assert "JWTD_OIDC_GOOGLE_TRUST_MFA=true" in lines
+    assert "JWTD_OIDC_MY_IDP_TRUST_MFA=false" in lines  # the default
     assert "JWTD_OIDC_LINK_BY_EMAIL=true" in lines
     assert not any(x.startswith("JWTD_OIDC_OTHER_") for x in lines)
     assert "JWTD_OIDC_OTHER_ISSUER" in r.stderr  # warned: not a listed provider
@@ -623,6 +706,8 @@ def test_config_per_provider_variables():
       "JWTD_OIDC_G_ISSUER": "http://idp.example", "JWTD_OIDC_G_CLIENT_ID": "c"}, "http://"),
     ({"JWTD_OIDC_PROVIDERS": "g", "JWTD_OIDC_G_ISSUER": "https://x", "JWTD_OIDC_G_CLIENT_ID": "c",
       "JWTD_OIDC_G_SCOPES": "email profile"}, "openid"),
+    ({"JWTD_OIDC_PROVIDERS": "g", "JWTD_OIDC_G_ISSUER": "https://x", "JWTD_OIDC_G_CLIENT_ID": "c",
+      "JWTD_OIDC_G_TRUST_MFA": "maybe"}, "JWTD_OIDC_G_TRUST_MFA"),
     ({"JWTD_OIDC_PROVIDERS": "a b"}, "JWTD_OIDC_PROVIDERS"),
     ({"JWTD_OIDC_PROVIDERS": "g,G", "JWTD_OIDC_G_ISSUER": "https://x",
       "JWTD_OIDC_G_CLIENT_ID": "c"}, "twice"),

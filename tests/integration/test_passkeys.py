@@ -10,6 +10,7 @@ Chromium tests (tests/e2e/passkey.test.js) drive a real browser's virtual authen
 
 import os
 import sys
+import time
 
 import pytest
 
@@ -347,3 +348,44 @@ def test_mfa_step_only_for_its_user(pk):
     check_error(login(pk, cred2, o), 401, "passkey_rejected")
     check_error(pk.post("/auth/webauthn/login/options", {"mfa_token": "0" * 64}), 401,
                 "mfa_token_invalid")
+
+
+def test_required_roles_and_user_verification(svc_factory):  # noqa: F811
+    """JWTD_MFA_REQUIRED_ROLES: a passkey that verified its user (UV: PIN or biometric) is a
+    multi-factor authenticator and gives full tokens; without UV it is one factor, so the
+    user gets the enrolment token, or the second step once they have a TOTP factor."""
+    import pyotp
+    s = svc_factory(JWTD_WEBAUTHN_RP_ID=RP, JWTD_WEBAUTHN_ORIGINS=ORIGIN,
+                    JWTD_MFA_REQUIRED_ROLES="admin")
+    cred, r = register(s, token_of(s))
+    assert r.status_code == 201, r.text
+    s.cli("user", "set-role", "u_user", "admin")
+    # with UV: full tokens, a passkey sign-in's amr
+    r = login(s, cred, flags=UP | UV)
+    assert r.status_code == 200, r.text
+    assert claims(r.json()["access_token"])["amr"] == ["hwk", "user"]
+    assert r.json()["user"]["role"] == "admin"
+    # without UV and without another factor: only the token that enrolls one
+    b = check_error(login(s, cred, flags=UP), 403, "mfa_enrollment_required")
+    enroll = b["enroll_token"]
+    assert claims(enroll)["token_type"] == "mfa_enroll" and "access_token" not in b
+    e = s.req("POST", "/auth/mfa/totp/enroll", enroll).json()
+    totp = pyotp.TOTP(e["secret"])
+    r = s.req("POST", "/auth/mfa/totp/activate", enroll,
+              json={"factor_id": e["factor_id"], "code": totp.now()})
+    assert r.status_code == 200, r.text
+    # without UV, with a TOTP factor: the second step, which the passkey cannot take itself
+    b = check_error(login(s, cred, flags=UP), 401, "mfa_required")
+    assert {"totp"} <= {f["type"] for f in b["factors"]}
+    check_error(login(s, cred, login_options(s, {"mfa_token": b["mfa_token"]})), 401,
+                "mfa_token_invalid")
+    r = s.post("/auth/mfa/verify", {"mfa_token": b["mfa_token"],
+                                    "code": totp.at(time.time() + 30)})
+    assert r.status_code == 200, r.text
+    assert r.json()["token_type"] == "bearer"  # the shape a passkey sign-in answers in
+    assert set(claims(r.json()["access_token"])["amr"]) == {"hwk", "user", "otp", "mfa"}
+    # a user of another role is not concerned: one factor without UV is enough
+    cred2, r = register(s, token_of(s, "u_instructor"))
+    assert r.status_code == 201, r.text
+    r = login(s, cred2, flags=UP)
+    assert r.status_code == 200, r.text

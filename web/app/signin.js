@@ -7,7 +7,7 @@
 // a second form takes the authenticator app's code (or a recovery code); when the user's
 // role requires one that is not set up yet (mfa_enrollment_required), the enrolment token is
 // handed to the Security page. A passkey signs in without a password, or is the second
-// step.
+// step. A social sign-in that needs the second step comes back here with it in the fragment.
 import { cancelPasskeyRequest, conditionalAvailable, enabledOnServer, signInWithPasskey, supported } from './passkeys.js';
 import { client, isAuthorizeReturn, restoreOrNull, safeNext, startOAuthSession } from './session.js';
 
@@ -142,18 +142,10 @@ form.addEventListener('submit', async (e) => {
       return;
     }
     if (err.code === 'mfa_required') {
-      const factors = err.factors || [];
-      if (factors.some((f) => f.type === 'webauthn') && !passkey.hidden) {
-        // the password was right: the second step with a passkey (or the code form below)
-        passkeyMfaToken = err.mfaToken;
-        passkeyStep.hidden = false;
-        passkeyButton.textContent = 'Confirm with your passkey';
-      }
-      if (factors.some((f) => f.type !== 'webauthn')) askForCode(err.body.mfa_token);
-      else passkeyButton.focus();
+      // the password was right: the second step
+      askSecondStep(err.body.mfa_token, (err.factors || []).map((f) => f.type));
     } else if (err.code === 'mfa_enrollment_required') {
-      sessionStorage.setItem('jwtd-enroll-token', err.body.enroll_token);
-      location.assign('/app/security.html?enroll=1');
+      enrollFirst(err.body.enroll_token);
     } else if (err.status === 401) showError('Wrong username or password.', password);
     else if (err.status === 429) showError('Too many attempts. Wait a minute and try again.', password);
     else showError('Sign-in failed: ' + (err.message || 'network error'), null);
@@ -164,6 +156,23 @@ form.addEventListener('submit', async (e) => {
 });
 
 // ---- the second step -------------------------------------------------------------------------
+
+/** The second step of a sign-in: a passkey (when the user has one) or the code form. */
+function askSecondStep(token, types) {
+  if (types.includes('webauthn') && !passkey.hidden) {
+    passkeyMfaToken = token;
+    passkeyStep.hidden = false;
+    passkeyButton.textContent = 'Confirm with your passkey';
+  }
+  if (types.some((t) => t !== 'webauthn')) askForCode(token);
+  else passkeyButton.focus();
+}
+
+/** The user's role requires a second factor that is not set up yet: the Security page. */
+function enrollFirst(token) {
+  sessionStorage.setItem('jwtd-enroll-token', token);
+  location.assign('/app/security.html?enroll=1');
+}
 
 const mfaForm = document.getElementById('mfa');
 const code = document.getElementById('code');
@@ -214,3 +223,13 @@ mfaForm.addEventListener('submit', async (e) => {
     verify.textContent = 'Verify';
   }
 });
+
+// A social sign-in of a user with a second factor comes back here with the step in the
+// fragment (never sent to a server): #mfa_token=...&factors=totp,webauthn, or
+// #enroll_token=... when the user's role requires a factor not set up yet.
+const step = new URLSearchParams(location.hash.slice(1));
+if (step.get('mfa_token') || step.get('enroll_token')) {
+  history.replaceState(null, '', location.pathname + location.search); // out of the history
+  if (step.get('enroll_token')) enrollFirst(step.get('enroll_token'));
+  else askSecondStep(step.get('mfa_token'), (step.get('factors') || 'totp').split(','));
+}

@@ -300,6 +300,9 @@ static void finish_login(http_req_t *req, struct verify_job *v)
         j->shape = sh;                                                                             \
         j->pair = v->pair; /* moved: the login job owns it now */                                  \
         memset(&v->pair, 0, sizeof v->pair);                                                       \
+        j->device_token = j->pair.device_token; /* earned by a password login's second step */     \
+        j->device_token_len = j->pair.device_token_len;                                            \
+        j->pair.device_token = NULL;                                                               \
         fn(req, j, 0);                                                                             \
         return;                                                                                    \
     }

@@ -8,7 +8,9 @@
  *   GET    /auth/oidc/{name}/callback    the provider's redirect: 302 to next with the refresh
  *                                        cookie of the browser flow (as POST /api/auth/login/
  *                                        sets it), or 302 to the sign-in page with
- *                                        ?oidc_error=<code>
+ *                                        ?oidc_error=<code>, or for a user with a second
+ *                                        factor 302 to the sign-in page with the mfa_token
+ *                                        in the fragment (redirect_step)
  *   GET    /auth/oidc/identities         Bearer: the caller's linked identities
  *   DELETE /auth/oidc/identities/{id}    Bearer: unlink (409 last_sign_in_method when it is
  *                                        the only way left to sign in)
@@ -185,8 +187,43 @@ static void callback_work(void *arg)
     struct callback_job *j = arg;
     auth_oidc_callback_t cb = {opt_str(j->state), opt_str(j->code), opt_str(j->error),
                                opt_str(j->bind)};
-    auth_client_t client = {.ip = j->ip, .user_agent = j->ua, .fph = j->fph};
+    /* the browser flow's session; its second step, when one is needed, answers in it too */
+    auth_client_t client = {.ip = j->ip, .user_agent = j->ua, .fph = j->fph, .family = "cookie"};
     j->e = auth_oidc_finish(j->oidc, str_cstr(j->name), &cb, &client, clock_now_s(), &j->out);
+}
+
+/*
+ * 302 to the sign-in page for jwtd's second step: ?next=<next> and, in the fragment (never
+ * sent to a server, nor in a Referer), mfa_token=<token>&factors=<types> (the page asks for
+ * the code or the passkey and finishes with POST /auth/mfa/verify or the passkey routes, in
+ * the cookie flow), or enroll_token=<token> when the user's role requires a factor that is
+ * not set up yet.
+ */
+static void redirect_step(http_req_t *req, const auth_oidc_result_t *r)
+{
+    buf_t b;
+    buf_init(&b, URL_MAX + 2 * AUTH_TOKEN_MAX);
+    buf_append_cstr(&b, OIDC_SIGNIN_PAGE "?next=");
+    for (const unsigned char *c = (const unsigned char *)r->next; *c; c++) {
+        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+            strchr("-._~/", *c))
+            buf_append_char(&b, (char)*c);
+        else
+            buf_printf(&b, "%%%02X", *c);
+    }
+    if (r->step == ERR_MFA_REQUIRED) {
+        buf_printf(&b, "#mfa_token=%s&factors=", r->pair.mfa_token);
+        /* the kinds of factor the user has, from [{"id","type"},...]: "totp,webauthn" */
+        bool totp = r->pair.mfa_factors && strstr(r->pair.mfa_factors, "\"type\":\"totp\"");
+        bool wa = r->pair.mfa_factors && strstr(r->pair.mfa_factors, "\"type\":\"webauthn\"");
+        buf_append_cstr(&b, totp && wa ? "totp,webauthn" : wa ? "webauthn" : "totp");
+    } else {
+        buf_append_cstr(&b, "#enroll_token=");
+        buf_append(&b, r->pair.access, r->pair.access_len);
+    }
+    buf_append_char(&b, '\0');
+    redirect(req, b.data);
+    buf_dispose_secret(&b);
 }
 
 static void callback_done(http_req_t *req, void *arg, int status)
@@ -196,6 +233,8 @@ static void callback_done(http_req_t *req, void *arg, int status)
     set_bind_cookie(req, ctx, NULL);
     if (status != 0) {
         api__failure(req, status);
+    } else if (j->e == AUTH_OIDC_OK && j->out.step != 0) {
+        redirect_step(req, &j->out);
     } else if (j->e == AUTH_OIDC_OK) {
         api__set_refresh_cookie(req, ctx, j->out.pair.refresh, j->out.pair.refresh_len);
         redirect(req, j->out.next);

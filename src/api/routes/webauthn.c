@@ -80,7 +80,13 @@ static void work(void *arg)
         j->rc = auth_webauthn_login_options(a, j->username, j->mfa_token, now, &j->out);
         break;
     case OP_LOGIN: {
-        auth_client_t client = {.ip = j->ip, .user_agent = j->ua, .fph = j->fph};
+        /* the family a passkey sign-in answers in, kept with its second step if one is
+           needed (a passkey without user verification for a role that requires MFA) */
+        auth_client_t client = {.ip = j->ip,
+                                .user_agent = j->ua,
+                                .fph = j->fph,
+                                .family = j->cookie ? "cookie" : "service",
+                                .bind = j->cookie ? j->bind : NULL};
         j->rc = auth_webauthn_login(a, j->body, j->bind, &client, now, &j->pair, j->family, &j->res,
                                     &j->why);
         break;
@@ -107,6 +113,9 @@ static void finish_login(http_req_t *req, struct wa_job *v)
         j->shape = sh;                                                                             \
         j->pair = v->pair; /* moved: the login job owns it now */                                  \
         memset(&v->pair, 0, sizeof v->pair);                                                       \
+        j->device_token = j->pair.device_token; /* earned by a password login's second step */     \
+        j->device_token_len = j->pair.device_token_len;                                            \
+        j->pair.device_token = NULL;                                                               \
         fn(req, j, 0);                                                                             \
         return;                                                                                    \
     }
@@ -148,6 +157,8 @@ static void done(http_req_t *req, void *arg, int status)
     if (rc == ERR_NO_ACTIVE_ACCOUNT || rc == ERR_MFA_TOKEN_INVALID) {
         http_resp_header_add(req, "WWW-Authenticate", API_WWW_PLAIN);
         http_respond_error(req, rc, NULL);
+    } else if (j->op == OP_LOGIN && api__respond_login_step(req, rc, &j->pair, j->cookie)) {
+        /* a passkey without user verification for a role that requires MFA */
     } else if (rc == ERR_NOT_FOUND) {
         api__respond_code(req, 404, "not_found",
                           j->op == OP_DELETE ? "No such passkey." : "Not found.", NULL);

@@ -51,6 +51,12 @@ TEST(amr_values_and_text)
     CHECK_STR_EQ(t, "pwd otp mfa");
     auth_amr_text(AUTH_AMR_PWD | AUTH_AMR_OTP | AUTH_AMR_MFA | AUTH_AMR_HWK | AUTH_AMR_USER, t);
     CHECK_STR_EQ(t, "pwd otp mfa hwk user");
+    /* every value, jwtd's "ext" (a social sign-in) included, fits */
+    auth_amr_text(AUTH_AMR_PWD | AUTH_AMR_OTP | AUTH_AMR_MFA | AUTH_AMR_HWK | AUTH_AMR_USER |
+                      AUTH_AMR_EXT,
+                  t);
+    CHECK_STR_EQ(t, "pwd otp mfa hwk user ext");
+    CHECK_EQ_INT(auth_amr_bit("ext", 3), AUTH_AMR_EXT);
     auth_amr_text(0, t);
     CHECK_STR_EQ(t, "");
     CHECK_EQ_INT(auth_amr_bit("hwk", 3), AUTH_AMR_HWK);
