@@ -356,8 +356,8 @@ static int read_pg_revoked(void *arg, const db_row_t *row)
  * flag (value of DB_PARAM_NULL: unchanged) in one autocommit statement, one round trip
  * instead of four (BEGIN + update, revoke sessions, COMMIT). OUT: *count (may be NULL).
  */
-static int revoke_user_pg(db_t *db, int64_t id, int64_t now, db_param_t password,
-                          db_param_t active, uint32_t *count)
+static int revoke_user_pg(db_t *db, int64_t id, int64_t now, db_param_t password, db_param_t active,
+                          uint32_t *count)
 {
     struct pg_revoked r = {0, 0};
     db_param_t p[] = {db_int(now), db_int(id), password, active};
