@@ -388,45 +388,28 @@ int auth__refresh_lookup(auth_t *a, const auth_token_ref_t *ref, int64_t now,
                          enum auth_verdict *verdict, db_user_t *user, char sid[AUTH_ID_MAX + 1])
 {
     db_refresh_t rt;
-    db_session_t s;
     db_user_t u;
-    memset(&s, 0, sizeof s);
-    memset(&u, 0, sizeof u);
+    int64_t session_revoked_at = 0;
     *verdict = AUTH_INVALID;
-    int rc = db_refresh_get(a->db, ref->sid, ref->jti, &rt);
+    /* the token, its session and its user in one statement (one round trip) */
+    int rc = db_refresh_load(a->db, ref->sid, ref->jti, &rt, &session_revoked_at, &u);
     if (rc == ERR_NOT_FOUND || rc == ERR_INVALID)
         return 0;
     if (rc != 0)
         return ERR_UNAVAILABLE;
-    if (rt.used_at != 0) {
+    /* in the order of the checks: used, expired (invalid), session revoked, user */
+    if (rt.used_at != 0)
         *verdict = AUTH_REVOKED;
-        return 0;
-    }
-    if (rt.expires_at <= now)
-        return 0;
-    rc = db_session_get(a->db, rt.sid, &s);
-    if (rc == ERR_NOT_FOUND)
-        return 0;
-    if (rc != 0)
-        return ERR_UNAVAILABLE;
-    int64_t uid = s.user_id;
-    bool revoked = s.revoked_at != 0;
-    db_session_dispose(&s);
-    if (revoked) {
+    else if (rt.expires_at <= now)
+        *verdict = AUTH_INVALID;
+    else if (session_revoked_at != 0 || !u.is_active || ref->iat < u.revoke_before)
         *verdict = AUTH_REVOKED;
-        return 0;
-    }
-    rc = db_user_find_by_id(a->db, uid, &u);
-    if (rc == ERR_NOT_FOUND)
-        return 0;
-    if (rc != 0)
-        return ERR_UNAVAILABLE;
-    if (!u.is_active || ref->iat < u.revoke_before) {
-        *verdict = AUTH_REVOKED;
+    else
+        *verdict = AUTH_OK;
+    if (*verdict != AUTH_OK) {
         db_user_dispose(&u);
         return 0;
     }
-    *verdict = AUTH_OK;
     if (sid)
         auth__id_copy(sid, rt.sid);
     if (user)

@@ -433,7 +433,11 @@ static int copy_table(struct copy *c, db_tx_t *tx, struct table *t, int64_t *row
 static int copy_body(db_tx_t *tx, void *arg)
 {
     struct copy *c = arg;
-    int rc = 0;
+    /* The feed's triggers are deferred to the commit (migration 13): here they fire at each
+       statement, so that the copy-again step below sees the rows they add. */
+    int rc = db__tx_script(tx, "SET CONSTRAINTS ALL IMMEDIATE");
+    if (rc != 0)
+        return fail(c, rc, "preparing the target's transaction failed");
     /* an empty target, unless forced (then emptied, children first) */
     for (size_t i = 0; i < c->ntables; i++) {
         int64_t n = 0;

@@ -380,6 +380,14 @@ int db_refresh_insert(db_t *db, const db_refresh_t *rt);
 /* The token jti of session sid (the table's key is (sid, jti): a refresh token's claims carry
    both, and a jti is only looked up within its session). OUT: *rt. ERR_NOT_FOUND. */
 int db_refresh_get(db_t *db, const char *sid, const char *jti, db_refresh_t *rt);
+/*
+ * The token jti of session sid with its session's revoked_at and the session's user, in one
+ * statement (one round trip on PostgreSQL instead of three lookups), without locking: what
+ * a logout checks before it revokes. OUT: *rt (parent_jti left ""), *session_revoked_at
+ * (0 = open), *user (dispose it). ERR_NOT_FOUND (no such token, or its session is gone).
+ */
+int db_refresh_load(db_t *db, const char *sid, const char *jti, db_refresh_t *rt,
+                    int64_t *session_revoked_at, db_user_t *user);
 
 enum db_rotate_status {
     DB_ROTATE_ROTATED = 0,             /* old marked used, successor new_jti inserted */

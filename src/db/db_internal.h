@@ -89,6 +89,7 @@ enum db_stmt {
     DB_STMT_ROTATE_LOAD,           /* sid, jti -> sid, issued, expires, used_at, replaced_by,
                                       session revoked_at, then the user columns (locks the row) */
     DB_STMT_ROTATE_MARK,           /* now, new_jti, sid, old_jti: only if unused */
+    DB_STMT_REFRESH_LOAD,          /* ROTATE_LOAD without the lock (db_refresh_load) */
     DB_STMT_REVOKED_INSERT,        /* jti, expires_at, now, reason: no-op if present */
     DB_STMT_REVOKED_LIST,          /* now -> jti, expires_at */
     DB_STMT_FLUSH_REFRESH,         /* now */
@@ -124,6 +125,13 @@ extern const db_stmt_def_t db__pg_rotate;
  * token), its expires_at -> the number of users whose last_login was set (1).
  */
 extern const db_stmt_def_t db__pg_session_create;
+/*
+ * PostgreSQL's revocation of every session of a user as one statement (data-modifying
+ * CTEs; SQLite runs db__revoke_user_in_tx's transaction): now, user_id, new password hash
+ * (NULL: unchanged), is_active (NULL: unchanged) -> the number of users updated (0 or 1),
+ * the number of sessions revoked. Raises the watermark to now as USER_BUMP_WATERMARK does.
+ */
+extern const db_stmt_def_t db__pg_revoke_user;
 
 /* ==== statement helpers (stmt.c) ========================================================== */
 

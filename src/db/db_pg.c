@@ -27,8 +27,10 @@
  * committed successor (READ COMMITTED takes a fresh snapshot per statement, inside a
  * function too), so N concurrent presentations produce one successor and N-1 "grace"
  * answers, as on SQLite. Other write transactions touch rows by
- * key (UPDATE takes the row lock itself). Lock waits are bounded by lock_timeout
- * (busy_timeout_ms); a timeout is ERR_UNAVAILABLE.
+ * key (UPDATE takes the row lock itself). The revocation feed's triggers take an advisory
+ * lock at commit (deferred, migration 13), after every row lock of their transaction, so no
+ * lock cycle can go through it. Lock waits are bounded by lock_timeout (busy_timeout_ms); a
+ * timeout is ERR_UNAVAILABLE.
  *
  * Health and reconnect: before the first statement of a checkout (BEGIN or an autocommit
  * statement) the driver polls the idle socket without blocking: a server that restarted or

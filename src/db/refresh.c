@@ -118,6 +118,34 @@ static int read_rotate_row(void *arg, const db_row_t *row)
     return 0;
 }
 
+/* See db.h. */
+int db_refresh_load(db_t *db, const char *sid, const char *jti, db_refresh_t *rt,
+                    int64_t *session_revoked_at, db_user_t *user)
+{
+    memset(rt, 0, sizeof *rt);
+    memset(user, 0, sizeof *user);
+    *session_revoked_at = 0;
+    if (!db__valid_id(sid) || !db__valid_id(jti))
+        return ERR_NOT_FOUND;
+    struct rotate_row r;
+    memset(&r, 0, sizeof r);
+    db_param_t p[] = {db_text(sid), db_text(jti)};
+    int rc = db_query_one(db, DB_SQL(REFRESH_LOAD), p, DB_NPARAMS(p), read_rotate_row, &r);
+    if (rc != 0) {
+        db_user_dispose(&r.user);
+        return rc;
+    }
+    snprintf(rt->jti, sizeof rt->jti, "%s", jti);
+    memcpy(rt->sid, r.sid, sizeof rt->sid);
+    rt->issued_at = r.issued_at;
+    rt->expires_at = r.expires_at;
+    rt->used_at = r.used_at;
+    memcpy(rt->replaced_by, r.replaced_by, sizeof rt->replaced_by);
+    *session_revoked_at = r.session_revoked_at;
+    *user = r.user;
+    return 0;
+}
+
 /* Why the loaded token r cannot rotate (a reason of db.h), or NULL when it may. */
 static const char *refusal(const struct rotate_row *r, int64_t now)
 {

@@ -140,6 +140,7 @@ const db_stmt_def_t db__sql[DB_STMT__COUNT] = {
                              .pg = ROTATE_LOAD_SQL " FOR UPDATE OF r"},
     STMT(ROTATE_MARK, "UPDATE refresh_tokens SET used_at = ?1, replaced_by = ?2 "
                       "WHERE sid = ?3 AND jti = ?4 AND used_at IS NULL"),
+    STMT(REFRESH_LOAD, ROTATE_LOAD_SQL),
 
     /* access-token revocations */
     STMT(REVOKED_INSERT, "INSERT INTO revoked_tokens (jti, expires_at, revoked_at, reason) "
@@ -180,3 +181,16 @@ const db_stmt_def_t db__pg_session_create = {
           "SELECT ?6::text, s.id, ?3::bigint, ?7::bigint FROM s WHERE ?6::text IS NOT NULL), "
           "u AS (UPDATE users SET last_login = ?3 WHERE id = ?2 RETURNING id) "
           "SELECT count(*) FROM u"};
+
+/* See db_internal.h. The user row is updated first (the CTE s reads u, so u runs first):
+   the same lock order as the transaction of db__revoke_user_in_tx (the user, then its
+   sessions). */
+const db_stmt_def_t db__pg_revoke_user = {
+    .name = "REVOKE_USER_PG",
+    .pg = "WITH u AS (UPDATE users SET password = COALESCE(?3::text, password), "
+          "is_active = COALESCE(?4::boolean, is_active), "
+          "revoke_before = CASE WHEN revoke_before < ?1 THEN ?1 ELSE revoke_before END, "
+          "updated_at = ?1 WHERE id = ?2 RETURNING id), "
+          "s AS (UPDATE sessions SET revoked_at = ?1 WHERE user_id = (SELECT id FROM u) "
+          "AND revoked_at IS NULL RETURNING 1) "
+          "SELECT (SELECT count(*) FROM u), (SELECT count(*) FROM s)"};

@@ -396,9 +396,44 @@ TEST(db_pg_rotation_is_one_round_trip)
     CHECK_EQ_INT(db_session_create(db, &s2, &rt2, 2354), ERR_NOT_FOUND);
     CHECK_EQ_INT(db_refresh_get(db, "s5", "q1", &got), ERR_NOT_FOUND);
 
+    /* a user's revocation (logout-all: the watermark and every open session) is one trip */
+    CHECK_EQ_INT(db_user_revoke_all(db, uid, 2400, NULL), 0); /* prepares it */
+    snprintf(s2.sid, sizeof s2.sid, "s6");
+    s2.user_id = uid;
+    CHECK_EQ_INT(db_session_create(db, &s2, NULL, 2401), 0);
+    uint32_t n = 0;
+    before = db__round_trips(db);
+    CHECK_EQ_INT(db_user_revoke_all(db, uid, 2402, &n), 0);
+    CHECK_EQ_INT(db__round_trips(db) - before, 1);
+    CHECK_EQ_INT(n, 1);
+    db_session_t got_s;
+    CHECK_EQ_INT(db_session_get(db, "s6", &got_s), 0);
+    CHECK_EQ_INT(got_s.revoked_at, 2402);
+    db_session_dispose(&got_s);
+    CHECK_EQ_INT(db_user_find_by_id(db, uid, &u), 0);
+    CHECK_EQ_INT(u.revoke_before, 2402);
+    db_user_dispose(&u);
+    CHECK_EQ_INT(db_user_revoke_all(db, uid + 100, 2403, NULL), ERR_NOT_FOUND);
+
+    /* a logout's lookup: the token, its session's revocation and its user in one trip */
+    int64_t revoked_at = 0;
+    CHECK_EQ_INT(db_refresh_load(db, "s3", "q1", &got, &revoked_at, &u), 0); /* prepares */
+    db_user_dispose(&u);
+    before = db__round_trips(db);
+    CHECK_EQ_INT(db_refresh_load(db, "s3", "q1", &got, &revoked_at, &u), 0);
+    CHECK_EQ_INT(db__round_trips(db) - before, 1);
+    CHECK_STR_EQ(got.sid, "s3");
+    CHECK_EQ_INT(got.issued_at, 2351);
+    CHECK_EQ_INT(got.used_at, 0);
+    CHECK_EQ_INT(revoked_at, 2400);
+    CHECK_STR_EQ(u.username, "alice");
+    CHECK_EQ_INT(u.revoke_before, 2402);
+    db_user_dispose(&u);
+    CHECK_EQ_INT(db_refresh_load(db, "s3", "zz", &got, &revoked_at, &u), ERR_NOT_FOUND);
+
     /* the counter counts: a two-statement transaction is more than one trip */
     before = db__round_trips(db);
-    CHECK_EQ_INT(db_user_revoke_all(db, uid, 2400, NULL), 0);
+    CHECK_EQ_INT(db_user_delete(db, uid, 2500), 0);
     CHECK_TRUE(db__round_trips(db) - before >= 2);
     db_close(db);
     pgtest_drop_db(url);
