@@ -6,7 +6,7 @@ import requests
 
 from peers import token_env  # noqa: F401
 from redis_util import redis_server  # noqa: F401 (fixture)
-from test_redis_shared import Pair, pair  # noqa: F401 (fixture)
+from test_redis_shared import Pair, module_cluster, pair  # noqa: F401 (fixtures)
 
 
 def test_one_time_token_replayed_on_another_instance(pair):  # noqa: F811
