@@ -188,6 +188,54 @@ static char *url_decode(const char *p, size_t n)
 }
 
 /*
+ * The password of a sentinel or cluster URL's authority [p, hosts_end): ":password@" or
+ * "password@" (%XX-decoded), the last '@' before hosts_end ending it. Returns where the
+ * host list starts (p when there is none).
+ */
+static const char *parse_userinfo(store_redis_t *rd, const char *p, const char *hosts_end)
+{
+    const char *at = NULL;
+    for (const char *c = p; c < hosts_end; c++)
+        if (*c == '@')
+            at = c;
+    if (!at)
+        return p;
+    const char *colon = memchr(p, ':', (size_t)(at - p));
+    if (colon)
+        rd->password = url_decode(colon + 1, (size_t)(at - colon - 1));
+    else if (at > p)
+        rd->password = url_decode(p, (size_t)(at - p));
+    return at + 1;
+}
+
+/*
+ * Appends the comma-separated host[:port] list [h, end) to rd's seeds (port default_port
+ * when omitted). what names an address in errors ("sentinel"), many the list's limit
+ * ("sentinels").
+ */
+static int parse_seeds(store_redis_t *rd, const char *h, const char *end, int default_port,
+                       const char *what, const char *many, char *err, size_t cap)
+{
+    while (h < end) {
+        const char *comma = memchr(h, ',', (size_t)(end - h));
+        const char *he = comma ? comma : end;
+        if (rd->nseeds == SEED_MAX) {
+            snprintf(err, cap, "JWTD_REDIS_URL: at most %d %s", SEED_MAX, many);
+            return ERR_CONFIG;
+        }
+        int i = rd->nseeds;
+        if (parse_hostport(h, (size_t)(he - h), default_port, &rd->seed_host[i],
+                           &rd->seed_port[i]) != 0) {
+            snprintf(err, cap, "JWTD_REDIS_URL: bad %s address (expected host:port)", what);
+            return ERR_CONFIG;
+        }
+        rd->nseeds++;
+        h = comma ? comma + 1 : end;
+    }
+    return 0;
+}
+
+/*
  * redis-sentinel://[:password@]h1[:port],h2[:port]/MASTER[?db=N&sentinel_password=P]: the
  * password before '@' is the master's (as in redis://), sentinels default to port 26379.
  */
@@ -200,39 +248,16 @@ static int parse_sentinel_url(store_redis_t *rd, const char *url, char *err, siz
     const char *q = strchr(p, '?');
     const char *end = q ? q : p + strlen(p);
     const char *slash = memchr(p, '/', (size_t)(end - p));
-    const char *at = NULL;
-    for (const char *c = p; c < (slash ? slash : end); c++)
-        if (*c == '@')
-            at = c;
-    if (at) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-        if (colon)
-            rd->password = url_decode(colon + 1, (size_t)(at - colon - 1));
-        else if (at > p)
-            rd->password = url_decode(p, (size_t)(at - p));
-        p = at + 1;
-    }
+    p = parse_userinfo(rd, p, slash ? slash : end);
     slash = memchr(p, '/', (size_t)(end - p));
     if (!slash || slash == p || slash + 1 == end) {
         snprintf(err, cap, "%s", usage);
         return ERR_CONFIG;
     }
     rd->master_name = xstrndup(slash + 1, (size_t)(end - slash - 1));
-    for (const char *h = p; h < slash;) {
-        const char *comma = memchr(h, ',', (size_t)(slash - h));
-        const char *he = comma ? comma : slash;
-        if (rd->nseeds == SEED_MAX) {
-            snprintf(err, cap, "JWTD_REDIS_URL: at most %d sentinels", SEED_MAX);
-            return ERR_CONFIG;
-        }
-        int i = rd->nseeds;
-        if (parse_hostport(h, (size_t)(he - h), 26379, &rd->seed_host[i], &rd->seed_port[i]) != 0) {
-            snprintf(err, cap, "JWTD_REDIS_URL: bad sentinel address (expected host:port)");
-            return ERR_CONFIG;
-        }
-        rd->nseeds++;
-        h = comma ? comma + 1 : slash;
-    }
+    int rc = parse_seeds(rd, p, slash, 26379, "sentinel", "sentinels", err, cap);
+    if (rc != 0)
+        return rc;
     for (const char *a = q ? q + 1 : NULL; a && *a;) {
         const char *amp = strchr(a, '&');
         size_t n = amp ? (size_t)(amp - a) : strlen(a);
@@ -296,18 +321,7 @@ static int parse_cluster_url(store_redis_t *rd, const char *url, char *err, size
     const char *end = q ? q : p + strlen(p);
     const char *slash = memchr(p, '/', (size_t)(end - p));
     const char *hosts_end = slash ? slash : end;
-    const char *at = NULL;
-    for (const char *c = p; c < hosts_end; c++)
-        if (*c == '@')
-            at = c;
-    if (at) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-        if (colon)
-            rd->password = url_decode(colon + 1, (size_t)(at - colon - 1));
-        else if (at > p)
-            rd->password = url_decode(p, (size_t)(at - p));
-        p = at + 1;
-    }
+    p = parse_userinfo(rd, p, hosts_end);
     if (p == hosts_end) {
         snprintf(err, cap, "%s", usage);
         return ERR_CONFIG;
@@ -323,22 +337,7 @@ static int parse_cluster_url(store_redis_t *rd, const char *url, char *err, size
                  "?db= other than 0)");
         return ERR_CONFIG;
     }
-    for (const char *h = p; h < hosts_end;) {
-        const char *comma = memchr(h, ',', (size_t)(hosts_end - h));
-        const char *he = comma ? comma : hosts_end;
-        if (rd->nseeds == SEED_MAX) {
-            snprintf(err, cap, "JWTD_REDIS_URL: at most %d seed nodes", SEED_MAX);
-            return ERR_CONFIG;
-        }
-        int i = rd->nseeds;
-        if (parse_hostport(h, (size_t)(he - h), 6379, &rd->seed_host[i], &rd->seed_port[i]) != 0) {
-            snprintf(err, cap, "JWTD_REDIS_URL: bad cluster node address (expected host:port)");
-            return ERR_CONFIG;
-        }
-        rd->nseeds++;
-        h = comma ? comma + 1 : hosts_end;
-    }
-    return 0;
+    return parse_seeds(rd, p, hosts_end, 6379, "cluster node", "seed nodes", err, cap);
 }
 
 static int parse_url(store_redis_t *rd, const char *url, char *err, size_t cap)
