@@ -470,7 +470,9 @@ const struct cfg_row cfg_rows[] = {
     {"JWTD_MAX_CONNECTIONS", CFG_T_UINT, OFF(max_connections), "65536", 1, 10000000, 0, NULL, NULL,
      "open client connections per process", NULL},
     {"JWTD_POOL_THREADS", CFG_T_UINT, OFF(pool_threads), "0", 0, 1024, 0, NULL, NULL,
-     "blocking-work pool threads (hashing, SQLite, files); 0 = number of cores", NULL},
+     "blocking-work pool threads (database calls, files); 0 = auto: the number of cores on SQLite, "
+     "4 per core (8 to 32) on PostgreSQL",
+     NULL},
     {"JWTD_POOL_QUEUE_MAX", CFG_T_UINT, OFF(pool_queue_max), "1024", 1, 1000000, 0, NULL, NULL,
      "queued blocking jobs before requests get 503", NULL},
     {"JWTD_SLOW_REQUEST", CFG_T_DURATION_MS, OFF(slow_request_ms), "500ms", 0, 3600 * 1000LL, 0,

@@ -113,6 +113,18 @@ static const struct db_driver *driver_for(const char *url, const char **target)
 }
 
 /* See db.h. */
+uint32_t db_pool_threads_for(const char *url, uint32_t cores)
+{
+    const char *target;
+    if (cores == 0)
+        cores = 1;
+    if (!url || driver_for(url, &target) != &db__pg_driver)
+        return cores;
+    uint32_t n = cores * 4;
+    return n < 8 ? 8 : n > 32 ? 32 : n;
+}
+
+/* See db.h. */
 bool db_exists(const char *url)
 {
     const char *target = NULL;

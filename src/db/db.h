@@ -85,6 +85,13 @@ int db_open(const char *url, const db_options_t *opts, db_t **out, char *err, si
  * whether its file exists; a server database (PostgreSQL) is assumed to. A bad URL: false.
  */
 bool db_exists(const char *url);
+/*
+ * The blocking pool's size that suits url's database on a machine of `cores` cores: cores
+ * for SQLite (a call is CPU work on this machine), 4 per core for PostgreSQL, 8 to 32 (a
+ * call mostly waits on a round trip or a commit's WAL flush, and concurrent commits share
+ * the flush; measured in BENCH.md "pg"). Each thread holds one connection.
+ */
+uint32_t db_pool_threads_for(const char *url, uint32_t cores);
 /* Closes every pooled connection and frees db. No call may be running. NULL is a no-op. */
 void db_close(db_t *db);
 /* Backend name: "sqlite" or "postgresql". */

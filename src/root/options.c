@@ -4,10 +4,13 @@
  * point into the configuration, which lives as long as the root.
  */
 #define LOG_MODULE "root"
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config/config.h"
+#include "db/db.h"
 #include "root/root.h"
 
 static auth_rate_t rate(cfg_rate_t r)
@@ -69,6 +72,17 @@ static void auth_opts(const struct cfg *c, auth_options_t *o)
     o->webauthn_timeout_s = (uint32_t)c->webauthn_timeout_s;
 }
 
+/* The cores this process may run on (its affinity mask), as the server counts them. */
+static uint32_t cpu_cores(void)
+{
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    if (sched_getaffinity(0, sizeof allowed, &allowed) == 0 && CPU_COUNT(&allowed) > 0)
+        return (uint32_t)CPU_COUNT(&allowed);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (uint32_t)n : 1;
+}
+
 static void http_opts(const struct cfg *c, struct http_options *o)
 {
     http_options_defaults(o);
@@ -85,6 +99,8 @@ static void http_opts(const struct cfg *c, struct http_options *o)
     o->shutdown_timeout_ms = (uint64_t)c->shutdown_timeout_ms;
     o->max_connections = c->max_connections;
     o->pool_threads = c->pool_threads;
+    if (o->pool_threads == 0) /* auto: what the database's calls need (db.h) */
+        o->pool_threads = db_pool_threads_for(c->database_url, cpu_cores());
     o->pool_queue_max = c->pool_queue_max;
     o->trusted_proxies = &c->trusted_proxies;
 }

@@ -36,6 +36,16 @@ void *xcalloc(size_t count, size_t n)
     return p;
 }
 
+/* Allocates n bytes aligned to align (a power of two); freed with free(). Never returns
+ * NULL. */
+void *xaligned_alloc(size_t align, size_t n)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, align, n ? n : 1) != 0)
+        oom(n);
+    return p;
+}
+
 /* Resizes p to n bytes; never returns NULL. */
 void *xrealloc(void *p, size_t n)
 {

@@ -12,6 +12,8 @@
 void *xmalloc(size_t n);
 void *xcalloc(size_t count, size_t n);
 void *xrealloc(void *p, size_t n);
+/* align is a power of two, a multiple of sizeof(void *); freed with free(). */
+void *xaligned_alloc(size_t align, size_t n);
 /* Copies n bytes and appends a NUL; the result is freed with free(). */
 char *xstrndup(const char *s, size_t n);
 char *xstrdup(const char *s);

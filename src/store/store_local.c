@@ -4,15 +4,21 @@
  * unreachable (rate limits only; the cache then misses).
  *
  * DESIGN
- * One chained hash table of string keys under one mutex. An entry is either a cache value
+ * Chained hash tables of string keys in SHARDS shards, a key's shard chosen by its hash, each
+shard under its own mutex (adaptive: the critical sections are a few hundred nanoseconds, so a
+waiter spins briefly instead of sleeping in the kernel). Two workers checking different
+clients' buckets do not contend; two checking the same bucket (one client on two keep-alive
+connections) share a cache line but no system call. An entry is either a cache value
  * (value, expiry, optional group) or a rate bucket (its GCRA TAT in microseconds, expiry =
  * when the bucket is back to full). Expired entries are dropped when met and by
- * store__local_prune() (the feed thread). Bounded: at max_entries, expired entries are
- * pruned first and, if still full, the table is emptied (cache entries are cheap to
+ * store__local_prune() (the feed thread). Bounded: at max_entries (split evenly between
+ * shards), the shard's expired entries are pruned first and, if still full, the shard is emptied
+(cache entries are cheap to
  * recompute; emptying also forgets rate buckets, which is why the cap is large).
  * Dropping a group scans the table: groups are dropped on writes (refresh, post edits),
- * rare next to reads. A counting filter (group_n: entries per hash slot of their group)
- * skips the scan when no entry can be in the group, which is the common case of a
+ * rare next to reads. A counting filter per shard (group_n: entries per hash slot of their
+ * group) skips a shard's scan when none of its entries can be in the group, which is the common
+case of a
  * refresh (every refresh drops its user's group, usually not cached).
  */
 #include <stdlib.h>
@@ -32,14 +38,19 @@ struct lentry {
     uint64_t hash;
 };
 
-#define NBUCKETS    16384u
-#define GROUP_SLOTS 1024u
+#define SHARDS      16u
+#define NBUCKETS    1024u /* per shard */
+#define GROUP_SLOTS 512u
 
-struct store_local {
+struct shard {
     pthread_mutex_t mu;
     struct lentry *b[NBUCKETS];
     size_t count, max;
     uint32_t group_n[GROUP_SLOTS]; /* entries whose group hashes to the slot */
+} __attribute__((aligned(64)));
+
+struct store_local {
+    struct shard s[SHARDS];
 };
 
 static uint64_t hash_str(const char *s)
@@ -52,11 +63,31 @@ static uint64_t hash_str(const char *s)
     return h;
 }
 
+/* The shard of a key and its chain, from one hash: low bits pick the chain, high bits the
+ * shard, so that a shard's chains are all used. */
+static struct shard *shard_of(store_local_t *l, uint64_t h)
+{
+    return &l->s[(h >> 40) % SHARDS];
+}
+
+static struct lentry **chain(struct shard *sh, uint64_t h)
+{
+    return &sh->b[h % NBUCKETS];
+}
+
 store_local_t *store__local_new(size_t max_entries)
 {
-    store_local_t *l = xcalloc(1, sizeof *l);
-    pthread_mutex_init(&l->mu, NULL);
-    l->max = max_entries ? max_entries : 200000;
+    store_local_t *l = xaligned_alloc(_Alignof(struct shard), sizeof *l);
+    memset(l, 0, sizeof *l);
+    size_t max = max_entries ? max_entries : 200000;
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
+    for (size_t i = 0; i < SHARDS; i++) {
+        pthread_mutex_init(&l->s[i].mu, &a);
+        l->s[i].max = (max + SHARDS - 1) / SHARDS;
+    }
+    pthread_mutexattr_destroy(&a);
     return l;
 }
 
@@ -73,62 +104,64 @@ static size_t group_slot(const char *group)
     return (size_t)(hash_str(group) % GROUP_SLOTS);
 }
 
-/* Sets e's group (NULL = none), keeping group_n in step. Caller holds mu. */
-static void entry_set_group(store_local_t *l, struct lentry *e, const char *group)
+/* Sets e's group (NULL = none), keeping group_n in step. Caller holds sh->mu. */
+static void entry_set_group(struct shard *sh, struct lentry *e, const char *group)
 {
     if (e->group) {
-        l->group_n[group_slot(e->group)]--;
+        sh->group_n[group_slot(e->group)]--;
         free(e->group);
         e->group = NULL;
     }
     if (group) {
         e->group = xstrdup(group);
-        l->group_n[group_slot(group)]++;
+        sh->group_n[group_slot(group)]++;
     }
 }
 
-/* Unlinked entry e freed, group_n in step. Caller holds mu. */
-static void entry_drop(store_local_t *l, struct lentry *e)
+/* Unlinked entry e freed, count and group_n in step. Caller holds sh->mu. */
+static void entry_drop(struct shard *sh, struct lentry *e)
 {
-    entry_set_group(l, e, NULL);
+    entry_set_group(sh, e, NULL);
     entry_free(e);
+    sh->count--;
 }
 
-static void clear_all(store_local_t *l)
+static void clear_shard(struct shard *sh)
 {
     for (size_t i = 0; i < NBUCKETS; i++) {
-        struct lentry *e = l->b[i];
+        struct lentry *e = sh->b[i];
         while (e) {
             struct lentry *n = e->next;
             entry_free(e);
             e = n;
         }
-        l->b[i] = NULL;
+        sh->b[i] = NULL;
     }
-    l->count = 0;
-    memset(l->group_n, 0, sizeof l->group_n);
+    sh->count = 0;
+    memset(sh->group_n, 0, sizeof sh->group_n);
 }
 
 void store__local_free(store_local_t *l)
 {
     if (!l)
         return;
-    clear_all(l);
-    pthread_mutex_destroy(&l->mu);
+    for (size_t i = 0; i < SHARDS; i++) {
+        clear_shard(&l->s[i]);
+        pthread_mutex_destroy(&l->s[i].mu);
+    }
     free(l);
 }
 
-/* Finds key (dropping it when expired). Caller holds mu. */
-static struct lentry *find(store_local_t *l, const char *key, uint64_t h, int64_t now_us)
+/* Finds key (dropping it when expired). Caller holds sh->mu. */
+static struct lentry *find(struct shard *sh, const char *key, uint64_t h, int64_t now_us)
 {
-    struct lentry **pp = &l->b[h % NBUCKETS];
+    struct lentry **pp = chain(sh, h);
     while (*pp) {
         struct lentry *e = *pp;
         if (e->hash == h && strcmp(e->key, key) == 0) {
             if (e->expires_us <= now_us) {
                 *pp = e->next;
-                entry_drop(l, e);
-                l->count--;
+                entry_drop(sh, e);
                 return NULL;
             }
             return e;
@@ -138,17 +171,18 @@ static struct lentry *find(store_local_t *l, const char *key, uint64_t h, int64_
     return NULL;
 }
 
-static size_t prune_locked(store_local_t *l, int64_t now_us)
+/* Drops sh's entries that match: expired ones (group NULL) or those of group. Caller holds
+ * sh->mu. */
+static size_t drop_where(struct shard *sh, int64_t now_us, const char *group)
 {
     size_t n = 0;
     for (size_t i = 0; i < NBUCKETS; i++) {
-        struct lentry **pp = &l->b[i];
+        struct lentry **pp = &sh->b[i];
         while (*pp) {
             struct lentry *e = *pp;
-            if (e->expires_us <= now_us) {
+            if (group ? e->group && strcmp(e->group, group) == 0 : e->expires_us <= now_us) {
                 *pp = e->next;
-                entry_drop(l, e);
-                l->count--;
+                entry_drop(sh, e);
                 n++;
             } else {
                 pp = &e->next;
@@ -158,55 +192,40 @@ static size_t prune_locked(store_local_t *l, int64_t now_us)
     return n;
 }
 
-/* Creates (or returns) the entry of key. Caller holds mu. */
-static struct lentry *upsert(store_local_t *l, const char *key, int64_t now_us)
+/* Creates (or returns) the entry of key, whose hash is h. Caller holds sh->mu. */
+static struct lentry *upsert(struct shard *sh, const char *key, uint64_t h, int64_t now_us)
 {
-    uint64_t h = hash_str(key);
-    struct lentry *e = find(l, key, h, now_us);
+    struct lentry *e = find(sh, key, h, now_us);
     if (e)
         return e;
-    if (l->count >= l->max) {
-        prune_locked(l, now_us);
-        if (l->count >= l->max)
-            clear_all(l);
+    if (sh->count >= sh->max) {
+        drop_where(sh, now_us, NULL);
+        if (sh->count >= sh->max)
+            clear_shard(sh);
     }
     e = xcalloc(1, sizeof *e);
     e->key = xstrdup(key);
     e->hash = h;
-    e->next = l->b[h % NBUCKETS];
-    l->b[h % NBUCKETS] = e;
-    l->count++;
+    e->next = *chain(sh, h);
+    *chain(sh, h) = e;
+    sh->count++;
     return e;
-}
-
-static void remove_key(store_local_t *l, const char *key)
-{
-    uint64_t h = hash_str(key);
-    struct lentry **pp = &l->b[h % NBUCKETS];
-    while (*pp) {
-        struct lentry *e = *pp;
-        if (e->hash == h && strcmp(e->key, key) == 0) {
-            *pp = e->next;
-            entry_drop(l, e);
-            l->count--;
-            return;
-        }
-        pp = &e->next;
-    }
 }
 
 char *store__local_cache_get(store_local_t *l, const char *key, int64_t now_us, size_t *len)
 {
     char *out = NULL;
-    pthread_mutex_lock(&l->mu);
-    struct lentry *e = find(l, key, hash_str(key), now_us);
+    uint64_t h = hash_str(key);
+    struct shard *sh = shard_of(l, h);
+    pthread_mutex_lock(&sh->mu);
+    struct lentry *e = find(sh, key, h, now_us);
     if (e && e->value) {
         out = xmalloc(e->value_len + 1);
         memcpy(out, e->value, e->value_len);
         out[e->value_len] = '\0';
         *len = e->value_len;
     }
-    pthread_mutex_unlock(&l->mu);
+    pthread_mutex_unlock(&sh->mu);
     return out;
 }
 
@@ -218,44 +237,44 @@ void store__local_cache_set(store_local_t *l, const char *key, str_t value, uint
     char *v = xmalloc(value.len + 1);
     memcpy(v, value.ptr, value.len);
     v[value.len] = '\0';
-    pthread_mutex_lock(&l->mu);
-    struct lentry *e = upsert(l, key, now_us);
+    uint64_t h = hash_str(key);
+    struct shard *sh = shard_of(l, h);
+    pthread_mutex_lock(&sh->mu);
+    struct lentry *e = upsert(sh, key, h, now_us);
     free(e->value);
     e->value = v;
     e->value_len = value.len;
-    entry_set_group(l, e, group);
+    entry_set_group(sh, e, group);
     e->expires_us = now_us + (int64_t)ttl_s * 1000000;
-    pthread_mutex_unlock(&l->mu);
+    pthread_mutex_unlock(&sh->mu);
 }
 
 void store__local_cache_del(store_local_t *l, const char *key)
 {
-    pthread_mutex_lock(&l->mu);
-    remove_key(l, key);
-    pthread_mutex_unlock(&l->mu);
+    uint64_t h = hash_str(key);
+    struct shard *sh = shard_of(l, h);
+    pthread_mutex_lock(&sh->mu);
+    for (struct lentry **pp = chain(sh, h); *pp; pp = &(*pp)->next) {
+        struct lentry *e = *pp;
+        if (e->hash == h && strcmp(e->key, key) == 0) {
+            *pp = e->next;
+            entry_drop(sh, e);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&sh->mu);
 }
 
 void store__local_cache_drop_group(store_local_t *l, const char *group)
 {
-    pthread_mutex_lock(&l->mu);
-    if (l->group_n[group_slot(group)] == 0) { /* nothing can be in the group */
-        pthread_mutex_unlock(&l->mu);
-        return;
+    size_t slot = group_slot(group);
+    for (size_t i = 0; i < SHARDS; i++) {
+        struct shard *sh = &l->s[i];
+        pthread_mutex_lock(&sh->mu);
+        if (sh->group_n[slot] != 0) /* else nothing of sh can be in the group */
+            drop_where(sh, 0, group);
+        pthread_mutex_unlock(&sh->mu);
     }
-    for (size_t i = 0; i < NBUCKETS; i++) {
-        struct lentry **pp = &l->b[i];
-        while (*pp) {
-            struct lentry *e = *pp;
-            if (e->group && strcmp(e->group, group) == 0) {
-                *pp = e->next;
-                entry_drop(l, e);
-                l->count--;
-            } else {
-                pp = &e->next;
-            }
-        }
-    }
-    pthread_mutex_unlock(&l->mu);
 }
 
 /* See store_internal.h. */
@@ -305,6 +324,33 @@ static bool rate_counted(const store_rate_t *r)
            r->count != 0;
 }
 
+/* Locks the shards of keys h[0..n) once each, in ascending order (the lock order every
+ * multi-key check follows); held[] receives them for unlock_shards(). */
+static size_t lock_shards(store_local_t *l, const uint64_t *h, size_t n, struct shard **held)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct shard *sh = shard_of(l, h[i]);
+        size_t j = 0;
+        while (j < k && held[j] < sh)
+            j++;
+        if (j < k && held[j] == sh)
+            continue;
+        memmove(held + j + 1, held + j, (k - j) * sizeof *held);
+        held[j] = sh;
+        k++;
+    }
+    for (size_t i = 0; i < k; i++)
+        pthread_mutex_lock(&held[i]->mu);
+    return k;
+}
+
+static void unlock_shards(struct shard **held, size_t k)
+{
+    while (k > 0)
+        pthread_mutex_unlock(&held[--k]->mu);
+}
+
 void store__local_rate_check(store_local_t *l, const store_rate_t *r, size_t n, int64_t now_us,
                              store_rate_result_t *out)
 {
@@ -314,17 +360,18 @@ void store__local_rate_check(store_local_t *l, const store_rate_t *r, size_t n, 
     out->local = true;
     int64_t retry = 0;
     int64_t tats[8];
-    struct lentry *found[8];
-    bool all_found = true; /* then the counting pass needs no second lookup */
+    char keys[8][300];
+    uint64_t h[8];
+    struct shard *held[8];
     if (n > 8)
         n = 8;
-    pthread_mutex_lock(&l->mu);
     for (size_t i = 0; i < n; i++) {
-        char k[300];
-        rate_key(k, sizeof k, r[i].key);
-        struct lentry *e = find(l, k, hash_str(k), now_us);
-        found[i] = e;
-        all_found = all_found && (e || !rate_counted(&r[i]));
+        rate_key(keys[i], sizeof keys[i], r[i].key);
+        h[i] = hash_str(keys[i]);
+    }
+    size_t nheld = lock_shards(l, h, n, held);
+    for (size_t i = 0; i < n; i++) {
+        struct lentry *e = find(shard_of(l, h[i]), keys[i], h[i], now_us);
         tats[i] = e ? e->tat_us : 0;
         int64_t wait = 0;
         if ((int)r[i].mode == STORE_RATE_BLOCK) {
@@ -350,19 +397,13 @@ void store__local_rate_check(store_local_t *l, const store_rate_t *r, size_t n, 
         for (size_t i = 0; i < n; i++) {
             if (!rate_counted(&r[i]))
                 continue;
-            /* an insertion may prune (free) other entries: found[] holds only while none
-               is inserted */
-            struct lentry *e = found[i];
-            if (!all_found) {
-                char k[300];
-                rate_key(k, sizeof k, r[i].key);
-                e = upsert(l, k, now_us);
-            }
+            /* looked up again: an insertion may have emptied a full shard */
+            struct lentry *e = upsert(shard_of(l, h[i]), keys[i], h[i], now_us);
             e->tat_us = tats[i];
             e->expires_us = tats[i] > now_us ? tats[i] + 1 : now_us + 1;
         }
     }
-    pthread_mutex_unlock(&l->mu);
+    unlock_shards(held, nheld);
 }
 
 void store__local_rate_block(store_local_t *l, const char *key, uint32_t seconds, int64_t now_us)
@@ -371,16 +412,21 @@ void store__local_rate_block(store_local_t *l, const char *key, uint32_t seconds
         return;
     char k[300];
     rate_key(k, sizeof k, key);
-    pthread_mutex_lock(&l->mu);
-    struct lentry *e = upsert(l, k, now_us);
+    uint64_t h = hash_str(k);
+    struct shard *sh = shard_of(l, h);
+    pthread_mutex_lock(&sh->mu);
+    struct lentry *e = upsert(sh, k, h, now_us);
     e->expires_us = now_us + (int64_t)seconds * 1000000;
-    pthread_mutex_unlock(&l->mu);
+    pthread_mutex_unlock(&sh->mu);
 }
 
 size_t store__local_prune(store_local_t *l, int64_t now_us)
 {
-    pthread_mutex_lock(&l->mu);
-    size_t n = prune_locked(l, now_us);
-    pthread_mutex_unlock(&l->mu);
+    size_t n = 0;
+    for (size_t i = 0; i < SHARDS; i++) {
+        pthread_mutex_lock(&l->s[i].mu);
+        n += drop_where(&l->s[i], now_us, NULL);
+        pthread_mutex_unlock(&l->s[i].mu);
+    }
     return n;
 }

@@ -5,6 +5,7 @@
  */
 #include "test.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,54 @@ TEST(store_rate_check_all_or_nothing)
     store_rate_check(st, &ip2, 1, on_rate, &o);
     CHECK_TRUE(o.r.allowed); /* still three left for 192.0.2.2 */
     store_close(st);
+}
+
+/* Threads checking one bucket, each beside a key of its own and a second shared bucket given
+ * in the opposite order by half of them (the shards are locked in one order, whatever the
+ * request's): exactly the bucket's count is allowed, and nobody deadlocks. */
+struct rate_thread {
+    store_local_t *l;
+    int id;
+    int allowed;
+};
+
+static void *rate_thread_run(void *arg)
+{
+    struct rate_thread *t = arg;
+    char own[32];
+    snprintf(own, sizeof own, "own:%d", t->id);
+    for (int i = 0; i < 3000; i++) {
+        store_rate_t a = {"shared:a", 5000, 3600, STORE_RATE_CONSUME};
+        store_rate_t b = {"shared:b", 1000000, 3600, STORE_RATE_CONSUME};
+        store_rate_t o = {own, 1000000, 3600, STORE_RATE_CONSUME};
+        store_rate_t even[] = {a, b, o}, odd[] = {o, b, a};
+        store_rate_result_t res;
+        store__local_rate_check(t->l, t->id % 2 ? odd : even, 3, 1000 * S, &res);
+        t->allowed += res.allowed;
+    }
+    return NULL;
+}
+
+TEST(store_local_rate_exact_across_threads)
+{
+    store_local_t *l = store__local_new(0);
+    struct rate_thread t[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        t[i] = (struct rate_thread){l, i, 0};
+        pthread_create(&th[i], NULL, rate_thread_run, &t[i]);
+    }
+    int allowed = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        allowed += t[i].allowed;
+    }
+    CHECK_EQ_INT(allowed, 5000); /* 12,000 asked, the clock stopped: the burst exactly */
+    store_rate_t a = {"shared:a", 5000, 3600, STORE_RATE_PEEK};
+    store_rate_result_t res;
+    store__local_rate_check(l, &a, 1, 1000 * S, &res);
+    CHECK_TRUE(!res.allowed);
+    store__local_free(l);
 }
 
 TEST(store_rate_block)
