@@ -40,3 +40,16 @@ TEST(db_open_urls)
     unlink(path);
     rmdir(dir);
 }
+
+/* The blocking pool's auto size: the cores on SQLite, 4 per core within 8..32 on PostgreSQL
+   (whose calls wait on round trips and commits). */
+TEST(db_pool_threads_for_each_backend)
+{
+    CHECK_EQ_INT(db_pool_threads_for("sqlite:/tmp/x.db", 2), 2);
+    CHECK_EQ_INT(db_pool_threads_for(NULL, 4), 4);
+    CHECK_EQ_INT(db_pool_threads_for("postgresql://h/db", 1), 8);
+    CHECK_EQ_INT(db_pool_threads_for("postgres://h/db", 2), 8);
+    CHECK_EQ_INT(db_pool_threads_for("postgresql://h/db", 4), 16);
+    CHECK_EQ_INT(db_pool_threads_for("postgresql://h/db", 64), 32);
+    CHECK_EQ_INT(db_pool_threads_for("mysql://h/db", 0), 1);
+}
