@@ -4,9 +4,10 @@
  * Runs the ratelimit link's per-request work for an anonymous request (the verify route's
  * case; auth_guard_check in src/auth/guard.c): the two bucket keys written as it writes them
  * ("block:<ip>" and "anon:<ip>", two copies), the check record allocated and freed, and
- * store_rate_check() on the embedded store (one mutex, a hash lookup, GCRA), from THREADS
- * threads at once on the SAME client address (the worst case for the store's mutex: every
- * worker wants the same bucket, as when wrk hammers from 127.0.0.1). Prints the CPU time per
+ * store_rate_check() on the embedded store (the key's shard mutex, a hash lookup, GCRA), from
+ * THREADS threads at once on the SAME client address (the worst case for the store's locks:
+ * every worker wants the same bucket, as when wrk hammers from 127.0.0.1) or on ADDRESSES
+ * addresses in turn. Prints the CPU time per
  * check (user + system, getrusage RUSAGE_SELF, all threads) so that it can be set against
  * the CPU time of a whole request (BENCH.md's µs column). Built and run by bench/micro-rate.
  *
