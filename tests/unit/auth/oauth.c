@@ -80,7 +80,7 @@ TEST(auth_oauth_client_rules)
 static const char *client_credentials(struct fx *f, const char *id, const char *secret)
 {
     auth_oauth_client_auth_t ca = {.client_id = id, .client_secret = secret};
-    auth_oauth_token_req_t q = {.grant_type = "client_credentials", .scope = "profile"};
+    auth_oauth_token_req_t q = {.grant_type = "client_credentials", .scope = "roles"};
     auth_oauth_answer_t r;
     auth_oauth_answer_init(&r);
     if (auth_oauth_token(f->auth, &ca, &q, clock_now_s(), &r) != 0)
