@@ -91,6 +91,40 @@ void auth_oauth_client_list_dispose(auth_oauth_client_list_t *l);
 int auth_oauth_client_create(auth_t *a, const auth_oauth_client_new_t *n, int64_t now,
                              auth_oauth_client_t *out, char secret[AUTH_OAUTH_SECRET_LEN + 1],
                              const char **why);
+/* A change to a registered client (borrowed strings): only what is set changes. A list that
+   is set replaces the registered one. */
+typedef struct {
+    const char *name; /* NULL = unchanged */
+    const char *const *redirect_uris;
+    size_t n_redirect_uris;
+    bool set_redirect_uris;
+    const char *const *post_logout_redirect_uris;
+    size_t n_post_logout;
+    bool set_post_logout;
+    const char *scopes;      /* NULL = unchanged */
+    const char *grant_types; /* NULL = unchanged */
+    int first_party;         /* -1 = unchanged, else 0 or 1 */
+} auth_oauth_client_change_t;
+
+/*
+ * Changes a client: the result is checked as auth_oauth_client_create checks a new one (the
+ * URIs, the scopes, the grants for a public or confidential client, a redirect URI for the
+ * authorization code grant). The secret, the client type and the sessions issued to the
+ * client stay as they are: a session keeps the scopes it was granted. Audited. OUT: *out
+ * (the client as changed; dispose it). Returns 0, ERR_NOT_FOUND, ERR_INVALID (*why says
+ * which value), ERR_UNAVAILABLE.
+ */
+int auth_oauth_client_update(auth_t *a, const char *client_id, const auth_oauth_client_change_t *ch,
+                             auth_oauth_client_t *out, const char **why);
+/*
+ * Gives a confidential client a new secret (made as auth_oauth_client_create makes one, only
+ * its hash stored): the old one stops working at once, with no overlap; the sessions issued
+ * to the client live on. Audited. OUT: secret (NUL-terminated), shown once. Returns 0,
+ * ERR_NOT_FOUND, ERR_INVALID (a public client: it has no secret), ERR_UNAVAILABLE,
+ * ERR_INTERNAL.
+ */
+int auth_oauth_client_rotate_secret(auth_t *a, const char *client_id,
+                                    char secret[AUTH_OAUTH_SECRET_LEN + 1]);
 /* Returns 0, ERR_NOT_FOUND, ERR_UNAVAILABLE. OUT: *out. */
 int auth_oauth_client_get(auth_t *a, const char *client_id, auth_oauth_client_t *out);
 /* Every client, oldest first. Returns 0 or ERR_UNAVAILABLE. */

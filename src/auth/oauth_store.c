@@ -47,6 +47,15 @@ const db_stmt_def_t oauth__sql[OQ__N] = {
     /* client_id */
     [OQ_CLIENT_DELETE] = {.name = "oauth_client_delete",
                           .sql = "DELETE FROM oauth_clients WHERE client_id = ?1"},
+    /* client_id, name, redirect_uris, post_logout, scopes, grant_types, first_party */
+    [OQ_CLIENT_UPDATE] = {.name = "oauth_client_update",
+                          .sql = "UPDATE oauth_clients SET name = ?2, redirect_uris = ?3, "
+                                 "post_logout_redirect_uris = ?4, scopes = ?5, grant_types = ?6, "
+                                 "first_party = ?7 WHERE client_id = ?1"},
+    /* client_id, secret_hash: a confidential client only */
+    [OQ_CLIENT_SECRET] = {.name = "oauth_client_secret",
+                          .sql = "UPDATE oauth_clients SET secret_hash = ?2 WHERE client_id = ?1 "
+                                 "AND is_public = 0"},
     /* client_id -> sid of every live session issued to the client */
     [OQ_GRANT_SIDS_CLIENT] = {.name = "oauth_grant_sids_client",
                               .sql = "SELECT g.sid FROM oauth_grants g JOIN sessions s ON s.id = "
@@ -389,6 +398,65 @@ static char *check_words(const char *given, const char *allowed, const char *def
     return oauth__words(given ? given : def, allowed, NULL);
 }
 
+/* The checked, normalised values of a client (heap strings). */
+typedef struct {
+    char *grants, *scopes, *redirects, *logouts;
+} checked_t;
+
+static void checked_dispose(checked_t *k)
+{
+    free(k->grants);
+    free(k->scopes);
+    free(k->redirects);
+    free(k->logouts);
+    memset(k, 0, sizeof *k);
+}
+
+/* Checks a client's values, new or changed (see auth_oauth_client_create). Returns 0 (*k set)
+   or ERR_INVALID (*why set, *k empty). */
+static int check_client(const auth_oauth_client_new_t *n, checked_t *k, const char **why)
+{
+    memset(k, 0, sizeof *k);
+    *why = NULL;
+    if (!n->name || !*n->name || strlen(n->name) > 200) {
+        *why = "name: 1 to 200 bytes";
+        return ERR_INVALID;
+    }
+    k->grants = check_words(n->grant_types, OAUTH__GRANTS,
+                            n->is_public ? "authorization_code refresh_token"
+                                         : "authorization_code refresh_token client_credentials");
+    if (!k->grants) {
+        *why = "grant_types: authorization_code, refresh_token, client_credentials";
+        return ERR_INVALID;
+    }
+    if (n->is_public && oauth__list_has_cstr(k->grants, "client_credentials")) {
+        checked_dispose(k);
+        *why = "grant_types: a public client cannot use client_credentials";
+        return ERR_INVALID;
+    }
+    k->scopes = check_words(n->scopes, AUTH_OAUTH_SCOPES, AUTH_OAUTH_SCOPES);
+    if (!k->scopes) {
+        checked_dispose(k);
+        *why = "scope: openid, profile, email, offline_access, roles";
+        return ERR_INVALID;
+    }
+    k->redirects = join_uris(n->redirect_uris, n->n_redirect_uris, why,
+                             "redirect_uri: an absolute https URI (http only for localhost) "
+                             "without a fragment, or a native app's reverse-domain scheme");
+    k->logouts = k->redirects ? join_uris(n->post_logout_redirect_uris, n->n_post_logout, why,
+                                          "post_logout_redirect_uri: an absolute https URI (http "
+                                          "only for localhost) without a fragment")
+                              : NULL;
+    if (!*why && k->redirects && !*k->redirects &&
+        oauth__list_has_cstr(k->grants, "authorization_code"))
+        *why = "redirect_uri: at least one is required for the authorization code grant";
+    if (*why) {
+        checked_dispose(k);
+        return ERR_INVALID;
+    }
+    return 0;
+}
+
 /* See oauth.h. */
 int auth_oauth_client_create(auth_t *a, const auth_oauth_client_new_t *n, int64_t now,
                              auth_oauth_client_t *out, char secret[AUTH_OAUTH_SECRET_LEN + 1],
@@ -396,60 +464,31 @@ int auth_oauth_client_create(auth_t *a, const auth_oauth_client_new_t *n, int64_
 {
     memset(out, 0, sizeof *out);
     secret[0] = '\0';
-    *why = NULL;
-    if (!n->name || !*n->name || strlen(n->name) > 200) {
-        *why = "name: 1 to 200 bytes";
-        return ERR_INVALID;
-    }
-    char *grants =
-        check_words(n->grant_types, OAUTH__GRANTS,
-                    n->is_public ? "authorization_code refresh_token"
-                                 : "authorization_code refresh_token client_credentials");
-    if (!grants) {
-        *why = "grant_types: authorization_code, refresh_token, client_credentials";
-        return ERR_INVALID;
-    }
-    if (n->is_public && oauth__list_has_cstr(grants, "client_credentials")) {
-        free(grants);
-        *why = "grant_types: a public client cannot use client_credentials";
-        return ERR_INVALID;
-    }
-    char *scopes = check_words(n->scopes, AUTH_OAUTH_SCOPES, AUTH_OAUTH_SCOPES);
-    if (!scopes) {
-        free(grants);
-        *why = "scope: openid, profile, email, offline_access, roles";
-        return ERR_INVALID;
-    }
-    char *redirects = join_uris(n->redirect_uris, n->n_redirect_uris, why,
-                                "redirect_uri: an absolute https URI (http only for localhost) "
-                                "without a fragment, or a native app's reverse-domain scheme");
-    char *logouts = redirects ? join_uris(n->post_logout_redirect_uris, n->n_post_logout, why,
-                                          "post_logout_redirect_uri: an absolute https URI (http "
-                                          "only for localhost) without a fragment")
-                              : NULL;
-    if (!*why && redirects && !*redirects && oauth__list_has_cstr(grants, "authorization_code"))
-        *why = "redirect_uri: at least one is required for the authorization code grant";
+    checked_t k;
+    int rc = check_client(n, &k, why);
+    if (rc != 0)
+        return rc;
     char hash[65] = "";
     char id[33];
-    int rc = *why ? ERR_INVALID : 0;
-    if (rc == 0 && (auth__random_id(id) != 0 || (!n->is_public && oauth__random_token(secret))))
+    if (auth__random_id(id) != 0 || (!n->is_public && oauth__random_token(secret)))
         rc = ERR_INTERNAL;
     if (rc == 0) {
         if (!n->is_public)
             oauth__sha256_hex(secret, AUTH_OAUTH_SECRET_LEN, hash);
         db_param_t p[] = {
-            db_text(id),      db_text(hash),        db_text(n->name),       db_text(redirects),
-            db_text(logouts), db_int(n->is_public), db_int(n->first_party), db_text(scopes),
-            db_text(grants),  db_int(now)};
+            db_text(id),        db_text(hash),        db_text(n->name),       db_text(k.redirects),
+            db_text(k.logouts), db_int(n->is_public), db_int(n->first_party), db_text(k.scopes),
+            db_text(k.grants),  db_int(now)};
         rc = auth__map_db(db_exec(a->db, &oauth__sql[OQ_CLIENT_INSERT], p, DB_NPARAMS(p), NULL));
     }
+    OPENSSL_cleanse(hash, sizeof hash);
     if (rc == 0) {
         out->client_id = xstrdup(id);
         out->name = xstrdup(n->name);
-        out->redirect_uris = redirects;
-        out->post_logout_redirect_uris = logouts;
-        out->scopes = scopes;
-        out->grant_types = grants;
+        out->redirect_uris = k.redirects;
+        out->post_logout_redirect_uris = k.logouts;
+        out->scopes = k.scopes;
+        out->grant_types = k.grants;
         out->is_public = n->is_public;
         out->first_party = n->first_party;
         out->created_at = now;
@@ -459,11 +498,141 @@ int auth_oauth_client_create(auth_t *a, const auth_oauth_client_new_t *n, int64_
         return 0;
     }
     OPENSSL_cleanse(secret, AUTH_OAUTH_SECRET_LEN + 1);
-    free(redirects);
-    free(logouts);
-    free(scopes);
-    free(grants);
+    checked_dispose(&k);
     return rc;
+}
+
+/* A registered space-separated list as an array for check_client: *v points into *copy
+   (heap, as is *v). Returns the number of items. */
+static size_t split_list(const char *list, char **copy, const char ***v)
+{
+    *copy = xstrdup(list ? list : "");
+    size_t n = 0, cap = 1;
+    for (const char *p = *copy; *p; p++)
+        cap += *p == ' ';
+    *v = xcalloc(cap, sizeof **v);
+    for (char *p = *copy; *p;) {
+        while (*p == ' ')
+            *p++ = '\0';
+        if (!*p)
+            break;
+        (*v)[n++] = p;
+        while (*p && *p != ' ')
+            p++;
+    }
+    return n;
+}
+
+/* See oauth.h. */
+int auth_oauth_client_update(auth_t *a, const char *client_id, const auth_oauth_client_change_t *ch,
+                             auth_oauth_client_t *out, const char **why)
+{
+    memset(out, 0, sizeof *out);
+    *why = NULL;
+    oauth__client_t old;
+    int rc = oauth__client_load(a, client_id, &old);
+    OPENSSL_cleanse(old.secret_hash, sizeof old.secret_hash);
+    if (rc != 0)
+        return rc;
+    char *uris_copy = NULL, *logouts_copy = NULL;
+    const char **uris = NULL, **logouts = NULL;
+    auth_oauth_client_new_t n = {
+        .name = ch->name ? ch->name : old.c.name,
+        .redirect_uris = ch->redirect_uris,
+        .n_redirect_uris = ch->n_redirect_uris,
+        .post_logout_redirect_uris = ch->post_logout_redirect_uris,
+        .n_post_logout = ch->n_post_logout,
+        .is_public = old.c.is_public,
+        .first_party = ch->first_party < 0 ? old.c.first_party : ch->first_party != 0,
+        .scopes = ch->scopes ? ch->scopes : old.c.scopes,
+        .grant_types = ch->grant_types ? ch->grant_types : old.c.grant_types,
+    };
+    if (!ch->set_redirect_uris) {
+        n.n_redirect_uris = split_list(old.c.redirect_uris, &uris_copy, &uris);
+        n.redirect_uris = uris;
+    }
+    if (!ch->set_post_logout) {
+        n.n_post_logout = split_list(old.c.post_logout_redirect_uris, &logouts_copy, &logouts);
+        n.post_logout_redirect_uris = logouts;
+    }
+    checked_t k;
+    rc = check_client(&n, &k, why);
+    if (rc == 0) {
+        int64_t changes = 0;
+        db_param_t p[] = {db_text(client_id),   db_text(n.name),   db_text(k.redirects),
+                          db_text(k.logouts),   db_text(k.scopes), db_text(k.grants),
+                          db_int(n.first_party)};
+        rc =
+            auth__map_db(db_exec(a->db, &oauth__sql[OQ_CLIENT_UPDATE], p, DB_NPARAMS(p), &changes));
+        if (rc == 0 && changes == 0)
+            rc = ERR_NOT_FOUND; /* deleted meanwhile */
+    }
+    if (rc == 0) {
+        out->client_id = xstrdup(old.c.client_id);
+        out->name = xstrdup(n.name);
+        out->redirect_uris = k.redirects;
+        out->post_logout_redirect_uris = k.logouts;
+        out->scopes = k.scopes;
+        out->grant_types = k.grants;
+        out->is_public = n.is_public;
+        out->first_party = n.first_party;
+        out->created_at = old.c.created_at;
+        memset(&k, 0, sizeof k);
+        char detail[160];
+        snprintf(detail, sizeof detail, "client_id=%s changed=%s%s%s%s%s%s", out->client_id,
+                 ch->name ? "name," : "", ch->set_redirect_uris ? "redirect_uris," : "",
+                 ch->set_post_logout ? "post_logout_redirect_uris," : "",
+                 ch->scopes ? "scopes," : "", ch->grant_types ? "grant_types," : "",
+                 ch->first_party >= 0 ? "first_party," : "");
+        size_t len = strlen(detail);
+        if (detail[len - 1] == ',')
+            detail[len - 1] = '\0';
+        audit_info(NULL, .event = "oauth_client_updated", .outcome = "success", .detail = detail);
+    }
+    checked_dispose(&k);
+    free(uris_copy);
+    free(logouts_copy);
+    free(uris);
+    free(logouts);
+    auth_oauth_client_dispose(&old.c);
+    return rc;
+}
+
+/* See oauth.h. */
+int auth_oauth_client_rotate_secret(auth_t *a, const char *client_id,
+                                    char secret[AUTH_OAUTH_SECRET_LEN + 1])
+{
+    secret[0] = '\0';
+    oauth__client_t old;
+    int rc = oauth__client_load(a, client_id, &old);
+    OPENSSL_cleanse(old.secret_hash, sizeof old.secret_hash);
+    if (rc != 0)
+        return rc;
+    bool is_public = old.c.is_public;
+    auth_oauth_client_dispose(&old.c);
+    if (is_public)
+        return ERR_INVALID;
+    char hash[65];
+    if (oauth__random_token(secret) != 0) {
+        secret[0] = '\0';
+        return ERR_INTERNAL;
+    }
+    oauth__sha256_hex(secret, AUTH_OAUTH_SECRET_LEN, hash);
+    int64_t changes = 0;
+    db_param_t p[] = {db_text(client_id), db_text(hash)};
+    rc = auth__map_db(db_exec(a->db, &oauth__sql[OQ_CLIENT_SECRET], p, DB_NPARAMS(p), &changes));
+    OPENSSL_cleanse(hash, sizeof hash);
+    if (rc == 0 && changes == 0)
+        rc = ERR_NOT_FOUND; /* deleted meanwhile */
+    if (rc != 0) {
+        OPENSSL_cleanse(secret, AUTH_OAUTH_SECRET_LEN + 1);
+        return rc;
+    }
+    char detail[80];
+    snprintf(detail, sizeof detail, "client_id=%s", client_id);
+    audit_info(NULL, .event = "oauth_client_secret_rotated", .outcome = "success",
+               .detail = detail);
+    return 0;
 }
 
 /* See oauth_internal.h. */

@@ -142,7 +142,7 @@ int cli_root_open(int argc, char **argv, unsigned parts, root_t **r);
     X("db", db, "copy a SQLite database into PostgreSQL, verified (db copy --from --to)")          \
     X("user", user, "manage users: create, list, passwd, disable, set-role, delete, ...")          \
     X("token", token, "issue a token pair for a user (token issue --user NAME)")                   \
-    X("client", client, "manage OAuth / OpenID Connect clients: create, list, show, delete")       \
+    X("client", client, "manage OAuth / OpenID Connect clients: create, list, update, ...")        \
     X("revoke", revoke, "revoke every session of a user (revoke --user NAME)")                     \
     X("verifier", verifier, "manage revocation-feed keys: create NAME, list, delete NAME")         \
     X("flush-expired", flush_expired, "delete expired tokens and dead sessions from the database") \

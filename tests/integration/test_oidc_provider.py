@@ -617,3 +617,149 @@ def test_form_errors_have_the_rfc6749_shape(op, path):
     missing = "grant_type is required" if path == "/oauth/token" else "token is required"
     assert_oauth_400(requests.post(url, data="", headers=form, auth=auth), missing)
     assert_oauth_400(requests.post(url, data="scope=openid", headers=form, auth=auth), missing)
+
+
+# ---- jwtd client update / rotate-secret (the CLI against the running server's database) ----
+
+def client_create(op, *args):
+    return json.loads(cli(op, "client", "create", *args).stdout)
+
+
+def client_cmd(op, *args):
+    """Runs `jwtd client ARGS` expecting success: the JSON it prints."""
+    out = json.loads(cli(op, "client", *args).stdout)
+    assert "client_secret" not in out or args[0] == "rotate-secret", out
+    return out
+
+
+def test_client_update_scope_is_honoured_by_authorize_and_token(op):
+    cb = "http://127.0.0.1:9/legacy"
+    c = client_create(op, "--name", "Legacy", "--redirect-uri", cb, "--scope",
+                      "openid profile email offline_access")
+    auth = (c["client_id"], c["client_secret"])
+    s = login(op, "bob")
+    # before: roles is not among the client's scopes
+    _, r = authorize(op, s, c, scope="openid roles")
+    assert redirected(r)[1]["error"] == "invalid_scope"
+    r = token(op, {"grant_type": "client_credentials", "scope": "roles"}, auth=auth)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_scope", r.text
+    u = client_cmd(op, "update", c["client_id"], "--scope",
+                   "openid profile email offline_access roles")
+    assert u["scopes"] == ["openid", "profile", "email", "offline_access", "roles"]
+    # only the scopes changed
+    for k in ("client_id", "name", "redirect_uris", "post_logout_redirect_uris", "public",
+              "first_party", "grant_types", "created_at"):
+        assert u[k] == c[k], k
+    assert client_cmd(op, "show", c["client_id"]) == u
+    # after: the consent page asks for the role, the token carries the scope
+    _, r = authorize(op, s, c, scope="openid roles")
+    assert r.status_code == 200 and "See your role" in r.text, r.text
+    _, q = redirected(consent(op, s, r.text))
+    t = token(op, {"grant_type": "authorization_code", "code": q["code"], "redirect_uri": cb},
+              auth=auth)
+    assert t.status_code == 200, t.text
+    assert t.json()["scope"] == "openid roles"
+    assert decode_id_token(op, t.json()["id_token"], c["client_id"])["roles"] == ["user"]
+    r = token(op, {"grant_type": "client_credentials", "scope": "roles"}, auth=auth)
+    assert r.status_code == 200 and r.json()["scope"] == "roles", r.text
+    # narrowing it again refuses roles at once
+    client_cmd(op, "update", c["client_id"], "--scope", "openid")
+    _, r = authorize(op, s, c, scope="openid roles")
+    assert redirected(r)[1]["error"] == "invalid_scope"
+
+
+def test_client_update_replaces_redirect_uris_and_other_fields(op):
+    old, new1, new2 = ("http://127.0.0.1:9/old", "https://app.example/cb",
+                       "http://localhost:9/new")
+    c = client_create(op, "--name", "Mover", "--redirect-uri", old,
+                      "--post-logout-redirect-uri", LOGOUT_CB)
+    u = client_cmd(op, "update", c["client_id"], "--redirect-uri", new1, "-r", new2)
+    assert u["redirect_uris"] == [new1, new2]          # replaced, not appended
+    assert u["post_logout_redirect_uris"] == [LOGOUT_CB] and u["name"] == "Mover"
+    s = login(op)
+    _, r = authorize(op, s, c, redirect_uri=old)
+    assert r.status_code == 400 and "Location" not in r.headers and "not registered" in r.text
+    _, r = authorize(op, s, c, redirect_uri=new2)
+    assert r.status_code == 200 and "Allow access?" in r.text   # third-party: consent
+    # name and first-party: no consent asked any more; the page would have named it
+    u = client_cmd(op, "update", c["client_id"], "--name", "Mover Two", "--first-party")
+    assert u["name"] == "Mover Two" and u["first_party"] is True
+    assert u["redirect_uris"] == [new1, new2]
+    _, r = authorize(op, s, c, redirect_uri=new2)
+    u2, q = redirected(r)
+    assert f"{u2.scheme}://{u2.netloc}{u2.path}" == new2 and "code" in q
+    u = client_cmd(op, "update", c["client_id"], "--no-first-party",
+                   "--post-logout-redirect-uri", "")
+    assert u["first_party"] is False and u["post_logout_redirect_uris"] == []
+    # without the authorization code grant, the redirect URIs may go
+    u = client_cmd(op, "update", c["client_id"], "--grant-types", "client_credentials")
+    assert u["grant_types"] == ["client_credentials"]
+    _, r = authorize(op, s, c, redirect_uri=new2)
+    assert redirected(r)[1]["error"] == "unauthorized_client"
+    out = cli(op, "audit", "--event", "oauth_client_updated", "--json").stdout
+    assert c["client_id"] in out
+
+
+def test_client_rotate_secret(op):
+    c = client_create(op, "--name", "Rotator", "--redirect-uri", "http://127.0.0.1:9/rot")
+    old = (c["client_id"], c["client_secret"])
+    data = {"grant_type": "client_credentials", "scope": "profile"}
+    assert token(op, data, auth=old).status_code == 200
+    r = cli(op, "client", "rotate-secret", c["client_id"])
+    rot = json.loads(r.stdout)
+    assert set(rot) == {"client_id", "client_secret"} and rot["client_id"] == c["client_id"]
+    assert len(rot["client_secret"]) == 43 and rot["client_secret"] != c["client_secret"]
+    assert "not shown again" in r.stderr
+    new = (c["client_id"], rot["client_secret"])
+    # the old secret stops working at once; the new one works, in the header and the body
+    r = token(op, data, auth=old)
+    assert r.status_code == 401 and r.json()["error"] == "invalid_client", r.text
+    assert token(op, data, auth=new).status_code == 200
+    r = token(op, dict(data, client_id=new[0], client_secret=new[1]))
+    assert r.status_code == 200, r.text
+    # the code exchange too
+    s = login(op)
+    _, code = code_for(op, s, c, scope="openid")
+    cb = {"grant_type": "authorization_code", "code": code,
+          "redirect_uri": "http://127.0.0.1:9/rot"}
+    assert token(op, cb, auth=old).status_code == 401
+    assert token(op, cb, auth=new).status_code == 200
+    shown = client_cmd(op, "show", c["client_id"])
+    assert "client_secret" not in shown and shown["name"] == "Rotator"
+    out = cli(op, "audit", "--event", "oauth_client_secret_rotated", "--json").stdout
+    assert c["client_id"] in out and c["client_secret"] not in out
+    assert rot["client_secret"] not in out
+
+
+def test_client_update_and_rotate_errors(op):
+    unknown = "0" * 32
+    for args in (("update", unknown, "--name", "X"), ("rotate-secret", unknown)):
+        r = cli(op, "client", *args, check=False)
+        assert r.returncode != 0 and "no client " + unknown in r.stderr, r.stderr
+        assert r.stdout == ""
+    # a public client has no secret to rotate
+    r = cli(op, "client", "rotate-secret", op.spa["client_id"], check=False)
+    assert r.returncode != 0 and "public client" in r.stderr and r.stdout == ""
+    c = client_create(op, "--name", "Strict", "--redirect-uri", "http://127.0.0.1:9/strict")
+    before = client_cmd(op, "show", c["client_id"])
+    bad = (
+        (("--redirect-uri", "http://evil.example/cb"), "redirect_uri"),
+        (("--redirect-uri", "https://app.example/cb#frag"), "redirect_uri"),
+        (("--post-logout-redirect-uri", "javascript:alert(1)"), "post_logout_redirect_uri"),
+        (("--scope", "openid admin"), "scope"),
+        (("--grant-types", "password"), "grant_types"),
+        (("--grant-types", "authorization_code", "--redirect-uri", ""), "redirect_uri"),
+        (("--name", ""), "name"),
+    )
+    for args, word in bad:
+        r = cli(op, "client", "update", c["client_id"], *args, check=False)
+        assert r.returncode != 0 and word in r.stderr and r.stdout == "", (args, r.stderr)
+    # a public client cannot be given client_credentials
+    r = cli(op, "client", "update", op.spa["client_id"], "--grant-types",
+            "authorization_code client_credentials", check=False)
+    assert r.returncode != 0 and "public client" in r.stderr
+    for args in ((), ("--first-party", "--no-first-party")):
+        r = cli(op, "client", "update", c["client_id"], *args, check=False)
+        assert r.returncode == 2, r.stderr
+    assert client_cmd(op, "show", c["client_id"]) == before   # nothing changed
+    assert "rotate-secret" in cli(op, "client", "--help").stdout

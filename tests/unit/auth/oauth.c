@@ -76,6 +76,87 @@ TEST(auth_oauth_client_rules)
     fx_close(&f);
 }
 
+/* The client_credentials grant with id and secret: its error, or NULL on success. */
+static const char *client_credentials(struct fx *f, const char *id, const char *secret)
+{
+    auth_oauth_client_auth_t ca = {.client_id = id, .client_secret = secret};
+    auth_oauth_token_req_t q = {.grant_type = "client_credentials", .scope = "roles"};
+    auth_oauth_answer_t r;
+    auth_oauth_answer_init(&r);
+    if (auth_oauth_token(f->auth, &ca, &q, clock_now_s(), &r) != 0)
+        return "unavailable";
+    const char *err = r.error; /* static */
+    auth_oauth_answer_dispose(&r);
+    return err;
+}
+
+TEST(auth_oauth_client_update_and_rotate)
+{
+    struct fx f;
+    ASSERT_EQ_INT(fx_open(&f, NULL), 0);
+    char secret[AUTH_OAUTH_SECRET_LEN + 1], old[AUTH_OAUTH_SECRET_LEN + 1];
+    auth_oauth_client_t c, u;
+    const char *why = NULL;
+    ASSERT_EQ_INT(new_client(&f, false, &c, old), 0);
+    /* only what is set changes */
+    auth_oauth_client_change_t ch = {.scopes = "openid roles", .first_party = -1};
+    ASSERT_EQ_INT(auth_oauth_client_update(f.auth, c.client_id, &ch, &u, &why), 0);
+    CHECK_STR_EQ(u.scopes, "openid roles");
+    CHECK_STR_EQ(u.name, "app");
+    CHECK_STR_EQ(u.redirect_uris, CB);
+    CHECK_STR_EQ(u.grant_types, c.grant_types);
+    CHECK_TRUE(u.first_party && !u.is_public && u.created_at == c.created_at);
+    auth_oauth_client_dispose(&u);
+    /* a list set replaces the registered one */
+    const char *uris[] = {"https://a.example/cb", "http://localhost:1/cb"};
+    ch = (auth_oauth_client_change_t){.redirect_uris = uris,
+                                      .n_redirect_uris = 2,
+                                      .set_redirect_uris = true,
+                                      .name = "renamed",
+                                      .first_party = 0};
+    ASSERT_EQ_INT(auth_oauth_client_update(f.auth, c.client_id, &ch, &u, &why), 0);
+    auth_oauth_client_dispose(&u);
+    ASSERT_EQ_INT(auth_oauth_client_get(f.auth, c.client_id, &u), 0);
+    CHECK_STR_EQ(u.redirect_uris, "https://a.example/cb http://localhost:1/cb");
+    CHECK_STR_EQ(u.name, "renamed");
+    CHECK_STR_EQ(u.scopes, "openid roles");
+    CHECK_TRUE(!u.first_party);
+    auth_oauth_client_dispose(&u);
+    /* create's rules; nothing changes on a refusal */
+    const char *bad[] = {"http://evil.example/cb"};
+    ch = (auth_oauth_client_change_t){
+        .redirect_uris = bad, .n_redirect_uris = 1, .set_redirect_uris = true, .first_party = 1};
+    CHECK_EQ_INT(auth_oauth_client_update(f.auth, c.client_id, &ch, &u, &why), ERR_INVALID);
+    CHECK_TRUE(why && strstr(why, "redirect_uri"));
+    ch = (auth_oauth_client_change_t){.set_redirect_uris = true, .first_party = -1};
+    CHECK_EQ_INT(auth_oauth_client_update(f.auth, c.client_id, &ch, &u, &why), ERR_INVALID);
+    ch = (auth_oauth_client_change_t){.scopes = "openid admin", .first_party = -1};
+    CHECK_EQ_INT(auth_oauth_client_update(f.auth, c.client_id, &ch, &u, &why), ERR_INVALID);
+    ASSERT_EQ_INT(auth_oauth_client_get(f.auth, c.client_id, &u), 0);
+    CHECK_STR_EQ(u.redirect_uris, "https://a.example/cb http://localhost:1/cb");
+    CHECK_TRUE(!u.first_party);
+    auth_oauth_client_dispose(&u);
+    ch = (auth_oauth_client_change_t){.name = "x", .first_party = -1};
+    CHECK_EQ_INT(auth_oauth_client_update(f.auth, "0123", &ch, &u, &why), ERR_NOT_FOUND);
+    /* rotation: the old secret fails at once, the new one works */
+    CHECK_TRUE(client_credentials(&f, c.client_id, old) == NULL);
+    ASSERT_EQ_INT(auth_oauth_client_rotate_secret(f.auth, c.client_id, secret), 0);
+    CHECK_EQ_INT((long)strlen(secret), AUTH_OAUTH_SECRET_LEN);
+    CHECK_TRUE(strcmp(secret, old) != 0);
+    CHECK_STR_EQ(client_credentials(&f, c.client_id, old), "invalid_client");
+    CHECK_TRUE(client_credentials(&f, c.client_id, secret) == NULL);
+    CHECK_EQ_INT(auth_oauth_client_rotate_secret(f.auth, "0123", secret), ERR_NOT_FOUND);
+    /* a public client: no secret to rotate, no client_credentials to add */
+    auth_oauth_client_t p;
+    ASSERT_EQ_INT(new_client(&f, true, &p, secret), 0);
+    CHECK_EQ_INT(auth_oauth_client_rotate_secret(f.auth, p.client_id, secret), ERR_INVALID);
+    ch = (auth_oauth_client_change_t){.grant_types = "client_credentials", .first_party = -1};
+    CHECK_EQ_INT(auth_oauth_client_update(f.auth, p.client_id, &ch, &u, &why), ERR_INVALID);
+    auth_oauth_client_dispose(&p);
+    auth_oauth_client_dispose(&c);
+    fx_close(&f);
+}
+
 /* A PKCE pair: verifier and its S256 challenge. */
 static void pkce(char verifier[44], char challenge[44])
 {
