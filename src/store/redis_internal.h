@@ -18,7 +18,7 @@
 #include "store/store_internal.h"
 
 /* The Lua scripts loaded on every connection (EVALSHA by their SHA-1). */
-enum { SCRIPT_RATE, SCRIPT_SET, SCRIPT_DROP, SCRIPT_SET_IF, SCRIPT_DEL, SCRIPT__N };
+enum { SCRIPT_RATE, SCRIPT_SET, SCRIPT_DROP, SCRIPT_SET_IF, SCRIPT_DEL, SCRIPT_TICKET, SCRIPT__N };
 
 typedef struct rconn rconn_t;
 typedef void (*rop_fn)(rconn_t *rc, void *arg, redisReply *reply);

@@ -105,15 +105,19 @@ static const char LUA_SET[] = "redis.call('SET',KEYS[1],ARGV[1],'EX',ARGV[2])\n"
                               "end return 1\n";
 
 /*
- * Versioned fills (store.h): KEYS[3] of the three scripts below is the cache's sequence (a
- * counter that never expires), KEYS[2] the stamp of the key or group (the sequence value of
- * its last invalidation, living ARGV[1] = STORE_CACHE_STAMP_TTL_S seconds). A fill's ticket
- * is the sequence read before its database read (INCRBY 0: an integer even when the key is
- * new).
+ * Versioned fills (store.h): KEYS[3] of the scripts below is the cache's sequence (a counter
+ * whose TTL, a day, every invalidation renews, as nothing of jwtd lives in Redis without a
+ * TTL), KEYS[2] the stamp of the key or group (the sequence value of its last invalidation,
+ * living ARGV[1] = STORE_CACHE_STAMP_TTL_S seconds). A fill's ticket is the sequence read
+ * before its database read (LUA_TICKET: 0 while absent). When the sequence is lost (expired
+ * after a quiet day, Redis restarted empty) it starts again below the tickets in flight, which
+ * LUA_SET_IF then refuses: a reset can only drop fills.
  */
+static const char LUA_TICKET[] = "return tonumber(redis.call('GET',KEYS[1]) or '0') or 0\n";
 
 /* Stamps the group SET KEYS[1] (KEYS[2]), deletes every member of it, then the set. */
 static const char LUA_DROP[] = "local s=redis.call('INCR',KEYS[3])\n"
+                               "redis.call('EXPIRE',KEYS[3],86400)\n"
                                "redis.call('SET',KEYS[2],s,'EX',ARGV[1])\n"
                                "local m=redis.call('SMEMBERS',KEYS[1])\n"
                                "for i=1,#m do redis.call('DEL',m[i]) end\n"
@@ -121,6 +125,7 @@ static const char LUA_DROP[] = "local s=redis.call('INCR',KEYS[3])\n"
 
 /* Stamps the key KEYS[1] (KEYS[2]) and deletes it. */
 static const char LUA_DEL[] = "local s=redis.call('INCR',KEYS[3])\n"
+                              "redis.call('EXPIRE',KEYS[3],86400)\n"
                               "redis.call('SET',KEYS[2],s,'EX',ARGV[1])\n"
                               "return redis.call('DEL',KEYS[1])\n";
 
@@ -140,7 +145,8 @@ static const char LUA_SET_IF[] =
     "end\n"
     "end return 1\n";
 
-static const char *const SCRIPTS[SCRIPT__N] = {LUA_RATE, LUA_SET, LUA_DROP, LUA_SET_IF, LUA_DEL};
+static const char *const SCRIPTS[SCRIPT__N] = {LUA_RATE,   LUA_SET, LUA_DROP,
+                                               LUA_SET_IF, LUA_DEL, LUA_TICKET};
 
 __thread rconn_t *store__tls_rc;
 

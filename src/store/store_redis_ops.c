@@ -191,9 +191,9 @@ store_fill_t store_cache_fill_begin(store_t *st)
         return STORE_FILL_NONE; /* an event loop never waits; Redis down: fills are dropped */
     char s[512], out[24];
     size_t sl = seq_key(st->rd, s, sizeof s);
-    const char *argv[] = {"INCRBY", s, "0"}; /* an integer even before the first drop */
-    size_t len[] = {6, sl, 1}, n = 0;
-    if (cmd_wait(st->rd, 3, argv, len, out, sizeof out - 1, &n) != 0 || n == 0 || n >= sizeof out)
+    const char *argv[] = {"EVALSHA", st->rd->sha[SCRIPT_TICKET], "1", s};
+    size_t len[] = {7, 40, 1, sl}, n = 0;
+    if (cmd_wait(st->rd, 4, argv, len, out, sizeof out - 1, &n) != 0 || n == 0 || n >= sizeof out)
         return STORE_FILL_NONE;
     out[n] = '\0';
     char *end;
