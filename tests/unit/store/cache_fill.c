@@ -106,7 +106,7 @@ struct redis_proc {
 static int redis_spawn(struct redis_proc *r)
 {
     const char *tmp = getenv("TMPDIR");
-    snprintf(r->dir, sizeof r->dir, "%s/jwtd-unit-redis-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    snprintf(r->dir, sizeof r->dir, "%s/jwtd-unit-redis-XXXXXX", tmp && *tmp ? tmp : P_tmpdir);
     if (!mkdtemp(r->dir))
         return -1;
     snprintf(r->sock, sizeof r->sock, "%s/redis.sock", r->dir);
