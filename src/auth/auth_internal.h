@@ -228,11 +228,20 @@ void auth__ucache_free(auth_ucache_t *c);
 void auth__ucache_put(auth_ucache_t *c, int64_t user_id, bool is_active, const char *json,
                       size_t len, int64_t loaded_at);
 /*
+ * Versioned fills: the ticket of a fill of user_id, taken before its database read;
+ * auth__ucache_put_if stores only when no auth__ucache_drop of user_id (or of a user sharing
+ * its generation slot) came in between. Returns true when stored.
+ */
+uint64_t auth__ucache_ticket(auth_ucache_t *c, int64_t user_id);
+bool auth__ucache_put_if(auth_ucache_t *c, int64_t user_id, bool is_active, const char *json,
+                         size_t len, int64_t loaded_at, uint64_t ticket);
+/*
  * Copies the entry of user_id when it was loaded at or after min_loaded_at. Returns 0,
  * ERR_NOT_FOUND (absent or older) or ERR_TOO_LARGE (cap < *len).
  */
 int auth__ucache_get(auth_ucache_t *c, int64_t user_id, int64_t min_loaded_at, char *out,
                      size_t cap, size_t *len, bool *is_active);
+/* Drops the entry of user_id and advances its generation (a fill in flight is not stored). */
 void auth__ucache_drop(auth_ucache_t *c, int64_t user_id);
 size_t auth__ucache_count(auth_ucache_t *c);
 

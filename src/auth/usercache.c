@@ -10,6 +10,15 @@
  * Staleness is bounded by the caller's TTL (min_loaded_at); changes made by this process
  * replace or drop entries at once. When max_entries is reached the table is emptied:
  * a reload costs one query, and the bound keeps memory proportional to active users.
+ *
+ * Versioned fills: a miss is filled by a pool thread that reads the row, and a write on
+ * another thread can commit and drop the entry between that read and the put, which would
+ * then store the old row for the whole TTL. So every drop advances a generation (GEN_SLOTS
+ * counters, one per slot of the id's hash, under the write lock; they never wrap in practice
+ * and are never reset, so there is no time bound); a fill takes the generation of its user
+ * before its read (auth__ucache_ticket) and auth__ucache_put_if stores only when it is
+ * unchanged. Users sharing a slot can only make a fill be dropped (one more query later),
+ * never keep an old row. Puts made by writers themselves (login, refresh) stay unconditional.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -28,11 +37,14 @@ struct entry {
     char json[]; /* len bytes */
 };
 
+#define GEN_SLOTS 4096u
+
 struct auth_ucache {
     pthread_rwlock_t lock;
     struct entry **buckets;
     size_t mask; /* buckets - 1 */
     size_t count, max;
+    uint64_t gen[GEN_SLOTS]; /* drops of the users of the slot (versioned fills) */
 };
 
 static size_t slot(const auth_ucache_t *c, int64_t id)
@@ -92,9 +104,24 @@ static struct entry *unlink_entry(auth_ucache_t *c, int64_t id)
     return NULL;
 }
 
+static size_t gen_slot(int64_t id)
+{
+    uint64_t h = (uint64_t)id * UINT64_C(0x9E3779B97F4A7C15);
+    return (size_t)(h >> 40) % GEN_SLOTS;
+}
+
 /* See auth_internal.h. */
-void auth__ucache_put(auth_ucache_t *c, int64_t user_id, bool is_active, const char *json,
-                      size_t len, int64_t loaded_at)
+uint64_t auth__ucache_ticket(auth_ucache_t *c, int64_t user_id)
+{
+    pthread_rwlock_rdlock(&c->lock);
+    uint64_t g = c->gen[gen_slot(user_id)];
+    pthread_rwlock_unlock(&c->lock);
+    return g;
+}
+
+/* The put itself; ticket NULL = unconditional. Returns true when stored. */
+static bool put(auth_ucache_t *c, int64_t user_id, bool is_active, const char *json, size_t len,
+                int64_t loaded_at, const uint64_t *ticket)
 {
     struct entry *e = xmalloc(sizeof *e + len);
     e->user_id = user_id;
@@ -104,6 +131,11 @@ void auth__ucache_put(auth_ucache_t *c, int64_t user_id, bool is_active, const c
     memcpy(e->json, json, len);
     struct entry *garbage = NULL;
     pthread_rwlock_wrlock(&c->lock);
+    if (ticket && c->gen[gen_slot(user_id)] != *ticket) {
+        pthread_rwlock_unlock(&c->lock); /* dropped since the fill's read began */
+        free(e);
+        return false;
+    }
     struct entry *old = unlink_entry(c, user_id);
     if (c->count >= c->max) {
         /* full: drop everything (collected into one chain, freed after unlocking) */
@@ -126,6 +158,21 @@ void auth__ucache_put(auth_ucache_t *c, int64_t user_id, bool is_active, const c
     pthread_rwlock_unlock(&c->lock);
     free(old);
     free_chain(garbage);
+    return true;
+}
+
+/* See auth_internal.h. */
+void auth__ucache_put(auth_ucache_t *c, int64_t user_id, bool is_active, const char *json,
+                      size_t len, int64_t loaded_at)
+{
+    put(c, user_id, is_active, json, len, loaded_at, NULL);
+}
+
+/* See auth_internal.h. */
+bool auth__ucache_put_if(auth_ucache_t *c, int64_t user_id, bool is_active, const char *json,
+                         size_t len, int64_t loaded_at, uint64_t ticket)
+{
+    return put(c, user_id, is_active, json, len, loaded_at, &ticket);
 }
 
 /* See auth_internal.h. */
@@ -157,6 +204,7 @@ int auth__ucache_get(auth_ucache_t *c, int64_t user_id, int64_t min_loaded_at, c
 void auth__ucache_drop(auth_ucache_t *c, int64_t user_id)
 {
     pthread_rwlock_wrlock(&c->lock);
+    c->gen[gen_slot(user_id)]++;
     struct entry *e = unlink_entry(c, user_id);
     pthread_rwlock_unlock(&c->lock);
     free(e);

@@ -256,6 +256,14 @@ char *auth_user_json(const db_user_t *u, size_t *len)
  * (value: '1' or '0' for is_active, then the user object's JSON; Redis expires it after
  * user_cache_ttl_s), read by every instance, so a change dropped there by the writing request
  * is seen at once everywhere. A TTL of 0 turns the tier off (every /me reads the database).
+ *
+ * A miss is filled by auth_user_load_copy, which reads the row and stores it; a write that
+ * commits and drops the entry between that read and the store would otherwise be overtaken
+ * by the old row (served for the whole TTL). So the fill takes a ticket before its read
+ * (store_cache_fill_begin with Redis, auth__ucache_ticket in process) and stores only if no
+ * drop of the user came in between (store_cache_set_if, auth__ucache_put_if): the versioned
+ * invalidation of store.h. Logins and refreshes store the row they just read unconditionally,
+ * as before.
  */
 
 /* The shared-cache key of user_id's object. */
@@ -270,8 +278,24 @@ static bool tier_shared(const auth_t *a)
     return store_redis_configured(a->store);
 }
 
-/* See auth_internal.h. */
-void auth__user_cache_put(auth_t *a, const db_user_t *u, int64_t now, auth_pair_t *out)
+/* A fill's ticket (versioned fills), taken before its database read. */
+struct user_fill {
+    bool shared;
+    uint64_t ticket;
+};
+
+static struct user_fill user_fill_begin(auth_t *a, int64_t user_id)
+{
+    struct user_fill f = {.shared = tier_shared(a), .ticket = 0};
+    if (a->opts.user_cache_ttl_s <= 0)
+        return f;
+    f.ticket = f.shared ? store_cache_fill_begin(a->store) : auth__ucache_ticket(a->users, user_id);
+    return f;
+}
+
+/* auth__user_cache_put, conditional on fill when it is not NULL. */
+static void user_cache_store(auth_t *a, const db_user_t *u, int64_t now, auth_pair_t *out,
+                             const struct user_fill *fill)
 {
     size_t len;
     char *json = auth_user_json(u, &len);
@@ -281,11 +305,18 @@ void auth__user_cache_put(auth_t *a, const db_user_t *u, int64_t now, auth_pair_
         char *v = xmalloc(len + 1);
         v[0] = u->is_active ? '1' : '0';
         memcpy(v + 1, json, len);
-        store_cache_set(a->store, key, str_make(v, len + 1), (uint32_t)a->opts.user_cache_ttl_s,
-                        NULL);
+        str_t sv = str_make(v, len + 1);
+        uint32_t ttl = (uint32_t)a->opts.user_cache_ttl_s;
+        if (!fill)
+            store_cache_set(a->store, key, sv, ttl, NULL);
+        else if (fill->shared) /* (else the tier moved since the ticket: nothing stored) */
+            store_cache_set_if(a->store, key, sv, ttl, NULL, fill->ticket);
         free(v);
     } else if (a->opts.user_cache_ttl_s > 0) {
-        auth__ucache_put(a->users, u->id, u->is_active, json, len, now);
+        if (!fill)
+            auth__ucache_put(a->users, u->id, u->is_active, json, len, now);
+        else if (!fill->shared)
+            auth__ucache_put_if(a->users, u->id, u->is_active, json, len, now, fill->ticket);
     }
     if (out) {
         out->user_id = u->id;
@@ -294,6 +325,12 @@ void auth__user_cache_put(auth_t *a, const db_user_t *u, int64_t now, auth_pair_
     } else {
         free(json);
     }
+}
+
+/* See auth_internal.h. */
+void auth__user_cache_put(auth_t *a, const db_user_t *u, int64_t now, auth_pair_t *out)
+{
+    user_cache_store(a, u, now, out, NULL);
 }
 
 /* See auth_internal.h. */
@@ -372,13 +409,14 @@ int auth_user_load_copy(auth_t *a, int64_t user_id, int64_t now, auth_pair_t *ou
 {
     db_user_t u;
     memset(&u, 0, sizeof u);
+    struct user_fill fill = user_fill_begin(a, user_id); /* before the read: see DESIGN */
     int rc = db_user_find_by_id(a->db, user_id, &u);
     if (rc != 0) {
         if (rc == ERR_NOT_FOUND)
             auth__user_drop(a, user_id);
         return auth__map_db(rc);
     }
-    auth__user_cache_put(a, &u, now, out);
+    user_cache_store(a, &u, now, out, &fill);
     if (is_active)
         *is_active = u.is_active;
     db_user_dispose(&u);

@@ -120,6 +120,9 @@ int resource__posts_page(resource_t *res, uint32_t page, uint32_t page_size, uin
 {
     resource_post_list_t l;
     int64_t total = 0;
+    /* versioned fill (store.h): a post write on another instance between this read and the
+       store drops the page instead of being overtaken by it (writes_before: this instance) */
+    store_fill_t ticket = res->posts_cache_ttl_s ? store_cache_fill_begin(res->store) : 0;
     int rc = resource_post_list(res->db, (page - 1) * page_size, page_size, &l, &total);
     if (rc != 0)
         return ERR_UNAVAILABLE;
@@ -135,7 +138,8 @@ int resource__posts_page(resource_t *res, uint32_t page, uint32_t page_size, uin
     char key[64];
     resource__posts_page_key(page, page_size, key);
     if (res->posts_cache_ttl_s && atomic_load(&res->post_writes) == writes_before)
-        store_cache_set(res->store, key, buf_str(out), res->posts_cache_ttl_s, CACHE_GROUP);
+        store_cache_set_if(res->store, key, buf_str(out), res->posts_cache_ttl_s, CACHE_GROUP,
+                           ticket);
     return 0;
 }
 

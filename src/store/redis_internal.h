@@ -18,7 +18,7 @@
 #include "store/store_internal.h"
 
 /* The Lua scripts loaded on every connection (EVALSHA by their SHA-1). */
-enum { SCRIPT_RATE, SCRIPT_SET, SCRIPT_DROP, SCRIPT__N };
+enum { SCRIPT_RATE, SCRIPT_SET, SCRIPT_DROP, SCRIPT_SET_IF, SCRIPT_DEL, SCRIPT_TICKET, SCRIPT__N };
 
 typedef struct rconn rconn_t;
 typedef void (*rop_fn)(rconn_t *rc, void *arg, redisReply *reply);
@@ -79,9 +79,11 @@ struct qitem {
     int argc;
     char **argv;
     size_t *argvlen;
-    struct syncwait *wait; /* a blocking GET waiting for the reply, or NULL */
+    struct syncwait *wait; /* a blocking caller waiting for the reply, or NULL */
 };
 
+/* A blocking command's reply: status 0 and a string reply (an integer as its decimal text)
+   copied into out, or ERR_NOT_FOUND (nil, an error, Redis down or too slow). */
 struct syncwait {
     pthread_cond_t cv;
     bool done;
@@ -133,10 +135,11 @@ struct store_redis {
     atomic_uint_fast64_t dropped;
 };
 
-/* The key of a rate bucket or a cache entry or group ("rate", "cache", "cache-group"):
+/* The key of a rate bucket or a cache entry or group ("rate", "cache", "cache-group"; the
+   versioned fills' "cache-stamp", "cache-group-stamp", "cache-meta"):
    <prefix><kind>:<key>, and in cluster mode <prefix>{rate}:<key>, <prefix>{cache}:<key>,
-   <prefix>{cache}-group:<group> so that each script's keys share one slot. Returns the
-   length (truncated to cap - 1). */
+   <prefix>{cache}-group:<group> (every "cache..." kind in the {cache} slot) so that each
+   script's keys share one slot. Returns the length (truncated to cap - 1). */
 size_t store__redis_key(const store_redis_t *rd, char *out, size_t cap, const char *kind,
                         const char *key);
 

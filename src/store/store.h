@@ -203,12 +203,47 @@ int store_cache_get_sync(store_t *st, const char *key, char *out, size_t cap, si
  * a drop made after the caller answered cannot be overtaken by the entry.
  */
 void store_cache_set(store_t *st, const char *key, str_t value, uint32_t ttl_s, const char *group);
+/*
+ * Versioned fills (memcache "leases"): a fill that computes an entry from the database can be
+ * overtaken by a write. Reader R misses and reads the row; writer W commits and drops the key;
+ * R stores the row it read before the commit, which is then served until its TTL. To close
+ * that window R takes a ticket BEFORE its read and stores with store_cache_set_if: the store
+ * drops the value when the key or its group was invalidated (store_cache_del,
+ * store_cache_drop_group) after the ticket was taken.
+ *
+ * Tickets are values of one store-wide sequence that every invalidation advances; each
+ * invalidation also stamps its key (or group) with the value it took. Embedded: the stamps are
+ * kept in fixed tables (per slot of the key's hash, so two keys may share a stamp: a fill may
+ * be dropped for a neighbour's invalidation, never kept after its own); no time bound. Redis:
+ * the sequence is a key that never expires, a stamp a key living STORE_CACHE_STAMP_TTL_S, so
+ * a fill whose read takes longer than that may still store an old value (the bound).
+ */
+typedef uint64_t store_fill_t;
+/* A ticket that never stores (Redis unreachable when the fill began). */
+#define STORE_FILL_NONE UINT64_MAX
+/* How long (seconds) an invalidation's stamp lives in Redis: longer than any database read. */
+#define STORE_CACHE_STAMP_TTL_S 30
+/*
+ * Takes a fill's ticket (call before reading what will be stored). Embedded: an atomic load.
+ * Redis: one round trip (the sequence's value), blocking: pool threads only (on an event loop,
+ * or with Redis unreachable, STORE_FILL_NONE).
+ */
+store_fill_t store_cache_fill_begin(store_t *st);
+/*
+ * store_cache_set, unless key or group was invalidated after ticket was taken (then nothing is
+ * stored). Atomic: under the shard's lock (embedded), one Lua script (Redis). Same threading
+ * as store_cache_set. Returns true when stored (with Redis off an event loop: Redis said so;
+ * on an event loop: sent).
+ */
+bool store_cache_set_if(store_t *st, const char *key, str_t value, uint32_t ttl_s,
+                        const char *group, store_fill_t ticket);
 /* Drops one key. Any thread; with Redis, off the event loops the call returns once Redis has
-   done it (at most timeout_ms), like store_cache_drop_group. */
+   done it (at most timeout_ms), like store_cache_drop_group. Stamps the key (above). */
 void store_cache_del(store_t *st, const char *key);
 /*
  * Drops every key of group and the group. Any thread; with Redis, one atomic script, and
- * off the event loops the call returns once Redis has done it (at most timeout_ms).
+ * off the event loops the call returns once Redis has done it (at most timeout_ms). Stamps the
+ * group (above).
  */
 void store_cache_drop_group(store_t *st, const char *group);
 

@@ -45,7 +45,14 @@ void store__local_free(store_local_t *l);
 char *store__local_cache_get(store_local_t *l, const char *key, int64_t now_us, size_t *len);
 void store__local_cache_set(store_local_t *l, const char *key, str_t value, uint32_t ttl_s,
                             const char *group, int64_t now_us);
+/* The current ticket of versioned fills (store_cache_fill_begin). */
+uint64_t store__local_cache_ticket(store_local_t *l);
+/* store__local_cache_set unless key or group was invalidated after ticket; true when stored. */
+bool store__local_cache_set_if(store_local_t *l, const char *key, str_t value, uint32_t ttl_s,
+                               const char *group, int64_t now_us, uint64_t ticket);
+/* Drops key and stamps it (versioned fills). */
 void store__local_cache_del(store_local_t *l, const char *key);
+/* Stamps group (versioned fills), then drops its entries. */
 void store__local_cache_drop_group(store_local_t *l, const char *group);
 /* Internal modes beyond enum store_rate_mode: count one event whatever the bucket says;
    give one counted event back (never below an empty bucket). */

@@ -18,9 +18,19 @@ connections) share a cache line but no system call. An entry is either a cache v
  * Dropping a group scans the table: groups are dropped on writes (refresh, post edits),
  * rare next to reads. A counting filter per shard (group_n: entries per hash slot of their
  * group) skips a shard's scan when none of its entries can be in the group, which is the common
-case of a
- * refresh (every refresh drops its user's group, usually not cached).
+ * case of a refresh (every refresh drops its user's group, usually not cached).
+ *
+ * Versioned fills (store.h): one atomic sequence per table; a delete takes the next value and
+ * writes it, under the key's shard lock, into the key's stamp (a slot of key_stamp chosen by
+ * the key's hash, so neighbours share a stamp: a fill can be dropped for another key's
+ * invalidation, never kept after its own); a group drop stamps the group's slot of
+ * group_stamp in the group's shard before it scans. store__local_cache_set_if holds the
+ * key's and the group's shard locks together and stores only when neither stamp is newer
+ * than the ticket. The stamps survive a shard being emptied and never expire (fixed memory,
+ * 16 x 1280 x 8 bytes), so the guarantee has no time bound here. A ticket is an atomic load:
+ * a miss pays nothing measurable, a hit nothing at all.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,19 +48,24 @@ struct lentry {
     uint64_t hash;
 };
 
-#define SHARDS      16u
-#define NBUCKETS    1024u /* per shard */
-#define GROUP_SLOTS 512u
+#define SHARDS       16u
+#define NBUCKETS     1024u /* per shard */
+#define GROUP_SLOTS  512u
+#define KEY_STAMPS   1024u /* per shard */
+#define GROUP_STAMPS 256u  /* per shard */
 
 struct shard {
     pthread_mutex_t mu;
     struct lentry *b[NBUCKETS];
     size_t count, max;
-    uint32_t group_n[GROUP_SLOTS]; /* entries whose group hashes to the slot */
+    uint32_t group_n[GROUP_SLOTS];      /* entries whose group hashes to the slot */
+    uint64_t key_stamp[KEY_STAMPS];     /* last invalidation of the keys of the slot */
+    uint64_t group_stamp[GROUP_STAMPS]; /* last drop of the groups of the slot */
 } __attribute__((aligned(64)));
 
 struct store_local {
     struct shard s[SHARDS];
+    _Atomic uint64_t seq; /* the last invalidation's stamp (versioned fills) */
 };
 
 static uint64_t hash_str(const char *s)
@@ -229,24 +244,88 @@ char *store__local_cache_get(store_local_t *l, const char *key, int64_t now_us, 
     return out;
 }
 
+static size_t lock_shards(store_local_t *l, const uint64_t *h, size_t n, struct shard **held);
+static void unlock_shards(struct shard **held, size_t k);
+
+/* A NUL-terminated malloc'd copy of value (built before taking a lock). */
+static char *value_copy(str_t value)
+{
+    char *v = xmalloc(value.len + 1);
+    if (value.len)
+        memcpy(v, value.ptr, value.len);
+    v[value.len] = '\0';
+    return v;
+}
+
+/* Stores v (taken over) under key, whose hash is h. Caller holds sh->mu. */
+static void cache_put(struct shard *sh, const char *key, uint64_t h, char *v, size_t len,
+                      uint32_t ttl_s, const char *group, int64_t now_us)
+{
+    struct lentry *e = upsert(sh, key, h, now_us);
+    free(e->value);
+    e->value = v;
+    e->value_len = len;
+    entry_set_group(sh, e, group);
+    e->expires_us = now_us + (int64_t)ttl_s * 1000000;
+}
+
 void store__local_cache_set(store_local_t *l, const char *key, str_t value, uint32_t ttl_s,
                             const char *group, int64_t now_us)
 {
     if (ttl_s == 0)
         return;
-    char *v = xmalloc(value.len + 1);
-    memcpy(v, value.ptr, value.len);
-    v[value.len] = '\0';
+    char *v = value_copy(value);
     uint64_t h = hash_str(key);
     struct shard *sh = shard_of(l, h);
     pthread_mutex_lock(&sh->mu);
-    struct lentry *e = upsert(sh, key, h, now_us);
-    free(e->value);
-    e->value = v;
-    e->value_len = value.len;
-    entry_set_group(sh, e, group);
-    e->expires_us = now_us + (int64_t)ttl_s * 1000000;
+    cache_put(sh, key, h, v, value.len, ttl_s, group, now_us);
     pthread_mutex_unlock(&sh->mu);
+}
+
+/* The stamp slots of a key and of a group (in their shards). */
+static size_t key_stamp_slot(uint64_t h)
+{
+    return (size_t)(h % KEY_STAMPS);
+}
+
+static size_t group_stamp_slot(uint64_t gh)
+{
+    return (size_t)((gh >> 16) % GROUP_STAMPS);
+}
+
+/* See store_internal.h. */
+uint64_t store__local_cache_ticket(store_local_t *l)
+{
+    return atomic_load(&l->seq);
+}
+
+/* Takes the next stamp (caller holds the lock of the shard it writes it into). */
+static uint64_t next_stamp(store_local_t *l)
+{
+    return atomic_fetch_add(&l->seq, 1) + 1;
+}
+
+/* See store_internal.h. */
+bool store__local_cache_set_if(store_local_t *l, const char *key, str_t value, uint32_t ttl_s,
+                               const char *group, int64_t now_us, uint64_t ticket)
+{
+    if (ttl_s == 0)
+        return false;
+    char *v = value_copy(value);
+    uint64_t h[2] = {hash_str(key), group ? hash_str(group) : 0};
+    struct shard *held[2];
+    size_t nheld = lock_shards(l, h, group ? 2 : 1, held);
+    struct shard *sh = shard_of(l, h[0]);
+    /* a ticket newer than the sequence was never handed out (STORE_FILL_NONE) */
+    bool ok = ticket <= atomic_load(&l->seq) && sh->key_stamp[key_stamp_slot(h[0])] <= ticket &&
+              (!group || shard_of(l, h[1])->group_stamp[group_stamp_slot(h[1])] <= ticket);
+    if (ok) {
+        cache_put(sh, key, h[0], v, value.len, ttl_s, group, now_us);
+        v = NULL;
+    }
+    unlock_shards(held, nheld);
+    free(v);
+    return ok;
 }
 
 void store__local_cache_del(store_local_t *l, const char *key)
@@ -254,6 +333,7 @@ void store__local_cache_del(store_local_t *l, const char *key)
     uint64_t h = hash_str(key);
     struct shard *sh = shard_of(l, h);
     pthread_mutex_lock(&sh->mu);
+    sh->key_stamp[key_stamp_slot(h)] = next_stamp(l);
     for (struct lentry **pp = chain(sh, h); *pp; pp = &(*pp)->next) {
         struct lentry *e = *pp;
         if (e->hash == h && strcmp(e->key, key) == 0) {
@@ -267,6 +347,12 @@ void store__local_cache_del(store_local_t *l, const char *key)
 
 void store__local_cache_drop_group(store_local_t *l, const char *group)
 {
+    /* the stamp first: a set_if that stores before it is dropped by the scan below */
+    uint64_t gh = hash_str(group);
+    struct shard *gsh = shard_of(l, gh);
+    pthread_mutex_lock(&gsh->mu);
+    gsh->group_stamp[group_stamp_slot(gh)] = next_stamp(l);
+    pthread_mutex_unlock(&gsh->mu);
     size_t slot = group_slot(group);
     for (size_t i = 0; i < SHARDS; i++) {
         struct shard *sh = &l->s[i];
@@ -361,7 +447,7 @@ void store__local_rate_check(store_local_t *l, const store_rate_t *r, size_t n, 
     int64_t retry = 0;
     int64_t tats[8];
     char keys[8][300];
-    uint64_t h[8];
+    uint64_t h[8] = {0}; /* (all set below; silences -Wmaybe-uninitialized) */
     struct shard *held[8];
     if (n > 8)
         n = 8;

@@ -104,12 +104,49 @@ static const char LUA_SET[] = "redis.call('SET',KEYS[1],ARGV[1],'EX',ARGV[2])\n"
                               "redis.call('EXPIRE',KEYS[2],ARGV[2]) end\n"
                               "end return 1\n";
 
-/* Deletes every member of the group SET KEYS[1], then the set. */
-static const char LUA_DROP[] = "local m=redis.call('SMEMBERS',KEYS[1])\n"
+/*
+ * Versioned fills (store.h): KEYS[3] of the scripts below is the cache's sequence (a counter
+ * whose TTL, a day, every invalidation renews, as nothing of jwtd lives in Redis without a
+ * TTL), KEYS[2] the stamp of the key or group (the sequence value of its last invalidation,
+ * living ARGV[1] = STORE_CACHE_STAMP_TTL_S seconds). A fill's ticket is the sequence read
+ * before its database read (LUA_TICKET: 0 while absent). When the sequence is lost (expired
+ * after a quiet day, Redis restarted empty) it starts again below the tickets in flight, which
+ * LUA_SET_IF then refuses: a reset can only drop fills.
+ */
+static const char LUA_TICKET[] = "return tonumber(redis.call('GET',KEYS[1]) or '0') or 0\n";
+
+/* Stamps the group SET KEYS[1] (KEYS[2]), deletes every member of it, then the set. */
+static const char LUA_DROP[] = "local s=redis.call('INCR',KEYS[3])\n"
+                               "redis.call('EXPIRE',KEYS[3],86400)\n"
+                               "redis.call('SET',KEYS[2],s,'EX',ARGV[1])\n"
+                               "local m=redis.call('SMEMBERS',KEYS[1])\n"
                                "for i=1,#m do redis.call('DEL',m[i]) end\n"
                                "redis.call('DEL',KEYS[1]) return #m\n";
 
-static const char *const SCRIPTS[SCRIPT__N] = {LUA_RATE, LUA_SET, LUA_DROP};
+/* Stamps the key KEYS[1] (KEYS[2]) and deletes it. */
+static const char LUA_DEL[] = "local s=redis.call('INCR',KEYS[3])\n"
+                              "redis.call('EXPIRE',KEYS[3],86400)\n"
+                              "redis.call('SET',KEYS[2],s,'EX',ARGV[1])\n"
+                              "return redis.call('DEL',KEYS[1])\n";
+
+/*
+ * LUA_SET (KEYS[1] = ARGV[1] for ARGV[2] s, in the group KEYS[4]) unless the ticket ARGV[3]
+ * is older than the stamp of the key (KEYS[2]) or of the group (KEYS[5]), or newer than the
+ * sequence (never handed out: STORE_FILL_NONE, or Redis lost the sequence since). 1 = stored.
+ */
+static const char LUA_SET_IF[] =
+    "local t=tonumber(ARGV[3])\n"
+    "if t>(tonumber(redis.call('GET',KEYS[3]) or '0') or 0) then return 0 end\n"
+    "local m=redis.call('GET',KEYS[2]) if m and tonumber(m)>t then return 0 end\n"
+    "if KEYS[4] then m=redis.call('GET',KEYS[5]) if m and tonumber(m)>t then return 0 end end\n"
+    "redis.call('SET',KEYS[1],ARGV[1],'EX',ARGV[2])\n"
+    "if KEYS[4] then redis.call('SADD',KEYS[4],KEYS[1])\n"
+    " if redis.call('TTL',KEYS[4])<tonumber(ARGV[2]) then redis.call('EXPIRE',KEYS[4],ARGV[2]) "
+    "end\n"
+    "end return 1\n";
+
+static const char *const SCRIPTS[SCRIPT__N] = {LUA_RATE,   LUA_SET, LUA_DROP,
+                                               LUA_SET_IF, LUA_DEL, LUA_TICKET};
 
 __thread rconn_t *store__tls_rc;
 
@@ -1377,6 +1414,13 @@ static void on_sync_reply(rconn_t *rc, void *arg, redisReply *r)
         w->len = r->len;
         if (w->out && w->cap)
             memcpy(w->out, r->str, r->len < w->cap ? r->len : w->cap);
+    } else if (r && r->type == REDIS_REPLY_INTEGER) { /* as its decimal text */
+        char num[24];
+        int n = snprintf(num, sizeof num, "%lld", r->integer);
+        w->status = 0;
+        w->len = (size_t)n;
+        if (w->out && w->cap)
+            memcpy(w->out, num, (size_t)n < w->cap ? (size_t)n : w->cap);
     } else {
         w->status = ERR_NOT_FOUND;
     }

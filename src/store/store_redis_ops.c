@@ -155,6 +155,98 @@ void store_cache_set(store_t *st, const char *key, str_t value, uint32_t ttl_s, 
     pthread_cond_destroy(&w.cv);
 }
 
+/* Sends a command through the store thread and waits for its reply (bounded by the command
+   timeout); a string or integer reply is copied into out (cap bytes). Returns the status. */
+static int cmd_wait(store_redis_t *rd, int argc, const char **argv, const size_t *len, char *out,
+                    size_t cap, size_t *outlen)
+{
+    struct syncwait w;
+    memset(&w, 0, sizeof w);
+    pthread_cond_init(&w.cv, NULL);
+    w.out = out;
+    w.cap = cap;
+    store__redis_enqueue(rd, argc, argv, len, &w);
+    pthread_mutex_lock(&rd->qmu);
+    while (!w.done)
+        pthread_cond_wait(&w.cv, &rd->qmu);
+    pthread_mutex_unlock(&rd->qmu);
+    pthread_cond_destroy(&w.cv);
+    if (outlen)
+        *outlen = w.len;
+    return w.status;
+}
+
+/* The sequence of versioned fills (store.h). */
+static size_t seq_key(const store_redis_t *rd, char *out, size_t cap)
+{
+    return cache_key(rd, out, cap, "cache-meta", "seq");
+}
+
+/* See store.h. */
+store_fill_t store_cache_fill_begin(store_t *st)
+{
+    if (!st->rd)
+        return store__local_cache_ticket(st->local);
+    if (store__tls_rc || !atomic_load(&st->rd->cmd_up))
+        return STORE_FILL_NONE; /* an event loop never waits; Redis down: fills are dropped */
+    char s[512], out[24];
+    size_t sl = seq_key(st->rd, s, sizeof s);
+    const char *argv[] = {"EVALSHA", st->rd->sha[SCRIPT_TICKET], "1", s};
+    size_t len[] = {7, 40, 1, sl}, n = 0;
+    if (cmd_wait(st->rd, 4, argv, len, out, sizeof out - 1, &n) != 0 || n == 0 || n >= sizeof out)
+        return STORE_FILL_NONE;
+    out[n] = '\0';
+    char *end;
+    unsigned long long v = strtoull(out, &end, 10);
+    return *end == '\0' && out[0] != '-' ? (store_fill_t)v : STORE_FILL_NONE;
+}
+
+/* See store.h. */
+bool store_cache_set_if(store_t *st, const char *key, str_t value, uint32_t ttl_s,
+                        const char *group, store_fill_t ticket)
+{
+    if (ttl_s == 0)
+        return false;
+    if (!st->rd)
+        return store__local_cache_set_if(st->local, key, value, ttl_s, group, store__redis_now_us(),
+                                         ticket);
+    if (ticket == STORE_FILL_NONE)
+        return false;
+    char k[512], ks[512], s[512], g[512], gs[512], ttl[16], t[24];
+    size_t kl = cache_key(st->rd, k, sizeof k, "cache", key);
+    size_t ksl = cache_key(st->rd, ks, sizeof ks, "cache-stamp", key);
+    size_t sl = seq_key(st->rd, s, sizeof s);
+    size_t gl = group ? cache_key(st->rd, g, sizeof g, "cache-group", group) : 0;
+    size_t gsl = group ? cache_key(st->rd, gs, sizeof gs, "cache-group-stamp", group) : 0;
+    snprintf(ttl, sizeof ttl, "%u", ttl_s);
+    snprintf(t, sizeof t, "%" PRIu64, ticket);
+    const char *argv[] = {"EVALSHA",
+                          st->rd->sha[SCRIPT_SET_IF],
+                          group ? "5" : "3",
+                          k,
+                          ks,
+                          s,
+                          g,
+                          gs,
+                          value.ptr ? value.ptr : "",
+                          ttl,
+                          t};
+    size_t len[] = {7, 40, 1, kl, ksl, sl, gl, gsl, value.len, strlen(ttl), strlen(t)};
+    if (!group) { /* no KEYS[4], KEYS[5] */
+        argv[6] = argv[8], argv[7] = argv[9], argv[8] = argv[10];
+        len[6] = len[8], len[7] = len[9], len[8] = len[10];
+    }
+    int n = group ? 11 : 9;
+    if (store__tls_rc || !atomic_load(&st->rd->cmd_up)) {
+        store__redis_send_any(st->rd, n, argv, len); /* an event loop never waits */
+        return atomic_load(&st->rd->cmd_up);
+    }
+    /* a pool thread: wait, as store_cache_set does */
+    char out[4];
+    size_t ol = 0;
+    return cmd_wait(st->rd, n, argv, len, out, sizeof out, &ol) == 0 && ol == 1 && out[0] == '1';
+}
+
 /* See store.h. */
 void store_cache_del(store_t *st, const char *key)
 {
@@ -162,25 +254,20 @@ void store_cache_del(store_t *st, const char *key)
         store__local_cache_del(st->local, key);
         return;
     }
-    char k[512];
+    char k[512], ks[512], s[512], ttl[16];
     size_t kl = cache_key(st->rd, k, sizeof k, "cache", key);
-    const char *argv[] = {"DEL", k};
-    size_t len[] = {3, kl};
+    size_t ksl = cache_key(st->rd, ks, sizeof ks, "cache-stamp", key);
+    size_t sl = seq_key(st->rd, s, sizeof s);
+    snprintf(ttl, sizeof ttl, "%d", STORE_CACHE_STAMP_TTL_S);
+    const char *argv[] = {"EVALSHA", st->rd->sha[SCRIPT_DEL], "3", k, ks, s, ttl};
+    size_t len[] = {7, 40, 1, kl, ksl, sl, strlen(ttl)};
     if (store__tls_rc || !atomic_load(&st->rd->cmd_up)) {
-        store__redis_send_any(st->rd, 2, argv, len); /* an event loop never waits */
+        store__redis_send_any(st->rd, 7, argv, len); /* an event loop never waits */
         return;
     }
     /* a pool thread (a write): wait for Redis to have dropped the key (bounded by the command
        timeout), so that no instance serves it once the writer has answered */
-    struct syncwait w;
-    memset(&w, 0, sizeof w);
-    pthread_cond_init(&w.cv, NULL);
-    store__redis_enqueue(st->rd, 2, argv, len, &w);
-    pthread_mutex_lock(&st->rd->qmu);
-    while (!w.done)
-        pthread_cond_wait(&w.cv, &st->rd->qmu);
-    pthread_mutex_unlock(&st->rd->qmu);
-    pthread_cond_destroy(&w.cv);
+    cmd_wait(st->rd, 7, argv, len, NULL, 0, NULL);
 }
 
 /* See store.h. */
@@ -190,26 +277,21 @@ void store_cache_drop_group(store_t *st, const char *group)
         store__local_cache_drop_group(st->local, group);
         return;
     }
-    char g[512];
+    char g[512], gs[512], s[512], ttl[16];
     size_t gl = cache_key(st->rd, g, sizeof g, "cache-group", group);
-    const char *argv[] = {"EVALSHA", st->rd->sha[SCRIPT_DROP], "1", g};
-    size_t len[] = {7, 40, 1, gl};
+    size_t gsl = cache_key(st->rd, gs, sizeof gs, "cache-group-stamp", group);
+    size_t sl = seq_key(st->rd, s, sizeof s);
+    snprintf(ttl, sizeof ttl, "%d", STORE_CACHE_STAMP_TTL_S);
+    const char *argv[] = {"EVALSHA", st->rd->sha[SCRIPT_DROP], "3", g, gs, s, ttl};
+    size_t len[] = {7, 40, 1, gl, gsl, sl, strlen(ttl)};
     if (store__tls_rc || !atomic_load(&st->rd->cmd_up)) {
-        store__redis_send_any(st->rd, 4, argv, len); /* an event loop never waits */
+        store__redis_send_any(st->rd, 7, argv, len); /* an event loop never waits */
         return;
     }
     /* a pool thread (a refresh): wait for Redis to have dropped the group (bounded by the
        command timeout), so the client that gets the refresh answer never reads an entry
        that should be gone */
-    struct syncwait w;
-    memset(&w, 0, sizeof w);
-    pthread_cond_init(&w.cv, NULL);
-    store__redis_enqueue(st->rd, 4, argv, len, &w);
-    pthread_mutex_lock(&st->rd->qmu);
-    while (!w.done)
-        pthread_cond_wait(&w.cv, &st->rd->qmu);
-    pthread_mutex_unlock(&st->rd->qmu);
-    pthread_cond_destroy(&w.cv);
+    cmd_wait(st->rd, 7, argv, len, NULL, 0, NULL);
 }
 
 /* ---- rate limits ------------------------------------------------------------------------------

@@ -83,6 +83,25 @@ def test_change_on_a_seen_by_b_at_once(tiers):
         assert p.b.me(t["access"]).json()["email"] == email
 
 
+def test_change_stamps_the_key_and_the_next_fill_stores(tiers):
+    """Versioned fills: a drop leaves a short-lived stamp (the sequence value it took), so a
+    fill whose ticket predates it is refused; a fill begun after it stores as before."""
+    p = tiers
+    admin = p.a.login("boss")["access"]
+    t = p.b.login()["access"]
+    uid = user_id(p.b, t)
+    r = p.a.http.patch(p.a.url + "/admin/users/%d" % uid, json={"email": "stamped@example.com"},
+                       headers=bearer(admin), timeout=10)
+    assert r.status_code == 200, r.text
+    stamp = "jwtd:cache-stamp:user:%d" % uid
+    assert 0 < p.redis.cli("TTL", stamp) <= 30
+    assert 0 < int(p.redis.cli("GET", stamp)) <= int(p.redis.cli("GET", "jwtd:cache-meta:seq"))
+    assert p.redis.cli("EXISTS", "jwtd:cache:user:%d" % uid) == 0
+    assert p.b.me(t).json()["email"] == "stamped@example.com"  # a miss, filled after the drop
+    key = wait_key(p.redis, "jwtd:cache:user:%d" % uid)  # ... so it was stored
+    assert '"email":"stamped@example.com"' in p.redis.cli("GET", key)
+
+
 def test_role_change_on_a_seen_by_b_at_once(tiers):
     p = tiers
     admin = p.a.login("boss")["access"]
