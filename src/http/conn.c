@@ -816,7 +816,8 @@ void http_respond_error(http_req_t *req, int err, const char *detail)
 
 /* ---- dispatch -------------------------------------------------------------------------- */
 
-static void dispatch(http_conn_t *c)
+/* Splits the request target into path (an alias resolved) and query; sets the method. */
+static void resolve_target(http_conn_t *c)
 {
     http_req_t *req = &c->req;
     http_worker_t *w = c->worker;
@@ -833,6 +834,12 @@ static void dispatch(http_conn_t *c)
     req->path = http__router_resolve(w->router, req->path);
     req->method = http__method_from_llhttp(c->parser.method);
     req->method_name = str_cstr(llhttp_method_name((llhttp_method_t)c->parser.method));
+}
+
+static void dispatch(http_conn_t *c)
+{
+    http_req_t *req = &c->req;
+    resolve_target(c);
     if (c->err) {
         http_respond_error(req, c->err, NULL);
         return;
@@ -914,7 +921,18 @@ static void parse_failed(http_conn_t *c, llhttp_errno_t e)
         req->http_minor = 1;
     }
     c->state = CONN_HANDLER;
-    http_respond_error(req, err, d);
+    http_refusal_fn refuse = NULL;
+    if (err == ERR_TOO_LARGE && req->target.ptr) {
+        /* the headers are in: the route may answer in its own shape (OAuth's) */
+        resolve_target(c);
+        void *data = NULL;
+        refuse = http__router_refusal(c->worker->router, req->method, req->path, &data);
+        req->route_data = data;
+    }
+    if (refuse)
+        refuse(req, err);
+    else
+        http_respond_error(req, err, d);
     c->state = CONN_CLOSING;
 }
 

@@ -360,6 +360,21 @@ int http_router_alias(http_router_t *r, const char *alias, const char *target);
 size_t http_router_alias_count(const http_router_t *r);
 /* Replaces the default OPTIONS answer (204 with Allow) for paths that exist. */
 void http_router_set_options(http_router_t *r, http_options_fn fn);
+/*
+ * The answer of a request the server refuses before its handler could run, once the
+ * request line and headers are in: err is why (ERR_TOO_LARGE: a body over the limit). It
+ * runs on the request's loop with req->method, req->path (an alias resolved), the headers
+ * and req->route_data (the route's data) set, but no body and no hook run; it must respond.
+ * The connection closes after it.
+ */
+typedef void (*http_refusal_fn)(http_req_t *req, int err);
+/*
+ * Gives the route method + pattern (registered before) its own refusal answer instead of
+ * the server's {"detail","code"} (a protocol whose errors have another shape, e.g. OAuth's).
+ * Returns 0 or ERR_NOT_FOUND (no such route).
+ */
+int http_router_set_refusal(http_router_t *r, enum http_method method, const char *pattern,
+                            http_refusal_fn fn);
 
 /*
  * Matching result for method + path. Returns 0 with fn, data and params filled,

@@ -199,6 +199,10 @@ enum http_method http__method_from_llhttp(uint8_t m);
 int http__router_run_hooks(const http_router_t *r, http_req_t *req);
 http_options_fn http__router_options(const http_router_t *r);
 size_t http__router_stream_max(const http_router_t *r, enum http_method method, str_t path);
+/* The refusal answer of the route method + path picks (http_router_set_refusal) and its
+   data into *data; NULL when it has none. */
+http_refusal_fn http__router_refusal(const http_router_t *r, enum http_method method, str_t path,
+                                     void **data);
 /* The path a request for path is served as (an alias's target, else path itself). */
 str_t http__router_resolve(const http_router_t *r, str_t path);
 

@@ -25,7 +25,8 @@ struct route {
     char *pattern;
     http_handler_fn fn;
     void *data;
-    size_t stream_max; /* streaming route: its body limit; 0 = buffered body */
+    size_t stream_max;      /* streaming route: its body limit; 0 = buffered body */
+    http_refusal_fn refuse; /* its own refusal answer; NULL = the server's */
 };
 
 struct hook {
@@ -141,7 +142,7 @@ int http_router_add(http_router_t *r, enum http_method method, const char *patte
         r->cap = r->cap ? r->cap * 2 : 16;
         r->routes = xrealloc(r->routes, r->cap * sizeof *r->routes);
     }
-    r->routes[r->count++] = (struct route){method, xstrdup(pattern), fn, data, 0};
+    r->routes[r->count++] = (struct route){method, xstrdup(pattern), fn, data, 0, NULL};
     return 0;
 }
 
@@ -351,6 +352,34 @@ size_t http__router_stream_max(const http_router_t *r, enum http_method method, 
             return rt->stream_max; /* the route http_router_match will pick */
     }
     return 0;
+}
+
+/* See http.h. */
+int http_router_set_refusal(http_router_t *r, enum http_method method, const char *pattern,
+                            http_refusal_fn fn)
+{
+    for (size_t i = 0; i < r->count; i++) {
+        struct route *rt = &r->routes[i];
+        if (rt->method == method && strcmp(rt->pattern, pattern) == 0) {
+            rt->refuse = fn;
+            return 0;
+        }
+    }
+    return ERR_NOT_FOUND;
+}
+
+/* See http_internal.h. */
+http_refusal_fn http__router_refusal(const http_router_t *r, enum http_method method, str_t path,
+                                     void **data)
+{
+    for (size_t i = 0; i < r->count; i++) {
+        const struct route *rt = &r->routes[i];
+        if (rt->method == method && match_path(rt->pattern, path, NULL)) {
+            *data = rt->data; /* the route http_router_match will pick */
+            return rt->refuse;
+        }
+    }
+    return NULL;
 }
 
 /*

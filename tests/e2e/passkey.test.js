@@ -7,6 +7,10 @@
 // refused; a cloned authenticator (the credential copied with a lower signature counter) is
 // refused; the wrong origin (a page on another origin whose assertion reaches jwtd) is
 // refused; the button where the browser has no conditional mediation; the passkey as the second step of a password sign-in; removing the passkey.
+// Then an authenticator without user verification (one factor) for a user of a role that
+// requires MFA (JWTD_MFA_REQUIRED_ROLES=admin): with no other factor the passkey button
+// leads to the enrolment on the Security page, with an authenticator app to the code form,
+// the same steps as a password sign-in (codes by npm otplib).
 // Screenshots go to build/e2e-artifacts/passkey-*.png.
 //
 //   cd tests/e2e && npm install && node --test passkey.test.js     (JWTD_BIN picks the binary)
@@ -19,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
+import { generate } from 'otplib';
 import { chromium } from 'playwright-core';
 
 import { ROOT, TEST_PASSWORD, startJwtd } from '../../clients/js/test/server.mjs';
@@ -86,7 +91,9 @@ describe('passkeys in Chromium', () => {
         JWTD_LISTEN: `127.0.0.1:${port}`,
         JWTD_WEBAUTHN_RP_ID: 'localhost',
         JWTD_WEBAUTHN_ORIGINS: origin,
-        JWTD_WEBAUTHN_USER_VERIFICATION: 'required',
+        // preferred: an authenticator without user verification is accepted, as one factor
+        JWTD_WEBAUTHN_USER_VERIFICATION: 'preferred',
+        JWTD_MFA_REQUIRED_ROLES: 'admin',
       },
     });
     profile = mkdtempSync(join(tmpdir(), 'jwtd-e2e-passkey-'));
@@ -108,9 +115,9 @@ describe('passkeys in Chromium', () => {
     if (jwtd) await jwtd.stop();
   });
 
-  async function signInWithPassword() {
+  async function signInWithPassword(username = 'testuser') {
     await page.goto(origin + '/app/');
-    await page.getByLabel('Username').fill('testuser');
+    await page.getByLabel('Username').fill(username);
     await page.getByLabel('Password').fill(TEST_PASSWORD);
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   }
@@ -261,5 +268,71 @@ describe('passkeys in Chromium', () => {
     await signInWithPassword();
     await page.waitForURL(/dashboard\.html$/);
     await shot(page, '05-removed');
+  });
+
+  const amrOf = () =>
+    page.evaluate(async () => {
+      const { client } = await import('/app/session.js');
+      return JSON.parse(atob(client.accessToken.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).amr;
+    });
+  let secret;
+
+  test('no user verification, a role that requires MFA, no other factor: the enrolment', async () => {
+    jwtd.cli(['user', 'create', 'keyadmin', '--email', 'keyadmin@example.com', '--password-stdin'], TEST_PASSWORD);
+    await signOut();
+    // a plain user (no MFA required) adds the passkey, then becomes an admin
+    await signInWithPassword('keyadmin');
+    await page.waitForURL(/dashboard\.html$/);
+    await page.getByLabel('Name of the new passkey').fill('Key without UV');
+    await page.getByRole('button', { name: 'Add a passkey' }).click();
+    await page.getByRole('status').filter({ hasText: 'Passkey added.' }).waitFor();
+    // only keyadmin's passkey stays on the authenticator (testuser's was removed in jwtd)
+    const key = (await credentials(auth)).find((c) => c.userName === 'keyadmin');
+    for (const c of await credentials(auth)) {
+      if (c.credentialId !== key.credentialId) {
+        await auth.cdp.send('WebAuthn.removeCredential', { authenticatorId: auth.id, credentialId: c.credentialId });
+      }
+    }
+    // from here on the authenticator's answers say the user was not verified (UV flag 0):
+    // the passkey is one factor. (Chromium's virtual authenticators without user
+    // verification refuse a username-less sign-in, so the flag is overridden instead.)
+    await auth.cdp.send('WebAuthn.setResponseOverrideBits', { authenticatorId: auth.id, isBadUV: true });
+    jwtd.cli(['user', 'set-role', 'keyadmin', 'admin']); // also revokes the user's sessions
+    await page.goto(origin + '/app/');
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    // the server answered mfa_enrollment_required: the page goes where a password sign-in
+    // of that user goes, the Security page with the enrolment token
+    await page.waitForURL(/\/app\/security\.html\?enroll=1$/);
+    await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
+    secret = (await page.locator('#totp-secret').textContent()).replace(/\s/g, '');
+    assert.match(secret, /^[A-Z2-7]{32}$/);
+    await page.getByLabel('Code from the app').fill(await generate({ secret }));
+    await page.getByRole('button', { name: 'Activate' }).click();
+    await page.getByRole('heading', { name: 'Recovery codes' }).waitFor();
+    await shot(page, '06-enrolled');
+  });
+
+  test('no user verification, a role that requires MFA: the code form, then signed in', async () => {
+    await page.goto(origin + '/app/');
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    const code = page.getByLabel('Verification code');
+    await code.waitFor();
+    await shot(page, '07-code');
+    assert.match(page.url(), /\/app\/$/);
+    // a wrong code is refused and the form stays
+    await code.fill((await generate({ secret })) === '000000' ? '111111' : '000000');
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.getByRole('alert').filter({ hasText: 'not valid' }).waitFor();
+    // the activation used this time step's code: the app's next one
+    await code.fill(await generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 }));
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.waitForURL(/dashboard\.html$/);
+    await page.getByText('Signed in as keyadmin').waitFor();
+    const amr = await amrOf();
+    assert.ok(amr.includes('hwk') && amr.includes('otp') && amr.includes('mfa'), String(amr));
+    assert.ok(!amr.includes('pwd'), 'no password was used');
+    // the session is the browser flow's: the refresh cookie, a reload keeps it
+    await page.reload();
+    await page.getByText('Signed in as keyadmin').waitFor();
   });
 });

@@ -27,7 +27,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from conftest import JwtdServer, jwtd_bin
+from conftest import JwtdServer, Reader, connect, jwtd_bin, send_raw
 
 PW = "correct-horse-battery"
 APP_CB = "http://127.0.0.1:9/cb"
@@ -763,3 +763,45 @@ def test_client_update_and_rotate_errors(op):
         assert r.returncode == 2, r.stderr
     assert client_cmd(op, "show", c["client_id"]) == before   # nothing changed
     assert "rotate-secret" in cli(op, "client", "--help").stdout
+
+
+def _oauth_413(sock):
+    """A body over JWTD_MAX_BODY_BYTES: RFC 6749's invalid_request (status 413, the body was
+    never read), never cached, then the connection closes."""
+    rd = Reader(sock)
+    r = rd.read_response()
+    assert r.status == 413, r
+    assert r.header("content-type").startswith("application/json")
+    assert r.header("cache-control") == "no-store"
+    assert r.header("connection") == "close"
+    body = r.json()
+    assert body["error"] == "invalid_request", body
+    assert "too large" in body["error_description"], body
+    assert rd.closed()
+
+
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/revoke", "/oauth/introspect"])
+def test_body_over_max_body_bytes_has_the_rfc6749_shape(op, path):
+    head = ("POST %s HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            % path)
+    # a Content-Length over the limit (1 MiB): answered before a byte of the body is sent
+    with connect(op) as s:
+        send_raw(s, head + "Content-Length: 104857600\r\n\r\n")
+        _oauth_413(s)
+    # a chunked body that goes over it while it streams
+    with connect(op) as s:
+        send_raw(s, head + "Transfer-Encoding: chunked\r\n\r\n")
+        chunk = b"10000\r\n" + b"a" * 0x10000 + b"\r\n"
+        try:
+            for _ in range(17):  # 1.06 MiB; never terminated
+                s.sendall(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        _oauth_413(s)
+    # jwtd's own routes keep jwtd's shape
+    with connect(op) as s:
+        send_raw(s, "POST /api/auth/login/ HTTP/1.1\r\nHost: t\r\nContent-Type: application/json"
+                    "\r\nContent-Length: 104857600\r\n\r\n")
+        r = Reader(s).read_response()
+        assert r.status == 413 and r.json()["code"] == "payload_too_large", r
+        assert "error" not in r.json()

@@ -75,7 +75,7 @@ function credentialJSON(cred) {
   return { id: cred.id, rawId: enc(cred.rawId), type: cred.type, response, clientExtensionResults: {} };
 }
 
-/** An Error with jwtd's status, code and detail. */
+/** An Error with jwtd's status, code and detail, and its whole answer (body). */
 async function problem(res, fallback) {
   let body = {};
   try {
@@ -86,6 +86,7 @@ async function problem(res, fallback) {
   const err = new Error(body.detail || fallback);
   err.status = res.status;
   err.code = body.code || '';
+  err.body = body;
   return err;
 }
 
@@ -124,7 +125,10 @@ export function cancelPasskeyRequest() {
  * Signs in with a passkey: username-less, or conditional (the browser's autofill offers the
  * passkeys when the user focuses the username field), or as the second step of a password
  * sign-in (mfaToken). Resolves to the user once the session is restored; rejects with the
- * browser's error (NotAllowedError when the user cancels) or jwtd's.
+ * browser's error (NotAllowedError when the user cancels) or jwtd's (its answer in
+ * err.body: a passkey without user verification, for a role that requires a second factor,
+ * rejects with code mfa_required and body.mfa_token, or mfa_enrollment_required and
+ * body.enroll_token).
  */
 export async function signInWithPasskey({ conditional = false, mfaToken = null } = {}) {
   cancelPasskeyRequest();

@@ -7,7 +7,9 @@
 // a second form takes the authenticator app's code (or a recovery code); when the user's
 // role requires one that is not set up yet (mfa_enrollment_required), the enrolment token is
 // handed to the Security page. A passkey signs in without a password, or is the second
-// step. A social sign-in that needs the second step comes back here with it in the fragment.
+// step; a passkey that did not verify its user (no PIN or biometric) is one factor, so for
+// such a role it leads to the same code form, or to the same enrolment. A social sign-in
+// that needs the second step comes back here with it in the fragment.
 import { cancelPasskeyRequest, conditionalAvailable, enabledOnServer, signInWithPasskey, supported } from './passkeys.js';
 import { client, isAuthorizeReturn, restoreOrNull, safeNext, startOAuthSession } from './session.js';
 
@@ -89,6 +91,16 @@ async function passkeySignIn(conditional) {
     if (err.name === 'AbortError') return; // replaced by another request
     if (err.name === 'NotAllowedError') {
       if (!conditional) showError('The passkey request was cancelled or timed out.', null);
+      return;
+    }
+    if (err.code === 'mfa_required' && !passkeyMfaToken) {
+      // a passkey without user verification: the code form (another passkey is no second
+      // factor, so the server offers only the app's codes and the recovery codes)
+      askForCode(err.body.mfa_token);
+      return;
+    }
+    if (err.code === 'mfa_enrollment_required') {
+      enrollFirst(err.body.enroll_token);
       return;
     }
     if (err.code === 'mfa_token_invalid') passkeyMfaToken = null;

@@ -135,6 +135,35 @@ const char *api__login_family(http_done_fn done, int shape)
 }
 
 /* See req.h. */
+void api__finish_login(http_req_t *req, const char *family, auth_pair_t *pair)
+{
+#define API_FINISH_(name, fn, sh, b)                                                               \
+    if (strcmp(family, name) == 0) {                                                               \
+        api_login_job_t *j = xcalloc(1, sizeof *j);                                                \
+        j->shape = sh;                                                                             \
+        j->pair = *pair; /* moved: the login job owns it now */                                    \
+        memset(pair, 0, sizeof *pair);                                                             \
+        j->device_token = j->pair.device_token; /* earned by a password login's second step */     \
+        j->device_token_len = j->pair.device_token_len;                                            \
+        j->pair.device_token = NULL;                                                               \
+        fn(req, j, 0);                                                                             \
+        return;                                                                                    \
+    }
+    API_LOGIN_FAMILIES(API_FINISH_)
+#undef API_FINISH_
+    api__failure(req, ERR_INTERNAL); /* a family this build does not know */
+}
+
+/* See req.h. */
+void api__client_dup(http_req_t *req, const api_ctx_t *ctx, char **ip, char **ua, char **fph)
+{
+    char f[AUTH_FPH_MAX + 1];
+    *ip = xstrdup(http_req_client_str(req));
+    *ua = client_ua(req);
+    *fph = api__fingerprint(req, ctx, f) ? xstrdup(f) : NULL;
+}
+
+/* See req.h. */
 void api__device_token_header(http_req_t *req, const api_login_job_t *j)
 {
     if (j->device_token)

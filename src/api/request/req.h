@@ -380,6 +380,19 @@ void api__request_origin(const http_req_t *req, char *out, size_t cap);
  * sent).
  */
 bool api__respond_login_step(http_req_t *req, int rc, const auth_pair_t *p, bool browser);
+/*
+ * Answers the tokens of a finished sign-in in the shape of family (a name of
+ * API_LOGIN_FAMILIES): the pair (and the device token it may hold) moves into a login job
+ * handed to the family's done callback, leaving *pair empty. A family this build does not
+ * know answers 500. For the second steps (routes/mfa.c, routes/webauthn.c).
+ */
+void api__finish_login(http_req_t *req, const char *family, auth_pair_t *pair);
+/*
+ * Heap copies of the request's client for a pool job: its address (*ip), its User-Agent
+ * bounded to 512 bytes (*ua, NULL when absent) and its fingerprint (*fph, NULL when binding
+ * is off). The caller frees the three.
+ */
+void api__client_dup(http_req_t *req, const api_ctx_t *ctx, char **ip, char **ua, char **fph);
 void api__login_job_free(api_login_job_t *j);
 /* Adds the X-Device-Token header when the job earned a device token (a JSON login). */
 void api__device_token_header(http_req_t *req, const api_login_job_t *j);

@@ -291,32 +291,12 @@ static void verify_work(void *arg)
                             v->family, &v->retry_after_s);
 }
 
-/* Finishes the login in the shape of the family that started it. */
-static void finish_login(http_req_t *req, struct verify_job *v)
-{
-#define API_FINISH_(name, fn, sh, b)                                                               \
-    if (strcmp(v->family, name) == 0) {                                                            \
-        api_login_job_t *j = xcalloc(1, sizeof *j);                                                \
-        j->shape = sh;                                                                             \
-        j->pair = v->pair; /* moved: the login job owns it now */                                  \
-        memset(&v->pair, 0, sizeof v->pair);                                                       \
-        j->device_token = j->pair.device_token; /* earned by a password login's second step */     \
-        j->device_token_len = j->pair.device_token_len;                                            \
-        j->pair.device_token = NULL;                                                               \
-        fn(req, j, 0);                                                                             \
-        return;                                                                                    \
-    }
-    API_LOGIN_FAMILIES(API_FINISH_)
-#undef API_FINISH_
-    api__failure(req, ERR_INTERNAL); /* a family this build does not know */
-}
-
 static void verify_done(http_req_t *req, void *arg, int status)
 {
     struct verify_job *v = arg;
     int rc = status != 0 ? status : v->rc;
     if (rc == 0) {
-        finish_login(req, v);
+        api__finish_login(req, v->family, &v->pair); /* as the login that started it */
     } else if (rc == ERR_MFA_TOKEN_INVALID || rc == ERR_MFA_CODE_INVALID ||
                rc == ERR_NO_ACTIVE_ACCOUNT) {
         http_resp_header_add(req, "WWW-Authenticate", API_WWW_PLAIN);
@@ -344,13 +324,10 @@ static void on_verify(http_req_t *req)
     v->token = xstrndup(f[0].value.ptr, f[0].value.len);
     v->code = xstrndup(f[1].value.ptr, f[1].value.len);
     json_decref(body);
-    char origin[AUTH_MFA_BIND_MAX + 1], fph[AUTH_FPH_MAX + 1];
+    char origin[AUTH_MFA_BIND_MAX + 1];
     api__request_origin(req, origin, sizeof origin);
     v->bind = xstrdup(origin);
-    v->ip = xstrdup(http_req_client_str(req));
-    str_t ua = http_req_header(req, "user-agent");
-    v->ua = ua.ptr ? xstrndup(ua.ptr, ua.len > 512 ? 512 : ua.len) : NULL;
-    v->fph = api__fingerprint(req, ctx, fph) ? xstrdup(fph) : NULL;
+    api__client_dup(req, ctx, &v->ip, &v->ua, &v->fph);
     api__submit(req, verify_work, verify_done, v, verify_free);
 }
 

@@ -7,7 +7,8 @@
  *                            redirect (RFC 6749 §4.1.2.1)
  *   POST /oauth/authorize    the consent form's answer (CSRF token tied to the browser)
  *   POST /oauth/token        grants; RFC 6749 §5.2 errors, 401 + WWW-Authenticate for
- *                            invalid_client
+ *                            invalid_client (a body over the limit too: 413 invalid_request,
+ *                            as on /oauth/revoke and /oauth/introspect)
  *   GET|POST /oauth/userinfo the claims of the token's scopes
  *   POST /oauth/revoke       RFC 7009
  *   POST /oauth/introspect   RFC 7662
@@ -38,6 +39,7 @@
 #include "common/err.h"
 #include "common/jsonw.h"
 #include "runtime/alloc.h"
+#include "runtime/errtab.h"
 
 #define COOKIE        "jwtd_oauth"
 #define MAX_PARAM     2048
@@ -1127,5 +1129,25 @@ static const api_route_t ROUTES[] = {
     {HTTP_M_DELETE, "/admin/clients/{client_id}", on_admin_clients},
 };
 
+/*
+ * A body over JWTD_MAX_BODY_BYTES on the back channel, refused by the HTTP layer before the
+ * route runs: RFC 6749's invalid_request like every other bad form, with the status that
+ * says what happened (413: the body was not read, so nothing in it was judged).
+ */
+static void on_back_refused(http_req_t *req, int err)
+{
+    oauth_error(req, err_http_status(err), "invalid_request", err_message(err), NULL);
+}
+
+/* The back-channel endpoints answer a refused request in their own shape. */
+static int mount(http_router_t *r, void *data)
+{
+    static const char *const back[] = {"/oauth/token", "/oauth/revoke", "/oauth/introspect"};
+    for (size_t i = 0; i < sizeof back / sizeof back[0]; i++)
+        if (http_router_set_refusal(r, HTTP_M_POST, back[i], on_back_refused) != 0)
+            return ERR_INVALID;
+    return 0;
+}
+
 /* See routes.h. */
-const api_family_t api_oauth_family = API_FAMILY(ROUTES, NULL);
+const api_family_t api_oauth_family = API_FAMILY(ROUTES, mount);

@@ -100,30 +100,6 @@ static void work(void *arg)
     }
 }
 
-/*
- * The tokens of a sign-in, in the shape of the login family: a passkey sign-in answers as
- * POST /auth/login ("service"); a completed MFA step as the login that started it.
- */
-static void finish_login(http_req_t *req, struct wa_job *v)
-{
-    const char *family = v->family[0] ? v->family : v->cookie ? "cookie" : "service";
-#define API_FINISH_(name, fn, sh, b)                                                               \
-    if (strcmp(family, name) == 0) {                                                               \
-        api_login_job_t *j = xcalloc(1, sizeof *j);                                                \
-        j->shape = sh;                                                                             \
-        j->pair = v->pair; /* moved: the login job owns it now */                                  \
-        memset(&v->pair, 0, sizeof v->pair);                                                       \
-        j->device_token = j->pair.device_token; /* earned by a password login's second step */     \
-        j->device_token_len = j->pair.device_token_len;                                            \
-        j->pair.device_token = NULL;                                                               \
-        fn(req, j, 0);                                                                             \
-        return;                                                                                    \
-    }
-    API_LOGIN_FAMILIES(API_FINISH_)
-#undef API_FINISH_
-    api__failure(req, ERR_INTERNAL); /* a family this build does not know */
-}
-
 /* The answer of a ceremony that did not end in AUTH_WA_OK. */
 static void respond_result(http_req_t *req, const struct wa_job *j)
 {
@@ -167,7 +143,13 @@ static void done(http_req_t *req, void *arg, int status)
     } else if ((j->op == OP_REGISTER || j->op == OP_LOGIN) && j->res != AUTH_WA_OK) {
         respond_result(req, j);
     } else if (j->op == OP_LOGIN) {
-        finish_login(req, j);
+        /* a passkey sign-in answers as POST /auth/login ("service", or the browser flow's
+           "cookie"); a completed MFA step as the login that started it */
+        api__finish_login(req,
+                          j->family[0] ? j->family
+                          : j->cookie  ? "cookie"
+                                       : "service",
+                          &j->pair);
     } else if (j->op == OP_DELETE) {
         http_respond(req, 204, NULL, STR_NULL);
     } else {
@@ -252,7 +234,7 @@ static void on_login(http_req_t *req)
     struct wa_job *j = job_new(req, OP_LOGIN, false, true);
     if (!j)
         return;
-    char origin[256], fph[AUTH_FPH_MAX + 1];
+    char origin[256];
     api__request_origin(req, origin, sizeof origin);
     json_t *ck = json_object_get(j->body, "cookie");
     if (ck && !json_is_boolean(ck)) {
@@ -274,11 +256,7 @@ static void on_login(http_req_t *req)
         return;
     }
     j->bind = xstrdup(origin);
-    j->ip = xstrdup(http_req_client_str(req));
-    str_t ua = http_req_header(req, "user-agent");
-    if (ua.ptr)
-        j->ua = xstrndup(ua.ptr, ua.len > 512 ? 512 : ua.len);
-    j->fph = api__fingerprint(req, j->ctx, fph) ? xstrdup(fph) : NULL;
+    api__client_dup(req, j->ctx, &j->ip, &j->ua, &j->fph);
     api__submit(req, work, done, j, job_free);
 }
 

@@ -184,3 +184,32 @@ TEST(router_alias_refusals)
     CHECK_EQ_INT(http_router_alias_count(r), 1);
     http_router_free(r);
 }
+
+static void refuse_a(http_req_t *req, int err)
+{
+    (void)req;
+    (void)err;
+}
+
+TEST(router_refusal_answer_per_route)
+{
+    http_router_t *r = make();
+    void *data = NULL;
+    /* none set: the server's own answer */
+    CHECK_TRUE(http__router_refusal(r, HTTP_M_POST, STR_LIT("/auth/login"), &data) == NULL);
+    CHECK_EQ_INT(http_router_set_refusal(r, HTTP_M_POST, "/auth/login", refuse_a), 0);
+    CHECK_EQ_INT(http_router_set_refusal(r, HTTP_M_DELETE, "/posts/{id}", refuse_a), 0);
+    CHECK_TRUE(http__router_refusal(r, HTTP_M_POST, STR_LIT("/auth/login"), &data) == refuse_a);
+    CHECK_TRUE(data == (void *)6);
+    CHECK_TRUE(http__router_refusal(r, HTTP_M_DELETE, STR_LIT("/posts/9"), &data) == refuse_a);
+    CHECK_TRUE(data == (void *)4);
+    /* only the route it was set on: another method, path or a trailing slash keeps the
+       server's */
+    CHECK_TRUE(http__router_refusal(r, HTTP_M_GET, STR_LIT("/posts/9"), &data) == NULL);
+    CHECK_TRUE(http__router_refusal(r, HTTP_M_POST, STR_LIT("/auth/login/"), &data) == NULL);
+    CHECK_TRUE(http__router_refusal(r, HTTP_M_POST, STR_LIT("/api/token/"), &data) == NULL);
+    /* a route that does not exist */
+    CHECK_EQ_INT(http_router_set_refusal(r, HTTP_M_GET, "/auth/login", refuse_a), ERR_NOT_FOUND);
+    CHECK_EQ_INT(http_router_set_refusal(r, HTTP_M_POST, "/nothing", refuse_a), ERR_NOT_FOUND);
+    http_router_free(r);
+}
