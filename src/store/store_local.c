@@ -449,6 +449,8 @@ void store__local_rate_check(store_local_t *l, const store_rate_t *r, size_t n, 
     char keys[8][300];
     uint64_t h[8] = {0}; /* (all set below; silences -Wmaybe-uninitialized) */
     struct shard *held[8];
+    struct lentry *found[8];
+    bool all_found = true; /* then the counting pass needs no second lookup */
     if (n > 8)
         n = 8;
     for (size_t i = 0; i < n; i++) {
@@ -458,6 +460,8 @@ void store__local_rate_check(store_local_t *l, const store_rate_t *r, size_t n, 
     size_t nheld = lock_shards(l, h, n, held);
     for (size_t i = 0; i < n; i++) {
         struct lentry *e = find(shard_of(l, h[i]), keys[i], h[i], now_us);
+        found[i] = e;
+        all_found = all_found && (e || !rate_counted(&r[i]));
         tats[i] = e ? e->tat_us : 0;
         int64_t wait = 0;
         if ((int)r[i].mode == STORE_RATE_BLOCK) {
@@ -483,8 +487,11 @@ void store__local_rate_check(store_local_t *l, const store_rate_t *r, size_t n, 
         for (size_t i = 0; i < n; i++) {
             if (!rate_counted(&r[i]))
                 continue;
-            /* looked up again: an insertion may have emptied a full shard */
-            struct lentry *e = upsert(shard_of(l, h[i]), keys[i], h[i], now_us);
+            /* an insertion may empty a full shard (free other entries): found[] holds only
+               while none is inserted */
+            struct lentry *e = found[i];
+            if (!all_found)
+                e = upsert(shard_of(l, h[i]), keys[i], h[i], now_us);
             e->tat_us = tats[i];
             e->expires_us = tats[i] > now_us ? tats[i] + 1 : now_us + 1;
         }
