@@ -247,51 +247,46 @@ bool store_cache_set_if(store_t *st, const char *key, str_t value, uint32_t ttl_
     return cmd_wait(st->rd, n, argv, len, out, sizeof out, &ol) == 0 && ol == 1 && out[0] == '1';
 }
 
+/*
+ * Runs script (SCRIPT_DEL or SCRIPT_DROP) on name's cache key of kind and its stamp key of
+ * stamp_kind: the entry (or group) is deleted and the stamp left for STORE_CACHE_STAMP_TTL_S,
+ * so that a fill begun before it is refused. From an event loop (or while Redis is down) the
+ * command is sent without waiting; a pool thread (a write: a user change, a refresh) waits
+ * for Redis to have done it (bounded by the command timeout), so that no instance serves the
+ * entry once the writer has answered.
+ */
+static void cache_invalidate(store_t *st, int script, const char *kind, const char *stamp_kind,
+                             const char *name)
+{
+    char k[512], ks[512], s[512], ttl[16];
+    size_t kl = cache_key(st->rd, k, sizeof k, kind, name);
+    size_t ksl = cache_key(st->rd, ks, sizeof ks, stamp_kind, name);
+    size_t sl = seq_key(st->rd, s, sizeof s);
+    snprintf(ttl, sizeof ttl, "%d", STORE_CACHE_STAMP_TTL_S);
+    const char *argv[] = {"EVALSHA", st->rd->sha[script], "3", k, ks, s, ttl};
+    size_t len[] = {7, 40, 1, kl, ksl, sl, strlen(ttl)};
+    if (store__tls_rc || !atomic_load(&st->rd->cmd_up))
+        store__redis_send_any(st->rd, 7, argv, len); /* an event loop never waits */
+    else
+        cmd_wait(st->rd, 7, argv, len, NULL, 0, NULL);
+}
+
 /* See store.h. */
 void store_cache_del(store_t *st, const char *key)
 {
-    if (!st->rd) {
+    if (!st->rd)
         store__local_cache_del(st->local, key);
-        return;
-    }
-    char k[512], ks[512], s[512], ttl[16];
-    size_t kl = cache_key(st->rd, k, sizeof k, "cache", key);
-    size_t ksl = cache_key(st->rd, ks, sizeof ks, "cache-stamp", key);
-    size_t sl = seq_key(st->rd, s, sizeof s);
-    snprintf(ttl, sizeof ttl, "%d", STORE_CACHE_STAMP_TTL_S);
-    const char *argv[] = {"EVALSHA", st->rd->sha[SCRIPT_DEL], "3", k, ks, s, ttl};
-    size_t len[] = {7, 40, 1, kl, ksl, sl, strlen(ttl)};
-    if (store__tls_rc || !atomic_load(&st->rd->cmd_up)) {
-        store__redis_send_any(st->rd, 7, argv, len); /* an event loop never waits */
-        return;
-    }
-    /* a pool thread (a write): wait for Redis to have dropped the key (bounded by the command
-       timeout), so that no instance serves it once the writer has answered */
-    cmd_wait(st->rd, 7, argv, len, NULL, 0, NULL);
+    else
+        cache_invalidate(st, SCRIPT_DEL, "cache", "cache-stamp", key);
 }
 
 /* See store.h. */
 void store_cache_drop_group(store_t *st, const char *group)
 {
-    if (!st->rd) {
+    if (!st->rd)
         store__local_cache_drop_group(st->local, group);
-        return;
-    }
-    char g[512], gs[512], s[512], ttl[16];
-    size_t gl = cache_key(st->rd, g, sizeof g, "cache-group", group);
-    size_t gsl = cache_key(st->rd, gs, sizeof gs, "cache-group-stamp", group);
-    size_t sl = seq_key(st->rd, s, sizeof s);
-    snprintf(ttl, sizeof ttl, "%d", STORE_CACHE_STAMP_TTL_S);
-    const char *argv[] = {"EVALSHA", st->rd->sha[SCRIPT_DROP], "3", g, gs, s, ttl};
-    size_t len[] = {7, 40, 1, gl, gsl, sl, strlen(ttl)};
-    if (store__tls_rc || !atomic_load(&st->rd->cmd_up)) {
-        store__redis_send_any(st->rd, 7, argv, len); /* an event loop never waits */
-        return;
-    }
-    /* a pool thread (a refresh): wait for Redis to have dropped the group (bounded by the
-       command timeout), so the client that gets the refresh answer never reads an entry
-       that should be gone */
-    cmd_wait(st->rd, 7, argv, len, NULL, 0, NULL);
+    else
+        cache_invalidate(st, SCRIPT_DROP, "cache-group", "cache-group-stamp", group);
 }
 
 /* ---- rate limits ------------------------------------------------------------------------------
